@@ -1,0 +1,86 @@
+// One client connection and its server connection (session passthrough, SPEC §3).
+//
+// Phases, in order: startup negotiation with the client (SSLRequest, GSSENCRequest,
+// CancelRequest, StartupMessage), connecting to the server, relaying authentication until the
+// first ReadyForQuery, then two pumps until either side ends:
+//   client -> server: whole messages through the frame reader; each may be held for a verdict
+//                     (the guard's place) before it is forwarded, rewritten or answered;
+//   server -> client: bytes streamed through the BackendStreamScanner in a fixed-size buffer,
+//                     observing ReadyForQuery and ParameterStatus on the way.
+// Each socket has one writer during the pumps: the client pump writes the server socket, the
+// server pump writes the client socket. That is why the proxy's own answers to a client must
+// travel in the server's reply stream rather than be written by the client pump.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/postgres/backend_stream.hpp"
+#include "protocol/postgres/message_writer.hpp"
+#include "protocol/postgres/query_cycle.hpp"
+#include "protocol/postgres/startup.hpp"
+#include "proxy/shared_state.hpp"
+#include "proxy/stream.hpp"
+#include "util/byte_buffer.hpp"
+
+namespace uniqguard::proxy {
+
+class WorkerSessions;
+
+class PgSession : public std::enable_shared_from_this<PgSession> {
+public:
+    PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker);
+    ~PgSession();
+
+    // Runs the whole session; the coroutine holds a shared_ptr to it.
+    static asio::awaitable<void> run(std::shared_ptr<PgSession> self);
+
+    // Graceful shutdown: finish the statement in flight, then close with 57P01.
+    void begin_drain();
+    // Shutdown deadline: close both connections now.
+    void close_now();
+
+private:
+    enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
+    class ServerObserver;
+
+    asio::awaitable<bool> negotiate_startup();
+    asio::awaitable<bool> connect_and_authenticate();
+    asio::awaitable<PumpEnd> client_to_server();
+    asio::awaitable<PumpEnd> server_to_client();
+    asio::awaitable<void> answer_cancel_request(util::Bytes body);
+    asio::awaitable<void> send_to_client(std::string bytes);
+    asio::awaitable<void> fatal_to_client(std::string_view sqlstate, std::string_view message,
+                                          std::string_view hint = {});
+    std::string describe_client() const;
+    void remember_parameter(util::Bytes parameter_status_body);
+    std::string_view server_parameter(std::string_view name) const;
+
+    SharedState& shared_;
+    WorkerSessions& worker_;
+    const std::shared_ptr<const config::Config> config_;  // the config this session started with
+    Stream client_;
+    std::unique_ptr<Stream> server_;
+    std::string client_address_;
+
+    util::ByteBuffer client_buffer_;  // client bytes, whole messages
+    util::ByteBuffer server_buffer_;  // server bytes, streamed
+    protocol::postgres::BackendStreamScanner server_scanner_;
+    std::vector<asio::const_buffer> client_write_segments_;
+    protocol::postgres::QueryCycle cycle_;
+    protocol::postgres::StartupParameters startup_;
+    protocol::postgres::CancelKey cancel_key_{};
+    bool cancel_key_registered_ = false;
+    std::vector<std::pair<std::string, std::string>> server_parameters_;
+
+    std::string startup_packet_;  // relayed to the server once it is connected
+    std::string protocol_error_;  // why the client pump ended with protocol_error
+
+    bool draining_ = false;
+    bool stop_client_pump_ = false;  // the server pump has ended
+    bool server_pump_writing_ = false;
+    asio::cancellation_signal drain_signal_;
+};
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,43 @@
+// The running proxy: one acceptor on the main thread's io_context, one io_context per worker
+// thread for the sessions (both sockets of a session live on one worker, so a session needs no
+// strand and no lock), and graceful shutdown on SIGINT/SIGTERM.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proxy/shared_state.hpp"
+#include "proxy/worker_sessions.hpp"
+
+namespace uniqguard::proxy {
+
+class Server {
+public:
+    explicit Server(std::shared_ptr<const config::Config> config);
+    ~Server();
+
+    // Binds, starts the workers and serves until a signal; then drains within
+    // listen.shutdown_timeout_ms. Returns the process exit status (0 clean, 2 startup error).
+    int run();
+
+private:
+    struct Worker {
+        asio::io_context context{1};  // one thread runs it: Asio may skip its locking
+        WorkerSessions sessions;
+        std::thread thread;
+    };
+
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+    asio::awaitable<void> wait_for_signal(tcp::acceptor& acceptor);
+    asio::awaitable<void> drain_and_stop();
+    asio::awaitable<void> refuse(tcp::socket socket);
+    std::size_t live_sessions();
+
+    asio::io_context main_context_{1};
+    SharedState shared_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::size_t next_worker_ = 0;
+};
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,23 @@
+// The sessions living on one worker's io_context. Touched only from that worker's thread, so it
+// needs no lock; the Server posts drain and close requests to each worker.
+#pragma once
+
+#include <unordered_set>
+
+namespace uniqguard::proxy {
+
+class PgSession;
+
+class WorkerSessions {
+public:
+    void add(PgSession* s) { sessions_.insert(s); }
+    void remove(PgSession* s) { sessions_.erase(s); }
+    std::size_t size() const { return sessions_.size(); }
+    void drain_all();  // each session closes as soon as it has no statement in flight
+    void close_all();  // the shutdown deadline passed: close regardless
+
+private:
+    std::unordered_set<PgSession*> sessions_;
+};
+
+}  // namespace uniqguard::proxy

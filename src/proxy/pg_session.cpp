@@ -1,0 +1,482 @@
+#include "proxy/pg_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "protocol/postgres/auth.hpp"
+#include "protocol/postgres/frame_reader.hpp"
+#include "protocol/postgres/message_codes.hpp"
+#include "proxy/upstream.hpp"
+#include "proxy/worker_sessions.hpp"
+
+namespace uniqguard::proxy {
+
+using namespace asio::experimental::awaitable_operators;
+namespace pg = protocol::postgres;
+
+namespace {
+// Reads are at least this large; a pgbench round trip fits in one.
+constexpr std::size_t read_chunk = 16 * 1024;
+// Authentication-phase messages are small; anything larger is not a PostgreSQL server.
+constexpr std::uint64_t max_auth_message = 1 << 20;
+
+// Client buffers grow geometrically toward the announced size rather than to it at once, so a
+// client that announces a large message but sends slowly holds memory in step with its bytes.
+std::size_t next_read_size(std::size_t have, std::size_t needed) {
+    const std::size_t missing = needed > have ? needed - have : 0;
+    if (missing <= read_chunk) return read_chunk;
+    return std::min(missing, std::max(have, read_chunk));
+}
+}  // namespace
+
+// Sees the server's reply stream for the pump: tracks ReadyForQuery and ParameterStatus and
+// gathers the forwarded segments for one write.
+class PgSession::ServerObserver final : public pg::BackendStreamObserver {
+public:
+    explicit ServerObserver(PgSession& s) : s_(s) {}
+    pg::MessageDisposition on_header(char type, std::uint32_t) override {
+        const auto code = static_cast<pg::BackendCode>(type);
+        return {.forward = true,
+                .observe = code == pg::BackendCode::ready_for_query ||
+                           code == pg::BackendCode::parameter_status};
+    }
+    void on_message(char type, util::Bytes body) override {
+        if (static_cast<pg::BackendCode>(type) == pg::BackendCode::ready_for_query) {
+            if (!body.empty()) s_.cycle_.on_ready_for_query(static_cast<pg::TransactionStatus>(body[0]));
+        } else {
+            s_.remember_parameter(body);
+        }
+    }
+    void on_forward(util::Bytes segment) override {
+        s_.client_write_segments_.emplace_back(segment.data(), segment.size());
+    }
+
+private:
+    PgSession& s_;
+};
+
+PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)
+    : shared_(shared), worker_(worker), config_(shared.config), client_(std::move(client)) {
+    error_code ec;
+    auto ep = client_.socket().remote_endpoint(ec);
+    client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    client_.socket().set_option(tcp::no_delay(true), ec);
+    worker_.add(this);
+    shared_.connections.current.fetch_add(1, std::memory_order_relaxed);
+    shared_.connections.total.fetch_add(1, std::memory_order_relaxed);
+}
+
+PgSession::~PgSession() {
+    if (cancel_key_registered_) shared_.cancels.remove(cancel_key_);
+    worker_.remove(this);
+    shared_.connections.current.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string PgSession::describe_client() const {
+    std::string d = client_address_;
+    if (auto user = startup_.get("user"); !user.empty()) {
+        d += " user=";
+        d += user;
+    }
+    if (auto db = startup_.get("database"); !db.empty()) {
+        d += " database=";
+        d += db;
+    }
+    return d;
+}
+
+void PgSession::remember_parameter(util::Bytes body) {
+    // ParameterStatus: name\0value\0. The settings that change how literals read
+    // (client_encoding, standard_conforming_strings, TimeZone, DateStyle) arrive this way.
+    const auto text = util::as_chars(body);
+    const auto nul = text.find('\0');
+    if (nul == std::string_view::npos || text.empty() || text.back() != '\0') return;
+    std::string name(text.substr(0, nul));
+    std::string value(text.substr(nul + 1, text.size() - nul - 2));
+    for (auto& [k, v] : server_parameters_) {
+        if (k == name) {
+            v = std::move(value);
+            return;
+        }
+    }
+    server_parameters_.emplace_back(std::move(name), std::move(value));
+}
+
+std::string_view PgSession::server_parameter(std::string_view name) const {
+    for (const auto& [k, v] : server_parameters_)
+        if (k == name) return v;
+    return {};
+}
+
+void PgSession::begin_drain() {
+    draining_ = true;
+    if (cycle_.idle()) drain_signal_.emit(asio::cancellation_type::terminal);
+}
+
+void PgSession::close_now() {
+    stop_client_pump_ = true;
+    drain_signal_.emit(asio::cancellation_type::terminal);
+    client_.close();
+    if (server_) server_->close();
+}
+
+asio::awaitable<void> PgSession::send_to_client(std::string bytes) {
+    co_await client_.async_write(asio::buffer(bytes), use_tuple);
+}
+
+asio::awaitable<void> PgSession::fatal_to_client(std::string_view sqlstate, std::string_view message,
+                                                 std::string_view hint) {
+    co_await send_to_client(pg::error_response(
+        {.severity = "FATAL", .sqlstate = sqlstate, .message = message, .hint = hint}));
+}
+
+asio::awaitable<void> PgSession::run(std::shared_ptr<PgSession> self) {
+    try {
+        if (co_await self->negotiate_startup() && co_await self->connect_and_authenticate()) {
+            spdlog::debug("session {}: ready", self->describe_client());
+            auto outcome = co_await (self->client_to_server() || self->server_to_client());
+            const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
+            if (end == PumpEnd::drained) {
+                co_await self->fatal_to_client(
+                    "57P01", "terminating connection due to administrator command");
+                std::string terminate;
+                pg::MessageWriter(terminate).begin(static_cast<char>(pg::FrontendCode::terminate)).finish();
+                co_await self->server_->async_write(asio::buffer(terminate), use_tuple);
+            } else if (end == PumpEnd::protocol_error && !self->server_pump_writing_) {
+                // Half of a server message may be on the wire if the other pump was cut off
+                // mid-write; then the only honest answer is to close.
+                co_await self->fatal_to_client("08P01", self->protocol_error_);
+            }
+            spdlog::debug("session {}: closed ({})", self->describe_client(),
+                          end == PumpEnd::client_closed   ? "client closed"
+                          : end == PumpEnd::server_closed ? "server closed"
+                          : end == PumpEnd::drained       ? "shutdown"
+                                                          : self->protocol_error_);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("session {}: {}", self->describe_client(), e.what());
+    }
+    self->client_.close();
+    if (self->server_) self->server_->close();
+}
+
+asio::awaitable<bool> PgSession::negotiate_startup() {
+    // A client may send SSLRequest and GSSENCRequest before its StartupMessage (libpq tries GSS
+    // first when it has credentials); each is answered and the next packet read.
+    for (int packets = 0; packets < 4; ++packets) {
+        pg::FrameResult r;
+        for (;;) {
+            r = pg::read_startup_frame(client_buffer_.readable());
+            if (r.status != pg::FrameStatus::need_more) break;
+            auto space = client_buffer_.writable(r.needed - client_buffer_.size());
+            auto [ec, n] = co_await client_.async_read_some(asio::buffer(space), use_tuple);
+            if (ec) co_return false;
+            client_buffer_.commit(n);
+        }
+        if (r.status == pg::FrameStatus::error) {
+            co_await fatal_to_client("08P01", "invalid length of startup packet");
+            co_return false;
+        }
+        const std::uint32_t code = r.frame.code;
+        if (code == pg::startup_code::ssl_request) {
+            client_buffer_.consume(r.frame.wire_size);
+            if (client_.is_tls()) {
+                co_await fatal_to_client("08P01", "SSLRequest received on an encrypted connection");
+                co_return false;
+            }
+            if (!shared_.client_tls) {
+                co_await send_to_client("N");
+                continue;
+            }
+            // Bytes the client sent after SSLRequest, before the handshake, were not encrypted
+            // and may have been injected (CVE-2021-23214): refuse them, as the server does.
+            if (!client_buffer_.empty()) {
+                co_await fatal_to_client("08P01", "received unencrypted data after SSL request");
+                co_return false;
+            }
+            co_await send_to_client("S");
+            if (auto ec = co_await client_.handshake_as_server(*shared_.client_tls)) {
+                spdlog::info("session {}: TLS handshake failed: {}", client_address_, ec.message());
+                co_return false;
+            }
+            continue;
+        }
+        if (code == pg::startup_code::gssenc_request) {
+            client_buffer_.consume(r.frame.wire_size);
+            co_await send_to_client("N");
+            continue;
+        }
+        if (code == pg::startup_code::cancel_request) {
+            co_await answer_cancel_request(r.frame.body);
+            co_return false;
+        }
+        // A StartupMessage. Any protocol version is relayed: the server answers versions it does
+        // not speak (NegotiateProtocolVersion, or an error), and the client sees that answer.
+        if ((code >> 16) == 3) {
+            if (auto params = pg::decode_startup_parameters(r.frame.body)) startup_ = std::move(*params);
+        }
+        startup_packet_.assign(util::as_chars(client_buffer_.readable().first(r.frame.wire_size)));
+        client_buffer_.consume(r.frame.wire_size);
+        co_return true;
+    }
+    co_await fatal_to_client("08P01", "too many negotiation requests before the startup packet");
+    co_return false;
+}
+
+asio::awaitable<void> PgSession::answer_cancel_request(util::Bytes body) {
+    const auto key = pg::decode_cancel_key(body);
+    if (!key || !shared_.cancels.find(*key)) {
+        spdlog::debug("cancel request from {} for an unknown key: ignored", client_address_);
+        co_return;
+    }
+    auto upstream = co_await connect_postgres_upstream(config_->backend, shared_.backend_tls);
+    if (!upstream.stream) {
+        spdlog::warn("cancel request from {}: {}", client_address_, upstream.error);
+        co_return;
+    }
+    const std::string request = pg::encode_cancel_request(*key);
+    auto [ec, n] = co_await upstream.stream->async_write(asio::buffer(request), use_tuple);
+    if (!ec) {
+        // The server closes the connection once it has processed the request; libpq waits for
+        // that, so the client's cancel returns only after the server has acted on it.
+        char ignored[64];
+        co_await upstream.stream->async_read_some(asio::buffer(ignored), use_tuple);
+    }
+    upstream.stream->close();
+}
+
+asio::awaitable<bool> PgSession::connect_and_authenticate() {
+    auto upstream = co_await connect_postgres_upstream(config_->backend, shared_.backend_tls);
+    if (!upstream.stream) {
+        spdlog::warn("session {}: {}", describe_client(), upstream.error);
+        co_await fatal_to_client("08006", "uniqguard: " + upstream.error);
+        co_return false;
+    }
+    server_ = std::move(upstream.stream);
+    {
+        auto [ec, n] = co_await server_->async_write(asio::buffer(startup_packet_), use_tuple);
+        if (ec) co_return false;
+        startup_packet_.clear();
+        startup_packet_.shrink_to_fit();
+    }
+
+    std::string to_client;  // messages gathered for one write
+    bool offered_sasl = false;
+    for (;;) {
+        auto frame = pg::read_typed_frame(server_buffer_.readable(), max_auth_message);
+        if (frame.status == pg::FrameStatus::error) {
+            spdlog::warn("session {}: malformed message from the server during authentication",
+                         describe_client());
+            co_await fatal_to_client("08P01", "uniqguard: the server sent a malformed message");
+            co_return false;
+        }
+        if (frame.status == pg::FrameStatus::need_more) {
+            if (!to_client.empty()) {
+                auto [ec, n] = co_await client_.async_write(asio::buffer(to_client), use_tuple);
+                if (ec) co_return false;
+                to_client.clear();
+            }
+            auto space = server_buffer_.writable(next_read_size(server_buffer_.size(), frame.needed));
+            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            if (ec) co_return false;  // the server closed after its error, which was forwarded
+            server_buffer_.commit(n);
+            continue;
+        }
+        const auto& f = frame.frame;
+        const auto raw = util::as_chars(server_buffer_.readable().first(f.wire_size));
+        bool client_must_answer = false;
+        bool done = false;
+        switch (static_cast<pg::BackendCode>(f.type)) {
+            case pg::BackendCode::authentication: {
+                const auto code = pg::authentication_code(f.body).value_or(pg::auth_code::ok);
+                if (code == pg::auth_code::sasl && client_.is_tls()) {
+                    // TLS ends at the proxy: the client cannot bind to the server's channel, so
+                    // the -PLUS mechanism is not offered to it.
+                    auto mechanisms = pg::decode_sasl_mechanisms(f.body).value_or(
+                        std::vector<std::string>{});
+                    std::erase(mechanisms, std::string(pg::scram_sha_256_plus));
+                    to_client += pg::encode_authentication_sasl(mechanisms);
+                } else {
+                    to_client += raw;
+                }
+                offered_sasl = offered_sasl || code == pg::auth_code::sasl;
+                client_must_answer = code != pg::auth_code::ok && code != pg::auth_code::sasl_final;
+                break;
+            }
+            case pg::BackendCode::backend_key_data:
+                if (auto key = pg::decode_cancel_key(f.body)) {
+                    cancel_key_ = *key;
+                    cancel_key_registered_ = true;
+                    shared_.cancels.add(cancel_key_, weak_from_this());
+                }
+                to_client += raw;
+                break;
+            case pg::BackendCode::parameter_status:
+                remember_parameter(f.body);
+                to_client += raw;
+                break;
+            case pg::BackendCode::ready_for_query:
+                to_client += raw;
+                done = true;
+                break;
+            default:  // ErrorResponse, NoticeResponse, NegotiateProtocolVersion
+                to_client += raw;
+                break;
+        }
+        server_buffer_.consume(f.wire_size);
+        if (done || client_must_answer) {
+            auto [ec, n] = co_await client_.async_write(asio::buffer(to_client), use_tuple);
+            if (ec) co_return false;
+            to_client.clear();
+        }
+        if (done) co_return true;
+        if (!client_must_answer) continue;
+
+        // The client's answer: PasswordMessage, SASLInitialResponse or SASLResponse.
+        pg::FrameResult answer;
+        for (;;) {
+            answer = pg::read_typed_frame(client_buffer_.readable(), max_auth_message);
+            if (answer.status != pg::FrameStatus::need_more) break;
+            auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), answer.needed));
+            auto [ec, n] = co_await client_.async_read_some(asio::buffer(space), use_tuple);
+            if (ec) co_return false;
+            client_buffer_.commit(n);
+        }
+        if (answer.status == pg::FrameStatus::error) {
+            co_await fatal_to_client("08P01", "invalid message length");
+            co_return false;
+        }
+        if (offered_sasl && answer.frame.type == static_cast<char>(pg::FrontendCode::password)) {
+            auto initial = pg::decode_sasl_initial_response(answer.frame.body);
+            if (initial && initial->gs2_flag == 'y' && client_.is_tls() && server_->is_tls()) {
+                // The client could bind to a channel but was not offered -PLUS (the proxy took it
+                // out); a server reached over TLS reads that as a downgrade attack and refuses.
+                // Say what is wrong and how to fix it instead of relaying a riddle.
+                spdlog::info("session {}: SCRAM channel binding cannot be relayed across two TLS legs",
+                             describe_client());
+                co_await fatal_to_client(
+                    "08P01",
+                    "uniqguard: SCRAM channel binding cannot be relayed when both the client and the "
+                    "database server connections use TLS",
+                    "Connect with channel_binding=disable, or use a plaintext connection on one of "
+                    "the two legs (listen.tls_cert or backend.tls = \"disable\").");
+                co_return false;
+            }
+            offered_sasl = false;  // only the first answer carries the gs2 header
+        }
+        auto [ec, n] = co_await server_->async_write(
+            to_buffer(client_buffer_.readable().first(answer.frame.wire_size)), use_tuple);
+        if (ec) co_return false;
+        client_buffer_.consume(answer.frame.wire_size);
+    }
+}
+
+asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
+    const std::uint64_t max_message = config_->listen.max_message_bytes;
+    for (;;) {
+        // Forward every whole message already buffered, in one write.
+        std::size_t forward = 0;
+        bool terminate = false;
+        pg::FrameResult r;
+        for (;;) {
+            r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);
+            if (r.status != pg::FrameStatus::complete) break;
+            const char type = r.frame.type;
+            // The guard's place: a message may be held here for a verdict, then forwarded,
+            // rewritten or answered. Without guards every message is forwarded as it is.
+            cycle_.on_client_message(type);
+            forward += r.frame.wire_size;
+            if (type == static_cast<char>(pg::FrontendCode::terminate)) {
+                terminate = true;
+                break;
+            }
+        }
+        if (forward > 0) {
+            auto [ec, n] = co_await server_->async_write(
+                to_buffer(client_buffer_.readable().first(forward)), use_tuple);
+            if (ec) co_return PumpEnd::server_closed;
+            client_buffer_.consume(forward);
+        }
+        if (terminate) co_return PumpEnd::client_closed;
+        if (r.status == pg::FrameStatus::error) {
+            protocol_error_ = r.error == pg::FrameError::message_too_large
+                                  ? "message of " + std::to_string(r.announced_length) +
+                                        " bytes exceeds listen.max_message_bytes (" +
+                                        std::to_string(max_message) + ")"
+                                  : "invalid message length";
+            spdlog::warn("session {}: {}", describe_client(), protocol_error_);
+            co_return PumpEnd::protocol_error;
+        }
+        const bool idle_client = client_buffer_.empty();
+        if (idle_client) {
+            // Hold no buffer while the client thinks; wake for its bytes, for a graceful
+            // shutdown once nothing is in flight, or when the other pump has ended.
+            client_buffer_.release_if_empty();
+            if (stop_client_pump_) co_return PumpEnd::server_closed;
+            if (draining_ && cycle_.idle()) co_return PumpEnd::drained;
+            if (!client_.is_tls()) {
+                auto [ec] = co_await client_.async_wait_readable(
+                    asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+                if (stop_client_pump_) co_return PumpEnd::server_closed;
+                if (ec) co_return draining_ ? PumpEnd::drained : PumpEnd::client_closed;
+            }
+        }
+        auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
+        error_code ec;
+        std::size_t n = 0;
+        if (idle_client && client_.is_tls()) {
+            std::tie(ec, n) = co_await client_.async_read_some(
+                asio::buffer(space), asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+        } else {
+            std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(space), use_tuple);
+        }
+        if (stop_client_pump_) co_return PumpEnd::server_closed;
+        if (ec) co_return draining_ && ec == asio::error::operation_aborted ? PumpEnd::drained
+                                                                           : PumpEnd::client_closed;
+        client_buffer_.commit(n);
+    }
+}
+
+asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
+    ServerObserver observer(*this);
+    PumpEnd end = PumpEnd::server_closed;
+    for (;;) {
+        if (server_buffer_.empty()) {
+            if (cycle_.idle()) server_buffer_.release_if_empty();
+            if (!server_->is_tls()) {
+                auto [ec] = co_await server_->async_wait_readable(use_tuple);
+                if (ec) break;
+            }
+            auto space = server_buffer_.writable(read_chunk);
+            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            if (ec) break;
+            server_buffer_.commit(n);
+        }
+        client_write_segments_.clear();
+        if (!server_scanner_.feed(server_buffer_.readable(), observer)) {
+            spdlog::warn("session {}: the server sent a malformed message", describe_client());
+            break;
+        }
+        if (!client_write_segments_.empty()) {
+            server_pump_writing_ = true;
+            auto [ec, n] = co_await client_.async_write(client_write_segments_, use_tuple);
+            server_pump_writing_ = false;
+            if (ec) {
+                end = PumpEnd::client_closed;
+                break;
+            }
+        }
+        server_buffer_.consume(server_buffer_.size());
+        if (draining_ && cycle_.idle()) {
+            end = PumpEnd::drained;
+            break;
+        }
+    }
+    // Wake the client pump, which may be waiting for a client that has nothing to say.
+    stop_client_pump_ = true;
+    drain_signal_.emit(asio::cancellation_type::terminal);
+    co_return end;
+}
+
+}  // namespace uniqguard::proxy

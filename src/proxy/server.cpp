@@ -1,0 +1,163 @@
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "protocol/postgres/message_writer.hpp"
+#include "proxy/pg_session.hpp"
+#include "proxy/tls_contexts.hpp"
+
+namespace uniqguard::proxy {
+
+namespace {
+void log_exception(const char* what, std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("{}: {}", what, ex.what());
+    }
+}
+}  // namespace
+
+Server::Server(std::shared_ptr<const config::Config> config) { shared_.config = std::move(config); }
+
+Server::~Server() {
+    for (auto& w : workers_) {
+        w->context.stop();
+        if (w->thread.joinable()) w->thread.join();
+    }
+}
+
+int Server::run() {
+    const auto& cfg = *shared_.config;
+    auto tls = make_client_facing_tls(cfg.listen);
+    if (!tls.error.empty()) {
+        spdlog::critical("{}", tls.error);
+        return 2;
+    }
+    shared_.client_tls = std::move(tls.context);
+    if (auto err = configure_backend_tls(shared_.backend_tls, cfg.backend); !err.empty()) {
+        spdlog::critical("{}", err);
+        return 2;
+    }
+
+    tcp::acceptor acceptor(main_context_);
+    {
+        error_code ec;
+        const auto address = asio::ip::make_address(cfg.listen.address.host, ec);
+        if (ec) {
+            spdlog::critical("listen.address: {} is not an IP address", cfg.listen.address.host);
+            return 2;
+        }
+        const tcp::endpoint endpoint(address, cfg.listen.address.port);
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            spdlog::critical("cannot listen on {}: {}", cfg.listen.address.to_string(), ec.message());
+            return 2;
+        }
+    }
+
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
+    for (auto& w : workers_) {
+        w->thread = std::thread([ctx = &w->context] {
+            auto guard = asio::make_work_guard(*ctx);
+            ctx->run();
+        });
+    }
+
+    asio::co_spawn(main_context_, accept_loop(acceptor), [](std::exception_ptr e) {
+        log_exception("accept loop", e);
+    });
+    asio::co_spawn(main_context_, wait_for_signal(acceptor), [](std::exception_ptr e) {
+        log_exception("signal handler", e);
+    });
+    spdlog::info("uniqguard {} listening on {} ({}), backend {}, {} worker threads",
+                 UNIQGUARD_VERSION, cfg.listen.address.to_string(),
+                 cfg.listen.protocol == config::Protocol::postgres ? "postgres" : "mysql",
+                 cfg.backend.address.to_string(), threads);
+    main_context_.run();
+
+    for (auto& w : workers_) {
+        w->context.stop();
+        w->thread.join();
+    }
+    workers_.clear();
+    spdlog::info("uniqguard stopped");
+    return 0;
+}
+
+asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+    const auto& cfg = *shared_.config;
+    for (;;) {
+        Worker& worker = *workers_[next_worker_++ % workers_.size()];
+        auto [ec, socket] = co_await acceptor.async_accept(worker.context, use_tuple);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            // Out of descriptors or a transient network error: back off instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer backoff(main_context_, std::chrono::milliseconds(100));
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        if (shared_.connections.current.load(std::memory_order_relaxed) >= cfg.listen.max_clients) {
+            shared_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
+            asio::co_spawn(worker.context, refuse(std::move(socket)), asio::detached);
+            continue;
+        }
+        asio::post(worker.context, [this, &worker, s = std::move(socket)]() mutable {
+            auto session = std::make_shared<PgSession>(std::move(s), shared_, worker.sessions);
+            asio::co_spawn(worker.context, PgSession::run(std::move(session)),
+                           [](std::exception_ptr e) { log_exception("session", e); });
+        });
+    }
+}
+
+asio::awaitable<void> Server::refuse(tcp::socket socket) {
+    // What the server itself says past max_connections; libpq shows it verbatim.
+    const std::string error = protocol::postgres::error_response(
+        {.severity = "FATAL", .sqlstate = "53300", .message = "sorry, too many clients already"});
+    co_await asio::async_write(socket, asio::buffer(error), use_tuple);
+    error_code ignored;
+    socket.close(ignored);
+}
+
+asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
+    asio::signal_set signals(main_context_, SIGINT, SIGTERM);
+    auto [ec, signo] = co_await signals.async_wait(use_tuple);
+    if (ec) co_return;
+    spdlog::info("received {}: no new connections; finishing statements in flight",
+                 signo == SIGINT ? "SIGINT" : "SIGTERM");
+    error_code ignored;
+    acceptor.close(ignored);
+    co_await drain_and_stop();
+}
+
+std::size_t Server::live_sessions() {
+    return shared_.connections.current.load(std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Server::drain_and_stop() {
+    for (auto& w : workers_) asio::post(w->context, [w = w.get()] { w->sessions.drain_all(); });
+    const auto deadline =
+        std::chrono::steady_clock::now() + shared_.config->listen.shutdown_timeout;
+    asio::steady_timer tick(main_context_);
+    while (live_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+        tick.expires_after(std::chrono::milliseconds(20));
+        co_await tick.async_wait(use_tuple);
+    }
+    if (live_sessions() > 0) {
+        spdlog::warn("shutdown timeout: closing {} sessions still busy", live_sessions());
+        for (auto& w : workers_) asio::post(w->context, [w = w.get()] { w->sessions.close_all(); });
+        tick.expires_after(std::chrono::milliseconds(200));
+        co_await tick.async_wait(use_tuple);
+    }
+    main_context_.stop();
+}
+
+}  // namespace uniqguard::proxy

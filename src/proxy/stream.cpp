@@ -1,0 +1,30 @@
+#include "proxy/stream.hpp"
+
+namespace uniqguard::proxy {
+
+asio::awaitable<error_code> Stream::handshake_as_server(ssl::context& ctx) {
+    tls_.emplace(socket_, ctx);
+    auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_tuple);
+    co_return ec;
+}
+
+asio::awaitable<error_code> Stream::handshake_as_client(ssl::context& ctx,
+                                                        const std::string& verify_host) {
+    tls_.emplace(socket_, ctx);
+    if (!verify_host.empty()) {
+        tls_->set_verify_mode(ssl::verify_peer);
+        tls_->set_verify_callback(ssl::host_name_verification(verify_host));
+        // SNI, as libpq sends it since PostgreSQL 14.
+        SSL_set_tlsext_host_name(tls_->native_handle(), verify_host.c_str());
+    }
+    auto [ec] = co_await tls_->async_handshake(ssl::stream_base::client, use_tuple);
+    co_return ec;
+}
+
+void Stream::close() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,45 @@
+#include "proxy/tls_contexts.hpp"
+
+namespace uniqguard::proxy {
+
+TlsSetup make_client_facing_tls(const config::Listen& listen) {
+    TlsSetup setup;
+    if (!listen.tls_cert || !listen.tls_key) return setup;
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    error_code ec;
+    ctx->use_certificate_chain_file(*listen.tls_cert, ec);
+    if (ec) {
+        setup.error = "listen.tls_cert: cannot use " + *listen.tls_cert + ": " + ec.message();
+        return setup;
+    }
+    ctx->use_private_key_file(*listen.tls_key, ssl::context::pem, ec);
+    if (ec) {
+        setup.error = "listen.tls_key: cannot use " + *listen.tls_key + ": " + ec.message();
+        return setup;
+    }
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        setup.error = "listen.tls_key does not match listen.tls_cert";
+        return setup;
+    }
+    setup.context = std::move(ctx);
+    return setup;
+}
+
+std::string configure_backend_tls(ssl::context& ctx, const config::Backend& backend) {
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3);
+    if (backend.tls_ca) {
+        error_code ec;
+        ctx.load_verify_file(*backend.tls_ca, ec);
+        if (ec) return "backend.tls_ca: cannot use " + *backend.tls_ca + ": " + ec.message();
+    }
+    // prefer/require encrypt without checking the certificate, as libpq's sslmode of the same
+    // names do; verify-full checks the chain and the host name (set per connection).
+    ctx.set_verify_mode(backend.tls == config::BackendTls::verify_full ? ssl::verify_peer
+                                                                       : ssl::verify_none);
+    return {};
+}
+
+}  // namespace uniqguard::proxy

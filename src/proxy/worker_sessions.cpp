@@ -1,0 +1,22 @@
+#include "proxy/worker_sessions.hpp"
+
+#include <vector>
+
+#include "proxy/pg_session.hpp"
+
+namespace uniqguard::proxy {
+
+void WorkerSessions::drain_all() {
+    // A session may end (and remove itself) while we call it: iterate over a copy.
+    std::vector<PgSession*> all(sessions_.begin(), sessions_.end());
+    for (auto* s : all)
+        if (sessions_.contains(s)) s->begin_drain();
+}
+
+void WorkerSessions::close_all() {
+    std::vector<PgSession*> all(sessions_.begin(), sessions_.end());
+    for (auto* s : all)
+        if (sessions_.contains(s)) s->close_now();
+}
+
+}  // namespace uniqguard::proxy

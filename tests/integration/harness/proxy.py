@@ -1,0 +1,68 @@
+"""Starts the uniqguard binary under test with a generated config and stops it by its PID."""
+import os
+import signal
+import subprocess
+import tempfile
+
+from .ports import free_port, wait_for_port
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+BINARY = os.environ.get("UNIQGUARD_BIN", os.path.join(REPO, "build", "uniqguard"))
+
+
+class Proxy:
+    def __init__(self, backend_port, backend_tls="disable", tls_ca=None, certs=None,
+                 max_message_bytes=None, extra_listen="", extra="", log_level="info",
+                 shutdown_timeout_ms=5000):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="uniqguard-proxy-")
+        self.config_path = os.path.join(self.dir, "uniqguard.toml")
+        listen = [f'address = "127.0.0.1:{self.port}"', 'protocol = "postgres"',
+                  f"shutdown_timeout_ms = {shutdown_timeout_ms}"]
+        if certs:
+            listen += [f'tls_cert = "{certs["cert"]}"', f'tls_key = "{certs["key"]}"']
+        if max_message_bytes:
+            listen.append(f"max_message_bytes = {max_message_bytes}")
+        backend = [f'address = "127.0.0.1:{backend_port}"', f'tls = "{backend_tls}"',
+                   'user = "uniqguard"', 'password = "proxy-secret"', 'database = "app"']
+        if tls_ca:
+            backend.append(f'tls_ca = "{tls_ca}"')
+        with open(self.config_path, "w") as f:
+            f.write("[listen]\n" + "\n".join(listen) + "\n" + extra_listen + "\n"
+                    "[backend]\n" + "\n".join(backend) + "\n"
+                    f'[admin]\naddress = "127.0.0.1:{free_port()}"\n'
+                    f'[log]\nlevel = "{log_level}"\n' + extra)
+        self.process = None
+
+    def start(self):
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stderr = open(self.stderr_path, "w")
+        self.process = subprocess.Popen([BINARY, "serve", "-c", self.config_path],
+                                        stdout=subprocess.DEVNULL, stderr=self.stderr)
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def dsn(self, user="postgres", database="app", **params):
+        parts = [f"host=127.0.0.1 port={self.port} user={user} dbname={database}"]
+        parts += [f"{k}={v}" for k, v in params.items()]
+        return " ".join(parts)
+
+    def log_text(self):
+        if not self.stderr.closed:
+            self.stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops the proxy and returns its exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stderr.close()
+        return self.process.returncode
