@@ -99,6 +99,12 @@ class PgServer:
             time.sleep(0.1)
         raise TimeoutError("postgres did not become ready")
 
+    def dsn(self, user="postgres", database="app", **params):
+        """libpq connection string straight to this server (not through the proxy)."""
+        parts = [f"host=127.0.0.1 port={self.port} user={user} dbname={database}"]
+        parts += [f"{k}={v}" for k, v in params.items()]
+        return " ".join(parts)
+
     def psql_admin(self, sql, database="postgres"):
         """Runs SQL as the superuser straight on the server (not through the proxy)."""
         return subprocess.run(

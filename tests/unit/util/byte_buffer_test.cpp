@@ -1,0 +1,43 @@
+#include "util/byte_buffer.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+using uniqguard::util::ByteBuffer;
+
+TEST_CASE("EmptyBufferHoldsNoMemory", "[byte_buffer]") {
+    ByteBuffer b;
+    CHECK(b.capacity() == 0);
+    auto w = b.writable(100);
+    CHECK(w.size() >= 100);
+    std::memcpy(w.data(), "abc", 3);
+    b.commit(3);
+    b.release_if_empty();
+    CHECK(b.capacity() >= 100);  // not empty: kept
+    b.consume(3);
+    b.release_if_empty();
+    CHECK(b.capacity() == 0);
+}
+
+TEST_CASE("UnreadBytesMoveToTheFrontBeforeGrowing", "[byte_buffer]") {
+    ByteBuffer b;
+    auto w = b.writable(10);
+    const std::size_t cap = b.capacity();
+    std::memcpy(w.data(), "0123456789", 10);
+    b.commit(10);
+    b.consume(8);
+    b.writable(cap - 2);  // fits once the two unread bytes move
+    CHECK(b.capacity() == cap);
+    CHECK(std::string(reinterpret_cast<const char*>(b.readable().data()), 2) == "89");
+}
+
+TEST_CASE("GrowthKeepsUnreadBytes", "[byte_buffer]") {
+    ByteBuffer b;
+    auto w = b.writable(4);
+    std::memcpy(w.data(), "wxyz", 4);
+    b.commit(4);
+    b.consume(1);
+    b.writable(1 << 16);
+    CHECK(b.capacity() >= (1u << 16) + 3);
+    CHECK(std::string(reinterpret_cast<const char*>(b.readable().data()), 3) == "xyz");
+}
