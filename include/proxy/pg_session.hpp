@@ -50,6 +50,7 @@ private:
     asio::awaitable<PumpEnd> client_to_server();
     asio::awaitable<PumpEnd> server_to_client();
     asio::awaitable<void> answer_cancel_request(util::Bytes body);
+    asio::awaitable<void> relay_raw_server_bytes();
     asio::awaitable<void> send_to_client(std::string bytes);
     asio::awaitable<void> fatal_to_client(std::string_view sqlstate, std::string_view message,
                                           std::string_view hint = {});
@@ -79,6 +80,8 @@ private:
 
     bool draining_ = false;
     bool stop_client_pump_ = false;  // the server pump has ended
+    bool protocol_error_pending_ = false;  // bad client message; 08P01 after owed replies
+    bool speaks_protocol_3_ = true;
     bool server_pump_writing_ = false;
     asio::cancellation_signal drain_signal_;
 };

@@ -31,7 +31,6 @@ private:
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     asio::awaitable<void> wait_for_signal(tcp::acceptor& acceptor);
     asio::awaitable<void> drain_and_stop();
-    asio::awaitable<void> refuse(tcp::socket socket);
     std::size_t live_sessions();
 
     asio::io_context main_context_{1};

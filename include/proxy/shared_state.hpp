@@ -23,6 +23,7 @@ struct SharedState {
     ssl::context backend_tls{ssl::context::tls_client};
     CancelRegistry cancels;
     ConnectionCounters connections;
+    std::atomic<bool> shutting_down{false};  // set once SIGINT/SIGTERM arrives
 };
 
 }  // namespace uniqguard::proxy

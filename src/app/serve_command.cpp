@@ -10,6 +10,21 @@
 
 namespace uniqguard::app {
 
+namespace {
+// Keys of later milestones are validated already (SPEC §2); saying plainly at start that they
+// have no effect yet is better than letting a user believe a guard is enforced.
+void warn_about_features_not_built_yet(const config::Config& cfg) {
+    if (!cfg.guards.empty())
+        spdlog::warn("{} [[guard]] entries are validated but NOT enforced by this build: "
+                     "statements pass through unguarded", cfg.guards.size());
+    if (cfg.listen.auth == config::ClientAuth::terminate)
+        spdlog::warn("listen.auth = \"terminate\" is not built yet: authentication is relayed");
+    if (cfg.listen.proxy_protocol)
+        spdlog::warn("listen.proxy_protocol applies to MySQL backends, which this build does not "
+                     "serve yet: ignored");
+}
+}  // namespace
+
 int serve_command(const std::string& config_path) {
     auto loaded = config::load_file(config_path);
     if (!loaded) {
@@ -22,6 +37,7 @@ int serve_command(const std::string& config_path) {
                          config_path);
         return 2;
     }
+    warn_about_features_not_built_yet(*loaded.config);
     proxy::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
     return server.run();
 }

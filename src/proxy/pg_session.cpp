@@ -7,6 +7,7 @@
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
+#include "proxy/pg_refusal.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 
@@ -133,7 +134,11 @@ asio::awaitable<void> PgSession::fatal_to_client(std::string_view sqlstate, std:
 
 asio::awaitable<void> PgSession::run(std::shared_ptr<PgSession> self) {
     try {
-        if (co_await self->negotiate_startup() && co_await self->connect_and_authenticate()) {
+        if (self->shared_.shutting_down) {
+            // Accepted just before the listener closed: answer as a stopping server does.
+            co_await refuse_postgres_client(std::move(self->client_.socket()), "57P03",
+                                            "the database system is shutting down");
+        } else if (co_await self->negotiate_startup() && co_await self->connect_and_authenticate()) {
             spdlog::debug("session {}: ready", self->describe_client());
             auto outcome = co_await (self->client_to_server() || self->server_to_client());
             const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
@@ -169,7 +174,9 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
         for (;;) {
             r = pg::read_startup_frame(client_buffer_.readable());
             if (r.status != pg::FrameStatus::need_more) break;
-            auto space = client_buffer_.writable(r.needed - client_buffer_.size());
+            // A whole chunk, not just the missing bytes: whatever the client sent along with a
+            // packet must be seen (below: plaintext smuggled after SSLRequest).
+            auto space = client_buffer_.writable(read_chunk);
             auto [ec, n] = co_await client_.async_read_some(asio::buffer(space), use_tuple);
             if (ec) co_return false;
             client_buffer_.commit(n);
@@ -191,7 +198,8 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
             }
             // Bytes the client sent after SSLRequest, before the handshake, were not encrypted
             // and may have been injected (CVE-2021-23214): refuse them, as the server does.
-            if (!client_buffer_.empty()) {
+            error_code ignored;
+            if (!client_buffer_.empty() || client_.socket().available(ignored) > 0) {
                 co_await fatal_to_client("08P01", "received unencrypted data after SSL request");
                 co_return false;
             }
@@ -213,7 +221,8 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
         }
         // A StartupMessage. Any protocol version is relayed: the server answers versions it does
         // not speak (NegotiateProtocolVersion, or an error), and the client sees that answer.
-        if ((code >> 16) == 3) {
+        speaks_protocol_3_ = (code >> 16) == 3;
+        if (speaks_protocol_3_) {
             if (auto params = pg::decode_startup_parameters(r.frame.body)) startup_ = std::move(*params);
         }
         startup_packet_.assign(util::as_chars(client_buffer_.readable().first(r.frame.wire_size)));
@@ -260,6 +269,12 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
         startup_packet_.clear();
         startup_packet_.shrink_to_fit();
     }
+    if (!speaks_protocol_3_) {
+        // The server answers a version it does not speak in that version's own framing (2.0:
+        // a bare 'E' and text); relay its bytes untouched until it closes.
+        co_await relay_raw_server_bytes();
+        co_return false;
+    }
 
     std::string to_client;  // messages gathered for one write
     bool offered_sasl = false;
@@ -290,9 +305,10 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
         switch (static_cast<pg::BackendCode>(f.type)) {
             case pg::BackendCode::authentication: {
                 const auto code = pg::authentication_code(f.body).value_or(pg::auth_code::ok);
-                if (code == pg::auth_code::sasl && client_.is_tls()) {
-                    // TLS ends at the proxy: the client cannot bind to the server's channel, so
-                    // the -PLUS mechanism is not offered to it.
+                if (code == pg::auth_code::sasl) {
+                    // TLS, where there is any, ends at the proxy: the client can never bind to
+                    // the server's channel, so -PLUS is never offered to it. (A plaintext client
+                    // offered -PLUS by a TLS server leg would refuse to authenticate at all.)
                     auto mechanisms = pg::decode_sasl_mechanisms(f.body).value_or(
                         std::vector<std::string>{});
                     std::erase(mechanisms, std::string(pg::scram_sha_256_plus));
@@ -372,6 +388,16 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
     }
 }
 
+asio::awaitable<void> PgSession::relay_raw_server_bytes() {
+    char chunk[1024];
+    for (;;) {
+        auto [rec, n] = co_await server_->async_read_some(asio::buffer(chunk), use_tuple);
+        if (rec) co_return;
+        auto [wec, wn] = co_await client_.async_write(asio::buffer(chunk, n), use_tuple);
+        if (wec) co_return;
+    }
+}
+
 asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
     const std::uint64_t max_message = config_->listen.max_message_bytes;
     for (;;) {
@@ -406,6 +432,19 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                                         std::to_string(max_message) + ")"
                                   : "invalid message length";
             spdlog::warn("session {}: {}", describe_client(), protocol_error_);
+            if (!cycle_.idle()) {
+                // The server still owes replies to what was forwarded before the bad message;
+                // the client gets them first, as from the server itself, which reads the bad
+                // message only after answering the earlier ones. The server pump sends the
+                // 08P01 once the cycle is idle and then ends, which wakes us.
+                protocol_error_pending_ = true;
+                if (stop_client_pump_) co_return PumpEnd::server_closed;
+                asio::steady_timer parked(co_await asio::this_coro::executor,
+                                          asio::steady_timer::time_point::max());
+                co_await parked.async_wait(
+                    asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+                co_return PumpEnd::server_closed;
+            }
             co_return PumpEnd::protocol_error;
         }
         const bool idle_client = client_buffer_.empty();
@@ -468,6 +507,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
             }
         }
         server_buffer_.consume(server_buffer_.size());
+        if (protocol_error_pending_ && cycle_.idle()) {
+            end = PumpEnd::protocol_error;
+            break;  // run() sends the 08P01: nothing of ours is mid-write now
+        }
         if (draining_ && cycle_.idle()) {
             end = PumpEnd::drained;
             break;

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <future>
 
 #include "protocol/postgres/message_writer.hpp"
+#include "proxy/pg_refusal.hpp"
 #include "proxy/pg_session.hpp"
 #include "proxy/tls_contexts.hpp"
 
@@ -62,7 +64,8 @@ int Server::run() {
         }
     }
 
-    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    if (const char* w = std::getenv("UNIQGUARD_WORKERS")) threads = std::max(1, std::atoi(w));
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
     for (auto& w : workers_) {
         w->thread = std::thread([ctx = &w->context] {
@@ -107,7 +110,11 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
         }
         if (shared_.connections.current.load(std::memory_order_relaxed) >= cfg.listen.max_clients) {
             shared_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
-            asio::co_spawn(worker.context, refuse(std::move(socket)), asio::detached);
+            // What the server itself says past max_connections; libpq shows it verbatim.
+            asio::co_spawn(worker.context,
+                           refuse_postgres_client(std::move(socket), "53300",
+                                                  "sorry, too many clients already"),
+                           asio::detached);
             continue;
         }
         asio::post(worker.context, [this, &worker, s = std::move(socket)]() mutable {
@@ -118,21 +125,13 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     }
 }
 
-asio::awaitable<void> Server::refuse(tcp::socket socket) {
-    // What the server itself says past max_connections; libpq shows it verbatim.
-    const std::string error = protocol::postgres::error_response(
-        {.severity = "FATAL", .sqlstate = "53300", .message = "sorry, too many clients already"});
-    co_await asio::async_write(socket, asio::buffer(error), use_tuple);
-    error_code ignored;
-    socket.close(ignored);
-}
-
 asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
     asio::signal_set signals(main_context_, SIGINT, SIGTERM);
     auto [ec, signo] = co_await signals.async_wait(use_tuple);
     if (ec) co_return;
     spdlog::info("received {}: no new connections; finishing statements in flight",
                  signo == SIGINT ? "SIGINT" : "SIGTERM");
+    shared_.shutting_down = true;
     error_code ignored;
     acceptor.close(ignored);
     co_await drain_and_stop();

@@ -14,8 +14,10 @@ asio::awaitable<error_code> Stream::handshake_as_client(ssl::context& ctx,
     if (!verify_host.empty()) {
         tls_->set_verify_mode(ssl::verify_peer);
         tls_->set_verify_callback(ssl::host_name_verification(verify_host));
-        // SNI, as libpq sends it since PostgreSQL 14.
-        SSL_set_tlsext_host_name(tls_->native_handle(), verify_host.c_str());
+        // SNI, as libpq sends it since PostgreSQL 14; never for an address (RFC 6066).
+        error_code not_an_address;
+        asio::ip::make_address(verify_host, not_an_address);
+        if (not_an_address) SSL_set_tlsext_host_name(tls_->native_handle(), verify_host.c_str());
     }
     auto [ec] = co_await tls_->async_handshake(ssl::stream_base::client, use_tuple);
     co_return ec;

@@ -47,7 +47,9 @@ FrameResult read_typed_frame(util::Bytes data, std::uint64_t max_message_bytes) 
 }
 
 FrameResult read_startup_frame(util::Bytes data) {
-    if (data.size() < startup_header_bytes) return need(startup_header_bytes);
+    // The length is judged as soon as its 4 bytes are in, as the server does: a client that
+    // sends a bad length and waits must get its error, not a hang.
+    if (data.size() < 4) return need(startup_header_bytes);
     const std::uint32_t length = util::read_u32_be(data.data());
     if (length < startup_header_bytes) return fail(FrameError::length_too_small, length);
     if (length > max_startup_packet_bytes) return fail(FrameError::message_too_large, length);

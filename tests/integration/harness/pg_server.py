@@ -112,9 +112,27 @@ class PgServer:
              "-U", "postgres", "-d", database, "-At", "-c", sql],
             check=True, capture_output=True, text=True).stdout
 
+    def _postmaster_pid(self):
+        if self.process.args[0] != "runuser":
+            return self.process.pid
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                pid = int(f.readline().strip())
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if ppid == self.process.pid else None
+
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            # runuser does not pass SIGINT on to its child, so the postmaster is signalled by
+            # the PID it wrote (first line of postmaster.pid), once we know it is our child.
+            postmaster = self._postmaster_pid()
+            if postmaster is not None:
+                os.kill(postmaster, signal.SIGINT)  # fast shutdown
+            else:
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:

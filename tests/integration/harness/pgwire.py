@@ -125,8 +125,9 @@ class RawClient:
         body = self.read_exact(length - 4, timeout)
         return chr(head[0]), body
 
-    def read_until(self, wanted: str, timeout=None):
-        """Messages up to and including the first of type `wanted` (an 'E' stops early)."""
+    def read_until(self, wanted: str, timeout=None, stop_on_error=False):
+        """Messages up to and including the first of type `wanted` (or the first 'E' when
+        `stop_on_error`)."""
         seen = []
         while True:
             t, body = self.read_message(timeout)
@@ -136,7 +137,7 @@ class RawClient:
             elif t == "S":
                 name, value, _ = body.split(b"\0")
                 self.parameters[name.decode()] = value.decode()
-            if t == wanted or (t == "E" and wanted != "E"):
+            if t == wanted or (stop_on_error and t == "E"):
                 return seen
 
     def is_closed(self, timeout=5.0) -> bool:
@@ -211,7 +212,7 @@ class RawClient:
                     seen += self._scram(password, sasl_gs2 or b"n,,")
                     if seen[-1][0] == "E":
                         return seen
-                elif code != AUTH_OK:
+                elif code not in (AUTH_OK, AUTH_SASL_FINAL):
                     raise AssertionError(f"unexpected authentication request {code}")
 
     def _scram(self, password, gs2):

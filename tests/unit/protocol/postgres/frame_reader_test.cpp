@@ -132,6 +132,9 @@ TEST_CASE("StartupPacketLengthLimits", "[frame_reader]") {
     CHECK(read_startup_frame(as_bytes(too_short)).error == FrameError::length_too_small);
     const std::string too_long("\0\0\x27\x11\0\x03\0\0", 8);  // 10001
     CHECK(read_startup_frame(as_bytes(too_long)).error == FrameError::message_too_large);
+    // Judged from the first four bytes, before the code arrives.
+    CHECK(read_startup_frame(as_bytes(too_short).first(4)).error == FrameError::length_too_small);
+    CHECK(read_startup_frame(as_bytes(too_short).first(3)).status == FrameStatus::need_more);
     const std::string partial("\0\0\0\x10\0\x03\0\0", 8);
     auto r = read_startup_frame(as_bytes(partial));
     CHECK(r.status == FrameStatus::need_more);
