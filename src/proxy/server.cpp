@@ -156,7 +156,9 @@ asio::awaitable<void> Server::drain_and_stop() {
         tick.expires_after(std::chrono::milliseconds(200));
         co_await tick.async_wait(use_tuple);
     }
-    main_context_.stop();
+    // No stop(): main_context_.run() returns once the accept loop has seen its aborted accept.
+    // That pending accept holds a socket of a worker's context, so it must complete before the
+    // workers are destroyed.
 }
 
 }  // namespace uniqguard::proxy

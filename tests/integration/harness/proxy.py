@@ -1,5 +1,6 @@
 """Starts the uniqguard binary under test with a generated config and stops it by its PID."""
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -65,4 +66,6 @@ class Proxy:
                 self.process.kill()
                 self.process.wait()
         self.stderr.close()
+        if self.process.returncode == 0:
+            shutil.rmtree(self.dir, ignore_errors=True)  # kept on failure: its log tells why
         return self.process.returncode
