@@ -49,6 +49,8 @@ class Proxy:
         return " ".join(parts)
 
     def log_text(self):
+        if getattr(self, "final_log", None) is not None:
+            return self.final_log
         if not self.stderr.closed:
             self.stderr.flush()
         with open(self.stderr_path) as f:
@@ -66,6 +68,8 @@ class Proxy:
                 self.process.kill()
                 self.process.wait()
         self.stderr.close()
+        with open(self.stderr_path) as f:
+            self.final_log = f.read()
         if self.process.returncode == 0:
             shutil.rmtree(self.dir, ignore_errors=True)  # kept on failure: its log tells why
         return self.process.returncode
