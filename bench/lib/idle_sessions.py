@@ -101,7 +101,8 @@ def main():
     ap.add_argument("--database", default="bench")
     ap.add_argument("--batch", type=int, default=50, help="sessions whose startup is in flight at once")
     ap.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading VmRSS")
-    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=15.0, help="per socket operation, seconds")
+    ap.add_argument("--max-errors", type=int, default=10, help="stop opening sessions after this many errors")
     args = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -127,7 +128,7 @@ def main():
     before = vm_rss_kib(args.pid)
     sessions, errors, first_error = [], 0, None
     t0 = time.monotonic()
-    while len(sessions) + errors < args.sessions:
+    while len(sessions) + errors < args.sessions and errors < args.max_errors:
         batch = []
         for _ in range(min(args.batch, args.sessions - len(sessions) - errors)):
             try:

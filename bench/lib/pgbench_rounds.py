@@ -155,13 +155,14 @@ def main():
                 out.append(op(x[key], y[key]))
         return med(out)
 
+    rounds_txt = f"{args.rounds} round" + ("" if args.rounds == 1 else "s")
     ratio = lambda x, y: x / y if y else None
     diff_us = lambda x, y: (x - y) * 1000.0
     proxies = [n for n in names if n != "direct"]
     failures = sum(1 for v in results.values() if v is None)
 
     print()
-    print(f"### Throughput (TPS, median of {args.rounds} rounds; ×direct = median of per-round ratios)")
+    print(f"#### Throughput (TPS, median of {rounds_txt}; ×direct = median of per-round ratios)")
     print()
     hdr = ["workload", "clients"] + names + ["uniqguard/pgbouncer"]
     print("| " + " | ".join(hdr) + " |")
@@ -178,7 +179,7 @@ def main():
         print("| " + " | ".join(row) + " |")
 
     print()
-    print(f"### Mean latency (ms, pgbench \"latency average\", median of {args.rounds} rounds; ×direct)")
+    print(f"#### Mean latency (ms, pgbench \"latency average\", median of {rounds_txt}; ×direct)")
     print()
     hdr = ["workload", "clients"] + names
     print("| " + " | ".join(hdr) + " |")
@@ -195,7 +196,7 @@ def main():
 
     if 1 in clients_list:
         print()
-        print("### Added latency at 1 client (µs over direct, median of per-round differences)")
+        print("#### Added latency at 1 client (µs over direct, median of per-round differences)")
         print()
         hdr = ["workload"] + proxies + ["uniqguard − pgbouncer"]
         print("| " + " | ".join(hdr) + " |")
@@ -206,7 +207,7 @@ def main():
             print("| " + " | ".join(row) + " |")
 
     print()
-    print("### CPU time per transaction (µs; proxy = utime+stime of the proxy process from /proc/PID/stat "
+    print("#### CPU time per transaction (µs; proxy = utime+stime of the proxy process from /proc/PID/stat "
           "÷ transactions, median [min–max]; machine = busy time of all CPUs ÷ transactions, median)")
     print()
     hdr = ["workload", "clients"] + [f"{n} proxy" for n in proxies] + [f"{n} machine" for n in names]
@@ -223,7 +224,7 @@ def main():
 
     if "uniqguard" in names and "pgbouncer" in names:
         print()
-        print("### SPEC §7 passthrough targets (medians of this run)")
+        print("#### SPEC §7 passthrough targets (medians of this run)")
         print()
         print("| workload | clients | check | uniqguard | pgbouncer | met |")
         print("|---|---|---|---|---|---|")
@@ -247,7 +248,7 @@ def main():
 
     if args.raw:
         print()
-        print("### Every run")
+        print("#### Every run")
         print()
         print("| round | workload | clients | target | TPS | latency ms | proxy CPU µs/txn | machine CPU µs/txn |")
         print("|---|---|---|---|---|---|---|---|")

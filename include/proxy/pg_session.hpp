@@ -19,6 +19,7 @@
 #include "protocol/postgres/backend_stream.hpp"
 #include "protocol/postgres/message_writer.hpp"
 #include "protocol/postgres/query_cycle.hpp"
+#include "protocol/postgres/session_settings.hpp"
 #include "protocol/postgres/startup.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/stream.hpp"
@@ -55,8 +56,6 @@ private:
     asio::awaitable<void> fatal_to_client(std::string_view sqlstate, std::string_view message,
                                           std::string_view hint = {});
     std::string describe_client() const;
-    void remember_parameter(util::Bytes parameter_status_body);
-    std::string_view server_parameter(std::string_view name) const;
 
     SharedState& shared_;
     WorkerSessions& worker_;
@@ -70,10 +69,11 @@ private:
     protocol::postgres::BackendStreamScanner server_scanner_;
     std::vector<asio::const_buffer> client_write_segments_;
     protocol::postgres::QueryCycle cycle_;
-    protocol::postgres::StartupParameters startup_;
+    std::string user_;      // from the StartupMessage, for logs
+    std::string database_;
     protocol::postgres::CancelKey cancel_key_{};
     bool cancel_key_registered_ = false;
-    std::vector<std::pair<std::string, std::string>> server_parameters_;
+    protocol::postgres::SessionSettings settings_;
 
     std::string startup_packet_;  // relayed to the server once it is connected
     std::string protocol_error_;  // why the client pump ended with protocol_error

@@ -7,7 +7,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-#include <optional>
+#include <memory>
 #include <string>
 
 #include "util/bytes.hpp"
@@ -30,7 +30,7 @@ public:
     Stream& operator=(const Stream&) = delete;
 
     tcp::socket& socket() { return socket_; }
-    bool is_tls() const { return tls_.has_value(); }
+    bool is_tls() const { return tls_ != nullptr; }
     SSL* native_ssl() { return tls_ ? tls_->native_handle() : nullptr; }
 
     // Upgrades to TLS, as the server side (toward a client) or the client side (toward the
@@ -70,7 +70,8 @@ public:
 
 private:
     tcp::socket socket_;
-    std::optional<ssl::stream<tcp::socket&>> tls_;
+    // On the heap: most sessions are plaintext, and an idle session should cost little.
+    std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
 };
 
 }  // namespace uniqguard::proxy

@@ -46,7 +46,7 @@ public:
         if (static_cast<pg::BackendCode>(type) == pg::BackendCode::ready_for_query) {
             if (!body.empty()) s_.cycle_.on_ready_for_query(static_cast<pg::TransactionStatus>(body[0]));
         } else {
-            s_.remember_parameter(body);
+            s_.settings_.apply_parameter_status(body);
         }
     }
     void on_forward(util::Bytes segment) override {
@@ -76,38 +76,9 @@ PgSession::~PgSession() {
 
 std::string PgSession::describe_client() const {
     std::string d = client_address_;
-    if (auto user = startup_.get("user"); !user.empty()) {
-        d += " user=";
-        d += user;
-    }
-    if (auto db = startup_.get("database"); !db.empty()) {
-        d += " database=";
-        d += db;
-    }
+    if (!user_.empty()) d += " user=" + user_;
+    if (!database_.empty()) d += " database=" + database_;
     return d;
-}
-
-void PgSession::remember_parameter(util::Bytes body) {
-    // ParameterStatus: name\0value\0. The settings that change how literals read
-    // (client_encoding, standard_conforming_strings, TimeZone, DateStyle) arrive this way.
-    const auto text = util::as_chars(body);
-    const auto nul = text.find('\0');
-    if (nul == std::string_view::npos || text.empty() || text.back() != '\0') return;
-    std::string name(text.substr(0, nul));
-    std::string value(text.substr(nul + 1, text.size() - nul - 2));
-    for (auto& [k, v] : server_parameters_) {
-        if (k == name) {
-            v = std::move(value);
-            return;
-        }
-    }
-    server_parameters_.emplace_back(std::move(name), std::move(value));
-}
-
-std::string_view PgSession::server_parameter(std::string_view name) const {
-    for (const auto& [k, v] : server_parameters_)
-        if (k == name) return v;
-    return {};
 }
 
 void PgSession::begin_drain() {
@@ -223,7 +194,11 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
         // not speak (NegotiateProtocolVersion, or an error), and the client sees that answer.
         speaks_protocol_3_ = (code >> 16) == 3;
         if (speaks_protocol_3_) {
-            if (auto params = pg::decode_startup_parameters(r.frame.body)) startup_ = std::move(*params);
+            if (auto params = pg::decode_startup_parameters(r.frame.body)) {
+                user_ = params->get("user");
+                database_ = params->get("database");
+                if (database_.empty()) database_ = user_;  // the server's own default
+            }
         }
         startup_packet_.assign(util::as_chars(client_buffer_.readable().first(r.frame.wire_size)));
         client_buffer_.consume(r.frame.wire_size);
@@ -329,7 +304,7 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                 to_client += raw;
                 break;
             case pg::BackendCode::parameter_status:
-                remember_parameter(f.body);
+                settings_.apply_parameter_status(f.body);
                 to_client += raw;
                 break;
             case pg::BackendCode::ready_for_query:

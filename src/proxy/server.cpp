@@ -64,7 +64,9 @@ int Server::run() {
         }
     }
 
-    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    // Half the cores: the proxy shares its machine with clients or the database, and fewer
+    // threads mean fewer wake-ups per transaction (docs/architecture.md, "Threads").
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency() / 2);
     if (const char* w = std::getenv("UNIQGUARD_WORKERS")) threads = std::max(1, std::atoi(w));
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
     for (auto& w : workers_) {

@@ -3,14 +3,14 @@
 namespace uniqguard::proxy {
 
 asio::awaitable<error_code> Stream::handshake_as_server(ssl::context& ctx) {
-    tls_.emplace(socket_, ctx);
+    tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, ctx);
     auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_tuple);
     co_return ec;
 }
 
 asio::awaitable<error_code> Stream::handshake_as_client(ssl::context& ctx,
                                                         const std::string& verify_host) {
-    tls_.emplace(socket_, ctx);
+    tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, ctx);
     if (!verify_host.empty()) {
         tls_->set_verify_mode(ssl::verify_peer);
         tls_->set_verify_callback(ssl::host_name_verification(verify_host));
