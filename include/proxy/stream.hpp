@@ -66,9 +66,26 @@ public:
         return socket_.async_wait(tcp::socket::wait_read, std::forward<Token>(token));
     }
 
+    // Plaintext fast path: try the read or write now, as a non-blocking system call, instead of
+    // through the scheduler (an asynchronous operation that could complete at once still posts
+    // its completion, one more queue round trip per message). Returns the bytes done; `ec` is
+    // would_block when nothing could be done now, and always for TLS streams, so the caller
+    // falls back to the asynchronous operation.
+    std::size_t read_now(asio::mutable_buffer buffer, error_code& ec);
+    template <typename Buffers>
+    std::size_t write_now(const Buffers& buffers, error_code& ec) {
+        if (tls_ || !make_non_blocking(ec)) {
+            if (!ec) ec = asio::error::would_block;
+            return 0;
+        }
+        return socket_.write_some(buffers, ec);
+    }
+
     void close();
 
 private:
+    bool make_non_blocking(error_code& ec);
+
     tcp::socket socket_;
     // On the heap: most sessions are plaintext, and an idle session should cost little.
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;

@@ -29,6 +29,17 @@ std::size_t next_read_size(std::size_t have, std::size_t needed) {
     if (missing <= read_chunk) return read_chunk;
     return std::min(missing, std::max(have, read_chunk));
 }
+// Removes the first `written` bytes from a gathered write; true when something is left.
+bool drop_written_prefix(std::vector<asio::const_buffer>& segments, std::size_t written) {
+    std::size_t whole = 0;
+    while (whole < segments.size() && written >= segments[whole].size()) {
+        written -= segments[whole].size();
+        ++whole;
+    }
+    segments.erase(segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(whole));
+    if (!segments.empty()) segments.front() += written;
+    return !segments.empty();
+}
 }  // namespace
 
 // Sees the server's reply stream for the pump: tracks ReadyForQuery and ParameterStatus and
@@ -394,9 +405,15 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
             }
         }
         if (forward > 0) {
-            auto [ec, n] = co_await server_->async_write(
-                to_buffer(client_buffer_.readable().first(forward)), use_tuple);
-            if (ec) co_return PumpEnd::server_closed;
+            const auto bytes = client_buffer_.readable().first(forward);
+            error_code ec;
+            const std::size_t done = server_->write_now(to_buffer(bytes), ec);
+            if (done < bytes.size()) {
+                if (ec && ec != asio::error::would_block) co_return PumpEnd::server_closed;
+                std::tie(ec, std::ignore) =
+                    co_await server_->async_write(to_buffer(bytes.subspan(done)), use_tuple);
+                if (ec) co_return PumpEnd::server_closed;
+            }
             client_buffer_.consume(forward);
         }
         if (terminate) co_return PumpEnd::client_closed;
@@ -438,8 +455,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         }
         auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
         error_code ec;
-        std::size_t n = 0;
-        if (idle_client && client_.is_tls()) {
+        std::size_t n = client_.read_now(asio::buffer(space), ec);
+        if (ec != asio::error::would_block) {
+            // Read at once (the usual case after the readiness wait), or the client is gone.
+        } else if (idle_client && client_.is_tls()) {
             std::tie(ec, n) = co_await client_.async_read_some(
                 asio::buffer(space), asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
         } else {
@@ -463,7 +482,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
                 if (ec) break;
             }
             auto space = server_buffer_.writable(read_chunk);
-            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            error_code ec;
+            std::size_t n = server_->read_now(asio::buffer(space), ec);
+            if (ec == asio::error::would_block)
+                std::tie(ec, n) = co_await server_->async_read_some(asio::buffer(space), use_tuple);
             if (ec) break;
             server_buffer_.commit(n);
         }
@@ -473,12 +495,23 @@ asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
             break;
         }
         if (!client_write_segments_.empty()) {
-            server_pump_writing_ = true;
-            auto [ec, n] = co_await client_.async_write(client_write_segments_, use_tuple);
-            server_pump_writing_ = false;
-            if (ec) {
+            error_code ec;
+            const std::size_t done = client_.write_now(client_write_segments_, ec);
+            if (ec && ec != asio::error::would_block) {
                 end = PumpEnd::client_closed;
                 break;
+            }
+            if (drop_written_prefix(client_write_segments_, done)) {
+                // The client's socket buffer is full: wait for it (backpressure: nothing more
+                // is read from the server meanwhile).
+                server_pump_writing_ = true;
+                std::tie(ec, std::ignore) =
+                    co_await client_.async_write(client_write_segments_, use_tuple);
+                server_pump_writing_ = false;
+                if (ec) {
+                    end = PumpEnd::client_closed;
+                    break;
+                }
             }
         }
         server_buffer_.consume(server_buffer_.size());

@@ -23,6 +23,19 @@ asio::awaitable<error_code> Stream::handshake_as_client(ssl::context& ctx,
     co_return ec;
 }
 
+bool Stream::make_non_blocking(error_code& ec) {
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    return !ec;
+}
+
+std::size_t Stream::read_now(asio::mutable_buffer buffer, error_code& ec) {
+    if (tls_ || !make_non_blocking(ec)) {
+        if (!ec) ec = asio::error::would_block;
+        return 0;
+    }
+    return socket_.read_some(buffer, ec);
+}
+
 void Stream::close() {
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
