@@ -50,8 +50,9 @@ TEST_CASE("Md5PasswordResponseMatchesLibpq", "[pgclient]") {
 }
 
 TEST_CASE("ErrorResponseFieldsAreDecoded", "[pgclient]") {
-    const std::string body(
-        "SFEHLER\0VERROR\0C42P01\0Mrelation \"x\" does not exist\0Dmore\0Hhint\0P15\0\0", 72);
+    const char raw[] =
+        "SFEHLER\0VERROR\0C42P01\0Mrelation \"x\" does not exist\0Dmore\0Hhint\0P15\0\0";
+    const std::string body(raw, sizeof raw - 1);  // embedded NULs: length from the array
     const auto e = decode_error_response(as_bytes(body));
     REQUIRE(e);
     CHECK(e->severity == "ERROR");  // V wins over the localized S
