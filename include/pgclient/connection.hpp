@@ -109,6 +109,21 @@ class PgConnection {
     // Handles messages that may come at any time (ParameterStatus, NoticeResponse,
     // NotificationResponse); true when `m` was one of them.
     bool handle_asynchronous(const Message& m);
+
+    // What a query method did with one reply message (see read_replies_until_ready).
+    struct ReplyUse {
+        bool handled = true;
+        std::string malformed;  // non-empty: the message was broken; the connection is dropped
+    };
+    using ReplyHandler = std::function<ReplyUse(const Message&)>;
+    static ReplyUse malformed(std::string message_name);
+    // The reply loop every query method shares: hands each message to `handle` first; the rest
+    // (ErrorResponse, CopyInResponse, ReadyForQuery, asynchronous messages) is handled here the
+    // same way for all. The first server error is kept in `error` (it replaces a client-side
+    // one) and returned at ReadyForQuery. `after` names the request in messages ("a Query").
+    asio::awaitable<Status> read_replies_until_ready(std::string_view after,
+                                                     const ReplyHandler& handle,
+                                                     std::optional<Error>& error);
     Error fail(std::string why);  // closes and makes a connection error
     Status not_open() const;
 

@@ -257,6 +257,51 @@ bool PgConnection::handle_asynchronous(const Message& m) {
     }
 }
 
+asio::awaitable<Status> PgConnection::read_replies_until_ready(std::string_view after,
+                                                               const ReplyHandler& handle,
+                                                               std::optional<Error>& error) {
+    for (;;) {
+        auto m = co_await read_message();
+        if (!m) co_return m.error();
+        const ReplyUse use = handle(*m);
+        if (!use.malformed.empty()) co_return fail(use.malformed);
+        if (use.handled) continue;
+        switch (code_of(m->type)) {
+            case BC::error_response: {
+                auto e = decode_error_response(m->body);
+                if (!e) co_return fail("the server sent a malformed ErrorResponse");
+                if (ends_connection(*e)) {
+                    fail("the server ended the connection: " + e->message);
+                    co_return Error::from_server(std::move(*e));
+                }
+                if (!error || !error->is_server()) error = Error::from_server(std::move(*e));
+                break;
+            }
+            case BC::copy_in_response: {
+                // None of our requests sends COPY data: end the COPY so the server answers.
+                std::string refuse;
+                append_copy_fail(refuse, "uniqguard sends no COPY data here");
+                if (auto st = co_await write(refuse); !st) co_return st.error();
+                break;
+            }
+            case BC::ready_for_query:
+                if (m->body.size() != 1)
+                    co_return fail("the server sent a malformed ReadyForQuery");
+                tx_status_ = static_cast<pg::TransactionStatus>(m->body[0]);
+                if (error) co_return *error;
+                co_return Done{};
+            default:
+                if (!handle_asynchronous(*m))
+                    co_return fail("unexpected " + describe_message(m->type) + " after " +
+                                   std::string(after));
+        }
+    }
+}
+
+PgConnection::ReplyUse PgConnection::malformed(std::string what) {
+    return {.handled = true, .malformed = "the server sent a malformed " + std::move(what)};
+}
+
 asio::awaitable<Result<std::vector<QueryResult>>> PgConnection::simple_query(std::string_view sql) {
     if (!stream_) co_return not_open().error();
     std::string out;
@@ -266,68 +311,44 @@ asio::awaitable<Result<std::vector<QueryResult>>> PgConnection::simple_query(std
     std::vector<QueryResult> results;
     QueryResult current;
     std::optional<Error> error;
-    for (;;) {
-        auto m = co_await read_message();
-        if (!m) co_return m.error();
-        switch (code_of(m->type)) {
+    const ReplyHandler handle = [&](const Message& m) -> ReplyUse {
+        switch (code_of(m.type)) {
             case BC::row_description: {
-                auto columns = decode_row_description(m->body);
-                if (!columns) co_return fail("the server sent a malformed RowDescription");
+                auto columns = decode_row_description(m.body);
+                if (!columns) return malformed("RowDescription");
                 current = QueryResult{};
                 current.columns = std::move(*columns);
-                break;
+                return {};
             }
             case BC::data_row: {
                 Row row;
-                if (!decode_data_row(m->body, row))
-                    co_return fail("the server sent a malformed DataRow");
+                if (!decode_data_row(m.body, row)) return malformed("DataRow");
                 current.rows.push_back(std::move(row));
-                break;
+                return {};
             }
             case BC::command_complete: {
-                auto tag = decode_command_complete(m->body);
-                if (!tag) co_return fail("the server sent a malformed CommandComplete");
+                auto tag = decode_command_complete(m.body);
+                if (!tag) return malformed("CommandComplete");
                 current.command_tag = std::move(*tag);
                 results.push_back(std::move(current));
                 current = QueryResult{};
-                break;
+                return {};
             }
             case BC::empty_query_response:
                 results.push_back(std::move(current));
                 current = QueryResult{};
-                break;
-            case BC::error_response: {
-                auto e = decode_error_response(m->body);
-                if (!e) co_return fail("the server sent a malformed ErrorResponse");
-                if (ends_connection(*e)) {
-                    fail("the server ended the connection: " + e->message);
-                    co_return Error::from_server(std::move(*e));
-                }
-                if (!error) error = Error::from_server(std::move(*e));
-                break;
-            }
-            case BC::copy_in_response: {
-                std::string refuse;
-                append_copy_fail(refuse, "simple_query sends no COPY data");
-                if (auto st = co_await write(refuse); !st) co_return st.error();
-                break;
-            }
+                return {};
             case BC::copy_out_response:  // COPY TO STDOUT belongs to copy_out(): data skipped
             case BC::copy_data:
             case BC::copy_done:
-                break;
-            case BC::ready_for_query:
-                if (m->body.size() != 1)
-                    co_return fail("the server sent a malformed ReadyForQuery");
-                tx_status_ = static_cast<pg::TransactionStatus>(m->body[0]);
-                if (error) co_return *error;
-                co_return results;
+                return {};
             default:
-                if (!handle_asynchronous(*m)) {
-                    co_return fail("unexpected " + describe_message(m->type) + " after a Query");
-                }
+                return {.handled = false};
         }
-    }
+    };
+    if (auto st = co_await read_replies_until_ready("a Query", handle, error); !st)
+        co_return st.error();
+    co_return results;
 }
 
 asio::awaitable<Result<QueryResult>> PgConnection::query_params(
@@ -347,10 +368,8 @@ asio::awaitable<Result<QueryResult>> PgConnection::query_params(
 
     QueryResult result;
     std::optional<Error> error;
-    for (;;) {
-        auto m = co_await read_message();
-        if (!m) co_return m.error();
-        switch (code_of(m->type)) {
+    const ReplyHandler handle = [&](const Message& m) -> ReplyUse {
+        switch (code_of(m.type)) {
             case BC::parse_complete:
             case BC::bind_complete:
             case BC::no_data:
@@ -358,56 +377,33 @@ asio::awaitable<Result<QueryResult>> PgConnection::query_params(
             case BC::copy_out_response:
             case BC::copy_data:
             case BC::copy_done:
-                break;
+            case BC::empty_query_response:
+                return {};
             case BC::row_description: {
-                auto columns = decode_row_description(m->body);
-                if (!columns) co_return fail("the server sent a malformed RowDescription");
+                auto columns = decode_row_description(m.body);
+                if (!columns) return malformed("RowDescription");
                 result.columns = std::move(*columns);
-                break;
+                return {};
             }
             case BC::data_row: {
                 Row row;
-                if (!decode_data_row(m->body, row))
-                    co_return fail("the server sent a malformed DataRow");
+                if (!decode_data_row(m.body, row)) return malformed("DataRow");
                 result.rows.push_back(std::move(row));
-                break;
+                return {};
             }
             case BC::command_complete: {
-                auto tag = decode_command_complete(m->body);
-                if (!tag) co_return fail("the server sent a malformed CommandComplete");
+                auto tag = decode_command_complete(m.body);
+                if (!tag) return malformed("CommandComplete");
                 result.command_tag = std::move(*tag);
-                break;
+                return {};
             }
-            case BC::empty_query_response:
-                break;
-            case BC::error_response: {
-                auto e = decode_error_response(m->body);
-                if (!e) co_return fail("the server sent a malformed ErrorResponse");
-                if (ends_connection(*e)) {
-                    fail("the server ended the connection: " + e->message);
-                    co_return Error::from_server(std::move(*e));
-                }
-                if (!error) error = Error::from_server(std::move(*e));
-                break;
-            }
-            case BC::copy_in_response: {
-                std::string refuse;
-                append_copy_fail(refuse, "query_params sends no COPY data");
-                if (auto st = co_await write(refuse); !st) co_return st.error();
-                break;
-            }
-            case BC::ready_for_query:
-                if (m->body.size() != 1)
-                    co_return fail("the server sent a malformed ReadyForQuery");
-                tx_status_ = static_cast<pg::TransactionStatus>(m->body[0]);
-                if (error) co_return *error;
-                co_return result;
             default:
-                if (!handle_asynchronous(*m)) {
-                    co_return fail("unexpected " + describe_message(m->type) + " after a Sync");
-                }
+                return {.handled = false};
         }
-    }
+    };
+    if (auto st = co_await read_replies_until_ready("a Sync", handle, error); !st)
+        co_return st.error();
+    co_return result;
 }
 
 asio::awaitable<Result<std::uint64_t>> PgConnection::copy_out(std::string_view sql,
@@ -454,60 +450,39 @@ asio::awaitable<Result<std::uint64_t>> PgConnection::copy_out(std::string_view s
         return true;
     };
 
-    for (;;) {
-        auto m = co_await read_message();
-        if (!m) co_return m.error();
-        switch (code_of(m->type)) {
+    const ReplyHandler handle = [&](const Message& m) -> ReplyUse {
+        switch (code_of(m.type)) {
             case BC::copy_out_response:
-                format = decode_copy_out_response(m->body);
-                if (!format) co_return fail("the server sent a malformed CopyOutResponse");
-                if (format->binary && !error) {
+                format = decode_copy_out_response(m.body);
+                if (!format) return malformed("CopyOutResponse");
+                if (format->binary && !error)
                     error = Error::client("copy_out reads COPY's text format, not binary");
-                }
-                break;
+                return {};
             case BC::copy_data:
-                if (format && !error) take(util::as_chars(m->body));
-                break;
+                if (format && !error) take(util::as_chars(m.body));
+                return {};
             case BC::copy_done:
                 if (!partial.empty() && !error)
                     error = Error::client("the COPY data ends inside a row");
-                break;
+                return {};
             case BC::command_complete:
                 if (!format && !error) error = Error::client("not a COPY ... TO STDOUT statement");
-                break;
+                return {};
             case BC::row_description:
             case BC::data_row:
             case BC::empty_query_response:
-            case BC::copy_in_response:
-                if (code_of(m->type) == BC::copy_in_response) {
-                    std::string refuse;
-                    append_copy_fail(refuse, "copy_out sends no COPY data");
-                    if (auto st = co_await write(refuse); !st) co_return st.error();
-                }
                 if (!error) error = Error::client("not a COPY ... TO STDOUT statement");
-                break;
-            case BC::error_response: {
-                auto e = decode_error_response(m->body);
-                if (!e) co_return fail("the server sent a malformed ErrorResponse");
-                if (ends_connection(*e)) {
-                    fail("the server ended the connection: " + e->message);
-                    co_return Error::from_server(std::move(*e));
-                }
-                if (!error || !error->is_server()) error = Error::from_server(std::move(*e));
-                break;
-            }
-            case BC::ready_for_query:
-                if (m->body.size() != 1)
-                    co_return fail("the server sent a malformed ReadyForQuery");
-                tx_status_ = static_cast<pg::TransactionStatus>(m->body[0]);
-                if (error) co_return *error;
-                co_return rows;
+                return {};
+            case BC::copy_in_response:
+                if (!error) error = Error::client("not a COPY ... TO STDOUT statement");
+                return {.handled = false};  // the shared loop ends the COPY
             default:
-                if (!handle_asynchronous(*m)) {
-                    co_return fail("unexpected " + describe_message(m->type) + " during COPY");
-                }
+                return {.handled = false};
         }
-    }
+    };
+    if (auto st = co_await read_replies_until_ready("a COPY", handle, error); !st)
+        co_return st.error();
+    co_return rows;
 }
 
 asio::awaitable<void> PgConnection::close() {
