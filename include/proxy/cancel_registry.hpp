@@ -19,7 +19,6 @@ public:
     void add(const protocol::postgres::CancelKey& key, std::weak_ptr<PgSession> session);
     void remove(const protocol::postgres::CancelKey& key);
     std::shared_ptr<PgSession> find(const protocol::postgres::CancelKey& key) const;
-    std::size_t size() const;
 
 private:
     struct KeyHash {

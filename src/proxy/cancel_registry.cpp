@@ -19,9 +19,4 @@ std::shared_ptr<PgSession> CancelRegistry::find(const protocol::postgres::Cancel
     return it == sessions_.end() ? nullptr : it->second.lock();
 }
 
-std::size_t CancelRegistry::size() const {
-    std::lock_guard lock(mutex_);
-    return sessions_.size();
-}
-
 }  // namespace uniqguard::proxy
