@@ -315,7 +315,6 @@ asio::awaitable<Result<GuardReport>> inspect_guard(pgclient::PgConnection& conn,
             column.found = true;
             column.attnum = static_cast<int>(number(*found, 0, 0));
             column.type = text(*found, 0, 1);
-            column.type_oid = static_cast<std::uint32_t>(number(*found, 0, 2));
             column.not_null = flag(*found, 0, 3);
             if (found->rows[0][4]) column.collation = *found->rows[0][4];
             column.deterministic = flag(*found, 0, 5);

@@ -1,16 +1,13 @@
 #include "guard_report.hpp"
 
+#include "guard/column_type.hpp"
+
 #include <algorithm>
-#include <array>
 #include <set>
 
 namespace uniqguard::app::check {
 
 namespace {
-
-// int2, int4, int8, numeric, text, varchar, bpchar, uuid, bool, date, timestamp, timestamptz.
-constexpr std::array<std::uint32_t, 12> comparable_type_oids{21,   23,   20, 1700, 25,   1043,
-                                                             1042, 2950, 16, 1082, 1114, 1184};
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
@@ -33,9 +30,9 @@ std::string describe_unique(const IndexFacts& index) {
 
 }  // namespace
 
-bool is_comparable_type(std::uint32_t type_oid) {
-    return std::find(comparable_type_oids.begin(), comparable_type_oids.end(), type_oid) !=
-           comparable_type_oids.end();
+bool is_comparable_type(std::string_view format_type_name) {
+    return guard::column_type_from_catalog(format_type_name, /*deterministic_collation=*/true)
+        .has_value();
 }
 
 IndexVerdicts classify_indexes(const std::vector<IndexFacts>& indexes,
@@ -107,7 +104,7 @@ std::vector<std::string> GuardReport::problems() const {
             out.push_back("column " + column.name + " does not exist");
             continue;
         }
-        if (!is_comparable_type(column.type_oid)) {
+        if (!is_comparable_type(column.type)) {
             out.push_back("column " + column.name + " has type " + column.type +
                           ", which the proxy cannot compare");
         } else if (!column.deterministic) {
@@ -144,7 +141,7 @@ std::string render(const GuardReport& r) {
                     (c.deterministic ? " (deterministic)"
                                      : " (nondeterministic: the proxy cannot compare it)");
         }
-        if (!is_comparable_type(c.type_oid))
+        if (!is_comparable_type(c.type))
             text += " (not supported: the proxy cannot compare it)";
         line(text);
     }

@@ -9,15 +9,16 @@
 
 namespace uniqguard::app::check {
 
-// Key types whose equality the proxy reproduces (SPEC §4), by their fixed pg_type OIDs.
-bool is_comparable_type(std::uint32_t type_oid);
+// Key types whose equality the proxy reproduces (SPEC §4): whatever the guard's key layer
+// accepts (guard::column_type_from_catalog), so `check` and `serve` can never disagree.
+// The collation is judged separately (ColumnReport::deterministic).
+bool is_comparable_type(std::string_view format_type_name);
 
 struct ColumnReport {
     std::string name;  // as configured
     bool found = false;
     int attnum = 0;
     std::string type;  // format_type(): "integer", "character varying(40)"
-    std::uint32_t type_oid = 0;
     bool not_null = false;
     std::optional<std::string> collation;  // quoted as the server quotes it; none: not collatable
     bool deterministic = true;
