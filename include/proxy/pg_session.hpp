@@ -12,6 +12,7 @@
 // travel in the server's reply stream rather than be written by the client pump.
 #pragma once
 
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,10 @@
 #include "protocol/postgres/backend_stream.hpp"
 #include "protocol/postgres/message_writer.hpp"
 #include "protocol/postgres/query_cycle.hpp"
+#include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
 #include "protocol/postgres/startup.hpp"
+#include "proxy/pg_guard.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/stream.hpp"
 #include "util/byte_buffer.hpp"
@@ -30,7 +33,7 @@ namespace uniqguard::proxy {
 class WorkerSessions;
 
 class PgSession : public std::enable_shared_from_this<PgSession> {
-public:
+  public:
     PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker);
     ~PgSession();
 
@@ -42,7 +45,7 @@ public:
     // Shutdown deadline: close both connections now.
     void close_now();
 
-private:
+  private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
     class ServerObserver;
 
@@ -69,17 +72,32 @@ private:
     protocol::postgres::BackendStreamScanner server_scanner_;
     std::vector<asio::const_buffer> client_write_segments_;
     protocol::postgres::QueryCycle cycle_;
-    std::string user_;      // from the StartupMessage, for logs
+    std::string user_;  // from the StartupMessage, for logs
     std::string database_;
     protocol::postgres::CancelKey cancel_key_{};
     bool cancel_key_registered_ = false;
     protocol::postgres::SessionSettings settings_;
 
+    // The guard (null when no guard is configured: then nothing below is used and the pumps
+    // forward every message untouched).
+    std::unique_ptr<PgGuard> guard_;
+    SessionIdentity identity_;
+    protocol::postgres::ReplyTracker tracker_;
+    std::string client_rewrites_;  // messages the guard sends instead of the client's
+    struct Span {
+        bool owned;  // in client_rewrites_, else in client_buffer_
+        std::size_t offset;
+        std::size_t length;
+    };
+    std::vector<Span> client_spans_;
+    std::string held_;                     // replies held until a check's verdict
+    std::list<std::string> server_owned_;  // proxy-made replies in the current client write
+
     std::string startup_packet_;  // relayed to the server once it is connected
     std::string protocol_error_;  // why the client pump ended with protocol_error
 
     bool draining_ = false;
-    bool stop_client_pump_ = false;  // the server pump has ended
+    bool stop_client_pump_ = false;        // the server pump has ended
     bool protocol_error_pending_ = false;  // bad client message; 08P01 after owed replies
     bool speaks_protocol_3_ = true;
     bool server_pump_writing_ = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -13,7 +14,7 @@
 namespace uniqguard::proxy {
 
 class Server {
-public:
+  public:
     explicit Server(std::shared_ptr<const config::Config> config);
     ~Server();
 
@@ -21,7 +22,7 @@ public:
     // listen.shutdown_timeout_ms. Returns the process exit status (0 clean, 2 startup error).
     int run();
 
-private:
+  private:
     struct Worker {
         asio::io_context context{1};  // one thread runs it: Asio may skip its locking
         WorkerSessions sessions;
@@ -37,6 +38,7 @@ private:
     SharedState shared_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
+    std::optional<asio::steady_timer> loader_stop_;  // cancelled at shutdown
 };
 
 }  // namespace uniqguard::proxy

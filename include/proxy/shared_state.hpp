@@ -1,11 +1,14 @@
 // What every session may read or touch, whatever its thread: the configuration, the TLS
-// contexts, the cancel registry and the connection counters. Owned by the Server.
+// contexts, the cancel registry, the connection counters, the guards and the duplicate log.
+// Owned by the Server.
 #pragma once
 
 #include <atomic>
 #include <memory>
 
 #include "config/config.hpp"
+#include "guard/duplicate_log.hpp"
+#include "guard/guard_registry.hpp"
 #include "proxy/cancel_registry.hpp"
 #include "proxy/stream.hpp"
 
@@ -23,7 +26,9 @@ struct SharedState {
     ssl::context backend_tls{ssl::context::tls_client};
     CancelRegistry cancels;
     ConnectionCounters connections;
-    std::atomic<bool> shutting_down{false};  // set once SIGINT/SIGTERM arrives
+    std::atomic<bool> shutting_down{false};           // set once SIGINT/SIGTERM arrives
+    std::unique_ptr<guard::GuardRegistry> guards;     // null or empty: nothing is guarded
+    std::unique_ptr<guard::DuplicateLog> duplicates;  // null when there is no guard
 };
 
 }  // namespace uniqguard::proxy

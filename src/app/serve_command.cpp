@@ -14,14 +14,22 @@ namespace {
 // Keys of later milestones are validated already (SPEC §2); saying plainly at start that they
 // have no effect yet is better than letting a user believe a guard is enforced.
 void warn_about_features_not_built_yet(const config::Config& cfg) {
-    if (!cfg.guards.empty())
-        spdlog::warn("{} [[guard]] entries are validated but NOT enforced by this build: "
-                     "statements pass through unguarded", cfg.guards.size());
+    for (const auto& g : cfg.guards) {
+        if (g.action == config::GuardAction::ignore)
+            spdlog::warn(
+                "guard {}: action = \"ignore\" is not built yet: duplicates are "
+                "rejected as with \"reject\"",
+                g.name);
+        if (g.consistency == config::Consistency::strict)
+            spdlog::warn("guard {}: consistency = \"strict\" is not built yet: \"cache\" applies",
+                         g.name);
+    }
     if (cfg.listen.auth == config::ClientAuth::terminate)
         spdlog::warn("listen.auth = \"terminate\" is not built yet: authentication is relayed");
     if (cfg.listen.proxy_protocol)
-        spdlog::warn("listen.proxy_protocol applies to MySQL backends, which this build does not "
-                     "serve yet: ignored");
+        spdlog::warn(
+            "listen.proxy_protocol applies to MySQL backends, which this build does not "
+            "serve yet: ignored");
 }
 }  // namespace
 

@@ -42,30 +42,110 @@ bool drop_written_prefix(std::vector<asio::const_buffer>& segments, std::size_t 
 }
 }  // namespace
 
-// Sees the server's reply stream for the pump: tracks ReadyForQuery and ParameterStatus and
-// gathers the forwarded segments for one write.
+// Sees the server's reply stream for the pump: tracks ReadyForQuery and ParameterStatus, gathers
+// the forwarded segments for one write and, with a guard, applies the reply tracker's decisions
+// (replies to the proxy's own messages dropped, held, or turned into the client's answer).
 class PgSession::ServerObserver final : public pg::BackendStreamObserver {
-public:
+  public:
     explicit ServerObserver(PgSession& s) : s_(s) {}
     pg::MessageDisposition on_header(char type, std::uint32_t) override {
         const auto code = static_cast<pg::BackendCode>(type);
-        return {.forward = true,
-                .observe = code == pg::BackendCode::ready_for_query ||
-                           code == pg::BackendCode::parameter_status};
+        const bool tracked =
+            code == pg::BackendCode::ready_for_query || code == pg::BackendCode::parameter_status;
+        if (!s_.guard_) return {.forward = true, .observe = tracked};
+        decision_ = s_.tracker_.on_reply(type);
+        using A = pg::ReplyAction;
+        switch (decision_.action) {
+            case A::forward:
+                return {.forward = true, .observe = tracked};
+            case A::drop:
+                return {.forward = false, .observe = false};
+            case A::hold_failed:
+                s_.held_.clear();
+                return {.forward = true, .observe = false};
+            default:
+                return {.forward = false, .observe = true};
+        }
     }
     void on_message(char type, util::Bytes body) override {
-        if (static_cast<pg::BackendCode>(type) == pg::BackendCode::ready_for_query) {
-            if (!body.empty()) s_.cycle_.on_ready_for_query(static_cast<pg::TransactionStatus>(body[0]));
-        } else {
-            s_.settings_.apply_parameter_status(body);
+        using A = pg::ReplyAction;
+        if (!s_.guard_ || decision_.action == A::forward) {
+            if (static_cast<pg::BackendCode>(type) == pg::BackendCode::ready_for_query) {
+                if (!body.empty()) {
+                    const auto status = static_cast<pg::TransactionStatus>(body[0]);
+                    s_.cycle_.on_ready_for_query(status);
+                    if (s_.guard_) s_.guard_->on_ready_for_query(status);
+                }
+            } else {
+                s_.settings_.apply_parameter_status(body);
+            }
+            return;
+        }
+        switch (decision_.action) {
+            case A::hold:
+                append_message(s_.held_, type, body);
+                break;
+            case A::verdict_passed:
+                if (!s_.held_.empty()) send_owned(std::exchange(s_.held_, {}));
+                s_.guard_->on_check_passed(decision_.tag);
+                break;
+            case A::verdict_failed: {
+                // The held replies (DataRow, CommandComplete) are what a failed statement never
+                // sends; the server's error takes their place.
+                s_.held_.clear();
+                auto fields = pg::decode_error_fields(body);
+                if (!fields) {
+                    std::string raw;
+                    append_message(raw, type, body);
+                    send_owned(std::move(raw));
+                    break;
+                }
+                s_.guard_->on_check_failed(decision_.tag, *fields);
+                std::string cleaned;
+                pg::append_error_message(cleaned, *fields);
+                send_owned(std::move(cleaned));
+                break;
+            }
+            case A::capture_row:
+                s_.guard_->on_probe_row(decision_.tag, body);
+                break;
+            case A::capture_done:
+                s_.guard_->on_probe_done(decision_.tag);
+                break;
+            case A::proxy_error: {
+                s_.held_.clear();
+                s_.guard_->on_proxy_error(decision_.tag);
+                std::string raw;
+                append_message(raw, type, body);
+                send_owned(std::move(raw));
+                break;
+            }
+            default:
+                break;
         }
     }
     void on_forward(util::Bytes segment) override {
         s_.client_write_segments_.emplace_back(segment.data(), segment.size());
     }
 
-private:
+  private:
+    static void append_message(std::string& out, char type, util::Bytes body) {
+        out.push_back(type);
+        std::uint8_t length[4];
+        util::write_u32_be(length, static_cast<std::uint32_t>(body.size() + 4));
+        out.append(reinterpret_cast<const char*>(length), 4);
+        out.append(util::as_chars(body));
+    }
+    // Bytes of the proxy's making, in order with the forwarded segments; they stay alive (in a
+    // list, which never moves its elements) until the write is done.
+    void send_owned(std::string bytes) {
+        s_.server_owned_.push_back(std::move(bytes));
+        const auto& b = s_.server_owned_.back();
+        s_.client_write_segments_.emplace_back(b.data(), b.size());
+    }
+
     PgSession& s_;
+    pg::ReplyDecision decision_;
 };
 
 PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)
@@ -108,8 +188,8 @@ asio::awaitable<void> PgSession::send_to_client(std::string bytes) {
     co_await client_.async_write(asio::buffer(bytes), use_tuple);
 }
 
-asio::awaitable<void> PgSession::fatal_to_client(std::string_view sqlstate, std::string_view message,
-                                                 std::string_view hint) {
+asio::awaitable<void> PgSession::fatal_to_client(std::string_view sqlstate,
+                                                 std::string_view message, std::string_view hint) {
     co_await send_to_client(pg::error_response(
         {.severity = "FATAL", .sqlstate = sqlstate, .message = message, .hint = hint}));
 }
@@ -120,15 +200,24 @@ asio::awaitable<void> PgSession::run(std::shared_ptr<PgSession> self) {
             // Accepted just before the listener closed: answer as a stopping server does.
             co_await refuse_postgres_client(std::move(self->client_.socket()), "57P03",
                                             "the database system is shutting down");
-        } else if (co_await self->negotiate_startup() && co_await self->connect_and_authenticate()) {
+        } else if (co_await self->negotiate_startup() &&
+                   co_await self->connect_and_authenticate()) {
             spdlog::debug("session {}: ready", self->describe_client());
+            if (self->shared_.guards && !self->shared_.guards->empty()) {
+                self->identity_ = {self->client_address_, self->user_, self->database_};
+                self->guard_ = std::make_unique<PgGuard>(self->shared_.guards.get(),
+                                                         self->shared_.duplicates.get(),
+                                                         self->identity_, self->settings_);
+            }
             auto outcome = co_await (self->client_to_server() || self->server_to_client());
             const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
             if (end == PumpEnd::drained) {
                 co_await self->fatal_to_client(
                     "57P01", "terminating connection due to administrator command");
                 std::string terminate;
-                pg::MessageWriter(terminate).begin(static_cast<char>(pg::FrontendCode::terminate)).finish();
+                pg::MessageWriter(terminate)
+                    .begin(static_cast<char>(pg::FrontendCode::terminate))
+                    .finish();
                 co_await self->server_->async_write(asio::buffer(terminate), use_tuple);
             } else if (end == PumpEnd::protocol_error && !self->server_pump_writing_) {
                 // Half of a server message may be on the wire if the other pump was cut off
@@ -278,7 +367,8 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                 if (ec) co_return false;
                 to_client.clear();
             }
-            auto space = server_buffer_.writable(next_read_size(server_buffer_.size(), frame.needed));
+            auto space =
+                server_buffer_.writable(next_read_size(server_buffer_.size(), frame.needed));
             auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
             if (ec) co_return false;  // the server closed after its error, which was forwarded
             server_buffer_.commit(n);
@@ -295,8 +385,8 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                     // TLS, where there is any, ends at the proxy: the client can never bind to
                     // the server's channel, so -PLUS is never offered to it. (A plaintext client
                     // offered -PLUS by a TLS server leg would refuse to authenticate at all.)
-                    auto mechanisms = pg::decode_sasl_mechanisms(f.body).value_or(
-                        std::vector<std::string>{});
+                    auto mechanisms =
+                        pg::decode_sasl_mechanisms(f.body).value_or(std::vector<std::string>{});
                     std::erase(mechanisms, std::string(pg::scram_sha_256_plus));
                     to_client += pg::encode_authentication_sasl(mechanisms);
                 } else {
@@ -340,7 +430,8 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
         for (;;) {
             answer = pg::read_typed_frame(client_buffer_.readable(), max_auth_message);
             if (answer.status != pg::FrameStatus::need_more) break;
-            auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), answer.needed));
+            auto space =
+                client_buffer_.writable(next_read_size(client_buffer_.size(), answer.needed));
             auto [ec, n] = co_await client_.async_read_some(asio::buffer(space), use_tuple);
             if (ec) co_return false;
             client_buffer_.commit(n);
@@ -355,11 +446,13 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                 // The client could bind to a channel but was not offered -PLUS (the proxy took it
                 // out); a server reached over TLS reads that as a downgrade attack and refuses.
                 // Say what is wrong and how to fix it instead of relaying a riddle.
-                spdlog::info("session {}: SCRAM channel binding cannot be relayed across two TLS legs",
-                             describe_client());
+                spdlog::info(
+                    "session {}: SCRAM channel binding cannot be relayed across two TLS legs",
+                    describe_client());
                 co_await fatal_to_client(
                     "08P01",
-                    "uniqguard: SCRAM channel binding cannot be relayed when both the client and the "
+                    "uniqguard: SCRAM channel binding cannot be relayed when both the client and "
+                    "the "
                     "database server connections use TLS",
                     "Connect with channel_binding=disable, or use a plaintext connection on one of "
                     "the two legs (listen.tls_cert or backend.tls = \"disable\").");
@@ -387,24 +480,60 @@ asio::awaitable<void> PgSession::relay_raw_server_bytes() {
 asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
     const std::uint64_t max_message = config_->listen.max_message_bytes;
     for (;;) {
-        // Forward every whole message already buffered, in one write.
+        // Forward every whole message already buffered, in one write. With a guard, a message
+        // may be replaced by the guard's own (the rewritten query, the check around an Execute):
+        // the write then gathers runs of the client's bytes and the guard's.
         std::size_t forward = 0;
+        std::size_t run_start = 0;  // the client bytes not yet in `client_spans_`
         bool terminate = false;
+        bool rewritten = false;
         pg::FrameResult r;
         for (;;) {
             r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);
             if (r.status != pg::FrameStatus::complete) break;
             const char type = r.frame.type;
-            // The guard's place: a message may be held here for a verdict, then forwarded,
-            // rewritten or answered. Without guards every message is forwarded as it is.
             cycle_.on_client_message(type);
+            if (guard_) {
+                const auto raw = client_buffer_.readable().subspan(forward, r.frame.wire_size);
+                const std::size_t before = client_rewrites_.size();
+                const auto outcome = guard_->on_client_message(
+                    type, r.frame.body, raw, client_rewrites_, tracker_,
+                    cycle_.transaction_status() != pg::TransactionStatus::idle);
+                if (outcome.replaced) {
+                    if (forward > run_start)
+                        client_spans_.push_back({false, run_start, forward - run_start});
+                    client_spans_.push_back({true, before, client_rewrites_.size() - before});
+                    run_start = forward + r.frame.wire_size;
+                    rewritten = true;
+                } else {
+                    tracker_.sent(type, outcome.use);
+                }
+            }
             forward += r.frame.wire_size;
             if (type == static_cast<char>(pg::FrontendCode::terminate)) {
                 terminate = true;
                 break;
             }
         }
-        if (forward > 0) {
+        if (rewritten) {
+            if (forward > run_start)
+                client_spans_.push_back({false, run_start, forward - run_start});
+            std::vector<asio::const_buffer> buffers;
+            for (const auto& span : client_spans_) {
+                if (span.owned)
+                    buffers.emplace_back(client_rewrites_.data() + span.offset, span.length);
+                else
+                    buffers.emplace_back(client_buffer_.readable().data() + span.offset,
+                                         span.length);
+            }
+            auto [ec, n] = co_await server_->async_write(buffers, use_tuple);
+            client_spans_.clear();
+            client_rewrites_.clear();
+            if (ec) co_return PumpEnd::server_closed;
+            client_buffer_.consume(forward);
+        } else if (forward > 0) {
+            client_rewrites_.clear();
+            client_spans_.clear();
             const auto bytes = client_buffer_.readable().first(forward);
             error_code ec;
             const std::size_t done = server_->write_now(to_buffer(bytes), ec);
@@ -465,8 +594,9 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
             std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(space), use_tuple);
         }
         if (stop_client_pump_) co_return PumpEnd::server_closed;
-        if (ec) co_return draining_ && ec == asio::error::operation_aborted ? PumpEnd::drained
-                                                                           : PumpEnd::client_closed;
+        if (ec)
+            co_return draining_&& ec == asio::error::operation_aborted ? PumpEnd::drained
+                                                                       : PumpEnd::client_closed;
         client_buffer_.commit(n);
     }
 }
@@ -515,6 +645,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
             }
         }
         server_buffer_.consume(server_buffer_.size());
+        server_owned_.clear();
         if (protocol_error_pending_ && cycle_.idle()) {
             end = PumpEnd::protocol_error;
             break;  // run() sends the 08P01: nothing of ours is mid-write now

@@ -2,15 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstdlib>
 #include <future>
 
 #include "protocol/postgres/message_writer.hpp"
+#include "proxy/key_set_loading.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_session.hpp"
 #include "proxy/tls_contexts.hpp"
 
 namespace uniqguard::proxy {
+
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 void log_exception(const char* what, std::exception_ptr e) {
@@ -45,6 +49,19 @@ int Server::run() {
         return 2;
     }
 
+    if (!cfg.guards.empty()) {
+        shared_.guards = std::make_unique<guard::GuardRegistry>(cfg.guards);
+        guard::DuplicateLogOptions options;
+        options.log_values = cfg.log.log_values;
+        options.values_key = cfg.log.values_key.value_or("");
+        auto log = guard::DuplicateLog::open(cfg.log.duplicates, options);
+        if (!log) {
+            spdlog::critical("log.duplicates: {}", log.error);
+            return 2;
+        }
+        shared_.duplicates = std::move(log.log);
+    }
+
     tcp::acceptor acceptor(main_context_);
     {
         error_code ec;
@@ -59,7 +76,8 @@ int Server::run() {
         if (!ec) acceptor.bind(endpoint, ec);
         if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
-            spdlog::critical("cannot listen on {}: {}", cfg.listen.address.to_string(), ec.message());
+            spdlog::critical("cannot listen on {}: {}", cfg.listen.address.to_string(),
+                             ec.message());
             return 2;
         }
     }
@@ -76,12 +94,17 @@ int Server::run() {
         });
     }
 
-    asio::co_spawn(main_context_, accept_loop(acceptor), [](std::exception_ptr e) {
-        log_exception("accept loop", e);
-    });
-    asio::co_spawn(main_context_, wait_for_signal(acceptor), [](std::exception_ptr e) {
-        log_exception("signal handler", e);
-    });
+    asio::co_spawn(main_context_, accept_loop(acceptor),
+                   [](std::exception_ptr e) { log_exception("accept loop", e); });
+    asio::co_spawn(main_context_, wait_for_signal(acceptor),
+                   [](std::exception_ptr e) { log_exception("signal handler", e); });
+    if (!cfg.guards.empty()) {
+        // Raced with a timer that shutdown cancels: a key set still loading must not hold the
+        // main context (and the process) open.
+        loader_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
+        asio::co_spawn(main_context_, load_guards(shared_) || loader_stop_->async_wait(use_tuple),
+                       [](std::exception_ptr e, auto) { log_exception("key set loading", e); });
+    }
     spdlog::info("uniqguard {} listening on {} ({}), backend {}, {} worker threads",
                  UNIQGUARD_VERSION, cfg.listen.address.to_string(),
                  cfg.listen.protocol == config::Protocol::postgres ? "postgres" : "mysql",
@@ -144,6 +167,7 @@ asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
     spdlog::info("received {}: no new connections; finishing statements in flight",
                  signo == SIGINT ? "SIGINT" : "SIGTERM");
     shared_.shutting_down = true;
+    if (loader_stop_) loader_stop_->cancel();
     error_code ignored;
     acceptor.close(ignored);
     co_await drain_and_stop();

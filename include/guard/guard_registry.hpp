@@ -1,0 +1,89 @@
+// The guards a running proxy enforces: per [[guard]], its resolved table (guard_catalog.hpp), its
+// key set and its load state, shared by every session on every worker thread. Created once at
+// start from the config; the tables and key sets are filled by the loader (proxy/key_set_loading)
+// while sessions already run: until a guard is `ready`, its table's writes follow when_unready.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "guard/guard_catalog.hpp"
+#include "guard/key_set.hpp"
+#include "sql/prefilter.hpp"
+#include "sql/statement.hpp"
+
+namespace uniqguard::guard {
+
+enum class GuardLoadState : std::uint8_t { loading, ready, failed };
+
+struct GuardCounters {
+    std::atomic<std::uint64_t> passed{0};   // guarded writes forwarded without a duplicate
+    std::atomic<std::uint64_t> checked{0};  // suspected duplicates confirmed with the server
+    std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> logged{0};
+    std::atomic<std::uint64_t> refused{0};  // forms not enforced yet, or the key set not ready
+    std::atomic<std::uint64_t> forwarded_unready{0};
+};
+
+class GuardState {
+  public:
+    GuardState(config::Guard config, std::uint64_t seed);
+
+    const config::Guard& config() const { return config_; }
+    // The configured table split as the server would read an unquoted name: lower case.
+    const sql::QualifiedName& configured_name() const { return configured_name_; }
+    std::uint64_t seed() const { return seed_; }
+    KeySet& keys() { return keys_; }
+    GuardCounters& counters() { return counters_; }
+
+    GuardLoadState state() const { return state_.load(std::memory_order_acquire); }
+    // Only when state() == ready: the table never changes afterwards.
+    const GuardTable& table() const { return *table_; }
+    void set_ready(GuardTable table);
+    void set_failed(std::string why);
+    std::string failure() const;
+
+    // Whether a statement's target names this guard's table: the same name, and the same schema
+    // when the statement names one (an unqualified name is taken to be the guarded table; a
+    // client whose search_path finds another table of that name first is over-guarded, never
+    // under-guarded).
+    bool matches(const sql::QualifiedName& target) const;
+
+  private:
+    config::Guard config_;
+    sql::QualifiedName configured_name_;
+    std::uint64_t seed_;
+    KeySet keys_;
+    GuardCounters counters_;
+    std::atomic<GuardLoadState> state_{GuardLoadState::loading};
+    std::optional<GuardTable> table_;
+    mutable std::mutex failure_mutex_;
+    std::string failure_;
+};
+
+class GuardRegistry {
+  public:
+    // The fingerprint seed is per process (random), so that clients cannot aim keys at one
+    // probe range of the key set.
+    explicit GuardRegistry(const std::vector<config::Guard>& guards);
+
+    bool empty() const { return guards_.empty(); }
+    const std::vector<std::unique_ptr<GuardState>>& guards() const { return guards_; }
+    // The guard of a statement's target table, or null.
+    GuardState* find(const sql::QualifiedName& target) const;
+    const sql::TableMentionFilter& filter() const { return filter_; }
+    // Whether the text names one of the guarded tables (cheap, never wrong in the unsafe way).
+    bool may_mention(std::string_view sql) const { return !empty() && filter_.may_mention(sql); }
+
+  private:
+    std::vector<std::unique_ptr<GuardState>> guards_;
+    sql::TableMentionFilter filter_;
+};
+
+}  // namespace uniqguard::guard

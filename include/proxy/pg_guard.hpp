@@ -1,0 +1,96 @@
+// The guard inside one PostgreSQL session (SPEC §4): reads the client's Query, Parse, Bind and
+// Execute messages, decides for each write to a guarded table whether its keys may be duplicates,
+// and has the server confirm suspected ones in the client's own session (guard/pg_check_sql.hpp).
+//
+// The data path of one INSERT: the text passes the TableMentionFilter, is analysed (cached by
+// shape), its keys are normalised and fingerprinted; every fingerprint new to the key set is
+// added and the INSERT forwarded as it is. A fingerprint already present (or a key the proxy
+// cannot fingerprint) makes the INSERT "suspected": it is forwarded with its replies held by the
+// server pump, followed by the check; the check's success releases the held replies, its error
+// (23505, raised by the server) replaces them. Keys are never taken out of the key set: a stale
+// fingerprint (a row deleted, a transaction rolled back) costs one confirmation, never a false
+// duplicate, because the server decides.
+//
+// Owned by PgSession; used only from the session's strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "guard/duplicate_log.hpp"
+#include "guard/guard_registry.hpp"
+#include "protocol/postgres/frontend_messages.hpp"
+#include "protocol/postgres/reply_tracker.hpp"
+#include "protocol/postgres/session_settings.hpp"
+#include "proxy/pg_write_plan.hpp"
+#include "util/bytes.hpp"
+
+namespace uniqguard::proxy {
+
+struct SessionIdentity {
+    std::string client_address;
+    std::string user;
+    std::string database;
+};
+
+class PgGuard {
+  public:
+    PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
+            const SessionIdentity& identity, const protocol::postgres::SessionSettings& settings);
+    ~PgGuard();  // out of line: the maps hold types defined in the .cpp
+
+    bool active() const { return registry_ != nullptr && !registry_->empty(); }
+
+    struct Outcome {
+        bool replaced = false;  // `out` holds what to send instead; the tracker knows it
+        protocol::postgres::ReplyUse use = protocol::postgres::ReplyUse::forward;
+    };
+    // One whole client message (`raw` = type, length and body). `in_transaction`: the last
+    // ReadyForQuery said a transaction block was open.
+    Outcome on_client_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
+                              protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+
+    // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
+    // DO block adds (PL/pgSQL context, source location, the event marker).
+    void on_check_failed(std::uint32_t tag, protocol::postgres::ErrorFieldList& fields);
+    void on_check_passed(std::uint32_t tag);
+    void on_probe_row(std::uint32_t tag, util::Bytes data_row);
+    void on_probe_done(std::uint32_t tag);
+    void on_proxy_error(std::uint32_t tag);
+    void on_ready_for_query(protocol::postgres::TransactionStatus status);
+
+  private:
+    struct Prepared;  // a Parse of a statement that writes to a guarded table
+    struct Portal;
+    struct PendingCheck;
+    struct Decision;
+
+    Outcome on_query(util::Bytes body, util::Bytes raw, std::string& out,
+                     protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    void on_parse(util::Bytes body);
+    void on_bind(util::Bytes body);
+    Outcome on_execute(util::Bytes body, util::Bytes raw, std::string& out,
+                       protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    void on_close(util::Bytes body);
+
+    // What to do with one write whose values are known now.
+    Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
+                    const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
+    std::uint32_t remember(PendingCheck check);
+    void report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action);
+
+    guard::GuardRegistry* registry_;
+    guard::DuplicateLog* duplicates_;
+    const SessionIdentity& identity_;
+    const protocol::postgres::SessionSettings& settings_;
+    std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
+    std::unordered_map<std::string, std::shared_ptr<const Portal>> portals_;
+    std::unordered_map<std::uint32_t, PendingCheck> pending_;
+    std::uint32_t next_tag_ = 1;
+};
+
+}  // namespace uniqguard::proxy

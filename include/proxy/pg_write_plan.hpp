@@ -1,0 +1,54 @@
+// What one statement means to the guard, decided from its analysis (sql/statement.hpp) alone:
+// not a write to a guarded table (forward it), a write whose keys the proxy can read (INSERT …
+// VALUES, an UPDATE that sets every key column), or a form the guard does not enforce yet, which
+// is refused with a clear error naming the guard (reject/ignore) or forwarded with a warning
+// (log). Values are described, not read: a prepared statement's plan is made once at Parse and
+// its parameters are read per Bind.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guard/column_type.hpp"
+#include "guard/guard_registry.hpp"
+#include "sql/statement.hpp"
+
+namespace uniqguard::proxy {
+
+// Where one key column's value comes from.
+struct ValueSource {
+    enum class Kind { string, number, boolean, null, parameter };
+    Kind kind = Kind::null;
+    std::string text;   // string: the decoded contents; number: as written; boolean: true/false
+    std::string sql;    // the value as written in the statement (for the server-side check)
+    int parameter = 0;  // parameter: 1-based
+    // An explicit cast the value is read through first ('5'::int8, $1::text); nullopt: none.
+    std::optional<guard::ColumnType> cast;
+    // More casts, or a cast to a type the proxy does not know: the value is not fingerprinted
+    // and every such write is checked with the server.
+    bool opaque_cast = false;
+};
+
+struct WritePlan {
+    enum class Kind { insert, update, refuse, unready };
+    Kind kind = Kind::insert;
+    guard::GuardState* guard = nullptr;
+    std::string refusal;  // refuse: the error message
+    // insert: per row, the key columns' sources in the guard's column order
+    std::vector<std::vector<ValueSource>> rows;
+    // update
+    std::vector<ValueSource> update_key;
+    std::string alias;
+    std::string where;  // the condition's text, as written
+    // The statement's text, for logs and errors.
+    std::string_view text;
+};
+
+// nullopt: the statement does not write to a guarded table (or the guard layer has nothing to
+// do with it). `sql` is the string the statement's ranges point into.
+std::optional<WritePlan> plan_write(const sql::Statement& statement, std::string_view sql,
+                                    const guard::GuardRegistry& registry);
+
+}  // namespace uniqguard::proxy

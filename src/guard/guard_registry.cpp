@@ -1,0 +1,76 @@
+#include "guard/guard_registry.hpp"
+
+#include <random>
+
+namespace uniqguard::guard {
+
+namespace {
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+sql::QualifiedName split_configured(const std::string& table) {
+    const auto dot = table.find('.');
+    if (dot == std::string::npos) return {"", ascii_lower(table)};
+    return {ascii_lower(table.substr(0, dot)), ascii_lower(table.substr(dot + 1))};
+}
+
+std::vector<std::string> bare_names(const std::vector<config::Guard>& guards) {
+    std::vector<std::string> names;
+    for (const auto& g : guards) names.push_back(split_configured(g.table).name);
+    return names;
+}
+
+std::uint64_t process_seed() {
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) ^ rd();
+}
+}  // namespace
+
+GuardState::GuardState(config::Guard config, std::uint64_t seed)
+    : config_(std::move(config)), configured_name_(split_configured(config_.table)), seed_(seed) {}
+
+void GuardState::set_ready(GuardTable table) {
+    table_ = std::move(table);
+    state_.store(GuardLoadState::ready, std::memory_order_release);
+}
+
+void GuardState::set_failed(std::string why) {
+    {
+        std::lock_guard lock(failure_mutex_);
+        failure_ = std::move(why);
+    }
+    state_.store(GuardLoadState::failed, std::memory_order_release);
+}
+
+std::string GuardState::failure() const {
+    std::lock_guard lock(failure_mutex_);
+    return failure_;
+}
+
+bool GuardState::matches(const sql::QualifiedName& target) const {
+    if (state() == GuardLoadState::ready) {
+        const auto& t = *table_;
+        return target.name == t.name && (target.schema.empty() || target.schema == t.schema);
+    }
+    return target.name == configured_name_.name &&
+           (target.schema.empty() || configured_name_.schema.empty() ||
+            target.schema == configured_name_.schema);
+}
+
+GuardRegistry::GuardRegistry(const std::vector<config::Guard>& guards)
+    : filter_(bare_names(guards)) {
+    const std::uint64_t seed = process_seed();
+    for (const auto& g : guards) guards_.push_back(std::make_unique<GuardState>(g, seed));
+}
+
+GuardState* GuardRegistry::find(const sql::QualifiedName& target) const {
+    for (const auto& g : guards_)
+        if (g->matches(target)) return g.get();
+    return nullptr;
+}
+
+}  // namespace uniqguard::guard

@@ -1,0 +1,155 @@
+#include "protocol/postgres/reply_tracker.hpp"
+
+#include "protocol/postgres/message_codes.hpp"
+
+namespace uniqguard::protocol::postgres {
+
+namespace {
+using F = FrontendCode;
+using B = BackendCode;
+
+constexpr char code(F f) { return static_cast<char>(f); }
+constexpr char code(B b) { return static_cast<char>(b); }
+
+bool has_replies(char frontend_code) {
+    switch (static_cast<F>(frontend_code)) {
+        case F::query:
+        case F::function_call:
+        case F::parse:
+        case F::bind:
+        case F::close:
+        case F::describe:
+        case F::execute:
+        case F::sync:
+            return true;
+        default:  // Flush, CopyData, CopyDone, CopyFail, Terminate
+            return false;
+    }
+}
+
+// The reply that completes an extended-protocol message (an ErrorResponse always does).
+bool completes(char frontend_code, char reply) {
+    switch (static_cast<F>(frontend_code)) {
+        case F::parse:
+            return reply == code(B::parse_complete);
+        case F::bind:
+            return reply == code(B::bind_complete);
+        case F::close:
+            return reply == code(B::close_complete);
+        case F::describe:  // ParameterDescription comes first for a statement
+            return reply == code(B::row_description) || reply == code(B::no_data);
+        case F::execute:
+            return reply == code(B::command_complete) || reply == code(B::empty_query_response) ||
+                   reply == code(B::portal_suspended);
+        default:
+            return false;
+    }
+}
+
+bool asynchronous(char reply) {
+    return reply == code(B::notice_response) || reply == code(B::parameter_status) ||
+           reply == code(B::notification_response);
+}
+}  // namespace
+
+void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
+    if (!has_replies(frontend_code)) return;
+    entries_.push_back({.code = frontend_code, .use = use, .tag = tag});
+}
+
+void ReplyTracker::sent_query(const std::vector<ReplyUse>& plan,
+                              const std::vector<std::uint32_t>& tags) {
+    plans_.push_back({plan, tags});
+    entries_.push_back({.code = code(F::query), .has_plan = true});
+}
+
+void ReplyTracker::pop_front() {
+    if (front().has_plan && ++plans_head_ == plans_.size()) {
+        plans_.clear();
+        plans_head_ = 0;
+    }
+    if (++head_ == entries_.size()) {
+        entries_.clear();
+        head_ = 0;
+        // A long pipeline may have grown it; an idle session keeps nothing.
+        if (entries_.capacity() > 64) entries_.shrink_to_fit();
+    }
+}
+
+ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) const {
+    const bool error = reply == code(B::error_response);
+    switch (use) {
+        case ReplyUse::forward:
+            return {ReplyAction::forward, tag};
+        case ReplyUse::drop:
+            return {error ? ReplyAction::proxy_error : ReplyAction::drop, tag};
+        case ReplyUse::hold:
+            if (error) return {ReplyAction::hold_failed, tag};
+            if (reply == code(B::data_row) || reply == code(B::command_complete))
+                return {ReplyAction::hold, tag};
+            return {ReplyAction::forward, tag};
+        case ReplyUse::verdict:
+            if (error) return {ReplyAction::verdict_failed, tag};
+            if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
+                return {ReplyAction::verdict_passed, tag};
+            return {ReplyAction::drop, tag};
+        case ReplyUse::capture:
+            if (error) return {ReplyAction::proxy_error, tag};
+            if (reply == code(B::data_row)) return {ReplyAction::capture_row, tag};
+            if (reply == code(B::command_complete)) return {ReplyAction::capture_done, tag};
+            return {ReplyAction::drop, tag};
+    }
+    return {ReplyAction::forward, tag};
+}
+
+ReplyDecision ReplyTracker::on_reply(char reply) {
+    if (asynchronous(reply)) return {ReplyAction::forward, 0};
+    // After an extended-protocol error the server answers nothing up to the next Sync.
+    while (skipping_ && !idle() && front().code != code(F::sync)) pop_front();
+    if (idle()) return {ReplyAction::forward, 0};  // e.g. a FATAL error while idle
+
+    Entry& e = front();
+    const bool error = reply == code(B::error_response);
+    switch (static_cast<F>(e.code)) {
+        case F::query:
+        case F::function_call: {
+            if (reply == code(B::ready_for_query)) {
+                const ReplyUse use = e.use;
+                pop_front();
+                return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0};
+            }
+            ReplyUse use = e.use;
+            std::uint32_t tag = e.tag;
+            if (e.has_plan) {
+                const Plan& plan = plans_[plans_head_];
+                use = e.statement < plan.uses.size() ? plan.uses[e.statement] : ReplyUse::forward;
+                tag = e.statement < plan.tags.size() ? plan.tags[e.statement] : 0;
+            }
+            const ReplyDecision d = decide(use, tag, reply);
+            if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
+                ++e.statement;
+            return d;
+        }
+        case F::sync: {
+            const ReplyUse use = e.use;
+            if (reply == code(B::ready_for_query)) {
+                skipping_ = false;
+                pop_front();
+            }
+            // An error here is a failed commit of the implicit transaction: the client's.
+            return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0};
+        }
+        default: {
+            const ReplyDecision d = decide(e.use, e.tag, reply);
+            if (error) {
+                skipping_ = true;
+                pop_front();
+            } else if (completes(e.code, reply)) {
+                pop_front();
+            }
+            return d;
+        }
+    }
+}
+
+}  // namespace uniqguard::protocol::postgres

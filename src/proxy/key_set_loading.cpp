@@ -1,0 +1,85 @@
+#include "proxy/key_set_loading.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "guard/key_set_loader.hpp"
+#include "pgclient/connection.hpp"
+
+namespace uniqguard::proxy {
+
+namespace {
+constexpr auto retry_delay = std::chrono::seconds(5);
+
+double seconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+// One guard: true when it is ready, false to retry later (the reason is in the guard).
+asio::awaitable<bool> load_one(pgclient::PgConnection& conn, guard::GuardState& g) {
+    const auto& cfg = g.config();
+    auto table = co_await guard::load_guard_table(conn, cfg);
+    if (!table) {
+        g.set_failed(table.error().describe());
+        spdlog::error("guard {}: {}", cfg.name, table.error().describe());
+        co_return false;
+    }
+    spdlog::info("guard {}: loading the key set of {}.{} ({})", cfg.name, table->schema,
+                 table->name, fmt::join(cfg.columns, ", "));
+    auto on_progress = [&](const guard::LoadProgress& p) {
+        spdlog::info("guard {}: {} rows read in {:.1f} s", cfg.name, p.rows, seconds(p.elapsed));
+    };
+    auto stats = co_await guard::load_key_set(conn, *table, cfg.nulls_distinct, g.seed(), g.keys(),
+                                              on_progress);
+    if (!stats) {
+        g.keys().clear();
+        g.set_failed(stats.error().describe());
+        spdlog::error("guard {}: loading the key set failed: {}", cfg.name,
+                      stats.error().describe());
+        co_return false;
+    }
+    if (table->has_unique_index_on_key)
+        spdlog::info(
+            "guard {}: a unique index on the table already enforces the key (the "
+            "migration has landed); the guard stays in force",
+            cfg.name);
+    g.set_ready(std::move(*table));
+    const double s = seconds(stats->elapsed);
+    spdlog::info("guard {}: ready: {} rows, {} distinct keys, {} MiB, {:.2f} s ({:.0f} keys/s)",
+                 cfg.name, stats->rows, stats->distinct_fingerprints,
+                 static_cast<double>(stats->memory_bytes) / (1024.0 * 1024.0), s,
+                 s > 0 ? static_cast<double>(stats->rows) / s : 0.0);
+    co_return true;
+}
+}  // namespace
+
+asio::awaitable<void> load_guards(SharedState& shared) {
+    auto* registry = shared.guards.get();
+    if (!registry || registry->empty()) co_return;
+    auto executor = co_await asio::this_coro::executor;
+    for (;;) {
+        bool all_ready = true;
+        pgclient::PgConnection conn;
+        if (auto st = co_await conn.connect(shared.config->backend, shared.backend_tls); !st) {
+            for (const auto& g : registry->guards())
+                if (g->state() != guard::GuardLoadState::ready)
+                    g->set_failed("cannot connect to the backend: " + st.error().describe());
+            spdlog::error("guards: cannot connect to the backend to load the key sets: {}",
+                          st.error().describe());
+            all_ready = false;
+        } else {
+            for (const auto& g : registry->guards()) {
+                if (g->state() == guard::GuardLoadState::ready) continue;
+                if (!co_await load_one(conn, *g)) all_ready = false;
+                if (shared.shutting_down) break;
+            }
+            co_await conn.close();
+        }
+        if (all_ready || shared.shutting_down) co_return;
+        spdlog::info("guards: retrying in {} s", retry_delay.count());
+        asio::steady_timer wait(executor, retry_delay);
+        co_await wait.async_wait(use_tuple);
+        if (shared.shutting_down) co_return;
+    }
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,638 @@
+#include "proxy/pg_guard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "guard/key_fingerprint.hpp"
+#include "guard/key_normalizer.hpp"
+#include "guard/pg_check_sql.hpp"
+#include "guard/pg_sql_literal.hpp"
+#include "protocol/postgres/message_codes.hpp"
+#include "sql/pg_lexer.hpp"
+#include "sql/statement_cache.hpp"
+
+namespace uniqguard::proxy {
+
+namespace pg = protocol::postgres;
+using pg::ReplyUse;
+
+namespace {
+// The proxy's own statement and portal in the client's session: never the unnamed ones, which
+// the client may be using.
+constexpr std::string_view check_name = "uniqguard_check";
+constexpr std::uint32_t unknown_oid = 705;
+
+bool is_utf8(std::string_view encoding) {
+    return encoding == "UTF8" || encoding == "UTF-8" || encoding == "utf8" ||
+           encoding == "SQL_ASCII";
+}
+}  // namespace
+
+struct PgGuard::Prepared {
+    std::string sql;  // owned: the statement's ranges point into it
+    sql::Statement statement;
+    std::vector<std::uint32_t> parameter_types;
+};
+
+struct PgGuard::Portal {
+    std::shared_ptr<const Prepared> prepared;
+    std::string body;  // the Bind body, owned: `bind` points into it
+    pg::BindMessage bind;
+};
+
+struct PgGuard::PendingCheck {
+    guard::GuardState* guard = nullptr;
+    config::GuardAction action = config::GuardAction::reject;
+    bool refusal = false;
+    // Per event: the key's values as the client wrote them (nullopt = NULL).
+    std::vector<std::vector<std::optional<std::string>>> event_values;
+    std::string statement;
+    bool in_transaction = false;
+};
+
+struct PgGuard::Decision {
+    enum class Kind { pass, check_after, probe_after, check_before, probe_before, refuse };
+    Kind kind = Kind::pass;
+    std::string sql;  // the DO block or SELECT the proxy runs
+    std::uint32_t tag = 0;
+};
+
+PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
+                 const SessionIdentity& identity, const pg::SessionSettings& settings)
+    : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
+
+PgGuard::~PgGuard() = default;
+
+std::uint32_t PgGuard::remember(PendingCheck check) {
+    const std::uint32_t tag = next_tag_++;
+    if (next_tag_ == 0) next_tag_ = 1;  // 0 is the client's
+    pending_.insert_or_assign(tag, std::move(check));
+    return tag;
+}
+
+namespace {
+// One key column's value, read.
+struct ResolvedPart {
+    guard::NormalizedValue normalized;   // status ok / null / invalid / cannot_normalize
+    std::optional<std::string> sql;      // for the server-side check; nullopt = NULL
+    std::optional<std::string> display;  // for the duplicate log; nullopt = NULL
+    bool unusable = false;               // the proxy cannot even write a check for it
+};
+
+// `text` with every $n replaced by the parameter's value as SQL. nullopt when a parameter cannot
+// be written.
+std::optional<std::string> substitute_parameters(std::string_view text, const pg::BindMessage& bind,
+                                                 const std::vector<std::uint32_t>& types,
+                                                 std::uint32_t fallback_oid) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens);
+    std::string out;
+    std::size_t at = 0;
+    for (const auto& t : tokens) {
+        if (t.kind != sql::TokenKind::parameter) continue;
+        const int n = std::atoi(std::string(sql::token_text(text, t).substr(1)).c_str());
+        if (n < 1 || static_cast<std::size_t>(n) > bind.values.size()) return std::nullopt;
+        const std::size_t i = static_cast<std::size_t>(n - 1);
+        std::uint32_t oid = i < types.size() ? types[i] : 0;
+        if ((oid == 0 || oid == unknown_oid) && bind.binary(i)) oid = fallback_oid;
+        auto value = guard::parameter_as_sql(oid, bind.binary(i), bind.values[i]);
+        if (!value) return std::nullopt;
+        out.append(text.substr(at, t.offset - at));
+        out += "(" + *value + ")";
+        at = t.end();
+    }
+    out.append(text.substr(at));
+    return out;
+}
+
+ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
+                     const guard::ColumnType& type, const pg::BindMessage* bind,
+                     const std::vector<std::uint32_t>& types, const guard::SessionContext& session,
+                     bool literals_readable) {
+    ResolvedPart r;
+    switch (s.kind) {
+        case ValueSource::Kind::null:
+            r.normalized = guard::NormalizedValue::null();
+            return r;
+        case ValueSource::Kind::string:
+        case ValueSource::Kind::boolean:
+            r.sql = s.sql;
+            r.display = s.text;
+            if (s.opaque_cast || !literals_readable) {
+                r.normalized.status = guard::NormalizeStatus::cannot_normalize;
+            } else {
+                r.normalized = s.cast ? guard::normalize_text(type, *s.cast, s.text, session)
+                                      : guard::normalize_text(type, s.text, session);
+            }
+            return r;
+        case ValueSource::Kind::number:
+            r.sql = s.sql;
+            r.display = s.text;
+            if (s.cast || s.opaque_cast)
+                r.normalized.status = guard::NormalizeStatus::cannot_normalize;
+            else
+                r.normalized = guard::normalize_sql_number(type, s.text);
+            return r;
+        case ValueSource::Kind::parameter:
+            break;
+    }
+    if (!bind) {  // a parameter in a simple query: the server refuses it
+        r.normalized.status = guard::NormalizeStatus::invalid;
+        return r;
+    }
+    const std::size_t i = static_cast<std::size_t>(s.parameter - 1);
+    if (s.parameter < 1 || i >= bind->values.size()) {
+        r.normalized.status = guard::NormalizeStatus::invalid;  // the server's error to report
+        return r;
+    }
+    const auto& value = bind->values[i];
+    if (!value) {
+        r.normalized = guard::NormalizedValue::null();
+        return r;
+    }
+    const bool binary = bind->binary(i);
+    const std::uint32_t declared = i < types.size() ? types[i] : 0;
+    const bool unspecified = declared == 0 || declared == unknown_oid;
+    // The type the server reads the parameter with: the one Parse declared; else the cast's;
+    // else (a bare $n in a key column) the column's own.
+    std::optional<guard::ColumnType> source;
+    if (!unspecified) {
+        if (auto name = guard::builtin_type_name(declared))
+            source = guard::column_type_from_catalog(*name, true);
+    } else if (s.cast) {
+        source = s.cast;
+    } else if (!s.opaque_cast) {
+        source = type;
+    }
+    if (auto sql = substitute_parameters(s.sql, *bind, types, column.type_oid)) {
+        r.sql = std::move(*sql);
+    } else {
+        r.unusable = true;
+        return r;
+    }
+    r.display = binary ? r.sql : std::optional<std::string>(std::string(*value));
+    if (!source || (s.cast && !unspecified) || s.opaque_cast) {
+        r.normalized.status = guard::NormalizeStatus::cannot_normalize;
+    } else if (binary) {
+        r.normalized = guard::normalize_binary(type, *source, util::as_bytes(*value), session);
+    } else {
+        r.normalized = guard::normalize_text(type, *source, *value, session);
+    }
+    return r;
+}
+
+// One key of one row, read.
+struct ResolvedKey {
+    guard::KeySql sql;
+    std::vector<std::optional<std::string>> display;
+    std::string encoded;
+    bool fingerprintable = true;
+    bool has_null = false;
+    bool invalid = false;   // the server will refuse the statement itself
+    bool unusable = false;  // no check can be written for it
+};
+
+ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
+                        const pg::BindMessage* bind, const std::vector<std::uint32_t>& types,
+                        const guard::SessionContext& session, bool literals_readable) {
+    ResolvedKey k;
+    for (std::size_t c = 0; c < sources.size(); ++c) {
+        const auto& column = table.columns[table.key_columns[c]];
+        auto part = resolve(sources[c], column, table.key_types[c], bind, types, session,
+                            literals_readable);
+        k.sql.push_back(part.sql);
+        k.display.push_back(part.display);
+        k.unusable = k.unusable || part.unusable;
+        switch (part.normalized.status) {
+            case guard::NormalizeStatus::ok:
+                guard::append_key_part(k.encoded, part.normalized);
+                break;
+            case guard::NormalizeStatus::null:
+                k.has_null = true;
+                guard::append_key_null(k.encoded);
+                break;
+            case guard::NormalizeStatus::invalid:
+                k.invalid = true;
+                break;
+            case guard::NormalizeStatus::cannot_normalize:
+                k.fingerprintable = false;
+                break;
+        }
+    }
+    return k;
+}
+}  // namespace
+
+PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
+                                  const std::vector<std::uint32_t>& types, bool in_transaction) {
+    auto& g = *plan.guard;
+    const auto& cfg = g.config();
+    auto refusal = [&](std::string_view sqlstate, const std::string& message) {
+        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        PendingCheck c{.guard = &g, .action = cfg.action, .refusal = true};
+        return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
+                        remember(std::move(c))};
+    };
+    if (plan.kind == WritePlan::Kind::unready) {
+        if (cfg.when_unready == config::WhenUnready::forward) {
+            g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn(
+                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
+                "\"forward\"): {}",
+                cfg.name, std::string(plan.text.substr(0, 200)));
+            return {};
+        }
+        const std::string why = g.state() == guard::GuardLoadState::failed
+                                    ? "its key set could not be loaded: " + g.failure()
+                                    : "its key set is still loading";
+        return refusal("55000", "uniqguard: writes to table \"" + cfg.table +
+                                    "\" are refused until guard \"" + cfg.name + "\" is ready (" +
+                                    why + ")");
+    }
+    if (plan.kind == WritePlan::Kind::refuse) {
+        if (cfg.action == config::GuardAction::log) {
+            g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("guard {}: {} (action = \"log\": forwarded unchecked)", cfg.name,
+                         plan.refusal);
+            return {};
+        }
+        return refusal("0A000", plan.refusal);
+    }
+
+    const auto& table = g.table();
+    const auto session =
+        guard::SessionContext::from_settings(settings_.time_zone, settings_.date_style, true);
+    // libpg_query reads strings as with standard_conforming_strings = on, and the normaliser
+    // takes UTF-8: otherwise the literals are checked by the server without a fingerprint.
+    const bool literals_readable =
+        settings_.standard_conforming_strings && is_utf8(settings_.client_encoding);
+    const bool nulls_distinct = cfg.nulls_distinct;
+    const bool reject = cfg.action != config::GuardAction::log;
+
+    if (plan.kind == WritePlan::Kind::update) {
+        auto key = resolve_key(plan.update_key, table, bind, types, session, literals_readable);
+        if (key.invalid) return {};
+        std::string where = plan.where;
+        if (bind) {
+            auto substituted = substitute_parameters(plan.where, *bind, types, 0);
+            if (!substituted)
+                key.unusable = true;
+            else
+                where = std::move(*substituted);
+        }
+        if (key.unusable)
+            return refusal("0A000", "uniqguard: a parameter of this UPDATE on table \"" +
+                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
+                                        "\"");
+        if (key.has_null && nulls_distinct) return {};
+        // The new key will be in the table: the key set must know it.
+        if (key.fingerprintable)
+            g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
+        g.counters().checked.fetch_add(1, std::memory_order_relaxed);
+        guard::UpdateCheck check{key.sql, plan.alias, where};
+        PendingCheck pending{.guard = &g,
+                             .action = cfg.action,
+                             .event_values = {key.display},
+                             .statement = std::string(plan.text),
+                             .in_transaction = in_transaction};
+        if (reject)
+            return {Decision::Kind::check_before, guard::update_reject_check(table, cfg, check),
+                    remember(std::move(pending))};
+        return {Decision::Kind::probe_before, guard::update_log_probe(table, check),
+                remember(std::move(pending))};
+    }
+
+    // INSERT: read every row first; a row the server will refuse makes the statement the
+    // server's to answer.
+    std::vector<ResolvedKey> keys;
+    keys.reserve(plan.rows.size());
+    for (const auto& row : plan.rows) {
+        keys.push_back(resolve_key(row, table, bind, types, session, literals_readable));
+        if (keys.back().invalid) return {};
+        if (keys.back().unusable)
+            return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
+                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
+                                        "\"");
+    }
+    guard::InsertCheck check;
+    std::vector<std::vector<std::optional<std::string>>> event_values;
+    std::unordered_map<std::uint64_t, std::size_t> seen;  // fingerprint -> distinct key
+    for (auto& key : keys) {
+        if (key.has_null && nulls_distinct) continue;  // never conflicts
+        if (!key.fingerprintable) {
+            check.keys.push_back(key.sql);
+            check.occurrences.push_back(1);
+            check.events.push_back({guard::KeyEvent::Kind::maybe_existing, check.keys.size() - 1});
+            event_values.push_back(key.display);
+            continue;
+        }
+        const std::uint64_t fp = guard::fingerprint_encoded_key(key.encoded, g.seed());
+        if (auto it = seen.find(fp); it != seen.end()) {
+            ++check.occurrences[it->second];
+            check.events.push_back({guard::KeyEvent::Kind::repeat, it->second});
+            event_values.push_back(key.display);
+            continue;
+        }
+        seen.emplace(fp, check.keys.size());
+        check.keys.push_back(key.sql);
+        check.occurrences.push_back(1);
+        if (!g.keys().insert(fp)) {
+            check.events.push_back({guard::KeyEvent::Kind::maybe_existing, check.keys.size() - 1});
+            event_values.push_back(key.display);
+        }
+    }
+    if (check.events.empty()) {
+        g.counters().passed.fetch_add(1, std::memory_order_relaxed);
+        return {};
+    }
+    g.counters().checked.fetch_add(1, std::memory_order_relaxed);
+    PendingCheck pending{.guard = &g,
+                         .action = cfg.action,
+                         .event_values = std::move(event_values),
+                         .statement = std::string(plan.text),
+                         .in_transaction = in_transaction};
+    if (reject)
+        return {Decision::Kind::check_after, guard::insert_reject_check(table, cfg, check),
+                remember(std::move(pending))};
+    return {Decision::Kind::probe_after, guard::insert_log_probe(table, check),
+            remember(std::move(pending))};
+}
+
+PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
+                                            std::string& out, pg::ReplyTracker& tracker,
+                                            bool in_transaction) {
+    switch (static_cast<pg::FrontendCode>(type)) {
+        case pg::FrontendCode::query:
+            return on_query(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::parse:
+            on_parse(body);
+            return {};
+        case pg::FrontendCode::bind:
+            on_bind(body);
+            return {};
+        case pg::FrontendCode::execute:
+            return on_execute(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::close:
+            on_close(body);
+            return {};
+        default:
+            return {};
+    }
+}
+
+PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& out,
+                                   pg::ReplyTracker& tracker, bool in_transaction) {
+    auto q = pg::decode_query(body);
+    if (!q || !registry_->may_mention(q->sql)) return {};
+    const std::string_view text = q->sql;
+    auto analysis = sql::analyse_postgres(text);
+    if (analysis.error) return {};  // the server answers the syntax error
+
+    std::string rewritten;
+    std::vector<ReplyUse> plan;
+    std::vector<std::uint32_t> tags;
+    std::size_t copied = 0;  // bytes of `text` already in `rewritten`
+    bool changed = false;
+    for (const auto& st : analysis.statements) {
+        auto write = plan_write(st, text, *registry_);
+        Decision d = write ? decide(*write, nullptr, {}, in_transaction) : Decision{};
+        using K = Decision::Kind;
+        switch (d.kind) {
+            case K::pass:
+                plan.push_back(ReplyUse::forward);
+                tags.push_back(0);
+                break;
+            case K::check_after:
+            case K::probe_after:
+                // After the statement, on a line of its own: the statement may end in a comment.
+                rewritten.append(text.substr(copied, st.range.end() - copied));
+                rewritten += "\n;";
+                rewritten += d.sql;
+                copied = st.range.end();
+                plan.push_back(d.kind == K::check_after ? ReplyUse::hold : ReplyUse::forward);
+                tags.push_back(0);
+                plan.push_back(d.kind == K::check_after ? ReplyUse::verdict : ReplyUse::capture);
+                tags.push_back(d.tag);
+                changed = true;
+                break;
+            case K::check_before:
+            case K::probe_before:
+                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                rewritten += d.sql;
+                rewritten += ";\n";
+                copied = st.trimmed.offset;
+                plan.push_back(d.kind == K::check_before ? ReplyUse::verdict : ReplyUse::capture);
+                tags.push_back(d.tag);
+                plan.push_back(ReplyUse::forward);
+                tags.push_back(0);
+                changed = true;
+                break;
+            case K::refuse:
+                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                rewritten += d.sql;
+                copied = st.trimmed.end();
+                plan.push_back(ReplyUse::verdict);
+                tags.push_back(d.tag);
+                changed = true;
+                break;
+        }
+    }
+    if (!changed) return {};
+    rewritten.append(text.substr(copied));
+    pg::append_query(out, rewritten);
+    tracker.sent_query(plan, tags);
+    return {.replaced = true};
+}
+
+void PgGuard::on_parse(util::Bytes body) {
+    auto p = pg::decode_parse(body);
+    if (!p) return;
+    const std::string name(p->statement);
+    if (!registry_->may_mention(p->sql)) {
+        prepared_.erase(name);
+        return;
+    }
+    auto prepared = std::make_shared<Prepared>();
+    prepared->sql = std::string(p->sql);
+    auto analysis = sql::analyse_postgres(prepared->sql);
+    if (analysis.error || analysis.statements.size() != 1) {  // the server refuses it
+        prepared_.erase(name);
+        return;
+    }
+    // A statement of the guarded table's writes, or one that may be: the plan is made at each
+    // Execute (the guard may become ready meanwhile).
+    if (!plan_write(analysis.statements[0], prepared->sql, *registry_)) {
+        prepared_.erase(name);
+        return;
+    }
+    prepared->statement = std::move(analysis.statements[0]);
+    prepared->parameter_types = std::move(p->parameter_types);
+    if (!name.empty() && prepared_.count(name)) return;  // 42P05 from the server; keep the old
+    prepared_[name] = std::move(prepared);
+}
+
+void PgGuard::on_bind(util::Bytes body) {
+    auto b = pg::decode_bind(body);
+    if (!b) return;
+    const std::string portal_name(b->portal);
+    auto it = prepared_.find(std::string(b->statement));
+    if (it == prepared_.end()) {
+        portals_.erase(portal_name);
+        return;
+    }
+    auto portal = std::make_shared<Portal>();
+    portal->prepared = it->second;
+    portal->body.assign(util::as_chars(body));
+    portal->bind = *pg::decode_bind(util::as_bytes(portal->body));
+    portals_[portal_name] = std::move(portal);
+}
+
+void PgGuard::on_close(util::Bytes body) {
+    auto c = pg::decode_close(body);
+    if (!c) return;
+    if (c->kind == 'S')
+        prepared_.erase(std::string(c->name));
+    else
+        portals_.erase(std::string(c->name));
+}
+
+PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::string& out,
+                                     pg::ReplyTracker& tracker, bool in_transaction) {
+    auto e = pg::decode_execute(body);
+    if (!e) return {};
+    auto it = portals_.find(std::string(e->portal));
+    if (it == portals_.end()) return {};
+    const auto portal = it->second;
+    const auto& prepared = *portal->prepared;
+    auto write = plan_write(prepared.statement, prepared.sql, *registry_);
+    if (!write) return {};
+    Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
+    using K = Decision::Kind;
+    if (d.kind == K::pass) return {};
+
+    // The proxy's statement: closed first (a failed check leaves it behind), run under its own
+    // portal, closed again.
+    auto append_check = [&](ReplyUse use) {
+        pg::append_close(out, 'S', check_name);
+        tracker.sent('C', ReplyUse::drop);
+        pg::append_parse(out, check_name, d.sql);
+        tracker.sent('P', ReplyUse::drop);
+        pg::append_bind(out, check_name, check_name);
+        tracker.sent('B', ReplyUse::drop);
+        pg::append_execute(out, check_name);
+        tracker.sent('E', use, d.tag);
+        pg::append_close(out, 'P', check_name);
+        tracker.sent('C', ReplyUse::drop);
+        pg::append_close(out, 'S', check_name);
+        tracker.sent('C', ReplyUse::drop);
+    };
+    auto append_client_execute = [&](ReplyUse use) {
+        out.append(util::as_chars(raw));
+        tracker.sent('E', use);
+    };
+    switch (d.kind) {
+        case K::check_after:
+            append_client_execute(ReplyUse::hold);
+            append_check(ReplyUse::verdict);
+            break;
+        case K::probe_after:
+            append_client_execute(ReplyUse::forward);
+            append_check(ReplyUse::capture);
+            break;
+        case K::check_before:
+            append_check(ReplyUse::verdict);
+            append_client_execute(ReplyUse::forward);
+            break;
+        case K::probe_before:
+            append_check(ReplyUse::capture);
+            append_client_execute(ReplyUse::forward);
+            break;
+        case K::refuse:
+            // The client's Execute is not sent: the refusal is its answer.
+            append_check(ReplyUse::verdict);
+            break;
+        case K::pass:
+            break;
+    }
+    return {.replaced = true};
+}
+
+void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
+    std::optional<std::size_t> event;
+    std::erase_if(fields, [&](const auto& f) {
+        const auto& [code, value] = f;
+        if (code == 'c' && value.starts_with(guard::event_marker_prefix)) {
+            event = std::strtoul(value.c_str() + guard::event_marker_prefix.size(), nullptr, 10);
+            return true;
+        }
+        // PL/pgSQL's context line and the source location of its RAISE: a real unique
+        // violation has neither (its own F/L/R point into nbtinsert.c; we send none).
+        return code == 'W' || code == 'F' || code == 'L' || code == 'R';
+    });
+    auto it = pending_.find(tag);
+    if (it == pending_.end()) return;
+    const PendingCheck& check = it->second;
+    if (!check.refusal && event) {
+        check.guard->counters().rejected.fetch_add(1, std::memory_order_relaxed);
+        report(check, *event, guard::DuplicateAction::rejected);
+    }
+    pending_.erase(it);
+}
+
+void PgGuard::on_check_passed(std::uint32_t tag) { pending_.erase(tag); }
+
+void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
+    auto it = pending_.find(tag);
+    if (it == pending_.end()) return;
+    auto values = pg::decode_data_row(data_row);
+    if (!values) return;
+    for (std::size_t i = 0; i < values->size(); ++i) {
+        if ((*values)[i] && *(*values)[i] == "1") {
+            it->second.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
+            report(it->second, i, guard::DuplicateAction::logged);
+        }
+    }
+}
+
+void PgGuard::on_probe_done(std::uint32_t tag) { pending_.erase(tag); }
+
+void PgGuard::on_proxy_error(std::uint32_t tag) {
+    auto it = pending_.find(tag);
+    if (it == pending_.end()) return;
+    spdlog::warn(
+        "guard {}: the check of a suspected duplicate failed on the server; its error "
+        "was passed to the client",
+        it->second.guard->config().name);
+    pending_.erase(it);
+}
+
+void PgGuard::on_ready_for_query(pg::TransactionStatus status) {
+    // Portals end with their transaction (the unnamed one with the implicit transaction too).
+    if (status == pg::TransactionStatus::idle) portals_.clear();
+}
+
+void PgGuard::report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action) {
+    if (!duplicates_) return;
+    const auto& cfg = check.guard->config();
+    guard::DuplicateRecord r;
+    r.time = std::chrono::system_clock::now();
+    r.guard = cfg.name;
+    r.table = check.guard->state() == guard::GuardLoadState::ready
+                  ? check.guard->table().schema + "." + check.guard->table().name
+                  : cfg.table;
+    r.columns = cfg.columns;
+    if (event < check.event_values.size()) r.values = check.event_values[event];
+    r.action = action;
+    r.client = identity_.client_address;
+    r.user = identity_.user;
+    r.database = identity_.database;
+    r.application_name = settings_.application_name;
+    r.in_transaction = check.in_transaction;
+    r.statement = check.statement;
+    r.protocol = config::Protocol::postgres;
+    r.standard_conforming_strings = settings_.standard_conforming_strings;
+    duplicates_->write(r);
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,259 @@
+#include "proxy/pg_write_plan.hpp"
+
+#include "sql/pg_lexer.hpp"
+
+namespace uniqguard::proxy {
+
+namespace {
+using sql::ValueKind;
+
+std::string unenforced(const guard::GuardState& g, std::string_view what) {
+    return "uniqguard: " + std::string(what) + " on table \"" + g.config().table +
+           "\" is not enforced by guard \"" + g.config().name + "\" yet; the statement was refused";
+}
+
+// A value of a key column as a source, or an error message when the proxy cannot know it
+// before the statement runs.
+std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) {
+    ValueSource s;
+    s.sql = std::string(v.range.text(sql));
+    switch (v.kind) {
+        case ValueKind::literal_string:
+            s.kind = ValueSource::Kind::string;
+            s.text = v.text;
+            break;
+        case ValueKind::literal_number:
+            s.kind = ValueSource::Kind::number;
+            s.text = v.text;
+            break;
+        case ValueKind::literal_bool:
+            s.kind = ValueSource::Kind::boolean;
+            s.text = v.text;
+            break;
+        case ValueKind::null:
+            s.kind = ValueSource::Kind::null;
+            return s;  // NULL::anything is NULL
+        case ValueKind::parameter:
+            s.kind = ValueSource::Kind::parameter;
+            s.parameter = v.parameter;
+            break;
+        default:
+            return std::nullopt;
+    }
+    if (s.sql.empty()) return std::nullopt;
+    if (v.casts.size() == 1 && v.casts[0].typmods.empty() && v.casts[0].array_dims == 0 &&
+        (v.casts[0].name.schema.empty() || v.casts[0].name.schema == "pg_catalog")) {
+        s.cast = guard::column_type_from_catalog(v.casts[0].name.name, true);
+        s.opaque_cast = !s.cast;
+    } else if (!v.casts.empty()) {
+        s.opaque_cast = true;
+    }
+    return s;
+}
+
+std::optional<std::size_t> position_of(const std::vector<std::string>& names,
+                                       const std::string& c) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == c) return i;
+    return std::nullopt;
+}
+
+WritePlan refuse(guard::GuardState& g, std::string message, std::string_view text) {
+    WritePlan p;
+    p.kind = WritePlan::Kind::refuse;
+    p.guard = &g;
+    p.refusal = std::move(message);
+    p.text = text;
+    return p;
+}
+
+WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, guard::GuardState& g,
+                      std::string_view text) {
+    const auto& table = g.table();
+    if (ins.select_source) return refuse(g, unenforced(g, "INSERT ... SELECT"), text);
+    if (ins.has_with) return refuse(g, unenforced(g, "INSERT with a WITH clause"), text);
+    if (ins.column_indirection)
+        return refuse(g, unenforced(g, "INSERT into part of a column"), text);
+    if (ins.on_conflict.action != sql::OnConflict::Action::none)
+        return refuse(g, unenforced(g, "INSERT ... ON CONFLICT"), text);
+
+    // Where each key column's value sits in a VALUES row; nullopt: the column is not written
+    // and gets its default.
+    std::vector<std::string> columns = ins.columns;
+    if (columns.empty())
+        for (const auto& c : table.columns) columns.push_back(c.name);
+    std::vector<std::optional<std::size_t>> key_positions;
+    for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
+        const auto& column = table.columns[table.key_columns[k]];
+        auto pos = ins.default_values ? std::nullopt : position_of(columns, column.name);
+        if (!pos && (column.has_default || column.identity != 0 || column.generated))
+            return refuse(g,
+                          unenforced(g, "an INSERT that leaves key column \"" + column.name +
+                                            "\" to its default"),
+                          text);
+        key_positions.push_back(pos);
+    }
+
+    WritePlan p;
+    p.kind = WritePlan::Kind::insert;
+    p.guard = &g;
+    p.text = text;
+    const std::size_t rows = ins.default_values ? 1 : ins.rows.size();
+    for (std::size_t r = 0; r < rows; ++r) {
+        std::vector<ValueSource> key;
+        for (std::size_t k = 0; k < key_positions.size(); ++k) {
+            if (!key_positions[k]) {
+                key.push_back(ValueSource{});  // no default: NULL
+                continue;
+            }
+            const auto& row = ins.rows[r];
+            // A row shorter than the column list is the server's error to report.
+            if (*key_positions[k] >= row.size())
+                return WritePlan{.kind = WritePlan::Kind::insert, .guard = &g, .text = text};
+            const auto& v = row[*key_positions[k]];
+            auto s = source_of(v, sql);
+            if (!s) {
+                const auto& column = table.columns[table.key_columns[k]];
+                const char* what = v.kind == ValueKind::default_ ? "DEFAULT" : "an expression";
+                return refuse(g,
+                              unenforced(g, std::string("an INSERT with ") + what +
+                                                " in key column \"" + column.name + "\""),
+                              text);
+            }
+            key.push_back(std::move(*s));
+        }
+        p.rows.push_back(std::move(key));
+    }
+    return p;
+}
+
+std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string_view sql,
+                                     guard::GuardState& g, std::string_view text) {
+    const auto& table = g.table();
+    std::vector<const sql::Assignment*> key_assignments(table.key_columns.size(), nullptr);
+    bool any = false;
+    for (const auto& a : up.assignments) {
+        for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
+            if (table.columns[table.key_columns[k]].name != a.column) continue;
+            if (a.indirection)
+                return refuse(g, unenforced(g, "an UPDATE of part of a key column"), text);
+            key_assignments[k] = &a;
+            any = true;
+        }
+    }
+    if (!any) return std::nullopt;  // the key does not change
+    for (std::size_t k = 0; k < key_assignments.size(); ++k)
+        if (!key_assignments[k])
+            return refuse(g, unenforced(g, "an UPDATE that sets only some of the key columns"),
+                          text);
+    if (up.has_from || up.has_with || up.where_current_of)
+        return refuse(g, unenforced(g, "an UPDATE with FROM, WITH or WHERE CURRENT OF"), text);
+
+    WritePlan p;
+    p.kind = WritePlan::Kind::update;
+    p.guard = &g;
+    p.text = text;
+    p.alias = up.alias;
+    p.where = up.has_where ? std::string(up.where.text(sql)) : std::string();
+    if (up.has_where && p.where.empty())
+        return refuse(g, unenforced(g, "an UPDATE whose condition could not be read"), text);
+    for (std::size_t k = 0; k < key_assignments.size(); ++k) {
+        auto s = source_of(key_assignments[k]->value, sql);
+        if (!s)
+            return refuse(g,
+                          unenforced(g, "an UPDATE that sets key column \"" +
+                                            key_assignments[k]->column + "\" to an expression"),
+                          text);
+        p.update_key.push_back(std::move(*s));
+    }
+    return p;
+}
+
+// A statement that is none of INSERT/UPDATE/... but names a guarded table and could write to it:
+// a writable CTE, a DO block, PREPARE of a write. `FOR UPDATE` / `FOR NO KEY UPDATE` locking
+// clauses are reads.
+bool may_write(std::string_view text) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_word(text, t, "insert") || sql::is_word(text, t, "merge") ||
+            sql::is_word(text, t, "copy"))
+            return true;
+        if (sql::is_word(text, t, "update")) {
+            const bool locking = i > 0 && (sql::is_word(text, tokens[i - 1], "for") ||
+                                           sql::is_word(text, tokens[i - 1], "key"));
+            if (!locking) return true;
+        }
+        if (t.kind == sql::TokenKind::dollar_string || t.kind == sql::TokenKind::string) {
+            // A DO block's body, or a function body: its words are not tokens here.
+            auto inner = sql::token_text(text, t);
+            for (std::string_view w : {"insert", "INSERT", "Insert", "update", "UPDATE", "Update",
+                                       "merge", "MERGE", "copy", "COPY"})
+                if (inner.find(w) != std::string_view::npos) return true;
+        }
+    }
+    return false;
+}
+}  // namespace
+
+std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view sql,
+                                    const guard::GuardRegistry& registry) {
+    const std::string_view text = st.trimmed.text(sql);
+    auto guard_of = [&](const sql::QualifiedName& t) { return registry.find(t); };
+    auto unready = [&](guard::GuardState& g) {
+        WritePlan p;
+        p.kind = WritePlan::Kind::unready;
+        p.guard = &g;
+        p.text = text;
+        return p;
+    };
+    switch (st.kind()) {
+        case sql::StatementKind::insert: {
+            const auto& ins = *st.get<sql::InsertStatement>();
+            auto* g = guard_of(ins.table);
+            if (!g) return std::nullopt;
+            if (g->state() != guard::GuardLoadState::ready) return unready(*g);
+            return plan_insert(ins, sql, *g, text);
+        }
+        case sql::StatementKind::update: {
+            const auto& up = *st.get<sql::UpdateStatement>();
+            auto* g = guard_of(up.table);
+            if (!g) return std::nullopt;
+            if (g->state() != guard::GuardLoadState::ready) return unready(*g);
+            return plan_update(up, sql, *g, text);
+        }
+        case sql::StatementKind::merge: {
+            auto* g = guard_of(st.get<sql::MergeStatement>()->table);
+            if (!g) return std::nullopt;
+            return refuse(*g, unenforced(*g, "MERGE"), text);
+        }
+        case sql::StatementKind::copy: {
+            const auto& c = *st.get<sql::CopyStatement>();
+            auto* g = c.is_from ? guard_of(c.table) : nullptr;
+            if (!g) return std::nullopt;
+            return refuse(*g, unenforced(*g, "COPY FROM"), text);
+        }
+        case sql::StatementKind::other: {
+            if (!registry.may_mention(text) || !may_write(text)) return std::nullopt;
+            // Which guard: the first whose bare name the text contains.
+            for (const auto& g : registry.guards()) {
+                const auto& name = g->configured_name().name;
+                std::string lower(text);
+                for (char& c : lower)
+                    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+                if (lower.find(name) != std::string::npos)
+                    return refuse(*g,
+                                  unenforced(*g,
+                                             "a statement that may write to it (a WITH "
+                                             "clause, DO block or PREPARE)"),
+                                  text);
+            }
+            return std::nullopt;
+        }
+        default:
+            return std::nullopt;
+    }
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,103 @@
+"""A guarded table behind a proxy, and its twin with a real unique index (the oracle).
+
+The guarded table lives in database `app` (reached through the proxy, no unique index); the twin
+has the same name, columns and constraint name in database `twin` (reached directly), so that a
+real unique violation and the proxy's are compared field by field with nothing to translate.
+"""
+import json
+import os
+import time
+
+import psycopg2
+
+TWIN_DB = "twin"
+
+
+def ensure_twin_database(pg):
+    if pg.psql_admin("SELECT 1 FROM pg_database WHERE datname = 'twin'").strip() != "1":
+        pg.psql_admin(f"CREATE DATABASE {TWIN_DB}")
+        pg.psql_admin("GRANT ALL ON SCHEMA public TO PUBLIC;", database=TWIN_DB)
+
+
+class GuardedTable:
+    def __init__(self, pg, make_proxy, name, columns_sql, key, action="reject",
+                 legacy_rows_sql=None, guard_extra="", proxy_kw=None, wait_ready=True):
+        """`columns_sql`: the column definitions; `key`: the key column names; the constraint
+        (guard) name is `<name>_key`."""
+        self.pg = pg
+        self.name = name
+        self.key = key
+        self.constraint = f"{name}_key"
+        ensure_twin_database(pg)
+        create = f"DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({columns_sql});"
+        pg.psql_admin(create + f"GRANT SELECT ON {name} TO uniqguard;", database="app")
+        if legacy_rows_sql:
+            pg.psql_admin(legacy_rows_sql, database="app")
+        pg.psql_admin(create + f"ALTER TABLE {name} ADD CONSTRAINT {self.constraint} "
+                      f"UNIQUE ({', '.join(key)});", database=TWIN_DB)
+        self.duplicates_path = os.path.join(
+            os.environ.get("TMPDIR", "/tmp"), f"uniqguard-dups-{name}-{os.getpid()}.jsonl")
+        if os.path.exists(self.duplicates_path):
+            os.unlink(self.duplicates_path)
+        columns = ", ".join(f'"{c}"' for c in key)
+        extra = (f'duplicates = "{self.duplicates_path}"\n'
+                 f'[[guard]]\ntable = "public.{name}"\ncolumns = [{columns}]\n'
+                 f'action = "{action}"\nname = "{self.constraint}"\n{guard_extra}\n')
+        self.proxy = make_proxy(extra=extra, **(proxy_kw or {}))
+        if wait_ready:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if f"guard {self.constraint}: ready" in self.proxy.log_text():
+                return
+            time.sleep(0.05)
+        raise TimeoutError("guard not ready:\n" + self.proxy.log_text())
+
+    def proxy_dsn(self, **kw):
+        return self.proxy.dsn(connect_timeout=10, **kw)
+
+    def twin_dsn(self, **kw):
+        return self.pg.dsn(database=TWIN_DB, connect_timeout=10, **kw)
+
+    def connect_proxy(self, **kw):
+        return psycopg2.connect(self.proxy_dsn(**kw))
+
+    def connect_twin(self, **kw):
+        return psycopg2.connect(self.twin_dsn(**kw))
+
+    def rows(self, order_by="1"):
+        """The guarded table's rows, read directly (not through the proxy)."""
+        with psycopg2.connect(self.pg.dsn(database="app")) as c, c.cursor() as cur:
+            cur.execute(f"SELECT * FROM {self.name} ORDER BY {order_by}")
+            return cur.fetchall()
+
+    def duplicate_lines(self, expected=None, timeout=5):
+        """The duplicate log's lines as dicts; waits for `expected` lines when given."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = []
+            if os.path.exists(self.duplicates_path):
+                with open(self.duplicates_path) as f:
+                    lines = [json.loads(line) for line in f if line.strip()]
+            if expected is None or len(lines) >= expected or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+
+def error_fields(exc):
+    """The fields of a psycopg2 error that a client can see, for comparing two errors."""
+    d = exc.diag
+    return {
+        "sqlstate": d.sqlstate,
+        "severity": d.severity,
+        "message": d.message_primary,
+        "detail": d.message_detail,
+        "hint": d.message_hint,
+        "context": d.context,
+        "schema": d.schema_name,
+        "table": d.table_name,
+        "column": d.column_name,
+        "constraint": d.constraint_name,
+    }

@@ -1,0 +1,317 @@
+"""The guard on PostgreSQL, statement by statement (SPEC §4): through the proxy onto a table
+without a unique index, compared with the same statements run directly on a twin table that has
+the real unique index (harness/guarded.py)."""
+import psycopg2
+import psycopg2.errors
+import pytest
+
+from harness import pgwire
+from harness.guarded import GuardedTable, error_fields
+
+ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL, note text"
+
+
+@pytest.fixture
+def enroll(pg, make_proxy, request):
+    name = "g_" + request.node.name.replace("test_", "")[:40].lower()
+    return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
+
+
+def outcome(cur, sql, params=None):
+    """What a client sees for one statement: rows and tag, or the error's fields."""
+    try:
+        cur.execute(sql, params)
+        rows = cur.fetchall() if cur.description else None
+        return ("ok", cur.statusmessage, rows)
+    except psycopg2.Error as e:
+        return ("error", error_fields(e))
+
+
+def both(gt, script, autocommit=True):
+    """Runs `script` (a list of SQL strings) on one proxy connection and one twin connection;
+    returns the two lists of outcomes."""
+    results = []
+    for connect in (gt.connect_proxy, gt.connect_twin):
+        conn = connect()
+        conn.autocommit = autocommit
+        cur = conn.cursor()
+        results.append([outcome(cur, s) for s in script])
+        conn.close()
+    return results
+
+
+def test_new_keys_pass_and_a_duplicate_is_rejected_as_by_a_unique_index(enroll):
+    script = [
+        "INSERT INTO {t} (user_id, course_id) VALUES (2, 1)",
+        "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)",
+        "INSERT INTO {t} (user_id, course_id) VALUES (2, 1)",
+        "INSERT INTO {t} (course_id, user_id, note) VALUES ('1', '2', 'x') RETURNING user_id, note",
+        "SELECT user_id, course_id FROM {t} ORDER BY 1, 2",
+    ]
+    via_proxy, twin = both(enroll, [s.format(t=enroll.name) for s in script])
+    assert via_proxy == twin
+    err = via_proxy[2][1]
+    assert err["sqlstate"] == "23505"
+    assert err["message"] == f'duplicate key value violates unique constraint "{enroll.constraint}"'
+    assert err["detail"] == "Key (user_id, course_id)=(2, 1) already exists."
+    assert err["context"] is None
+    assert (err["schema"], err["table"], err["constraint"]) == ("public", enroll.name, enroll.constraint)
+    assert via_proxy[4] == ("ok", "SELECT 2", [(2, 1), (2, 2)])
+
+
+def test_a_legacy_duplicate_in_the_table_is_a_key_that_exists(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, "g_legacy", ENROLL, ["user_id", "course_id"],
+                      legacy_rows_sql="INSERT INTO g_legacy (user_id, course_id) "
+                                      "VALUES (2, 1), (2, 1), (3, 1)")
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.errors.UniqueViolation) as e:
+        cur.execute("INSERT INTO g_legacy (user_id, course_id) VALUES (2, 1)")
+    assert e.value.diag.message_detail == "Key (user_id, course_id)=(2, 1) already exists."
+    cur.execute("INSERT INTO g_legacy (user_id, course_id) VALUES (4, 1)")
+    assert [r[1:3] for r in gt.rows()] == [(2, 1), (2, 1), (3, 1), (4, 1)]
+    lines = gt.duplicate_lines(expected=1)
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["guard"] == "g_legacy_key"
+    assert line["table"] == "public.g_legacy"
+    assert line["columns"] == ["user_id", "course_id"]
+    assert line["values"] == ["2", "1"]
+    assert line["action"] == "rejected"
+    assert line["user"] == "postgres"
+    assert line["database"] == "app"
+    assert line["in_transaction"] is False
+    assert line["statement"] == "INSERT INTO g_legacy (user_id, course_id) VALUES (2, 1)"
+
+
+def test_transaction_block_fails_after_a_duplicate(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        "BEGIN",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (7, 7)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (7, 7)",
+        "SELECT 1",
+        "ROLLBACK",
+        f"SELECT count(*) FROM {t}",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[2][1]["sqlstate"] == "23505"
+    assert via_proxy[3][1]["sqlstate"] == "25P02"
+    assert via_proxy[5] == ("ok", "SELECT 1", [(0,)])
+
+
+def test_own_uncommitted_delete_frees_the_key(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        f"INSERT INTO {t} (user_id, course_id) VALUES (5, 5)",
+        "BEGIN",
+        f"DELETE FROM {t} WHERE user_id = 5",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (5, 5)",
+        "COMMIT",
+        f"SELECT user_id, course_id FROM {t}",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[3][:2] == ("ok", "INSERT 0 1")
+
+
+def test_rolled_back_key_is_free_again(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        "BEGIN",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (6, 6)",
+        "ROLLBACK",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (6, 6)",
+        "BEGIN",
+        "SAVEPOINT s",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (6, 7)",
+        "ROLLBACK TO SAVEPOINT s",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (6, 7)",
+        "COMMIT",
+        f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[-1] == ("ok", "SELECT 2", [(6, 6), (6, 7)])
+
+
+def test_multi_row_insert_with_one_duplicate_inserts_nothing(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (1, 2), (1, 1), (1, 3)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (9, 1), (9, 2), (9, 1)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (8, 1), (1, 1), (8, 1)",
+        f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[1][1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert via_proxy[2][1]["detail"] == "Key (user_id, course_id)=(9, 1) already exists."
+    # The existing (1, 1) conflicts at the second row, before the repeated (8, 1) at the third.
+    assert via_proxy[3][1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert via_proxy[4] == ("ok", "SELECT 1", [(1, 1)])
+
+
+def test_simple_query_string_rolls_back_together(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        f"INSERT INTO {t} (user_id, course_id) VALUES (3, 3)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (3, 4); "
+        f"INSERT INTO {t} (user_id, course_id) VALUES (3, 3); SELECT 1",
+        f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (3, 4)",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[2] == ("ok", "SELECT 1", [(3, 3)])
+    assert via_proxy[3][:2] == ("ok", "INSERT 0 1")
+
+
+def test_not_null_is_reported_before_the_duplicate(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        f"INSERT INTO {t} (user_id, course_id) VALUES (4, 4)",
+        f"INSERT INTO {t} (user_id, course_id, note) VALUES (4, 4, NULL)",
+        f"INSERT INTO {t} (user_id, course_id) VALUES (NULL, 4)",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[2][1]["sqlstate"] == "23502"
+
+
+def test_key_equality_is_the_servers(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, "g_types",
+                      "id serial, n numeric, c char(5), u uuid, t timestamptz",
+                      ["n", "c", "u", "t"])
+    via_proxy, twin = both(gt, [
+        "INSERT INTO g_types (n, c, u, t) VALUES (1.0, 'ab', "
+        "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '2024-01-01 00:00:00+00')",
+        "INSERT INTO g_types (n, c, u, t) VALUES (1.000, 'ab   ', "
+        "'a0eebc999c0b4ef8bb6d6bb9bd380a11', '2024-01-01 02:00:00+02')",
+        "SET TIME ZONE 'UTC'",
+        "INSERT INTO g_types (n, c, u, t) VALUES ('1', 'ab', "
+        "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '2024-01-01 00:00:00')",
+        "INSERT INTO g_types (n, c, u, t) VALUES (1, 'ab', NULL, '2024-01-01')",
+        "INSERT INTO g_types (n, c, u, t) VALUES (1, 'ab', NULL, '2024-01-01')",
+    ])
+    assert via_proxy == twin
+    assert [o[1]["sqlstate"] if o[0] == "error" else o[1] for o in via_proxy] == [
+        "INSERT 0 1", "23505", "SET", "23505", "INSERT 0 1", "INSERT 0 1"]
+
+
+def test_update_of_key_columns(enroll):
+    t = enroll.name
+    via_proxy, twin = both(enroll, [
+        f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 1, 1), (2, 1, 2)",
+        # Django's save(): every column set, the key unchanged
+        f"UPDATE {t} SET user_id = 1, course_id = 1, note = 'saved' WHERE id = 1",
+        # onto an existing key
+        f"UPDATE {t} SET user_id = 1, course_id = 2 WHERE id = 1",
+        # to a free key, which frees the old one
+        f"UPDATE {t} SET user_id = 1, course_id = 3 WHERE id = 1",
+        f"INSERT INTO {t} (id, user_id, course_id) VALUES (3, 1, 1)",
+        # two rows onto one key
+        f"UPDATE {t} SET user_id = 5, course_id = 5 WHERE id IN (2, 3)",
+        f"SELECT id, user_id, course_id, note FROM {t} ORDER BY 1",
+    ])
+    assert via_proxy == twin
+    assert via_proxy[2][1]["detail"] == "Key (user_id, course_id)=(1, 2) already exists."
+    assert via_proxy[5][1]["sqlstate"] == "23505"
+    assert via_proxy[6][2] == [(1, 1, 3, "saved"), (2, 1, 2, None), (3, 1, 1, None)]
+
+
+def test_forms_not_enforced_yet_are_refused_naming_the_guard(enroll):
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    for sql in [f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1",
+                f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) ON CONFLICT DO NOTHING",
+                f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (random()::int, 1)",
+                f"UPDATE {enroll.name} SET user_id = 3",
+                f"WITH x AS (INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) "
+                f"RETURNING 1) SELECT * FROM x"]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute(sql)
+        assert enroll.constraint in e.value.diag.message_primary
+        assert e.value.diag.context is None
+    assert enroll.rows() == []
+    # Reads and deletes are not writes of keys.
+    cur.execute(f"SELECT id FROM {enroll.name} FOR NO KEY UPDATE")
+    cur.execute(f"DELETE FROM {enroll.name}")
+
+
+def test_extended_protocol_duplicate_skips_to_sync_as_the_server_does(enroll):
+    t = enroll.name
+    results = []
+    for port, db in ((enroll.proxy.port, "app"), (enroll.pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=db)
+        c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)")
+        ins = f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)".encode()
+        batch = b"".join([
+            pgwire.message(b"P", b"s1\0" + ins + b"\0\0\0"),
+            pgwire.message(b"B", b"\0s1\0\0\0\0\x02\0\0\0\x011\0\0\0\x011\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"P", b"s2\0SELECT 1\0\0\0"),
+            pgwire.message(b"B", b"\0s2\0\0\0\0\0\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ])
+        c.send(batch)
+        first = c.read_until("Z")
+        c.send(pgwire.message(b"B", b"\0s2\0\0\0\0\0\0\0") + pgwire.message(b"S"))
+        second = c.read_until("Z")
+        c.close()
+        results.append(([t for t, _ in first], pgwire.error_of(first), [t for t, _ in second],
+                        pgwire.error_of(second)))
+    (p_types, p_err, p2_types, p2_err), (t_types, t_err, t2_types, t2_err) = results
+    assert p_types == t_types == ["1", "2", "E", "Z"]
+    for f in ("S", "V", "C", "M", "D", "s", "t", "n"):
+        assert p_err[f] == t_err[f], f
+    assert set(p_err) == {"S", "V", "C", "M", "D", "s", "t", "n"}
+    assert p2_types == t2_types == ["E", "Z"]
+    assert p2_err["C"] == t2_err["C"] == "26000"
+
+
+def test_psycopg3_server_side_binding_and_pipeline(enroll):
+    import psycopg
+    t = enroll.name
+    seen = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)", (1, 1))
+            for params in [(1, 1), (1, 2)]:
+                try:
+                    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s) "
+                                "RETURNING user_id, course_id", params, prepare=True)
+                    out.append(cur.fetchall())
+                except psycopg.errors.UniqueViolation as e:
+                    out.append((e.sqlstate, e.diag.message_detail, e.diag.context))
+            cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%b, %b)", (2, 2))
+            try:
+                cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%b, %b)", (2, 2))
+            except psycopg.errors.UniqueViolation as e:
+                out.append((e.sqlstate, e.diag.message_detail))
+            try:
+                cur.executemany(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)",
+                                [(3, 1), (3, 2), (3, 1), (3, 3)])
+            except psycopg.errors.UniqueViolation as e:
+                out.append((e.sqlstate, e.diag.message_detail))
+            cur.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2")
+            out.append(cur.fetchall())
+        seen.append(out)
+    assert seen[0] == seen[1]
+    assert seen[0][0] == ("23505", "Key (user_id, course_id)=(1, 1) already exists.", None)
+
+
+def test_log_action_forwards_and_logs(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, "g_logonly", ENROLL, ["user_id", "course_id"], action="log")
+    conn = gt.connect_proxy(application_name="hunt")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("INSERT INTO g_logonly (user_id, course_id) VALUES (1, 1)")
+    cur.execute("INSERT INTO g_logonly (user_id, course_id) VALUES (1, 1), (1, 2)")
+    assert cur.statusmessage == "INSERT 0 2"
+    assert [r[1:3] for r in gt.rows()] == [(1, 1), (1, 1), (1, 2)]
+    lines = gt.duplicate_lines(expected=1)
+    assert [(l["action"], l["values"], l["application_name"]) for l in lines] == [
+        ("logged", ["1", "1"], "hunt")]

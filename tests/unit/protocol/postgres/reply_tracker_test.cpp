@@ -1,0 +1,121 @@
+#include "protocol/postgres/reply_tracker.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using namespace uniqguard::protocol::postgres;
+
+namespace {
+// The actions for a sequence of reply types, one per character.
+std::vector<ReplyAction> replies(ReplyTracker& t, std::string types) {
+    std::vector<ReplyAction> out;
+    for (char c : types) out.push_back(t.on_reply(c).action);
+    return out;
+}
+constexpr auto fwd = ReplyAction::forward;
+constexpr auto drop = ReplyAction::drop;
+constexpr auto hold = ReplyAction::hold;
+}  // namespace
+
+TEST_CASE("client messages alone are forwarded and the tracker ends idle", "[reply_tracker]") {
+    ReplyTracker t;
+    for (char c : std::string("PBDES")) t.sent(c);
+    CHECK_FALSE(t.idle());
+    CHECK(replies(t, "12TDDCZ") == std::vector{fwd, fwd, fwd, fwd, fwd, fwd, fwd});
+    CHECK(t.idle());
+}
+
+TEST_CASE("a check after a held Execute releases the held replies when it passes",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('P');
+    t.sent('B');
+    t.sent('E', ReplyUse::hold);
+    t.sent('C', ReplyUse::drop);
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E', ReplyUse::verdict, 7);
+    t.sent('C', ReplyUse::drop);
+    t.sent('C', ReplyUse::drop);
+    t.sent('S');
+    CHECK(replies(t, "12C") == std::vector{fwd, fwd, hold});
+    CHECK(replies(t, "312") == std::vector{drop, drop, drop});
+    const auto v = t.on_reply('C');
+    CHECK(v.action == ReplyAction::verdict_passed);
+    CHECK(v.tag == 7);
+    CHECK(replies(t, "33Z") == std::vector{drop, drop, fwd});
+    CHECK(t.idle());
+}
+
+TEST_CASE("a failing check skips everything up to the client's Sync", "[reply_tracker]") {
+    ReplyTracker t;
+    for (char c : std::string("PB")) t.sent(c);
+    t.sent('E', ReplyUse::hold);
+    t.sent('C', ReplyUse::drop);
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E', ReplyUse::verdict, 3);
+    t.sent('C', ReplyUse::drop);
+    t.sent('C', ReplyUse::drop);
+    for (char c : std::string("PBES")) t.sent(c);  // the client's next statement, then Sync
+    CHECK(replies(t, "12C312") == std::vector{fwd, fwd, hold, drop, drop, drop});
+    CHECK(t.on_reply('E').action == ReplyAction::verdict_failed);
+    CHECK(t.on_reply('Z').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("an error in the held write itself is the client's error", "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('E', ReplyUse::hold);
+    t.sent('E', ReplyUse::verdict);
+    t.sent('S');
+    CHECK(t.on_reply('E').action == ReplyAction::hold_failed);
+    CHECK(t.on_reply('Z').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("a simple query's plan applies per statement", "[reply_tracker]") {
+    ReplyTracker t;
+    // BEGIN; INSERT ... RETURNING (held); DO (check); SELECT 1
+    t.sent_query({ReplyUse::forward, ReplyUse::hold, ReplyUse::verdict}, {0, 0, 5});
+    CHECK(replies(t, "C") == std::vector{fwd});                // BEGIN
+    CHECK(replies(t, "TDC") == std::vector{fwd, hold, hold});  // RowDescription is sent first
+    const auto v = t.on_reply('C');                            // DO
+    CHECK(v.action == ReplyAction::verdict_passed);
+    CHECK(v.tag == 5);
+    CHECK(replies(t, "TDCZ") == std::vector{fwd, fwd, fwd, fwd});  // SELECT 1, beyond the plan
+    CHECK(t.idle());
+}
+
+TEST_CASE("asynchronous messages belong to no message", "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('Q', ReplyUse::capture);
+    CHECK(t.on_reply('N').action == fwd);
+    CHECK(t.on_reply('S').action == fwd);
+    CHECK(t.on_reply('A').action == fwd);
+    CHECK(t.on_reply('T').action == drop);
+    CHECK(t.on_reply('D').action == ReplyAction::capture_row);
+    CHECK(t.on_reply('C').action == ReplyAction::capture_done);
+    CHECK(t.on_reply('Z').action == drop);
+    CHECK(t.idle());
+}
+
+TEST_CASE("Flush and COPY data get no reply entry; Describe waits for its row description",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('D');
+    t.sent('H');
+    t.sent('d');
+    t.sent('c');
+    CHECK(t.pending() == 1);
+    CHECK(t.on_reply('t').action == fwd);
+    CHECK(t.pending() == 1);
+    CHECK(t.on_reply('n').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("an error while idle is forwarded", "[reply_tracker]") {
+    ReplyTracker t;
+    CHECK(t.on_reply('E').action == fwd);
+}
