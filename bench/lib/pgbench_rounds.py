@@ -58,10 +58,12 @@ class Target:
         return self.pid == 0 or os.path.exists(f"/proc/{self.pid}")
 
 
-def run_pgbench(args, target, protocol, clients, seconds):
+def run_pgbench(args, target, protocol, clients, seconds, workload=("-S",)):
+    """One pgbench run against `target`; `workload` is the pgbench arguments that choose the
+    transaction (select-only by default; bench/pg-guard passes `-f SCRIPT`)."""
     jobs = min(clients, args.max_jobs)
     cmd = [args.pgbench, "-h", "127.0.0.1", "-p", str(target.port), "-U", args.user,
-           "-S", "-n", f"--protocol={protocol}", "-c", str(clients), "-j", str(jobs),
+           *workload, "-n", f"--protocol={protocol}", "-c", str(clients), "-j", str(jobs),
            "-T", str(seconds), args.database]
     env = dict(os.environ, PGSSLMODE="disable", PGAPPNAME="uniqguard-bench")
     cpu0 = proc_cpu_ticks(target.pid) if target.pid else None

@@ -26,6 +26,8 @@ struct GuardCounters {
     std::atomic<std::uint64_t> passed{0};   // guarded writes forwarded without a duplicate
     std::atomic<std::uint64_t> checked{0};  // suspected duplicates confirmed with the server
     std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> ignored{
+        0};  // duplicate rows skipped (ignore, ON CONFLICT DO NOTHING)
     std::atomic<std::uint64_t> logged{0};
     std::atomic<std::uint64_t> refused{0};  // forms not enforced yet, or the key set not ready
     std::atomic<std::uint64_t> forwarded_unready{0};

@@ -53,21 +53,53 @@ struct InsertCheck {
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const InsertCheck& check);
 
-// log: a SELECT returning, per event, 1 when it is a duplicate and 0 otherwise (one row).
-std::string insert_log_probe(const GuardTable& table, const InsertCheck& check);
+// A SELECT returning, per event, 1 when it is a duplicate and 0 otherwise (one row). `after`:
+// run after the INSERT (log: the statement's own rows count), else before it (ignore).
+std::string insert_probe(const GuardTable& table, const InsertCheck& check, bool after);
 
-struct UpdateCheck {
-    KeySql key;         // the key the statement sets
-    std::string alias;  // the statement's alias of the table, if any
-    std::string where;  // the WHERE condition's text (empty: every row)
+// The pieces of an INSERT … VALUES to rewrite (proxy/pg_write_plan.hpp's InsertText, in the
+// guard layer's terms).
+struct InsertRewrite {
+    std::string alias;
+    std::vector<std::string> columns;              // filled by the rows, in order
+    std::vector<std::vector<std::string>> values;  // per row, each value as SQL
+    std::string overriding;                        // "", "OVERRIDING SYSTEM VALUE", ...
+    std::string returning;                         // after RETURNING; empty: none
+    bool keep_conflict_clause = false;             // append ON CONFLICT DO NOTHING
+    std::vector<std::size_t> drop_rows;            // rows known to repeat an earlier row's key
 };
 
-// reject: the DO block to run right before an UPDATE that sets every key column: a row the
-// UPDATE leaves alone already has the new key, or the UPDATE gives two rows the key.
+// The INSERT rewritten to skip the rows whose key exists (as ON CONFLICT DO NOTHING on a real
+// index would): INSERT INTO t (cols) SELECT … FROM (VALUES …) WHERE NOT EXISTS (…) ORDER BY the
+// rows' order. Rows with NULL in a NOT NULL column are kept, so the server reports 23502 for
+// them first, as it would.
+std::string insert_skipping_duplicates(const GuardTable& table, const config::Guard& guard,
+                                       const InsertRewrite& insert);
+
+struct UpdateCheck {
+    // Per key column: the value the UPDATE sets (nullopt = NULL), or, when `assigned[i]` is
+    // false, the column keeps each row's own value.
+    KeySql key;
+    std::vector<bool> assigned;
+    std::string alias;  // the statement's alias of the table, if any
+    std::string where;  // the WHERE condition's text (empty: every row)
+    bool nulls_distinct = true;
+};
+
+// The rule, on the rows as they will be after the UPDATE: a row whose key the UPDATE changes
+// ("moved") is a duplicate when another row ends with the same key, whether that row stays
+// or moves too. A row whose key does not change never conflicts, so that saving a row of a
+// legacy duplicate group with its key unchanged passes (SPEC §4).
+//
+// reject: the DO block to run right before the UPDATE; it raises the violation for the first
+// moved row that conflicts.
 std::string update_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const UpdateCheck& check);
 // log: a SELECT returning one row with 1 when that UPDATE would make a duplicate, else 0.
 std::string update_log_probe(const GuardTable& table, const UpdateCheck& check);
+// The keys the moved rows will have, one row each (the key columns written by their output
+// functions; NULL as NULL): the key set must know them before they exist.
+std::string update_new_keys(const GuardTable& table, const UpdateCheck& check);
 
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.

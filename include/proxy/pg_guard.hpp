@@ -71,7 +71,7 @@ class PgGuard {
 
     Outcome on_query(util::Bytes body, util::Bytes raw, std::string& out,
                      protocol::postgres::ReplyTracker& tracker, bool in_transaction);
-    void on_parse(util::Bytes body);
+    Outcome on_parse(util::Bytes body, std::string& out, protocol::postgres::ReplyTracker& tracker);
     void on_bind(util::Bytes body);
     Outcome on_execute(util::Bytes body, util::Bytes raw, std::string& out,
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);

@@ -31,6 +31,16 @@ struct ValueSource {
     bool opaque_cast = false;
 };
 
+// An INSERT's text in pieces, for rewriting it into a form that skips duplicate rows.
+struct InsertText {
+    std::string alias;                             // INSERT INTO t AS alias
+    std::vector<std::string> columns;              // the columns the VALUES rows fill, in order
+    std::vector<std::vector<std::string>> values;  // per row, every value as written
+    bool has_default = false;                      // a DEFAULT in a row: not rewritable
+    sql::Overriding overriding = sql::Overriding::none;
+    std::string returning;  // after RETURNING; empty when none
+};
+
 struct WritePlan {
     enum class Kind { insert, update, refuse, unready };
     Kind kind = Kind::insert;
@@ -38,8 +48,20 @@ struct WritePlan {
     std::string refusal;  // refuse: the error message
     // insert: per row, the key columns' sources in the guard's column order
     std::vector<std::vector<ValueSource>> rows;
-    // update
+    // insert: duplicate rows are skipped (action "ignore", or ON CONFLICT DO NOTHING on the
+    // guard's key) instead of raising the unique violation.
+    bool skip_duplicates = false;
+    // ...and the ON CONFLICT clause names the guard's key or constraint, which the server cannot
+    // infer (42P10 / 42704): the statement is always rewritten without it.
+    bool must_rewrite = false;
+    // A bare ON CONFLICT DO NOTHING: kept in the rewrite for the table's real indexes.
+    bool keep_conflict_clause = false;
+    // The table is written as is: forward untouched, no check (log action with ON CONFLICT).
+    bool forward_untouched = false;
+    InsertText insert_text;
+    // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
+    std::vector<bool> update_assigned;
     std::string alias;
     std::string where;  // the condition's text, as written
     // The statement's text, for logs and errors.

@@ -97,7 +97,7 @@ std::string insert_reject_check(const GuardTable& table, const config::Guard& gu
     return do_block(body);
 }
 
-std::string insert_log_probe(const GuardTable& table, const InsertCheck& check) {
+std::string insert_probe(const GuardTable& table, const InsertCheck& check, bool after) {
     std::string out = "SELECT ";
     for (std::size_t i = 0; i < check.events.size(); ++i) {
         const auto& e = check.events[i];
@@ -107,38 +107,172 @@ std::string insert_log_probe(const GuardTable& table, const InsertCheck& check) 
         } else {
             out += "CASE WHEN (SELECT count(*)" + from_table(table, "") + " WHERE " +
                    key_condition(table, check.keys[e.key]) + ") > " +
-                   std::to_string(check.occurrences[e.key]) + " THEN 1 ELSE 0 END";
+                   std::to_string(after ? check.occurrences[e.key] : 0) + " THEN 1 ELSE 0 END";
         }
     }
     return out;
 }
 
-namespace {
-std::string not_updated(const UpdateCheck& check) {
-    return check.where.empty() ? "false" : "((" + check.where + ") IS NOT TRUE)";
+std::string insert_skipping_duplicates(const GuardTable& table, const config::Guard&,
+                                       const InsertRewrite& ins) {
+    // Columns of the VALUES list: uniqguard_c1..n, then the row's number.
+    auto value_column = [](std::size_t i) { return "uniqguard_c" + std::to_string(i + 1); };
+    auto column_of = [&](const std::string& name) -> const TableColumn* {
+        for (const auto& c : table.columns)
+            if (c.name == name) return &c;
+        return nullptr;
+    };
+    std::string out = "INSERT INTO " + table.qualified_sql;
+    if (!ins.alias.empty()) out += " AS " + quote_identifier(ins.alias);
+    out += " (";
+    for (std::size_t i = 0; i < ins.columns.size(); ++i)
+        out += (i ? ", " : "") + quote_identifier(ins.columns[i]);
+    out += ")";
+    if (!ins.overriding.empty()) out += " " + ins.overriding;
+    out += " SELECT ";
+    for (std::size_t i = 0; i < ins.columns.size(); ++i)
+        out += (i ? ", " : "") + std::string("uniqguard_v.") + value_column(i);
+    out += " FROM (VALUES ";
+    for (std::size_t r = 0; r < ins.values.size(); ++r) {
+        out += r ? ", (" : "(";
+        for (std::size_t i = 0; i < ins.values[r].size() && i < ins.columns.size(); ++i) {
+            // Typed here as the INSERT's assignment would type them: a VALUES list in FROM
+            // would otherwise read untyped literals as text.
+            const TableColumn* c = column_of(ins.columns[i]);
+            out += "CAST((" + ins.values[r][i] + ") AS " + (c ? c->type_name : "text") + "), ";
+        }
+        out += std::to_string(r + 1) + ")";
+    }
+    out += ") AS uniqguard_v(";
+    for (std::size_t i = 0; i < ins.columns.size(); ++i) out += value_column(i) + ", ";
+    out += "uniqguard_row) WHERE ";
+    // The key's columns in the VALUES list; a key column the rows do not fill is NULL (no
+    // default: the planner refused those), so such a row never conflicts.
+    std::string match;
+    bool key_filled = true;
+    for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
+        const auto& col = table.columns[table.key_columns[k]];
+        std::size_t at = ins.columns.size();
+        for (std::size_t i = 0; i < ins.columns.size(); ++i)
+            if (ins.columns[i] == col.name) at = i;
+        if (at == ins.columns.size()) key_filled = false;
+        if (!match.empty()) match += " AND ";
+        match += "uniqguard_t." + quote_identifier(col.name) + " = uniqguard_v." + value_column(at);
+    }
+    std::string keep = "true";
+    if (!ins.drop_rows.empty()) {
+        keep = "uniqguard_v.uniqguard_row NOT IN (";
+        for (std::size_t i = 0; i < ins.drop_rows.size(); ++i)
+            keep += (i ? ", " : "") + std::to_string(ins.drop_rows[i] + 1);
+        keep += ")";
+    }
+    if (key_filled)
+        keep += " AND NOT EXISTS (SELECT 1" +
+                std::string(table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql +
+                " AS uniqguard_t WHERE " + match + ")";
+    // A row with NULL in a NOT NULL column is kept whatever its key: the server checks NOT NULL
+    // before the unique index, so the client gets 23502 as it would.
+    std::string not_null_violation;
+    for (std::size_t i = 0; i < ins.columns.size(); ++i) {
+        const TableColumn* c = column_of(ins.columns[i]);
+        if (c && c->not_null)
+            not_null_violation += " OR uniqguard_v." + value_column(i) + " IS NULL";
+    }
+    out += "((" + keep + ")" + not_null_violation + ")";
+    out += " ORDER BY uniqguard_v.uniqguard_row";
+    if (ins.keep_conflict_clause) out += " ON CONFLICT DO NOTHING";
+    if (!ins.returning.empty()) out += " RETURNING " + ins.returning;
+    return out;
 }
-std::string updated(const UpdateCheck& check) {
-    return check.where.empty() ? "true" : "(" + check.where + ")";
+
+namespace {
+// The moved rows as a CTE: each with its row identity and its new key (uniqguard_n1..n).
+std::string moved_rows_cte(const GuardTable& table, const UpdateCheck& check) {
+    const std::string ref = quote_identifier(check.alias.empty() ? table.name : check.alias);
+    std::string new_key, old_key;
+    std::string out = "WITH uniqguard_moved AS (SELECT " + ref + ".tableoid AS uniqguard_rel, " +
+                      ref + ".ctid AS uniqguard_row";
+    for (std::size_t i = 0; i < check.key.size(); ++i) {
+        const auto& col = key_column(table, i);
+        const std::string current = ref + "." + quote_identifier(col.name);
+        const std::string value = check.assigned[i] ? cast_value(check.key[i], col) : current;
+        out += ", " + value + " AS uniqguard_n" + std::to_string(i + 1);
+        new_key += (i ? ", " : "") + value;
+        old_key += (i ? ", " : "") + current;
+    }
+    out += from_table(table, check.alias) + " WHERE ";
+    if (!check.where.empty()) out += "(" + check.where + ") AND ";
+    out += "(ROW(" + new_key + ") IS NOT DISTINCT FROM ROW(" + old_key + ")) IS NOT TRUE)";
+    return out;
+}
+
+// Among the moved rows (alias m), those whose new key another row of the final table has.
+std::string conflicting_moved_rows(const GuardTable& table, const UpdateCheck& check) {
+    std::string same_as_other, same_as_moved, no_null;
+    for (std::size_t i = 0; i < check.key.size(); ++i) {
+        const std::string n = "m.uniqguard_n" + std::to_string(i + 1);
+        const std::string op = check.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+        same_as_other += (i ? " AND " : "") + std::string("o.") +
+                         quote_identifier(key_column(table, i).name) + op + n;
+        same_as_moved +=
+            (i ? " AND " : "") + std::string("m2.uniqguard_n") + std::to_string(i + 1) + op + n;
+        no_null += (i ? " AND " : "") + n + " IS NOT NULL";
+    }
+    std::string out = " FROM uniqguard_moved m WHERE ";
+    if (check.nulls_distinct) out += no_null + " AND ";
+    out += "(EXISTS (SELECT 1" + from_table(table, "o") + " WHERE " + same_as_other +
+           " AND (o.tableoid, o.ctid) NOT IN (SELECT uniqguard_rel, uniqguard_row FROM "
+           "uniqguard_moved)) OR (SELECT count(*) FROM uniqguard_moved m2 WHERE " +
+           same_as_moved + ") > 1)";
+    return out;
+}
+
+std::string output_of(const std::string& v) {
+    return "CASE WHEN " + v + " IS NULL THEN 'null' ELSE format('%s', " + v + ") END";
 }
 }  // namespace
 
 std::string update_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const UpdateCheck& check) {
-    const std::string raise = raise_duplicate(table, guard, check.key, 0);
-    std::string body = "DECLARE uniqguard_rows bigint; BEGIN IF EXISTS (SELECT 1" +
-                       from_table(table, check.alias) + " WHERE " +
-                       key_condition(table, check.key) + " AND " + not_updated(check) + ") THEN " +
-                       raise + " END IF; SELECT count(*) INTO uniqguard_rows" +
-                       from_table(table, check.alias) + " WHERE " + updated(check) +
-                       "; IF uniqguard_rows > 1 THEN " + raise + " END IF; END";
+    std::string declare = "DECLARE ";
+    std::string select = moved_rows_cte(table, check) + " SELECT ";
+    std::string into = " INTO ";
+    std::string columns;
+    std::string detail = quote_literal("Key (");
+    for (std::size_t i = 0; i < check.key.size(); ++i) {
+        const std::string var = "uniqguard_k" + std::to_string(i + 1);
+        declare += var + " text; ";
+        select += (i ? ", " : "") + output_of("m.uniqguard_n" + std::to_string(i + 1));
+        into += (i ? ", " : "") + var;
+        columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+    }
+    detail = quote_literal("Key (" + columns + ")=(");
+    for (std::size_t i = 0; i < check.key.size(); ++i)
+        detail +=
+            (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
+    detail += " || " + quote_literal(") already exists.");
+    const std::string body =
+        declare + "BEGIN " + select + into + conflicting_moved_rows(table, check) +
+        " LIMIT 1; IF FOUND THEN RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = '" +
+        std::string(event_marker_prefix) + "0', MESSAGE = " +
+        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
+        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
+        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
+        "; END IF; END";
     return do_block(body);
 }
 
 std::string update_log_probe(const GuardTable& table, const UpdateCheck& check) {
-    return "SELECT CASE WHEN EXISTS (SELECT 1" + from_table(table, check.alias) + " WHERE " +
-           key_condition(table, check.key) + " AND " + not_updated(check) +
-           ") OR (SELECT count(*)" + from_table(table, check.alias) + " WHERE " + updated(check) +
-           ") > 1 THEN 1 ELSE 0 END";
+    return moved_rows_cte(table, check) + " SELECT CASE WHEN EXISTS (SELECT 1" +
+           conflicting_moved_rows(table, check) + ") THEN 1 ELSE 0 END";
+}
+
+std::string update_new_keys(const GuardTable& table, const UpdateCheck& check) {
+    std::string out = moved_rows_cte(table, check) + " SELECT ";
+    for (std::size_t i = 0; i < check.key.size(); ++i)
+        out += (i ? ", " : "") + std::string("CASE WHEN uniqguard_n") + std::to_string(i + 1) +
+               " IS NULL THEN NULL ELSE format('%s', uniqguard_n" + std::to_string(i + 1) + ") END";
+    return out + " FROM uniqguard_moved";
 }
 
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

@@ -9,6 +9,7 @@
 #include "guard/pg_check_sql.hpp"
 #include "guard/pg_sql_literal.hpp"
 #include "protocol/postgres/message_codes.hpp"
+#include "protocol/postgres/message_writer.hpp"
 #include "sql/pg_lexer.hpp"
 #include "sql/statement_cache.hpp"
 
@@ -49,13 +50,20 @@ struct PgGuard::PendingCheck {
     std::vector<std::vector<std::optional<std::string>>> event_values;
     std::string statement;
     bool in_transaction = false;
+    // An UPDATE that sets part of the key: the duplicate's values are read from the error.
+    bool values_from_detail = false;
+    // The captured rows are the new keys of an UPDATE, for the key set.
+    bool new_keys = false;
 };
 
 struct PgGuard::Decision {
-    enum class Kind { pass, check_after, probe_after, check_before, probe_before, refuse };
+    enum class Kind { pass, check_after, probe_after, check_before, probe_before, refuse, replace };
     Kind kind = Kind::pass;
-    std::string sql;  // the DO block or SELECT the proxy runs
+    std::string sql;  // the DO block or SELECT the proxy runs; replace: the statement instead
     std::uint32_t tag = 0;
+    // A SELECT run before `sql` whose rows are `probe_tag`'s (replace: the tag's); may be empty.
+    std::string probe;
+    std::uint32_t probe_tag = 0;
 };
 
 PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
@@ -271,36 +279,81 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     const bool reject = cfg.action != config::GuardAction::log;
 
     if (plan.kind == WritePlan::Kind::update) {
-        auto key = resolve_key(plan.update_key, table, bind, types, session, literals_readable);
+        // Only the columns the UPDATE sets are read here; the others keep each row's value.
+        std::vector<ValueSource> set_sources;
+        for (std::size_t i = 0; i < plan.update_key.size(); ++i)
+            if (plan.update_assigned[i]) set_sources.push_back(plan.update_key[i]);
+        const bool whole_key = set_sources.size() == plan.update_key.size();
+        guard::UpdateCheck check;
+        check.assigned = plan.update_assigned;
+        check.alias = plan.alias;
+        check.where = plan.where;
+        check.nulls_distinct = nulls_distinct;
+        ResolvedKey key;
+        for (std::size_t i = 0; i < plan.update_key.size(); ++i) {
+            if (!plan.update_assigned[i]) {
+                check.key.emplace_back(std::nullopt);
+                key.display.emplace_back(std::nullopt);
+                continue;
+            }
+            const auto& column = table.columns[table.key_columns[i]];
+            auto part = resolve(plan.update_key[i], column, table.key_types[i], bind, types,
+                                session, literals_readable);
+            check.key.push_back(part.sql);
+            key.display.push_back(part.display);
+            key.unusable = key.unusable || part.unusable;
+            switch (part.normalized.status) {
+                case guard::NormalizeStatus::ok:
+                    guard::append_key_part(key.encoded, part.normalized);
+                    break;
+                case guard::NormalizeStatus::null:
+                    key.has_null = true;
+                    guard::append_key_null(key.encoded);
+                    break;
+                case guard::NormalizeStatus::invalid:
+                    key.invalid = true;
+                    break;
+                case guard::NormalizeStatus::cannot_normalize:
+                    key.fingerprintable = false;
+                    break;
+            }
+        }
         if (key.invalid) return {};
-        std::string where = plan.where;
         if (bind) {
             auto substituted = substitute_parameters(plan.where, *bind, types, 0);
             if (!substituted)
                 key.unusable = true;
             else
-                where = std::move(*substituted);
+                check.where = std::move(*substituted);
         }
         if (key.unusable)
             return refusal("0A000", "uniqguard: a parameter of this UPDATE on table \"" +
                                         cfg.table + "\" cannot be checked by guard \"" + cfg.name +
                                         "\"");
-        if (key.has_null && nulls_distinct) return {};
-        // The new key will be in the table: the key set must know it.
-        if (key.fingerprintable)
-            g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
+        if (key.has_null && nulls_distinct) return {};  // the new keys never conflict
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
-        guard::UpdateCheck check{key.sql, plan.alias, where};
+        Decision d;
+        if (whole_key) {
+            // The new key will be in the table: the key set must know it.
+            if (key.fingerprintable)
+                g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
+        } else {
+            // The new keys depend on each row: the server lists them before the UPDATE runs.
+            d.probe = guard::update_new_keys(table, check);
+            d.probe_tag =
+                remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
+        }
         PendingCheck pending{.guard = &g,
                              .action = cfg.action,
                              .event_values = {key.display},
                              .statement = std::string(plan.text),
-                             .in_transaction = in_transaction};
-        if (reject)
-            return {Decision::Kind::check_before, guard::update_reject_check(table, cfg, check),
-                    remember(std::move(pending))};
-        return {Decision::Kind::probe_before, guard::update_log_probe(table, check),
-                remember(std::move(pending))};
+                             .in_transaction = in_transaction,
+                             .values_from_detail = !whole_key};
+        d.kind = reject ? Decision::Kind::check_before : Decision::Kind::probe_before;
+        d.sql = reject ? guard::update_reject_check(table, cfg, check)
+                       : guard::update_log_probe(table, check);
+        d.tag = remember(std::move(pending));
+        return d;
     }
 
     // INSERT: read every row first; a row the server will refuse makes the statement the
@@ -317,8 +370,10 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     }
     guard::InsertCheck check;
     std::vector<std::vector<std::optional<std::string>>> event_values;
+    std::vector<std::size_t> repeated_rows;
     std::unordered_map<std::uint64_t, std::size_t> seen;  // fingerprint -> distinct key
-    for (auto& key : keys) {
+    for (std::size_t row = 0; row < keys.size(); ++row) {
+        auto& key = keys[row];
         if (key.has_null && nulls_distinct) continue;  // never conflicts
         if (!key.fingerprintable) {
             check.keys.push_back(key.sql);
@@ -332,6 +387,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             ++check.occurrences[it->second];
             check.events.push_back({guard::KeyEvent::Kind::repeat, it->second});
             event_values.push_back(key.display);
+            repeated_rows.push_back(row);
             continue;
         }
         seen.emplace(fp, check.keys.size());
@@ -342,7 +398,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             event_values.push_back(key.display);
         }
     }
-    if (check.events.empty()) {
+    if (check.events.empty() && !plan.must_rewrite) {
         g.counters().passed.fetch_add(1, std::memory_order_relaxed);
         return {};
     }
@@ -352,10 +408,55 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                          .event_values = std::move(event_values),
                          .statement = std::string(plan.text),
                          .in_transaction = in_transaction};
+    if (plan.skip_duplicates) {
+        // Rewritten so that the server skips the rows whose key exists; a probe before it
+        // says which rows those are, for the duplicate log.
+        const auto& t = plan.insert_text;
+        guard::InsertRewrite rw;
+        rw.alias = t.alias;
+        rw.columns = t.columns;
+        rw.returning = t.returning;
+        rw.keep_conflict_clause = plan.keep_conflict_clause;
+        rw.drop_rows = std::move(repeated_rows);
+        rw.overriding = t.overriding == sql::Overriding::system_value ? "OVERRIDING SYSTEM VALUE"
+                        : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
+                                                                      : "";
+        for (const auto& row : t.values) {
+            std::vector<std::string> values;
+            for (const auto& v : row) {
+                if (!bind) {
+                    values.push_back(v);
+                    continue;
+                }
+                auto substituted = substitute_parameters(v, *bind, types, 0);
+                if (!substituted)
+                    return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
+                                                cfg.table + "\" cannot be checked by guard \"" +
+                                                cfg.name + "\"");
+                values.push_back(std::move(*substituted));
+            }
+            rw.values.push_back(std::move(values));
+        }
+        if (bind && !t.returning.empty()) {
+            auto substituted = substitute_parameters(t.returning, *bind, types, 0);
+            if (!substituted)
+                return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
+                                            cfg.table + "\" cannot be checked by guard \"" +
+                                            cfg.name + "\"");
+            rw.returning = std::move(*substituted);
+        }
+        Decision d{
+            Decision::Kind::replace, guard::insert_skipping_duplicates(table, cfg, rw), 0, {}};
+        if (!check.events.empty()) {
+            d.probe = guard::insert_probe(table, check, false);
+            d.probe_tag = remember(std::move(pending));
+        }
+        return d;
+    }
     if (reject)
         return {Decision::Kind::check_after, guard::insert_reject_check(table, cfg, check),
                 remember(std::move(pending))};
-    return {Decision::Kind::probe_after, guard::insert_log_probe(table, check),
+    return {Decision::Kind::probe_after, guard::insert_probe(table, check, true),
             remember(std::move(pending))};
 }
 
@@ -366,8 +467,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         case pg::FrontendCode::query:
             return on_query(body, raw, out, tracker, in_transaction);
         case pg::FrontendCode::parse:
-            on_parse(body);
-            return {};
+            return on_parse(body, out, tracker);
         case pg::FrontendCode::bind:
             on_bind(body);
             return {};
@@ -419,6 +519,12 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
             case K::check_before:
             case K::probe_before:
                 rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                if (!d.probe.empty()) {
+                    rewritten += d.probe;
+                    rewritten += ";\n";
+                    plan.push_back(ReplyUse::capture);
+                    tags.push_back(d.probe_tag);
+                }
                 rewritten += d.sql;
                 rewritten += ";\n";
                 copied = st.trimmed.offset;
@@ -436,6 +542,20 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 tags.push_back(d.tag);
                 changed = true;
                 break;
+            case K::replace:
+                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                if (!d.probe.empty()) {
+                    rewritten += d.probe;
+                    rewritten += ";\n";
+                    plan.push_back(ReplyUse::capture);
+                    tags.push_back(d.probe_tag);
+                }
+                rewritten += d.sql;
+                copied = st.trimmed.end();
+                plan.push_back(ReplyUse::forward);
+                tags.push_back(0);
+                changed = true;
+                break;
         }
     }
     if (!changed) return {};
@@ -445,31 +565,74 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     return {.replaced = true};
 }
 
-void PgGuard::on_parse(util::Bytes body) {
+namespace {
+// `sql` without the target of its ON CONFLICT clause (`ON CONFLICT (a, b) DO` and `ON CONFLICT
+// ON CONSTRAINT c DO` become `ON CONFLICT DO`): a target naming the guard's key has no index
+// for the server to infer, and the server refuses it already at Parse. The statement is only
+// described and bound with this text; its executions are the proxy's rewrites.
+std::optional<std::string> without_conflict_target(std::string_view sql) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(sql, tokens)) return std::nullopt;
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+        if (!sql::is_word(sql, tokens[i], "on") || !sql::is_word(sql, tokens[i + 1], "conflict"))
+            continue;
+        int depth = 0;
+        for (std::size_t j = i + 2; j < tokens.size(); ++j) {
+            if (sql::is_symbol(sql, tokens[j], "(")) ++depth;
+            if (sql::is_symbol(sql, tokens[j], ")")) --depth;
+            if (depth == 0 && sql::is_word(sql, tokens[j], "do")) {
+                std::string out(sql.substr(0, tokens[i + 1].end()));
+                out += " ";
+                out += sql.substr(tokens[j].offset);
+                return out;
+            }
+        }
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::ReplyTracker& tracker) {
     auto p = pg::decode_parse(body);
-    if (!p) return;
+    if (!p) return {};
     const std::string name(p->statement);
     if (!registry_->may_mention(p->sql)) {
         prepared_.erase(name);
-        return;
+        return {};
     }
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     auto analysis = sql::analyse_postgres(prepared->sql);
     if (analysis.error || analysis.statements.size() != 1) {  // the server refuses it
         prepared_.erase(name);
-        return;
+        return {};
     }
     // A statement of the guarded table's writes, or one that may be: the plan is made at each
     // Execute (the guard may become ready meanwhile).
-    if (!plan_write(analysis.statements[0], prepared->sql, *registry_)) {
+    auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
+    if (!plan) {
         prepared_.erase(name);
-        return;
+        return {};
+    }
+    Outcome outcome;
+    if (plan->must_rewrite) {
+        if (auto sql = without_conflict_target(prepared->sql)) {
+            {
+                pg::MessageWriter w(out);
+                w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(*sql);
+                w.int16(static_cast<std::uint16_t>(p->parameter_types.size()));
+                for (auto oid : p->parameter_types) w.int32(oid);
+                w.finish();
+            }
+            tracker.sent('P', ReplyUse::forward);
+            outcome.replaced = true;
+        }
     }
     prepared->statement = std::move(analysis.statements[0]);
     prepared->parameter_types = std::move(p->parameter_types);
-    if (!name.empty() && prepared_.count(name)) return;  // 42P05 from the server; keep the old
+    if (!name.empty() && prepared_.count(name)) return outcome;  // 42P05 from the server
     prepared_[name] = std::move(prepared);
+    return outcome;
 }
 
 void PgGuard::on_bind(util::Bytes body) {
@@ -513,20 +676,22 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
 
     // The proxy's statement: closed first (a failed check leaves it behind), run under its own
     // portal, closed again.
-    auto append_check = [&](ReplyUse use) {
+    auto append_statement = [&](const std::string& sql, ReplyUse use, std::uint32_t tag,
+                                const std::vector<std::int16_t>& result_formats) {
         pg::append_close(out, 'S', check_name);
         tracker.sent('C', ReplyUse::drop);
-        pg::append_parse(out, check_name, d.sql);
+        pg::append_parse(out, check_name, sql);
         tracker.sent('P', ReplyUse::drop);
-        pg::append_bind(out, check_name, check_name);
+        pg::append_bind(out, check_name, check_name, result_formats);
         tracker.sent('B', ReplyUse::drop);
         pg::append_execute(out, check_name);
-        tracker.sent('E', use, d.tag);
+        tracker.sent('E', use, tag);
         pg::append_close(out, 'P', check_name);
         tracker.sent('C', ReplyUse::drop);
         pg::append_close(out, 'S', check_name);
         tracker.sent('C', ReplyUse::drop);
     };
+    auto append_check = [&](ReplyUse use) { append_statement(d.sql, use, d.tag, {}); };
     auto append_client_execute = [&](ReplyUse use) {
         out.append(util::as_chars(raw));
         tracker.sent('E', use);
@@ -541,16 +706,24 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             append_check(ReplyUse::capture);
             break;
         case K::check_before:
+            if (!d.probe.empty()) append_statement(d.probe, ReplyUse::capture, d.probe_tag, {});
             append_check(ReplyUse::verdict);
             append_client_execute(ReplyUse::forward);
             break;
         case K::probe_before:
+            if (!d.probe.empty()) append_statement(d.probe, ReplyUse::capture, d.probe_tag, {});
             append_check(ReplyUse::capture);
             append_client_execute(ReplyUse::forward);
             break;
         case K::refuse:
             // The client's Execute is not sent: the refusal is its answer.
             append_check(ReplyUse::verdict);
+            break;
+        case K::replace:
+            // The client's Execute is not sent: the proxy's statement answers it, in the
+            // result formats the client's Bind asked for.
+            if (!d.probe.empty()) append_statement(d.probe, ReplyUse::capture, d.probe_tag, {});
+            append_statement(d.sql, ReplyUse::forward, 0, portal->bind.result_formats);
             break;
         case K::pass:
             break;
@@ -572,7 +745,27 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
     });
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
-    const PendingCheck& check = it->second;
+    PendingCheck& check = it->second;
+    if (check.values_from_detail && event && *event < check.event_values.size()) {
+        // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at
+        // ", ", which a text value may contain too; this is for the log only).
+        for (const auto& [code, value] : fields) {
+            if (code != 'D') continue;
+            const auto open = value.find(")=(");
+            const auto close = value.rfind(") already exists.");
+            if (open == std::string::npos || close == std::string::npos || close < open) break;
+            std::vector<std::optional<std::string>> parts;
+            std::string_view rest(value.data() + open + 3, close - open - 3);
+            for (;;) {
+                const auto comma = rest.find(", ");
+                parts.emplace_back(std::string(rest.substr(0, comma)));
+                if (comma == std::string_view::npos) break;
+                rest.remove_prefix(comma + 2);
+            }
+            if (parts.size() == check.event_values[*event].size())
+                check.event_values[*event] = parts;
+        }
+    }
     if (!check.refusal && event) {
         check.guard->counters().rejected.fetch_add(1, std::memory_order_relaxed);
         report(check, *event, guard::DuplicateAction::rejected);
@@ -587,10 +780,39 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (it == pending_.end()) return;
     auto values = pg::decode_data_row(data_row);
     if (!values) return;
+    auto& g = *it->second.guard;
+    if (it->second.new_keys) {
+        // One moved row's new key, written by the output functions under this session's
+        // settings: read back the same way, and known to the key set before the row exists.
+        const auto& table = g.table();
+        const auto session =
+            guard::SessionContext::from_settings(settings_.time_zone, settings_.date_style, true);
+        std::string encoded;
+        bool has_null = false;
+        for (std::size_t i = 0; i < values->size() && i < table.key_types.size(); ++i) {
+            if (!(*values)[i]) {
+                has_null = true;
+                guard::append_key_null(encoded);
+                continue;
+            }
+            auto part = guard::normalize_text(table.key_types[i], *(*values)[i], session);
+            if (!part.ok()) return;  // not fingerprinted: such keys are always checked
+            guard::append_key_part(encoded, part);
+        }
+        if (has_null && g.config().nulls_distinct) return;
+        g.keys().insert(guard::fingerprint_encoded_key(encoded, g.seed()));
+        return;
+    }
     for (std::size_t i = 0; i < values->size(); ++i) {
         if ((*values)[i] && *(*values)[i] == "1") {
-            it->second.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
-            report(it->second, i, guard::DuplicateAction::logged);
+            auto& counters = it->second.guard->counters();
+            if (it->second.action == config::GuardAction::log) {
+                counters.logged.fetch_add(1, std::memory_order_relaxed);
+                report(it->second, i, guard::DuplicateAction::logged);
+            } else {
+                counters.ignored.fetch_add(1, std::memory_order_relaxed);
+                report(it->second, i, guard::DuplicateAction::ignored);
+            }
         }
     }
 }

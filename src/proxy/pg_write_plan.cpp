@@ -1,5 +1,7 @@
 #include "proxy/pg_write_plan.hpp"
 
+#include <algorithm>
+
 #include "sql/pg_lexer.hpp"
 
 namespace uniqguard::proxy {
@@ -74,8 +76,49 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     if (ins.has_with) return refuse(g, unenforced(g, "INSERT with a WITH clause"), text);
     if (ins.column_indirection)
         return refuse(g, unenforced(g, "INSERT into part of a column"), text);
-    if (ins.on_conflict.action != sql::OnConflict::Action::none)
-        return refuse(g, unenforced(g, "INSERT ... ON CONFLICT"), text);
+    WritePlan p;
+    p.kind = WritePlan::Kind::insert;
+    p.guard = &g;
+    p.text = text;
+    const bool log_only = g.config().action == config::GuardAction::log;
+    const auto& conflict = ins.on_conflict;
+    if (conflict.action == sql::OnConflict::Action::do_update) {
+        if (log_only)
+            return WritePlan{.kind = WritePlan::Kind::insert,
+                             .guard = &g,
+                             .forward_untouched = true,
+                             .text = text};
+        return refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE"), text);
+    }
+    if (conflict.action == sql::OnConflict::Action::do_nothing) {
+        // log changes nothing on the wire, ON CONFLICT included (SPEC §4).
+        if (log_only)
+            return WritePlan{.kind = WritePlan::Kind::insert,
+                             .guard = &g,
+                             .forward_untouched = true,
+                             .text = text};
+        const bool bare = conflict.target_columns.empty() && conflict.constraint.empty() &&
+                          !conflict.target_unsupported;
+        std::vector<std::string> target = conflict.target_columns;
+        std::vector<std::string> key = g.config().columns;
+        std::sort(target.begin(), target.end());
+        std::sort(key.begin(), key.end());
+        const bool names_guard =
+            !bare && !conflict.target_unsupported && !conflict.has_target_where &&
+            ((conflict.constraint.empty() && target == key) ||
+             (!conflict.constraint.empty() && conflict.constraint == g.config().name));
+        if (bare) {
+            p.skip_duplicates = true;
+            p.keep_conflict_clause = true;
+        } else if (names_guard) {
+            p.skip_duplicates = true;
+            p.must_rewrite = true;
+        }
+        // Otherwise the clause names another (real) index: the server infers it and the
+        // guard's duplicates still raise.
+    } else if (g.config().action == config::GuardAction::ignore) {
+        p.skip_duplicates = true;
+    }
 
     // Where each key column's value sits in a VALUES row; nullopt: the column is not written
     // and gets its default.
@@ -94,10 +137,6 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         key_positions.push_back(pos);
     }
 
-    WritePlan p;
-    p.kind = WritePlan::Kind::insert;
-    p.guard = &g;
-    p.text = text;
     const std::size_t rows = ins.default_values ? 1 : ins.rows.size();
     for (std::size_t r = 0; r < rows; ++r) {
         std::vector<ValueSource> key;
@@ -124,6 +163,29 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         }
         p.rows.push_back(std::move(key));
     }
+    if (p.skip_duplicates) {
+        auto& t = p.insert_text;
+        t.alias = ins.alias;
+        t.overriding = ins.overriding;
+        t.returning = ins.returning ? std::string(ins.returning_list.text(sql)) : std::string();
+        const std::size_t width = ins.rows.empty() ? 0 : ins.rows.front().size();
+        t.columns.assign(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(
+                                                                std::min(width, columns.size())));
+        for (const auto& row : ins.rows) {
+            std::vector<std::string> values;
+            for (const auto& v : row) {
+                t.has_default = t.has_default || v.kind == ValueKind::default_;
+                values.emplace_back(v.range.text(sql));
+            }
+            t.values.push_back(std::move(values));
+        }
+        if (ins.default_values || t.has_default || (ins.returning && t.returning.empty()))
+            return refuse(g,
+                          unenforced(g,
+                                     "an INSERT that skips duplicates (ON CONFLICT DO NOTHING "
+                                     "or action \"ignore\") with DEFAULT values"),
+                          text);
+    }
     return p;
 }
 
@@ -142,12 +204,9 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
         }
     }
     if (!any) return std::nullopt;  // the key does not change
-    for (std::size_t k = 0; k < key_assignments.size(); ++k)
-        if (!key_assignments[k])
-            return refuse(g, unenforced(g, "an UPDATE that sets only some of the key columns"),
-                          text);
     if (up.has_from || up.has_with || up.where_current_of)
-        return refuse(g, unenforced(g, "an UPDATE with FROM, WITH or WHERE CURRENT OF"), text);
+        return refuse(
+            g, unenforced(g, "an UPDATE of key columns with FROM, WITH or WHERE CURRENT OF"), text);
 
     WritePlan p;
     p.kind = WritePlan::Kind::update;
@@ -158,6 +217,11 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
     if (up.has_where && p.where.empty())
         return refuse(g, unenforced(g, "an UPDATE whose condition could not be read"), text);
     for (std::size_t k = 0; k < key_assignments.size(); ++k) {
+        p.update_assigned.push_back(key_assignments[k] != nullptr);
+        if (!key_assignments[k]) {
+            p.update_key.push_back(ValueSource{});
+            continue;
+        }
         auto s = source_of(key_assignments[k]->value, sql);
         if (!s)
             return refuse(g,

@@ -31,6 +31,7 @@ struct BindMessage {
     std::string_view statement;
     std::vector<std::int16_t> formats;  // none: all text; one: for all; else one per parameter
     std::vector<std::optional<std::string_view>> values;  // nullopt = NULL
+    std::vector<std::int16_t> result_formats;
     bool binary(std::size_t parameter) const {
         if (formats.empty()) return false;
         return (formats.size() == 1 ? formats[0] : formats[parameter]) == 1;
@@ -52,8 +53,9 @@ std::optional<CloseMessage> decode_close(util::Bytes body);  // also Describe's 
 
 void append_query(std::string& out, std::string_view sql);
 void append_parse(std::string& out, std::string_view statement, std::string_view sql);
-// Bind without parameters, all results in text.
-void append_bind(std::string& out, std::string_view portal, std::string_view statement);
+// Bind without parameters; results in `result_formats` (none: all text).
+void append_bind(std::string& out, std::string_view portal, std::string_view statement,
+                 const std::vector<std::int16_t>& result_formats = {});
 void append_execute(std::string& out, std::string_view portal);
 void append_close(std::string& out, char kind, std::string_view name);
 

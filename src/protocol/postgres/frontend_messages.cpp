@@ -104,6 +104,13 @@ std::optional<BindMessage> decode_bind(util::Bytes body) {
         if (!v) return std::nullopt;
         m.values.emplace_back(*v);
     }
+    auto nresults = r.int16();
+    if (!nresults || *nresults < 0) return std::nullopt;
+    for (int i = 0; i < *nresults; ++i) {
+        auto f = r.int16();
+        if (!f) return std::nullopt;
+        m.result_formats.push_back(*f);
+    }
     return m;
 }
 
@@ -136,15 +143,17 @@ void append_parse(std::string& out, std::string_view statement, std::string_view
         .finish();
 }
 
-void append_bind(std::string& out, std::string_view portal, std::string_view statement) {
-    MessageWriter(out)
-        .begin(static_cast<char>(FrontendCode::bind))
+void append_bind(std::string& out, std::string_view portal, std::string_view statement,
+                 const std::vector<std::int16_t>& result_formats) {
+    MessageWriter w(out);
+    w.begin(static_cast<char>(FrontendCode::bind))
         .cstring(portal)
         .cstring(statement)
         .int16(0)
-        .int16(0)
-        .int16(0)
-        .finish();
+        .int16(0);
+    w.int16(static_cast<std::uint16_t>(result_formats.size()));
+    for (auto f : result_formats) w.int16(static_cast<std::uint16_t>(f));
+    w.finish();
 }
 
 void append_execute(std::string& out, std::string_view portal) {
