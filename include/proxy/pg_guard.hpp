@@ -23,6 +23,7 @@
 
 #include "guard/duplicate_log.hpp"
 #include "guard/guard_registry.hpp"
+#include "guard/key_normalizer.hpp"
 #include "protocol/postgres/frontend_messages.hpp"
 #include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
@@ -81,6 +82,8 @@ class PgGuard {
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
     std::uint32_t remember(PendingCheck check);
+    void notice_schema_change(const sql::Statement& statement);
+    const guard::SessionContext& session_context();
     void report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action);
 
     guard::GuardRegistry* registry_;
@@ -88,9 +91,12 @@ class PgGuard {
     const SessionIdentity& identity_;
     const protocol::postgres::SessionSettings& settings_;
     std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
-    std::unordered_map<std::string, std::shared_ptr<const Portal>> portals_;
+    std::unordered_map<std::string, std::shared_ptr<Portal>> portals_;
     std::unordered_map<std::uint32_t, PendingCheck> pending_;
     std::uint32_t next_tag_ = 1;
+    std::optional<guard::SessionContext> context_;
+    std::string context_time_zone_;
+    std::string context_date_style_;
 };
 
 }  // namespace uniqguard::proxy

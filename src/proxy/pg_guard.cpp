@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "guard/key_fingerprint.hpp"
@@ -34,6 +35,9 @@ struct PgGuard::Prepared {
     std::string sql;  // owned: the statement's ranges point into it
     sql::Statement statement;
     std::vector<std::uint32_t> parameter_types;
+    // The plan, once its guard is ready (it cannot change afterwards): made at the first
+    // Execute, re-used by the next ones.
+    mutable std::optional<WritePlan> plan;
 };
 
 struct PgGuard::Portal {
@@ -71,6 +75,18 @@ PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates
     : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
 
 PgGuard::~PgGuard() = default;
+
+const guard::SessionContext& PgGuard::session_context() {
+    // ParameterStatus changes these rarely; reading them costs a parse, so it is done once.
+    if (context_time_zone_ != settings_.time_zone || context_date_style_ != settings_.date_style ||
+        !context_) {
+        context_time_zone_ = settings_.time_zone;
+        context_date_style_ = settings_.date_style;
+        context_ =
+            guard::SessionContext::from_settings(context_time_zone_, context_date_style_, true);
+    }
+    return *context_;
+}
 
 std::uint32_t PgGuard::remember(PendingCheck check) {
     const std::uint32_t tag = next_tag_++;
@@ -114,10 +130,46 @@ std::optional<std::string> substitute_parameters(std::string_view text, const pg
     return out;
 }
 
+// The type a declared parameter OID is read with, for the builtin types keys use; nullopt for
+// every other OID. A table, not column_type_from_catalog's parser: this runs per parameter.
+std::optional<guard::ColumnType> type_of_oid(std::uint32_t oid) {
+    using K = guard::TypeKind;
+    switch (oid) {
+        case 21:
+            return guard::ColumnType{.kind = K::int2};
+        case 23:
+            return guard::ColumnType{.kind = K::int4};
+        case 20:
+            return guard::ColumnType{.kind = K::int8};
+        case 1700:
+            return guard::ColumnType{.kind = K::numeric};
+        case 25:
+            return guard::ColumnType{.kind = K::text};
+        case 1043:
+            return guard::ColumnType{.kind = K::varchar};
+        case 1042:
+            return guard::ColumnType{.kind = K::bpchar};
+        case 2950:
+            return guard::ColumnType{.kind = K::uuid};
+        case 16:
+            return guard::ColumnType{.kind = K::boolean};
+        case 1082:
+            return guard::ColumnType{.kind = K::date};
+        case 1114:
+            return guard::ColumnType{.kind = K::timestamp};
+        case 1184:
+            return guard::ColumnType{.kind = K::timestamptz};
+        default:
+            return std::nullopt;
+    }
+}
+
+// `with_text`: also write the value as SQL and as text for the log (the check and the log need
+// them; a key that passes does not).
 ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
                      const guard::ColumnType& type, const pg::BindMessage* bind,
                      const std::vector<std::uint32_t>& types, const guard::SessionContext& session,
-                     bool literals_readable) {
+                     bool literals_readable, bool with_text = true) {
     ResolvedPart r;
     switch (s.kind) {
         case ValueSource::Kind::null:
@@ -125,8 +177,10 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
             return r;
         case ValueSource::Kind::string:
         case ValueSource::Kind::boolean:
-            r.sql = s.sql;
-            r.display = s.text;
+            if (with_text) {
+                r.sql = s.sql;
+                r.display = s.text;
+            }
             if (s.opaque_cast || !literals_readable) {
                 r.normalized.status = guard::NormalizeStatus::cannot_normalize;
             } else {
@@ -135,8 +189,10 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
             }
             return r;
         case ValueSource::Kind::number:
-            r.sql = s.sql;
-            r.display = s.text;
+            if (with_text) {
+                r.sql = s.sql;
+                r.display = s.text;
+            }
             if (s.cast || s.opaque_cast)
                 r.normalized.status = guard::NormalizeStatus::cannot_normalize;
             else
@@ -166,20 +222,21 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
     // else (a bare $n in a key column) the column's own.
     std::optional<guard::ColumnType> source;
     if (!unspecified) {
-        if (auto name = guard::builtin_type_name(declared))
-            source = guard::column_type_from_catalog(*name, true);
+        source = type_of_oid(declared);
     } else if (s.cast) {
         source = s.cast;
     } else if (!s.opaque_cast) {
         source = type;
     }
-    if (auto sql = substitute_parameters(s.sql, *bind, types, column.type_oid)) {
-        r.sql = std::move(*sql);
-    } else {
-        r.unusable = true;
-        return r;
+    if (with_text) {
+        if (auto sql = substitute_parameters(s.sql, *bind, types, column.type_oid)) {
+            r.sql = std::move(*sql);
+        } else {
+            r.unusable = true;
+            return r;
+        }
+        r.display = binary ? r.sql : std::optional<std::string>(std::string(*value));
     }
-    r.display = binary ? r.sql : std::optional<std::string>(std::string(*value));
     if (!source || (s.cast && !unspecified) || s.opaque_cast) {
         r.normalized.status = guard::NormalizeStatus::cannot_normalize;
     } else if (binary) {
@@ -203,14 +260,17 @@ struct ResolvedKey {
 
 ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
                         const pg::BindMessage* bind, const std::vector<std::uint32_t>& types,
-                        const guard::SessionContext& session, bool literals_readable) {
+                        const guard::SessionContext& session, bool literals_readable,
+                        bool with_text = true) {
     ResolvedKey k;
     for (std::size_t c = 0; c < sources.size(); ++c) {
         const auto& column = table.columns[table.key_columns[c]];
         auto part = resolve(sources[c], column, table.key_types[c], bind, types, session,
-                            literals_readable);
-        k.sql.push_back(part.sql);
-        k.display.push_back(part.display);
+                            literals_readable, with_text);
+        if (with_text) {
+            k.sql.push_back(std::move(part.sql));
+            k.display.push_back(std::move(part.display));
+        }
         k.unusable = k.unusable || part.unusable;
         switch (part.normalized.status) {
             case guard::NormalizeStatus::ok:
@@ -356,51 +416,68 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         return d;
     }
 
-    // INSERT: read every row first; a row the server will refuse makes the statement the
+    // INSERT, first pass (the common path ends here): each row's key fingerprinted, every new
+    // fingerprint added to the key set. A row the server will refuse makes the statement the
     // server's to answer.
-    std::vector<ResolvedKey> keys;
-    keys.reserve(plan.rows.size());
-    for (const auto& row : plan.rows) {
-        keys.push_back(resolve_key(row, table, bind, types, session, literals_readable));
-        if (keys.back().invalid) return {};
-        if (keys.back().unusable)
-            return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
-                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
-                                        "\"");
-    }
-    guard::InsertCheck check;
-    std::vector<std::vector<std::optional<std::string>>> event_values;
-    std::vector<std::size_t> repeated_rows;
-    std::unordered_map<std::uint64_t, std::size_t> seen;  // fingerprint -> distinct key
-    for (std::size_t row = 0; row < keys.size(); ++row) {
-        auto& key = keys[row];
+    struct Event {
+        guard::KeyEvent::Kind kind;
+        std::size_t key;  // distinct key
+        std::size_t row;
+    };
+    std::vector<Event> events;
+    std::vector<std::size_t> key_rows;  // per distinct key: its first row
+    std::vector<std::size_t> occurrences;
+    std::vector<std::pair<std::uint64_t, std::size_t>> seen;  // fingerprint, distinct key
+    for (std::size_t row = 0; row < plan.rows.size(); ++row) {
+        auto key =
+            resolve_key(plan.rows[row], table, bind, types, session, literals_readable, false);
+        if (key.invalid) return {};
         if (key.has_null && nulls_distinct) continue;  // never conflicts
         if (!key.fingerprintable) {
-            check.keys.push_back(key.sql);
-            check.occurrences.push_back(1);
-            check.events.push_back({guard::KeyEvent::Kind::maybe_existing, check.keys.size() - 1});
-            event_values.push_back(key.display);
+            key_rows.push_back(row);
+            occurrences.push_back(1);
+            events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
             continue;
         }
         const std::uint64_t fp = guard::fingerprint_encoded_key(key.encoded, g.seed());
-        if (auto it = seen.find(fp); it != seen.end()) {
-            ++check.occurrences[it->second];
-            check.events.push_back({guard::KeyEvent::Kind::repeat, it->second});
-            event_values.push_back(key.display);
-            repeated_rows.push_back(row);
+        auto it =
+            std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == fp; });
+        if (it != seen.end()) {
+            ++occurrences[it->second];
+            events.push_back({guard::KeyEvent::Kind::repeat, it->second, row});
             continue;
         }
-        seen.emplace(fp, check.keys.size());
-        check.keys.push_back(key.sql);
-        check.occurrences.push_back(1);
-        if (!g.keys().insert(fp)) {
-            check.events.push_back({guard::KeyEvent::Kind::maybe_existing, check.keys.size() - 1});
-            event_values.push_back(key.display);
-        }
+        seen.emplace_back(fp, key_rows.size());
+        key_rows.push_back(row);
+        occurrences.push_back(1);
+        if (!g.keys().insert(fp))
+            events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
     }
-    if (check.events.empty() && !plan.must_rewrite) {
+    if (events.empty() && !plan.must_rewrite) {
         g.counters().passed.fetch_add(1, std::memory_order_relaxed);
         return {};
+    }
+
+    // Second pass, for the check and the log: the keys as SQL and as text.
+    guard::InsertCheck check;
+    std::vector<std::vector<std::optional<std::string>>> event_values;
+    std::vector<std::size_t> repeated_rows;
+    auto texts_of = [&](std::size_t row) {
+        return resolve_key(plan.rows[row], table, bind, types, session, literals_readable, true);
+    };
+    for (std::size_t k = 0; k < key_rows.size(); ++k) {
+        auto key = texts_of(key_rows[k]);
+        if (key.unusable)
+            return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
+                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
+                                        "\"");
+        check.keys.push_back(std::move(key.sql));
+    }
+    check.occurrences = occurrences;
+    for (const auto& e : events) {
+        check.events.push_back({e.kind, e.key});
+        event_values.push_back(texts_of(e.row).display);
+        if (e.kind == guard::KeyEvent::Kind::repeat) repeated_rows.push_back(e.row);
     }
     g.counters().checked.fetch_add(1, std::memory_order_relaxed);
     PendingCheck pending{.guard = &g,
@@ -460,6 +537,40 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             remember(std::move(pending))};
 }
 
+void PgGuard::notice_schema_change(const sql::Statement& st) {
+    // The key set stays as it is (a stale key costs a check, never a false duplicate); what
+    // changes is that the guard may no longer describe the table. Said loudly, once per
+    // statement; /guards and reloads will act on it (operations milestone).
+    auto warn = [&](const sql::QualifiedName& t, std::string_view what) {
+        if (auto* g = registry_->find(t))
+            spdlog::warn(
+                "guard {}: {} of its table {} seen from {} (user {}): the guard keeps "
+                "its key set and its table description until restarted",
+                g->config().name, what, t.to_string(), identity_.client_address, identity_.user);
+    };
+    switch (st.kind()) {
+        case sql::StatementKind::truncate:
+            for (const auto& t : st.get<sql::TruncateStatement>()->tables) warn(t, "TRUNCATE");
+            break;
+        case sql::StatementKind::alter_table:
+            warn(st.get<sql::AlterTableStatement>()->table, "ALTER TABLE");
+            break;
+        case sql::StatementKind::drop_table:
+            for (const auto& t : st.get<sql::DropTableStatement>()->tables) warn(t, "DROP TABLE");
+            break;
+        case sql::StatementKind::rename:
+            warn(st.get<sql::RenameStatement>()->table, "a RENAME");
+            break;
+        case sql::StatementKind::create_index: {
+            const auto& ci = *st.get<sql::CreateIndexStatement>();
+            if (ci.unique) warn(ci.table, "CREATE UNIQUE INDEX (the migration may have landed)");
+            break;
+        }
+        default:
+            break;
+    }
+}
+
 PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
                                             std::string& out, pg::ReplyTracker& tracker,
                                             bool in_transaction) {
@@ -495,6 +606,7 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     std::size_t copied = 0;  // bytes of `text` already in `rewritten`
     bool changed = false;
     for (const auto& st : analysis.statements) {
+        notice_schema_change(st);
         auto write = plan_write(st, text, *registry_);
         Decision d = write ? decide(*write, nullptr, {}, in_transaction) : Decision{};
         using K = Decision::Kind;
@@ -644,11 +756,12 @@ void PgGuard::on_bind(util::Bytes body) {
         portals_.erase(portal_name);
         return;
     }
-    auto portal = std::make_shared<Portal>();
-    portal->prepared = it->second;
-    portal->body.assign(util::as_chars(body));
-    portal->bind = *pg::decode_bind(util::as_bytes(portal->body));
-    portals_[portal_name] = std::move(portal);
+    // The portal object is re-used when nothing else holds it (the usual unnamed portal).
+    auto& slot = portals_[portal_name];
+    if (!slot || slot.use_count() != 1) slot = std::make_shared<Portal>();
+    slot->prepared = it->second;
+    slot->body.assign(util::as_chars(body));
+    slot->bind = *pg::decode_bind(util::as_bytes(slot->body));
 }
 
 void PgGuard::on_close(util::Bytes body) {
@@ -668,8 +781,18 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     if (it == portals_.end()) return {};
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
-    auto write = plan_write(prepared.statement, prepared.sql, *registry_);
-    if (!write) return {};
+    std::optional<WritePlan> fresh;
+    const WritePlan* write = prepared.plan ? &*prepared.plan : nullptr;
+    if (!write) {
+        fresh = plan_write(prepared.statement, prepared.sql, *registry_);
+        if (!fresh) return {};
+        if (fresh->kind != WritePlan::Kind::unready) {
+            prepared.plan = std::move(fresh);
+            write = &*prepared.plan;
+        } else {
+            write = &*fresh;
+        }
+    }
     Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
@@ -785,8 +908,7 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         // One moved row's new key, written by the output functions under this session's
         // settings: read back the same way, and known to the key set before the row exists.
         const auto& table = g.table();
-        const auto session =
-            guard::SessionContext::from_settings(settings_.time_zone, settings_.date_style, true);
+        const auto& session = session_context();
         std::string encoded;
         bool has_null = false;
         for (std::size_t i = 0; i < values->size() && i < table.key_types.size(); ++i) {

@@ -686,6 +686,10 @@ class Psycopg3Side:
         import psycopg
         self.psycopg = psycopg
         self.conn = psycopg.connect(dsn, autocommit=True)
+        # No automatic preparation: psycopg's cache of prepared statements follows pipeline
+        # results as they happen to arrive, which would differ between the two sides. Named
+        # statements come from prepare=True (and from the wire client's batches).
+        self.conn.prepare_threshold = None
         self.notices = []
         self.conn.add_notice_handler(
             lambda d: self.notices.append((d.severity, d.sqlstate, d.message_primary)))

@@ -1,0 +1,178 @@
+#include "proxy/pg_write_plan.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "sql/postgres_parser.hpp"
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+
+namespace {
+config::Guard enroll_guard(config::GuardAction action = config::GuardAction::reject) {
+    config::Guard g;
+    g.table = "public.enroll";
+    g.columns = {"user_id", "course_id"};
+    g.name = "enroll_key";
+    g.action = action;
+    return g;
+}
+
+guard::GuardTable enroll_table() {
+    guard::GuardTable t;
+    t.schema = "public";
+    t.name = "enroll";
+    t.qualified_sql = "public.enroll";
+    t.columns = {{.name = "id",
+                  .type_name = "integer",
+                  .type_oid = 23,
+                  .not_null = true,
+                  .has_default = true},
+                 {.name = "user_id", .type_name = "integer", .type_oid = 23, .not_null = true},
+                 {.name = "course_id", .type_name = "integer", .type_oid = 23, .not_null = true},
+                 {.name = "note", .type_name = "text", .type_oid = 25}};
+    t.key_columns = {1, 2};
+    t.key_types = {guard::ColumnType{.kind = guard::TypeKind::int4},
+                   guard::ColumnType{.kind = guard::TypeKind::int4}};
+    return t;
+}
+
+struct Fixture {
+    explicit Fixture(config::GuardAction action = config::GuardAction::reject)
+        : registry({enroll_guard(action)}) {
+        registry.guards()[0]->set_ready(enroll_table());
+    }
+    std::optional<WritePlan> plan(const std::string& sql) {
+        text = sql;
+        parsed = sql::parse_postgres(text);
+        REQUIRE(parsed);
+        REQUIRE(parsed.statements.size() == 1);
+        return plan_write(parsed.statements[0], text, registry);
+    }
+    guard::GuardRegistry registry;
+    std::string text;
+    sql::ParseResult parsed;
+};
+}  // namespace
+
+TEST_CASE("INSERT: key columns found by name, or by the table's order", "[pg_write_plan]") {
+    Fixture f;
+    auto p = f.plan(
+        "INSERT INTO enroll (course_id, note, user_id) VALUES (1, 'x', '2'), ($1, NULL, $2)");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::insert);
+    REQUIRE(p->rows.size() == 2);
+    CHECK(p->rows[0][0].kind == ValueSource::Kind::string);  // user_id = '2'
+    CHECK(p->rows[0][0].text == "2");
+    CHECK(p->rows[0][1].kind == ValueSource::Kind::number);  // course_id = 1
+    CHECK(p->rows[1][0].parameter == 2);
+    CHECK(p->rows[1][1].parameter == 1);
+    CHECK_FALSE(p->skip_duplicates);
+
+    p = f.plan("INSERT INTO public.enroll VALUES (DEFAULT, 7, 8::int8)");
+    REQUIRE(p);
+    CHECK(p->rows[0][0].sql == "7");
+    CHECK(p->rows[0][1].sql == "8::int8");
+    REQUIRE(p->rows[0][1].cast);
+    CHECK(p->rows[0][1].cast->kind == guard::TypeKind::int8);
+}
+
+TEST_CASE("other tables and reads are none of the guard's business", "[pg_write_plan]") {
+    Fixture f;
+    CHECK_FALSE(f.plan("INSERT INTO other (user_id) VALUES (1)"));
+    CHECK_FALSE(f.plan("INSERT INTO elsewhere.enroll (user_id, course_id) VALUES (1, 1)"));
+    CHECK_FALSE(f.plan("SELECT * FROM enroll FOR UPDATE"));
+    CHECK_FALSE(f.plan("DELETE FROM enroll WHERE id = 1"));
+    CHECK_FALSE(f.plan("UPDATE enroll SET note = 'x' WHERE id = 1"));
+}
+
+TEST_CASE("forms whose keys come late are refused naming the guard", "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql : {"INSERT INTO enroll (user_id, course_id) SELECT 1, 2",
+                            "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)",
+                            "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
+                            "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+                            "(user_id, course_id) DO UPDATE SET note = 'x'",
+                            "UPDATE enroll SET user_id = user_id + 1",
+                            "UPDATE enroll SET user_id = 1 FROM other WHERE other.id = enroll.id",
+                            "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
+                            "RETURNING 1) SELECT * FROM x",
+                            "COPY enroll FROM STDIN",
+                            "MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "[pg_write_plan]") {
+    Fixture f;
+    auto bare =
+        f.plan("INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT DO NOTHING");
+    REQUIRE(bare);
+    CHECK(bare->skip_duplicates);
+    CHECK(bare->keep_conflict_clause);
+    CHECK_FALSE(bare->must_rewrite);
+
+    auto target = f.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
+        "ON CONFLICT (course_id, user_id) DO NOTHING RETURNING id");
+    REQUIRE(target);
+    CHECK(target->skip_duplicates);
+    CHECK(target->must_rewrite);
+    CHECK(target->insert_text.columns == std::vector<std::string>{"user_id", "course_id"});
+    CHECK(target->insert_text.values == std::vector<std::vector<std::string>>{{"1", "1"}});
+    CHECK(target->insert_text.returning == "id");
+
+    auto constraint = f.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
+        "ON CONFLICT ON CONSTRAINT enroll_key DO NOTHING");
+    REQUIRE(constraint);
+    CHECK(constraint->must_rewrite);
+
+    auto other = f.plan(
+        "INSERT INTO enroll (id, user_id, course_id) VALUES (1, 1, 1) "
+        "ON CONFLICT (id) DO NOTHING");
+    REQUIRE(other);
+    CHECK_FALSE(other->skip_duplicates);
+    CHECK_FALSE(other->must_rewrite);
+}
+
+TEST_CASE("log forwards ON CONFLICT untouched; ignore skips", "[pg_write_plan]") {
+    Fixture log(config::GuardAction::log);
+    auto p = log.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
+        "ON CONFLICT (user_id, course_id) DO NOTHING");
+    REQUIRE(p);
+    CHECK(p->forward_untouched);
+    auto refused = log.plan("INSERT INTO enroll (user_id, course_id) SELECT 1, 1");
+    REQUIRE(refused);
+    CHECK(refused->kind == WritePlan::Kind::refuse);  // the session forwards it with a warning
+
+    Fixture ignore(config::GuardAction::ignore);
+    p = ignore.plan("INSERT INTO enroll (user_id, course_id) VALUES (1, 1)");
+    REQUIRE(p);
+    CHECK(p->skip_duplicates);
+    CHECK_FALSE(p->keep_conflict_clause);
+}
+
+TEST_CASE("UPDATE: which key columns are set, the condition as written", "[pg_write_plan]") {
+    Fixture f;
+    auto p = f.plan("UPDATE enroll AS e SET note = 'n', course_id = $1 WHERE e.id = $2");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::update);
+    CHECK(p->update_assigned == std::vector<bool>{false, true});
+    CHECK(p->update_key[1].parameter == 1);
+    CHECK(p->alias == "e");
+    CHECK(p->where == "e.id = $2");
+}
+
+TEST_CASE("a guard not ready yet makes writes unready", "[pg_write_plan]") {
+    guard::GuardRegistry registry({enroll_guard()});
+    const std::string text = "INSERT INTO enroll (user_id, course_id) VALUES (1, 1)";
+    auto parsed = sql::parse_postgres(text);
+    auto p = plan_write(parsed.statements[0], text, registry);
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::unready);
+}
