@@ -48,10 +48,18 @@ struct InsertCheck {
     std::vector<KeyEvent> events;          // in row order
 };
 
-// reject: the DO block to run right after the INSERT. The first event that is a duplicate raises,
-// as the first conflicting row would on a real index.
+// reject: the DO block to run right after the INSERT, given every row's key in row order. The
+// server finds the first row that a real index would have refused: one whose key an earlier row
+// of the statement has, or that more rows have now than the statement wrote (an older row); it
+// raises the violation for that row, with the row's number (0-based) in the COLUMN marker.
+//
+// `before_insert`: the same judgement made before the INSERT runs (an older row is any row with
+// the key), for an INSERT that will fail anyway at a later row (a NULL in a NOT NULL key
+// column): a real index refuses the earlier duplicate first. Its own errors (a value that does
+// not convert) are swallowed there, so that the INSERT reports them itself.
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
-                                const InsertCheck& check);
+                                const std::vector<KeySql>& rows, bool nulls_distinct,
+                                bool before_insert = false);
 
 // A SELECT returning, per event, 1 when it is a duplicate and 0 otherwise (one row). `after`:
 // run after the INSERT (log: the statement's own rows count), else before it (ignore).
@@ -67,14 +75,32 @@ struct InsertRewrite {
     std::string returning;                         // after RETURNING; empty: none
     bool keep_conflict_clause = false;             // append ON CONFLICT DO NOTHING
     std::vector<std::size_t> drop_rows;            // rows known to repeat an earlier row's key
+    // Where each value came from in the client's text (empty: not the client's text, as when
+    // parameters were written in): the rewrite reports where it placed them.
+    std::vector<std::vector<std::size_t>> value_origins;
+};
+
+// A piece of the client's text copied verbatim into SQL the proxy built.
+struct CopiedText {
+    std::size_t at;      // byte offset in the built SQL
+    std::size_t origin;  // byte offset in the client's text
+    std::size_t length;
 };
 
 // The INSERT rewritten to skip the rows whose key exists (as ON CONFLICT DO NOTHING on a real
 // index would): INSERT INTO t (cols) SELECT … FROM (VALUES …) WHERE NOT EXISTS (…) ORDER BY the
 // rows' order. Rows with NULL in a NOT NULL column are kept, so the server reports 23502 for
 // them first, as it would.
+// Every value is cast to its column's type, as the INSERT's assignment reads it. A value whose
+// explicit cast makes it a string going into a non-string column is one the assignment refuses
+// (42804): `assignable_to` tells the caller to leave such a statement to the server.
+// `copies` receives where the client's values landed.
 std::string insert_skipping_duplicates(const GuardTable& table, const config::Guard& guard,
-                                       const InsertRewrite& insert);
+                                       const InsertRewrite& insert,
+                                       std::vector<CopiedText>* copies = nullptr);
+// False when `value` ends in an explicit cast to a string type (::text, CAST(.. AS varchar))
+// and `column` is not of a string type: the INSERT's assignment would refuse it.
+bool assignable_to(std::string_view value, const TableColumn& column);
 
 struct UpdateCheck {
     // Per key column: the value the UPDATE sets (nullopt = NULL), or, when `assigned[i]` is
@@ -91,15 +117,33 @@ struct UpdateCheck {
 // or moves too. A row whose key does not change never conflicts, so that saving a row of a
 // legacy duplicate group with its key unchanged passes (SPEC §4).
 //
-// reject: the DO block to run right before the UPDATE; it raises the violation for the first
-// moved row that conflicts.
-std::string update_reject_check(const GuardTable& table, const config::Guard& guard,
-                                const UpdateCheck& check);
-// log: a SELECT returning one row with 1 when that UPDATE would make a duplicate, else 0.
-std::string update_log_probe(const GuardTable& table, const UpdateCheck& check);
-// The keys the moved rows will have, one row each (the key columns written by their output
-// functions; NULL as NULL): the key set must know them before they exist.
-std::string update_new_keys(const GuardTable& table, const UpdateCheck& check);
+// The verdict is reached before the UPDATE and delivered after it, so that the UPDATE's own
+// errors (a type mismatch, NOT NULL, CHECK) come first, as on a real index: `update_precheck`
+// (a DO block before the UPDATE) judges the rows and leaves the verdict in the transaction-local
+// setting uniqguard.verdict (and, `with_keys`, the moved rows' new keys as a JSON array of arrays
+// of text in uniqguard.keys); an error of its own is swallowed, since the UPDATE reports it.
+std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys);
+// reject: after the UPDATE, raises the violation the precheck found (and clears the setting).
+std::string update_verdict(const GuardTable& table, const config::Guard& guard);
+// log: after the UPDATE, one row: 1 when the precheck found a duplicate, else 0.
+std::string update_verdict_probe();
+// After the UPDATE, one row: the JSON of uniqguard.keys (then cleared).
+std::string update_keys_probe();
+
+// `sql` with every plain, E'' and U&'' string literal rewritten as an E'' literal of the same
+// value, read under `standard_conforming_strings`. For client text placed inside a DO block:
+// PL/pgSQL parses the block when it runs, under the settings of that moment (a SET earlier in
+// the same query string), and would warn again about every backslash the client wrote.
+// Unchanged where a literal does not decode (the server will refuse the client's statement).
+std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings);
+// False when a string literal of `sql` does not decode under that setting (U&'' with it off, a
+// bad escape): the server refuses the whole query string while parsing it.
+bool string_literals_decode(std::string_view sql, bool standard_conforming_strings);
+
+// The keys as the table stores them, one row per key (each column written by its type's output
+// function; NULL as NULL): how the key set learns keys the proxy could not fingerprint from the
+// statement's text (a cast it does not follow, a session setting it does not model).
+std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>& keys);
 
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.

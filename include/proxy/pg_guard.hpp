@@ -62,6 +62,10 @@ class PgGuard {
     void on_probe_row(std::uint32_t tag, util::Bytes data_row);
     void on_probe_done(std::uint32_t tag);
     void on_proxy_error(std::uint32_t tag);
+    // Moves an error's position ('P') from the rewritten query text back into the client's.
+    void fix_error_position(std::uint32_t rewrite,
+                            protocol::postgres::ErrorFieldList& fields) const;
+    void on_rewrite_done(std::uint32_t rewrite);
     void on_ready_for_query(protocol::postgres::TransactionStatus status);
 
   private:
@@ -84,6 +88,7 @@ class PgGuard {
     std::uint32_t remember(PendingCheck check);
     void notice_schema_change(const sql::Statement& statement);
     const guard::SessionContext& session_context();
+    void learn_json_keys(guard::GuardState& guard, std::string_view json);
     void report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action);
 
     guard::GuardRegistry* registry_;
@@ -94,6 +99,23 @@ class PgGuard {
     std::unordered_map<std::string, std::shared_ptr<Portal>> portals_;
     std::unordered_map<std::uint32_t, PendingCheck> pending_;
     std::uint32_t next_tag_ = 1;
+    // Client portals whose rows come from a portal of the proxy's (see on_execute).
+    std::unordered_map<std::string, std::string> redirects_;
+    std::uint32_t next_portal_ = 1;
+    // Rewritten simple queries whose replies are still due: the client's text, ours, and which
+    // bytes of ours are the client's.
+    struct RewriteSegment {
+        std::size_t original;   // byte offset in the client's text
+        std::size_t rewritten;  // byte offset in the rewritten text
+        std::size_t length;
+    };
+    struct Rewrite {
+        std::string original;
+        std::string rewritten;
+        std::vector<RewriteSegment> segments;
+    };
+    std::unordered_map<std::uint32_t, Rewrite> rewrites_;
+    std::uint32_t next_rewrite_ = 1;
     std::optional<guard::SessionContext> context_;
     std::string context_time_zone_;
     std::string context_date_style_;

@@ -21,9 +21,10 @@ namespace uniqguard::proxy {
 struct ValueSource {
     enum class Kind { string, number, boolean, null, parameter };
     Kind kind = Kind::null;
-    std::string text;   // string: the decoded contents; number: as written; boolean: true/false
-    std::string sql;    // the value as written in the statement (for the server-side check)
-    int parameter = 0;  // parameter: 1-based
+    std::string text;  // string: the decoded contents; number: as written; boolean: true/false
+    std::string sql;   // the value as written in the statement (for the server-side check)
+    std::string literal_token;  // string: the literal token itself, to decode it again
+    int parameter = 0;          // parameter: 1-based
     // An explicit cast the value is read through first ('5'::int8, $1::text); nullopt: none.
     std::optional<guard::ColumnType> cast;
     // More casts, or a cast to a type the proxy does not know: the value is not fingerprinted
@@ -36,7 +37,8 @@ struct InsertText {
     std::string alias;                             // INSERT INTO t AS alias
     std::vector<std::string> columns;              // the columns the VALUES rows fill, in order
     std::vector<std::vector<std::string>> values;  // per row, every value as written
-    bool has_default = false;                      // a DEFAULT in a row: not rewritable
+    std::vector<std::vector<std::size_t>> value_offsets;  // ...and where, in the parsed text
+    bool has_default = false;                             // a DEFAULT in a row: not rewritable
     sql::Overriding overriding = sql::Overriding::none;
     std::string returning;  // after RETURNING; empty when none
 };

@@ -1,6 +1,7 @@
 #include "guard/pg_check_sql.hpp"
 
 #include "guard/pg_sql_literal.hpp"
+#include "sql/pg_lexer.hpp"
 
 namespace uniqguard::guard {
 
@@ -28,38 +29,6 @@ std::string key_condition(const GuardTable& table, const KeySql& key) {
     return out;
 }
 
-// The server's BuildIndexValueDescription: "Key (a, b)=(1, x) already exists." with the values
-// written by their types' output functions and NULL as "null".
-std::string detail_expression(const GuardTable& table, const KeySql& key) {
-    std::string columns;
-    for (std::size_t i = 0; i < key.size(); ++i) {
-        if (i) columns += ", ";
-        columns += quote_identifier(key_column(table, i).name);
-    }
-    std::string out = quote_literal("Key (" + columns + ")=(");
-    for (std::size_t i = 0; i < key.size(); ++i) {
-        if (i) out += " || " + quote_literal(", ");
-        // format('%s') calls the type's output function (a cast to text would cut a char(n)'s
-        // padding, which the server's message keeps).
-        const std::string v = cast_value(key[i], key_column(table, i));
-        out += " || CASE WHEN (" + v + ") IS NULL THEN 'null' ELSE format('%s', " + v + ") END";
-    }
-    out += " || " + quote_literal(") already exists.");
-    return out;
-}
-
-// COLUMN carries the event's number to the proxy, which removes it before the client sees the
-// error (a real unique violation has no column field).
-std::string raise_duplicate(const GuardTable& table, const config::Guard& guard, const KeySql& key,
-                            std::size_t event) {
-    return "RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = '" +
-           std::string(event_marker_prefix) + std::to_string(event) + "', MESSAGE = " +
-           quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
-           ", DETAIL = " + detail_expression(table, key) +
-           ", SCHEMA = " + quote_literal(table.schema) + ", TABLE = " + quote_literal(table.name) +
-           ", CONSTRAINT = " + quote_literal(guard.name) + ";";
-}
-
 std::string do_block(const std::string& body) {
     const std::string tag = dollar_quote_tag(body);
     return "DO " + tag + body + tag;
@@ -67,6 +36,11 @@ std::string do_block(const std::string& body) {
 
 // ONLY for a plain table: a unique index on it does not cover inheritance children (and the key
 // set is loaded the same way); a partitioned table's rows are all in its partitions.
+// A value as the server's messages write it: its type's output function, NULL as "null".
+std::string output_of(const std::string& v) {
+    return "CASE WHEN " + v + " IS NULL THEN 'null' ELSE format('%s', " + v + ") END";
+}
+
 std::string from_table(const GuardTable& table, const std::string& alias) {
     std::string out = (table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql;
     if (!alias.empty()) out += " AS " + quote_identifier(alias);
@@ -75,25 +49,63 @@ std::string from_table(const GuardTable& table, const std::string& alias) {
 }  // namespace
 
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
-                                const InsertCheck& check) {
-    std::string body = "DECLARE uniqguard_rows bigint; BEGIN ";
-    for (std::size_t i = 0; i < check.events.size(); ++i) {
-        const auto& e = check.events[i];
-        const KeySql& key = check.keys[e.key];
-        if (e.kind == KeyEvent::Kind::repeat) {
-            // The second row with one key conflicts with the first whatever the table holds;
-            // nothing after it can be reached.
-            body += raise_duplicate(table, guard, key, i) + " ";
-            break;
-        }
-        // After the INSERT, a key the statement wrote m times is a duplicate of an older row
-        // when more than m rows have it.
-        body += "SELECT count(*) INTO uniqguard_rows" + from_table(table, "") + " WHERE " +
-                key_condition(table, key) + "; IF uniqguard_rows > " +
-                std::to_string(check.occurrences[e.key]) + " THEN " +
-                raise_duplicate(table, guard, key, i) + " END IF; ";
+                                const std::vector<KeySql>& rows, bool nulls_distinct,
+                                bool before_insert) {
+    const std::size_t n = table.key_columns.size();
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string declare = "DECLARE uniqguard_row integer; ";
+    std::string values, select, into, same_as_earlier, same_in_statement, same_in_table, no_null,
+        columns;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string k = "uniqguard_n" + std::to_string(i + 1);
+        const std::string var = "uniqguard_k" + std::to_string(i + 1);
+        declare += var + " text; ";
+        select += ", " + output_of("v." + k);
+        into += ", " + var;
+        const std::string sep = i ? " AND " : "";
+        same_as_earlier += sep + "e." + k + op + "v." + k;
+        same_in_statement += sep + "s." + k + op + "v." + k;
+        same_in_table += sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k;
+        no_null += sep + "v." + k + " IS NOT NULL";
+        columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
     }
-    body += "END";
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        values += r ? ", (" : "(";
+        values += std::to_string(r);
+        for (std::size_t i = 0; i < n; ++i)
+            values += ", " + cast_value(rows[r][i], key_column(table, i));
+        values += ")";
+    }
+    std::string detail = quote_literal("Key (" + columns + ")=(");
+    for (std::size_t i = 0; i < n; ++i)
+        detail +=
+            (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
+    detail += " || " + quote_literal(") already exists.");
+    std::string cte = "WITH uniqguard_v (uniqguard_row";
+    for (std::size_t i = 0; i < n; ++i) cte += ", uniqguard_n" + std::to_string(i + 1);
+    cte += ") AS (VALUES " + values + ") ";
+    const std::string older_rows =
+        before_insert ? "0"
+                      : "(SELECT count(*) FROM uniqguard_v s WHERE " + same_in_statement + ")";
+    const std::string find =
+        cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" + into +
+        " FROM uniqguard_v v WHERE " + (nulls_distinct ? no_null + " AND " : "") +
+        "(EXISTS (SELECT 1 FROM uniqguard_v e WHERE e.uniqguard_row < v.uniqguard_row AND " +
+        same_as_earlier + ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " +
+        same_in_table + ") > " + older_rows + ") ORDER BY v.uniqguard_row LIMIT 1; ";
+    std::string body =
+        declare + "uniqguard_found boolean := false; BEGIN " +
+        (before_insert ? "BEGIN " + find +
+                             "uniqguard_found := FOUND; EXCEPTION WHEN OTHERS THEN "
+                             "uniqguard_found := false; END; "
+                       : find + "uniqguard_found := FOUND; ") +
+        "IF uniqguard_found THEN RAISE EXCEPTION USING ERRCODE = "
+        "'23505', COLUMN = '" +
+        std::string(event_marker_prefix) + "' || uniqguard_row, MESSAGE = " +
+        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
+        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
+        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
+        "; END IF; END";
     return do_block(body);
 }
 
@@ -113,8 +125,28 @@ std::string insert_probe(const GuardTable& table, const InsertCheck& check, bool
     return out;
 }
 
+bool assignable_to(std::string_view value, const TableColumn& column) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(value, tokens) || tokens.empty()) return true;
+    // The type word after the last top-level "::" or "AS" (CAST(x AS t)).
+    std::string_view type;
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i)
+        if (sql::is_symbol(value, tokens[i], "::") || sql::is_word(value, tokens[i], "as"))
+            type = sql::token_text(value, tokens[i + 1]);
+    if (type.empty()) return true;
+    std::string t(type);
+    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto is_string_type = [](std::string_view n) {
+        return n == "text" || n == "varchar" || n == "character" || n == "char" || n == "bpchar" ||
+               n == "name" || n.starts_with("character varying");
+    };
+    if (!is_string_type(t)) return true;
+    std::string c = column.type_name;
+    return c == "text" || c == "name" || c.starts_with("character");
+}
+
 std::string insert_skipping_duplicates(const GuardTable& table, const config::Guard&,
-                                       const InsertRewrite& ins) {
+                                       const InsertRewrite& ins, std::vector<CopiedText>* copies) {
     // Columns of the VALUES list: uniqguard_c1..n, then the row's number.
     auto value_column = [](std::size_t i) { return "uniqguard_c" + std::to_string(i + 1); };
     auto column_of = [&](const std::string& name) -> const TableColumn* {
@@ -129,26 +161,45 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
         out += (i ? ", " : "") + quote_identifier(ins.columns[i]);
     out += ")";
     if (!ins.overriding.empty()) out += " " + ins.overriding;
-    out += " SELECT ";
-    for (std::size_t i = 0; i < ins.columns.size(); ++i)
-        out += (i ? ", " : "") + std::string("uniqguard_v.") + value_column(i);
-    out += " FROM (VALUES ";
+    // The rows as a CTE, so that a row can be compared with the rows before it: a key repeated
+    // inside the statement is skipped after its first row, as ON CONFLICT DO NOTHING does.
+    out += " WITH uniqguard_v (";
+    for (std::size_t i = 0; i < ins.columns.size(); ++i) out += value_column(i) + ", ";
+    out += "uniqguard_row) AS (VALUES ";
     for (std::size_t r = 0; r < ins.values.size(); ++r) {
         out += r ? ", (" : "(";
         for (std::size_t i = 0; i < ins.values[r].size() && i < ins.columns.size(); ++i) {
             // Typed here as the INSERT's assignment would type them: a VALUES list in FROM
             // would otherwise read untyped literals as text.
             const TableColumn* c = column_of(ins.columns[i]);
-            out += "CAST((" + ins.values[r][i] + ") AS " + (c ? c->type_name : "text") + "), ";
+            const std::string& value = ins.values[r][i];
+            // Every value is cast to its column's type, as the INSERT's assignment would read
+            // it, so that the VALUES list unifies per column as the rows of an INSERT do not
+            // need to. (A value the assignment would refuse is caught before rewriting.)
+            const bool cast = true;
+            // A string type is cast without its length: an explicit cast to varchar(n) would
+            // cut a long value where the INSERT's assignment refuses it (22001).
+            std::string type = c ? c->type_name : std::string("text");
+            if (type.starts_with("character varying"))
+                type = "character varying";
+            else if (type.starts_with("character"))
+                type = "bpchar";
+            if (cast) out += "CAST((";
+            if (copies && r < ins.value_origins.size() && i < ins.value_origins[r].size())
+                copies->push_back({out.size(), ins.value_origins[r][i], value.size()});
+            out += value;
+            if (cast) out += ") AS " + type + ")";
+            out += ", ";
         }
         out += std::to_string(r + 1) + ")";
     }
-    out += ") AS uniqguard_v(";
-    for (std::size_t i = 0; i < ins.columns.size(); ++i) out += value_column(i) + ", ";
-    out += "uniqguard_row) WHERE ";
+    out += ") SELECT ";
+    for (std::size_t i = 0; i < ins.columns.size(); ++i)
+        out += (i ? ", " : "") + std::string("uniqguard_v.") + value_column(i);
+    out += " FROM uniqguard_v WHERE ";
     // The key's columns in the VALUES list; a key column the rows do not fill is NULL (no
     // default: the planner refused those), so such a row never conflicts.
-    std::string match;
+    std::string match, match_earlier;
     bool key_filled = true;
     for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
         const auto& col = table.columns[table.key_columns[k]];
@@ -157,7 +208,26 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
             if (ins.columns[i] == col.name) at = i;
         if (at == ins.columns.size()) key_filled = false;
         if (!match.empty()) match += " AND ";
-        match += "uniqguard_t." + quote_identifier(col.name) + " = uniqguard_v." + value_column(at);
+        if (!match_earlier.empty()) match_earlier += " AND ";
+        // Compared as the column will hold them (a typed value is assigned with a cast: 0.5
+        // into an integer column is 1).
+        auto as_stored = [&](const std::string& v) {
+            // varchar(n)/char(n): the assignment cuts trailing spaces beyond n and refuses any
+            // other excess (22001), where an explicit cast would cut anything. A value too long
+            // matches nothing here, so it reaches the INSERT, which refuses it.
+            const auto open = col.type_name.find('(');
+            if (col.type_name.starts_with("character") && open != std::string::npos) {
+                const std::string n =
+                    col.type_name.substr(open + 1, col.type_name.find(')') - open - 1);
+                return "CASE WHEN char_length(rtrim(CAST(" + v + " AS text))) <= " + n +
+                       " THEN CAST(" + v + " AS " + col.type_name + ") END";
+            }
+            return "CAST(" + v + " AS " + col.type_name + ")";
+        };
+        match += "uniqguard_t." + quote_identifier(col.name) + " = " +
+                 as_stored("uniqguard_v." + value_column(at));
+        match_earlier += as_stored("uniqguard_e." + value_column(at)) + " = " +
+                         as_stored("uniqguard_v." + value_column(at));
     }
     std::string keep = "true";
     if (!ins.drop_rows.empty()) {
@@ -169,7 +239,10 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
     if (key_filled)
         keep += " AND NOT EXISTS (SELECT 1" +
                 std::string(table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql +
-                " AS uniqguard_t WHERE " + match + ")";
+                " AS uniqguard_t WHERE " + match +
+                ") AND NOT EXISTS (SELECT 1 FROM uniqguard_v AS uniqguard_e WHERE "
+                "uniqguard_e.uniqguard_row < uniqguard_v.uniqguard_row AND " +
+                match_earlier + ")";
     // A row with NULL in a NOT NULL column is kept whatever its key: the server checks NOT NULL
     // before the unique index, so the client gets 23502 as it would.
     std::string not_null_violation;
@@ -227,18 +300,28 @@ std::string conflicting_moved_rows(const GuardTable& table, const UpdateCheck& c
     return out;
 }
 
-std::string output_of(const std::string& v) {
-    return "CASE WHEN " + v + " IS NULL THEN 'null' ELSE format('%s', " + v + ") END";
+}  // namespace
+
+namespace {
+constexpr std::string_view verdict_setting = "uniqguard.verdict";
+constexpr std::string_view keys_setting = "uniqguard.keys";
+
+std::string raise_with_detail(const GuardTable& table, const config::Guard& guard,
+                              const std::string& detail_expression) {
+    return "RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = '" +
+           std::string(event_marker_prefix) + "0', MESSAGE = " +
+           quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
+           ", DETAIL = " + detail_expression + ", SCHEMA = " + quote_literal(table.schema) +
+           ", TABLE = " + quote_literal(table.name) +
+           ", CONSTRAINT = " + quote_literal(guard.name) + ";";
 }
 }  // namespace
 
-std::string update_reject_check(const GuardTable& table, const config::Guard& guard,
-                                const UpdateCheck& check) {
-    std::string declare = "DECLARE ";
+std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys) {
+    std::string declare = "DECLARE uniqguard_found boolean := false; uniqguard_keys text := ''; ";
     std::string select = moved_rows_cte(table, check) + " SELECT ";
     std::string into = " INTO ";
     std::string columns;
-    std::string detail = quote_literal("Key (");
     for (std::size_t i = 0; i < check.key.size(); ++i) {
         const std::string var = "uniqguard_k" + std::to_string(i + 1);
         declare += var + " text; ";
@@ -246,33 +329,104 @@ std::string update_reject_check(const GuardTable& table, const config::Guard& gu
         into += (i ? ", " : "") + var;
         columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
     }
-    detail = quote_literal("Key (" + columns + ")=(");
+    std::string detail = quote_literal("Key (" + columns + ")=(");
     for (std::size_t i = 0; i < check.key.size(); ++i)
         detail +=
             (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
     detail += " || " + quote_literal(") already exists.");
-    const std::string body =
-        declare + "BEGIN " + select + into + conflicting_moved_rows(table, check) +
-        " LIMIT 1; IF FOUND THEN RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = '" +
-        std::string(event_marker_prefix) + "0', MESSAGE = " +
-        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
-        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
-        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
-        "; END IF; END";
+    std::string body = declare + "BEGIN BEGIN " + select + into +
+                       conflicting_moved_rows(table, check) +
+                       " LIMIT 1; uniqguard_found := FOUND; ";
+    if (with_keys) {
+        std::string row;
+        for (std::size_t i = 0; i < check.key.size(); ++i)
+            row += (i ? ", " : "") + std::string("CASE WHEN uniqguard_n") + std::to_string(i + 1) +
+                   " IS NULL THEN NULL ELSE format('%s', uniqguard_n" + std::to_string(i + 1) +
+                   ") END";
+        body += moved_rows_cte(table, check) + " SELECT coalesce(json_agg(json_build_array(" + row +
+                "))::text, '[]') INTO uniqguard_keys FROM uniqguard_moved; ";
+    }
+    // An error here is the UPDATE's own (a type mismatch, a bad condition): the UPDATE runs
+    // next and reports it itself, in its own words and position.
+    body +=
+        "EXCEPTION WHEN OTHERS THEN uniqguard_found := false; uniqguard_keys := ''; END; "
+        "PERFORM pg_catalog.set_config(" +
+        quote_literal(verdict_setting) + ", CASE WHEN uniqguard_found THEN " + detail +
+        " ELSE '' END, true); "
+        "PERFORM pg_catalog.set_config(" +
+        quote_literal(keys_setting) + ", uniqguard_keys, true); END";
     return do_block(body);
 }
 
-std::string update_log_probe(const GuardTable& table, const UpdateCheck& check) {
-    return moved_rows_cte(table, check) + " SELECT CASE WHEN EXISTS (SELECT 1" +
-           conflicting_moved_rows(table, check) + ") THEN 1 ELSE 0 END";
+std::string update_verdict(const GuardTable& table, const config::Guard& guard) {
+    const std::string body =
+        "DECLARE uniqguard_detail text := coalesce(pg_catalog.current_setting(" +
+        quote_literal(verdict_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
+        quote_literal(verdict_setting) + ", '', true); IF uniqguard_detail <> '' THEN " +
+        raise_with_detail(table, guard, "uniqguard_detail") + " END IF; END";
+    return do_block(body);
 }
 
-std::string update_new_keys(const GuardTable& table, const UpdateCheck& check) {
-    std::string out = moved_rows_cte(table, check) + " SELECT ";
-    for (std::size_t i = 0; i < check.key.size(); ++i)
-        out += (i ? ", " : "") + std::string("CASE WHEN uniqguard_n") + std::to_string(i + 1) +
-               " IS NULL THEN NULL ELSE format('%s', uniqguard_n" + std::to_string(i + 1) + ") END";
-    return out + " FROM uniqguard_moved";
+std::string update_verdict_probe() {
+    return "SELECT CASE WHEN coalesce(pg_catalog.current_setting(" +
+           quote_literal(verdict_setting) +
+           ", true), '') <> '' THEN 1 ELSE 0 END, "
+           "pg_catalog.set_config(" +
+           quote_literal(verdict_setting) + ", '', true)";
+}
+
+std::string update_keys_probe() {
+    return "SELECT coalesce(pg_catalog.current_setting(" + quote_literal(keys_setting) +
+           ", true), ''), pg_catalog.set_config(" + quote_literal(keys_setting) + ", '', true)";
+}
+
+std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings) {
+    const sql::LexOptions options{.standard_conforming_strings = standard_conforming_strings};
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(sql, tokens, options);
+    std::string out;
+    std::size_t at = 0;
+    for (const auto& t : tokens) {
+        if (t.kind != sql::TokenKind::string && t.kind != sql::TokenKind::escape_string &&
+            t.kind != sql::TokenKind::unicode_string)
+            continue;
+        auto value = sql::decode_string_token(sql::token_text(sql, t), t.kind, options);
+        if (!value) continue;
+        out.append(sql.substr(at, t.offset - at));
+        out += quote_literal(*value);
+        at = t.end();
+    }
+    out.append(sql.substr(at));
+    return out;
+}
+
+bool string_literals_decode(std::string_view sql, bool standard_conforming_strings) {
+    const sql::LexOptions options{.standard_conforming_strings = standard_conforming_strings};
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(sql, tokens, options);
+    for (const auto& t : tokens) {
+        if (t.kind != sql::TokenKind::string && t.kind != sql::TokenKind::escape_string &&
+            t.kind != sql::TokenKind::unicode_string)
+            continue;
+        // The server's lexer refuses U&'' outright with the setting off ("unsafe use of string
+        // constant with Unicode escapes").
+        if (t.kind == sql::TokenKind::unicode_string && !standard_conforming_strings) return false;
+        if (!sql::decode_string_token(sql::token_text(sql, t), t.kind, options)) return false;
+    }
+    return true;
+}
+
+std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>& keys) {
+    std::string out;
+    for (const auto& key : keys) {
+        out += out.empty() ? "SELECT " : " UNION ALL SELECT ";
+        for (std::size_t i = 0; i < key.size(); ++i) {
+            const std::string v = cast_value(key[i], key_column(table, i));
+            out += (i ? ", " : "") + std::string("CASE WHEN (") + v +
+                   ") IS NULL THEN NULL ELSE format('%s', " + v + ") END";
+        }
+    }
+    return out;
 }
 
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <unordered_map>
 
 #include "guard/key_fingerprint.hpp"
@@ -56,8 +57,10 @@ struct PgGuard::PendingCheck {
     bool in_transaction = false;
     // An UPDATE that sets part of the key: the duplicate's values are read from the error.
     bool values_from_detail = false;
-    // The captured rows are the new keys of an UPDATE, for the key set.
+    // The captured rows are keys the key set must learn (the new keys of an UPDATE, or stored
+    // keys of an INSERT); `json_keys`: one value, a JSON array of arrays of text.
     bool new_keys = false;
+    bool json_keys = false;
 };
 
 struct PgGuard::Decision {
@@ -68,6 +71,13 @@ struct PgGuard::Decision {
     // A SELECT run before `sql` whose rows are `probe_tag`'s (replace: the tag's); may be empty.
     std::string probe;
     std::uint32_t probe_tag = 0;
+    // A SELECT run right after the statement: the stored keys the key set must learn.
+    std::string learn;
+    std::uint32_t learn_tag = 0;
+    // A statement run right before, whose replies are all dropped (the UPDATE's precheck).
+    std::string pre;
+    // replace: where the client's own text sits in `sql`.
+    std::vector<guard::CopiedText> copies;
 };
 
 PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
@@ -108,18 +118,33 @@ struct ResolvedPart {
 // be written.
 std::optional<std::string> substitute_parameters(std::string_view text, const pg::BindMessage& bind,
                                                  const std::vector<std::uint32_t>& types,
-                                                 std::uint32_t fallback_oid) {
+                                                 std::uint32_t fallback_oid,
+                                                 const guard::GuardTable* table = nullptr) {
     std::vector<sql::Token> tokens;
     sql::lex_postgres(text, tokens);
     std::string out;
     std::size_t at = 0;
-    for (const auto& t : tokens) {
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        const auto& t = tokens[k];
         if (t.kind != sql::TokenKind::parameter) continue;
         const int n = std::atoi(std::string(sql::token_text(text, t).substr(1)).c_str());
         if (n < 1 || static_cast<std::size_t>(n) > bind.values.size()) return std::nullopt;
         const std::size_t i = static_cast<std::size_t>(n - 1);
         std::uint32_t oid = i < types.size() ? types[i] : 0;
-        if ((oid == 0 || oid == unknown_oid) && bind.binary(i)) oid = fallback_oid;
+        if ((oid == 0 || oid == unknown_oid) && bind.binary(i)) {
+            oid = fallback_oid;
+            // `column = $n` (a WHERE condition): the server infers the column's type for it.
+            if (table && k >= 2 && sql::is_symbol(text, tokens[k - 1], "=")) {
+                std::string name(sql::token_text(text, tokens[k - 2]));
+                if (tokens[k - 2].kind == sql::TokenKind::quoted_identifier && name.size() >= 2)
+                    name = name.substr(1, name.size() - 2);
+                else
+                    for (char& ch : name)
+                        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                for (const auto& col : table->columns)
+                    if (col.name == name) oid = col.type_oid;
+            }
+        }
         auto value = guard::parameter_as_sql(oid, bind.binary(i), bind.values[i]);
         if (!value) return std::nullopt;
         out.append(text.substr(at, t.offset - at));
@@ -169,25 +194,46 @@ std::optional<guard::ColumnType> type_of_oid(std::uint32_t oid) {
 ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
                      const guard::ColumnType& type, const pg::BindMessage* bind,
                      const std::vector<std::uint32_t>& types, const guard::SessionContext& session,
-                     bool literals_readable, bool with_text = true) {
+                     bool literals_readable, bool standard_strings, bool with_text = true) {
     ResolvedPart r;
     switch (s.kind) {
         case ValueSource::Kind::null:
             r.normalized = guard::NormalizedValue::null();
             return r;
         case ValueSource::Kind::string:
-        case ValueSource::Kind::boolean:
+        case ValueSource::Kind::boolean: {
+            // libpg_query read the literal with standard_conforming_strings on; with it off,
+            // our lexer reads it again as the server did.
+            std::optional<std::string> redecoded;
+            if (s.kind == ValueSource::Kind::string && !standard_strings &&
+                !s.literal_token.empty()) {
+                std::vector<sql::Token> tokens;
+                const sql::LexOptions options{.standard_conforming_strings = false};
+                sql::lex_postgres(s.literal_token, tokens, options);
+                if (tokens.size() == 1)
+                    redecoded = sql::decode_string_token(s.literal_token, tokens[0].kind, options);
+                if (!redecoded) {
+                    r.normalized.status = guard::NormalizeStatus::cannot_normalize;
+                    if (with_text) {
+                        r.sql = s.sql;
+                        r.display = s.text;
+                    }
+                    return r;
+                }
+            }
+            const std::string& text = redecoded ? *redecoded : s.text;
             if (with_text) {
-                r.sql = s.sql;
-                r.display = s.text;
+                r.sql = guard::canonical_string_literals(s.sql, standard_strings);
+                r.display = text;
             }
             if (s.opaque_cast || !literals_readable) {
                 r.normalized.status = guard::NormalizeStatus::cannot_normalize;
             } else {
-                r.normalized = s.cast ? guard::normalize_text(type, *s.cast, s.text, session)
-                                      : guard::normalize_text(type, s.text, session);
+                r.normalized = s.cast ? guard::normalize_text(type, *s.cast, text, session)
+                                      : guard::normalize_text(type, text, session);
             }
             return r;
+        }
         case ValueSource::Kind::number:
             if (with_text) {
                 r.sql = s.sql;
@@ -261,12 +307,12 @@ struct ResolvedKey {
 ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
                         const pg::BindMessage* bind, const std::vector<std::uint32_t>& types,
                         const guard::SessionContext& session, bool literals_readable,
-                        bool with_text = true) {
+                        bool standard_strings, bool with_text = true) {
     ResolvedKey k;
     for (std::size_t c = 0; c < sources.size(); ++c) {
         const auto& column = table.columns[table.key_columns[c]];
         auto part = resolve(sources[c], column, table.key_types[c], bind, types, session,
-                            literals_readable, with_text);
+                            literals_readable, standard_strings, with_text);
         if (with_text) {
             k.sql.push_back(std::move(part.sql));
             k.display.push_back(std::move(part.display));
@@ -329,12 +375,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     }
 
     const auto& table = g.table();
-    const auto session =
-        guard::SessionContext::from_settings(settings_.time_zone, settings_.date_style, true);
-    // libpg_query reads strings as with standard_conforming_strings = on, and the normaliser
-    // takes UTF-8: otherwise the literals are checked by the server without a fingerprint.
-    const bool literals_readable =
-        settings_.standard_conforming_strings && is_utf8(settings_.client_encoding);
+    const auto& session = session_context();
+    // The normaliser takes UTF-8: in another client_encoding the literals are checked by the
+    // server without a fingerprint. standard_conforming_strings says how string literals read.
+    const bool literals_readable = is_utf8(settings_.client_encoding);
+    const bool standard_strings = settings_.standard_conforming_strings;
     const bool nulls_distinct = cfg.nulls_distinct;
     const bool reject = cfg.action != config::GuardAction::log;
 
@@ -347,7 +392,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         guard::UpdateCheck check;
         check.assigned = plan.update_assigned;
         check.alias = plan.alias;
-        check.where = plan.where;
+        check.where = guard::canonical_string_literals(plan.where, standard_strings);
         check.nulls_distinct = nulls_distinct;
         ResolvedKey key;
         for (std::size_t i = 0; i < plan.update_key.size(); ++i) {
@@ -358,7 +403,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             }
             const auto& column = table.columns[table.key_columns[i]];
             auto part = resolve(plan.update_key[i], column, table.key_types[i], bind, types,
-                                session, literals_readable);
+                                session, literals_readable, standard_strings);
             check.key.push_back(part.sql);
             key.display.push_back(part.display);
             key.unusable = key.unusable || part.unusable;
@@ -380,7 +425,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         }
         if (key.invalid) return {};
         if (bind) {
-            auto substituted = substitute_parameters(plan.where, *bind, types, 0);
+            auto substituted = substitute_parameters(check.where, *bind, types, 0, &table);
             if (!substituted)
                 key.unusable = true;
             else
@@ -393,15 +438,16 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         if (key.has_null && nulls_distinct) return {};  // the new keys never conflict
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
         Decision d;
-        if (whole_key) {
-            // The new key will be in the table: the key set must know it.
-            if (key.fingerprintable)
-                g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
-        } else {
-            // The new keys depend on each row: the server lists them before the UPDATE runs.
-            d.probe = guard::update_new_keys(table, check);
-            d.probe_tag =
-                remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
+        // The new key will be in the table: the key set must know it. When it depends on each
+        // row (part of the key set) or cannot be fingerprinted, the server lists the moved
+        // rows' new keys.
+        const bool learn = !whole_key || !key.fingerprintable;
+        if (!learn) g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
+        d.pre = guard::update_precheck(table, check, learn);
+        if (learn) {
+            d.learn = guard::update_keys_probe();
+            d.learn_tag = remember(PendingCheck{
+                .guard = &g, .action = cfg.action, .new_keys = true, .json_keys = true});
         }
         PendingCheck pending{.guard = &g,
                              .action = cfg.action,
@@ -409,12 +455,19 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              .statement = std::string(plan.text),
                              .in_transaction = in_transaction,
                              .values_from_detail = !whole_key};
-        d.kind = reject ? Decision::Kind::check_before : Decision::Kind::probe_before;
-        d.sql = reject ? guard::update_reject_check(table, cfg, check)
-                       : guard::update_log_probe(table, check);
+        d.kind = reject ? Decision::Kind::check_after : Decision::Kind::probe_after;
+        d.sql = reject ? guard::update_verdict(table, cfg) : guard::update_verdict_probe();
         d.tag = remember(std::move(pending));
         return d;
     }
+
+    // A key value the INSERT's assignment refuses ('3'::text into an integer column): the
+    // server reports 42804 while analysing the statement, before anything else.
+    for (const auto& row : plan.rows)
+        for (std::size_t k = 0; k < row.size(); ++k)
+            if (!row[k].sql.empty() &&
+                !guard::assignable_to(row[k].sql, table.columns[table.key_columns[k]]))
+                return {};
 
     // INSERT, first pass (the common path ends here): each row's key fingerprinted, every new
     // fingerprint added to the key set. A row the server will refuse makes the statement the
@@ -425,18 +478,27 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         std::size_t row;
     };
     std::vector<Event> events;
-    std::vector<std::size_t> key_rows;  // per distinct key: its first row
+    std::vector<std::size_t> unknown_rows;  // rows whose key cannot be fingerprinted
+    std::vector<std::size_t> key_rows;      // per distinct key: its first row
     std::vector<std::size_t> occurrences;
     std::vector<std::pair<std::uint64_t, std::size_t>> seen;  // fingerprint, distinct key
     for (std::size_t row = 0; row < plan.rows.size(); ++row) {
-        auto key =
-            resolve_key(plan.rows[row], table, bind, types, session, literals_readable, false);
-        if (key.invalid) return {};
+        auto key = resolve_key(plan.rows[row], table, bind, types, session, literals_readable,
+                               standard_strings, false);
+        // A value the server will refuse: the statement is the server's to answer (through the
+        // rewrite, when the server could not even parse its ON CONFLICT target).
+        if (key.invalid) {
+            if (!plan.must_rewrite) return {};
+            events.clear();
+            unknown_rows.clear();
+            break;
+        }
         if (key.has_null && nulls_distinct) continue;  // never conflicts
         if (!key.fingerprintable) {
             key_rows.push_back(row);
             occurrences.push_back(1);
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
+            unknown_rows.push_back(row);
             continue;
         }
         const std::uint64_t fp = guard::fingerprint_encoded_key(key.encoded, g.seed());
@@ -463,7 +525,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     std::vector<std::vector<std::optional<std::string>>> event_values;
     std::vector<std::size_t> repeated_rows;
     auto texts_of = [&](std::size_t row) {
-        return resolve_key(plan.rows[row], table, bind, types, session, literals_readable, true);
+        return resolve_key(plan.rows[row], table, bind, types, session, literals_readable,
+                           standard_strings, true);
     };
     for (std::size_t k = 0; k < key_rows.size(); ++k) {
         auto key = texts_of(key_rows[k]);
@@ -478,6 +541,16 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         check.events.push_back({e.kind, e.key});
         event_values.push_back(texts_of(e.row).display);
         if (e.kind == guard::KeyEvent::Kind::repeat) repeated_rows.push_back(e.row);
+    }
+    // Keys the proxy could not fingerprint still exist once inserted: the server writes them
+    // back after the INSERT, and the key set learns them (it must never miss a key that exists).
+    std::string learn;
+    std::uint32_t learn_tag = 0;
+    if (!unknown_rows.empty()) {
+        std::vector<guard::KeySql> unknown;
+        for (auto row : unknown_rows) unknown.push_back(texts_of(row).sql);
+        learn = guard::stored_keys_probe(table, unknown);
+        learn_tag = remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
     }
     g.counters().checked.fetch_add(1, std::memory_order_relaxed);
     PendingCheck pending{.guard = &g,
@@ -498,14 +571,29 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         rw.overriding = t.overriding == sql::Overriding::system_value ? "OVERRIDING SYSTEM VALUE"
                         : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
                                                                       : "";
+        if (!bind) rw.value_origins = t.value_offsets;
+        // A value the INSERT's assignment refuses: the server reports 42804 while analysing
+        // the statement, before anything about conflicts, so it is the server's to answer.
+        for (const auto& row : t.values)
+            for (std::size_t c = 0; c < row.size() && c < t.columns.size(); ++c)
+                for (const auto& col : table.columns)
+                    if (col.name == t.columns[c] && !guard::assignable_to(row[c], col)) return {};
         for (const auto& row : t.values) {
             std::vector<std::string> values;
-            for (const auto& v : row) {
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                const auto& v = row[c];
                 if (!bind) {
-                    values.push_back(v);
+                    values.push_back(v);  // replaces the client's text: read exactly as it
                     continue;
                 }
-                auto substituted = substitute_parameters(v, *bind, types, 0);
+                // A second statement beside the client's prepared one: its literals are
+                // written as E'' strings (no second warning), a bare $n as the column's type.
+                std::uint32_t column_oid = 0;
+                for (const auto& col : table.columns)
+                    if (c < t.columns.size() && col.name == t.columns[c]) column_oid = col.type_oid;
+                auto substituted =
+                    substitute_parameters(guard::canonical_string_literals(v, standard_strings),
+                                          *bind, types, column_oid);
                 if (!substituted)
                     return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
                                                 cfg.table + "\" cannot be checked by guard \"" +
@@ -522,19 +610,65 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                             cfg.name + "\"");
             rw.returning = std::move(*substituted);
         }
-        Decision d{
-            Decision::Kind::replace, guard::insert_skipping_duplicates(table, cfg, rw), 0, {}};
+        Decision d;
+        d.kind = Decision::Kind::replace;
+        d.sql = guard::insert_skipping_duplicates(table, cfg, rw, &d.copies);
         if (!check.events.empty()) {
             d.probe = guard::insert_probe(table, check, false);
             d.probe_tag = remember(std::move(pending));
         }
+        d.learn = std::move(learn);
+        d.learn_tag = learn_tag;
         return d;
     }
-    if (reject)
-        return {Decision::Kind::check_after, guard::insert_reject_check(table, cfg, check),
-                remember(std::move(pending))};
-    return {Decision::Kind::probe_after, guard::insert_probe(table, check, true),
-            remember(std::move(pending))};
+    Decision d;
+    d.kind = reject ? Decision::Kind::check_after : Decision::Kind::probe_after;
+    if (reject) {
+        // The server judges every row in order (the first conflicting row is the one a real
+        // index refuses); the error's marker names the row, so the log shows that row.
+        std::vector<guard::KeySql> rows;
+        pending.event_values.clear();
+        for (std::size_t row = 0; row < plan.rows.size(); ++row) {
+            auto key = texts_of(row);
+            if (key.unusable)
+                return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
+                                            cfg.table + "\" cannot be checked by guard \"" +
+                                            cfg.name + "\"");
+            rows.push_back(std::move(key.sql));
+            pending.event_values.push_back(std::move(key.display));
+        }
+        // A NULL in a NOT NULL key column fails the INSERT at that row; a duplicate in an
+        // earlier row must be refused first, so it is judged before the INSERT runs.
+        std::optional<std::size_t> null_row;
+        for (std::size_t row = 0; row < plan.rows.size() && !null_row; ++row) {
+            for (std::size_t k = 0; k < plan.rows[row].size(); ++k) {
+                const auto& src = plan.rows[row][k];
+                const bool is_null =
+                    src.kind == ValueSource::Kind::null ||
+                    (src.kind == ValueSource::Kind::parameter && bind && src.parameter >= 1 &&
+                     static_cast<std::size_t>(src.parameter) <= bind->values.size() &&
+                     !bind->values[static_cast<std::size_t>(src.parameter - 1)]);
+                if (is_null && table.columns[table.key_columns[k]].not_null) {
+                    null_row = row;
+                    break;
+                }
+            }
+        }
+        if (null_row && *null_row > 0) {
+            rows.resize(*null_row);
+            d.kind = Decision::Kind::check_before;
+            d.sql = guard::insert_reject_check(table, cfg, rows, nulls_distinct, true);
+            d.tag = remember(std::move(pending));
+            return d;  // the INSERT then fails at that row; no key to learn
+        }
+        d.sql = guard::insert_reject_check(table, cfg, rows, nulls_distinct);
+    } else {
+        d.sql = guard::insert_probe(table, check, true);
+    }
+    d.tag = remember(std::move(pending));
+    d.learn = std::move(learn);
+    d.learn_tag = learn_tag;
+    return d;
 }
 
 void PgGuard::notice_schema_change(const sql::Statement& st) {
@@ -599,12 +733,25 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     const std::string_view text = q->sql;
     auto analysis = sql::analyse_postgres(text);
     if (analysis.error) return {};  // the server answers the syntax error
+    // libpg_query reads strings as with standard_conforming_strings on; with it off the server
+    // may refuse the whole string while parsing it (U&'' literals): its error, unrewritten.
+    if (!settings_.standard_conforming_strings && !guard::string_literals_decode(text, false))
+        return {};
 
     std::string rewritten;
     std::vector<ReplyUse> plan;
     std::vector<std::uint32_t> tags;
     std::size_t copied = 0;  // bytes of `text` already in `rewritten`
     bool changed = false;
+    // Which bytes of `rewritten` are the client's, to move error positions back.
+    std::vector<RewriteSegment> segments;
+    auto copy_until = [&](std::size_t end) {
+        if (end > copied) {
+            segments.push_back({copied, rewritten.size(), end - copied});
+            rewritten.append(text.substr(copied, end - copied));
+            copied = end;
+        }
+    };
     for (const auto& st : analysis.statements) {
         notice_schema_change(st);
         auto write = plan_write(st, text, *registry_);
@@ -617,20 +764,34 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 break;
             case K::check_after:
             case K::probe_after:
+                if (!d.pre.empty()) {
+                    copy_until(st.trimmed.offset);
+                    copied = st.trimmed.offset;
+                    rewritten += d.pre;
+                    rewritten += ";\n";
+                    plan.push_back(ReplyUse::drop);
+                    tags.push_back(0);
+                }
                 // After the statement, on a line of its own: the statement may end in a comment.
-                rewritten.append(text.substr(copied, st.range.end() - copied));
+                copy_until(st.range.end());
                 rewritten += "\n;";
-                rewritten += d.sql;
-                copied = st.range.end();
                 plan.push_back(d.kind == K::check_after ? ReplyUse::hold : ReplyUse::forward);
                 tags.push_back(0);
+                if (!d.learn.empty()) {
+                    rewritten += d.learn;
+                    rewritten += ";";
+                    plan.push_back(ReplyUse::capture);
+                    tags.push_back(d.learn_tag);
+                }
+                rewritten += d.sql;
+                copied = st.range.end();
                 plan.push_back(d.kind == K::check_after ? ReplyUse::verdict : ReplyUse::capture);
                 tags.push_back(d.tag);
                 changed = true;
                 break;
             case K::check_before:
             case K::probe_before:
-                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                copy_until(st.trimmed.offset);
                 if (!d.probe.empty()) {
                     rewritten += d.probe;
                     rewritten += ";\n";
@@ -647,7 +808,7 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 changed = true;
                 break;
             case K::refuse:
-                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                copy_until(st.trimmed.offset);
                 rewritten += d.sql;
                 copied = st.trimmed.end();
                 plan.push_back(ReplyUse::verdict);
@@ -655,25 +816,39 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 changed = true;
                 break;
             case K::replace:
-                rewritten.append(text.substr(copied, st.trimmed.offset - copied));
+                copy_until(st.trimmed.offset);
                 if (!d.probe.empty()) {
                     rewritten += d.probe;
                     rewritten += ";\n";
                     plan.push_back(ReplyUse::capture);
                     tags.push_back(d.probe_tag);
                 }
+                for (const auto& c : d.copies)
+                    segments.push_back({c.origin, rewritten.size() + c.at, c.length});
                 rewritten += d.sql;
                 copied = st.trimmed.end();
                 plan.push_back(ReplyUse::forward);
                 tags.push_back(0);
+                if (!d.learn.empty()) {
+                    copy_until(st.range.end());
+                    copied = st.range.end();
+                    rewritten += "\n;";
+                    rewritten += d.learn;
+                    plan.push_back(ReplyUse::capture);
+                    tags.push_back(d.learn_tag);
+                }
                 changed = true;
                 break;
         }
     }
     if (!changed) return {};
-    rewritten.append(text.substr(copied));
+    copy_until(text.size());
+    spdlog::trace("guard: query rewritten to: {}", rewritten);
     pg::append_query(out, rewritten);
-    tracker.sent_query(plan, tags);
+    const std::uint32_t id = next_rewrite_++ == 0 ? next_rewrite_++ : next_rewrite_ - 1;
+    rewrites_.insert_or_assign(
+        id, Rewrite{std::string(text), std::move(rewritten), std::move(segments)});
+    tracker.sent_query(plan, tags, id);
     return {.replaced = true};
 }
 
@@ -715,7 +890,9 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     auto analysis = sql::analyse_postgres(prepared->sql);
-    if (analysis.error || analysis.statements.size() != 1) {  // the server refuses it
+    if (analysis.error || analysis.statements.size() != 1 ||
+        (!settings_.standard_conforming_strings &&
+         !guard::string_literals_decode(prepared->sql, false))) {  // the server refuses it
         prepared_.erase(name);
         return {};
     }
@@ -751,6 +928,7 @@ void PgGuard::on_bind(util::Bytes body) {
     auto b = pg::decode_bind(body);
     if (!b) return;
     const std::string portal_name(b->portal);
+    redirects_.erase(portal_name);
     auto it = prepared_.find(std::string(b->statement));
     if (it == prepared_.end()) {
         portals_.erase(portal_name);
@@ -777,6 +955,17 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
                                      pg::ReplyTracker& tracker, bool in_transaction) {
     auto e = pg::decode_execute(body);
     if (!e) return {};
+    // The client goes on fetching from a portal whose statement the proxy replaced: the rows
+    // come from the proxy's portal, which answered the first Execute.
+    if (auto r = redirects_.find(std::string(e->portal)); r != redirects_.end()) {
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::execute))
+            .cstring(r->second)
+            .int32(e->max_rows)
+            .finish();
+        tracker.sent('E', ReplyUse::forward);
+        return {.replaced = true};
+    }
     auto it = portals_.find(std::string(e->portal));
     if (it == portals_.end()) return {};
     const auto portal = it->second;
@@ -821,11 +1010,15 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     };
     switch (d.kind) {
         case K::check_after:
+            if (!d.pre.empty()) append_statement(d.pre, ReplyUse::drop, 0, {});
             append_client_execute(ReplyUse::hold);
+            if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             append_check(ReplyUse::verdict);
             break;
         case K::probe_after:
+            if (!d.pre.empty()) append_statement(d.pre, ReplyUse::drop, 0, {});
             append_client_execute(ReplyUse::forward);
+            if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             append_check(ReplyUse::capture);
             break;
         case K::check_before:
@@ -846,7 +1039,29 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             // The client's Execute is not sent: the proxy's statement answers it, in the
             // result formats the client's Bind asked for.
             if (!d.probe.empty()) append_statement(d.probe, ReplyUse::capture, d.probe_tag, {});
-            append_statement(d.sql, ReplyUse::forward, 0, portal->bind.result_formats);
+            if (e->max_rows == 0) {
+                append_statement(d.sql, ReplyUse::forward, 0, portal->bind.result_formats);
+            } else {
+                // A row limit: the proxy's portal stays open (it ends with the transaction, as
+                // the client's would) and the client's next Executes are sent to it.
+                const std::string name = "uniqguard_portal_" + std::to_string(next_portal_++);
+                pg::append_close(out, 'S', check_name);
+                tracker.sent('C', ReplyUse::drop);
+                pg::append_parse(out, check_name, d.sql);
+                tracker.sent('P', ReplyUse::drop);
+                pg::append_bind(out, name, check_name, portal->bind.result_formats);
+                tracker.sent('B', ReplyUse::drop);
+                pg::MessageWriter(out)
+                    .begin(static_cast<char>(pg::FrontendCode::execute))
+                    .cstring(name)
+                    .int32(e->max_rows)
+                    .finish();
+                tracker.sent('E', ReplyUse::forward);
+                pg::append_close(out, 'S', check_name);
+                tracker.sent('C', ReplyUse::drop);
+                redirects_[std::string(e->portal)] = name;
+            }
+            if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             break;
         case K::pass:
             break;
@@ -898,12 +1113,57 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
 
 void PgGuard::on_check_passed(std::uint32_t tag) { pending_.erase(tag); }
 
+namespace {
+// Bytes of the first `chars` UTF-8 characters of `s` (continuation bytes are 10xxxxxx).
+std::size_t byte_of_char(std::string_view s, std::size_t chars) {
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+        if (seen == chars) return i;
+        ++seen;
+    }
+    return s.size();
+}
+std::size_t chars_before(std::string_view s, std::size_t byte) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < byte && i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+    return n;
+}
+}  // namespace
+
+void PgGuard::fix_error_position(std::uint32_t rewrite, pg::ErrorFieldList& fields) const {
+    auto it = rewrites_.find(rewrite);
+    if (it == rewrites_.end()) return;
+    const Rewrite& r = it->second;
+    for (auto& [code, value] : fields) {
+        if (code != 'P') continue;  // 'p' counts in an internal query, not in the client's text
+        const long position = std::strtol(value.c_str(), nullptr, 10);
+        if (position < 1) return;
+        // The 1-based character position in the rewritten text -> its byte -> the client's
+        // byte (within a copied segment) -> the client's 1-based character position.
+        const std::size_t byte = byte_of_char(r.rewritten, static_cast<std::size_t>(position - 1));
+        for (const auto& seg : r.segments) {
+            if (byte < seg.rewritten || byte >= seg.rewritten + seg.length) continue;
+            const std::size_t original = seg.original + (byte - seg.rewritten);
+            value = std::to_string(chars_before(r.original, original) + 1);
+            return;
+        }
+    }
+}
+
+void PgGuard::on_rewrite_done(std::uint32_t rewrite) { rewrites_.erase(rewrite); }
+
 void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
     auto values = pg::decode_data_row(data_row);
     if (!values) return;
     auto& g = *it->second.guard;
+    if (it->second.new_keys && it->second.json_keys) {
+        if (!values->empty() && (*values)[0]) learn_json_keys(g, *(*values)[0]);
+        return;
+    }
     if (it->second.new_keys) {
         // One moved row's new key, written by the output functions under this session's
         // settings: read back the same way, and known to the key set before the row exists.
@@ -941,6 +1201,42 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
 
 void PgGuard::on_probe_done(std::uint32_t tag) { pending_.erase(tag); }
 
+void PgGuard::learn_json_keys(guard::GuardState& g, std::string_view json) {
+    // [["2","5"],["3",null],...]: the keys an UPDATE moved rows onto.
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(json, ec);
+    if (ec || !parsed.is_array()) return;
+    const auto& table = g.table();
+    const auto& session = session_context();
+    std::string encoded;
+    for (const auto& row : parsed.as_array()) {
+        if (!row.is_array() || row.as_array().size() != table.key_types.size()) continue;
+        encoded.clear();
+        bool has_null = false, readable = true;
+        for (std::size_t i = 0; i < table.key_types.size(); ++i) {
+            const auto& v = row.as_array()[i];
+            if (v.is_null()) {
+                has_null = true;
+                guard::append_key_null(encoded);
+                continue;
+            }
+            if (!v.is_string()) {
+                readable = false;
+                break;
+            }
+            auto part =
+                guard::normalize_text(table.key_types[i], std::string_view(v.as_string()), session);
+            if (!part.ok()) {
+                readable = false;  // such keys are never fingerprinted: they are always checked
+                break;
+            }
+            guard::append_key_part(encoded, part);
+        }
+        if (!readable || (has_null && g.config().nulls_distinct)) continue;
+        g.keys().insert(guard::fingerprint_encoded_key(encoded, g.seed()));
+    }
+}
+
 void PgGuard::on_proxy_error(std::uint32_t tag) {
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
@@ -953,7 +1249,10 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
 
 void PgGuard::on_ready_for_query(pg::TransactionStatus status) {
     // Portals end with their transaction (the unnamed one with the implicit transaction too).
-    if (status == pg::TransactionStatus::idle) portals_.clear();
+    if (status == pg::TransactionStatus::idle) {
+        portals_.clear();
+        redirects_.clear();
+    }
 }
 
 void PgGuard::report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action) {

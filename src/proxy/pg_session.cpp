@@ -55,6 +55,20 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
         if (!s_.guard_) return {.forward = true, .observe = tracked};
         decision_ = s_.tracker_.on_reply(type);
         using A = pg::ReplyAction;
+        // An error of the client's own statement inside a rewritten query: its position is
+        // moved back into the client's text before it is sent.
+        // (An error of the whole string, raised while the server parses it, comes as the
+        // first statement's, which may be one of the proxy's.)
+        fix_position_ =
+            decision_.rewrite != 0 &&
+            (code == pg::BackendCode::error_response || code == pg::BackendCode::notice_response) &&
+            (decision_.action == A::forward || decision_.action == A::hold_failed ||
+             decision_.action == A::proxy_error);
+        if (fix_position_) {
+            if (decision_.action != A::forward) s_.held_.clear();
+            if (decision_.action == A::proxy_error) s_.guard_->on_proxy_error(decision_.tag);
+            return {.forward = false, .observe = true};
+        }
         switch (decision_.action) {
             case A::forward:
                 return {.forward = true, .observe = tracked};
@@ -69,6 +83,18 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
     }
     void on_message(char type, util::Bytes body) override {
         using A = pg::ReplyAction;
+        if (s_.guard_ && fix_position_) {
+            auto fields = pg::decode_error_fields(body);
+            std::string out;
+            if (fields) {
+                s_.guard_->fix_error_position(decision_.rewrite, *fields);
+                pg::append_error_message(out, *fields, type);
+            } else {
+                append_message(out, type, body);
+            }
+            send_owned(std::move(out));
+            return;
+        }
         if (!s_.guard_ || decision_.action == A::forward) {
             if (static_cast<pg::BackendCode>(type) == pg::BackendCode::ready_for_query) {
                 if (!body.empty()) {
@@ -76,6 +102,8 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                     s_.cycle_.on_ready_for_query(status);
                     if (s_.guard_) s_.guard_->on_ready_for_query(status);
                 }
+                if (s_.guard_ && decision_.ends_rewrite)
+                    s_.guard_->on_rewrite_done(decision_.rewrite);
             } else {
                 s_.settings_.apply_parameter_status(body);
             }
@@ -100,6 +128,10 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                     send_owned(std::move(raw));
                     break;
                 }
+                // (An error of the whole query string, raised while the server parses it,
+                // comes as the first statement's, which may be the proxy's check.)
+                if (decision_.rewrite != 0)
+                    s_.guard_->fix_error_position(decision_.rewrite, *fields);
                 s_.guard_->on_check_failed(decision_.tag, *fields);
                 std::string cleaned;
                 pg::append_error_message(cleaned, *fields);
@@ -146,6 +178,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
 
     PgSession& s_;
     pg::ReplyDecision decision_;
+    bool fix_position_ = false;
 };
 
 PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)

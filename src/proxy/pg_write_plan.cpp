@@ -23,6 +23,7 @@ std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) 
         case ValueKind::literal_string:
             s.kind = ValueSource::Kind::string;
             s.text = v.text;
+            s.literal_token = std::string(v.literal.text(sql));
             break;
         case ValueKind::literal_number:
             s.kind = ValueSource::Kind::number;
@@ -168,23 +169,40 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         t.alias = ins.alias;
         t.overriding = ins.overriding;
         t.returning = ins.returning ? std::string(ins.returning_list.text(sql)) : std::string();
-        const std::size_t width = ins.rows.empty() ? 0 : ins.rows.front().size();
-        t.columns.assign(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(
-                                                                std::min(width, columns.size())));
+        const std::size_t width =
+            std::min(ins.rows.empty() ? 0 : ins.rows.front().size(), columns.size());
+        // A column that is DEFAULT in every row (an ORM's id) is left out of the rewrite, which
+        // gives it its default the same way; a DEFAULT mixed with values cannot be rewritten
+        // (a VALUES list in FROM has no DEFAULT).
+        std::vector<bool> keep(width, false);
+        for (std::size_t c = 0; c < width; ++c)
+            for (const auto& row : ins.rows)
+                if (c < row.size() && row[c].kind != ValueKind::default_) keep[c] = true;
+        for (std::size_t c = 0; c < width; ++c)
+            if (keep[c]) t.columns.push_back(columns[c]);
         for (const auto& row : ins.rows) {
             std::vector<std::string> values;
-            for (const auto& v : row) {
-                t.has_default = t.has_default || v.kind == ValueKind::default_;
-                values.emplace_back(v.range.text(sql));
+            std::vector<std::size_t> offsets;
+            for (std::size_t c = 0; c < row.size() && c < width; ++c) {
+                if (!keep[c]) continue;
+                t.has_default = t.has_default || row[c].kind == ValueKind::default_;
+                values.emplace_back(row[c].range.text(sql));
+                offsets.push_back(row[c].range.offset);
             }
             t.values.push_back(std::move(values));
+            t.value_offsets.push_back(std::move(offsets));
         }
-        if (ins.default_values || t.has_default || (ins.returning && t.returning.empty()))
-            return refuse(g,
-                          unenforced(g,
-                                     "an INSERT that skips duplicates (ON CONFLICT DO NOTHING "
-                                     "or action \"ignore\") with DEFAULT values"),
-                          text);
+        if (ins.default_values || t.has_default || (ins.returning && t.returning.empty())) {
+            WritePlan r = refuse(g,
+                                 unenforced(g,
+                                            "an INSERT that skips duplicates (ON CONFLICT DO "
+                                            "NOTHING or action \"ignore\") with DEFAULT mixed "
+                                            "with values in one column"),
+                                 text);
+            // The client must still get this refusal at Execute, not 42P10 at Parse.
+            r.must_rewrite = p.must_rewrite;
+            return r;
+        }
     }
     return p;
 }

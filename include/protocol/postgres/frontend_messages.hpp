@@ -62,8 +62,8 @@ void append_close(std::string& out, char kind, std::string_view name);
 // An ErrorResponse/NoticeResponse body as (field code, value) pairs.
 using ErrorFieldList = std::vector<std::pair<char, std::string>>;
 std::optional<ErrorFieldList> decode_error_fields(util::Bytes body);
-// A whole ErrorResponse message from its fields.
-void append_error_message(std::string& out, const ErrorFieldList& fields);
+// A whole ErrorResponse (or, with type 'N', NoticeResponse) message from its fields.
+void append_error_message(std::string& out, const ErrorFieldList& fields, char type = 'E');
 
 // The values of one DataRow (nullopt = NULL).
 std::optional<std::vector<std::optional<std::string_view>>> decode_data_row(util::Bytes body);

@@ -50,6 +50,10 @@ enum class ReplyAction : std::uint8_t {
 struct ReplyDecision {
     ReplyAction action = ReplyAction::forward;
     std::uint32_t tag = 0;  // the tag given with the message (0 for the client's)
+    // A reply to a simple Query the proxy rewrote: the rewrite's id (0: none). Positions in its
+    // errors count in the rewritten text and must be moved back to the client's.
+    std::uint32_t rewrite = 0;
+    bool ends_rewrite = false;  // the ReadyForQuery that ends that Query
 };
 
 class ReplyTracker {
@@ -59,7 +63,8 @@ class ReplyTracker {
     void sent(char frontend_code, ReplyUse use = ReplyUse::forward, std::uint32_t tag = 0);
     // A simple Query whose statements' replies are used differently; statements beyond the plan
     // are forwarded. Tags are per statement.
-    void sent_query(const std::vector<ReplyUse>& plan, const std::vector<std::uint32_t>& tags);
+    void sent_query(const std::vector<ReplyUse>& plan, const std::vector<std::uint32_t>& tags,
+                    std::uint32_t rewrite = 0);
 
     ReplyDecision on_reply(char backend_code);
 
@@ -78,6 +83,7 @@ class ReplyTracker {
     struct Plan {
         std::vector<ReplyUse> uses;
         std::vector<std::uint32_t> tags;
+        std::uint32_t rewrite = 0;
     };
 
     ReplyDecision decide(ReplyUse use, std::uint32_t tag, char backend_code) const;

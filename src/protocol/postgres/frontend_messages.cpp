@@ -186,9 +186,9 @@ std::optional<ErrorFieldList> decode_error_fields(util::Bytes body) {
     return fields;
 }
 
-void append_error_message(std::string& out, const ErrorFieldList& fields) {
+void append_error_message(std::string& out, const ErrorFieldList& fields, char type) {
     MessageWriter w(out);
-    w.begin(static_cast<char>(BackendCode::error_response));
+    w.begin(type);
     for (const auto& [code, value] : fields) w.int8(static_cast<std::uint8_t>(code)).cstring(value);
     w.int8(0).finish();
 }

@@ -58,8 +58,8 @@ void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
 }
 
 void ReplyTracker::sent_query(const std::vector<ReplyUse>& plan,
-                              const std::vector<std::uint32_t>& tags) {
-    plans_.push_back({plan, tags});
+                              const std::vector<std::uint32_t>& tags, std::uint32_t rewrite) {
+    plans_.push_back({plan, tags, rewrite});
     entries_.push_back({.code = code(F::query), .has_plan = true});
 }
 
@@ -84,10 +84,11 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
         case ReplyUse::drop:
             return {error ? ReplyAction::proxy_error : ReplyAction::drop, tag};
         case ReplyUse::hold:
+            // Everything the write answers is held, in order: a failed statement sends none of
+            // it (not even the RowDescription of a simple-query RETURNING, which the server
+            // sends only once the statement has run).
             if (error) return {ReplyAction::hold_failed, tag};
-            if (reply == code(B::data_row) || reply == code(B::command_complete))
-                return {ReplyAction::hold, tag};
-            return {ReplyAction::forward, tag};
+            return {ReplyAction::hold, tag};
         case ReplyUse::verdict:
             if (error) return {ReplyAction::verdict_failed, tag};
             if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
@@ -103,7 +104,14 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
 }
 
 ReplyDecision ReplyTracker::on_reply(char reply) {
-    if (asynchronous(reply)) return {ReplyAction::forward, 0};
+    if (asynchronous(reply)) {
+        // Notices are forwarded (the proxy's statements write the client's literals as E''
+        // strings, so they add none); one raised inside a rewritten query may point into it.
+        ReplyDecision d{ReplyAction::forward, 0};
+        if (reply == code(B::notice_response) && !idle() && front().has_plan)
+            d.rewrite = plans_[plans_head_].rewrite;
+        return d;
+    }
     // After an extended-protocol error the server answers nothing up to the next Sync.
     while (skipping_ && !idle() && front().code != code(F::sync)) pop_front();
     if (idle()) return {ReplyAction::forward, 0};  // e.g. a FATAL error while idle
@@ -115,8 +123,10 @@ ReplyDecision ReplyTracker::on_reply(char reply) {
         case F::function_call: {
             if (reply == code(B::ready_for_query)) {
                 const ReplyUse use = e.use;
+                const std::uint32_t rewrite = e.has_plan ? plans_[plans_head_].rewrite : 0;
                 pop_front();
-                return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0};
+                return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0,
+                        rewrite, rewrite != 0};
             }
             ReplyUse use = e.use;
             std::uint32_t tag = e.tag;
@@ -125,7 +135,8 @@ ReplyDecision ReplyTracker::on_reply(char reply) {
                 use = e.statement < plan.uses.size() ? plan.uses[e.statement] : ReplyUse::forward;
                 tag = e.statement < plan.tags.size() ? plan.tags[e.statement] : 0;
             }
-            const ReplyDecision d = decide(use, tag, reply);
+            ReplyDecision d = decide(use, tag, reply);
+            if (e.has_plan) d.rewrite = plans_[plans_head_].rewrite;
             if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
                 ++e.statement;
             return d;

@@ -18,7 +18,9 @@ namespace {
 
 std::string be(std::uint64_t v, int bytes) {
     std::string s;
-    for (int i = bytes - 1; i >= 0; --i) s.push_back(static_cast<char>(v >> (8 * i)));
+    // Wider than 8 bytes: the high bytes are zero (a shift of 64 or more is undefined).
+    for (int i = bytes - 1; i >= 0; --i)
+        s.push_back(i >= 8 ? '\0' : static_cast<char>(v >> (8 * i)));
     return s;
 }
 

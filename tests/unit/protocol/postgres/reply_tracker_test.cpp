@@ -79,9 +79,10 @@ TEST_CASE("a simple query's plan applies per statement", "[reply_tracker]") {
     ReplyTracker t;
     // BEGIN; INSERT ... RETURNING (held); DO (check); SELECT 1
     t.sent_query({ReplyUse::forward, ReplyUse::hold, ReplyUse::verdict}, {0, 0, 5});
-    CHECK(replies(t, "C") == std::vector{fwd});                // BEGIN
-    CHECK(replies(t, "TDC") == std::vector{fwd, hold, hold});  // RowDescription is sent first
-    const auto v = t.on_reply('C');                            // DO
+    CHECK(replies(t, "C") == std::vector{fwd});  // BEGIN
+    CHECK(replies(t, "TDC") ==
+          std::vector{hold, hold, hold});  // RowDescription too  // RowDescription is sent first
+    const auto v = t.on_reply('C');        // DO
     CHECK(v.action == ReplyAction::verdict_passed);
     CHECK(v.tag == 5);
     CHECK(replies(t, "TDCZ") == std::vector{fwd, fwd, fwd, fwd});  // SELECT 1, beyond the plan
