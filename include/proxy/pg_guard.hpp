@@ -66,7 +66,8 @@ class PgGuard {
     void fix_error_position(std::uint32_t rewrite,
                             protocol::postgres::ErrorFieldList& fields) const;
     void on_rewrite_done(std::uint32_t rewrite);
-    void on_ready_for_query(protocol::postgres::TransactionStatus status);
+    // `nothing_owed`: every message sent to the server has had its replies.
+    void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
 
   private:
     struct Prepared;  // a Parse of a statement that writes to a guarded table

@@ -30,8 +30,11 @@ std::string key_condition(const GuardTable& table, const KeySql& key) {
 }
 
 std::string do_block(const std::string& body) {
-    const std::string tag = dollar_quote_tag(body);
-    return "DO " + tag + body + tag;
+    // The client's text inside (a WHERE naming a column `found`) must mean the column, not a
+    // PL/pgSQL variable.
+    const std::string full = "#variable_conflict use_column\n" + body;
+    const std::string tag = dollar_quote_tag(full);
+    return "DO " + tag + full + tag;
 }
 
 // ONLY for a plain table: a unique index on it does not cover inheritance children (and the key
@@ -142,7 +145,7 @@ bool assignable_to(std::string_view value, const TableColumn& column) {
     };
     if (!is_string_type(t)) return true;
     std::string c = column.type_name;
-    return c == "text" || c == "name" || c.starts_with("character");
+    return c == "text" || c == "name" || c == "bpchar" || c.starts_with("character");
 }
 
 std::string insert_skipping_duplicates(const GuardTable& table, const config::Guard&,
@@ -224,9 +227,10 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
             }
             return "CAST(" + v + " AS " + col.type_name + ")";
         };
-        match += "uniqguard_t." + quote_identifier(col.name) + " = " +
+        const std::string op = ins.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+        match += "uniqguard_t." + quote_identifier(col.name) + op +
                  as_stored("uniqguard_v." + value_column(at));
-        match_earlier += as_stored("uniqguard_e." + value_column(at)) + " = " +
+        match_earlier += as_stored("uniqguard_e." + value_column(at)) + op +
                          as_stored("uniqguard_v." + value_column(at));
     }
     std::string keep = "true";

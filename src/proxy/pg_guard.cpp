@@ -39,6 +39,8 @@ struct PgGuard::Prepared {
     // The plan, once its guard is ready (it cannot change afterwards): made at the first
     // Execute, re-used by the next ones.
     mutable std::optional<WritePlan> plan;
+    // A DEALLOCATE or DISCARD was seen since: a Parse of this name may now succeed.
+    mutable bool maybe_gone = false;
 };
 
 struct PgGuard::Portal {
@@ -378,7 +380,17 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     const auto& session = session_context();
     // The normaliser takes UTF-8: in another client_encoding the literals are checked by the
     // server without a fingerprint. standard_conforming_strings says how string literals read.
-    const bool literals_readable = is_utf8(settings_.client_encoding);
+    const bool literals_readable =
+        is_utf8(settings_.client_encoding) && is_utf8(settings_.server_encoding);
+    // In these encodings a multibyte character's second byte may be a backslash or a quote:
+    // text the proxy writes byte by byte into its checks could be read differently.
+    static constexpr std::string_view unsafe_encodings[] = {
+        "SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "GB18030", "UHC", "JOHAB"};
+    for (auto e : unsafe_encodings)
+        if (settings_.client_encoding == e)
+            return refusal("0A000", "uniqguard: writes to table \"" + cfg.table +
+                                        "\" are refused under client_encoding " + std::string(e) +
+                                        ": guard \"" + cfg.name + "\" cannot check them safely");
     const bool standard_strings = settings_.standard_conforming_strings;
     const bool nulls_distinct = cfg.nulls_distinct;
     const bool reject = cfg.action != config::GuardAction::log;
@@ -567,6 +579,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         rw.columns = t.columns;
         rw.returning = t.returning;
         rw.keep_conflict_clause = plan.keep_conflict_clause;
+        rw.nulls_distinct = nulls_distinct;
         rw.drop_rows = std::move(repeated_rows);
         rw.overriding = t.overriding == sql::Overriding::system_value ? "OVERRIDING SYSTEM VALUE"
                         : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
@@ -726,10 +739,32 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
     }
 }
 
+namespace {
+// DEALLOCATE or DISCARD anywhere in the text (ASCII case ignored): prepared statements may be
+// gone. Cheap and conservative: a false alarm only lets a later Parse of that name replace ours.
+bool mentions_deallocation(std::string_view sql) {
+    auto contains = [&](std::string_view word) {
+        if (sql.size() < word.size()) return false;
+        for (std::size_t i = 0; i + word.size() <= sql.size(); ++i) {
+            std::size_t k = 0;
+            while (k < word.size() &&
+                   std::tolower(static_cast<unsigned char>(sql[i + k])) == word[k])
+                ++k;
+            if (k == word.size()) return true;
+        }
+        return false;
+    };
+    return contains("deallocate") || contains("discard");
+}
+}  // namespace
+
 PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& out,
                                    pg::ReplyTracker& tracker, bool in_transaction) {
     auto q = pg::decode_query(body);
-    if (!q || !registry_->may_mention(q->sql)) return {};
+    if (!q) return {};
+    if (!prepared_.empty() && mentions_deallocation(q->sql))
+        for (auto& [name, prepared] : prepared_) prepared->maybe_gone = true;
+    if (!registry_->may_mention(q->sql)) return {};
     const std::string_view text = q->sql;
     auto analysis = sql::analyse_postgres(text);
     if (analysis.error) return {};  // the server answers the syntax error
@@ -883,8 +918,14 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto p = pg::decode_parse(body);
     if (!p) return {};
     const std::string name(p->statement);
+    // A Parse of a name still in use fails on the server (42P05) and leaves the old statement:
+    // only the unnamed one, or a name perhaps deallocated, is replaced.
+    auto forget = [&] {
+        auto it = prepared_.find(name);
+        if (it != prepared_.end() && (name.empty() || it->second->maybe_gone)) prepared_.erase(it);
+    };
     if (!registry_->may_mention(p->sql)) {
-        prepared_.erase(name);
+        forget();
         return {};
     }
     auto prepared = std::make_shared<Prepared>();
@@ -893,14 +934,14 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (analysis.error || analysis.statements.size() != 1 ||
         (!settings_.standard_conforming_strings &&
          !guard::string_literals_decode(prepared->sql, false))) {  // the server refuses it
-        prepared_.erase(name);
+        forget();
         return {};
     }
     // A statement of the guarded table's writes, or one that may be: the plan is made at each
     // Execute (the guard may become ready meanwhile).
     auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
     if (!plan) {
-        prepared_.erase(name);
+        forget();
         return {};
     }
     Outcome outcome;
@@ -919,7 +960,9 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     prepared->statement = std::move(analysis.statements[0]);
     prepared->parameter_types = std::move(p->parameter_types);
-    if (!name.empty() && prepared_.count(name)) return outcome;  // 42P05 from the server
+    if (auto old = prepared_.find(name);
+        !name.empty() && old != prepared_.end() && !old->second->maybe_gone)
+        return outcome;  // the server answers 42P05 and keeps the old statement
     prepared_[name] = std::move(prepared);
     return outcome;
 }
@@ -1247,12 +1290,16 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
     pending_.erase(it);
 }
 
-void PgGuard::on_ready_for_query(pg::TransactionStatus status) {
-    // Portals end with their transaction (the unnamed one with the implicit transaction too).
-    if (status == pg::TransactionStatus::idle) {
-        portals_.clear();
-        redirects_.clear();
-    }
+void PgGuard::on_ready_for_query(pg::TransactionStatus, bool nothing_owed) {
+    // Portals are not forgotten here: in a pipeline the client's next Bind may already have
+    // been read when an earlier Sync's ReadyForQuery arrives. A portal the server dropped is
+    // replaced by the next Bind of its name or closed by the client; a stale entry only costs a
+    // check of an Execute the server refuses anyway. The maps are bounded below.
+    if (portals_.size() > 256) portals_.clear();
+    if (redirects_.size() > 256) redirects_.clear();
+    // Checks whose replies never came (their statement failed first, or the server skipped to
+    // Sync): once the server owes nothing, none can come any more.
+    if (nothing_owed) pending_.clear();
 }
 
 void PgGuard::report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action) {

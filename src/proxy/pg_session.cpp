@@ -100,7 +100,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 if (!body.empty()) {
                     const auto status = static_cast<pg::TransactionStatus>(body[0]);
                     s_.cycle_.on_ready_for_query(status);
-                    if (s_.guard_) s_.guard_->on_ready_for_query(status);
+                    if (s_.guard_) s_.guard_->on_ready_for_query(status, s_.tracker_.idle());
                 }
                 if (s_.guard_ && decision_.ends_rewrite)
                     s_.guard_->on_rewrite_done(decision_.rewrite);

@@ -123,9 +123,14 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
 
     // Where each key column's value sits in a VALUES row; nullopt: the column is not written
     // and gets its default.
+    // No column list: the rows fill the table's first columns in order, as many as a row has
+    // (the rest get their defaults).
     std::vector<std::string> columns = ins.columns;
-    if (columns.empty())
-        for (const auto& c : table.columns) columns.push_back(c.name);
+    if (columns.empty()) {
+        const std::size_t width = ins.rows.empty() ? 0 : ins.rows.front().size();
+        for (std::size_t i = 0; i < table.columns.size() && i < width; ++i)
+            columns.push_back(table.columns[i].name);
+    }
     std::vector<std::optional<std::size_t>> key_positions;
     for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
         const auto& column = table.columns[table.key_columns[k]];
@@ -269,10 +274,11 @@ bool may_write(std::string_view text) {
         }
         if (t.kind == sql::TokenKind::dollar_string || t.kind == sql::TokenKind::string) {
             // A DO block's body, or a function body: its words are not tokens here.
-            auto inner = sql::token_text(text, t);
-            for (std::string_view w : {"insert", "INSERT", "Insert", "update", "UPDATE", "Update",
-                                       "merge", "MERGE", "copy", "COPY"})
-                if (inner.find(w) != std::string_view::npos) return true;
+            std::string inner(sql::token_text(text, t));
+            for (char& ch : inner)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (std::string_view w : {"insert", "update", "merge", "copy"})
+                if (inner.find(w) != std::string::npos) return true;
         }
     }
     return false;

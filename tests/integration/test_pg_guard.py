@@ -443,3 +443,57 @@ def test_update_with_server_side_parameters(enroll):
     assert seen[0] == ["UPDATE 1", ("23505", "Key (user_id, course_id)=(1, 2) already exists."),
                        ("23505", "Key (user_id, course_id)=(1, 2) already exists."), "UPDATE 1",
                        ("23505", "Key (user_id, course_id)=(1, 7) already exists.")]
+
+
+def test_copy_in_the_extended_protocol_keeps_replies_in_step(enroll):
+    """libpq sends a Sync after Execute and another after CopyDone; the server ignores the first
+    (it is reading COPY data): one ReadyForQuery for both."""
+    t = enroll.name
+    enroll.pg.psql_admin("DROP TABLE IF EXISTS g_copy_side; CREATE TABLE g_copy_side (v int)",
+                         database="app")
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)")
+    c.send(b"".join([
+        pgwire.message(b"P", b"\0COPY g_copy_side FROM STDIN\0\0\0"),
+        pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+        pgwire.message(b"D", b"P\0"),
+        pgwire.message(b"E", b"\0\0\0\0\0"),
+        pgwire.message(b"S"),
+    ]))
+    assert [m for m, _ in c.read_until("G")] == ["1", "2", "n", "G"]
+    c.send(pgwire.message(b"d", b"7\n") + pgwire.message(b"c") + pgwire.message(b"S"))
+    assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
+    dup = c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING 1")
+    assert [m for m, _ in dup] == ["E", "Z"]
+    assert pgwire.error_of(dup)["C"] == "23505"
+    after = c.simple_query("SELECT 41 + 1")
+    assert [m for m, _ in after] == ["T", "D", "C", "Z"]
+    assert pgwire.rows_of(after) == [["42"]]
+    c.close()
+
+
+def test_a_statement_name_reused_after_deallocate_is_read_again(enroll):
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 2)")
+
+    def prepare(sql):
+        c.send(pgwire.message(b"P", b"s1\0" + sql.encode() + b"\0\0\0") + pgwire.message(b"S"))
+        return [m for m, _ in c.read_until("Z")]
+
+    def execute(a, b):
+        params = b"\0\x02" + b"\0\0\0\x01" + a + b"\0\0\0\x01" + b
+        c.send(pgwire.message(b"B", b"\0s1\0\0\0" + params + b"\0\0") +
+               pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+        return c.read_until("Z")
+
+    assert prepare(f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)") == ["1", "Z"]
+    c.simple_query("DEALLOCATE s1")
+    assert prepare(f"INSERT INTO {t} (course_id, user_id) VALUES ($1, $2)") == ["1", "Z"]
+    # (course_id, user_id) = (2, 1): the key (1, 2) exists
+    out = execute(b"2", b"1")
+    assert pgwire.error_of(out)["C"] == "23505"
+    assert pgwire.error_of(out)["D"] == "Key (user_id, course_id)=(1, 2) already exists."
+    c.close()

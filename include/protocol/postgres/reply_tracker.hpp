@@ -88,6 +88,8 @@ class ReplyTracker {
 
     ReplyDecision decide(ReplyUse use, std::uint32_t tag, char backend_code) const;
     Entry& front() { return entries_[head_]; }
+    void on_copy_in();
+    void drop_markers();
     void pop_front();
 
     // FIFO queues as vectors with a head index, emptied whenever they drain: an idle session's
@@ -97,6 +99,7 @@ class ReplyTracker {
     std::vector<Plan> plans_;  // plans of the Query entries that have one, in order
     std::size_t plans_head_ = 0;
     bool skipping_ = false;  // an extended-protocol error: no replies until Sync
+    bool copy_in_ = false;   // the server is reading COPY data the client has not ended yet
 };
 
 }  // namespace uniqguard::protocol::postgres

@@ -14,6 +14,7 @@ namespace uniqguard::protocol::postgres {
 
 struct SessionSettings {
     std::string client_encoding = "UTF8";
+    std::string server_encoding = "UTF8";
     bool standard_conforming_strings = true;
     std::string time_zone;
     std::string date_style;

@@ -53,8 +53,39 @@ bool asynchronous(char reply) {
 }  // namespace
 
 void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
+    const auto f = static_cast<F>(frontend_code);
+    if (f == F::copy_done || f == F::copy_fail) {
+        // The end of the client's COPY data: Syncs before it were ignored by the server (see
+        // on_reply), those after it count. Kept as a marker without replies.
+        copy_in_ = false;
+        entries_.push_back({.code = frontend_code});
+        return;
+    }
+    // During COPY FROM STDIN the server ignores Sync and Flush (libpq sends a Sync after the
+    // Execute and another after CopyDone, and gets one ReadyForQuery).
+    if (f == F::sync && copy_in_) return;
     if (!has_replies(frontend_code)) return;
     entries_.push_back({.code = frontend_code, .use = use, .tag = tag});
+}
+
+void ReplyTracker::on_copy_in() {
+    // Syncs queued after the statement now copying and before the end of its data will get no
+    // ReadyForQuery of their own.
+    bool ended = false;
+    std::size_t keep = head_ + 1;
+    for (std::size_t i = head_ + 1; i < entries_.size(); ++i) {
+        const char c = entries_[i].code;
+        if (c == code(F::copy_done) || c == code(F::copy_fail)) ended = true;
+        if (!ended && c == code(F::sync)) continue;  // dropped
+        entries_[keep++] = entries_[i];
+    }
+    entries_.resize(keep);
+    copy_in_ = !ended;
+}
+
+void ReplyTracker::drop_markers() {
+    while (!idle() && (front().code == code(F::copy_done) || front().code == code(F::copy_fail)))
+        pop_front();
 }
 
 void ReplyTracker::sent_query(const std::vector<ReplyUse>& plan,
@@ -68,7 +99,12 @@ void ReplyTracker::pop_front() {
         plans_.clear();
         plans_head_ = 0;
     }
-    if (++head_ == entries_.size()) {
+    ++head_;
+    // COPY markers have no replies of their own: gone once the statement before them is.
+    while (head_ < entries_.size() && (entries_[head_].code == code(F::copy_done) ||
+                                       entries_[head_].code == code(F::copy_fail)))
+        ++head_;
+    if (head_ == entries_.size()) {
         entries_.clear();
         head_ = 0;
         // A long pipeline may have grown it; an idle session keeps nothing.
@@ -104,6 +140,8 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
 }
 
 ReplyDecision ReplyTracker::on_reply(char reply) {
+    drop_markers();
+    if (reply == code(B::copy_in_response) && !idle()) on_copy_in();
     if (asynchronous(reply)) {
         // Notices are forwarded (the proxy's statements write the client's literals as E''
         // strings, so they add none); one raised inside a rewritten query may point into it.
@@ -114,6 +152,7 @@ ReplyDecision ReplyTracker::on_reply(char reply) {
     }
     // After an extended-protocol error the server answers nothing up to the next Sync.
     while (skipping_ && !idle() && front().code != code(F::sync)) pop_front();
+    drop_markers();
     if (idle()) return {ReplyAction::forward, 0};  // e.g. a FATAL error while idle
 
     Entry& e = front();
@@ -125,8 +164,9 @@ ReplyDecision ReplyTracker::on_reply(char reply) {
                 const ReplyUse use = e.use;
                 const std::uint32_t rewrite = e.has_plan ? plans_[plans_head_].rewrite : 0;
                 pop_front();
-                return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0,
-                        rewrite, rewrite != 0};
+                const bool proxys = use == ReplyUse::drop || use == ReplyUse::capture;
+                return {proxys ? ReplyAction::drop : ReplyAction::forward, 0, rewrite,
+                        rewrite != 0};
             }
             ReplyUse use = e.use;
             std::uint32_t tag = e.tag;

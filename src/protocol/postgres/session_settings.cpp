@@ -12,6 +12,8 @@ bool SessionSettings::apply_parameter_status(util::Bytes body) {
     const auto value = rest.substr(0, rest.size() - 1);
     if (name == "client_encoding") {
         client_encoding = value;
+    } else if (name == "server_encoding") {
+        server_encoding = value;
     } else if (name == "standard_conforming_strings") {
         standard_conforming_strings = value == "on";
     } else if (name == "TimeZone") {

@@ -108,7 +108,6 @@ TEST_CASE("Flush and COPY data get no reply entry; Describe waits for its row de
     t.sent('D');
     t.sent('H');
     t.sent('d');
-    t.sent('c');
     CHECK(t.pending() == 1);
     CHECK(t.on_reply('t').action == fwd);
     CHECK(t.pending() == 1);
@@ -119,4 +118,29 @@ TEST_CASE("Flush and COPY data get no reply entry; Describe waits for its row de
 TEST_CASE("an error while idle is forwarded", "[reply_tracker]") {
     ReplyTracker t;
     CHECK(t.on_reply('E').action == fwd);
+}
+
+TEST_CASE("Syncs sent during COPY FROM STDIN get no ReadyForQuery of their own",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    // libpq, extended protocol: P B D E S, the data, CopyDone, S; then the next query.
+    for (char c : std::string("PBDES")) t.sent(c);
+    CHECK(replies(t, "12nG") == std::vector{fwd, fwd, fwd, fwd});
+    t.sent('d');
+    t.sent('c');
+    t.sent('S');
+    t.sent('Q', ReplyUse::hold);
+    CHECK(replies(t, "CZ") == std::vector{fwd, fwd});
+    CHECK(t.pending() == 1);
+    CHECK(replies(t, "CZ") == std::vector{hold, fwd});  // the next query's, not shifted
+    CHECK(t.idle());
+
+    // The CopyInResponse arriving after the client already ended its data.
+    t.sent('Q');
+    t.sent('d');
+    t.sent('c');
+    t.sent('Q');
+    CHECK(replies(t, "GCZ") == std::vector{fwd, fwd, fwd});
+    CHECK(replies(t, "CZ") == std::vector{fwd, fwd});
+    CHECK(t.idle());
 }
