@@ -176,3 +176,14 @@ TEST_CASE("a guard not ready yet makes writes unready", "[pg_write_plan]") {
     REQUIRE(p);
     CHECK(p->kind == WritePlan::Kind::unready);
 }
+
+TEST_CASE("a row shorter than the table fills only the first columns", "[pg_write_plan]") {
+    Fixture f;
+    // id (DEFAULT), user_id: course_id is not written and has no default: NULL.
+    auto p = f.plan("INSERT INTO enroll VALUES (DEFAULT, 7)");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::insert);
+    REQUIRE(p->rows.size() == 1);
+    CHECK(p->rows[0][0].sql == "7");
+    CHECK(p->rows[0][1].kind == ValueSource::Kind::null);
+}
