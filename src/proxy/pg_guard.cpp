@@ -475,9 +475,10 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
 
     // A key value the INSERT's assignment refuses ('3'::text into an integer column): the
     // server reports 42804 while analysing the statement, before anything else.
+    // (Only a value with an explicit cast can be one: the others cost nothing here.)
     for (const auto& row : plan.rows)
         for (std::size_t k = 0; k < row.size(); ++k)
-            if (!row[k].sql.empty() &&
+            if ((row[k].cast || row[k].opaque_cast) &&
                 !guard::assignable_to(row[k].sql, table.columns[table.key_columns[k]]))
                 return {};
 
@@ -968,15 +969,23 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
 }
 
 void PgGuard::on_bind(util::Bytes body) {
-    auto b = pg::decode_bind(body);
-    if (!b) return;
-    const std::string portal_name(b->portal);
-    redirects_.erase(portal_name);
-    auto it = prepared_.find(std::string(b->statement));
+    // Only the two names are read first: most Binds are of statements the guard has no
+    // business with, and need no decoding or copy.
+    const auto chars = util::as_chars(body);
+    const auto portal_end = chars.find('\0');
+    if (portal_end == std::string_view::npos) return;
+    const auto statement_end = chars.find('\0', portal_end + 1);
+    if (statement_end == std::string_view::npos) return;
+    const std::string_view portal_view = chars.substr(0, portal_end);
+    const std::string_view statement = chars.substr(portal_end + 1, statement_end - portal_end - 1);
+    if (!redirects_.empty()) redirects_.erase(std::string(portal_view));
+    auto it = prepared_.find(std::string(statement));
     if (it == prepared_.end()) {
-        portals_.erase(portal_name);
+        if (!portals_.empty()) portals_.erase(std::string(portal_view));
         return;
     }
+    if (!pg::decode_bind(body)) return;  // malformed: the server refuses it
+    const std::string portal_name(portal_view);
     // The portal object is re-used when nothing else holds it (the usual unnamed portal).
     auto& slot = portals_[portal_name];
     if (!slot || slot.use_count() != 1) slot = std::make_shared<Portal>();
