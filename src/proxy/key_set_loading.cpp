@@ -44,7 +44,7 @@ asio::awaitable<bool> load_one(pgclient::PgConnection& conn, guard::GuardState& 
             cfg.name);
     g.set_ready(std::move(*table));
     const double s = seconds(stats->elapsed);
-    spdlog::info("guard {}: ready: {} rows, {} distinct keys, {} MiB, {:.2f} s ({:.0f} keys/s)",
+    spdlog::info("guard {}: ready: {} rows, {} distinct keys, {:.2f} MiB, {:.2f} s ({:.0f} keys/s)",
                  cfg.name, stats->rows, stats->distinct_fingerprints,
                  static_cast<double>(stats->memory_bytes) / (1024.0 * 1024.0), s,
                  s > 0 ? static_cast<double>(stats->rows) / s : 0.0);
