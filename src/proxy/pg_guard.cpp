@@ -304,6 +304,26 @@ struct ResolvedKey {
     bool has_null = false;
     bool invalid = false;   // the server will refuse the statement itself
     bool unusable = false;  // no check can be written for it
+
+    // One more column's part, in key order.
+    void add(const ResolvedPart& part) {
+        unusable = unusable || part.unusable;
+        switch (part.normalized.status) {
+            case guard::NormalizeStatus::ok:
+                guard::append_key_part(encoded, part.normalized);
+                break;
+            case guard::NormalizeStatus::null:
+                has_null = true;
+                guard::append_key_null(encoded);
+                break;
+            case guard::NormalizeStatus::invalid:
+                invalid = true;
+                break;
+            case guard::NormalizeStatus::cannot_normalize:
+                fingerprintable = false;
+                break;
+        }
+    }
 };
 
 ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
@@ -319,22 +339,7 @@ ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::Gu
             k.sql.push_back(std::move(part.sql));
             k.display.push_back(std::move(part.display));
         }
-        k.unusable = k.unusable || part.unusable;
-        switch (part.normalized.status) {
-            case guard::NormalizeStatus::ok:
-                guard::append_key_part(k.encoded, part.normalized);
-                break;
-            case guard::NormalizeStatus::null:
-                k.has_null = true;
-                guard::append_key_null(k.encoded);
-                break;
-            case guard::NormalizeStatus::invalid:
-                k.invalid = true;
-                break;
-            case guard::NormalizeStatus::cannot_normalize:
-                k.fingerprintable = false;
-                break;
-        }
+        k.add(part);
     }
     return k;
 }
@@ -418,22 +423,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                 session, literals_readable, standard_strings);
             check.key.push_back(part.sql);
             key.display.push_back(part.display);
-            key.unusable = key.unusable || part.unusable;
-            switch (part.normalized.status) {
-                case guard::NormalizeStatus::ok:
-                    guard::append_key_part(key.encoded, part.normalized);
-                    break;
-                case guard::NormalizeStatus::null:
-                    key.has_null = true;
-                    guard::append_key_null(key.encoded);
-                    break;
-                case guard::NormalizeStatus::invalid:
-                    key.invalid = true;
-                    break;
-                case guard::NormalizeStatus::cannot_normalize:
-                    key.fingerprintable = false;
-                    break;
-            }
+            key.add(part);
         }
         if (key.invalid) return {};
         if (bind) {
