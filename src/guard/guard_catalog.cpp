@@ -21,28 +21,6 @@ namespace {
 // The relation a guard names: schema-qualified as written, else the first match along the
 // session's search_path (pg_catalog and pg_temp included, as the server resolves names). As in
 // check (guard_inspection.cpp), so both resolve the same relation.
-constexpr std::string_view resolve_table_sql = R"(
-SELECT c.oid::text, format('%I.%I', n.nspname, c.relname), c.relkind::text, n.nspname, c.relname,
-       c.reltuples::bigint::text, pg_catalog.current_setting('server_version_num')
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = $2::text
-  AND CASE WHEN $1::text = '' THEN n.nspname = ANY (pg_catalog.current_schemas(true))
-           ELSE n.nspname = $1::text END
-ORDER BY pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)
-LIMIT 1)";
-
-// The same name in another letter case, for a hint.
-constexpr std::string_view similar_table_sql = R"(
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE lower(c.relname) = lower($2::text) AND c.relkind IN ('r', 'p', 'f')
-  AND CASE WHEN $1::text = '' THEN n.nspname = ANY (pg_catalog.current_schemas(true))
-           ELSE lower(n.nspname) = lower($1::text) END
-ORDER BY 1
-LIMIT 1)";
-
 constexpr std::string_view search_path_sql =
     "SELECT pg_catalog.array_to_string(pg_catalog.current_schemas(false), ', ')";
 

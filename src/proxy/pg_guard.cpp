@@ -355,6 +355,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
                         remember(std::move(c))};
     };
+    auto unreadable_parameter = [&](std::string_view statement) {
+        return refusal("0A000", "uniqguard: a parameter of this " + std::string(statement) +
+                                    " table \"" + cfg.table + "\" cannot be checked by guard \"" +
+                                    cfg.name + "\"");
+    };
     if (plan.kind == WritePlan::Kind::unready) {
         if (cfg.when_unready == config::WhenUnready::forward) {
             g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
@@ -433,10 +438,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             else
                 check.where = std::move(*substituted);
         }
-        if (key.unusable)
-            return refusal("0A000", "uniqguard: a parameter of this UPDATE on table \"" +
-                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
-                                        "\"");
+        if (key.unusable) return unreadable_parameter("UPDATE on");
         if (key.has_null && nulls_distinct) return {};  // the new keys never conflict
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
         Decision d;
@@ -533,10 +535,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     };
     for (std::size_t k = 0; k < key_rows.size(); ++k) {
         auto key = texts_of(key_rows[k]);
-        if (key.unusable)
-            return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
-                                        cfg.table + "\" cannot be checked by guard \"" + cfg.name +
-                                        "\"");
+        if (key.unusable) return unreadable_parameter("INSERT into");
         check.keys.push_back(std::move(key.sql));
     }
     check.occurrences = occurrences;
@@ -598,20 +597,14 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 auto substituted =
                     substitute_parameters(guard::canonical_string_literals(v, standard_strings),
                                           *bind, types, column_oid);
-                if (!substituted)
-                    return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
-                                                cfg.table + "\" cannot be checked by guard \"" +
-                                                cfg.name + "\"");
+                if (!substituted) return unreadable_parameter("INSERT into");
                 values.push_back(std::move(*substituted));
             }
             rw.values.push_back(std::move(values));
         }
         if (bind && !t.returning.empty()) {
             auto substituted = substitute_parameters(t.returning, *bind, types, 0);
-            if (!substituted)
-                return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
-                                            cfg.table + "\" cannot be checked by guard \"" +
-                                            cfg.name + "\"");
+            if (!substituted) return unreadable_parameter("INSERT into");
             rw.returning = std::move(*substituted);
         }
         Decision d;
@@ -634,10 +627,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         pending.event_values.clear();
         for (std::size_t row = 0; row < plan.rows.size(); ++row) {
             auto key = texts_of(row);
-            if (key.unusable)
-                return refusal("0A000", "uniqguard: a parameter of this INSERT into table \"" +
-                                            cfg.table + "\" cannot be checked by guard \"" +
-                                            cfg.name + "\"");
+            if (key.unusable) return unreadable_parameter("INSERT into");
             rows.push_back(std::move(key.sql));
             pending.event_values.push_back(std::move(key.display));
         }
@@ -771,6 +761,13 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     bool changed = false;
     // Which bytes of `rewritten` are the client's, to move error positions back.
     std::vector<RewriteSegment> segments;
+    // A statement of the proxy's (or none: the client's own, already copied) and how the server's
+    // replies to that statement are to be used.
+    auto emit = [&](std::string_view sql, ReplyUse use, std::uint32_t tag) {
+        rewritten += sql;
+        plan.push_back(use);
+        tags.push_back(tag);
+    };
     auto copy_until = [&](std::size_t end) {
         if (end > copied) {
             segments.push_back({copied, rewritten.size(), end - copied});
@@ -785,83 +782,59 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         using K = Decision::Kind;
         switch (d.kind) {
             case K::pass:
-                plan.push_back(ReplyUse::forward);
-                tags.push_back(0);
+                emit({}, ReplyUse::forward, 0);
                 break;
             case K::check_after:
             case K::probe_after:
                 if (!d.pre.empty()) {
                     copy_until(st.trimmed.offset);
-                    copied = st.trimmed.offset;
-                    rewritten += d.pre;
+                    emit(d.pre, ReplyUse::drop, 0);
                     rewritten += ";\n";
-                    plan.push_back(ReplyUse::drop);
-                    tags.push_back(0);
                 }
                 // After the statement, on a line of its own: the statement may end in a comment.
                 copy_until(st.range.end());
-                rewritten += "\n;";
-                plan.push_back(d.kind == K::check_after ? ReplyUse::hold : ReplyUse::forward);
-                tags.push_back(0);
+                emit("\n;", d.kind == K::check_after ? ReplyUse::hold : ReplyUse::forward, 0);
                 if (!d.learn.empty()) {
-                    rewritten += d.learn;
+                    emit(d.learn, ReplyUse::capture, d.learn_tag);
                     rewritten += ";";
-                    plan.push_back(ReplyUse::capture);
-                    tags.push_back(d.learn_tag);
                 }
-                rewritten += d.sql;
-                copied = st.range.end();
-                plan.push_back(d.kind == K::check_after ? ReplyUse::verdict : ReplyUse::capture);
-                tags.push_back(d.tag);
+                emit(d.sql, d.kind == K::check_after ? ReplyUse::verdict : ReplyUse::capture,
+                     d.tag);
                 changed = true;
                 break;
             case K::check_before:
             case K::probe_before:
                 copy_until(st.trimmed.offset);
                 if (!d.probe.empty()) {
-                    rewritten += d.probe;
+                    emit(d.probe, ReplyUse::capture, d.probe_tag);
                     rewritten += ";\n";
-                    plan.push_back(ReplyUse::capture);
-                    tags.push_back(d.probe_tag);
                 }
-                rewritten += d.sql;
+                emit(d.sql, d.kind == K::check_before ? ReplyUse::verdict : ReplyUse::capture,
+                     d.tag);
                 rewritten += ";\n";
-                copied = st.trimmed.offset;
-                plan.push_back(d.kind == K::check_before ? ReplyUse::verdict : ReplyUse::capture);
-                tags.push_back(d.tag);
-                plan.push_back(ReplyUse::forward);
-                tags.push_back(0);
+                emit({}, ReplyUse::forward, 0);  // the client's statement, copied next
                 changed = true;
                 break;
             case K::refuse:
                 copy_until(st.trimmed.offset);
-                rewritten += d.sql;
+                emit(d.sql, ReplyUse::verdict, d.tag);  // in place of the statement
                 copied = st.trimmed.end();
-                plan.push_back(ReplyUse::verdict);
-                tags.push_back(d.tag);
                 changed = true;
                 break;
             case K::replace:
                 copy_until(st.trimmed.offset);
                 if (!d.probe.empty()) {
-                    rewritten += d.probe;
+                    emit(d.probe, ReplyUse::capture, d.probe_tag);
                     rewritten += ";\n";
-                    plan.push_back(ReplyUse::capture);
-                    tags.push_back(d.probe_tag);
                 }
                 for (const auto& c : d.copies)
                     segments.push_back({c.origin, rewritten.size() + c.at, c.length});
-                rewritten += d.sql;
+                emit(d.sql, ReplyUse::forward, 0);  // in place of the statement
                 copied = st.trimmed.end();
-                plan.push_back(ReplyUse::forward);
-                tags.push_back(0);
                 if (!d.learn.empty()) {
                     copy_until(st.range.end());
-                    copied = st.range.end();
                     rewritten += "\n;";
-                    rewritten += d.learn;
-                    plan.push_back(ReplyUse::capture);
-                    tags.push_back(d.learn_tag);
+                    emit(d.learn, ReplyUse::capture, d.learn_tag);
                 }
                 changed = true;
                 break;

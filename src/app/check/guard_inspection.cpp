@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "guard/guard_catalog.hpp"
 #include "pgclient/sql_text.hpp"
 
 namespace uniqguard::app::check {
@@ -17,27 +18,10 @@ using Params = std::vector<std::optional<std::string>>;
 namespace {
 
 // The relation a guard names: schema-qualified as written, else the first match along the
-// session's search_path (pg_catalog and pg_temp included, as the server resolves names).
-constexpr std::string_view resolve_table_sql = R"(
-SELECT c.oid::text, format('%I.%I', n.nspname, c.relname), c.relkind::text, n.nspname, c.relname
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = $2::text
-  AND CASE WHEN $1::text = '' THEN n.nspname = ANY (pg_catalog.current_schemas(true))
-           ELSE n.nspname = $1::text END
-ORDER BY pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)
-LIMIT 1)";
-
-// The same name in another letter case, for a hint: names are compared as the catalog has them.
-constexpr std::string_view similar_table_sql = R"(
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE lower(c.relname) = lower($2::text) AND c.relkind IN ('r', 'p', 'f')
-  AND CASE WHEN $1::text = '' THEN n.nspname = ANY (pg_catalog.current_schemas(true))
-           ELSE lower(n.nspname) = lower($1::text) END
-ORDER BY 1
-LIMIT 1)";
+// session's search_path (pg_catalog and pg_temp included, as the server resolves names); found
+// with the proxy's own queries (guard/guard_catalog.hpp), so that check and serve agree.
+using guard::resolve_table_sql;
+using guard::similar_table_sql;
 
 std::string column_sql(int version) {
     const std::string deterministic =
