@@ -76,6 +76,9 @@ class GuardRegistry {
     explicit GuardRegistry(const std::vector<config::Guard>& guards);
 
     bool empty() const { return guards_.empty(); }
+    // Unique to this registry in the process (never re-used), for caches that hold pointers to
+    // its guards.
+    std::uint64_t id() const { return id_; }
     const std::vector<std::unique_ptr<GuardState>>& guards() const { return guards_; }
     // The guard of a statement's target table, or null.
     GuardState* find(const sql::QualifiedName& target) const;
@@ -86,6 +89,7 @@ class GuardRegistry {
   private:
     std::vector<std::unique_ptr<GuardState>> guards_;
     sql::TableMentionFilter filter_;
+    std::uint64_t id_;
 };
 
 }  // namespace uniqguard::guard

@@ -27,6 +27,7 @@
 #include "protocol/postgres/frontend_messages.hpp"
 #include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
+#include "proxy/pg_insert_shape.hpp"
 #include "proxy/pg_write_plan.hpp"
 #include "util/bytes.hpp"
 
@@ -83,6 +84,10 @@ class PgGuard {
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);
     void on_close(util::Bytes body);
 
+    // An INSERT of a shape seen before (pg_insert_shape.hpp): true when it passes (every key
+    // new, now in the key set); false when the full path must decide.
+    bool passes_by_shape(const InsertShapePlan& plan, std::string_view text,
+                         const sql::LiteralShape& shape);
     // What to do with one write whose values are known now.
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
@@ -118,6 +123,10 @@ class PgGuard {
     std::unordered_map<std::uint32_t, Rewrite> rewrites_;
     std::uint32_t next_rewrite_ = 1;
     std::optional<guard::SessionContext> context_;
+    // Re-used by passes_by_shape, so that the common path allocates nothing.
+    std::string encoded_key_;
+    std::string literal_text_;
+    std::vector<std::uint64_t> shape_fingerprints_;
     std::string context_time_zone_;
     std::string context_date_style_;
 };

@@ -24,6 +24,9 @@ struct ValueSource {
     std::string text;  // string: the decoded contents; number: as written; boolean: true/false
     std::string sql;   // the value as written in the statement (for the server-side check)
     std::string literal_token;  // string: the literal token itself, to decode it again
+    // string, number: where the literal's token(s) are in the statement's text (a number's
+    // minus signs included), for the shape plan (pg_insert_shape.hpp)
+    sql::SourceRange literal;
     int parameter = 0;          // parameter: 1-based
     // An explicit cast the value is read through first ('5'::int8, $1::text); nullopt: none.
     std::optional<guard::ColumnType> cast;

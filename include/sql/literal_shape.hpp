@@ -52,6 +52,24 @@ LiteralShape literal_shape(std::string_view sql, LexOptions options = {});
 // The same into an existing object, re-using its buffers.
 void literal_shape(std::string_view sql, LiteralShape& out, LexOptions options = {});
 
+// The tokens (indexes into LiteralShape::tokens) that one literal value spans: one string
+// token, or a number token with the minus signs before it.
+struct LiteralTokens {
+    std::size_t first = 0;
+    std::size_t last = 0;
+};
+
+// The tokens `range` (a Value's `literal`) covers exactly; nullopt when it does not start and
+// end on token boundaries.
+std::optional<LiteralTokens> literal_tokens(const LiteralShape& shape, SourceRange range);
+
+// The value of a string or number literal at `at` in `sql` (whose shape is `shape`), into
+// `out`, exactly as parse_postgres reads it into Value::text: a string decoded under the
+// shape's options, an integer that fits int32 without leading zeros, any other number as
+// written. False when it does not decode (the server would refuse it) or `kind` is neither.
+bool read_literal(std::string_view sql, const LiteralShape& shape, ValueKind kind, LiteralTokens at,
+                  std::string& out);
+
 // The statements of `sql` from those parsed from another text of the same shape: values read
 // from `sql`'s literals, ranges moved to `sql`'s offsets. The result equals what parse_postgres
 // would return for `sql`. nullopt when the keys differ or the analysis holds literal-derived

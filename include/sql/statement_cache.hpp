@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sql/literal_shape.hpp"
 #include "sql/postgres_parser.hpp"
 #include "sql/statement.hpp"
 
@@ -22,6 +23,9 @@ struct Analysis {
 
 // The statements of `sql`, as parse_postgres would return them.
 Analysis analyse_postgres(std::string_view sql);
+// The same, for a text whose shape the caller has taken already (literal_shape(sql), with the
+// default options).
+Analysis analyse_postgres(std::string_view sql, const LiteralShape& shape);
 
 // Entries currently cached on this thread (for tests).
 std::size_t statement_cache_size();

@@ -63,6 +63,8 @@ bool GuardState::matches(const sql::QualifiedName& target) const {
 
 GuardRegistry::GuardRegistry(const std::vector<config::Guard>& guards)
     : filter_(bare_names(guards)) {
+    static std::atomic<std::uint64_t> next_id{1};
+    id_ = next_id.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t seed = process_seed();
     for (const auto& g : guards) guards_.push_back(std::make_unique<GuardState>(g, seed));
 }

@@ -326,11 +326,16 @@ struct ResolvedKey {
     }
 };
 
-ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
-                        const pg::BindMessage* bind, const std::vector<std::uint32_t>& types,
-                        const guard::SessionContext& session, bool literals_readable,
-                        bool standard_strings, bool with_text = true) {
-    ResolvedKey k;
+// Reads one key into `k`, which is reset first (its buffers kept: the first pass re-uses one).
+void resolve_key_into(ResolvedKey& k, const std::vector<ValueSource>& sources,
+                      const guard::GuardTable& table, const pg::BindMessage* bind,
+                      const std::vector<std::uint32_t>& types, const guard::SessionContext& session,
+                      bool literals_readable, bool standard_strings, bool with_text) {
+    k.sql.clear();
+    k.display.clear();
+    k.encoded.clear();
+    k.fingerprintable = true;
+    k.has_null = k.invalid = k.unusable = false;
     for (std::size_t c = 0; c < sources.size(); ++c) {
         const auto& column = table.columns[table.key_columns[c]];
         auto part = resolve(sources[c], column, table.key_types[c], bind, types, session,
@@ -341,9 +346,111 @@ ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::Gu
         }
         k.add(part);
     }
+}
+
+ResolvedKey resolve_key(const std::vector<ValueSource>& sources, const guard::GuardTable& table,
+                        const pg::BindMessage* bind, const std::vector<std::uint32_t>& types,
+                        const guard::SessionContext& session, bool literals_readable,
+                        bool standard_strings) {
+    ResolvedKey k;
+    resolve_key_into(k, sources, table, bind, types, session, literals_readable, standard_strings,
+                     true);
     return k;
 }
+
+// The INSERT path's first pass (PgGuard::decide) in buffers kept per thread: the common
+// statement passes without allocating.
+struct FirstPassEvent {
+    guard::KeyEvent::Kind kind;
+    std::size_t key;  // distinct key
+    std::size_t row;
+};
+struct FirstPass {
+    ResolvedKey key;
+    std::vector<FirstPassEvent> events;
+    std::vector<std::size_t> unknown_rows;  // rows whose key cannot be fingerprinted
+    std::vector<std::size_t> key_rows;      // per distinct key: its first row
+    std::vector<std::size_t> occurrences;
+    std::vector<std::pair<std::uint64_t, std::size_t>> seen;  // fingerprint, distinct key
+
+    static FirstPass& reset() {
+        thread_local FirstPass pass;
+        pass.events.clear();
+        pass.unknown_rows.clear();
+        pass.key_rows.clear();
+        pass.occurrences.clear();
+        pass.seen.clear();
+        return pass;
+    }
+};
 }  // namespace
+
+bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text,
+                              const sql::LiteralShape& shape) {
+    auto& g = *plan.guard;
+    if (g.state() != guard::GuardLoadState::ready || plan.key_width == 0) return false;
+    const auto& table = g.table();
+    const auto& session = session_context();
+    const bool nulls_distinct = g.config().nulls_distinct;
+    // First every key, then the key set: a statement that leaves the path here has changed
+    // nothing, and the full path decides it from scratch.
+    shape_fingerprints_.clear();
+    for (std::size_t at = 0; at < plan.parts.size(); at += plan.key_width) {
+        encoded_key_.clear();
+        bool has_null = false;
+        for (std::size_t c = 0; c < plan.key_width; ++c) {
+            const ShapeKeyPart& part = plan.parts[at + c];
+            const auto& type = table.key_types[c];
+            guard::NormalizedValue value;  // NULL unless read below
+            switch (part.kind) {
+                case ShapeKeyPart::Kind::null:
+                    break;
+                case ShapeKeyPart::Kind::boolean:
+                    value = guard::normalize_text(type, part.boolean ? "true" : "false", session);
+                    break;
+                case ShapeKeyPart::Kind::string:
+                    if (!sql::read_literal(text, shape, sql::ValueKind::literal_string, part.tokens,
+                                           literal_text_))
+                        return false;
+                    value = guard::normalize_text(type, literal_text_, session);
+                    break;
+                case ShapeKeyPart::Kind::number:
+                    if (!sql::read_literal(text, shape, sql::ValueKind::literal_number, part.tokens,
+                                           literal_text_))
+                        return false;
+                    value = guard::normalize_sql_number(type, literal_text_);
+                    break;
+            }
+            switch (value.status) {
+                case guard::NormalizeStatus::ok:
+                    guard::append_key_part(encoded_key_, value);
+                    break;
+                case guard::NormalizeStatus::null:
+                    has_null = true;
+                    guard::append_key_null(encoded_key_);
+                    break;
+                case guard::NormalizeStatus::invalid:
+                    // The server refuses the statement itself (as decide() leaves it to it).
+                    return true;
+                case guard::NormalizeStatus::cannot_normalize:
+                    return false;
+            }
+        }
+        if (has_null && nulls_distinct) continue;  // never conflicts
+        const std::uint64_t fp = guard::fingerprint_encoded_key(encoded_key_, g.seed());
+        if (std::find(shape_fingerprints_.begin(), shape_fingerprints_.end(), fp) !=
+            shape_fingerprints_.end())
+            return false;  // the same key twice in the statement
+        shape_fingerprints_.push_back(fp);
+    }
+    for (const std::uint64_t fp : shape_fingerprints_) {
+        // Present: the full path checks the statement with the server. The keys added just
+        // before are then suspected too, which costs nothing more: the check covers every row.
+        if (!g.keys().insert(fp)) return false;
+    }
+    g.counters().passed.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
 
 PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
                                   const std::vector<std::uint32_t>& types, bool in_transaction) {
@@ -477,19 +584,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     // INSERT, first pass (the common path ends here): each row's key fingerprinted, every new
     // fingerprint added to the key set. A row the server will refuse makes the statement the
     // server's to answer.
-    struct Event {
-        guard::KeyEvent::Kind kind;
-        std::size_t key;  // distinct key
-        std::size_t row;
-    };
-    std::vector<Event> events;
-    std::vector<std::size_t> unknown_rows;  // rows whose key cannot be fingerprinted
-    std::vector<std::size_t> key_rows;      // per distinct key: its first row
-    std::vector<std::size_t> occurrences;
-    std::vector<std::pair<std::uint64_t, std::size_t>> seen;  // fingerprint, distinct key
+    FirstPass& pass = FirstPass::reset();
+    auto& [key, events, unknown_rows, key_rows, occurrences, seen] = pass;
     for (std::size_t row = 0; row < plan.rows.size(); ++row) {
-        auto key = resolve_key(plan.rows[row], table, bind, types, session, literals_readable,
-                               standard_strings, false);
+        resolve_key_into(key, plan.rows[row], table, bind, types, session, literals_readable,
+                         standard_strings, false);
         // A value the server will refuse: the statement is the server's to answer (through the
         // rewrite, when the server could not even parse its ON CONFLICT target).
         if (key.invalid) {
@@ -531,7 +630,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     std::vector<std::size_t> repeated_rows;
     auto texts_of = [&](std::size_t row) {
         return resolve_key(plan.rows[row], table, bind, types, session, literals_readable,
-                           standard_strings, true);
+                           standard_strings);
     };
     for (std::size_t k = 0; k < key_rows.size(); ++k) {
         auto key = texts_of(key_rows[k]);
@@ -747,7 +846,18 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         for (auto& [name, prepared] : prepared_) prepared->maybe_gone = true;
     if (!registry_->may_mention(q->sql)) return {};
     const std::string_view text = q->sql;
-    auto analysis = sql::analyse_postgres(text);
+    // The common path: an INSERT of a shape seen before, its keys read from the tokens.
+    thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
+    sql::literal_shape(text, shape);
+    auto& shape_plans = InsertShapeCache::of_this_thread();
+    const bool shape_path = shape.ok && settings_.standard_conforming_strings &&
+                            is_utf8(settings_.client_encoding) &&
+                            is_utf8(settings_.server_encoding);
+    const std::optional<InsertShapePlan>* known =
+        shape_path ? shape_plans.find(*registry_, shape.key) : nullptr;
+    if (known && *known && passes_by_shape(**known, text, shape)) return {};
+
+    auto analysis = sql::analyse_postgres(text, shape);
     if (analysis.error) return {};  // the server answers the syntax error
     // libpg_query reads strings as with standard_conforming_strings on; with it off the server
     // may refuse the whole string while parsing it (U&'' literals): its error, unrewritten.
@@ -778,6 +888,12 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     for (const auto& st : analysis.statements) {
         notice_schema_change(st);
         auto write = plan_write(st, text, *registry_);
+        // The shape's plan, or that it has none; not while its guard loads (the shape may
+        // qualify once it is ready).
+        if (shape_path && !known && analysis.statements.size() == 1 &&
+            (!write || write->kind != WritePlan::Kind::unready))
+            shape_plans.store(*registry_, shape.key,
+                              write ? make_insert_shape_plan(*write, shape) : std::nullopt);
         Decision d = write ? decide(*write, nullptr, {}, in_transaction) : Decision{};
         using K = Decision::Kind;
         switch (d.kind) {
@@ -947,14 +1063,18 @@ void PgGuard::on_bind(util::Bytes body) {
         if (!portals_.empty()) portals_.erase(std::string(portal_view));
         return;
     }
-    if (!pg::decode_bind(body)) return;  // malformed: the server refuses it
     const std::string portal_name(portal_view);
     // The portal object is re-used when nothing else holds it (the usual unnamed portal).
     auto& slot = portals_[portal_name];
     if (!slot || slot.use_count() != 1) slot = std::make_shared<Portal>();
-    slot->prepared = it->second;
     slot->body.assign(util::as_chars(body));
-    slot->bind = *pg::decode_bind(util::as_bytes(slot->body));
+    auto bind = pg::decode_bind(util::as_bytes(slot->body));
+    if (!bind) {  // malformed: the server refuses it
+        portals_.erase(portal_name);
+        return;
+    }
+    slot->prepared = it->second;
+    slot->bind = std::move(*bind);
 }
 
 void PgGuard::on_close(util::Bytes body) {

@@ -24,10 +24,12 @@ std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) 
             s.kind = ValueSource::Kind::string;
             s.text = v.text;
             s.literal_token = std::string(v.literal.text(sql));
+            s.literal = v.literal;
             break;
         case ValueKind::literal_number:
             s.kind = ValueSource::Kind::number;
             s.text = v.text;
+            s.literal = v.literal;
             break;
         case ValueKind::literal_bool:
             s.kind = ValueSource::Kind::boolean;

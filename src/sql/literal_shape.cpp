@@ -1,6 +1,7 @@
 #include "sql/literal_shape.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace uniqguard::sql {
 namespace {
@@ -78,38 +79,15 @@ class Rebinder {
         }
         if (v.kind != ValueKind::literal_string && v.kind != ValueKind::literal_number) return true;
         if (!v.literal.known()) return false;
-        std::size_t i = index_starting_at(to_.tokens, v.literal.offset);
+        const std::size_t i = index_starting_at(to_.tokens, v.literal.offset);
         const std::size_t j = index_ending_at(to_.tokens, v.literal.end());
         if (i == npos || j == npos) return false;
-        if (v.kind == ValueKind::literal_string) {
-            if (i != j) return false;
-            const Token& t = to_.tokens[i];
-            if (t.kind == TokenKind::identifier || t.kind == TokenKind::quoted_identifier) {
-                return true;  // a word read as a string (SET x = on): part of the key
-            }
-            auto text = decode_string_token(token_text(sql_, t), t.kind, to_.options);
-            if (!text) return false;
-            v.text = std::move(*text);
-            return true;
+        if (v.kind == ValueKind::literal_string && i == j &&
+            (to_.tokens[i].kind == TokenKind::identifier ||
+             to_.tokens[i].kind == TokenKind::quoted_identifier)) {
+            return true;  // a word read as a string (SET x = on): part of the key
         }
-        std::size_t minus = 0;
-        while (i < j && is_symbol(sql_, to_.tokens[i], "-")) {
-            ++minus;
-            ++i;
-        }
-        if (i != j) return false;
-        const Token& t = to_.tokens[i];
-        const std::string_view digits = token_text(sql_, t);
-        if (t.kind == TokenKind::integer && fits_int32(digits)) {
-            long long n = 0;
-            for (char c : digits) n = n * 10 + (c - '0');
-            v.text = std::to_string(minus % 2 == 1 ? -n : n);
-        } else if (t.kind == TokenKind::integer || t.kind == TokenKind::numeric) {
-            v.text = minus % 2 == 1 ? "-" + std::string(digits) : std::string(digits);
-        } else {
-            return false;
-        }
-        return true;
+        return read_literal(sql_, to_, v.kind, {i, j}, v.text);
     }
 
     bool assignments(std::vector<Assignment>& list) const {
@@ -203,6 +181,54 @@ void literal_shape(std::string_view sql, LiteralShape& out, LexOptions options) 
         }
         if (is_literal_kind(t.kind)) out.literals.push_back({t.offset, t.length, t.kind});
     }
+}
+
+std::optional<LiteralTokens> literal_tokens(const LiteralShape& shape, SourceRange range) {
+    if (!range.known()) return std::nullopt;
+    const std::size_t i = index_starting_at(shape.tokens, range.offset);
+    const std::size_t j = index_ending_at(shape.tokens, range.end());
+    if (i == npos || j == npos || j < i) return std::nullopt;
+    return LiteralTokens{i, j};
+}
+
+bool read_literal(std::string_view sql, const LiteralShape& shape, ValueKind kind, LiteralTokens at,
+                  std::string& out) {
+    std::size_t i = at.first;
+    const std::size_t j = at.last;
+    if (j >= shape.tokens.size() || i > j) return false;
+    if (kind == ValueKind::literal_string) {
+        if (i != j) return false;
+        const Token& t = shape.tokens[i];
+        auto text = decode_string_token(token_text(sql, t), t.kind, shape.options);
+        if (!text) return false;
+        out = std::move(*text);
+        return true;
+    }
+    if (kind != ValueKind::literal_number) return false;
+    std::size_t minus = 0;
+    while (i < j && is_symbol(sql, shape.tokens[i], "-")) {
+        ++minus;
+        ++i;
+    }
+    if (i != j) return false;
+    const Token& t = shape.tokens[i];
+    const std::string_view digits = token_text(sql, t);
+    out.clear();
+    if (t.kind == TokenKind::integer && fits_int32(digits)) {
+        // As the server's parser reads an ICONST: leading zeros gone.
+        long long n = 0;
+        for (char c : digits) n = n * 10 + (c - '0');
+        if (minus % 2 == 1) n = -n;
+        char buffer[24];
+        const auto r = std::to_chars(buffer, buffer + sizeof buffer, n);
+        out.assign(buffer, r.ptr);
+    } else if (t.kind == TokenKind::integer || t.kind == TokenKind::numeric) {
+        if (minus % 2 == 1) out.push_back('-');
+        out.append(digits);
+    } else {
+        return false;
+    }
+    return true;
 }
 
 LiteralShape literal_shape(std::string_view sql, LexOptions options) {

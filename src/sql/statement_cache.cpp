@@ -31,18 +31,23 @@ Cache& thread_cache() {
 Analysis analyse_postgres(std::string_view sql) {
     Cache& cache = thread_cache();
     literal_shape(sql, cache.scratch);
-    if (cache.scratch.ok) {
-        if (auto it = cache.entries.find(cache.scratch.key); it != cache.entries.end()) {
+    return analyse_postgres(sql, cache.scratch);
+}
+
+Analysis analyse_postgres(std::string_view sql, const LiteralShape& shape) {
+    Cache& cache = thread_cache();
+    if (shape.ok) {
+        if (auto it = cache.entries.find(shape.key); it != cache.entries.end()) {
             if (auto statements =
-                    rebind_literals(it->second.statements, it->second.shape, sql, cache.scratch))
+                    rebind_literals(it->second.statements, it->second.shape, sql, shape))
                 return {std::move(*statements), std::nullopt, true};
         }
     }
     ParseResult parsed = parse_postgres(sql);
     if (!parsed) return {{}, std::move(parsed.error), false};
-    if (cache.scratch.ok) {
+    if (shape.ok) {
         if (cache.entries.size() >= max_entries) cache.entries.clear();
-        cache.entries.insert_or_assign(cache.scratch.key, Cached{parsed.statements, cache.scratch});
+        cache.entries.insert_or_assign(shape.key, Cached{parsed.statements, shape});
     }
     return {std::move(parsed.statements), std::nullopt, false};
 }

@@ -1,0 +1,86 @@
+#include "proxy/pg_insert_shape.hpp"
+
+#include <string>
+#include <unordered_map>
+
+namespace uniqguard::proxy {
+
+namespace {
+// As the statement cache's bound (statement_cache.cpp): the shapes of one application's INSERTs
+// into its guarded tables.
+constexpr std::size_t max_entries = 4096;
+}  // namespace
+
+std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
+                                                      const sql::LiteralShape& shape) {
+    if (plan.kind != WritePlan::Kind::insert || plan.must_rewrite || plan.forward_untouched ||
+        !plan.guard || plan.guard->state() != guard::GuardLoadState::ready || !shape.ok ||
+        !shape.options.standard_conforming_strings)
+        return std::nullopt;
+    InsertShapePlan out;
+    out.guard = plan.guard;
+    out.key_width = plan.guard->table().key_columns.size();
+    for (const auto& row : plan.rows) {
+        if (row.size() != out.key_width) return std::nullopt;
+        for (const auto& source : row) {
+            // A cast changes how the value reads, and the full path checks its assignment first.
+            if (source.cast || source.opaque_cast) return std::nullopt;
+            ShapeKeyPart part;
+            switch (source.kind) {
+                case ValueSource::Kind::null:
+                    part.kind = ShapeKeyPart::Kind::null;
+                    break;
+                case ValueSource::Kind::boolean:
+                    part.kind = ShapeKeyPart::Kind::boolean;
+                    part.boolean = source.text == "true";
+                    break;
+                case ValueSource::Kind::string:
+                case ValueSource::Kind::number: {
+                    auto tokens = sql::literal_tokens(shape, source.literal);
+                    if (!tokens) return std::nullopt;
+                    // Only string and number tokens: a word read as a string is part of the shape.
+                    const auto kind = shape.tokens[tokens->last].kind;
+                    if (!sql::is_literal_kind(kind) || kind == sql::TokenKind::bit_string ||
+                        kind == sql::TokenKind::hex_string)
+                        return std::nullopt;
+                    part.kind = source.kind == ValueSource::Kind::string
+                                    ? ShapeKeyPart::Kind::string
+                                    : ShapeKeyPart::Kind::number;
+                    part.tokens = *tokens;
+                    break;
+                }
+                case ValueSource::Kind::parameter:
+                    return std::nullopt;  // the server refuses $n in a simple query
+            }
+            out.parts.push_back(part);
+        }
+    }
+    return out;
+}
+
+void InsertShapeCache::bind_to(const guard::GuardRegistry& registry) {
+    if (registry_id_ == registry.id()) return;
+    entries_.clear();  // plans of another registry hold pointers to its guards
+    registry_id_ = registry.id();
+}
+
+const std::optional<InsertShapePlan>* InsertShapeCache::find(const guard::GuardRegistry& registry,
+                                                             const std::string& shape_key) {
+    bind_to(registry);
+    auto it = entries_.find(shape_key);
+    return it == entries_.end() ? nullptr : &it->second;
+}
+
+void InsertShapeCache::store(const guard::GuardRegistry& registry, const std::string& shape_key,
+                             std::optional<InsertShapePlan> plan) {
+    bind_to(registry);
+    if (entries_.size() >= max_entries) entries_.clear();
+    entries_.insert_or_assign(shape_key, std::move(plan));
+}
+
+InsertShapeCache& InsertShapeCache::of_this_thread() {
+    thread_local InsertShapeCache cache;
+    return cache;
+}
+
+}  // namespace uniqguard::proxy
