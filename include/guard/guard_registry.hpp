@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +58,22 @@ class GuardState {
     // under-guarded).
     bool matches(const sql::QualifiedName& target) const;
 
+    // Writers: sessions that may have added keys to the key set in a transaction that has not
+    // ended yet. A rebuild of the key set (after a TRUNCATE) must wait for those that began
+    // before it, since their rows may commit after its read of the table. A writer is counted
+    // under the rebuild epoch it began in; open_writer returns that epoch for close_writer.
+    std::uint64_t open_writer();
+    void close_writer(std::uint64_t epoch);
+    // Starts a new epoch and returns the old one, whose writers the rebuild waits for.
+    std::uint64_t next_rebuild_epoch();
+    std::int64_t writers_of(std::uint64_t epoch) const;
+
+    // A TRUNCATE of the table committed through the proxy: the key set may be rebuilt. Returns
+    // true when the caller is to start the rebuild, false when one runs already (it will run
+    // once more when it ends: rebuild_done() returns true then).
+    bool request_rebuild();
+    bool rebuild_done();
+
   private:
     config::Guard config_;
     sql::QualifiedName configured_name_;
@@ -67,6 +84,11 @@ class GuardState {
     std::optional<GuardTable> table_;
     mutable std::mutex failure_mutex_;
     std::string failure_;
+    std::atomic<std::uint64_t> rebuild_epoch_{0};
+    std::atomic<std::int64_t> writers_[2] = {0, 0};  // by epoch parity
+    std::mutex rebuild_mutex_;
+    bool rebuild_running_ = false;
+    bool rebuild_again_ = false;
 };
 
 class GuardRegistry {
@@ -86,10 +108,22 @@ class GuardRegistry {
     // Whether the text names one of the guarded tables (cheap, never wrong in the unsafe way).
     bool may_mention(std::string_view sql) const { return !empty() && filter_.may_mention(sql); }
 
+    // A TRUNCATE of `g`'s table has committed through the proxy (any thread): its key set is
+    // rebuilt by the starter the server sets (proxy/key_set_rebuild.hpp); without one, nothing
+    // happens (a stale key set only costs checks).
+    void set_rebuild_starter(std::function<void(GuardState&)> starter) {
+        rebuild_starter_ = std::move(starter);
+    }
+    void rebuild_after_truncate(GuardState& g) const {
+        if (rebuild_starter_ && g.state() == GuardLoadState::ready && g.request_rebuild())
+            rebuild_starter_(g);
+    }
+
   private:
     std::vector<std::unique_ptr<GuardState>> guards_;
     sql::TableMentionFilter filter_;
     std::uint64_t id_;
+    std::function<void(GuardState&)> rebuild_starter_;
 };
 
 }  // namespace uniqguard::guard

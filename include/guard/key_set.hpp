@@ -32,6 +32,7 @@
 // kept in a small side table per shard, empty in the common case.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -71,11 +72,29 @@ class KeySet {
     // their uneven shares); never shrinks.
     void reserve(std::size_t n);
 
+    // Rebuilding the set in place (after a TRUNCATE: key_set_rebuild.hpp). begin_rebuild()
+    // starts a second, empty set, returned for the caller to fill (add/add_many) while every
+    // insert, add and erase on this set also goes to it: an insert there whatever this set
+    // answers, since the key is about to exist either way. finish_rebuild() then makes the
+    // second set this set's contents, one shard at a time under that shard's lock (no global
+    // pause), and frees the old contents; abandon_rebuild() drops the second set. One rebuild
+    // at a time, and the returned set must not be used after finish or abandon.
+    KeySet& begin_rebuild();
+    void finish_rebuild();
+    void abandon_rebuild();
+    bool rebuilding() const { return rebuild_ != nullptr; }
+
   private:
     struct Shard;
     Shard& shard_of(std::uint64_t fp) const;
+    // The rebuild set, when shard `index` writes to it too (under that shard's lock).
+    KeySet* rebuild_for(std::size_t index) const;
+    static std::size_t shard_index(std::uint64_t fp) { return fp >> (64 - kShardBits); }
 
     std::unique_ptr<Shard[]> shards_;
+    std::unique_ptr<KeySet> rebuild_;
+    // Bit i: shard i also writes to rebuild_. Changed and read under shard i's lock only.
+    std::atomic<std::uint64_t> rebuild_shards_{0};
 };
 
 }  // namespace uniqguard::guard

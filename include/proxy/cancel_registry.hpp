@@ -15,12 +15,12 @@ namespace uniqguard::proxy {
 class PgSession;
 
 class CancelRegistry {
-public:
+  public:
     void add(const protocol::postgres::CancelKey& key, std::weak_ptr<PgSession> session);
     void remove(const protocol::postgres::CancelKey& key);
     std::shared_ptr<PgSession> find(const protocol::postgres::CancelKey& key) const;
 
-private:
+  private:
     struct KeyHash {
         std::size_t operator()(const protocol::postgres::CancelKey& k) const {
             return (std::size_t{k.process_id} << 32) ^ k.secret_key;

@@ -95,6 +95,10 @@ class PgGuard {
     void notice_schema_change(const sql::Statement& statement);
     const guard::SessionContext& session_context();
     void learn_json_keys(guard::GuardState& guard, std::string_view json);
+    // Before this session adds keys to `guard`'s key set: counted as one of its writers until
+    // its transaction ends (GuardState::open_writer).
+    void writing_to(guard::GuardState& guard);
+    void close_writes();
     void report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action);
 
     guard::GuardRegistry* registry_;
@@ -123,6 +127,10 @@ class PgGuard {
     std::unordered_map<std::uint32_t, Rewrite> rewrites_;
     std::uint32_t next_rewrite_ = 1;
     std::optional<guard::SessionContext> context_;
+    // The guards this session may have added keys to since its last transaction ended, with
+    // the epoch each was opened in; and the guards whose table it truncated meanwhile.
+    std::vector<std::pair<guard::GuardState*, std::uint64_t>> open_writes_;
+    std::vector<guard::GuardState*> truncated_;
     // Re-used by passes_by_shape, so that the common path allocates nothing.
     std::string encoded_key_;
     std::string literal_text_;

@@ -27,7 +27,7 @@ struct ValueSource {
     // string, number: where the literal's token(s) are in the statement's text (a number's
     // minus signs included), for the shape plan (pg_insert_shape.hpp)
     sql::SourceRange literal;
-    int parameter = 0;          // parameter: 1-based
+    int parameter = 0;  // parameter: 1-based
     // An explicit cast the value is read through first ('5'::int8, $1::text); nullopt: none.
     std::optional<guard::ColumnType> cast;
     // More casts, or a cast to a type the proxy does not know: the value is not fingerprinted
@@ -51,6 +51,9 @@ struct WritePlan {
     Kind kind = Kind::insert;
     guard::GuardState* guard = nullptr;
     std::string refusal;  // refuse: the error message
+    // refuse: the server would refuse the statement's Parse (an ON CONFLICT … DO UPDATE target
+    // naming the guard's key, which has no index): a prepared one is refused at its Parse.
+    bool refuse_at_parse = false;
     // insert: per row, the key columns' sources in the guard's column order
     std::vector<std::vector<ValueSource>> rows;
     // insert: duplicate rows are skipped (action "ignore", or ON CONFLICT DO NOTHING on the

@@ -24,7 +24,7 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 inline asio::const_buffer to_buffer(util::Bytes bytes) { return {bytes.data(), bytes.size()}; }
 
 class Stream {
-public:
+  public:
     explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
@@ -83,7 +83,7 @@ public:
 
     void close();
 
-private:
+  private:
     bool make_non_blocking(error_code& ec);
 
     tcp::socket socket_;

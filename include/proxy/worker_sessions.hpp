@@ -9,14 +9,14 @@ namespace uniqguard::proxy {
 class PgSession;
 
 class WorkerSessions {
-public:
+  public:
     void add(PgSession* s) { sessions_.insert(s); }
     void remove(PgSession* s) { sessions_.erase(s); }
     std::size_t size() const { return sessions_.size(); }
     void drain_all();  // each session closes as soon as it has no statement in flight
     void close_all();  // the shutdown deadline passed: close regardless
 
-private:
+  private:
     std::unordered_set<PgSession*> sessions_;
 };
 

@@ -46,6 +46,47 @@ void GuardState::set_failed(std::string why) {
     state_.store(GuardLoadState::failed, std::memory_order_release);
 }
 
+std::uint64_t GuardState::open_writer() {
+    // The epoch first, then the count: a rebuild that starts in between finds the writer's
+    // keys in both sets (KeySet::begin_rebuild precedes the epoch change), so missing it in
+    // the count costs nothing.
+    const std::uint64_t epoch = rebuild_epoch_.load(std::memory_order_acquire);
+    writers_[epoch & 1].fetch_add(1, std::memory_order_acq_rel);
+    return epoch;
+}
+
+void GuardState::close_writer(std::uint64_t epoch) {
+    writers_[epoch & 1].fetch_sub(1, std::memory_order_acq_rel);
+}
+
+std::uint64_t GuardState::next_rebuild_epoch() {
+    return rebuild_epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::int64_t GuardState::writers_of(std::uint64_t epoch) const {
+    return writers_[epoch & 1].load(std::memory_order_acquire);
+}
+
+bool GuardState::request_rebuild() {
+    std::lock_guard lock(rebuild_mutex_);
+    if (rebuild_running_) {
+        rebuild_again_ = true;
+        return false;
+    }
+    rebuild_running_ = true;
+    return true;
+}
+
+bool GuardState::rebuild_done() {
+    std::lock_guard lock(rebuild_mutex_);
+    if (rebuild_again_) {
+        rebuild_again_ = false;
+        return true;  // still running: once more
+    }
+    rebuild_running_ = false;
+    return false;
+}
+
 std::string GuardState::failure() const {
     std::lock_guard lock(failure_mutex_);
     return failure_;

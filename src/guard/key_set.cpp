@@ -130,17 +130,24 @@ KeySet::KeySet() : shards_(std::make_unique<Shard[]>(kShards)) {
 }
 KeySet::~KeySet() = default;
 
-KeySet::Shard& KeySet::shard_of(std::uint64_t fp) const { return shards_[fp >> (64 - kShardBits)]; }
+KeySet::Shard& KeySet::shard_of(std::uint64_t fp) const { return shards_[shard_index(fp)]; }
+
+KeySet* KeySet::rebuild_for(std::size_t index) const {
+    const bool on = (rebuild_shards_.load(std::memory_order_relaxed) >> index) & 1;
+    return on ? rebuild_.get() : nullptr;
+}
 
 bool KeySet::insert(std::uint64_t fp) {
     Shard& s = shard_of(fp);
     std::lock_guard lock(s.mu);
+    if (KeySet* r = rebuild_for(shard_index(fp))) r->insert(fp);
     return s.insert(fp);
 }
 
 void KeySet::add(std::uint64_t fp) {
     Shard& s = shard_of(fp);
     std::lock_guard lock(s.mu);
+    if (KeySet* r = rebuild_for(shard_index(fp))) r->add(fp);
     s.add(fp);
 }
 
@@ -159,6 +166,8 @@ std::size_t KeySet::add_many(std::span<const std::uint64_t> fps) {
         if (begin[s] == begin[s + 1]) continue;
         Shard& shard = shards_[s];
         std::lock_guard lock(shard.mu);
+        if (KeySet* r = rebuild_for(s))
+            r->add_many(std::span(grouped).subspan(begin[s], begin[s + 1] - begin[s]));
         constexpr std::size_t kAhead = 8;  // hide the cache miss of each probe behind others
         for (std::size_t i = begin[s]; i < begin[s + 1]; ++i) {
             if (i + kAhead < begin[s + 1] && shard.capacity != 0) {
@@ -179,6 +188,7 @@ bool KeySet::contains(std::uint64_t fp) const {
 bool KeySet::erase(std::uint64_t fp) {
     Shard& s = shard_of(fp);
     std::lock_guard lock(s.mu);
+    if (KeySet* r = rebuild_for(shard_index(fp))) r->erase(fp);
     return s.erase(fp);
 }
 
@@ -209,6 +219,42 @@ void KeySet::clear() {
         s.count = 0;
         s.extra.reset();
     }
+}
+
+KeySet& KeySet::begin_rebuild() {
+    rebuild_ = std::make_unique<KeySet>();
+    for (std::size_t i = 0; i < kShards; ++i) {
+        std::lock_guard lock(shards_[i].mu);
+        rebuild_shards_.fetch_or(std::uint64_t{1} << i, std::memory_order_relaxed);
+    }
+    return *rebuild_;
+}
+
+void KeySet::finish_rebuild() {
+    if (!rebuild_) return;
+    for (std::size_t i = 0; i < kShards; ++i) {
+        Shard& mine = shards_[i];
+        Shard& fresh = rebuild_->shards_[i];
+        std::lock_guard lock(mine.mu);
+        std::lock_guard fresh_lock(fresh.mu);
+        std::swap(mine.slots, fresh.slots);
+        std::swap(mine.capacity, fresh.capacity);
+        std::swap(mine.count, fresh.count);
+        std::swap(mine.extra, fresh.extra);
+        rebuild_shards_.fetch_and(~(std::uint64_t{1} << i), std::memory_order_relaxed);
+    }
+    // No shard writes to it any more: every writer that saw its bit held that shard's lock,
+    // which the loop above took after it.
+    rebuild_.reset();
+}
+
+void KeySet::abandon_rebuild() {
+    if (!rebuild_) return;
+    for (std::size_t i = 0; i < kShards; ++i) {
+        std::lock_guard lock(shards_[i].mu);
+        rebuild_shards_.fetch_and(~(std::uint64_t{1} << i), std::memory_order_relaxed);
+    }
+    rebuild_.reset();
 }
 
 void KeySet::reserve(std::size_t n) {

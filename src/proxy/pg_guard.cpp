@@ -86,7 +86,18 @@ PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates
                  const SessionIdentity& identity, const pg::SessionSettings& settings)
     : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
 
-PgGuard::~PgGuard() = default;
+PgGuard::~PgGuard() { close_writes(); }
+
+void PgGuard::writing_to(guard::GuardState& g) {
+    for (const auto& [open, epoch] : open_writes_)
+        if (open == &g) return;
+    open_writes_.emplace_back(&g, g.open_writer());
+}
+
+void PgGuard::close_writes() {
+    for (const auto& [g, epoch] : open_writes_) g->close_writer(epoch);
+    open_writes_.clear();
+}
 
 const guard::SessionContext& PgGuard::session_context() {
     // ParameterStatus changes these rarely; reading them costs a parse, so it is done once.
@@ -443,6 +454,7 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
             return false;  // the same key twice in the statement
         shape_fingerprints_.push_back(fp);
     }
+    writing_to(g);
     for (const std::uint64_t fp : shape_fingerprints_) {
         // Present: the full path checks the statement with the server. The keys added just
         // before are then suspected too, which costs nothing more: the check covers every row.
@@ -456,6 +468,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                   const std::vector<std::uint32_t>& types, bool in_transaction) {
     auto& g = *plan.guard;
     const auto& cfg = g.config();
+    writing_to(g);
     auto refusal = [&](std::string_view sqlstate, const std::string& message) {
         g.counters().refused.fetch_add(1, std::memory_order_relaxed);
         PendingCheck c{.guard = &g, .action = cfg.action, .refusal = true};
@@ -767,7 +780,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
 void PgGuard::notice_schema_change(const sql::Statement& st) {
     // The key set stays as it is (a stale key costs a check, never a false duplicate); what
     // changes is that the guard may no longer describe the table. Said loudly, once per
-    // statement; /guards and reloads will act on it (operations milestone).
+    // statement; /guards and reloads will act on it (operations milestone). A TRUNCATE has its
+    // key set rebuilt.
     auto warn = [&](const sql::QualifiedName& t, std::string_view what) {
         if (auto* g = registry_->find(t))
             spdlog::warn(
@@ -777,7 +791,12 @@ void PgGuard::notice_schema_change(const sql::Statement& st) {
     };
     switch (st.kind()) {
         case sql::StatementKind::truncate:
-            for (const auto& t : st.get<sql::TruncateStatement>()->tables) warn(t, "TRUNCATE");
+            // Its key set is rebuilt once the session's transaction ends (on_ready_for_query);
+            // a TRUNCATE that rolled back costs one rebuild, which reads the table as it is.
+            for (const auto& t : st.get<sql::TruncateStatement>()->tables)
+                if (auto* g = registry_->find(t);
+                    g && std::find(truncated_.begin(), truncated_.end(), g) == truncated_.end())
+                    truncated_.push_back(g);
             break;
         case sql::StatementKind::alter_table:
             warn(st.get<sql::AlterTableStatement>()->table, "ALTER TABLE");
@@ -968,6 +987,25 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
 }
 
 namespace {
+// The proxy's statement in the extended protocol: closed first (a failed check leaves it
+// behind), run under its own portal, closed again.
+void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::string_view sql,
+                            ReplyUse use, std::uint32_t tag,
+                            const std::vector<std::int16_t>& result_formats = {}) {
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_parse(out, check_name, sql);
+    tracker.sent('P', ReplyUse::drop);
+    pg::append_bind(out, check_name, check_name, result_formats);
+    tracker.sent('B', ReplyUse::drop);
+    pg::append_execute(out, check_name);
+    tracker.sent('E', use, tag);
+    pg::append_close(out, 'P', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+}
+
 // `sql` without the target of its ON CONFLICT clause (`ON CONFLICT (a, b) DO` and `ON CONFLICT
 // ON CONSTRAINT c DO` become `ON CONFLICT DO`): a target naming the guard's key has no index
 // for the server to infer, and the server refuses it already at Parse. The statement is only
@@ -1011,6 +1049,8 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     auto analysis = sql::analyse_postgres(prepared->sql);
+    if (!analysis.error && analysis.statements.size() == 1)
+        notice_schema_change(analysis.statements[0]);
     if (analysis.error || analysis.statements.size() != 1 ||
         (!settings_.standard_conforming_strings &&
          !guard::string_literals_decode(prepared->sql, false))) {  // the server refuses it
@@ -1023,6 +1063,17 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!plan) {
         forget();
         return {};
+    }
+    if (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse) {
+        // The server would refuse this Parse itself (no index for the guard's key); the guard's
+        // refusal answers it instead. The server raises it, so it skips to Sync as after a
+        // failed Parse, and no statement of that name is made.
+        Decision d = decide(*plan, nullptr, {}, false);
+        if (d.kind == Decision::Kind::refuse) {
+            append_proxy_statement(out, tracker, d.sql, ReplyUse::verdict, d.tag);
+            forget();
+            return {.replaced = true};
+        }
     }
     Outcome outcome;
     if (plan->must_rewrite) {
@@ -1121,22 +1172,9 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
 
-    // The proxy's statement: closed first (a failed check leaves it behind), run under its own
-    // portal, closed again.
     auto append_statement = [&](const std::string& sql, ReplyUse use, std::uint32_t tag,
                                 const std::vector<std::int16_t>& result_formats) {
-        pg::append_close(out, 'S', check_name);
-        tracker.sent('C', ReplyUse::drop);
-        pg::append_parse(out, check_name, sql);
-        tracker.sent('P', ReplyUse::drop);
-        pg::append_bind(out, check_name, check_name, result_formats);
-        tracker.sent('B', ReplyUse::drop);
-        pg::append_execute(out, check_name);
-        tracker.sent('E', use, tag);
-        pg::append_close(out, 'P', check_name);
-        tracker.sent('C', ReplyUse::drop);
-        pg::append_close(out, 'S', check_name);
-        tracker.sent('C', ReplyUse::drop);
+        append_proxy_statement(out, tracker, sql, use, tag, result_formats);
     };
     auto append_check = [&](ReplyUse use) { append_statement(d.sql, use, d.tag, {}); };
     auto append_client_execute = [&](ReplyUse use) {
@@ -1382,7 +1420,14 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
     pending_.erase(it);
 }
 
-void PgGuard::on_ready_for_query(pg::TransactionStatus, bool nothing_owed) {
+void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
+    // Outside a transaction with nothing in flight: whatever this session wrote has committed
+    // or rolled back.
+    if (status == pg::TransactionStatus::idle && nothing_owed) {
+        close_writes();
+        for (auto* g : truncated_) registry_->rebuild_after_truncate(*g);
+        truncated_.clear();
+    }
     // Portals are not forgotten here: in a pipeline the client's next Bind may already have
     // been read when an earlier Sync's ReadyForQuery arrives. A portal the server dropped is
     // replaced by the next Bind of its name or closed by the client; a stale entry only costs a

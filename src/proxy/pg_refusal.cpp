@@ -42,8 +42,8 @@ asio::awaitable<void> refuse_postgres_client(tcp::socket socket, std::string sql
                                              std::string message) {
     asio::steady_timer deadline(socket.get_executor(), std::chrono::seconds(5));
     co_await (wait_for_startup_message(socket) || deadline.async_wait(use_tuple));
-    const std::string error = pg::error_response(
-        {.severity = "FATAL", .sqlstate = sqlstate, .message = message});
+    const std::string error =
+        pg::error_response({.severity = "FATAL", .sqlstate = sqlstate, .message = message});
     co_await asio::async_write(socket, asio::buffer(error), use_tuple);
     error_code ignored;
     socket.close(ignored);

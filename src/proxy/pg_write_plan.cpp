@@ -85,13 +85,30 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     p.text = text;
     const bool log_only = g.config().action == config::GuardAction::log;
     const auto& conflict = ins.on_conflict;
+    const bool bare = conflict.target_columns.empty() && conflict.constraint.empty() &&
+                      !conflict.target_unsupported;
+    // The ON CONFLICT target is the guard's key or constraint, for which the server has no
+    // index: it refuses the statement already at Parse (42P10 / 42704).
+    bool names_guard = false;
+    {
+        std::vector<std::string> target = conflict.target_columns;
+        std::vector<std::string> key = g.config().columns;
+        std::sort(target.begin(), target.end());
+        std::sort(key.begin(), key.end());
+        names_guard = conflict.action != sql::OnConflict::Action::none && !bare &&
+                      !conflict.target_unsupported && !conflict.has_target_where &&
+                      ((conflict.constraint.empty() && target == key) ||
+                       (!conflict.constraint.empty() && conflict.constraint == g.config().name));
+    }
     if (conflict.action == sql::OnConflict::Action::do_update) {
         if (log_only)
             return WritePlan{.kind = WritePlan::Kind::insert,
                              .guard = &g,
                              .forward_untouched = true,
                              .text = text};
-        return refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE"), text);
+        auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE"), text);
+        r.refuse_at_parse = names_guard;
+        return r;
     }
     if (conflict.action == sql::OnConflict::Action::do_nothing) {
         // log changes nothing on the wire, ON CONFLICT included (SPEC §4).
@@ -100,16 +117,6 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
                              .guard = &g,
                              .forward_untouched = true,
                              .text = text};
-        const bool bare = conflict.target_columns.empty() && conflict.constraint.empty() &&
-                          !conflict.target_unsupported;
-        std::vector<std::string> target = conflict.target_columns;
-        std::vector<std::string> key = g.config().columns;
-        std::sort(target.begin(), target.end());
-        std::sort(key.begin(), key.end());
-        const bool names_guard =
-            !bare && !conflict.target_unsupported && !conflict.has_target_where &&
-            ((conflict.constraint.empty() && target == key) ||
-             (!conflict.constraint.empty() && conflict.constraint == g.config().name));
         if (bare) {
             p.skip_duplicates = true;
             p.keep_conflict_clause = true;

@@ -8,6 +8,7 @@
 
 #include "protocol/postgres/message_writer.hpp"
 #include "proxy/key_set_loading.hpp"
+#include "proxy/key_set_rebuild.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_session.hpp"
 #include "proxy/tls_contexts.hpp"
@@ -104,6 +105,16 @@ int Server::run() {
         loader_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
         asio::co_spawn(main_context_, load_guards(shared_) || loader_stop_->async_wait(use_tuple),
                        [](std::exception_ptr e, auto) { log_exception("key set loading", e); });
+        // Called from a session's thread; the rebuild runs here, stopped like the loader.
+        shared_.guards->set_rebuild_starter([this](guard::GuardState& g) {
+            asio::post(main_context_, [this, &g] {
+                if (shared_.shutting_down) return;
+                asio::co_spawn(
+                    main_context_,
+                    rebuild_key_set(shared_, g) || loader_stop_->async_wait(use_tuple),
+                    [](std::exception_ptr e, auto) { log_exception("key set rebuild", e); });
+            });
+        });
     }
     spdlog::info("uniqguard {} listening on {} ({}), backend {}, {} worker threads",
                  UNIQGUARD_VERSION, cfg.listen.address.to_string(),

@@ -26,7 +26,8 @@ asio::awaitable<std::string> connect_with_deadline(tcp::socket& socket,
     asio::steady_timer deadline(socket.get_executor(), upstream_connect_timeout);
     auto outcome =
         co_await (resolve_and_connect(socket, address) || deadline.async_wait(use_tuple));
-    if (outcome.index() == 1) co_return "timed out after " + std::to_string(upstream_connect_timeout.count()) + " s";
+    if (outcome.index() == 1)
+        co_return "timed out after " + std::to_string(upstream_connect_timeout.count()) + " s";
     const error_code ec = std::get<0>(outcome);
     if (ec) co_return ec.message();
     socket.set_option(tcp::no_delay(true));
@@ -56,16 +57,20 @@ asio::awaitable<UpstreamConnection> connect_postgres_upstream(const config::Back
     auto [wec, wn] = co_await stream->async_write(asio::buffer(request), use_tuple);
     char answer = 0;
     error_code rec;
-    if (!wec) std::tie(rec, std::ignore) = co_await stream->async_read_exactly(asio::buffer(&answer, 1), use_tuple);
+    if (!wec)
+        std::tie(rec, std::ignore) =
+            co_await stream->async_read_exactly(asio::buffer(&answer, 1), use_tuple);
     if (wec || rec) {
-        result.error = "connection to the database server at " + where + " was lost during SSL negotiation";
+        result.error =
+            "connection to the database server at " + where + " was lost during SSL negotiation";
         co_return result;
     }
     if (answer == 'S') {
         const std::string verify_host =
             backend.tls == config::BackendTls::verify_full ? backend.address.host : std::string{};
         if (auto ec = co_await stream->handshake_as_client(tls_context, verify_host)) {
-            result.error = "SSL handshake with the database server at " + where + " failed: " + ec.message();
+            result.error =
+                "SSL handshake with the database server at " + where + " failed: " + ec.message();
             co_return result;
         }
     } else if (answer == 'N') {
@@ -75,7 +80,8 @@ asio::awaitable<UpstreamConnection> connect_postgres_upstream(const config::Back
             co_return result;
         }
     } else {
-        result.error = "the database server at " + where + " answered the SSL request with an unexpected byte";
+        result.error =
+            "the database server at " + where + " answered the SSL request with an unexpected byte";
         co_return result;
     }
     result.stream = std::move(stream);

@@ -276,6 +276,45 @@ def test_extended_protocol_duplicate_skips_to_sync_as_the_server_does(enroll):
     assert p2_err["C"] == t2_err["C"] == "26000"
 
 
+def test_prepared_on_conflict_do_update_on_the_guard_key_is_refused_at_parse(enroll):
+    """The server refuses such a Parse itself (42P10: no index for the guard's key); the guard's
+    refusal takes its place, and the session goes on as after a failed Parse: everything up to
+    Sync skipped, no statement made (26000 at its Bind), the next Parse works."""
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    for target in (b"(course_id, user_id)", f"ON CONSTRAINT {enroll.constraint}".encode()):
+        upsert = (f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2) ON CONFLICT ".encode()
+                  + target + b" DO UPDATE SET note = 'x'")
+        c.send(b"".join([
+            pgwire.message(b"P", b"up\0" + upsert + b"\0\0\0"),
+            pgwire.message(b"B", b"\0up\0\0\0\0\x02\0\0\0\x011\0\0\0\x011\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        first = c.read_until("Z")
+        assert [m for m, _ in first] == ["E", "Z"]
+        err = pgwire.error_of(first)
+        assert err["C"] == "0A000"
+        assert enroll.constraint in err["M"] and "DO UPDATE" in err["M"]
+        assert "W" not in err and "s" not in err
+        c.send(pgwire.message(b"B", b"\0up\0\0\0\0\x02\0\0\0\x011\0\0\0\x011\0\0")
+               + pgwire.message(b"S"))
+        second = c.read_until("Z")
+        assert [m for m, _ in second] == ["E", "Z"]
+        assert pgwire.error_of(second)["C"] == "26000"
+    insert = f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)".encode()
+    c.send(b"".join([
+        pgwire.message(b"P", b"up\0" + insert + b"\0\0\0"),
+        pgwire.message(b"B", b"\0up\0\0\0\0\x02\0\0\0\x011\0\0\0\x011\0\0"),
+        pgwire.message(b"E", b"\0\0\0\0\0"),
+        pgwire.message(b"S"),
+    ]))
+    assert [m for m, _ in c.read_until("Z")] == ["1", "2", "C", "Z"]
+    c.close()
+    assert enroll.rows() == [(1, 1, 1, None)]
+
+
 def test_psycopg3_server_side_binding_and_pipeline(enroll):
     import psycopg
     t = enroll.name
@@ -497,3 +536,62 @@ def test_a_statement_name_reused_after_deallocate_is_read_again(enroll):
     assert pgwire.error_of(out)["C"] == "23505"
     assert pgwire.error_of(out)["D"] == "Key (user_id, course_id)=(1, 2) already exists."
     c.close()
+
+
+def test_truncate_rebuilds_the_key_set_and_keeps_keys_still_in_flight(pg, make_proxy):
+    """After a TRUNCATE commits through the proxy, the guard rebuilds its key set from the table:
+    keys of the removed rows stop costing checks, and a key another session wrote while the
+    TRUNCATE held its lock (committed after it) is kept."""
+    import threading
+    import time
+    gt = GuardedTable(pg, make_proxy, "g_truncate_rebuild", ENROLL, ["user_id", "course_id"],
+                      proxy_kw={"log_level": "trace"})
+    t = gt.name
+    checks = lambda: gt.proxy.log_text().count("guard: query rewritten")  # noqa: E731
+    rebuilt = lambda: [l for l in gt.proxy.log_text().splitlines()  # noqa: E731
+                       if "key set rebuilt after a TRUNCATE" in l]
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (1, 2), (1, 3)")
+    cur.execute(f"DELETE FROM {t} WHERE course_id = 3")
+    before = checks()
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 3)")  # a stale key: checked
+    assert checks() == before + 1
+
+    truncating = gt.connect_proxy()
+    truncating.cursor().execute(f"TRUNCATE {t}")  # in a transaction: holds its lock
+    writer = gt.connect_proxy()
+    inserted = threading.Event()
+
+    def insert_while_truncating():
+        writer.cursor().execute(f"INSERT INTO {t} (user_id, course_id) VALUES (5, 5)")
+        inserted.set()
+
+    thread = threading.Thread(target=insert_while_truncating)
+    thread.start()
+    assert not inserted.wait(0.5)  # waits for the TRUNCATE's lock
+    truncating.commit()
+    assert inserted.wait(10)
+    thread.join()
+    # The writer's transaction is still open: its row may yet commit, so the rebuild waits.
+    time.sleep(1.0)
+    assert rebuilt() == []
+    writer.commit()
+    deadline = time.monotonic() + 10
+    while not rebuilt() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(rebuilt()) == 1
+    assert "key set rebuilt after a TRUNCATE: 1 keys (was 4), 1 rows read" in rebuilt()[0]
+
+    # The key written during the TRUNCATE is still a duplicate, as on the real index.
+    with pytest.raises(psycopg2.errors.UniqueViolation) as e:
+        cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (5, 5)")
+    assert e.value.diag.message_detail == "Key (user_id, course_id)=(5, 5) already exists."
+    # The keys of the truncated rows are new again: no check.
+    before = checks()
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (1, 2), (1, 3)")
+    assert checks() == before
+    assert [r[1:3] for r in gt.rows("2, 3")] == [(1, 1), (1, 2), (1, 3), (5, 5)]
+    for c in (conn, truncating, writer):
+        c.close()

@@ -313,3 +313,81 @@ TEST_CASE("KeySetTenMillionInserts", "[.perf]") {
         CHECK(bytes_per_key(s) <= 16.0);
     }
 }
+
+TEST_CASE("KeySet rebuild: the new contents are what was filled and what was added meanwhile",
+          "[key_set]") {
+    KeySet set;
+    for (std::uint64_t fp = 1; fp <= 1000; ++fp) set.insert(fp * 0x9E3779B97F4A7C15ULL);
+    const auto fp_of = [](std::uint64_t i) { return i * 0x9E3779B97F4A7C15ULL; };
+    REQUIRE(set.size() == 1000);
+
+    KeySet& fresh = set.begin_rebuild();
+    CHECK(set.rebuilding());
+    // The table as read by the rebuild: keys 1..10 still exist.
+    for (std::uint64_t i = 1; i <= 10; ++i) fresh.add(fp_of(i));
+    // Added through the set while it rebuilds: an old key (present, insert says so, but it is
+    // about to exist again) and new ones.
+    CHECK_FALSE(set.insert(fp_of(500)));
+    CHECK(set.insert(fp_of(2000)));
+    set.add(fp_of(3000));
+    const std::uint64_t batch[] = {fp_of(4000), fp_of(4001)};
+    CHECK(set.add_many(batch) == 2);
+    CHECK(set.size() == 1004);  // the old contents stay in force until the end
+
+    set.finish_rebuild();
+    CHECK_FALSE(set.rebuilding());
+    CHECK(set.size() == 15);
+    for (std::uint64_t i : {1, 5, 10, 500, 2000, 3000, 4000, 4001}) CHECK(set.contains(fp_of(i)));
+    for (std::uint64_t i : {11, 499, 501, 1000}) CHECK_FALSE(set.contains(fp_of(i)));
+    // Usable as before.
+    CHECK(set.insert(fp_of(11)));
+    CHECK_FALSE(set.insert(fp_of(11)));
+}
+
+TEST_CASE("KeySet rebuild abandoned: the old contents stay", "[key_set]") {
+    KeySet set;
+    for (std::uint64_t fp = 1; fp <= 100; ++fp) set.insert(fp << 40);
+    KeySet& fresh = set.begin_rebuild();
+    fresh.add(1);
+    set.insert(std::uint64_t{777} << 40);
+    set.abandon_rebuild();
+    CHECK_FALSE(set.rebuilding());
+    CHECK(set.size() == 101);
+    CHECK(set.contains(std::uint64_t{50} << 40));
+    CHECK_FALSE(set.contains(1));
+}
+
+TEST_CASE("KeySet rebuild under concurrent inserts loses no key added after it began",
+          "[key_set]") {
+    KeySet set;
+    std::mt19937_64 seed_rng(7);
+    for (int i = 0; i < 20000; ++i) set.insert(seed_rng() | 1);
+    KeySet& fresh = set.begin_rebuild();
+    std::atomic<bool> stop{false};
+    std::vector<std::vector<std::uint64_t>> added(3);
+    std::vector<std::thread> writers;
+    for (std::size_t t = 0; t < added.size(); ++t) {
+        writers.emplace_back([&, t] {
+            std::mt19937_64 rng(100 + t);
+            while (!stop.load()) {
+                const std::uint64_t fp = rng() | 1;
+                set.insert(fp);
+                added[t].push_back(fp);
+            }
+        });
+    }
+    std::mt19937_64 table_rng(11);
+    std::vector<std::uint64_t> table;
+    for (int i = 0; i < 5000; ++i) table.push_back(table_rng() | 1);
+    fresh.add_many(table);
+    set.finish_rebuild();  // while the writers go on
+    stop = true;
+    for (auto& w : writers) w.join();
+    for (auto fp : table) REQUIRE(set.contains(fp));
+    std::size_t total = 0;
+    for (const auto& list : added) {
+        total += list.size();
+        for (auto fp : list) REQUIRE(set.contains(fp));
+    }
+    CHECK(total > 0);
+}

@@ -1,0 +1,31 @@
+// Rebuilding a guard's key set after a TRUNCATE of its table committed through the proxy: the
+// fingerprints of the rows that are gone would otherwise each cost a check with the server
+// forever. The set stays in force throughout; the rebuild never drops a key that exists:
+//
+// 1. KeySet::begin_rebuild: from now on every key added also goes to the new set.
+// 2. A new writer epoch; wait until every session that may have added keys before step 1 has
+//    ended its transaction (GuardState writers of the old epoch): their rows may commit after
+//    the table is read, and their keys are only in the old set. A session that stays in a
+//    transaction longer than `max_wait` makes the rebuild give up (the old set stays: a stale
+//    key only costs a check).
+// 3. Read the table (key_set_loader, COPY on the proxy's own connection) into the new set.
+//    Every row committed before the read is there; every key added after step 1 is there.
+// 4. KeySet::finish_rebuild: the new set replaces the old, shard by shard.
+//
+// Runs on the main context; one rebuild per guard at a time (a TRUNCATE during one makes it run
+// once more).
+#pragma once
+
+#include <boost/asio.hpp>
+#include <chrono>
+
+#include "guard/guard_registry.hpp"
+#include "proxy/shared_state.hpp"
+
+namespace uniqguard::proxy {
+
+boost::asio::awaitable<void> rebuild_key_set(
+    SharedState& shared, guard::GuardState& guard,
+    std::chrono::milliseconds max_wait = std::chrono::seconds(60));
+
+}  // namespace uniqguard::proxy
