@@ -88,6 +88,8 @@ class PgGuard {
     // new, now in the key set); false when the full path must decide.
     bool passes_by_shape(const InsertShapePlan& plan, std::string_view text,
                          const sql::LiteralShape& shape);
+    // Whether a capture of keys the key set must learn (PendingCheck::new_keys) is still due.
+    bool learning_keys_of(const guard::GuardState& guard) const;
     // What to do with one write whose values are known now.
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);

@@ -396,10 +396,17 @@ struct FirstPass {
 };
 }  // namespace
 
+bool PgGuard::learning_keys_of(const guard::GuardState& g) const {
+    for (const auto& [tag, check] : pending_)
+        if (check.new_keys && check.guard == &g) return true;
+    return false;
+}
+
 bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text,
                               const sql::LiteralShape& shape) {
     auto& g = *plan.guard;
     if (g.state() != guard::GuardLoadState::ready || plan.key_width == 0) return false;
+    if (!pending_.empty() && learning_keys_of(g)) return false;
     const auto& table = g.table();
     const auto& session = session_context();
     const bool nulls_distinct = g.config().nulls_distinct;
@@ -597,6 +604,9 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     // INSERT, first pass (the common path ends here): each row's key fingerprinted, every new
     // fingerprint added to the key set. A row the server will refuse makes the statement the
     // server's to answer.
+    // Keys an earlier statement wrote that the key set learns only from the server's reply,
+    // still on their way (a pipeline): until then, every key is checked.
+    const bool learning = !pending_.empty() && learning_keys_of(g);
     FirstPass& pass = FirstPass::reset();
     auto& [key, events, unknown_rows, key_rows, occurrences, seen] = pass;
     for (std::size_t row = 0; row < plan.rows.size(); ++row) {
@@ -629,7 +639,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         seen.emplace_back(fp, key_rows.size());
         key_rows.push_back(row);
         occurrences.push_back(1);
-        if (!g.keys().insert(fp))
+        if (!g.keys().insert(fp) || learning)
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
     }
     if (events.empty() && !plan.must_rewrite) {

@@ -595,3 +595,36 @@ def test_truncate_rebuilds_the_key_set_and_keeps_keys_still_in_flight(pg, make_p
     assert [r[1:3] for r in gt.rows("2, 3")] == [(1, 1), (1, 2), (1, 3), (5, 5)]
     for c in (conn, truncating, writer):
         c.close()
+
+
+def test_key_learned_from_the_server_counts_for_the_next_statement_of_the_pipeline(enroll):
+    """A key the proxy cannot fingerprint ($1::int over an int8 parameter) is learned from the
+    server after its INSERT; a second INSERT of that key in the same pipeline, read by the proxy
+    before that reply came, must still be refused as by the index."""
+    t = enroll.name
+    results = []
+    for port, db in ((enroll.proxy.port, "app"), (enroll.pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=db)
+        cast = f"INSERT INTO {t} (user_id, course_id) VALUES ($1::int, $2)".encode()
+        plain = f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)".encode()
+        int8_oid = (20).to_bytes(4, "big")
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + cast + b"\0\0\x01" + int8_oid),
+            # formats: binary, text; values: int8 2, '4'
+            pgwire.message(b"B", b"\0\0" + b"\0\x02\0\x01\0\0" + b"\0\x02"
+                           + b"\0\0\0\x08" + (2).to_bytes(8, "big") + b"\0\0\0\x014" + b"\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"P", b"\0" + plain + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\0\0\x02\0\0\0\x012\0\0\0\x014\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        replies = c.read_until("Z")
+        c.close()
+        results.append(([m for m, _ in replies], pgwire.error_of(replies)))
+    (p_types, p_err), (t_types, t_err) = results
+    assert p_types == t_types == ["1", "2", "C", "1", "2", "E", "Z"]
+    assert p_err["C"] == t_err["C"] == "23505"
+    assert p_err["D"] == t_err["D"] == "Key (user_id, course_id)=(2, 4) already exists."
+    assert enroll.rows() == []  # one implicit transaction: both rolled back
