@@ -136,7 +136,10 @@ std::string update_keys_probe();
 // PL/pgSQL parses the block when it runs, under the settings of that moment (a SET earlier in
 // the same query string), and would warn again about every backslash the client wrote.
 // Unchanged where a literal does not decode (the server will refuse the client's statement).
-std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings);
+// `client_utf8` false (another client_encoding): E'' and U&'' literals stay as written, since
+// their Unicode escapes decode to UTF-8 bytes that encoding would read as other characters.
+std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings,
+                                      bool client_utf8 = true);
 // False when a string literal of `sql` does not decode under that setting (U&'' with it off, a
 // bad escape): the server refuses the whole query string while parsing it.
 bool string_literals_decode(std::string_view sql, bool standard_conforming_strings);

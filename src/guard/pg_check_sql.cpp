@@ -384,7 +384,8 @@ std::string update_keys_probe() {
            ", true), ''), pg_catalog.set_config(" + quote_literal(keys_setting) + ", '', true)";
 }
 
-std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings) {
+std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings,
+                                      bool client_utf8) {
     const sql::LexOptions options{.standard_conforming_strings = standard_conforming_strings};
     std::vector<sql::Token> tokens;
     sql::lex_postgres(sql, tokens, options);
@@ -394,6 +395,9 @@ std::string canonical_string_literals(std::string_view sql, bool standard_confor
         if (t.kind != sql::TokenKind::string && t.kind != sql::TokenKind::escape_string &&
             t.kind != sql::TokenKind::unicode_string)
             continue;
+        // Unicode escapes decode to UTF-8 bytes, which another client encoding reads as other
+        // characters: there such literals stay as written (they do not depend on the setting).
+        if (!client_utf8 && t.kind != sql::TokenKind::string) continue;
         auto value = sql::decode_string_token(sql::token_text(sql, t), t.kind, options);
         if (!value) continue;
         out.append(sql.substr(at, t.offset - at));

@@ -236,7 +236,8 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
             }
             const std::string& text = redecoded ? *redecoded : s.text;
             if (with_text) {
-                r.sql = guard::canonical_string_literals(s.sql, standard_strings);
+                r.sql =
+                    guard::canonical_string_literals(s.sql, standard_strings, literals_readable);
                 r.display = text;
             }
             if (s.opaque_cast || !literals_readable) {
@@ -541,7 +542,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         guard::UpdateCheck check;
         check.assigned = plan.update_assigned;
         check.alias = plan.alias;
-        check.where = guard::canonical_string_literals(plan.where, standard_strings);
+        check.where = guard::canonical_string_literals(plan.where, standard_strings,
+                                                       is_utf8(settings_.client_encoding));
         check.nulls_distinct = nulls_distinct;
         ResolvedKey key;
         for (std::size_t i = 0; i < plan.update_key.size(); ++i) {
@@ -716,9 +718,9 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 std::uint32_t column_oid = 0;
                 for (const auto& col : table.columns)
                     if (c < t.columns.size() && col.name == t.columns[c]) column_oid = col.type_oid;
-                auto substituted =
-                    substitute_parameters(guard::canonical_string_literals(v, standard_strings),
-                                          *bind, types, column_oid);
+                auto substituted = substitute_parameters(
+                    guard::canonical_string_literals(v, standard_strings, literals_readable), *bind,
+                    types, column_oid);
                 if (!substituted) return unreadable_parameter("INSERT into");
                 values.push_back(std::move(*substituted));
             }
