@@ -57,7 +57,8 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
                                                std::uint8_t client_sequence,
                                                std::uint8_t server_sequence);
     // One whole packet from `stream` into `buffer`, its payload joined; nullopt when the peer
-    // closed or sent something that is not a packet of at most `max_payload` bytes.
+    // closed or sent something that is not a packet of at most `max_payload` bytes. `exact`:
+    // read no byte past the packet (what follows may be TLS).
     struct WholePacket {
         std::uint8_t first_sequence = 0;
         std::uint8_t last_sequence = 0;
@@ -65,7 +66,8 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     };
     asio::awaitable<std::optional<WholePacket>> read_whole_packet(Stream& stream,
                                                                   util::ByteBuffer& buffer,
-                                                                  std::size_t max_payload);
+                                                                  std::size_t max_payload,
+                                                                  bool exact = false);
     asio::awaitable<bool> send_packet(Stream& stream, std::uint8_t sequence, util::Bytes payload);
     asio::awaitable<void> error_to_client(std::uint8_t sequence,
                                           const protocol::mysql::ServerError& error);

@@ -42,6 +42,15 @@ std::size_t next_read_size(std::size_t have, std::size_t needed) {
 my::ServerError bad_handshake() {
     return {.code = my::error_code::bad_handshake, .sqlstate = "08S01", .message = "Bad handshake"};
 }
+// The server could not be reached or spoken to: the code client libraries use for a failed
+// connection.
+my::ServerError connection_error(std::string message) {
+    return {
+        .code = my::error_code::cant_connect, .sqlstate = "HY000", .message = std::move(message)};
+}
+// GCC 12 destroys some temporaries of a full-expression that contains co_await twice (aggregates
+// built in place, strings made for the call): every ServerError and payload below is therefore a
+// named local before it is awaited on.
 }  // namespace
 
 // Reports each server packet's first bytes to the command tracker.
@@ -101,11 +110,12 @@ asio::awaitable<bool> MySqlSession::send_packet(Stream& stream, std::uint8_t seq
 
 asio::awaitable<void> MySqlSession::error_to_client(std::uint8_t sequence,
                                                     const my::ServerError& error) {
-    co_await send_packet(client_, sequence, util::as_bytes(my::err_payload(error)));
+    const std::string payload = my::err_payload(error);
+    co_await send_packet(client_, sequence, util::as_bytes(payload));
 }
 
 asio::awaitable<std::optional<MySqlSession::WholePacket>> MySqlSession::read_whole_packet(
-    Stream& stream, util::ByteBuffer& buffer, std::size_t max_payload) {
+    Stream& stream, util::ByteBuffer& buffer, std::size_t max_payload, bool exact) {
     for (;;) {
         auto r = my::read_packet(buffer.readable(), max_payload);
         if (r.status == my::PacketStatus::error) co_return std::nullopt;
@@ -118,8 +128,10 @@ asio::awaitable<std::optional<MySqlSession::WholePacket>> MySqlSession::read_who
             buffer.consume(r.packet.wire_size);
             co_return p;
         }
-        auto space = buffer.writable(next_read_size(buffer.size(), r.needed));
-        auto [ec, n] = co_await stream.async_read_some(asio::buffer(space), use_tuple);
+        const std::size_t want =
+            exact ? r.needed - buffer.size() : next_read_size(buffer.size(), r.needed);
+        auto space = buffer.writable(want);
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(space.data(), want), use_tuple);
         if (ec) co_return std::nullopt;
         buffer.commit(n);
     }
@@ -129,9 +141,10 @@ asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
     try {
         if (self->shared_.shutting_down) {
             // Accepted just before the listener closed: answer as a stopping server does.
-            co_await self->error_to_client(0, {.code = my::error_code::server_shutdown,
-                                               .sqlstate = "08S01",
-                                               .message = "Server shutdown in progress"});
+            const my::ServerError shutdown{.code = my::error_code::server_shutdown,
+                                           .sqlstate = "08S01",
+                                           .message = "Server shutdown in progress"};
+            co_await self->error_to_client(0, shutdown);
         } else if (co_await self->connect_and_authenticate()) {
             spdlog::debug("session {}: ready", self->describe_client());
             auto outcome = co_await (self->client_to_server() || self->server_to_client());
@@ -140,7 +153,8 @@ asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
                 // COM_QUIT, so the server ends the session as a client leaving does; the client
                 // sees its connection closed, as when the server shuts down.
                 const std::uint8_t quit = static_cast<std::uint8_t>(my::Command::quit);
-                co_await self->send_packet(*self->server_, 0, {&quit, 1});
+                const util::Bytes quit_payload{&quit, 1};
+                co_await self->send_packet(*self->server_, 0, quit_payload);
             } else if (end == PumpEnd::protocol_error && self->protocol_error_ &&
                        !self->server_pump_writing_) {
                 // Half of a server packet may be on the wire if the other pump was cut off
@@ -164,17 +178,17 @@ asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
 asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     const auto& backend = config_->backend;
     const std::string where = backend.address.to_string();
-    server_ = std::make_unique<Stream>(tcp::socket(co_await asio::this_coro::executor));
+    auto executor = co_await asio::this_coro::executor;
+    server_ = std::make_unique<Stream>(tcp::socket(executor));
     if (auto err = co_await connect_tcp_with_deadline(server_->socket(), backend.address);
         !err.empty()) {
         spdlog::warn("session {}: could not connect to the database server at {}: {}",
                      describe_client(), where, err);
         // In place of the handshake, as a server refusing a connection does; client libraries
         // report it as a failed connection.
-        co_await error_to_client(
-            0, {.code = my::error_code::cant_connect,
-                .sqlstate = "HY000",
-                .message = "Can't connect to server on '" + where + "' (uniqguard: " + err + ")"});
+        const auto error =
+            connection_error("Can't connect to server on '" + where + "' (uniqguard: " + err + ")");
+        co_await error_to_client(0, error);
         co_return false;
     }
 
@@ -184,10 +198,9 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     if (!greeting) {
         spdlog::warn("session {}: the server at {} closed or sent no handshake", describe_client(),
                      where);
-        co_await error_to_client(0, {.code = my::error_code::cant_connect,
-                                     .sqlstate = "HY000",
-                                     .message = "Lost connection to server at '" + where +
-                                                "' (uniqguard: no handshake)"});
+        const auto error = connection_error("Lost connection to server at '" + where +
+                                            "' (uniqguard: no handshake)");
+        co_await error_to_client(0, error);
         co_return false;
     }
     const auto greeting_bytes = util::as_bytes(greeting->payload);
@@ -200,31 +213,28 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     if (!handshake) {
         spdlog::warn("session {}: the server at {} does not speak protocol 10", describe_client(),
                      where);
-        co_await error_to_client(0, bad_handshake());
+        const auto error = bad_handshake();
+        co_await error_to_client(0, error);
         co_return false;
     }
     flavour_ = handshake->flavour;
     const std::uint64_t offered =
         my::capabilities_offered_to_client(handshake->capabilities, shared_.client_tls != nullptr);
-    if (!co_await send_packet(
-            client_, greeting->first_sequence,
-            util::as_bytes(my::rewrite_server_handshake(greeting_bytes, *handshake, offered))))
+    const std::string offer = my::rewrite_server_handshake(greeting_bytes, *handshake, offered);
+    if (!co_await send_packet(client_, greeting->first_sequence, util::as_bytes(offer)))
         co_return false;
 
-    // The client's SSLRequest (then TLS) and HandshakeResponse.
-    auto answer = co_await read_whole_packet(client_, client_buffer_, max_connection_phase_packet);
+    // The client's SSLRequest (then TLS) and HandshakeResponse. A client starts its TLS
+    // handshake right after the SSLRequest, without an answer to wait for, so the SSLRequest is
+    // read exactly: the ClientHello behind it must stay in the socket for OpenSSL.
+    auto answer =
+        co_await read_whole_packet(client_, client_buffer_, max_connection_phase_packet, true);
     if (!answer) co_return false;
     auto response = my::decode_client_handshake(util::as_bytes(answer->payload));
     if (response && response->ssl_request) {
         if (!shared_.client_tls || client_.is_tls()) {
-            co_await error_to_client(answer->last_sequence + 1, bad_handshake());
-            co_return false;
-        }
-        // Bytes sent after the SSLRequest and before the TLS handshake were not encrypted and
-        // may have been injected: refuse them, as PostgreSQL does (CVE-2021-23214).
-        error_code ignored;
-        if (!client_buffer_.empty() || client_.socket().available(ignored) > 0) {
-            co_await error_to_client(answer->last_sequence + 1, bad_handshake());
+            const auto error = bad_handshake();
+            co_await error_to_client(answer->last_sequence + 1, error);
             co_return false;
         }
         if (auto ec = co_await client_.handshake_as_server(*shared_.client_tls)) {
@@ -238,7 +248,8 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     }
     if (!response) {
         spdlog::info("session {}: malformed HandshakeResponse", client_address_);
-        co_await error_to_client(answer->last_sequence + 1, bad_handshake());
+        const auto error = bad_handshake();
+        co_await error_to_client(answer->last_sequence + 1, error);
         co_return false;
     }
     user_ = response->user;
@@ -250,11 +261,9 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
                                backend.tls == config::BackendTls::verify_full)) {
         spdlog::warn("session {}: the server at {} does not offer TLS, but backend.tls requires it",
                      describe_client(), where);
-        co_await error_to_client(answer->last_sequence + 1,
-                                 {.code = my::error_code::cant_connect,
-                                  .sqlstate = "HY000",
-                                  .message = "uniqguard: the database server at " + where +
-                                             " does not support SSL, but backend.tls requires it"});
+        const auto error = connection_error("uniqguard: the database server at " + where +
+                                            " does not support SSL, but backend.tls requires it");
+        co_await error_to_client(answer->last_sequence + 1, error);
         co_return false;
     }
     const std::uint64_t to_server =
@@ -271,12 +280,10 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
         if (auto ec = co_await server_->handshake_as_client(shared_.backend_tls, verify_host)) {
             spdlog::warn("session {}: TLS handshake with the server at {} failed: {}",
                          describe_client(), where, ec.message());
-            co_await error_to_client(answer->last_sequence + 1,
-                                     {.code = my::error_code::cant_connect,
-                                      .sqlstate = "HY000",
-                                      .message = "uniqguard: SSL handshake with the database "
-                                                 "server at " +
-                                                 where + " failed: " + ec.message()});
+            const auto error =
+                connection_error("uniqguard: SSL handshake with the database server at " + where +
+                                 " failed: " + ec.message());
+            co_await error_to_client(answer->last_sequence + 1, error);
             co_return false;
         }
     }
