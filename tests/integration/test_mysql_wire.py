@@ -12,7 +12,7 @@ import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-from harness.mysqlwire import (COM_CHANGE_USER, COM_PING, COM_QUERY, COM_RESET_CONNECTION,
+from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_CHANGE_USER, COM_PING, COM_QUERY, COM_RESET_CONNECTION,
                                COM_STMT_CLOSE, COM_STMT_EXECUTE, COM_STMT_PREPARE,
                                COM_STMT_RESET, COM_STMT_SEND_LONG_DATA, WireClient,
                                lenenc_str, native_password)
@@ -36,8 +36,10 @@ def prepare(client, sql):
     seq, ok = client.read_packet()
     assert seq == 1 and ok[0] == 0x00, ok
     statement_id, columns, params = struct.unpack_from("<IHH", ok, 1)
-    for _ in range(params + columns):
-        client.read_packet()  # definitions (CLIENT_DEPRECATE_EOF: no EOF packets)
+    eof = 0 if client.capabilities & CLIENT_DEPRECATE_EOF else 1
+    for count in (params, columns):
+        for _ in range(count + (eof if count else 0)):
+            client.read_packet()  # definitions, and their EOF without CLIENT_DEPRECATE_EOF
     return statement_id, columns, params
 
 
@@ -280,3 +282,60 @@ def test_graceful_shutdown_lets_the_running_statement_finish(mysql_proxy):
     assert mysql_proxy.process.wait(10) == 0
     with pytest.raises((ConnectionError, OSError)):
         idle.query_text_rows("SELECT 1")
+
+
+def test_replies_of_every_command_kind_end_where_the_proxy_thinks(make_mysql_proxy, mariadb):
+    """The command tracker must see every reply end: after a session has gone through each
+    command kind, it is idle, so SIGTERM closes it at once instead of after the shutdown
+    timeout (20 s here)."""
+    mariadb.sql("DROP TABLE IF EXISTS kinds; CREATE TABLE kinds (a INT); "
+                "INSERT INTO kinds VALUES (1), (2)", DATABASE)
+    proxy = make_mysql_proxy(shutdown_timeout_ms=20000, log_level="debug")
+    sessions = []
+    for deprecate_eof in (True, False):
+        c = wire(proxy, deprecate_eof=deprecate_eof, multi_statements=True)
+        sessions.append(c)
+        # Multi-statement results, with an OK in the middle.
+        c.command(bytes([COM_QUERY]) + b"SELECT 1; UPDATE kinds SET a = a; SELECT a FROM kinds")
+        kinds = [c.read_result()[0] for _ in range(3)]
+        assert kinds == ["rows", "ok", "rows"]
+        # A cursor: the execute ends after the definitions, the fetches with their own EOF.
+        sid, columns, _ = prepare(c, "SELECT seq FROM seq_1_to_5")
+        c.command(bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, 1, 1))
+        _, count = c.read_packet()
+        assert count == b"\x01"
+        c.read_packet()  # the definition
+        seq, end = c.read_packet()
+        assert end[0] == 0xFE and struct.unpack_from("<H", end, 3)[0] & 0x40  # cursor exists
+        c.command(bytes([0x1C]) + struct.pack("<II", sid, 2))  # COM_STMT_FETCH
+        rows, _ = c.read_rows()
+        assert len(rows) == 2
+        c.command(bytes([0x1C]) + struct.pack("<II", sid, 10))
+        rows, status = c.read_rows()
+        assert len(rows) == 3 and status & 0x80  # SERVER_STATUS_LAST_ROW_SENT
+        c.command(bytes([COM_STMT_CLOSE]) + struct.pack("<I", sid))
+        c.command(bytes([0x09]))  # COM_STATISTICS: one plain string
+        _, stats = c.read_packet()
+        assert stats.startswith(b"Uptime: ")
+        c.command(bytes([0x04]) + b"kinds\0")  # COM_FIELD_LIST
+        while True:
+            _, p = c.read_packet()
+            if p[0] in (0xFE, 0xFF) and len(p) < 9:
+                break
+        # LOAD DATA LOCAL: the server asks for the file, the client streams it, an empty
+        # packet ends it, the server's OK ends the command.
+        c.command(bytes([COM_QUERY]) + b"LOAD DATA LOCAL INFILE 'any.csv' INTO TABLE kinds")
+        seq, request = c.read_packet()
+        assert request == b"\xfbany.csv"
+        c.send_packet(seq + 1, b"10\n11\n")
+        c.send_packet(seq + 2, b"12\n")
+        c.send_packet(seq + 3, b"")
+        loaded = c.read_result()
+        assert loaded[0] == "ok" and loaded[2] == 3
+        c.command(bytes([COM_PING]))
+        assert c.read_packet()[1][0] == 0x00
+    assert mariadb.sql("SELECT COUNT(*) FROM kinds", DATABASE) == "8\n"
+    started = time.monotonic()
+    assert proxy.stop() == 0
+    assert time.monotonic() - started < 5, proxy.final_log
+    assert proxy.final_log.count("closed (shutdown)") == 2, proxy.final_log

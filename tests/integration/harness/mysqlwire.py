@@ -8,6 +8,7 @@ import struct
 
 CLIENT_LONG_PASSWORD = 1
 CLIENT_CONNECT_WITH_DB = 1 << 3
+CLIENT_LOCAL_FILES = 1 << 7
 CLIENT_PROTOCOL_41 = 1 << 9
 CLIENT_TRANSACTIONS = 1 << 13
 CLIENT_SECURE_CONNECTION = 1 << 15
@@ -53,7 +54,7 @@ class WireClient:
         self.capabilities = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS |
                              CLIENT_SECURE_CONNECTION | CLIENT_MULTI_RESULTS |
                              CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |
-                             CLIENT_CONNECT_WITH_DB)
+                             CLIENT_CONNECT_WITH_DB | CLIENT_LOCAL_FILES)
         if deprecate_eof:
             self.capabilities |= CLIENT_DEPRECATE_EOF
         if multi_statements:
@@ -151,6 +152,22 @@ class WireClient:
                 return ("rows", rows, status)
             if p[0] == 0xFF:
                 return ("err", struct.unpack_from("<H", p, 1)[0], p[4:9].decode(), p[9:].decode())
+            rows.append(p)
+
+    def read_rows(self):
+        """Rows until the result set's end (after the definitions, or for COM_STMT_FETCH):
+        (raw row payloads, status flags)."""
+        rows = []
+        deprecate_eof = self.capabilities & CLIENT_DEPRECATE_EOF
+        while True:
+            _, p = self.read_packet()
+            if p[0] == 0xFE and (len(p) < 9 or (deprecate_eof and len(p) < 0xFFFFFF)):
+                if deprecate_eof:
+                    _, pos = lenenc_int(p, 1)
+                    _, pos = lenenc_int(p, pos)
+                    return rows, struct.unpack_from("<H", p, pos)[0]
+                return rows, struct.unpack_from("<H", p, 3)[0]
+            assert p[0] != 0xFF, p
             rows.append(p)
 
     def query_text_rows(self, sql):
