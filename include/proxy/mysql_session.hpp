@@ -51,6 +51,7 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
     class ServerObserver;
 
+    asio::awaitable<bool> connect_and_authenticate_in_time();
     asio::awaitable<bool> connect_and_authenticate();
     asio::awaitable<bool> relay_authentication(const protocol::mysql::ServerHandshake& handshake,
                                                const protocol::mysql::ClientHandshake& response,

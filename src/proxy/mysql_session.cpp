@@ -30,6 +30,9 @@ constexpr std::size_t read_chunk = 16 * 1024;
 // RSA public key: under 1 KiB); anything larger is not a MySQL peer.
 constexpr std::size_t max_connection_phase_packet = 1 << 20;
 constexpr std::uint8_t err_header = 0xFF;
+// From the client's connection to the server's OK: MySQL's own connect_timeout is 10 s for the
+// handshake; the proxy adds its connection to the server and the TLS handshakes.
+constexpr std::chrono::seconds connection_phase_timeout{15};
 
 // As in PgSession: client buffers grow with the bytes actually received, not to the announced
 // size at once.
@@ -145,7 +148,7 @@ asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
                                            .sqlstate = "08S01",
                                            .message = "Server shutdown in progress"};
             co_await self->error_to_client(0, shutdown);
-        } else if (co_await self->connect_and_authenticate()) {
+        } else if (co_await self->connect_and_authenticate_in_time()) {
             spdlog::debug("session {}: ready", self->describe_client());
             auto outcome = co_await (self->client_to_server() || self->server_to_client());
             const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
@@ -173,6 +176,19 @@ asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
     }
     self->client_.close();
     if (self->server_) self->server_->close();
+}
+
+asio::awaitable<bool> MySqlSession::connect_and_authenticate_in_time() {
+    // The server connection opens before the client has said anything: a client that connects
+    // and never logs in must not hold it (and its own socket) forever. The server gives up on
+    // such a client after its connect_timeout (10 s by default) and closes without a word; the
+    // proxy closes both connections at the same point.
+    asio::steady_timer deadline(co_await asio::this_coro::executor, connection_phase_timeout);
+    auto outcome = co_await (connect_and_authenticate() || deadline.async_wait(use_tuple));
+    if (outcome.index() == 0) co_return std::get<0>(outcome);
+    spdlog::info("session {}: no login within {} s; closed", describe_client(),
+                 connection_phase_timeout.count());
+    co_return false;
 }
 
 asio::awaitable<bool> MySqlSession::connect_and_authenticate() {

@@ -339,3 +339,23 @@ def test_replies_of_every_command_kind_end_where_the_proxy_thinks(make_mysql_pro
     assert proxy.stop() == 0
     assert time.monotonic() - started < 5, proxy.final_log
     assert proxy.final_log.count("closed (shutdown)") == 2, proxy.final_log
+
+
+def test_client_that_never_logs_in_is_closed_with_its_server_connection(mysql_proxy, mariadb):
+    def server_threads():
+        return int(mariadb.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                               "WHERE USER = 'unauthenticated user'").strip() or 0)
+
+    s = socket.create_connection(("127.0.0.1", mysql_proxy.port), timeout=30)
+    try:
+        assert s.recv(4096)[4] == 10  # the server's greeting, relayed
+        started = time.monotonic()
+        assert s.recv(4096) == b""  # closed without a word, as the server itself does
+        # The server gave up on its side after its connect_timeout (10 s); the proxy, which
+        # was waiting for the client, closes at its own deadline.
+        assert 14 < time.monotonic() - started < 20
+        time.sleep(0.5)
+        assert server_threads() == 0
+    finally:
+        s.close()
+    assert "no login within 15 s; closed" in mysql_proxy.log_text()
