@@ -26,8 +26,10 @@ void warn_about_features_not_built_yet(const config::Config& cfg) {
     }
     if (cfg.listen.auth == config::ClientAuth::terminate)
         spdlog::warn("listen.auth = \"terminate\" is not built yet: authentication is relayed");
-    if (cfg.listen.proxy_protocol)
-        spdlog::warn("listen.proxy_protocol is not built yet: ignored");
+    if (cfg.listen.proxy_protocol && cfg.listen.protocol == config::Protocol::postgres)
+        spdlog::warn(
+            "listen.proxy_protocol is sent to MySQL/MariaDB servers only (PostgreSQL does not "
+            "read it): ignored");
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "protocol/mysql/auth_relay.hpp"
 #include "protocol/mysql/capabilities.hpp"
 #include "protocol/mysql/error_codes.hpp"
+#include "protocol/proxy_header.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 
@@ -208,6 +209,8 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
         co_return false;
     }
 
+    if (config_->listen.proxy_protocol && !co_await send_proxy_header()) co_return false;
+
     // The server's handshake, relayed with the capabilities the proxy handles.
     auto greeting =
         co_await read_whole_packet(*server_, server_buffer_, max_connection_phase_packet);
@@ -312,6 +315,20 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
         tracker_->set_database(response->database);
     }
     co_return ok;
+}
+
+asio::awaitable<bool> MySqlSession::send_proxy_header() {
+    // Before anything else on the connection: MariaDB reads it ahead of the client's first
+    // packet (proxy_protocol_networks), so accounts bound to the client's host still match.
+    error_code ec;
+    const auto source = client_.socket().remote_endpoint(ec);
+    const auto destination = ec ? tcp::endpoint{} : client_.socket().local_endpoint(ec);
+    if (ec) co_return false;  // the client is already gone
+    const std::string header = protocol::proxy_v1_header(
+        source.address().is_v6(), source.address().to_string(), destination.address().to_string(),
+        source.port(), destination.port());
+    auto [wec, n] = co_await server_->async_write(asio::buffer(header), use_tuple);
+    co_return !wec;
 }
 
 asio::awaitable<bool> MySqlSession::relay_authentication(const my::ServerHandshake& handshake,

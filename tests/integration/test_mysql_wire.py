@@ -359,3 +359,28 @@ def test_client_that_never_logs_in_is_closed_with_its_server_connection(mysql_pr
     finally:
         s.close()
     assert "no login within 15 s; closed" in mysql_proxy.log_text()
+
+
+def test_proxy_protocol_header_gives_the_server_the_clients_address(make_mysql_proxy, mariadb):
+    def host_seen_by_server(proxy):
+        conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=NATIVE_USER,
+                               password=NATIVE_PASSWORD, database=DATABASE)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT HOST FROM information_schema.PROCESSLIST "
+                            "WHERE ID = CONNECTION_ID()")
+                return cur.fetchone()[0], conn._sock.getsockname()[1]
+        finally:
+            conn.close()
+
+    mariadb.sql("SET GLOBAL proxy_protocol_networks = '127.0.0.1/32'")
+    try:
+        with_header = make_mysql_proxy(extra_listen="proxy_protocol = true\n")
+        host, client_port = host_seen_by_server(with_header)
+        assert host == f"127.0.0.1:{client_port}"
+        # Without the header the server sees the proxy's own connection.
+        plain = make_mysql_proxy()
+        host, client_port = host_seen_by_server(plain)
+        assert host.startswith("127.0.0.1:") and host != f"127.0.0.1:{client_port}"
+    finally:
+        mariadb.sql("SET GLOBAL proxy_protocol_networks = ''")
