@@ -183,7 +183,7 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate_in_time() {
     // The server connection opens before the client has said anything: a client that connects
     // and never logs in must not hold it (and its own socket) forever. The server gives up on
     // such a client after its connect_timeout (10 s by default) and closes without a word; the
-    // proxy closes both connections at the same point.
+    // proxy, which is waiting for the client then, closes both at its own deadline.
     asio::steady_timer deadline(co_await asio::this_coro::executor, connection_phase_timeout);
     auto outcome = co_await (connect_and_authenticate() || deadline.async_wait(use_tuple));
     if (outcome.index() == 0) co_return std::get<0>(outcome);
