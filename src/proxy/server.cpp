@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <future>
 
-#include "protocol/postgres/message_writer.hpp"
 #include "protocol/mysql/error_codes.hpp"
+#include "protocol/postgres/message_writer.hpp"
 #include "proxy/key_set_loading.hpp"
 #include "proxy/mysql_refusal.hpp"
 #include "proxy/mysql_session.hpp"
@@ -141,11 +141,10 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
             // What the server itself says past max_connections; clients show it verbatim.
             if (cfg.listen.protocol == config::Protocol::mysql)
                 asio::co_spawn(worker.context,
-                               refuse_mysql_client(
-                                   std::move(socket),
-                                   {.code = protocol::mysql::error_code::con_count,
-                                    .sqlstate = "08004",
-                                    .message = "Too many connections"}),
+                               refuse_mysql_client(std::move(socket),
+                                                   {.code = protocol::mysql::error_code::con_count,
+                                                    .sqlstate = "08004",
+                                                    .message = "Too many connections"}),
                                asio::detached);
             else
                 asio::co_spawn(worker.context,
