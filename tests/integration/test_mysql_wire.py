@@ -332,6 +332,10 @@ def test_replies_of_every_command_kind_end_where_the_proxy_thinks(make_mysql_pro
         c.send_packet(seq + 3, b"")
         loaded = c.read_result()
         assert loaded[0] == "ok" and loaded[2] == 3
+        c.command(bytes([0x0C]) + struct.pack("<I", 987654))  # COM_PROCESS_KILL, no such id
+        assert err_fields(c.read_packet()[1])[0] == 1094  # ER_NO_SUCH_THREAD
+        c.command(bytes([0x1B]) + struct.pack("<H", 0))  # COM_SET_OPTION: multi-statements on
+        assert c.read_packet()[1][0] in (0x00, 0xFE)
         c.command(bytes([COM_PING]))
         assert c.read_packet()[1][0] == 0x00
     assert mariadb.sql("SELECT COUNT(*) FROM kinds", DATABASE) == "8\n"
