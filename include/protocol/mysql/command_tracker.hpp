@@ -23,9 +23,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/bytes.hpp"
 
@@ -128,10 +128,10 @@ class CommandTracker {
     std::uint16_t read_status(util::Bytes head, bool eof_layout) const;
     void end_result(std::uint16_t status, bool allow_more);
     void after_prepare_ok(Pending& p, util::Bytes head);
-    void finish_definitions(Pending& p, Phase next_eof, Phase after);
+    void pop_front();
 
     bool deprecate_eof_;
-    std::deque<Pending> pending_;
+    std::vector<Pending> pending_;  // in the order sent; the front is being answered
     std::string database_;
     std::uint16_t status_ = 0;
     bool broken_ = false;
