@@ -24,6 +24,7 @@
 #include "protocol/postgres/session_settings.hpp"
 #include "protocol/postgres/startup.hpp"
 #include "proxy/pg_guard.hpp"
+#include "proxy/session.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/stream.hpp"
 #include "util/byte_buffer.hpp"
@@ -32,18 +33,18 @@ namespace uniqguard::proxy {
 
 class WorkerSessions;
 
-class PgSession : public std::enable_shared_from_this<PgSession> {
+class PgSession final : public Session, public std::enable_shared_from_this<PgSession> {
   public:
     PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker);
-    ~PgSession();
+    ~PgSession() override;
 
     // Runs the whole session; the coroutine holds a shared_ptr to it.
     static asio::awaitable<void> run(std::shared_ptr<PgSession> self);
 
     // Graceful shutdown: finish the statement in flight, then close with 57P01.
-    void begin_drain();
+    void begin_drain() override;
     // Shutdown deadline: close both connections now.
-    void close_now();
+    void close_now() override;
 
   private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };

@@ -6,18 +6,18 @@
 
 namespace uniqguard::proxy {
 
-class PgSession;
+class Session;
 
 class WorkerSessions {
   public:
-    void add(PgSession* s) { sessions_.insert(s); }
-    void remove(PgSession* s) { sessions_.erase(s); }
+    void add(Session* s) { sessions_.insert(s); }
+    void remove(Session* s) { sessions_.erase(s); }
     std::size_t size() const { return sessions_.size(); }
     void drain_all();  // each session closes as soon as it has no statement in flight
     void close_all();  // the shutdown deadline passed: close regardless
 
   private:
-    std::unordered_set<PgSession*> sessions_;
+    std::unordered_set<Session*> sessions_;
 };
 
 }  // namespace uniqguard::proxy

@@ -26,10 +26,10 @@ void warn_about_features_not_built_yet(const config::Config& cfg) {
     }
     if (cfg.listen.auth == config::ClientAuth::terminate)
         spdlog::warn("listen.auth = \"terminate\" is not built yet: authentication is relayed");
-    if (cfg.listen.proxy_protocol)
+    if (cfg.listen.proxy_protocol && cfg.listen.protocol == config::Protocol::postgres)
         spdlog::warn(
-            "listen.proxy_protocol applies to MySQL backends, which this build does not "
-            "serve yet: ignored");
+            "listen.proxy_protocol is sent to MySQL/MariaDB servers only (PostgreSQL does not "
+            "read it): ignored");
 }
 }  // namespace
 
@@ -40,9 +40,13 @@ int serve_command(const std::string& config_path) {
         return 2;
     }
     setup_logging(loaded.config->log);
-    if (loaded.config->listen.protocol != config::Protocol::postgres) {
-        spdlog::critical("{}: listen.protocol = \"mysql\" is not supported by this build yet",
-                         config_path);
+    if (loaded.config->listen.protocol == config::Protocol::mysql &&
+        !loaded.config->guards.empty()) {
+        // MySQL sessions relay only; a guard that silently did nothing would let duplicates in.
+        spdlog::critical(
+            "{}: [[guard]] with listen.protocol = \"mysql\" is not built yet (this build relays "
+            "MySQL sessions without guarding them); remove the guards or use PostgreSQL",
+            config_path);
         return 2;
     }
     warn_about_features_not_built_yet(*loaded.config);

@@ -6,9 +6,12 @@
 #include <cstdlib>
 #include <future>
 
+#include "protocol/mysql/error_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
 #include "proxy/key_set_loading.hpp"
 #include "proxy/key_set_rebuild.hpp"
+#include "proxy/mysql_refusal.hpp"
+#include "proxy/mysql_session.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_session.hpp"
 #include "proxy/tls_contexts.hpp"
@@ -146,11 +149,28 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
         }
         if (shared_.connections.current.load(std::memory_order_relaxed) >= cfg.listen.max_clients) {
             shared_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
-            // What the server itself says past max_connections; libpq shows it verbatim.
-            asio::co_spawn(worker.context,
-                           refuse_postgres_client(std::move(socket), "53300",
-                                                  "sorry, too many clients already"),
-                           asio::detached);
+            // What the server itself says past max_connections; clients show it verbatim.
+            if (cfg.listen.protocol == config::Protocol::mysql)
+                asio::co_spawn(worker.context,
+                               refuse_mysql_client(std::move(socket),
+                                                   {.code = protocol::mysql::error_code::con_count,
+                                                    .sqlstate = "08004",
+                                                    .message = "Too many connections"}),
+                               asio::detached);
+            else
+                asio::co_spawn(worker.context,
+                               refuse_postgres_client(std::move(socket), "53300",
+                                                      "sorry, too many clients already"),
+                               asio::detached);
+            continue;
+        }
+        if (cfg.listen.protocol == config::Protocol::mysql) {
+            asio::post(worker.context, [this, &worker, s = std::move(socket)]() mutable {
+                auto session =
+                    std::make_shared<MySqlSession>(std::move(s), shared_, worker.sessions);
+                asio::co_spawn(worker.context, MySqlSession::run(std::move(session)),
+                               [](std::exception_ptr e) { log_exception("session", e); });
+            });
             continue;
         }
         asio::post(worker.context, [this, &worker, s = std::move(socket)]() mutable {

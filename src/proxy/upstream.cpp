@@ -21,8 +21,10 @@ asio::awaitable<error_code> resolve_and_connect(tcp::socket& socket,
     co_return cec;
 }
 
-asio::awaitable<std::string> connect_with_deadline(tcp::socket& socket,
-                                                   const config::Endpoint& address) {
+}  // namespace
+
+asio::awaitable<std::string> connect_tcp_with_deadline(tcp::socket& socket,
+                                                       const config::Endpoint& address) {
     asio::steady_timer deadline(socket.get_executor(), upstream_connect_timeout);
     auto outcome =
         co_await (resolve_and_connect(socket, address) || deadline.async_wait(use_tuple));
@@ -34,8 +36,6 @@ asio::awaitable<std::string> connect_with_deadline(tcp::socket& socket,
     co_return std::string{};
 }
 
-}  // namespace
-
 asio::awaitable<UpstreamConnection> connect_postgres_upstream(const config::Backend& backend,
                                                               ssl::context& tls_context) {
     auto executor = co_await asio::this_coro::executor;
@@ -43,7 +43,7 @@ asio::awaitable<UpstreamConnection> connect_postgres_upstream(const config::Back
     auto stream = std::make_unique<Stream>(tcp::socket(executor));
     const std::string where = backend.address.to_string();
 
-    if (auto err = co_await connect_with_deadline(stream->socket(), backend.address);
+    if (auto err = co_await connect_tcp_with_deadline(stream->socket(), backend.address);
         !err.empty()) {
         result.error = "could not connect to the database server at " + where + ": " + err;
         co_return result;

@@ -2,19 +2,19 @@
 
 #include <vector>
 
-#include "proxy/pg_session.hpp"
+#include "proxy/session.hpp"
 
 namespace uniqguard::proxy {
 
 void WorkerSessions::drain_all() {
     // A session may end (and remove itself) while we call it: iterate over a copy.
-    std::vector<PgSession*> all(sessions_.begin(), sessions_.end());
+    std::vector<Session*> all(sessions_.begin(), sessions_.end());
     for (auto* s : all)
         if (sessions_.contains(s)) s->begin_drain();
 }
 
 void WorkerSessions::close_all() {
-    std::vector<PgSession*> all(sessions_.begin(), sessions_.end());
+    std::vector<Session*> all(sessions_.begin(), sessions_.end());
     for (auto* s : all)
         if (sessions_.contains(s)) s->close_now();
 }

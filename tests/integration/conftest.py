@@ -4,6 +4,7 @@ import tempfile
 import pytest
 
 from harness.certs import make_certificates
+from harness.mariadb_server import MariaDbServer
 from harness.pg_server import PgServer
 from harness.proxy import Proxy
 
@@ -42,3 +43,38 @@ def make_proxy(pg):
     yield factory
     for p in started:
         p.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb(certs):
+    """One MariaDB 10.11 with TLS available (clients choose), shared by the whole run."""
+    server = MariaDbServer(certs=certs).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_mysql_proxy(mariadb):
+    """uniqguard instances in front of `mariadb` (protocol mysql), stopped after the test with
+    their exit status checked: an ASan report or a crash fails the test that caused it."""
+    started = []
+
+    def factory(**kw):
+        kw.setdefault("backend_port", mariadb.port)
+        kw.setdefault("protocol", "mysql")
+        p = Proxy(**kw).start()
+        started.append(p)
+        return p
+
+    yield factory
+    # A test may have stopped its proxy itself (to read the final log).
+    statuses = [(p, p.process.returncode if getattr(p, "final_log", None) is not None
+                 else p.stop()) for p in started]
+    for p, status in statuses:
+        assert status == 0, f"uniqguard exited with {status}:\n{p.final_log[-4000:]}"
+
+
+@pytest.fixture
+def mysql_proxy(make_mysql_proxy):
+    """A plaintext uniqguard in front of `mariadb`, started fresh for each test."""
+    return make_mysql_proxy()

@@ -14,11 +14,11 @@ BINARY = os.environ.get("UNIQGUARD_BIN", os.path.join(REPO, "build", "uniqguard"
 class Proxy:
     def __init__(self, backend_port, backend_tls="disable", tls_ca=None, certs=None,
                  max_message_bytes=None, extra_listen="", extra="", log_level="info",
-                 shutdown_timeout_ms=5000):
+                 shutdown_timeout_ms=5000, protocol="postgres"):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="uniqguard-proxy-")
         self.config_path = os.path.join(self.dir, "uniqguard.toml")
-        listen = [f'address = "127.0.0.1:{self.port}"', 'protocol = "postgres"',
+        listen = [f'address = "127.0.0.1:{self.port}"', f'protocol = "{protocol}"',
                   f"shutdown_timeout_ms = {shutdown_timeout_ms}"]
         if certs:
             listen += [f'tls_cert = "{certs["cert"]}"', f'tls_key = "{certs["key"]}"']

@@ -364,6 +364,7 @@ TEST_CASE("KeySet rebuild under concurrent inserts loses no key added after it b
     for (int i = 0; i < 20000; ++i) set.insert(seed_rng() | 1);
     KeySet& fresh = set.begin_rebuild();
     std::atomic<bool> stop{false};
+    std::atomic<std::size_t> inserts{0};
     std::vector<std::vector<std::uint64_t>> added(3);
     std::vector<std::thread> writers;
     for (std::size_t t = 0; t < added.size(); ++t) {
@@ -373,14 +374,22 @@ TEST_CASE("KeySet rebuild under concurrent inserts loses no key added after it b
                 const std::uint64_t fp = rng() | 1;
                 set.insert(fp);
                 added[t].push_back(fp);
+                inserts.fetch_add(1);
             }
         });
     }
+    // Writers running before the table is read, while it is, and after the swap.
+    auto wait_for_inserts = [&](std::size_t more) {
+        const std::size_t target = inserts.load() + more;
+        while (inserts.load() < target) std::this_thread::yield();
+    };
+    wait_for_inserts(3000);
     std::mt19937_64 table_rng(11);
     std::vector<std::uint64_t> table;
     for (int i = 0; i < 5000; ++i) table.push_back(table_rng() | 1);
     fresh.add_many(table);
     set.finish_rebuild();  // while the writers go on
+    wait_for_inserts(3000);
     stop = true;
     for (auto& w : writers) w.join();
     for (auto fp : table) REQUIRE(set.contains(fp));

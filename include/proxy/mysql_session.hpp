@@ -1,0 +1,107 @@
+// One MySQL/MariaDB client connection and its server connection (session passthrough, SPEC §3).
+//
+// Phases, in order:
+//   connect      the server connection opens as soon as the client connects: the server speaks
+//                first, and its handshake is what the client needs;
+//   handshake    the server's HandshakeV10 is relayed with the capabilities the proxy handles
+//                (protocol/mysql/capabilities.hpp); the client's SSLRequest upgrades the client
+//                leg; the server leg is upgraded as backend.tls says, on its own; the client's
+//                HandshakeResponse goes on with the same capabilities, so both legs agree on every
+//                packet layout;
+//   auth         AuthRelay relays the exchange; each leg's packets are numbered on their own,
+//                since an SSLRequest on one leg only shifts that leg's sequence ids;
+//   pumps        client -> server: whole packets (bounded by listen.max_message_bytes), each one
+//                classified by the CommandTracker (command, file data, auth answer) and forwarded;
+//                server -> client: bytes streamed through the PacketScanner in a fixed-size
+//                buffer, each packet's first bytes reported to the tracker.
+// Each socket has one writer during the pumps, as in PgSession.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/mysql/command_tracker.hpp"
+#include "protocol/mysql/handshake.hpp"
+#include "protocol/mysql/packet_reader.hpp"
+#include "protocol/mysql/packet_scanner.hpp"
+#include "protocol/mysql/packet_writer.hpp"
+#include "proxy/session.hpp"
+#include "proxy/shared_state.hpp"
+#include "proxy/stream.hpp"
+#include "util/byte_buffer.hpp"
+
+namespace uniqguard::proxy {
+
+class WorkerSessions;
+
+class MySqlSession final : public Session, public std::enable_shared_from_this<MySqlSession> {
+  public:
+    MySqlSession(tcp::socket client, SharedState& shared, WorkerSessions& worker);
+    ~MySqlSession() override;
+
+    // Runs the whole session; the coroutine holds a shared_ptr to it.
+    static asio::awaitable<void> run(std::shared_ptr<MySqlSession> self);
+
+    void begin_drain() override;
+    void close_now() override;
+
+  private:
+    enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
+    class ServerObserver;
+
+    asio::awaitable<bool> connect_and_authenticate_in_time();
+    asio::awaitable<bool> connect_and_authenticate();
+    // listen.proxy_protocol: the PROXY protocol v1 line naming the client, first on the server
+    // connection.
+    asio::awaitable<bool> send_proxy_header();
+    asio::awaitable<bool> relay_authentication(const protocol::mysql::ServerHandshake& handshake,
+                                               const protocol::mysql::ClientHandshake& response,
+                                               std::uint8_t client_sequence,
+                                               std::uint8_t server_sequence);
+    // One whole packet from `stream` into `buffer`, its payload joined; nullopt when the peer
+    // closed or sent something that is not a packet of at most `max_payload` bytes. `exact`:
+    // read no byte past the packet (what follows may be TLS).
+    struct WholePacket {
+        std::uint8_t first_sequence = 0;
+        std::uint8_t last_sequence = 0;
+        std::string payload;
+    };
+    asio::awaitable<std::optional<WholePacket>> read_whole_packet(Stream& stream,
+                                                                  util::ByteBuffer& buffer,
+                                                                  std::size_t max_payload,
+                                                                  bool exact = false);
+    asio::awaitable<bool> send_packet(Stream& stream, std::uint8_t sequence, util::Bytes payload);
+    asio::awaitable<void> error_to_client(std::uint8_t sequence,
+                                          const protocol::mysql::ServerError& error);
+    asio::awaitable<PumpEnd> client_to_server();
+    asio::awaitable<PumpEnd> server_to_client();
+    std::string describe_client() const;
+
+    SharedState& shared_;
+    WorkerSessions& worker_;
+    const std::shared_ptr<const config::Config> config_;  // the config this session started with
+    Stream client_;
+    std::unique_ptr<Stream> server_;
+    std::string client_address_;
+    std::string user_;
+    protocol::mysql::Flavour flavour_ = protocol::mysql::Flavour::mysql;
+
+    util::ByteBuffer client_buffer_;  // client bytes, whole packets
+    util::ByteBuffer server_buffer_;  // server bytes, streamed
+    protocol::mysql::PacketScanner server_scanner_;
+    std::optional<protocol::mysql::CommandTracker> tracker_;  // from the command phase on
+    bool tracker_broken_logged_ = false;
+
+    std::optional<protocol::mysql::ServerError> protocol_error_;  // why the client pump ended
+    std::uint8_t protocol_error_sequence_ = 0;
+
+    bool draining_ = false;
+    bool stop_client_pump_ = false;        // the server pump has ended
+    bool protocol_error_pending_ = false;  // bad client packet; ERR after the owed replies
+    bool server_pump_writing_ = false;
+    asio::cancellation_signal drain_signal_;
+};
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,548 @@
+#include "proxy/mysql_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "protocol/mysql/auth_relay.hpp"
+#include "protocol/mysql/capabilities.hpp"
+#include "protocol/mysql/error_codes.hpp"
+#include "protocol/proxy_header.hpp"
+#include "proxy/upstream.hpp"
+#include "proxy/worker_sessions.hpp"
+
+// GCC 12 at -O2 reports a mismatched operator delete for Asio's coroutine frames in the longest
+// coroutine below (connect_and_authenticate): the frame is allocated and freed by Asio's own
+// awaitable_frame_base operators, so the report is about GCC's view of the inlined frame, not a
+// real mismatch (the ASan build, which would catch one, runs every integration test).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace uniqguard::proxy {
+
+using namespace asio::experimental::awaitable_operators;
+namespace my = protocol::mysql;
+
+namespace {
+// Reads are at least this large; a sysbench round trip fits in one.
+constexpr std::size_t read_chunk = 16 * 1024;
+// Connection-phase packets are small (a HandshakeResponse with attributes: a few KiB; a server's
+// RSA public key: under 1 KiB); anything larger is not a MySQL peer.
+constexpr std::size_t max_connection_phase_packet = 1 << 20;
+constexpr std::uint8_t err_header = 0xFF;
+// From the client's connection to the server's OK: MySQL's own connect_timeout is 10 s for the
+// handshake; the proxy adds its connection to the server and the TLS handshakes.
+constexpr std::chrono::seconds connection_phase_timeout{15};
+
+// As in PgSession: client buffers grow with the bytes actually received, not to the announced
+// size at once.
+std::size_t next_read_size(std::size_t have, std::size_t needed) {
+    const std::size_t missing = needed > have ? needed - have : 0;
+    if (missing <= read_chunk) return read_chunk;
+    return std::min(missing, std::max(have, read_chunk));
+}
+
+my::ServerError bad_handshake() {
+    return {.code = my::error_code::bad_handshake, .sqlstate = "08S01", .message = "Bad handshake"};
+}
+// The server could not be reached or spoken to: the code client libraries use for a failed
+// connection.
+my::ServerError connection_error(std::string message) {
+    return {
+        .code = my::error_code::cant_connect, .sqlstate = "HY000", .message = std::move(message)};
+}
+// GCC 12 destroys some temporaries of a full-expression that contains co_await twice (aggregates
+// built in place, strings made for the call): every ServerError and payload below is therefore a
+// named local before it is awaited on.
+}  // namespace
+
+// Reports each server packet's first bytes to the command tracker.
+class MySqlSession::ServerObserver final : public my::PacketObserver {
+  public:
+    explicit ServerObserver(MySqlSession& s) : s_(s) {}
+    void on_packet(std::uint8_t, const my::ServerPacketHead& packet) override {
+        s_.tracker_->on_server_packet(packet);
+    }
+
+  private:
+    MySqlSession& s_;
+};
+
+MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)
+    : shared_(shared), worker_(worker), config_(shared.config), client_(std::move(client)) {
+    error_code ec;
+    auto ep = client_.socket().remote_endpoint(ec);
+    client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    client_.socket().set_option(tcp::no_delay(true), ec);
+    worker_.add(this);
+    shared_.connections.current.fetch_add(1, std::memory_order_relaxed);
+    shared_.connections.total.fetch_add(1, std::memory_order_relaxed);
+}
+
+MySqlSession::~MySqlSession() {
+    worker_.remove(this);
+    shared_.connections.current.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string MySqlSession::describe_client() const {
+    std::string d = client_address_;
+    if (!user_.empty()) d += " user=" + user_;
+    if (tracker_ && !tracker_->database().empty()) d += " database=" + tracker_->database();
+    return d;
+}
+
+void MySqlSession::begin_drain() {
+    draining_ = true;
+    if (tracker_ && tracker_->idle()) drain_signal_.emit(asio::cancellation_type::terminal);
+}
+
+void MySqlSession::close_now() {
+    stop_client_pump_ = true;
+    drain_signal_.emit(asio::cancellation_type::terminal);
+    client_.close();
+    if (server_) server_->close();
+}
+
+asio::awaitable<bool> MySqlSession::send_packet(Stream& stream, std::uint8_t sequence,
+                                                util::Bytes payload) {
+    std::string wire;
+    my::append_packet(wire, sequence, payload);
+    auto [ec, n] = co_await stream.async_write(asio::buffer(wire), use_tuple);
+    co_return !ec;
+}
+
+asio::awaitable<void> MySqlSession::error_to_client(std::uint8_t sequence,
+                                                    const my::ServerError& error) {
+    const std::string payload = my::err_payload(error);
+    co_await send_packet(client_, sequence, util::as_bytes(payload));
+}
+
+asio::awaitable<std::optional<MySqlSession::WholePacket>> MySqlSession::read_whole_packet(
+    Stream& stream, util::ByteBuffer& buffer, std::size_t max_payload, bool exact) {
+    for (;;) {
+        auto r = my::read_packet(buffer.readable(), max_payload);
+        if (r.status == my::PacketStatus::error) co_return std::nullopt;
+        if (r.status == my::PacketStatus::complete) {
+            WholePacket p{.first_sequence = r.packet.first_sequence,
+                          .last_sequence = r.packet.last_sequence,
+                          .payload = r.packet.frames == 1
+                                         ? std::string(util::as_chars(r.packet.first_payload))
+                                         : my::join_payload(r.packet)};
+            buffer.consume(r.packet.wire_size);
+            co_return p;
+        }
+        const std::size_t want =
+            exact ? r.needed - buffer.size() : next_read_size(buffer.size(), r.needed);
+        auto space = buffer.writable(want);
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(space.data(), want), use_tuple);
+        if (ec) co_return std::nullopt;
+        buffer.commit(n);
+    }
+}
+
+asio::awaitable<void> MySqlSession::run(std::shared_ptr<MySqlSession> self) {
+    try {
+        if (self->shared_.shutting_down) {
+            // Accepted just before the listener closed: answer as a stopping server does.
+            const my::ServerError shutdown{.code = my::error_code::server_shutdown,
+                                           .sqlstate = "08S01",
+                                           .message = "Server shutdown in progress"};
+            co_await self->error_to_client(0, shutdown);
+        } else if (co_await self->connect_and_authenticate_in_time()) {
+            spdlog::debug("session {}: ready", self->describe_client());
+            auto outcome = co_await (self->client_to_server() || self->server_to_client());
+            const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
+            if (end == PumpEnd::drained) {
+                // COM_QUIT, so the server ends the session as a client leaving does; the client
+                // sees its connection closed, as when the server shuts down.
+                const std::uint8_t quit = static_cast<std::uint8_t>(my::Command::quit);
+                const util::Bytes quit_payload{&quit, 1};
+                co_await self->send_packet(*self->server_, 0, quit_payload);
+            } else if (end == PumpEnd::protocol_error && self->protocol_error_ &&
+                       !self->server_pump_writing_) {
+                // Half of a server packet may be on the wire if the other pump was cut off
+                // mid-write; then the only honest answer is to close.
+                co_await self->error_to_client(self->protocol_error_sequence_,
+                                               *self->protocol_error_);
+            }
+            spdlog::debug("session {}: closed ({})", self->describe_client(),
+                          end == PumpEnd::client_closed   ? "client closed"
+                          : end == PumpEnd::server_closed ? "server closed"
+                          : end == PumpEnd::drained       ? "shutdown"
+                                                          : "protocol error");
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("session {}: {}", self->describe_client(), e.what());
+    }
+    self->client_.close();
+    if (self->server_) self->server_->close();
+}
+
+asio::awaitable<bool> MySqlSession::connect_and_authenticate_in_time() {
+    // The server connection opens before the client has said anything: a client that connects
+    // and never logs in must not hold it (and its own socket) forever. The server gives up on
+    // such a client after its connect_timeout (10 s by default) and closes without a word; the
+    // proxy, which is waiting for the client then, closes both at its own deadline.
+    asio::steady_timer deadline(co_await asio::this_coro::executor, connection_phase_timeout);
+    auto outcome = co_await (connect_and_authenticate() || deadline.async_wait(use_tuple));
+    if (outcome.index() == 0) co_return std::get<0>(outcome);
+    spdlog::info("session {}: no login within {} s; closed", describe_client(),
+                 connection_phase_timeout.count());
+    co_return false;
+}
+
+asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
+    const auto& backend = config_->backend;
+    const std::string where = backend.address.to_string();
+    auto executor = co_await asio::this_coro::executor;
+    server_ = std::make_unique<Stream>(tcp::socket(executor));
+    if (auto err = co_await connect_tcp_with_deadline(server_->socket(), backend.address);
+        !err.empty()) {
+        spdlog::warn("session {}: could not connect to the database server at {}: {}",
+                     describe_client(), where, err);
+        // In place of the handshake, as a server refusing a connection does; client libraries
+        // report it as a failed connection.
+        const auto error =
+            connection_error("Can't connect to server on '" + where + "' (uniqguard: " + err + ")");
+        co_await error_to_client(0, error);
+        co_return false;
+    }
+
+    if (config_->listen.proxy_protocol && !co_await send_proxy_header()) co_return false;
+
+    // The server's handshake, relayed with the capabilities the proxy handles.
+    auto greeting =
+        co_await read_whole_packet(*server_, server_buffer_, max_connection_phase_packet);
+    if (!greeting) {
+        spdlog::warn("session {}: the server at {} closed or sent no handshake", describe_client(),
+                     where);
+        const auto error = connection_error("Lost connection to server at '" + where +
+                                            "' (uniqguard: no handshake)");
+        co_await error_to_client(0, error);
+        co_return false;
+    }
+    const auto greeting_bytes = util::as_bytes(greeting->payload);
+    if (!greeting->payload.empty() && greeting_bytes[0] == err_header) {
+        // The server refuses (too many connections, host blocked): the client sees its words.
+        co_await send_packet(client_, greeting->first_sequence, greeting_bytes);
+        co_return false;
+    }
+    auto handshake = my::decode_server_handshake(greeting_bytes);
+    if (!handshake) {
+        spdlog::warn("session {}: the server at {} does not speak protocol 10", describe_client(),
+                     where);
+        const auto error = bad_handshake();
+        co_await error_to_client(0, error);
+        co_return false;
+    }
+    flavour_ = handshake->flavour;
+    const std::uint64_t offered =
+        my::capabilities_offered_to_client(handshake->capabilities, shared_.client_tls != nullptr);
+    const std::string offer = my::rewrite_server_handshake(greeting_bytes, *handshake, offered);
+    if (!co_await send_packet(client_, greeting->first_sequence, util::as_bytes(offer)))
+        co_return false;
+
+    // The client's SSLRequest (then TLS) and HandshakeResponse. A client starts its TLS
+    // handshake right after the SSLRequest, without an answer to wait for, so the SSLRequest is
+    // read exactly: the ClientHello behind it must stay in the socket for OpenSSL.
+    auto answer =
+        co_await read_whole_packet(client_, client_buffer_, max_connection_phase_packet, true);
+    if (!answer) co_return false;
+    auto response = my::decode_client_handshake(util::as_bytes(answer->payload));
+    if (response && response->ssl_request) {
+        if (!shared_.client_tls || client_.is_tls()) {
+            const auto error = bad_handshake();
+            co_await error_to_client(answer->last_sequence + 1, error);
+            co_return false;
+        }
+        if (auto ec = co_await client_.handshake_as_server(*shared_.client_tls)) {
+            spdlog::info("session {}: TLS handshake failed: {}", client_address_, ec.message());
+            co_return false;
+        }
+        answer = co_await read_whole_packet(client_, client_buffer_, max_connection_phase_packet);
+        if (!answer) co_return false;
+        response = my::decode_client_handshake(util::as_bytes(answer->payload));
+        if (response && response->ssl_request) response.reset();
+    }
+    if (!response) {
+        spdlog::info("session {}: malformed HandshakeResponse", client_address_);
+        const auto error = bad_handshake();
+        co_await error_to_client(answer->last_sequence + 1, error);
+        co_return false;
+    }
+    user_ = response->user;
+
+    // The server leg's TLS, as backend.tls says, whatever the client leg does.
+    const bool server_offers_tls = (handshake->capabilities & my::capability::ssl) != 0;
+    const bool server_tls = backend.tls != config::BackendTls::disable && server_offers_tls;
+    if (!server_offers_tls && (backend.tls == config::BackendTls::require ||
+                               backend.tls == config::BackendTls::verify_full)) {
+        spdlog::warn("session {}: the server at {} does not offer TLS, but backend.tls requires it",
+                     describe_client(), where);
+        const auto error = connection_error("uniqguard: the database server at " + where +
+                                            " does not support SSL, but backend.tls requires it");
+        co_await error_to_client(answer->last_sequence + 1, error);
+        co_return false;
+    }
+    const std::uint64_t to_server =
+        my::capabilities_sent_to_server(response->capabilities, offered, server_tls);
+    const std::string rewritten =
+        my::rewrite_client_handshake(util::as_bytes(answer->payload), *response, to_server);
+    std::uint8_t server_sequence = greeting->last_sequence + 1;
+    if (server_tls) {
+        const std::string request = my::ssl_request_from(util::as_bytes(rewritten));
+        if (!co_await send_packet(*server_, server_sequence++, util::as_bytes(request)))
+            co_return false;
+        const std::string verify_host =
+            backend.tls == config::BackendTls::verify_full ? backend.address.host : std::string{};
+        if (auto ec = co_await server_->handshake_as_client(shared_.backend_tls, verify_host)) {
+            spdlog::warn("session {}: TLS handshake with the server at {} failed: {}",
+                         describe_client(), where, ec.message());
+            const auto error =
+                connection_error("uniqguard: SSL handshake with the database server at " + where +
+                                 " failed: " + ec.message());
+            co_await error_to_client(answer->last_sequence + 1, error);
+            co_return false;
+        }
+    }
+    if (!co_await send_packet(*server_, server_sequence++, util::as_bytes(rewritten)))
+        co_return false;
+    const bool ok = co_await relay_authentication(*handshake, *response, answer->last_sequence + 1,
+                                                  server_sequence);
+    if (ok) {
+        tracker_.emplace(to_server);
+        tracker_->set_database(response->database);
+    }
+    co_return ok;
+}
+
+asio::awaitable<bool> MySqlSession::send_proxy_header() {
+    // Before anything else on the connection: MariaDB reads it ahead of the client's first
+    // packet (proxy_protocol_networks), so accounts bound to the client's host still match.
+    error_code ec;
+    const auto source = client_.socket().remote_endpoint(ec);
+    const auto destination = ec ? tcp::endpoint{} : client_.socket().local_endpoint(ec);
+    if (ec) co_return false;  // the client is already gone
+    const std::string header = protocol::proxy_v1_header(
+        source.address().is_v6(), source.address().to_string(), destination.address().to_string(),
+        source.port(), destination.port());
+    auto [wec, n] = co_await server_->async_write(asio::buffer(header), use_tuple);
+    co_return !wec;
+}
+
+asio::awaitable<bool> MySqlSession::relay_authentication(const my::ServerHandshake& handshake,
+                                                         const my::ClientHandshake& response,
+                                                         std::uint8_t client_sequence,
+                                                         std::uint8_t server_sequence) {
+    my::AuthRelay relay(response.auth_plugin.empty() ? handshake.auth_plugin : response.auth_plugin,
+                        handshake.scramble, client_.is_tls(), server_->is_tls());
+    for (;;) {
+        auto packet =
+            co_await read_whole_packet(*server_, server_buffer_, max_connection_phase_packet);
+        if (!packet) {
+            spdlog::info("session {}: the server closed during authentication", describe_client());
+            co_return false;
+        }
+        server_sequence = packet->last_sequence + 1;
+        auto step = relay.on_server_packet(util::as_bytes(packet->payload));
+        using K = my::AuthStepKind;
+        if (step.kind == K::refuse) {
+            spdlog::info("session {}: {}", describe_client(), step.error.message);
+            co_await error_to_client(client_sequence, step.error);
+            co_return false;
+        }
+        if (step.kind == K::send_to_server) {
+            if (!co_await send_packet(*server_, server_sequence++, util::as_bytes(step.payload)))
+                co_return false;
+            continue;
+        }
+        // Every other step relays the server's packet, numbered for the client's leg.
+        if (!co_await send_packet(client_, client_sequence++, util::as_bytes(packet->payload)))
+            co_return false;
+        if (step.kind == K::authenticated) co_return true;
+        if (step.kind == K::failed) {
+            spdlog::info("session {}: the server refused the login", describe_client());
+            co_return false;
+        }
+        if (step.kind == K::forward_to_client) continue;
+
+        // forward_then_read_client: the client's answer.
+        auto reply =
+            co_await read_whole_packet(client_, client_buffer_, max_connection_phase_packet);
+        if (!reply) co_return false;
+        client_sequence = reply->last_sequence + 1;
+        auto next = relay.on_client_packet(util::as_bytes(reply->payload));
+        const auto& payload = next.kind == K::send_to_server ? next.payload : reply->payload;
+        if (!co_await send_packet(*server_, server_sequence++, util::as_bytes(payload)))
+            co_return false;
+    }
+}
+
+asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
+    const std::uint64_t max_message = config_->listen.max_message_bytes;
+    for (;;) {
+        // Forward every whole packet already buffered, in one write.
+        std::size_t forward = 0;
+        bool quit = false;
+        my::PacketResult r;
+        for (;;) {
+            const auto unread = client_buffer_.readable().subspan(forward);
+            r = my::read_packet(unread, max_message);
+            if (r.status != my::PacketStatus::complete) break;
+            const auto& packet = r.packet;
+            if (packet.first_sequence != 0 && !tracker_->client_owes_packets()) {
+                // A command starts a new exchange at sequence id 0; the server would answer
+                // this with "Got packets out of order" and close.
+                r.status = my::PacketStatus::error;
+                r.error = my::PacketError::out_of_order;
+                break;
+            }
+            const auto role = tracker_->on_client_packet(packet.first_payload);
+            forward += packet.wire_size;
+            if (role == my::ClientPacketRole::command_no_reply && !packet.first_payload.empty() &&
+                packet.first_payload[0] == static_cast<std::uint8_t>(my::Command::quit)) {
+                quit = true;
+                break;
+            }
+        }
+        if (forward > 0) {
+            const auto bytes = client_buffer_.readable().first(forward);
+            error_code ec;
+            const std::size_t done = server_->write_now(to_buffer(bytes), ec);
+            if (done < bytes.size()) {
+                if (ec && ec != asio::error::would_block) co_return PumpEnd::server_closed;
+                std::tie(ec, std::ignore) =
+                    co_await server_->async_write(to_buffer(bytes.subspan(done)), use_tuple);
+                if (ec) co_return PumpEnd::server_closed;
+            }
+            client_buffer_.consume(forward);
+        }
+        if (quit) co_return PumpEnd::client_closed;
+        if (r.status == my::PacketStatus::error) {
+            const auto unread = client_buffer_.readable();
+            protocol_error_sequence_ =
+                static_cast<std::uint8_t>((unread.size() >= 4 ? unread[3] : 0) + 1);
+            if (r.error == my::PacketError::too_large) {
+                spdlog::warn(
+                    "session {}: packet of {} bytes or more exceeds "
+                    "listen.max_message_bytes ({})",
+                    describe_client(), r.announced_bytes, max_message);
+                protocol_error_ = my::ServerError{
+                    .code = my::error_code::net_packet_too_large,
+                    .sqlstate = "08S01",
+                    .message = "Got a packet bigger than 'max_allowed_packet' bytes"};
+            } else {
+                spdlog::warn("session {}: packets out of order", describe_client());
+                protocol_error_ = my::ServerError{.code = my::error_code::net_packets_out_of_order,
+                                                  .sqlstate = "08S01",
+                                                  .message = "Got packets out of order"};
+            }
+            if (!tracker_->idle()) {
+                // The server still owes replies to what was forwarded before the bad packet:
+                // the client gets them first; the server pump ends once they are through.
+                protocol_error_pending_ = true;
+                if (stop_client_pump_) co_return PumpEnd::server_closed;
+                asio::steady_timer parked(co_await asio::this_coro::executor,
+                                          asio::steady_timer::time_point::max());
+                co_await parked.async_wait(
+                    asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+                co_return PumpEnd::server_closed;
+            }
+            co_return PumpEnd::protocol_error;
+        }
+        const bool idle_client = client_buffer_.empty();
+        if (idle_client) {
+            // Hold no buffer while the client thinks; wake for its bytes, for a graceful
+            // shutdown once nothing is in flight, or when the other pump has ended.
+            client_buffer_.release_if_empty();
+            if (stop_client_pump_) co_return PumpEnd::server_closed;
+            if (draining_ && tracker_->idle()) co_return PumpEnd::drained;
+            if (!client_.is_tls()) {
+                auto [ec] = co_await client_.async_wait_readable(
+                    asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+                if (stop_client_pump_) co_return PumpEnd::server_closed;
+                if (ec) co_return draining_ ? PumpEnd::drained : PumpEnd::client_closed;
+            }
+        }
+        auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
+        error_code ec;
+        std::size_t n = client_.read_now(asio::buffer(space), ec);
+        if (ec != asio::error::would_block) {
+            // Read at once (the usual case after the readiness wait), or the client is gone.
+        } else if (idle_client && client_.is_tls()) {
+            std::tie(ec, n) = co_await client_.async_read_some(
+                asio::buffer(space), asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+        } else {
+            std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(space), use_tuple);
+        }
+        if (stop_client_pump_) co_return PumpEnd::server_closed;
+        if (ec)
+            co_return draining_&& ec == asio::error::operation_aborted ? PumpEnd::drained
+                                                                       : PumpEnd::client_closed;
+        client_buffer_.commit(n);
+    }
+}
+
+asio::awaitable<MySqlSession::PumpEnd> MySqlSession::server_to_client() {
+    ServerObserver observer(*this);
+    PumpEnd end = PumpEnd::server_closed;
+    for (;;) {
+        if (tracker_->idle()) server_buffer_.release_if_empty();
+        if (server_buffer_.empty()) {
+            if (!server_->is_tls()) {
+                auto [ec] = co_await server_->async_wait_readable(use_tuple);
+                if (ec) break;
+            }
+            auto space = server_buffer_.writable(read_chunk);
+            error_code ec;
+            std::size_t n = server_->read_now(asio::buffer(space), ec);
+            if (ec == asio::error::would_block)
+                std::tie(ec, n) = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            if (ec) break;
+            server_buffer_.commit(n);
+        }
+        const auto chunk = server_buffer_.readable();
+        server_scanner_.feed(chunk, observer);
+        if (tracker_->broken() && !tracker_broken_logged_) {
+            tracker_broken_logged_ = true;
+            spdlog::warn(
+                "session {}: a server reply did not have the expected shape; command "
+                "boundaries may be wrong from here on",
+                describe_client());
+        }
+        error_code ec;
+        const std::size_t done = client_.write_now(to_buffer(chunk), ec);
+        if (ec && ec != asio::error::would_block) {
+            end = PumpEnd::client_closed;
+            break;
+        }
+        if (done < chunk.size()) {
+            // The client's socket buffer is full: wait for it (backpressure: nothing more is
+            // read from the server meanwhile).
+            server_pump_writing_ = true;
+            std::tie(ec, std::ignore) =
+                co_await client_.async_write(to_buffer(chunk.subspan(done)), use_tuple);
+            server_pump_writing_ = false;
+            if (ec) {
+                end = PumpEnd::client_closed;
+                break;
+            }
+        }
+        server_buffer_.consume(chunk.size());
+        if (protocol_error_pending_ && tracker_->idle()) {
+            end = PumpEnd::protocol_error;
+            break;  // run() sends the ERR: nothing of ours is mid-write now
+        }
+        if (draining_ && tracker_->idle()) {
+            end = PumpEnd::drained;
+            break;
+        }
+    }
+    // Wake the client pump, which may be waiting for a client that has nothing to say.
+    stop_client_pump_ = true;
+    drain_signal_.emit(asio::cancellation_type::terminal);
+    co_return end;
+}
+
+}  // namespace uniqguard::proxy
