@@ -128,7 +128,8 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
 std::string update_verdict(const GuardTable& table, const config::Guard& guard);
 // log: after the UPDATE, one row: 1 when the precheck found a duplicate, else 0.
 std::string update_verdict_probe();
-// After the UPDATE, one row: the JSON of uniqguard.keys (then cleared).
+// After the UPDATE, one row: the JSON of uniqguard.keys (then cleared), as hex of its bytes in
+// the database's encoding (whatever the session's client_encoding).
 std::string update_keys_probe();
 
 // `sql` with every plain, E'' and U&'' string literal rewritten as an E'' literal of the same
@@ -145,8 +146,9 @@ std::string canonical_string_literals(std::string_view sql, bool standard_confor
 bool string_literals_decode(std::string_view sql, bool standard_conforming_strings);
 
 // The keys as the table stores them, one row per key (each column written by its type's output
-// function; NULL as NULL): how the key set learns keys the proxy could not fingerprint from the
-// statement's text (a cast it does not follow, a session setting it does not model).
+// function, sent as hex of its bytes in the database's encoding; NULL as NULL): how the key set
+// learns keys the proxy could not fingerprint from the statement's text (a cast it does not
+// follow, a session setting or client encoding it does not model).
 std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>& keys);
 
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a

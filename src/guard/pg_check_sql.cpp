@@ -379,9 +379,19 @@ std::string update_verdict_probe() {
            quote_literal(verdict_setting) + ", '', true)";
 }
 
+// A learned key's text as hex of its bytes in the database's encoding: the client_encoding
+// would otherwise convert it on the way (a LATIN1 session), and the key set holds keys as the
+// loader reads them, in the database's encoding.
+std::string as_database_bytes_hex(const std::string& text_sql) {
+    return "pg_catalog.encode(pg_catalog.convert_to(" + text_sql +
+           ", pg_catalog.getdatabaseencoding()), 'hex')";
+}
+
 std::string update_keys_probe() {
-    return "SELECT coalesce(pg_catalog.current_setting(" + quote_literal(keys_setting) +
-           ", true), ''), pg_catalog.set_config(" + quote_literal(keys_setting) + ", '', true)";
+    return "SELECT " +
+           as_database_bytes_hex("coalesce(pg_catalog.current_setting(" +
+                                 quote_literal(keys_setting) + ", true), '')") +
+           ", pg_catalog.set_config(" + quote_literal(keys_setting) + ", '', true)";
 }
 
 std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings,
@@ -430,8 +440,8 @@ std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>
         out += out.empty() ? "SELECT " : " UNION ALL SELECT ";
         for (std::size_t i = 0; i < key.size(); ++i) {
             const std::string v = cast_value(key[i], key_column(table, i));
-            out += (i ? ", " : "") + std::string("CASE WHEN (") + v +
-                   ") IS NULL THEN NULL ELSE format('%s', " + v + ") END";
+            out += (i ? ", " : "") + std::string("CASE WHEN (") + v + ") IS NULL THEN NULL ELSE " +
+                   as_database_bytes_hex("format('%s', " + v + ")") + " END";
         }
     }
     return out;

@@ -202,6 +202,11 @@ std::optional<guard::ColumnType> type_of_oid(std::uint32_t oid) {
     }
 }
 
+bool is_string_type(guard::TypeKind kind) {
+    using K = guard::TypeKind;
+    return kind == K::text || kind == K::varchar || kind == K::bpchar;
+}
+
 // `with_text`: also write the value as SQL and as text for the log (the check and the log need
 // them; a key that passes does not).
 ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
@@ -297,7 +302,14 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
         }
         r.display = binary ? r.sql : std::optional<std::string>(std::string(*value));
     }
-    if (!source || (s.cast && !unspecified) || s.opaque_cast) {
+    // In another client encoding the server converts a parameter's text; the normaliser
+    // reads UTF-8. Bytes beyond ASCII (the same in every encoding the proxy accepts) are
+    // checked and learned from the server instead. A binary value is text only for strings.
+    const bool converted_text =
+        !literals_readable && (!binary || (source && is_string_type(source->kind))) &&
+        std::any_of(value->begin(), value->end(),
+                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    if (!source || (s.cast && !unspecified) || s.opaque_cast || converted_text) {
         r.normalized.status = guard::NormalizeStatus::cannot_normalize;
     } else if (binary) {
         r.normalized = guard::normalize_binary(type, *source, util::as_bytes(*value), session);
@@ -1300,19 +1312,34 @@ void PgGuard::on_check_passed(std::uint32_t tag) { pending_.erase(tag); }
 
 namespace {
 // Bytes of the first `chars` UTF-8 characters of `s` (continuation bytes are 10xxxxxx).
-std::size_t byte_of_char(std::string_view s, std::size_t chars) {
+// The server counts an error's position in characters of the query as it converted it; in a
+// single-byte client encoding (LATIN1, WIN1252, KOI8R...) every byte is one character, whatever
+// it would be in UTF-8.
+bool single_byte_encoding(std::string_view encoding) {
+    static constexpr std::string_view multibyte[] = {
+        "UTF8",   "UTF-8",        "SQL_ASCII",     "EUC_JP", "EUC_CN",         "EUC_KR",
+        "EUC_TW", "EUC_JIS_2004", "MULE_INTERNAL", "SJIS",   "SHIFT_JIS_2004", "BIG5",
+        "GBK",    "GB18030",      "UHC",           "JOHAB"};
+    for (auto m : multibyte)
+        if (encoding == m) return false;
+    return !encoding.empty();
+}
+bool starts_char(char c, bool single_byte) {
+    return single_byte || (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+}
+std::size_t byte_of_char(std::string_view s, std::size_t chars, bool single_byte) {
     std::size_t seen = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+        if (!starts_char(s[i], single_byte)) continue;
         if (seen == chars) return i;
         ++seen;
     }
     return s.size();
 }
-std::size_t chars_before(std::string_view s, std::size_t byte) {
+std::size_t chars_before(std::string_view s, std::size_t byte, bool single_byte) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < byte && i < s.size(); ++i)
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+        if (starts_char(s[i], single_byte)) ++n;
     return n;
 }
 }  // namespace
@@ -1327,17 +1354,39 @@ void PgGuard::fix_error_position(std::uint32_t rewrite, pg::ErrorFieldList& fiel
         if (position < 1) return;
         // The 1-based character position in the rewritten text -> its byte -> the client's
         // byte (within a copied segment) -> the client's 1-based character position.
-        const std::size_t byte = byte_of_char(r.rewritten, static_cast<std::size_t>(position - 1));
+        const bool single_byte = single_byte_encoding(settings_.client_encoding);
+        const std::size_t byte =
+            byte_of_char(r.rewritten, static_cast<std::size_t>(position - 1), single_byte);
         for (const auto& seg : r.segments) {
             if (byte < seg.rewritten || byte >= seg.rewritten + seg.length) continue;
             const std::size_t original = seg.original + (byte - seg.rewritten);
-            value = std::to_string(chars_before(r.original, original) + 1);
+            value = std::to_string(chars_before(r.original, original, single_byte) + 1);
             return;
         }
     }
 }
 
 void PgGuard::on_rewrite_done(std::uint32_t rewrite) { rewrites_.erase(rewrite); }
+
+namespace {
+// A learned key's text, sent as hex of its bytes (guard::stored_keys_probe).
+std::optional<std::string> from_hex(std::string_view hex) {
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    if (hex.size() % 2 != 0) return std::nullopt;
+    std::string out;
+    out.reserve(hex.size() / 2);
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return out;
+}
+}  // namespace
 
 void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     auto it = pending_.find(tag);
@@ -1346,7 +1395,8 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (!values) return;
     auto& g = *it->second.guard;
     if (it->second.new_keys && it->second.json_keys) {
-        if (!values->empty() && (*values)[0]) learn_json_keys(g, *(*values)[0]);
+        if (!values->empty() && (*values)[0])
+            if (auto json = from_hex(*(*values)[0])) learn_json_keys(g, *json);
         return;
     }
     if (it->second.new_keys) {
@@ -1362,7 +1412,9 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
                 guard::append_key_null(encoded);
                 continue;
             }
-            auto part = guard::normalize_text(table.key_types[i], *(*values)[i], session);
+            const auto text = from_hex(*(*values)[i]);
+            if (!text) return;
+            auto part = guard::normalize_text(table.key_types[i], *text, session);
             if (!part.ok()) return;  // not fingerprinted: such keys are always checked
             guard::append_key_part(encoded, part);
         }
