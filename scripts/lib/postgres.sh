@@ -9,6 +9,7 @@ as_postgres() {
 # pg_start DIR PORT [extra postgresql.conf lines...]: initdb and start; sets PG_PID.
 pg_start() {
   local dir=$1 port=$2; shift 2
+  PG_DIR=$dir
   mkdir -p "$dir/sock"
   if [[ $(id -u) -eq 0 ]]; then chown -R postgres:postgres "$dir"; fi
   as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
@@ -41,7 +42,13 @@ pg_start() {
 # pg_stop: fast shutdown of the server started by pg_start.
 pg_stop() {
   if [[ -n ${PG_PID:-} ]] && kill -0 "$PG_PID" 2>/dev/null; then
-    kill -INT "$PG_PID"
+    # As root PG_PID is runuser, which does not pass SIGINT on: the postmaster itself (the first
+    # line of its postmaster.pid, the server pg_start started) is signalled instead.
+    local target=$PG_PID
+    if [[ -n ${PG_DIR:-} && -s $PG_DIR/data/postmaster.pid ]]; then
+      target=$(head -n1 "$PG_DIR/data/postmaster.pid")
+    fi
+    kill -INT "$target" 2>/dev/null || true
     wait "$PG_PID" 2>/dev/null || true
   fi
   PG_PID=
