@@ -133,10 +133,6 @@ class PgGuard {
     // the epoch each was opened in; and the guards whose table it truncated meanwhile.
     std::vector<std::pair<guard::GuardState*, std::uint64_t>> open_writes_;
     std::vector<guard::GuardState*> truncated_;
-    // Re-used by passes_by_shape, so that the common path allocates nothing.
-    std::string encoded_key_;
-    std::string literal_text_;
-    std::vector<std::uint64_t> shape_fingerprints_;
     std::string context_time_zone_;
     std::string context_date_style_;
 };

@@ -329,6 +329,15 @@ struct ResolvedKey {
     bool invalid = false;   // the server will refuse the statement itself
     bool unusable = false;  // no check can be written for it
 
+    // Empty again, its buffers kept (the first pass re-uses one key).
+    void reset() {
+        sql.clear();
+        display.clear();
+        encoded.clear();
+        fingerprintable = true;
+        has_null = invalid = unusable = false;
+    }
+
     // One more column's part, in key order.
     void add(const ResolvedPart& part) {
         unusable = unusable || part.unusable;
@@ -355,11 +364,7 @@ void resolve_key_into(ResolvedKey& k, const std::vector<ValueSource>& sources,
                       const guard::GuardTable& table, const pg::BindMessage* bind,
                       const std::vector<std::uint32_t>& types, const guard::SessionContext& session,
                       bool literals_readable, bool standard_strings, bool with_text) {
-    k.sql.clear();
-    k.display.clear();
-    k.encoded.clear();
-    k.fingerprintable = true;
-    k.has_null = k.invalid = k.unusable = false;
+    k.reset();
     for (std::size_t c = 0; c < sources.size(); ++c) {
         const auto& column = table.columns[table.key_columns[c]];
         auto part = resolve(sources[c], column, table.key_types[c], bind, types, session,
@@ -396,6 +401,9 @@ struct FirstPass {
     std::vector<std::size_t> key_rows;      // per distinct key: its first row
     std::vector<std::size_t> occurrences;
     std::vector<std::pair<std::uint64_t, std::size_t>> seen;  // fingerprint, distinct key
+    // passes_by_shape: a literal's text as read, and the statement's fingerprints.
+    std::string literal;
+    std::vector<std::uint64_t> fingerprints;
 
     static FirstPass& reset() {
         thread_local FirstPass pass;
@@ -404,6 +412,7 @@ struct FirstPass {
         pass.key_rows.clear();
         pass.occurrences.clear();
         pass.seen.clear();
+        pass.fingerprints.clear();
         return pass;
     }
 };
@@ -424,58 +433,49 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
     const auto& session = session_context();
     const bool nulls_distinct = g.config().nulls_distinct;
     // First every key, then the key set: a statement that leaves the path here has changed
-    // nothing, and the full path decides it from scratch.
-    shape_fingerprints_.clear();
+    // nothing, and the full path decides it from scratch. Each key is read as decide()'s first
+    // pass reads it (ResolvedKey), only from the tokens instead of a WritePlan.
+    FirstPass& pass = FirstPass::reset();
+    ResolvedKey& key = pass.key;
     for (std::size_t at = 0; at < plan.parts.size(); at += plan.key_width) {
-        encoded_key_.clear();
-        bool has_null = false;
+        key.reset();
         for (std::size_t c = 0; c < plan.key_width; ++c) {
             const ShapeKeyPart& part = plan.parts[at + c];
             const auto& type = table.key_types[c];
-            guard::NormalizedValue value;  // NULL unless read below
+            ResolvedPart read;  // NULL unless read below
             switch (part.kind) {
                 case ShapeKeyPart::Kind::null:
                     break;
                 case ShapeKeyPart::Kind::boolean:
-                    value = guard::normalize_text(type, part.boolean ? "true" : "false", session);
+                    read.normalized =
+                        guard::normalize_text(type, part.boolean ? "true" : "false", session);
                     break;
                 case ShapeKeyPart::Kind::string:
                     if (!sql::read_literal(text, shape, sql::ValueKind::literal_string, part.tokens,
-                                           literal_text_))
+                                           pass.literal))
                         return false;
-                    value = guard::normalize_text(type, literal_text_, session);
+                    read.normalized = guard::normalize_text(type, pass.literal, session);
                     break;
                 case ShapeKeyPart::Kind::number:
                     if (!sql::read_literal(text, shape, sql::ValueKind::literal_number, part.tokens,
-                                           literal_text_))
+                                           pass.literal))
                         return false;
-                    value = guard::normalize_sql_number(type, literal_text_);
+                    read.normalized = guard::normalize_sql_number(type, pass.literal);
                     break;
             }
-            switch (value.status) {
-                case guard::NormalizeStatus::ok:
-                    guard::append_key_part(encoded_key_, value);
-                    break;
-                case guard::NormalizeStatus::null:
-                    has_null = true;
-                    guard::append_key_null(encoded_key_);
-                    break;
-                case guard::NormalizeStatus::invalid:
-                    // The server refuses the statement itself (as decide() leaves it to it).
-                    return true;
-                case guard::NormalizeStatus::cannot_normalize:
-                    return false;
-            }
+            key.add(read);
         }
-        if (has_null && nulls_distinct) continue;  // never conflicts
-        const std::uint64_t fp = guard::fingerprint_encoded_key(encoded_key_, g.seed());
-        if (std::find(shape_fingerprints_.begin(), shape_fingerprints_.end(), fp) !=
-            shape_fingerprints_.end())
+        if (key.invalid) return true;  // the server refuses the statement itself, as in decide()
+        if (!key.fingerprintable) return false;
+        if (key.has_null && nulls_distinct) continue;  // never conflicts
+        const std::uint64_t fp = guard::fingerprint_encoded_key(key.encoded, g.seed());
+        if (std::find(pass.fingerprints.begin(), pass.fingerprints.end(), fp) !=
+            pass.fingerprints.end())
             return false;  // the same key twice in the statement
-        shape_fingerprints_.push_back(fp);
+        pass.fingerprints.push_back(fp);
     }
     writing_to(g);
-    for (const std::uint64_t fp : shape_fingerprints_) {
+    for (const std::uint64_t fp : pass.fingerprints) {
         // Present: the full path checks the statement with the server. The keys added just
         // before are then suspected too, which costs nothing more: the check covers every row.
         if (!g.keys().insert(fp)) return false;
@@ -554,8 +554,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         guard::UpdateCheck check;
         check.assigned = plan.update_assigned;
         check.alias = plan.alias;
-        check.where = guard::canonical_string_literals(plan.where, standard_strings,
-                                                       is_utf8(settings_.client_encoding));
+        check.where =
+            guard::canonical_string_literals(plan.where, standard_strings, literals_readable);
         check.nulls_distinct = nulls_distinct;
         ResolvedKey key;
         for (std::size_t i = 0; i < plan.update_key.size(); ++i) {
@@ -622,7 +622,12 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     // still on their way (a pipeline): until then, every key is checked.
     const bool learning = !pending_.empty() && learning_keys_of(g);
     FirstPass& pass = FirstPass::reset();
-    auto& [key, events, unknown_rows, key_rows, occurrences, seen] = pass;
+    auto& key = pass.key;
+    auto& events = pass.events;
+    auto& unknown_rows = pass.unknown_rows;
+    auto& key_rows = pass.key_rows;
+    auto& occurrences = pass.occurrences;
+    auto& seen = pass.seen;
     for (std::size_t row = 0; row < plan.rows.size(); ++row) {
         resolve_key_into(key, plan.rows[row], table, bind, types, session, literals_readable,
                          standard_strings, false);

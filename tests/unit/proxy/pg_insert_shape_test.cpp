@@ -167,8 +167,14 @@ TEST_CASE("PgGuard passes an INSERT of a known shape only when every key is new"
     const auto passed_before = g.counters().passed.load();
     CHECK(query("INSERT INTO enroll (user_id, course_id) VALUES (1, 'a'), (2, 'b')"));  // full path
     CHECK(g.keys().size() == 2);
-    CHECK(
-        query("INSERT INTO enroll (user_id, course_id) VALUES (3, 'c'), (4, 'd')"));  // shape path
+    // The first text left its shape's plan for the next ones.
+    const std::string next = "INSERT INTO enroll (user_id, course_id) VALUES (3, 'c'), (4, 'd')";
+    const auto* known =
+        InsertShapeCache::of_this_thread().find(registry, sql::literal_shape(next).key);
+    REQUIRE(known);
+    REQUIRE(*known);
+    CHECK((*known)->parts.size() == 4);
+    CHECK(query(next));  // shape path
     CHECK(g.keys().size() == 4);
     CHECK(g.counters().passed.load() == passed_before + 2);
     // A key already present: checked with the server.
