@@ -62,6 +62,7 @@ int audit_command(const AuditOptions& options) {
         if (options.guard && guards.empty()) {
             return fail(options.config_path + ": no guard named " + *options.guard);
         }
+        s.db->make_read_only();
         if (!options.json) {
             print("uniqguard audit: " + s.config.source_path + "\nconnected to " +
                   s.db->server_description() + "\n");

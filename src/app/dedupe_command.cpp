@@ -70,6 +70,7 @@ int dedupe_command(const DedupeOptions& options) {
         }
         const config::Guard& guard = *it;
         ToolDb& db = *s.db;
+        if (!options.apply) db.make_read_only();
         const TableInfo t = describe_table(db, guard, s.backend.database, options.order_by);
         if (auto why = refusal(t, db.flavour()); !why.empty()) return fail(why);
         const std::string quarantine_name =

@@ -80,10 +80,15 @@ class MySqlToolDb final : public ToolDb {
         const unsigned int columns = mysql_num_fields(res);
         std::uint64_t n = 0;
         Row row;
-        while (MYSQL_ROW r = mysql_fetch_row(res)) {
-            row = to_row(r, res, columns);
-            on_row(row);
-            ++n;
+        try {
+            while (MYSQL_ROW r = mysql_fetch_row(res)) {
+                row = to_row(r, res, columns);
+                on_row(row);
+                ++n;
+            }
+        } catch (...) {
+            mysql_free_result(res);  // reads the rest of the result: the connection stays usable
+            throw;
         }
         // A NULL from mysql_fetch_row is the end or an error (connection lost mid-result).
         const bool failed = mysql_errno(mysql_) != 0;
@@ -92,6 +97,8 @@ class MySqlToolDb final : public ToolDb {
         if (failed) throw DbError(why);
         return n;
     }
+
+    void make_read_only() override { execute("SET SESSION TRANSACTION READ ONLY"); }
 
     std::string quote_identifier(std::string_view name) const override {
         std::string out = "`";

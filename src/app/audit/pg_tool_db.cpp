@@ -41,7 +41,11 @@ class PgToolDb final : public ToolDb {
         version_ = std::string(conn_.parameter("server_version"));
     }
     ~PgToolDb() override {
-        if (conn_.is_open()) run(conn_.close());
+        try {
+            if (conn_.is_open()) run(conn_.close());
+        } catch (...) {
+            // Closing is a courtesy (Terminate): the socket closes with the object anyway.
+        }
     }
 
     Flavour flavour() const override { return Flavour::postgres; }
@@ -74,6 +78,10 @@ class PgToolDb final : public ToolDb {
         auto n = run(conn_.copy_out(copy, on_row));
         if (!n) throw DbError(n.error().describe());
         return *n;
+    }
+
+    void make_read_only() override {
+        execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
     }
 
     std::string quote_identifier(std::string_view name) const override {

@@ -46,6 +46,10 @@ class ToolDb {
     virtual std::uint64_t stream(const std::string& select,
                                  const std::function<void(const Row&)>& on_row) = 0;
 
+    // From now on the session refuses writes (audit, and dedupe without --apply): a bug in a
+    // statement built here could then never change data.
+    virtual void make_read_only() = 0;
+
     virtual std::string quote_identifier(std::string_view name) const = 0;
     virtual std::string quote_literal(std::string_view text) const = 0;
     // The server's limit for an identifier: PostgreSQL 63 bytes, MySQL 64 characters.
