@@ -10,7 +10,7 @@ import time
 import pymysql
 import pytest
 
-from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
+from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER, TLS_PASSWORD, TLS_USER
 from harness.tools import audit_json, groups_of, guard_toml, run_tool, start_tool, write_config
 
 
@@ -294,3 +294,27 @@ def test_long_table_name_gets_a_hashed_quarantine_name(mariadb, tmp_path):
                 "__uniqguard_quarantine")
     assert len(expected) == 64
     assert q(mariadb, f"SELECT id FROM myl.{expected}") == ["2"]
+
+
+@pytest.mark.parametrize("tls,extra,ok", [
+    ("disable", "", False),  # the account requires TLS: refused, exit 2
+    ("prefer", "", True),
+    ("require", "", True),
+    ("verify-full", "ca", True),
+    ("verify-full", "cert", False),  # the server's own certificate is no CA: refused
+])
+def test_tls_modes_to_the_server(mariadb, certs, tmp_path, tls, extra, ok):
+    setup_db(mariadb, "mys", "CREATE TABLE t (id INT PRIMARY KEY, a INT); "
+                             "INSERT INTO t VALUES (1, 1), (2, 1);")
+    cfg = write_config(tmp_path, "mysql", mariadb.port, [guard_toml("mys.t", ["a"], name="g")],
+                       user=TLS_USER, password=TLS_PASSWORD, tls=tls,
+                       extra_backend=f'tls_ca = "{certs[extra]}"\n' if extra else "")
+    r = run_tool(cfg, "audit")
+    if ok:
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "  1 duplicate groups, 2 rows in them, 1 to remove to leave one row per key" in \
+            r.stdout.splitlines()
+    else:
+        assert r.returncode == 2
+        assert ("ERROR 1045 (28000): Access denied" if tls == "disable" else
+                "ERROR 2026 (HY000): TLS/SSL error") in r.stderr, r.stderr

@@ -3,6 +3,7 @@
 // result sets decoded, TLS and every authentication plugin, which Connector/C has. stream()
 // uses mysql_use_result, so rows come off the socket one at a time (memory stays bounded
 // whatever the table's size); the connection is busy until the last row is read.
+#include <errmsg.h>
 #include <mysql.h>
 
 #include <cstring>
@@ -15,25 +16,22 @@ namespace {
 
 class MySqlToolDb final : public ToolDb {
   public:
-    explicit MySqlToolDb(const config::Backend& backend) : mysql_(mysql_init(nullptr)) {
-        if (mysql_ == nullptr) throw DbError("out of memory");
+    explicit MySqlToolDb(const config::Backend& backend) {
         where_ = "the database server at " + backend.address.to_string() + " (database \"" +
                  backend.database + "\", user \"" + backend.user + "\")";
-        mysql_optionsv(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-        // Connector/C reads no option file unless asked: the configuration alone decides.
-        const unsigned int timeout = 30;
-        mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-        configure_tls(backend);
-        const char* password = backend.password.empty() ? nullptr : backend.password.c_str();
-        if (mysql_real_connect(mysql_, backend.address.host.c_str(), backend.user.c_str(), password,
-                               backend.database.c_str(), backend.address.port, nullptr,
-                               0) == nullptr) {
-            std::string why = "cannot connect to " + where_ + ": " + last_error();
+        using config::BackendTls;
+        const bool tls = backend.tls != BackendTls::disable;
+        if (connect(backend, tls)) return;
+        // prefer: TLS when the server offers it. Connector/C cannot be told "TLS if offered",
+        // so a refused TLS handshake (2026) is retried in plaintext, as libpq's sslmode=prefer.
+        if (backend.tls == BackendTls::prefer && mysql_errno(mysql_) == CR_SSL_CONNECTION_ERROR) {
             mysql_close(mysql_);
-            mysql_ = nullptr;
-            throw DbError(why);
+            if (connect(backend, false)) return;
         }
-        version_ = mysql_get_server_info(mysql_);
+        std::string why = "cannot connect to " + where_ + ": " + last_error();
+        mysql_close(mysql_);
+        mysql_ = nullptr;
+        throw DbError(why);
     }
     ~MySqlToolDb() override {
         if (mysql_ != nullptr) mysql_close(mysql_);
@@ -41,8 +39,8 @@ class MySqlToolDb final : public ToolDb {
 
     Flavour flavour() const override { return Flavour::mysql; }
     std::string server_description() const override {
-        const bool maria = version_.find("MariaDB") != std::string::npos;
-        std::string version = version_;
+        std::string version = mysql_get_server_info(mysql_);
+        const bool maria = version.find("MariaDB") != std::string::npos;
         // MariaDB 10.x may announce "5.5.5-10.11.6-MariaDB-..." for old clients.
         if (version.rfind("5.5.5-", 0) == 0) version.erase(0, 6);
         if (auto dash = version.find('-'); dash != std::string::npos) version.resize(dash);
@@ -121,18 +119,27 @@ class MySqlToolDb final : public ToolDb {
     bool identifier_limit_in_bytes() const override { return false; }
 
   private:
-    void configure_tls(const config::Backend& backend) {
-        using config::BackendTls;
-        if (backend.tls == BackendTls::disable) return;
-        // prefer: TLS when the server offers it (Connector/C 3.3 does this once an SSL option
-        // is set); require: refuse a server without TLS; verify-full: also check the
-        // certificate chain against tls_ca and the host name.
-        mysql_ssl_set(mysql_, nullptr, nullptr, backend.tls_ca ? backend.tls_ca->c_str() : nullptr,
-                      nullptr, nullptr);
-        const my_bool enforce = backend.tls != BackendTls::prefer;
-        mysql_optionsv(mysql_, MYSQL_OPT_SSL_ENFORCE, &enforce);
-        const my_bool verify = backend.tls == BackendTls::verify_full;
-        mysql_optionsv(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    // A fresh handle in mysql_, connected or not (then mysql_errno says why).
+    bool connect(const config::Backend& backend, bool tls) {
+        mysql_ = mysql_init(nullptr);
+        if (mysql_ == nullptr) throw DbError("out of memory");
+        mysql_optionsv(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+        // Connector/C reads no option file unless asked: the configuration alone decides.
+        const unsigned int timeout = 30;
+        mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+        if (tls) {
+            // require: TLS or nothing, the certificate not checked (as libpq's require);
+            // verify-full: the chain against tls_ca and the host name too.
+            const my_bool enforce = 1;
+            mysql_optionsv(mysql_, MYSQL_OPT_SSL_ENFORCE, &enforce);
+            if (backend.tls_ca) mysql_optionsv(mysql_, MYSQL_OPT_SSL_CA, backend.tls_ca->c_str());
+            const my_bool verify = backend.tls == config::BackendTls::verify_full;
+            mysql_optionsv(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+        }
+        const char* password = backend.password.empty() ? nullptr : backend.password.c_str();
+        return mysql_real_connect(mysql_, backend.address.host.c_str(), backend.user.c_str(),
+                                  password, backend.database.c_str(), backend.address.port, nullptr,
+                                  0) != nullptr;
     }
 
     void send(const std::string& sql) {
@@ -160,9 +167,8 @@ class MySqlToolDb final : public ToolDb {
                "): " + mysql_error(mysql_);
     }
 
-    MYSQL* mysql_;
+    MYSQL* mysql_ = nullptr;
     std::string where_;
-    std::string version_;
 };
 
 }  // namespace

@@ -16,7 +16,8 @@ def guard_toml(table, columns, **options):
     return text
 
 
-def write_config(tmp_path, protocol, port, guards, user=None, password=None):
+def write_config(tmp_path, protocol, port, guards, user=None, password=None, tls="disable",
+                 extra_backend=""):
     if protocol == "postgres":
         user, password, database = user or PROXY_USER, password or PROXY_PASSWORD, "app"
     else:
@@ -24,8 +25,9 @@ def write_config(tmp_path, protocol, port, guards, user=None, password=None):
     path = tmp_path / f"uniqguard-{protocol}.toml"
     path.write_text(
         f'[listen]\nprotocol = "{protocol}"\n'
-        f'[backend]\naddress = "127.0.0.1:{port}"\ntls = "disable"\n'
-        f'user = "{user}"\npassword = "{password}"\ndatabase = "{database}"\n\n'
+        f'[backend]\naddress = "127.0.0.1:{port}"\ntls = "{tls}"\n'
+        f'user = "{user}"\npassword = "{password}"\ndatabase = "{database}"\n'
+        + extra_backend + "\n"
         + "".join(guards))
     return path
 
