@@ -43,6 +43,9 @@ class MariaDbServer:
         cmd = ["mariadbd", "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
                "--bind-address=127.0.0.1", f"--socket={self.socket}",
                f"--pid-file={os.path.join(self.dir, 'mariadb.pid')}",
+               # Its own directory for on-disk temporary tables (big GROUP BYs): /tmp is shared
+               # with other servers and cleaners (bench/audit lost one there once).
+               f"--tmpdir={self.dir}",
                f"--max-allowed-packet={MAX_ALLOWED_PACKET}", "--local-infile=1",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=32M",
                "--innodb-flush-log-at-trx-commit=0", "--skip-name-resolve",
