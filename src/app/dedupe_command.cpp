@@ -123,8 +123,8 @@ int dedupe_command(const DedupeOptions& options) {
         }
 
         Progress progress("dedupe " + guard.name);
-        const ApplyResult done =
-            apply_dedupe(db, t, sql, guard.name, quarantine_sql, options.repoint, progress);
+        const ApplyResult done = apply_dedupe(db, t, sql, guard.name, quarantine_name,
+                                              quarantine_sql, options.repoint, progress);
         progress.finish();
         std::string line = "\nmoved " + std::to_string(done.moved) + " rows of " + t.display +
                            " into " + quarantine_display;

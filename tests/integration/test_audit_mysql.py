@@ -10,7 +10,8 @@ import time
 import pymysql
 import pytest
 
-from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER, TLS_PASSWORD, TLS_USER
+from harness.mariadb_server import (DATABASE, NATIVE_PASSWORD, NATIVE_USER, TLS_PASSWORD, TLS_USER,
+                                    MariaDbServer)
 from harness.tools import audit_json, groups_of, guard_toml, run_tool, start_tool, write_config
 
 
@@ -318,3 +319,33 @@ def test_tls_modes_to_the_server(mariadb, certs, tmp_path, tls, extra, ok):
         assert r.returncode == 2
         assert ("ERROR 1045 (28000): Access denied" if tls == "disable" else
                 "ERROR 2026 (HY000): TLS/SSL error") in r.stderr, r.stderr
+
+
+def test_a_quarantine_table_without_transactions_is_refused(mariadb, tmp_path):
+    setup_db(mariadb, "myq", ENROLL + """
+        CREATE TABLE enroll__uniqguard_quarantine ENGINE = MyISAM
+            AS SELECT e.*, NOW(6) AS quarantined_at, CAST('' AS CHAR(255)) AS guard
+            FROM enroll e WHERE 1 = 0;""")
+    cfg = config(mariadb, tmp_path, guard_toml("myq.enroll", ["user_id", "course"], name="g"))
+    before = snapshot(mariadb, "myq.enroll")
+    r = run_tool(cfg, "dedupe", "--guard", "g", "--apply")
+    assert r.returncode == 2
+    assert r.stderr == ("uniqguard: the quarantine table `myq`.`enroll__uniqguard_quarantine` "
+                        "exists in an engine without transactions: a failure could not roll its "
+                        "rows back; the table is unchanged\n")
+    assert snapshot(mariadb, "myq.enroll") == before
+
+
+def test_tls_prefer_falls_back_to_plaintext_on_a_server_without_tls(tmp_path):
+    server = MariaDbServer(certs=None).start()
+    try:
+        server.sql("CREATE TABLE app.t (id INT PRIMARY KEY, a INT); "
+                   "INSERT INTO app.t VALUES (1, 1), (2, 1);")
+        guards = [guard_toml("app.t", ["a"], name="g")]
+        r = run_tool(write_config(tmp_path, "mysql", server.port, guards, tls="prefer"), "audit")
+        assert r.returncode == 1, r.stdout + r.stderr
+        r = run_tool(write_config(tmp_path, "mysql", server.port, guards, tls="require"), "audit")
+        assert r.returncode == 2
+        assert r.stderr.endswith(": the server offers no TLS, which backend.tls requires\n")
+    finally:
+        server.stop()

@@ -50,10 +50,25 @@ std::vector<std::pair<const ForeignKeyRef*, std::uint64_t>> count_references(
 }
 
 ApplyResult apply_dedupe(ToolDb& db, const TableInfo& t, const DuplicateSql& sql,
-                         const std::string& guard_name, const std::string& quarantine_sql,
-                         bool repoint, Progress& progress) {
+                         const std::string& guard_name, const std::string& quarantine_name,
+                         const std::string& quarantine_sql, bool repoint, Progress& progress) {
     progress.step("creating " + quarantine_sql);
     db.execute(sql.create_quarantine(quarantine_sql));
+    if (db.flavour() == Flavour::mysql) {
+        // A quarantine table left by someone else in an engine without transactions would keep
+        // the copied rows of a run that rolls back.
+        const auto engine = db.query(
+            "SELECT COALESCE(e.TRANSACTIONS, 'NO') FROM information_schema.TABLES t "
+            "LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE WHERE "
+            "t.TABLE_SCHEMA = " +
+            db.quote_literal(t.schema) +
+            " AND t.TABLE_NAME = " + db.quote_literal(quarantine_name));
+        if (engine.empty() || !engine[0][0] || *engine[0][0] != "YES") {
+            throw DbError("the quarantine table " + quarantine_sql +
+                          " exists in an engine without transactions: a failure could not "
+                          "roll its rows back");
+        }
+    }
 
     if (db.flavour() == Flavour::mysql) {
         // Gap locks, which stop inserts, exist only under REPEATABLE READ and SERIALIZABLE.

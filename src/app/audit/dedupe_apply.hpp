@@ -34,8 +34,8 @@ struct ApplyResult {
 
 // Throws DbError (after the rollback) with the reason.
 ApplyResult apply_dedupe(ToolDb& db, const TableInfo& table, const DuplicateSql& sql,
-                         const std::string& guard_name, const std::string& quarantine_sql,
-                         bool repoint, Progress& progress);
+                         const std::string& guard_name, const std::string& quarantine_name,
+                         const std::string& quarantine_sql, bool repoint, Progress& progress);
 
 // Rows of each referencing table that point at rows `doomed` would remove (tables with none
 // are left out). `doomed`: a table name or "(SELECT ...)".

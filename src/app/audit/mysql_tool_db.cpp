@@ -21,7 +21,15 @@ class MySqlToolDb final : public ToolDb {
                  backend.database + "\", user \"" + backend.user + "\")";
         using config::BackendTls;
         const bool tls = backend.tls != BackendTls::disable;
-        if (connect(backend, tls)) return;
+        if (connect(backend, tls)) {
+            // Connector/C 3.3 goes on in plaintext when the server offers no TLS, whatever
+            // MYSQL_OPT_SSL_ENFORCE says (seen with MariaDB 10.11): check the session itself.
+            if (backend.tls == BackendTls::prefer || !tls || mysql_get_ssl_cipher(mysql_)) return;
+            mysql_close(mysql_);
+            mysql_ = nullptr;
+            throw DbError("cannot connect to " + where_ +
+                          ": the server offers no TLS, which backend.tls requires");
+        }
         // prefer: TLS when the server offers it. Connector/C cannot be told "TLS if offered",
         // so a refused TLS handshake (2026) is retried in plaintext, as libpq's sslmode=prefer.
         if (backend.tls == BackendTls::prefer && mysql_errno(mysql_) == CR_SSL_CONNECTION_ERROR) {
