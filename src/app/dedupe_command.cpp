@@ -122,7 +122,7 @@ int dedupe_command(const DedupeOptions& options) {
             return exit_done;
         }
 
-        Progress progress("dedupe " + guard.name);
+        Progress progress("dedupe " + guard.name, apply_steps + t.referenced_by.size());
         const ApplyResult done = apply_dedupe(db, t, sql, guard.name, quarantine_name,
                                               quarantine_sql, options.repoint, progress);
         progress.finish();

@@ -32,6 +32,10 @@ struct ApplyResult {
     std::vector<std::pair<std::string, std::uint64_t>> repointed;  // table, rows updated
 };
 
+// The number of Progress steps apply_dedupe reports (for a bar over them), not counting one
+// per referencing table repointed.
+inline constexpr std::uint64_t apply_steps = 7;
+
 // Throws DbError (after the rollback) with the reason.
 ApplyResult apply_dedupe(ToolDb& db, const TableInfo& table, const DuplicateSql& sql,
                          const std::string& guard_name, const std::string& quarantine_name,

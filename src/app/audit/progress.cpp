@@ -63,6 +63,8 @@ void Progress::tick() {
 
 void Progress::step(const std::string& what) {
     std::lock_guard lock(mutex_);
+    // Counted in steps (a total was given): starting one means the one before is done.
+    if (total_ > 0 && !step_.empty()) done_.fetch_add(1, std::memory_order_relaxed);
     step_ = what;
     // Not a terminal: a run shorter than one interval stays quiet (its result says it all);
     // a longer one logs each step as it starts, between the periodic lines.

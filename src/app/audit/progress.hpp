@@ -16,7 +16,9 @@ namespace uniqguard::app::audit {
 
 class Progress {
   public:
-    // `label` prefixes every line ("audit courses_uniq"); `total` 0 = unknown (rows counted).
+    // `label` prefixes every line ("audit courses_uniq"). `total` 0: rows are counted with
+    // add(), no end known; else the bar counts steps (each step() ends the one before) or
+    // set_done() values up to `total`.
     explicit Progress(std::string label, std::uint64_t total = 0);
     ~Progress();  // finish()
     Progress(const Progress&) = delete;
