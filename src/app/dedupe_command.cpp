@@ -3,8 +3,6 @@
 // for the transaction). The plan is read as audit reads its groups: a stream, ordered so that
 // each group's first row is the one kept.
 #include <algorithm>
-#include <cctype>
-#include <cstring>
 
 #include "app/audit_command.hpp"
 #include "audit/audit_report.hpp"
@@ -43,12 +41,9 @@ std::string refusal(const TableInfo& t, Flavour flavour) {
                " is partitioned and has no primary key: ctid does not name a row "
                "across partitions";
     }
-    for (const char* reserved : {"quarantined_at", "guard"}) {
+    for (const std::string reserved : {"quarantined_at", "guard"}) {
         const bool clash = std::any_of(t.columns.begin(), t.columns.end(), [&](const auto& c) {
-            return flavour == Flavour::postgres
-                       ? c == reserved
-                       : std::equal(c.begin(), c.end(), reserved, reserved + std::strlen(reserved),
-                                    [](char a, char b) { return std::tolower(a) == b; });
+            return same_column_name(flavour, c, reserved);
         });
         if (clash) {
             return t.display + " has a column named " + reserved +

@@ -388,3 +388,14 @@ def test_dedupe_with_nulls_not_distinct(pg, tmp_path):
     assert q(pg, "SELECT id FROM pgnn.enroll__uniqguard_quarantine ORDER BY id") == [
         "1", "2", "3", "5", "9"]
     q(pg, "CREATE UNIQUE INDEX ON pgnn.enroll (user_id, course) NULLS NOT DISTINCT")
+
+
+def test_a_column_the_quarantine_table_adds_is_refused(pg, tmp_path):
+    setup_schema(pg, "pgr", "CREATE TABLE t (id int PRIMARY KEY, a int, guard text); "
+                            "INSERT INTO t VALUES (1, 1, 'x'), (2, 1, 'y')")
+    cfg = config(pg, tmp_path, guard_toml("pgr.t", ["a"], name="g"))
+    r = run_tool(cfg, "dedupe", "--guard", "g", "--apply", *ADMIN)
+    assert r.returncode == 2
+    assert r.stderr == ("uniqguard: pgr.t has a column named guard, which the quarantine table "
+                        "adds itself\n")
+    assert q(pg, "SELECT count(*) FROM pgr.t") == ["2"]

@@ -9,7 +9,18 @@ namespace uniqguard::app::audit {
 
 namespace {
 
-bool same_name(Flavour flavour, const std::string& a, const std::string& b) {
+// The catalog's spelling of `wanted`, or a DbError naming the table.
+std::string find_column(Flavour flavour, const TableInfo& t, const std::string& wanted,
+                        const std::string& what) {
+    for (const auto& c : t.columns) {
+        if (same_column_name(flavour, c, wanted)) return c;
+    }
+    throw DbError(what + " \"" + wanted + "\" is not a column of " + t.display);
+}
+
+}  // namespace
+
+bool same_column_name(Flavour flavour, const std::string& a, const std::string& b) {
     if (flavour == Flavour::postgres) return a == b;  // the catalog's spelling, case-sensitive
     // MySQL column names are case-insensitive.
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -17,17 +28,6 @@ bool same_name(Flavour flavour, const std::string& a, const std::string& b) {
                       std::tolower(static_cast<unsigned char>(y));
            });
 }
-
-// The catalog's spelling of `wanted`, or a DbError naming the table.
-std::string find_column(Flavour flavour, const TableInfo& t, const std::string& wanted,
-                        const std::string& what) {
-    for (const auto& c : t.columns) {
-        if (same_name(flavour, c, wanted)) return c;
-    }
-    throw DbError(what + " \"" + wanted + "\" is not a column of " + t.display);
-}
-
-}  // namespace
 
 TableInfo describe_table(ToolDb& db, const config::Guard& guard, const std::string& database,
                          const std::optional<std::string>& order_by) {

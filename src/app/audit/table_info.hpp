@@ -41,6 +41,10 @@ struct TableInfo {
     std::int64_t estimated_rows = -1;  // for progress only
 };
 
+// Column names as the server compares them: PostgreSQL exactly (the catalog's spelling),
+// MySQL case-insensitively.
+bool same_column_name(Flavour flavour, const std::string& a, const std::string& b);
+
 // Reads the table a guard names. `order_by` (dedupe --order-by), when given, must be a column
 // of the table; on MySQL a table without a primary key takes it as the row identity, which
 // needs a NOT NULL column with a single-column unique index. Throws DbError with a readable
