@@ -399,3 +399,15 @@ def test_a_column_the_quarantine_table_adds_is_refused(pg, tmp_path):
     assert r.stderr == ("uniqguard: pgr.t has a column named guard, which the quarantine table "
                         "adds itself\n")
     assert q(pg, "SELECT count(*) FROM pgr.t") == ["2"]
+
+
+def test_an_unknown_guard_name_is_an_error(pg, tmp_path):
+    setup_schema(pg, "pgx", "CREATE TABLE t (id int PRIMARY KEY, a int)")
+    cfg = config(pg, tmp_path, guard_toml("pgx.t", ["a"], name="g"))
+    for args in (("audit", "--guard", "nope"), ("dedupe", "--guard", "nope")):
+        r = run_tool(cfg, *args)
+        assert r.returncode == 2
+        assert r.stderr == f"uniqguard: {cfg}: no guard named nope\n"
+    r = run_tool(cfg, "dedupe")  # --guard is required
+    assert r.returncode == 2
+    assert "--guard is required" in r.stderr
