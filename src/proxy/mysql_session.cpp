@@ -453,16 +453,22 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
         }
         const bool idle_client = client_buffer_.empty();
         if (idle_client) {
-            // Hold no buffer while the client thinks; wake for its bytes, for a graceful
+            // Hold no heap buffer while the client thinks; wake for its bytes, for a graceful
             // shutdown once nothing is in flight, or when the other pump has ended.
             client_buffer_.release_if_empty();
             if (stop_client_pump_) co_return PumpEnd::server_closed;
             if (draining_ && tracker_->idle()) co_return PumpEnd::drained;
             if (!client_.is_tls()) {
-                auto [ec] = co_await client_.async_wait_readable(
+                // The next packet lands in the buffer's inline room, read by the reactor as
+                // soon as it arrives (util/byte_buffer.hpp says why this beats a readiness wait).
+                auto room = client_buffer_.writable(1);
+                auto [ec, n] = co_await client_.async_read_some(
+                    asio::buffer(room),
                     asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
                 if (stop_client_pump_) co_return PumpEnd::server_closed;
                 if (ec) co_return draining_ ? PumpEnd::drained : PumpEnd::client_closed;
+                client_buffer_.commit(n);
+                continue;
             }
         }
         auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
@@ -487,19 +493,17 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
 asio::awaitable<MySqlSession::PumpEnd> MySqlSession::server_to_client() {
     ServerObserver observer(*this);
     PumpEnd end = PumpEnd::server_closed;
+    bool streaming = false;  // the last read filled its room
     for (;;) {
         if (tracker_->idle()) server_buffer_.release_if_empty();
         if (server_buffer_.empty()) {
-            if (!server_->is_tls()) {
-                auto [ec] = co_await server_->async_wait_readable(use_tuple);
-                if (ec) break;
-            }
-            auto space = server_buffer_.writable(read_chunk);
-            error_code ec;
-            std::size_t n = server_->read_now(asio::buffer(space), ec);
-            if (ec == asio::error::would_block)
-                std::tie(ec, n) = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            // A reply lands in the buffer's inline room; once a read fills its room, a large
+            // result is streaming and the reads take 16 KiB. Either way the reactor reads as
+            // soon as bytes arrive.
+            auto space = server_buffer_.writable(streaming ? read_chunk : 1);
+            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
             if (ec) break;
+            streaming = n == space.size();
             server_buffer_.commit(n);
         }
         const auto chunk = server_buffer_.readable();
