@@ -35,6 +35,16 @@ constexpr std::uint8_t err_header = 0xFF;
 // handshake; the proxy adds its connection to the server and the TLS handshakes.
 constexpr std::chrono::seconds connection_phase_timeout{15};
 
+// The statements the metrics count (worker_metrics.hpp); other commands are not statements.
+void count_statement(BatchMeter& meter, std::uint8_t command) {
+    switch (static_cast<my::Command>(command)) {
+        case my::Command::query: meter.statement(StatementKind::query); break;
+        case my::Command::stmt_prepare: meter.statement(StatementKind::prepare); break;
+        case my::Command::stmt_execute: meter.statement(StatementKind::execute); break;
+        default: break;
+    }
+}
+
 // As in PgSession: client buffers grow with the bytes actually received, not to the announced
 // size at once.
 std::size_t next_read_size(std::size_t have, std::size_t needed) {
@@ -386,6 +396,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
         std::size_t forward = 0;
         bool quit = false;
         my::PacketResult r;
+        BatchMeter meter(worker_.metrics());
         for (;;) {
             const auto unread = client_buffer_.readable().subspan(forward);
             r = my::read_packet(unread, max_message);
@@ -399,6 +410,8 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 break;
             }
             const auto role = tracker_->on_client_packet(packet.first_payload);
+            if (role == my::ClientPacketRole::command && !packet.first_payload.empty())
+                count_statement(meter, packet.first_payload[0]);
             forward += packet.wire_size;
             if (role == my::ClientPacketRole::command_no_reply && !packet.first_payload.empty() &&
                 packet.first_payload[0] == static_cast<std::uint8_t>(my::Command::quit)) {
@@ -406,6 +419,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 break;
             }
         }
+        meter.done();
         if (forward > 0) {
             const auto bytes = client_buffer_.readable().first(forward);
             error_code ec;

@@ -521,11 +521,18 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         bool terminate = false;
         bool rewritten = false;
         pg::FrameResult r;
+        BatchMeter meter(worker_.metrics());
         for (;;) {
             r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);
             if (r.status != pg::FrameStatus::complete) break;
             const char type = r.frame.type;
             cycle_.on_client_message(type);
+            if (type == static_cast<char>(pg::FrontendCode::query))
+                meter.statement(StatementKind::query);
+            else if (type == static_cast<char>(pg::FrontendCode::parse))
+                meter.statement(StatementKind::prepare);
+            else if (type == static_cast<char>(pg::FrontendCode::execute))
+                meter.statement(StatementKind::execute);
             if (guard_) {
                 const auto raw = client_buffer_.readable().subspan(forward, r.frame.wire_size);
                 const std::size_t before = client_rewrites_.size();
@@ -548,6 +555,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 break;
             }
         }
+        meter.done();
         if (rewritten) {
             if (forward > run_start)
                 client_spans_.push_back({false, run_start, forward - run_start});
