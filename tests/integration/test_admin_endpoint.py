@@ -192,3 +192,32 @@ def test_an_admin_port_in_use_is_a_startup_error(pg):
 def proxy_binary():
     from harness.proxy import BINARY
     return BINARY
+
+
+def test_mysql_statements_are_counted(make_mysql_proxy):
+    import pymysql
+    from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
+    proxy = make_mysql_proxy()
+    c = pymysql.connect(host="127.0.0.1", port=proxy.port, user=NATIVE_USER,
+                        password=NATIVE_PASSWORD, database=DATABASE, connect_timeout=10)
+    try:
+        # Whatever the client sends while connecting is counted before the first scrape.
+        before = samples(get(proxy, "/metrics")[2])
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.execute("SELECT 2")
+        c.ping()  # COM_PING: a command, not a statement
+        after = samples(get(proxy, "/metrics")[2])
+    finally:
+        c.close()
+    key = 'uniqguard_statements_total{kind="query"}'
+    assert after[key] - before[key] == 2
+    hist = 'uniqguard_processing_seconds_count{kind="query"}'
+    assert after[hist] - before[hist] == 2
+    assert after['uniqguard_statements_total{kind="execute"}'] == 0
+    assert after['uniqguard_build_info{version="0.1.0",protocol="mysql"}'] == 1
+    text = get(proxy, "/metrics")[2]
+    assert "uniqguard_guard_" not in text
+    r = subprocess.run([shutil.which("promtool"), "check", "metrics"], input=text,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
