@@ -38,10 +38,17 @@ constexpr std::chrono::seconds connection_phase_timeout{15};
 // The statements the metrics count (worker_metrics.hpp); other commands are not statements.
 void count_statement(BatchMeter& meter, std::uint8_t command) {
     switch (static_cast<my::Command>(command)) {
-        case my::Command::query: meter.statement(StatementKind::query); break;
-        case my::Command::stmt_prepare: meter.statement(StatementKind::prepare); break;
-        case my::Command::stmt_execute: meter.statement(StatementKind::execute); break;
-        default: break;
+        case my::Command::query:
+            meter.statement(StatementKind::query);
+            break;
+        case my::Command::stmt_prepare:
+            meter.statement(StatementKind::prepare);
+            break;
+        case my::Command::stmt_execute:
+            meter.statement(StatementKind::execute);
+            break;
+        default:
+            break;
     }
 }
 

@@ -236,10 +236,10 @@ bool Server::start_admin() {
     admin_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
     auto* routes = admin_routes_.get();
     admin::Handler handler = [routes](std::string path) { return routes->handle(std::move(path)); };
-    asio::co_spawn(main_context_,
-                   admin::serve_http(*admin_acceptor_, admin_options_, std::move(handler),
-                                     *admin_stop_),
-                   [](std::exception_ptr e) { log_exception("admin endpoint", e); });
+    asio::co_spawn(
+        main_context_,
+        admin::serve_http(*admin_acceptor_, admin_options_, std::move(handler), *admin_stop_),
+        [](std::exception_ptr e) { log_exception("admin endpoint", e); });
     spdlog::info("admin endpoint on http://{} (/healthz /readyz /metrics /guards){}",
                  admin.address.to_string(), admin.token ? ", bearer token required" : "");
     return true;
