@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,7 @@ class SectionReader {
     // table in the unknown-key message ("[listen]", "[[guard]]"); `known_keys` is every key the
     // table may hold, in the order the documentation lists them.
     SectionReader(const toml::table& table, std::string key_prefix, std::string label,
-                  std::initializer_list<std::string_view> known_keys, const ReadContext& context);
+                  std::span<const std::string_view> known_keys, const ReadContext& context);
 
     // Reports the first key (in file order) that is not a known key. Called before reading any
     // value, so that a misspelt key is reported as such rather than as a missing one.

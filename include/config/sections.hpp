@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/known_keys.hpp"
 #include "config/section_reader.hpp"
 
 namespace uniqguard::config {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +52,14 @@ class GuardState {
     void set_ready(GuardTable table);
     void set_failed(std::string why);
     std::string failure() const;
+    // The duration of the last completed load of the key set (at start or after a TRUNCATE),
+    // for the admin endpoint; negative before the first.
+    void set_load_duration(std::chrono::nanoseconds d) {
+        load_ns_.store(d.count(), std::memory_order_relaxed);
+    }
+    std::chrono::nanoseconds load_duration() const {
+        return std::chrono::nanoseconds(load_ns_.load(std::memory_order_relaxed));
+    }
 
     // Whether a statement's target names this guard's table: the same name, and the same schema
     // when the statement names one (an unqualified name is taken to be the guarded table; a
@@ -81,6 +90,7 @@ class GuardState {
     KeySet keys_;
     GuardCounters counters_;
     std::atomic<GuardLoadState> state_{GuardLoadState::loading};
+    std::atomic<std::int64_t> load_ns_{-1};
     std::optional<GuardTable> table_;
     mutable std::mutex failure_mutex_;
     std::string failure_;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/admin_routes.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker_sessions.hpp"
 
@@ -32,6 +33,9 @@ class Server {
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     asio::awaitable<void> wait_for_signal(tcp::acceptor& acceptor);
     asio::awaitable<void> drain_and_stop();
+    // Binds admin.address and serves the admin endpoint on the main context; false when the
+    // address cannot be bound (a startup error, logged).
+    bool start_admin();
     std::size_t live_sessions();
 
     asio::io_context main_context_{1};
@@ -39,6 +43,10 @@ class Server {
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
     std::optional<asio::steady_timer> loader_stop_;  // cancelled at shutdown
+    std::optional<tcp::acceptor> admin_acceptor_;
+    std::optional<asio::steady_timer> admin_stop_;  // cancelled at shutdown: ends admin requests
+    std::unique_ptr<AdminRoutes> admin_routes_;
+    admin::HttpOptions admin_options_;
 };
 
 }  // namespace uniqguard::proxy

@@ -58,14 +58,6 @@ class Stream {
         return asio::async_read(socket_, buffer, std::forward<Token>(token));
     }
 
-    // Waits until a read would not block, without taking a buffer. TLS streams may hold
-    // decrypted bytes the socket does not show, so for them this completes at once and the
-    // caller reads (with its buffer) instead.
-    template <typename Token>
-    auto async_wait_readable(Token&& token) {
-        return socket_.async_wait(tcp::socket::wait_read, std::forward<Token>(token));
-    }
-
     // Plaintext fast path: try the read or write now, as a non-blocking system call, instead of
     // through the scheduler (an asynchronous operation that could complete at once still posts
     // its completion, one more queue round trip per message). Returns the bytes done; `ec` is

@@ -3,7 +3,7 @@
 namespace uniqguard::config {
 
 void read_admin(const toml::table& table, const ReadContext& context, Admin& out) {
-    SectionReader reader(table, "admin", "[admin]", {"address", "token"}, context);
+    SectionReader reader(table, "admin", "[admin]", admin_keys, context);
     reader.reject_unknown_keys();
 
     if (auto address = reader.endpoint("address")) out.address = *address;

@@ -3,8 +3,7 @@
 namespace uniqguard::config {
 
 void read_backend(const toml::table& table, const ReadContext& context, Backend& out) {
-    SectionReader reader(table, "backend", "[backend]",
-                         {"address", "tls", "tls_ca", "user", "password", "database"}, context);
+    SectionReader reader(table, "backend", "[backend]", backend_keys, context);
     reader.reject_unknown_keys();
 
     if (auto address = reader.endpoint("address")) out.address = *address;

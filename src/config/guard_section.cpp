@@ -55,10 +55,7 @@ std::vector<std::string> sorted(std::vector<std::string> columns) {
 // Reads one [[guard]] entry; nullopt when its table or columns could not be read.
 std::optional<ReadGuard> read_guard(const toml::table& table, std::string key_prefix,
                                     Protocol protocol, const ReadContext& context) {
-    SectionReader reader(table, key_prefix, "[[guard]]",
-                         {"table", "columns", "action", "name", "nulls_distinct", "consistency",
-                          "lock_wait_timeout_ms", "when_unready"},
-                         context);
+    SectionReader reader(table, key_prefix, "[[guard]]", guard_keys, context);
     reader.reject_unknown_keys();
 
     ReadGuard read;

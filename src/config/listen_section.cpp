@@ -3,11 +3,7 @@
 namespace uniqguard::config {
 
 void read_listen(const toml::table& table, const ReadContext& context, Listen& out) {
-    SectionReader reader(
-        table, "listen", "[listen]",
-        {"address", "protocol", "tls_cert", "tls_key", "max_clients", "max_message_bytes",
-         "shutdown_timeout_ms", "auth", "auth_query", "proxy_protocol"},
-        context);
+    SectionReader reader(table, "listen", "[listen]", listen_keys, context);
     reader.reject_unknown_keys();
 
     if (auto address = reader.endpoint("address")) out.address = *address;

@@ -3,8 +3,7 @@
 namespace uniqguard::config {
 
 void read_log(const toml::table& table, const ReadContext& context, Log& out) {
-    SectionReader reader(table, "log", "[log]",
-                         {"level", "format", "duplicates", "log_values", "values_key"}, context);
+    SectionReader reader(table, "log", "[log]", log_keys, context);
     reader.reject_unknown_keys();
 
     if (auto level = reader.one_of("level", {"trace", "debug", "info", "warn", "error"})) {

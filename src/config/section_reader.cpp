@@ -60,12 +60,12 @@ std::string joined(const std::vector<std::string_view>& names) {
 }  // namespace
 
 SectionReader::SectionReader(const toml::table& table, std::string key_prefix, std::string label,
-                             std::initializer_list<std::string_view> known_keys,
+                             std::span<const std::string_view> known_keys,
                              const ReadContext& context)
     : table_(table),
       key_prefix_(std::move(key_prefix)),
       label_(std::move(label)),
-      known_keys_(known_keys),
+      known_keys_(known_keys.begin(), known_keys.end()),
       context_(context) {}
 
 void SectionReader::reject_unknown_keys() {

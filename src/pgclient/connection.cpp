@@ -58,7 +58,7 @@ Error PgConnection::fail(std::string why) {
         stream_->close();
         stream_.reset();
     }
-    buffer_ = util::ByteBuffer{};
+    buffer_.clear();
     pending_consume_ = 0;
     lost_ = why;
     return Error::connection(std::move(why));
@@ -492,7 +492,7 @@ asio::awaitable<void> PgConnection::close() {
     co_await stream_->async_write(asio::buffer(out), use_tuple);  // best effort
     stream_->close();
     stream_.reset();
-    buffer_ = util::ByteBuffer{};
+    buffer_.clear();
     pending_consume_ = 0;
     lost_ = "the connection was closed";
 }

@@ -42,6 +42,7 @@ asio::awaitable<bool> load_one(pgclient::PgConnection& conn, guard::GuardState& 
             "guard {}: a unique index on the table already enforces the key (the "
             "migration has landed); the guard stays in force",
             cfg.name);
+    g.set_load_duration(stats->elapsed);
     g.set_ready(std::move(*table));
     const double s = seconds(stats->elapsed);
     spdlog::info("guard {}: ready: {} rows, {} distinct keys, {:.2f} MiB, {:.2f} s ({:.0f} keys/s)",

@@ -48,6 +48,7 @@ asio::awaitable<bool> rebuild_once(SharedState& shared, guard::GuardState& g,
         co_return false;
     }
     g.keys().finish_rebuild();
+    g.set_load_duration(stats->elapsed);
     spdlog::info(
         "guard {}: key set rebuilt after a TRUNCATE: {} keys (was {}), {} rows read, {:.2f} s",
         cfg.name, g.keys().size(), before, stats->rows,

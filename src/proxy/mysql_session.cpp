@@ -35,6 +35,23 @@ constexpr std::uint8_t err_header = 0xFF;
 // handshake; the proxy adds its connection to the server and the TLS handshakes.
 constexpr std::chrono::seconds connection_phase_timeout{15};
 
+// The statements the metrics count (worker_metrics.hpp); other commands are not statements.
+void count_statement(BatchMeter& meter, std::uint8_t command) {
+    switch (static_cast<my::Command>(command)) {
+        case my::Command::query:
+            meter.statement(StatementKind::query);
+            break;
+        case my::Command::stmt_prepare:
+            meter.statement(StatementKind::prepare);
+            break;
+        case my::Command::stmt_execute:
+            meter.statement(StatementKind::execute);
+            break;
+        default:
+            break;
+    }
+}
+
 // As in PgSession: client buffers grow with the bytes actually received, not to the announced
 // size at once.
 std::size_t next_read_size(std::size_t have, std::size_t needed) {
@@ -386,6 +403,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
         std::size_t forward = 0;
         bool quit = false;
         my::PacketResult r;
+        BatchMeter meter(worker_.metrics());
         for (;;) {
             const auto unread = client_buffer_.readable().subspan(forward);
             r = my::read_packet(unread, max_message);
@@ -399,6 +417,8 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 break;
             }
             const auto role = tracker_->on_client_packet(packet.first_payload);
+            if (role == my::ClientPacketRole::command && !packet.first_payload.empty())
+                count_statement(meter, packet.first_payload[0]);
             forward += packet.wire_size;
             if (role == my::ClientPacketRole::command_no_reply && !packet.first_payload.empty() &&
                 packet.first_payload[0] == static_cast<std::uint8_t>(my::Command::quit)) {
@@ -406,6 +426,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 break;
             }
         }
+        meter.done();
         if (forward > 0) {
             const auto bytes = client_buffer_.readable().first(forward);
             error_code ec;
@@ -453,16 +474,22 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
         }
         const bool idle_client = client_buffer_.empty();
         if (idle_client) {
-            // Hold no buffer while the client thinks; wake for its bytes, for a graceful
+            // Hold no heap buffer while the client thinks; wake for its bytes, for a graceful
             // shutdown once nothing is in flight, or when the other pump has ended.
             client_buffer_.release_if_empty();
             if (stop_client_pump_) co_return PumpEnd::server_closed;
             if (draining_ && tracker_->idle()) co_return PumpEnd::drained;
             if (!client_.is_tls()) {
-                auto [ec] = co_await client_.async_wait_readable(
+                // The next packet lands in the buffer's inline room, read by the reactor as
+                // soon as it arrives (util/byte_buffer.hpp says why this beats a readiness wait).
+                auto room = client_buffer_.writable(1);
+                auto [ec, n] = co_await client_.async_read_some(
+                    asio::buffer(room),
                     asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
                 if (stop_client_pump_) co_return PumpEnd::server_closed;
                 if (ec) co_return draining_ ? PumpEnd::drained : PumpEnd::client_closed;
+                client_buffer_.commit(n);
+                continue;
             }
         }
         auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
@@ -487,19 +514,17 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
 asio::awaitable<MySqlSession::PumpEnd> MySqlSession::server_to_client() {
     ServerObserver observer(*this);
     PumpEnd end = PumpEnd::server_closed;
+    bool streaming = false;  // the last read filled its room
     for (;;) {
         if (tracker_->idle()) server_buffer_.release_if_empty();
         if (server_buffer_.empty()) {
-            if (!server_->is_tls()) {
-                auto [ec] = co_await server_->async_wait_readable(use_tuple);
-                if (ec) break;
-            }
-            auto space = server_buffer_.writable(read_chunk);
-            error_code ec;
-            std::size_t n = server_->read_now(asio::buffer(space), ec);
-            if (ec == asio::error::would_block)
-                std::tie(ec, n) = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            // A reply lands in the buffer's inline room; once a read fills its room, a large
+            // result is streaming and the reads take 16 KiB. Either way the reactor reads as
+            // soon as bytes arrive.
+            auto space = server_buffer_.writable(streaming ? read_chunk : 1);
+            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
             if (ec) break;
+            streaming = n == space.size();
             server_buffer_.commit(n);
         }
         const auto chunk = server_buffer_.readable();

@@ -521,11 +521,18 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         bool terminate = false;
         bool rewritten = false;
         pg::FrameResult r;
+        BatchMeter meter(worker_.metrics());
         for (;;) {
             r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);
             if (r.status != pg::FrameStatus::complete) break;
             const char type = r.frame.type;
             cycle_.on_client_message(type);
+            if (type == static_cast<char>(pg::FrontendCode::query))
+                meter.statement(StatementKind::query);
+            else if (type == static_cast<char>(pg::FrontendCode::parse))
+                meter.statement(StatementKind::prepare);
+            else if (type == static_cast<char>(pg::FrontendCode::execute))
+                meter.statement(StatementKind::execute);
             if (guard_) {
                 const auto raw = client_buffer_.readable().subspan(forward, r.frame.wire_size);
                 const std::size_t before = client_rewrites_.size();
@@ -548,6 +555,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 break;
             }
         }
+        meter.done();
         if (rewritten) {
             if (forward > run_start)
                 client_spans_.push_back({false, run_start, forward - run_start});
@@ -603,16 +611,22 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         }
         const bool idle_client = client_buffer_.empty();
         if (idle_client) {
-            // Hold no buffer while the client thinks; wake for its bytes, for a graceful
+            // Hold no heap buffer while the client thinks; wake for its bytes, for a graceful
             // shutdown once nothing is in flight, or when the other pump has ended.
             client_buffer_.release_if_empty();
             if (stop_client_pump_) co_return PumpEnd::server_closed;
             if (draining_ && cycle_.idle()) co_return PumpEnd::drained;
             if (!client_.is_tls()) {
-                auto [ec] = co_await client_.async_wait_readable(
+                // The next message lands in the buffer's inline room, read by the reactor as
+                // soon as it arrives (util/byte_buffer.hpp says why this beats a readiness wait).
+                auto room = client_buffer_.writable(1);
+                auto [ec, n] = co_await client_.async_read_some(
+                    asio::buffer(room),
                     asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
                 if (stop_client_pump_) co_return PumpEnd::server_closed;
                 if (ec) co_return draining_ ? PumpEnd::drained : PumpEnd::client_closed;
+                client_buffer_.commit(n);
+                continue;
             }
         }
         auto space = client_buffer_.writable(next_read_size(client_buffer_.size(), r.needed));
@@ -637,19 +651,17 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
 asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {
     ServerObserver observer(*this);
     PumpEnd end = PumpEnd::server_closed;
+    bool streaming = false;  // the last read filled its room
     for (;;) {
         if (server_buffer_.empty()) {
+            // A reply lands in the buffer's inline room (the heap block is released once the
+            // cycle is idle); once a read fills its room, a large result is streaming and the
+            // reads take 16 KiB. Either way the reactor reads as soon as bytes arrive.
             if (cycle_.idle()) server_buffer_.release_if_empty();
-            if (!server_->is_tls()) {
-                auto [ec] = co_await server_->async_wait_readable(use_tuple);
-                if (ec) break;
-            }
-            auto space = server_buffer_.writable(read_chunk);
-            error_code ec;
-            std::size_t n = server_->read_now(asio::buffer(space), ec);
-            if (ec == asio::error::would_block)
-                std::tie(ec, n) = co_await server_->async_read_some(asio::buffer(space), use_tuple);
+            auto space = server_buffer_.writable(streaming ? read_chunk : 1);
+            auto [ec, n] = co_await server_->async_read_some(asio::buffer(space), use_tuple);
             if (ec) break;
+            streaming = n == space.size();
             server_buffer_.commit(n);
         }
         client_write_segments_.clear();

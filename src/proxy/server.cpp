@@ -98,6 +98,8 @@ int Server::run() {
         });
     }
 
+    if (!start_admin()) return 2;
+
     asio::co_spawn(main_context_, accept_loop(acceptor),
                    [](std::exception_ptr e) { log_exception("accept loop", e); });
     asio::co_spawn(main_context_, wait_for_signal(acceptor),
@@ -201,7 +203,46 @@ asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
     if (loader_stop_) loader_stop_->cancel();
     error_code ignored;
     acceptor.close(ignored);
+    // The admin endpoint stops with the listener: a probe during the drain gets no answer,
+    // which orchestrators read as "going away".
+    if (admin_stop_) admin_stop_->cancel();
+    if (admin_acceptor_) admin_acceptor_->close(ignored);
     co_await drain_and_stop();
+}
+
+bool Server::start_admin() {
+    const auto& admin = shared_.config->admin;
+    error_code ec;
+    const auto address = asio::ip::make_address(admin.address.host, ec);
+    if (ec) {
+        spdlog::critical("admin.address: {} is not an IP address", admin.address.host);
+        return false;
+    }
+    const tcp::endpoint endpoint(address, admin.address.port);
+    admin_acceptor_.emplace(main_context_);
+    admin_acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) admin_acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) admin_acceptor_->bind(endpoint, ec);
+    if (!ec) admin_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        spdlog::critical("cannot listen on admin.address {}: {}", admin.address.to_string(),
+                         ec.message());
+        return false;
+    }
+    std::vector<const WorkerMetrics*> metrics;
+    for (const auto& w : workers_) metrics.push_back(&w->sessions.metrics());
+    admin_routes_ = std::make_unique<AdminRoutes>(shared_, std::move(metrics));
+    admin_options_.token = admin.token;
+    admin_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
+    auto* routes = admin_routes_.get();
+    admin::Handler handler = [routes](std::string path) { return routes->handle(std::move(path)); };
+    asio::co_spawn(
+        main_context_,
+        admin::serve_http(*admin_acceptor_, admin_options_, std::move(handler), *admin_stop_),
+        [](std::exception_ptr e) { log_exception("admin endpoint", e); });
+    spdlog::info("admin endpoint on http://{} (/healthz /readyz /metrics /guards){}",
+                 admin.address.to_string(), admin.token ? ", bearer token required" : "");
+    return true;
 }
 
 std::size_t Server::live_sessions() {

@@ -8,17 +8,17 @@ std::span<std::uint8_t> ByteBuffer::writable(std::size_t min_free) {
     if (capacity_ - end_ < min_free) {
         const std::size_t used = end_ - begin_;
         if (capacity_ - used >= min_free) {
-            std::memmove(data_.get(), data_.get() + begin_, used);
+            std::memmove(base(), base() + begin_, used);
         } else {
             auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(used + min_free);
-            if (used > 0) std::memcpy(bigger.get(), data_.get() + begin_, used);
-            data_ = std::move(bigger);
+            if (used > 0) std::memcpy(bigger.get(), base() + begin_, used);
+            heap_ = std::move(bigger);
             capacity_ = used + min_free;
         }
         begin_ = 0;
         end_ = used;
     }
-    return {data_.get() + end_, capacity_ - end_};
+    return {base() + end_, capacity_ - end_};
 }
 
 void ByteBuffer::consume(std::size_t n) {
@@ -27,9 +27,13 @@ void ByteBuffer::consume(std::size_t n) {
 }
 
 void ByteBuffer::release_if_empty() {
-    if (begin_ != end_) return;
-    data_.reset();
-    capacity_ = begin_ = end_ = 0;
+    if (begin_ == end_) clear();
+}
+
+void ByteBuffer::clear() {
+    heap_.reset();
+    capacity_ = inline_capacity;
+    begin_ = end_ = 0;
 }
 
 }  // namespace uniqguard::util

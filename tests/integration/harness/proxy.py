@@ -14,8 +14,9 @@ BINARY = os.environ.get("UNIQGUARD_BIN", os.path.join(REPO, "build", "uniqguard"
 class Proxy:
     def __init__(self, backend_port, backend_tls="disable", tls_ca=None, certs=None,
                  max_message_bytes=None, extra_listen="", extra="", log_level="info",
-                 shutdown_timeout_ms=5000, protocol="postgres"):
+                 shutdown_timeout_ms=5000, protocol="postgres", admin_token=None):
         self.port = free_port()
+        self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="uniqguard-proxy-")
         self.config_path = os.path.join(self.dir, "uniqguard.toml")
         listen = [f'address = "127.0.0.1:{self.port}"', f'protocol = "{protocol}"',
@@ -31,7 +32,8 @@ class Proxy:
         with open(self.config_path, "w") as f:
             f.write("[listen]\n" + "\n".join(listen) + "\n" + extra_listen + "\n"
                     "[backend]\n" + "\n".join(backend) + "\n"
-                    f'[admin]\naddress = "127.0.0.1:{free_port()}"\n'
+                    f'[admin]\naddress = "127.0.0.1:{self.admin_port}"\n'
+                    + (f'token = "{admin_token}"\n' if admin_token else "") +
                     f'[log]\nlevel = "{log_level}"\n' + extra)
         self.process = None
 

@@ -218,8 +218,9 @@ TEST_CASE("the shipped example and dev-stack files load", "[config]") {
                                {"UNIQGUARD_ADMIN_TOKEN", "tok"},
                                {"UNIQGUARD_LOG_KEY", "key"}});
 
-    SECTION("example.toml") {
-        const LoadResult result = load_file((repo_config_dir() / "example.toml").string(), env);
+    SECTION("uniqguard.example.toml") {
+        const LoadResult result =
+            load_file((repo_config_dir() / "uniqguard.example.toml").string(), env);
         INFO((result.error ? result.error->message : std::string("no error")));
         REQUIRE(result);
         CHECK(result.config->guards.size() == 1);

@@ -2,21 +2,41 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <string>
 
 using uniqguard::util::ByteBuffer;
 
-TEST_CASE("EmptyBufferHoldsNoMemory", "[byte_buffer]") {
+TEST_CASE("EmptyBufferHoldsNoHeapMemory", "[byte_buffer]") {
     ByteBuffer b;
-    CHECK(b.capacity() == 0);
-    auto w = b.writable(100);
-    CHECK(w.size() >= 100);
-    std::memcpy(w.data(), "abc", 3);
+    CHECK_FALSE(b.on_heap());
+    CHECK(b.capacity() == ByteBuffer::inline_capacity);
+    auto small = b.writable(100);  // fits the inline room
+    CHECK(small.size() == ByteBuffer::inline_capacity);
+    CHECK_FALSE(b.on_heap());
+    std::memcpy(small.data(), "abc", 3);
     b.commit(3);
+    b.writable(ByteBuffer::inline_capacity);  // grows: the unread bytes go along
+    CHECK(b.on_heap());
+    CHECK(b.capacity() == ByteBuffer::inline_capacity + 3);
+    CHECK(std::string(reinterpret_cast<const char*>(b.readable().data()), 3) == "abc");
     b.release_if_empty();
-    CHECK(b.capacity() >= 100);  // not empty: kept
+    CHECK(b.on_heap());  // not empty: kept
     b.consume(3);
     b.release_if_empty();
-    CHECK(b.capacity() == 0);
+    CHECK_FALSE(b.on_heap());
+    CHECK(b.capacity() == ByteBuffer::inline_capacity);
+    CHECK(b.empty());
+}
+
+TEST_CASE("ClearDropsBytesAndHeap", "[byte_buffer]") {
+    ByteBuffer b;
+    auto w = b.writable(1000);
+    std::memcpy(w.data(), "abc", 3);
+    b.commit(3);
+    b.clear();
+    CHECK(b.empty());
+    CHECK_FALSE(b.on_heap());
+    CHECK(b.writable(1).size() == ByteBuffer::inline_capacity);
 }
 
 TEST_CASE("UnreadBytesMoveToTheFrontBeforeGrowing", "[byte_buffer]") {
