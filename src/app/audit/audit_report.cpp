@@ -2,15 +2,13 @@
 
 #include <algorithm>
 
+#include "util/join.hpp"
+
 namespace uniqguard::app::audit {
 
 namespace {
 
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-    return out;
-}
+using util::join;
 
 // Columns aligned with two spaces between them; the last column is not padded.
 std::string aligned(const std::vector<std::vector<std::string>>& lines, const std::string& indent) {

@@ -2,15 +2,13 @@
 
 #include <utility>
 
+#include "util/join.hpp"
+
 namespace uniqguard::app::audit {
 
 namespace {
 
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-    return out;
-}
+using util::join;
 
 }  // namespace
 

@@ -1,22 +1,16 @@
 #include "guard_report.hpp"
 
-#include "guard/column_type.hpp"
-
 #include <algorithm>
 #include <set>
+
+#include "guard/column_type.hpp"
+#include "util/join.hpp"
 
 namespace uniqguard::app::check {
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) out += separator;
-        out += item;
-    }
-    return out;
-}
+using util::join;
 
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
@@ -141,8 +135,7 @@ std::string render(const GuardReport& r) {
                     (c.deterministic ? " (deterministic)"
                                      : " (nondeterministic: the proxy cannot compare it)");
         }
-        if (!is_comparable_type(c.type))
-            text += " (not supported: the proxy cannot compare it)";
+        if (!is_comparable_type(c.type)) text += " (not supported: the proxy cannot compare it)";
         line(text);
     }
 
