@@ -8,7 +8,6 @@
 #include "audit/audit_report.hpp"
 #include "audit/duplicate_groups.hpp"
 #include "audit/duplicate_sql.hpp"
-#include "audit/progress.hpp"
 #include "audit/table_info.hpp"
 #include "audit/tool_session.hpp"
 
@@ -35,15 +34,7 @@ GuardResult audit_guard(ToolDb& db, const config::Guard& guard, const std::strin
         r.key = t.key;
         r.identity = identity_names(t);
         const DuplicateSql sql(db, t, guard.nulls_distinct, RowOrder{});
-        GroupCollector groups(t.key.size(), t.identity.size(), limit);
-        Progress progress("audit " + guard.name);
-        progress.step("grouping " + t.display + " on the server");
-        db.stream(sql.duplicate_rows(), [&](const Row& row) {
-            groups.add(row);
-            progress.add(1);
-        });
-        progress.finish();
-        r.duplicates = groups.summary();
+        r.duplicates = collect_duplicate_groups(db, sql, t, limit, "audit " + guard.name);
     } catch (const DbError& e) {
         r.error = e.what();
     }

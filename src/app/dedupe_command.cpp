@@ -80,17 +80,8 @@ int dedupe_command(const DedupeOptions& options) {
               db.server_description() + "\n\n");
         GuardResult plan{
             .guard = guard.name, .table = t.display, .key = t.key, .identity = t.identity};
-        {
-            GroupCollector groups(t.key.size(), t.identity.size(), options.limit);
-            Progress progress("dedupe " + guard.name);
-            progress.step("grouping " + t.display + " on the server");
-            db.stream(sql.duplicate_rows(), [&](const Row& row) {
-                groups.add(row);
-                progress.add(1);
-            });
-            progress.finish();
-            plan.duplicates = groups.summary();
-        }
+        plan.duplicates =
+            collect_duplicate_groups(db, sql, t, options.limit, "dedupe " + guard.name);
         if (plan.duplicates.groups == 0) {
             print("guard " + guard.name + " (" + t.display + "): no duplicates, nothing to do\n");
             return exit_nothing_to_do;

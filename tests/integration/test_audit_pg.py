@@ -16,10 +16,7 @@ ADMIN = ("--user", "postgres")  # trust on loopback: may CREATE and DELETE
 
 
 def setup_schema(pg, schema, sql):
-    pg.psql_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; "
-                  f"SET search_path = {schema}; {sql}; "
-                  f"GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "
-                  f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO PUBLIC;", database="app")
+    pg.recreate_schema(schema, sql)
 
 
 def q(pg, sql):

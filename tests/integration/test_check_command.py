@@ -60,10 +60,7 @@ def block(result, guard_name):
 
 
 def setup_schema(pg, schema, sql):
-    pg.psql_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; "
-                  f"SET search_path = {schema}; {sql}; "
-                  f"GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "
-                  f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO PUBLIC;", database="app")
+    pg.recreate_schema(schema, sql)
 
 
 # ------------------------------------------------------------------------ counts

@@ -9,6 +9,9 @@
 
 namespace uniqguard::app::audit {
 
+// A catalog cell as text, NULL as "".
+inline std::string text(const Row& row, std::size_t i) { return row.at(i).value_or(""); }
+
 // `schema` empty: the first match along the session's search_path.
 TableInfo read_postgres_table(ToolDb& db, const std::string& schema, const std::string& name);
 TableInfo read_mysql_table(ToolDb& db, const std::string& schema, const std::string& name);

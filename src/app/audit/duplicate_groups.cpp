@@ -1,5 +1,7 @@
 #include "duplicate_groups.hpp"
 
+#include "progress.hpp"
+
 namespace uniqguard::app::audit {
 
 GroupCollector::GroupCollector(std::size_t key_columns, std::size_t identity_columns,
@@ -28,6 +30,20 @@ void GroupCollector::add(const Row& row) {
         if (ids_ > 0)
             g.rows.emplace_back(row.begin() + 1 + static_cast<std::ptrdiff_t>(keys_), row.end());
     }
+}
+
+DuplicateSummary collect_duplicate_groups(ToolDb& db, const DuplicateSql& sql,
+                                          const TableInfo& table, std::uint64_t limit,
+                                          const std::string& label) {
+    GroupCollector groups(table.key.size(), table.identity.size(), limit);
+    Progress progress(label);
+    progress.step("grouping " + table.display + " on the server");
+    db.stream(sql.duplicate_rows(), [&](const Row& row) {
+        groups.add(row);
+        progress.add(1);
+    });
+    progress.finish();
+    return groups.summary();
 }
 
 }  // namespace uniqguard::app::audit

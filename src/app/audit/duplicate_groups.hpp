@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "duplicate_sql.hpp"
 #include "tool_db.hpp"
 
 namespace uniqguard::app::audit {
@@ -38,5 +39,11 @@ class GroupCollector {
     std::string current_;  // group number of the open group
     DuplicateSummary summary_;
 };
+
+// Streams `sql.duplicate_rows()` into a GroupCollector, with progress under `label` (audit and
+// the dedupe plan read their groups alike).
+DuplicateSummary collect_duplicate_groups(ToolDb& db, const DuplicateSql& sql,
+                                          const TableInfo& table, std::uint64_t limit,
+                                          const std::string& label);
 
 }  // namespace uniqguard::app::audit

@@ -6,12 +6,6 @@
 
 namespace uniqguard::app::audit {
 
-namespace {
-
-std::string text(const Row& row, std::size_t i) { return row.at(i).value_or(""); }
-
-}  // namespace
-
 TableInfo read_mysql_table(ToolDb& db, const std::string& schema, const std::string& name) {
     const std::string s = db.quote_literal(schema);
     const std::string n = db.quote_literal(name);

@@ -112,6 +112,15 @@ class PgServer:
              "-U", "postgres", "-d", database, "-At", "-c", sql],
             check=True, capture_output=True, text=True).stdout
 
+    def recreate_schema(self, schema, sql, database="app"):
+        """A fresh schema `schema` in `database` holding what `sql` creates, readable by every
+        account (the proxy's and the tools' read-only ones)."""
+        self.psql_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; "
+                        f"SET search_path = {schema}; {sql}; "
+                        f"GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "
+                        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO PUBLIC;",
+                        database=database)
+
     def _postmaster_pid(self):
         if self.process.args[0] != "runuser":
             return self.process.pid
