@@ -1,7 +1,8 @@
 // The guards a running proxy enforces: per [[guard]], its resolved table (guard_catalog.hpp), its
-// key set and its load state, shared by every session on every worker thread. Created once at
-// start from the config; the tables and key sets are filled by the loader (proxy/key_set_loading)
-// while sessions already run: until a guard is `ready`, its table's writes follow when_unready.
+// key set and its load state, shared by every session on every worker thread. Created at
+// start from the config, and again at each reload (proxy/config_reload); the tables and key sets
+// are filled by the loader (proxy/key_set_loading) while sessions already run: until a guard is
+// `ready`, its table's writes follow when_unready.
 #pragma once
 
 #include <atomic>
@@ -35,30 +36,57 @@ struct GuardCounters {
     std::atomic<std::uint64_t> forwarded_unready{0};
 };
 
+// What a guard knows of its table's keys, apart from its config: the key set, its load state,
+// the counters and the writers. Shared by the GuardStates of successive registries whose key
+// definition is the same (a reload that changes only the action keeps the keys it has).
+struct GuardKeys {
+    explicit GuardKeys(std::uint64_t fingerprint_seed) : seed(fingerprint_seed) {}
+    std::uint64_t seed;
+    KeySet keys;
+    GuardCounters counters;
+    std::atomic<GuardLoadState> state{GuardLoadState::loading};
+    std::atomic<std::int64_t> load_ns{-1};
+    std::optional<GuardTable> table;
+    mutable std::mutex failure_mutex;
+    std::string failure;
+    std::atomic<std::uint64_t> rebuild_epoch{0};
+    std::atomic<std::int64_t> writers[2] = {0, 0};  // by epoch parity
+    std::mutex rebuild_mutex;
+    bool rebuild_running = false;
+    bool rebuild_again = false;
+};
+
 class GuardState {
   public:
+    // A guard with a key set of its own (loading until set_ready).
     GuardState(config::Guard config, std::uint64_t seed);
+    // A guard that enforces `keys`, which another guard of the same key definition filled.
+    GuardState(config::Guard config, std::shared_ptr<GuardKeys> keys);
 
     const config::Guard& config() const { return config_; }
     // The configured table split as the server would read an unquoted name: lower case.
     const sql::QualifiedName& configured_name() const { return configured_name_; }
-    std::uint64_t seed() const { return seed_; }
-    KeySet& keys() { return keys_; }
-    GuardCounters& counters() { return counters_; }
+    std::uint64_t seed() const { return k_.seed; }
+    KeySet& keys() { return k_.keys; }
+    GuardCounters& counters() { return k_.counters; }
+    const std::shared_ptr<GuardKeys>& shared_keys() const { return keys_; }
+    // Whether `other` reads the same keys: same table, columns (in order) and NULL rule, so
+    // that its key set serves this guard as it is.
+    bool same_key_definition(const config::Guard& other) const;
 
-    GuardLoadState state() const { return state_.load(std::memory_order_acquire); }
+    GuardLoadState state() const { return k_.state.load(std::memory_order_acquire); }
     // Only when state() == ready: the table never changes afterwards.
-    const GuardTable& table() const { return *table_; }
+    const GuardTable& table() const { return *k_.table; }
     void set_ready(GuardTable table);
     void set_failed(std::string why);
     std::string failure() const;
     // The duration of the last completed load of the key set (at start or after a TRUNCATE),
     // for the admin endpoint; negative before the first.
     void set_load_duration(std::chrono::nanoseconds d) {
-        load_ns_.store(d.count(), std::memory_order_relaxed);
+        k_.load_ns.store(d.count(), std::memory_order_relaxed);
     }
     std::chrono::nanoseconds load_duration() const {
-        return std::chrono::nanoseconds(load_ns_.load(std::memory_order_relaxed));
+        return std::chrono::nanoseconds(k_.load_ns.load(std::memory_order_relaxed));
     }
 
     // Whether a statement's target names this guard's table: the same name, and the same schema
@@ -86,19 +114,8 @@ class GuardState {
   private:
     config::Guard config_;
     sql::QualifiedName configured_name_;
-    std::uint64_t seed_;
-    KeySet keys_;
-    GuardCounters counters_;
-    std::atomic<GuardLoadState> state_{GuardLoadState::loading};
-    std::atomic<std::int64_t> load_ns_{-1};
-    std::optional<GuardTable> table_;
-    mutable std::mutex failure_mutex_;
-    std::string failure_;
-    std::atomic<std::uint64_t> rebuild_epoch_{0};
-    std::atomic<std::int64_t> writers_[2] = {0, 0};  // by epoch parity
-    std::mutex rebuild_mutex_;
-    bool rebuild_running_ = false;
-    bool rebuild_again_ = false;
+    std::shared_ptr<GuardKeys> keys_;
+    GuardKeys& k_;  // *keys_, without the shared_ptr's indirection at every use
 };
 
 class GuardRegistry {
@@ -106,8 +123,13 @@ class GuardRegistry {
     // The fingerprint seed is per process (random), so that clients cannot aim keys at one
     // probe range of the key set.
     explicit GuardRegistry(const std::vector<config::Guard>& guards);
+    // After a reload: a guard whose key definition `previous` has already (GuardState::
+    // same_key_definition) shares that guard's keys; the others start loading.
+    GuardRegistry(const std::vector<config::Guard>& guards, const GuardRegistry& previous);
 
     bool empty() const { return guards_.empty(); }
+    // The guards whose keys this registry loads itself (not shared with the previous one).
+    std::vector<GuardState*> fresh_guards() const;
     // Unique to this registry in the process (never re-used), for caches that hold pointers to
     // its guards.
     std::uint64_t id() const { return id_; }
@@ -118,22 +140,23 @@ class GuardRegistry {
     // Whether the text names one of the guarded tables (cheap, never wrong in the unsafe way).
     bool may_mention(std::string_view sql) const { return !empty() && filter_.may_mention(sql); }
 
-    // A TRUNCATE of `g`'s table has committed through the proxy (any thread): its key set is
-    // rebuilt by the starter the server sets (proxy/key_set_rebuild.hpp); without one, nothing
-    // happens (a stale key set only costs checks).
-    void set_rebuild_starter(std::function<void(GuardState&)> starter) {
-        rebuild_starter_ = std::move(starter);
-    }
-    void rebuild_after_truncate(GuardState& g) const {
+    // A TRUNCATE of `g`'s table has committed through the proxy (any thread), or a reload's new
+    // key set must catch up (proxy/config_reload): its key set is rebuilt by the starter the
+    // server sets (proxy/key_set_rebuild.hpp); without one, nothing happens (a stale key set
+    // only costs checks). `reason` is a literal for the log ("after a TRUNCATE").
+    using RebuildStarter = std::function<void(GuardState&, const char* reason)>;
+    void set_rebuild_starter(RebuildStarter starter) { rebuild_starter_ = std::move(starter); }
+    void rebuild_keys(GuardState& g, const char* reason) const {
         if (rebuild_starter_ && g.state() == GuardLoadState::ready && g.request_rebuild())
-            rebuild_starter_(g);
+            rebuild_starter_(g, reason);
     }
 
   private:
     std::vector<std::unique_ptr<GuardState>> guards_;
     sql::TableMentionFilter filter_;
     std::uint64_t id_;
-    std::function<void(GuardState&)> rebuild_starter_;
+    RebuildStarter rebuild_starter_;
+    std::vector<GuardState*> fresh_;
 };
 
 }  // namespace uniqguard::guard

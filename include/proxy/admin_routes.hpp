@@ -25,13 +25,18 @@ class AdminRoutes {
     admin::MetricsSnapshot metrics() const;
 
   private:
+    // The same, for `now`'s guards (one registry for a whole page: a reload may publish another
+    // while the page is made).
+    admin::MetricsSnapshot metrics(const Reloadable& now) const;
     asio::awaitable<admin::Reply> ready();
     asio::awaitable<admin::Reply> guards();
     // Asks the catalog whether a unique index enforces each guard's key now (the migration may
     // have landed since the key set loaded); falls back to what the load found.
-    asio::awaitable<void> look_up_unique_indexes(std::vector<admin::GuardSnapshot>& guards);
+    asio::awaitable<void> look_up_unique_indexes(const Reloadable& now,
+                                                 std::vector<admin::GuardSnapshot>& guards);
     // Fills what the catalog says; "" or why the catalog could not be read.
     asio::awaitable<std::string> read_unique_indexes(pgclient::PgConnection& conn,
+                                                     const Reloadable& now,
                                                      std::vector<admin::GuardSnapshot>& guards);
 
     SharedState& shared_;

@@ -7,12 +7,17 @@
 #include <boost/asio.hpp>
 
 #include "guard/guard_registry.hpp"
+#include "pgclient/connection.hpp"
 #include "proxy/shared_state.hpp"
 
 namespace uniqguard::proxy {
 
-// Runs on `shared`'s backend settings until every guard is ready (one connection, guards one
-// after the other).
+// Runs on `shared`'s backend settings until every guard in force is ready (one connection,
+// guards one after the other).
 boost::asio::awaitable<void> load_guards(SharedState& shared);
+
+// One guard's table description and key set, on `conn`: true when it is ready; false when it
+// failed (the reason is logged and kept in the guard).
+boost::asio::awaitable<bool> load_guard(pgclient::PgConnection& conn, guard::GuardState& g);
 
 }  // namespace uniqguard::proxy

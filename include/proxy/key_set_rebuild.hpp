@@ -1,6 +1,8 @@
-// Rebuilding a guard's key set after a TRUNCATE of its table committed through the proxy: the
+// Rebuilding a guard's key set after a TRUNCATE of its table committed through the proxy (the
 // fingerprints of the rows that are gone would otherwise each cost a check with the server
-// forever. The set stays in force throughout; the rebuild never drops a key that exists:
+// forever), and after a reload that loaded a new key set (rows committed after its read by
+// transactions that ran under the old guards are not in it: proxy/config_reload.hpp). The set
+// stays in force throughout; the rebuild never drops a key that exists:
 //
 // 1. KeySet::begin_rebuild: from now on every key added also goes to the new set.
 // 2. A new writer epoch; wait until every session that may have added keys before step 1 has
@@ -24,8 +26,9 @@
 
 namespace uniqguard::proxy {
 
+// `reason` ("after a TRUNCATE") is for the log lines; a literal.
 boost::asio::awaitable<void> rebuild_key_set(
-    SharedState& shared, guard::GuardState& guard,
+    SharedState& shared, guard::GuardState& guard, const char* reason,
     std::chrono::milliseconds max_wait = std::chrono::seconds(60));
 
 }  // namespace uniqguard::proxy

@@ -49,6 +49,8 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
 
   private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
+    MySqlSession(tcp::socket client, SharedState& shared, WorkerSessions& worker,
+                 Reloadable settings);
     class ServerObserver;
 
     asio::awaitable<bool> connect_and_authenticate_in_time();
@@ -81,7 +83,10 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
 
     SharedState& shared_;
     WorkerSessions& worker_;
-    const std::shared_ptr<const config::Config> config_;  // the config this session started with
+    // What the session started with (a reload does not change a running session's settings).
+    const std::shared_ptr<const config::Config> config_;
+    const std::shared_ptr<ssl::context> client_tls_;  // null: no TLS toward clients
+    const std::shared_ptr<ssl::context> backend_tls_;
     Stream client_;
     std::unique_ptr<Stream> server_;
     std::string client_address_;

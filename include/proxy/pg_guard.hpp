@@ -41,11 +41,15 @@ struct SessionIdentity {
 
 class PgGuard {
   public:
-    PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
+    PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
             const SessionIdentity& identity, const protocol::postgres::SessionSettings& settings);
     ~PgGuard();  // out of line: the maps hold types defined in the .cpp
 
     bool active() const { return registry_ != nullptr && !registry_->empty(); }
+    // After a reload, between two transactions (nothing in flight, no transaction block open):
+    // the guards of `next` apply from the next statement. Plans made for the old guards are
+    // dropped; the caller keeps `next` alive as long as this guard uses it.
+    void adopt(const guard::GuardRegistry* next);
 
     struct Outcome {
         bool replaced = false;  // `out` holds what to send instead; the tracker knows it
@@ -103,7 +107,7 @@ class PgGuard {
     void close_writes();
     void report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action);
 
-    guard::GuardRegistry* registry_;
+    const guard::GuardRegistry* registry_;
     guard::DuplicateLog* duplicates_;
     const SessionIdentity& identity_;
     const protocol::postgres::SessionSettings& settings_;

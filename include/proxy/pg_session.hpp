@@ -45,9 +45,13 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     void begin_drain() override;
     // Shutdown deadline: close both connections now.
     void close_now() override;
+    // A reload published new guards: adopted now if no transaction is open, else when it ends.
+    void guards_changed() override { refresh_guards(); }
 
   private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
+    PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker,
+              ReloadableState::Snapshot settings);
     class ServerObserver;
 
     asio::awaitable<bool> negotiate_startup();
@@ -60,10 +64,24 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     asio::awaitable<void> fatal_to_client(std::string_view sqlstate, std::string_view message,
                                           std::string_view hint = {});
     std::string describe_client() const;
+    // Nothing in flight and no transaction block open: the guards may change hands here.
+    bool between_transactions() const;
+    // Takes the newest published guards if between transactions (guards_changed()).
+    void refresh_guards();
+    // The pumps run: the guard, if the session has guards, exists from here on.
+    void start_guard();
 
     SharedState& shared_;
     WorkerSessions& worker_;
-    const std::shared_ptr<const config::Config> config_;  // the config this session started with
+    // What the session started with (a reload does not change a running session's settings).
+    const std::shared_ptr<const config::Config> config_;
+    const std::shared_ptr<ssl::context> client_tls_;
+    const std::shared_ptr<ssl::context> backend_tls_;
+    // The guards in force for this session; replaced between transactions after a reload, so
+    // that a transaction ends under the guards it began with. Never null.
+    std::shared_ptr<const guard::GuardRegistry> guards_;
+    std::uint64_t guards_generation_;
+    bool pumping_ = false;
     Stream client_;
     std::unique_ptr<Stream> server_;
     std::string client_address_;
@@ -79,7 +97,7 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     bool cancel_key_registered_ = false;
     protocol::postgres::SessionSettings settings_;
 
-    // The guard (null when no guard is configured: then nothing below is used and the pumps
+    // The guard (null while guards_ is empty: then nothing below is used and the pumps
     // forward every message untouched).
     std::unique_ptr<PgGuard> guard_;
     SessionIdentity identity_;

@@ -1,6 +1,7 @@
 // The running proxy: one acceptor on the main thread's io_context, one io_context per worker
 // thread for the sessions (both sockets of a session live on one worker, so a session needs no
-// strand and no lock), and graceful shutdown on SIGINT/SIGTERM.
+// strand and no lock), reload on SIGHUP (config_reload.hpp) and graceful shutdown on
+// SIGINT/SIGTERM.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "proxy/admin_routes.hpp"
+#include "proxy/config_reload.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker_sessions.hpp"
 
@@ -37,12 +39,16 @@ class Server {
     // address cannot be bound (a startup error, logged).
     bool start_admin();
     std::size_t live_sessions();
+    guard::GuardRegistry::RebuildStarter rebuild_starter();
 
     asio::io_context main_context_{1};
     SharedState shared_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
     std::optional<asio::steady_timer> loader_stop_;  // cancelled at shutdown
+    // The config in force (the main thread's copy; sessions read ReloadableState).
+    std::shared_ptr<const config::Config> current_config_;
+    std::optional<ConfigReloader> reloader_;
     std::optional<tcp::acceptor> admin_acceptor_;
     std::optional<asio::steady_timer> admin_stop_;  // cancelled at shutdown: ends admin requests
     std::unique_ptr<AdminRoutes> admin_routes_;

@@ -11,7 +11,7 @@
 namespace uniqguard::proxy {
 
 struct TlsSetup {
-    std::unique_ptr<ssl::context> context;
+    std::shared_ptr<ssl::context> context;
     std::string error;  // non-empty: the certificate or key could not be used
 };
 
@@ -19,5 +19,7 @@ struct TlsSetup {
 TlsSetup make_client_facing_tls(const config::Listen& listen);
 // Fills `ctx` for backend connections; verify-full loads tls_ca.
 std::string configure_backend_tls(ssl::context& ctx, const config::Backend& backend);
+// A context of its own, filled as above (never null without an error).
+TlsSetup make_backend_tls(const config::Backend& backend);
 
 }  // namespace uniqguard::proxy

@@ -17,8 +17,9 @@ class WorkerSessions {
     void add(Session* s) { sessions_.insert(s); }
     void remove(Session* s) { sessions_.erase(s); }
     std::size_t size() const { return sessions_.size(); }
-    void drain_all();  // each session closes as soon as it has no statement in flight
-    void close_all();  // the shutdown deadline passed: close regardless
+    void drain_all();       // each session closes as soon as it has no statement in flight
+    void close_all();       // the shutdown deadline passed: close regardless
+    void guards_changed();  // a reload published new guards
     WorkerMetrics& metrics() { return metrics_; }
     const WorkerMetrics& metrics() const { return metrics_; }
 

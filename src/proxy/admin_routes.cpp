@@ -102,6 +102,10 @@ admin::Reply text(unsigned status, std::string body) {
 }  // namespace
 
 admin::MetricsSnapshot AdminRoutes::metrics() const {
+    return metrics(shared_.reloadable.current().value);
+}
+
+admin::MetricsSnapshot AdminRoutes::metrics(const Reloadable& now) const {
     const auto& cfg = *shared_.config;
     admin::MetricsSnapshot s;
     s.version = UNIQGUARD_VERSION;
@@ -116,8 +120,7 @@ admin::MetricsSnapshot AdminRoutes::metrics() const {
         kind.processing = histogram_of(workers_, k);
         s.statements.push_back(std::move(kind));
     }
-    if (shared_.guards)
-        for (const auto& g : shared_.guards->guards()) s.guards.push_back(snapshot_of(*g));
+    for (const auto& g : now.guards->guards()) s.guards.push_back(snapshot_of(*g));
     return s;
 }
 
@@ -151,16 +154,16 @@ asio::awaitable<admin::Reply> AdminRoutes::ready() {
         if (!why.empty())
             reasons.push_back(fmt::format("backend {} unreachable: {}", address.to_string(), why));
     }
-    if (shared_.guards)
-        for (const auto& g : shared_.guards->guards()) {
-            const auto state = g->state();
-            if (state == guard::GuardLoadState::ready) continue;
-            std::string why =
-                fmt::format("guard {}: key set {}", g->config().name,
-                            state == guard::GuardLoadState::loading ? "loading" : "not loaded");
-            if (state == guard::GuardLoadState::failed) why += ": " + g->failure();
-            reasons.push_back(std::move(why));
-        }
+    const auto now = shared_.reloadable.current().value;
+    for (const auto& g : now.guards->guards()) {
+        const auto state = g->state();
+        if (state == guard::GuardLoadState::ready) continue;
+        std::string why =
+            fmt::format("guard {}: key set {}", g->config().name,
+                        state == guard::GuardLoadState::loading ? "loading" : "not loaded");
+        if (state == guard::GuardLoadState::failed) why += ": " + g->failure();
+        reasons.push_back(std::move(why));
+    }
     if (reasons.empty()) co_return text(200, "ready\n");
     std::string body = "not ready\n";
     for (const auto& r : reasons) body += r + "\n";
@@ -168,18 +171,20 @@ asio::awaitable<admin::Reply> AdminRoutes::ready() {
 }
 
 asio::awaitable<admin::Reply> AdminRoutes::guards() {
-    auto snapshot = metrics();
-    co_await look_up_unique_indexes(snapshot.guards);
+    const auto now = shared_.reloadable.current().value;
+    auto snapshot = metrics(now);
+    co_await look_up_unique_indexes(now, snapshot.guards);
     co_return admin::Reply{.status = 200,
                            .content_type = "application/json",
                            .body = admin::render_guards_json(snapshot.guards)};
 }
 
 asio::awaitable<std::string> AdminRoutes::read_unique_indexes(
-    pgclient::PgConnection& conn, std::vector<admin::GuardSnapshot>& snapshots) {
-    if (auto st = co_await conn.connect(shared_.config->backend, shared_.backend_tls); !st)
+    pgclient::PgConnection& conn, const Reloadable& now,
+    std::vector<admin::GuardSnapshot>& snapshots) {
+    if (auto st = co_await conn.connect(now.config->backend, *now.backend_tls); !st)
         co_return st.error().describe();
-    const auto& guards = shared_.guards->guards();
+    const auto& guards = now.guards->guards();
     for (std::size_t i = 0; i < guards.size(); ++i) {
         auto table = co_await guard::load_guard_table(conn, guards[i]->config());
         auto& u = snapshots[i].unique_index;
@@ -198,15 +203,15 @@ asio::awaitable<std::string> AdminRoutes::read_unique_indexes(
 }
 
 asio::awaitable<void> AdminRoutes::look_up_unique_indexes(
-    std::vector<admin::GuardSnapshot>& snapshots) {
-    if (!shared_.guards || shared_.guards->empty()) co_return;
+    const Reloadable& now, std::vector<admin::GuardSnapshot>& snapshots) {
+    if (now.guards->empty()) co_return;
     if (shared_.config->listen.protocol != config::Protocol::postgres) co_return;
     // The same rule as `uniqguard check` and the key-set loader (guard_catalog.hpp), asked again
     // now: a CREATE UNIQUE INDEX since the load is exactly what an operator waits to see.
     pgclient::PgConnection conn;
     asio::steady_timer deadline(co_await asio::this_coro::executor, catalog_timeout);
     auto outcome =
-        co_await (read_unique_indexes(conn, snapshots) || deadline.async_wait(use_tuple));
+        co_await (read_unique_indexes(conn, now, snapshots) || deadline.async_wait(use_tuple));
     std::string why = outcome.index() == 1
                           ? fmt::format("timed out after {} ms", catalog_timeout.count())
                           : std::get<0>(outcome);

@@ -13,9 +13,9 @@ constexpr auto retry_delay = std::chrono::seconds(5);
 double seconds(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
+}  // namespace
 
-// One guard: true when it is ready, false to retry later (the reason is in the guard).
-asio::awaitable<bool> load_one(pgclient::PgConnection& conn, guard::GuardState& g) {
+asio::awaitable<bool> load_guard(pgclient::PgConnection& conn, guard::GuardState& g) {
     const auto& cfg = g.config();
     auto table = co_await guard::load_guard_table(conn, cfg);
     if (!table) {
@@ -51,26 +51,27 @@ asio::awaitable<bool> load_one(pgclient::PgConnection& conn, guard::GuardState& 
                  s > 0 ? static_cast<double>(stats->rows) / s : 0.0);
     co_return true;
 }
-}  // namespace
 
 asio::awaitable<void> load_guards(SharedState& shared) {
-    auto* registry = shared.guards.get();
-    if (!registry || registry->empty()) co_return;
     auto executor = co_await asio::this_coro::executor;
     for (;;) {
+        // The guards in force now: a reload may have replaced them since the last round (its own
+        // new guards it loads itself; the ones it kept are loaded here if they are not ready).
+        const auto now = shared.reloadable.current().value;
+        const auto& registry = *now.guards;
         bool all_ready = true;
         pgclient::PgConnection conn;
-        if (auto st = co_await conn.connect(shared.config->backend, shared.backend_tls); !st) {
-            for (const auto& g : registry->guards())
+        if (auto st = co_await conn.connect(now.config->backend, *now.backend_tls); !st) {
+            for (const auto& g : registry.guards())
                 if (g->state() != guard::GuardLoadState::ready)
                     g->set_failed("cannot connect to the backend: " + st.error().describe());
             spdlog::error("guards: cannot connect to the backend to load the key sets: {}",
                           st.error().describe());
             all_ready = false;
         } else {
-            for (const auto& g : registry->guards()) {
+            for (const auto& g : registry.guards()) {
                 if (g->state() == guard::GuardLoadState::ready) continue;
-                if (!co_await load_one(conn, *g)) all_ready = false;
+                if (!co_await load_guard(conn, *g)) all_ready = false;
                 if (shared.shutting_down) break;
             }
             co_await conn.close();

@@ -87,7 +87,16 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
 };
 
 MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)
-    : shared_(shared), worker_(worker), config_(shared.config), client_(std::move(client)) {
+    : MySqlSession(std::move(client), shared, worker, shared.reloadable.current().value) {}
+
+MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessions& worker,
+                           Reloadable settings)
+    : shared_(shared),
+      worker_(worker),
+      config_(std::move(settings.config)),
+      client_tls_(std::move(settings.client_tls)),
+      backend_tls_(std::move(settings.backend_tls)),
+      client_(std::move(client)) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -255,7 +264,7 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     }
     flavour_ = handshake->flavour;
     const std::uint64_t offered =
-        my::capabilities_offered_to_client(handshake->capabilities, shared_.client_tls != nullptr);
+        my::capabilities_offered_to_client(handshake->capabilities, client_tls_ != nullptr);
     const std::string offer = my::rewrite_server_handshake(greeting_bytes, *handshake, offered);
     if (!co_await send_packet(client_, greeting->first_sequence, util::as_bytes(offer)))
         co_return false;
@@ -268,12 +277,12 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     if (!answer) co_return false;
     auto response = my::decode_client_handshake(util::as_bytes(answer->payload));
     if (response && response->ssl_request) {
-        if (!shared_.client_tls || client_.is_tls()) {
+        if (!client_tls_ || client_.is_tls()) {
             const auto error = bad_handshake();
             co_await error_to_client(answer->last_sequence + 1, error);
             co_return false;
         }
-        if (auto ec = co_await client_.handshake_as_server(*shared_.client_tls)) {
+        if (auto ec = co_await client_.handshake_as_server(*client_tls_)) {
             spdlog::info("session {}: TLS handshake failed: {}", client_address_, ec.message());
             co_return false;
         }
@@ -313,7 +322,7 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
             co_return false;
         const std::string verify_host =
             backend.tls == config::BackendTls::verify_full ? backend.address.host : std::string{};
-        if (auto ec = co_await server_->handshake_as_client(shared_.backend_tls, verify_host)) {
+        if (auto ec = co_await server_->handshake_as_client(*backend_tls_, verify_host)) {
             spdlog::warn("session {}: TLS handshake with the server at {} failed: {}",
                          describe_client(), where, ec.message());
             const auto error =

@@ -82,11 +82,23 @@ struct PgGuard::Decision {
     std::vector<guard::CopiedText> copies;
 };
 
-PgGuard::PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
+PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
                  const SessionIdentity& identity, const pg::SessionSettings& settings)
     : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
 
 PgGuard::~PgGuard() { close_writes(); }
+
+void PgGuard::adopt(const guard::GuardRegistry* next) {
+    // Between transactions these are empty already (on_ready_for_query); settled here so that
+    // nothing keeps a pointer into the old registry.
+    close_writes();
+    for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");
+    truncated_.clear();
+    registry_ = next;
+    for (auto& [name, prepared] : prepared_) prepared->plan.reset();
+    // Outside a transaction block the server has dropped every portal at the last Sync.
+    portals_.clear();
+}
 
 void PgGuard::writing_to(guard::GuardState& g) {
     for (const auto& [open, epoch] : open_writes_)
@@ -1494,7 +1506,7 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     // or rolled back.
     if (status == pg::TransactionStatus::idle && nothing_owed) {
         close_writes();
-        for (auto* g : truncated_) registry_->rebuild_after_truncate(*g);
+        for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");
         truncated_.clear();
     }
     // Portals are not forgotten here: in a pipeline the client's next Bind may already have

@@ -101,6 +101,8 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                     const auto status = static_cast<pg::TransactionStatus>(body[0]);
                     s_.cycle_.on_ready_for_query(status);
                     if (s_.guard_) s_.guard_->on_ready_for_query(status, s_.tracker_.idle());
+                    // A transaction that ran under the old guards after a reload has ended.
+                    s_.refresh_guards();
                 }
                 if (s_.guard_ && decision_.ends_rewrite)
                     s_.guard_->on_rewrite_done(decision_.rewrite);
@@ -182,7 +184,18 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
 };
 
 PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker)
-    : shared_(shared), worker_(worker), config_(shared.config), client_(std::move(client)) {
+    : PgSession(std::move(client), shared, worker, shared.reloadable.current()) {}
+
+PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& worker,
+                     ReloadableState::Snapshot settings)
+    : shared_(shared),
+      worker_(worker),
+      config_(std::move(settings.value.config)),
+      client_tls_(std::move(settings.value.client_tls)),
+      backend_tls_(std::move(settings.value.backend_tls)),
+      guards_(std::move(settings.value.guards)),
+      guards_generation_(settings.generation),
+      client_(std::move(client)) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -217,6 +230,30 @@ void PgSession::close_now() {
     if (server_) server_->close();
 }
 
+bool PgSession::between_transactions() const {
+    return pumping_ && cycle_.idle() &&
+           cycle_.transaction_status() == pg::TransactionStatus::idle &&
+           (!guard_ || tracker_.idle());
+}
+
+void PgSession::start_guard() {
+    if (!guard_ && !guards_->empty())
+        guard_ = std::make_unique<PgGuard>(guards_.get(), shared_.duplicates.get(), identity_,
+                                           settings_);
+}
+
+void PgSession::refresh_guards() {
+    if (shared_.reloadable.generation() == guards_generation_) return;
+    // Before the pumps run the session has written nothing; after, only between transactions.
+    if (pumping_ && !between_transactions()) return;
+    auto now = shared_.reloadable.current();
+    guards_generation_ = now.generation;
+    if (guard_) guard_->adopt(now.value.guards.get());  // the old guards are still alive here
+    guards_ = std::move(now.value.guards);
+    // A session without a guard gets one at its next client message (client_to_server), when
+    // the pumps are between messages.
+}
+
 asio::awaitable<void> PgSession::send_to_client(std::string bytes) {
     co_await client_.async_write(asio::buffer(bytes), use_tuple);
 }
@@ -236,12 +273,9 @@ asio::awaitable<void> PgSession::run(std::shared_ptr<PgSession> self) {
         } else if (co_await self->negotiate_startup() &&
                    co_await self->connect_and_authenticate()) {
             spdlog::debug("session {}: ready", self->describe_client());
-            if (self->shared_.guards && !self->shared_.guards->empty()) {
-                self->identity_ = {self->client_address_, self->user_, self->database_};
-                self->guard_ = std::make_unique<PgGuard>(self->shared_.guards.get(),
-                                                         self->shared_.duplicates.get(),
-                                                         self->identity_, self->settings_);
-            }
+            self->identity_ = {self->client_address_, self->user_, self->database_};
+            self->pumping_ = true;
+            self->start_guard();
             auto outcome = co_await (self->client_to_server() || self->server_to_client());
             const PumpEnd end = std::visit([](PumpEnd e) { return e; }, outcome);
             if (end == PumpEnd::drained) {
@@ -296,7 +330,7 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
                 co_await fatal_to_client("08P01", "SSLRequest received on an encrypted connection");
                 co_return false;
             }
-            if (!shared_.client_tls) {
+            if (!client_tls_) {
                 co_await send_to_client("N");
                 continue;
             }
@@ -308,7 +342,7 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
                 co_return false;
             }
             co_await send_to_client("S");
-            if (auto ec = co_await client_.handshake_as_server(*shared_.client_tls)) {
+            if (auto ec = co_await client_.handshake_as_server(*client_tls_)) {
                 spdlog::info("session {}: TLS handshake failed: {}", client_address_, ec.message());
                 co_return false;
             }
@@ -347,7 +381,7 @@ asio::awaitable<void> PgSession::answer_cancel_request(util::Bytes body) {
         spdlog::debug("cancel request from {} for an unknown key: ignored", client_address_);
         co_return;
     }
-    auto upstream = co_await connect_postgres_upstream(config_->backend, shared_.backend_tls);
+    auto upstream = co_await connect_postgres_upstream(config_->backend, *backend_tls_);
     if (!upstream.stream) {
         spdlog::warn("cancel request from {}: {}", client_address_, upstream.error);
         co_return;
@@ -364,7 +398,7 @@ asio::awaitable<void> PgSession::answer_cancel_request(util::Bytes body) {
 }
 
 asio::awaitable<bool> PgSession::connect_and_authenticate() {
-    auto upstream = co_await connect_postgres_upstream(config_->backend, shared_.backend_tls);
+    auto upstream = co_await connect_postgres_upstream(config_->backend, *backend_tls_);
     if (!upstream.stream) {
         spdlog::warn("session {}: {}", describe_client(), upstream.error);
         co_await fatal_to_client("08006", "uniqguard: " + upstream.error);
@@ -521,6 +555,9 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         bool terminate = false;
         bool rewritten = false;
         pg::FrameResult r;
+        // A reload's guards, taken before this batch if no transaction is open.
+        if (shared_.reloadable.generation() != guards_generation_) refresh_guards();
+        if (!guard_ && !guards_->empty() && between_transactions()) start_guard();
         BatchMeter meter(worker_.metrics());
         for (;;) {
             r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);

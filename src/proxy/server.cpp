@@ -8,6 +8,7 @@
 
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
+#include "proxy/config_reload.hpp"
 #include "proxy/key_set_loading.hpp"
 #include "proxy/key_set_rebuild.hpp"
 #include "proxy/mysql_refusal.hpp"
@@ -42,29 +43,33 @@ Server::~Server() {
 
 int Server::run() {
     const auto& cfg = *shared_.config;
-    auto tls = make_client_facing_tls(cfg.listen);
-    if (!tls.error.empty()) {
-        spdlog::critical("{}", tls.error);
+    auto client_tls = make_client_facing_tls(cfg.listen);
+    if (!client_tls.error.empty()) {
+        spdlog::critical("{}", client_tls.error);
         return 2;
     }
-    shared_.client_tls = std::move(tls.context);
-    if (auto err = configure_backend_tls(shared_.backend_tls, cfg.backend); !err.empty()) {
-        spdlog::critical("{}", err);
+    auto backend_tls = make_backend_tls(cfg.backend);
+    if (!backend_tls.error.empty()) {
+        spdlog::critical("{}", backend_tls.error);
         return 2;
     }
-
-    if (!cfg.guards.empty()) {
-        shared_.guards = std::make_unique<guard::GuardRegistry>(cfg.guards);
-        guard::DuplicateLogOptions options;
-        options.log_values = cfg.log.log_values;
-        options.values_key = cfg.log.values_key.value_or("");
-        auto log = guard::DuplicateLog::open(cfg.log.duplicates, options);
-        if (!log) {
-            spdlog::critical("log.duplicates: {}", log.error);
-            return 2;
-        }
-        shared_.duplicates = std::move(log.log);
+    // Opened with or without guards: a reload may add the first one.
+    guard::DuplicateLogOptions options;
+    options.log_values = cfg.log.log_values;
+    options.values_key = cfg.log.values_key.value_or("");
+    auto log = guard::DuplicateLog::open(cfg.log.duplicates, options);
+    if (!log) {
+        spdlog::critical("log.duplicates: {}", log.error);
+        return 2;
     }
+    shared_.duplicates = std::move(log.log);
+    auto registry = std::make_shared<guard::GuardRegistry>(cfg.guards);
+    registry->set_rebuild_starter(rebuild_starter());
+    shared_.reloadable.publish({.config = shared_.config,
+                                .client_tls = std::move(client_tls.context),
+                                .backend_tls = std::move(backend_tls.context),
+                                .guards = std::move(registry)});
+    current_config_ = shared_.config;
 
     tcp::acceptor acceptor(main_context_);
     {
@@ -104,23 +109,27 @@ int Server::run() {
                    [](std::exception_ptr e) { log_exception("accept loop", e); });
     asio::co_spawn(main_context_, wait_for_signal(acceptor),
                    [](std::exception_ptr e) { log_exception("signal handler", e); });
-    if (!cfg.guards.empty()) {
-        // Raced with a timer that shutdown cancels: a key set still loading must not hold the
-        // main context (and the process) open.
-        loader_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
+    // Raced with a timer that shutdown cancels: a key set still loading must not hold the main
+    // context (and the process) open. Rebuilds and reloads stop with it too.
+    loader_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
+    if (!cfg.guards.empty())
         asio::co_spawn(main_context_, load_guards(shared_) || loader_stop_->async_wait(use_tuple),
                        [](std::exception_ptr e, auto) { log_exception("key set loading", e); });
-        // Called from a session's thread; the rebuild runs here, stopped like the loader.
-        shared_.guards->set_rebuild_starter([this](guard::GuardState& g) {
-            asio::post(main_context_, [this, &g] {
-                if (shared_.shutting_down) return;
-                asio::co_spawn(
-                    main_context_,
-                    rebuild_key_set(shared_, g) || loader_stop_->async_wait(use_tuple),
-                    [](std::exception_ptr e, auto) { log_exception("key set rebuild", e); });
-            });
-        });
-    }
+    reloader_.emplace(main_context_, shared_,
+                      ReloadHooks{.tell_workers =
+                                      [this] {
+                                          for (auto& w : workers_)
+                                              asio::post(w->context, [w = w.get()] {
+                                                  w->sessions.guards_changed();
+                                              });
+                                      },
+                                  .rebuild = rebuild_starter(),
+                                  .applied =
+                                      [this](std::shared_ptr<const config::Config> next) {
+                                          current_config_ = next;
+                                          admin_options_.token = next->admin.token;
+                                      }},
+                      *loader_stop_);
     spdlog::info("uniqguard {} listening on {} ({}), backend {}, {} worker threads",
                  UNIQGUARD_VERSION, cfg.listen.address.to_string(),
                  cfg.listen.protocol == config::Protocol::postgres ? "postgres" : "mysql",
@@ -136,8 +145,24 @@ int Server::run() {
     return 0;
 }
 
+guard::GuardRegistry::RebuildStarter Server::rebuild_starter() {
+    // Called from a session's thread (TRUNCATE) or the reload; the rebuild runs on the main
+    // context, stopped like the loader. It works on a GuardState of its own that shares the
+    // guard's keys: the registry it came from may be replaced by a reload meanwhile.
+    return [this](guard::GuardState& g, const char* reason) {
+        auto keeper = std::make_shared<guard::GuardState>(g.config(), g.shared_keys());
+        asio::post(main_context_, [this, keeper, reason] {
+            if (shared_.shutting_down) return;
+            asio::co_spawn(
+                main_context_,
+                rebuild_key_set(shared_, *keeper, reason) || loader_stop_->async_wait(use_tuple),
+                [keeper](std::exception_ptr e, auto) { log_exception("key set rebuild", e); });
+        });
+    };
+}
+
 asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
-    const auto& cfg = *shared_.config;
+    const auto& cfg = *shared_.config;  // listen.protocol: a reload cannot change it
     for (;;) {
         Worker& worker = *workers_[next_worker_++ % workers_.size()];
         auto [ec, socket] = co_await acceptor.async_accept(worker.context, use_tuple);
@@ -149,7 +174,8 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        if (shared_.connections.current.load(std::memory_order_relaxed) >= cfg.listen.max_clients) {
+        if (shared_.connections.current.load(std::memory_order_relaxed) >=
+            current_config_->listen.max_clients) {
             shared_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
             // What the server itself says past max_connections; clients show it verbatim.
             if (cfg.listen.protocol == config::Protocol::mysql)
@@ -193,9 +219,8 @@ asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
             signo = received;
             break;
         }
-        // SIGHUP's default action would kill the proxy; reloading comes with the operations
-        // milestone. Until then it is acknowledged and changes nothing.
-        spdlog::warn("received SIGHUP: configuration reload is not built yet; nothing changed");
+        spdlog::info("received SIGHUP: reloading the configuration");
+        reloader_->request();
     }
     spdlog::info("received {}: no new connections; finishing statements in flight",
                  signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -252,7 +277,7 @@ std::size_t Server::live_sessions() {
 asio::awaitable<void> Server::drain_and_stop() {
     for (auto& w : workers_) asio::post(w->context, [w = w.get()] { w->sessions.drain_all(); });
     const auto deadline =
-        std::chrono::steady_clock::now() + shared_.config->listen.shutdown_timeout;
+        std::chrono::steady_clock::now() + current_config_->listen.shutdown_timeout;
     asio::steady_timer tick(main_context_);
     while (live_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
         tick.expires_after(std::chrono::milliseconds(20));

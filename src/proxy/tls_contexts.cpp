@@ -5,7 +5,7 @@ namespace uniqguard::proxy {
 TlsSetup make_client_facing_tls(const config::Listen& listen) {
     TlsSetup setup;
     if (!listen.tls_cert || !listen.tls_key) return setup;
-    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     // Idle TLS sessions give their read/write buffers back to the allocator (~34 KiB each).
@@ -43,6 +43,14 @@ std::string configure_backend_tls(ssl::context& ctx, const config::Backend& back
     ctx.set_verify_mode(backend.tls == config::BackendTls::verify_full ? ssl::verify_peer
                                                                        : ssl::verify_none);
     return {};
+}
+
+TlsSetup make_backend_tls(const config::Backend& backend) {
+    TlsSetup setup;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    setup.error = configure_backend_tls(*ctx, backend);
+    if (setup.error.empty()) setup.context = std::move(ctx);
+    return setup;
 }
 
 }  // namespace uniqguard::proxy

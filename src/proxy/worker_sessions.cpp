@@ -19,4 +19,10 @@ void WorkerSessions::close_all() {
         if (sessions_.contains(s)) s->close_now();
 }
 
+void WorkerSessions::guards_changed() {
+    std::vector<Session*> all(sessions_.begin(), sessions_.end());
+    for (auto* s : all)
+        if (sessions_.contains(s)) s->guards_changed();
+}
+
 }  // namespace uniqguard::proxy

@@ -1,0 +1,28 @@
+#include "config/build_limits.hpp"
+
+namespace uniqguard::config {
+
+std::optional<std::string> refused_by_this_build(const Config& cfg) {
+    if (cfg.listen.protocol == Protocol::mysql && !cfg.guards.empty())
+        // MySQL sessions relay only; a guard that silently did nothing would let duplicates in.
+        return "[[guard]] with listen.protocol = \"mysql\" is not built yet (this build relays "
+               "MySQL sessions without guarding them); remove the guards or use PostgreSQL";
+    return std::nullopt;
+}
+
+std::vector<std::string> not_built_yet(const Config& cfg) {
+    std::vector<std::string> lines;
+    for (const auto& g : cfg.guards)
+        if (g.consistency == Consistency::strict)
+            lines.push_back("guard " + g.name +
+                            ": consistency = \"strict\" is not built yet: \"cache\" applies");
+    if (cfg.listen.auth == ClientAuth::terminate)
+        lines.push_back("listen.auth = \"terminate\" is not built yet: authentication is relayed");
+    if (cfg.listen.proxy_protocol && cfg.listen.protocol == Protocol::postgres)
+        lines.push_back(
+            "listen.proxy_protocol is sent to MySQL/MariaDB servers only (PostgreSQL does not "
+            "read it): ignored");
+    return lines;
+}
+
+}  // namespace uniqguard::config

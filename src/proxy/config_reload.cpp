@@ -1,0 +1,175 @@
+#include "proxy/config_reload.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "config/build_limits.hpp"
+#include "config/config_diff.hpp"
+#include "config/loader.hpp"
+#include "guard/duplicate_log.hpp"
+#include "pgclient/connection.hpp"
+#include "proxy/key_set_loading.hpp"
+#include "proxy/tls_contexts.hpp"
+#include "util/join.hpp"
+
+// GCC 12 misreads Asio's coroutine-frame operators as a mismatched new/delete
+// (docs/architecture.md, "One MySQL session").
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace uniqguard::proxy {
+
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+constexpr auto release_poll = std::chrono::milliseconds(20);
+constexpr auto waiting_report = std::chrono::seconds(30);
+
+void refuse(const std::string& why) { spdlog::error("reload: {}; nothing changed", why); }
+
+// "guards added: a; removed: b" from the parts that are not empty.
+std::string describe(const config::GuardChanges& c) {
+    std::vector<std::string> parts;
+    auto add = [&](const char* what, const std::vector<std::string>& names) {
+        if (!names.empty()) parts.push_back(std::string(what) + ": " + util::join(names, ", "));
+    };
+    add("guards added", c.added);
+    add("removed", c.removed);
+    add("new key set", c.rekeyed);
+    add("settings changed", c.adjusted);
+    add("unchanged", c.unchanged);
+    return parts.empty() ? "no guards" : util::join(parts, "; ");
+}
+}  // namespace
+
+ConfigReloader::ConfigReloader(asio::io_context& main, SharedState& shared, ReloadHooks hooks,
+                               asio::steady_timer& stop)
+    : main_(main), shared_(shared), hooks_(std::move(hooks)), stop_(stop) {}
+
+void ConfigReloader::request() {
+    if (running_) {
+        again_ = true;
+        return;
+    }
+    running_ = true;
+    asio::co_spawn(main_, run() || stop_.async_wait(use_tuple), [this](std::exception_ptr e, auto) {
+        running_ = false;
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("reload: {}; nothing changed", ex.what());
+        }
+    });
+}
+
+asio::awaitable<void> ConfigReloader::run() {
+    do {
+        again_ = false;
+        co_await reload_once();
+    } while (again_ && !shared_.shutting_down);
+}
+
+asio::awaitable<bool> ConfigReloader::reload_once() {
+    auto running = shared_.reloadable.current().value;
+    const std::string& path = running.config->source_path;
+    spdlog::info("reload: reading {}", path);
+    auto loaded = config::load_file(path);
+    if (!loaded) {
+        refuse(loaded.error->message);
+        co_return false;
+    }
+    auto next = std::make_shared<const config::Config>(std::move(*loaded.config));
+    if (auto keys = config::restart_only_changes(*shared_.config, *next); !keys.empty()) {
+        refuse(path + ": " + util::join(keys, ", ") +
+               " cannot change while the proxy runs (restart it to change " +
+               (keys.size() == 1 ? "it" : "them") + ")");
+        co_return false;
+    }
+    if (auto why = config::refused_by_this_build(*next)) {
+        refuse(path + ": " + *why);
+        co_return false;
+    }
+    auto client_tls = make_client_facing_tls(next->listen);
+    if (!client_tls.error.empty()) {
+        refuse(client_tls.error);
+        co_return false;
+    }
+    auto backend_tls = make_backend_tls(next->backend);
+    if (!backend_tls.error.empty()) {
+        refuse(backend_tls.error);
+        co_return false;
+    }
+
+    auto registry = std::make_shared<guard::GuardRegistry>(next->guards, *running.guards);
+    registry->set_rebuild_starter(hooks_.rebuild);
+    const auto fresh = registry->fresh_guards();
+    if (!fresh.empty()) {
+        // The old guards stay in force while the new key sets load.
+        pgclient::PgConnection conn;
+        if (auto st = co_await conn.connect(next->backend, *backend_tls.context); !st) {
+            refuse("cannot connect to the backend to load the new guards' key sets: " +
+                   st.error().describe());
+            co_return false;
+        }
+        for (auto* g : fresh) {
+            if (shared_.shutting_down) co_return false;
+            if (!co_await load_guard(conn, *g)) {
+                co_await conn.close();
+                refuse("guard " + g->config().name + ": " + g->failure());
+                co_return false;
+            }
+        }
+        co_await conn.close();
+    }
+
+    for (const auto& line : config::not_built_yet(*next)) spdlog::warn("{}", line);
+    const auto changes = config::guard_changes(running.config->guards, next->guards);
+    std::weak_ptr<const guard::GuardRegistry> old = running.guards;
+    std::vector<std::shared_ptr<guard::GuardState>> catching_up;
+    for (auto* g : fresh)
+        catching_up.push_back(std::make_shared<guard::GuardState>(g->config(), g->shared_keys()));
+    shared_.reloadable.publish({.config = next,
+                                .client_tls = std::move(client_tls.context),
+                                .backend_tls = std::move(backend_tls.context),
+                                .guards = std::move(registry)});
+    running = {};  // the old registry now lives only in sessions still in a transaction
+    spdlog::set_level(spdlog::level::from_str(next->log.level));
+    if (shared_.duplicates) shared_.duplicates->reopen();
+    hooks_.applied(next);
+    hooks_.tell_workers();
+    spdlog::info("reload: applied {}: {}; TLS contexts rebuilt; log level {}", path,
+                 describe(changes), next->log.level);
+    if (!catching_up.empty())
+        asio::co_spawn(
+            main_, catch_up(std::move(old), std::move(catching_up)) || stop_.async_wait(use_tuple),
+            asio::detached);
+    co_return true;
+}
+
+asio::awaitable<void> ConfigReloader::catch_up(
+    std::weak_ptr<const guard::GuardRegistry> old,
+    std::vector<std::shared_ptr<guard::GuardState>> fresh) {
+    asio::steady_timer timer(main_);
+    auto next_report = std::chrono::steady_clock::now() + waiting_report;
+    while (!old.expired()) {
+        if (shared_.shutting_down) co_return;
+        if (std::chrono::steady_clock::now() >= next_report) {
+            // use_count: the sessions still in a transaction begun before the reload.
+            spdlog::warn(
+                "reload: {} session(s) still in a transaction begun under the old guards; the "
+                "new key sets catch up when they end",
+                old.use_count());
+            next_report += waiting_report;
+        }
+        timer.expires_after(release_poll);
+        co_await timer.async_wait(use_tuple);
+    }
+    for (const auto& g : fresh)
+        if (g->state() == guard::GuardLoadState::ready && g->request_rebuild())
+            hooks_.rebuild(*g, "after the reload");
+}
+
+}  // namespace uniqguard::proxy
