@@ -7,17 +7,19 @@
 // 2. Build the TLS contexts again from the files (certificates re-read even when their paths are
 //    unchanged): a file that cannot be used refuses the reload.
 // 3. A new GuardRegistry: a guard whose key definition is unchanged shares the running guard's
-//    key set (and counters); the others load theirs now, in the background, on the proxy's own
-//    connection, while the old guards stay in force. Any guard that cannot be loaded (no such
-//    table or column, backend down) refuses the reload: nothing changes.
+//    key set (and counters) unless backend.database or backend.user changed; the others load theirs
+//    now, in the background, on the proxy's own connection, while the old guards stay in force. Any
+//    guard that cannot be loaded (no such table or column, backend down) refuses the reload:
+//    nothing changes.
 // 4. Publish (ReloadableState): new sessions start with the new config, TLS and guards; running
 //    sessions keep their config and TLS, and take the new guards between two transactions (a
 //    transaction ends under the guards it began with). The log level and admin token apply; the
 //    duplicate log file is reopened (log rotation).
-// 5. Catch-up: the new key sets were read while sessions still wrote under the old guards. Once
-//    no session holds the old registry (each has ended the transaction it had open at step 4),
-//    each new key set is rebuilt once (proxy/key_set_rebuild.hpp), so that rows committed after
-//    its first read are in it. Until then a duplicate of such a row may pass: docs/operations.md.
+// 5. Catch-up: the new key sets were read while sessions still wrote under older guards. Once
+//    nothing holds a registry replaced by this or an earlier reload (each session has ended the
+//    transaction it had open then), each new key set is rebuilt once (proxy/key_set_rebuild.hpp,
+//    retried until it succeeds), so that rows committed after its first read are in it. Until
+//    then a duplicate of such a row may pass: docs/operations.md.
 //
 // A reload that fails logs one error line naming the reason and ends with "nothing changed".
 #pragma once
@@ -52,7 +54,9 @@ class ConfigReloader {
     asio::awaitable<void> run();
     // One reload: true when applied.
     asio::awaitable<bool> reload_once();
-    asio::awaitable<void> catch_up(std::weak_ptr<const guard::GuardRegistry> old,
+    // Waits until nothing holds a registry of `older`, then rebuilds each of `fresh` (retried
+    // until it succeeds).
+    asio::awaitable<void> catch_up(std::vector<std::weak_ptr<const guard::GuardRegistry>> older,
                                    std::vector<std::shared_ptr<guard::GuardState>> fresh);
 
     asio::io_context& main_;
@@ -61,6 +65,8 @@ class ConfigReloader {
     asio::steady_timer& stop_;  // cancelled at shutdown
     bool running_ = false;
     bool again_ = false;
+    // Registries replaced by reloads that something may still hold.
+    std::vector<std::weak_ptr<const guard::GuardRegistry>> retired_;
 };
 
 }  // namespace uniqguard::proxy

@@ -26,8 +26,9 @@
 
 namespace uniqguard::proxy {
 
-// `reason` ("after a TRUNCATE") is for the log lines; a literal.
-boost::asio::awaitable<void> rebuild_key_set(
+// `reason` ("after a TRUNCATE") is for the log lines; a literal. True when the last run put its
+// new set in force; false when it gave up (logged; the key set stays as it was).
+boost::asio::awaitable<bool> rebuild_key_set(
     SharedState& shared, guard::GuardState& guard, const char* reason,
     std::chrono::milliseconds max_wait = std::chrono::seconds(60));
 

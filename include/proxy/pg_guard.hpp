@@ -28,6 +28,7 @@
 #include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
 #include "proxy/pg_insert_shape.hpp"
+#include "proxy/pg_named_statements.hpp"
 #include "proxy/pg_write_plan.hpp"
 #include "util/bytes.hpp"
 
@@ -50,6 +51,9 @@ class PgGuard {
     // the guards of `next` apply from the next statement. Plans made for the old guards are
     // dropped; the caller keeps `next` alive as long as this guard uses it.
     void adopt(const guard::GuardRegistry* next);
+    // The named statements the session prepared before it had a guard (PgSession keeps their
+    // text meanwhile): those that write to a guarded table are guarded from now on.
+    void learn_named_statements(NamedStatementTexts texts);
 
     struct Outcome {
         bool replaced = false;  // `out` holds what to send instead; the tracker knows it
@@ -98,6 +102,12 @@ class PgGuard {
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
     std::uint32_t remember(PendingCheck check);
+    // A PREPARE TRANSACTION in a transaction that wrote to a guarded table: the refusal that
+    // answers it (SPEC §4), else nullopt.
+    std::optional<Decision> two_phase_refusal(const sql::Statement& statement);
+    // Named statements kept only as text whose table the registry now guards: analysed as at
+    // Parse and kept in prepared_.
+    void guard_named_statements();
     void notice_schema_change(const sql::Statement& statement);
     const guard::SessionContext& session_context();
     void learn_json_keys(guard::GuardState& guard, std::string_view json);
@@ -112,6 +122,7 @@ class PgGuard {
     const SessionIdentity& identity_;
     const protocol::postgres::SessionSettings& settings_;
     std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
+    NamedStatementTexts unguarded_;  // named statements not in prepared_, for a reload
     std::unordered_map<std::string, std::shared_ptr<Portal>> portals_;
     std::unordered_map<std::uint32_t, PendingCheck> pending_;
     std::uint32_t next_tag_ = 1;

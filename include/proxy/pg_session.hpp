@@ -24,6 +24,7 @@
 #include "protocol/postgres/session_settings.hpp"
 #include "protocol/postgres/startup.hpp"
 #include "proxy/pg_guard.hpp"
+#include "proxy/pg_named_statements.hpp"
 #include "proxy/session.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/stream.hpp"
@@ -70,6 +71,8 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     void refresh_guards();
     // The pumps run: the guard, if the session has guards, exists from here on.
     void start_guard();
+    // Without a guard: keeps the text of named statements for a guard a reload may bring.
+    void remember_named_statement(char type, util::Bytes body);
 
     SharedState& shared_;
     WorkerSessions& worker_;
@@ -100,6 +103,7 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // The guard (null while guards_ is empty: then nothing below is used and the pumps
     // forward every message untouched).
     std::unique_ptr<PgGuard> guard_;
+    std::unique_ptr<NamedStatementTexts> named_texts_;  // while guard_ is null
     SessionIdentity identity_;
     protocol::postgres::ReplyTracker tracker_;
     std::string client_rewrites_;  // messages the guard sends instead of the client's

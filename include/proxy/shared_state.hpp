@@ -41,7 +41,7 @@ class ReloadableState {
         std::lock_guard lock(mutex_);
         return {generation_.load(std::memory_order_relaxed), value_};
     }
-    // Changes with every publish: sessions compare it per batch (one relaxed load) and take
+    // Changes with every publish: sessions compare it per batch (one acquire load) and take
     // current() only when it moved.
     std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
     void publish(Reloadable next) {

@@ -10,6 +10,7 @@
 #include "guard/duplicate_log.hpp"
 #include "pgclient/connection.hpp"
 #include "proxy/key_set_loading.hpp"
+#include "proxy/key_set_rebuild.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "util/join.hpp"
 
@@ -26,6 +27,9 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr auto release_poll = std::chrono::milliseconds(20);
 constexpr auto waiting_report = std::chrono::seconds(30);
+constexpr auto catch_up_retry = std::chrono::seconds(5);
+// How long the catch-up waits for sessions that began writing before it (see key_set_rebuild).
+constexpr auto catch_up_max_wait = std::chrono::minutes(10);
 
 void refuse(const std::string& why) { spdlog::error("reload: {}; nothing changed", why); }
 
@@ -50,31 +54,30 @@ ConfigReloader::ConfigReloader(asio::io_context& main, SharedState& shared, Relo
 
 void ConfigReloader::request() {
     if (running_) {
-        again_ = true;
+        again_ = true;  // run() looks at it before it ends
         return;
     }
     running_ = true;
-    asio::co_spawn(main_, run() || stop_.async_wait(use_tuple), [this](std::exception_ptr e, auto) {
-        running_ = false;
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("reload: {}; nothing changed", ex.what());
-        }
-    });
+    asio::co_spawn(main_, run() || stop_.async_wait(use_tuple), asio::detached);
 }
 
 asio::awaitable<void> ConfigReloader::run() {
     do {
         again_ = false;
-        co_await reload_once();
+        try {
+            co_await reload_once();
+        } catch (const std::exception& e) {
+            refuse(e.what());
+        }
     } while (again_ && !shared_.shutting_down);
+    // Here, not in a completion handler: a SIGHUP handled between the loop's end and such a
+    // handler would set again_ for a loop that no longer runs.
+    running_ = false;
 }
 
 asio::awaitable<bool> ConfigReloader::reload_once() {
     auto running = shared_.reloadable.current().value;
-    const std::string& path = running.config->source_path;
+    const std::string path = running.config->source_path;  // a copy: `running` is reset below
     spdlog::info("reload: reading {}", path);
     auto loaded = config::load_file(path);
     if (!loaded) {
@@ -103,7 +106,13 @@ asio::awaitable<bool> ConfigReloader::reload_once() {
         co_return false;
     }
 
-    auto registry = std::make_shared<guard::GuardRegistry>(next->guards, *running.guards);
+    // Key sets are read with the proxy's own account in backend.database: with another database
+    // or user (whose search_path may find other tables) no key set can be kept.
+    const bool same_source = next->backend.database == running.config->backend.database &&
+                             next->backend.user == running.config->backend.user;
+    auto registry = same_source
+                        ? std::make_shared<guard::GuardRegistry>(next->guards, *running.guards)
+                        : std::make_shared<guard::GuardRegistry>(next->guards);
     registry->set_rebuild_starter(hooks_.rebuild);
     const auto fresh = registry->fresh_guards();
     if (!fresh.empty()) {
@@ -127,7 +136,10 @@ asio::awaitable<bool> ConfigReloader::reload_once() {
 
     for (const auto& line : config::not_built_yet(*next)) spdlog::warn("{}", line);
     const auto changes = config::guard_changes(running.config->guards, next->guards);
-    std::weak_ptr<const guard::GuardRegistry> old = running.guards;
+    // Every registry replaced so far and still held: a session may still be in a transaction
+    // begun under any of them (not only the one this reload replaces).
+    std::erase_if(retired_, [](const auto& r) { return r.expired(); });
+    retired_.push_back(running.guards);
     std::vector<std::shared_ptr<guard::GuardState>> catching_up;
     for (auto* g : fresh)
         catching_up.push_back(std::make_shared<guard::GuardState>(g->config(), g->shared_keys()));
@@ -140,36 +152,55 @@ asio::awaitable<bool> ConfigReloader::reload_once() {
     if (shared_.duplicates) shared_.duplicates->reopen();
     hooks_.applied(next);
     hooks_.tell_workers();
-    spdlog::info("reload: applied {}: {}; TLS contexts rebuilt; log level {}", path,
-                 describe(changes), next->log.level);
+    spdlog::info("reload: applied {}: {}{}; TLS contexts rebuilt; log level {}", path,
+                 describe(changes),
+                 same_source ? ""
+                             : " (backend.database or backend.user changed: every key set "
+                               "read again)",
+                 next->log.level);
     if (!catching_up.empty())
-        asio::co_spawn(
-            main_, catch_up(std::move(old), std::move(catching_up)) || stop_.async_wait(use_tuple),
-            asio::detached);
+        asio::co_spawn(main_,
+                       catch_up(retired_, std::move(catching_up)) || stop_.async_wait(use_tuple),
+                       asio::detached);
     co_return true;
 }
 
 asio::awaitable<void> ConfigReloader::catch_up(
-    std::weak_ptr<const guard::GuardRegistry> old,
+    std::vector<std::weak_ptr<const guard::GuardRegistry>> older,
     std::vector<std::shared_ptr<guard::GuardState>> fresh) {
     asio::steady_timer timer(main_);
+    auto holders = [&] {
+        long n = 0;
+        for (const auto& r : older) n += r.use_count();
+        return n;
+    };
     auto next_report = std::chrono::steady_clock::now() + waiting_report;
-    while (!old.expired()) {
+    while (holders() > 0) {
         if (shared_.shutting_down) co_return;
         if (std::chrono::steady_clock::now() >= next_report) {
-            // use_count: the sessions still in a transaction begun before the reload.
             spdlog::warn(
-                "reload: {} session(s) still in a transaction begun under the old guards; the "
-                "new key sets catch up when they end",
-                old.use_count());
+                "reload: the new key sets wait for {} holder(s) of older guards (sessions in a "
+                "transaction begun before the reload, or a key-set load in progress)",
+                holders());
             next_report += waiting_report;
         }
         timer.expires_after(release_poll);
         co_await timer.async_wait(use_tuple);
     }
-    for (const auto& g : fresh)
-        if (g->state() == guard::GuardLoadState::ready && g->request_rebuild())
-            hooks_.rebuild(*g, "after the reload");
+    for (const auto& g : fresh) {
+        for (;;) {
+            if (shared_.shutting_down) co_return;
+            // A rebuild already running (after a TRUNCATE) runs once more when it ends, after
+            // this point: that run reads what this one would.
+            if (!g->request_rebuild()) break;
+            if (co_await rebuild_key_set(shared_, *g, "after the reload", catch_up_max_wait)) break;
+            // Until it succeeds a duplicate of a row written under the old guards may pass.
+            spdlog::warn("guard {}: the catch-up after the reload is retried in {} s",
+                         g->config().name, catch_up_retry.count());
+            timer.expires_after(catch_up_retry);
+            co_await timer.async_wait(use_tuple);
+        }
+    }
 }
 
 }  // namespace uniqguard::proxy

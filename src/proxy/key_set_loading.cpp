@@ -52,31 +52,38 @@ asio::awaitable<bool> load_guard(pgclient::PgConnection& conn, guard::GuardState
     co_return true;
 }
 
+namespace {
+// One pass over the guards in force that are not ready: true when all are ready. The guards are
+// taken now (a reload may have replaced them since the last round; its own new guards it loads
+// itself, the ones it kept are loaded here) and held for this round only: a reload's catch-up
+// waits until nothing holds older guards.
+asio::awaitable<bool> load_round(SharedState& shared) {
+    const auto now = shared.reloadable.current().value;
+    const auto& registry = *now.guards;
+    bool all_ready = true;
+    pgclient::PgConnection conn;
+    if (auto st = co_await conn.connect(now.config->backend, *now.backend_tls); !st) {
+        for (const auto& g : registry.guards())
+            if (g->state() != guard::GuardLoadState::ready)
+                g->set_failed("cannot connect to the backend: " + st.error().describe());
+        spdlog::error("guards: cannot connect to the backend to load the key sets: {}",
+                      st.error().describe());
+        co_return false;
+    }
+    for (const auto& g : registry.guards()) {
+        if (g->state() == guard::GuardLoadState::ready) continue;
+        if (!co_await load_guard(conn, *g)) all_ready = false;
+        if (shared.shutting_down) break;
+    }
+    co_await conn.close();
+    co_return all_ready;
+}
+}  // namespace
+
 asio::awaitable<void> load_guards(SharedState& shared) {
     auto executor = co_await asio::this_coro::executor;
     for (;;) {
-        // The guards in force now: a reload may have replaced them since the last round (its own
-        // new guards it loads itself; the ones it kept are loaded here if they are not ready).
-        const auto now = shared.reloadable.current().value;
-        const auto& registry = *now.guards;
-        bool all_ready = true;
-        pgclient::PgConnection conn;
-        if (auto st = co_await conn.connect(now.config->backend, *now.backend_tls); !st) {
-            for (const auto& g : registry.guards())
-                if (g->state() != guard::GuardLoadState::ready)
-                    g->set_failed("cannot connect to the backend: " + st.error().describe());
-            spdlog::error("guards: cannot connect to the backend to load the key sets: {}",
-                          st.error().describe());
-            all_ready = false;
-        } else {
-            for (const auto& g : registry.guards()) {
-                if (g->state() == guard::GuardLoadState::ready) continue;
-                if (!co_await load_guard(conn, *g)) all_ready = false;
-                if (shared.shutting_down) break;
-            }
-            co_await conn.close();
-        }
-        if (all_ready || shared.shutting_down) co_return;
+        if (co_await load_round(shared) || shared.shutting_down) co_return;
         spdlog::info("guards: retrying in {} s", retry_delay.count());
         asio::steady_timer wait(executor, retry_delay);
         co_await wait.async_wait(use_tuple);

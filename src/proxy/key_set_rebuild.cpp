@@ -57,11 +57,13 @@ asio::awaitable<bool> rebuild_once(SharedState& shared, guard::GuardState& g, co
 }
 }  // namespace
 
-asio::awaitable<void> rebuild_key_set(SharedState& shared, guard::GuardState& g, const char* reason,
+asio::awaitable<bool> rebuild_key_set(SharedState& shared, guard::GuardState& g, const char* reason,
                                       std::chrono::milliseconds max_wait) {
+    bool done = false;
     do {
-        co_await rebuild_once(shared, g, reason, max_wait);
+        done = co_await rebuild_once(shared, g, reason, max_wait);
     } while (g.rebuild_done() && !shared.shutting_down);
+    co_return done;
 }
 
 }  // namespace uniqguard::proxy

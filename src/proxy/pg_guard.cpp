@@ -14,6 +14,7 @@
 #include "protocol/postgres/message_writer.hpp"
 #include "sql/pg_lexer.hpp"
 #include "sql/statement_cache.hpp"
+#include "util/ascii_search.hpp"
 
 namespace uniqguard::proxy {
 
@@ -98,6 +99,37 @@ void PgGuard::adopt(const guard::GuardRegistry* next) {
     for (auto& [name, prepared] : prepared_) prepared->plan.reset();
     // Outside a transaction block the server has dropped every portal at the last Sync.
     portals_.clear();
+    guard_named_statements();
+}
+
+void PgGuard::learn_named_statements(NamedStatementTexts texts) {
+    unguarded_ = std::move(texts);
+    guard_named_statements();
+}
+
+void PgGuard::guard_named_statements() {
+    if (unguarded_.overflowed())
+        spdlog::warn(
+            "guard: this session prepared more than {} bytes of named statements on tables "
+            "that were not guarded then; those not kept stay unguarded until prepared again",
+            NamedStatementTexts::max_bytes);
+    for (auto& [name, text] :
+         unguarded_.take_if([&](const std::string& sql) { return registry_->may_mention(sql); })) {
+        // As if parsed now (on_parse), but the server already holds the statement as written:
+        // a form the server refuses at Parse, or one the guard would rewrite, is left alone.
+        auto prepared = std::make_shared<Prepared>();
+        prepared->sql = std::move(text.sql);
+        auto analysis = sql::analyse_postgres(prepared->sql);
+        if (analysis.error || analysis.statements.size() != 1) continue;
+        auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
+        if (!plan || plan->must_rewrite ||
+            (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse))
+            continue;
+        prepared->statement = std::move(analysis.statements[0]);
+        prepared->parameter_types = std::move(text.parameter_types);
+        prepared->maybe_gone = text.maybe_gone;
+        prepared_.insert_or_assign(name, std::move(prepared));
+    }
 }
 
 void PgGuard::writing_to(guard::GuardState& g) {
@@ -496,6 +528,34 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
     return true;
 }
 
+namespace {
+bool is_prepare_transaction(const sql::Statement& st) {
+    const auto* t = st.get<sql::TransactionStatement>();
+    return t != nullptr && t->kind == sql::TransactionStatement::Kind::prepare;
+}
+}  // namespace
+
+std::optional<PgGuard::Decision> PgGuard::two_phase_refusal(const sql::Statement& statement) {
+    if (open_writes_.empty() || !is_prepare_transaction(statement)) return std::nullopt;
+    // After PREPARE TRANSACTION the outcome is decided by a COMMIT PREPARED or ROLLBACK PREPARED
+    // that may come from any session, or never: the keys this transaction added could be
+    // neither confirmed nor freed. The server raises the refusal, so the transaction is failed
+    // as after any error inside it (ROLLBACK ends it).
+    auto& g = *open_writes_.front().first;
+    const auto& cfg = g.config();
+    g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+    PendingCheck c{.guard = &g, .action = cfg.action, .refusal = true};
+    return Decision{Decision::Kind::refuse,
+                    guard::refusal_block(
+                        "0A000",
+                        "uniqguard: PREPARE TRANSACTION is refused in a transaction that wrote "
+                        "to table \"" +
+                            cfg.table + "\", guarded by \"" + cfg.name + "\"",
+                        "uniqguard cannot follow a two-phase commit (COMMIT PREPARED may come "
+                        "from another session); commit this transaction directly"),
+                    remember(std::move(c))};
+}
+
 PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
                                   const std::vector<std::uint32_t>& types, bool in_transaction) {
     auto& g = *plan.guard;
@@ -879,32 +939,18 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
     }
 }
 
-namespace {
-// DEALLOCATE or DISCARD anywhere in the text (ASCII case ignored): prepared statements may be
-// gone. Cheap and conservative: a false alarm only lets a later Parse of that name replace ours.
-bool mentions_deallocation(std::string_view sql) {
-    auto contains = [&](std::string_view word) {
-        if (sql.size() < word.size()) return false;
-        for (std::size_t i = 0; i + word.size() <= sql.size(); ++i) {
-            std::size_t k = 0;
-            while (k < word.size() &&
-                   std::tolower(static_cast<unsigned char>(sql[i + k])) == word[k])
-                ++k;
-            if (k == word.size()) return true;
-        }
-        return false;
-    };
-    return contains("deallocate") || contains("discard");
-}
-}  // namespace
-
 PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& out,
                                    pg::ReplyTracker& tracker, bool in_transaction) {
     auto q = pg::decode_query(body);
     if (!q) return {};
-    if (!prepared_.empty() && mentions_deallocation(q->sql))
+    if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(q->sql)) {
         for (auto& [name, prepared] : prepared_) prepared->maybe_gone = true;
-    if (!registry_->may_mention(q->sql)) return {};
+        unguarded_.on_deallocation_seen();
+    }
+    // PREPARE TRANSACTION after guarded writes is refused (two_phase_refusal): such a text is
+    // analysed even if it names no guarded table.
+    const bool two_phase = !open_writes_.empty() && util::contains_ignoring_case(q->sql, "prepare");
+    if (!two_phase && !registry_->may_mention(q->sql)) return {};
     const std::string_view text = q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
     thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
@@ -947,6 +993,13 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     };
     for (const auto& st : analysis.statements) {
         notice_schema_change(st);
+        if (auto refusal = two_phase_refusal(st)) {
+            copy_until(st.trimmed.offset);
+            emit(refusal->sql, ReplyUse::verdict, refusal->tag);  // in place of the statement
+            copied = st.trimmed.end();
+            changed = true;
+            continue;
+        }
         auto write = plan_write(st, text, *registry_);
         // The shape's plan, or that it has none; not while its guard loads (the shape may
         // qualify once it is ready).
@@ -1083,10 +1136,28 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         auto it = prepared_.find(name);
         if (it != prepared_.end() && (name.empty() || it->second->maybe_gone)) prepared_.erase(it);
     };
-    if (!registry_->may_mention(p->sql)) {
+    if (!open_writes_.empty() && util::contains_ignoring_case(p->sql, "prepare") &&
+        !registry_->may_mention(p->sql)) {
+        // Kept so that its Execute can be refused (two_phase_refusal). Only looked for after
+        // guarded writes: a PREPARE TRANSACTION carries its own gid, so clients parse it right
+        // before they run it.
+        auto prepared = std::make_shared<Prepared>();
+        prepared->sql = std::string(p->sql);
+        auto analysis = sql::analyse_postgres(prepared->sql);
         forget();
+        if (!analysis.error && analysis.statements.size() == 1 &&
+            is_prepare_transaction(analysis.statements[0])) {
+            prepared->statement = std::move(analysis.statements[0]);
+            prepared_.insert_or_assign(name, std::move(prepared));
+        }
         return {};
     }
+    if (!registry_->may_mention(p->sql)) {
+        forget();
+        unguarded_.on_parse(name, p->sql, std::move(p->parameter_types));
+        return {};
+    }
+    unguarded_.on_close_statement(name);  // the name is the guard's now
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     auto analysis = sql::analyse_postgres(prepared->sql);
@@ -1172,9 +1243,10 @@ void PgGuard::on_bind(util::Bytes body) {
 void PgGuard::on_close(util::Bytes body) {
     auto c = pg::decode_close(body);
     if (!c) return;
-    if (c->kind == 'S')
+    if (c->kind == 'S') {
         prepared_.erase(std::string(c->name));
-    else
+        unguarded_.on_close_statement(c->name);
+    } else
         portals_.erase(std::string(c->name));
 }
 
@@ -1197,6 +1269,11 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     if (it == portals_.end()) return {};
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
+    if (auto refusal = two_phase_refusal(prepared.statement)) {
+        // The client's Execute is not sent: the refusal is its answer.
+        append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);
+        return {.replaced = true};
+    }
     std::optional<WritePlan> fresh;
     const WritePlan* write = prepared.plan ? &*prepared.plan : nullptr;
     if (!write) {

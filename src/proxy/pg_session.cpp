@@ -11,6 +11,12 @@
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 
+// GCC 12 misreads Asio's coroutine-frame operators as a mismatched new/delete
+// (docs/architecture.md, "One MySQL session").
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace uniqguard::proxy {
 
 using namespace asio::experimental::awaitable_operators;
@@ -237,9 +243,22 @@ bool PgSession::between_transactions() const {
 }
 
 void PgSession::start_guard() {
-    if (!guard_ && !guards_->empty())
-        guard_ = std::make_unique<PgGuard>(guards_.get(), shared_.duplicates.get(), identity_,
-                                           settings_);
+    if (guard_ || guards_->empty()) return;
+    guard_ =
+        std::make_unique<PgGuard>(guards_.get(), shared_.duplicates.get(), identity_, settings_);
+    if (named_texts_) {
+        guard_->learn_named_statements(std::move(*named_texts_));
+        named_texts_.reset();
+    }
+}
+
+void PgSession::remember_named_statement(char type, util::Bytes body) {
+    // Allocated at the first named Parse: most sessions never have one.
+    if (!named_texts_) {
+        if (type != 'P' || body.empty() || body[0] == 0) return;
+        named_texts_ = std::make_unique<NamedStatementTexts>();
+    }
+    named_texts_->on_client_message(type, body);
 }
 
 void PgSession::refresh_guards() {
@@ -585,6 +604,8 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 } else {
                     tracker_.sent(type, outcome.use);
                 }
+            } else if (type == 'P' || type == 'C' || type == 'Q') {
+                remember_named_statement(type, r.frame.body);
             }
             forward += r.frame.wire_size;
             if (type == static_cast<char>(pg::FrontendCode::terminate)) {

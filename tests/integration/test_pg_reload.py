@@ -126,7 +126,6 @@ def test_reload_adds_a_guard_for_open_connections_and_catches_up(pg, make_proxy,
     write_guards(proxy, guard_toml(name))
     line = reload(proxy)
     assert f"reload: applied {proxy.config_path}: guards added: {name}_key;" in line
-    assert "nothing changed" not in line
 
     # The guard is in force for a connection opened before the reload (the same server session).
     rejected = insert_outcome(idle, name, 1, 1)
@@ -253,6 +252,8 @@ def test_reload_with_a_new_key_definition_loads_it_before_it_applies(pg, make_pr
 @pytest.mark.parametrize("change,reason", [
     (("max_clients", "max_clientz"), "unknown key"),
     (("127.0.0.1:{port}", "127.0.0.1:1"), "listen.address cannot change while the proxy runs"),
+    (("127.0.0.1:{backend_port}", "127.0.0.2:{backend_port}"),
+     "backend.address cannot change while the proxy runs"),
 ])
 def test_reload_of_a_bad_file_changes_nothing(pg, make_proxy, tmp_path, change, reason):
     name = "rl_bad"
@@ -262,7 +263,7 @@ def test_reload_of_a_bad_file_changes_nothing(pg, make_proxy, tmp_path, change, 
     wait_for_log(proxy, f"guard {name}_key: ready")
     conn = psycopg2.connect(proxy.dsn())
     conn.autocommit = True
-    old, new = (c.format(port=proxy.port) for c in change)
+    old, new = (c.format(port=proxy.port, backend_port=pg.port) for c in change)
     edit_config(proxy, old, new)
     write_guards(proxy, "")  # would remove the guard if the file were applied
     line = reload(proxy)
@@ -284,7 +285,8 @@ def test_reload_with_a_guard_that_cannot_load_changes_nothing(pg, make_proxy, tm
     write_guards(proxy, guard_toml("rl_missing") + guard_toml(name, action="log"))
     line = reload(proxy)
     assert line.endswith("; nothing changed")
-    assert "reload: guard rl_missing_key:" in line and "rl_missing" in line
+    assert "reload: guard rl_missing_key: " in line
+    assert "rl_missing" in line.split("reload: guard rl_missing_key: ")[1]
     conn = psycopg2.connect(proxy.dsn())
     conn.autocommit = True
     # Still "reject": the action change in the same file did not apply either.
@@ -327,4 +329,106 @@ def test_reload_with_an_unusable_certificate_changes_nothing(make_proxy, certs, 
     assert f"listen.tls_cert: cannot use {live['cert']}" in line
     assert line.endswith("; nothing changed")
     conn = psycopg2.connect(proxy.dsn(sslmode="verify-full", sslrootcert=certs["ca"]))
+    conn.close()
+
+
+def test_old_guards_stay_in_force_while_the_new_key_set_loads(pg, make_proxy, tmp_path):
+    """A reload that changes one guard's action and adds a guard whose table is locked: until the
+    new key set has loaded, nothing of the file applies; a second SIGHUP meanwhile runs after."""
+    name, added = "rl_slow", "rl_slow_added"
+    make_tables(pg, name)
+    make_tables(pg, added)
+    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name))
+    wait_for_log(proxy, f"guard {name}_key: ready")
+    conn = psycopg2.connect(proxy.dsn())
+    conn.autocommit = True
+    locker = psycopg2.connect(pg.dsn(database="app"))
+    with locker.cursor() as cur:
+        cur.execute(f"LOCK TABLE {added} IN ACCESS EXCLUSIVE MODE")
+    write_guards(proxy, guard_toml(name, action="log") + guard_toml(added))
+    outcomes = proxy.log_text().count("reload: applied")
+    proxy.process.send_signal(signal.SIGHUP)
+    wait_for_log(proxy, f"guard {added}_key: loading the key set")
+    proxy.process.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    # The load waits for the lock: the old guard (reject) still answers.
+    assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
+    assert proxy.log_text().count("reload: applied") == outcomes
+    locker.rollback()
+    deadline = time.monotonic() + 30
+    while proxy.log_text().count("reload: applied") < outcomes + 2:
+        assert time.monotonic() < deadline, proxy.log_text()
+        time.sleep(0.05)
+    lines = [line for line in proxy.log_text().splitlines() if "reload: applied" in line]
+    assert f"guards added: {added}_key; settings changed: {name}_key" in lines[-2]
+    assert f"unchanged: {name}_key, {added}_key" in lines[-1]  # the second read the same file
+    assert insert_outcome(conn, name, 1, 1) == ("ok", "INSERT 0 1")  # action "log" now
+    assert insert_outcome(conn, added, 1, 1)[1]["constraint"] == f"{added}_key"
+    conn.close()
+    locker.close()
+
+
+def test_catch_up_waits_for_transactions_older_than_the_previous_reload(pg, make_proxy,
+                                                                        tmp_path):
+    """A transaction open across two reloads, the second of which adds a guard: the new key set
+    catches up only once that transaction has ended."""
+    name = "rl_twice"
+    make_tables(pg, name)
+    proxy = proxy_with(make_proxy, tmp_path)
+    writer = psycopg2.connect(proxy.dsn())
+    assert insert_outcome(writer, name, 6, 6) == ("ok", "INSERT 0 1")  # transaction open
+    idle = psycopg2.connect(proxy.dsn())
+    idle.autocommit = True
+    edit_config(proxy, 'level = "info"', 'level = "info"\n')
+    assert "reload: applied" in reload(proxy)
+    write_guards(proxy, guard_toml(name))
+    assert f"guards added: {name}_key" in reload(proxy)
+    time.sleep(0.5)
+    assert f"guard {name}_key: key set rebuilt after the reload" not in proxy.log_text()
+    writer.commit()
+    wait_for_log(proxy, f"guard {name}_key: key set rebuilt after the reload")
+    assert insert_outcome(idle, name, 6, 6)[1]["detail"] == "Key (a, b)=(6, 6) already exists."
+    assert count_rows(pg, name, 6, 6) == 1
+    writer.close()
+    idle.close()
+
+
+def test_named_statement_prepared_before_the_guard_is_guarded_after(pg, make_proxy, tmp_path):
+    import psycopg
+    name = "rl_prepared"
+    make_tables(pg, name)
+    proxy = proxy_with(make_proxy, tmp_path)
+    sql = f"INSERT INTO {name} (a, b) VALUES (%s, %s)"
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        conn.execute(sql, (9, 9), prepare=True)  # a named statement on the server
+        write_guards(proxy, guard_toml(name))
+        assert f"guards added: {name}_key" in reload(proxy)
+        with pytest.raises(psycopg.errors.UniqueViolation) as e:
+            conn.execute(sql, (1, 1), prepare=True)  # Bind and Execute only
+        assert e.value.diag.message_detail == "Key (a, b)=(1, 1) already exists."
+        assert e.value.diag.constraint_name == f"{name}_key"
+        # The client's statement was not prepared again (the proxy's check statement, left by
+        # the failed check, is not the client's).
+        prepared = conn.execute("SELECT name FROM pg_prepared_statements "
+                                "WHERE name NOT LIKE 'uniqguard%'").fetchall()
+        assert prepared == [("_pg3_0",)]
+    assert count_rows(pg, name, 1, 1) == 2
+
+
+def test_reload_with_an_unusable_backend_ca_changes_nothing(pg, make_proxy, certs, tmp_path):
+    name = "rl_ca"
+    make_tables(pg, name)
+    ca = str(tmp_path / "ca.crt")
+    shutil.copy(certs["ca"], ca)
+    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name), tls_ca=ca)
+    wait_for_log(proxy, f"guard {name}_key: ready")
+    with open(ca, "w") as f:
+        f.write("garbage\n")
+    write_guards(proxy, "")
+    line = reload(proxy)
+    assert f"reload: backend.tls_ca: cannot use {ca}" in line
+    assert line.endswith("; nothing changed")
+    conn = psycopg2.connect(proxy.dsn())
+    conn.autocommit = True
+    assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
     conn.close()

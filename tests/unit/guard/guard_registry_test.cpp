@@ -24,6 +24,7 @@ TEST_CASE("a reloaded registry shares the key sets of unchanged key definitions"
         {guard_on("pair", {"user_id", "course_id"}), guard_on("user", {"user_id"})});
     CHECK(first.fresh_guards().size() == 2);
     auto& pair = *first.guards()[0];
+    pair.set_ready(guard::GuardTable{.name = "enroll"});
     pair.keys().insert(42);
     pair.counters().rejected.fetch_add(3);
 
@@ -38,10 +39,11 @@ TEST_CASE("a reloaded registry shares the key sets of unchanged key definitions"
     CHECK(kept.keys().contains(42));
     CHECK(kept.counters().rejected.load() == 3);
     CHECK(kept.seed() == pair.seed());
+    CHECK(kept.state() == guard::GuardLoadState::ready);  // the load state is the keys'
+    CHECK(kept.table().name == "enroll");
     // A new key definition loads its own key set, with the same fingerprint seed.
     REQUIRE(second.fresh_guards().size() == 1);
     CHECK(second.fresh_guards()[0] == second.guards()[1].get());
-    CHECK(second.guards()[1]->state() == guard::GuardLoadState::loading);
     CHECK(second.guards()[1]->shared_keys() != first.guards()[1]->shared_keys());
     CHECK(second.guards()[1]->seed() == pair.seed());
     CHECK(second.id() != first.id());
