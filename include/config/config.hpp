@@ -24,6 +24,7 @@ enum class LogFormat { text, json };
 enum class GuardAction { reject, ignore, log };
 enum class Consistency { cache, strict };
 enum class WhenUnready { refuse, forward };
+enum class ProxyProtocol { off, v1, v2 };  // true = v1
 
 struct Listen {
     Endpoint address{"0.0.0.0", 6432};
@@ -35,7 +36,7 @@ struct Listen {
     std::chrono::milliseconds shutdown_timeout{30000};
     ClientAuth auth = ClientAuth::relay;
     std::string auth_query = "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = $1";
-    bool proxy_protocol = false;
+    ProxyProtocol proxy_protocol = ProxyProtocol::off;
 
     bool tls_enabled() const { return tls_cert.has_value(); }
 };

@@ -56,6 +56,7 @@ class SectionReader {
     void reject_unknown_keys();
 
     bool has(std::string_view key) const;
+    bool is_string(std::string_view key) const;
     std::string full_key(std::string_view key) const;  // "listen.address"
     std::uint32_t table_line() const;
     // The line of the key's value; the table's line when the key is absent.

@@ -110,6 +110,9 @@ class GuardState {
     // once more when it ends: rebuild_done() returns true then).
     bool request_rebuild();
     bool rebuild_done();
+    // Starts a rebuild only if none runs, without asking a running one for another run: for a
+    // caller that tries again later (the reload's catch-up).
+    bool claim_rebuild();
 
   private:
     config::Guard config_;

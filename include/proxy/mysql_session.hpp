@@ -55,8 +55,8 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
 
     asio::awaitable<bool> connect_and_authenticate_in_time();
     asio::awaitable<bool> connect_and_authenticate();
-    // listen.proxy_protocol: the PROXY protocol v1 line naming the client, first on the server
-    // connection.
+    // listen.proxy_protocol: the PROXY protocol header (v1 line or v2 block) naming the client,
+    // first on the server connection.
     asio::awaitable<bool> send_proxy_header();
     asio::awaitable<bool> relay_authentication(const protocol::mysql::ServerHandshake& handshake,
                                                const protocol::mysql::ClientHandshake& response,

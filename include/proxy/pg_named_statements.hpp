@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "util/bytes.hpp"
@@ -23,7 +24,7 @@ bool mentions_deallocation(std::string_view sql);
 
 class NamedStatementTexts {
   public:
-    static constexpr std::size_t max_bytes = 256 * 1024;
+    static constexpr std::size_t max_bytes = 256 * 1024;  // names and texts
 
     struct Text {
         std::string sql;
@@ -51,7 +52,7 @@ class NamedStatementTexts {
                 ++it;
                 continue;
             }
-            bytes_ -= it->second.sql.size();
+            bytes_ -= it->first.size() + it->second.sql.size();
             out.emplace_back(it->first, std::move(it->second));
             it = texts_.erase(it);
         }
@@ -59,7 +60,15 @@ class NamedStatementTexts {
     }
 
     bool empty() const { return texts_.empty(); }
-    // Some statement was not kept for lack of room.
+    // Whether `name` is held and not perhaps deallocated: a Parse of it fails on the server.
+    bool holds_live(const std::string& name) const {
+        auto it = texts_.find(name);
+        return it != texts_.end() && !it->second.maybe_gone;
+    }
+    // A statement taken out by take_if and not kept elsewhere after all.
+    void put_back(const std::string& name, Text text);
+    // Some statement was not kept for lack of room since the last call.
+    bool take_overflow() { return std::exchange(overflowed_, false); }
     bool overflowed() const { return overflowed_; }
 
   private:

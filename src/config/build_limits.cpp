@@ -18,7 +18,8 @@ std::vector<std::string> not_built_yet(const Config& cfg) {
                             ": consistency = \"strict\" is not built yet: \"cache\" applies");
     if (cfg.listen.auth == ClientAuth::terminate)
         lines.push_back("listen.auth = \"terminate\" is not built yet: authentication is relayed");
-    if (cfg.listen.proxy_protocol && cfg.listen.protocol == Protocol::postgres)
+    if (cfg.listen.proxy_protocol != ProxyProtocol::off &&
+        cfg.listen.protocol == Protocol::postgres)
         lines.push_back(
             "listen.proxy_protocol is sent to MySQL/MariaDB servers only (PostgreSQL does not "
             "read it): ignored");

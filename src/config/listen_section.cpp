@@ -35,7 +35,14 @@ void read_listen(const toml::table& table, const ReadContext& context, Listen& o
     if (auto query = reader.non_empty_string("auth_query", "an SQL query with one parameter, $1")) {
         out.auth_query = *query;
     }
-    if (auto flag = reader.boolean("proxy_protocol")) out.proxy_protocol = *flag;
+    // true (version 1, the text line), false, or the version by name.
+    if (reader.is_string("proxy_protocol")) {
+        if (auto version = reader.choice<ProxyProtocol>(
+                "proxy_protocol", {{"v1", ProxyProtocol::v1}, {"v2", ProxyProtocol::v2}}))
+            out.proxy_protocol = *version;
+    } else if (auto flag = reader.boolean("proxy_protocol")) {
+        out.proxy_protocol = *flag ? ProxyProtocol::v1 : ProxyProtocol::off;
+    }
 
     // A certificate without its key (or the reverse) cannot offer TLS; refusing is clearer than
     // silently serving plaintext. Checked on presence, so a wrongly typed value is reported as

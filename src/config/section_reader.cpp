@@ -170,6 +170,11 @@ std::optional<std::int64_t> SectionReader::integer(std::string_view key, std::in
     return n;
 }
 
+bool SectionReader::is_string(std::string_view key) const {
+    const toml::node* value = node(key);
+    return value != nullptr && value->is_string();
+}
+
 std::optional<bool> SectionReader::boolean(std::string_view key) const {
     const toml::node* value = node(key);
     if (value == nullptr) return std::nullopt;

@@ -99,6 +99,13 @@ bool GuardState::request_rebuild() {
     return true;
 }
 
+bool GuardState::claim_rebuild() {
+    std::lock_guard lock(k_.rebuild_mutex);
+    if (k_.rebuild_running) return false;
+    k_.rebuild_running = true;
+    return true;
+}
+
 bool GuardState::rebuild_done() {
     std::lock_guard lock(k_.rebuild_mutex);
     if (k_.rebuild_again) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "config/build_limits.hpp"
@@ -187,19 +188,37 @@ asio::awaitable<void> ConfigReloader::catch_up(
         timer.expires_after(release_poll);
         co_await timer.async_wait(use_tuple);
     }
-    for (const auto& g : fresh) {
-        for (;;) {
-            if (shared_.shutting_down) co_return;
-            // A rebuild already running (after a TRUNCATE) runs once more when it ends, after
-            // this point: that run reads what this one would.
-            if (!g->request_rebuild()) break;
-            if (co_await rebuild_key_set(shared_, *g, "after the reload", catch_up_max_wait)) break;
-            // Until it succeeds a duplicate of a row written under the old guards may pass.
+    // Round-robin, so that one guard that cannot be read does not hold up the others.
+    while (!fresh.empty()) {
+        if (shared_.shutting_down) co_return;
+        {
+            // A later reload may have dropped a guard (its keys no longer in force): no catch-up.
+            const auto now = shared_.reloadable.current().value;
+            std::erase_if(fresh, [&](const auto& g) {
+                const auto& in_force = now.guards->guards();
+                return std::none_of(in_force.begin(), in_force.end(), [&](const auto& f) {
+                    return f->shared_keys() == g->shared_keys();
+                });
+            });
+        }
+        for (auto it = fresh.begin(); it != fresh.end();) {
+            auto& g = **it;
+            // A rebuild running already (after a TRUNCATE) may have read the table too early:
+            // this one runs after it.
+            if (g.claim_rebuild() &&
+                co_await rebuild_key_set(shared_, g, "after the reload", catch_up_max_wait)) {
+                it = fresh.erase(it);
+                continue;
+            }
+            ++it;
+        }
+        if (fresh.empty()) break;
+        // Until it succeeds a duplicate of a row written under the old guards may pass.
+        for (const auto& g : fresh)
             spdlog::warn("guard {}: the catch-up after the reload is retried in {} s",
                          g->config().name, catch_up_retry.count());
-            timer.expires_after(catch_up_retry);
-            co_await timer.async_wait(use_tuple);
-        }
+        timer.expires_after(catch_up_retry);
+        co_await timer.async_wait(use_tuple);
     }
 }
 

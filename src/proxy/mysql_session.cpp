@@ -235,7 +235,9 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
         co_return false;
     }
 
-    if (config_->listen.proxy_protocol && !co_await send_proxy_header()) co_return false;
+    if (config_->listen.proxy_protocol != config::ProxyProtocol::off &&
+        !co_await send_proxy_header())
+        co_return false;
 
     // The server's handshake, relayed with the capabilities the proxy handles.
     auto greeting =
@@ -350,9 +352,24 @@ asio::awaitable<bool> MySqlSession::send_proxy_header() {
     const auto source = client_.socket().remote_endpoint(ec);
     const auto destination = ec ? tcp::endpoint{} : client_.socket().local_endpoint(ec);
     if (ec) co_return false;  // the client is already gone
-    const std::string header = protocol::proxy_v1_header(
-        source.address().is_v6(), source.address().to_string(), destination.address().to_string(),
-        source.port(), destination.port());
+    std::string header;
+    if (config_->listen.proxy_protocol == config::ProxyProtocol::v2) {
+        // One family for both: the client's socket has one (IPv4 clients of an IPv6 listener
+        // come as v4-mapped IPv6 addresses on both ends).
+        if (source.address().is_v6()) {
+            const auto s = source.address().to_v6().to_bytes();
+            const auto d = destination.address().to_v6().to_bytes();
+            header = protocol::proxy_v2_header(s, d, source.port(), destination.port());
+        } else {
+            const auto s = source.address().to_v4().to_bytes();
+            const auto d = destination.address().to_v4().to_bytes();
+            header = protocol::proxy_v2_header(s, d, source.port(), destination.port());
+        }
+    } else {
+        header = protocol::proxy_v1_header(source.address().is_v6(), source.address().to_string(),
+                                           destination.address().to_string(), source.port(),
+                                           destination.port());
+    }
     auto [wec, n] = co_await server_->async_write(asio::buffer(header), use_tuple);
     co_return !wec;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <unordered_map>
 
 #include "guard/key_fingerprint.hpp"
@@ -83,6 +84,55 @@ struct PgGuard::Decision {
     std::vector<guard::CopiedText> copies;
 };
 
+namespace {
+bool is_prepare_transaction(const sql::Statement& st) {
+    const auto* t = st.get<sql::TransactionStatement>();
+    return t != nullptr && t->kind == sql::TransactionStatement::Kind::prepare;
+}
+
+// Whether a Parse's text begins (after blanks and comments) with PREPARE TRANSACTION: the cheap
+// test before the parse, made for every Parse (a statement parsed before the writes it ends
+// may be executed after them).
+bool starts_with_prepare_transaction(std::string_view sql) {
+    std::size_t at = 0;
+    auto skip_blanks = [&] {
+        for (;;) {
+            while (at < sql.size() && std::isspace(static_cast<unsigned char>(sql[at]))) ++at;
+            if (sql.substr(at, 2) == "--") {
+                at = sql.find('\n', at);
+                if (at == std::string_view::npos) at = sql.size();
+            } else if (sql.substr(at, 2) == "/*") {
+                int depth = 0;  // PostgreSQL's block comments nest
+                do {
+                    if (sql.substr(at, 2) == "/*") {
+                        ++depth;
+                        at += 2;
+                    } else if (sql.substr(at, 2) == "*/") {
+                        --depth;
+                        at += 2;
+                    } else {
+                        ++at;
+                    }
+                } while (depth > 0 && at < sql.size());
+            } else {
+                return;
+            }
+        }
+    };
+    auto word = [&](std::string_view w) {
+        if (at + w.size() > sql.size()) return false;
+        for (std::size_t i = 0; i < w.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(sql[at + i])) != w[i]) return false;
+        at += w.size();
+        return at == sql.size() || !std::isalnum(static_cast<unsigned char>(sql[at]));
+    };
+    skip_blanks();
+    if (!word("prepare")) return false;
+    skip_blanks();
+    return word("transaction");
+}
+}  // namespace
+
 PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
                  const SessionIdentity& identity, const pg::SessionSettings& settings)
     : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
@@ -108,7 +158,7 @@ void PgGuard::learn_named_statements(NamedStatementTexts texts) {
 }
 
 void PgGuard::guard_named_statements() {
-    if (unguarded_.overflowed())
+    if (unguarded_.take_overflow())
         spdlog::warn(
             "guard: this session prepared more than {} bytes of named statements on tables "
             "that were not guarded then; those not kept stay unguarded until prepared again",
@@ -117,18 +167,22 @@ void PgGuard::guard_named_statements() {
          unguarded_.take_if([&](const std::string& sql) { return registry_->may_mention(sql); })) {
         // As if parsed now (on_parse), but the server already holds the statement as written:
         // a form the server refuses at Parse, or one the guard would rewrite, is left alone.
+        // What is not kept goes back to the texts: a later reload may guard its table.
         auto prepared = std::make_shared<Prepared>();
-        prepared->sql = std::move(text.sql);
+        prepared->sql = text.sql;  // a copy: the statement's ranges point into it
         auto analysis = sql::analyse_postgres(prepared->sql);
-        if (analysis.error || analysis.statements.size() != 1) continue;
-        auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
-        if (!plan || plan->must_rewrite ||
-            (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse))
+        std::optional<WritePlan> plan;
+        if (!analysis.error && analysis.statements.size() == 1)
+            plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
+        if (!plan || plan->must_rewrite || prepared_.contains(name) ||
+            (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse)) {
+            unguarded_.put_back(name, std::move(text));
             continue;
+        }
         prepared->statement = std::move(analysis.statements[0]);
         prepared->parameter_types = std::move(text.parameter_types);
         prepared->maybe_gone = text.maybe_gone;
-        prepared_.insert_or_assign(name, std::move(prepared));
+        prepared_.emplace(name, std::move(prepared));
     }
 }
 
@@ -527,13 +581,6 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
     g.counters().passed.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
-
-namespace {
-bool is_prepare_transaction(const sql::Statement& st) {
-    const auto* t = st.get<sql::TransactionStatement>();
-    return t != nullptr && t->kind == sql::TransactionStatement::Kind::prepare;
-}
-}  // namespace
 
 std::optional<PgGuard::Decision> PgGuard::two_phase_refusal(const sql::Statement& statement) {
     if (open_writes_.empty() || !is_prepare_transaction(statement)) return std::nullopt;
@@ -1130,34 +1177,38 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto p = pg::decode_parse(body);
     if (!p) return {};
     const std::string name(p->statement);
+    if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(p->sql)) {
+        for (auto& [n, prepared] : prepared_) prepared->maybe_gone = true;
+        unguarded_.on_deallocation_seen();
+    }
     // A Parse of a name still in use fails on the server (42P05) and leaves the old statement:
-    // only the unnamed one, or a name perhaps deallocated, is replaced.
-    auto forget = [&] {
-        auto it = prepared_.find(name);
-        if (it != prepared_.end() && (name.empty() || it->second->maybe_gone)) prepared_.erase(it);
+    // nothing changes here either. Only the unnamed statement, or a name perhaps deallocated,
+    // is replaced; from here on neither map keeps the name's old entry.
+    if (!name.empty()) {
+        if (auto it = prepared_.find(name); it != prepared_.end() && !it->second->maybe_gone)
+            return {};
+        if (unguarded_.holds_live(name)) return {};
+    }
+    prepared_.erase(name);
+    unguarded_.on_close_statement(name);
+    // A statement the guard does not keep: its text only (named ones), for a reload.
+    auto keep_text = [&] {
+        unguarded_.on_parse(name, p->sql, std::move(p->parameter_types));
+        return Outcome{};
     };
-    if (!open_writes_.empty() && util::contains_ignoring_case(p->sql, "prepare") &&
-        !registry_->may_mention(p->sql)) {
-        // Kept so that its Execute can be refused (two_phase_refusal). Only looked for after
-        // guarded writes: a PREPARE TRANSACTION carries its own gid, so clients parse it right
-        // before they run it.
+    if (starts_with_prepare_transaction(p->sql)) {
+        // Kept so that its Execute can be refused after guarded writes (two_phase_refusal).
         auto prepared = std::make_shared<Prepared>();
         prepared->sql = std::string(p->sql);
         auto analysis = sql::analyse_postgres(prepared->sql);
-        forget();
-        if (!analysis.error && analysis.statements.size() == 1 &&
-            is_prepare_transaction(analysis.statements[0])) {
-            prepared->statement = std::move(analysis.statements[0]);
-            prepared_.insert_or_assign(name, std::move(prepared));
-        }
+        if (analysis.error || analysis.statements.size() != 1 ||
+            !is_prepare_transaction(analysis.statements[0]))
+            return keep_text();
+        prepared->statement = std::move(analysis.statements[0]);
+        prepared_.emplace(name, std::move(prepared));
         return {};
     }
-    if (!registry_->may_mention(p->sql)) {
-        forget();
-        unguarded_.on_parse(name, p->sql, std::move(p->parameter_types));
-        return {};
-    }
-    unguarded_.on_close_statement(name);  // the name is the guard's now
+    if (!registry_->may_mention(p->sql)) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     auto analysis = sql::analyse_postgres(prepared->sql);
@@ -1166,15 +1217,13 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (analysis.error || analysis.statements.size() != 1 ||
         (!settings_.standard_conforming_strings &&
          !guard::string_literals_decode(prepared->sql, false))) {  // the server refuses it
-        forget();
-        return {};
+        return keep_text();
     }
     // A statement of the guarded table's writes, or one that may be: the plan is made at each
     // Execute (the guard may become ready meanwhile).
     auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
     if (!plan) {
-        forget();
-        return {};
+        return keep_text();
     }
     if (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse) {
         // The server would refuse this Parse itself (no index for the guard's key); the guard's
@@ -1183,7 +1232,6 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         Decision d = decide(*plan, nullptr, {}, false);
         if (d.kind == Decision::Kind::refuse) {
             append_proxy_statement(out, tracker, d.sql, ReplyUse::verdict, d.tag);
-            forget();
             return {.replaced = true};
         }
     }
@@ -1203,9 +1251,6 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     prepared->statement = std::move(analysis.statements[0]);
     prepared->parameter_types = std::move(p->parameter_types);
-    if (auto old = prepared_.find(name);
-        !name.empty() && old != prepared_.end() && !old->second->maybe_gone)
-        return outcome;  // the server answers 42P05 and keeps the old statement
     prepared_[name] = std::move(prepared);
     return outcome;
 }

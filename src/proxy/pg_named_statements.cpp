@@ -21,12 +21,18 @@ void NamedStatementTexts::on_parse(std::string_view name, std::string_view sql,
         if (!it->second.maybe_gone) return;
         erase(key);
     }
-    if (bytes_ + sql.size() > max_bytes) {
+    if (bytes_ + key.size() + sql.size() > max_bytes) {
         overflowed_ = true;
         return;
     }
-    bytes_ += sql.size();
+    bytes_ += key.size() + sql.size();
     texts_.emplace(key, Text{std::string(sql), std::move(parameter_types)});
+}
+
+void NamedStatementTexts::put_back(const std::string& name, Text text) {
+    if (texts_.contains(name)) return;
+    bytes_ += name.size() + text.sql.size();
+    texts_.emplace(name, std::move(text));
 }
 
 void NamedStatementTexts::on_client_message(char type, util::Bytes body) {
@@ -51,7 +57,7 @@ void NamedStatementTexts::on_client_message(char type, util::Bytes body) {
 void NamedStatementTexts::erase(const std::string& name) {
     auto it = texts_.find(name);
     if (it == texts_.end()) return;
-    bytes_ -= it->second.sql.size();
+    bytes_ -= it->first.size() + it->second.sql.size();
     texts_.erase(it);
 }
 

@@ -366,7 +366,9 @@ def test_client_that_never_logs_in_is_closed_with_its_server_connection(mysql_pr
     assert "no login within 15 s; closed" in mysql_proxy.log_text()
 
 
-def test_proxy_protocol_header_gives_the_server_the_clients_address(make_mysql_proxy, mariadb):
+@pytest.mark.parametrize("setting", ["true", '"v1"', '"v2"'])
+def test_proxy_protocol_header_gives_the_server_the_clients_address(make_mysql_proxy, mariadb,
+                                                                    setting):
     def host_seen_by_server(proxy):
         conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=NATIVE_USER,
                                password=NATIVE_PASSWORD, database=DATABASE)
@@ -380,7 +382,7 @@ def test_proxy_protocol_header_gives_the_server_the_clients_address(make_mysql_p
 
     mariadb.sql("SET GLOBAL proxy_protocol_networks = '127.0.0.1/32'")
     try:
-        with_header = make_mysql_proxy(extra_listen="proxy_protocol = true\n")
+        with_header = make_mysql_proxy(extra_listen=f"proxy_protocol = {setting}\n")
         host, client_port = host_seen_by_server(with_header)
         assert host == f"127.0.0.1:{client_port}"
         # Without the header the server sees the proxy's own connection.

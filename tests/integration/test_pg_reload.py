@@ -432,3 +432,34 @@ def test_reload_with_an_unusable_backend_ca_changes_nothing(pg, make_proxy, cert
     conn.autocommit = True
     assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
     conn.close()
+
+
+def test_named_statements_of_a_guarded_session_follow_later_reloads(pg, make_proxy, tmp_path):
+    """A session that has a guard already: a statement on another table, prepared then, is
+    guarded once a reload guards its table, unguarded when a second reload removes that guard,
+    and guarded again after a third."""
+    import psycopg
+    first, second = "rl_named_a", "rl_named_b"
+    make_tables(pg, first)
+    make_tables(pg, second)
+    proxy = proxy_with(make_proxy, tmp_path, guard_toml(first))
+    wait_for_log(proxy, f"guard {first}_key: ready")
+    sql = f"INSERT INTO {second} (a, b) VALUES (%s, %s)"
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        conn.execute(sql, (9, 9), prepare=True)
+        write_guards(proxy, guard_toml(first) + guard_toml(second))
+        assert f"guards added: {second}_key" in reload(proxy)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(sql, (1, 1), prepare=True)
+        write_guards(proxy, guard_toml(first))
+        assert f"removed: {second}_key" in reload(proxy)
+        conn.execute(sql, (1, 1), prepare=True)  # no guard: a third (1, 1)
+        write_guards(proxy, guard_toml(first) + guard_toml(second))
+        assert f"guards added: {second}_key" in reload(proxy)
+        with pytest.raises(psycopg.errors.UniqueViolation) as e:
+            conn.execute(sql, (1, 1), prepare=True)
+        assert e.value.diag.constraint_name == f"{second}_key"
+        prepared = conn.execute("SELECT name FROM pg_prepared_statements "
+                                "WHERE name NOT LIKE 'uniqguard%'").fetchall()
+        assert prepared == [("_pg3_0",)]
+    assert count_rows(pg, second, 1, 1) == 3

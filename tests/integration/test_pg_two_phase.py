@@ -4,6 +4,7 @@ import psycopg
 import psycopg2
 import pytest
 
+from harness import pgwire
 from harness.guarded import GuardedTable, error_fields
 
 ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL"
@@ -57,11 +58,11 @@ def test_prepare_transaction_after_a_guarded_insert_is_refused(pg, enroll, same_
     assert enroll.rows() == []
     # The next transaction starts clean: without guarded writes PREPARE goes to the server.
     cur.execute("SELECT 1")
-    with pytest.raises(psycopg2.Error) as e:
-        cur.execute("PREPARE TRANSACTION 'tp2'")
-    assert e.value.pgcode == "55000"
-    assert e.value.diag.message_primary == "prepared transactions are disabled"
+    cur.execute("PREPARE TRANSACTION 'tp2'")
+    assert cur.statusmessage == "PREPARE TRANSACTION"
     conn.close()
+    pg.psql_admin("ROLLBACK PREPARED 'tp2'", database="app")
+    assert prepared_xacts(pg) == "0"
 
 
 def test_prepare_transaction_in_the_extended_protocol_is_refused(pg, enroll):
@@ -78,16 +79,50 @@ def test_prepare_transaction_in_the_extended_protocol_is_refused(pg, enroll):
 
 
 def test_prepare_transaction_without_guarded_writes_is_the_servers(pg, enroll):
-    """Unguarded work: the server's own answer, compared with a direct connection."""
-    answers = []
-    for dsn in (enroll.proxy_dsn(), pg.dsn(database="app")):
+    """Unguarded work: prepared on the server through the proxy as directly."""
+    for gid, dsn in (("tp4", enroll.proxy_dsn()), ("tp5", pg.dsn(database="app"))):
         conn = psycopg2.connect(dsn)
         cur = conn.cursor()
         cur.execute(f"SELECT count(*) FROM {enroll.name}")
-        with pytest.raises(psycopg2.Error) as e:
-            cur.execute("PREPARE TRANSACTION 'tp4'")
-        answers.append(error_fields(e.value))
+        cur.execute(f"PREPARE TRANSACTION '{gid}'")
+        assert cur.statusmessage == "PREPARE TRANSACTION"
         conn.rollback()
         conn.close()
-    assert answers[0] == answers[1]
-    assert answers[0]["sqlstate"] == "55000"
+    gids = pg.psql_admin("SELECT string_agg(gid, ',' ORDER BY gid) FROM pg_prepared_xacts")
+    assert gids.strip() == "tp4,tp5"
+    for gid in ("tp4", "tp5"):  # one per command: not inside a transaction block
+        pg.psql_admin(f"ROLLBACK PREPARED '{gid}'", database="app")
+
+
+def test_prepare_transaction_parsed_before_the_writes_is_refused_at_execute(pg, enroll):
+    """A named PREPARE TRANSACTION made first, run after a guarded write; and a Parse that
+    reuses a guarded statement's name (refused 42P05 by the server) leaves the guard on it."""
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    ins = f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)".encode()
+    c.send(pgwire.message(b"P", b"pt\0PREPARE TRANSACTION 'tp6'\0\0\0")
+           + pgwire.message(b"P", b"ins\0" + ins + b"\0\0\0") + pgwire.message(b"S"))
+    assert [m for m, _ in c.read_until("Z")] == ["1", "1", "Z"]
+    c.simple_query("BEGIN")
+    bind_ins = pgwire.message(b"B", b"\0ins\0\0\0\0\x02\0\0\0\x013\0\0\0\x013\0\0")
+    c.send(bind_ins + pgwire.message(b"E", b"\0\0\0\0\0")
+           + pgwire.message(b"B", b"\0pt\0\0\0\0\0\0\0") + pgwire.message(b"E", b"\0\0\0\0\0")
+           + pgwire.message(b"S"))
+    replies = c.read_until("Z")
+    # BindComplete and CommandComplete of the INSERT, BindComplete of `pt`, the refusal.
+    assert [m for m, _ in replies] == ["2", "C", "2", "E", "Z"]
+    err = pgwire.error_of(replies)
+    assert (err["C"], err["M"]) == ("0A000", refusal_of(enroll)["message"])
+    c.simple_query("ROLLBACK")
+    assert prepared_xacts(pg) == "0"
+    # `ins` again, then a Parse of that name as PREPARE TRANSACTION: 42P05, `ins` unchanged.
+    c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (4, 4)")
+    c.send(pgwire.message(b"P", b"ins\0PREPARE TRANSACTION 'tp7'\0\0\0") + pgwire.message(b"S"))
+    assert pgwire.error_of(c.read_until("Z"))["C"] == "42P05"
+    dup = pgwire.message(b"B", b"\0ins\0\0\0\0\x02\0\0\0\x014\0\0\0\x014\0\0")
+    c.send(dup + pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+    err = pgwire.error_of(c.read_until("Z"))
+    assert (err["C"], err["n"]) == ("23505", enroll.constraint)
+    c.close()
+    assert enroll.rows() == [(enroll.rows()[0][0], 4, 4)]

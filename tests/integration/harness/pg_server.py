@@ -50,6 +50,9 @@ class PgServer:
             f"max_connections = {self.max_connections}",
             "fsync = off", "synchronous_commit = off", "full_page_writes = off",
             "shared_buffers = 64MB",
+            # Two-phase commit on, so that a test can see that the proxy's refusal of PREPARE
+            # TRANSACTION (not the server's "disabled") is what kept a transaction from it.
+            "max_prepared_transactions = 10",
         ]
         if self.certs:
             for key, name in (("cert", "server.crt"), ("key", "server.key"), ("ca", "ca.crt")):

@@ -69,7 +69,7 @@ TEST_CASE("an empty file is valid and gives every default", "[config]") {
     CHECK(config.listen.auth == ClientAuth::relay);
     CHECK(config.listen.auth_query ==
           "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = $1");
-    CHECK_FALSE(config.listen.proxy_protocol);
+    CHECK(config.listen.proxy_protocol == ProxyProtocol::off);
 
     CHECK(config.backend.address.host == "127.0.0.1");
     CHECK(config.backend.address.port == 5432);
@@ -161,7 +161,7 @@ columns = ["customer_id"]
     CHECK(config.listen.shutdown_timeout == milliseconds(1500));
     CHECK(config.listen.auth == ClientAuth::terminate);
     CHECK(config.listen.auth_query == "SELECT 1 WHERE $1 IS NOT NULL");
-    CHECK(config.listen.proxy_protocol);
+    CHECK(config.listen.proxy_protocol == ProxyProtocol::v1);
 
     CHECK(config.backend.address.host == "db.internal");
     CHECK(config.backend.address.port == 3306);
@@ -343,8 +343,16 @@ TEST_CASE("a value of the wrong type names the expected type", "[config]") {
           "test.toml:2: listen.max_clients: expected an integer, found a floating-point number; "
           "allowed: 1..1000000");
     CHECK(load_error("[listen]\nproxy_protocol = \"yes\"\n") ==
-          "test.toml:2: listen.proxy_protocol: expected a boolean, found a string; allowed: "
+          "test.toml:2: listen.proxy_protocol: \"yes\" is not allowed; allowed: \"v1\", \"v2\"");
+    CHECK(load_error("[listen]\nproxy_protocol = 2\n") ==
+          "test.toml:2: listen.proxy_protocol: expected a boolean, found an integer; allowed: "
           "true, false");
+    CHECK(load_ok("[listen]\nproxy_protocol = \"v2\"\n").listen.proxy_protocol ==
+          ProxyProtocol::v2);
+    CHECK(load_ok("[listen]\nproxy_protocol = \"v1\"\n").listen.proxy_protocol ==
+          ProxyProtocol::v1);
+    CHECK(load_ok("[listen]\nproxy_protocol = false\n").listen.proxy_protocol ==
+          ProxyProtocol::off);
     CHECK(load_error("[listen]\naddress = 6432\n") ==
           "test.toml:2: listen.address: expected a string, found an integer; allowed: "
           "\"host:port\" or \"[ipv6]:port\", port 1..65535");
