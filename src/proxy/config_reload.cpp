@@ -13,13 +13,8 @@
 #include "proxy/key_set_loading.hpp"
 #include "proxy/key_set_rebuild.hpp"
 #include "proxy/tls_contexts.hpp"
+#include "util/gcc12_coroutine_frames.hpp"
 #include "util/join.hpp"
-
-// GCC 12 misreads Asio's coroutine-frame operators as a mismatched new/delete
-// (docs/architecture.md, "One MySQL session").
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 namespace uniqguard::proxy {
 

@@ -10,14 +10,7 @@
 #include "protocol/proxy_header.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
-
-// GCC 12 at -O2 reports a mismatched operator delete for Asio's coroutine frames in the longest
-// coroutine below (connect_and_authenticate): the frame is allocated and freed by Asio's own
-// awaitable_frame_base operators, so the report is about GCC's view of the inlined frame, not a
-// real mismatch (the ASan build, which would catch one, runs every integration test).
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutine_frames.hpp"
 
 namespace uniqguard::proxy {
 

@@ -10,12 +10,7 @@
 #include "proxy/pg_refusal.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
-
-// GCC 12 misreads Asio's coroutine-frame operators as a mismatched new/delete
-// (docs/architecture.md, "One MySQL session").
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutine_frames.hpp"
 
 namespace uniqguard::proxy {
 

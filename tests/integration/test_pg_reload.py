@@ -294,13 +294,18 @@ def test_reload_with_a_guard_that_cannot_load_changes_nothing(pg, make_proxy, tm
     conn.close()
 
 
-def test_reload_rereads_the_tls_certificate(make_proxy, certs, tmp_path):
-    from harness.certs import make_certificates
+def tls_proxy_with_copied_certificate(make_proxy, certs, tmp_path):
+    """A proxy whose certificate and key are copies the test may overwrite."""
     live = {k: str(tmp_path / f"live-{k}") for k in ("cert", "key")}
     for k in live:
         shutil.copy(certs[k], live[k])
     os.chmod(live["key"], 0o600)
-    proxy = make_proxy(certs=live)
+    return make_proxy(certs=live), live
+
+
+def test_reload_rereads_the_tls_certificate(make_proxy, certs, tmp_path):
+    from harness.certs import make_certificates
+    proxy, live = tls_proxy_with_copied_certificate(make_proxy, certs, tmp_path)
     before = psycopg2.connect(proxy.dsn(sslmode="verify-full", sslrootcert=certs["ca"]))
     other = make_certificates(str(tmp_path / "other"))
     for k in live:
@@ -318,11 +323,7 @@ def test_reload_rereads_the_tls_certificate(make_proxy, certs, tmp_path):
 
 
 def test_reload_with_an_unusable_certificate_changes_nothing(make_proxy, certs, tmp_path):
-    live = {k: str(tmp_path / f"live-{k}") for k in ("cert", "key")}
-    for k in live:
-        shutil.copy(certs[k], live[k])
-    os.chmod(live["key"], 0o600)
-    proxy = make_proxy(certs=live)
+    proxy, live = tls_proxy_with_copied_certificate(make_proxy, certs, tmp_path)
     with open(live["cert"], "w") as f:
         f.write("not a certificate\n")
     line = reload(proxy)

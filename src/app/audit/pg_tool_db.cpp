@@ -12,12 +12,7 @@
 #include "pgclient/sql_text.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "tool_db.hpp"
-
-// GCC 12 misreads Asio's coroutine-frame operators as mismatched new/delete (see
-// proxy/mysql_session.cpp); the ASan build would catch a real mismatch.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutine_frames.hpp"
 
 namespace uniqguard::app::audit {
 

@@ -6,12 +6,6 @@
 // The rate case (2 M rows of (int, int)) is hidden but not tagged [live], so that the runs of
 // every [live] case (test_check_command.py, under the sanitizers) skip it; it prints the rate
 // and asserts nothing about it.
-//
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (their promise has
-// its own operator new/delete) when the coroutines of this file are inlined (GCC bug 109224).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
@@ -28,6 +22,7 @@
 #include "guard/key_set.hpp"
 #include "guard/key_set_loader.hpp"
 #include "pgclient/connection.hpp"
+#include "util/gcc12_coroutine_frames.hpp"
 
 using namespace uniqguard;
 using namespace uniqguard::guard;

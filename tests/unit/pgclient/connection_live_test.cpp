@@ -1,12 +1,6 @@
 // PgConnection against a real PostgreSQL. Hidden ([.live]): tests/integration/
 // test_check_command.py runs them with UNIQGUARD_TEST_PG_PORT pointing at its private server
 // (roles as in harness/pg_server.py); a plain unit test run does not select them.
-//
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (their promise has
-// its own operator new/delete) when the coroutines of this file are inlined (GCC bug 109224).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
@@ -14,6 +8,7 @@
 
 #include "pgclient/connection.hpp"
 #include "proxy/tls_contexts.hpp"
+#include "util/gcc12_coroutine_frames.hpp"
 
 using namespace uniqguard;
 using namespace uniqguard::pgclient;
