@@ -151,6 +151,15 @@ bool string_literals_decode(std::string_view sql, bool standard_conforming_strin
 // follow, a session setting or client encoding it does not model).
 std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>& keys);
 
+// COPY … FROM STDIN, run after the COPY in its transaction: `rows` are the COPY's suspected
+// rows (a key whose fingerprint the key set had, or that it could not fingerprint), in line
+// order. reject: a DO block raising the violation for the first row a real index refuses, with
+// its index in `rows` in the COLUMN marker. log: a SELECT of those rows' indexes, one per row.
+std::string copy_reject_check(const GuardTable& table, const config::Guard& guard,
+                              const std::vector<KeySql>& rows, bool nulls_distinct);
+std::string copy_probe(const GuardTable& table, const std::vector<KeySql>& rows,
+                       bool nulls_distinct);
+
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

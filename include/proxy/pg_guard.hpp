@@ -39,6 +39,8 @@ struct SessionIdentity {
     std::string database;
 };
 
+class PgCopyGuard;
+
 class PgGuard {
   public:
     PgGuard(guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
@@ -83,6 +85,13 @@ class PgGuard {
     Outcome on_execute(util::Bytes body, util::Bytes raw, std::string& out,
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);
     void on_close(util::Bytes body);
+    // COPY … FROM STDIN into a guarded table (pg_copy_guard.hpp): the client's Query is sent as
+    // Parse/Bind/Execute/Sync, so that the server keeps the transaction open after the data
+    // until the proxy's Sync, which follows the check of the suspected rows.
+    Outcome start_copy(const WritePlan& plan, std::string_view text, std::string& out,
+                       protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    Outcome on_copy_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
+                            protocol::postgres::ReplyTracker& tracker);
 
     // An INSERT of a shape seen before (pg_insert_shape.hpp): true when it passes (every key
     // new, now in the key set); false when the full path must decide.
@@ -133,6 +142,11 @@ class PgGuard {
     // the epoch each was opened in; and the guards whose table it truncated meanwhile.
     std::vector<std::pair<guard::GuardState*, std::uint64_t>> open_writes_;
     std::vector<guard::GuardState*> truncated_;
+    // The COPY FROM STDIN under way, with what its check needs to know of the statement.
+    std::unique_ptr<PgCopyGuard> copy_;
+    guard::GuardState* copy_guard_state_ = nullptr;
+    std::string copy_statement_;
+    bool copy_in_transaction_ = false;
     std::string context_time_zone_;
     std::string context_date_style_;
 };

@@ -12,6 +12,7 @@
 #include "guard/pg_sql_literal.hpp"
 #include "protocol/postgres/message_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
+#include "proxy/pg_copy_guard.hpp"
 #include "sql/pg_lexer.hpp"
 #include "sql/statement_cache.hpp"
 
@@ -63,6 +64,10 @@ struct PgGuard::PendingCheck {
     // keys of an INSERT); `json_keys`: one value, a JSON array of arrays of text.
     bool new_keys = false;
     bool json_keys = false;
+    // A COPY's check: per event, its line, for the error's CONTEXT; a probe's rows are event
+    // numbers.
+    bool copy = false;
+    std::vector<std::uint64_t> copy_lines;
 };
 
 struct PgGuard::Decision {
@@ -516,6 +521,16 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                     "\" are refused until guard \"" + cfg.name + "\" is ready (" +
                                     why + ")");
     }
+    if (plan.kind == WritePlan::Kind::copy) {
+        // Only a simple Query's COPY is followed (start_copy): a prepared one's data would need
+        // the check placed before the client's own Sync.
+        WritePlan refused = plan;
+        refused.kind = WritePlan::Kind::refuse;
+        refused.refusal = "uniqguard: COPY FROM STDIN in the extended protocol on table \"" +
+                          cfg.table + "\" is not enforced by guard \"" + cfg.name +
+                          "\" yet; the statement was refused";
+        return decide(refused, bind, types, in_transaction);
+    }
     if (plan.kind == WritePlan::Kind::refuse) {
         if (cfg.action == config::GuardAction::log) {
             g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
@@ -862,6 +877,10 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         case pg::FrontendCode::close:
             on_close(body);
             return {};
+        case pg::FrontendCode::copy_data:
+        case pg::FrontendCode::copy_done:
+        case pg::FrontendCode::copy_fail:
+            return on_copy_message(type, body, raw, out, tracker);
         default:
             return {};
     }
@@ -936,6 +955,19 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     for (const auto& st : analysis.statements) {
         notice_schema_change(st);
         auto write = plan_write(st, text, *registry_);
+        if (write && write->kind == WritePlan::Kind::copy) {
+            const auto& cfg = write->guard->config();
+            std::string why;
+            if (analysis.statements.size() != 1)
+                why = "COPY FROM STDIN in a query string with other statements";
+            else if (!is_utf8(settings_.client_encoding) || !is_utf8(settings_.server_encoding))
+                why = "COPY FROM STDIN under a client_encoding or server_encoding other than UTF8";
+            if (why.empty()) return start_copy(*write, text, out, tracker, in_transaction);
+            write->kind = WritePlan::Kind::refuse;
+            write->refusal = "uniqguard: " + why + " on table \"" + cfg.table +
+                             "\" is not enforced by guard \"" + cfg.name +
+                             "\" yet; the statement was refused";
+        }
         // The shape's plan, or that it has none; not while its guard loads (the shape may
         // qualify once it is ready).
         if (shape_path && !known && analysis.statements.size() == 1 &&
@@ -1271,6 +1303,105 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     return {.replaced = true};
 }
 
+namespace {
+void append_sync(std::string& out, pg::ReplyTracker& tracker) {
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::sync)).finish();
+    tracker.sent(static_cast<char>(pg::FrontendCode::sync));
+}
+}  // namespace
+
+PgGuard::Outcome PgGuard::start_copy(const WritePlan& plan, std::string_view text, std::string& out,
+                                     pg::ReplyTracker& tracker, bool in_transaction) {
+    auto& g = *plan.guard;
+    writing_to(g);
+    copy_ = std::make_unique<PgCopyGuard>(g, plan, session_context());
+    copy_guard_state_ = &g;
+    copy_statement_ = std::string(text);
+    copy_in_transaction_ = in_transaction;
+    // The unnamed statement and portal, which the client's simple Query would have dropped
+    // anyway. The server takes the first Sync while it reads the COPY data and ignores it
+    // (CopyGetData); it answers it only when the COPY fails before its data (a missing table),
+    // so the client always gets one ReadyForQuery. The transaction stays open after the data
+    // until the Sync sent with the client's CopyDone, after the check.
+    pg::append_parse(out, "", text);
+    tracker.sent('P', ReplyUse::drop);
+    pg::append_bind(out, "", "", {});
+    tracker.sent('B', ReplyUse::drop);
+    pg::append_execute(out, "");
+    tracker.sent('E', ReplyUse::forward);
+    append_sync(out, tracker);
+    return {.replaced = true};
+}
+
+PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Bytes raw,
+                                          std::string& out, pg::ReplyTracker& tracker) {
+    if (!copy_) return {};
+    const auto code = static_cast<pg::FrontendCode>(type);
+    auto fail = [&] {
+        // The server fails the COPY (57014, "COPY from stdin failed: <why>") and rolls back
+        // what the COPY wrote; the client's later data is ignored by the server.
+        spdlog::warn("guard {}: {}", copy_guard_state_->config().name, copy_->error());
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::copy_fail))
+            .cstring(copy_->error())
+            .finish();
+        tracker.sent(static_cast<char>(pg::FrontendCode::copy_fail));
+        append_sync(out, tracker);
+        copy_.reset();
+        return Outcome{.replaced = true};
+    };
+    if (code == pg::FrontendCode::copy_data) {
+        if (copy_->on_data(body)) return {};
+        return fail();
+    }
+    if (code == pg::FrontendCode::copy_fail) {
+        out.append(util::as_chars(raw));
+        tracker.sent(type);
+        append_sync(out, tracker);
+        copy_.reset();
+        return {.replaced = true};
+    }
+    if (!copy_->on_done()) return fail();
+    auto suspects = copy_->take_suspects();
+    copy_.reset();
+    auto& g = *copy_guard_state_;
+    const auto& cfg = g.config();
+    const bool reject = cfg.action != config::GuardAction::log;
+    // Only while the COPY's CommandComplete is still due: a COPY the server failed has
+    // nothing to check.
+    const bool check = !suspects.empty() && (!reject || tracker.set_copy_use(ReplyUse::hold));
+    out.append(util::as_chars(raw));
+    tracker.sent(type);
+    if (check) {
+        g.counters().checked.fetch_add(1, std::memory_order_relaxed);
+        PendingCheck pending{.guard = &g,
+                             .action = cfg.action,
+                             .statement = copy_statement_,
+                             .in_transaction = copy_in_transaction_,
+                             .copy = true};
+        std::vector<guard::KeySql> rows, unknown;
+        for (auto& s : suspects) {
+            if (!s.fingerprinted) unknown.push_back(s.sql);
+            rows.push_back(std::move(s.sql));
+            pending.event_values.push_back(std::move(s.display));
+            pending.copy_lines.push_back(s.line);
+        }
+        // Keys the proxy could not fingerprint: the server writes them back for the key set.
+        if (!unknown.empty())
+            append_proxy_statement(
+                out, tracker, guard::stored_keys_probe(g.table(), unknown), ReplyUse::capture,
+                remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true}));
+        const std::string sql =
+            reject ? guard::copy_reject_check(g.table(), cfg, rows, cfg.nulls_distinct)
+                   : guard::copy_probe(g.table(), rows, cfg.nulls_distinct);
+        const std::uint32_t tag = remember(std::move(pending));
+        append_proxy_statement(out, tracker, sql, reject ? ReplyUse::verdict : ReplyUse::capture,
+                               tag);
+    }
+    append_sync(out, tracker);
+    return {.replaced = true};
+}
+
 void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
     std::optional<std::size_t> event;
     std::erase_if(fields, [&](const auto& f) {
@@ -1286,6 +1417,15 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
     PendingCheck& check = it->second;
+    if (check.copy && event && *event < check.copy_lines.size()) {
+        // The CONTEXT the server gives a violation found while copying, where a PL/pgSQL one
+        // would stand (after the message's text fields, before schema/table/constraint).
+        const auto at = std::find_if(fields.begin(), fields.end(), [](const auto& f) {
+            return std::string_view("stcdnFLR").find(f.first) != std::string_view::npos;
+        });
+        fields.insert(
+            at, {'W', copy_error_context(check.guard->table().name, check.copy_lines[*event])});
+    }
     if (check.values_from_detail && event && *event < check.event_values.size()) {
         // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at
         // ", ", which a text value may contain too; this is for the log only).
@@ -1427,6 +1567,14 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         g.keys().insert(guard::fingerprint_encoded_key(encoded, g.seed()));
         return;
     }
+    if (it->second.copy) {
+        // One row per duplicate: its event number.
+        if (values->empty() || !(*values)[0]) return;
+        it->second.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
+        report(it->second, std::strtoul(std::string(*(*values)[0]).c_str(), nullptr, 10),
+               guard::DuplicateAction::logged);
+        return;
+    }
     for (std::size_t i = 0; i < values->size(); ++i) {
         if ((*values)[i] && *(*values)[i] == "1") {
             auto& counters = it->second.guard->counters();
@@ -1505,7 +1653,10 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     if (redirects_.size() > 256) redirects_.clear();
     // Checks whose replies never came (their statement failed first, or the server skipped to
     // Sync): once the server owes nothing, none can come any more.
-    if (nothing_owed) pending_.clear();
+    if (nothing_owed) {
+        pending_.clear();
+        copy_.reset();  // a COPY the server refused before its data: none comes
+    }
 }
 
 void PgGuard::report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action) {

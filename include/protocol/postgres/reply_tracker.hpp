@@ -68,6 +68,12 @@ class ReplyTracker {
 
     ReplyDecision on_reply(char backend_code);
 
+    // The statement whose COPY FROM STDIN the client has just ended: its remaining replies
+    // (CommandComplete) are used as `use` from now on (the guard learns only at CopyDone
+    // whether rows need a check). False when no reply of that statement is still due (the
+    // server failed the COPY already).
+    bool set_copy_use(ReplyUse use, std::uint32_t tag = 0);
+
     // Nothing owed: every message sent has had its replies.
     bool idle() const { return head_ == entries_.size(); }
     std::size_t pending() const { return entries_.size() - head_; }
@@ -79,6 +85,7 @@ class ReplyTracker {
         std::uint32_t tag = 0;
         bool has_plan = false;        // Query: its plan is the next one in plans_
         std::uint32_t statement = 0;  // Query: statements completed so far
+        bool copying = false;         // its CopyInResponse has come
     };
     struct Plan {
         std::vector<ReplyUse> uses;

@@ -69,6 +69,7 @@ void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
 }
 
 void ReplyTracker::on_copy_in() {
+    front().copying = true;
     // Syncs queued after the statement now copying and before the end of its data will get no
     // ReadyForQuery of their own.
     bool ended = false;
@@ -81,6 +82,16 @@ void ReplyTracker::on_copy_in() {
     }
     entries_.resize(keep);
     copy_in_ = !ended;
+}
+
+bool ReplyTracker::set_copy_use(ReplyUse use, std::uint32_t tag) {
+    drop_markers();
+    // The marker of the CopyDone just sent is behind the statement; skipped entries are not
+    // answered any more.
+    if (skipping_ || idle() || !front().copying || front().has_plan) return false;
+    front().use = use;
+    front().tag = tag;
+    return true;
 }
 
 void ReplyTracker::drop_markers() {
