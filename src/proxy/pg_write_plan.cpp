@@ -294,7 +294,8 @@ bool may_write(std::string_view text) {
 }
 // COPY … FROM STDIN: its rows pass through the proxy and are read there (pg_copy_guard.hpp).
 // Forms whose rows the proxy does not see, or cannot read, are refused.
-WritePlan plan_copy(const sql::CopyStatement& c, guard::GuardState& g, std::string_view text) {
+std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardState& g,
+                                   std::string_view text) {
     if (!c.from_stdin)
         return refuse(g, unenforced(g, "COPY FROM a server-side file or program"), text);
     if (c.has_where) return refuse(g, unenforced(g, "COPY FROM ... WHERE"), text);
@@ -303,6 +304,10 @@ WritePlan plan_copy(const sql::CopyStatement& c, guard::GuardState& g, std::stri
     const auto& table = g.table();
     // The fields of a row: the column list, or every column but the generated ones.
     std::vector<std::string> fields = c.columns;
+    for (const auto& name : fields)
+        if (std::none_of(table.columns.begin(), table.columns.end(),
+                         [&](const auto& col) { return col.name == name; }))
+            return std::nullopt;  // the server's error (42703) comes first
     if (fields.empty())
         for (const auto& col : table.columns)
             if (!col.generated || col.identity != 0) fields.push_back(col.name);

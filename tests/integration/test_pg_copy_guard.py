@@ -103,3 +103,264 @@ def test_duplicate_of_a_legacy_key_fails_the_copy_as_the_index(pg, make_proxy, r
     assert lines[0]["values"] == ["2", "1"]
     assert lines[0]["action"] == "rejected"
     assert lines[0]["statement"] == f"COPY {gt.name} (user_id, course_id, note) FROM STDIN"
+
+
+def test_duplicate_within_the_same_copy(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, columns=PLAIN)
+    data = "1\t1\ta\n2\t2\tb\n1\t1\tc\n3\t3\td\n"
+    via, twin = both_copy2(gt, f"COPY {gt.name} FROM STDIN", data)
+    assert via == twin
+    assert via[1]["sqlstate"] == "23505"
+    assert via[1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line 3"
+    assert same_rows(gt) == []
+    # The keys of the failed COPY cost a check later, never a false duplicate.
+    via, twin = both_copy2(gt, f"COPY {gt.name} FROM STDIN", "1\t1\ta\n2\t2\tb\n")
+    assert via == twin == ("ok", 2)
+    assert same_rows(gt) == [(1, 1, "a"), (2, 2, "b")]
+
+
+def test_duplicate_of_a_key_inserted_earlier_in_the_transaction(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request)
+    via, twin = both_copy2(
+        gt, f"COPY {gt.name} (user_id, course_id, note) FROM STDIN", "8\t8\tx\n9\t9\tcopied\n",
+        before=[f"INSERT INTO {gt.name} (user_id, course_id) VALUES (9, 9)"], autocommit=False)
+    assert via == twin
+    assert via[1]["detail"] == "Key (user_id, course_id)=(9, 9) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line 2"
+    assert same_rows(gt) == []  # rolled back with the transaction
+
+
+def test_key_deleted_earlier_in_the_transaction_may_be_copied(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, legacy="INSERT INTO {t} (user_id, course_id) VALUES (4, 4)",
+              twin_rows="INSERT INTO {t} (user_id, course_id) VALUES (4, 4)")
+    via, twin = both_copy2(
+        gt, f"COPY {gt.name} (user_id, course_id, note) FROM STDIN", "4\t4\tagain\n",
+        before=[f"DELETE FROM {gt.name} WHERE user_id = 4"], after=["COMMIT"], autocommit=False)
+    assert via == twin == ("ok", 1)
+    assert same_rows(gt) == [(4, 4, "again")]
+
+
+def test_null_keys_never_conflict(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, columns="user_id int, course_id int, note text")
+    data = "1\t\\N\ta\n1\t\\N\tb\n\\N\t\\N\tc\n\\N\t\\N\td\n"
+    via, twin = both_copy2(gt, f"COPY {gt.name} FROM STDIN", data)
+    assert via == twin == ("ok", 4)
+    assert len(same_rows(gt)) == 4
+    assert gt.duplicate_lines() == []
+
+
+def test_a_copy_failing_on_its_own_data_is_the_servers_error(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, columns=PLAIN)
+    data = "1\t1\ta\n2\tx\tb\n"
+    results = []
+    for connect in (gt.connect_proxy, gt.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        out = copy2(conn, f"COPY {gt.name} FROM STDIN", data)
+        cur = conn.cursor()
+        cur.execute("SELECT 1")  # the session goes on
+        results.append((out, cur.fetchall()))
+        # Refused before its data (no such column): one answer, the session goes on.
+        results.append(copy2(conn, f"COPY {gt.name} (nope) FROM STDIN", data))
+        cur.execute("SELECT 2")
+        results.append(cur.fetchall())
+        conn.close()
+    assert results[:3] == results[3:]
+    assert results[0][0][1]["sqlstate"] == "22P02"
+    assert results[0][0][1]["context"] == f'COPY {gt.name}, line 2, column course_id: "x"'
+    assert results[1][1]["sqlstate"] == "42703"
+    assert same_rows(gt) == []
+
+
+def error_fields3(e):
+    d = e.diag
+    return {"sqlstate": d.sqlstate, "severity": d.severity, "message": d.message_primary,
+            "detail": d.message_detail, "hint": d.message_hint, "context": d.context,
+            "schema": d.schema_name, "table": d.table_name, "column": d.column_name,
+            "constraint": d.constraint_name}
+
+
+def copy3(dsn, sql, rows=None, data=None, types=None, before=(), autocommit=True):
+    """psycopg 3's cursor.copy(): rows written one by one (write_row, with `types` for the
+    binary format) or raw data; the tag, or the error's fields."""
+    with psycopg.connect(dsn, autocommit=autocommit) as conn:
+        cur = conn.cursor()
+        for s in before:
+            cur.execute(s)
+        try:
+            with cur.copy(sql) as copy:
+                if types:
+                    copy.set_types(types)
+                if data is not None:
+                    copy.write(data)
+                for row in rows or ():
+                    copy.write_row(row)
+            tag = cur.statusmessage
+            if not autocommit:
+                conn.commit()
+            return ("ok", tag)
+        except psycopg.Error as e:
+            return ("error", error_fields3(e))
+
+
+def both_copy3(gt, sql, **kw):
+    return (copy3(gt.proxy_dsn(), sql, **kw), copy3(gt.twin_dsn(), sql, **kw))
+
+
+TEXT_KEY = "email text NOT NULL, org int NOT NULL, note text"
+
+
+def test_csv_with_header_quotes_and_newlines(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, columns=TEXT_KEY, key=("email", "org"))
+    sql = f"COPY {gt.name} FROM STDIN (FORMAT csv, HEADER)"
+    data = ('email,org,note\n"a,b@x",1,"say ""hi"""\nc@x,1,"two\nlines"\n'
+            '"a,b@x",2,x\n"a,b@x",1,dup\n')
+    via, twin = both_copy3(gt, sql, data=data)
+    assert via == twin
+    assert via[1]["sqlstate"] == "23505"
+    assert via[1]["detail"] == 'Key (email, org)=(a,b@x, 1) already exists.'
+    assert via[1]["context"] == f"COPY {gt.name}, line 6"  # the quoted newline counts
+    via, twin = both_copy3(gt, sql, data=data.rsplit('"a,b@x",1,dup\n', 1)[0])
+    assert via == twin == ("ok", "COPY 3")
+    with psycopg2.connect(pg.dsn(database="app")) as c, c.cursor() as cur:
+        cur.execute(f"SELECT email, org, note FROM {gt.name} ORDER BY 1, 2")
+        assert cur.fetchall() == [("a,b@x", 1, 'say "hi"'), ("a,b@x", 2, "x"),
+                                  ("c@x", 1, "two\nlines")]
+
+
+def test_csv_null_and_quoted_empty_keys(pg, make_proxy, request):
+    # An unquoted empty field is NULL (never a duplicate); a quoted one is the empty string.
+    gt = make(pg, make_proxy, request, columns="email text, org int, note text",
+              key=("email", "org"))
+    sql = f"COPY {gt.name} FROM STDIN (FORMAT csv)"
+    via, twin = both_copy3(gt, sql, data=',1,a\n,1,b\n"",1,c\n"",1,d\n')
+    assert via == twin
+    assert via[1]["detail"] == "Key (email, org)=(, 1) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line 4"
+
+
+def test_binary_format(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request,
+              legacy="INSERT INTO {t} (user_id, course_id) VALUES (2, 1), (2, 1)",
+              twin_rows="INSERT INTO {t} (user_id, course_id) VALUES (2, 1)")
+    sql = f"COPY {gt.name} (user_id, course_id, note) FROM STDIN (FORMAT binary)"
+    types = ["int4", "int4", "text"]
+    via, twin = both_copy3(gt, sql, rows=[(7, 7, "a"), (8, 8, None)], types=types)
+    assert via == twin == ("ok", "COPY 2")
+    via, twin = both_copy3(gt, sql, rows=[(9, 9, "a"), (2, 1, "dup")], types=types)
+    assert via == twin
+    assert via[1]["detail"] == "Key (user_id, course_id)=(2, 1) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line 2"
+    via, twin = both_copy3(gt, sql, rows=[(10, 10, "a"), (11, 1, None), (10, 10, "b")],
+                           types=types)
+    assert via == twin
+    assert via[1]["detail"] == "Key (user_id, course_id)=(10, 10) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line 3"
+    assert [r[:2] for r in table_rows(gt, pg.dsn(database="app"))] == [(2, 1), (2, 1), (7, 7),
+                                                                       (8, 8)]
+
+
+def test_psycopg3_copy_inside_a_transaction(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request)
+    sql = f"COPY {gt.name} (user_id, course_id, note) FROM STDIN"
+    before = [f"INSERT INTO {gt.name} (user_id, course_id) VALUES (5, 5)"]
+    via, twin = both_copy3(gt, sql, rows=[(6, 6, "x"), (5, 5, "y")], before=before,
+                           autocommit=False)
+    assert via == twin
+    assert via[1]["detail"] == "Key (user_id, course_id)=(5, 5) already exists."
+    via, twin = both_copy3(gt, sql, rows=[(6, 6, "x")], before=before, autocommit=False)
+    assert via == twin == ("ok", "COPY 1")
+    assert same_rows(gt) == [(5, 5, None), (6, 6, "x")]
+
+
+def psql_copy(port, database, command, data):
+    r = subprocess.run(
+        ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database,
+         "-c", command],
+        input=data, capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_psql_backslash_copy(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, legacy="INSERT INTO {t} (user_id, course_id) VALUES (3, 3)",
+              twin_rows="INSERT INTO {t} (user_id, course_id) VALUES (3, 3)")
+    command = f"\\copy {gt.name} (user_id, course_id, note) from stdin with (delimiter '|')"
+    ok = "1|1|one\n2|2|two\n"
+    via = psql_copy(gt.proxy.port, "app", command, ok)
+    assert via == psql_copy(pg.port, "twin", command, ok)
+    assert via == (0, "COPY 2\n", "")
+    dup = "4|4|x\n5|5|y\n3|3|dup\n"
+    via = psql_copy(gt.proxy.port, "app", command, dup)
+    assert via == psql_copy(pg.port, "twin", command, dup)
+    assert via == (1, "", f'ERROR:  duplicate key value violates unique constraint '
+                          f'"{gt.constraint}"\nDETAIL:  Key (user_id, course_id)=(3, 3) already '
+                          f'exists.\nCONTEXT:  COPY {gt.name}, line 3\n')
+    assert same_rows(gt) == [(1, 1, "one"), (2, 2, "two"), (3, 3, None)]
+
+
+def test_log_action_forwards_and_logs_each_duplicate(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, action="log",
+              legacy="INSERT INTO {t} (user_id, course_id) VALUES (2, 1)")
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    data = "2\t1\tlegacy dup\n5\t5\ta\n5\t5\tstream dup\n6\t6\tb\n"
+    assert copy2(conn, f"COPY {gt.name} (user_id, course_id, note) FROM STDIN", data) == ("ok", 4)
+    conn.close()
+    assert table_rows(gt, pg.dsn(database="app")) == [
+        (2, 1, "legacy dup"), (2, 1, None), (5, 5, "a"), (5, 5, "stream dup"), (6, 6, "b")]
+    lines = gt.duplicate_lines(expected=2)
+    assert [(line["values"], line["action"]) for line in lines] == [
+        (["2", "1"], "logged"), (["5", "5"], "logged")]
+    assert lines[0]["statement"] == f"COPY {gt.name} (user_id, course_id, note) FROM STDIN"
+    assert lines[0]["in_transaction"] is False
+
+
+def test_refused_forms_name_the_guard(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, action="ignore")
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    out = copy2(conn, f"COPY {gt.name} (user_id, course_id) FROM STDIN", "1\t1\n")
+    assert out[1]["sqlstate"] == "0A000"
+    assert out[1]["message"] == (
+        f'uniqguard: COPY FROM STDIN with action "ignore" on table "public.{gt.name}" is not '
+        f'enforced by guard "{gt.constraint}" yet; the statement was refused')
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute(f"SELECT 1; COPY {gt.name} (user_id) FROM STDIN")
+    assert e.value.diag.sqlstate == "0A000"
+    conn.close()
+    assert table_rows(gt, pg.dsn(database="app")) == []
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_a_large_copy_streams_through(pg, make_proxy, request):
+    """200,000 rows of ~260 bytes (51 MB) per COPY: the proxy's peak memory grows by far less
+    than one COPY's data, and the duplicate at the very end is still found."""
+    gt = make(pg, make_proxy, request, columns=PLAIN)
+    n = 200_000
+    note = "n" * 250
+    sql = f"COPY {gt.name} FROM STDIN"
+    first = "".join(f"{i}\t{i % 7}\t{note}\n" for i in range(n))
+    second = "".join(f"{i}\t{i % 7}\t{note}\n" for i in range(n, 2 * n)) + "0\t0\tdup\n"
+    pid = gt.proxy.process.pid
+    before = peak_rss_kib(pid)
+    via, twin = both_copy2(gt, sql, first)
+    assert via == twin == ("ok", n)
+    via, twin = both_copy2(gt, sql, second)
+    assert via == twin
+    assert via[1]["detail"] == "Key (user_id, course_id)=(0, 0) already exists."
+    assert via[1]["context"] == f"COPY {gt.name}, line {n + 1}"
+    grown = peak_rss_kib(pid) - before
+    assert grown < 24 * 1024, f"the proxy's peak memory grew by {grown} KiB"
+    with psycopg2.connect(pg.dsn(database="app")) as c, c.cursor() as cur:
+        cur.execute(f"SELECT count(*), count(DISTINCT (user_id, course_id)) FROM {gt.name}")
+        assert cur.fetchone() == (n, n)
