@@ -39,6 +39,18 @@ std::uint32_t binary_oid(guard::TypeKind kind) {
     return 0;
 }
 
+// What one suspected row costs in memory, counted generously (the vector's spare room, each
+// heap block's allocator overhead), so that the bound is one on the proxy's memory.
+std::size_t footprint(const PgCopyGuard::Suspect& s) {
+    constexpr std::size_t block = 16;  // malloc's overhead per block
+    auto heap = [](const std::optional<std::string>& v) {
+        return v && v->capacity() > 15 ? v->capacity() + 1 + block : 0;
+    };
+    std::size_t bytes = 2 * sizeof(PgCopyGuard::Suspect) + 2 * block;
+    for (std::size_t k = 0; k < s.sql.size(); ++k)
+        bytes += 2 * sizeof(std::optional<std::string>) + heap(s.sql[k]) + heap(s.display[k]);
+    return bytes;
+}
 }  // namespace
 
 PgCopyGuard::PgCopyGuard(guard::GuardState& guard, const WritePlan& plan,
@@ -122,9 +134,8 @@ void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
             s.sql.emplace_back(guard::quote_literal(*field));
             s.display.emplace_back(*field);
         }
-        suspect_bytes_ += s.sql.back()->size() * 2;
     }
-    suspect_bytes_ += sizeof(Suspect);
+    suspect_bytes_ += footprint(s);
     suspects_.push_back(std::move(s));
     if (suspect_bytes_ > max_suspect_bytes_)
         error_ = "uniqguard: too many rows of this COPY into table \"" + guard_.config().table +

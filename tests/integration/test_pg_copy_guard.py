@@ -13,6 +13,8 @@ import psycopg
 import psycopg2
 import pytest
 
+from harness import pgwire
+
 from harness.guarded import GuardedTable, error_fields
 
 # `id serial` is left out of the COPY: the server then inserts row by row (a volatile default).
@@ -361,6 +363,60 @@ def test_a_large_copy_streams_through(pg, make_proxy, request):
     assert via[1]["context"] == f"COPY {gt.name}, line {n + 1}"
     grown = peak_rss_kib(pid) - before
     assert grown < 24 * 1024, f"the proxy's peak memory grew by {grown} KiB"
+    # Every row suspected (a re-import): the keys to check are bounded (16 MiB), and past that
+    # the COPY fails with the proxy's reason rather than growing (the index would say 23505 at
+    # line 1: a documented limit).
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    out = copy2(conn, sql, first)
+    conn.close()
+    assert out[0] == "error"
+    assert out[1]["sqlstate"] == "57014"
+    assert out[1]["message"] == (
+        f'COPY from stdin failed: uniqguard: too many rows of this COPY into table '
+        f'"public.{gt.name}" may be duplicates for guard "{gt.constraint}" (over 16 MiB of keys '
+        f'to check); split the COPY')
+    assert peak_rss_kib(pid) - before < 48 * 1024
     with psycopg2.connect(pg.dsn(database="app")) as c, c.cursor() as cur:
         cur.execute(f"SELECT count(*), count(DISTINCT (user_id, course_id)) FROM {gt.name}")
         assert cur.fetchone() == (n, n)
+
+
+def test_the_clients_copy_fail_is_the_servers_answer(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request)
+    sql = f"COPY {gt.name} (user_id, course_id, note) FROM STDIN"
+    results = []
+    for dsn in (gt.proxy_dsn(), gt.twin_dsn()):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            with pytest.raises(psycopg.Error) as e:
+                with cur.copy(sql) as copy:
+                    copy.write_row((1, 1, "a"))
+                    raise RuntimeError("the client gave up")
+            results.append(error_fields3(e.value))
+            results.append(cur.execute("SELECT count(*) FROM " + gt.name).fetchall())
+    assert results[:2] == results[2:]
+    assert results[0]["sqlstate"] == "57014"
+    assert results[1] == [(0,)]
+
+
+def test_a_copy_in_the_extended_protocol_is_refused(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request)
+    c = pgwire.RawClient(gt.proxy.port)
+    c.startup(database="app")
+    c.send(b"".join([
+        pgwire.message(b"P", f"\0COPY {gt.name} (user_id, course_id) FROM STDIN\0\0\0".encode()),
+        pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+        pgwire.message(b"E", b"\0\0\0\0\0"),
+        pgwire.message(b"S"),
+    ]))
+    replies = c.read_until("Z")
+    assert [m for m, _ in replies] == ["1", "2", "E", "Z"]
+    err = pgwire.error_of(replies)
+    assert err["C"] == "0A000"
+    assert err["M"] == (f'uniqguard: COPY FROM STDIN in the extended protocol on table '
+                        f'"public.{gt.name}" is not enforced by guard "{gt.constraint}" yet; the '
+                        f'statement was refused')
+    after = c.simple_query("SELECT 41 + 1")
+    assert pgwire.rows_of(after) == [["42"]]
+    c.close()
