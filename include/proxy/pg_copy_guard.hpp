@@ -7,14 +7,18 @@
 // and once the client ends the data the server judges the suspected rows in the client's own
 // transaction, before the COPY commits (PgGuard sends the check between CopyDone and Sync).
 //
-// Memory: the unfinished row and the suspected rows' keys, both bounded; the data itself is
-// never held.
+// action "ignore": a suspected row is held back instead (its bytes), and the data is forwarded
+// without it; PgGuard inserts the held rows that are not duplicates after the client's data.
+//
+// Memory: the unfinished row and the suspected rows (keys, and held bytes), both bounded; the
+// rest of the data is never held.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "guard/guard_registry.hpp"
@@ -48,13 +52,23 @@ class PgCopyGuard {
     const std::vector<Suspect>& suspects() const { return suspects_; }
     std::vector<Suspect> take_suspects() { return std::move(suspects_); }
     const std::string& error() const { return error_; }
+
+    // action "ignore": the suspected rows are held back (their bytes, in order, bounded with
+    // their keys); the rest of the data is what `take_forward` returns after each call.
+    bool holds_suspects() const { return hold_suspects_; }
+    std::string take_forward() { return std::exchange(forward_, {}); }
+    const std::string& held_rows() const { return held_rows_; }
     std::uint64_t rows() const { return decoder_.rows(); }
 
   private:
     void on_row(const protocol::postgres::CopyRow& row);
+    // Whether the row's key may exist; a suspected row's key is kept.
+    bool suspect(const protocol::postgres::CopyRow& row);
+    void check_bound();
 
     guard::GuardState& guard_;
     const guard::SessionContext& session_;
+    bool hold_suspects_;
     bool binary_;
     protocol::postgres::CopyRowDecoder decoder_;
     protocol::postgres::CopyRowDecoder::RowHandler handler_;
@@ -62,8 +76,16 @@ class PgCopyGuard {
     std::size_t suspect_bytes_ = 0;
     std::size_t max_suspect_bytes_;
     std::string encoded_;  // one key's canonical bytes, re-used
+    std::string forward_;
+    std::string held_rows_;
     std::string error_;
 };
+
+// action "ignore": the COPY of the held rows into the staging table (guard/pg_check_sql.hpp),
+// in the client's format and options (no HEADER), and its data (with the binary header and
+// trailer when binary).
+std::string copy_staging_statement(const WritePlan& plan);
+std::string copy_staging_data(const WritePlan& plan, const std::string& held_rows);
 
 // "COPY t, line N": the CONTEXT the server gives a unique violation found while copying
 // (CopyFromErrorCallback; the line's text is not quoted: the server no longer holds it when it

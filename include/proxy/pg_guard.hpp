@@ -92,6 +92,8 @@ class PgGuard {
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);
     Outcome on_copy_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
                             protocol::postgres::ReplyTracker& tracker);
+    void append_held_rows(std::string& out, protocol::postgres::ReplyTracker& tracker,
+                          const std::string& held_rows, std::uint32_t probe_tag);
 
     // An INSERT of a shape seen before (pg_insert_shape.hpp): true when it passes (every key
     // new, now in the key set); false when the full path must decide.
@@ -144,7 +146,7 @@ class PgGuard {
     std::vector<guard::GuardState*> truncated_;
     // The COPY FROM STDIN under way, with what its check needs to know of the statement.
     std::unique_ptr<PgCopyGuard> copy_;
-    guard::GuardState* copy_guard_state_ = nullptr;
+    WritePlan copy_plan_;  // its guard, columns and options (text: none)
     std::string copy_statement_;
     bool copy_in_transaction_ = false;
     std::string context_time_zone_;

@@ -77,6 +77,7 @@ struct WritePlan {
     // fields of a row, in the guard's column order.
     protocol::postgres::CopyFormatOptions copy_options;
     std::vector<std::size_t> copy_key_fields;
+    std::vector<std::string> copy_columns;  // the COPY's columns: its list or the table's
     // The statement's text, for logs and errors.
     std::string_view text;
 };

@@ -527,6 +527,58 @@ std::string copy_probe(const GuardTable& table, const std::vector<KeySql>& rows,
            " ORDER BY v.uniqguard_row";
 }
 
+namespace {
+std::string column_list(const std::vector<std::string>& columns, const std::string& prefix) {
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        out += (i ? ", " : "") + prefix + quote_identifier(columns[i]);
+    return out;
+}
+
+// A held row `s` whose key the table has, or an earlier held row: skipped.
+std::string held_row_skipped(const GuardTable& table, bool nulls_distinct) {
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string in_table, earlier;
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
+        const std::string c = quote_identifier(key_column(table, i).name);
+        in_table += (i ? " AND " : "") + ("t." + c) + op + "s." + c;
+        earlier += (i ? " AND " : "") + ("e." + c) + op + "s." + c;
+    }
+    return "(EXISTS (SELECT 1" + from_table(table, "t") + " WHERE " + in_table +
+           ") OR EXISTS (SELECT 1 FROM " + std::string(copy_staging_table) +
+           " e WHERE e.ctid < s.ctid AND " + earlier + "))";
+}
+}  // namespace
+
+std::string copy_staging_create(const GuardTable& table, const std::vector<std::string>& columns) {
+    // The columns alone, with their types: no constraint or default, which the INSERT into the
+    // table applies.
+    return "CREATE TEMP TABLE " + std::string(copy_staging_table.substr(8)) +
+           " ON COMMIT DROP AS SELECT " + column_list(columns, "") + " FROM " +
+           table.qualified_sql + " WITH NO DATA";
+}
+
+std::string copy_ignore_probe(const GuardTable& table, bool nulls_distinct) {
+    // A fresh table filled by one COPY: its rows' ctid order is the order they came in.
+    return "SELECT n - 1 FROM (SELECT row_number() OVER (ORDER BY s.ctid) AS n, " +
+           held_row_skipped(table, nulls_distinct) + " AS skipped FROM " +
+           std::string(copy_staging_table) + " s) q WHERE skipped ORDER BY n";
+}
+
+std::string copy_ignore_insert(const GuardTable& table, const std::vector<std::string>& columns,
+                               bool nulls_distinct) {
+    bool overriding = false;  // COPY writes GENERATED ALWAYS identity columns; INSERT must say so
+    for (const auto& name : columns)
+        for (const auto& col : table.columns)
+            if (col.name == name && col.identity == 'a') overriding = true;
+    return "INSERT INTO " + table.qualified_sql + " (" + column_list(columns, "") + ")" +
+           (overriding ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " +
+           column_list(columns, "s.") + " FROM " + std::string(copy_staging_table) +
+           " s WHERE NOT " + held_row_skipped(table, nulls_distinct) + " ORDER BY s.ctid";
+}
+
+std::string copy_staging_drop() { return "DROP TABLE " + std::string(copy_staging_table); }
+
 std::string refusal_block(std::string_view sqlstate, std::string_view message,
                           std::string_view hint) {
     std::string body = "BEGIN RAISE EXCEPTION USING ERRCODE = " + quote_literal(sqlstate) +

@@ -57,6 +57,7 @@ PgCopyGuard::PgCopyGuard(guard::GuardState& guard, const WritePlan& plan,
                          const guard::SessionContext& session, std::size_t max_suspect_bytes)
     : guard_(guard),
       session_(session),
+      hold_suspects_(plan.guard->config().action == config::GuardAction::ignore),
       binary_(plan.copy_options.format == protocol::postgres::CopyDataFormat::binary),
       decoder_(plan.copy_options, plan.copy_key_fields),
       max_suspect_bytes_(max_suspect_bytes) {
@@ -76,7 +77,19 @@ bool PgCopyGuard::on_done() {
 }
 
 void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
-    if (!error_.empty() || !row.complete) return;  // a short row: the server fails the COPY
+    const bool suspected = row.is_row && error_.empty() && suspect(row);
+    if (!hold_suspects_) return;
+    if (!suspected) {
+        forward_.append(row.bytes);
+        return;
+    }
+    held_rows_.append(row.bytes);
+    suspect_bytes_ += row.bytes.size();
+    check_bound();
+}
+
+bool PgCopyGuard::suspect(const protocol::postgres::CopyRow& row) {
+    if (!row.complete) return false;  // a short row: the server fails the COPY
     const auto& table = guard_.table();
     encoded_.clear();
     bool has_null = false, fingerprintable = true;
@@ -99,16 +112,16 @@ void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
                 guard::append_key_null(encoded_);
                 break;
             case guard::NormalizeStatus::invalid:
-                return;  // the server refuses the value and fails the COPY
+                return false;  // the server refuses the value and fails the COPY
             case guard::NormalizeStatus::cannot_normalize:
                 fingerprintable = false;
                 break;
         }
     }
-    if (has_null && guard_.config().nulls_distinct) return;  // never conflicts
+    if (has_null && guard_.config().nulls_distinct) return false;  // never conflicts
     if (fingerprintable &&
         guard_.keys().insert(guard::fingerprint_encoded_key(encoded_, guard_.seed())))
-        return;  // a new key: the common case
+        return false;  // a new key: the common case
     Suspect s;
     s.line = row.line;
     s.fingerprinted = fingerprintable;
@@ -126,7 +139,7 @@ void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
                 error_ = "uniqguard: a binary COPY value of key column \"" +
                          table.columns[table.key_columns[k]].name +
                          "\" cannot be checked by guard \"" + guard_.config().name + "\"";
-                return;
+                return false;
             }
             s.display.emplace_back(*sql);
             s.sql.emplace_back(std::move(*sql));
@@ -137,7 +150,12 @@ void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
     }
     suspect_bytes_ += footprint(s);
     suspects_.push_back(std::move(s));
-    if (suspect_bytes_ > max_suspect_bytes_)
+    check_bound();
+    return true;
+}
+
+void PgCopyGuard::check_bound() {
+    if (suspect_bytes_ > max_suspect_bytes_ && error_.empty())
         error_ = "uniqguard: too many rows of this COPY into table \"" + guard_.config().table +
                  "\" may be duplicates for guard \"" + guard_.config().name + "\" (over " +
                  std::to_string(max_suspect_bytes_ >> 20) +
@@ -146,6 +164,48 @@ void PgCopyGuard::on_row(const protocol::postgres::CopyRow& row) {
 
 std::string copy_error_context(std::string_view table, std::uint64_t line) {
     return "COPY " + std::string(table) + ", line " + std::to_string(line);
+}
+
+}  // namespace uniqguard::proxy
+
+namespace uniqguard::proxy {
+
+std::string copy_staging_statement(const WritePlan& plan) {
+    using protocol::postgres::CopyDataFormat;
+    const auto& o = plan.copy_options;
+    std::string columns;
+    for (std::size_t i = 0; i < plan.copy_columns.size(); ++i)
+        columns += (i ? ", " : "") + guard::quote_identifier(plan.copy_columns[i]);
+    std::string out = "COPY " + std::string(guard::copy_staging_table) + " (" + columns +
+                      ") FROM STDIN WITH (FORMAT ";
+    if (o.format == CopyDataFormat::binary) return out + "binary)";
+    out += o.format == CopyDataFormat::csv ? "csv" : "text";
+    out += ", DELIMITER " + guard::quote_literal(std::string(1, o.delimiter));
+    out += ", NULL " + guard::quote_literal(o.null_string);
+    if (o.format == CopyDataFormat::csv) {
+        out += ", QUOTE " + guard::quote_literal(std::string(1, o.quote));
+        out += ", ESCAPE " + guard::quote_literal(std::string(1, o.escape));
+        auto flagged = [&](const std::vector<bool>& flags, std::string_view option) {
+            std::string names;
+            for (std::size_t i = 0; i < flags.size() && i < plan.copy_columns.size(); ++i)
+                if (flags[i])
+                    names +=
+                        (names.empty() ? "" : ", ") + guard::quote_identifier(plan.copy_columns[i]);
+            if (!names.empty()) out += ", " + std::string(option) + " (" + names + ")";
+        };
+        flagged(o.force_null, "FORCE_NULL");
+        flagged(o.force_not_null, "FORCE_NOT_NULL");
+    }
+    return out + ")";
+}
+
+std::string copy_staging_data(const WritePlan& plan, const std::string& held_rows) {
+    if (plan.copy_options.format != protocol::postgres::CopyDataFormat::binary) return held_rows;
+    // The signature, no flags, no header extension; the rows; the trailer (-1).
+    std::string out("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    out += held_rows;
+    out += "\377\377";
+    return out;
 }
 
 }  // namespace uniqguard::proxy

@@ -1315,7 +1315,8 @@ PgGuard::Outcome PgGuard::start_copy(const WritePlan& plan, std::string_view tex
     auto& g = *plan.guard;
     writing_to(g);
     copy_ = std::make_unique<PgCopyGuard>(g, plan, session_context());
-    copy_guard_state_ = &g;
+    copy_plan_ = plan;
+    copy_plan_.text = {};  // the client's buffer: gone after this message
     copy_statement_ = std::string(text);
     copy_in_transaction_ = in_transaction;
     // The unnamed statement and portal, which the client's simple Query would have dropped
@@ -1337,10 +1338,11 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
                                           std::string& out, pg::ReplyTracker& tracker) {
     if (!copy_) return {};
     const auto code = static_cast<pg::FrontendCode>(type);
+    auto& g = *copy_plan_.guard;
     auto fail = [&] {
         // The server fails the COPY (57014, "COPY from stdin failed: <why>") and rolls back
         // what the COPY wrote; the client's later data is ignored by the server.
-        spdlog::warn("guard {}: {}", copy_guard_state_->config().name, copy_->error());
+        spdlog::warn("guard {}: {}", g.config().name, copy_->error());
         pg::MessageWriter(out)
             .begin(static_cast<char>(pg::FrontendCode::copy_fail))
             .cstring(copy_->error())
@@ -1350,9 +1352,21 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
         copy_.reset();
         return Outcome{.replaced = true};
     };
+    // action "ignore": the data goes on without the held-back rows.
+    auto append_forward = [&] {
+        const std::string data = copy_->take_forward();
+        if (data.empty()) return;
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::copy_data))
+            .bytes(data)
+            .finish();
+    };
+    const bool holding = copy_->holds_suspects();
     if (code == pg::FrontendCode::copy_data) {
-        if (copy_->on_data(body)) return {};
-        return fail();
+        if (!copy_->on_data(body)) return fail();
+        if (!holding) return {};
+        append_forward();
+        return {.replaced = true};
     }
     if (code == pg::FrontendCode::copy_fail) {
         out.append(util::as_chars(raw));
@@ -1362,20 +1376,22 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
         return {.replaced = true};
     }
     if (!copy_->on_done()) return fail();
+    if (holding) append_forward();
     auto suspects = copy_->take_suspects();
+    const std::string held_rows = holding ? copy_->held_rows() : std::string();
     copy_.reset();
-    auto& g = *copy_guard_state_;
     const auto& cfg = g.config();
-    const bool reject = cfg.action != config::GuardAction::log;
-    // Only while the COPY's CommandComplete is still due: a COPY the server failed has
-    // nothing to check.
-    const bool check = !suspects.empty() && (!reject || tracker.set_copy_use(ReplyUse::hold));
+    const auto action = cfg.action;
+    // The COPY's CommandComplete is held while a check or the held rows' INSERT is due; a COPY
+    // the server failed has nothing to check.
+    const bool check = !suspects.empty() &&
+                       (action == config::GuardAction::log || tracker.set_copy_use(ReplyUse::hold));
     out.append(util::as_chars(raw));
     tracker.sent(type);
     if (check) {
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
         PendingCheck pending{.guard = &g,
-                             .action = cfg.action,
+                             .action = action,
                              .statement = copy_statement_,
                              .in_transaction = copy_in_transaction_,
                              .copy = true};
@@ -1390,16 +1406,58 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
         if (!unknown.empty())
             append_proxy_statement(
                 out, tracker, guard::stored_keys_probe(g.table(), unknown), ReplyUse::capture,
-                remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true}));
-        const std::string sql =
-            reject ? guard::copy_reject_check(g.table(), cfg, rows, cfg.nulls_distinct)
-                   : guard::copy_probe(g.table(), rows, cfg.nulls_distinct);
+                remember(PendingCheck{.guard = &g, .action = action, .new_keys = true}));
         const std::uint32_t tag = remember(std::move(pending));
-        append_proxy_statement(out, tracker, sql, reject ? ReplyUse::verdict : ReplyUse::capture,
-                               tag);
+        const auto& table = g.table();
+        if (action == config::GuardAction::reject) {
+            append_proxy_statement(out, tracker,
+                                   guard::copy_reject_check(table, cfg, rows, cfg.nulls_distinct),
+                                   ReplyUse::verdict, tag);
+        } else if (action == config::GuardAction::log) {
+            append_proxy_statement(out, tracker, guard::copy_probe(table, rows, cfg.nulls_distinct),
+                                   ReplyUse::capture, tag);
+        } else {
+            append_held_rows(out, tracker, held_rows, tag);
+        }
     }
     append_sync(out, tracker);
     return {.replaced = true};
+}
+
+void PgGuard::append_held_rows(std::string& out, pg::ReplyTracker& tracker,
+                               const std::string& held_rows, std::uint32_t probe_tag) {
+    // action "ignore": the held rows are copied into a temporary table as the client sent them,
+    // the skipped ones named for the log, the others inserted in their order; the INSERT's
+    // count is added to the held `COPY n`.
+    const auto& table = copy_plan_.guard->table();
+    const bool nulls_distinct = copy_plan_.guard->config().nulls_distinct;
+    append_proxy_statement(out, tracker, guard::copy_staging_create(table, copy_plan_.copy_columns),
+                           ReplyUse::drop, 0);
+    // The staging COPY's data must follow its Execute at once: the server is then reading it.
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_parse(out, check_name, copy_staging_statement(copy_plan_));
+    tracker.sent('P', ReplyUse::drop);
+    pg::append_bind(out, check_name, check_name, {});
+    tracker.sent('B', ReplyUse::drop);
+    pg::append_execute(out, check_name);
+    tracker.sent('E', ReplyUse::drop);
+    pg::MessageWriter(out)
+        .begin(static_cast<char>(pg::FrontendCode::copy_data))
+        .bytes(copy_staging_data(copy_plan_, held_rows))
+        .finish();
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::copy_done)).finish();
+    tracker.sent(static_cast<char>(pg::FrontendCode::copy_done));
+    pg::append_close(out, 'P', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    append_proxy_statement(out, tracker, guard::copy_ignore_probe(table, nulls_distinct),
+                           ReplyUse::capture, probe_tag);
+    append_proxy_statement(
+        out, tracker, guard::copy_ignore_insert(table, copy_plan_.copy_columns, nulls_distinct),
+        ReplyUse::add_count, 0);
+    append_proxy_statement(out, tracker, guard::copy_staging_drop(), ReplyUse::drop, 0);
 }
 
 void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
@@ -1570,9 +1628,11 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (it->second.copy) {
         // One row per duplicate: its event number.
         if (values->empty() || !(*values)[0]) return;
-        it->second.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
+        const bool log = it->second.action == config::GuardAction::log;
+        auto& counters = it->second.guard->counters();
+        (log ? counters.logged : counters.ignored).fetch_add(1, std::memory_order_relaxed);
         report(it->second, std::strtoul(std::string(*(*values)[0]).c_str(), nullptr, 10),
-               guard::DuplicateAction::logged);
+               log ? guard::DuplicateAction::logged : guard::DuplicateAction::ignored);
         return;
     }
     for (std::size_t i = 0; i < values->size(); ++i) {

@@ -299,8 +299,6 @@ std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardStat
     if (!c.from_stdin)
         return refuse(g, unenforced(g, "COPY FROM a server-side file or program"), text);
     if (c.has_where) return refuse(g, unenforced(g, "COPY FROM ... WHERE"), text);
-    if (g.config().action == config::GuardAction::ignore)
-        return refuse(g, unenforced(g, "COPY FROM STDIN with action \"ignore\""), text);
     const auto& table = g.table();
     // The fields of a row: the column list, or every column but the generated ones.
     std::vector<std::string> fields = c.columns;
@@ -327,6 +325,7 @@ std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardStat
     auto options = protocol::postgres::copy_format_options(c.options, fields, error);
     if (!options) return refuse(g, unenforced(g, "COPY FROM STDIN with " + error), text);
     p.copy_options = std::move(*options);
+    p.copy_columns = std::move(fields);
     return p;
 }
 

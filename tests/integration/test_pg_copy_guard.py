@@ -320,18 +320,22 @@ def test_log_action_forwards_and_logs_each_duplicate(pg, make_proxy, request):
 
 
 def test_refused_forms_name_the_guard(pg, make_proxy, request):
-    gt = make(pg, make_proxy, request, action="ignore")
+    gt = make(pg, make_proxy, request)
     conn = gt.connect_proxy()
     conn.autocommit = True
-    out = copy2(conn, f"COPY {gt.name} (user_id, course_id) FROM STDIN", "1\t1\n")
-    assert out[1]["sqlstate"] == "0A000"
-    assert out[1]["message"] == (
-        f'uniqguard: COPY FROM STDIN with action "ignore" on table "public.{gt.name}" is not '
-        f'enforced by guard "{gt.constraint}" yet; the statement was refused')
     cur = conn.cursor()
     with pytest.raises(psycopg2.Error) as e:
-        cur.execute(f"SELECT 1; COPY {gt.name} (user_id) FROM STDIN")
+        cur.execute(f"SELECT 1; COPY {gt.name} (user_id, course_id) FROM STDIN")
     assert e.value.diag.sqlstate == "0A000"
+    assert e.value.diag.message_primary == (
+        f'uniqguard: COPY FROM STDIN in a query string with other statements on table '
+        f'"public.{gt.name}" is not enforced by guard "{gt.constraint}" yet; the statement was '
+        f'refused')
+    out = copy2(conn, f"COPY {gt.name} (user_id, note) FROM STDIN", "1\tx\n")
+    assert out[1]["sqlstate"] == "0A000"
+    assert out[1]["message"] == (
+        f'uniqguard: COPY FROM STDIN without key column "course_id" on table "public.{gt.name}" '
+        f'is not enforced by guard "{gt.constraint}" yet; the statement was refused')
     conn.close()
     assert table_rows(gt, pg.dsn(database="app")) == []
 
@@ -420,3 +424,82 @@ def test_a_copy_in_the_extended_protocol_is_refused(pg, make_proxy, request):
     after = c.simple_query("SELECT 41 + 1")
     assert pgwire.rows_of(after) == [["42"]]
     c.close()
+
+
+def twin_insert_ignoring(gt, rows, columns="user_id, course_id, note"):
+    """What ON CONFLICT DO NOTHING on the real index makes of the same rows, one by one: the
+    number that went in."""
+    n = 0
+    with psycopg2.connect(gt.twin_dsn()) as c, c.cursor() as cur:
+        for row in rows:
+            marks = ", ".join(["%s"] * len(row))
+            cur.execute(f"INSERT INTO {gt.name} ({columns}) VALUES ({marks}) "
+                        f"ON CONFLICT DO NOTHING", row)
+            n += cur.rowcount
+    return n
+
+
+def test_ignore_drops_duplicate_rows_and_counts_the_rest(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, action="ignore",
+              legacy="INSERT INTO {t} (user_id, course_id) VALUES (2, 1), (2, 1)",
+              twin_rows="INSERT INTO {t} (user_id, course_id) VALUES (2, 1)")
+    rows = [(5, 5, "a"), (2, 1, "legacy dup"), (6, 6, "b"), (5, 5, "stream dup"), (7, 7, None),
+            (2, 1, "again"), (8, 8, "c")]
+    data = "".join(f"{u}\t{c}\t{chr(92) + 'N' if n is None else n}\n" for u, c, n in rows)
+    sql = f"COPY {gt.name} (user_id, course_id, note) FROM STDIN"
+    assert copy3(gt.proxy_dsn(), sql, data=data) == ("ok", "COPY 4")
+    assert twin_insert_ignoring(gt, rows) == 4
+    assert table_rows(gt, pg.dsn(database="app")) == [
+        (2, 1, None), (2, 1, None), (5, 5, "a"), (6, 6, "b"), (7, 7, None), (8, 8, "c")]
+    assert table_rows(gt, gt.twin_dsn()) == [
+        (2, 1, None), (5, 5, "a"), (6, 6, "b"), (7, 7, None), (8, 8, "c")]
+    lines = gt.duplicate_lines(expected=3)
+    assert [(line["values"], line["action"]) for line in lines] == [
+        (["2", "1"], "ignored"), (["5", "5"], "ignored"), (["2", "1"], "ignored")]
+
+
+def test_ignore_inserts_held_rows_that_are_not_duplicates(pg, make_proxy, request):
+    # (4, 4) is suspected (its key is in the key set) but was deleted earlier in the
+    # transaction: held back, then inserted; psql's tag counts it.
+    gt = make(pg, make_proxy, request, action="ignore",
+              legacy="INSERT INTO {t} (user_id, course_id) VALUES (4, 4), (3, 3)")
+    script = (f"BEGIN;\nDELETE FROM {gt.name} WHERE user_id = 4;\n"
+              f"\\copy {gt.name} (user_id, course_id, note) from stdin\n"
+              "4\t4\tback\n3\t3\tdup\n9\t9\tnew\n\\.\nCOMMIT;\n")
+    r = subprocess.run(
+        ["psql", "-X", "-h", "127.0.0.1", "-p", str(gt.proxy.port), "-U", "postgres", "-d",
+         "app", "-f", "-"],
+        input=script, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.splitlines() == ["BEGIN", "DELETE 1", "COPY 2", "COMMIT"]
+    assert table_rows(gt, pg.dsn(database="app")) == [(3, 3, None), (4, 4, "back"), (9, 9, "new")]
+    lines = gt.duplicate_lines(expected=1)
+    assert [(line["values"], line["action"], line["in_transaction"]) for line in lines] == [
+        (["3", "3"], "ignored", True)]
+
+
+def test_ignore_in_csv_and_binary(pg, make_proxy, request):
+    # Rows held back and then inserted (their keys were deleted earlier in the transaction) go
+    # through the proxy's own COPY in the client's format and options.
+    gt = make(pg, make_proxy, request, columns=TEXT_KEY, key=("email", "org"), action="ignore",
+              legacy="INSERT INTO {t} (email, org) VALUES ('a;b', 1), ('z', 9), ('y', 8)")
+    csv = ('email;org;note\n"a;b";1;"held, ""quoted"""\nc;1;"two\nlines"\n"c";1;x\n'
+           '"a;b";2;""\n"z";9;"held ""q""; kept\n"\n')
+    sql = f"COPY {gt.name} FROM STDIN (FORMAT csv, HEADER, DELIMITER ';', FORCE_NULL (note))"
+    assert copy3(gt.proxy_dsn(), sql, data=csv, autocommit=False,
+                 before=[f"DELETE FROM {gt.name} WHERE email = 'z'"]) == ("ok", "COPY 3")
+    binary = f"COPY {gt.name} (org, email, note) FROM STDIN (FORMAT binary)"
+    rows = [(3, "d", "x"), (1, "c", "dup"), (8, "y", "bin held"), (3, "d", "dup"), (4, "e", None)]
+    assert copy3(gt.proxy_dsn(), binary, rows=rows, types=["int4", "text", "text"],
+                 autocommit=False, before=[f"DELETE FROM {gt.name} WHERE email = 'y'"]) == \
+        ("ok", "COPY 3")
+    with psycopg2.connect(pg.dsn(database="app")) as c, c.cursor() as cur:
+        cur.execute(f"SELECT email, org, note FROM {gt.name} ORDER BY 1, 2")
+        assert cur.fetchall() == [("a;b", 1, None), ("a;b", 2, None), ("c", 1, "two\nlines"),
+                                  ("d", 3, "x"), ("e", 4, None), ("y", 8, "bin held"),
+                                  ("z", 9, 'held "q"; kept\n')]
+    lines = gt.duplicate_lines(expected=4)
+    assert [(line["values"], line["action"]) for line in lines] == [
+        (["a;b", "1"], "ignored"), (["c", "1"], "ignored"),
+        # binary values are logged as SQL, as binary Bind parameters are
+        (["E'c'::text", "E'1'::int4"], "ignored"), (["E'd'::text", "E'3'::int4"], "ignored")]

@@ -51,6 +51,11 @@ struct CopyRow {
     const std::vector<std::optional<std::string>>& fields;
     bool complete = true;
     std::string_view raw;  // text, CSV: the line as sent, without its end (valid in the call)
+    // Every byte of the data is reported once, in order, as a row or not (`is_row` false: a
+    // header, the end marker or what follows it, the binary header and trailer, an unfinished
+    // binary tuple at the end), so that a caller may forward the data without some rows.
+    std::string_view bytes;
+    bool is_row = true;
 };
 
 class CopyRowDecoder {
@@ -81,7 +86,9 @@ class CopyRowDecoder {
     std::size_t csv_row(std::size_t at, bool final, const RowHandler& on_row);
     std::size_t binary_row(std::size_t at, const RowHandler& on_row);
     bool run(bool final, const RowHandler& on_row);
-    void emit(const RowHandler& on_row, bool complete, std::string_view raw = {});
+    void emit(const RowHandler& on_row, bool complete, std::string_view raw,
+              std::string_view bytes);
+    void pass(const RowHandler& on_row, std::string_view bytes);
     int wanted_slot(std::size_t field) const;
 
     CopyFormatOptions options_;

@@ -33,6 +33,9 @@ enum class ReplyUse : std::uint8_t {
     hold,     // the client's write under check: DataRow/CommandComplete kept until the verdict
     verdict,  // the proxy's check: success releases the held replies; an error replaces them
     capture,  // the proxy's query: its rows are handed to the session, nothing is forwarded
+    // the proxy's INSERT of rows a COPY held back: its row count is added to the held COPY's
+    // CommandComplete, which is then released; an error replaces what is held
+    add_count,
 };
 
 enum class ReplyAction : std::uint8_t {
@@ -45,6 +48,7 @@ enum class ReplyAction : std::uint8_t {
     capture_done,    // the captured query's CommandComplete (discarded)
     proxy_error,     // an error answering a message of the proxy: discard held; send the error
     hold_failed,     // the held write failed on its own: discard what is held; send the error
+    add_count,       // add this CommandComplete's count to the held one's, send what is held
 };
 
 struct ReplyDecision {

@@ -104,15 +104,26 @@ int CopyRowDecoder::wanted_slot(std::size_t field) const {
     return -1;
 }
 
-void CopyRowDecoder::emit(const RowHandler& on_row, bool complete, std::string_view raw) {
+void CopyRowDecoder::emit(const RowHandler& on_row, bool complete, std::string_view raw,
+                          std::string_view bytes) {
     for (bool s : seen_) complete = complete && s;
-    on_row(CopyRow{.line = line_, .fields = fields_, .complete = complete, .raw = raw});
+    on_row(CopyRow{
+        .line = line_, .fields = fields_, .complete = complete, .raw = raw, .bytes = bytes});
     std::fill(seen_.begin(), seen_.end(), false);
+}
+
+void CopyRowDecoder::pass(const RowHandler& on_row, std::string_view bytes) {
+    if (bytes.empty()) return;
+    on_row(CopyRow{
+        .line = line_, .fields = fields_, .complete = false, .bytes = bytes, .is_row = false});
 }
 
 bool CopyRowDecoder::feed(util::Bytes data, const RowHandler& on_row) {
     if (!error_.empty()) return false;
-    if (ended_) return true;
+    if (ended_) {
+        pass(on_row, util::as_chars(data));  // ignored by the server too
+        return true;
+    }
     pending_.append(util::as_chars(data));
     return run(false, on_row);
 }
@@ -144,9 +155,10 @@ bool CopyRowDecoder::run(bool final, const RowHandler& on_row) {
     pending_.erase(0, at);
     if (error_.empty() && pending_.size() > max_row_bytes_)
         error_ = "a COPY row longer than " + std::to_string(max_row_bytes_) + " bytes";
-    if (error_.empty() && final && !pending_.empty() && !ended_ &&
-        options_.format == CopyDataFormat::binary)
-        pending_.clear();  // an unfinished tuple: the server reports it
+    if (error_.empty() && final && !pending_.empty()) {
+        pass(on_row, pending_);  // an unfinished binary tuple: the server reports it
+        pending_.clear();
+    }
     return error_.empty();
 }
 
@@ -179,13 +191,16 @@ std::size_t CopyRowDecoder::text_row(std::size_t at, bool final, const RowHandle
         end = next = buf.size();  // the last line, without its newline
     }
     const std::string_view line = buf.substr(at, end - at);
+    const std::string_view bytes = buf.substr(at, next - at);
     if (line == "\\.") {
         ended_ = true;
-        return next - at;
+        pass(on_row, buf.substr(at));  // the marker and whatever follows it
+        return buf.size() - at;
     }
     ++line_;
     if (options_.header && !header_done_) {
         header_done_ = true;
+        pass(on_row, bytes);
         return next - at;
     }
     std::size_t field = 0;
@@ -248,7 +263,7 @@ std::size_t CopyRowDecoder::text_row(std::size_t at, bool final, const RowHandle
         ++p;  // the delimiter
         ++field;
     }
-    emit(on_row, true, line);
+    emit(on_row, true, line, bytes);
     return next - at;
 }
 
@@ -287,13 +302,16 @@ std::size_t CopyRowDecoder::csv_row(std::size_t at, bool final, const RowHandler
         end = next = buf.size();
     }
     const std::string_view line = buf.substr(at, end - at);
+    const std::string_view bytes = buf.substr(at, next - at);
     if (line == "\\.") {
         ended_ = true;
-        return next - at;
+        pass(on_row, buf.substr(at));
+        return buf.size() - at;
     }
     line_ += 1 + embedded;
     if (options_.header && !header_done_) {
         header_done_ = true;
+        pass(on_row, bytes);
         return next - at;
     }
     std::size_t field = 0, p = 0;
@@ -350,7 +368,7 @@ std::size_t CopyRowDecoder::csv_row(std::size_t at, bool final, const RowHandler
         if (!delimiter) break;
         ++field;
     }
-    emit(on_row, true, line);
+    emit(on_row, true, line, bytes);
     return next - at;
 }
 
@@ -374,13 +392,15 @@ std::size_t CopyRowDecoder::binary_row(std::size_t at, const RowHandler& on_row)
         const std::size_t total = binary_signature.size() + 8 + extension;
         if (size - at < total) return 0;
         header_done_ = true;
+        pass(on_row, buf.substr(at, total));
         return total;
     }
     if (size - at < 2) return 0;
     const auto count = static_cast<std::int16_t>(util::read_u16_be(p + at));
     if (count == -1) {
         ended_ = true;
-        return size - at;  // what follows the trailer is ignored
+        pass(on_row, buf.substr(at));  // what follows the trailer is ignored
+        return size - at;
     }
     std::size_t q = at + 2;
     for (std::int16_t f = 0; f < count; ++f) {
@@ -404,7 +424,7 @@ std::size_t CopyRowDecoder::binary_row(std::size_t at, const RowHandler& on_row)
         q += static_cast<std::size_t>(length);
     }
     ++line_;
-    emit(on_row, count >= 0);
+    emit(on_row, count >= 0, {}, buf.substr(at, q - at));
     return q - at;
 }
 

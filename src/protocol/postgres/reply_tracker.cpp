@@ -141,6 +141,10 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
                 return {ReplyAction::verdict_passed, tag};
             return {ReplyAction::drop, tag};
+        case ReplyUse::add_count:
+            if (error) return {ReplyAction::proxy_error, tag};
+            if (reply == code(B::command_complete)) return {ReplyAction::add_count, tag};
+            return {ReplyAction::drop, tag};
         case ReplyUse::capture:
             if (error) return {ReplyAction::proxy_error, tag};
             if (reply == code(B::data_row)) return {ReplyAction::capture_row, tag};

@@ -23,13 +23,16 @@ std::vector<Seen> decode(const CopyFormatOptions& o, std::vector<std::size_t> wa
                          std::string_view data, std::size_t split = 0) {
     CopyRowDecoder d(o, std::move(wanted));
     std::vector<Seen> out;
+    std::string bytes;  // every byte is reported once, in order, row or not
     auto on_row = [&](const CopyRow& r) {
-        out.push_back({r.line, r.fields, r.complete, std::string(r.raw)});
+        bytes += r.bytes;
+        if (r.is_row) out.push_back({r.line, r.fields, r.complete, std::string(r.raw)});
     };
     if (split == 0) split = data.size() ? data.size() : 1;
     for (std::size_t at = 0; at < data.size(); at += split)
         REQUIRE(d.feed(as_bytes(data.substr(at, split)), on_row));
     REQUIRE(d.finish(on_row));
+    CHECK(bytes == data);
     return out;
 }
 

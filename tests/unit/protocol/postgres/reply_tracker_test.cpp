@@ -189,3 +189,22 @@ TEST_CASE("COPY refused before its data: the first Sync is answered", "[reply_tr
     CHECK(t.on_reply('Z').action == fwd);
     CHECK(t.idle());
 }
+
+TEST_CASE("COPY with held rows: the proxy's INSERT adds its count, or its error replaces it",
+          "[reply_tracker]") {
+    for (bool fails : {false, true}) {
+        ReplyTracker t;
+        t.sent('E');
+        t.sent('S');
+        CHECK(t.on_reply('G').action == fwd);
+        CHECK(t.set_copy_use(ReplyUse::hold));
+        t.sent('c');
+        t.sent('E', ReplyUse::add_count);
+        t.sent('S');
+        CHECK(t.on_reply('C').action == hold);
+        CHECK(t.on_reply(fails ? 'E' : 'C').action ==
+              (fails ? ReplyAction::proxy_error : ReplyAction::add_count));
+        CHECK(t.on_reply('Z').action == fwd);
+        CHECK(t.idle());
+    }
+}
