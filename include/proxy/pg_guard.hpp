@@ -87,9 +87,14 @@ class PgGuard {
     void on_close(util::Bytes body);
     // COPY … FROM STDIN into a guarded table (pg_copy_guard.hpp): the client's Query is sent as
     // Parse/Bind/Execute/Sync, so that the server keeps the transaction open after the data
-    // until the proxy's Sync, which follows the check of the suspected rows.
+    // until the proxy's Sync, which follows the check of the suspected rows. A prepared COPY
+    // (on_execute) is forwarded: the check goes before the client's own Sync.
     Outcome start_copy(const WritePlan& plan, std::string_view text, std::string& out,
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    // `own_sync`: the proxy sends the Sync that ends the COPY's transaction step (a simple
+    // Query's COPY); a prepared COPY's is the client's.
+    void begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
+                    bool own_sync);
     Outcome on_copy_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
                             protocol::postgres::ReplyTracker& tracker);
     void append_held_rows(std::string& out, protocol::postgres::ReplyTracker& tracker,
@@ -149,6 +154,7 @@ class PgGuard {
     WritePlan copy_plan_;  // its guard, columns and options (text: none)
     std::string copy_statement_;
     bool copy_in_transaction_ = false;
+    bool copy_own_sync_ = true;
     std::string context_time_zone_;
     std::string context_date_style_;
 };

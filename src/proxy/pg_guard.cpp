@@ -522,13 +522,15 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                     why + ")");
     }
     if (plan.kind == WritePlan::Kind::copy) {
-        // Only a simple Query's COPY is followed (start_copy): a prepared one's data would need
-        // the check placed before the client's own Sync.
+        // A prepared COPY under an encoding the proxy does not read (on_execute follows the
+        // others).
         WritePlan refused = plan;
         refused.kind = WritePlan::Kind::refuse;
-        refused.refusal = "uniqguard: COPY FROM STDIN in the extended protocol on table \"" +
-                          cfg.table + "\" is not enforced by guard \"" + cfg.name +
-                          "\" yet; the statement was refused";
+        refused.refusal =
+            "uniqguard: COPY FROM STDIN under a client_encoding or server_encoding other than "
+            "UTF8 on table \"" +
+            cfg.table + "\" is not enforced by guard \"" + cfg.name +
+            "\" yet; the statement was refused";
         return decide(refused, bind, types, in_transaction);
     }
     if (plan.kind == WritePlan::Kind::refuse) {
@@ -1229,6 +1231,13 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             write = &*fresh;
         }
     }
+    if (write->kind == WritePlan::Kind::copy && is_utf8(settings_.client_encoding) &&
+        is_utf8(settings_.server_encoding)) {
+        // The client's Execute goes as it is; the server ignores the client's Sync after it
+        // while reading the data, and its Sync after CopyDone follows the proxy's check.
+        begin_copy(*write, prepared.sql, in_transaction, false);
+        return {};
+    }
     Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
@@ -1310,15 +1319,20 @@ void append_sync(std::string& out, pg::ReplyTracker& tracker) {
 }
 }  // namespace
 
-PgGuard::Outcome PgGuard::start_copy(const WritePlan& plan, std::string_view text, std::string& out,
-                                     pg::ReplyTracker& tracker, bool in_transaction) {
-    auto& g = *plan.guard;
-    writing_to(g);
-    copy_ = std::make_unique<PgCopyGuard>(g, plan, session_context());
+void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
+                         bool own_sync) {
+    writing_to(*plan.guard);
+    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context());
     copy_plan_ = plan;
     copy_plan_.text = {};  // the client's buffer: gone after this message
     copy_statement_ = std::string(text);
     copy_in_transaction_ = in_transaction;
+    copy_own_sync_ = own_sync;
+}
+
+PgGuard::Outcome PgGuard::start_copy(const WritePlan& plan, std::string_view text, std::string& out,
+                                     pg::ReplyTracker& tracker, bool in_transaction) {
+    begin_copy(plan, text, in_transaction, true);
     // The unnamed statement and portal, which the client's simple Query would have dropped
     // anyway. The server takes the first Sync while it reads the COPY data and ignores it
     // (CopyGetData); it answers it only when the COPY fails before its data (a missing table),
@@ -1348,7 +1362,7 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
             .cstring(copy_->error())
             .finish();
         tracker.sent(static_cast<char>(pg::FrontendCode::copy_fail));
-        append_sync(out, tracker);
+        if (copy_own_sync_) append_sync(out, tracker);
         copy_.reset();
         return Outcome{.replaced = true};
     };
@@ -1371,7 +1385,7 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
     if (code == pg::FrontendCode::copy_fail) {
         out.append(util::as_chars(raw));
         tracker.sent(type);
-        append_sync(out, tracker);
+        if (copy_own_sync_) append_sync(out, tracker);
         copy_.reset();
         return {.replaced = true};
     }
@@ -1420,7 +1434,8 @@ PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Byt
             append_held_rows(out, tracker, held_rows, tag);
         }
     }
-    append_sync(out, tracker);
+    // A prepared COPY: the client's own Sync follows.
+    if (copy_own_sync_) append_sync(out, tracker);
     return {.replaced = true};
 }
 

@@ -404,8 +404,48 @@ def test_the_clients_copy_fail_is_the_servers_answer(pg, make_proxy, request):
     assert results[1] == [(0,)]
 
 
-def test_a_copy_in_the_extended_protocol_is_refused(pg, make_proxy, request):
-    gt = make(pg, make_proxy, request)
+def test_a_prepared_copy_in_the_extended_protocol(pg, make_proxy, request):
+    """Parse/Bind/Execute/Sync of the COPY, its data, CopyDone and Sync (libpq's way): the
+    check goes between CopyDone and the client's own Sync."""
+    gt = make(pg, make_proxy, request, legacy="INSERT INTO {t} (user_id, course_id) VALUES (3, 3)",
+              twin_rows="INSERT INTO {t} (user_id, course_id) VALUES (3, 3)")
+    statement = f"COPY {gt.name} (user_id, course_id) FROM STDIN".encode()
+
+    def run(port, database, rows):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + statement + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        first = [m for m, _ in c.read_until("G")]
+        c.send(pgwire.message(b"d", rows) + pgwire.message(b"c") + pgwire.message(b"S"))
+        replies = c.read_until("Z")
+        after = pgwire.rows_of(c.simple_query("SELECT 41 + 1"))
+        c.close()
+        out = [m for m, _ in replies]
+        if "E" in out:
+            err = pgwire.error_of(replies)
+            return first, out, {k: err.get(k) for k in "SVCMDWstn"}, after
+        return first, out, [b for m, b in replies if m == "C"], after
+
+    ok = run(gt.proxy.port, "app", b"1\t1\n2\t2\n")
+    assert ok == run(pg.port, "twin", b"1\t1\n2\t2\n")
+    assert ok == (["1", "2", "G"], ["C", "Z"], [b"COPY 2\0"], [["42"]])
+    dup = run(gt.proxy.port, "app", b"4\t4\n3\t3\n")
+    assert dup == run(pg.port, "twin", b"4\t4\n3\t3\n")
+    assert dup[1] == ["E", "Z"]
+    assert dup[2]["C"] == "23505"
+    assert dup[2]["D"] == "Key (user_id, course_id)=(3, 3) already exists."
+    assert dup[2]["W"] == f"COPY {gt.name}, line 2"
+    assert same_rows(gt) == [(1, 1, None), (2, 2, None), (3, 3, None)]
+
+
+def test_a_prepared_copy_with_action_ignore(pg, make_proxy, request):
+    gt = make(pg, make_proxy, request, action="ignore",
+              legacy="INSERT INTO {t} (user_id, course_id) VALUES (3, 3)")
     c = pgwire.RawClient(gt.proxy.port)
     c.startup(database="app")
     c.send(b"".join([
@@ -414,16 +454,14 @@ def test_a_copy_in_the_extended_protocol_is_refused(pg, make_proxy, request):
         pgwire.message(b"E", b"\0\0\0\0\0"),
         pgwire.message(b"S"),
     ]))
+    assert [m for m, _ in c.read_until("G")] == ["1", "2", "G"]
+    c.send(pgwire.message(b"d", b"4\t4\n3\t3\n") + pgwire.message(b"d", b"5\t5\n4\t4\n") +
+           pgwire.message(b"c") + pgwire.message(b"S"))
     replies = c.read_until("Z")
-    assert [m for m, _ in replies] == ["1", "2", "E", "Z"]
-    err = pgwire.error_of(replies)
-    assert err["C"] == "0A000"
-    assert err["M"] == (f'uniqguard: COPY FROM STDIN in the extended protocol on table '
-                        f'"public.{gt.name}" is not enforced by guard "{gt.constraint}" yet; the '
-                        f'statement was refused')
-    after = c.simple_query("SELECT 41 + 1")
-    assert pgwire.rows_of(after) == [["42"]]
+    assert [(m, b) for m, b in replies if m != "Z"] == [("C", b"COPY 2\0")]
     c.close()
+    assert [r[:2] for r in table_rows(gt, pg.dsn(database="app"))] == [(3, 3), (4, 4), (5, 5)]
+    assert [line["values"] for line in gt.duplicate_lines(expected=2)] == [["3", "3"], ["4", "4"]]
 
 
 def twin_insert_ignoring(gt, rows, columns="user_id, course_id, note"):
