@@ -365,8 +365,10 @@ def test_a_large_copy_streams_through(pg, make_proxy, request):
     assert via == twin
     assert via[1]["detail"] == "Key (user_id, course_id)=(0, 0) already exists."
     assert via[1]["context"] == f"COPY {gt.name}, line {n + 1}"
+    # Measured: 7.5 MiB (the key set's 400,000 keys) in a release build, 24 MiB with ASan; the
+    # data that went through is 102 MB.
     grown = peak_rss_kib(pid) - before
-    assert grown < 24 * 1024, f"the proxy's peak memory grew by {grown} KiB"
+    assert grown < 40 * 1024, f"the proxy's peak memory grew by {grown} KiB"
     # Every row suspected (a re-import): the keys to check are bounded (16 MiB), and past that
     # the COPY fails with the proxy's reason rather than growing (the index would say 23505 at
     # line 1: a documented limit).
@@ -380,7 +382,10 @@ def test_a_large_copy_streams_through(pg, make_proxy, request):
         f'COPY from stdin failed: uniqguard: too many rows of this COPY into table '
         f'"public.{gt.name}" may be duplicates for guard "{gt.constraint}" (over 16 MiB of keys '
         f'to check); split the COPY')
-    assert peak_rss_kib(pid) - before < 48 * 1024
+    # Measured: 12 MiB more in a release build, 31 MiB with ASan; unbounded, the keys of 200,000
+    # suspected rows would take several times the 16 MiB bound.
+    more = peak_rss_kib(pid) - before - grown
+    assert more < 40 * 1024, f"the proxy's peak memory grew by {more} KiB more"
     with psycopg2.connect(pg.dsn(database="app")) as c, c.cursor() as cur:
         cur.execute(f"SELECT count(*), count(DISTINCT (user_id, course_id)) FROM {gt.name}")
         assert cur.fetchone() == (n, n)
