@@ -151,6 +151,27 @@ bool string_literals_decode(std::string_view sql, bool standard_conforming_strin
 // follow, a session setting or client encoding it does not model).
 std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>& keys);
 
+// COPY … FROM STDIN, run after the COPY in its transaction: `rows` are the COPY's suspected
+// rows (a key whose fingerprint the key set had, or that it could not fingerprint), in line
+// order. reject: a DO block raising the violation for the first row a real index refuses, with
+// its index in `rows` in the COLUMN marker. log: a SELECT of those rows' indexes, one per row.
+std::string copy_reject_check(const GuardTable& table, const config::Guard& guard,
+                              const std::vector<KeySql>& rows, bool nulls_distinct);
+std::string copy_probe(const GuardTable& table, const std::vector<KeySql>& rows,
+                       bool nulls_distinct);
+
+// action "ignore": the COPY's suspected rows are held back by the proxy and copied, after the
+// client's data, into a temporary table of the COPY's columns (dropped at commit), then inserted
+// into the table in their order unless their key exists (or an earlier held row has it), as ON
+// CONFLICT DO NOTHING on a real index would. `columns`: the COPY's columns.
+inline constexpr std::string_view copy_staging_table = "pg_temp.uniqguard_copy_rows";
+std::string copy_staging_create(const GuardTable& table, const std::vector<std::string>& columns);
+// One row per held row that is skipped: its number (0-based) among the held rows.
+std::string copy_ignore_probe(const GuardTable& table, bool nulls_distinct);
+std::string copy_ignore_insert(const GuardTable& table, const std::vector<std::string>& columns,
+                               bool nulls_distinct);
+std::string copy_staging_drop();
+
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

@@ -40,6 +40,8 @@ struct SessionIdentity {
     std::string database;
 };
 
+class PgCopyGuard;
+
 class PgGuard {
   public:
     PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
@@ -91,6 +93,20 @@ class PgGuard {
     Outcome on_execute(util::Bytes body, util::Bytes raw, std::string& out,
                        protocol::postgres::ReplyTracker& tracker, bool in_transaction);
     void on_close(util::Bytes body);
+    // COPY … FROM STDIN into a guarded table (pg_copy_guard.hpp): the client's Query is sent as
+    // Parse/Bind/Execute/Sync, so that the server keeps the transaction open after the data
+    // until the proxy's Sync, which follows the check of the suspected rows. A prepared COPY
+    // (on_execute) is forwarded: the check goes before the client's own Sync.
+    Outcome start_copy(const WritePlan& plan, std::string_view text, std::string& out,
+                       protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    // `own_sync`: the proxy sends the Sync that ends the COPY's transaction step (a simple
+    // Query's COPY); a prepared COPY's is the client's.
+    void begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
+                    bool own_sync);
+    Outcome on_copy_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
+                            protocol::postgres::ReplyTracker& tracker);
+    void append_held_rows(std::string& out, protocol::postgres::ReplyTracker& tracker,
+                          const std::string& held_rows, std::uint32_t probe_tag);
 
     // An INSERT of a shape seen before (pg_insert_shape.hpp): true when it passes (every key
     // new, now in the key set); false when the full path must decide.
@@ -148,6 +164,12 @@ class PgGuard {
     // the epoch each was opened in; and the guards whose table it truncated meanwhile.
     std::vector<std::pair<guard::GuardState*, std::uint64_t>> open_writes_;
     std::vector<guard::GuardState*> truncated_;
+    // The COPY FROM STDIN under way, with what its check needs to know of the statement.
+    std::unique_ptr<PgCopyGuard> copy_;
+    WritePlan copy_plan_;  // its guard, columns and options (text: none)
+    std::string copy_statement_;
+    bool copy_in_transaction_ = false;
+    bool copy_own_sync_ = true;
     std::string context_time_zone_;
     std::string context_date_style_;
 };

@@ -13,6 +13,7 @@
 
 #include "guard/column_type.hpp"
 #include "guard/guard_registry.hpp"
+#include "protocol/postgres/copy_rows.hpp"
 #include "sql/statement.hpp"
 
 namespace uniqguard::proxy {
@@ -47,7 +48,7 @@ struct InsertText {
 };
 
 struct WritePlan {
-    enum class Kind { insert, update, refuse, unready };
+    enum class Kind { insert, update, refuse, unready, copy };
     Kind kind = Kind::insert;
     guard::GuardState* guard = nullptr;
     std::string refusal;  // refuse: the error message
@@ -72,6 +73,11 @@ struct WritePlan {
     std::vector<bool> update_assigned;
     std::string alias;
     std::string where;  // the condition's text, as written
+    // copy (COPY … FROM STDIN): how its data reads, and where each key column is among the
+    // fields of a row, in the guard's column order.
+    protocol::postgres::CopyFormatOptions copy_options;
+    std::vector<std::size_t> copy_key_fields;
+    std::vector<std::string> copy_columns;  // the COPY's columns: its list or the table's
     // The statement's text, for logs and errors.
     std::string_view text;
 };

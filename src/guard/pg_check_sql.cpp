@@ -447,6 +447,138 @@ std::string stored_keys_probe(const GuardTable& table, const std::vector<KeySql>
     return out;
 }
 
+namespace {
+// The suspected rows of a COPY as a CTE (row number, key values) and the condition on one of
+// them, `v`, that a real index refuses its row: the table now holds more rows with its key than
+// the COPY wrote from that row on. Every row of the COPY with a key from a suspected row's on is
+// suspected too (the key set learnt the key at its first row), so the count of the CTE's rows
+// from `v` on is the count of the COPY's.
+struct CopyCheckParts {
+    std::string cte;
+    std::string refused;
+};
+CopyCheckParts copy_check_parts(const GuardTable& table, const std::vector<KeySql>& rows,
+                                bool nulls_distinct) {
+    const std::size_t n = table.key_columns.size();
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string same_in_copy, same_in_table, no_null;
+    CopyCheckParts parts;
+    parts.cte = "WITH uniqguard_v (uniqguard_row";
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string k = "uniqguard_n" + std::to_string(i + 1);
+        const std::string sep = i ? " AND " : "";
+        parts.cte += ", " + k;
+        same_in_copy += sep + "s." + k + op + "v." + k;
+        same_in_table += sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k;
+        no_null += sep + "v." + k + " IS NOT NULL";
+    }
+    parts.cte += ") AS (VALUES ";
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        parts.cte += r ? ", (" : "(";
+        parts.cte += std::to_string(r);
+        for (std::size_t i = 0; i < n; ++i)
+            parts.cte += ", " + cast_value(rows[r][i], key_column(table, i));
+        parts.cte += ")";
+    }
+    parts.cte += ") ";
+    parts.refused = (nulls_distinct ? no_null + " AND " : std::string()) + "(SELECT count(*)" +
+                    from_table(table, "t") + " WHERE " + same_in_table +
+                    ") > (SELECT count(*) FROM uniqguard_v s WHERE s.uniqguard_row >= "
+                    "v.uniqguard_row AND " +
+                    same_in_copy + ")";
+    return parts;
+}
+}  // namespace
+
+std::string copy_reject_check(const GuardTable& table, const config::Guard& guard,
+                              const std::vector<KeySql>& rows, bool nulls_distinct) {
+    const std::size_t n = table.key_columns.size();
+    const auto parts = copy_check_parts(table, rows, nulls_distinct);
+    std::string declare = "DECLARE uniqguard_row integer; ", select, into, columns;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string var = "uniqguard_k" + std::to_string(i + 1);
+        declare += var + " text; ";
+        select += ", " + output_of("v.uniqguard_n" + std::to_string(i + 1));
+        into += ", " + var;
+        columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+    }
+    std::string detail = quote_literal("Key (" + columns + ")=(");
+    for (std::size_t i = 0; i < n; ++i)
+        detail +=
+            (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
+    detail += " || " + quote_literal(") already exists.");
+    const std::string body =
+        declare + "BEGIN " + parts.cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" +
+        into + " FROM uniqguard_v v WHERE " + parts.refused +
+        " ORDER BY v.uniqguard_row LIMIT 1; IF FOUND THEN RAISE EXCEPTION USING ERRCODE = "
+        "'23505', COLUMN = '" +
+        std::string(event_marker_prefix) + "' || uniqguard_row, MESSAGE = " +
+        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
+        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
+        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
+        "; END IF; END";
+    return do_block(body);
+}
+
+std::string copy_probe(const GuardTable& table, const std::vector<KeySql>& rows,
+                       bool nulls_distinct) {
+    const auto parts = copy_check_parts(table, rows, nulls_distinct);
+    return parts.cte + "SELECT v.uniqguard_row FROM uniqguard_v v WHERE " + parts.refused +
+           " ORDER BY v.uniqguard_row";
+}
+
+namespace {
+std::string column_list(const std::vector<std::string>& columns, const std::string& prefix) {
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        out += (i ? ", " : "") + prefix + quote_identifier(columns[i]);
+    return out;
+}
+
+// A held row `s` whose key the table has, or an earlier held row: skipped.
+std::string held_row_skipped(const GuardTable& table, bool nulls_distinct) {
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string in_table, earlier;
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
+        const std::string c = quote_identifier(key_column(table, i).name);
+        in_table += (i ? " AND " : "") + ("t." + c) + op + "s." + c;
+        earlier += (i ? " AND " : "") + ("e." + c) + op + "s." + c;
+    }
+    return "(EXISTS (SELECT 1" + from_table(table, "t") + " WHERE " + in_table +
+           ") OR EXISTS (SELECT 1 FROM " + std::string(copy_staging_table) +
+           " e WHERE e.ctid < s.ctid AND " + earlier + "))";
+}
+}  // namespace
+
+std::string copy_staging_create(const GuardTable& table, const std::vector<std::string>& columns) {
+    // The columns alone, with their types: no constraint or default, which the INSERT into the
+    // table applies.
+    return "CREATE TEMP TABLE " + std::string(copy_staging_table.substr(8)) +
+           " ON COMMIT DROP AS SELECT " + column_list(columns, "") + " FROM " +
+           table.qualified_sql + " WITH NO DATA";
+}
+
+std::string copy_ignore_probe(const GuardTable& table, bool nulls_distinct) {
+    // A fresh table filled by one COPY: its rows' ctid order is the order they came in.
+    return "SELECT n - 1 FROM (SELECT row_number() OVER (ORDER BY s.ctid) AS n, " +
+           held_row_skipped(table, nulls_distinct) + " AS skipped FROM " +
+           std::string(copy_staging_table) + " s) q WHERE skipped ORDER BY n";
+}
+
+std::string copy_ignore_insert(const GuardTable& table, const std::vector<std::string>& columns,
+                               bool nulls_distinct) {
+    bool overriding = false;  // COPY writes GENERATED ALWAYS identity columns; INSERT must say so
+    for (const auto& name : columns)
+        for (const auto& col : table.columns)
+            if (col.name == name && col.identity == 'a') overriding = true;
+    return "INSERT INTO " + table.qualified_sql + " (" + column_list(columns, "") + ")" +
+           (overriding ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " +
+           column_list(columns, "s.") + " FROM " + std::string(copy_staging_table) +
+           " s WHERE NOT " + held_row_skipped(table, nulls_distinct) + " ORDER BY s.ctid";
+}
+
+std::string copy_staging_drop() { return "DROP TABLE " + std::string(copy_staging_table); }
+
 std::string refusal_block(std::string_view sqlstate, std::string_view message,
                           std::string_view hint) {
     std::string body = "BEGIN RAISE EXCEPTION USING ERRCODE = " + quote_literal(sqlstate) +

@@ -13,6 +13,7 @@
 #include "guard/pg_sql_literal.hpp"
 #include "protocol/postgres/message_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
+#include "proxy/pg_copy_guard.hpp"
 #include "sql/pg_lexer.hpp"
 #include "sql/statement_cache.hpp"
 #include "util/ascii_search.hpp"
@@ -65,6 +66,10 @@ struct PgGuard::PendingCheck {
     // keys of an INSERT); `json_keys`: one value, a JSON array of arrays of text.
     bool new_keys = false;
     bool json_keys = false;
+    // A COPY's check: per event, its line, for the error's CONTEXT; a probe's rows are event
+    // numbers.
+    bool copy = false;
+    std::vector<std::uint64_t> copy_lines;
 };
 
 struct PgGuard::Decision {
@@ -635,6 +640,18 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                     "\" are refused until guard \"" + cfg.name + "\" is ready (" +
                                     why + ")");
     }
+    if (plan.kind == WritePlan::Kind::copy) {
+        // A prepared COPY under an encoding the proxy does not read (on_execute follows the
+        // others).
+        WritePlan refused = plan;
+        refused.kind = WritePlan::Kind::refuse;
+        refused.refusal =
+            "uniqguard: COPY FROM STDIN under a client_encoding or server_encoding other than "
+            "UTF8 on table \"" +
+            cfg.table + "\" is not enforced by guard \"" + cfg.name +
+            "\" yet; the statement was refused";
+        return decide(refused, bind, types, in_transaction);
+    }
     if (plan.kind == WritePlan::Kind::refuse) {
         if (cfg.action == config::GuardAction::log) {
             g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
@@ -981,6 +998,10 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         case pg::FrontendCode::close:
             on_close(body);
             return {};
+        case pg::FrontendCode::copy_data:
+        case pg::FrontendCode::copy_done:
+        case pg::FrontendCode::copy_fail:
+            return on_copy_message(type, body, raw, out, tracker);
         default:
             return {};
     }
@@ -1048,6 +1069,19 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
             continue;
         }
         auto write = plan_write(st, text, *registry_);
+        if (write && write->kind == WritePlan::Kind::copy) {
+            const auto& cfg = write->guard->config();
+            std::string why;
+            if (analysis.statements.size() != 1)
+                why = "COPY FROM STDIN in a query string with other statements";
+            else if (!is_utf8(settings_.client_encoding) || !is_utf8(settings_.server_encoding))
+                why = "COPY FROM STDIN under a client_encoding or server_encoding other than UTF8";
+            if (why.empty()) return start_copy(*write, text, out, tracker, in_transaction);
+            write->kind = WritePlan::Kind::refuse;
+            write->refusal = "uniqguard: " + why + " on table \"" + cfg.table +
+                             "\" is not enforced by guard \"" + cfg.name +
+                             "\" yet; the statement was refused";
+        }
         // The shape's plan, or that it has none; not while its guard loads (the shape may
         // qualify once it is ready).
         if (shape_path && !known && analysis.statements.size() == 1 &&
@@ -1331,6 +1365,13 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             write = &*fresh;
         }
     }
+    if (write->kind == WritePlan::Kind::copy && is_utf8(settings_.client_encoding) &&
+        is_utf8(settings_.server_encoding)) {
+        // The client's Execute goes as it is; the server ignores the client's Sync after it
+        // while reading the data, and its Sync after CopyDone follows the proxy's check.
+        begin_copy(*write, prepared.sql, in_transaction, false);
+        return {};
+    }
     Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
@@ -1405,6 +1446,169 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     return {.replaced = true};
 }
 
+namespace {
+void append_sync(std::string& out, pg::ReplyTracker& tracker) {
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::sync)).finish();
+    tracker.sent(static_cast<char>(pg::FrontendCode::sync));
+}
+}  // namespace
+
+void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
+                         bool own_sync) {
+    writing_to(*plan.guard);
+    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context());
+    copy_plan_ = plan;
+    copy_plan_.text = {};  // the client's buffer: gone after this message
+    copy_statement_ = std::string(text);
+    copy_in_transaction_ = in_transaction;
+    copy_own_sync_ = own_sync;
+}
+
+PgGuard::Outcome PgGuard::start_copy(const WritePlan& plan, std::string_view text, std::string& out,
+                                     pg::ReplyTracker& tracker, bool in_transaction) {
+    begin_copy(plan, text, in_transaction, true);
+    // The unnamed statement and portal, which the client's simple Query would have dropped
+    // anyway. The server takes the first Sync while it reads the COPY data and ignores it
+    // (CopyGetData); it answers it only when the COPY fails before its data (a missing table),
+    // so the client always gets one ReadyForQuery. The transaction stays open after the data
+    // until the Sync sent with the client's CopyDone, after the check.
+    pg::append_parse(out, "", text);
+    tracker.sent('P', ReplyUse::drop);
+    pg::append_bind(out, "", "", {});
+    tracker.sent('B', ReplyUse::drop);
+    pg::append_execute(out, "");
+    tracker.sent('E', ReplyUse::forward);
+    append_sync(out, tracker);
+    return {.replaced = true};
+}
+
+PgGuard::Outcome PgGuard::on_copy_message(char type, util::Bytes body, util::Bytes raw,
+                                          std::string& out, pg::ReplyTracker& tracker) {
+    if (!copy_) return {};
+    const auto code = static_cast<pg::FrontendCode>(type);
+    auto& g = *copy_plan_.guard;
+    auto fail = [&] {
+        // The server fails the COPY (57014, "COPY from stdin failed: <why>") and rolls back
+        // what the COPY wrote; the client's later data is ignored by the server.
+        spdlog::warn("guard {}: {}", g.config().name, copy_->error());
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::copy_fail))
+            .cstring(copy_->error())
+            .finish();
+        tracker.sent(static_cast<char>(pg::FrontendCode::copy_fail));
+        if (copy_own_sync_) append_sync(out, tracker);
+        copy_.reset();
+        return Outcome{.replaced = true};
+    };
+    // action "ignore": the data goes on without the held-back rows.
+    auto append_forward = [&] {
+        const std::string data = copy_->take_forward();
+        if (data.empty()) return;
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::copy_data))
+            .bytes(data)
+            .finish();
+    };
+    const bool holding = copy_->holds_suspects();
+    if (code == pg::FrontendCode::copy_data) {
+        if (!copy_->on_data(body)) return fail();
+        if (!holding) return {};
+        append_forward();
+        return {.replaced = true};
+    }
+    if (code == pg::FrontendCode::copy_fail) {
+        out.append(util::as_chars(raw));
+        tracker.sent(type);
+        if (copy_own_sync_) append_sync(out, tracker);
+        copy_.reset();
+        return {.replaced = true};
+    }
+    if (!copy_->on_done()) return fail();
+    if (holding) append_forward();
+    auto suspects = copy_->take_suspects();
+    const std::string held_rows = holding ? copy_->held_rows() : std::string();
+    copy_.reset();
+    const auto& cfg = g.config();
+    const auto action = cfg.action;
+    // The COPY's CommandComplete is held while a check or the held rows' INSERT is due; a COPY
+    // the server failed has nothing to check.
+    const bool check = !suspects.empty() &&
+                       (action == config::GuardAction::log || tracker.set_copy_use(ReplyUse::hold));
+    out.append(util::as_chars(raw));
+    tracker.sent(type);
+    if (check) {
+        g.counters().checked.fetch_add(1, std::memory_order_relaxed);
+        PendingCheck pending{.guard = &g,
+                             .action = action,
+                             .statement = copy_statement_,
+                             .in_transaction = copy_in_transaction_,
+                             .copy = true};
+        std::vector<guard::KeySql> rows, unknown;
+        for (auto& s : suspects) {
+            if (!s.fingerprinted) unknown.push_back(s.sql);
+            rows.push_back(std::move(s.sql));
+            pending.event_values.push_back(std::move(s.display));
+            pending.copy_lines.push_back(s.line);
+        }
+        // Keys the proxy could not fingerprint: the server writes them back for the key set.
+        if (!unknown.empty())
+            append_proxy_statement(
+                out, tracker, guard::stored_keys_probe(g.table(), unknown), ReplyUse::capture,
+                remember(PendingCheck{.guard = &g, .action = action, .new_keys = true}));
+        const std::uint32_t tag = remember(std::move(pending));
+        const auto& table = g.table();
+        if (action == config::GuardAction::reject) {
+            append_proxy_statement(out, tracker,
+                                   guard::copy_reject_check(table, cfg, rows, cfg.nulls_distinct),
+                                   ReplyUse::verdict, tag);
+        } else if (action == config::GuardAction::log) {
+            append_proxy_statement(out, tracker, guard::copy_probe(table, rows, cfg.nulls_distinct),
+                                   ReplyUse::capture, tag);
+        } else {
+            append_held_rows(out, tracker, held_rows, tag);
+        }
+    }
+    // A prepared COPY: the client's own Sync follows.
+    if (copy_own_sync_) append_sync(out, tracker);
+    return {.replaced = true};
+}
+
+void PgGuard::append_held_rows(std::string& out, pg::ReplyTracker& tracker,
+                               const std::string& held_rows, std::uint32_t probe_tag) {
+    // action "ignore": the held rows are copied into a temporary table as the client sent them,
+    // the skipped ones named for the log, the others inserted in their order; the INSERT's
+    // count is added to the held `COPY n`.
+    const auto& table = copy_plan_.guard->table();
+    const bool nulls_distinct = copy_plan_.guard->config().nulls_distinct;
+    append_proxy_statement(out, tracker, guard::copy_staging_create(table, copy_plan_.copy_columns),
+                           ReplyUse::drop, 0);
+    // The staging COPY's data must follow its Execute at once: the server is then reading it.
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_parse(out, check_name, copy_staging_statement(copy_plan_));
+    tracker.sent('P', ReplyUse::drop);
+    pg::append_bind(out, check_name, check_name, {});
+    tracker.sent('B', ReplyUse::drop);
+    pg::append_execute(out, check_name);
+    tracker.sent('E', ReplyUse::drop);
+    pg::MessageWriter(out)
+        .begin(static_cast<char>(pg::FrontendCode::copy_data))
+        .bytes(copy_staging_data(copy_plan_, held_rows))
+        .finish();
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::copy_done)).finish();
+    tracker.sent(static_cast<char>(pg::FrontendCode::copy_done));
+    pg::append_close(out, 'P', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    pg::append_close(out, 'S', check_name);
+    tracker.sent('C', ReplyUse::drop);
+    append_proxy_statement(out, tracker, guard::copy_ignore_probe(table, nulls_distinct),
+                           ReplyUse::capture, probe_tag);
+    append_proxy_statement(
+        out, tracker, guard::copy_ignore_insert(table, copy_plan_.copy_columns, nulls_distinct),
+        ReplyUse::add_count, 0);
+    append_proxy_statement(out, tracker, guard::copy_staging_drop(), ReplyUse::drop, 0);
+}
+
 void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
     std::optional<std::size_t> event;
     std::erase_if(fields, [&](const auto& f) {
@@ -1420,6 +1624,15 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
     PendingCheck& check = it->second;
+    if (check.copy && event && *event < check.copy_lines.size()) {
+        // The CONTEXT the server gives a violation found while copying, where a PL/pgSQL one
+        // would stand (after the message's text fields, before schema/table/constraint).
+        const auto at = std::find_if(fields.begin(), fields.end(), [](const auto& f) {
+            return std::string_view("stcdnFLR").find(f.first) != std::string_view::npos;
+        });
+        fields.insert(
+            at, {'W', copy_error_context(check.guard->table().name, check.copy_lines[*event])});
+    }
     if (check.values_from_detail && event && *event < check.event_values.size()) {
         // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at
         // ", ", which a text value may contain too; this is for the log only).
@@ -1561,6 +1774,16 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         g.keys().insert(guard::fingerprint_encoded_key(encoded, g.seed()));
         return;
     }
+    if (it->second.copy) {
+        // One row per duplicate: its event number.
+        if (values->empty() || !(*values)[0]) return;
+        const bool log = it->second.action == config::GuardAction::log;
+        auto& counters = it->second.guard->counters();
+        (log ? counters.logged : counters.ignored).fetch_add(1, std::memory_order_relaxed);
+        report(it->second, std::strtoul(std::string(*(*values)[0]).c_str(), nullptr, 10),
+               log ? guard::DuplicateAction::logged : guard::DuplicateAction::ignored);
+        return;
+    }
     for (std::size_t i = 0; i < values->size(); ++i) {
         if ((*values)[i] && *(*values)[i] == "1") {
             auto& counters = it->second.guard->counters();
@@ -1639,7 +1862,10 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     if (redirects_.size() > 256) redirects_.clear();
     // Checks whose replies never came (their statement failed first, or the server skipped to
     // Sync): once the server owes nothing, none can come any more.
-    if (nothing_owed) pending_.clear();
+    if (nothing_owed) {
+        pending_.clear();
+        copy_.reset();  // a COPY the server refused before its data: none comes
+    }
 }
 
 void PgGuard::report(const PendingCheck& check, std::size_t event, guard::DuplicateAction action) {

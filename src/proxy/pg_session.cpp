@@ -5,6 +5,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "protocol/postgres/auth.hpp"
+#include "protocol/postgres/command_tag.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
 #include "proxy/pg_refusal.hpp"
@@ -139,6 +140,13 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 std::string cleaned;
                 pg::append_error_message(cleaned, *fields);
                 send_owned(std::move(cleaned));
+                break;
+            }
+            case A::add_count: {
+                // The rows a COPY held back went in by the proxy's INSERT: one `COPY n`.
+                const auto rows = pg::command_count(util::as_chars(body));
+                if (rows) pg::add_to_command_count(s_.held_, *rows);
+                if (!s_.held_.empty()) send_owned(std::exchange(s_.held_, {}));
                 break;
             }
             case A::capture_row:

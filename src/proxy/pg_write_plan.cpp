@@ -292,6 +292,43 @@ bool may_write(std::string_view text) {
     }
     return false;
 }
+// COPY … FROM STDIN: its rows pass through the proxy and are read there (pg_copy_guard.hpp).
+// Forms whose rows the proxy does not see, or cannot read, are refused.
+std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardState& g,
+                                   std::string_view text) {
+    if (!c.from_stdin)
+        return refuse(g, unenforced(g, "COPY FROM a server-side file or program"), text);
+    if (c.has_where) return refuse(g, unenforced(g, "COPY FROM ... WHERE"), text);
+    const auto& table = g.table();
+    // The fields of a row: the column list, or every column but the generated ones.
+    std::vector<std::string> fields = c.columns;
+    for (const auto& name : fields)
+        if (std::none_of(table.columns.begin(), table.columns.end(),
+                         [&](const auto& col) { return col.name == name; }))
+            return std::nullopt;  // the server's error (42703) comes first
+    if (fields.empty())
+        for (const auto& col : table.columns)
+            if (!col.generated || col.identity != 0) fields.push_back(col.name);
+    WritePlan p;
+    p.kind = WritePlan::Kind::copy;
+    p.guard = &g;
+    p.text = text;
+    for (std::size_t k : table.key_columns) {
+        const auto& name = table.columns[k].name;
+        auto at = std::find(fields.begin(), fields.end(), name);
+        if (at == fields.end())
+            return refuse(g, unenforced(g, "COPY FROM STDIN without key column \"" + name + "\""),
+                          text);
+        p.copy_key_fields.push_back(static_cast<std::size_t>(at - fields.begin()));
+    }
+    std::string error;
+    auto options = protocol::postgres::copy_format_options(c.options, fields, error);
+    if (!options) return refuse(g, unenforced(g, "COPY FROM STDIN with " + error), text);
+    p.copy_options = std::move(*options);
+    p.copy_columns = std::move(fields);
+    return p;
+}
+
 }  // namespace
 
 std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view sql,
@@ -329,7 +366,8 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             const auto& c = *st.get<sql::CopyStatement>();
             auto* g = c.is_from ? guard_of(c.table) : nullptr;
             if (!g) return std::nullopt;
-            return refuse(*g, unenforced(*g, "COPY FROM"), text);
+            if (g->state() != guard::GuardLoadState::ready) return unready(*g);
+            return plan_copy(c, *g, text);
         }
         case sql::StatementKind::other: {
             if (!registry.may_mention(text) || !may_write(text)) return std::nullopt;

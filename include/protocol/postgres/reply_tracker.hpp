@@ -33,6 +33,9 @@ enum class ReplyUse : std::uint8_t {
     hold,     // the client's write under check: DataRow/CommandComplete kept until the verdict
     verdict,  // the proxy's check: success releases the held replies; an error replaces them
     capture,  // the proxy's query: its rows are handed to the session, nothing is forwarded
+    // the proxy's INSERT of rows a COPY held back: its row count is added to the held COPY's
+    // CommandComplete, which is then released; an error replaces what is held
+    add_count,
 };
 
 enum class ReplyAction : std::uint8_t {
@@ -45,6 +48,7 @@ enum class ReplyAction : std::uint8_t {
     capture_done,    // the captured query's CommandComplete (discarded)
     proxy_error,     // an error answering a message of the proxy: discard held; send the error
     hold_failed,     // the held write failed on its own: discard what is held; send the error
+    add_count,       // add this CommandComplete's count to the held one's, send what is held
 };
 
 struct ReplyDecision {
@@ -68,6 +72,12 @@ class ReplyTracker {
 
     ReplyDecision on_reply(char backend_code);
 
+    // The statement whose COPY FROM STDIN the client has just ended: its remaining replies
+    // (CommandComplete) are used as `use` from now on (the guard learns only at CopyDone
+    // whether rows need a check). False when no reply of that statement is still due (the
+    // server failed the COPY already).
+    bool set_copy_use(ReplyUse use, std::uint32_t tag = 0);
+
     // Nothing owed: every message sent has had its replies.
     bool idle() const { return head_ == entries_.size(); }
     std::size_t pending() const { return entries_.size() - head_; }
@@ -79,6 +89,7 @@ class ReplyTracker {
         std::uint32_t tag = 0;
         bool has_plan = false;        // Query: its plan is the next one in plans_
         std::uint32_t statement = 0;  // Query: statements completed so far
+        bool copying = false;         // its CopyInResponse has come
     };
     struct Plan {
         std::vector<ReplyUse> uses;

@@ -69,6 +69,7 @@ void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
 }
 
 void ReplyTracker::on_copy_in() {
+    front().copying = true;
     // Syncs queued after the statement now copying and before the end of its data will get no
     // ReadyForQuery of their own.
     bool ended = false;
@@ -81,6 +82,16 @@ void ReplyTracker::on_copy_in() {
     }
     entries_.resize(keep);
     copy_in_ = !ended;
+}
+
+bool ReplyTracker::set_copy_use(ReplyUse use, std::uint32_t tag) {
+    drop_markers();
+    // The marker of the CopyDone just sent is behind the statement; skipped entries are not
+    // answered any more.
+    if (skipping_ || idle() || !front().copying || front().has_plan) return false;
+    front().use = use;
+    front().tag = tag;
+    return true;
 }
 
 void ReplyTracker::drop_markers() {
@@ -129,6 +140,10 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             if (error) return {ReplyAction::verdict_failed, tag};
             if (reply == code(B::command_complete) || reply == code(B::empty_query_response))
                 return {ReplyAction::verdict_passed, tag};
+            return {ReplyAction::drop, tag};
+        case ReplyUse::add_count:
+            if (error) return {ReplyAction::proxy_error, tag};
+            if (reply == code(B::command_complete)) return {ReplyAction::add_count, tag};
             return {ReplyAction::drop, tag};
         case ReplyUse::capture:
             if (error) return {ReplyAction::proxy_error, tag};

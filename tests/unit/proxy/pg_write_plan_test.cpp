@@ -87,23 +87,55 @@ TEST_CASE("other tables and reads are none of the guard's business", "[pg_write_
 
 TEST_CASE("forms whose keys come late are refused naming the guard", "[pg_write_plan]") {
     Fixture f;
-    for (const char* sql : {"INSERT INTO enroll (user_id, course_id) SELECT 1, 2",
-                            "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)",
-                            "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
-                            "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
-                            "(user_id, course_id) DO UPDATE SET note = 'x'",
-                            "UPDATE enroll SET user_id = user_id + 1",
-                            "UPDATE enroll SET user_id = 1 FROM other WHERE other.id = enroll.id",
-                            "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
-                            "RETURNING 1) SELECT * FROM x",
-                            "COPY enroll FROM STDIN",
-                            "MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING"}) {
+    for (const char* sql :
+         {"INSERT INTO enroll (user_id, course_id) SELECT 1, 2",
+          "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)",
+          "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
+          "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "(user_id, course_id) DO UPDATE SET note = 'x'",
+          "UPDATE enroll SET user_id = user_id + 1",
+          "UPDATE enroll SET user_id = 1 FROM other WHERE other.id = enroll.id",
+          "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
+          "RETURNING 1) SELECT * FROM x",
+          "COPY enroll FROM '/tmp/rows.txt'", "COPY enroll FROM STDIN WHERE user_id > 1",
+          "COPY enroll (user_id, note) FROM STDIN", "COPY enroll FROM STDIN (ENCODING 'latin1')",
+          "MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING"}) {
         INFO(sql);
         auto p = f.plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::refuse);
         CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
     }
+}
+
+TEST_CASE("COPY FROM STDIN: key fields found in the column list or the table's order",
+          "[pg_write_plan]") {
+    Fixture f;
+    auto p = f.plan("COPY enroll (note, course_id, user_id) FROM STDIN (FORMAT csv, HEADER)");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::copy);
+    CHECK(p->copy_key_fields == std::vector<std::size_t>{2, 1});
+    CHECK(p->copy_options.format == protocol::postgres::CopyDataFormat::csv);
+    CHECK(p->copy_options.header);
+    CHECK(p->copy_options.delimiter == ',');
+
+    p = f.plan("COPY enroll FROM STDIN WITH (DELIMITER '|', NULL 'x')");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::copy);
+    CHECK(p->copy_key_fields == std::vector<std::size_t>{1, 2});
+    CHECK(p->copy_options.delimiter == '|');
+    CHECK(p->copy_options.null_string == "x");
+
+    CHECK_FALSE(f.plan("COPY enroll TO STDOUT"));
+
+    Fixture ignoring(config::GuardAction::ignore);
+    p = ignoring.plan("COPY enroll (course_id, user_id) FROM STDIN");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::copy);
+    CHECK(p->copy_columns == std::vector<std::string>{"course_id", "user_id"});
+    p = ignoring.plan("COPY enroll FROM STDIN");
+    REQUIRE(p);
+    CHECK(p->copy_columns == std::vector<std::string>{"id", "user_id", "course_id", "note"});
 }
 
 TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "[pg_write_plan]") {

@@ -144,3 +144,67 @@ TEST_CASE("Syncs sent during COPY FROM STDIN get no ReadyForQuery of their own",
     CHECK(replies(t, "CZ") == std::vector{fwd, fwd});
     CHECK(t.idle());
 }
+
+TEST_CASE("COPY FROM STDIN: the statement's CommandComplete is held once the guard asks",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    // The proxy's Parse/Bind of the client's COPY, its Execute and a Sync the server ignores.
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E');
+    t.sent('S');
+    CHECK(replies(t, "12G") == std::vector{drop, drop, fwd});
+    CHECK(t.set_copy_use(ReplyUse::hold));
+    t.sent('c');
+    t.sent('E', ReplyUse::verdict, 7);
+    t.sent('S');
+    CHECK(t.on_reply('C').action == hold);
+    CHECK(t.on_reply('C').action == ReplyAction::verdict_passed);
+    CHECK(t.on_reply('Z').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("COPY FROM STDIN failed by the server: nothing is left to hold", "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E');
+    t.sent('S');
+    CHECK(replies(t, "12GE") == std::vector{drop, drop, fwd, fwd});
+    CHECK_FALSE(t.set_copy_use(ReplyUse::hold));
+    t.sent('c');
+    t.sent('S');
+    CHECK(t.on_reply('Z').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("COPY refused before its data: the first Sync is answered", "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E');
+    t.sent('S');
+    CHECK(t.on_reply('1').action == drop);
+    CHECK(t.on_reply('E').action == ReplyAction::proxy_error);
+    CHECK(t.on_reply('Z').action == fwd);
+    CHECK(t.idle());
+}
+
+TEST_CASE("COPY with held rows: the proxy's INSERT adds its count, or its error replaces it",
+          "[reply_tracker]") {
+    for (bool fails : {false, true}) {
+        ReplyTracker t;
+        t.sent('E');
+        t.sent('S');
+        CHECK(t.on_reply('G').action == fwd);
+        CHECK(t.set_copy_use(ReplyUse::hold));
+        t.sent('c');
+        t.sent('E', ReplyUse::add_count);
+        t.sent('S');
+        CHECK(t.on_reply('C').action == hold);
+        CHECK(t.on_reply(fails ? 'E' : 'C').action ==
+              (fails ? ReplyAction::proxy_error : ReplyAction::add_count));
+        CHECK(t.on_reply('Z').action == fwd);
+        CHECK(t.idle());
+    }
+}
