@@ -28,6 +28,7 @@ from harness.proxy import Proxy
 NOPASS_USER = "nopassuser"  # a role without a password, under a scram-sha-256 hba line
 GHOST_USER = "ghostuser"    # no such role, under a scram-sha-256 hba line
 ROTATING_USER = "rotatinguser"  # made and dropped by one test
+MD5_SCRAM_USER, MD5_SCRAM_PASSWORD = "md5scramuser", "md5-under-scram"  # md5 verifier, scram line
 AUTH_QUERY = "SELECT rolname, rolpassword FROM uniqguard_auth.lookup($1)"
 CREDENTIALS = {"md5": (MD5_USER, MD5_PASSWORD), "scram": (SCRAM_USER, SCRAM_PASSWORD)}
 
@@ -41,10 +42,12 @@ def server(certs):
     """A PostgreSQL of its own: its pg_hba.conf asks SCRAM of the two extra roles, and its app
     database holds the lookup function."""
     pg = PgServer(certs=certs,
-                  extra_hba=f"host all {NOPASS_USER},{GHOST_USER},{ROTATING_USER} 127.0.0.1/32 "
-                            "scram-sha-256\n")
+                  extra_hba=f"host all {NOPASS_USER},{GHOST_USER},{ROTATING_USER},{MD5_SCRAM_USER} "
+                            "127.0.0.1/32 scram-sha-256\n")
     pg.start()
     pg.psql_admin(f"CREATE ROLE {NOPASS_USER} LOGIN")
+    pg.psql_admin(f"SET password_encryption = 'md5'; "
+                  f"CREATE ROLE {MD5_SCRAM_USER} LOGIN PASSWORD '{MD5_SCRAM_PASSWORD}'")
     pg.psql_admin("""
         CREATE SCHEMA uniqguard_auth;
         CREATE FUNCTION uniqguard_auth.lookup(role_name text)
@@ -161,6 +164,19 @@ def test_wrong_password_and_unknown_roles_fail_as_on_the_server(server, proxies,
     assert not ok_direct and not ok_proxied
     assert f"FATAL:  {failed_for(user)}" in direct
     assert f"FATAL:  {failed_for(user)}" in proxied
+
+
+@pytest.mark.parametrize("client", list(CONNECT))
+def test_md5_verifier_under_a_scram_line_fails_as_on_the_server(server, proxies, client):
+    """The server cannot run SCRAM against an md5 hash, so even the right password fails; the
+    proxy's auth query finds no SCRAM verifier and fails the same way, at the same step."""
+    params = dict(user=MD5_SCRAM_USER, password=MD5_SCRAM_PASSWORD, connect_timeout=10,
+                  sslmode="require")
+    ok_direct, direct = CONNECT[client](server.dsn(**params))
+    ok_proxied, proxied = CONNECT[client](proxies["on"].dsn(**params))
+    assert not ok_direct and not ok_proxied
+    assert f"FATAL:  {failed_for(MD5_SCRAM_USER)}" in direct
+    assert f"FATAL:  {failed_for(MD5_SCRAM_USER)}" in proxied
 
 
 @pytest.mark.parametrize("user", [SCRAM_USER, GHOST_USER, NOPASS_USER])
