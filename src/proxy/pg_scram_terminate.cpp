@@ -37,12 +37,14 @@ bool offers(const std::vector<std::string>& mechanisms, std::string_view name) {
 }
 
 // One whole message from `stream`, left at the front of `buffer` (the caller consumes it).
-// nullopt: the peer is gone or sent a malformed length.
-asio::awaitable<std::optional<pg::Frame>> read_message(Stream& stream, util::ByteBuffer& buffer) {
+// nullopt: the peer is gone, or sent a malformed length (then `malformed` is set).
+asio::awaitable<std::optional<pg::Frame>> read_message(Stream& stream, util::ByteBuffer& buffer,
+                                                       bool& malformed) {
     for (;;) {
         const auto r = pg::read_typed_frame(buffer.readable(), max_auth_message);
         if (r.status == pg::FrameStatus::complete) co_return r.frame;
-        if (r.status == pg::FrameStatus::error) co_return std::nullopt;
+        malformed = r.status == pg::FrameStatus::error;
+        if (malformed) co_return std::nullopt;
         const std::size_t missing = r.needed > buffer.size() ? r.needed - buffer.size() : 1;
         auto space = buffer.writable(std::max(read_chunk, missing));
         auto [ec, n] = co_await stream.async_read_some(asio::buffer(space), use_tuple);
@@ -66,7 +68,9 @@ asio::awaitable<void> send_fatal(Stream& client, std::string_view sqlstate,
 // The client's next message, which must be a SASL response ('p'); its body, or nullopt after
 // telling the client what is wrong (as the server: 08P01).
 asio::awaitable<std::optional<std::string>> read_sasl_response(ScramTerminateLegs& legs) {
-    const auto frame = co_await read_message(legs.client, legs.client_buffer);
+    bool malformed = false;
+    const auto frame = co_await read_message(legs.client, legs.client_buffer, malformed);
+    if (malformed) co_await send_fatal(legs.client, "08P01", "invalid message length");
     if (!frame) co_return std::nullopt;
     const char type = frame->type;
     std::string body(util::as_chars(frame->body));
@@ -114,7 +118,8 @@ asio::awaitable<bool> log_in_to_server(ScramTerminateLegs& legs,
     for (int round = 0; round < 2; ++round) {
         const std::uint32_t expected =
             round == 0 ? pg::auth_code::sasl_continue : pg::auth_code::sasl_final;
-        const auto frame = co_await read_message(legs.server, legs.server_buffer);
+        bool malformed = false;
+        const auto frame = co_await read_message(legs.server, legs.server_buffer, malformed);
         if (!frame) {
             co_await send_fatal(legs.client, "08006",
                                 "uniqguard: the database server closed the connection during "

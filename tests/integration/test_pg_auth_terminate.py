@@ -312,3 +312,23 @@ def test_no_secret_in_the_log_at_trace(server, proxy_certs):
     for secret in (SCRAM_PASSWORD, verifier, stored, server_key, "SCRAM-SHA-256$"):
         for log in logs.values():
             assert secret not in log, secret
+
+
+@pytest.mark.parametrize("sent, message", [
+    (pgwire.query("SELECT 1"), "expected SASL response, got message type 81"),
+    (b"p\x00\x00\x00\x02", "invalid message length"),
+])
+def test_not_a_sasl_response_gets_08P01(proxies, sent, message):
+    c = pgwire.RawClient(proxies["off"].port)
+    try:
+        c.send(pgwire.startup_message({"user": SCRAM_USER, "database": "app"}))
+        t, body = c.read_message()
+        assert (t, int.from_bytes(body[:4], "big")) == ("R", pgwire.AUTH_SASL)
+        c.send(sent)
+        t, body = c.read_message()
+        assert t == "E"
+        fields = pgwire.parse_fields(body)
+        assert (fields["S"], fields["C"], fields["M"]) == ("FATAL", "08P01", message)
+        assert c.is_closed()
+    finally:
+        c.close()
