@@ -16,8 +16,10 @@ std::vector<std::string> not_built_yet(const Config& cfg) {
         if (g.consistency == Consistency::strict)
             lines.push_back("guard " + g.name +
                             ": consistency = \"strict\" is not built yet: \"cache\" applies");
-    if (cfg.listen.auth == ClientAuth::terminate)
-        lines.push_back("listen.auth = \"terminate\" is not built yet: authentication is relayed");
+    if (cfg.listen.auth == ClientAuth::terminate && cfg.listen.protocol == Protocol::mysql)
+        lines.push_back(
+            "listen.auth = \"terminate\" is built for PostgreSQL only: MySQL/MariaDB "
+            "authentication is relayed");
     if (cfg.listen.proxy_protocol != ProxyProtocol::off &&
         cfg.listen.protocol == Protocol::postgres)
         lines.push_back(

@@ -9,6 +9,7 @@
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
 #include "proxy/pg_refusal.hpp"
+#include "proxy/pg_scram_terminate.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 #include "util/gcc12_coroutine_frames.hpp"
@@ -470,6 +471,27 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
         switch (static_cast<pg::BackendCode>(f.type)) {
             case pg::BackendCode::authentication: {
                 const auto code = pg::authentication_code(f.body).value_or(pg::auth_code::ok);
+                if (code == pg::auth_code::sasl &&
+                    config_->listen.auth == config::ClientAuth::terminate) {
+                    // SCRAM ends at the proxy (pg_scram_terminate.hpp); the server's
+                    // AuthenticationOk and the rest are relayed below as usual.
+                    auto offered =
+                        pg::decode_sasl_mechanisms(f.body).value_or(std::vector<std::string>{});
+                    if (should_terminate_scram(*config_, offered)) {
+                        server_buffer_.consume(f.wire_size);
+                        if (!to_client.empty()) {
+                            auto [ec, n] =
+                                co_await client_.async_write(asio::buffer(to_client), use_tuple);
+                            if (ec) co_return false;
+                            to_client.clear();
+                        }
+                        const std::string who = describe_client();
+                        ScramTerminateLegs legs{client_,  client_buffer_, *server_, server_buffer_,
+                                                *config_, *backend_tls_,  user_,    who};
+                        if (!co_await terminate_scram(legs, std::move(offered))) co_return false;
+                        continue;
+                    }
+                }
                 if (code == pg::auth_code::sasl) {
                     // TLS, where there is any, ends at the proxy: the client can never bind to
                     // the server's channel, so -PLUS is never offered to it. (A plaintext client
@@ -544,7 +566,8 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                     "the "
                     "database server connections use TLS",
                     "Connect with channel_binding=disable, or use a plaintext connection on one of "
-                    "the two legs (listen.tls_cert or backend.tls = \"disable\").");
+                    "the two legs (listen.tls_cert or backend.tls = \"disable\"), or set "
+                    "listen.auth = \"terminate\" on the proxy.");
                 co_return false;
             }
             offered_sasl = false;  // only the first answer carries the gs2 header

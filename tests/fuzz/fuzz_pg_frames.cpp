@@ -1,6 +1,7 @@
 // Fuzzes every PostgreSQL frame reader and decoder with the same bytes: the typed and startup
 // frame readers walking a whole buffer, the streaming scanner fed in chunks whose sizes come
-// from the input, and the message decoders on every frame body found.
+// from the input, the message decoders on every frame body found, and the SCRAM server
+// (listen.auth = "terminate") on the input read as a client-first and a client-final message.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/backend_stream.hpp"
 #include "protocol/postgres/frame_reader.hpp"
+#include "protocol/postgres/scram_server.hpp"
 #include "protocol/postgres/startup.hpp"
 
 using namespace uniqguard::protocol::postgres;
@@ -27,6 +29,31 @@ struct CountingObserver : BackendStreamObserver {
     }
     void on_forward(Bytes segment) override { forwarded += segment.size(); }
 };
+
+// The client's two SCRAM messages are the input split at its first NUL; the first byte picks
+// the mechanism and whether the client connection is TLS (binding data present).
+void fuzz_scram_server(std::string_view input) {
+    static const auto verifier = scram::parse_verifier(
+        "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
+    if (!verifier || input.empty()) return;
+    const char selector = input[0];
+    input.remove_prefix(1);
+    const auto nul = input.find('\0');
+    const std::string_view first = input.substr(0, nul);
+    const std::string_view final_message =
+        nul == std::string_view::npos ? std::string_view{} : input.substr(nul + 1);
+    const bool tls = (selector & 1) != 0;
+    ScramServer server(selector & 2 ? std::nullopt : verifier, "user",
+                       tls ? std::string(32, '\x5c') : std::string{}, "SRV");
+    const auto step =
+        server.handle_client_first(selector & 4 ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256", first);
+    if (!step.ok()) return;
+    const auto last = server.handle_client_final(final_message);
+    // A failure never carries a message, and a success only with the right proof.
+    if (!last.ok() && !last.message.empty()) __builtin_trap();
+    if (last.ok() && !server.authenticated()) __builtin_trap();
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -59,5 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
     }
     if (observer.forwarded > size) __builtin_trap();
+
+    fuzz_scram_server({reinterpret_cast<const char*>(data), size});
     return 0;
 }

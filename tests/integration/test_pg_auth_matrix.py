@@ -143,6 +143,7 @@ def test_raw_two_tls_legs_gs2_y_refused_with_08P01(proxies, certs):
         assert fields["M"] == ("uniqguard: SCRAM channel binding cannot be relayed when both the "
                                "client and the database server connections use TLS")
         assert "channel_binding=disable" in fields["H"]
+        assert 'set listen.auth = "terminate" on the proxy' in fields["H"]
         assert c.is_closed()
     finally:
         c.close()

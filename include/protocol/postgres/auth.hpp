@@ -29,7 +29,12 @@ std::string encode_authentication_sasl(const std::vector<std::string>& mechanism
 struct SaslInitialResponse {
     std::string mechanism;
     char gs2_flag = 0;
+    util::Bytes data;  // the client-first message (a view into the body)
 };
 std::optional<SaslInitialResponse> decode_sasl_initial_response(util::Bytes body);
+
+// AuthenticationSASLContinue / AuthenticationSASLFinal carrying `data`, whole messages.
+std::string encode_authentication_sasl_continue(std::string_view data);
+std::string encode_authentication_sasl_final(std::string_view data);
 
 }  // namespace uniqguard::protocol::postgres

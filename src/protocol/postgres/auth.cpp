@@ -42,8 +42,9 @@ std::optional<SaslInitialResponse> decode_sasl_initial_response(util::Bytes body
     const void* nul = std::memchr(body.data(), 0, body.size());
     if (nul == nullptr) return std::nullopt;
     SaslInitialResponse r;
-    r.mechanism.assign(reinterpret_cast<const char*>(body.data()),
-                       static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - body.data()));
+    r.mechanism.assign(
+        reinterpret_cast<const char*>(body.data()),
+        static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - body.data()));
     std::size_t pos = r.mechanism.size() + 1;
     if (body.size() < pos + 4) return std::nullopt;
     const std::uint32_t len = util::read_u32_be(body.data() + pos);
@@ -51,7 +52,26 @@ std::optional<SaslInitialResponse> decode_sasl_initial_response(util::Bytes body
     // -1 means "no initial response": legal, but SCRAM always sends one.
     if (len == 0xffffffffu || len == 0 || body.size() - pos < len) return std::nullopt;
     r.gs2_flag = static_cast<char>(body[pos]);
+    r.data = body.subspan(pos, len);
     return r;
+}
+
+namespace {
+std::string authentication_with_data(std::uint32_t code, std::string_view data) {
+    std::string out;
+    MessageWriter w(out);
+    w.begin(static_cast<char>(BackendCode::authentication)).int32(code).bytes(data);
+    w.finish();
+    return out;
+}
+}  // namespace
+
+std::string encode_authentication_sasl_continue(std::string_view data) {
+    return authentication_with_data(auth_code::sasl_continue, data);
+}
+
+std::string encode_authentication_sasl_final(std::string_view data) {
+    return authentication_with_data(auth_code::sasl_final, data);
 }
 
 }  // namespace uniqguard::protocol::postgres

@@ -25,8 +25,10 @@ def _as_postgres(args, **kw):
 
 
 class PgServer:
-    def __init__(self, certs=None, max_connections=200, extra_conf=""):
+    def __init__(self, certs=None, max_connections=200, extra_conf="", extra_hba=""):
+        """`extra_hba`: pg_hba.conf lines placed before the catch-all `trust` line."""
         self.port = free_port()
+        self.extra_hba = extra_hba
         self.certs = certs
         self.max_connections = max_connections
         self.extra_conf = extra_conf
@@ -71,6 +73,7 @@ class PgServer:
                 f"host all {SCRAM_USER} 127.0.0.1/32 scram-sha-256\n"
                 f"host all {CLEAR_USER} 127.0.0.1/32 password\n"
                 f"host all {PROXY_USER} 127.0.0.1/32 scram-sha-256\n"
+                + self.extra_hba +
                 "host all all 127.0.0.1/32 trust\n")
         cmd = [f"{PG_BIN}/postgres", "-D", self.data]
         if os.geteuid() == 0:

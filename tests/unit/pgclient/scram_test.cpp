@@ -108,3 +108,40 @@ TEST_CASE("Base64RoundTripsAndIsStrict", "[pgclient]") {
     for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
     CHECK(base64_decode(base64_encode(all)) == std::optional<std::string>(all));
 }
+
+TEST_CASE("ScramClientWithKeysSendsThePasswordsProof", "[pgclient]") {
+    // The keys "pencil" gives with the RFC's salt and 4096 iterations (Python's hashlib): a
+    // client holding only them proves exactly what the password would.
+    ScramKeys keys;
+    const auto client_key = base64_decode("pg/JI9Z+hkSpLRa5btpe9GVrDHJcSEN0viVTVXaZbos=");
+    const auto server_key = base64_decode("wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
+    REQUIRE(client_key);
+    REQUIRE(server_key);
+    std::copy(client_key->begin(), client_key->end(), keys.client_key.bytes.begin());
+    std::copy(server_key->begin(), server_key->end(), keys.server_key.bytes.begin());
+    ScramClient with_password("pencil", rfc_nonce);
+    ScramClient with_keys(keys, "", rfc_nonce);
+    CHECK(with_keys.mechanism() == "SCRAM-SHA-256");
+    CHECK(with_keys.client_first_message() == "n,,n=,r=rOprNGfwEbeRWgbNEkqO");
+    CHECK(with_keys.client_first_message() == with_password.client_first_message());
+    const auto a = with_password.handle_server_first(rfc_server_first);
+    const auto b = with_keys.handle_server_first(rfc_server_first);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(b.message.starts_with("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p="));
+    CHECK(b.message == a.message);
+    // The RFC's server signature is for its AuthMessage (with "n=user"), not ours: refused.
+    CHECK_FALSE(with_keys.handle_server_final(rfc_server_final).ok());
+}
+
+TEST_CASE("ScramClientWithKeysBindsToTheServersCertificate", "[pgclient]") {
+    ScramKeys keys;
+    const std::string binding(32, '\x7f');
+    ScramClient scram(keys, binding, "abc");
+    CHECK(scram.mechanism() == "SCRAM-SHA-256-PLUS");
+    CHECK(scram.client_first_message() == "p=tls-server-end-point,,n=,r=abc");
+    const auto step = scram.handle_server_first("r=abcdef,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+    REQUIRE(step.ok());
+    CHECK(step.message.starts_with("c=" + base64_encode("p=tls-server-end-point,," + binding) +
+                                   ",r=abcdef,p="));
+}

@@ -33,10 +33,18 @@ TEST_CASE("SaslInitialResponseGs2FlagIsRead", "[auth]") {
     REQUIRE(r);
     CHECK(r->mechanism == "SCRAM-SHA-256");
     CHECK(r->gs2_flag == 'y');
+    CHECK(uniqguard::util::as_chars(r->data) == first);
 }
 
 TEST_CASE("SaslInitialResponseTruncatedIsRefused", "[auth]") {
     std::string body("SCRAM-SHA-256\0\0\0\0\x20n,,", 21);
     CHECK_FALSE(decode_sasl_initial_response(as_bytes(body)));
     CHECK_FALSE(decode_sasl_initial_response(as_bytes(std::string("SCRAM"))));
+}
+
+TEST_CASE("SaslContinueAndFinalAreEncodedAsTheServerWould", "[auth]") {
+    CHECK(encode_authentication_sasl_continue("r=ab,s=c,i=1") ==
+          std::string("R\0\0\0\x14\0\0\0\x0br=ab,s=c,i=1", 21));
+    CHECK(encode_authentication_sasl_final("v=xyz") ==
+          std::string("R\0\0\0\x0d\0\0\0\x0cv=xyz", 14));
 }
