@@ -3,12 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "pgclient/connection.hpp"
-
-// GCC 12 misreads Asio's coroutine-frame operators as a mismatched new/delete
-// (docs/architecture.md, "One MySQL session").
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutine_frames.hpp"
 
 namespace uniqguard::proxy {
 
