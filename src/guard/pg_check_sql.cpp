@@ -49,6 +49,18 @@ std::string from_table(const GuardTable& table, const std::string& alias) {
     if (!alias.empty()) out += " AS " + quote_identifier(alias);
     return out;
 }
+// The server's own unique-violation error, raised by the proxy's DO blocks: `column` is the
+// SQL of the COLUMN field (the event marker naming the row), `detail` the SQL of the DETAIL.
+std::string raise_unique_violation(const GuardTable& table, const config::Guard& guard,
+                                   const std::string& column, const std::string& detail) {
+    return "RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = " + column + ", MESSAGE = " +
+           quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
+           ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
+           ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name);
+}
+
+// The marker of the row in a variable `uniqguard_row`.
+std::string row_marker() { return "'" + std::string(event_marker_prefix) + "' || uniqguard_row"; }
 }  // namespace
 
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
@@ -96,19 +108,13 @@ std::string insert_reject_check(const GuardTable& table, const config::Guard& gu
         "(EXISTS (SELECT 1 FROM uniqguard_v e WHERE e.uniqguard_row < v.uniqguard_row AND " +
         same_as_earlier + ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " +
         same_in_table + ") > " + older_rows + ") ORDER BY v.uniqguard_row LIMIT 1; ";
-    std::string body =
-        declare + "uniqguard_found boolean := false; BEGIN " +
-        (before_insert ? "BEGIN " + find +
-                             "uniqguard_found := FOUND; EXCEPTION WHEN OTHERS THEN "
-                             "uniqguard_found := false; END; "
-                       : find + "uniqguard_found := FOUND; ") +
-        "IF uniqguard_found THEN RAISE EXCEPTION USING ERRCODE = "
-        "'23505', COLUMN = '" +
-        std::string(event_marker_prefix) + "' || uniqguard_row, MESSAGE = " +
-        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
-        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
-        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
-        "; END IF; END";
+    std::string body = declare + "uniqguard_found boolean := false; BEGIN " +
+                       (before_insert ? "BEGIN " + find +
+                                            "uniqguard_found := FOUND; EXCEPTION WHEN OTHERS THEN "
+                                            "uniqguard_found := false; END; "
+                                      : find + "uniqguard_found := FOUND; ") +
+                       "IF uniqguard_found THEN " +
+                       raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END";
     return do_block(body);
 }
 
@@ -310,15 +316,6 @@ namespace {
 constexpr std::string_view verdict_setting = "uniqguard.verdict";
 constexpr std::string_view keys_setting = "uniqguard.keys";
 
-std::string raise_with_detail(const GuardTable& table, const config::Guard& guard,
-                              const std::string& detail_expression) {
-    return "RAISE EXCEPTION USING ERRCODE = '23505', COLUMN = '" +
-           std::string(event_marker_prefix) + "0', MESSAGE = " +
-           quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
-           ", DETAIL = " + detail_expression + ", SCHEMA = " + quote_literal(table.schema) +
-           ", TABLE = " + quote_literal(table.name) +
-           ", CONSTRAINT = " + quote_literal(guard.name) + ";";
-}
 }  // namespace
 
 std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys) {
@@ -367,7 +364,9 @@ std::string update_verdict(const GuardTable& table, const config::Guard& guard) 
         "DECLARE uniqguard_detail text := coalesce(pg_catalog.current_setting(" +
         quote_literal(verdict_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
         quote_literal(verdict_setting) + ", '', true); IF uniqguard_detail <> '' THEN " +
-        raise_with_detail(table, guard, "uniqguard_detail") + " END IF; END";
+        raise_unique_violation(table, guard, "'" + std::string(event_marker_prefix) + "0'",
+                               "uniqguard_detail") +
+        "; END IF; END";
     return do_block(body);
 }
 
@@ -507,16 +506,11 @@ std::string copy_reject_check(const GuardTable& table, const config::Guard& guar
         detail +=
             (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
     detail += " || " + quote_literal(") already exists.");
-    const std::string body =
-        declare + "BEGIN " + parts.cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" +
-        into + " FROM uniqguard_v v WHERE " + parts.refused +
-        " ORDER BY v.uniqguard_row LIMIT 1; IF FOUND THEN RAISE EXCEPTION USING ERRCODE = "
-        "'23505', COLUMN = '" +
-        std::string(event_marker_prefix) + "' || uniqguard_row, MESSAGE = " +
-        quote_literal("duplicate key value violates unique constraint \"" + guard.name + "\"") +
-        ", DETAIL = " + detail + ", SCHEMA = " + quote_literal(table.schema) +
-        ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name) +
-        "; END IF; END";
+    const std::string body = declare + "BEGIN " + parts.cte + "SELECT v.uniqguard_row" + select +
+                             " INTO uniqguard_row" + into + " FROM uniqguard_v v WHERE " +
+                             parts.refused + " ORDER BY v.uniqguard_row LIMIT 1; IF FOUND THEN " +
+                             raise_unique_violation(table, guard, row_marker(), detail) +
+                             "; END IF; END";
     return do_block(body);
 }
 

@@ -2,17 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "../scram_rfc7677.hpp"
+
 using namespace uniqguard::pgclient;
 
 namespace {
-// RFC 7677, section 3: the SCRAM-SHA-256 example exchange.
-constexpr const char* rfc_nonce = "rOprNGfwEbeRWgbNEkqO";
-constexpr const char* rfc_server_first =
-    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-constexpr const char* rfc_client_final =
-    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-    "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
-constexpr const char* rfc_server_final = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+// RFC 7677, section 3 (../scram_rfc7677.hpp).
+using namespace uniqguard::test;
+constexpr const char* rfc_nonce = rfc7677::client_nonce;
+constexpr const char* rfc_server_first = rfc7677::server_first;
+constexpr const char* rfc_client_final = rfc7677::client_final;
+constexpr const char* rfc_server_final = rfc7677::server_final;
 }  // namespace
 
 TEST_CASE("ScramClientReproducesRfc7677Example", "[pgclient]") {

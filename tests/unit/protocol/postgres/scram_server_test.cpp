@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../../scram_rfc7677.hpp"
 #include "pgclient/scram.hpp"
 #include "util/base64.hpp"
 
@@ -12,15 +13,13 @@ using uniqguard::util::base64_decode;
 using uniqguard::util::base64_encode;
 
 namespace {
-// RFC 7677, section 3: password "pencil", the same exchange as tests/unit/pgclient/scram_test.
-constexpr const char* rfc_client_first = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
-constexpr const char* rfc_server_nonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-constexpr const char* rfc_server_first =
-    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-constexpr const char* rfc_client_final =
-    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-    "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
-constexpr const char* rfc_server_final = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+// RFC 7677, section 3 (../../scram_rfc7677.hpp): password "pencil".
+using namespace uniqguard::test;
+constexpr const char* rfc_client_first = rfc7677::client_first;
+constexpr const char* rfc_server_nonce = rfc7677::server_nonce;
+constexpr const char* rfc_server_first = rfc7677::server_first;
+constexpr const char* rfc_client_final = rfc7677::client_final;
+constexpr const char* rfc_server_final = rfc7677::server_final;
 // What PostgreSQL would store for "pencil" with the RFC's salt and iteration count (computed
 // with Python's hashlib, independently of our code), and the ClientKey behind the RFC's proof.
 constexpr const char* pencil_verifier =
