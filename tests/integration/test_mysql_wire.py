@@ -212,7 +212,7 @@ def test_garbage_and_out_of_order_packets_cost_one_session(mysql_proxy):
 
 def test_too_many_clients_gets_err_1040(make_mysql_proxy):
     proxy = make_mysql_proxy(extra_listen="max_clients = 2\n")
-    time.sleep(0.5)  # the start-up probe's session has ended
+    proxy.wait_until_no_clients()
     first = wire(proxy)
     second = wire(proxy)
     try:

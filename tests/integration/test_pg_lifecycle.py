@@ -67,6 +67,7 @@ def _third_connection_refused(proxy, sslmode):
 
 def test_max_clients(make_proxy):
     proxy = make_proxy(extra_listen="max_clients = 2")
+    proxy.wait_until_no_clients()
     first = psycopg2.connect(proxy.dsn())
     second = psycopg2.connect(proxy.dsn())
     try:
@@ -108,6 +109,7 @@ def test_max_clients_message_with_default_sslmode(make_proxy):
     no longer reads an error sent in place of the SSL answer byte, so a refusal written before
     the negotiation reaches the user as "server sent an error response during SSL exchange"."""
     proxy = make_proxy(extra_listen="max_clients = 1")
+    proxy.wait_until_no_clients()
     first = psycopg2.connect(proxy.dsn())
     try:
         _third_connection_refused(proxy, "prefer")

@@ -4,6 +4,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
+import urllib.request
 
 from .ports import free_port, wait_for_port
 
@@ -49,6 +51,20 @@ class Proxy:
         parts = [f"host=127.0.0.1 port={self.port} user={user} dbname={database}"]
         parts += [f"{k}={v}" for k, v in params.items()]
         return " ".join(parts)
+
+    def wait_until_no_clients(self, timeout=5):
+        """The start-up port probe (a TCP connect and close) is a client session until the proxy
+        has seen it close, and holds a listen.max_clients slot meanwhile: waits until the admin
+        endpoint counts no open client connection."""
+        url = f"http://127.0.0.1:{self.admin_port}/metrics"
+        deadline = time.monotonic() + timeout
+        while True:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if "\nuniqguard_client_connections_open 0\n" in r.read().decode():
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("a client session is still open:\n" + self.log_text())
+            time.sleep(0.05)
 
     def log_text(self):
         if getattr(self, "final_log", None) is not None:
