@@ -42,6 +42,20 @@ def proxy_with(make_proxy, tmp_path, guards="", **kw):
     return proxy
 
 
+def guarded_proxy(make_proxy, tmp_path, name, guards=None, **kw):
+    """A proxy guarding `name` (or with `guards`), once `name`'s guard is ready."""
+    proxy = proxy_with(make_proxy, tmp_path, guards if guards is not None else guard_toml(name),
+                       **kw)
+    wait_for_log(proxy, f"guard {name}_key: ready")
+    return proxy
+
+
+def autocommit_connection(proxy):
+    conn = psycopg2.connect(proxy.dsn())
+    conn.autocommit = True
+    return conn
+
+
 def write_guards(proxy, guards):
     """Replaces every [[guard]] of the proxy's config file with `guards`."""
     with open(proxy.config_path) as f:
@@ -115,8 +129,7 @@ def test_reload_adds_a_guard_for_open_connections_and_catches_up(pg, make_proxy,
     name = "rl_add"
     make_tables(pg, name)
     proxy = proxy_with(make_proxy, tmp_path)
-    idle = psycopg2.connect(proxy.dsn())
-    idle.autocommit = True
+    idle = autocommit_connection(proxy)
     pid = backend_pid(idle)
     # A transaction open across the reload writes a new key that commits after the new key
     # set's first read: the catch-up must find it.
@@ -154,12 +167,10 @@ def test_reload_adds_a_guard_for_open_connections_and_catches_up(pg, make_proxy,
 def test_reload_removes_a_guard_after_the_open_transaction(pg, make_proxy, tmp_path):
     name = "rl_remove"
     make_tables(pg, name)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name))
-    wait_for_log(proxy, f"guard {name}_key: ready")
+    proxy = guarded_proxy(make_proxy, tmp_path, name)
     in_tx = psycopg2.connect(proxy.dsn())
     assert insert_outcome(in_tx, name, 2, 2) == ("ok", "INSERT 0 1")  # opens the transaction
-    idle = psycopg2.connect(proxy.dsn())
-    idle.autocommit = True
+    idle = autocommit_connection(proxy)
     pid = backend_pid(idle)
 
     write_guards(proxy, "")
@@ -182,10 +193,8 @@ def test_reload_removes_a_guard_after_the_open_transaction(pg, make_proxy, tmp_p
 def test_reload_changes_the_action_and_keeps_the_key_set(pg, make_proxy, tmp_path):
     name = "rl_action"
     make_tables(pg, name)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name), admin_token="first-token")
-    wait_for_log(proxy, f"guard {name}_key: ready")
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    proxy = guarded_proxy(make_proxy, tmp_path, name, admin_token="first-token")
+    conn = autocommit_connection(proxy)
     assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
 
     write_guards(proxy, guard_toml(name, action="log"))
@@ -231,10 +240,8 @@ def test_reload_with_a_new_key_definition_loads_it_before_it_applies(pg, make_pr
     name = "rl_rekey"
     make_tables(pg, name, legacy_rows="(1, 1), (1, 2)")
     # First only `a` is the key; then (a, b): (1, 3) is then new.
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name, columns=("a",)))
-    wait_for_log(proxy, f"guard {name}_key: ready")
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    proxy = guarded_proxy(make_proxy, tmp_path, name, guard_toml(name, columns=("a",)))
+    conn = autocommit_connection(proxy)
     assert insert_outcome(conn, name, 1, 3)[1]["detail"] == "Key (a)=(1) already exists."
 
     write_guards(proxy, guard_toml(name, columns=("a", "b")))
@@ -258,11 +265,8 @@ def test_reload_with_a_new_key_definition_loads_it_before_it_applies(pg, make_pr
 def test_reload_of_a_bad_file_changes_nothing(pg, make_proxy, tmp_path, change, reason):
     name = "rl_bad"
     make_tables(pg, name)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name),
-                       extra_listen="max_clients = 100\n")
-    wait_for_log(proxy, f"guard {name}_key: ready")
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    proxy = guarded_proxy(make_proxy, tmp_path, name, extra_listen="max_clients = 100\n")
+    conn = autocommit_connection(proxy)
     old, new = (c.format(port=proxy.port, backend_port=pg.port) for c in change)
     edit_config(proxy, old, new)
     write_guards(proxy, "")  # would remove the guard if the file were applied
@@ -270,8 +274,7 @@ def test_reload_of_a_bad_file_changes_nothing(pg, make_proxy, tmp_path, change, 
     assert reason in line and line.endswith("; nothing changed")
     assert proxy.config_path in line
     assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
-    fresh = psycopg2.connect(proxy.dsn())
-    fresh.autocommit = True
+    fresh = autocommit_connection(proxy)
     assert insert_outcome(fresh, name, 1, 1)[1]["constraint"] == f"{name}_key"
     fresh.close()
     conn.close()
@@ -280,15 +283,13 @@ def test_reload_of_a_bad_file_changes_nothing(pg, make_proxy, tmp_path, change, 
 def test_reload_with_a_guard_that_cannot_load_changes_nothing(pg, make_proxy, tmp_path):
     name = "rl_noload"
     make_tables(pg, name)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name))
-    wait_for_log(proxy, f"guard {name}_key: ready")
+    proxy = guarded_proxy(make_proxy, tmp_path, name)
     write_guards(proxy, guard_toml("rl_missing") + guard_toml(name, action="log"))
     line = reload(proxy)
     assert line.endswith("; nothing changed")
     assert "reload: guard rl_missing_key: " in line
     assert "rl_missing" in line.split("reload: guard rl_missing_key: ")[1]
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    conn = autocommit_connection(proxy)
     # Still "reject": the action change in the same file did not apply either.
     assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
     conn.close()
@@ -339,10 +340,8 @@ def test_old_guards_stay_in_force_while_the_new_key_set_loads(pg, make_proxy, tm
     name, added = "rl_slow", "rl_slow_added"
     make_tables(pg, name)
     make_tables(pg, added)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name))
-    wait_for_log(proxy, f"guard {name}_key: ready")
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    proxy = guarded_proxy(make_proxy, tmp_path, name)
+    conn = autocommit_connection(proxy)
     locker = psycopg2.connect(pg.dsn(database="app"))
     with locker.cursor() as cur:
         cur.execute(f"LOCK TABLE {added} IN ACCESS EXCLUSIVE MODE")
@@ -378,8 +377,7 @@ def test_catch_up_waits_for_transactions_older_than_the_previous_reload(pg, make
     proxy = proxy_with(make_proxy, tmp_path)
     writer = psycopg2.connect(proxy.dsn())
     assert insert_outcome(writer, name, 6, 6) == ("ok", "INSERT 0 1")  # transaction open
-    idle = psycopg2.connect(proxy.dsn())
-    idle.autocommit = True
+    idle = autocommit_connection(proxy)
     edit_config(proxy, 'level = "info"', 'level = "info"\n')
     assert "reload: applied" in reload(proxy)
     write_guards(proxy, guard_toml(name))
@@ -421,16 +419,14 @@ def test_reload_with_an_unusable_backend_ca_changes_nothing(pg, make_proxy, cert
     make_tables(pg, name)
     ca = str(tmp_path / "ca.crt")
     shutil.copy(certs["ca"], ca)
-    proxy = proxy_with(make_proxy, tmp_path, guard_toml(name), tls_ca=ca)
-    wait_for_log(proxy, f"guard {name}_key: ready")
+    proxy = guarded_proxy(make_proxy, tmp_path, name, tls_ca=ca)
     with open(ca, "w") as f:
         f.write("garbage\n")
     write_guards(proxy, "")
     line = reload(proxy)
     assert f"reload: backend.tls_ca: cannot use {ca}" in line
     assert line.endswith("; nothing changed")
-    conn = psycopg2.connect(proxy.dsn())
-    conn.autocommit = True
+    conn = autocommit_connection(proxy)
     assert insert_outcome(conn, name, 1, 1)[1]["sqlstate"] == "23505"
     conn.close()
 
