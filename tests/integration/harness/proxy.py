@@ -16,7 +16,8 @@ BINARY = os.environ.get("UNIQGUARD_BIN", os.path.join(REPO, "build", "uniqguard"
 class Proxy:
     def __init__(self, backend_port, backend_tls="disable", tls_ca=None, certs=None,
                  max_message_bytes=None, extra_listen="", extra="", log_level="info",
-                 shutdown_timeout_ms=5000, protocol="postgres", admin_token=None):
+                 shutdown_timeout_ms=5000, protocol="postgres", admin_token=None,
+                 sanitizer_options=None):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="uniqguard-proxy-")
@@ -38,12 +39,19 @@ class Proxy:
                     + (f'token = "{admin_token}"\n' if admin_token else "") +
                     f'[log]\nlevel = "{log_level}"\n' + extra)
         self.process = None
+        # Appended to ASAN_OPTIONS for this proxy only (the last value of an option wins).
+        self.sanitizer_options = sanitizer_options
 
     def start(self):
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.stderr = open(self.stderr_path, "w")
+        env = None
+        if self.sanitizer_options:
+            env = dict(os.environ)
+            env["ASAN_OPTIONS"] = ":".join(
+                filter(None, [env.get("ASAN_OPTIONS"), self.sanitizer_options]))
         self.process = subprocess.Popen([BINARY, "serve", "-c", self.config_path],
-                                        stdout=subprocess.DEVNULL, stderr=self.stderr)
+                                        stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
         wait_for_port(self.port, process=self.process)
         return self
 
