@@ -8,6 +8,7 @@
 #include "protocol/mysql/capabilities.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/proxy_header.hpp"
+#include "proxy/client_certificate.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 #include "util/gcc12_coroutine_frames.hpp"
@@ -393,14 +394,22 @@ asio::awaitable<bool> MySqlSession::relay_authentication(const my::ServerHandsha
                 co_return false;
             continue;
         }
+        if (step.kind == K::failed) {
+            auto explained = explain_mysql_client_certificate_refusal(
+                util::as_bytes(packet->payload),
+                client_presented_certificate(client_.native_ssl()));
+            spdlog::info("session {}: the server refused the login{}", describe_client(),
+                         explained ? " (the client presented a TLS certificate, which cannot reach "
+                                     "the server)"
+                                   : "");
+            if (explained) packet->payload = std::move(*explained);
+            co_await send_packet(client_, client_sequence, util::as_bytes(packet->payload));
+            co_return false;
+        }
         // Every other step relays the server's packet, numbered for the client's leg.
         if (!co_await send_packet(client_, client_sequence++, util::as_bytes(packet->payload)))
             co_return false;
         if (step.kind == K::authenticated) co_return true;
-        if (step.kind == K::failed) {
-            spdlog::info("session {}: the server refused the login", describe_client());
-            co_return false;
-        }
         if (step.kind == K::forward_to_client) continue;
 
         // forward_then_read_client: the client's answer.

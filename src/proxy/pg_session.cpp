@@ -8,6 +8,7 @@
 #include "protocol/postgres/command_tag.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
+#include "proxy/client_certificate.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_scram_terminate.hpp"
 #include "proxy/upstream.hpp"
@@ -523,7 +524,18 @@ asio::awaitable<bool> PgSession::connect_and_authenticate() {
                 to_client += raw;
                 done = true;
                 break;
-            default:  // ErrorResponse, NoticeResponse, NegotiateProtocolVersion
+            case pg::BackendCode::error_response:
+                if (auto explained = explain_pg_client_certificate_refusal(f.body)) {
+                    spdlog::info(
+                        "session {}: the server requires a client certificate, which "
+                        "cannot pass through the proxy",
+                        describe_client());
+                    to_client += *explained;
+                } else {
+                    to_client += raw;
+                }
+                break;
+            default:  // NoticeResponse, NegotiateProtocolVersion
                 to_client += raw;
                 break;
         }

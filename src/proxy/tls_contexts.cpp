@@ -25,6 +25,15 @@ TlsSetup make_client_facing_tls(const config::Listen& listen) {
         setup.error = "listen.tls_key does not match listen.tls_cert";
         return setup;
     }
+    // Ask for a client certificate, never require or check one: a client that sends one means
+    // to log in with it, which cannot work through TLS termination, and knowing it lets the
+    // proxy say so when the server refuses the login (client_certificate.hpp). A context that
+    // asks must name its session cache, or OpenSSL refuses resumed sessions.
+    SSL_CTX_set_verify(ctx->native_handle(), SSL_VERIFY_PEER,
+                       [](int, X509_STORE_CTX*) { return 1; });
+    static constexpr unsigned char session_context[] = "uniqguard";
+    SSL_CTX_set_session_id_context(ctx->native_handle(), session_context,
+                                   sizeof session_context - 1);
     setup.context = std::move(ctx);
     return setup;
 }

@@ -24,3 +24,15 @@ def make_certificates(directory: str) -> dict:
         "cert": os.path.join(directory, "server.crt"),
         "key": os.path.join(directory, "server.key"),
     }
+
+
+def make_client_certificate(directory: str, common_name: str) -> dict:
+    """A client certificate for `common_name` (the user a PostgreSQL `cert` login maps to),
+    signed by the CA make_certificates() left in `directory`. Returns the paths."""
+    key, csr, crt = (f"client-{common_name}.{ext}" for ext in ("key", "csr", "crt"))
+    _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}",
+         "-keyout", key, "-out", csr, cwd=directory)
+    _run("openssl", "x509", "-req", "-in", csr, "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-out", crt, cwd=directory)
+    os.chmod(os.path.join(directory, key), 0o600)
+    return {"cert": os.path.join(directory, crt), "key": os.path.join(directory, key)}
