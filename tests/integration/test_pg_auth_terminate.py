@@ -319,6 +319,9 @@ def test_no_secret_in_the_log_at_trace(server, proxy_certs):
 @pytest.mark.parametrize("sent, message", [
     (pgwire.query("SELECT 1"), "expected SASL response, got message type 81"),
     (b"p\x00\x00\x00\x02", "invalid message length"),
+    # A SASLInitialResponse with a byte after its response (the server: pq_getmsgend).
+    (pgwire.message(b"p", b"SCRAM-SHA-256\x00" + (14).to_bytes(4, "big") + b"n,,n=,r=abcdefx"),
+     "invalid message format"),
 ])
 def test_not_a_sasl_response_gets_08P01(proxies, sent, message):
     c = pgwire.RawClient(proxies["off"].port)

@@ -50,7 +50,9 @@ std::optional<SaslInitialResponse> decode_sasl_initial_response(util::Bytes body
     const std::uint32_t len = util::read_u32_be(body.data() + pos);
     pos += 4;
     // -1 means "no initial response": legal, but SCRAM always sends one.
-    if (len == 0xffffffffu || len == 0 || body.size() - pos < len) return std::nullopt;
+    // Bytes after the response are refused as the server refuses them (pq_getmsgend: "invalid
+    // message format").
+    if (len == 0xffffffffu || len == 0 || body.size() - pos != len) return std::nullopt;
     r.gs2_flag = static_cast<char>(body[pos]);
     r.data = body.subspan(pos, len);
     return r;

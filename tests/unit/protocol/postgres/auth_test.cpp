@@ -42,6 +42,15 @@ TEST_CASE("SaslInitialResponseTruncatedIsRefused", "[auth]") {
     CHECK_FALSE(decode_sasl_initial_response(as_bytes(std::string("SCRAM"))));
 }
 
+TEST_CASE("SaslInitialResponseWithTrailingBytesIsRefused", "[auth]") {
+    // As the server refuses it (pq_getmsgend): the response's length must end the message.
+    const std::string first = "n,,n=,r=abcdef";
+    std::string body("SCRAM-SHA-256\0", 14);
+    body += std::string("\0\0\0", 3) + static_cast<char>(first.size()) + first;
+    REQUIRE(decode_sasl_initial_response(as_bytes(body)));
+    CHECK_FALSE(decode_sasl_initial_response(as_bytes(body + "x")));
+}
+
 TEST_CASE("SaslContinueAndFinalAreEncodedAsTheServerWould", "[auth]") {
     CHECK(encode_authentication_sasl_continue("r=ab,s=c,i=1") ==
           std::string("R\0\0\0\x14\0\0\0\x0br=ab,s=c,i=1", 21));
