@@ -1,0 +1,215 @@
+"""Key equality under MySQL/MariaDB collations against the server itself (issue 6, item 8;
+SPEC §4 "key equality is the server's").
+
+The proxy's key of a string value under a collation (src/guard/collation_weights.cpp) is made
+from the server's own weights: WEIGHT_STRING of every code point, read once per collation. Here,
+for each collation of the list, MariaDB 10.11:
+  - gives that table (U+0000..U+10FFFF, by the mariadb CLI into a file for
+    tests/tools/collation_keys);
+  - says, for 10,000 seeded pairs of values aimed at the tricky cases (letter case, accents
+    precomposed and combining, trailing spaces, tabs and no-break spaces, ß/ss/ẞ, æ/ae,
+    ligatures, dotless and dotted i, fullwidth letters, Latin/Cyrillic/Greek look-alikes,
+    zero-width and soft-hyphen characters, emoji, CJK, Hangul jamo), which pairs are equal
+    (`a = b` under the collation), and what each value's WEIGHT_STRING is.
+Asserted, per collation:
+  - every pair the server calls equal gets equal keys (a difference would let a duplicate in);
+  - every value's key is the server's WEIGHT_STRING of the whole value, its trailing space
+    weights removed under PAD SPACE: no over-folding either (the pairs the server calls unequal
+    but that share a key are counted and must be 0).
+
+UNIQGUARD_KEY_PAIRS (default 10000) and UNIQGUARD_KEY_SEED change the volume and the seed.
+"""
+import os
+import random
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from harness.mariadb_server import DATABASE
+
+REPO = Path(__file__).resolve().parents[2]
+PAIRS = int(os.environ.get("UNIQGUARD_KEY_PAIRS", "10000"))
+SEED = int(os.environ.get("UNIQGUARD_KEY_SEED", "20261126"))
+
+# (character set, collation)
+COLLATIONS = [
+    ("utf8mb4", "utf8mb4_general_ci"),     # MariaDB 10.11's default for utf8mb4
+    ("utf8mb4", "utf8mb4_general_nopad_ci"),
+    ("utf8mb4", "utf8mb4_unicode_ci"),     # UCA 4.0.0 (Django's MySQL default)
+    ("utf8mb4", "utf8mb4_unicode_520_ci"),
+    ("utf8mb4", "utf8mb4_uca1400_ai_ci"),  # UCA 14.0.0, MariaDB 11's default
+    ("utf8mb4", "utf8mb4_german2_ci"),     # expansions: ä = ae
+    ("utf8mb4", "utf8mb4_bin"),
+    ("utf8mb4", "utf8mb4_nopad_bin"),
+    ("utf8mb3", "utf8mb3_general_ci"),
+    ("latin1", "latin1_swedish_ci"),       # MariaDB's server default
+    ("latin1", "latin1_general_ci"),
+    ("latin1", "latin1_bin"),
+]
+
+# Characters the generators draw from, grouped by the confusions they test.
+PLAIN = list("abcdefghiklmnopqrstuvwxyzABCSTUZ0129 -_.")
+TRICKY = [
+    "é", "e\u0301", "É", "E\u0301", "è", "ê", "ë", "å", "a\u030a", "Å", "ä", "ö", "ü", "Ü",
+    "ß", "ss", "SS", "ẞ", "æ", "ae", "Æ", "AE", "œ", "oe", "ø", "ð", "þ", "th", "ĳ", "ij",
+    "ﬁ", "fi", "ﬀ", "ı", "i", "İ", "I", "ǅ", "Ǆ", "dž", "ñ", "n\u0303", "ç", "c\u0327",
+    "Ａ", "ａ", "１", "½", "²", "Ⅻ", "ⓐ", "ℌ", "\u00a0", "\u2007", "\t", "\u200b", "\u00ad",
+    "\u200d", "\ufeff", "\u0000", "а", "А", "о", "ο", "Ο", "α", "ά", "ς", "σ", "Σ",
+    "😀", "😁", "\U0001d400", "漢", "字", "한", "\u1112\u1161\u11ab", "ア", "ｱ", "ｶﾞ", "ガ",
+    "\U000e0041", "\U0010fffd", "\ufffd", "€", "¤", "’", "'", "ℓ", "µ", "μ",
+]
+
+
+def random_text(r, length=None):
+    length = length if length is not None else r.randint(0, 8)
+    out = []
+    for _ in range(length):
+        out.append(r.choice(TRICKY) if r.random() < 0.45 else r.choice(PLAIN))
+    return "".join(out)
+
+
+VARIANTS = [
+    ("ß", "ss"), ("ß", "ẞ"), ("ss", "SS"), ("æ", "ae"), ("Æ", "AE"), ("œ", "oe"), ("ĳ", "ij"),
+    ("ﬁ", "fi"), ("ı", "i"), ("İ", "I"), ("i", "I"), ("а", "a"), ("о", "o"), ("Ａ", "A"),
+    ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ǅ", "Dž"), ("µ", "μ"), ("σ", "ς"), ("ア", "ｱ"),
+]
+
+
+def variant(r, s):
+    """Another spelling of `s` that some collation may call equal."""
+    t = s
+    for _ in range(r.randint(1, 3)):
+        k = r.random()
+        if k < 0.2:
+            t = "".join(c.upper() if r.random() < 0.5 else c.lower() for c in t)
+        elif k < 0.35:
+            t = unicodedata.normalize(r.choice(["NFC", "NFD", "NFKC", "NFKD"]), t)
+        elif k < 0.5:
+            t = t + r.choice([" ", "  ", "\u00a0", "\t", " \u200b", ""])
+        elif k < 0.6 and t.endswith(" "):
+            t = t.rstrip(" ")
+        elif k < 0.7:
+            pos = r.randint(0, len(t))
+            t = t[:pos] + r.choice(["\u200b", "\u00ad", "\u200d", "\ufeff", "\u0000"]) + t[pos:]
+        else:
+            a, b = r.choice(VARIANTS)
+            if r.random() < 0.5:
+                a, b = b, a
+            t = t.replace(a, b, 1) if a in t else t + b
+    return t
+
+
+def make_pairs(n, seed):
+    r = random.Random(seed)
+    pairs = []
+    for i in range(n):
+        if i % 2 == 0:
+            a = random_text(r)
+            pairs.append((a, variant(r, a)))
+        else:
+            # Short independent strings over a small alphabet: some are equal by chance.
+            length = r.randint(0, 3)
+            pairs.append((random_text(r, length), random_text(r, length)))
+    return pairs
+
+
+def tool_path():
+    tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
+    if tools_dir:
+        return os.path.join(tools_dir, "collation_keys")
+    return str(REPO / "build" / "tests" / "tools" / "collation_keys")
+
+
+@pytest.fixture(scope="module")
+def root(mariadb):
+    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
+                           charset="utf8mb4", autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def pairs(root):
+    pairs = make_pairs(PAIRS, SEED)
+    with root.cursor() as cur:
+        cur.execute("CREATE TABLE collation_pairs (id INT PRIMARY KEY, a VARBINARY(400), "
+                    "b VARBINARY(400))")
+        cur.executemany("INSERT INTO collation_pairs VALUES (%s, %s, %s)",
+                        [(i, a.encode(), b.encode()) for i, (a, b) in enumerate(pairs)])
+    yield pairs
+    with root.cursor() as cur:
+        cur.execute("DROP TABLE collation_pairs")
+
+
+def as_collated(expr, charset, collation):
+    return f"CONVERT(CONVERT({expr} USING utf8mb4) USING {charset}) COLLATE {collation}"
+
+
+def weight_table(mariadb, charset, collation, path):
+    """The server's weight of every code point, one line each, by the CLI (a million rows)."""
+    char = f"CONVERT(CONVERT(UNHEX(LPAD(HEX(seq), 8, '0')) USING utf32) USING {charset})"
+    sql = (f"SELECT seq, IF(WEIGHT_STRING({char} COLLATE {collation}) = '', '-', "
+           f"HEX(WEIGHT_STRING({char} COLLATE {collation}))) FROM seq_0_to_1114111 "
+           f"WHERE seq NOT BETWEEN 55296 AND 57343")
+    with open(path, "w") as out:
+        subprocess.run(["mariadb", "--no-defaults", f"--socket={mariadb.socket}", "-uroot", "-N",
+                        "-B", DATABASE, "-e", sql], stdout=out, check=True, timeout=300)
+
+
+def tool_keys(table, pad, values):
+    r = subprocess.run([tool_path(), table, "1" if pad else "0"], capture_output=True, text=True,
+                       input="".join(v.encode().hex() + "\n" for v in values), timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("memory ")
+    return int(lines[0].split()[1]), [None if k == "-" else k for k in lines[1:]]
+
+
+@pytest.mark.parametrize("charset, collation", COLLATIONS, ids=[c for _, c in COLLATIONS])
+def test_keys_follow_the_server(charset, collation, mariadb, root, pairs, tmp_path):
+    with root.cursor() as cur:
+        cur.execute(f"SELECT {as_collated(repr('a'), charset, collation)} = "
+                    f"{as_collated(repr('a '), charset, collation)}, "
+                    f"HEX(WEIGHT_STRING({as_collated(repr(' '), charset, collation)}))")
+        pad, space = cur.fetchone()
+        pad = bool(pad)
+        cur.execute(f"SELECT id, {as_collated('a', charset, collation)} = "
+                    f"{as_collated('b', charset, collation)}, "
+                    f"HEX(WEIGHT_STRING({as_collated('a', charset, collation)})), "
+                    f"HEX(WEIGHT_STRING({as_collated('b', charset, collation)})) "
+                    "FROM collation_pairs ORDER BY id")
+        server = cur.fetchall()
+    assert len(server) == len(pairs)
+    table = tmp_path / "weights.txt"
+    weight_table(mariadb, charset, collation, table)
+    memory, keys = tool_keys(table, pad, [v for pair in pairs for v in pair])
+    space = space.lower()
+
+    def server_key(weight):
+        weight = weight.lower()
+        while pad and weight.endswith(space):
+            weight = weight[:-len(space)]
+        return weight
+
+    missed, unlike, over_folded, equal_pairs = [], [], 0, 0
+    for (i, equal, weight_a, weight_b), (a, b) in zip(server, pairs):
+        key_a, key_b = keys[2 * i], keys[2 * i + 1]
+        for value, key, weight in ((a, key_a, weight_a), (b, key_b, weight_b)):
+            if key != server_key(weight):
+                unlike.append((value, key, weight))
+        if equal:
+            equal_pairs += 1
+            if key_a is None or key_a != key_b:
+                missed.append((a, b, key_a, key_b))
+        elif key_a is not None and key_a == key_b:
+            over_folded += 1
+    print(f"\n{collation}: PAD SPACE {pad}; {equal_pairs} of {len(pairs)} pairs equal on the "
+          f"server; {over_folded} over-folded; table {memory / 2**20:.1f} MiB")
+    assert not missed, f"{len(missed)} equal pairs with different keys, e.g. {missed[:5]!r}"
+    assert not unlike, f"{len(unlike)} keys unlike the server's weights, e.g. {unlike[:5]!r}"
+    assert over_folded == 0
+    # The generators reach both outcomes under every collation.
+    assert 500 < equal_pairs < len(pairs) - 500

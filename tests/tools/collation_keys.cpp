@@ -1,0 +1,61 @@
+// The proxy's keys of string values under one MySQL/MariaDB collation (guard/collation_weights),
+// for tests/integration/test_mysql_collation_keys.py, which compares them with the server's own
+// equality.
+//
+//   collation_keys WEIGHTS PAD
+//     WEIGHTS: a file of lines "<code point, decimal> <weight, hex>" (the server's WEIGHT_STRING
+//              of each one-character string), in increasing code point order
+//     PAD:     1 for a PAD SPACE collation, 0 for NO PAD
+//   then one value per line on stdin, as hex of its UTF-8 bytes; prints its key in hex, or "-"
+//   when it has none. The first line printed is "memory <bytes>" (the table's size).
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "guard/collation_weights.hpp"
+
+namespace {
+
+std::string from_hex(const std::string& hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
+std::string to_hex(const std::string& bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: collation_keys WEIGHTS PAD\n");
+        return 2;
+    }
+    uniqguard::guard::CollationWeights weights(std::string(argv[2]) == "1");
+    std::ifstream in(argv[1]);
+    unsigned long cp = 0;
+    std::string hex;
+    while (in >> cp >> hex) weights.add(static_cast<char32_t>(cp), from_hex(hex == "-" ? "" : hex));
+    std::string error;
+    if (!weights.finish(error)) {
+        std::fprintf(stderr, "collation_keys: %s\n", error.c_str());
+        return 1;
+    }
+    std::printf("memory %zu\n", weights.memory_bytes());
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        const auto key = weights.key(from_hex(line));
+        std::printf("%s\n", key ? to_hex(*key).c_str() : "-");
+    }
+    return 0;
+}
