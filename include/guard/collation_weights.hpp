@@ -12,8 +12,8 @@
 //
 // That is exact for collations that compare one level of weights and have no contractions
 // (character sequences weighed as one: Czech `ch`, Spanish-traditional `ll`). `finish` cannot
-// see those; the loader checks sample strings against the server's WEIGHT_STRING of the whole
-// string (`matches_whole_string`) and refuses a collation where they differ.
+// see those: the guard's loader (not built yet) is to compare the server's WEIGHT_STRING of
+// sample strings with `key` and refuse a collation where they differ (docs/mysql.md).
 #pragma once
 
 #include <cstddef>
