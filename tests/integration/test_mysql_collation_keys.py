@@ -132,6 +132,21 @@ def root(mariadb):
 
 
 @pytest.fixture(scope="module")
+def weight_tables(mariadb, tmp_path_factory):
+    """The weight table file of a collation, read from the server once per module."""
+    made = {}
+
+    def table(charset, collation):
+        if collation not in made:
+            path = tmp_path_factory.mktemp("weights") / f"{collation}.txt"
+            weight_table(mariadb, charset, collation, path)
+            made[collation] = path
+        return made[collation]
+
+    return table
+
+
+@pytest.fixture(scope="module")
 def pairs(root):
     pairs = make_pairs(PAIRS, SEED)
     with root.cursor() as cur:
@@ -159,8 +174,13 @@ def weight_table(mariadb, charset, collation, path):
                         "-B", DATABASE, "-e", sql], stdout=out, check=True, timeout=300)
 
 
-def tool_keys(table, pad, values):
-    r = subprocess.run([tool_path(), table, "1" if pad else "0"], capture_output=True, text=True,
+def tool_keys(table, pad, values, column=None):
+    """The proxy's keys of `values` (None: none): as strings of the collation, or with `column`
+    = (max characters, CHAR?) as string literals into such a column."""
+    args = [tool_path(), table, "1" if pad else "0"]
+    if column:
+        args += [str(column[0]), "1" if column[1] else "0"]
+    r = subprocess.run(args, capture_output=True, text=True,
                        input="".join(v.encode().hex() + "\n" for v in values), timeout=300)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -169,7 +189,7 @@ def tool_keys(table, pad, values):
 
 
 @pytest.mark.parametrize("charset, collation", COLLATIONS, ids=[c for _, c in COLLATIONS])
-def test_keys_follow_the_server(charset, collation, mariadb, root, pairs, tmp_path):
+def test_keys_follow_the_server(charset, collation, root, pairs, weight_tables):
     with root.cursor() as cur:
         cur.execute(f"SELECT {as_collated(repr('a'), charset, collation)} = "
                     f"{as_collated(repr('a '), charset, collation)}, "
@@ -183,8 +203,7 @@ def test_keys_follow_the_server(charset, collation, mariadb, root, pairs, tmp_pa
                     "FROM collation_pairs ORDER BY id")
         server = cur.fetchall()
     assert len(server) == len(pairs)
-    table = tmp_path / "weights.txt"
-    weight_table(mariadb, charset, collation, table)
+    table = weight_tables(charset, collation)
     memory, keys = tool_keys(table, pad, [v for pair in pairs for v in pair])
     space = space.lower()
 
@@ -213,3 +232,50 @@ def test_keys_follow_the_server(charset, collation, mariadb, root, pairs, tmp_pa
     assert over_folded == 0
     # The generators reach both outcomes under every collation.
     assert 500 < equal_pairs < len(pairs) - 500
+
+
+STORED = [("utf8mb4", "utf8mb4_general_ci"), ("utf8mb4", "utf8mb4_nopad_bin"),
+          ("utf8mb4", "utf8mb4_unicode_ci"), ("utf8mb3", "utf8mb3_general_ci"),
+          ("latin1", "latin1_swedish_ci")]
+
+
+def pad_space(root, charset, collation):
+    with root.cursor() as cur:
+        cur.execute(f"SELECT {as_collated(repr('a'), charset, collation)} = "
+                    f"{as_collated(repr('a '), charset, collation)}")
+        return bool(cur.fetchone()[0])
+
+
+@pytest.mark.parametrize("sql_type", ["VARCHAR(6)", "CHAR(6)"])
+@pytest.mark.parametrize("charset, collation", STORED, ids=[c for _, c in STORED])
+def test_a_literal_keys_as_the_value_stored(charset, collation, sql_type, root, pairs,
+                                            weight_tables):
+    """guard/mysql_string_key: a string literal's key is the key of what the server stores from
+    it (the character set conversion, CHAR's trailing spaces), for 4,000 of the values above,
+    stored under sql_mode = '' so that every row goes in (too long: truncated; a character the
+    column's set lacks: '?'). A literal the proxy keys must key as its stored value."""
+    values = [v for pair in pairs[:2000] for v in pair]
+    table = f"stored_{collation}_{sql_type[:4]}".lower()
+    with root.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+        cur.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY, v {sql_type} CHARACTER SET "
+                    f"{charset} COLLATE {collation})")
+        for start in range(0, len(values), 500):
+            cur.executemany(f"INSERT INTO {table} VALUES (%s, %s)",
+                            [(start + i, v) for i, v in enumerate(values[start:start + 500])])
+        cur.execute(f"SELECT id, HEX(CONVERT(v USING utf8mb4)) FROM {table} ORDER BY id")
+        stored = [bytes.fromhex(h).decode() for _, h in cur.fetchall()]
+        cur.execute(f"DROP TABLE {table}")
+        cur.execute("SET SESSION sql_mode = DEFAULT")
+    assert len(stored) == len(values)
+    pad = pad_space(root, charset, collation)
+    path = weight_tables(charset, collation)
+    column = (6, sql_type.startswith("CHAR"))
+    _, literal_keys = tool_keys(path, pad, values, column)
+    _, stored_keys = tool_keys(path, pad, stored, column)
+    wrong = [(v, s, k, ks) for v, s, k, ks in zip(values, stored, literal_keys, stored_keys)
+             if k is not None and k != ks]
+    keyed = sum(k is not None for k in literal_keys)
+    print(f"\n{collation} {sql_type}: {keyed} of {len(values)} literals keyed")
+    assert not wrong, f"{len(wrong)} literals keyed unlike their stored value: {wrong[:5]!r}"
+    assert keyed > len(values) // 2
