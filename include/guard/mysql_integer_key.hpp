@@ -1,6 +1,6 @@
 // The key of a MySQL/MariaDB integer column (TINYINT … BIGINT, SIGNED or UNSIGNED) from a literal
 // of an INSERT, as the server stores it (MariaDB 10.11, measured against the server itself:
-// tests/integration/test_mysql_integer_keys.py).
+// tests/integration/test_mysql_number_keys.py).
 //
 // What the server does with each literal form, and so what this does:
 //   - an exact number (`7`, `-7`, `007`, `7.5`, `.5`, `5.`): a DECIMAL, rounded half away from

@@ -1,5 +1,5 @@
 // MySQL/MariaDB integer keys from literals (guard/mysql_integer_key.hpp). Every expectation here
-// is what MariaDB 10.11 stores for the literal (tests/integration/test_mysql_integer_keys.py
+// is what MariaDB 10.11 stores for the literal (tests/integration/test_mysql_number_keys.py
 // checks thousands more against the server).
 #include "guard/mysql_integer_key.hpp"
 

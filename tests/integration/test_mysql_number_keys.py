@@ -1,21 +1,23 @@
-"""Keys of MySQL/MariaDB integer columns against the server itself (issue 6, item 2's values;
-SPEC §4 "key equality is the server's").
+"""Keys of MySQL/MariaDB integer and DECIMAL columns against the server itself (issue 6, item 2's
+values; SPEC §4 "key equality is the server's").
 
 Seeded literals of every form an INSERT can give an integer column (exact and approximate
 numbers, strings with blanks, signs, fractions and exponents, 0x and b'' numbers, X'' strings,
 TRUE/FALSE, junk, values at and past every range's ends) are inserted by MariaDB 10.11 into
-TINYINT, TINYINT UNSIGNED, SMALLINT, INT, INT UNSIGNED, BIGINT and BIGINT UNSIGNED columns, under
+TINYINT, TINYINT UNSIGNED, SMALLINT, INT, INT UNSIGNED, BIGINT, BIGINT UNSIGNED, DECIMAL(6,2),
+DECIMAL(6,2) UNSIGNED, DECIMAL(10,0), DECIMAL(30,10) and DECIMAL(65,30) columns, under
 the default strict sql_mode and under sql_mode = '' (where junk is truncated and out-of-range
-values clamped with a warning). tests/tools/mysql_integer_keys runs the proxy's
-guard/mysql_integer_key on the same literals. Asserted: every value the proxy keys is the value
+values clamped with a warning). tests/tools/mysql_number_keys runs the proxy's
+guard/mysql_integer_key and guard/mysql_decimal_key on the same literals. Asserted: every value the proxy keys is the value
 the server stores, in both modes; whatever it does not key (cannot_normalize: left to the
 server) is counted and printed.
 
-UNIQGUARD_INTEGER_LITERALS (default 3000) and UNIQGUARD_KEY_SEED change the volume and seed.
+UNIQGUARD_NUMBER_LITERALS (default 3000) and UNIQGUARD_KEY_SEED change the volume and seed.
 """
 import os
 import random
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pymysql
@@ -24,13 +26,16 @@ import pytest
 from harness.mariadb_server import DATABASE
 
 REPO = Path(__file__).resolve().parents[2]
-COUNT = int(os.environ.get("UNIQGUARD_INTEGER_LITERALS", "3000"))
+COUNT = int(os.environ.get("UNIQGUARD_NUMBER_LITERALS", "3000"))
 SEED = int(os.environ.get("UNIQGUARD_KEY_SEED", "20261126"))
 
-# (SQL type, bytes, unsigned)
-COLUMNS = [("TINYINT", 1, 0), ("TINYINT UNSIGNED", 1, 1), ("SMALLINT", 2, 0), ("INT", 4, 0),
-           ("INT UNSIGNED", 4, 1), ("BIGINT", 8, 0), ("BIGINT UNSIGNED", 8, 1)]
-EDGES = [0, 1, 5, 127, 128, 255, 256, 32767, 32768, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
+# (SQL type, the tool's column)
+COLUMNS = [("TINYINT", "int:1:0"), ("TINYINT UNSIGNED", "int:1:1"), ("SMALLINT", "int:2:0"),
+           ("INT", "int:4:0"), ("INT UNSIGNED", "int:4:1"), ("BIGINT", "int:8:0"),
+           ("BIGINT UNSIGNED", "int:8:1"), ("DECIMAL(6,2)", "dec:6:2:0"),
+           ("DECIMAL(6,2) UNSIGNED", "dec:6:2:1"), ("DECIMAL(10,0)", "dec:10:0:0"),
+           ("DECIMAL(30,10)", "dec:30:10:0"), ("DECIMAL(65,30)", "dec:65:30:0")]
+EDGES = [0, 1, 5, 99, 100, 127, 128, 255, 256, 32767, 32768, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
          2**32, 2**53, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**20]
 
 
@@ -105,8 +110,8 @@ def literal(r):
 def tool_path():
     tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
     if tools_dir:
-        return os.path.join(tools_dir, "mysql_integer_keys")
-    return str(REPO / "build" / "tests" / "tools" / "mysql_integer_keys")
+        return os.path.join(tools_dir, "mysql_number_keys")
+    return str(REPO / "build" / "tests" / "tools" / "mysql_number_keys")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +119,7 @@ def root(mariadb):
     conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
                            charset="utf8mb4", autocommit=True)
     with conn.cursor() as cur:
-        for i, (sql_type, _, _) in enumerate(COLUMNS):
+        for i, (sql_type, _) in enumerate(COLUMNS):
             cur.execute(f"CREATE TABLE integer_keys_{i} (id INT AUTO_INCREMENT PRIMARY KEY, "
                         f"v {sql_type})")
     yield conn
@@ -145,10 +150,10 @@ def server_values(conn, sql_mode, literals):
 
 def tool_values(literals):
     lines = []
-    for _, bytes_, unsigned in COLUMNS:
+    for _, column in COLUMNS:
         for form, text, _ in literals:
             raw = text if isinstance(text, bytes) else text.encode()
-            lines.append(f"{form} {bytes_} {unsigned} {raw.hex()}\n")
+            lines.append(f"{form} {column} {raw.hex()}\n")
     r = subprocess.run([tool_path()], input="".join(lines), capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
@@ -164,11 +169,12 @@ def test_keys_are_what_the_server_stores(root):
     lax = server_values(root, "", literals)
     keys = tool_values(literals)
     wrong, keyed, left, left_but_stored = [], 0, 0, 0
-    for c, (sql_type, _, _) in enumerate(COLUMNS):
+    for c, (sql_type, column) in enumerate(COLUMNS):
         for (form, text, sql), key, in_strict, in_lax in zip(literals, keys[c], strict[c], lax[c]):
             if key.startswith("ok "):
                 keyed += 1
-                value = int(key.split()[1])
+                text_value = key.split()[1]
+                value = Decimal(text_value) if column.startswith("dec") else int(text_value)
                 if in_strict != value or in_lax != value:
                     wrong.append((sql_type, form, text, sql, key, in_strict, in_lax))
             else:
@@ -176,7 +182,7 @@ def test_keys_are_what_the_server_stores(root):
                 left += 1
                 left_but_stored += not isinstance(in_strict, tuple)
     total = keyed + left
-    print(f"\nintegers: {total} literal x column cases; keyed {keyed}; left to the server {left} "
+    print(f"\nnumbers: {total} literal x column cases; keyed {keyed}; left to the server {left} "
           f"(of which the strict server stored {left_but_stored})")
     for w in wrong[:20]:
         print(w)
