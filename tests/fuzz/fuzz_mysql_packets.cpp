@@ -1,10 +1,12 @@
 // Fuzzes the MySQL sans-io code with the same bytes: the packet reader walking a whole buffer
 // (and joining split payloads), the handshake decoders and the authentication relay on every
 // payload found, and the packet scanner feeding the command tracker in chunks whose sizes come
-// from the input, with client commands taken from the same payloads.
+// from the input, with client commands taken from the same payloads; every payload is also
+// decoded as a COM_STMT_EXECUTE (protocol/mysql/stmt_execute.hpp).
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "protocol/mysql/auth_relay.hpp"
 #include "protocol/mysql/capabilities.hpp"
@@ -12,6 +14,7 @@
 #include "protocol/mysql/handshake.hpp"
 #include "protocol/mysql/packet_reader.hpp"
 #include "protocol/mysql/packet_scanner.hpp"
+#include "protocol/mysql/stmt_execute.hpp"
 
 using namespace uniqguard::protocol::mysql;
 using uniqguard::util::Bytes;
@@ -25,6 +28,30 @@ struct TrackingObserver : PacketObserver {
     }
     CommandTracker& tracker;
 };
+// COM_STMT_EXECUTE with a parameter count, earlier types and long-data flags taken from the
+// input: every value decoded lies inside the payload.
+void fuzz_stmt_execute(Bytes payload, std::uint8_t selector) {
+    const std::uint16_t count = selector % 9;
+    std::vector<ParamType> previous;
+    if (selector & 0x10)
+        for (std::uint16_t i = 0; i < count; ++i)
+            previous.push_back({static_cast<std::uint8_t>(i * 37 + selector), (i & 1) != 0});
+    std::vector<bool> long_data;
+    for (std::uint16_t i = 0; i < count; ++i) long_data.push_back((selector >> (i % 8)) & 0x20);
+    std::string error;
+    const auto e = decode_stmt_execute(payload, count, previous, long_data, error);
+    if (!e) {
+        if (error.empty()) __builtin_trap();
+        return;
+    }
+    if (e->params.size() != count) __builtin_trap();
+    for (const auto& param : e->params) {
+        if (param.value.empty()) continue;
+        if (param.value.data() < payload.data() ||
+            param.value.data() + param.value.size() > payload.data() + payload.size())
+            __builtin_trap();
+    }
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -51,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         relay.on_client_packet(p);
         tracker.on_client_packet(p);
         parse_use_statement(uniqguard::util::as_chars(p));
+        fuzz_stmt_execute(p, size > 2 ? data[2] : 0);
         rest = rest.subspan(r.packet.wire_size);
     }
 

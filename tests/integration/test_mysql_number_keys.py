@@ -16,6 +16,7 @@ UNIQGUARD_NUMBER_LITERALS (default 3000) and UNIQGUARD_KEY_SEED change the volum
 """
 import os
 import random
+import struct
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from harness.mariadb_server import DATABASE
+from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
+from harness.mysqlwire import WireClient
 
 REPO = Path(__file__).resolve().parents[2]
 COUNT = int(os.environ.get("UNIQGUARD_NUMBER_LITERALS", "3000"))
@@ -191,3 +193,128 @@ def test_keys_are_what_the_server_stores(root):
     forms = {form for form, _, _ in literals}
     assert forms == {"exact", "approximate", "string", "hex", "bit", "xstring", "boolean"}
     assert keyed > total // 3
+
+
+# -- prepared statements: COM_STMT_EXECUTE parameters in the binary protocol ----------------------
+
+# enum_field_types
+TINY, SHORT, LONG, FLOAT, DOUBLE, LONGLONG, NEWDECIMAL, VAR_STRING = 1, 2, 3, 4, 5, 8, 246, 253
+
+
+def lenenc(data):
+    assert len(data) < 0xFB
+    return bytes([len(data)]) + data
+
+
+def parameter(r):
+    """(field type, unsigned, binary value) of one COM_STMT_EXECUTE parameter."""
+    k = r.random()
+    if k < 0.35:
+        field, width = r.choice([(TINY, 1), (SHORT, 2), (LONG, 4), (LONGLONG, 8)])
+        if r.random() < 0.5:
+            value = r.choice(EDGES) + r.choice([-1, 0, 1])
+            value = value % (1 << (8 * width))
+        else:
+            value = r.getrandbits(8 * width)
+        return field, r.random() < 0.4, value.to_bytes(width, "little")
+    if k < 0.6:
+        choice = r.random()
+        if choice < 0.3:
+            d = r.randint(-300, 300) + r.choice([0.5, 0.25, 0.0, 0.125, 0.005])
+        elif choice < 0.5:
+            d = float(r.choice(EDGES)) * r.choice([1, -1])
+        else:
+            d = r.uniform(-1e6, 1e6) * 10 ** r.randint(-6, 12)
+        return DOUBLE, False, struct.pack("<d", d)
+    if k < 0.75:
+        return NEWDECIMAL, False, lenenc((sign(r).replace("+", "") + number_text(r)).encode())
+    if k < 0.95:
+        _, text, _ = literal(r)
+        text = text if isinstance(text, bytes) else text.encode()
+        return VAR_STRING, False, lenenc(text[:200])
+    return FLOAT, False, struct.pack("<f", r.uniform(-1000, 1000))
+
+
+def execute_all(client, table, params):
+    """Prepares INSERT INTO table (id, v) VALUES (?, ?), executes it once per parameter, and
+    answers the server's outcome per parameter: the stored value (text), or ("error", code)."""
+    client.command(b"\x16" + f"INSERT INTO {table} (id, v) VALUES (?, ?)".encode())
+    _, ok = client.read_packet()
+    assert ok[0] == 0, ok
+    statement, _, param_count = struct.unpack_from("<IHH", ok, 1)
+    assert param_count == 2
+    for _ in range(param_count):
+        client.read_packet()
+    outcomes = {}
+    for i, (field, unsigned, value) in enumerate(params):
+        payload = (b"\x17" + struct.pack("<IBI", statement, 0, 1) + b"\x00" + b"\x01" +
+                   bytes([LONGLONG, 0, field, 0x80 if unsigned else 0]) + struct.pack("<q", i) +
+                   value)
+        client.command(payload)
+        result = client.read_result()
+        if result[0] == "err":
+            outcomes[i] = ("error", result[1])
+    client.command(b"\x19" + struct.pack("<I", statement))  # COM_STMT_CLOSE: no answer
+    for i, stored in client.query_text_rows(f"SELECT id, v FROM {table} ORDER BY id"):
+        outcomes[int(i)] = stored
+    client.command(bytes([0x03]) + f"DELETE FROM {table}".encode())
+    assert client.read_result()[0] == "ok"
+    return [outcomes[i] for i in range(len(params))]
+
+
+def test_parameters_key_as_stored(mariadb):
+    """The same, with prepared-statement parameters of every binary type the proxy reads
+    (guard/mysql_param_key): integers of each width, signed and UNSIGNED, DOUBLE, NEWDECIMAL,
+    strings, and FLOAT (never keyed)."""
+    r = random.Random(SEED + 1)
+    params = [parameter(r) for _ in range(COUNT // 2)]
+    client = WireClient(mariadb.port, NATIVE_USER, NATIVE_PASSWORD, database=DATABASE)
+    try:
+        for i, (sql_type, _) in enumerate(COLUMNS):
+            client.command(bytes([0x03]) + f"CREATE TABLE param_keys_{i} (id INT PRIMARY KEY, "
+                                           f"v {sql_type})".encode())
+            assert client.read_result()[0] == "ok"
+        stored = {}
+        for mode in ("STRICT_TRANS_TABLES", ""):
+            client.command(bytes([0x03]) + f"SET SESSION sql_mode = '{mode}'".encode())
+            assert client.read_result()[0] == "ok"
+            stored[mode] = [execute_all(client, f"param_keys_{i}", params)
+                            for i in range(len(COLUMNS))]
+        for i in range(len(COLUMNS)):
+            client.command(bytes([0x03]) + f"DROP TABLE param_keys_{i}".encode())
+            assert client.read_result()[0] == "ok"
+    finally:
+        client.close()
+
+    lines = [f"param:{field}:{int(unsigned)} {column} {value_of(field, value).hex()}\n"
+             for _, column in COLUMNS for field, unsigned, value in params]
+    out = subprocess.run([tool_path()], input="".join(lines), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    keys = out.stdout.splitlines()
+    wrong, keyed = [], 0
+    for c, (sql_type, column) in enumerate(COLUMNS):
+        for n, (field, unsigned, value) in enumerate(params):
+            key = keys[c * len(params) + n]
+            if not key.startswith("ok "):
+                assert key == "cannot_normalize"
+                continue
+            keyed += 1
+            assert field != FLOAT
+            expected = Decimal(key.split()[1])
+            for mode in ("STRICT_TRANS_TABLES", ""):
+                got = stored[mode][c][n]
+                if isinstance(got, tuple) or Decimal(got) != expected:
+                    wrong.append((sql_type, field, unsigned, value.hex(), key, mode, got))
+    total = len(COLUMNS) * len(params)
+    print(f"\nparameters: {total} parameter x column cases; keyed {keyed}")
+    for w in wrong[:20]:
+        print(w)
+    assert not wrong, f"{len(wrong)} keys unlike the stored value"
+    assert keyed > total // 3
+
+
+def value_of(field, value):
+    """A parameter's value as the proxy sees it (stmt_execute.hpp): a length-encoded string's
+    contents without their length."""
+    return value[1:] if field in (NEWDECIMAL, VAR_STRING) else value

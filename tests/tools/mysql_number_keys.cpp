@@ -3,7 +3,9 @@
 // with what the server stores.
 //
 //   mysql_number_keys   then lines on stdin: "<form> <column> <text as hex>", form one of
-//                       exact approximate string hex bit xstring boolean; column
+//                       exact approximate string hex bit xstring boolean, or
+//                       "param:<field type>:<unsigned 0|1>" for a COM_STMT_EXECUTE parameter
+//                       (the text is then its binary value: guard/mysql_param_key); column
 //                       "int:<bytes>:<unsigned 0|1>" or "dec:<precision>:<scale>:<unsigned>";
 //   prints per line "ok <the value, in decimal>" or the status (cannot_normalize, ...).
 #include <algorithm>
@@ -17,6 +19,7 @@
 
 #include "guard/mysql_decimal_key.hpp"
 #include "guard/mysql_integer_key.hpp"
+#include "guard/mysql_param_key.hpp"
 
 using namespace uniqguard::guard;
 
@@ -46,16 +49,26 @@ int main() {
         std::string form, column, hex;
         in >> form >> column;
         in >> hex;  // absent for the empty string
-        const auto literal = forms.at(form);
         const auto text = from_hex(hex);
-        std::vector<int> spec;
-        for (std::size_t at = column.find(':'); at != std::string::npos;
-             at = column.find(':', at + 1))
-            spec.push_back(std::stoi(column.substr(at + 1)));
+        const auto numbers_in = [](const std::string& s) {
+            std::vector<int> n;
+            for (std::size_t at = s.find(':'); at != std::string::npos; at = s.find(':', at + 1))
+                n.push_back(std::stoi(s.substr(at + 1)));
+            return n;
+        };
+        const auto spec = numbers_in(column);
+        const bool is_param = form.starts_with("param:");
+        const auto param = numbers_in(form);
+        const uniqguard::protocol::mysql::ParamType param_type{
+            is_param ? static_cast<std::uint8_t>(param[0]) : std::uint8_t{0},
+            is_param && param[1] != 0};
+        const auto literal = is_param ? MySqlLiteral::string : forms.at(form);
         if (column.starts_with("dec:")) {
             const MySqlDecimalColumn decimal{static_cast<std::uint8_t>(spec[0]),
                                              static_cast<std::uint8_t>(spec[1]), spec[2] != 0};
-            const auto key = mysql_decimal_key(decimal, literal, text);
+            const auto key = is_param ? mysql_decimal_param_key(decimal, param_type,
+                                                                uniqguard::util::as_bytes(text))
+                                      : mysql_decimal_key(decimal, literal, text);
             if (!key.ok()) {
                 std::printf("%s\n", std::string(to_string(key.status)).c_str());
                 continue;
@@ -68,7 +81,9 @@ int main() {
             continue;
         }
         const MySqlIntegerColumn integer{static_cast<std::uint8_t>(spec[0]), spec[1] != 0};
-        const auto key = mysql_integer_key(integer, literal, text);
+        const auto key =
+            is_param ? mysql_integer_param_key(integer, param_type, uniqguard::util::as_bytes(text))
+                     : mysql_integer_key(integer, literal, text);
         if (!key.ok()) {
             std::printf("%s\n", std::string(to_string(key.status)).c_str());
             continue;

@@ -1,0 +1,101 @@
+#include "guard/mysql_param_key.hpp"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <string>
+
+namespace uniqguard::guard {
+
+namespace {
+
+namespace t = protocol::mysql::field_type;
+
+struct AsLiteral {
+    MySqlLiteral form;
+    std::string text;
+};
+
+std::uint64_t little_endian(util::Bytes value) {
+    std::uint64_t v = 0;
+    for (std::size_t i = value.size(); i > 0; --i) v = (v << 8) | value[i - 1];
+    return v;
+}
+
+// The literal the server reads the parameter as, or nullopt when the proxy does not follow it.
+std::optional<AsLiteral> as_literal(protocol::mysql::ParamType type, util::Bytes value) {
+    switch (type.type) {
+        case t::tiny:
+        case t::short_:
+        case t::year:
+        case t::long_:
+        case t::int24:
+        case t::longlong: {
+            const std::size_t width = type.type == t::tiny                             ? 1
+                                      : type.type == t::short_ || type.type == t::year ? 2
+                                      : type.type == t::longlong                       ? 8
+                                                                                       : 4;
+            if (value.size() != width) return std::nullopt;
+            const std::uint64_t raw = little_endian(value);
+            if (type.is_unsigned) return AsLiteral{MySqlLiteral::exact_number, std::to_string(raw)};
+            // Sign-extend from the value's width.
+            const unsigned shift = 64u - 8u * static_cast<unsigned>(width);
+            const auto signed_value = static_cast<std::int64_t>(raw << shift) >> shift;
+            return AsLiteral{MySqlLiteral::exact_number, std::to_string(signed_value)};
+        }
+        case t::double_: {
+            if (value.size() != 8) return std::nullopt;
+            const double d = std::bit_cast<double>(little_endian(value));
+            if (!std::isfinite(d)) return std::nullopt;
+            // The shortest digits that read back as this double: what the server turns it into.
+            char buffer[64];
+            const auto r = std::to_chars(buffer, buffer + sizeof buffer, d);
+            if (r.ec != std::errc{}) return std::nullopt;
+            std::string text(buffer, r.ptr);
+            if (text.find_first_of("eE") == std::string::npos) text += "e0";
+            return AsLiteral{MySqlLiteral::approximate_number, std::move(text)};
+        }
+        case t::decimal:
+        case t::newdecimal:
+            return AsLiteral{MySqlLiteral::exact_number, std::string(util::as_chars(value))};
+        case t::varchar:
+        case t::var_string:
+        case t::string:
+        case t::tiny_blob:
+        case t::medium_blob:
+        case t::long_blob:
+        case t::blob:
+            return AsLiteral{MySqlLiteral::string, std::string(util::as_chars(value))};
+        default:
+            return std::nullopt;
+    }
+}
+
+const NormalizedValue left_to_the_server{NormalizeStatus::cannot_normalize, {}};
+
+}  // namespace
+
+NormalizedValue mysql_integer_param_key(const MySqlIntegerColumn& column,
+                                        protocol::mysql::ParamType type, util::Bytes value) {
+    const auto literal = as_literal(type, value);
+    if (!literal) return left_to_the_server;
+    return mysql_integer_key(column, literal->form, literal->text);
+}
+
+NormalizedValue mysql_decimal_param_key(const MySqlDecimalColumn& column,
+                                        protocol::mysql::ParamType type, util::Bytes value) {
+    const auto literal = as_literal(type, value);
+    if (!literal) return left_to_the_server;
+    return mysql_decimal_key(column, literal->form, literal->text);
+}
+
+NormalizedValue mysql_string_param_key(const MySqlStringColumn& column,
+                                       protocol::mysql::ParamType type, util::Bytes value,
+                                       bool utf8_connection) {
+    const auto literal = as_literal(type, value);
+    if (!literal || literal->form != MySqlLiteral::string) return left_to_the_server;
+    return mysql_string_key(column, literal->text, utf8_connection);
+}
+
+}  // namespace uniqguard::guard
