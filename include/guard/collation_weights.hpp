@@ -34,7 +34,9 @@ class CollationWeights {
     explicit CollationWeights(bool pad_space);
 
     // The server's weight of the one-character string `cp`; code points in increasing order.
-    // A code point never added (the surrogates, which are not characters) has no key.
+    // A code point never added has no key: the surrogates, which are not characters, and those
+    // the column's character set cannot hold (latin1's `漢`), which the server stores as '?'
+    // or refuses, by sql_mode: the loader leaves them out, so such values go to the server.
     void add(char32_t cp, std::string_view weight);
     // After the last add: false, with `error`, when the table cannot make keys (no weight for
     // the space, or weights that are not whole multiples of the space's width).

@@ -27,6 +27,6 @@ NormalizedValue mysql_decimal_param_key(const MySqlDecimalColumn& column,
                                         protocol::mysql::ParamType type, util::Bytes value);
 NormalizedValue mysql_string_param_key(const MySqlStringColumn& column,
                                        protocol::mysql::ParamType type, util::Bytes value,
-                                       bool utf8_connection);
+                                       ClientCharset client);
 
 }  // namespace uniqguard::guard

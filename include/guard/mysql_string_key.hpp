@@ -3,7 +3,9 @@
 // (collation_weights.hpp).
 //
 // Only what the proxy can be sure of is keyed: a quoted string (its bytes, unescaped) sent on a
-// utf8mb4 or utf8mb3 connection, no longer than the column. The server converts it to the
+// utf8mb4 connection, or on a utf8mb3 one without 4-byte sequences (which utf8mb3 does not
+// have: the server refuses them or stores '?'), no longer than the column in characters and,
+// for the TEXT types, in bytes. The server converts it to the
 // column's character set itself (a character latin1 cannot hold becomes '?', or an error in
 // strict mode), and the weights table already went through that conversion, so no conversion
 // happens here. A CHAR(n) column gives its values back without trailing spaces, so they are
@@ -22,12 +24,18 @@ namespace uniqguard::guard {
 
 struct MySqlStringColumn {
     const CollationWeights* weights = nullptr;
-    std::uint32_t max_chars = 0;  // CHAR(n), VARCHAR(n): n; TEXT: 65535
-    bool fixed_length = false;    // CHAR(n)
+    std::uint32_t max_chars = 0;  // CHAR(n), VARCHAR(n): n; the TEXT types: their byte limit
+    // TINYTEXT 255, TEXT 65,535, MEDIUMTEXT 16,777,215 bytes (0: no byte limit). The value's
+    // UTF-8 length is compared with it: never less than what a utf8mb4, utf8mb3 or latin1
+    // column stores, so a value that may not fit is left to the server.
+    std::uint32_t max_bytes = 0;
+    bool fixed_length = false;  // CHAR(n)
 };
 
-// `utf8_connection`: the session's character_set_client is utf8mb4 or utf8mb3.
+// The session's character_set_client, as far as string keys care.
+enum class ClientCharset : std::uint8_t { utf8mb4, utf8mb3, other };
+
 NormalizedValue mysql_string_key(const MySqlStringColumn& column, std::string_view literal,
-                                 bool utf8_connection);
+                                 ClientCharset client);
 
 }  // namespace uniqguard::guard

@@ -92,10 +92,10 @@ NormalizedValue mysql_decimal_param_key(const MySqlDecimalColumn& column,
 
 NormalizedValue mysql_string_param_key(const MySqlStringColumn& column,
                                        protocol::mysql::ParamType type, util::Bytes value,
-                                       bool utf8_connection) {
+                                       ClientCharset client) {
     const auto literal = as_literal(type, value);
     if (!literal || literal->form != MySqlLiteral::string) return left_to_the_server;
-    return mysql_string_key(column, literal->text, utf8_connection);
+    return mysql_string_key(column, literal->text, client);
 }
 
 }  // namespace uniqguard::guard

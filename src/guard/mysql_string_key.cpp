@@ -14,10 +14,15 @@ std::size_t characters(std::string_view utf8) {
 }  // namespace
 
 NormalizedValue mysql_string_key(const MySqlStringColumn& column, std::string_view literal,
-                                 bool utf8_connection) {
+                                 ClientCharset client) {
     const NormalizedValue left_to_the_server{NormalizeStatus::cannot_normalize, {}};
-    if (!utf8_connection || column.weights == nullptr) return left_to_the_server;
+    if (client == ClientCharset::other || column.weights == nullptr) return left_to_the_server;
+    // utf8mb3 has no 4-byte sequences: the server refuses them, or stores '?' for them.
+    if (client == ClientCharset::utf8mb3 &&
+        literal.find_first_of("\xF0\xF1\xF2\xF3\xF4\xF5\xF6\xF7") != std::string_view::npos)
+        return left_to_the_server;
     if (characters(literal) > column.max_chars) return left_to_the_server;
+    if (column.max_bytes != 0 && literal.size() > column.max_bytes) return left_to_the_server;
     if (column.fixed_length) {
         const auto last = literal.find_last_not_of(' ');
         literal = last == std::string_view::npos ? std::string_view{} : literal.substr(0, last + 1);

@@ -7,10 +7,10 @@
 namespace uniqguard::proxy {
 
 const char* const client_certificate_explanation =
-    "uniqguard terminates TLS, so the client's certificate ends at the proxy and cannot "
-    "authenticate it to the database server, which sees the proxy's connection; authenticate "
-    "this user with a password instead (see uniqguard's docs/authentication.md, \"Client "
-    "certificates\")";
+    "uniqguard terminates TLS, so a client certificate cannot reach the database server, "
+    "which sees the proxy's connection: if this user is to log in with a certificate, give it a "
+    "password for the proxy's address instead (see uniqguard's docs/authentication.md, "
+    "\"Client certificates\")";
 
 namespace {
 

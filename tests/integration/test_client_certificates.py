@@ -17,9 +17,9 @@ from harness.pg_server import PgServer
 
 CERT_USER = "certuser"
 EXPLANATION = (
-    "uniqguard terminates TLS, so the client's certificate ends at the proxy and cannot "
-    "authenticate it to the database server, which sees the proxy's connection; authenticate "
-    "this user with a password instead (see uniqguard's docs/authentication.md, \"Client "
+    "uniqguard terminates TLS, so a client certificate cannot reach the database server, which "
+    "sees the proxy's connection: if this user is to log in with a certificate, give it a "
+    "password for the proxy's address instead (see uniqguard's docs/authentication.md, \"Client "
     "certificates\")")
 
 
@@ -76,10 +76,10 @@ def x509_user(mariadb, certs):
     """A MariaDB account that must log in with a certificate from the test CA (the shared
     server's --ssl-ca)."""
     client = make_client_certificate(os.path.dirname(certs["ca"]), "x509user")
-    mariadb.sql(f"CREATE USER 'x509user'@'%' REQUIRE X509;"
+    mariadb.sql(f"CREATE USER IF NOT EXISTS 'x509user'@'%' REQUIRE X509;"
                 f"GRANT SELECT ON {DATABASE}.* TO 'x509user'@'%';")
     yield client
-    mariadb.sql("DROP USER 'x509user'@'%';")
+    mariadb.sql("DROP USER IF EXISTS 'x509user'@'%';")
 
 
 def mysql_connect(port, certs, client=None):
@@ -107,6 +107,24 @@ def test_mariadb_require_x509_is_refused_with_the_reason(mariadb, certs, x509_us
     with pytest.raises(pymysql.err.OperationalError) as e:
         mysql_connect(proxy.port, certs, x509_user)
     assert e.value.args == (1045, straight.value.args[1] + "; " + EXPLANATION)
+
+
+def test_a_wrong_password_with_a_certificate_keeps_the_servers_words(mariadb, certs, x509_user,
+                                                                      make_mysql_proxy):
+    """The proxy cannot tell an X509 account's refusal from a wrong password (both are 1045): a
+    client that presents a certificate and mistypes its password gets the server's text, then
+    the explanation, which says when it applies."""
+    ssl = {"ca": certs["ca"], "cert": x509_user["cert"], "key": x509_user["key"]}
+    with pytest.raises(pymysql.err.OperationalError) as straight:
+        pymysql.connect(host="127.0.0.1", port=mariadb.port, user=NATIVE_USER, password="wrong",
+                        database=DATABASE, ssl=ssl, connect_timeout=10)
+    proxy = make_mysql_proxy(certs=certs, backend_tls="require")
+    with pytest.raises(pymysql.err.OperationalError) as via:
+        pymysql.connect(host="127.0.0.1", port=proxy.port, user=NATIVE_USER, password="wrong",
+                        database=DATABASE, ssl=ssl, connect_timeout=10)
+    assert straight.value.args == (
+        1045, f"Access denied for user '{NATIVE_USER}'@'127.0.0.1' (using password: YES)")
+    assert via.value.args == (1045, straight.value.args[1] + "; " + EXPLANATION)
 
 
 def test_a_client_certificate_does_not_disturb_a_password_login(mariadb, certs, x509_user,

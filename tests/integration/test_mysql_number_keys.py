@@ -133,20 +133,26 @@ def root(mariadb):
 
 def server_values(conn, sql_mode, literals):
     """Per column, per literal: the stored value, or ("error", code)."""
-    out = []
     with conn.cursor() as cur:
         cur.execute(f"SET SESSION sql_mode = '{sql_mode}'")
-        for i in range(len(COLUMNS)):
-            column = []
-            for _, text, sql in literals:
-                sql = sql if sql is not None else conn.escape(text)
-                try:
-                    cur.execute(f"INSERT INTO integer_keys_{i} (v) VALUES ({sql}) RETURNING v")
-                    column.append(cur.fetchone()[0])
-                except pymysql.err.MySQLError as e:
-                    column.append(("error", e.args[0]))
-            out.append(column)
-        cur.execute("SET SESSION sql_mode = DEFAULT")
+        try:
+            return stored_values(cur, conn, literals)
+        finally:
+            cur.execute("SET SESSION sql_mode = DEFAULT")
+
+
+def stored_values(cur, conn, literals):
+    out = []
+    for i in range(len(COLUMNS)):
+        column = []
+        for _, text, sql in literals:
+            sql = sql if sql is not None else conn.escape(text)
+            try:
+                cur.execute(f"INSERT INTO integer_keys_{i} (v) VALUES ({sql}) RETURNING v")
+                column.append(cur.fetchone()[0])
+            except pymysql.err.MySQLError as e:
+                column.append(("error", e.args[0]))
+        out.append(column)
     return out
 
 

@@ -4,7 +4,8 @@
 //
 //   collation_keys WEIGHTS PAD [MAX_CHARS FIXED]
 //     WEIGHTS: a file of lines "<code point, decimal> <weight, hex>" (the server's WEIGHT_STRING
-//              of each one-character string), in increasing code point order
+//              of each one-character string; "-" empty; "!" a character the column's
+//              character set cannot hold, which gets no weight), in increasing code point order
 //     PAD:     1 for a PAD SPACE collation, 0 for NO PAD
 //     MAX_CHARS, FIXED: with them, each value is keyed as a string literal into a column of
 //              that many characters, CHAR (FIXED 1) or VARCHAR (0): guard/mysql_string_key
@@ -48,7 +49,10 @@ int main(int argc, char** argv) {
     std::ifstream in(argv[1]);
     unsigned long cp = 0;
     std::string hex;
-    while (in >> cp >> hex) weights.add(static_cast<char32_t>(cp), from_hex(hex == "-" ? "" : hex));
+    while (in >> cp >> hex) {
+        if (hex == "!") continue;  // a character the column's set cannot hold: no key
+        weights.add(static_cast<char32_t>(cp), from_hex(hex == "-" ? "" : hex));
+    }
     std::string error;
     if (!weights.finish(error)) {
         std::fprintf(stderr, "collation_keys: %s\n", error.c_str());
@@ -58,11 +62,12 @@ int main(int argc, char** argv) {
     std::string line;
     const bool as_literal = argc == 5;
     const uniqguard::guard::MySqlStringColumn column{
-        &weights, as_literal ? static_cast<std::uint32_t>(std::stoul(argv[3])) : 0,
+        &weights, as_literal ? static_cast<std::uint32_t>(std::stoul(argv[3])) : 0, 0,
         as_literal && std::string(argv[4]) == "1"};
     while (std::getline(std::cin, line)) {
         if (as_literal) {
-            const auto key = uniqguard::guard::mysql_string_key(column, from_hex(line), true);
+            const auto key = uniqguard::guard::mysql_string_key(
+                column, from_hex(line), uniqguard::guard::ClientCharset::utf8mb4);
             std::printf("%s\n", key.ok() ? to_hex(key.bytes).c_str() : "-");
             continue;
         }

@@ -46,10 +46,10 @@ TEST_CASE("PostgreSQL's refusal of a connection without a certificate gets the p
     auto expected_fields = server_refusal;
     expected_fields.emplace_back(
         'H',
-        "uniqguard terminates TLS, so the client's certificate ends at the proxy and cannot "
-        "authenticate it to the database server, which sees the proxy's connection; authenticate "
-        "this user with a password instead (see uniqguard's docs/authentication.md, \"Client "
-        "certificates\").");
+        "uniqguard terminates TLS, so a client certificate cannot reach the database server, "
+        "which sees the proxy's connection: if this user is to log in with a certificate, give "
+        "it a password for the proxy's address instead (see uniqguard's docs/authentication.md, "
+        "\"Client certificates\").");
     std::string expected;
     pg::append_error_message(expected, expected_fields);
     CHECK(*explained == expected);
@@ -70,7 +70,7 @@ TEST_CASE(
     REQUIRE(out->size() == 4);
     CHECK((*out)[2] == fields[2]);
     CHECK((*out)[3].first == 'H');
-    CHECK((*out)[3].second.starts_with("uniqguard terminates TLS, so the client's certificate"));
+    CHECK((*out)[3].second.starts_with("uniqguard terminates TLS, so a client certificate"));
 }
 
 TEST_CASE("Other login refusals are relayed unchanged") {
@@ -105,10 +105,10 @@ TEST_CASE("MySQL: access denied to a client that presented a certificate is expl
     REQUIRE(explained);
     CHECK(*explained ==
           err +
-              "; uniqguard terminates TLS, so the client's certificate ends at the proxy and "
-              "cannot authenticate it to the database server, which sees the proxy's "
-              "connection; authenticate this user with a password instead (see uniqguard's "
-              "docs/authentication.md, \"Client certificates\")");
+              "; uniqguard terminates TLS, so a client certificate cannot reach the database "
+              "server, which sees the proxy's connection: if this user is to log in with a "
+              "certificate, give it a password for the proxy's address instead (see "
+              "uniqguard's docs/authentication.md, \"Client certificates\")");
     // Without a certificate, or for another error, the server's ERR goes as it is.
     CHECK_FALSE(explain_mysql_client_certificate_refusal(util::as_bytes(err), false));
     const auto other = mysql_err(1044, "Access denied for user 'x509'@'%' to database 'app'");
