@@ -5,12 +5,15 @@ explanation: a HINT on PostgreSQL, words after the server's message on MariaDB. 
 connection with the same certificate succeeds, so the refusal is the proxy's doing, and said so.
 """
 import os
+import socket
+import ssl
 import tempfile
 
 import psycopg2
 import pymysql
 import pytest
 
+from harness import pgwire
 from harness.certs import make_certificates, make_client_certificate
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.pg_server import PgServer
@@ -147,3 +150,27 @@ def test_a_client_certificate_does_not_disturb_a_password_login(mariadb, certs, 
             cur.execute("SELECT 'pg with a certificate'")
             assert cur.fetchone() == ("pg with a certificate",)
     c.close()
+
+
+def test_tls_sessions_resume_although_a_certificate_is_asked_for(make_proxy, certs):
+    """Asking for a client certificate needs a session id context, without which OpenSSL aborts
+    a resumed handshake: a client resumes its TLS session on its second connection, with and
+    without a certificate of its own."""
+    proxy = make_proxy(certs=certs)
+    mine = make_client_certificate(os.path.dirname(certs["ca"]), "resumer")
+    for cert in (None, mine):
+        ctx = ssl.create_default_context(cafile=certs["ca"])
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # the session is known after the handshake
+        if cert:
+            ctx.load_cert_chain(cert["cert"], cert["key"])
+        session = None
+        for attempt in range(2):
+            raw = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            raw.sendall(pgwire.ssl_request())
+            assert raw.recv(1) == b"S"
+            tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+            tls.sendall(pgwire.startup_message({"user": "postgres", "database": "app"}))
+            assert tls.recv(1) == b"R"  # the server's first authentication message
+            assert tls.session_reused == (attempt == 1)
+            session = tls.session
+            tls.close()
