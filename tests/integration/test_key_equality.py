@@ -31,21 +31,18 @@ import random
 import subprocess
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from pathlib import Path
 
 import psycopg2
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from harness.tools import built_tool
+
 PAIRS = int(os.environ.get("UNIQGUARD_KEY_PAIRS", "10000"))
 SEED = int(os.environ.get("UNIQGUARD_KEY_SEED", "20240515"))
 
 
 def tool_path():
-    tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
-    if tools_dir:
-        return os.path.join(tools_dir, "normalize_keys")
-    return str(REPO / "build" / "tests" / "tools" / "normalize_keys")
+    return built_tool("normalize_keys")
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,14 +23,13 @@ import os
 import random
 import subprocess
 import unicodedata
-from pathlib import Path
 
 import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE
+from harness.tools import built_tool
 
-REPO = Path(__file__).resolve().parents[2]
 PAIRS = int(os.environ.get("UNIQGUARD_KEY_PAIRS", "10000"))
 SEED = int(os.environ.get("UNIQGUARD_KEY_SEED", "20261126"))
 
@@ -117,10 +116,7 @@ def make_pairs(n, seed):
 
 
 def tool_path():
-    tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
-    if tools_dir:
-        return os.path.join(tools_dir, "collation_keys")
-    return str(REPO / "build" / "tests" / "tools" / "collation_keys")
+    return built_tool("collation_keys")
 
 
 @pytest.fixture(scope="module")

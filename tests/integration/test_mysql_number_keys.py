@@ -19,15 +19,14 @@ import random
 import struct
 import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import WireClient
+from harness.tools import built_tool
 
-REPO = Path(__file__).resolve().parents[2]
 COUNT = int(os.environ.get("UNIQGUARD_NUMBER_LITERALS", "3000"))
 SEED = int(os.environ.get("UNIQGUARD_KEY_SEED", "20261126"))
 
@@ -110,10 +109,7 @@ def literal(r):
 
 
 def tool_path():
-    tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
-    if tools_dir:
-        return os.path.join(tools_dir, "mysql_number_keys")
-    return str(REPO / "build" / "tests" / "tools" / "mysql_number_keys")
+    return built_tool("mysql_number_keys")
 
 
 @pytest.fixture(scope="module")

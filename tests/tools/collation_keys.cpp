@@ -18,27 +18,10 @@
 
 #include "guard/collation_weights.hpp"
 #include "guard/mysql_string_key.hpp"
+#include "hex.hpp"
 
-namespace {
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
-}
-
-std::string to_hex(const std::string& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-}  // namespace
+using uniqguard::tools::from_hex;
+using uniqguard::tools::to_hex;
 
 int main(int argc, char** argv) {
     if (argc != 3 && argc != 5) {

@@ -20,19 +20,11 @@
 #include "guard/mysql_decimal_key.hpp"
 #include "guard/mysql_integer_key.hpp"
 #include "guard/mysql_param_key.hpp"
+#include "hex.hpp"
 
 using namespace uniqguard::guard;
 
-namespace {
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
-}
-
-}  // namespace
+using uniqguard::tools::from_hex;
 
 int main() {
     const std::map<std::string, MySqlLiteral> forms = {

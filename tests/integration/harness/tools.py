@@ -6,7 +6,14 @@ import subprocess
 
 from .mariadb_server import DATABASE as MY_DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from .pg_server import PROXY_PASSWORD, PROXY_USER
-from .proxy import BINARY
+from .proxy import BINARY, REPO
+
+
+def built_tool(name):
+    """The path of a tool built under tests/tools: in $UNIQGUARD_TOOLS_DIR (CI points it at the
+    sanitizer build), else in build/tests/tools."""
+    tools_dir = os.environ.get("UNIQGUARD_TOOLS_DIR")
+    return os.path.join(tools_dir or os.path.join(REPO, "build", "tests", "tools"), name)
 
 
 def guard_toml(table, columns, **options):
