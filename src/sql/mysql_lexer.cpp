@@ -201,7 +201,7 @@ struct Lexer {
         }
         std::size_t j = i;
         while (is_digit(at(j))) ++j;
-        if (!is_ident_char(at(j))) return real_end(i, j, kind);
+        if (!is_ident_char(at(j))) return real_end(j, kind);
         if (at(j) == 'e' || at(j) == 'E') {
             std::size_t k = j + 1;
             if (at(k) == '+' || at(k) == '-') ++k;
@@ -215,11 +215,11 @@ struct Lexer {
         return ident_end(j);
     }
 
-    // MY_LEX_INT_OR_REAL / MY_LEX_REAL: digits [i, j) then maybe `.digits` and an exponent.
-    std::size_t real_end(std::size_t i, std::size_t j, MySqlTokenKind& kind) const {
+    // MY_LEX_INT_OR_REAL / MY_LEX_REAL: the digits before j, then maybe `.digits` and an
+    // exponent.
+    std::size_t real_end(std::size_t j, MySqlTokenKind& kind) const {
         kind = MySqlTokenKind::integer;
         if (at(j) != '.' || at(j + 1) == '.') return j;  // 1..10 is 1, .., 10
-        (void)i;
         ++j;
         while (is_digit(at(j))) ++j;
         kind = MySqlTokenKind::decimal;
@@ -326,9 +326,9 @@ struct Lexer {
                 return e;
             }
             case '.':
-                if (is_digit(c1)) return real_end(i, i, kind);
+                if (is_digit(c1)) return real_end(i, kind);
                 kind = MySqlTokenKind::punctuation;
-                return i + 1;
+                return c1 == '.' ? i + 2 : i + 1;  // MariaDB's `..` (FOR i IN 1..10)
             case '?':
                 kind = MySqlTokenKind::parameter;
                 return i + 1;

@@ -167,3 +167,39 @@ def test_literal_bytes_match_the_server(mariadb, mode_name):
     print(f"{mode_name}: {len(literals)} literals, {len(mismatches)} mismatches")
     assert not mismatches, "\n".join(
         f"{lit!r}: server {want}, parser {kind} {got}" for lit, want, kind, got in mismatches[:20])
+
+
+# Each is `1`, plus one more `+1` wherever the server reads a comment's contents as SQL, or a
+# `--` as two minus signs. The parser must see the literal 1 exactly where the server answers 1.
+COMMENT_CASES = [
+    "1 /*!80000 +1 */", "1 /*!50700 +1 */", "1 /*!50699 +1 */", "1 /*!99999 +1 */",
+    "1 /*M!100500 +1 */", "1 /*M!999999 +1 */", "1 /*M! +1 */", "1 /*! +1 */",
+    "1 /*!100000 +1 */", "1 /*!101106 +1 */", "1 /*!999999 +1 */", "1 /*M!50100 +1 */",
+    "1 /*!99999 +1 /* x */ +1 */", "1 /* x /* y */", "1 /* +1 */", "1 # +1\n",
+    "1 -- +1\n", "1 --\t+1\n", "1--1", "1 #x\r+1\n", "1 /*!40101 */", "/*!40101 1 */",
+]
+
+
+def server_version(mariadb):
+    version = mariadb.sql("SELECT VERSION()").strip()
+    major, minor, patch = version.split("-")[0].split(".")
+    return int(major) * 10000 + int(minor) * 100 + int(patch)
+
+
+def test_executable_comments_match_the_server(mariadb):
+    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", autocommit=True)
+    try:
+        cur = conn.cursor()
+        answers = []
+        for case in COMMENT_CASES:
+            cur.execute(f"SELECT {case}")
+            answers.append(int(cur.fetchone()[0]))
+    finally:
+        conn.close()
+    values = parser_values(["--server-version", str(server_version(mariadb))], COMMENT_CASES)
+    wrong = []
+    for case, answer, value in zip(COMMENT_CASES, answers, values):
+        parser_one = value["kind"] == "literal_number" and value.get("text") == "1"
+        if parser_one != (answer == 1):
+            wrong.append(f"{case!r}: server {answer}, parser {value['kind']} {value.get('text')}")
+    assert not wrong, "\n".join(wrong)
