@@ -34,7 +34,7 @@ std::string unsupported_reason(std::string_view sql) {
 
 }  // namespace
 
-TEST_CASE("MySqlInsertValuesRows", "[sql][mysql]") {
+TEST_CASE("MySqlInsertValuesRows", "[sql][mysql_parser]") {
     const std::string sql = "INSERT INTO `shop`.orders (id, `Note`) VALUES (1, 'a'), (-2, NULL)";
     const auto ins = mysql_only<InsertStatement>(sql);
     CHECK(ins.table == QualifiedName{"shop", "orders"});
@@ -60,7 +60,7 @@ TEST_CASE("MySqlInsertValuesRows", "[sql][mysql]") {
     CHECK(ins.rows[1][1].literal == span_of(sql, "NULL"));
 }
 
-TEST_CASE("MySqlInsertNamesKeptAsWritten", "[sql][mysql]") {
+TEST_CASE("MySqlInsertNamesKeptAsWritten", "[sql][mysql_parser]") {
     // The server may fold table names (lower_case_table_names); the parser does not guess.
     const auto ins = mysql_only<InsertStatement>("insert Orders (ID) value (1)");
     CHECK(ins.table == QualifiedName{"", "Orders"});
@@ -78,7 +78,7 @@ TEST_CASE("MySqlInsertNamesKeptAsWritten", "[sql][mysql]") {
           std::vector<std::string>{"a", "b"});
 }
 
-TEST_CASE("MySqlInsertValueKinds", "[sql][mysql]") {
+TEST_CASE("MySqlInsertValueKinds", "[sql][mysql_parser]") {
     const std::string sql =
         "INSERT INTO t VALUES (?, DEFAULT, TRUE, false, \\N, 1.50, 1e3, - -5, +7, now(), c, "
         "(SELECT 1), @v, 1 + 1, ?, VALUES(a), CAST('1' AS SIGNED), DATE '2024-01-02', (1))";
@@ -122,7 +122,7 @@ TEST_CASE("MySqlInsertValueKinds", "[sql][mysql]") {
     CHECK(r[18].note == "parenthesized expression");
 }
 
-TEST_CASE("MySqlInsertStringForms", "[sql][mysql]") {
+TEST_CASE("MySqlInsertStringForms", "[sql][mysql_parser]") {
     const std::string sql =
         "INSERT INTO t VALUES ('it''s', \"dq\\\"\", _utf8mb4'é' 'x', _binary X'00ff', N'n', "
         "X'41', 0x123, b'101', 0b1, 'a' /* c */ \"b\", _latin1 0x41)";
@@ -160,7 +160,7 @@ TEST_CASE("MySqlInsertStringForms", "[sql][mysql]") {
     CHECK(bad.rows.at(0).at(1).kind == ValueKind::expression);
 }
 
-TEST_CASE("MySqlInsertStringsFollowSqlMode", "[sql][mysql]") {
+TEST_CASE("MySqlInsertStringsFollowSqlMode", "[sql][mysql_parser]") {
     const std::string sql = "INSERT INTO t VALUES ('a\\nb', \"c\")";
     const auto plain = mysql_only<InsertStatement>(sql);
     CHECK(plain.rows.at(0).at(0).text == "a\nb");
@@ -173,7 +173,7 @@ TEST_CASE("MySqlInsertStringsFollowSqlMode", "[sql][mysql]") {
     CHECK(moded.rows.at(0).at(1).note == "column reference");
 }
 
-TEST_CASE("MySqlInsertIgnoreReplaceAndModifiers", "[sql][mysql]") {
+TEST_CASE("MySqlInsertIgnoreReplaceAndModifiers", "[sql][mysql_parser]") {
     const auto ig = mysql_only<InsertStatement>("INSERT LOW_PRIORITY IGNORE INTO t VALUES (1)");
     CHECK(ig.ignore);
     CHECK_FALSE(ig.replace);
@@ -190,7 +190,7 @@ TEST_CASE("MySqlInsertIgnoreReplaceAndModifiers", "[sql][mysql]") {
     CHECK_FALSE(mysql_only<InsertStatement>("INSERT /*!99999 IGNORE */ INTO t VALUES (1)").ignore);
 }
 
-TEST_CASE("MySqlInsertSet", "[sql][mysql]") {
+TEST_CASE("MySqlInsertSet", "[sql][mysql_parser]") {
     const std::string sql = "INSERT INTO t SET a = 1, `b` = 'x', c = DEFAULT";
     const auto ins = mysql_only<InsertStatement>(sql);
     CHECK(ins.columns == std::vector<std::string>{"a", "b", "c"});
@@ -202,7 +202,7 @@ TEST_CASE("MySqlInsertSet", "[sql][mysql]") {
     CHECK(ins.rows[0][2].kind == ValueKind::default_);
 }
 
-TEST_CASE("MySqlInsertOnDuplicateKeyUpdate", "[sql][mysql]") {
+TEST_CASE("MySqlInsertOnDuplicateKeyUpdate", "[sql][mysql_parser]") {
     const std::string sql =
         "INSERT INTO t (a, b) VALUES (1, 2) ON DUPLICATE KEY UPDATE b = VALUES(b), t.c = 3";
     const auto ins = mysql_only<InsertStatement>(sql);
@@ -226,7 +226,7 @@ TEST_CASE("MySqlInsertOnDuplicateKeyUpdate", "[sql][mysql]") {
     CHECK(alias.on_conflict.assignments.at(0).value.note == "column reference");
 }
 
-TEST_CASE("MySqlInsertSelectSource", "[sql][mysql]") {
+TEST_CASE("MySqlInsertSelectSource", "[sql][mysql_parser]") {
     const auto sel = mysql_only<InsertStatement>("INSERT INTO t (a) SELECT a FROM u WHERE b = 1");
     CHECK(sel.select_source);
     CHECK(sel.rows.empty());
@@ -244,7 +244,7 @@ TEST_CASE("MySqlInsertSelectSource", "[sql][mysql]") {
     CHECK(dup.on_conflict.assignments.size() == 1);
 }
 
-TEST_CASE("MySqlInsertEmptyRowsAndReturning", "[sql][mysql]") {
+TEST_CASE("MySqlInsertEmptyRowsAndReturning", "[sql][mysql_parser]") {
     const auto empty = mysql_only<InsertStatement>("INSERT INTO t () VALUES (), ()");
     CHECK(empty.columns.empty());
     REQUIRE(empty.rows.size() == 2);
@@ -257,7 +257,7 @@ TEST_CASE("MySqlInsertEmptyRowsAndReturning", "[sql][mysql]") {
           2);
 }
 
-TEST_CASE("MySqlInsertRefusedWhenNotUnderstood", "[sql][mysql]") {
+TEST_CASE("MySqlInsertRefusedWhenNotUnderstood", "[sql][mysql_parser]") {
     CHECK(unsupported_reason("INSERT INTO t VALUES 1") ==
           "a VALUES row that is not a parenthesised list");
     CHECK(unsupported_reason("INSERT INTO") == "no table name");

@@ -72,7 +72,7 @@ MySqlDialect mysql8() {
 
 }  // namespace
 
-TEST_CASE("MySqlLexerTokenKinds", "[sql][mysql]") {
+TEST_CASE("MySqlLexerTokenKinds", "[sql][mysql_parser]") {
     CHECK(kind_of_only("abc") == K::identifier);
     CHECK(kind_of_only("a$b_1") == K::identifier);
     CHECK(kind_of_only("1abc") == K::identifier);  // digits then letters: a name
@@ -116,7 +116,7 @@ TEST_CASE("MySqlLexerTokenKinds", "[sql][mysql]") {
     CHECK(kind_of_only(";") == K::punctuation);
 }
 
-TEST_CASE("MySqlLexerBoundariesMatchTheServer", "[sql][mysql]") {
+TEST_CASE("MySqlLexerBoundariesMatchTheServer", "[sql][mysql_parser]") {
     CHECK(texts("a.b") == Texts{"a", ".", "b"});
     CHECK(texts("a<=b<>c!=d") == Texts{"a", "<=", "b", "<>", "c", "!=", "d"});
     CHECK(texts("x=-1") == Texts{"x", "=", "-", "1"});
@@ -130,7 +130,7 @@ TEST_CASE("MySqlLexerBoundariesMatchTheServer", "[sql][mysql]") {
     CHECK(texts("1.5e") == Texts{"1.5", "e"});
 }
 
-TEST_CASE("MySqlLexerComments", "[sql][mysql]") {
+TEST_CASE("MySqlLexerComments", "[sql][mysql_parser]") {
     CHECK(texts("a # c\nb") == Texts{"a", "b"});
     CHECK(texts("a -- c\nb") == Texts{"a", "b"});
     CHECK(texts("a --\tc\nb") == Texts{"a", "b"});
@@ -145,7 +145,7 @@ TEST_CASE("MySqlLexerComments", "[sql][mysql]") {
     CHECK(texts("a # c\rd\nb") == Texts{"a", "b"});
 }
 
-TEST_CASE("MySqlLexerExecutableComments", "[sql][mysql]") {
+TEST_CASE("MySqlLexerExecutableComments", "[sql][mysql_parser]") {
     const MySqlDialect maria;  // 10.11.6
     CHECK(texts("a /*! b */ c", maria) == Texts{"a", "b", "c"});
     CHECK(texts("a /*!50100 b */ c", maria) == Texts{"a", "b", "c"});
@@ -168,7 +168,7 @@ TEST_CASE("MySqlLexerExecutableComments", "[sql][mysql]") {
     CHECK(texts("a /*!99999 b /* c */ d */ e") == Texts{"a", "e"});
 }
 
-TEST_CASE("MySqlLexerErrors", "[sql][mysql]") {
+TEST_CASE("MySqlLexerErrors", "[sql][mysql_parser]") {
     CHECK(error_of("SELECT 'abc") == MySqlLexError{7, "unterminated string literal"});
     CHECK(error_of("SELECT 'abc\\'") == MySqlLexError{7, "unterminated string literal"});
     CHECK(error_of("SELECT \"abc") == MySqlLexError{7, "unterminated string literal"});
@@ -187,7 +187,7 @@ TEST_CASE("MySqlLexerErrors", "[sql][mysql]") {
     CHECK(error_of("'a\\' '", no_backslash()).offset == 5);
 }
 
-TEST_CASE("MySqlLiteralUnescaping", "[sql][mysql]") {
+TEST_CASE("MySqlLiteralUnescaping", "[sql][mysql_parser]") {
     CHECK(decoded("'it''s'") == "it's");
     CHECK(decoded("\"say \"\"hi\"\"\"") == "say \"hi\"");
     CHECK(decoded("'a\"b'") == "a\"b");
@@ -205,7 +205,7 @@ TEST_CASE("MySqlLiteralUnescaping", "[sql][mysql]") {
     CHECK(decoded("'a''b'", no_backslash()) == "a'b");
 }
 
-TEST_CASE("MySqlHexAndBitLiterals", "[sql][mysql]") {
+TEST_CASE("MySqlHexAndBitLiterals", "[sql][mysql_parser]") {
     CHECK(decoded("X'4142'") == "AB");
     CHECK(decoded("x'4a'") == "J");
     CHECK(decoded("X''").empty());
@@ -218,7 +218,7 @@ TEST_CASE("MySqlHexAndBitLiterals", "[sql][mysql]") {
     CHECK(decoded("0b1000001") == "A");
 }
 
-TEST_CASE("MySqlDialectFromTheServer", "[sql][mysql]") {
+TEST_CASE("MySqlDialectFromTheServer", "[sql][mysql_parser]") {
     MySqlDialect d;
     apply_sql_mode(d, "STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES");
     CHECK(d.no_backslash_escapes);
@@ -244,7 +244,7 @@ TEST_CASE("MySqlDialectFromTheServer", "[sql][mysql]") {
     CHECK_FALSE(dialect_for_server("garbage"));
 }
 
-TEST_CASE("MySqlLexerNeverCrashesOnPrefixes", "[sql][mysql]") {
+TEST_CASE("MySqlLexerNeverCrashesOnPrefixes", "[sql][mysql_parser]") {
     // Every prefix of a string full of literal forms either lexes or reports an error inside it.
     const std::string sql =
         "INSERT /*!IGNORE*/ INTO `t``x` (a) VALUES (_utf8mb4'a\\'b' 'c', X'41', 0x4, b'1', "

@@ -33,7 +33,7 @@ T mysql_body(std::string_view sql) {
 
 }  // namespace
 
-TEST_CASE("MySqlUpdate", "[sql][mysql]") {
+TEST_CASE("MySqlUpdate", "[sql][mysql_parser]") {
     const std::string sql = "UPDATE `db`.users AS u SET u.email = 'a@b', name = ? WHERE id = 7";
     const auto up = mysql_body<UpdateStatement>(sql);
     CHECK(up.table == QualifiedName{"db", "users"});
@@ -53,7 +53,7 @@ TEST_CASE("MySqlUpdate", "[sql][mysql]") {
     CHECK(up.where == span_of(sql, "id = 7"));
 }
 
-TEST_CASE("MySqlUpdateForms", "[sql][mysql]") {
+TEST_CASE("MySqlUpdateForms", "[sql][mysql_parser]") {
     const std::string sql =
         "UPDATE LOW_PRIORITY IGNORE t SET a = a + 1 WHERE b IN (1, 2) ORDER BY c LIMIT 1";
     const auto up = mysql_body<UpdateStatement>(sql);
@@ -76,7 +76,7 @@ TEST_CASE("MySqlUpdateForms", "[sql][mysql]") {
     CHECK(mysql_body<OtherStatement>("UPDATE t WHERE a = 1").unsupported == "no SET");
 }
 
-TEST_CASE("MySqlDelete", "[sql][mysql]") {
+TEST_CASE("MySqlDelete", "[sql][mysql_parser]") {
     const std::string sql = "DELETE QUICK FROM db.t WHERE id = 1 ORDER BY id LIMIT 1";
     const auto del = mysql_body<DeleteStatement>(sql);
     CHECK(del.table == QualifiedName{"db", "t"});
@@ -91,7 +91,7 @@ TEST_CASE("MySqlDelete", "[sql][mysql]") {
     CHECK(mysql_body<DeleteStatement>("DELETE FROM t1 USING t1, t2 WHERE t1.a = t2.a").has_using);
 }
 
-TEST_CASE("MySqlTruncateDropAndTransactions", "[sql][mysql]") {
+TEST_CASE("MySqlTruncateDropAndTransactions", "[sql][mysql_parser]") {
     CHECK(mysql_body<TruncateStatement>("TRUNCATE TABLE db.t").tables ==
           std::vector<QualifiedName>{{"db", "t"}});
     CHECK(mysql_body<TruncateStatement>("truncate t").tables.size() == 1);
@@ -121,7 +121,7 @@ TEST_CASE("MySqlTruncateDropAndTransactions", "[sql][mysql]") {
     CHECK(mysql_body<TransactionStatement>("RELEASE SAVEPOINT s").kind == Kind::release);
 }
 
-TEST_CASE("MySqlOtherStatements", "[sql][mysql]") {
+TEST_CASE("MySqlOtherStatements", "[sql][mysql_parser]") {
     CHECK(mysql_body<OtherStatement>("SELECT 1").node == "select_stmt");
     CHECK(mysql_body<OtherStatement>("(SELECT 1)").node == "select_stmt");
     CHECK(mysql_body<OtherStatement>("load data local infile 'x' into table t").node ==
@@ -138,7 +138,7 @@ TEST_CASE("MySqlOtherStatements", "[sql][mysql]") {
     CHECK(mysql_single("EXPLAIN UPDATE t SET a = 1").kind() == StatementKind::other);
 }
 
-TEST_CASE("MySqlMultiStatementRanges", "[sql][mysql]") {
+TEST_CASE("MySqlMultiStatementRanges", "[sql][mysql_parser]") {
     const std::string sql =
         "INSERT INTO t VALUES (?);  -- one\n UPDATE t SET a = ? ;;/* c */ SELECT ';' ; # end";
     const ParseResult r = parse_mysql(sql);
@@ -163,7 +163,7 @@ TEST_CASE("MySqlMultiStatementRanges", "[sql][mysql]") {
     CHECK(parse_mysql("SELECT 1;").statements.size() == 1);
 }
 
-TEST_CASE("MySqlExecutableCommentStatements", "[sql][mysql]") {
+TEST_CASE("MySqlExecutableCommentStatements", "[sql][mysql_parser]") {
     // mysqldump writes whole statements inside versioned comments.
     const std::string sql =
         "/*!40101 SET NAMES utf8mb4 */;\n/*!99999 INSERT INTO t VALUES (1) */;\n"
@@ -182,7 +182,7 @@ TEST_CASE("MySqlExecutableCommentStatements", "[sql][mysql]") {
     CHECK(o.statements.size() == 1);
 }
 
-TEST_CASE("MySqlParseErrors", "[sql][mysql]") {
+TEST_CASE("MySqlParseErrors", "[sql][mysql_parser]") {
     const std::string sql = "INSERT INTO t VALUES (1); INSERT INTO t VALUES ('oops)";
     const ParseResult r = parse_mysql(sql);
     REQUIRE_FALSE(r);
@@ -200,7 +200,7 @@ TEST_CASE("MySqlParseErrors", "[sql][mysql]") {
     CHECK_FALSE(parse_mysql("SELECT 'a\\'"));
 }
 
-TEST_CASE("MySqlParserSurvivesRandomInput", "[sql][mysql]") {
+TEST_CASE("MySqlParserSurvivesRandomInput", "[sql][mysql_parser]") {
     // Bytes drawn from SQL's alphabet: every parse either succeeds with ranges inside the
     // string or reports an error inside it.
     const std::string alphabet = "'\"`\\/*!#-;(),.=?@_xXbBnN01 9aeE\n\tMINSERTVALUESupdatesetON";
