@@ -1,8 +1,10 @@
 // MySQL / MariaDB statement analysis into the dialect-neutral model (statement.hpp), by our own
 // lexer (mysql_lexer.hpp) and a small recursive reader of the statements the guard cares about:
 // INSERT and REPLACE (VALUES / VALUE rows, INSERT ... SET, INSERT ... SELECT, IGNORE,
-// ON DUPLICATE KEY UPDATE, RETURNING), UPDATE, DELETE, TRUNCATE, DROP TABLE and the transaction
-// statements. Every other statement is an OtherStatement named after its first word
+// ON DUPLICATE KEY UPDATE, RETURNING), UPDATE, DELETE, TRUNCATE, DROP TABLE, the transaction
+// statements and SET of one session variable (sql_mode decides how later text is lexed).
+// MariaDB's SET STATEMENT ... FOR <statement> and ANALYZE <statement> are read as the statement
+// they run. Every other statement is an OtherStatement named after its first word
 // ("select_stmt", "load_stmt"...).
 //
 // This is not the server's grammar. It reads what it needs and refuses what it does not

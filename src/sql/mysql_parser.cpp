@@ -19,6 +19,17 @@ Statement::Body read_statement(const Context& ctx, bool& explain_analyze) {
     for (std::string_view w : {"begin", "start", "commit", "rollback", "savepoint", "release"}) {
         if (ctx.word(first, w)) return mysql::read_transaction(ctx);
     }
+    if (ctx.word(first, "set")) {
+        // MariaDB's SET STATEMENT var = value, ... FOR <statement> runs the statement.
+        if (ctx.word(first + 1, "statement")) {
+            const std::size_t f = ctx.find_word(first + 2, ctx.end(), "for");
+            if (f == Context::npos || ctx.at_end(f + 1)) {
+                return OtherStatement{"set_stmt", "SET STATEMENT without FOR"};
+            }
+            return read_statement(ctx.from(f + 1), explain_analyze);
+        }
+        return mysql::read_set(ctx);
+    }
     // MariaDB's ANALYZE [FORMAT=JSON] runs the statement it analyses.
     if (ctx.word(first, "analyze")) {
         std::size_t i = first + 1;
@@ -26,9 +37,7 @@ Statement::Body read_statement(const Context& ctx, bool& explain_analyze) {
         for (std::string_view w : {"insert", "replace", "update", "delete"}) {
             if (ctx.word(i, w)) {
                 explain_analyze = true;
-                const Context inner(ctx.sql(), ctx.dialect(), ctx.tokens(), ctx.parameters(), i,
-                                    ctx.end());
-                return read_statement(inner, explain_analyze);
+                return read_statement(ctx.from(i), explain_analyze);
             }
         }
     }

@@ -28,6 +28,12 @@ class Context {
           first_(first),
           last_(last) {}
 
+    // The same statement seen from token i on (SET STATEMENT ... FOR, ANALYZE: the statement
+    // that runs).
+    Context from(std::size_t i) const {
+        return Context(sql_, dialect_, tokens_, parameter_before_, i, last_);
+    }
+
     std::string_view sql() const { return sql_; }
     const std::vector<MySqlToken>& tokens() const { return tokens_; }
     const std::vector<int>& parameters() const { return parameter_before_; }
@@ -95,6 +101,7 @@ Statement::Body read_delete(const Context& ctx);
 Statement::Body read_truncate(const Context& ctx);
 Statement::Body read_drop(const Context& ctx);
 Statement::Body read_transaction(const Context& ctx);
+Statement::Body read_set(const Context& ctx);
 
 // "insert_stmt" etc.: the OtherStatement name for a statement starting at token i.
 std::string node_name(const Context& ctx, std::size_t i);

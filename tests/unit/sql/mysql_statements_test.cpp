@@ -126,7 +126,7 @@ TEST_CASE("MySqlOtherStatements", "[sql][mysql_parser]") {
     CHECK(mysql_body<OtherStatement>("(SELECT 1)").node == "select_stmt");
     CHECK(mysql_body<OtherStatement>("load data local infile 'x' into table t").node ==
           "load_stmt");
-    CHECK(mysql_body<OtherStatement>("SET NAMES utf8mb4").node == "set_stmt");
+    CHECK(mysql_body<OtherStatement>("CALL p(1)").node == "call_stmt");
     CHECK(mysql_body<OtherStatement>("WITH x AS (SELECT 1) SELECT * FROM x").unsupported.empty());
     const auto w = mysql_body<OtherStatement>("WITH x AS (SELECT 1) UPDATE t, x SET t.a = 1");
     CHECK(w.node == "update_stmt");
@@ -171,7 +171,7 @@ TEST_CASE("MySqlExecutableCommentStatements", "[sql][mysql_parser]") {
     const ParseResult r = parse_mysql(sql);
     REQUIRE(r);
     REQUIRE(r.statements.size() == 2);
-    CHECK(r.statements[0].kind() == StatementKind::other);
+    CHECK(r.statements[0].kind() == StatementKind::set);
     CHECK(r.statements[0].trimmed == span_of(sql, "SET NAMES utf8mb4"));
     REQUIRE(r.statements[1].kind() == StatementKind::insert);
     CHECK(r.statements[1].get<InsertStatement>()->rows.at(0).at(0).text == "2");
@@ -221,4 +221,45 @@ TEST_CASE("MySqlParserSurvivesRandomInput", "[sql][mysql_parser]") {
             CHECK(st.trimmed.end() <= sql.size());
         }
     }
+}
+
+TEST_CASE("MySqlSet", "[sql][mysql_parser]") {
+    const auto mode =
+        mysql_body<SetStatement>("SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'");
+    CHECK(mode.kind == SetStatement::Kind::set_value);
+    CHECK(mode.name == "sql_mode");
+    CHECK(mode.value == "ANSI_QUOTES,NO_BACKSLASH_ESCAPES");
+    REQUIRE(mode.values.size() == 1);
+    CHECK(mode.values[0].kind == ValueKind::literal_string);
+    CHECK(mysql_body<SetStatement>("set @@session.SQL_MODE := ''").name == "sql_mode");
+    CHECK(mysql_body<SetStatement>("SET @@sql_mode = ANSI").value == "ANSI");
+    CHECK(mysql_body<SetStatement>("SET autocommit = 0").value == "0");
+    CHECK(mysql_body<SetStatement>("SET sql_mode = DEFAULT").kind ==
+          SetStatement::Kind::set_default);
+    const auto expr = mysql_body<SetStatement>("SET sql_mode = CONCAT(@@sql_mode, ',ANSI')");
+    CHECK(expr.value.empty());
+    CHECK(expr.values.at(0).kind == ValueKind::expression);
+    const auto names = mysql_body<SetStatement>("SET NAMES utf8mb4 COLLATE utf8mb4_bin");
+    CHECK(names.name == "names");
+    CHECK(names.value == "utf8mb4");
+    CHECK(mysql_body<SetStatement>("SET NAMES 'latin1'").value == "latin1");
+    // Not this session's settings, or not one variable.
+    CHECK(mysql_body<OtherStatement>("SET GLOBAL sql_mode = ''").unsupported.empty());
+    CHECK(mysql_body<OtherStatement>("SET @@global.sql_mode = ''").unsupported.empty());
+    CHECK(mysql_body<OtherStatement>("SET @a = 1").unsupported.empty());
+    CHECK(mysql_body<OtherStatement>("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").node ==
+          "set_stmt");
+    CHECK(mysql_body<OtherStatement>("SET a = 1, sql_mode = ''").unsupported ==
+          "a SET of several variables");
+}
+
+TEST_CASE("MySqlSetStatementForRunsTheStatement", "[sql][mysql_parser]") {
+    const std::string sql = "SET STATEMENT max_statement_time = 1 FOR INSERT INTO t VALUES (?)";
+    const auto ins = mysql_body<InsertStatement>(sql);
+    CHECK(ins.table.name == "t");
+    CHECK(ins.rows.at(0).at(0).parameter == 1);
+    CHECK(mysql_single("SET STATEMENT sql_mode = '' FOR UPDATE t SET a = 1").kind() ==
+          StatementKind::update);
+    CHECK(mysql_body<OtherStatement>("SET STATEMENT x = 1").unsupported ==
+          "SET STATEMENT without FOR");
 }
