@@ -84,10 +84,14 @@ bool read_number(const Context& ctx, std::size_t a, std::size_t b, Value& v) {
 std::string_view describe(const Context& ctx, std::size_t a, std::size_t b) {
     if (ctx.symbol(a, "(")) {
         if (ctx.skip_group(a) == b) {
-            return ctx.word(a + 1, "select") || ctx.word(a + 1, "with") ||
-                           ctx.word(a + 1, "values") || ctx.symbol(a + 1, "(")
-                       ? "subquery"
-                       : "parenthesized expression";
+            if (ctx.word(a + 1, "select") || ctx.word(a + 1, "with") || ctx.word(a + 1, "values")) {
+                return "subquery";
+            }
+            // ((SELECT 1)) is a subquery too, ((1)) is not.
+            if (ctx.symbol(a + 1, "(") && describe(ctx, a + 1, b - 1) == "subquery") {
+                return "subquery";
+            }
+            return "parenthesized expression";
         }
         return "operator expression";
     }
@@ -107,10 +111,6 @@ std::string_view describe(const Context& ctx, std::size_t a, std::size_t b) {
             (ctx.word(a, "date") || ctx.word(a, "time") || ctx.word(a, "timestamp")) &&
             ctx.kind_is(a + 1, MySqlTokenKind::string)) {
             return "typed literal";
-        }
-        if (ctx.word(a, "binary") || ctx.word(a, "interval") || ctx.word(a, "case") ||
-            ctx.word(a, "not") || ctx.word(a, "exists")) {
-            return "operator expression";
         }
     }
     return "operator expression";

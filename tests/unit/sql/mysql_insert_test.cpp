@@ -120,6 +120,9 @@ TEST_CASE("MySqlInsertValueKinds", "[sql][mysql_parser]") {
     CHECK(r[16].note == "cast");
     CHECK(r[17].note == "typed literal");
     CHECK(r[18].note == "parenthesized expression");
+    const auto nested = mysql_only<InsertStatement>("INSERT INTO t VALUES (((SELECT 1)), ((1)))");
+    CHECK(nested.rows.at(0).at(0).note == "subquery");
+    CHECK(nested.rows.at(0).at(1).note == "parenthesized expression");
 }
 
 TEST_CASE("MySqlInsertStringForms", "[sql][mysql_parser]") {
