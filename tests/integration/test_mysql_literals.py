@@ -8,7 +8,8 @@ multibyte UTF-8, adjacent strings joined ('a' 'b'), introducers (_utf8mb4, _bina
 N'..'), and hex and bit literals in every spelling (X'..', 0x.. with an odd digit count, b'..',
 0b..). The server answers `SELECT HEX(<literal>)` for each under the session's sql_mode; the
 tool tests/tools/parse_mysql parses one INSERT holding all of them as VALUES rows under the
-same mode and prints each value's bytes. They must be equal, literal by literal.
+same mode and prints each value's bytes. They must be equal, literal by literal, and each
+value's source range must be exactly the literal's bytes in the statement.
 
 Modes: the default, NO_BACKSLASH_ESCAPES, ANSI_QUOTES (where "x" is an identifier, so only
 single-quoted forms are generated), and both.
@@ -138,19 +139,24 @@ def server_hex(mariadb, sql_mode, literals):
         conn.close()
 
 
-def parser_values(flags, literals):
+def parser_values(flags, literals, check_ranges=True):
     path = tool_path()
     if not os.path.exists(path):
         pytest.fail(f"parse_mysql not found at {path}: build it (tests/tools) or set "
                     "UNIQGUARD_TOOLS_DIR")
     sql = "INSERT INTO t (c) VALUES " + ",\n".join(f"({lit})" for lit in literals)
-    out = subprocess.run([path, *flags], input=sql.encode(), capture_output=True,
-                         check=True).stdout
+    data = sql.encode()
+    out = subprocess.run([path, *flags], input=data, capture_output=True, check=True).stdout
     parsed = json.loads(out)
     assert parsed["error"] is None, parsed["error"]
     (statement,) = parsed["statements"]
     assert statement["kind"] == "insert", statement
-    return [row[0] for row in statement["rows"]]
+    values = [row[0] for row in statement["rows"]]
+    # Each value's source range is exactly the literal as written (byte offsets).
+    for lit, value in zip(literals if check_ranges else [], values):
+        offset, length = value["range"]
+        assert data[offset:offset + length] == lit.encode(), (lit, value["range"])
+    return values
 
 
 @pytest.mark.parametrize("mode_name", list(MODES))
@@ -196,7 +202,9 @@ def test_executable_comments_match_the_server(mariadb):
             answers.append(int(cur.fetchone()[0]))
     finally:
         conn.close()
-    values = parser_values(["--server-version", str(server_version(mariadb))], COMMENT_CASES)
+    # The ranges leave out comments around the value: not compared here.
+    values = parser_values(["--server-version", str(server_version(mariadb))], COMMENT_CASES,
+                           check_ranges=False)
     wrong = []
     for case, answer, value in zip(COMMENT_CASES, answers, values):
         parser_one = value["kind"] == "literal_number" and value.get("text") == "1"
