@@ -34,7 +34,8 @@ MODES = {
     "default": ("", []),
     "no_backslash_escapes": ("NO_BACKSLASH_ESCAPES", ["--no-backslash-escapes"]),
     "ansi_quotes": ("ANSI_QUOTES", ["--ansi-quotes"]),
-    "both": ("NO_BACKSLASH_ESCAPES,ANSI_QUOTES", ["--sql-mode", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"]),
+    "both": ("NO_BACKSLASH_ESCAPES,ANSI_QUOTES",
+             ["--sql-mode", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"]),
 }
 
 
@@ -107,8 +108,8 @@ def literal(r, backslash, ansi_quotes):
         return r.choice(["b", "B"]) + "'" + bits + "'"
     if roll < 0.94:
         return "0b" + (bits or "1")
-    return "_binary " + r.choice(["X'" + digits[: len(digits) // 2 * 2] + "'", "0x" + (digits or "1"),
-                                  "b'" + bits + "'"])
+    even = digits[: len(digits) // 2 * 2]
+    return "_binary " + r.choice(["X'" + even + "'", "0x" + (digits or "1"), "b'" + bits + "'"])
 
 
 def generate(mode_name):
