@@ -16,24 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sql/parse_result.hpp"
 #include "sql/statement.hpp"
 
 namespace uniqguard::sql {
-
-struct ParseError {
-    std::string message;  // the server's wording: `syntax error at or near "VALUES"`
-    // As the server reports it in an ErrorResponse `P` field: 1-based, in characters; 0 = none.
-    int cursor = 0;
-    // The same position as a 0-based byte offset into the parsed string; npos when none.
-    std::size_t offset = SourceRange::npos;
-};
-
-// Exactly one of statements / error is meaningful: on error, `statements` is empty.
-struct ParseResult {
-    std::vector<Statement> statements;
-    std::optional<ParseError> error;
-    explicit operator bool() const { return !error.has_value(); }
-};
 
 // Parses one simple-query string (zero or more statements separated by `;`). All ranges in the
 // result are byte offsets into `sql`. A string containing a zero byte is refused (the protocol

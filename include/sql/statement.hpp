@@ -35,7 +35,9 @@ struct SourceRange {
 };
 
 // An identifier pair as the server resolves it: unquoted parts are folded to lower case, quoted
-// parts are kept as written. `schema` is empty when the name was not qualified.
+// parts are kept as written. `schema` is empty when the name was not qualified. MySQL: `schema`
+// is the database, and both parts are kept as written, quoted or not (whether the server folds
+// them depends on its lower_case_table_names, which the parser does not know).
 struct QualifiedName {
     std::string schema;
     std::string name;
@@ -69,6 +71,11 @@ enum class ValueKind {
 
 std::string_view to_string(ValueKind k);
 
+// MySQL only: how a literal_string was written. Hex (X'41', 0x41) and bit (b'1', 0b1) literals
+// are binary strings whose decoded bytes are in `text`; the server reads them as a number in a
+// numeric context (0x41 + 0 = 65, into an INT column 65), so a later step needs to know.
+enum class LiteralForm : std::uint8_t { quoted, hex, bit };
+
 struct Value {
     ValueKind kind = ValueKind::expression;
     std::string text;
@@ -86,6 +93,12 @@ struct Value {
     // The literal or parameter token(s) inside it: `'2'`, `-5` (sign included), `$1`. For NULL,
     // true/false and DEFAULT the keyword; for expressions the same as `range`.
     SourceRange literal;
+    // MySQL only: the character set introducer written before a string or hex/bit literal, in
+    // lower case without its underscore (_utf8mb4'x' -> "utf8mb4", _binary X'41' -> "binary");
+    // N'x' gives "utf8mb3", the server's national character set. Empty when none was written.
+    // The bytes in `text` are the same either way: an introducer says how the server reads them.
+    std::string charset_introducer;
+    LiteralForm form = LiteralForm::quoted;
 
     bool is_literal() const {
         return kind == ValueKind::literal_string || kind == ValueKind::literal_number ||
@@ -104,8 +117,10 @@ struct Assignment {
     bool operator==(const Assignment&) const = default;
 };
 
+// PostgreSQL's ON CONFLICT, and MySQL's ON DUPLICATE KEY UPDATE (action
+// on_duplicate_key_update, `assignments` only: MySQL names no conflict target).
 struct OnConflict {
-    enum class Action { none, do_nothing, do_update };
+    enum class Action { none, do_nothing, do_update, on_duplicate_key_update };
     Action action = Action::none;
     // ON CONFLICT (a, b): the inference columns. Empty for a bare ON CONFLICT and for
     // ON CONFLICT ON CONSTRAINT.
@@ -138,6 +153,11 @@ struct InsertStatement {
     OnConflict on_conflict;
     bool returning = false;
     SourceRange returning_list;  // after the RETURNING keyword, to the end of the statement
+    // MySQL only: REPLACE [INTO] (the existing row with the same key is deleted first), and
+    // INSERT IGNORE (every error, a duplicate key included, becomes a warning; the row is
+    // skipped). INSERT ... SET a = 1, b = 2 is one row with `columns` {a, b}.
+    bool replace = false;
+    bool ignore = false;
     bool operator==(const InsertStatement&) const = default;
 };
 
@@ -151,10 +171,13 @@ struct UpdateStatement {
     bool has_where = false;
     bool where_current_of = false;  // WHERE CURRENT OF cursor
     SourceRange where;              // the condition after WHERE
+    // MySQL: a multi-table UPDATE (t1, t2 or a JOIN) sets this too; `table` is then the first
+    // table named.
     bool has_from = false;
     bool has_with = false;
     bool returning = false;
     SourceRange returning_list;
+    bool ignore = false;  // MySQL UPDATE IGNORE
     bool operator==(const UpdateStatement&) const = default;
 };
 
@@ -291,9 +314,13 @@ struct SetStatement {
 };
 
 // Anything else. `node` is libpg_query's name for the statement ("select_stmt",
-// "explain_stmt", "discard_stmt", "prepare_stmt", "execute_stmt"...).
+// "explain_stmt", "discard_stmt", "prepare_stmt", "execute_stmt"...); the MySQL parser uses
+// the same names ("select_stmt", "insert_stmt"...) from the statement's first word.
 struct OtherStatement {
     std::string node;
+    // MySQL: set when the statement is a kind the model covers (an INSERT, an UPDATE...) but
+    // the parser could not read this one; says why. A guard must not treat it as harmless.
+    std::string unsupported;
     bool operator==(const OtherStatement&) const = default;
 };
 

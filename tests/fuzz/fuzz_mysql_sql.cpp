@@ -1,0 +1,80 @@
+// Fuzzes the MySQL lexer and parser (sql/mysql_parser.hpp). The first byte picks the dialect
+// (sql_mode NO_BACKSLASH_ESCAPES and ANSI_QUOTES, MariaDB or MySQL, an old or a new server);
+// the rest is the SQL. Beyond "no crash, no sanitizer report", the ranges must hold: tokens in
+// order and inside the text, every statement and value range inside the text, a decoded
+// literal never longer than its token, an error inside the text.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "sql/mysql_parser.hpp"
+
+using namespace uniqguard::sql;
+
+namespace {
+
+void check(bool ok) {
+    if (!ok) __builtin_trap();
+}
+
+void check_range(const SourceRange& r, std::size_t size) {
+    if (r.known()) check(r.end() <= size);
+}
+
+void check_value(const Value& v, std::size_t size) {
+    check_range(v.range, size);
+    check_range(v.literal, size);
+    if (v.kind == ValueKind::parameter) check(v.parameter >= 1);
+}
+
+void check_statement(const Statement& st, std::size_t size) {
+    check_range(st.range, size);
+    check_range(st.trimmed, size);
+    check(st.trimmed.offset >= st.range.offset && st.trimmed.end() <= st.range.end());
+    if (const auto* ins = st.get<InsertStatement>()) {
+        for (const auto& row : ins->rows) {
+            for (const Value& v : row) check_value(v, size);
+        }
+        for (const Assignment& a : ins->on_conflict.assignments) check_value(a.value, size);
+        check_range(ins->returning_list, size);
+    } else if (const auto* up = st.get<UpdateStatement>()) {
+        for (const Assignment& a : up->assignments) check_value(a.value, size);
+        check_range(up->where, size);
+    } else if (const auto* del = st.get<DeleteStatement>()) {
+        check_range(del->where, size);
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return 0;
+    MySqlDialect dialect;
+    dialect.no_backslash_escapes = (data[0] & 1) != 0;
+    dialect.ansi_quotes = (data[0] & 2) != 0;
+    dialect.mariadb = (data[0] & 4) == 0;
+    dialect.server_version = (data[0] & 8) != 0 ? 50000 : (dialect.mariadb ? 101106 : 80036);
+    const std::string_view sql(reinterpret_cast<const char*>(data + 1), size - 1);
+
+    std::vector<MySqlToken> tokens;
+    const auto error = lex_mysql(sql, dialect, tokens);
+    std::size_t previous_end = 0;
+    for (const MySqlToken& t : tokens) {
+        check(t.offset >= previous_end && t.length > 0 && t.end() <= sql.size());
+        previous_end = t.end();
+        if (const auto bytes = decode_mysql_literal(token_text(sql, t), t.kind, dialect)) {
+            check(bytes->size() <= t.length);
+        }
+    }
+    if (error) check(error->offset < sql.size());
+
+    const ParseResult r = parse_mysql(sql, dialect);
+    check(r.error.has_value() == error.has_value());
+    if (r.error) {
+        check(r.statements.empty() && r.error->offset < sql.size());
+        return 0;
+    }
+    for (const Statement& st : r.statements) check_statement(st, sql.size());
+    return 0;
+}
