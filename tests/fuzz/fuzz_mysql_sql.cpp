@@ -9,44 +9,10 @@
 #include <vector>
 
 #include "sql/mysql_parser.hpp"
+#include "statement_ranges.hpp"
 
 using namespace uniqguard::sql;
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
-
-void check_range(const SourceRange& r, std::size_t size) {
-    if (r.known()) check(r.end() <= size);
-}
-
-void check_value(const Value& v, std::size_t size) {
-    check_range(v.range, size);
-    check_range(v.literal, size);
-    if (v.kind == ValueKind::parameter) check(v.parameter >= 1);
-}
-
-void check_statement(const Statement& st, std::size_t size) {
-    check_range(st.range, size);
-    check_range(st.trimmed, size);
-    check(st.trimmed.offset >= st.range.offset && st.trimmed.end() <= st.range.end());
-    if (const auto* ins = st.get<InsertStatement>()) {
-        for (const auto& row : ins->rows) {
-            for (const Value& v : row) check_value(v, size);
-        }
-        for (const Assignment& a : ins->on_conflict.assignments) check_value(a.value, size);
-        check_range(ins->returning_list, size);
-    } else if (const auto* up = st.get<UpdateStatement>()) {
-        for (const Assignment& a : up->assignments) check_value(a.value, size);
-        check_range(up->where, size);
-    } else if (const auto* del = st.get<DeleteStatement>()) {
-        check_range(del->where, size);
-    }
-}
-
-}  // namespace
+using namespace uniqguard::fuzz;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
@@ -75,6 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(r.statements.empty() && r.error->offset < sql.size());
         return 0;
     }
-    for (const Statement& st : r.statements) check_statement(st, sql.size());
+    for (const Statement& st : r.statements) check_statement(st, sql.size(), 1);
     return 0;
 }
