@@ -25,6 +25,7 @@ struct MySqlColumnInfo {
     std::optional<std::uint64_t> octet_length;       // CHARACTER_OCTET_LENGTH
     std::optional<std::uint64_t> numeric_precision;  // NUMERIC_PRECISION
     std::optional<std::uint64_t> numeric_scale;      // NUMERIC_SCALE
+    bool nullable = true;                            // IS_NULLABLE = \'YES\'
 };
 
 struct MySqlKeyColumnType {
@@ -39,6 +40,9 @@ struct MySqlKeyColumnType {
     std::uint32_t max_chars = 0;
     std::uint32_t max_bytes = 0;
     bool fixed_length = false;
+    // A NULL into a NOT NULL column is an error in strict mode and the column's implicit default
+    // (0, '') otherwise: not a NULL key.
+    bool nullable = true;
 };
 
 // nullopt, with `why` ("type datetime(3) cannot be compared by the proxy yet"), for a type the

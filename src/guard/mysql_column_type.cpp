@@ -17,6 +17,7 @@ std::uint32_t at_most_u32(std::uint64_t v) {
 std::optional<MySqlKeyColumnType> mysql_key_column_type(const MySqlColumnInfo& info,
                                                         std::string& why) {
     MySqlKeyColumnType t;
+    t.nullable = info.nullable;
     const std::string& type = info.data_type;
     const bool is_unsigned = info.column_type.find(" unsigned") != std::string::npos;
     const auto cannot = [&](std::string reason) -> std::optional<MySqlKeyColumnType> {

@@ -155,19 +155,20 @@ std::optional<MySqlKeyColumns> read_mysql_key_columns(MySqlRowSource& db, std::s
     std::map<std::string, MySqlColumnInfo> found;
     const std::string sql =
         "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, "
-        "CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE "
+        "CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+        "IS_NULLABLE "
         "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = BINARY " +
         string_expression(schema) + " AND TABLE_NAME = BINARY " + string_expression(table);
     if (!db.stream(
             sql,
             [&](MySqlRow r) {
-                if (r.size() != 9 || !r[0] || !r[1] || !r[2]) return false;
+                if (r.size() != 10 || !r[0] || !r[1] || !r[2]) return false;
                 const auto text = [](std::optional<std::string_view> v) {
                     return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
                 };
                 found[std::string(*r[0])] = {std::string(*r[1]), std::string(*r[2]), text(r[3]),
                                              text(r[4]),         number(r[5]),       number(r[6]),
-                                             number(r[7]),       number(r[8])};
+                                             number(r[7]),       number(r[8]),       r[9] == "YES"};
                 return true;
             },
             error))

@@ -32,7 +32,7 @@ def root(mariadb):
 
 def load(mariadb, table, *columns):
     r = subprocess.run([built_tool("mysql_load_keys"), mariadb.socket, "root", DATABASE, table,
-                        *columns], capture_output=True, text=True, timeout=300)
+                        "load", *columns], capture_output=True, text=True, timeout=300)
     fields = r.stdout.split()
     if fields and fields[0] == "error":
         return ("error", r.stdout[len("error "):].strip())

@@ -1,0 +1,37 @@
+// The keys of the rows of a MySQL/MariaDB INSERT or REPLACE (as the MySQL parser reads it:
+// sql/mysql_parser.hpp) into a guarded table: each row's key parts, from its literals, keyed as
+// the server stores them (MySqlKeyColumns::literal_key). A part the proxy cannot key (an
+// expression, DEFAULT or a key column left out of the column list, a `?` of a text statement,
+// a literal with a character set introducer) is `cannot_normalize`: the server decides.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guard/mysql_key_columns.hpp"
+#include "sql/statement.hpp"
+
+namespace uniqguard::guard {
+
+using MySqlRowKey = std::vector<NormalizedValue>;  // in the guard's key column order
+
+// `sql`: the text the statement was parsed from (a hex literal's spelling tells 0x41, a number
+// in a numeric context, from X'41', a string of bytes). `table_columns`: the table's columns in
+// order, for an INSERT without a column list. nullopt, with `why`, for an INSERT whose rows the
+// proxy does not see (INSERT … SELECT, DEFAULT VALUES, a partial column).
+std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
+    const sql::InsertStatement& insert, std::string_view sql,
+    const std::vector<std::string>& table_columns, const MySqlKeyColumns& keys,
+    ClientCharset client, std::string& why);
+
+// How the server reads one parsed value, as a literal form (nullopt: not a literal the proxy
+// keys).
+struct MySqlLiteralOf {
+    MySqlLiteral form;
+    std::string_view text;
+};
+std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::string_view sql);
+
+}  // namespace uniqguard::guard

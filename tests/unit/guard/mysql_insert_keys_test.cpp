@@ -1,0 +1,71 @@
+// The rows of a parsed MySQL INSERT keyed (guard/mysql_insert_keys.hpp); the server's own
+// answers for 1,500 statements are in tests/integration/test_mysql_insert_keys.py.
+#include "guard/mysql_insert_keys.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "sql/mysql_parser.hpp"
+
+using namespace uniqguard;
+using namespace uniqguard::guard;
+
+namespace {
+MySqlKeyColumns user_id_only(bool nullable) {
+    MySqlKeyColumnType id;
+    id.kind = MySqlKeyColumnType::Kind::integer;
+    id.integer = {4, false};
+    id.nullable = nullable;
+    return MySqlKeyColumns({{"user_id", id, nullptr}});
+}
+
+std::vector<MySqlRowKey> keys_of(const std::string& sql, const MySqlKeyColumns& keys) {
+    const auto parsed = sql::parse_mysql(sql);
+    REQUIRE(parsed);
+    const auto* insert = parsed.statements.at(0).get<sql::InsertStatement>();
+    REQUIRE(insert);
+    std::string why;
+    const auto rows = mysql_insert_row_keys(*insert, sql, {"id", "user_id", "note"}, keys,
+                                            ClientCharset::utf8mb4, why);
+    REQUIRE(rows);
+    return *rows;
+}
+
+std::string int_key(std::int64_t v) {
+    std::string s(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        s[static_cast<std::size_t>(i)] =
+            static_cast<char>(static_cast<std::uint64_t>(v) >> (56 - 8 * i));
+    return s;
+}
+}  // namespace
+
+TEST_CASE("Each row's key from its literals, wherever the key column is", "[mysql][keys]") {
+    const auto keys = user_id_only(true);
+    auto rows =
+        keys_of("INSERT INTO t (note, user_id) VALUES ('x', 7), ('y', '8'), ('z', NULL)", keys);
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0][0].bytes == int_key(7));
+    CHECK(rows[1][0].bytes == int_key(8));
+    CHECK(rows[2][0].status == NormalizeStatus::null);
+    rows = keys_of("INSERT INTO t VALUES (1, 0x10, 'a')", keys);  // the table's column order
+    CHECK(rows[0][0].bytes == int_key(16));
+    rows = keys_of("INSERT t SET note = 'a', user_id = b'101'", keys);
+    CHECK(rows[0][0].bytes == int_key(5));
+}
+
+TEST_CASE("What the server decides: X'' strings, expressions, DEFAULT, a NULL it replaces",
+          "[mysql][keys]") {
+    const auto keys = user_id_only(false);
+    const auto cannot = NormalizeStatus::cannot_normalize;
+    auto rows = keys_of("INSERT INTO t (user_id) VALUES (X'10'), (1 + 1), (DEFAULT), (NULL)", keys);
+    REQUIRE(rows.size() == 4);
+    for (const auto& row : rows) CHECK(row[0].status == cannot);
+    rows = keys_of("INSERT INTO t (note) VALUES ('no user_id')", keys);
+    CHECK(rows[0][0].status == cannot);  // the column's DEFAULT
+    const auto parsed = sql::parse_mysql("INSERT INTO t (user_id) SELECT 1");
+    std::string why;
+    CHECK_FALSE(mysql_insert_row_keys(*parsed.statements[0].get<sql::InsertStatement>(), "", {},
+                                      keys, ClientCharset::utf8mb4, why));
+    CHECK(why == "the rows come from a query");
+}
