@@ -1,0 +1,55 @@
+// What a MySQL/MariaDB session's later statements are read under, followed from what the client
+// does: the client's character set (the handshake's collation id, then SET NAMES / SET
+// CHARACTER SET / SET character_set_client) and sql_mode's quoting rules (SET sql_mode, from
+// the server's global sql_mode at connect). The guard reads literals with it: a string from a
+// client in another character set, or under an sql_mode the proxy no longer knows (SET
+// sql_mode = CONCAT(...)), is left to the server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "guard/mysql_string_key.hpp"
+#include "sql/mysql_lexer.hpp"
+#include "sql/statement.hpp"
+
+namespace uniqguard::proxy {
+
+// The character set of a handshake's collation id (the one byte of HandshakeResponse41):
+// utf8mb4, utf8mb3 or other.
+guard::ClientCharset client_charset_of_collation_id(std::uint8_t id);
+guard::ClientCharset client_charset_named(std::string_view name);
+
+class MySqlSessionSettings {
+  public:
+    // At login: the handshake's collation id, the server's dialect (its version) and the global
+    // sql_mode new sessions start with.
+    MySqlSessionSettings(std::uint8_t collation_id, sql::MySqlDialect server,
+                         std::string global_sql_mode);
+
+    // A SET the session ran (the server accepted it: call after its OK).
+    void apply(const sql::SetStatement& set);
+    // A SET the parser did not read as one session variable (SET CHARACTER SET x, several
+    // variables at once, SET STATEMENT ... FOR): when its text mentions the client's character
+    // set or sql_mode, both become unknown (strings and the quoting rules left to the server).
+    void apply_other_set(std::string_view text);
+    // COM_RESET_CONNECTION or COM_CHANGE_USER: back to the login's settings.
+    void reset();
+
+    guard::ClientCharset client_charset() const { return charset_; }
+    // The dialect to parse this session's statements with; `sql_mode_known` false when a SET
+    // gave sql_mode a value the proxy could not read.
+    const sql::MySqlDialect& dialect() const { return dialect_; }
+    bool sql_mode_known() const { return sql_mode_known_; }
+
+  private:
+    guard::ClientCharset login_charset_;
+    sql::MySqlDialect server_;
+    std::string global_sql_mode_;
+    guard::ClientCharset charset_;
+    sql::MySqlDialect dialect_;
+    bool sql_mode_known_ = true;
+};
+
+}  // namespace uniqguard::proxy
