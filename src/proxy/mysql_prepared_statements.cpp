@@ -1,0 +1,88 @@
+#include "proxy/mysql_prepared_statements.hpp"
+
+#include "protocol/mysql/wire.hpp"
+
+namespace uniqguard::proxy {
+
+void MySqlPreparedStatements::on_prepare(std::string text,
+                                         std::shared_ptr<const sql::ParseResult> parsed) {
+    PreparedStatement s;
+    s.text = std::move(text);
+    s.parsed = std::move(parsed);
+    pending_.push_back(std::move(s));
+}
+
+void MySqlPreparedStatements::on_prepare_answer(
+    std::optional<std::pair<std::uint32_t, std::uint16_t>> ok) {
+    if (pending_.empty()) return;
+    PreparedStatement s = std::move(pending_.front());
+    pending_.pop_front();
+    if (!ok) return;
+    // Over the bounds the statement is not kept: its executes are then statements the proxy
+    // cannot read, which the guard handles as such (never as harmless).
+    if (statements_.size() >= max_statements_ || text_bytes_ + s.text.size() > max_text_bytes_)
+        return;
+    s.param_count = ok->second;
+    s.long_data.assign(ok->second, false);
+    text_bytes_ += s.text.size();
+    if (auto old = statements_.find(ok->first); old != statements_.end())
+        text_bytes_ -= old->second.text.size();
+    statements_[ok->first] = std::move(s);
+}
+
+void MySqlPreparedStatements::on_send_long_data(std::uint32_t statement, std::uint16_t param) {
+    auto it = statements_.find(statement);
+    if (it != statements_.end() && param < it->second.long_data.size())
+        it->second.long_data[param] = true;
+}
+
+std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
+    util::Bytes payload, const PreparedStatement** statement, std::string& error) {
+    if (payload.size() < 5) {
+        error = "COM_STMT_EXECUTE is truncated";
+        return std::nullopt;
+    }
+    const std::uint32_t id = protocol::mysql::read_u32_le(payload.data() + 1);
+    auto it = statements_.find(id);
+    if (it == statements_.end()) {
+        error = "COM_STMT_EXECUTE of a statement the proxy does not know";
+        return std::nullopt;
+    }
+    PreparedStatement& s = it->second;
+    auto decoded = protocol::mysql::decode_stmt_execute(payload, s.param_count, s.bound_types,
+                                                        s.long_data, error);
+    // The long data is spent by the execute, whatever its outcome (the server's behaviour).
+    s.long_data.assign(s.param_count, false);
+    if (!decoded) return std::nullopt;
+    if (decoded->new_params_bound) {
+        s.bound_types.clear();
+        for (const auto& p : decoded->params) s.bound_types.push_back(p.type);
+    }
+    if (statement) *statement = &s;
+    return decoded;
+}
+
+void MySqlPreparedStatements::on_reset(std::uint32_t statement) {
+    auto it = statements_.find(statement);
+    if (it != statements_.end()) it->second.long_data.assign(it->second.param_count, false);
+}
+
+void MySqlPreparedStatements::on_close(std::uint32_t statement) {
+    auto it = statements_.find(statement);
+    if (it == statements_.end()) return;
+    text_bytes_ -= it->second.text.size();
+    statements_.erase(it);
+}
+
+void MySqlPreparedStatements::clear() {
+    statements_.clear();
+    pending_.clear();
+    text_bytes_ = 0;
+}
+
+const PreparedStatement* MySqlPreparedStatements::find(std::uint32_t statement) const {
+    auto it = statements_.find(statement);
+    return it == statements_.end() ? nullptr : &it->second;
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,91 @@
+// A MySQL session's prepared statements as the guard follows them
+// (proxy/mysql_prepared_statements.hpp): prepare → answer, executes binding types or reusing
+// them, long data spent by an execute, reset, close, bounds.
+#include "proxy/mysql_prepared_statements.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+using namespace uniqguard::protocol::mysql;
+using util::as_bytes;
+using util::as_chars;
+
+namespace {
+std::string execute(std::uint32_t id, const std::string& after_iteration_count) {
+    std::string p("\x17", 1);
+    for (int i = 0; i < 4; ++i) p += static_cast<char>((id >> (8 * i)) & 0xFF);
+    p += std::string("\x00\x01\x00\x00\x00", 5);
+    return p + after_iteration_count;
+}
+}  // namespace
+
+TEST_CASE("Types bound at one execute serve the next", "[mysql][prepared]") {
+    MySqlPreparedStatements ps;
+    ps.on_prepare("INSERT INTO t VALUES (?)", nullptr);
+    ps.on_prepare_answer(std::make_pair(7u, std::uint16_t{1}));
+    REQUIRE(ps.find(7));
+    CHECK(ps.find(7)->text == "INSERT INTO t VALUES (?)");
+    std::string error;
+    const PreparedStatement* s = nullptr;
+    // Bound: TINY 5. Then not bound: TINY again, 6.
+    const std::string first = execute(7, std::string("\x00\x01\x01\x00\x05", 5));
+    auto e = ps.on_execute(as_bytes(first), &s, error);
+    REQUIRE(e);
+    CHECK(s == ps.find(7));
+    CHECK(e->params[0].type == ParamType{field_type::tiny, false});
+    const std::string second = execute(7, std::string("\x00\x00\x06", 3));
+    e = ps.on_execute(as_bytes(second), &s, error);
+    REQUIRE(e);
+    CHECK(e->params[0].type == ParamType{field_type::tiny, false});
+    CHECK(as_chars(e->params[0].value) == "\x06");
+}
+
+TEST_CASE("Long data is spent by the execute; reset drops it", "[mysql][prepared]") {
+    MySqlPreparedStatements ps;
+    ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+    ps.on_prepare_answer(std::make_pair(1u, std::uint16_t{2}));
+    ps.on_send_long_data(1, 0);
+    std::string error;
+    // Types BLOB, TINY; the first value came as long data, so only the TINY's byte follows.
+    const std::string first = execute(1, std::string("\x00\x01\xfc\x00\x01\x00\x09", 7));
+    auto e = ps.on_execute(as_bytes(first), nullptr, error);
+    REQUIRE(e);
+    CHECK(e->params[0].long_data);
+    CHECK(as_chars(e->params[1].value) == "\x09");
+    // The next execute has no long data: the BLOB's value is in the payload.
+    const std::string second = execute(1, std::string("\x00\x00\x02hi\x03", 6));
+    e = ps.on_execute(as_bytes(second), nullptr, error);
+    REQUIRE(e);
+    CHECK_FALSE(e->params[0].long_data);
+    CHECK(as_chars(e->params[0].value) == "hi");
+    ps.on_send_long_data(1, 1);
+    ps.on_reset(1);
+    e = ps.on_execute(as_bytes(second), nullptr, error);
+    REQUIRE(e);
+    CHECK_FALSE(e->params[1].long_data);
+}
+
+TEST_CASE("Failed prepares, closes, unknown statements, bounds", "[mysql][prepared]") {
+    MySqlPreparedStatements ps(2, 1000);
+    ps.on_prepare("bad", nullptr);
+    ps.on_prepare("INSERT INTO t VALUES (1)", nullptr);
+    ps.on_prepare_answer(std::nullopt);  // the first failed
+    ps.on_prepare_answer(std::make_pair(2u, std::uint16_t{0}));
+    CHECK(ps.size() == 1);
+    CHECK(ps.find(2)->text == "INSERT INTO t VALUES (1)");
+    std::string error;
+    CHECK_FALSE(ps.on_execute(as_bytes(execute(9, "")), nullptr, error));
+    CHECK(error == "COM_STMT_EXECUTE of a statement the proxy does not know");
+    ps.on_close(2);
+    CHECK(ps.size() == 0);
+    for (std::uint32_t id = 1; id <= 3; ++id) {
+        ps.on_prepare("SELECT 1", nullptr);
+        ps.on_prepare_answer(std::make_pair(id, std::uint16_t{0}));
+    }
+    CHECK(ps.size() == 2);  // the third is over the bound: not kept
+    CHECK_FALSE(ps.find(3));
+    ps.clear();
+    CHECK(ps.size() == 0);
+}
