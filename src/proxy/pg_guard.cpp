@@ -73,7 +73,16 @@ struct PgGuard::PendingCheck {
 };
 
 struct PgGuard::Decision {
-    enum class Kind { pass, check_after, probe_after, check_before, probe_before, refuse, replace };
+    enum class Kind {
+        pass,
+        check_after,
+        probe_after,
+        check_before,
+        probe_before,
+        refuse,
+        replace,
+        wait  // a key is claimed by another session: nothing sent (Outcome::wait)
+    };
     Kind kind = Kind::pass;
     std::string sql;  // the DO block or SELECT the proxy runs; replace: the statement instead
     std::uint32_t tag = 0;
@@ -138,9 +147,19 @@ bool starts_with_prepare_transaction(std::string_view sql) {
 }
 }  // namespace
 
+namespace {
+// Claim owners: one per guarded session of the process, never 0, never re-used.
+std::atomic<std::uint64_t> next_claim_owner{1};
+}  // namespace
+
 PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
-                 const SessionIdentity& identity, const pg::SessionSettings& settings)
-    : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
+                 const SessionIdentity& identity, const pg::SessionSettings& settings,
+                 std::shared_ptr<ClaimWaiter> waiter)
+    : registry_(registry),
+      duplicates_(duplicates),
+      identity_(identity),
+      settings_(settings),
+      claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), std::move(waiter)) {}
 
 PgGuard::~PgGuard() { close_writes(); }
 
@@ -148,6 +167,7 @@ void PgGuard::adopt(const guard::GuardRegistry* next) {
     // Between transactions these are empty already (on_ready_for_query); settled here so that
     // nothing keeps a pointer into the old registry.
     close_writes();
+    claims_.release_all();
     for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");
     truncated_.clear();
     registry_ = next;
@@ -212,6 +232,32 @@ const guard::SessionContext& PgGuard::session_context() {
             guard::SessionContext::from_settings(context_time_zone_, context_date_style_, true);
     }
     return *context_;
+}
+
+bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp) {
+    if (g.config().action == config::GuardAction::log) return true;
+    return claims_.claim(g.claims(), fp);
+}
+
+PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
+    if (interrupt_) {
+        // The wait timed out or was cancelled: the server raises the error in place of the
+        // statement, so the transaction fails as after the server's own (55P03, 57014).
+        auto [sqlstate, message] = std::move(*interrupt_);
+        interrupt_.reset();
+        wait_guard_ = nullptr;
+        PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
+        return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
+                        remember(std::move(c))};
+    }
+    wait_guard_ = &g;
+    if (auto* waiter = static_cast<ClaimWaiter*>(claims_.waiter().get())) waiter->arm();
+    return Decision{Decision::Kind::wait};
+}
+
+void PgGuard::forget_checks_since(std::uint32_t first_tag) {
+    for (std::uint32_t tag = first_tag; tag != next_tag_; ++tag) pending_.erase(tag);
+    next_tag_ = first_tag;
 }
 
 std::uint32_t PgGuard::remember(PendingCheck check) {
@@ -577,6 +623,11 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
             return false;  // the same key twice in the statement
         pass.fingerprints.push_back(fp);
     }
+    // Claimed before the key set hears of them: a session that finds a key present then also
+    // finds it claimed, until this transaction has ended. One held by another session: the
+    // full path decides (and waits).
+    for (const std::uint64_t fp : pass.fingerprints)
+        if (!claim(g, fp)) return false;
     writing_to(g);
     for (const std::uint64_t fp : pass.fingerprints) {
         // Present: the full path checks the statement with the server. The keys added just
@@ -717,12 +768,16 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         }
         if (key.unusable) return unreadable_parameter("UPDATE on");
         if (key.has_null && nulls_distinct) return {};  // the new keys never conflict
+        // The whole new key known: claimed like an INSERT's (a key that depends on each row
+        // is not, see docs/guard.md).
+        const bool learn = !whole_key || !key.fingerprintable;
+        if (!learn && !claim(g, guard::fingerprint_encoded_key(key.encoded, g.seed())))
+            return wait_or_interrupt(g);
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
         Decision d;
         // The new key will be in the table: the key set must know it. When it depends on each
         // row (part of the key set) or cannot be fingerprinted, the server lists the moved
         // rows' new keys.
-        const bool learn = !whole_key || !key.fingerprintable;
         if (!learn) g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
         d.pre = guard::update_precheck(table, check, learn);
         if (learn) {
@@ -794,6 +849,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         seen.emplace_back(fp, key_rows.size());
         key_rows.push_back(row);
         occurrences.push_back(1);
+        // Claimed before the key set hears of it (passes_by_shape says why).
+        if (!claim(g, fp)) return wait_or_interrupt(g);
         if (!g.keys().insert(fp) || learning)
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
     }
@@ -985,16 +1042,45 @@ void PgGuard::notice_schema_change(const sql::Statement& st) {
 PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
                                             std::string& out, pg::ReplyTracker& tracker,
                                             bool in_transaction) {
+    // A message that waited and is now decided: its wait is over.
+    auto decided = [&](Outcome o) {
+        if (!o.wait) {
+            interrupt_.reset();
+            wait_guard_ = nullptr;
+        }
+        return o;
+    };
     switch (static_cast<pg::FrontendCode>(type)) {
-        case pg::FrontendCode::query:
-            return on_query(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::query: {
+            const std::uint32_t first_tag = next_tag_;
+            Outcome o = on_query(body, raw, out, tracker, in_transaction);
+            if (o.wait) {
+                forget_checks_since(first_tag);
+                return o;
+            }
+            // Savepoints are followed from the client's text (pg_session_claims.hpp); a Query
+            // is answered by one ReadyForQuery.
+            if (auto q = pg::decode_query(body))
+                if (auto command = read_transaction_command(q->sql))
+                    claims_.on_transaction_command(*command);
+            claims_.ready_requested();
+            return decided(o);
+        }
+        case pg::FrontendCode::sync:
+        case pg::FrontendCode::function_call:
+            claims_.ready_requested();
+            return {};
         case pg::FrontendCode::parse:
             return on_parse(body, out, tracker);
         case pg::FrontendCode::bind:
             on_bind(body);
             return {};
-        case pg::FrontendCode::execute:
-            return on_execute(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::execute: {
+            const std::uint32_t first_tag = next_tag_;
+            Outcome o = on_execute(body, raw, out, tracker, in_transaction);
+            if (o.wait) forget_checks_since(first_tag);
+            return decided(o);
+        }
         case pg::FrontendCode::close:
             on_close(body);
             return {};
@@ -1090,6 +1176,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                               write ? make_insert_shape_plan(*write, shape) : std::nullopt);
         Decision d = write ? decide(*write, nullptr, {}, in_transaction) : Decision{};
         using K = Decision::Kind;
+        // Nothing of this Query is sent yet: the whole text is decided again after the wait.
+        if (d.kind == K::wait) return {.wait = true};
         switch (d.kind) {
             case K::pass:
                 emit({}, ReplyUse::forward, 0);
@@ -1148,6 +1236,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 }
                 changed = true;
                 break;
+            case K::wait:
+                break;  // returned above
         }
     }
     if (!changed) return {};
@@ -1375,6 +1465,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
+    if (d.kind == K::wait) return {.wait = true};
 
     auto append_statement = [&](const std::string& sql, ReplyUse use, std::uint32_t tag,
                                 const std::vector<std::int16_t>& result_formats) {
@@ -1441,6 +1532,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             break;
         case K::pass:
+        case K::wait:
             break;
     }
     return {.replaced = true};
@@ -1847,6 +1939,8 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
 }
 
 void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
+    // Keys of transactions that ended (or failed: the server released their locks) are free.
+    claims_.on_ready_for_query(status, nothing_owed);
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.
     if (status == pg::TransactionStatus::idle && nothing_owed) {

@@ -1,0 +1,457 @@
+"""Two sessions writing the same new key wait as on a real unique index (SPEC §4, "Transactions
+and concurrency"): the second waits for the first's transaction; the first commits → the second
+gets the duplicate error; the first rolls back (its savepoint, its failed statement, its lost
+connection) → the second succeeds. A wait ends with 55P03 after the guard's lock_wait_timeout_ms
+and with 57014 on a CancelRequest.
+
+Every schedule runs twice with the same client calls: through the proxy on the guarded table, and
+directly on the twin table with the real unique constraint (harness/guarded.py). The second
+session runs in a thread; the schedule goes on once that session is seen waiting (the twin:
+pg_stat_activity says it waits for a lock; the proxy: its /metrics gauge
+uniqguard_guard_waits_current), and every join has a timeout, so a hang fails the test.
+"""
+import re
+import threading
+import time
+import urllib.request
+
+import psycopg
+import psycopg2
+import pytest
+
+import django_app
+from harness.guarded import GuardedTable, error_fields
+
+ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL"
+KEY = ["user_id", "course_id"]
+JOIN_TIMEOUT = 20
+
+
+def insert_sql(gt, user_id=1, course_id=1):
+    return f"INSERT INTO {gt.name} (user_id, course_id) VALUES ({user_id}, {course_id})"
+
+
+def seen(exc, with_context=True):
+    fields = error_fields(exc)
+    if not with_context:
+        # A real index's lock wait adds "while inserting index tuple … in relation …"; the
+        # proxy's wait happens before the statement reaches the server.
+        fields.pop("context")
+    return fields
+
+
+class Side:
+    """One way of running a schedule: `proxy` (guarded table) or `twin` (real index)."""
+
+    def __init__(self, gt, kind):
+        self.gt = gt
+        self.kind = kind
+
+    def connect(self, **kw):
+        if self.kind == "proxy":
+            return psycopg2.connect(self.gt.proxy_dsn(**kw))
+        return psycopg2.connect(self.gt.twin_dsn(**kw))
+
+    def dsn(self):
+        return self.gt.proxy_dsn() if self.kind == "proxy" else self.gt.twin_dsn()
+
+    def waiting(self, pid):
+        if self.kind == "twin":
+            with psycopg2.connect(self.gt.twin_dsn()) as c, c.cursor() as cur:
+                cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,))
+                row = cur.fetchone()
+            c.close()
+            return row is not None and row[0] == "Lock"
+        return self.proxy_waits_current() >= 1
+
+    def proxy_waits_current(self):
+        url = f"http://127.0.0.1:{self.gt.proxy.admin_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        m = re.search(r'^uniqguard_guard_waits_current\{guard="' + re.escape(self.gt.constraint)
+                      + r'"\} (\d+)$', text, re.M)
+        return int(m.group(1)) if m else 0
+
+    def wait_until_waiting(self, pid, worker, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not self.waiting(pid):
+            if not worker.thread.is_alive():
+                raise AssertionError(f"{self.kind}: the second session did not wait: "
+                                     f"{worker.outcome}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.kind}: the second session is not seen waiting")
+            time.sleep(0.02)
+
+
+class Worker:
+    """Runs fn() in a thread; outcome: ("ok", value) or ("error", the exception)."""
+
+    def __init__(self, fn):
+        self.outcome = None
+        self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self.thread.start()
+
+    def _run(self, fn):
+        try:
+            self.outcome = ("ok", fn())
+        except Exception as e:  # noqa: BLE001 - compared by the test
+            self.outcome = ("error", e)
+
+    def join(self):
+        self.thread.join(JOIN_TIMEOUT)
+        assert not self.thread.is_alive(), "the second session is still waiting"
+        return self.outcome
+
+
+def described(outcome, with_context=True):
+    kind, value = outcome
+    if kind == "error" and isinstance(value, (psycopg2.Error, psycopg.Error)):
+        if isinstance(value, psycopg.Error):
+            d = value.diag
+            return ("error", {"sqlstate": d.sqlstate, "message": d.message_primary,
+                              "detail": d.message_detail, "constraint": d.constraint_name})
+        return ("error", seen(value, with_context))
+    if kind == "error":
+        raise value
+    return outcome
+
+
+@pytest.fixture
+def enroll(pg, make_proxy, request):
+    name = "wt_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.replace("test_", "")[:28].lower())
+    extra = getattr(request, "param", "")
+    return GuardedTable(pg, make_proxy, name, ENROLL, KEY, guard_extra=extra)
+
+
+def second_inserts(conn, sql, after=None):
+    """The second session: the INSERT (which waits), its commit; `after` runs next."""
+    def run():
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+            conn.commit()
+            return cur.statusmessage
+        finally:
+            if after:
+                after(cur)
+    return run
+
+
+def run_schedule(side, release, b_sql=None, first_sql=None, b_setup=None, with_context=True):
+    """The first session writes key (1, 1) in an open transaction (`first_sql`: statements
+    before and including it); the second writes the same key and waits; `release(a)` ends the
+    wait. Returns what each saw and the rows left."""
+    gt = side.gt
+    a = side.connect()
+    b = side.connect()
+    try:
+        ca = a.cursor()
+        for sql in first_sql or [insert_sql(gt)]:
+            ca.execute(sql)
+        if b_setup:
+            b_setup(b)
+        worker = Worker(second_inserts(b, b_sql or insert_sql(gt)))
+        side.wait_until_waiting(b.get_backend_pid(), worker)
+        first = release(a, worker)
+        second = described(worker.join(), with_context)
+        if second[0] == "error":
+            # The second's transaction failed as after the server's own error.
+            with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
+                b.cursor().execute("SELECT 1")
+            b.rollback()
+    finally:
+        a.close()
+        b.close()
+    with side.connect() as c, c.cursor() as cur:
+        cur.execute(f"SELECT user_id, course_id FROM {gt.name} ORDER BY 1, 2")
+        rows = cur.fetchall()
+    c.close()
+    if side.kind == "twin":
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"DELETE FROM {gt.name}")
+        c.close()
+    return {"first": first, "second": second, "rows": rows}
+
+
+def both(gt, **kw):
+    """The schedule on the twin, then through the proxy: the same outcome."""
+    twin = run_schedule(Side(gt, "twin"), **kw)
+    proxied = run_schedule(Side(gt, "proxy"), **kw)
+    assert proxied == twin
+    return proxied
+
+
+def commit(a, worker):
+    a.commit()
+    return "COMMIT"
+
+
+def rollback(a, worker):
+    a.rollback()
+    return "ROLLBACK"
+
+
+def finishes_while_first_is_open(worker, timeout=5):
+    """Whether the second session's statement ends before the first's transaction does."""
+    worker.thread.join(timeout)
+    return not worker.thread.is_alive()
+
+
+def test_first_commits_second_gets_the_duplicate(enroll):
+    out = both(enroll, release=commit)
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == "23505"
+    assert out["second"][1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert out["rows"] == [(1, 1)]
+
+
+def test_first_rolls_back_second_succeeds(enroll):
+    out = both(enroll, release=rollback)
+    assert out["second"] == ("ok", "INSERT 0 1")
+    assert out["rows"] == [(1, 1)]
+
+
+def test_first_rolls_back_its_savepoint_second_succeeds(enroll):
+    def rollback_to_savepoint(a, worker):
+        cur = a.cursor()
+        cur.execute("ROLLBACK TO SAVEPOINT s")
+        # The second is released by the savepoint's rollback, before this transaction ends.
+        released = finishes_while_first_is_open(worker)
+        a.commit()
+        return released
+
+    out = both(enroll, release=rollback_to_savepoint,
+               first_sql=["SELECT 1", "SAVEPOINT s", insert_sql(enroll)])
+    assert out["first"] is True
+    assert out["second"] == ("ok", "INSERT 0 1")
+    assert out["rows"] == [(1, 1)]
+
+
+def test_a_released_savepoint_still_holds_the_key(enroll):
+    def release_then_commit(a, worker):
+        cur = a.cursor()
+        cur.execute("RELEASE SAVEPOINT s")
+        released = finishes_while_first_is_open(worker, timeout=0.5)
+        a.commit()
+        return released
+
+    out = both(enroll, release=release_then_commit,
+               first_sql=["SAVEPOINT s", insert_sql(enroll)])
+    assert out["first"] is False
+    assert out["second"][1]["sqlstate"] == "23505"
+    assert out["rows"] == [(1, 1)]
+
+
+def test_first_statement_fails_second_succeeds(enroll):
+    def failing_statement(a, worker):
+        with pytest.raises(psycopg2.errors.DivisionByZero):
+            a.cursor().execute("SELECT 1/0")
+        # The transaction block is failed ('E') but not ended: whether the second goes on
+        # before the ROLLBACK is the server's answer (the twin's), held against the proxy.
+        released = finishes_while_first_is_open(worker)
+        a.rollback()
+        return released
+
+    out = both(enroll, release=failing_statement)
+    assert out["second"] == ("ok", "INSERT 0 1")
+    assert out["rows"] == [(1, 1)]
+
+
+def test_first_disconnects_second_succeeds(enroll):
+    def disconnect(a, worker):
+        a.close()
+        return "closed"
+
+    out = both(enroll, release=disconnect)
+    assert out["second"] == ("ok", "INSERT 0 1")
+    assert out["rows"] == [(1, 1)]
+
+
+def test_an_implicit_transaction_that_fails_frees_its_key(enroll):
+    # The first's INSERT of key (1, 1) and a failing statement in one simple-query string: the
+    # implicit transaction rolls back, nothing is held afterwards; a second session is not made
+    # to wait at all (its INSERT is checked and succeeds).
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        a.autocommit = True
+        with pytest.raises(psycopg2.errors.DivisionByZero):
+            a.cursor().execute(insert_sql(enroll) + "; SELECT 1/0")
+        b = side.connect()
+        b.autocommit = True
+        b.cursor().execute("SET statement_timeout = '5s'")
+        b.cursor().execute(insert_sql(enroll))
+        a.close()
+        b.close()
+    assert enroll.rows() != []
+
+
+def test_different_keys_do_not_wait(enroll):
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        b = side.connect()
+        a.cursor().execute(insert_sql(enroll, 5, 5))
+        worker = Worker(second_inserts(b, insert_sql(enroll, 5, 6)))
+        assert worker.join() == ("ok", "INSERT 0 1")  # while the first is still open
+        a.commit()
+        a.close()
+        b.close()
+    assert sorted(r[1:] for r in enroll.rows()) == [(5, 5), (5, 6)]
+
+
+def test_the_same_session_does_not_wait_for_itself(enroll):
+    side = Side(enroll, "proxy")
+    a = side.connect()
+    cur = a.cursor()
+    cur.execute("SET statement_timeout = '5s'")
+    cur.execute(insert_sql(enroll, 7, 7))
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        cur.execute(insert_sql(enroll, 7, 7))
+    a.rollback()
+    a.close()
+
+
+@pytest.mark.parametrize("enroll", ["lock_wait_timeout_ms = 300"], indirect=True)
+def test_a_wait_past_lock_wait_timeout_ms_fails_with_55P03(enroll):
+    def setup(b):
+        # The twin: the server's own limit; the proxy: the guard's (the client's SET
+        # lock_timeout is not followed through the proxy yet).
+        if "dbname=twin" in b.dsn:
+            b.cursor().execute("SET lock_timeout = '300ms'")
+
+    def commit_late(a, worker):
+        time.sleep(1.0)
+        a.commit()
+        return "COMMIT"
+
+    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == "55P03"
+    assert out["second"][1]["message"] == "canceling statement due to lock timeout"
+    assert out["rows"] == [(1, 1)]
+
+
+def test_a_waiting_insert_is_cancelled_with_57014(enroll):
+    holder = {}
+
+    def setup(b):
+        holder["b"] = b
+
+    def cancel_then_commit(a, worker):
+        holder["b"].cancel()  # the CancelRequest, from this thread
+        time.sleep(0.3)
+        a.commit()
+        return "COMMIT"
+
+    out = both(enroll, release=cancel_then_commit, b_setup=setup, with_context=False)
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == "57014"
+    assert out["second"][1]["message"] == "canceling statement due to user request"
+    assert out["rows"] == [(1, 1)]
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_extended_protocol_execute_waits(enroll, first_commits):
+    """The second session's INSERT as Parse/Bind/Execute (psycopg 3, prepared)."""
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        a.cursor().execute(insert_sql(enroll, 3, 3))
+        b = psycopg.connect(side.dsn())
+
+        def run():
+            with b.cursor() as cur:
+                cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%s, %s)",
+                            (3, 3), prepare=True)
+                b.commit()
+                return cur.statusmessage
+
+        worker = Worker(run)
+        side.wait_until_waiting(b.info.backend_pid, worker)
+        if first_commits:
+            a.commit()
+        else:
+            a.rollback()
+        results[kind] = described(worker.join())
+        b.close()
+        a.close()
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name}")
+            results[kind] = (results[kind], cur.fetchall())
+            if kind == "twin":
+                cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy"][1] == [(3, 3)]
+    if first_commits:
+        assert results["proxy"][0][1]["sqlstate"] == "23505"
+    else:
+        assert results["proxy"][0] == ("ok", "INSERT 0 1")
+
+
+def test_waits_are_counted_in_metrics(enroll):
+    run_schedule(Side(enroll, "proxy"), release=rollback)
+    url = f"http://127.0.0.1:{enroll.proxy.admin_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode()
+    assert f'uniqguard_guard_waits_total{{guard="{enroll.constraint}"}} 1\n' in text
+    assert f'uniqguard_guard_waits_current{{guard="{enroll.constraint}"}} 0\n' in text
+
+
+# Item 3 of issue 4: Django's get_or_create from two sessions at once.
+
+django_app.setup()
+from django.db import connections, transaction  # noqa: E402
+
+from django_app.models import Enroll  # noqa: E402
+
+
+def test_django_get_or_create_race(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, django_app.TABLE,
+                      ENROLL + ", note text NOT NULL DEFAULT ''", KEY)
+    django_app.point_at(gt.proxy.port, pg.port)
+    results = {}
+    try:
+        for alias, kind in (("twin", "twin"), ("default", "proxy")):
+            side = Side(gt, kind)
+            first_created = threading.Event()
+            let_first_commit = threading.Event()
+            pids = {}
+
+            def first():
+                try:
+                    with transaction.atomic(using=alias):
+                        obj, created = Enroll.objects.using(alias).get_or_create(
+                            user_id=9, course_id=9)
+                        first_created.set()
+                        assert let_first_commit.wait(JOIN_TIMEOUT)
+                    return created
+                finally:
+                    connections[alias].close()
+
+            def second():
+                try:
+                    connections[alias].ensure_connection()
+                    pids["second"] = connections[alias].connection.get_backend_pid()
+                    obj, created = Enroll.objects.using(alias).get_or_create(
+                        user_id=9, course_id=9)
+                    return created
+                finally:
+                    connections[alias].close()
+
+            w1 = Worker(first)
+            assert first_created.wait(JOIN_TIMEOUT), w1.outcome
+            w2 = Worker(second)
+            deadline = time.monotonic() + 10
+            while "second" not in pids and time.monotonic() < deadline:
+                time.sleep(0.01)
+            side.wait_until_waiting(pids["second"], w2)
+            let_first_commit.set()
+            results[kind] = (described(w1.join()), described(w2.join()))
+        assert results["proxy"] == results["twin"]
+        assert results["proxy"] == (("ok", True), ("ok", False))
+        assert [r[1:3] for r in gt.rows()] == [(9, 9)]
+    finally:
+        django_app.close_all()
