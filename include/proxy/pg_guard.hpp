@@ -83,9 +83,11 @@ class PgGuard {
     guard::GuardState* waiting_for() const { return wait_guard_; }
     // The wait ended without the key's release (lock timeout, a CancelRequest): the message,
     // given again, is answered by the server raising this error instead of waiting.
-    void end_wait(std::string_view sqlstate, std::string_view message) {
-        interrupt_ = {std::string(sqlstate), std::string(message)};
+    void end_wait(std::string_view sqlstate, std::string_view message,
+                  std::string_view hint = {}) {
+        interrupt_ = Interrupt{std::string(sqlstate), std::string(message), std::string(hint)};
     }
+    const SessionClaims& session_claims() const { return claims_; }
 
     // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
     // DO block adds (PL/pgSQL context, source location, the event marker).
@@ -203,7 +205,10 @@ class PgGuard {
     // The keys this session's transactions in flight write, and the wait in progress.
     SessionClaims claims_;
     guard::GuardState* wait_guard_ = nullptr;
-    std::optional<std::pair<std::string, std::string>> interrupt_;  // sqlstate, message
+    struct Interrupt {
+        std::string sqlstate, message, hint;
+    };
+    std::optional<Interrupt> interrupt_;
 };
 
 }  // namespace uniqguard::proxy

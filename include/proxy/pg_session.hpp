@@ -138,6 +138,7 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // is the wait's first start: a wake-up that finds the key held again keeps it.
     const std::shared_ptr<ClaimWaiter> claim_waiter_;
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
+    std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per wait
 };
 
 }  // namespace uniqguard::proxy

@@ -58,6 +58,12 @@ class SessionClaims {
     void release_all();
 
     std::size_t held() const { return held_.size(); }
+    // The key the last refused claim was for (what the session waits for).
+    struct Wanted {
+        const guard::KeyClaims* table = nullptr;
+        std::uint64_t fp = 0;
+    };
+    const Wanted& wanted() const { return wanted_; }
     std::uint64_t owner() const { return owner_; }
     const std::shared_ptr<guard::ClaimWaiter>& waiter() const { return waiter_; }
 
@@ -75,6 +81,7 @@ class SessionClaims {
     std::uint64_t owner_;
     std::shared_ptr<guard::ClaimWaiter> waiter_;
     std::vector<Held> held_;
+    Wanted wanted_;
     std::vector<std::string> savepoints_;  // open savepoints, outermost first (send-time view)
     std::uint64_t requested_ = 0;          // ReadyForQuery the client asked for
     std::uint64_t answered_ = 0;           // and those received

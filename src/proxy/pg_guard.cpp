@@ -243,11 +243,12 @@ PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
     if (interrupt_) {
         // The wait timed out or was cancelled: the server raises the error in place of the
         // statement, so the transaction fails as after the server's own (55P03, 57014).
-        auto [sqlstate, message] = std::move(*interrupt_);
+        const Interrupt why = std::move(*interrupt_);
         interrupt_.reset();
         wait_guard_ = nullptr;
         PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
-        return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
+        return Decision{Decision::Kind::refuse,
+                        guard::refusal_block(why.sqlstate, why.message, why.hint),
                         remember(std::move(c))};
     }
     wait_guard_ = &g;

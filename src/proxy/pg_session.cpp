@@ -8,6 +8,7 @@
 #include "protocol/postgres/command_tag.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
+#include "guard/claim_waits.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_scram_terminate.hpp"
 #include "proxy/upstream.hpp"
@@ -628,6 +629,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                     break;
                 }
                 wait_deadline_.reset();
+                deadlock_check_at_.reset();
                 if (outcome.replaced) {
                     if (forward > run_start)
                         client_spans_.push_back({false, run_start, forward - run_start});
@@ -751,6 +753,8 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
 }
 
 asio::awaitable<bool> PgSession::wait_for_claim() {
+    // The server's default deadlock_timeout: how long a wait lasts before it looks for a cycle.
+    constexpr auto deadlock_timeout = std::chrono::seconds(1);
     auto& w = *claim_waiter_;
     guard::GuardState* g = guard_->waiting_for();
     const auto now = std::chrono::steady_clock::now();
@@ -758,24 +762,40 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
         // 0: as the server with lock_timeout unset, no limit (a client's own SET lock_timeout
         // is not followed yet: docs/guard.md).
         const auto limit = g ? g->config().lock_wait_timeout : std::chrono::milliseconds(0);
-        wait_deadline_ = limit.count() > 0 ? now + limit : std::chrono::steady_clock::time_point::max();
+        wait_deadline_ =
+            limit.count() > 0 ? now + limit : std::chrono::steady_clock::time_point::max();
+        deadlock_check_at_ = now + deadlock_timeout;
         if (g) g->counters().waits.fetch_add(1, std::memory_order_relaxed);
     }
+    auto& waits = guard::ClaimWaits::process();
+    const auto owner = guard_->session_claims().owner();
+    const auto& wanted = guard_->session_claims().wanted();
+    if (wanted.table) waits.waiting(owner, *wanted.table, wanted.fp);
     if (!w.woken && !w.cancelled) {
         if (g) g->counters().waiting.fetch_add(1, std::memory_order_relaxed);
-        w.timer.expires_at(*wait_deadline_);
+        w.timer.expires_at(deadlock_check_at_ ? std::min(*wait_deadline_, *deadlock_check_at_)
+                                              : *wait_deadline_);
         co_await w.timer.async_wait(asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
         if (g) g->counters().waiting.fetch_sub(1, std::memory_order_relaxed);
     }
+    const auto after = std::chrono::steady_clock::now();
+    // As the server: the session whose wait first lasts deadlock_timeout looks for a cycle of
+    // waits through itself, once, and is the one that fails (40P01); the others go on.
+    const bool deadlocked = !w.woken && !w.cancelled && deadlock_check_at_ &&
+                            after >= *deadlock_check_at_ && waits.in_cycle(owner);
+    if (deadlock_check_at_ && after >= *deadlock_check_at_) deadlock_check_at_.reset();
+    waits.done(owner);
     w.waiting = false;
     if (stop_client_pump_) co_return false;
     if (w.cancelled) {
         guard_->end_wait("57014", "canceling statement due to user request");
-    } else if (!w.woken && std::chrono::steady_clock::now() >= *wait_deadline_) {
+    } else if (deadlocked) {
+        guard_->end_wait("40P01", "deadlock detected", "See server log for query details.");
+    } else if (!w.woken && after >= *wait_deadline_) {
         guard_->end_wait("55P03", "canceling statement due to lock timeout");
     }
-    // Else woken (the key was released) or a shutdown began: the message is decided again,
-    // and waits again if the key is held again.
+    // Else woken (the key was released), the cycle check found none, or a shutdown began: the
+    // message is decided again, and waits again if the key is held again.
     w.woken = false;
     w.cancelled = false;
     co_return true;

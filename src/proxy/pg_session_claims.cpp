@@ -82,6 +82,12 @@ class Words {
 
 std::optional<TransactionCommand> read_transaction_command(std::string_view sql) {
     using K = TransactionCommand::Kind;
+    // Every Query of a guarded session comes here: most start with a letter no transaction
+    // command starts with (INSERT, UPDATE, WITH …), and leave at once.
+    const auto first_char = sql.find_first_not_of(" \t\n\r\f\v");
+    if (first_char == std::string_view::npos ||
+        std::string_view("bBsScCeEaArR/-").find(sql[first_char]) == std::string_view::npos)
+        return std::nullopt;
     Words words(sql);
     const std::string first = words.next();
     if (first == "begin" || first == "start") return TransactionCommand{K::begin, {}};
@@ -130,6 +136,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp) {
             }
             return true;
         case guard::KeyClaims::Claim::held:
+            wanted_ = {&table, fp};
             return false;
     }
     return false;

@@ -391,6 +391,40 @@ def test_extended_protocol_execute_waits(enroll, first_commits):
         assert results["proxy"][0] == ("ok", "INSERT 0 1")
 
 
+def test_two_sessions_waiting_for_each_other_end_as_a_deadlock(enroll):
+    """A holds (1, 1) and waits for (2, 2), which B holds; B then waits for (1, 1). As on the
+    server, the session whose wait first lasts deadlock_timeout (1 s: A's) finds the cycle and
+    fails with 40P01; its keys are then free and B goes on."""
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        b = side.connect()
+        a.cursor().execute(insert_sql(enroll, 1, 1))
+        b.cursor().execute(insert_sql(enroll, 2, 2))
+        wa = Worker(second_inserts(a, insert_sql(enroll, 2, 2)))
+        side.wait_until_waiting(a.get_backend_pid(), wa)
+        wb = Worker(second_inserts(b, insert_sql(enroll, 1, 1)))
+        outcome_a, outcome_b = wa.join(), wb.join()
+        if outcome_a[0] == "error":
+            fields = error_fields(outcome_a[1])
+            outcome_a = ("error", {k: fields[k] for k in ("sqlstate", "message", "hint")})
+        results[kind] = (outcome_a, described(outcome_b))
+        a.close()
+        b.close()
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name} ORDER BY 1")
+            results[kind] += (cur.fetchall(),)
+            if kind == "twin":
+                cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy"] == (
+        ("error", {"sqlstate": "40P01", "message": "deadlock detected",
+                   "hint": "See server log for query details."}),
+        ("ok", "INSERT 0 1"), [(1, 1), (2, 2)])
+
+
 def test_waits_are_counted_in_metrics(enroll):
     run_schedule(Side(enroll, "proxy"), release=rollback)
     url = f"http://127.0.0.1:{enroll.proxy.admin_port}/metrics"

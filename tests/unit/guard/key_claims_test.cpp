@@ -1,4 +1,5 @@
 #include "guard/key_claims.hpp"
+#include "guard/claim_waits.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -104,4 +105,26 @@ TEST_CASE("Concurrent owners never hold one key together", "[key_claims]") {
     for (auto& th : pool) th.join();
     CHECK_FALSE(broken);
     CHECK(claims.size() == 0);
+}
+
+TEST_CASE("A cycle of waits through a session is found from that session only while it lasts",
+          "[key_claims]") {
+    using uniqguard::guard::ClaimWaits;
+    KeyClaims claims;
+    ClaimWaits waits;
+    // Owners 101 and 102 hold one key each; 103 waits for 101 without being waited for.
+    REQUIRE(claims.claim(1, 101) == KeyClaims::Claim::taken);
+    REQUIRE(claims.claim(2, 102) == KeyClaims::Claim::taken);
+    waits.waiting(101, claims, 2);
+    CHECK_FALSE(waits.in_cycle(101));  // 102 waits for nothing
+    waits.waiting(103, claims, 1);
+    CHECK_FALSE(waits.in_cycle(103));
+    waits.waiting(102, claims, 1);
+    CHECK(waits.in_cycle(101));
+    CHECK(waits.in_cycle(102));
+    CHECK_FALSE(waits.in_cycle(103));  // waits for a member of the cycle, is not in it
+    // 101 fails (the victim): its key is released, its wait is over; no cycle is left.
+    waits.done(101);
+    claims.release(1, 101);
+    CHECK_FALSE(waits.in_cycle(102));
 }
