@@ -50,7 +50,11 @@ class SessionClaims {
 
     // Claims `fp` for the transaction of the message being read. false: another session holds
     // it, and the waiter will be woken when it lets go.
-    bool claim(guard::KeyClaims& table, std::uint64_t fp);
+    // `ready`: the ReadyForQuery that ends the claim's step when it is not the message being
+    // read (COPY rows, which come after their Query); 0 = the message being read.
+    bool claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready = 0);
+    // The ReadyForQuery that will answer the message being read.
+    std::uint64_t next_ready() const { return requested_ + 1; }
     // A Query or Sync (or FunctionCall) was sent: the server will answer with a ReadyForQuery.
     void ready_requested() { ++requested_; }
     void on_transaction_command(const TransactionCommand& command);

@@ -1549,7 +1549,11 @@ void append_sync(std::string& out, pg::ReplyTracker& tracker) {
 void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
                          bool own_sync) {
     writing_to(*plan.guard);
-    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context());
+    // The COPY's rows come after the message that started it: their claims end with that
+    // message's ReadyForQuery (a simple Query's: the Query is counted after this call).
+    const bool claims = plan.guard->config().action != config::GuardAction::log;
+    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context(), 16u << 20,
+                                          claims ? &claims_ : nullptr, claims_.next_ready());
     copy_plan_ = plan;
     copy_plan_.text = {};  // the client's buffer: gone after this message
     copy_statement_ = std::string(text);

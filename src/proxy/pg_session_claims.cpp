@@ -122,16 +122,17 @@ std::optional<TransactionCommand> read_transaction_command(std::string_view sql)
 SessionClaims::SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWaiter> waiter)
     : owner_(owner), waiter_(std::move(waiter)) {}
 
-bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp) {
+bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready) {
+    if (ready == 0) ready = requested_ + 1;
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
-            held_.push_back({&table, fp, savepoints_.size(), requested_ + 1});
+            held_.push_back({&table, fp, savepoints_.size(), ready});
             return true;
         case guard::KeyClaims::Claim::already_ours:
             // Written again: held at least as long as this write's step and level need.
             for (auto& h : held_) {
                 if (h.fp != fp || h.table != &table) continue;
-                h.ready = std::max(h.ready, requested_ + 1);
+                h.ready = std::max(h.ready, ready);
                 h.depth = std::min(h.depth, savepoints_.size());
             }
             return true;

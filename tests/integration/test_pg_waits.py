@@ -391,6 +391,42 @@ def test_extended_protocol_execute_waits(enroll, first_commits):
         assert results["proxy"][0] == ("ok", "INSERT 0 1")
 
 
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_an_insert_waits_for_a_copy_of_its_key(enroll, first_commits):
+    """COPY FROM STDIN claims its rows' keys: an INSERT of one waits for the COPY's transaction.
+    (The COPY itself never waits: docs/guard.md.)"""
+    import io
+
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        a.cursor().copy_expert(f"COPY {enroll.name} (user_id, course_id) FROM STDIN",
+                               io.StringIO("4\t4\n1\t1\n"))
+        b = side.connect()
+        worker = Worker(second_inserts(b, insert_sql(enroll)))
+        side.wait_until_waiting(b.get_backend_pid(), worker)
+        if first_commits:
+            a.commit()
+        else:
+            a.rollback()
+        results[kind] = described(worker.join())
+        a.close()
+        b.close()
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name} ORDER BY 1")
+            results[kind] = (results[kind], cur.fetchall())
+            if kind == "twin":
+                cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results["proxy"] == results["twin"]
+    if first_commits:
+        assert results["proxy"][0][1]["sqlstate"] == "23505"
+        assert results["proxy"][1] == [(1, 1), (4, 4)]
+    else:
+        assert results["proxy"] == (("ok", "INSERT 0 1"), [(1, 1)])
+
+
 def test_two_sessions_waiting_for_each_other_end_as_a_deadlock(enroll):
     """A holds (1, 1) and waits for (2, 2), which B holds; B then waits for (1, 1). As on the
     server, the session whose wait first lasts deadlock_timeout (1 s: A's) finds the cycle and
