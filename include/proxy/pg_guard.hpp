@@ -20,6 +20,7 @@
 // Owned by PgSession; used only from the session's strand.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -88,6 +89,11 @@ class PgGuard {
         interrupt_ = Interrupt{std::string(sqlstate), std::string(message), std::string(hint)};
     }
     const SessionClaims& session_claims() const { return claims_; }
+    // The session's lock_timeout, read from the server when a wait began under a guard whose
+    // lock_wait_timeout_ms is 0 (once per waiting message); nullopt until its answer came.
+    std::optional<std::chrono::milliseconds> take_client_lock_timeout() {
+        return std::exchange(client_lock_timeout_, std::nullopt);
+    }
 
     // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
     // DO block adds (PL/pgSQL context, source location, the event marker).
@@ -148,6 +154,12 @@ class PgGuard {
     Decision wait_or_interrupt(guard::GuardState& g);
     // Forgets the checks remembered since `first_tag` (a message that waits is decided again).
     void forget_checks_since(std::uint32_t first_tag);
+    // A message waits: with lock_wait_timeout_ms = 0 the server is asked for the session's own
+    // lock_timeout (a statement of the proxy's, its row captured), when that is safe: an
+    // Execute (what follows is skipped to Sync with it if it fails), or a Query with nothing
+    // in flight outside a failed transaction (a failed probe would make the server skip the
+    // Query itself while looking for a Sync). Returns the outcome to give.
+    Outcome waiting(bool execute, std::string& out, protocol::postgres::ReplyTracker& tracker);
     // A PREPARE TRANSACTION in a transaction that wrote to a guarded table: the refusal that
     // answers it (SPEC §4), else nullopt.
     std::optional<Decision> two_phase_refusal(const sql::Statement& statement);
@@ -209,6 +221,9 @@ class PgGuard {
         std::string sqlstate, message, hint;
     };
     std::optional<Interrupt> interrupt_;
+    bool lock_timeout_asked_ = false;  // for the message waiting now
+    std::optional<std::chrono::milliseconds> client_lock_timeout_;
+    protocol::postgres::TransactionStatus last_status_ = protocol::postgres::TransactionStatus::idle;
 };
 
 }  // namespace uniqguard::proxy

@@ -67,6 +67,8 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // executor) until the key is released, the guard's lock_wait_timeout_ms passes, or a
     // CancelRequest comes; false when the session is ending instead.
     asio::awaitable<bool> wait_for_claim();
+    // The server said the session's lock_timeout (0: none): the wait in progress ends then.
+    void apply_lock_timeout(std::chrono::milliseconds limit);
     asio::awaitable<PumpEnd> server_to_client();
     asio::awaitable<void> answer_cancel_request(util::Bytes body);
     asio::awaitable<void> relay_raw_server_bytes();
@@ -139,6 +141,7 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     const std::shared_ptr<ClaimWaiter> claim_waiter_;
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
     std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per wait
+    std::chrono::steady_clock::time_point wait_started_;
 };
 
 }  // namespace uniqguard::proxy

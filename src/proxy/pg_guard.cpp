@@ -54,6 +54,8 @@ struct PgGuard::Portal {
 
 struct PgGuard::PendingCheck {
     guard::GuardState* guard = nullptr;
+    // A probe of the session's lock_timeout (PgGuard::waiting): one row, milliseconds.
+    bool lock_timeout = false;
     config::GuardAction action = config::GuardAction::reject;
     bool refusal = false;
     // Per event: the key's values as the client wrote them (nullopt = NULL).
@@ -1048,6 +1050,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         if (!o.wait) {
             interrupt_.reset();
             wait_guard_ = nullptr;
+            lock_timeout_asked_ = false;
         }
         return o;
     };
@@ -1057,7 +1060,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
             Outcome o = on_query(body, raw, out, tracker, in_transaction);
             if (o.wait) {
                 forget_checks_since(first_tag);
-                return o;
+                return waiting(false, out, tracker);
             }
             // Savepoints are followed from the client's text (pg_session_claims.hpp); a Query
             // is answered by one ReadyForQuery.
@@ -1079,7 +1082,10 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         case pg::FrontendCode::execute: {
             const std::uint32_t first_tag = next_tag_;
             Outcome o = on_execute(body, raw, out, tracker, in_transaction);
-            if (o.wait) forget_checks_since(first_tag);
+            if (o.wait) {
+                forget_checks_since(first_tag);
+                return waiting(true, out, tracker);
+            }
             return decided(o);
         }
         case pg::FrontendCode::close:
@@ -1297,6 +1303,24 @@ std::optional<std::string> without_conflict_target(std::string_view sql) {
     return std::nullopt;
 }
 }  // namespace
+
+PgGuard::Outcome PgGuard::waiting(bool execute, std::string& out, pg::ReplyTracker& tracker) {
+    Outcome o{.wait = true};
+    if (lock_timeout_asked_ || !wait_guard_ || wait_guard_->config().lock_wait_timeout.count() > 0)
+        return o;
+    if (last_status_ == pg::TransactionStatus::failed || (!execute && !tracker.idle())) return o;
+    lock_timeout_asked_ = true;
+    spdlog::debug("guard {}: a write waits for another session's key; asking for lock_timeout",
+                  wait_guard_->config().name);
+    // pg_settings gives the value in the GUC's unit, milliseconds, whatever the SET said.
+    PendingCheck c{.guard = wait_guard_, .lock_timeout = true};
+    append_proxy_statement(out, tracker,
+                           "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'",
+                           ReplyUse::capture, remember(std::move(c)));
+    // The server keeps its replies until a Sync or a Flush; a Flush has no reply of its own.
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
+    return o;
+}
 
 PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::ReplyTracker& tracker) {
     auto p = pg::decode_parse(body);
@@ -1842,6 +1866,12 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (it == pending_.end()) return;
     auto values = pg::decode_data_row(data_row);
     if (!values) return;
+    if (it->second.lock_timeout) {
+        if (!values->empty() && (*values)[0])
+            client_lock_timeout_ = std::chrono::milliseconds(
+                std::strtoll(std::string(*(*values)[0]).c_str(), nullptr, 10));
+        return;
+    }
     auto& g = *it->second.guard;
     if (it->second.new_keys && it->second.json_keys) {
         if (!values->empty() && (*values)[0])
@@ -1946,6 +1976,7 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
 void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
     // Keys of transactions that ended (or failed: the server released their locks) are free.
     claims_.on_ready_for_query(status, nothing_owed);
+    last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.
     if (status == pg::TransactionStatus::idle && nothing_owed) {

@@ -153,6 +153,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
             }
             case A::capture_row:
                 s_.guard_->on_probe_row(decision_.tag, body);
+                if (auto t = s_.guard_->take_client_lock_timeout()) s_.apply_lock_timeout(*t);
                 break;
             case A::capture_done:
                 s_.guard_->on_probe_done(decision_.tag);
@@ -623,8 +624,16 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                     type, r.frame.body, raw, client_rewrites_, tracker_,
                     cycle_.transaction_status() != pg::TransactionStatus::idle);
                 if (outcome.wait) {
-                    // Not sent, not counted: the messages before it go now, then this one
-                    // waits, and is read again afterwards.
+                    // Not sent, not counted: the messages before it go now (and the guard's
+                    // probe of lock_timeout, if any), then this one waits, and is read again
+                    // afterwards.
+                    if (client_rewrites_.size() > before) {
+                        if (forward > run_start)
+                            client_spans_.push_back({false, run_start, forward - run_start});
+                        client_spans_.push_back({true, before, client_rewrites_.size() - before});
+                        run_start = forward;
+                        rewritten = true;
+                    }
                     wait = true;
                     break;
                 }
@@ -752,6 +761,16 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
     }
 }
 
+void PgSession::apply_lock_timeout(std::chrono::milliseconds limit) {
+    spdlog::debug("session {}: lock_timeout {} ms for the wait in progress", describe_client(),
+                  limit.count());
+    if (!wait_deadline_) return;  // the wait is over already
+    wait_deadline_ =
+        limit.count() > 0 ? wait_started_ + limit : std::chrono::steady_clock::time_point::max();
+    // The pump wakes, finds neither release nor cancel, and waits again until the new deadline.
+    claim_waiter_->timer.cancel();
+}
+
 asio::awaitable<bool> PgSession::wait_for_claim() {
     // The server's default deadlock_timeout: how long a wait lasts before it looks for a cycle.
     constexpr auto deadlock_timeout = std::chrono::seconds(1);
@@ -759,9 +778,10 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
     guard::GuardState* g = guard_->waiting_for();
     const auto now = std::chrono::steady_clock::now();
     if (!wait_deadline_) {
-        // 0: as the server with lock_timeout unset, no limit (a client's own SET lock_timeout
-        // is not followed yet: docs/guard.md).
+        // 0: as the server, the session's own lock_timeout, which the guard asked the server
+        // for (apply_lock_timeout sets the deadline when the answer comes); until then, none.
         const auto limit = g ? g->config().lock_wait_timeout : std::chrono::milliseconds(0);
+        wait_started_ = now;
         wait_deadline_ =
             limit.count() > 0 ? now + limit : std::chrono::steady_clock::time_point::max();
         deadlock_check_at_ = now + deadlock_timeout;

@@ -315,8 +315,7 @@ def test_the_same_session_does_not_wait_for_itself(enroll):
 @pytest.mark.parametrize("enroll", ["lock_wait_timeout_ms = 300"], indirect=True)
 def test_a_wait_past_lock_wait_timeout_ms_fails_with_55P03(enroll):
     def setup(b):
-        # The twin: the server's own limit; the proxy: the guard's (the client's SET
-        # lock_timeout is not followed through the proxy yet).
+        # The twin: the server's own limit; the proxy: the guard's.
         if "dbname=twin" in b.dsn:
             b.cursor().execute("SET lock_timeout = '300ms'")
 
@@ -330,6 +329,68 @@ def test_a_wait_past_lock_wait_timeout_ms_fails_with_55P03(enroll):
     assert out["second"][1]["sqlstate"] == "55P03"
     assert out["second"][1]["message"] == "canceling statement due to lock timeout"
     assert out["rows"] == [(1, 1)]
+
+
+def test_the_clients_own_lock_timeout_ends_a_wait_with_55P03(enroll):
+    """lock_wait_timeout_ms = 0 (the default): as the server, the session's lock_timeout."""
+    def setup(b):
+        b.cursor().execute("SET lock_timeout = '300ms'")
+
+    def commit_late(a, worker):
+        released = finishes_while_first_is_open(worker, timeout=3)
+        a.commit()
+        return released
+
+    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    assert out["first"] is True
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == "55P03"
+    assert out["second"][1]["message"] == "canceling statement due to lock timeout"
+    assert out["rows"] == [(1, 1)]
+
+
+def test_without_lock_timeout_a_wait_has_no_limit(enroll):
+    def commit_late(a, worker):
+        released = finishes_while_first_is_open(worker, timeout=1.5)
+        a.commit()
+        return released
+
+    out = both(enroll, release=commit_late)
+    assert out["first"] is False
+    assert out["second"][1]["sqlstate"] == "23505"
+
+
+def test_the_clients_lock_timeout_ends_a_waiting_execute(enroll):
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        a.cursor().execute(insert_sql(enroll, 3, 3))
+        b = psycopg.connect(side.dsn())
+        b.execute("SET lock_timeout = '300ms'")
+        b.commit()
+
+        def run():
+            with b.cursor() as cur:
+                cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%s, %s)",
+                            (3, 3), prepare=True)
+                b.commit()
+                return cur.statusmessage
+
+        worker = Worker(run)
+        results[kind] = finishes_while_first_is_open(worker, timeout=3)
+        a.commit()
+        outcome = described(worker.join())
+        results[kind] = (results[kind], outcome[0], outcome[1]["sqlstate"],
+                         outcome[1]["message"])
+        b.close()
+        a.close()
+        if kind == "twin":
+            with side.connect() as c, c.cursor() as cur:
+                cur.execute(f"DELETE FROM {enroll.name}")
+            c.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy"] == (True, "error", "55P03", "canceling statement due to lock timeout")
 
 
 def test_a_waiting_insert_is_cancelled_with_57014(enroll):
