@@ -286,6 +286,43 @@ def test_an_implicit_transaction_that_fails_frees_its_key(enroll):
     assert enroll.rows() != []
 
 
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_an_autocommit_insert_waits(enroll, first_commits):
+    """The second session in autocommit: after its wait, its INSERT is its own transaction (the
+    proxy's question about lock_timeout, sent before it, leaves nothing open)."""
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = side.connect()
+        a.cursor().execute(insert_sql(enroll, 6, 6))
+        b = side.connect()
+        b.autocommit = True
+
+        def run():
+            cur = b.cursor()
+            cur.execute(insert_sql(enroll, 6, 6))
+            return cur.statusmessage
+
+        worker = Worker(run)
+        side.wait_until_waiting(b.get_backend_pid(), worker)
+        a.commit() if first_commits else a.rollback()
+        outcome = described(worker.join())
+        cur = b.cursor()
+        cur.execute("SELECT pg_current_xact_id_if_assigned() IS NULL, now() = statement_timestamp()")
+        after = cur.fetchone()  # no transaction left open by the wait
+        a.close()
+        b.close()
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name}")
+            results[kind] = (outcome, after, cur.fetchall())
+            if kind == "twin":
+                cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy"][1] == (True, True)
+    assert results["proxy"][2] == [(6, 6)]
+
+
 def test_different_keys_do_not_wait(enroll):
     for kind in ("twin", "proxy"):
         side = Side(enroll, kind)
