@@ -215,6 +215,7 @@ class PgGuard {
     std::string context_time_zone_;
     std::string context_date_style_;
     // The keys this session's transactions in flight write, and the wait in progress.
+    std::shared_ptr<ClaimWaiter> waiter_;  // null without a session (tests, tools)
     SessionClaims claims_;
     guard::GuardState* wait_guard_ = nullptr;
     struct Interrupt {

@@ -161,7 +161,8 @@ PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* dupl
       duplicates_(duplicates),
       identity_(identity),
       settings_(settings),
-      claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), std::move(waiter)) {}
+      waiter_(std::move(waiter)),
+      claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), waiter_) {}
 
 PgGuard::~PgGuard() { close_writes(); }
 
@@ -254,7 +255,7 @@ PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
                         remember(std::move(c))};
     }
     wait_guard_ = &g;
-    if (auto* waiter = static_cast<ClaimWaiter*>(claims_.waiter().get())) waiter->arm();
+    if (waiter_) waiter_->arm();
     return Decision{Decision::Kind::wait};
 }
 
