@@ -242,6 +242,14 @@ def test_a_released_savepoint_still_holds_the_key(enroll):
     assert out["rows"] == [(1, 1)]
 
 
+@pytest.mark.parametrize("release", [commit, rollback], ids=["commit", "rollback"])
+def test_on_conflict_do_nothing_waits_then_skips_or_inserts(enroll, release):
+    out = both(enroll, release=release,
+               b_sql=insert_sql(enroll) + " ON CONFLICT (user_id, course_id) DO NOTHING")
+    assert out["second"] == ("ok", "INSERT 0 0" if release is commit else "INSERT 0 1")
+    assert out["rows"] == [(1, 1)]
+
+
 def test_first_statement_fails_second_succeeds(enroll):
     def failing_statement(a, worker):
         with pytest.raises(psycopg2.errors.DivisionByZero):
