@@ -44,6 +44,9 @@ struct PgGuard::Prepared {
     mutable std::optional<WritePlan> plan;
     // A DEALLOCATE or DISCARD was seen since: a Parse of this name may now succeed.
     mutable bool maybe_gone = false;
+    // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
+    // followed at each Execute, as in a Query (pg_session_claims.hpp).
+    std::optional<TransactionCommand> transaction;
 };
 
 struct PgGuard::Portal {
@@ -1346,6 +1349,16 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         unguarded_.on_parse(name, p->sql, std::move(p->parameter_types));
         return Outcome{};
     };
+    // Savepoint commands only: BEGIN and COMMIT change nothing the ReadyForQuery after them
+    // does not say, and are parsed often (an unnamed statement per transaction).
+    if (auto command = read_transaction_command(p->sql);
+        command && command->kind != TransactionCommand::Kind::begin &&
+        command->kind != TransactionCommand::Kind::end) {
+        auto prepared = std::make_shared<Prepared>();
+        prepared->transaction = std::move(command);
+        prepared_.emplace(name, std::move(prepared));
+        return {};
+    }
     if (starts_with_prepare_transaction(p->sql)) {
         // Kept so that its Execute can be refused after guarded writes (two_phase_refusal).
         auto prepared = std::make_shared<Prepared>();
@@ -1464,6 +1477,10 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     if (it == portals_.end()) return {};
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
+    if (prepared.transaction) {
+        claims_.on_transaction_command(*prepared.transaction);
+        return {};
+    }
     if (auto refusal = two_phase_refusal(prepared.statement)) {
         // The client's Execute is not sent: the refusal is its answer.
         append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);

@@ -227,6 +227,35 @@ def test_first_rolls_back_its_savepoint_second_succeeds(enroll):
     assert out["rows"] == [(1, 1)]
 
 
+def test_a_savepoint_rolled_back_in_the_extended_protocol_frees_its_key(enroll):
+    """The first session's SAVEPOINT and ROLLBACK TO as prepared statements (Parse/Bind/
+    Execute, as JDBC sends them)."""
+    results = {}
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        a = psycopg.connect(side.dsn())
+        a.execute("SELECT 1")
+        a.execute("SAVEPOINT s", prepare=True)
+        a.execute(insert_sql(enroll, 8, 8), prepare=True)
+        b = side.connect()
+        worker = Worker(second_inserts(b, insert_sql(enroll, 8, 8)))
+        side.wait_until_waiting(b.get_backend_pid(), worker)
+        a.execute("ROLLBACK TO SAVEPOINT s", prepare=True)
+        released = finishes_while_first_is_open(worker)
+        a.commit()
+        results[kind] = (released, described(worker.join()))
+        a.close()
+        b.close()
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name}")
+            results[kind] += (cur.fetchall(),)
+            if kind == "twin":
+                cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy"] == (True, ("ok", "INSERT 0 1"), [(8, 8)])
+
+
 def test_a_released_savepoint_still_holds_the_key(enroll):
     def release_then_commit(a, worker):
         cur = a.cursor()
