@@ -244,9 +244,11 @@ void PgSession::close_now() {
 }
 
 bool PgSession::between_transactions() const {
+    // A message waiting for another session's key (not yet in the cycle) keeps the guards it
+    // is waiting under: the wait points into them.
     return pumping_ && cycle_.idle() &&
            cycle_.transaction_status() == pg::TransactionStatus::idle &&
-           (!guard_ || tracker_.idle());
+           (!guard_ || tracker_.idle()) && !wait_deadline_;
 }
 
 void PgSession::start_guard() {
