@@ -279,6 +279,22 @@ def test_on_conflict_do_nothing_waits_then_skips_or_inserts(enroll, release):
     assert out["rows"] == [(1, 1)]
 
 
+@pytest.mark.parametrize("release", [commit, rollback], ids=["commit", "rollback"])
+def test_an_update_moving_a_row_onto_the_key_waits(enroll, release):
+    def own_row(b):
+        b.cursor().execute(insert_sql(enroll, 9, 9))
+        b.commit()
+
+    out = both(enroll, release=release, b_setup=own_row,
+               b_sql=f"UPDATE {enroll.name} SET user_id = 1, course_id = 1 WHERE user_id = 9")
+    if release is commit:
+        assert out["second"][1]["sqlstate"] == "23505"
+        assert out["rows"] == [(1, 1), (9, 9)]
+    else:
+        assert out["second"] == ("ok", "UPDATE 1")
+        assert out["rows"] == [(1, 1)]
+
+
 def test_first_statement_fails_second_succeeds(enroll):
     def failing_statement(a, worker):
         with pytest.raises(psycopg2.errors.DivisionByZero):
