@@ -7,6 +7,7 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
 #include "guard/key_normalizer.hpp"
 #include "guard/pg_check_sql.hpp"
@@ -167,7 +168,12 @@ PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* dupl
       waiter_(std::move(waiter)),
       claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), waiter_) {}
 
-PgGuard::~PgGuard() { close_writes(); }
+PgGuard::~PgGuard() {
+    close_writes();
+    // A session that ever waited may end inside a wait (its coroutine destroyed at shutdown):
+    // no edge of it may stay in the process-wide wait graph, which others follow.
+    if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
+}
 
 void PgGuard::adopt(const guard::GuardRegistry* next) {
     // Between transactions these are empty already (on_ready_for_query); settled here so that
