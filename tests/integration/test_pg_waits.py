@@ -310,6 +310,23 @@ def test_first_statement_fails_second_succeeds(enroll):
     assert out["rows"] == [(1, 1)]
 
 
+def test_a_statement_failing_inside_a_savepoint_frees_only_that_savepoints_keys(enroll):
+    def failing_statement(a, worker):
+        with pytest.raises(psycopg2.errors.DivisionByZero):
+            a.cursor().execute("SELECT 1/0")
+        released = finishes_while_first_is_open(worker)
+        a.cursor().execute("ROLLBACK TO SAVEPOINT s")
+        a.commit()
+        return released
+
+    # The first session's (2, 2), written before the savepoint, stays and is committed.
+    out = both(enroll, release=failing_statement,
+               first_sql=[insert_sql(enroll, 2, 2), "SAVEPOINT s", insert_sql(enroll)])
+    assert out["first"] is True
+    assert out["second"] == ("ok", "INSERT 0 1")
+    assert out["rows"] == [(1, 1), (2, 2)]
+
+
 def test_first_disconnects_second_succeeds(enroll):
     def disconnect(a, worker):
         a.close()
