@@ -38,9 +38,9 @@ class KeyClaims {
     static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
 
     enum class Claim : std::uint8_t {
-        taken,        // the key was free: `owner` holds it now
-        already_ours, // `owner` held it already
-        held,         // another owner holds it; `waiter` (if any) will be woken at its release
+        taken,         // the key was free: `owner` holds it now
+        already_ours,  // `owner` held it already
+        held,          // another owner holds it; `waiter` (if any) will be woken at its release
     };
 
     KeyClaims();

@@ -84,8 +84,7 @@ class PgGuard {
     guard::GuardState* waiting_for() const { return wait_guard_; }
     // The wait ended without the key's release (lock timeout, a CancelRequest): the message,
     // given again, is answered by the server raising this error instead of waiting.
-    void end_wait(std::string_view sqlstate, std::string_view message,
-                  std::string_view hint = {}) {
+    void end_wait(std::string_view sqlstate, std::string_view message, std::string_view hint = {}) {
         interrupt_ = Interrupt{std::string(sqlstate), std::string(message), std::string(hint)};
     }
     const SessionClaims& session_claims() const { return claims_; }
@@ -224,7 +223,8 @@ class PgGuard {
     std::optional<Interrupt> interrupt_;
     bool lock_timeout_asked_ = false;  // for the message waiting now
     std::optional<std::chrono::milliseconds> client_lock_timeout_;
-    protocol::postgres::TransactionStatus last_status_ = protocol::postgres::TransactionStatus::idle;
+    protocol::postgres::TransactionStatus last_status_ =
+        protocol::postgres::TransactionStatus::idle;
 };
 
 }  // namespace uniqguard::proxy

@@ -76,8 +76,8 @@ class SessionClaims {
     struct Held {
         guard::KeyClaims* table;
         std::uint64_t fp;
-        std::size_t depth;   // savepoints open when claimed
-        std::uint64_t ready; // the ReadyForQuery that ends the claiming message's step
+        std::size_t depth;    // savepoints open when claimed
+        std::uint64_t ready;  // the ReadyForQuery that ends the claiming message's step
     };
     // Releases the claims for which `free` is true.
     template <class Pred>

@@ -124,7 +124,8 @@ bool PgCopyGuard::suspect(const protocol::postgres::CopyRow& row) {
     if (has_null && guard_.config().nulls_distinct) return false;  // never conflicts
     if (fingerprintable) {
         const std::uint64_t fp = guard::fingerprint_encoded_key(encoded_, guard_.seed());
-        if (claims_) claims_->claim(guard_.claims(), fp, ready_);  // held elsewhere: not waited
+        // Claimed before the key set hears of it; one another session holds is not waited for.
+        if (claims_) claims_->claim(guard_.claims(), fp, ready_);
         if (guard_.keys().insert(fp)) return false;  // a new key: the common case
     }
     Suspect s;

@@ -4,11 +4,11 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "guard/claim_waits.hpp"
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/command_tag.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
-#include "guard/claim_waits.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_scram_terminate.hpp"
 #include "proxy/upstream.hpp"

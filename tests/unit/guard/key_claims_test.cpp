@@ -1,11 +1,12 @@
 #include "guard/key_claims.hpp"
-#include "guard/claim_waits.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
+
+#include "guard/claim_waits.hpp"
 
 using uniqguard::guard::ClaimWaiter;
 using uniqguard::guard::KeyClaims;
@@ -42,8 +43,7 @@ TEST_CASE("A key held by another owner is held until that owner releases it", "[
     CHECK(claims.claim(42, 2) == KeyClaims::Claim::taken);
 }
 
-TEST_CASE("Waiters of a key are woken once at its release, not at another key's",
-          "[key_claims]") {
+TEST_CASE("Waiters of a key are woken once at its release, not at another key's", "[key_claims]") {
     KeyClaims claims;
     auto a = std::make_shared<CountingWaiter>();
     auto b = std::make_shared<CountingWaiter>();

@@ -45,8 +45,7 @@ TEST_CASE("Transaction commands are read as the server reads them", "[session_cl
     CHECK(command("rollback to c").name == "c");
 }
 
-TEST_CASE("Claims end at the ReadyForQuery that says the transaction is over",
-          "[session_claims]") {
+TEST_CASE("Claims end at the ReadyForQuery that says the transaction is over", "[session_claims]") {
     KeyClaims table;
     SessionClaims mine(1, nullptr);
     SessionClaims other(2, nullptr);
@@ -81,9 +80,10 @@ TEST_CASE("A failed statement outside savepoints frees the transaction's keys",
     CHECK(table.holder(10) == 0);
 }
 
-TEST_CASE("Savepoints: ROLLBACK TO frees what came after, RELEASE hands keys up, an error "
-          "inside a savepoint frees only its own",
-          "[session_claims]") {
+TEST_CASE(
+    "Savepoints: ROLLBACK TO frees what came after, RELEASE hands keys up, an error "
+    "inside a savepoint frees only its own",
+    "[session_claims]") {
     KeyClaims table;
     SessionClaims mine(1, nullptr);
     auto step = [&](std::string_view sql, Status status) {
