@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "guard/guard_catalog.hpp"
+#include "guard/key_claims.hpp"
 #include "guard/key_set.hpp"
 #include "sql/prefilter.hpp"
 #include "sql/statement.hpp"
@@ -34,6 +35,10 @@ struct GuardCounters {
     std::atomic<std::uint64_t> logged{0};
     std::atomic<std::uint64_t> refused{0};  // forms not enforced yet, or the key set not ready
     std::atomic<std::uint64_t> forwarded_unready{0};
+    // Writes that waited for another session's transaction (a claimed key), and those waiting
+    // now.
+    std::atomic<std::uint64_t> waits{0};
+    std::atomic<std::int64_t> waiting{0};
 };
 
 // What a guard knows of its table's keys, apart from its config: the key set, its load state,
@@ -43,6 +48,7 @@ struct GuardKeys {
     explicit GuardKeys(std::uint64_t fingerprint_seed) : seed(fingerprint_seed) {}
     std::uint64_t seed;
     KeySet keys;
+    KeyClaims claims;  // keys of transactions in flight (key_claims.hpp)
     GuardCounters counters;
     std::atomic<GuardLoadState> state{GuardLoadState::loading};
     std::atomic<std::int64_t> load_ns{-1};
@@ -68,6 +74,7 @@ class GuardState {
     const sql::QualifiedName& configured_name() const { return configured_name_; }
     std::uint64_t seed() const { return k_.seed; }
     KeySet& keys() { return k_.keys; }
+    KeyClaims& claims() { return k_.claims; }
     GuardCounters& counters() { return k_.counters; }
     const std::shared_ptr<GuardKeys>& shared_keys() const { return keys_; }
     // Whether `other` reads the same keys: same table, columns (in order) and NULL rule, so

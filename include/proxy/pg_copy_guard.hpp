@@ -25,6 +25,7 @@
 #include "guard/key_normalizer.hpp"
 #include "guard/pg_check_sql.hpp"
 #include "protocol/postgres/copy_rows.hpp"
+#include "proxy/pg_session_claims.hpp"
 #include "proxy/pg_write_plan.hpp"
 #include "util/bytes.hpp"
 
@@ -41,8 +42,13 @@ class PgCopyGuard {
 
     // `session` must outlive the COPY (it is PgGuard's). `max_suspect_bytes` bounds the keys
     // kept for the check.
+    // `claims`: the session's (pg_session_claims.hpp), or null; each row's key is claimed for
+    // the COPY's transaction step `ready` before the key set hears of it, so that other
+    // sessions' writes of it wait for this COPY. The COPY itself never waits (no statement can
+    // run while the server reads its data): a key another session holds is not claimed.
     PgCopyGuard(guard::GuardState& guard, const WritePlan& plan,
-                const guard::SessionContext& session, std::size_t max_suspect_bytes = 16u << 20);
+                const guard::SessionContext& session, std::size_t max_suspect_bytes = 16u << 20,
+                SessionClaims* claims = nullptr, std::uint64_t ready = 0);
 
     // One CopyData body. False when the COPY must fail: error() says why.
     bool on_data(util::Bytes body);
@@ -68,6 +74,8 @@ class PgCopyGuard {
 
     guard::GuardState& guard_;
     const guard::SessionContext& session_;
+    SessionClaims* claims_;  // null: no claims (action "log", tests)
+    std::uint64_t ready_;
     bool hold_suspects_;
     bool binary_;
     protocol::postgres::CopyRowDecoder decoder_;

@@ -11,9 +11,16 @@
 // fingerprint (a row deleted, a transaction rolled back) costs one confirmation, never a false
 // duplicate, because the server decides.
 //
+// Concurrency between sessions (SPEC §4): every key a guarded write will put in the table is
+// claimed for the session's transaction first (guard/key_claims.hpp, pg_session_claims.hpp); a
+// write whose key another transaction in flight holds is not sent: on_client_message answers
+// `wait`, and the session's client pump waits for that claim's release, then gives the same
+// message again (decided afresh: the key is then present, so the server checks it).
+//
 // Owned by PgSession; used only from the session's strand.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,8 +34,10 @@
 #include "protocol/postgres/frontend_messages.hpp"
 #include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
+#include "proxy/claim_waiter.hpp"
 #include "proxy/pg_insert_shape.hpp"
 #include "proxy/pg_named_statements.hpp"
+#include "proxy/pg_session_claims.hpp"
 #include "proxy/pg_write_plan.hpp"
 #include "util/bytes.hpp"
 
@@ -45,7 +54,8 @@ class PgCopyGuard;
 class PgGuard {
   public:
     PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
-            const SessionIdentity& identity, const protocol::postgres::SessionSettings& settings);
+            const SessionIdentity& identity, const protocol::postgres::SessionSettings& settings,
+            std::shared_ptr<ClaimWaiter> waiter = nullptr);
     ~PgGuard();  // out of line: the maps hold types defined in the .cpp
 
     bool active() const { return registry_ != nullptr && !registry_->empty(); }
@@ -60,11 +70,29 @@ class PgGuard {
     struct Outcome {
         bool replaced = false;  // `out` holds what to send instead; the tracker knows it
         protocol::postgres::ReplyUse use = protocol::postgres::ReplyUse::forward;
+        // Nothing was sent or changed for this message: a key it writes is claimed by another
+        // session's transaction (waiting_for()). Give the same message again once the waiter
+        // is woken, or after end_wait().
+        bool wait = false;
     };
     // One whole client message (`raw` = type, length and body). `in_transaction`: the last
     // ReadyForQuery said a transaction block was open.
     Outcome on_client_message(char type, util::Bytes body, util::Bytes raw, std::string& out,
                               protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+
+    // The guard whose key the last `wait` outcome is for.
+    guard::GuardState* waiting_for() const { return wait_guard_; }
+    // The wait ended without the key's release (lock timeout, a CancelRequest): the message,
+    // given again, is answered by the server raising this error instead of waiting.
+    void end_wait(std::string_view sqlstate, std::string_view message, std::string_view hint = {}) {
+        interrupt_ = Interrupt{std::string(sqlstate), std::string(message), std::string(hint)};
+    }
+    const SessionClaims& session_claims() const { return claims_; }
+    // The session's lock_timeout, read from the server when a wait began under a guard whose
+    // lock_wait_timeout_ms is 0 (once per waiting message); nullopt until its answer came.
+    std::optional<std::chrono::milliseconds> take_client_lock_timeout() {
+        return std::exchange(client_lock_timeout_, std::nullopt);
+    }
 
     // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
     // DO block adds (PL/pgSQL context, source location, the event marker).
@@ -118,6 +146,19 @@ class PgGuard {
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
     std::uint32_t remember(PendingCheck check);
+    // Claims `fp` of `g` for this session's transaction (reject and ignore; `log` changes
+    // nothing on the wire, so it never waits). false: held by another session.
+    bool claim(guard::GuardState& g, std::uint64_t fp);
+    // A key is held by another session: wait for it, or raise end_wait()'s error.
+    Decision wait_or_interrupt(guard::GuardState& g);
+    // Forgets the checks remembered since `first_tag` (a message that waits is decided again).
+    void forget_checks_since(std::uint32_t first_tag);
+    // A message waits: with lock_wait_timeout_ms = 0 the server is asked for the session's own
+    // lock_timeout (a statement of the proxy's, its row captured), when that is safe: an
+    // Execute (what follows is skipped to Sync with it if it fails), or a Query with nothing
+    // in flight outside a failed transaction (a failed probe would make the server skip the
+    // Query itself while looking for a Sync). Returns the outcome to give.
+    Outcome waiting(bool execute, std::string& out, protocol::postgres::ReplyTracker& tracker);
     // A PREPARE TRANSACTION in a transaction that wrote to a guarded table: the refusal that
     // answers it (SPEC §4), else nullopt.
     std::optional<Decision> two_phase_refusal(const sql::Statement& statement);
@@ -172,6 +213,18 @@ class PgGuard {
     bool copy_own_sync_ = true;
     std::string context_time_zone_;
     std::string context_date_style_;
+    // The keys this session's transactions in flight write, and the wait in progress.
+    std::shared_ptr<ClaimWaiter> waiter_;  // null without a session (tests, tools)
+    SessionClaims claims_;
+    guard::GuardState* wait_guard_ = nullptr;
+    struct Interrupt {
+        std::string sqlstate, message, hint;
+    };
+    std::optional<Interrupt> interrupt_;
+    bool lock_timeout_asked_ = false;  // for the message waiting now
+    std::optional<std::chrono::milliseconds> client_lock_timeout_;
+    protocol::postgres::TransactionStatus last_status_ =
+        protocol::postgres::TransactionStatus::idle;
 };
 
 }  // namespace uniqguard::proxy

@@ -12,8 +12,10 @@
 // travel in the server's reply stream rather than be written by the client pump.
 #pragma once
 
+#include <chrono>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,9 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     void close_now() override;
     // A reload published new guards: adopted now if no transaction is open, else when it ends.
     void guards_changed() override { refresh_guards(); }
+    // Any thread: a CancelRequest carrying this session's key. A write waiting for another
+    // session's key ends with 57014 (the server's own cancel reaches only what it runs).
+    void cancel_wait() { claim_waiter_->cancel(); }
 
   private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };
@@ -58,6 +63,12 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     asio::awaitable<bool> negotiate_startup();
     asio::awaitable<bool> connect_and_authenticate();
     asio::awaitable<PumpEnd> client_to_server();
+    // The guard answered `wait` for the next client message: waits (on this session's own
+    // executor) until the key is released, the guard's lock_wait_timeout_ms passes, or a
+    // CancelRequest comes; false when the session is ending instead.
+    asio::awaitable<bool> wait_for_claim();
+    // The server said the session's lock_timeout (0: none): the wait in progress ends then.
+    void apply_lock_timeout(std::chrono::milliseconds limit);
     asio::awaitable<PumpEnd> server_to_client();
     asio::awaitable<void> answer_cancel_request(util::Bytes body);
     asio::awaitable<void> relay_raw_server_bytes();
@@ -125,6 +136,12 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     bool speaks_protocol_3_ = true;
     bool server_pump_writing_ = false;
     asio::cancellation_signal drain_signal_;
+    // Waits for a key another session's transaction holds (PgGuard::Outcome::wait). The deadline
+    // is the wait's first start: a wake-up that finds the key held again keeps it.
+    const std::shared_ptr<ClaimWaiter> claim_waiter_;
+    std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
+    std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per wait
+    std::chrono::steady_clock::time_point wait_started_;
 };
 
 }  // namespace uniqguard::proxy

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 
 namespace uniqguard::admin {
@@ -72,6 +73,15 @@ void guard_metrics(Writer& w, const std::vector<GuardSnapshot>& guards) {
              "Suspected duplicates the guard confirmed with the server.");
     for (const auto& g : guards)
         w.sample("uniqguard_guard_checks_total", label("guard", g.name), g.counters.checked);
+    w.family("uniqguard_guard_waits_total", "counter",
+             "Guarded writes that waited for another session's transaction holding their key.");
+    for (const auto& g : guards)
+        w.sample("uniqguard_guard_waits_total", label("guard", g.name), g.counters.waits);
+    w.family("uniqguard_guard_waits_current", "gauge",
+             "Guarded writes waiting now for another session's transaction.");
+    for (const auto& g : guards)
+        w.sample("uniqguard_guard_waits_current", label("guard", g.name),
+                 static_cast<std::uint64_t>(std::max<std::int64_t>(g.counters.waiting, 0)));
     w.family("uniqguard_guard_ready", "gauge",
              "1 when the guard's key set is loaded and the guard enforces its key.");
     for (const auto& g : guards)

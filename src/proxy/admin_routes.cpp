@@ -65,7 +65,9 @@ admin::GuardSnapshot snapshot_of(guard::GuardState& g) {
                   .ignored = c.ignored.load(r),
                   .logged = c.logged.load(r),
                   .refused = c.refused.load(r),
-                  .forwarded_unready = c.forwarded_unready.load(r)};
+                  .forwarded_unready = c.forwarded_unready.load(r),
+                  .waits = c.waits.load(r),
+                  .waiting = c.waiting.load(r)};
     if (g.state() == guard::GuardLoadState::ready) {
         s.unique_index = {.enforced = g.table().has_unique_index_on_key,
                           .indexes = g.table().enforcing_indexes,

@@ -54,9 +54,12 @@ std::size_t footprint(const PgCopyGuard::Suspect& s) {
 }  // namespace
 
 PgCopyGuard::PgCopyGuard(guard::GuardState& guard, const WritePlan& plan,
-                         const guard::SessionContext& session, std::size_t max_suspect_bytes)
+                         const guard::SessionContext& session, std::size_t max_suspect_bytes,
+                         SessionClaims* claims, std::uint64_t ready)
     : guard_(guard),
       session_(session),
+      claims_(claims),
+      ready_(ready),
       hold_suspects_(plan.guard->config().action == config::GuardAction::ignore),
       binary_(plan.copy_options.format == protocol::postgres::CopyDataFormat::binary),
       decoder_(plan.copy_options, plan.copy_key_fields),
@@ -119,9 +122,12 @@ bool PgCopyGuard::suspect(const protocol::postgres::CopyRow& row) {
         }
     }
     if (has_null && guard_.config().nulls_distinct) return false;  // never conflicts
-    if (fingerprintable &&
-        guard_.keys().insert(guard::fingerprint_encoded_key(encoded_, guard_.seed())))
-        return false;  // a new key: the common case
+    if (fingerprintable) {
+        const std::uint64_t fp = guard::fingerprint_encoded_key(encoded_, guard_.seed());
+        // Claimed before the key set hears of it; one another session holds is not waited for.
+        if (claims_) claims_->claim(guard_.claims(), fp, ready_);
+        if (guard_.keys().insert(fp)) return false;  // a new key: the common case
+    }
     Suspect s;
     s.line = row.line;
     s.fingerprinted = fingerprintable;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
 #include "guard/key_normalizer.hpp"
 #include "guard/pg_check_sql.hpp"
@@ -44,6 +45,9 @@ struct PgGuard::Prepared {
     mutable std::optional<WritePlan> plan;
     // A DEALLOCATE or DISCARD was seen since: a Parse of this name may now succeed.
     mutable bool maybe_gone = false;
+    // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
+    // followed at each Execute, as in a Query (pg_session_claims.hpp).
+    std::optional<TransactionCommand> transaction;
 };
 
 struct PgGuard::Portal {
@@ -54,6 +58,8 @@ struct PgGuard::Portal {
 
 struct PgGuard::PendingCheck {
     guard::GuardState* guard = nullptr;
+    // A probe of the session's lock_timeout (PgGuard::waiting): one row, milliseconds.
+    bool lock_timeout = false;
     config::GuardAction action = config::GuardAction::reject;
     bool refusal = false;
     // Per event: the key's values as the client wrote them (nullopt = NULL).
@@ -73,7 +79,16 @@ struct PgGuard::PendingCheck {
 };
 
 struct PgGuard::Decision {
-    enum class Kind { pass, check_after, probe_after, check_before, probe_before, refuse, replace };
+    enum class Kind {
+        pass,
+        check_after,
+        probe_after,
+        check_before,
+        probe_before,
+        refuse,
+        replace,
+        wait  // a key is claimed by another session: nothing sent (Outcome::wait)
+    };
     Kind kind = Kind::pass;
     std::string sql;  // the DO block or SELECT the proxy runs; replace: the statement instead
     std::uint32_t tag = 0;
@@ -138,16 +153,33 @@ bool starts_with_prepare_transaction(std::string_view sql) {
 }
 }  // namespace
 
-PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
-                 const SessionIdentity& identity, const pg::SessionSettings& settings)
-    : registry_(registry), duplicates_(duplicates), identity_(identity), settings_(settings) {}
+namespace {
+// Claim owners: one per guarded session of the process, never 0, never re-used.
+std::atomic<std::uint64_t> next_claim_owner{1};
+}  // namespace
 
-PgGuard::~PgGuard() { close_writes(); }
+PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
+                 const SessionIdentity& identity, const pg::SessionSettings& settings,
+                 std::shared_ptr<ClaimWaiter> waiter)
+    : registry_(registry),
+      duplicates_(duplicates),
+      identity_(identity),
+      settings_(settings),
+      waiter_(std::move(waiter)),
+      claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), waiter_) {}
+
+PgGuard::~PgGuard() {
+    close_writes();
+    // A session that ever waited may end inside a wait (its coroutine destroyed at shutdown):
+    // no edge of it may stay in the process-wide wait graph, which others follow.
+    if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
+}
 
 void PgGuard::adopt(const guard::GuardRegistry* next) {
     // Between transactions these are empty already (on_ready_for_query); settled here so that
     // nothing keeps a pointer into the old registry.
     close_writes();
+    claims_.release_all();
     for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");
     truncated_.clear();
     registry_ = next;
@@ -212,6 +244,33 @@ const guard::SessionContext& PgGuard::session_context() {
             guard::SessionContext::from_settings(context_time_zone_, context_date_style_, true);
     }
     return *context_;
+}
+
+bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp) {
+    if (g.config().action == config::GuardAction::log) return true;
+    return claims_.claim(g.claims(), fp);
+}
+
+PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
+    if (interrupt_) {
+        // The wait timed out or was cancelled: the server raises the error in place of the
+        // statement, so the transaction fails as after the server's own (55P03, 57014).
+        const Interrupt why = std::move(*interrupt_);
+        interrupt_.reset();
+        wait_guard_ = nullptr;
+        PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
+        return Decision{Decision::Kind::refuse,
+                        guard::refusal_block(why.sqlstate, why.message, why.hint),
+                        remember(std::move(c))};
+    }
+    wait_guard_ = &g;
+    if (waiter_) waiter_->arm();
+    return Decision{Decision::Kind::wait};
+}
+
+void PgGuard::forget_checks_since(std::uint32_t first_tag) {
+    for (std::uint32_t tag = first_tag; tag != next_tag_; ++tag) pending_.erase(tag);
+    next_tag_ = first_tag;
 }
 
 std::uint32_t PgGuard::remember(PendingCheck check) {
@@ -577,6 +636,11 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
             return false;  // the same key twice in the statement
         pass.fingerprints.push_back(fp);
     }
+    // Claimed before the key set hears of them: a session that finds a key present then also
+    // finds it claimed, until this transaction has ended. One held by another session: the
+    // full path decides (and waits).
+    for (const std::uint64_t fp : pass.fingerprints)
+        if (!claim(g, fp)) return false;
     writing_to(g);
     for (const std::uint64_t fp : pass.fingerprints) {
         // Present: the full path checks the statement with the server. The keys added just
@@ -717,12 +781,16 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         }
         if (key.unusable) return unreadable_parameter("UPDATE on");
         if (key.has_null && nulls_distinct) return {};  // the new keys never conflict
+        // The whole new key known: claimed like an INSERT's (a key that depends on each row
+        // is not, see docs/guard.md).
+        const bool learn = !whole_key || !key.fingerprintable;
+        if (!learn && !claim(g, guard::fingerprint_encoded_key(key.encoded, g.seed())))
+            return wait_or_interrupt(g);
         g.counters().checked.fetch_add(1, std::memory_order_relaxed);
         Decision d;
         // The new key will be in the table: the key set must know it. When it depends on each
         // row (part of the key set) or cannot be fingerprinted, the server lists the moved
         // rows' new keys.
-        const bool learn = !whole_key || !key.fingerprintable;
         if (!learn) g.keys().insert(guard::fingerprint_encoded_key(key.encoded, g.seed()));
         d.pre = guard::update_precheck(table, check, learn);
         if (learn) {
@@ -794,6 +862,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         seen.emplace_back(fp, key_rows.size());
         key_rows.push_back(row);
         occurrences.push_back(1);
+        // Claimed before the key set hears of it (passes_by_shape says why).
+        if (!claim(g, fp)) return wait_or_interrupt(g);
         if (!g.keys().insert(fp) || learning)
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
     }
@@ -985,16 +1055,49 @@ void PgGuard::notice_schema_change(const sql::Statement& st) {
 PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
                                             std::string& out, pg::ReplyTracker& tracker,
                                             bool in_transaction) {
+    // A message that waited and is now decided: its wait is over.
+    auto decided = [&](Outcome o) {
+        if (!o.wait) {
+            interrupt_.reset();
+            wait_guard_ = nullptr;
+            lock_timeout_asked_ = false;
+        }
+        return o;
+    };
     switch (static_cast<pg::FrontendCode>(type)) {
-        case pg::FrontendCode::query:
-            return on_query(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::query: {
+            const std::uint32_t first_tag = next_tag_;
+            Outcome o = on_query(body, raw, out, tracker, in_transaction);
+            if (o.wait) {
+                forget_checks_since(first_tag);
+                return waiting(false, out, tracker);
+            }
+            // Savepoints are followed from the client's text (pg_session_claims.hpp); a Query
+            // is answered by one ReadyForQuery.
+            if (auto q = pg::decode_query(body))
+                if (auto command = read_transaction_command(q->sql))
+                    claims_.on_transaction_command(*command);
+            claims_.ready_requested();
+            return decided(o);
+        }
+        case pg::FrontendCode::sync:
+        case pg::FrontendCode::function_call:
+            claims_.ready_requested();
+            return {};
         case pg::FrontendCode::parse:
             return on_parse(body, out, tracker);
         case pg::FrontendCode::bind:
             on_bind(body);
             return {};
-        case pg::FrontendCode::execute:
-            return on_execute(body, raw, out, tracker, in_transaction);
+        case pg::FrontendCode::execute: {
+            const std::uint32_t first_tag = next_tag_;
+            Outcome o = on_execute(body, raw, out, tracker, in_transaction);
+            if (o.wait) {
+                forget_checks_since(first_tag);
+                return waiting(true, out, tracker);
+            }
+            return decided(o);
+        }
         case pg::FrontendCode::close:
             on_close(body);
             return {};
@@ -1090,6 +1193,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                               write ? make_insert_shape_plan(*write, shape) : std::nullopt);
         Decision d = write ? decide(*write, nullptr, {}, in_transaction) : Decision{};
         using K = Decision::Kind;
+        // Nothing of this Query is sent yet: the whole text is decided again after the wait.
+        if (d.kind == K::wait) return {.wait = true};
         switch (d.kind) {
             case K::pass:
                 emit({}, ReplyUse::forward, 0);
@@ -1148,6 +1253,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 }
                 changed = true;
                 break;
+            case K::wait:
+                break;  // returned above
         }
     }
     if (!changed) return {};
@@ -1207,6 +1314,24 @@ std::optional<std::string> without_conflict_target(std::string_view sql) {
 }
 }  // namespace
 
+PgGuard::Outcome PgGuard::waiting(bool execute, std::string& out, pg::ReplyTracker& tracker) {
+    Outcome o{.wait = true};
+    if (lock_timeout_asked_ || !wait_guard_ || wait_guard_->config().lock_wait_timeout.count() > 0)
+        return o;
+    if (last_status_ == pg::TransactionStatus::failed || (!execute && !tracker.idle())) return o;
+    lock_timeout_asked_ = true;
+    spdlog::debug("guard {}: a write waits for another session's key; asking for lock_timeout",
+                  wait_guard_->config().name);
+    // pg_settings gives the value in the GUC's unit, milliseconds, whatever the SET said.
+    PendingCheck c{.guard = wait_guard_, .lock_timeout = true};
+    append_proxy_statement(out, tracker,
+                           "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'",
+                           ReplyUse::capture, remember(std::move(c)));
+    // The server keeps its replies until a Sync or a Flush; a Flush has no reply of its own.
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
+    return o;
+}
+
 PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::ReplyTracker& tracker) {
     auto p = pg::decode_parse(body);
     if (!p) return {};
@@ -1230,6 +1355,16 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         unguarded_.on_parse(name, p->sql, std::move(p->parameter_types));
         return Outcome{};
     };
+    // Savepoint commands only: BEGIN and COMMIT change nothing the ReadyForQuery after them
+    // does not say, and are parsed often (an unnamed statement per transaction).
+    if (auto command = read_transaction_command(p->sql);
+        command && command->kind != TransactionCommand::Kind::begin &&
+        command->kind != TransactionCommand::Kind::end) {
+        auto prepared = std::make_shared<Prepared>();
+        prepared->transaction = std::move(command);
+        prepared_.emplace(name, std::move(prepared));
+        return {};
+    }
     if (starts_with_prepare_transaction(p->sql)) {
         // Kept so that its Execute can be refused after guarded writes (two_phase_refusal).
         auto prepared = std::make_shared<Prepared>();
@@ -1348,6 +1483,10 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     if (it == portals_.end()) return {};
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
+    if (prepared.transaction) {
+        claims_.on_transaction_command(*prepared.transaction);
+        return {};
+    }
     if (auto refusal = two_phase_refusal(prepared.statement)) {
         // The client's Execute is not sent: the refusal is its answer.
         append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);
@@ -1375,6 +1514,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
+    if (d.kind == K::wait) return {.wait = true};
 
     auto append_statement = [&](const std::string& sql, ReplyUse use, std::uint32_t tag,
                                 const std::vector<std::int16_t>& result_formats) {
@@ -1441,6 +1581,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             break;
         case K::pass:
+        case K::wait:
             break;
     }
     return {.replaced = true};
@@ -1456,7 +1597,11 @@ void append_sync(std::string& out, pg::ReplyTracker& tracker) {
 void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
                          bool own_sync) {
     writing_to(*plan.guard);
-    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context());
+    // The COPY's rows come after the message that started it: their claims end with that
+    // message's ReadyForQuery (a simple Query's: the Query is counted after this call).
+    const bool claims = plan.guard->config().action != config::GuardAction::log;
+    copy_ = std::make_unique<PgCopyGuard>(*plan.guard, plan, session_context(), 16u << 20,
+                                          claims ? &claims_ : nullptr, claims_.next_ready());
     copy_plan_ = plan;
     copy_plan_.text = {};  // the client's buffer: gone after this message
     copy_statement_ = std::string(text);
@@ -1745,6 +1890,12 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (it == pending_.end()) return;
     auto values = pg::decode_data_row(data_row);
     if (!values) return;
+    if (it->second.lock_timeout) {
+        if (!values->empty() && (*values)[0])
+            client_lock_timeout_ = std::chrono::milliseconds(
+                std::strtoll(std::string(*(*values)[0]).c_str(), nullptr, 10));
+        return;
+    }
     auto& g = *it->second.guard;
     if (it->second.new_keys && it->second.json_keys) {
         if (!values->empty() && (*values)[0])
@@ -1847,6 +1998,9 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
 }
 
 void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
+    // Keys of transactions that ended (or failed: the server released their locks) are free.
+    claims_.on_ready_for_query(status, nothing_owed);
+    last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.
     if (status == pg::TransactionStatus::idle && nothing_owed) {

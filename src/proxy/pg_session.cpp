@@ -4,6 +4,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "guard/claim_waits.hpp"
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/command_tag.hpp"
 #include "protocol/postgres/frame_reader.hpp"
@@ -153,6 +154,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
             }
             case A::capture_row:
                 s_.guard_->on_probe_row(decision_.tag, body);
+                if (auto t = s_.guard_->take_client_lock_timeout()) s_.apply_lock_timeout(*t);
                 break;
             case A::capture_done:
                 s_.guard_->on_probe_done(decision_.tag);
@@ -206,7 +208,8 @@ PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& wo
       backend_tls_(std::move(settings.value.backend_tls)),
       guards_(std::move(settings.value.guards)),
       guards_generation_(settings.generation),
-      client_(std::move(client)) {
+      client_(std::move(client)),
+      claim_waiter_(std::make_shared<ClaimWaiter>(client_.socket().get_executor())) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -242,15 +245,17 @@ void PgSession::close_now() {
 }
 
 bool PgSession::between_transactions() const {
+    // A message waiting for another session's key (not yet in the cycle) keeps the guards it
+    // is waiting under: the wait points into them.
     return pumping_ && cycle_.idle() &&
            cycle_.transaction_status() == pg::TransactionStatus::idle &&
-           (!guard_ || tracker_.idle());
+           (!guard_ || tracker_.idle()) && !wait_deadline_;
 }
 
 void PgSession::start_guard() {
     if (guard_ || guards_->empty()) return;
-    guard_ =
-        std::make_unique<PgGuard>(guards_.get(), shared_.duplicates.get(), identity_, settings_);
+    guard_ = std::make_unique<PgGuard>(guards_.get(), shared_.duplicates.get(), identity_,
+                                       settings_, claim_waiter_);
     if (named_texts_) {
         guard_->learn_named_statements(std::move(*named_texts_));
         named_texts_.reset();
@@ -401,10 +406,15 @@ asio::awaitable<bool> PgSession::negotiate_startup() {
 
 asio::awaitable<void> PgSession::answer_cancel_request(util::Bytes body) {
     const auto key = pg::decode_cancel_key(body);
-    if (!key || !shared_.cancels.find(*key)) {
+    auto target = key ? shared_.cancels.find(*key) : nullptr;
+    if (!target) {
         spdlog::debug("cancel request from {} for an unknown key: ignored", client_address_);
         co_return;
     }
+    // A write of that session waiting for another's key is the proxy's to cancel; the request
+    // still goes to the server for whatever the server runs (an idle backend ignores it).
+    target->cancel_wait();
+    target.reset();
     auto upstream = co_await connect_postgres_upstream(config_->backend, *backend_tls_);
     if (!upstream.stream) {
         spdlog::warn("cancel request from {}: {}", client_address_, upstream.error);
@@ -611,6 +621,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         std::size_t run_start = 0;  // the client bytes not yet in `client_spans_`
         bool terminate = false;
         bool rewritten = false;
+        bool wait = false;  // the next message waits for another session's key
         pg::FrameResult r;
         // A reload's guards, taken before this batch if no transaction is open.
         if (shared_.reloadable.generation() != guards_generation_) refresh_guards();
@@ -620,19 +631,28 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
             r = pg::read_typed_frame(client_buffer_.readable().subspan(forward), max_message);
             if (r.status != pg::FrameStatus::complete) break;
             const char type = r.frame.type;
-            cycle_.on_client_message(type);
-            if (type == static_cast<char>(pg::FrontendCode::query))
-                meter.statement(StatementKind::query);
-            else if (type == static_cast<char>(pg::FrontendCode::parse))
-                meter.statement(StatementKind::prepare);
-            else if (type == static_cast<char>(pg::FrontendCode::execute))
-                meter.statement(StatementKind::execute);
             if (guard_) {
                 const auto raw = client_buffer_.readable().subspan(forward, r.frame.wire_size);
                 const std::size_t before = client_rewrites_.size();
                 const auto outcome = guard_->on_client_message(
                     type, r.frame.body, raw, client_rewrites_, tracker_,
                     cycle_.transaction_status() != pg::TransactionStatus::idle);
+                if (outcome.wait) {
+                    // Not sent, not counted: the messages before it go now (and the guard's
+                    // probe of lock_timeout, if any), then this one waits, and is read again
+                    // afterwards.
+                    if (client_rewrites_.size() > before) {
+                        if (forward > run_start)
+                            client_spans_.push_back({false, run_start, forward - run_start});
+                        client_spans_.push_back({true, before, client_rewrites_.size() - before});
+                        run_start = forward;
+                        rewritten = true;
+                    }
+                    wait = true;
+                    break;
+                }
+                wait_deadline_.reset();
+                deadlock_check_at_.reset();
                 if (outcome.replaced) {
                     if (forward > run_start)
                         client_spans_.push_back({false, run_start, forward - run_start});
@@ -645,6 +665,13 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
             } else if (type == 'P' || type == 'C' || type == 'Q') {
                 remember_named_statement(type, r.frame.body);
             }
+            cycle_.on_client_message(type);
+            if (type == static_cast<char>(pg::FrontendCode::query))
+                meter.statement(StatementKind::query);
+            else if (type == static_cast<char>(pg::FrontendCode::parse))
+                meter.statement(StatementKind::prepare);
+            else if (type == static_cast<char>(pg::FrontendCode::execute))
+                meter.statement(StatementKind::execute);
             forward += r.frame.wire_size;
             if (type == static_cast<char>(pg::FrontendCode::terminate)) {
                 terminate = true;
@@ -681,6 +708,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 if (ec) co_return PumpEnd::server_closed;
             }
             client_buffer_.consume(forward);
+        }
+        if (wait) {
+            if (!co_await wait_for_claim()) co_return PumpEnd::server_closed;
+            continue;
         }
         if (terminate) co_return PumpEnd::client_closed;
         if (r.status == pg::FrameStatus::error) {
@@ -742,6 +773,66 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                                                                        : PumpEnd::client_closed;
         client_buffer_.commit(n);
     }
+}
+
+void PgSession::apply_lock_timeout(std::chrono::milliseconds limit) {
+    spdlog::debug("session {}: lock_timeout {} ms for the wait in progress", describe_client(),
+                  limit.count());
+    if (!wait_deadline_) return;  // the wait is over already
+    wait_deadline_ =
+        limit.count() > 0 ? wait_started_ + limit : std::chrono::steady_clock::time_point::max();
+    // The pump wakes, finds neither release nor cancel, and waits again until the new deadline.
+    claim_waiter_->timer.cancel();
+}
+
+asio::awaitable<bool> PgSession::wait_for_claim() {
+    // The server's default deadlock_timeout: how long a wait lasts before it looks for a cycle.
+    constexpr auto deadlock_timeout = std::chrono::seconds(1);
+    auto& w = *claim_waiter_;
+    guard::GuardState* g = guard_->waiting_for();
+    const auto now = std::chrono::steady_clock::now();
+    if (!wait_deadline_) {
+        // 0: as the server, the session's own lock_timeout, which the guard asked the server
+        // for (apply_lock_timeout sets the deadline when the answer comes); until then, none.
+        const auto limit = g ? g->config().lock_wait_timeout : std::chrono::milliseconds(0);
+        wait_started_ = now;
+        wait_deadline_ =
+            limit.count() > 0 ? now + limit : std::chrono::steady_clock::time_point::max();
+        deadlock_check_at_ = now + deadlock_timeout;
+        if (g) g->counters().waits.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto& waits = guard::ClaimWaits::process();
+    const auto owner = guard_->session_claims().owner();
+    const auto& wanted = guard_->session_claims().wanted();
+    if (wanted.table) waits.waiting(owner, *wanted.table, wanted.fp);
+    if (!w.woken && !w.cancelled) {
+        if (g) g->counters().waiting.fetch_add(1, std::memory_order_relaxed);
+        w.timer.expires_at(deadlock_check_at_ ? std::min(*wait_deadline_, *deadlock_check_at_)
+                                              : *wait_deadline_);
+        co_await w.timer.async_wait(asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+        if (g) g->counters().waiting.fetch_sub(1, std::memory_order_relaxed);
+    }
+    const auto after = std::chrono::steady_clock::now();
+    // As the server: the session whose wait first lasts deadlock_timeout looks for a cycle of
+    // waits through itself, once, and is the one that fails (40P01); the others go on.
+    const bool deadlocked = !w.woken && !w.cancelled && deadlock_check_at_ &&
+                            after >= *deadlock_check_at_ && waits.in_cycle(owner);
+    if (deadlock_check_at_ && after >= *deadlock_check_at_) deadlock_check_at_.reset();
+    waits.done(owner);
+    w.waiting = false;
+    if (stop_client_pump_) co_return false;
+    if (w.cancelled) {
+        guard_->end_wait("57014", "canceling statement due to user request");
+    } else if (deadlocked) {
+        guard_->end_wait("40P01", "deadlock detected", "See server log for query details.");
+    } else if (!w.woken && after >= *wait_deadline_) {
+        guard_->end_wait("55P03", "canceling statement due to lock timeout");
+    }
+    // Else woken (the key was released), the cycle check found none, or a shutdown began: the
+    // message is decided again, and waits again if the key is held again.
+    w.woken = false;
+    w.cancelled = false;
+    co_return true;
 }
 
 asio::awaitable<PgSession::PumpEnd> PgSession::server_to_client() {

@@ -1,0 +1,95 @@
+// The keys one PostgreSQL session has claimed (guard/key_claims.hpp) for its transactions in
+// flight, and when the server's replies say they are free again (SPEC §4: a key written by a
+// transaction that rolled back, by a rolled-back savepoint, by a statement or implicit
+// transaction that failed, or by a connection that is gone, is free; one that committed is the
+// table's).
+//
+// When a transaction ends is read from the replies, as the server reports it:
+//   - ReadyForQuery 'I': every transaction up to it has ended (committed or rolled back).
+//   - ReadyForQuery 'E': a statement failed in a transaction block. Outside any savepoint the
+//     server has already aborted the whole transaction (its locks are gone; ROLLBACK only ends the
+//     block), so its keys are free; inside a savepoint only the innermost subtransaction is
+//     aborted, and only the keys claimed inside it are free.
+//   - SAVEPOINT / RELEASE / ROLLBACK TO of a simple Query (its first statement) or of an
+//     Execute of a prepared one, at send time (the names are followed as the server follows
+//     them: the innermost of a name wins). ROLLBACK TO frees the
+//     keys claimed after its savepoint was set; RELEASE hands them to the enclosing level.
+// Each claim carries the number of the ReadyForQuery that answers the message it came with
+// (Query and Sync each ask for one), so that in a pipeline a ReadyForQuery frees only the keys
+// of the transactions it ends, not those of messages sent after it.
+//
+// Not thread-safe: the session's thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guard/key_claims.hpp"
+#include "protocol/postgres/message_codes.hpp"
+
+namespace uniqguard::proxy {
+
+// What a simple Query's first statement does to the transaction, read without a parse.
+struct TransactionCommand {
+    enum class Kind { begin, end, savepoint, release, rollback_to };
+    Kind kind;
+    std::string name;  // the savepoint, as the server folds it
+};
+std::optional<TransactionCommand> read_transaction_command(std::string_view sql);
+
+class SessionClaims {
+  public:
+    // `waiter`: registered for a held key (may be null: then nobody is woken).
+    SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWaiter> waiter);
+    ~SessionClaims() { release_all(); }
+    SessionClaims(const SessionClaims&) = delete;
+    SessionClaims& operator=(const SessionClaims&) = delete;
+
+    // Claims `fp` for the transaction of the message being read. false: another session holds
+    // it, and the waiter will be woken when it lets go.
+    // `ready`: the ReadyForQuery that ends the claim's step when it is not the message being
+    // read (COPY rows, which come after their Query); 0 = the message being read.
+    bool claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready = 0);
+    // The ReadyForQuery that will answer the message being read.
+    std::uint64_t next_ready() const { return requested_ + 1; }
+    // A Query or Sync (or FunctionCall) was sent: the server will answer with a ReadyForQuery.
+    void ready_requested() { ++requested_; }
+    void on_transaction_command(const TransactionCommand& command);
+    void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
+    void release_all();
+
+    std::size_t held() const { return held_.size(); }
+    // The key the last refused claim was for (what the session waits for).
+    struct Wanted {
+        const guard::KeyClaims* table = nullptr;
+        std::uint64_t fp = 0;
+    };
+    const Wanted& wanted() const { return wanted_; }
+    std::uint64_t owner() const { return owner_; }
+    const std::shared_ptr<guard::ClaimWaiter>& waiter() const { return waiter_; }
+
+  private:
+    struct Held {
+        guard::KeyClaims* table;
+        std::uint64_t fp;
+        std::size_t depth;    // savepoints open when claimed
+        std::uint64_t ready;  // the ReadyForQuery that ends the claiming message's step
+    };
+    // Releases the claims for which `free` is true.
+    template <class Pred>
+    void release_if(Pred free);
+
+    std::uint64_t owner_;
+    std::shared_ptr<guard::ClaimWaiter> waiter_;
+    std::vector<Held> held_;
+    Wanted wanted_;
+    std::vector<std::string> savepoints_;  // open savepoints, outermost first (send-time view)
+    std::uint64_t requested_ = 0;          // ReadyForQuery the client asked for
+    std::uint64_t answered_ = 0;           // and those received
+};
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,223 @@
+#include "proxy/pg_session_claims.hpp"
+
+#include <algorithm>
+
+namespace uniqguard::proxy {
+
+namespace pg = protocol::postgres;
+
+namespace {
+
+class Words {
+  public:
+    explicit Words(std::string_view sql) : s_(sql) {}
+
+    // The next word, lower-cased (ASCII letters, digits, '_', '$'), or an identifier: quoted
+    // ones kept as written ("" inside is one quote), unquoted ones lower-cased as the server
+    // folds them. Empty at the end or at anything else.
+    std::string next() {
+        skip_space();
+        std::string word;
+        if (i_ < s_.size() && s_[i_] == '"') {
+            for (++i_; i_ < s_.size(); ++i_) {
+                if (s_[i_] == '"') {
+                    if (i_ + 1 < s_.size() && s_[i_ + 1] == '"') {
+                        word += '"';
+                        ++i_;
+                        continue;
+                    }
+                    ++i_;
+                    return word;  // empty: not a name the server takes
+                }
+                word += s_[i_];
+            }
+            return {};  // unterminated: the server refuses it
+        }
+        while (i_ < s_.size()) {
+            const char c = s_[i_];
+            const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                                static_cast<unsigned char>(c) >= 0x80;
+            const bool digit = (c >= '0' && c <= '9') || c == '$';
+            if (!letter && !(digit && !word.empty())) break;
+            word += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+            ++i_;
+        }
+        return word;
+    }
+
+  private:
+    void skip_space() {
+        while (i_ < s_.size()) {
+            const char c = s_[i_];
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+                ++i_;
+            } else if (s_.substr(i_, 2) == "--") {
+                const auto end = s_.find('\n', i_);
+                i_ = end == std::string_view::npos ? s_.size() : end + 1;
+            } else if (s_.substr(i_, 2) == "/*") {
+                // Nested, as the server's lexer reads them.
+                int depth = 0;
+                while (i_ < s_.size()) {
+                    if (s_.substr(i_, 2) == "/*") {
+                        ++depth;
+                        i_ += 2;
+                    } else if (s_.substr(i_, 2) == "*/") {
+                        i_ += 2;
+                        if (--depth == 0) break;
+                    } else {
+                        ++i_;
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+};
+
+}  // namespace
+
+std::optional<TransactionCommand> read_transaction_command(std::string_view sql) {
+    using K = TransactionCommand::Kind;
+    // Every Query of a guarded session comes here: most start with a letter no transaction
+    // command starts with (INSERT, UPDATE, WITH …), and leave at once.
+    const auto first_char = sql.find_first_not_of(" \t\n\r\f\v");
+    if (first_char == std::string_view::npos ||
+        std::string_view("bBsScCeEaArR/-").find(sql[first_char]) == std::string_view::npos)
+        return std::nullopt;
+    Words words(sql);
+    const std::string first = words.next();
+    if (first == "begin" || first == "start") return TransactionCommand{K::begin, {}};
+    if (first == "commit" || first == "end" || first == "abort") {
+        if (first == "commit" && words.next() == "prepared") return std::nullopt;
+        return TransactionCommand{K::end, {}};
+    }
+    if (first == "savepoint") {
+        auto name = words.next();
+        if (name.empty()) return std::nullopt;
+        return TransactionCommand{K::savepoint, std::move(name)};
+    }
+    if (first == "release") {
+        auto name = words.next();
+        if (name == "savepoint") name = words.next();
+        if (name.empty()) return std::nullopt;
+        return TransactionCommand{K::release, std::move(name)};
+    }
+    if (first == "rollback") {
+        auto word = words.next();
+        if (word == "prepared") return std::nullopt;
+        if (word == "work" || word == "transaction") word = words.next();
+        if (word != "to") return TransactionCommand{K::end, {}};
+        auto name = words.next();
+        if (name == "savepoint") name = words.next();
+        if (name.empty()) return std::nullopt;
+        return TransactionCommand{K::rollback_to, std::move(name)};
+    }
+    return std::nullopt;
+}
+
+SessionClaims::SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWaiter> waiter)
+    : owner_(owner), waiter_(std::move(waiter)) {}
+
+bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready) {
+    if (ready == 0) ready = requested_ + 1;
+    switch (table.claim(fp, owner_, waiter_)) {
+        case guard::KeyClaims::Claim::taken:
+            held_.push_back({&table, fp, savepoints_.size(), ready});
+            return true;
+        case guard::KeyClaims::Claim::already_ours:
+            // Written again: held at least as long as this write's step and level need.
+            for (auto& h : held_) {
+                if (h.fp != fp || h.table != &table) continue;
+                h.ready = std::max(h.ready, ready);
+                h.depth = std::min(h.depth, savepoints_.size());
+            }
+            return true;
+        case guard::KeyClaims::Claim::held:
+            wanted_ = {&table, fp};
+            return false;
+    }
+    return false;
+}
+
+template <class Pred>
+void SessionClaims::release_if(Pred free) {
+    std::erase_if(held_, [&](const Held& h) {
+        if (!free(h)) return false;
+        h.table->release(h.fp, owner_);
+        return true;
+    });
+}
+
+void SessionClaims::on_transaction_command(const TransactionCommand& command) {
+    using K = TransactionCommand::Kind;
+    auto innermost = [&](const std::string& name) -> std::optional<std::size_t> {
+        for (std::size_t i = savepoints_.size(); i-- > 0;)
+            if (savepoints_[i] == name) return i;
+        return std::nullopt;
+    };
+    switch (command.kind) {
+        case K::begin:
+        case K::end:
+            // A new block has no savepoints; the keys wait for the ReadyForQuery that ends it.
+            savepoints_.clear();
+            break;
+        case K::savepoint:
+            savepoints_.push_back(command.name);
+            break;
+        case K::release:
+            if (auto at = innermost(command.name)) {
+                // Its keys (and those of the savepoints inside it) now belong to the level
+                // that encloses it.
+                savepoints_.resize(*at);
+                for (auto& h : held_) h.depth = std::min(h.depth, *at);
+            }
+            break;
+        case K::rollback_to:
+            if (auto at = innermost(command.name)) {
+                // The savepoint stays; what was written after it is undone. Freed now rather
+                // than at the server's reply: a session that then checks its key against the
+                // server either sees the row gone or, still uncommitted, not at all.
+                savepoints_.resize(*at + 1);
+                const std::size_t level = *at + 1;
+                release_if([&](const Held& h) { return h.depth >= level; });
+            }
+            break;
+    }
+}
+
+void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
+    ++answered_;
+    if (nothing_owed) answered_ = requested_;  // COPY's ignored Syncs: counted again from here
+    const std::uint64_t answered = answered_;
+    switch (status) {
+        case pg::TransactionStatus::idle:
+            if (nothing_owed) {
+                savepoints_.clear();
+                release_all();
+            } else {
+                release_if([&](const Held& h) { return h.ready <= answered; });
+            }
+            break;
+        case pg::TransactionStatus::failed:
+            if (savepoints_.empty()) {
+                release_if([&](const Held& h) { return h.ready <= answered; });
+            } else {
+                const std::size_t level = savepoints_.size();
+                release_if([&](const Held& h) { return h.ready <= answered && h.depth >= level; });
+            }
+            break;
+        case pg::TransactionStatus::in_block:
+            break;
+    }
+}
+
+void SessionClaims::release_all() {
+    for (const auto& h : held_) h.table->release(h.fp, owner_);
+    held_.clear();
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,136 @@
+#include "proxy/pg_session_claims.hpp"
+
+#include <catch2/catch.hpp>
+
+using uniqguard::guard::KeyClaims;
+using uniqguard::proxy::read_transaction_command;
+using uniqguard::proxy::SessionClaims;
+using uniqguard::proxy::TransactionCommand;
+using Status = uniqguard::protocol::postgres::TransactionStatus;
+using Kind = TransactionCommand::Kind;
+
+namespace {
+TransactionCommand command(std::string_view sql) {
+    auto c = read_transaction_command(sql);
+    REQUIRE(c);
+    return *c;
+}
+}  // namespace
+
+TEST_CASE("Transaction commands are read as the server reads them", "[session_claims]") {
+    CHECK(command("BEGIN").kind == Kind::begin);
+    CHECK(command("  start transaction isolation level serializable").kind == Kind::begin);
+    CHECK(command("commit").kind == Kind::end);
+    CHECK(command("END").kind == Kind::end);
+    CHECK(command("ABORT").kind == Kind::end);
+    CHECK(command("rollback").kind == Kind::end);
+    CHECK(command("ROLLBACK WORK").kind == Kind::end);
+    CHECK_FALSE(read_transaction_command("COMMIT PREPARED 'x'"));
+    CHECK_FALSE(read_transaction_command("ROLLBACK PREPARED 'x'"));
+    CHECK_FALSE(read_transaction_command("INSERT INTO t VALUES (1)"));
+    CHECK_FALSE(read_transaction_command("savepoint"));
+
+    auto sp = command("/* a /* nested */ comment */ -- line\n SAVEPOINT Sp1");
+    CHECK(sp.kind == Kind::savepoint);
+    CHECK(sp.name == "sp1");  // unquoted names fold to lower case
+    auto quoted = command("SAVEPOINT \"s1_x\"\"Y\"");
+    CHECK(quoted.name == "s1_x\"Y");  // Django quotes its savepoint names
+    auto release = command("RELEASE SAVEPOINT a");
+    CHECK(release.kind == Kind::release);
+    CHECK(release.name == "a");
+    CHECK(command("release b").name == "b");
+    auto to = command("ROLLBACK TRANSACTION TO SAVEPOINT \"S\"");
+    CHECK(to.kind == Kind::rollback_to);
+    CHECK(to.name == "S");
+    CHECK(command("rollback to c").name == "c");
+}
+
+TEST_CASE("Claims end at the ReadyForQuery that says the transaction is over", "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    SessionClaims other(2, nullptr);
+    // BEGIN; INSERT k (claimed); the server answers 'T': still held.
+    mine.on_transaction_command(command("BEGIN"));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::in_block, true);
+    REQUIRE(mine.claim(table, 10));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::in_block, true);
+    CHECK_FALSE(other.claim(table, 10));
+    // COMMIT answered 'I': free.
+    mine.on_transaction_command(command("COMMIT"));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::idle, true);
+    CHECK(mine.held() == 0);
+    CHECK(other.claim(table, 10));
+}
+
+TEST_CASE("A failed statement outside savepoints frees the transaction's keys",
+          "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    mine.on_transaction_command(command("BEGIN"));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::in_block, true);
+    REQUIRE(mine.claim(table, 10));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::in_block, true);
+    mine.ready_requested();  // SELECT 1/0
+    mine.on_ready_for_query(Status::failed, true);
+    CHECK(table.holder(10) == 0);
+}
+
+TEST_CASE(
+    "Savepoints: ROLLBACK TO frees what came after, RELEASE hands keys up, an error "
+    "inside a savepoint frees only its own",
+    "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    auto step = [&](std::string_view sql, Status status) {
+        if (auto c = read_transaction_command(sql)) mine.on_transaction_command(*c);
+        mine.ready_requested();
+        mine.on_ready_for_query(status, true);
+    };
+    step("BEGIN", Status::in_block);
+    REQUIRE(mine.claim(table, 1));  // depth 0
+    step("INSERT", Status::in_block);
+    step("SAVEPOINT a", Status::in_block);
+    REQUIRE(mine.claim(table, 2));  // depth 1
+    step("INSERT", Status::in_block);
+    step("SAVEPOINT b", Status::in_block);
+    REQUIRE(mine.claim(table, 3));  // depth 2
+    step("INSERT", Status::in_block);
+    step("RELEASE b", Status::in_block);  // 3 now belongs to a
+    step("ROLLBACK TO a", Status::in_block);
+    CHECK(table.holder(1) == 1);
+    CHECK(table.holder(2) == 0);
+    CHECK(table.holder(3) == 0);
+    // Still inside a: a key claimed there and a failing statement free it, not key 1.
+    REQUIRE(mine.claim(table, 4));
+    step("INSERT", Status::in_block);
+    step("SELECT 1/0", Status::failed);
+    CHECK(table.holder(4) == 0);
+    CHECK(table.holder(1) == 1);
+    step("ROLLBACK TO a", Status::in_block);
+    step("ROLLBACK", Status::idle);
+    CHECK(table.size() == 0);
+}
+
+TEST_CASE("In a pipeline a ReadyForQuery frees only the keys of the steps it answers",
+          "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    // INSERT k1; Sync; BEGIN; INSERT k2; Sync — all sent before any reply.
+    REQUIRE(mine.claim(table, 1));
+    mine.ready_requested();
+    mine.on_transaction_command(command("BEGIN"));
+    REQUIRE(mine.claim(table, 2));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::idle, false);  // the first Sync: k1's step is over
+    CHECK(table.holder(1) == 0);
+    CHECK(table.holder(2) == 1);
+    mine.on_ready_for_query(Status::in_block, true);
+    CHECK(table.holder(2) == 1);
+    mine.release_all();  // the session ends
+    CHECK(table.size() == 0);
+}
