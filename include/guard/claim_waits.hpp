@@ -25,8 +25,13 @@ class ClaimWaits {
     void done(std::uint64_t owner);
     // Whether following "waits for the holder of" from `owner` comes back to `owner`.
     bool in_cycle(std::uint64_t owner) const;
+    // in_cycle, and when it is, `owner` leaves the graph in the same step: of two sessions that
+    // look at once, only the first finds the cycle and fails (the server picks one victim).
+    bool leave_if_in_cycle(std::uint64_t owner);
 
   private:
+    bool cycle_through(std::uint64_t owner) const;  // with mutex_ held
+
     mutable std::mutex mutex_;
     std::unordered_map<std::uint64_t, std::pair<const KeyClaims*, std::uint64_t>> edges_;
 };

@@ -223,6 +223,9 @@ class PgGuard {
     std::optional<Interrupt> interrupt_;
     bool lock_timeout_asked_ = false;  // for the message waiting now
     std::optional<std::chrono::milliseconds> client_lock_timeout_;
+    // The message being decided comes in a failed transaction with nothing sent since: the
+    // server refuses it (25P02), so it neither claims nor waits.
+    bool in_failed_transaction_ = false;
     protocol::postgres::TransactionStatus last_status_ =
         protocol::postgres::TransactionStatus::idle;
 };

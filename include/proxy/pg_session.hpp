@@ -140,7 +140,8 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // is the wait's first start: a wake-up that finds the key held again keeps it.
     const std::shared_ptr<ClaimWaiter> claim_waiter_;
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
-    std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per wait
+    std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per sleep
+    bool claim_wait_pending_ = false;  // a message waits (set before its wait starts)
     std::chrono::steady_clock::time_point wait_started_;
 };
 

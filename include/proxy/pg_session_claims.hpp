@@ -63,6 +63,8 @@ class SessionClaims {
     void release_all();
 
     std::size_t held() const { return held_.size(); }
+    // Keys one session holds at most (a transaction's, or a few transactions' in flight).
+    static constexpr std::size_t max_held = 262144;
     // The key the last refused claim was for (what the session waits for).
     struct Wanted {
         const guard::KeyClaims* table = nullptr;
@@ -90,6 +92,7 @@ class SessionClaims {
     std::vector<std::string> savepoints_;  // open savepoints, outermost first (send-time view)
     std::uint64_t requested_ = 0;          // ReadyForQuery the client asked for
     std::uint64_t answered_ = 0;           // and those received
+    bool over_limit_logged_ = false;
 };
 
 }  // namespace uniqguard::proxy

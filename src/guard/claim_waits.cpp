@@ -18,10 +18,21 @@ void ClaimWaits::done(std::uint64_t owner) {
 }
 
 bool ClaimWaits::in_cycle(std::uint64_t owner) const {
-    // Lock order: this mutex, then a claims shard (holder() takes it); KeyClaims never calls
-    // back here, so the order is never reversed. A waiting session's KeyClaims is alive: the
-    // session holds its guard registry until its wait ends.
     std::lock_guard lock(mutex_);
+    return cycle_through(owner);
+}
+
+bool ClaimWaits::leave_if_in_cycle(std::uint64_t owner) {
+    std::lock_guard lock(mutex_);
+    if (!cycle_through(owner)) return false;
+    edges_.erase(owner);
+    return true;
+}
+
+bool ClaimWaits::cycle_through(std::uint64_t owner) const {
+    // Lock order: this mutex (held by the caller), then a claims shard (holder() takes it);
+    // KeyClaims never calls back here, so the order is never reversed. A waiting session's
+    // KeyClaims is alive: the session holds its guard registry until its wait ends.
     std::uint64_t at = owner;
     for (std::size_t steps = 0; steps <= edges_.size(); ++steps) {
         auto it = edges_.find(at);

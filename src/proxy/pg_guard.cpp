@@ -247,7 +247,7 @@ const guard::SessionContext& PgGuard::session_context() {
 }
 
 bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp) {
-    if (g.config().action == config::GuardAction::log) return true;
+    if (g.config().action == config::GuardAction::log || in_failed_transaction_) return true;
     return claims_.claim(g.claims(), fp);
 }
 
@@ -1055,6 +1055,10 @@ void PgGuard::notice_schema_change(const sql::Statement& st) {
 PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
                                             std::string& out, pg::ReplyTracker& tracker,
                                             bool in_transaction) {
+    // In a transaction the server already failed, with nothing sent since (no ROLLBACK on its
+    // way), the server answers this message 25P02 without running it: its keys are neither
+    // claimed nor waited for, as a real index makes no one wait for a failed transaction.
+    in_failed_transaction_ = last_status_ == pg::TransactionStatus::failed && tracker.idle();
     // A message that waited and is now decided: its wait is over.
     auto decided = [&](Outcome o) {
         if (!o.wait) {

@@ -249,7 +249,7 @@ bool PgSession::between_transactions() const {
     // is waiting under: the wait points into them.
     return pumping_ && cycle_.idle() &&
            cycle_.transaction_status() == pg::TransactionStatus::idle &&
-           (!guard_ || tracker_.idle()) && !wait_deadline_;
+           (!guard_ || tracker_.idle()) && !wait_deadline_ && !claim_wait_pending_;
 }
 
 void PgSession::start_guard() {
@@ -649,8 +649,12 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                         rewritten = true;
                     }
                     wait = true;
+                    // From here the wait points into the guards: no reload may swap them
+                    // before it ends, even while the messages before it are being written.
+                    claim_wait_pending_ = true;
                     break;
                 }
+                claim_wait_pending_ = false;
                 wait_deadline_.reset();
                 deadlock_check_at_.reset();
                 if (outcome.replaced) {
@@ -798,9 +802,12 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
         wait_started_ = now;
         wait_deadline_ =
             limit.count() > 0 ? now + limit : std::chrono::steady_clock::time_point::max();
-        deadlock_check_at_ = now + deadlock_timeout;
         if (g) g->counters().waits.fetch_add(1, std::memory_order_relaxed);
     }
+    // Every sleep looks for a cycle once it has lasted deadlock_timeout, a wait that resumes
+    // after a wake (the key held again, maybe by another session) included: a cycle closed by
+    // two such resumed waits is found too.
+    if (!deadlock_check_at_) deadlock_check_at_ = now + deadlock_timeout;
     auto& waits = guard::ClaimWaits::process();
     const auto owner = guard_->session_claims().owner();
     const auto& wanted = guard_->session_claims().wanted();
@@ -816,7 +823,7 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
     // As the server: the session whose wait first lasts deadlock_timeout looks for a cycle of
     // waits through itself, once, and is the one that fails (40P01); the others go on.
     const bool deadlocked = !w.woken && !w.cancelled && deadlock_check_at_ &&
-                            after >= *deadlock_check_at_ && waits.in_cycle(owner);
+                            after >= *deadlock_check_at_ && waits.leave_if_in_cycle(owner);
     if (deadlock_check_at_ && after >= *deadlock_check_at_) deadlock_check_at_.reset();
     waits.done(owner);
     w.waiting = false;

@@ -1,5 +1,7 @@
 #include "proxy/pg_session_claims.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace uniqguard::proxy {
@@ -124,6 +126,24 @@ SessionClaims::SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWa
 
 bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready) {
     if (ready == 0) ready = requested_ + 1;
+    if (held_.size() >= max_held) {
+        // A transaction writing more keys than that (a large COPY, a bulk load) stops claiming
+        // new ones: each costs about 80 bytes while it lasts. It still waits for keys other
+        // sessions hold; other sessions no longer wait for its later keys (docs/guard.md).
+        const std::uint64_t holder = table.holder(fp);
+        if (holder != 0 && holder != owner_) {
+            wanted_ = {&table, fp};
+            return false;
+        }
+        if (!over_limit_logged_) {
+            over_limit_logged_ = true;
+            spdlog::warn(
+                "a transaction wrote more than {} guarded keys: its later keys are not "
+                "claimed, so concurrent writes of the same keys do not wait for it",
+                max_held);
+        }
+        return true;
+    }
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
             held_.push_back({&table, fp, savepoints_.size(), ready});

@@ -435,7 +435,9 @@ def test_a_wait_past_lock_wait_timeout_ms_fails_with_55P03(enroll):
             b.cursor().execute("SET lock_timeout = '300ms'")
 
     def commit_late(a, worker):
-        time.sleep(1.0)
+        # Only once the second session's wait has ended (by its timeout): under load a fixed
+        # sleep could commit first and turn the expected 55P03 into 23505.
+        worker.thread.join(timeout=30)
         a.commit()
         return "COMMIT"
 
@@ -516,7 +518,7 @@ def test_a_waiting_insert_is_cancelled_with_57014(enroll):
 
     def cancel_then_commit(a, worker):
         holder["b"].cancel()  # the CancelRequest, from this thread
-        time.sleep(0.3)
+        worker.thread.join(timeout=30)  # its wait has ended (57014) before the first commits
         a.commit()
         return "COMMIT"
 

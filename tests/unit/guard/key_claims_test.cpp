@@ -128,3 +128,19 @@ TEST_CASE("A cycle of waits through a session is found from that session only wh
     claims.release(1, 101);
     CHECK_FALSE(waits.in_cycle(102));
 }
+
+TEST_CASE("Of two sessions that look for the same cycle, only the first is its victim",
+          "[key_claims]") {
+    using uniqguard::guard::ClaimWaits;
+    KeyClaims claims;
+    ClaimWaits waits;
+    REQUIRE(claims.claim(1, 201) == KeyClaims::Claim::taken);
+    REQUIRE(claims.claim(2, 202) == KeyClaims::Claim::taken);
+    waits.waiting(201, claims, 2);
+    waits.waiting(202, claims, 1);
+    // 201 looks first and leaves the graph in the same step: 202, looking before 201 has
+    // released its key, no longer finds a cycle and goes on waiting.
+    CHECK(waits.leave_if_in_cycle(201));
+    CHECK_FALSE(waits.leave_if_in_cycle(202));
+    CHECK_FALSE(waits.in_cycle(202));
+}
