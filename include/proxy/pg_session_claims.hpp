@@ -12,8 +12,8 @@
 //     aborted, and only the keys claimed inside it are free.
 //   - SAVEPOINT / RELEASE / ROLLBACK TO of a simple Query (its first statement) or of an
 //     Execute of a prepared one, at send time (the names are followed as the server follows
-//     them: the innermost of a name wins). ROLLBACK TO frees the
-//     keys claimed after its savepoint was set; RELEASE hands them to the enclosing level.
+//     them: the innermost of a name wins). ROLLBACK TO frees the keys claimed after its
+//     savepoint was set; RELEASE hands them to the enclosing level.
 // Each claim carries the number of the ReadyForQuery that answers the message it came with
 // (Query and Sync each ask for one), so that in a pipeline a ReadyForQuery frees only the keys
 // of the transactions it ends, not those of messages sent after it.

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import urllib.request
+import zlib
 
 import psycopg
 import psycopg2
@@ -25,6 +26,31 @@ from harness.guarded import GuardedTable, error_fields
 ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL"
 KEY = ["user_id", "course_id"]
 JOIN_TIMEOUT = 20
+
+# Every connection a test opens, so that one left open by a failing test (its transaction holding
+# a lock on a table a later test drops) is cancelled and closed, never left to hang the run.
+_open_connections = []
+
+
+def track(conn):
+    _open_connections.append(conn)
+    return conn
+
+
+@pytest.fixture(autouse=True)
+def close_leftover_connections():
+    yield
+    while _open_connections:
+        conn = _open_connections.pop()
+        if conn.closed:
+            continue
+        try:
+            conn.cancel()  # a statement still waiting ends, so that close() can take the lock
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        closer = threading.Thread(target=conn.close, daemon=True)
+        closer.start()
+        closer.join(5)
 
 
 def insert_sql(gt, user_id=1, course_id=1):
@@ -49,8 +75,8 @@ class Side:
 
     def connect(self, **kw):
         if self.kind == "proxy":
-            return psycopg2.connect(self.gt.proxy_dsn(**kw))
-        return psycopg2.connect(self.gt.twin_dsn(**kw))
+            return track(psycopg2.connect(self.gt.proxy_dsn(**kw)))
+        return track(psycopg2.connect(self.gt.twin_dsn(**kw)))
 
     def dsn(self):
         return self.gt.proxy_dsn() if self.kind == "proxy" else self.gt.twin_dsn()
@@ -118,7 +144,9 @@ def described(outcome, with_context=True):
 
 @pytest.fixture
 def enroll(pg, make_proxy, request):
-    name = "wt_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.replace("test_", "")[:28].lower())
+    # One table per test and parameter (the name's end is a hash of the whole test id).
+    slug = re.sub(r"[^a-z0-9_]", "_", request.node.name.replace("test_", "")[:24].lower())
+    name = f"wt_{slug}_{zlib.crc32(request.node.nodeid.encode()) & 0xffff:04x}"
     extra = getattr(request, "param", "")
     return GuardedTable(pg, make_proxy, name, ENROLL, KEY, guard_extra=extra)
 
@@ -233,7 +261,7 @@ def test_a_savepoint_rolled_back_in_the_extended_protocol_frees_its_key(enroll):
     results = {}
     for kind in ("twin", "proxy"):
         side = Side(enroll, kind)
-        a = psycopg.connect(side.dsn())
+        a = track(psycopg.connect(side.dsn()))
         a.execute("SELECT 1")
         a.execute("SAVEPOINT s", prepare=True)
         a.execute(insert_sql(enroll, 8, 8), prepare=True)
@@ -483,7 +511,7 @@ def test_the_clients_lock_timeout_ends_a_waiting_execute(enroll):
         side = Side(enroll, kind)
         a = side.connect()
         a.cursor().execute(insert_sql(enroll, 3, 3))
-        b = psycopg.connect(side.dsn())
+        b = track(psycopg.connect(side.dsn()))
         b.execute("SET lock_timeout = '300ms'")
         b.commit()
 
@@ -537,7 +565,7 @@ def test_extended_protocol_execute_waits(enroll, first_commits):
         side = Side(enroll, kind)
         a = side.connect()
         a.cursor().execute(insert_sql(enroll, 3, 3))
-        b = psycopg.connect(side.dsn())
+        b = track(psycopg.connect(side.dsn()))
 
         def run():
             with b.cursor() as cur:
@@ -718,7 +746,7 @@ def test_many_sessions_racing_for_few_keys_never_write_a_duplicate(enroll):
 
     def session(seed):
         rng = random.Random(seed)
-        conn = enroll.connect_proxy()
+        conn = track(enroll.connect_proxy())
         try:
             cur = conn.cursor()
             for _ in range(80):
