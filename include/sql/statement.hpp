@@ -100,6 +100,17 @@ struct Value {
     std::string charset_introducer;
     LiteralForm form = LiteralForm::quoted;
 
+    // An expression the proxy does not evaluate (`note` says what it is), spanning `whole`.
+    static Value expression_of(std::string_view note, SourceRange whole) {
+        Value v;
+        v.kind = ValueKind::expression;
+        v.volatile_or_unknown = true;
+        v.note = note;
+        v.range = whole;
+        v.literal = whole;
+        return v;
+    }
+
     bool is_literal() const {
         return kind == ValueKind::literal_string || kind == ValueKind::literal_number ||
                kind == ValueKind::literal_bool;

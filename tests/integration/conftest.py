@@ -1,10 +1,11 @@
 import os
 import tempfile
 
+import pymysql
 import pytest
 
 from harness.certs import make_certificates
-from harness.mariadb_server import MariaDbServer
+from harness.mariadb_server import DATABASE as MARIADB_DATABASE, MariaDbServer
 from harness.pg_server import PgServer
 from harness.proxy import Proxy
 
@@ -78,3 +79,13 @@ def make_mysql_proxy(mariadb):
 def mysql_proxy(make_mysql_proxy):
     """A plaintext uniqguard in front of `mariadb`, started fresh for each test."""
     return make_mysql_proxy()
+
+
+@pytest.fixture(scope="module")
+def mysql_root(mariadb):
+    """A root connection to the shared MariaDB over its socket (utf8mb4, autocommit), for tests
+    that set tables up or ask the server itself."""
+    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=MARIADB_DATABASE,
+                           charset="utf8mb4", autocommit=True)
+    yield conn
+    conn.close()

@@ -24,7 +24,6 @@ import random
 import subprocess
 import unicodedata
 
-import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE
@@ -120,11 +119,8 @@ def tool_path():
 
 
 @pytest.fixture(scope="module")
-def root(mariadb):
-    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
-                           charset="utf8mb4", autocommit=True)
-    yield conn
-    conn.close()
+def root(mysql_root):
+    return mysql_root
 
 
 @pytest.fixture(scope="module")

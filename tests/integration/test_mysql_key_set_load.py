@@ -12,7 +12,6 @@ cannot follow, and types the proxy does not key, are refused with the reason.
 import random
 import subprocess
 
-import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE
@@ -23,11 +22,8 @@ WORDS = ["alpha", "Alpha", "ALPHA ", "älpha", "beta", "Beta  ", "straße", "STR
 
 
 @pytest.fixture(scope="module")
-def root(mariadb):
-    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
-                           charset="utf8mb4", autocommit=True)
-    yield conn
-    conn.close()
+def root(mysql_root):
+    return mysql_root
 
 
 def load(mariadb, table, *columns):

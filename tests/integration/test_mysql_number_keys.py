@@ -113,9 +113,8 @@ def tool_path():
 
 
 @pytest.fixture(scope="module")
-def root(mariadb):
-    conn = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
-                           charset="utf8mb4", autocommit=True)
+def root(mysql_root):
+    conn = mysql_root
     with conn.cursor() as cur:
         for i, (sql_type, _) in enumerate(COLUMNS):
             cur.execute(f"CREATE TABLE integer_keys_{i} (id INT AUTO_INCREMENT PRIMARY KEY, "
@@ -124,7 +123,6 @@ def root(mariadb):
     with conn.cursor() as cur:
         for i in range(len(COLUMNS)):
             cur.execute(f"DROP TABLE integer_keys_{i}")
-    conn.close()
 
 
 def server_values(conn, sql_mode, literals):

@@ -7,16 +7,6 @@
 namespace uniqguard::sql::mysql {
 namespace {
 
-Value expression(std::string_view note, SourceRange whole) {
-    Value v;
-    v.kind = ValueKind::expression;
-    v.volatile_or_unknown = true;
-    v.note = note;
-    v.range = whole;
-    v.literal = whole;
-    return v;
-}
-
 std::string lower_ascii(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
@@ -119,7 +109,7 @@ std::string_view describe(const Context& ctx, std::size_t a, std::size_t b) {
 }  // namespace
 
 Value read_value(const Context& ctx, std::size_t from, std::size_t to) {
-    if (from >= to) return expression("missing value", {});
+    if (from >= to) return Value::expression_of("missing value", {});
     const SourceRange whole = ctx.range(from, to - 1);
     Value v;
     v.range = whole;
@@ -152,7 +142,7 @@ Value read_value(const Context& ctx, std::size_t from, std::size_t to) {
     v = Value{};
     v.range = whole;
     if (read_number(ctx, from, to, v)) return v;
-    return expression(describe(ctx, from, to), whole);
+    return Value::expression_of(describe(ctx, from, to), whole);
 }
 
 bool read_assignments(const Context& ctx, std::size_t from, std::size_t to,

@@ -268,16 +268,6 @@ SourceRange token_range(const Context& ctx, int location) {
     return i == Context::npos ? SourceRange{} : ctx.range(i, i);
 }
 
-Value expression(std::string_view note, SourceRange whole) {
-    Value v;
-    v.kind = ValueKind::expression;
-    v.volatile_or_unknown = true;
-    v.note = note;
-    v.range = whole;
-    v.literal = whole;
-    return v;
-}
-
 }  // namespace
 
 Value transform_value(const Node* node, const Context& ctx, SourceRange whole) {
@@ -288,7 +278,7 @@ Value transform_value(const Node* node, const Context& ctx, SourceRange whole) {
         n = n->type_cast->arg;
     }
     std::reverse(casts.begin(), casts.end());
-    if (n == nullptr) return expression("missing value", whole);
+    if (n == nullptr) return Value::expression_of("missing value", whole);
 
     Value v;
     v.range = whole;
@@ -323,12 +313,12 @@ Value transform_value(const Node* node, const Context& ctx, SourceRange whole) {
                     v.literal = token_range(ctx, c->location);
                     return v;
                 case PG_QUERY__A__CONST__VAL_BSVAL: {
-                    Value e = expression("bit string literal", whole);
+                    Value e = Value::expression_of("bit string literal", whole);
                     e.casts = std::move(v.casts);
                     return e;
                 }
                 default:
-                    return expression("constant of unknown kind", whole);
+                    return Value::expression_of("constant of unknown kind", whole);
             }
         }
         case PG_QUERY__NODE__NODE_PARAM_REF:
@@ -341,7 +331,7 @@ Value transform_value(const Node* node, const Context& ctx, SourceRange whole) {
             v.literal = token_range(ctx, n->set_to_default->location);
             return v;
         default: {
-            Value e = expression(describe(n), whole);
+            Value e = Value::expression_of(describe(n), whole);
             e.casts = std::move(v.casts);
             return e;
         }
