@@ -64,7 +64,7 @@ class SessionClaims {
 
     std::size_t held() const { return held_.size(); }
     // Keys one session holds at most (a transaction's, or a few transactions' in flight).
-    static constexpr std::size_t max_held = 262144;
+    static constexpr std::size_t max_held = 65536;
     // The key the last refused claim was for (what the session waits for).
     struct Wanted {
         const guard::KeyClaims* table = nullptr;
