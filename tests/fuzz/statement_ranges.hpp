@@ -1,7 +1,6 @@
 // The invariants both SQL parsers' fuzz targets check on a ParseResult: every range inside the
 // text, a statement's trimmed range inside its range, parameter numbers from `first_parameter`
-// (MySQL numbers its `?` from 1; PostgreSQL's `$0` parses, and the guard leaves it to the
-// server, which refuses it).
+// (MySQL numbers its `?` from 1; PostgreSQL's scanner gives any int, see fuzz_pg_sql.cpp).
 #pragma once
 
 #include <cstddef>
