@@ -432,11 +432,12 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
         r.normalized.status = guard::NormalizeStatus::invalid;
         return r;
     }
-    const std::size_t i = static_cast<std::size_t>(s.parameter - 1);
-    if (s.parameter < 1 || i >= bind->values.size()) {
+    // Checked before any arithmetic: PostgreSQL 15's scanner gives $2147483648 as INT_MIN.
+    if (s.parameter < 1 || static_cast<std::size_t>(s.parameter) > bind->values.size()) {
         r.normalized.status = guard::NormalizeStatus::invalid;  // the server's error to report
         return r;
     }
+    const std::size_t i = static_cast<std::size_t>(s.parameter - 1);
     const auto& value = bind->values[i];
     if (!value) {
         r.normalized = guard::NormalizedValue::null();

@@ -12,6 +12,14 @@
 
 namespace uniqguard::sql::mysql {
 
+// ASCII letters folded to lower case (names, character set names); other bytes kept.
+inline std::string lower_ascii(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
 class Context {
   public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);

@@ -13,14 +13,6 @@
 namespace uniqguard::sql::mysql {
 namespace {
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
 // `@@name`, `@@session.name`, `@@local.name` → name; empty for anything else (`@@global.x`,
 // a user variable).
 std::string session_variable(std::string_view token) {

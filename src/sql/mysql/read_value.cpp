@@ -7,14 +7,6 @@
 namespace uniqguard::sql::mysql {
 namespace {
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
 // [introducer] string [string ...] or [introducer] hex/bit literal, exactly filling [a, b).
 bool read_string_literal(const Context& ctx, std::size_t a, std::size_t b, Value& v) {
     std::size_t i = a;
