@@ -172,6 +172,30 @@ std::string copy_ignore_insert(const GuardTable& table, const std::vector<std::s
                                bool nulls_distinct);
 std::string copy_staging_drop();
 
+// INSERTs whose keys come late (INSERT … SELECT, DEFAULT or a function in a key column): the
+// proxy cannot read the keys before the statement runs, so the server reports them as it
+// writes the rows. The client's INSERT runs unchanged inside a writable CTE,
+//   WITH uniqguard_ins AS (<the client's INSERT> RETURNING <key columns>)
+//   INSERT INTO pg_temp.<keys table> (...) SELECT ... FROM uniqguard_ins
+// whose command tag is the client's own (`INSERT 0 n`, n = the rows its INSERT wrote); the
+// session's keys table (a temporary table of the key columns' types, created on first use)
+// then holds the new keys in row order. After it, in the same transaction: the keys as the
+// table stores them (the key set learns them and the session claims them), the check, and the
+// table emptied. The check takes a transaction-scoped advisory lock per key in row order, so
+// that two such INSERTs of one new key wait for each other as on a unique index (the server
+// times the wait, finds deadlocks and cancels it), then raises the unique violation for the
+// first row a real index refuses, with the rule of insert_reject_check.
+struct LateInsertSql {
+    std::string prepare;       // a DO block creating the keys table if the session has none
+    std::string prefix;        // before the client's INSERT
+    std::string suffix;        // after it (starts on a new line: the INSERT may end in a comment)
+    std::string keys_probe;    // one row per new key: its columns as stored_keys_probe's
+    std::string reject_check;  // the DO block raising the violation (COLUMN marker: the row)
+    std::string clear;         // empties the keys table
+};
+LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
+                              bool nulls_distinct);
+
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

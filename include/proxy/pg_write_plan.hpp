@@ -48,7 +48,9 @@ struct InsertText {
 };
 
 struct WritePlan {
-    enum class Kind { insert, update, refuse, unready, copy };
+    // late_insert: an INSERT whose keys the proxy cannot read before it runs (INSERT … SELECT,
+    // DEFAULT or an expression in a key column): the server reports them as it writes the rows.
+    enum class Kind { insert, update, refuse, unready, copy, late_insert };
     Kind kind = Kind::insert;
     guard::GuardState* guard = nullptr;
     std::string refusal;  // refuse: the error message

@@ -1,5 +1,7 @@
 #include "guard/pg_check_sql.hpp"
 
+#include <cstdio>
+
 #include "guard/pg_sql_literal.hpp"
 #include "sql/pg_lexer.hpp"
 
@@ -391,6 +393,115 @@ std::string update_keys_probe() {
            as_database_bytes_hex("coalesce(pg_catalog.current_setting(" +
                                  quote_literal(keys_setting) + ", true), '')") +
            ", pg_catalog.set_config(" + quote_literal(keys_setting) + ", '', true)";
+}
+
+namespace {
+// The text an advisory lock on one key column's value is taken on: equal values give equal
+// texts whatever the session's settings (a numeric's scale, DateStyle, TimeZone).
+std::string lock_text(TypeKind kind, const std::string& v) {
+    switch (kind) {
+        case TypeKind::numeric:
+            return "pg_catalog.trim_scale(" + v + ")::text";
+        case TypeKind::date:
+        case TypeKind::timestamp:
+        case TypeKind::timestamptz:
+            return "pg_catalog.date_part('epoch', " + v + ")::text";
+        default:
+            return v + "::text";  // bpchar::text drops the padding, as char(n) equality does
+    }
+}
+
+// The session's keys table of this guard: its name changes with the key columns' types, so
+// that a table altered meanwhile gets a new one.
+std::string late_keys_table(const GuardTable& table, const config::Guard& guard) {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    auto mix = [&h](std::string_view s) {
+        for (unsigned char c : s) h = (h ^ c) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+    };
+    mix(guard.name);
+    mix(table.qualified_sql);
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i)
+        mix(key_column(table, i).type_name);
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", h);
+    return std::string("uniqguard_late_") + hex;
+}
+}  // namespace
+
+LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
+                              bool nulls_distinct) {
+    const std::size_t n = table.key_columns.size();
+    const std::string name = late_keys_table(table, guard);
+    const std::string keys = "pg_temp." + name;
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    auto k = [](std::size_t i) { return "uniqguard_n" + std::to_string(i + 1); };
+    LateInsertSql out;
+
+    std::string create = "CREATE TEMP TABLE " + name + " (uniqguard_row bigint GENERATED ALWAYS "
+                         "AS IDENTITY";
+    for (std::size_t i = 0; i < n; ++i) create += ", " + k(i) + " " + key_column(table, i).type_name;
+    create += ")";
+    out.prepare = do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) +
+                           ") IS NULL THEN " + create + "; END IF; END");
+
+    std::string columns, stored;
+    for (std::size_t i = 0; i < n; ++i) {
+        columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+        stored += (i ? ", " : "") + k(i);
+    }
+    out.prefix = "WITH uniqguard_ins AS (";
+    out.suffix = "\nRETURNING " + columns + ") INSERT INTO " + keys + " (" + stored + ") SELECT " +
+                 columns + " FROM uniqguard_ins";
+
+    out.keys_probe = "SELECT ";
+    for (std::size_t i = 0; i < n; ++i)
+        out.keys_probe += (i ? ", " : "") + std::string("CASE WHEN ") + k(i) +
+                          " IS NULL THEN NULL ELSE " +
+                          as_database_bytes_hex("format('%s', " + k(i) + ")") + " END";
+    out.keys_probe += " FROM " + keys + " ORDER BY uniqguard_row";
+
+    std::string declare = "DECLARE uniqguard_row bigint; ";
+    std::string select, into, same_as_earlier, same_in_statement, same_in_table, no_null, lock;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string var = "uniqguard_k" + std::to_string(i + 1);
+        const std::string sep = i ? " AND " : "";
+        declare += var + " text; ";
+        select += ", " + output_of("v." + k(i));
+        into += ", " + var;
+        same_as_earlier += sep + "e." + k(i) + op + "v." + k(i);
+        same_in_statement += sep + "s." + k(i) + op + "v." + k(i);
+        same_in_table += sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k(i);
+        no_null += sep + "v." + k(i) + " IS NOT NULL";
+        lock += (i ? " || chr(31) || " : "") + std::string("CASE WHEN v.") + k(i) +
+                " IS NULL THEN 'n' ELSE 'v' || " + lock_text(table.key_types[i].kind, "v." + k(i)) +
+                " END";
+    }
+    std::string detail = quote_literal("Key (" + columns + ")=(");
+    for (std::size_t i = 0; i < n; ++i)
+        detail += (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
+    detail += " || " + quote_literal(") already exists.");
+    const std::string where_keyed = nulls_distinct ? " WHERE " + no_null : std::string();
+    // Row order, as the index is written; keys with a NULL never conflict under
+    // nulls_distinct and take no lock.
+    const std::string locks = "PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog."
+                              "hashtextextended(" +
+                              quote_literal("uniqguard:" + guard.name + ":") + " || " + lock +
+                              ", 0)) FROM " + keys + " v" + where_keyed +
+                              " ORDER BY v.uniqguard_row; ";
+    const std::string find =
+        "SELECT v.uniqguard_row - (SELECT min(uniqguard_row) FROM " + keys + ")" + select +
+        " INTO uniqguard_row" + into + " FROM " + keys + " v WHERE " +
+        (nulls_distinct ? no_null + " AND " : "") + "(EXISTS (SELECT 1 FROM " + keys +
+        " e WHERE e.uniqguard_row < v.uniqguard_row AND " + same_as_earlier +
+        ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " + same_in_table +
+        ") > (SELECT count(*) FROM " + keys + " s WHERE " + same_in_statement +
+        ")) ORDER BY v.uniqguard_row LIMIT 1; ";
+    out.reject_check = do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
+                                raise_unique_violation(table, guard, row_marker(), detail) +
+                                "; END IF; END");
+    out.clear = "DELETE FROM " + keys;
+    return out;
 }
 
 std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings,

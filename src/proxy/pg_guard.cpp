@@ -68,6 +68,7 @@ struct PgGuard::PendingCheck {
     bool in_transaction = false;
     // An UPDATE that sets part of the key: the duplicate's values are read from the error.
     bool values_from_detail = false;
+    bool late_values = false;  // ...and there are none before (an INSERT whose keys came late)
     // The captured rows are keys the key set must learn (the new keys of an UPDATE, or stored
     // keys of an INSERT); `json_keys`: one value, a JSON array of arrays of text.
     bool new_keys = false;
@@ -76,6 +77,8 @@ struct PgGuard::PendingCheck {
     // numbers.
     bool copy = false;
     std::vector<std::uint64_t> copy_lines;
+    // The new keys of an INSERT whose keys came late (new_keys): claimed as they come.
+    bool late = false;
 };
 
 struct PgGuard::Decision {
@@ -87,6 +90,9 @@ struct PgGuard::Decision {
         probe_before,
         refuse,
         replace,
+        // An INSERT whose keys come late (guard::LateInsertSql): `pre`, the statement between
+        // `wrap_prefix` and `wrap_suffix` (held), `learn`, the check `sql`, then `after`.
+        late,
         wait  // a key is claimed by another session: nothing sent (Outcome::wait)
     };
     Kind kind = Kind::pass;
@@ -102,6 +108,8 @@ struct PgGuard::Decision {
     std::string pre;
     // replace: where the client's own text sits in `sql`.
     std::vector<guard::CopiedText> copies;
+    std::string wrap_prefix, wrap_suffix, after;  // late
+    std::string statement;  // late: the statement to wrap, its parameters written in
 };
 
 namespace {
@@ -746,6 +754,31 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     const bool nulls_distinct = cfg.nulls_distinct;
     const bool reject = cfg.action != config::GuardAction::log;
 
+    if (plan.kind == WritePlan::Kind::late_insert) {
+        // The keys are the server's to report (guard::LateInsertSql). A prepared statement's
+        // Execute runs as the proxy's statement, its parameters written in as SQL values.
+        std::optional<std::string> statement(plan.text);
+        if (bind) statement = substitute_parameters(plan.text, *bind, types, 0);
+        if (!statement) return refusal("0A000", plan.refusal);
+        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct);
+        Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
+        d.statement = std::move(*statement);  // on_execute's (on_query copies the client's text)
+        d.pre = late.prepare;
+        d.wrap_prefix = late.prefix;
+        d.wrap_suffix = late.suffix;
+        d.after = late.clear;
+        d.learn = late.keys_probe;
+        d.learn_tag = remember(PendingCheck{.guard = &g, .new_keys = true, .late = true});
+        d.tag = remember(PendingCheck{.guard = &g,
+                                      .action = cfg.action,
+                                      .statement = std::string(plan.text),
+                                      .in_transaction = in_transaction,
+                                      .values_from_detail = true,
+                                      .late_values = true});
+        g.counters().checked.fetch_add(1, std::memory_order_relaxed);
+        return d;
+    }
+
     if (plan.kind == WritePlan::Kind::update) {
         // Only the columns the UPDATE sets are read here; the others keep each row's value.
         std::vector<ValueSource> set_sources;
@@ -1258,6 +1291,25 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 }
                 changed = true;
                 break;
+            case K::late:
+                // pre; WITH uniqguard_ins AS (<the statement> RETURNING keys) INSERT INTO the
+                // keys table ...; the keys; the check; the keys table emptied. The statement's
+                // own text is copied, so its error positions move back.
+                copy_until(st.trimmed.offset);
+                emit(d.pre, ReplyUse::drop, 0);
+                rewritten += ";\n" + d.wrap_prefix;
+                segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
+                rewritten.append(text.substr(copied, st.trimmed.end() - copied));
+                copied = st.trimmed.end();
+                emit(d.wrap_suffix, ReplyUse::hold, 0);
+                rewritten += ";\n";
+                emit(d.learn, ReplyUse::capture, d.learn_tag);
+                rewritten += ";\n";
+                emit(d.sql, ReplyUse::verdict, d.tag);
+                rewritten += ";\n";
+                emit(d.after, ReplyUse::drop, 0);
+                changed = true;
+                break;
             case K::wait:
                 break;  // returned above
         }
@@ -1585,6 +1637,15 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             }
             if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
             break;
+        case K::late:
+            // The client's Execute is not sent: the proxy's statement (the INSERT with its
+            // parameters written in) answers it, its CommandComplete held for the check.
+            append_statement(d.pre, ReplyUse::drop, 0, {});
+            append_statement(d.wrap_prefix + d.statement + d.wrap_suffix, ReplyUse::hold, 0, {});
+            append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
+            append_check(ReplyUse::verdict);
+            append_statement(d.after, ReplyUse::drop, 0, {});
+            break;
         case K::pass:
         case K::wait:
             break;
@@ -1783,6 +1844,10 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
         fields.insert(
             at, {'W', copy_error_context(check.guard->table().name, check.copy_lines[*event])});
     }
+    // An INSERT whose keys came late has no values of its own: the error's are the row's.
+    if (check.values_from_detail && event && check.late_values &&
+        *event >= check.event_values.size() && *event < 65536)
+        check.event_values.resize(*event + 1);
     if (check.values_from_detail && event && *event < check.event_values.size()) {
         // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at
         // ", ", which a text value may contain too; this is for the log only).
@@ -1799,7 +1864,8 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
                 if (comma == std::string_view::npos) break;
                 rest.remove_prefix(comma + 2);
             }
-            if (parts.size() == check.event_values[*event].size())
+            if (parts.size() == check.event_values[*event].size() ||
+                check.event_values[*event].empty())
                 check.event_values[*event] = parts;
         }
     }
@@ -1927,7 +1993,11 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
             guard::append_key_part(encoded, part);
         }
         if (has_null && g.config().nulls_distinct) return;
-        g.keys().insert(guard::fingerprint_encoded_key(encoded, g.seed()));
+        const auto fp = guard::fingerprint_encoded_key(encoded, g.seed());
+        g.keys().insert(fp);
+        // An INSERT whose keys came late: its keys are this transaction's from now on, so
+        // that others' writes of them wait (it cannot wait itself: its rows are written).
+        if (it->second.late) claim(g, fp);
         return;
     }
     if (it->second.copy) {

@@ -63,6 +63,22 @@ std::optional<std::size_t> position_of(const std::vector<std::string>& names,
     return std::nullopt;
 }
 
+// A WITH clause whose CTEs write (INSERT, UPDATE, DELETE, MERGE besides the statement's own
+// INSERT and an ON CONFLICT DO UPDATE): such a statement cannot be wrapped in the proxy's CTE.
+bool writes_in_with(std::string_view text) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(text, tokens)) return true;
+    int writes = 0;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (sql::is_word(text, tokens[i], "update") && i > 0 &&
+            sql::is_word(text, tokens[i - 1], "do"))
+            continue;
+        for (const char* w : {"insert", "update", "delete", "merge"})
+            if (sql::is_word(text, tokens[i], w)) ++writes;
+    }
+    return writes > 1;
+}
+
 WritePlan refuse(guard::GuardState& g, std::string message, std::string_view text) {
     WritePlan p;
     p.kind = WritePlan::Kind::refuse;
@@ -75,8 +91,6 @@ WritePlan refuse(guard::GuardState& g, std::string message, std::string_view tex
 WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, guard::GuardState& g,
                       std::string_view text) {
     const auto& table = g.table();
-    if (ins.select_source) return refuse(g, unenforced(g, "INSERT ... SELECT"), text);
-    if (ins.has_with) return refuse(g, unenforced(g, "INSERT with a WITH clause"), text);
     if (ins.column_indirection)
         return refuse(g, unenforced(g, "INSERT into part of a column"), text);
     WritePlan p;
@@ -129,6 +143,26 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     } else if (g.config().action == config::GuardAction::ignore) {
         p.skip_duplicates = true;
     }
+    // Keys the proxy cannot read before the statement runs: the server reports them as it
+    // writes the rows (guard/pg_check_sql.hpp, LateInsertSql).
+    auto late = [&](const std::string& form) {
+        if (p.skip_duplicates)
+            return refuse(g, unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
+                                                  "CONFLICT DO NOTHING)"),
+                          text);
+        if (ins.returning) return refuse(g, unenforced(g, form + " with RETURNING"), text);
+        if (log_only) return refuse(g, unenforced(g, form), text);
+        // Its refusal where the proxy cannot run it so (a prepared statement with a
+        // parameter the proxy cannot write as SQL).
+        return WritePlan{.kind = WritePlan::Kind::late_insert,
+                         .guard = &g,
+                         .refusal = unenforced(g, form + " with a parameter of this type"),
+                         .text = text};
+    };
+    if (ins.has_with && writes_in_with(text))
+        return refuse(g, unenforced(g, "INSERT with a data-modifying WITH clause"), text);
+    if (ins.select_source) return late("INSERT ... SELECT");
+    if (ins.has_with) return late("INSERT with a WITH clause");
 
     // Where each key column's value sits in a VALUES row; nullopt: the column is not written
     // and gets its default.
@@ -145,10 +179,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         const auto& column = table.columns[table.key_columns[k]];
         auto pos = ins.default_values ? std::nullopt : position_of(columns, column.name);
         if (!pos && (column.has_default || column.identity != 0 || column.generated))
-            return refuse(g,
-                          unenforced(g, "an INSERT that leaves key column \"" + column.name +
-                                            "\" to its default"),
-                          text);
+            return late("an INSERT that leaves key column \"" + column.name + "\" to its default");
         key_positions.push_back(pos);
     }
 
@@ -169,10 +200,8 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             if (!s) {
                 const auto& column = table.columns[table.key_columns[k]];
                 const char* what = v.kind == ValueKind::default_ ? "DEFAULT" : "an expression";
-                return refuse(g,
-                              unenforced(g, std::string("an INSERT with ") + what +
-                                                " in key column \"" + column.name + "\""),
-                              text);
+                return late(std::string("an INSERT with ") + what + " in key column \"" +
+                            column.name + "\"");
             }
             key.push_back(std::move(*s));
         }

@@ -85,13 +85,41 @@ TEST_CASE("other tables and reads are none of the guard's business", "[pg_write_
     CHECK_FALSE(f.plan("UPDATE enroll SET note = 'x' WHERE id = 1"));
 }
 
-TEST_CASE("forms whose keys come late are refused naming the guard", "[pg_write_plan]") {
+TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write_plan]") {
     Fixture f;
     for (const char* sql :
          {"INSERT INTO enroll (user_id, course_id) SELECT 1, 2",
           "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)",
           "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
-          "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "WITH s AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) SELECT u, 1 FROM s",
+          "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT (id) DO NOTHING"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::late_insert);
+        // Its refusal where it cannot be run so (a prepared statement).
+        CHECK(p->refusal.find("with a parameter of this type") != std::string::npos);
+    }
+    // Forms a late insert does not take: RETURNING, skipping duplicates, writable CTEs.
+    Fixture ignore(config::GuardAction::ignore);
+    for (auto [fixture, sql] : std::initializer_list<std::pair<Fixture*, const char*>>{
+             {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 RETURNING id"},
+             {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT DO NOTHING"},
+             {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2"},
+             {&f, "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
+                  "(user_id, course_id) SELECT user_id, 1 FROM d"}}) {
+        INFO(sql);
+        auto p = fixture->plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql :
+         {"INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
           "(user_id, course_id) DO UPDATE SET note = 'x'",
           "UPDATE enroll SET user_id = user_id + 1",
           "UPDATE enroll SET user_id = 1 FROM other WHERE other.id = enroll.id",
