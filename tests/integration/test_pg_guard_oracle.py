@@ -22,7 +22,8 @@ limit, NULLs):
 - ON CONFLICT DO NOTHING / (key) / ON CONSTRAINT <guard> / (id), ON CONFLICT (key) DO UPDATE
   (ON_CONFLICT_FORMS).
 Not in it, by design for now: UPDATEs that set only part of the key, INSERT ... SELECT, DEFAULT or
-functions in key columns (refused by the proxy), concurrency (one session).
+functions in key columns (enforced since; tested in test_pg_late_keys.py), concurrency (one
+session).
 
 Three clients, one test each: psycopg2 (simple protocol, values inlined), psycopg 3 (extended
 protocol, server-side binding, prepare=True, pipeline mode, executemany) and a hand-built wire
