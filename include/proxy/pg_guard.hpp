@@ -74,6 +74,10 @@ class PgGuard {
         // session's transaction (waiting_for()). Give the same message again once the waiter
         // is woken, or after end_wait().
         bool wait = false;
+        // The message was replaced by the first part of an INSERT whose keys come late: read
+        // no further message until late_answered(), then call resume_late() (again after a
+        // wait, as for `wait`) until it gives no wait.
+        bool resume = false;
     };
     // One whole client message (`raw` = type, length and body). `in_transaction`: the last
     // ReadyForQuery said a transaction block was open.
@@ -94,6 +98,16 @@ class PgGuard {
         return std::exchange(client_lock_timeout_, std::nullopt);
     }
 
+    // An INSERT whose keys come late, sent in two parts: the statement and its keys, then, once
+    // the server has answered them and this session has claimed the keys (waiting, like any
+    // write, for a key another transaction holds), the check. late_pending(): between the two.
+    bool late_pending() const { return late_.has_value(); }
+    bool late_answered() const { return late_ && late_->answered; }
+    Outcome resume_late(std::string& out, protocol::postgres::ReplyTracker& tracker);
+    // From the server pump: an error answering the client's held write or a statement of the
+    // proxy (the server skips the rest up to Sync).
+    void on_server_error();
+
     // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
     // DO block adds (PL/pgSQL context, source location, the event marker).
     void on_check_failed(std::uint32_t tag, protocol::postgres::ErrorFieldList& fields);
@@ -110,6 +124,18 @@ class PgGuard {
 
   private:
     struct Prepared;  // a Parse of a statement that writes to a guarded table
+    // The second part of an INSERT whose keys come late (resume_late).
+    struct LateResume {
+        guard::GuardState* guard = nullptr;
+        std::string check, clear;
+        std::uint32_t check_tag = 0, learn_tag = 0;
+        std::vector<std::uint64_t> keys;  // fingerprints of its new keys, in row order
+        std::size_t claimed = 0;          // keys[0, claimed) are claimed
+        bool own_sync = false;            // a simple Query's: the proxy sends the Sync
+        bool answered = false;            // the keys came, or an error (`failed`)
+        bool failed = false;
+        std::uint32_t rewrite = 0;  // the rewritten text's id (error positions), 0: none
+    };
     struct Portal;
     struct PendingCheck;
     struct Decision;
@@ -151,6 +177,12 @@ class PgGuard {
     bool claim(guard::GuardState& g, std::uint64_t fp);
     // A key is held by another session: wait for it, or raise end_wait()'s error.
     Decision wait_or_interrupt(guard::GuardState& g);
+    // Sends the first part of a late INSERT (`d`, Decision::Kind::late). `text`/`statement`:
+    // a simple Query's text and its one statement's range, for error positions (empty for an
+    // Execute, whose parameters are written in).
+    Outcome start_late(const Decision& d, guard::GuardState& g, std::string_view text,
+                       std::optional<sql::SourceRange> statement, std::string& out,
+                       protocol::postgres::ReplyTracker& tracker);
     // Forgets the checks remembered since `first_tag` (a message that waits is decided again).
     void forget_checks_since(std::uint32_t first_tag);
     // A message waits: with lock_wait_timeout_ms = 0 the server is asked for the session's own
@@ -221,6 +253,8 @@ class PgGuard {
         std::string sqlstate, message, hint;
     };
     std::optional<Interrupt> interrupt_;
+    std::optional<LateResume> late_;
+    std::uint32_t late_rewrite_done_ = 0;  // forgotten at the next ReadyForQuery
     bool lock_timeout_asked_ = false;  // for the message waiting now
     std::optional<std::chrono::milliseconds> client_lock_timeout_;
     // The message being decided comes in a failed transaction with nothing sent since: the

@@ -142,6 +142,12 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
     std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per sleep
     bool claim_wait_pending_ = false;  // a message waits (set before its wait starts)
+    // An INSERT whose keys come late waits between its two parts (PgGuard::resume_late) for
+    // the server's answer to the first: the server pump cancels this timer once it came.
+    asio::steady_timer late_answer_;
+    // The second part of such an INSERT: once the first is answered, claims its keys (waiting
+    // like wait_for_claim) and sends the check. false when the session is ending.
+    asio::awaitable<bool> resume_late();
     std::chrono::steady_clock::time_point wait_started_;
 };
 

@@ -1233,6 +1233,11 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         using K = Decision::Kind;
         // Nothing of this Query is sent yet: the whole text is decided again after the wait.
         if (d.kind == K::wait) return {.wait = true};
+        // A late INSERT alone in its Query goes in two parts, so that it can wait for keys
+        // other sessions hold before its check; among other statements, in one Query string
+        // (docs/guard.md says what that misses).
+        if (d.kind == K::late && analysis.statements.size() == 1)
+            return start_late(d, *write->guard, text, st.trimmed, out, tracker);
         switch (d.kind) {
             case K::pass:
                 emit({}, ReplyUse::forward, 0);
@@ -1330,15 +1335,16 @@ namespace {
 // behind), run under its own portal, closed again.
 void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::string_view sql,
                             ReplyUse use, std::uint32_t tag,
-                            const std::vector<std::int16_t>& result_formats = {}) {
+                            const std::vector<std::int16_t>& result_formats = {},
+                            std::uint32_t rewrite = 0) {
     pg::append_close(out, 'S', check_name);
     tracker.sent('C', ReplyUse::drop);
     pg::append_parse(out, check_name, sql);
-    tracker.sent('P', ReplyUse::drop);
+    tracker.sent('P', ReplyUse::drop, 0, rewrite);
     pg::append_bind(out, check_name, check_name, result_formats);
-    tracker.sent('B', ReplyUse::drop);
+    tracker.sent('B', ReplyUse::drop, 0, rewrite);
     pg::append_execute(out, check_name);
-    tracker.sent('E', use, tag);
+    tracker.sent('E', use, tag, rewrite);
     pg::append_close(out, 'P', check_name);
     tracker.sent('C', ReplyUse::drop);
     pg::append_close(out, 'S', check_name);
@@ -1640,12 +1646,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         case K::late:
             // The client's Execute is not sent: the proxy's statement (the INSERT with its
             // parameters written in) answers it, its CommandComplete held for the check.
-            append_statement(d.pre, ReplyUse::drop, 0, {});
-            append_statement(d.wrap_prefix + d.statement + d.wrap_suffix, ReplyUse::hold, 0, {});
-            append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
-            append_check(ReplyUse::verdict);
-            append_statement(d.after, ReplyUse::drop, 0, {});
-            break;
+            return start_late(d, *write->guard, {}, std::nullopt, out, tracker);
         case K::pass:
         case K::wait:
             break;
@@ -1659,6 +1660,73 @@ void append_sync(std::string& out, pg::ReplyTracker& tracker) {
     tracker.sent(static_cast<char>(pg::FrontendCode::sync));
 }
 }  // namespace
+
+PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, std::string_view text,
+                                     std::optional<sql::SourceRange> statement, std::string& out,
+                                     pg::ReplyTracker& tracker) {
+    LateResume l{.guard = &g,
+                 .check = d.sql,
+                 .clear = d.after,
+                 .check_tag = d.tag,
+                 .learn_tag = d.learn_tag,
+                 .own_sync = statement.has_value()};
+    std::string wrapped = d.wrap_prefix;
+    if (statement) {
+        // A simple Query's one statement, copied: its errors' positions move back.
+        wrapped.append(statement->text(text));
+        const std::uint32_t id = next_rewrite_++ == 0 ? next_rewrite_++ : next_rewrite_ - 1;
+        rewrites_.insert_or_assign(
+            id, Rewrite{std::string(text), wrapped + d.wrap_suffix,
+                        {RewriteSegment{statement->offset, d.wrap_prefix.size(),
+                                        statement->length}}});
+        l.rewrite = id;
+    } else {
+        wrapped += d.statement;
+    }
+    wrapped += d.wrap_suffix;
+    // In the unnamed transaction step the client's Query would have had: the server keeps the
+    // transaction open until the Sync resume_late sends after the check.
+    append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
+    append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
+    append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
+    // Their replies now, not at a Sync: a Flush has none of its own.
+    pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
+    late_ = std::move(l);
+    return {.replaced = true, .resume = true};
+}
+
+PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracker) {
+    if (!late_) return {};
+    auto& l = *late_;
+    auto finish = [&] {
+        if (l.own_sync) append_sync(out, tracker);
+        late_rewrite_done_ = l.rewrite;
+        late_.reset();
+        // As for a message decided after a wait (on_client_message).
+        interrupt_.reset();
+        wait_guard_ = nullptr;
+        lock_timeout_asked_ = false;
+        return Outcome{.replaced = true};
+    };
+    // The statement failed (the server skips to Sync): nothing to check.
+    if (l.failed) return finish();
+    for (; l.claimed < l.keys.size(); ++l.claimed) {
+        if (claim(*l.guard, l.keys[l.claimed])) continue;
+        Decision w = wait_or_interrupt(*l.guard);
+        if (w.kind == Decision::Kind::wait) return waiting(true, out, tracker);
+        // The wait ended without the key (timeout, cancel, deadlock): its error in place of
+        // the check, raised by the server, so the statement's rows go with the transaction.
+        append_proxy_statement(out, tracker, w.sql, ReplyUse::verdict, w.tag);
+        return finish();
+    }
+    append_proxy_statement(out, tracker, l.check, ReplyUse::verdict, l.check_tag);
+    append_proxy_statement(out, tracker, l.clear, ReplyUse::drop, 0);
+    return finish();
+}
+
+void PgGuard::on_server_error() {
+    if (late_ && !late_->answered) late_->answered = late_->failed = true;
+}
 
 void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
                          bool own_sync) {
@@ -1995,9 +2063,13 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         if (has_null && g.config().nulls_distinct) return;
         const auto fp = guard::fingerprint_encoded_key(encoded, g.seed());
         g.keys().insert(fp);
-        // An INSERT whose keys came late: its keys are this transaction's from now on, so
-        // that others' writes of them wait (it cannot wait itself: its rows are written).
-        if (it->second.late) claim(g, fp);
+        // An INSERT whose keys came late: claimed by resume_late, which may wait for them;
+        // among other statements of a Query, claimed now (others' writes of them wait, it
+        // cannot).
+        if (late_ && late_->learn_tag == tag)
+            late_->keys.push_back(fp);
+        else if (it->second.late)
+            claim(g, fp);
         return;
     }
     if (it->second.copy) {
@@ -2024,7 +2096,10 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     }
 }
 
-void PgGuard::on_probe_done(std::uint32_t tag) { pending_.erase(tag); }
+void PgGuard::on_probe_done(std::uint32_t tag) {
+    pending_.erase(tag);
+    if (late_ && late_->learn_tag == tag) late_->answered = true;
+}
 
 void PgGuard::learn_json_keys(guard::GuardState& g, std::string_view json) {
     // [["2","5"],["3",null],...]: the keys an UPDATE moved rows onto.
@@ -2078,6 +2153,7 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.
+    if (late_rewrite_done_ != 0) rewrites_.erase(std::exchange(late_rewrite_done_, 0));
     if (status == pg::TransactionStatus::idle && nothing_owed) {
         close_writes();
         for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");

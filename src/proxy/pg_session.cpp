@@ -60,6 +60,12 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
         if (!s_.guard_) return {.forward = true, .observe = tracked};
         decision_ = s_.tracker_.on_reply(type);
         using A = pg::ReplyAction;
+        if (code == pg::BackendCode::error_response &&
+            (decision_.action == A::hold_failed || decision_.action == A::proxy_error)) {
+            // The server skips to Sync: a late INSERT's first part is answered.
+            s_.guard_->on_server_error();
+            if (s_.guard_->late_answered()) s_.late_answer_.cancel();
+        }
         // An error of the client's own statement inside a rewritten query: its position is
         // moved back into the client's text before it is sent.
         // (An error of the whole string, raised while the server parses it, comes as the
@@ -158,6 +164,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 break;
             case A::capture_done:
                 s_.guard_->on_probe_done(decision_.tag);
+                if (s_.guard_->late_answered()) s_.late_answer_.cancel();
                 break;
             case A::proxy_error: {
                 s_.held_.clear();
@@ -209,7 +216,8 @@ PgSession::PgSession(tcp::socket client, SharedState& shared, WorkerSessions& wo
       guards_(std::move(settings.value.guards)),
       guards_generation_(settings.generation),
       client_(std::move(client)),
-      claim_waiter_(std::make_shared<ClaimWaiter>(client_.socket().get_executor())) {
+      claim_waiter_(std::make_shared<ClaimWaiter>(client_.socket().get_executor())),
+      late_answer_(client_.socket().get_executor()) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -249,7 +257,8 @@ bool PgSession::between_transactions() const {
     // is waiting under: the wait points into them.
     return pumping_ && cycle_.idle() &&
            cycle_.transaction_status() == pg::TransactionStatus::idle &&
-           (!guard_ || tracker_.idle()) && !wait_deadline_ && !claim_wait_pending_;
+           (!guard_ || (tracker_.idle() && !guard_->late_pending())) && !wait_deadline_ &&
+           !claim_wait_pending_;
 }
 
 void PgSession::start_guard() {
@@ -622,6 +631,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         bool terminate = false;
         bool rewritten = false;
         bool wait = false;  // the next message waits for another session's key
+        bool resume = false;  // the last message was a late INSERT's first part
         pg::FrameResult r;
         // A reload's guards, taken before this batch if no transaction is open.
         if (shared_.reloadable.generation() != guards_generation_) refresh_guards();
@@ -681,6 +691,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 terminate = true;
                 break;
             }
+            if (guard_ && guard_->late_pending()) {
+                resume = true;
+                break;
+            }
         }
         meter.done();
         if (rewritten) {
@@ -715,6 +729,10 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         }
         if (wait) {
             if (!co_await wait_for_claim()) co_return PumpEnd::server_closed;
+            continue;
+        }
+        if (resume) {
+            if (!co_await resume_late()) co_return PumpEnd::server_closed;
             continue;
         }
         if (terminate) co_return PumpEnd::client_closed;
@@ -777,6 +795,32 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                                                                        : PumpEnd::client_closed;
         client_buffer_.commit(n);
     }
+}
+
+asio::awaitable<bool> PgSession::resume_late() {
+    for (;;) {
+        while (!guard_->late_answered()) {
+            late_answer_.expires_at(asio::steady_timer::time_point::max());
+            co_await late_answer_.async_wait(
+                asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+            if (stop_client_pump_) co_return false;
+        }
+        client_rewrites_.clear();
+        const auto outcome = guard_->resume_late(client_rewrites_, tracker_);
+        if (!client_rewrites_.empty()) {
+            auto [ec, n] =
+                co_await server_->async_write(asio::buffer(client_rewrites_), use_tuple);
+            client_rewrites_.clear();
+            if (ec) co_return false;
+        }
+        if (!outcome.wait) break;
+        claim_wait_pending_ = true;
+        if (!co_await wait_for_claim()) co_return false;
+    }
+    claim_wait_pending_ = false;
+    wait_deadline_.reset();
+    deadlock_check_at_.reset();
+    co_return true;
 }
 
 void PgSession::apply_lock_timeout(std::chrono::milliseconds limit) {

@@ -357,3 +357,68 @@ def test_a_plain_insert_waits_for_a_late_insert_of_its_key(enroll):
     assert done["outcome"] == "23505"
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("first_ends", ["COMMIT", "ROLLBACK"])
+def test_a_late_insert_waits_for_a_plain_insert_of_its_key(enroll, first_ends):
+    """The late INSERT's keys are claimed between its two parts: a key another session's
+    transaction wrote (a plain INSERT, claimed in the proxy) makes it wait, as on the twin."""
+    results = {}
+    for target, connect in (("proxy", enroll.connect_proxy), ("twin", enroll.connect_twin)):
+        a, b = connect(), connect()
+        a.autocommit = b.autocommit = True
+        ca, cb = a.cursor(), b.cursor()
+        ca.execute("BEGIN")
+        ca.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (400, 1)")
+        done = {}
+
+        def second():
+            try:
+                cb.execute(f"INSERT INTO {enroll.name} (user_id, course_id) "
+                           f"SELECT 400, g FROM generate_series(0, 2) g")
+                done["outcome"] = cb.statusmessage
+            except psycopg2.Error as e:
+                done["outcome"] = (e.pgcode, e.diag.message_detail)
+
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.5)
+        assert "outcome" not in done, f"{target}: the late INSERT did not wait"
+        ca.execute(first_ends)
+        t.join(10)
+        assert not t.is_alive(), f"{target}: the late INSERT still waits"
+        results[target] = done["outcome"]
+        cb.execute(f"SELECT user_id, course_id FROM {enroll.name} ORDER BY 1, 2")
+        results[target + " rows"] = cb.fetchall()
+        cb.execute(f"DELETE FROM {enroll.name}")
+        a.close()
+        b.close()
+    assert results["proxy"] == results["twin"]
+    assert results["proxy rows"] == results["twin rows"]
+    if first_ends == "COMMIT":
+        assert results["proxy"] == ("23505", "Key (user_id, course_id)=(400, 1) already exists.")
+    else:
+        assert results["proxy"] == "INSERT 0 3"
+
+
+def test_a_late_insert_waiting_for_a_key_ends_at_lock_timeout(enroll):
+    a, b = enroll.connect_proxy(), enroll.connect_proxy()
+    a.autocommit = b.autocommit = True
+    ca, cb = a.cursor(), b.cursor()
+    ca.execute("BEGIN")
+    ca.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (500, 1)")
+    cb.execute("SET lock_timeout = '300ms'")
+    started = time.monotonic()
+    with pytest.raises(psycopg2.Error) as e:
+        cb.execute(f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 500, 1")
+    assert e.value.pgcode == "55P03"
+    assert e.value.diag.message_primary == "canceling statement due to lock timeout"
+    assert 0.25 < time.monotonic() - started < 5
+    ca.execute("ROLLBACK")
+    cb.execute(f"SELECT count(*) FROM {enroll.name}")
+    assert cb.fetchone() == (0,)
+    # The session goes on: the next late INSERT of that key passes.
+    cb.execute(f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 500, 1")
+    assert cb.statusmessage == "INSERT 0 1"
+    a.close()
+    b.close()

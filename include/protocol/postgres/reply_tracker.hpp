@@ -64,7 +64,9 @@ class ReplyTracker {
   public:
     // A message written to the server. Messages without replies of their own (Flush, CopyData,
     // CopyDone, CopyFail, Terminate) may be passed too: they are ignored.
-    void sent(char frontend_code, ReplyUse use = ReplyUse::forward, std::uint32_t tag = 0);
+    // `rewrite`: the message carries a text the proxy rewrote (errors' positions move back).
+    void sent(char frontend_code, ReplyUse use = ReplyUse::forward, std::uint32_t tag = 0,
+              std::uint32_t rewrite = 0);
     // A simple Query whose statements' replies are used differently; statements beyond the plan
     // are forwarded. Tags are per statement.
     void sent_query(const std::vector<ReplyUse>& plan, const std::vector<std::uint32_t>& tags,
@@ -90,6 +92,7 @@ class ReplyTracker {
         bool has_plan = false;        // Query: its plan is the next one in plans_
         std::uint32_t statement = 0;  // Query: statements completed so far
         bool copying = false;         // its CopyInResponse has come
+        std::uint32_t rewrite = 0;    // extended protocol: see sent()
     };
     struct Plan {
         std::vector<ReplyUse> uses;

@@ -52,7 +52,8 @@ bool asynchronous(char reply) {
 }
 }  // namespace
 
-void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
+void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag,
+                        std::uint32_t rewrite) {
     const auto f = static_cast<F>(frontend_code);
     if (f == F::copy_done || f == F::copy_fail) {
         // The end of the client's COPY data: Syncs before it were ignored by the server (see
@@ -65,7 +66,7 @@ void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag) {
     // Execute and another after CopyDone, and gets one ReadyForQuery).
     if (f == F::sync && copy_in_) return;
     if (!has_replies(frontend_code)) return;
-    entries_.push_back({.code = frontend_code, .use = use, .tag = tag});
+    entries_.push_back({.code = frontend_code, .use = use, .tag = tag, .rewrite = rewrite});
 }
 
 void ReplyTracker::on_copy_in() {
@@ -206,7 +207,8 @@ ReplyDecision ReplyTracker::on_reply(char reply) {
             return {use == ReplyUse::forward ? ReplyAction::forward : ReplyAction::drop, 0};
         }
         default: {
-            const ReplyDecision d = decide(e.use, e.tag, reply);
+            ReplyDecision d = decide(e.use, e.tag, reply);
+            d.rewrite = e.rewrite;
             if (error) {
                 skipping_ = true;
                 pop_front();
