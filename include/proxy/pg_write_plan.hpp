@@ -20,7 +20,9 @@ namespace uniqguard::proxy {
 
 // Where one key column's value comes from.
 struct ValueSource {
-    enum class Kind { string, number, boolean, null, parameter };
+    // expression (an UPDATE's SET only): `sql` is evaluated per row by the server's check
+    // (columns of the row, operators, immutable or stable functions: same_in_every_statement).
+    enum class Kind { string, number, boolean, null, parameter, expression };
     Kind kind = Kind::null;
     std::string text;  // string: the decoded contents; number: as written; boolean: true/false
     std::string sql;   // the value as written in the statement (for the server-side check)

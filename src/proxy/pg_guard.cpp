@@ -433,6 +433,22 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
             else
                 r.normalized = guard::normalize_sql_number(type, s.text);
             return r;
+        case ValueSource::Kind::expression:
+            // Evaluated by the server's check, never fingerprinted.
+            r.normalized.status = guard::NormalizeStatus::cannot_normalize;
+            if (!with_text) return r;
+            if (bind) {
+                auto sql = substitute_parameters(s.sql, *bind, types, 0);
+                if (!sql) {
+                    r.unusable = true;
+                    return r;
+                }
+                r.sql = std::move(*sql);
+            } else {
+                r.sql = guard::canonical_string_literals(s.sql, standard_strings, literals_readable);
+            }
+            r.display = r.sql;
+            return r;
         case ValueSource::Kind::parameter:
             break;
     }
@@ -837,7 +853,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              .event_values = {key.display},
                              .statement = std::string(plan.text),
                              .in_transaction = in_transaction,
-                             .values_from_detail = !whole_key};
+                             .values_from_detail = !whole_key || !key.fingerprintable};
         d.kind = reject ? Decision::Kind::check_after : Decision::Kind::probe_after;
         d.sql = reject ? guard::update_verdict(table, cfg) : guard::update_verdict_probe();
         d.tag = remember(std::move(pending));

@@ -51,6 +51,8 @@ std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
                 }
                 case ValueSource::Kind::parameter:
                     return std::nullopt;  // the server refuses $n in a simple query
+                case ValueSource::Kind::expression:
+                    return std::nullopt;  // (an UPDATE's only)
             }
             out.parts.push_back(part);
         }

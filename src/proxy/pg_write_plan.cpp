@@ -56,6 +56,45 @@ std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) 
     return s;
 }
 
+// Whether `expr` gives the same value when the guard's check evaluates it, in a statement before
+// the UPDATE, as in the UPDATE itself: every function it calls is one of the server's builtins
+// that are immutable, or stable within a transaction (now(), not clock_timestamp() or random()).
+// Anything else (a function of the application's, a volatile builtin) is refused: the check
+// would judge other values than the UPDATE writes.
+bool same_in_every_statement(std::string_view expr) {
+    static constexpr std::string_view callable[] = {
+        // SQL's own forms written with parentheses
+        "in", "any", "all", "some", "exists", "array", "row", "values", "and", "or", "not", "when",
+        "then", "else", "case", "select", "from", "where", "as", "on", "is", "between", "like",
+        "ilike", "similar", "distinct", "join", "by", "having", "filter", "over", "partition",
+        "cast", "extract", "position", "overlay", "trim", "substring", "coalesce", "nullif",
+        "greatest", "least", "collate",
+        // immutable or stable builtins
+        "abs", "round", "trunc", "floor", "ceil", "ceiling", "mod", "power", "sign", "div",
+        "lower", "upper", "initcap", "btrim", "ltrim", "rtrim", "substr", "replace", "left",
+        "right", "lpad", "rpad", "concat", "concat_ws", "length", "char_length", "translate",
+        "split_part", "reverse", "md5", "to_char", "to_number", "to_date", "to_timestamp",
+        "date_trunc", "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
+        "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
+        "int2", "numeric", "text", "varchar"};
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(expr, tokens)) return false;
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+        if (!sql::is_symbol(expr, tokens[i + 1], "(")) continue;
+        if (tokens[i].kind == sql::TokenKind::quoted_identifier) return false;
+        if (tokens[i].kind != sql::TokenKind::identifier) continue;
+        // schema.f(: only the builtins' own schema
+        if (i >= 2 && sql::is_symbol(expr, tokens[i - 1], ".") &&
+            !sql::is_word(expr, tokens[i - 2], "pg_catalog"))
+            return false;
+        std::string word(sql::token_text(expr, tokens[i]));
+        for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (std::find(std::begin(callable), std::end(callable), word) == std::end(callable))
+            return false;
+    }
+    return true;
+}
+
 std::optional<std::size_t> position_of(const std::vector<std::string>& names,
                                        const std::string& c) {
     for (std::size_t i = 0; i < names.size(); ++i)
@@ -283,11 +322,20 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
             p.update_key.push_back(ValueSource{});
             continue;
         }
-        auto s = source_of(key_assignments[k]->value, sql);
+        const auto& value = key_assignments[k]->value;
+        auto s = source_of(value, sql);
+        if (!s && value.kind == ValueKind::expression && !value.range.text(sql).empty() &&
+            same_in_every_statement(value.range.text(sql))) {
+            // Evaluated per row by the check (moved rows' new keys read back for the key set).
+            s = ValueSource{.kind = ValueSource::Kind::expression,
+                            .sql = std::string(value.range.text(sql))};
+        }
         if (!s)
             return refuse(g,
                           unenforced(g, "an UPDATE that sets key column \"" +
-                                            key_assignments[k]->column + "\" to an expression"),
+                                            key_assignments[k]->column +
+                                            "\" to DEFAULT or an expression calling a function "
+                                            "the guard cannot evaluate ahead of it"),
                           text);
         p.update_key.push_back(std::move(*s));
     }

@@ -422,3 +422,78 @@ def test_a_late_insert_waiting_for_a_key_ends_at_lock_timeout(enroll):
     assert cb.statusmessage == "INSERT 0 1"
     a.close()
     b.close()
+
+
+def test_update_setting_a_key_column_to_an_expression(enroll):
+    """Django's F() (`SET course_id = (course_id + 1)`), functions of the row, subqueries: the
+    check evaluates the expression per row before the UPDATE (the rule of UPDATEs with literal
+    keys: a moved row conflicts with a row that ends with its key)."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'a'), (1, 5, 'b'), (2, 1, 'c')",
+        "UPDATE {t} SET course_id = (course_id + 4) WHERE note = 'a'",
+        "UPDATE {t} SET course_id = (course_id + 1) WHERE note = 'a'",
+        "UPDATE {t} SET user_id = abs(user_id - 3), course_id = course_id WHERE note = 'c'",
+        "UPDATE {t} SET course_id = course_id + 1 WHERE note = 'c'",
+        "UPDATE {t} AS e SET course_id = (SELECT min(course_id) FROM {t}) + 1 WHERE e.note = 'b'",
+        "UPDATE {t} SET course_id = course_id * 1 WHERE note = 'b'",
+        "UPDATE {t} SET course_id = course_id + 100 WHERE note = 'c'",
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 101)",
+        "BEGIN",
+        "UPDATE {t} SET course_id = lower('7')::int WHERE note = 'a'",
+        "UPDATE {t} SET course_id = greatest(course_id, 7) WHERE note = 'b'",
+        "ROLLBACK",
+    ])
+    assert outcomes[1][1]["detail"] == "Key (user_id, course_id)=(1, 5) already exists."
+    assert outcomes[2] == ("ok", "UPDATE 1", None)
+    assert outcomes[3] == ("ok", "UPDATE 1", None)  # c: (2, 1) -> (1, 1), which a left
+    assert outcomes[4][1]["detail"] == "Key (user_id, course_id)=(1, 2) already exists."
+    assert outcomes[5][1]["detail"] == "Key (user_id, course_id)=(1, 2) already exists."
+    assert outcomes[6] == ("ok", "UPDATE 1", None)  # the key does not change
+    assert outcomes[7] == ("ok", "UPDATE 1", None)
+    # The moved key is known to the key set: the INSERT of it is checked, and refused.
+    assert outcomes[8][1]["detail"] == "Key (user_id, course_id)=(1, 101) already exists."
+    assert outcomes[10] == ("ok", "UPDATE 1", None)
+    assert outcomes[11][1]["detail"] == "Key (user_id, course_id)=(1, 7) already exists."
+    assert [(r[0], r[1]) for r in rows] == [(1, 2), (1, 5), (1, 101)]
+    lines = enroll.duplicate_lines(expected=5)
+    assert [line["values"] for line in lines] == [["1", "5"], ["1", "2"], ["1", "2"],
+                                                  ["1", "101"], ["1", "7"]]
+
+
+def test_prepared_update_with_an_expression_and_parameters(enroll):
+    import psycopg
+    t = enroll.name
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            conn.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (1, 3)")
+            for delta in (2, 1, 5):
+                try:
+                    cur = conn.execute(f"UPDATE {t} SET course_id = course_id + %s "
+                                       f"WHERE course_id = %s", (delta, 1))
+                    seen.append(cur.statusmessage)
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+            seen.append(conn.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2")
+                        .fetchall())
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0][0] == ("23505", "Key (user_id, course_id)=(1, 3) already exists.")
+    assert results[0][1] == "UPDATE 1"
+
+
+def test_update_with_an_expression_the_check_cannot_repeat_is_refused(enroll):
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
+    for sql in [f"UPDATE {enroll.name} SET course_id = floor(random() * 10)",
+                f"UPDATE {enroll.name} SET course_id = public.my_function(course_id)",
+                f"UPDATE {enroll.name} SET course_id = DEFAULT"]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(sql)
+        assert e.value.pgcode == "0A000"
+        assert (f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+                and "cannot evaluate ahead of it" in e.value.diag.message_primary)
+    conn.close()

@@ -116,12 +116,32 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
     }
 }
 
+TEST_CASE("UPDATE: a key column set to an expression the check can evaluate ahead of it",
+          "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql :
+         {"UPDATE enroll SET user_id = (user_id + 1) WHERE id = 3",
+          "UPDATE enroll SET user_id = abs(user_id - $1), course_id = course_id",
+          "UPDATE enroll SET user_id = (SELECT max(user_id) FROM enroll) + 1",
+          "UPDATE enroll SET user_id = pg_catalog.length(note) WHERE note IN ('a', 'b')",
+          "UPDATE enroll SET user_id = CASE WHEN (user_id > 1) THEN (1) ELSE 2 END"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        REQUIRE(p->kind == WritePlan::Kind::update);
+        CHECK(p->update_key[0].kind == ValueSource::Kind::expression);
+        CHECK_FALSE(p->update_key[0].sql.empty());
+    }
+}
+
 TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan]") {
     Fixture f;
     for (const char* sql :
          {"INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
           "(user_id, course_id) DO UPDATE SET note = 'x'",
-          "UPDATE enroll SET user_id = user_id + 1",
+          "UPDATE enroll SET user_id = floor(random() * 10)",
+          "UPDATE enroll SET user_id = app.next_user(user_id)",
+          "UPDATE enroll SET user_id = \"lower\"(user_id)", "UPDATE enroll SET user_id = DEFAULT",
           "UPDATE enroll SET user_id = 1 FROM other WHERE other.id = enroll.id",
           "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
           "RETURNING 1) SELECT * FROM x",
