@@ -196,6 +196,44 @@ struct LateInsertSql {
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
                               bool nulls_distinct);
 
+// `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
+// row is updated), which the server refuses without a unique index on the key (42P10 / 42704).
+// The proxy runs it as one statement of writable CTEs over the proposed rows,
+//   WITH uniqguard_x (…) AS (VALUES …),                       -- the rows, typed as the columns
+//        uniqguard_u AS (UPDATE t SET … FROM uniqguard_x WHERE key matches [AND the WHERE]),
+//        uniqguard_i AS (INSERT INTO t … SELECT … WHERE NOT EXISTS (a row with the key))
+//   SELECT the count of both
+// whose one row the session turns into the client's `INSERT 0 n`. EXCLUDED.col in the SET list
+// and the WHERE reads the proposed row's value. After it, in its transaction, upsert_check
+// raises what the server would (21000: two proposed rows with one key), and refuses (0A000,
+// naming the guard) a proposed key that more than one row now has (legacy duplicates: an index
+// would never have two, and the UPDATE changed both); either error undoes the statement with
+// its transaction, as the server's own would. The statement's own errors come first.
+struct UpsertRewrite {
+    std::string alias;                             // INSERT INTO t AS alias
+    std::vector<std::string> columns;              // the columns the VALUES rows fill
+    std::vector<std::vector<std::string>> values;  // per row, each value as SQL
+    std::string overriding;                        // "", "OVERRIDING SYSTEM VALUE", ...
+    // After DO UPDATE SET, up to its WHERE; the WHERE's condition (empty: none). EXCLUDED
+    // references already rewritten (excluded_column).
+    std::string set_list;
+    std::string where;
+    // After RETURNING (empty: none). With it the statement returns the client's columns and
+    // one more, last, that the session removes: the proposed row's number, by which the rows
+    // come in the order proposed (updated and inserted ones mixed, as the server returns them).
+    std::string returning;
+    bool nulls_distinct = true;
+    // Where each value came from in the client's text (empty: not the client's text).
+    std::vector<std::vector<std::size_t>> value_origins;
+};
+// The name EXCLUDED.<column i> is rewritten to (excluded_column(i)).
+std::string excluded_column(std::size_t i);
+// `copies` receives where the client's values landed (error and notice positions).
+std::string upsert_statement(const GuardTable& table, const UpsertRewrite& upsert,
+                             std::vector<CopiedText>* copies = nullptr);
+std::string upsert_check(const GuardTable& table, const config::Guard& guard,
+                         const std::vector<KeySql>& rows, bool nulls_distinct);
+
 // A DO block that only raises `sqlstate` with `message` and `hint`: how the proxy refuses a
 // statement so that the server's transaction state follows, as after the server's own error.
 std::string refusal_block(std::string_view sqlstate, std::string_view message,

@@ -52,7 +52,9 @@ struct InsertText {
 struct WritePlan {
     // late_insert: an INSERT whose keys the proxy cannot read before it runs (INSERT … SELECT,
     // DEFAULT or an expression in a key column): the server reports them as it writes the rows.
-    enum class Kind { insert, update, refuse, unready, copy, late_insert };
+    // upsert: INSERT … VALUES … ON CONFLICT (the guard's key) DO UPDATE (guard::UpsertRewrite):
+    // `rows` and `insert_text` as for an insert, and the DO UPDATE's SET list and WHERE.
+    enum class Kind { insert, update, refuse, unready, copy, late_insert, upsert };
     Kind kind = Kind::insert;
     guard::GuardState* guard = nullptr;
     std::string refusal;  // refuse: the error message
@@ -72,6 +74,7 @@ struct WritePlan {
     // The table is written as is: forward untouched, no check (log action with ON CONFLICT).
     bool forward_untouched = false;
     InsertText insert_text;
+    std::string upsert_set, upsert_where;  // upsert: as written (EXCLUDED not yet rewritten)
     // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
     std::vector<bool> update_assigned;

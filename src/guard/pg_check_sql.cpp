@@ -61,6 +61,20 @@ std::string raise_unique_violation(const GuardTable& table, const config::Guard&
            ", TABLE = " + quote_literal(table.name) + ", CONSTRAINT = " + quote_literal(guard.name);
 }
 
+// `v` as the column will hold it after an INSERT's assignment. varchar(n)/char(n): the
+// assignment cuts trailing spaces beyond n and refuses any other excess (22001), where an
+// explicit cast would cut anything: a value too long is NULL here (it matches nothing, so the
+// INSERT that follows meets it and refuses it).
+std::string stored_as(const TableColumn& col, const std::string& v) {
+    const auto open = col.type_name.find('(');
+    if (col.type_name.starts_with("character") && open != std::string::npos) {
+        const std::string n = col.type_name.substr(open + 1, col.type_name.find(')') - open - 1);
+        return "CASE WHEN char_length(rtrim(CAST(" + v + " AS text))) <= " + n + " THEN CAST(" +
+               v + " AS " + col.type_name + ") END";
+    }
+    return "CAST(" + v + " AS " + col.type_name + ")";
+}
+
 // The marker of the row in a variable `uniqguard_row`.
 std::string row_marker() { return "'" + std::string(event_marker_prefix) + "' || uniqguard_row"; }
 }  // namespace
@@ -222,19 +236,7 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
         if (!match_earlier.empty()) match_earlier += " AND ";
         // Compared as the column will hold them (a typed value is assigned with a cast: 0.5
         // into an integer column is 1).
-        auto as_stored = [&](const std::string& v) {
-            // varchar(n)/char(n): the assignment cuts trailing spaces beyond n and refuses any
-            // other excess (22001), where an explicit cast would cut anything. A value too long
-            // matches nothing here, so it reaches the INSERT, which refuses it.
-            const auto open = col.type_name.find('(');
-            if (col.type_name.starts_with("character") && open != std::string::npos) {
-                const std::string n =
-                    col.type_name.substr(open + 1, col.type_name.find(')') - open - 1);
-                return "CASE WHEN char_length(rtrim(CAST(" + v + " AS text))) <= " + n +
-                       " THEN CAST(" + v + " AS " + col.type_name + ") END";
-            }
-            return "CAST(" + v + " AS " + col.type_name + ")";
-        };
+        auto as_stored = [&](const std::string& v) { return stored_as(col, v); };
         const std::string op = ins.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
         match += "uniqguard_t." + quote_identifier(col.name) + op +
                  as_stored("uniqguard_v." + value_column(at));
@@ -502,6 +504,162 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                                 "; END IF; END");
     out.clear = "DELETE FROM " + keys;
     return out;
+}
+
+std::string excluded_column(std::size_t i) {
+    return "uniqguard_x.uniqguard_c" + std::to_string(i + 1);
+}
+
+std::string upsert_statement(const GuardTable& table, const UpsertRewrite& up,
+                             std::vector<CopiedText>* copies) {
+    auto column_of = [&](const std::string& name) -> const TableColumn* {
+        for (const auto& c : table.columns)
+            if (c.name == name) return &c;
+        return nullptr;
+    };
+    const std::string only = table.kind == 'r' ? "ONLY " : "";
+    const std::string target =
+        up.alias.empty() ? quote_identifier(table.name) : quote_identifier(up.alias);
+    const std::string alias = up.alias.empty() ? "" : " AS " + quote_identifier(up.alias);
+    const std::string op = up.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string out = "WITH uniqguard_x (uniqguard_row";
+    for (std::size_t i = 0; i < up.columns.size(); ++i)
+        out += ", uniqguard_c" + std::to_string(i + 1);
+    out += ") AS (VALUES ";
+    for (std::size_t r = 0; r < up.values.size(); ++r) {
+        out += (r ? ", (" : "(") + std::to_string(r + 1);
+        for (std::size_t i = 0; i < up.columns.size() && i < up.values[r].size(); ++i) {
+            // Typed as the INSERT's assignment types them (a VALUES list in FROM would read an
+            // untyped literal as text); a string type without its length, which the
+            // assignment checks (22001) where a cast would cut.
+            const TableColumn* c = column_of(up.columns[i]);
+            std::string type = c ? c->type_name : std::string("text");
+            if (type.starts_with("character varying"))
+                type = "character varying";
+            else if (type.starts_with("character"))
+                type = "bpchar";
+            out += ", CAST((";
+            if (copies && r < up.value_origins.size() && i < up.value_origins[r].size())
+                copies->push_back({out.size(), up.value_origins[r][i], up.values[r][i].size()});
+            out += up.values[r][i] + ") AS " + type + ")";
+        }
+        out += ")";
+    }
+    out += ")";
+    // The key's columns among the proposed row's (a column the rows do not fill: NULL, its
+    // default being refused by the planner), compared as the table holds them.
+    std::string match_update, match_insert;
+    for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
+        const auto& col = key_column(table, k);
+        std::string proposed = "NULL";
+        for (std::size_t i = 0; i < up.columns.size(); ++i)
+            if (up.columns[i] == col.name) proposed = "uniqguard_c" + std::to_string(i + 1);
+        const std::string sep = k ? " AND " : "";
+        match_update += sep + target + "." + quote_identifier(col.name) + op +
+                        stored_as(col, "uniqguard_x." + proposed);
+        match_insert += sep + "o." + quote_identifier(col.name) + op +
+                        stored_as(col, "v." + proposed);
+    }
+    // With RETURNING: the client's list, then the proposed row's number (an inserted row's is
+    // found by its key, unique among the proposed rows once the precheck passed).
+    std::string returning_update = "1", returning_insert = "1";
+    if (!up.returning.empty()) {
+        std::string lookup;
+        for (std::size_t k = 0; k < table.key_columns.size(); ++k) {
+            const auto& col = key_column(table, k);
+            std::string proposed = "NULL";
+            for (std::size_t i = 0; i < up.columns.size(); ++i)
+                if (up.columns[i] == col.name) proposed = "uniqguard_c" + std::to_string(i + 1);
+            lookup += (k ? " AND " : "") + target + "." + quote_identifier(col.name) +
+                      " IS NOT DISTINCT FROM " + stored_as(col, "v2." + proposed);
+        }
+        returning_update = up.returning + "\n, uniqguard_x.uniqguard_row AS uniqguard_row";
+        returning_insert = up.returning +
+                           "\n, (SELECT v2.uniqguard_row FROM uniqguard_x v2 WHERE " + lookup +
+                           " ORDER BY v2.uniqguard_row LIMIT 1) AS uniqguard_row";
+    }
+    out += ", uniqguard_u AS (UPDATE " + only + table.qualified_sql + alias + " SET " +
+           up.set_list + "\nFROM uniqguard_x WHERE " + match_update;
+    if (!up.where.empty()) out += " AND (" + up.where + "\n)";
+    out += " RETURNING " + returning_update + "), uniqguard_i AS (INSERT INTO " +
+           table.qualified_sql + alias + " (";
+    for (std::size_t i = 0; i < up.columns.size(); ++i)
+        out += (i ? ", " : "") + quote_identifier(up.columns[i]);
+    out += ")";
+    if (!up.overriding.empty()) out += " " + up.overriding;
+    out += " SELECT ";
+    for (std::size_t i = 0; i < up.columns.size(); ++i)
+        out += (i ? ", " : "") + std::string("v.uniqguard_c") + std::to_string(i + 1);
+    out += " FROM uniqguard_x v WHERE NOT EXISTS (SELECT 1 FROM " + only + table.qualified_sql +
+           " o WHERE " + match_insert + ") ORDER BY v.uniqguard_row RETURNING " +
+           returning_insert + ") ";
+    if (up.returning.empty())
+        out += "SELECT (SELECT count(*) FROM uniqguard_u) + (SELECT count(*) FROM uniqguard_i)";
+    else
+        out += "SELECT * FROM (SELECT * FROM uniqguard_u UNION ALL SELECT * FROM uniqguard_i) "
+               "uniqguard_r ORDER BY uniqguard_r.uniqguard_row";
+    return out;
+}
+
+std::string upsert_check(const GuardTable& table, const config::Guard& guard,
+                         const std::vector<KeySql>& rows, bool nulls_distinct) {
+    const std::size_t n = table.key_columns.size();
+    const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string values, names, no_null, same_in_table, select, into, declare, columns;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string k = "uniqguard_n" + std::to_string(i + 1);
+        const std::string sep = i ? " AND " : "";
+        names += ", " + k;
+        no_null += sep + "v." + k + " IS NOT NULL";
+        same_in_table += sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k;
+        select += (i ? ", " : "") + output_of("v." + k);
+        into += (i ? ", " : "") + std::string("uniqguard_k") + std::to_string(i + 1);
+        declare += "uniqguard_k" + std::to_string(i + 1) + " text; ";
+        columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        values += r ? ", (" : "(";
+        values += std::to_string(r);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& col = key_column(table, i);
+            values += ", " + (rows[r][i] ? stored_as(col, "(" + *rows[r][i] + ")")
+                                         : "NULL::" + col.type_name);
+        }
+        values += ")";
+    }
+    const std::string cte = "WITH v (uniqguard_row" + names + ") AS (VALUES " + values + ") ";
+    const std::string keyed = nulls_distinct ? " WHERE " + no_null : std::string();
+    std::string group;
+    for (std::size_t i = 0; i < n; ++i) group += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
+    std::string described = "'(" + columns + ")=(' || ";
+    for (std::size_t i = 0; i < n; ++i)
+        described += (i ? " || ', ' || " : "") + std::string("uniqguard_k") + std::to_string(i + 1);
+    described += " || ')'";
+    // It runs after the statement, which has reported its own errors by then.
+    const std::string body =
+        "DECLARE " + declare +
+        "uniqguard_twice boolean := false; uniqguard_found boolean := false; BEGIN BEGIN "
+        "uniqguard_twice := EXISTS (" + cte + "SELECT 1 FROM v" + keyed + " GROUP BY " + group +
+        " HAVING count(*) > 1); IF NOT uniqguard_twice THEN " + cte + "SELECT " + select +
+        " INTO " + into + " FROM v WHERE " + (nulls_distinct ? no_null + " AND " : "") +
+        "(SELECT count(*)" + from_table(table, "t") + " WHERE " + same_in_table +
+        ") > 1 ORDER BY v.uniqguard_row LIMIT 1; uniqguard_found := FOUND; END IF; "
+        "EXCEPTION WHEN OTHERS THEN uniqguard_twice := false; uniqguard_found := false; END; "
+        "IF uniqguard_twice THEN RAISE EXCEPTION USING ERRCODE = '21000', MESSAGE = "
+        "'ON CONFLICT DO UPDATE command cannot affect row a second time', HINT = 'Ensure that "
+        "no rows proposed for insertion within the same command have duplicate constrained "
+        "values.'; END IF; IF uniqguard_found THEN "
+        "RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " +
+        quote_literal("uniqguard: ON CONFLICT DO UPDATE on table \"" + table.name +
+                      "\" would update more than one row with key ") +
+        " || " + described + " || " +
+        quote_literal(" (legacy duplicates, which guard \"" + guard.name +
+                      "\" keeps out of new writes only): the statement was refused") +
+        ", HINT = " +
+        quote_literal("Remove the duplicates first (uniqguard dedupe), or update the rows by "
+                      "their own keys.") +
+        "; END IF; END";
+    return do_block(body);
 }
 
 std::string canonical_string_literals(std::string_view sql, bool standard_conforming_strings,

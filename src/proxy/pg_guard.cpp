@@ -93,6 +93,9 @@ struct PgGuard::Decision {
         // An INSERT whose keys come late (guard::LateInsertSql): `pre`, the statement between
         // `wrap_prefix` and `wrap_suffix` (held), `learn`, the check `sql`, then `after`.
         late,
+        // ON CONFLICT (key) DO UPDATE: `sql` in place of the statement (its count given as
+        // INSERT 0 n, held), `learn`, then the check `pre` (a verdict: its error replaces them).
+        upsert,
         wait  // a key is claimed by another session: nothing sent (Outcome::wait)
     };
     Kind kind = Kind::pass;
@@ -110,6 +113,9 @@ struct PgGuard::Decision {
     std::vector<guard::CopiedText> copies;
     std::string wrap_prefix, wrap_suffix, after;  // late
     std::string statement;  // late: the statement to wrap, its parameters written in
+    bool rows_returned = false;  // upsert: with RETURNING
+    bool check_first = false;    // upsert: its check before the statement
+    bool statement_prefix = false;  // replace: `sql` is the start of the client's statement
 };
 
 namespace {
@@ -335,6 +341,93 @@ std::optional<std::string> substitute_parameters(std::string_view text, const pg
         at = t.end();
     }
     out.append(text.substr(at));
+    return out;
+}
+
+// `text` (an ON CONFLICT DO UPDATE's SET list or WHERE) with every EXCLUDED.<column> made the
+// proposed row's value in the proxy's rewrite (guard::excluded_column). nullopt: a column the
+// rows do not set (the server would give its default; the rewrite has none).
+std::optional<std::string> rewrite_excluded(std::string_view text,
+                                            const std::vector<std::string>& columns,
+                                            const guard::GuardTable& table) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(text, tokens)) return std::nullopt;
+    std::string out;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i + 2 < tokens.size(); ++i) {
+        if (!sql::is_word(text, tokens[i], "excluded") || !sql::is_symbol(text, tokens[i + 1], "."))
+            continue;
+        const auto& c = tokens[i + 2];
+        std::string name(sql::token_text(text, c));
+        if (c.kind == sql::TokenKind::quoted_identifier && name.size() >= 2) {
+            name = name.substr(1, name.size() - 2);
+        } else if (c.kind == sql::TokenKind::identifier) {
+            for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        } else {
+            return std::nullopt;  // EXCLUDED.* or worse
+        }
+        auto it = std::find(columns.begin(), columns.end(), name);
+        std::string value;
+        if (it != columns.end()) {
+            value = guard::excluded_column(static_cast<std::size_t>(it - columns.begin()));
+        } else {
+            // Not set by the rows: the proposed row has the column's default, NULL when it
+            // has none (a default of its own is not placed here).
+            auto c = std::find_if(table.columns.begin(), table.columns.end(),
+                                  [&](const auto& col) { return col.name == name; });
+            if (c == table.columns.end() || c->has_default || c->identity != 0 || c->generated)
+                return std::nullopt;
+            value = "CAST(NULL AS " + c->type_name + ")";
+        }
+        out.append(text.substr(at, tokens[i].offset - at));
+        out += value;
+        at = c.end();
+        i += 2;
+    }
+    // A bare EXCLUDED (a whole-row reference) cannot be placed either.
+    for (const auto& t : tokens)
+        if (sql::is_word(text, t, "excluded") && t.offset >= at) return std::nullopt;
+    out.append(text.substr(at));
+    return out;
+}
+
+// `statement` (an INSERT) up to its ON CONFLICT clause. nullopt: none found.
+std::optional<std::string> without_on_conflict(std::string_view statement) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(statement, tokens)) return std::nullopt;
+    int depth = 0;
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+        if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
+        if (sql::is_symbol(statement, tokens[i], ")")) --depth;
+        if (depth == 0 && sql::is_word(statement, tokens[i], "on") &&
+            sql::is_word(statement, tokens[i + 1], "conflict"))
+            return std::string(statement.substr(0, tokens[i].offset));
+    }
+    return std::nullopt;
+}
+
+// An upsert's RETURNING list for the proxy's UPDATE … FROM: a top-level `*` made `target.*`.
+// nullopt: a form it does not place (`t.*` of another name is fine; a bare `*` inside an
+// expression cannot be one).
+std::optional<std::string> returning_of_target(std::string_view list, const std::string& target) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(list, tokens)) return std::nullopt;
+    std::string out;
+    std::size_t at = 0;
+    int depth = 0;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_symbol(list, t, "(")) ++depth;
+        if (sql::is_symbol(list, t, ")")) --depth;
+        const bool star = sql::token_text(list, t) == "*";
+        const bool item_start = i == 0 || sql::is_symbol(list, tokens[i - 1], ",");
+        if (depth == 0 && star && item_start) {
+            out.append(list.substr(at, t.offset - at));
+            out += guard::quote_identifier(target) + ".*";
+            at = t.end();
+        }
+    }
+    out.append(list.substr(at));
     return out;
 }
 
@@ -770,6 +863,101 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     const bool nulls_distinct = cfg.nulls_distinct;
     const bool reject = cfg.action != config::GuardAction::log;
 
+    if (plan.kind == WritePlan::Kind::upsert) {
+        if (bind) return refusal("0A000", plan.refusal);  // refused at Parse; kept for safety
+        guard::UpsertRewrite up;
+        const auto& t = plan.insert_text;
+        up.alias = t.alias;
+        up.columns = t.columns;
+        up.values = t.values;
+        up.overriding = t.overriding == sql::Overriding::system_value ? "OVERRIDING SYSTEM VALUE"
+                        : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
+                                                                      : "";
+        up.nulls_distinct = nulls_distinct;
+        auto set = rewrite_excluded(plan.upsert_set, t.columns, table);
+        auto where = rewrite_excluded(plan.upsert_where, t.columns, table);
+        if (!set || !where)
+            return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
+                                        cfg.table +
+                                        "\" naming an EXCLUDED column its rows leave to a default "
+                                        "is not enforced by guard \"" + cfg.name +
+                                        "\" yet; the statement was refused");
+        // A value the INSERT's assignment refuses ('3'::text into an integer column): the
+        // server refuses the statement while analysing it (42804), before any row. The
+        // statement without its ON CONFLICT clause gets that error, at the same position, from
+        // the server (the rewrite casts every value and would not).
+        for (const auto& row : t.values)
+            for (std::size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
+                const auto c = std::find_if(table.columns.begin(), table.columns.end(),
+                                            [&](const auto& col) { return col.name == t.columns[i]; });
+                if (c == table.columns.end() || guard::assignable_to(row[i], *c)) continue;
+                if (auto cut = without_on_conflict(plan.text)) {
+                    Decision d{.kind = Decision::Kind::replace, .sql = std::move(*cut)};
+                    d.statement_prefix = true;
+                    return d;
+                }
+                return {};
+            }
+        up.set_list = std::move(*set);
+        up.where = std::move(*where);
+        if (!t.returning.empty()) {
+            // In an UPDATE … FROM, `*` would be the proposed rows' columns too.
+            auto returning = returning_of_target(
+                t.returning, t.alias.empty() ? table.name : t.alias);
+            if (!returning)
+                return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
+                                            cfg.table +
+                                            "\" with this RETURNING list is not enforced by "
+                                            "guard \"" + cfg.name +
+                                            "\" yet; the statement was refused");
+            up.returning = std::move(*returning);
+        }
+        // Each proposed key is claimed as an INSERT's (an upsert of a key another transaction
+        // is writing waits for it) and known to the key set.
+        std::vector<guard::KeySql> keys, unknown;
+        // The first row the server refuses for a NULL in a NOT NULL key column.
+        std::optional<std::size_t> first_null_row;
+        for (std::size_t r = 0; r < plan.rows.size(); ++r) {
+            const auto& row = plan.rows[r];
+            auto key = resolve_key(row, table, nullptr, {}, session, literals_readable,
+                                   standard_strings);
+            keys.push_back(key.sql);
+            for (std::size_t k = 0; k < row.size(); ++k)
+                if (row[k].kind == ValueSource::Kind::null &&
+                    table.columns[table.key_columns[k]].not_null && !first_null_row)
+                    first_null_row = r;
+
+            // A value the server refuses (out of range) is refused by the rewrite too, as the
+            // client's statement, which the server cannot even plan without the index, is not.
+            if (key.invalid || (key.has_null && nulls_distinct)) continue;
+            // Not fingerprinted here: the server writes it back for the key set, after the
+            // statement (which may have inserted it).
+            if (!key.fingerprintable) {
+                unknown.push_back(key.sql);
+                continue;
+            }
+            const auto fp = guard::fingerprint_encoded_key(key.encoded, g.seed());
+            if (!claim(g, fp)) return wait_or_interrupt(g);
+            g.keys().insert(fp);
+        }
+        up.value_origins = t.value_offsets;
+        Decision d{.kind = Decision::Kind::upsert};
+        d.sql = guard::upsert_statement(table, up, &d.copies);
+        d.rows_returned = !up.returning.empty();
+        // A row with a NULL in a NOT NULL key column fails the statement there: a repeat
+        // before it wins (the check runs first, on the rows before it), any later one cannot
+        // be reached. (Keys the proxy cannot read are compared by the server's check.)
+        d.check_first = first_null_row.has_value();
+        if (d.check_first) keys.resize(*first_null_row);
+        d.pre = keys.empty() ? std::string("SELECT")
+                             : guard::upsert_check(table, cfg, keys, nulls_distinct);
+        if (!unknown.empty()) {
+            d.learn = guard::stored_keys_probe(table, unknown);
+            d.learn_tag = remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
+        }
+        d.tag = remember(PendingCheck{.guard = &g, .action = cfg.action, .refusal = true});
+        return d;
+    }
     if (plan.kind == WritePlan::Kind::late_insert) {
         // The keys are the server's to report (guard::LateInsertSql). A prepared statement's
         // Execute runs as the proxy's statement, its parameters written in as SQL values.
@@ -1303,6 +1491,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 }
                 for (const auto& c : d.copies)
                     segments.push_back({c.origin, rewritten.size() + c.at, c.length});
+                if (d.statement_prefix)
+                    segments.push_back({st.trimmed.offset, rewritten.size(), d.sql.size()});
                 emit(d.sql, ReplyUse::forward, 0);  // in place of the statement
                 copied = st.trimmed.end();
                 if (!d.learn.empty()) {
@@ -1329,6 +1519,32 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 emit(d.sql, ReplyUse::verdict, d.tag);
                 rewritten += ";\n";
                 emit(d.after, ReplyUse::drop, 0);
+                changed = true;
+                break;
+            case K::upsert:
+                // In place of the statement: the proxy's (its replies held), the keys the key
+                // set learns from the server, the check.
+                copy_until(st.trimmed.offset);
+                if (d.check_first) {
+                    emit(d.pre, ReplyUse::verdict, d.tag);
+                    rewritten += ";\n";
+                }
+                for (const auto& c : d.copies)
+                    segments.push_back({c.origin, rewritten.size() + c.at, c.length});
+                emit(d.sql, d.rows_returned ? ReplyUse::insert_rows : ReplyUse::insert_count, 0);
+                copied = st.trimmed.end();
+                copy_until(st.range.end());
+                rewritten += "\n;";
+                if (!d.learn.empty()) {
+                    emit(d.learn, ReplyUse::capture, d.learn_tag);
+                    rewritten += ";";
+                }
+                if (!d.check_first) {
+                    emit(d.pre, ReplyUse::verdict, d.tag);
+                } else {
+                    // The held replies are released by a verdict: an empty statement's.
+                    emit("SELECT", ReplyUse::verdict, 0);
+                }
                 changed = true;
                 break;
             case K::wait:
@@ -1473,11 +1689,15 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!plan) {
         return keep_text();
     }
-    if (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse) {
+    if ((plan->kind == WritePlan::Kind::refuse || plan->kind == WritePlan::Kind::upsert) &&
+        plan->refuse_at_parse) {
         // The server would refuse this Parse itself (no index for the guard's key); the guard's
         // refusal answers it instead. The server raises it, so it skips to Sync as after a
-        // failed Parse, and no statement of that name is made.
-        Decision d = decide(*plan, nullptr, {}, false);
+        // failed Parse, and no statement of that name is made. (A prepared upsert is not
+        // rewritten yet: refused here too.)
+        WritePlan refused = *plan;
+        refused.kind = WritePlan::Kind::refuse;
+        Decision d = decide(refused, nullptr, {}, false);
         if (d.kind == Decision::Kind::refuse) {
             append_proxy_statement(out, tracker, d.sql, ReplyUse::verdict, d.tag);
             return {.replaced = true};
@@ -1664,6 +1884,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             // parameters written in) answers it, its CommandComplete held for the check.
             return start_late(d, *write->guard, {}, std::nullopt, out, tracker);
         case K::pass:
+        case K::upsert:  // refused with a Bind (decide)
         case K::wait:
             break;
     }

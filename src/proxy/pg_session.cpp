@@ -7,6 +7,7 @@
 #include "guard/claim_waits.hpp"
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/command_tag.hpp"
+#include "protocol/postgres/row_last_column.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
 #include "proxy/client_certificate.hpp"
@@ -156,6 +157,41 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 const auto rows = pg::command_count(util::as_chars(body));
                 if (rows) pg::add_to_command_count(s_.held_, *rows);
                 if (!s_.held_.empty()) send_owned(std::exchange(s_.held_, {}));
+                break;
+            }
+            case A::insert_count: {
+                // The proxy's upsert in place of the client's INSERT: its count is the tag,
+                // held for the check that follows.
+                auto values = pg::decode_data_row(body);
+                std::string tag = "INSERT 0 ";
+                tag += values && !values->empty() && (*values)[0] ? std::string(*(*values)[0])
+                                                                  : std::string("0");
+                std::string out;
+                pg::MessageWriter(out)
+                    .begin(static_cast<char>(pg::BackendCode::command_complete))
+                    .cstring(tag)
+                    .finish();
+                s_.held_ += out;  // until the check after it
+                break;
+            }
+            case A::insert_rows: {
+                // The proxy's upsert with RETURNING: its rows less their last column (the row
+                // number they are ordered by), its `SELECT n` as the client's `INSERT 0 n`.
+                const auto t = static_cast<pg::BackendCode>(type);
+                std::optional<std::string> out;
+                if (t == pg::BackendCode::row_description)
+                    out = pg::row_description_without_last(body);
+                else if (t == pg::BackendCode::data_row)
+                    out = pg::data_row_without_last(body);
+                if (t == pg::BackendCode::command_complete) {
+                    const auto rows = pg::command_count(util::as_chars(body));
+                    out.emplace();
+                    pg::MessageWriter(*out)
+                        .begin(static_cast<char>(pg::BackendCode::command_complete))
+                        .cstring("INSERT 0 " + std::to_string(rows ? *rows : 0))
+                        .finish();
+                }
+                if (out) s_.held_ += *out;  // until the check after it
                 break;
             }
             case A::capture_row:

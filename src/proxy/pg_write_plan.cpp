@@ -102,6 +102,43 @@ std::optional<std::size_t> position_of(const std::vector<std::string>& names,
     return std::nullopt;
 }
 
+// The DO UPDATE part of an INSERT: its SET list (from the first assignment's column to its
+// WHERE or the end) and the WHERE's condition, as written. nullopt: not in that form (SET (a, b)
+// = (...), which the proxy does not place).
+std::optional<std::pair<std::string, std::string>> upsert_set_text(
+    const sql::InsertStatement& ins, std::string_view sql, std::string_view text) {
+    const auto& conflict = ins.on_conflict;
+    if (conflict.assignments.empty()) return std::nullopt;
+    const std::size_t begin = conflict.assignments.front().target.offset;
+    const std::size_t end = static_cast<std::size_t>(text.data() - sql.data()) + text.size();
+    if (begin == sql::SourceRange::npos || begin >= end) return std::nullopt;
+    const std::string_view rest = sql.substr(begin, end - begin);
+    // The SET keyword right before the first column: not a parenthesised list.
+    std::vector<sql::Token> before;
+    if (!sql::lex_postgres(sql.substr(0, begin), before) || before.empty() ||
+        !sql::is_word(sql, before.back(), "set"))
+        return std::nullopt;
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(rest, tokens)) return std::nullopt;
+    // Up to RETURNING, if any; the SET list, then the WHERE.
+    int depth = 0;
+    std::size_t where = std::string_view::npos, stop = rest.size();
+    for (const auto& t : tokens) {
+        if (sql::is_symbol(rest, t, "(") || sql::is_symbol(rest, t, "[")) ++depth;
+        if (sql::is_symbol(rest, t, ")") || sql::is_symbol(rest, t, "]")) --depth;
+        if (depth != 0) continue;
+        if (sql::is_word(rest, t, "returning")) {
+            stop = t.offset;
+            break;
+        }
+        if (where == std::string_view::npos && sql::is_word(rest, t, "where")) where = t.offset;
+    }
+    if (where == std::string_view::npos)
+        return std::make_pair(std::string(rest.substr(0, stop)), std::string());
+    return std::make_pair(std::string(rest.substr(0, where)),
+                          std::string(rest.substr(where + 5, stop - where - 5)));
+}
+
 // A WITH clause whose CTEs write (INSERT, UPDATE, DELETE, MERGE besides the statement's own
 // INSERT and an ON CONFLICT DO UPDATE): such a statement cannot be wrapped in the proxy's CTE.
 bool writes_in_with(std::string_view text) {
@@ -159,9 +196,23 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
                              .guard = &g,
                              .forward_untouched = true,
                              .text = text};
-        auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE"), text);
-        r.refuse_at_parse = names_guard;
-        return r;
+        auto refused = [&](const std::string& form) {
+            auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE" + form), text);
+            r.refuse_at_parse = names_guard;
+            return r;
+        };
+        if (!names_guard) return refused(" on other columns than the key");
+        if (ins.select_source || ins.has_with || ins.default_values)
+            return refused(" whose rows are not a VALUES list");
+        auto set = upsert_set_text(ins, sql, text);
+        if (!set) return refused(" with this SET list");
+        p.kind = WritePlan::Kind::upsert;
+        p.upsert_set = std::move(set->first);
+        p.upsert_where = std::move(set->second);
+        // Rewritten only from a simple Query for now: a prepared one is refused at its Parse
+        // (which the server would refuse, 42P10 / 42704).
+        p.refusal = unenforced(g, "INSERT ... ON CONFLICT DO UPDATE in a prepared statement");
+        p.refuse_at_parse = true;
     }
     if (conflict.action == sql::OnConflict::Action::do_nothing) {
         // log changes nothing on the wire, ON CONFLICT included (SPEC §4).
@@ -185,6 +236,8 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     // Keys the proxy cannot read before the statement runs: the server reports them as it
     // writes the rows (guard/pg_check_sql.hpp, LateInsertSql).
     auto late = [&](const std::string& form) {
+        if (p.kind == WritePlan::Kind::upsert)
+            return refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE with " + form), text);
         if (p.skip_duplicates)
             return refuse(g, unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
                                                   "CONFLICT DO NOTHING)"),
@@ -246,7 +299,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         }
         p.rows.push_back(std::move(key));
     }
-    if (p.skip_duplicates) {
+    if (p.skip_duplicates || p.kind == WritePlan::Kind::upsert) {
         auto& t = p.insert_text;
         t.alias = ins.alias;
         t.overriding = ins.overriding;
@@ -275,12 +328,16 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             t.value_offsets.push_back(std::move(offsets));
         }
         if (ins.default_values || t.has_default || (ins.returning && t.returning.empty())) {
+            const bool upsert = p.kind == WritePlan::Kind::upsert;
             WritePlan r = refuse(g,
                                  unenforced(g,
-                                            "an INSERT that skips duplicates (ON CONFLICT DO "
-                                            "NOTHING or action \"ignore\") with DEFAULT mixed "
-                                            "with values in one column"),
+                                            std::string(upsert ? "INSERT ... ON CONFLICT DO UPDATE"
+                                                               : "an INSERT that skips duplicates "
+                                                                 "(ON CONFLICT DO NOTHING or "
+                                                                 "action \"ignore\")") +
+                                                " with DEFAULT mixed with values in one column"),
                                  text);
+            r.refuse_at_parse = upsert;
             // The client must still get this refusal at Execute, not 42P10 at Parse.
             r.must_rewrite = p.must_rewrite;
             return r;

@@ -229,7 +229,7 @@ def test_forms_not_enforced_yet_are_refused_naming_the_guard(enroll):
     # (INSERT ... SELECT and expressions in key columns are enforced: test_pg_late_keys.py.)
     for sql in [f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1 RETURNING id",
                 f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) "
-                f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'x'",
+                f"ON CONFLICT (id) DO UPDATE SET note = 'x'",
                 f"UPDATE {enroll.name} SET user_id = floor(random() * 10)",
                 f"WITH x AS (INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) "
                 f"RETURNING 1) SELECT * FROM x"]:

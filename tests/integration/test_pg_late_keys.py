@@ -55,7 +55,7 @@ def run_both(gt, script, autocommit=True):
 def assert_same(gt, script, autocommit=True):
     via_proxy, proxy_rows, twin, twin_rows = run_both(gt, script, autocommit)
     for i, (a, b) in enumerate(zip(via_proxy, twin)):
-        assert a == b, f"statement {i}: {script[i]}"
+        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
     assert proxy_rows == twin_rows
     return via_proxy, proxy_rows
 
@@ -497,3 +497,83 @@ def test_update_with_an_expression_the_check_cannot_repeat_is_refused(enroll):
         assert (f'guard "{enroll.constraint}"' in e.value.diag.message_primary
                 and "cannot evaluate ahead of it" in e.value.diag.message_primary)
     conn.close()
+
+
+def test_on_conflict_do_update_on_the_guard_key_updates_the_existing_row(enroll):
+    """Django's bulk_create(update_conflicts=True) and hand-written upserts: the same tags, rows
+    and errors as with the real index."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'a'), (1, 2, 'b')",
+        'INSERT INTO "{t}" ("user_id", "course_id", "note") VALUES (1, 1, \'A\'), (1, 3, \'C\') '
+        'ON CONFLICT("user_id", "course_id") DO UPDATE SET "note" = EXCLUDED."note"',
+        "INSERT INTO {t} AS e (course_id, user_id, note) VALUES (2, 1, 'x') "
+        "ON CONFLICT (course_id, user_id) DO UPDATE SET note = e.note || '+' || excluded.note "
+        "WHERE e.note <> 'b'",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 2, 'y') "
+        "ON CONFLICT ON CONSTRAINT {t}_key DO UPDATE SET note = 'z' WHERE {t}.note = 'b'",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (5, 5, 'p'), (5, 5, 'q') "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (6, NULL, 'n') "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'twice') "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note; "
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 1)",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (7, 7, 'new') "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note",
+        # RETURNING: updated and inserted rows in the order proposed
+        "INSERT INTO {t} AS e (user_id, course_id, note) VALUES (8, 8, 'i1'), (7, 7, 'u1'), "
+        "(9, 9, 'i2') ON CONFLICT (user_id, course_id) DO UPDATE SET note = e.note || excluded.note "
+        "RETURNING user_id, note, course_id * 2 AS twice",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (8, 8, 'x') "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'y' WHERE false RETURNING *",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (8, 8, 'x'), (10, 10, NULL) "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'y' RETURNING note, {t}.user_id",
+    ])
+    assert outcomes[1] == ("ok", "INSERT 0 2", None)
+    assert outcomes[2] == ("ok", "INSERT 0 0", None)  # the WHERE skips the existing row
+    assert outcomes[3] == ("ok", "INSERT 0 1", None)
+    assert outcomes[4][1]["sqlstate"] == "21000"
+    assert outcomes[5][1]["sqlstate"] == "23502"
+    assert outcomes[6][1]["sqlstate"] == "23505"
+    assert outcomes[7] == ("ok", "INSERT 0 1", None)
+    assert outcomes[8] == ("ok", "INSERT 0 3", [(8, "i1", 16), (7, "newu1", 14), (9, "i2", 18)])
+    assert outcomes[9] == ("ok", "INSERT 0 0", [])
+    assert outcomes[10] == ("ok", "INSERT 0 2", [("y", 8), (None, 10)])
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, 1, "A"), (1, 2, "z"), (1, 3, "C"),
+                                                  (7, 7, "newu1"), (8, 8, "y"), (9, 9, "i2"),
+                                                  (10, 10, None)]
+
+
+def test_on_conflict_do_update_refused_where_legacy_duplicates_leave_two_rows(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, "l_upsert_legacy", ENROLL, ["user_id", "course_id"],
+                      legacy_rows_sql="INSERT INTO l_upsert_legacy (user_id, course_id, note) "
+                                      "VALUES (1, 1, 'a'), (1, 1, 'b'), (2, 2, 'c')")
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute("INSERT INTO l_upsert_legacy (user_id, course_id, note) VALUES (2, 2, 'x'), "
+                    "(1, 1, 'y') ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'u'")
+    assert e.value.pgcode == "0A000"
+    assert e.value.diag.message_primary == (
+        'uniqguard: ON CONFLICT DO UPDATE on table "l_upsert_legacy" would update more than one '
+        'row with key (user_id, course_id)=(1, 1) (legacy duplicates, which guard '
+        '"l_upsert_legacy_key" keeps out of new writes only): the statement was refused')
+    assert e.value.diag.context is None
+    cur.execute("SELECT note FROM l_upsert_legacy ORDER BY note")
+    assert cur.fetchall() == [("a",), ("b",), ("c",)]
+    # A key with one row is updated.
+    cur.execute("INSERT INTO l_upsert_legacy (user_id, course_id, note) VALUES (2, 2, 'x') "
+                "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note")
+    assert cur.statusmessage == "INSERT 0 1"
+    conn.close()
+
+
+def test_prepared_on_conflict_do_update_is_refused_at_parse_naming_the_guard(enroll):
+    import psycopg
+    with psycopg.connect(enroll.proxy_dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%s, %s) "
+                         f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'x'", (1, 1))
+        assert e.value.sqlstate == "0A000"
+        assert "in a prepared statement" in e.value.diag.message_primary

@@ -36,6 +36,12 @@ enum class ReplyUse : std::uint8_t {
     // the proxy's INSERT of rows a COPY held back: its row count is added to the held COPY's
     // CommandComplete, which is then released; an error replaces what is held
     add_count,
+    // the proxy's statement in place of the client's INSERT (an upsert): its one row is the
+    // count the client gets as `INSERT 0 n`; its error is the client's
+    insert_count,
+    // ...with RETURNING: its rows are the client's but for their last column (removed), and its
+    // `SELECT n` is the client's `INSERT 0 n`
+    insert_rows,
 };
 
 enum class ReplyAction : std::uint8_t {
@@ -49,6 +55,8 @@ enum class ReplyAction : std::uint8_t {
     proxy_error,     // an error answering a message of the proxy: discard held; send the error
     hold_failed,     // the held write failed on its own: discard what is held; send the error
     add_count,       // add this CommandComplete's count to the held one's, send what is held
+    insert_count,    // the DataRow of an insert_count statement: send `INSERT 0 n` for it
+    insert_rows,     // RowDescription/DataRow/CommandComplete of an insert_rows statement
 };
 
 struct ReplyDecision {

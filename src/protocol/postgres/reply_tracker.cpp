@@ -146,6 +146,16 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             if (error) return {ReplyAction::proxy_error, tag};
             if (reply == code(B::command_complete)) return {ReplyAction::add_count, tag};
             return {ReplyAction::drop, tag};
+        case ReplyUse::insert_rows:
+            if (error) return {ReplyAction::forward, tag};
+            if (reply == code(B::row_description) || reply == code(B::data_row) ||
+                reply == code(B::command_complete))
+                return {ReplyAction::insert_rows, tag};
+            return {ReplyAction::drop, tag};
+        case ReplyUse::insert_count:
+            if (error) return {ReplyAction::forward, tag};
+            if (reply == code(B::data_row)) return {ReplyAction::insert_count, tag};
+            return {ReplyAction::drop, tag};
         case ReplyUse::capture:
             if (error) return {ReplyAction::proxy_error, tag};
             if (reply == code(B::data_row)) return {ReplyAction::capture_row, tag};

@@ -134,11 +134,39 @@ TEST_CASE("UPDATE: a key column set to an expression the check can evaluate ahea
     }
 }
 
+TEST_CASE("ON CONFLICT (key) DO UPDATE: its SET list and WHERE as written", "[pg_write_plan]") {
+    Fixture f;
+    auto p = f.plan(
+        "INSERT INTO enroll AS e (user_id, course_id, note) VALUES (1, 2, 'n') ON CONFLICT "
+        "(course_id, user_id) DO UPDATE SET note = e.note || (excluded.note), user_id = 3 "
+        "WHERE (e.note <> 'x') RETURNING id");
+    REQUIRE(p);
+    REQUIRE(p->kind == WritePlan::Kind::upsert);
+    CHECK(p->upsert_set == "note = e.note || (excluded.note), user_id = 3 ");
+    CHECK(p->upsert_where == " (e.note <> 'x') ");
+    CHECK(p->insert_text.returning == "id");
+    CHECK(p->insert_text.columns == std::vector<std::string>{"user_id", "course_id", "note"});
+    CHECK(p->rows.size() == 1);
+    // A prepared one is refused at its Parse (the server would refuse it there).
+    CHECK(p->refuse_at_parse);
+    p = f.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES (1, 2) ON CONFLICT ON CONSTRAINT "
+        "enroll_key DO UPDATE SET note = 'n'");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::upsert);
+    CHECK(p->upsert_set == "note = 'n'");
+    CHECK(p->upsert_where.empty());
+}
+
 TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan]") {
     Fixture f;
     for (const char* sql :
          {"INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "(id) DO UPDATE SET note = 'x'",
+          "INSERT INTO enroll (user_id, course_id) SELECT 1, 1 ON CONFLICT "
           "(user_id, course_id) DO UPDATE SET note = 'x'",
+          "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "(user_id, course_id) DO UPDATE SET (note, user_id) = ('x', 2)",
           "UPDATE enroll SET user_id = floor(random() * 10)",
           "UPDATE enroll SET user_id = app.next_user(user_id)",
           "UPDATE enroll SET user_id = \"lower\"(user_id)", "UPDATE enroll SET user_id = DEFAULT",
