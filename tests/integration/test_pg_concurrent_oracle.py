@@ -146,6 +146,36 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
     assert run.violations == [] and run.checked_rejections == 1
 
 
+def test_concurrent_oracle_sees_a_hang(pg, make_proxy):
+    """Invariant (d)'s watchdog: with no lock_timeout and no statement_timeout, and a direct
+    session holding an ACCESS EXCLUSIVE lock on a guarded table, the sessions block for good; the
+    run must end anyway, within seconds of `hang_after`, with a failure that names the seed, the
+    session and its statement, having stopped the proxy."""
+    tables = standard_tables()
+    proxy = setup_oracle(pg, make_proxy, tables, action="reject")
+    locker = psycopg2.connect(pg.dsn(database="app", connect_timeout=10))
+    try:
+        locker.cursor().execute(f"LOCK TABLE {tables[0].name} IN ACCESS EXCLUSIVE MODE")
+        run = Run(pg, proxy, tables, seed_from_env(), 2000, sessions=SESSIONS,
+                  lock_timeout_ms=0, statement_timeout_ms=0, hang_after=2,
+                  on_stuck=proxy.process.kill)
+        started = time.monotonic()
+        try:
+            run.execute()
+        finally:
+            run.close()
+        took = time.monotonic() - started
+    finally:
+        locker.rollback()
+        locker.close()
+    text, problems = run.report()
+    assert run.hang is not None and "has had no answer for 2 s" in run.hang, text
+    assert took < 20, text
+    assert proxy.process.poll() is not None, "the watchdog did not stop the proxy"
+    assert f"seed {run.seed}" in run.header()
+    assert run.hang in problems
+
+
 def _schedule_update_precheck_race(gt, side):
     """The schedule of UPDATE_BY_KEY_GAP on one side ("proxy": through uniqguard onto the guarded
     table; "twin": straight onto the table with the real index). Returns the UPDATE's outcome
