@@ -19,13 +19,19 @@ asserted (harness/concurrent_oracle.py says how each is checked and why the chec
     other error fails the test.
 The checks are shown to fire: `test_concurrent_oracle_sees_admitted_duplicates` runs the same
 workload with action "log" (the proxy admits every duplicate) and requires (a) and (c) to report
-them, and `test_concurrent_oracle_sees_false_rejections` hands the checker of (b) rejections that
-were not true duplicates.
+them, `test_concurrent_oracle_sees_false_rejections` hands the checker of (b) rejections that
+were not true duplicates, and `test_concurrent_oracle_sees_a_hang` blocks the sessions for good.
+
+What the oracle found: `test_update_precheck_race`, an UPDATE setting the key that moves a row
+committed by another session between the proxy's precheck and the UPDATE (UPDATE_BY_KEY_GAP in
+harness/concurrent_oracle.py, docs/guard.md), as a deterministic two-session schedule; an
+expected failure (strict) until it is mended. The workload leaves that form out by default.
 
 Reproducing: a failure names its seed; UNIQGUARD_ORACLE_SEED=<seed> replays the same statement
 streams (their interleaving is the scheduler's), UNIQGUARD_ORACLE_SEED=random draws a new one.
 Unset, the run uses harness/concurrent_oracle.py DEFAULT_SEED. UNIQGUARD_ORACLE_SCALE multiplies
-the statement count (CI: 20,000 statements). bench/pg-oracle runs the same for a million.
+the statement count (CI: 20,000 statements, about 25 s on 2 cores); UNIQGUARD_ORACLE_GAPS=
+update_by_key puts the known gap's UPDATEs back. bench/pg-oracle runs the same for a million.
 """
 import os
 import threading
@@ -106,19 +112,18 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
     n = cur.fetchone()[0]
     cur.execute("SELECT rid, user_id, course_id FROM conc_enroll ORDER BY rid LIMIT 1")
     held = cur.fetchone()
-    cur.execute("SELECT DISTINCT user_id, course_id FROM conc_enroll")
-    used = set(cur.fetchall())
     conn.close()
     assert held is not None, "the short run left no row in conc_enroll"
     hrid, hkey = held[0], (held[1], held[2])
-    # A key the committed states at the end do not hold... and, for the window, held nowhere:
-    # the window is the last commit only, where the state is the final one.
-    free = next((a, b) for a in range(1, 5) for b in range(1, 5) if (a, b) not in used)
+    # Each fake rejection's window is the last commit alone: the state is the final one, where
+    # hkey is held by row hrid only (invariant (a) held) and (9, 9), outside the workload's
+    # keys, by no row.
+    free = (9, 9)
     none = {t.name: {} for t in tables}
 
     def rej(stmt, detail_key, own=None):
-        r = Rejection(99, 1, stmt, enroll.detail(detail_key), n, n, own or none, own is not None)
-        return r
+        return Rejection(99, 1, stmt, enroll.detail(detail_key), n, n, own or none,
+                         own is not None)
 
     fakes = {
         "free key": rej(Stmt("INSERT free", "insert", enroll, [free]), free),
@@ -130,7 +135,6 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
         "own DELETE": rej(Stmt("INSERT after own delete", "insert", enroll, [hkey]), hkey,
                           own={"conc_enroll": {hrid: None}, "conc_code": {}}),
     }
-    # Another key holder for hkey would make the UPDATE and own-DELETE cases true duplicates.
     for s in run.sessions:
         s.rejections = []
     run.sessions[0].rejections = list(fakes.values())

@@ -8,9 +8,10 @@ What each session sends (psycopg2, libpq's simple query protocol, autocommit mod
 workload writes BEGIN/COMMIT itself; READ COMMITTED, the default):
 - INSERT of one row or of 2-3 rows (now and then the same key twice in one statement), INSERT …
   ON CONFLICT DO NOTHING and ON CONFLICT (key columns) DO NOTHING, UPDATE setting the whole key
-  (and now and then the note) of rows chosen by rid, by rid IN (…), by key or by one key column,
-  DELETE of rows chosen the same ways, a SELECT now and then; every write with RETURNING, so that
-  the session knows its transaction's own effects;
+  (and now and then the note) of rows chosen by rid or rid IN (…) (rows whose INSERT committed, or
+  the session's own), DELETE of rows chosen by rid, rid IN (…), key or one key column, a SELECT
+  now and then; every write with RETURNING, so that the session knows its transaction's own
+  effects;
 - autocommit statements (each its own implicit transaction), and explicit transactions: BEGIN,
   1-6 statements, SAVEPOINT / ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT, COMMIT or ROLLBACK; after
   an error inside a block the session rolls back (to its last savepoint, or all), as an
@@ -23,7 +24,11 @@ REPEATABLE READ / SERIALIZABLE blocks and the extended protocol (docs/guard.md, 
 after a wait, the check runs in a snapshot taken before the other transaction committed, and both
 rows commit), TRUNCATE (it takes the table's lock: a different test), multi-statement query
 strings with savepoint commands (a documented gap: `ROLLBACK TO s; INSERT …` frees the INSERT's
-claims at once).
+claims at once), and UPDATEs setting the key of rows chosen by key or by a key column: the gap
+this oracle found (UPDATE_BY_KEY_GAP below; UNIQGUARD_ORACLE_GAPS=update_by_key puts them back).
+The sessions' statement streams are a function of the seed and of each session's outcomes; the
+interleaving is the scheduler's, so a run is not replayed exactly: a failure prints the statements
+of every session around it, with their send and answer times, and the server's commit times.
 
 The server's own record. The guarded tables (in database `app`) carry two triggers, invisible to
 the clients and to the proxy:
