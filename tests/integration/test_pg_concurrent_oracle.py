@@ -63,11 +63,12 @@ def test_concurrent_oracle(pg, make_proxy):
     counts = run.totals()
     # The run did what it is for: the sessions collided (rejections, waits ending in both ways),
     # transactions committed and rolled back, every 23505 was checked.
-    assert run.statements() == STATEMENTS
+    assert STATEMENTS <= run.statements() <= STATEMENTS + 2 * SESSIONS
     assert counts.get("error 23505", 0) >= STATEMENTS // 50, report
     assert run.checked_rejections == counts["error 23505"], report
     assert counts.get("COMMIT", 0) >= STATEMENTS // 200, report
     assert counts.get("ROLLBACK TO", 0) > 0 and counts.get("ROLLBACK", 0) > 0, report
+    assert counts.get("several", 0) >= STATEMENTS // 100, report
     assert run.replayed >= STATEMENTS // 10, report
 
 

@@ -12,7 +12,8 @@ workload writes BEGIN/COMMIT itself; READ COMMITTED, the default):
   the session's own), DELETE of rows chosen by rid, rid IN (…), key or one key column, a SELECT
   now and then; every write with RETURNING, so that the session knows its transaction's own
   effects;
-- autocommit statements (each its own implicit transaction), and explicit transactions: BEGIN,
+- autocommit statements (each its own implicit transaction), query strings of 2-3 INSERTs (the
+  first now and then a DELETE by key) run as one implicit transaction, explicit transactions: BEGIN,
   1-6 statements, SAVEPOINT / ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT, COMMIT or ROLLBACK; after
   an error inside a block the session rolls back (to its last savepoint, or all), as an
   application does.
@@ -255,7 +256,7 @@ def key_has_null(key):
 
 class Stmt:
     """A statement and what the check of a 23505 needs to know about it."""
-    __slots__ = ("sql", "kind", "table", "keys", "selector", "on_conflict")
+    __slots__ = ("sql", "kind", "table", "keys", "selector", "on_conflict", "rids", "parts")
 
     def __init__(self, sql, kind, table=None, keys=(), selector=None, on_conflict=False):
         self.sql = sql
@@ -264,6 +265,8 @@ class Stmt:
         self.keys = list(keys)      # the keys the statement writes (INSERT rows, UPDATE's key)
         self.selector = selector    # UPDATE / DELETE: (what, values), evaluated by `selects`
         self.on_conflict = on_conflict
+        self.rids = []              # the rids its INSERT rows carry
+        self.parts = 1              # statements in the query string
 
 
 def selects(t, selector, rid, key):
@@ -364,7 +367,41 @@ class Generator:
         sql = f"INSERT INTO {t.name} ({', '.join(order)}) VALUES {', '.join(values)}"
         if conflict:
             sql += conflict
-        return Stmt(sql + self.returning(t), "insert", t, keys, on_conflict=bool(conflict))
+        stmt = Stmt(sql + self.returning(t), "insert", t, keys, on_conflict=bool(conflict))
+        stmt.rids = list(range(self.next_rid - len(keys) + 1, self.next_rid + 1))
+        return stmt
+
+    def several(self):
+        """Several statements in one query string, outside a block: one implicit transaction
+        (all commit, or a failure rolls them all back and frees their keys). 2-3 INSERTs into
+        one table, the first now and then a DELETE by key (`DELETE k; INSERT k` succeeds on a
+        real index). For the check of a 23505 the string counts as one INSERT of all its keys
+        (a key written twice in it is a true duplicate: the earlier row is the transaction's
+        own); what its DELETE freed is not counted, which can only let a false rejection pass,
+        never fail a true one."""
+        t = self.table()
+        stmts = []
+        if self.rng.random() < 0.3:
+            k = self.key(t)
+            stmts.append(Stmt(f"DELETE FROM {t.name}{self.where(t, ('key', k))}", "delete", t))
+            if not key_has_null(k) and self.rng.random() < 0.7:
+                stmts.append(self._insert_key(t, k))
+        while len(stmts) < 2 or (len(stmts) < 3 and self.rng.random() < 0.5):
+            stmts.append(self.insert(t, self.rng.choice([1, 1, 2])))
+        inserts = [x for x in stmts if x.kind == "insert"]
+        out = Stmt("; ".join(x.sql for x in stmts), "insert", t,
+                   [k for x in inserts for k in x.keys])
+        out.rids = [r for x in inserts for r in x.rids]
+        out.parts = len(stmts)
+        return out
+
+    def _insert_key(self, t, k):
+        self.next_rid += 1
+        stmt = Stmt(f"INSERT INTO {t.name} (rid, {', '.join(t.key)}, note) VALUES "
+                    f"({self.next_rid}, {', '.join(lit(v) for v in k)}, {lit(self.note())})"
+                    + self.returning(t), "insert", t, [k])
+        stmt.rids = [self.next_rid]
+        return stmt
 
     def update(self, t):
         k = self.key(t)
@@ -431,6 +468,8 @@ class Generator:
                 self.block_left = rng.randint(1, 6)
                 self.savepoints = []
                 return self.control(rng.choice(["BEGIN", "BEGIN", "START TRANSACTION"]))
+            if rng.random() < 0.06:
+                return self.several()
             return self.data()
         if self.block_left <= 0:
             self.in_block = False
@@ -532,13 +571,17 @@ class Session(threading.Thread):
         own = {t.name: {} for t in run.tables_list}    # the transaction's own effects
         saved = []                                # [(savepoint name, copy of own)]
         failed = False
-        while not run.stop.is_set() and run.take_statement():
+        while not run.stop.is_set():
             if failed:
                 stmt = gen.after_error()
                 failed = False
             else:
                 stmt = gen.next()
-            self.statements += 1
+            if not run.take_statements(stmt.parts):
+                break
+            self.statements += stmt.parts
+            if stmt.parts > 1:
+                self.count("several")
             writes = stmt.kind in ("insert", "update", "delete")
             n_before = self.counter() if writes else None
             self.current = (time.monotonic(), stmt.sql)
@@ -580,12 +623,14 @@ class Session(threading.Thread):
                     own = {t.name: {} for t in run.tables_list}
                     saved = []
                 elif writes:
+                    assert stmt.parts == 1, "several statements in one string inside a block"
                     mine = own[stmt.table.name]
                     for row in rows:
                         mine[row[0]] = None if stmt.kind == "delete" else \
                             (tuple(row[1:-1]), row[-1])
-                if writes and stmt.kind == "insert" and rows:
-                    gen.own_rids[stmt.table.name].extend(r[0] for r in rows)
+                if writes and stmt.kind == "insert":
+                    # rows skipped by ON CONFLICT DO NOTHING never exist: naming them is harmless
+                    gen.own_rids[stmt.table.name].extend(stmt.rids)
                 if not in_block:
                     gen.block_ended(committed=tag in ("COMMIT", "INSERT", "UPDATE", "DELETE"))
                 continue
@@ -665,11 +710,12 @@ class Run:
         self.replayed_effects = 0
         self.elapsed = None
 
-    def take_statement(self):
+    def take_statements(self, n):
+        """The run's budget: the last string may take it past `total` by its extra statements."""
         with self.lock:
             if self.issued >= self.total:
                 return False
-            self.issued += 1
+            self.issued += n
             return True
 
     def header(self):
@@ -970,7 +1016,8 @@ class Run:
             f"{c.get('COMMIT', 0)}, ROLLBACK {c.get('ROLLBACK', 0)}; SAVEPOINT "
             f"{c.get('SAVEPOINT', 0)}, ROLLBACK TO {c.get('ROLLBACK TO', 0)}, RELEASE "
             f"{c.get('RELEASE', 0)}; autocommit writes that succeeded "
-            f"{c.get('autocommit write', 0)}",
+            f"{c.get('autocommit write', 0)}; query strings of 2-3 statements (one implicit "
+            f"transaction) {c.get('several', 0)}",
             f"writes that succeeded: INSERT {c.get('INSERT', 0)}, UPDATE {c.get('UPDATE', 0)}, "
             f"DELETE {c.get('DELETE', 0)}; SELECT {c.get('SELECT', 0)}",
             f"errors: 23505 {c.get('error 23505', 0)} (unique violation), 40P01 "
