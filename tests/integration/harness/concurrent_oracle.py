@@ -93,6 +93,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.request
 
 import psycopg2
 import psycopg2.errors
@@ -763,6 +764,7 @@ class Run:
         self.elapsed = time.monotonic() - self.started
         for s in self.sessions:
             s.join()
+        self.proxy_metrics = self.read_metrics()
         if self.hang is None:
             self.checkpoint(final=True)     # the end: every session closed
             self.final_contents()
@@ -771,6 +773,25 @@ class Run:
     def close(self):
         self.reader.close()
         self.twin.close()
+
+    def read_metrics(self):
+        """The proxy's guard counters (/metrics): waits, outcomes. {} when it is gone."""
+        out = {}
+        try:
+            url = f"http://127.0.0.1:{self.proxy.admin_port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return out
+        for line in text.splitlines():
+            if line.startswith(("uniqguard_guard_waits_total", "uniqguard_guard_outcomes_total")):
+                name, value = line.rsplit(" ", 1)
+                out[name] = out.get(name, 0) + float(value)
+        return out
+
+    def waits(self):
+        return int(sum(v for k, v in getattr(self, "proxy_metrics", {}).items()
+                       if k.startswith("uniqguard_guard_waits_total")))
 
     # -- (a) and the twin replay, at checkpoints
     def duplicates_now(self):
@@ -1029,6 +1050,8 @@ class Run:
             f"{self.checkpoints} checkpoints ({self.skipped_checkpoints} skipped for a lock); "
             f"final rows "
             f"{getattr(self, 'final_rows', {})}",
+            f"waits in the proxy for another session's key (uniqguard_guard_waits_total): "
+            f"{self.waits()}",
             f"23505s checked against the server's committed states: "
             f"{getattr(self, 'checked_rejections', 0)} of {len(getattr(self, 'rejections', []))}",
         ]
