@@ -94,8 +94,9 @@ def test_concurrent_oracle_sees_admitted_duplicates(pg, make_proxy):
 def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
     """Invariant (b)'s checker, after a short real run, given rejections no real index would
     have made: a key no committed state held, a key held only by the row the UPDATE targets, a
-    DETAIL naming a key the statement did not write, a 23505 for ON CONFLICT DO NOTHING, and a
-    key held only by a row the session's own transaction had deleted. Each must be reported; the
+    DETAIL naming a key the statement did not write, a 23505 for ON CONFLICT DO NOTHING, a key
+    held only by a row the session's own transaction had deleted, and `DELETE k; INSERT k` in one
+    string while no other row held k. Each must be reported; the
     run's own rejections must all pass."""
     tables = standard_tables()
     proxy = setup_oracle(pg, make_proxy, tables, action="reject")
@@ -127,6 +128,8 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
         return Rejection(99, 1, stmt, enroll.detail(detail_key), n, n, own or none,
                          own is not None)
 
+    delete_insert = Stmt("DELETE key; INSERT key", "insert", enroll, [hkey])
+    delete_insert.parts, delete_insert.deletes = 2, hkey
     fakes = {
         "free key": rej(Stmt("INSERT free", "insert", enroll, [free]), free),
         "the UPDATE's own row": rej(Stmt("UPDATE onto itself", "update", enroll, [hkey],
@@ -136,6 +139,7 @@ def test_concurrent_oracle_sees_false_rejections(pg, make_proxy):
                                            on_conflict=True), hkey),
         "own DELETE": rej(Stmt("INSERT after own delete", "insert", enroll, [hkey]), hkey,
                           own={"conc_enroll": {hrid: None}, "conc_code": {}}),
+        "DELETE; INSERT": rej(delete_insert, hkey),
     }
     for s in run.sessions:
         s.rejections = []
