@@ -869,7 +869,8 @@ class Run:
                         f"(c) commit {n} (session {app}, at {at:.6f}) cannot be replayed onto the "
                         f"twin with the real unique index: effect {i + 1} of {len(effects)} "
                         f"failed: {getattr(e, 'pgcode', '')} {str(e).strip()}\n    its effects "
-                        f"(table, op, rid, key, note):\n{shown}\n" + self.explain(tbl, key, rid, app, at))
+                        f"(table, op, rid, key, note):\n{shown}\n"
+                        + self.explain(tbl, key, rid, app, at))
                     self.replay_stopped = n
                     break
             else:
@@ -1045,6 +1046,8 @@ class Run:
     def report(self):
         c = self.totals()
         st = self.statements()
+        other = sum(v for k, v in c.items()
+                    if k.startswith("error ") and k[6:] not in EXPECTED_ERRORS)
         lines = [
             self.header(),
             f"sessions: {self.n_sessions}; statements: {st} in {self.elapsed:.1f} s "
@@ -1060,7 +1063,7 @@ class Run:
             f"DELETE {c.get('DELETE', 0)}; SELECT {c.get('SELECT', 0)}",
             f"errors: 23505 {c.get('error 23505', 0)} (unique violation), 40P01 "
             f"{c.get('error 40P01', 0)} (deadlock), 55P03 {c.get('error 55P03', 0)} (lock "
-            f"timeout), other {sum(v for k, v in c.items() if k.startswith('error ') and k[6:] not in EXPECTED_ERRORS)}",
+            f"timeout), other {other}",
             f"server's record: {self.replayed} transactions committed writes to the guarded "
             f"tables ({self.replayed_effects} row effects), replayed onto the twin in commit "
             f"order{'' if not self.replay_stopped else ' up to the one it refused'}; "
