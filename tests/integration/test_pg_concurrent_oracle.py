@@ -85,6 +85,7 @@ def test_concurrent_oracle_sees_admitted_duplicates(pg, make_proxy):
     finally:
         run.close()
     text, problems = run.report()
+    print("\n" + text + "\n" + "\n".join(v[:300] for v in run.violations[:3]))
     assert run.totals().get("error 23505", 0) == 0, text
     assert any(v.startswith("(a) duplicate keys") for v in run.violations), text
     assert any(v.startswith("(c) commit") and "23505" in v for v in run.violations), text
