@@ -91,6 +91,15 @@ asio::awaitable<bool> ConfigReloader::reload_once() {
         refuse(path + ": " + *why);
         co_return false;
     }
+    if (next->listen.protocol == config::Protocol::mysql &&
+        config::guard_changes(running.config->guards, next->guards).any()) {
+        // The MySQL key sets are loaded at start only (proxy/mysql_key_set_loading), and MySQL
+        // sessions keep the guards they started with.
+        refuse(path +
+               ": [[guard]] sections cannot change by a reload on MySQL/MariaDB yet (restart "
+               "the proxy to change them)");
+        co_return false;
+    }
     auto client_tls = make_client_facing_tls(next->listen);
     if (!client_tls.error.empty()) {
         refuse(client_tls.error);
