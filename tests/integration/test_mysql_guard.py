@@ -7,6 +7,7 @@ Also: the key set loaded from a table with legacy duplicates, rows deleted on th
 false duplicate), the forms this slice refuses, and action = "log"."""
 from contextlib import closing
 import json
+import signal
 import time
 
 import MySQLdb
@@ -313,5 +314,25 @@ def test_writes_wait_for_the_key_set_as_when_unready_says(proxy_account, make_my
             f'"{GUARD}" is ready (its key set could not be loaded: table {DATABASE}.g_missing '
             "does not exist".encode())
         assert through.query_text_rows("SELECT 1") == [["1"]]
+    finally:
+        through.close()
+
+
+def test_a_reload_that_changes_the_guards_is_refused(enroll):
+    with open(enroll.config_path, "a") as f:
+        f.write(guard_toml("g_enroll", name="second", columns=("user_id",)))
+    enroll.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "nothing changed" not in enroll.log_text():
+        assert time.monotonic() < deadline, enroll.log_text()
+        time.sleep(0.05)
+    assert ("[[guard]] sections (and the account that loads their key sets) cannot change by a "
+            "reload on MySQL/MariaDB yet; restart the proxy to change them; nothing changed"
+            in enroll.log_text())
+    # The guard in force goes on.
+    through = wire(enroll.port)
+    try:
+        _, payload = raw_reply(through, "INSERT INTO g_enroll (user_id, course_id) VALUES (2, 'A')")
+        assert err_of(payload)[2] == b"Duplicate entry '2-A' for key 'enroll_uniq'"
     finally:
         through.close()
