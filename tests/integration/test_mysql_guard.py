@@ -80,13 +80,13 @@ def enroll(mysql_root, proxy_account, make_mysql_proxy):
     return start_guarded(make_mysql_proxy, "g_enroll")
 
 
-def both(proxy, mariadb, sql):
+def both(proxy, mariadb, sql, table="g_enroll"):
     """The same statement on the guarded table through the proxy and on the twin directly (two
     fresh raw connections): their first reply packets."""
     through, direct = wire(proxy.port), wire(mariadb.port)
     try:
-        return (raw_reply(through, sql.format(t="g_enroll")),
-                raw_reply(direct, sql.format(t="g_enroll_twin")))
+        return (raw_reply(through, sql.format(t=table)),
+                raw_reply(direct, sql.format(t=table + "_twin")))
     finally:
         through.close()
         direct.close()
@@ -336,3 +336,27 @@ def test_a_reload_that_changes_the_guards_is_refused(enroll):
         assert err_of(payload)[2] == b"Duplicate entry '2-A' for key 'enroll_uniq'"
     finally:
         through.close()
+
+
+def test_decimal_char_and_unsigned_keys_show_as_the_server_shows_them(mysql_root, proxy_account,
+                                                                       make_mysql_proxy, mariadb):
+    with mysql_root.cursor() as cur:
+        for table, unique in (("g_typed", ""), ("g_typed_twin", f", UNIQUE KEY {GUARD} (a, b, c)")):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute(f"CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, "
+                        f"a DECIMAL(6,2), b CHAR(5) COLLATE latin1_swedish_ci, "
+                        f"c BIGINT UNSIGNED{unique}) CHARSET latin1")
+            cur.execute(f"INSERT INTO {table} (a, b, c) VALUES (1.5, 'ab', 18446744073709551615)")
+    proxy = make_mysql_proxy(extra=guard_toml("g_typed", columns=("a", "b", "c")))
+    deadline = time.monotonic() + 30
+    while f"guard {GUARD}: ready" not in proxy.log_text():
+        assert time.monotonic() < deadline, proxy.log_text()
+        time.sleep(0.05)
+    for values in ("('1.50', 'AB  ', 18446744073709551615)", "(1.499, 'åb', 1), (1.499, 'Åb ', 1.0)",
+                   "(2, 'x', 0x10), ('2.001', 'X', 16)"):
+        got, want = both(proxy, mariadb, "INSERT INTO {t} (a, b, c) VALUES " + values, "g_typed")
+        got_err = err_of(got[1]) if got[1][0] == 0xFF else got[1]
+        want_err = err_of(want[1]) if want[1][0] == 0xFF else want[1]
+        # Only the table differs: both name the key enroll_uniq.
+        assert got == want, (values, got_err, want_err)
+        assert got[1][0] == 0xFF
