@@ -84,7 +84,8 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // A command the guard does not simply forward (a check, a SIGNAL in its place): the
     // packet at the front of the client buffer, `wire_size` bytes. Nullopt when it is handled;
     // a PumpEnd when the session ends.
-    asio::awaitable<std::optional<PumpEnd>> guarded_command(MySqlGuard::Step step,
+    // `step` is the caller's named local (GCC 12: no temporary handed to an awaited call).
+    asio::awaitable<std::optional<PumpEnd>> guarded_command(MySqlGuard::Step& step,
                                                             std::size_t wire_size);
     // Sends the proxy's own query and waits for its whole reply (never shown to the client).
     asio::awaitable<std::optional<PumpEnd>> run_check(const std::string& sql);

@@ -495,7 +495,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
             client_buffer_.consume(forward);
         }
         if (guarded) {
-            auto end = co_await guarded_command(std::move(*guarded), guarded_size);
+            auto end = co_await guarded_command(*guarded, guarded_size);
             if (end) co_return *end;
             continue;  // more packets may be buffered behind it
         }
@@ -689,7 +689,7 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_check(
 }
 
 asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_command(
-    MySqlGuard::Step step, std::size_t wire_size) {
+    MySqlGuard::Step& step, std::size_t wire_size) {
     if (step.kind == MySqlGuard::Step::Kind::check) {
         // The check runs in the client's own session (its uncommitted rows count), once every
         // reply owed to the client is through, so its reply is the next thing the server sends.
