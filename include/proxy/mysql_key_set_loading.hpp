@@ -19,6 +19,10 @@ namespace uniqguard::proxy {
 // stop at its next row or retry.
 boost::asio::awaitable<void> load_mysql_guards(SharedState& shared);
 
+// The server's global sql_mode as the loader read it when it connected (new sessions start with
+// it); empty until then.
+std::string mysql_global_sql_mode();
+
 // One guard on `db` (blocking): its table's columns, its key columns with their collations'
 // weights (`cache` shares them between guards), then its keys. True when it is ready; false
 // when it failed (the reason is logged and kept in the guard). `stop`: checked at every row.

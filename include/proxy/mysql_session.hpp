@@ -120,6 +120,7 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // The guard (null when no guard is in force) and the settings it reads literals under.
     std::unique_ptr<MySqlGuard> guard_;
     std::uint64_t server_capabilities_ = 0;  // as sent to the server (reply layouts)
+    std::uint16_t login_status_ = 0;         // the status flags of the login's OK
     std::optional<MySqlSessionSettings> settings_;
     // The proxy's own query in flight: the server pump gives its reply bytes here, not to the
     // client (the client pump sent it while nothing was owed to the client).

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "guard/mysql_check_sql.hpp"
@@ -109,6 +110,27 @@ std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
     return columns;
 }
 
+std::mutex global_sql_mode_mutex;
+std::string global_sql_mode;  // under the mutex
+
+// Read once per connection: a SET GLOBAL sql_mode later is not seen (sessions that change
+// their own are followed by their SETs).
+void read_global_sql_mode(guard::MySqlRowSource& db) {
+    std::string error, mode;
+    if (!db.stream(
+            "SELECT @@GLOBAL.sql_mode",
+            [&](guard::MySqlRow row) {
+                if (!row.empty() && row[0]) mode = *row[0];
+                return true;
+            },
+            error)) {
+        spdlog::warn("guards: cannot read the server's global sql_mode: {}", error);
+        return;
+    }
+    std::lock_guard lock(global_sql_mode_mutex);
+    global_sql_mode = std::move(mode);
+}
+
 // One pass over the guards not ready; true when all are.
 bool load_round(SharedState& shared, guard::CollationWeightsCache& cache) {
     const auto now = shared.reloadable.current().value;
@@ -122,6 +144,7 @@ bool load_round(SharedState& shared, guard::CollationWeightsCache& cache) {
         spdlog::error("guards: cannot connect to the backend to load the key sets: {}", error);
         return false;
     }
+    read_global_sql_mode(*conn);
     bool all_ready = true;
     for (const auto& g : now.guards->guards()) {
         if (g->state() == guard::GuardLoadState::ready) continue;
@@ -153,6 +176,11 @@ struct LoaderJob {
 };
 
 }  // namespace
+
+std::string mysql_global_sql_mode() {
+    std::lock_guard lock(global_sql_mode_mutex);
+    return global_sql_mode;
+}
 
 bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, guard::GuardState& g,
                       guard::CollationWeightsCache& cache, const std::atomic<bool>& stop) {

@@ -7,8 +7,10 @@
 #include "protocol/mysql/auth_relay.hpp"
 #include "protocol/mysql/capabilities.hpp"
 #include "protocol/mysql/error_codes.hpp"
+#include "protocol/mysql/wire.hpp"
 #include "protocol/proxy_header.hpp"
 #include "proxy/client_certificate.hpp"
+#include "proxy/mysql_key_set_loading.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 #include "util/gcc12_coroutine_frames.hpp"
@@ -62,6 +64,16 @@ my::ServerError bad_handshake() {
 my::ServerError connection_error(std::string message) {
     return {
         .code = my::error_code::cant_connect, .sqlstate = "HY000", .message = std::move(message)};
+}
+// The status flags of an OK packet (0 when it has none): the login's OK says, before any
+// command, whether the session starts with NO_BACKSLASH_ESCAPES.
+std::uint16_t ok_packet_status(util::Bytes payload) {
+    my::PayloadCursor c(payload);
+    c.u8();
+    c.lenenc_int();  // affected rows
+    c.lenenc_int();  // last insert id
+    const std::uint16_t status = c.u16();
+    return c.ok() ? status : 0;
 }
 // GCC 12 destroys some temporaries of a full-expression that contains co_await twice (aggregates
 // built in place, strings made for the call): every ServerError and payload below is therefore a
@@ -340,9 +352,12 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
         if (!guards->empty()) {
             // Guards change only at a restart on MySQL (config_reload refuses otherwise): the
             // registry of the session's start is the one in force.
+            // The global sql_mode new sessions start with, as the key-set loader read it (not
+            // yet read: MariaDB's default, which quotes as the server's own default does; the
+            // server's NO_BACKSLASH_ESCAPES flag is compared before each guarded INSERT).
             const auto dialect = sql::dialect_for_server(handshake->server_version);
             settings_.emplace(response->character_set, dialect.value_or(sql::MySqlDialect{}),
-                              std::string());
+                              mysql_global_sql_mode());
             guard_ = std::make_unique<MySqlGuard>(std::move(guards), shared_.duplicates.get(),
                                                   config_->backend.database);
         }
@@ -420,7 +435,10 @@ asio::awaitable<bool> MySqlSession::relay_authentication(const my::ServerHandsha
         // Every other step relays the server's packet, numbered for the client's leg.
         if (!co_await send_packet(client_, client_sequence++, util::as_bytes(packet->payload)))
             co_return false;
-        if (step.kind == K::authenticated) co_return true;
+        if (step.kind == K::authenticated) {
+            login_status_ = ok_packet_status(util::as_bytes(packet->payload));
+            co_return true;
+        }
         if (step.kind == K::forward_to_client) continue;
 
         // forward_then_read_client: the client's answer.
@@ -648,8 +666,8 @@ MySqlGuardSession MySqlSession::guard_session() const {
     return {.client_address = client_address_,
             .user = user_,
             .database = tracker_->database(),
-            .server_status = tracker_->status(),
-            .status_seen = tracker_->status() != 0};
+            .server_status = tracker_->status() != 0 ? tracker_->status() : login_status_,
+            .status_seen = tracker_->status() != 0 || login_status_ != 0};
 }
 
 asio::awaitable<bool> MySqlSession::wait_until_idle() {

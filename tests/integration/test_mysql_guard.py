@@ -360,3 +360,20 @@ def test_decimal_char_and_unsigned_keys_show_as_the_server_shows_them(mysql_root
         # Only the table differs: both name the key enroll_uniq.
         assert got == want, (values, got_err, want_err)
         assert got[1][0] == 0xFF
+
+
+def test_a_global_no_backslash_escapes_is_followed(mysql_root, proxy_account, make_mysql_proxy,
+                                                   mariadb):
+    make_tables(mysql_root, "g_nbe", legacy=[(1, "a\\")])
+    before = mariadb.sql("SELECT @@GLOBAL.sql_mode").strip()
+    mariadb.sql("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    try:
+        proxy = start_guarded(make_mysql_proxy, "g_nbe")
+        # 'a\' is a string of two characters under NO_BACKSLASH_ESCAPES: the first statement of
+        # the session already reads it so (the login's OK carries the flag).
+        got, want = both(proxy, mariadb, "INSERT INTO {t} (user_id, course_id) VALUES (1, 'A\\')",
+                         "g_nbe")
+        assert got == want
+        assert err_of(got[1]) == (1062, "23000", b"Duplicate entry '1-A\\' for key 'enroll_uniq'")
+    finally:
+        mariadb.sql(f"SET GLOBAL sql_mode = '{before}'")
