@@ -181,7 +181,17 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
     // SET statements change how later literals read, whatever table they name.
     if (!may_mention && !util::contains_ignoring_case(text, "set")) return {};
     const auto parsed = sql::parse_mysql(text, settings.dialect());
-    if (!parsed) return {};  // the server refuses it too (1064)
+    if (!parsed) {
+        // The server refuses it too (1064) when the proxy reads the text as the server does;
+        // when it may not (a character set whose multibyte characters can hold a quote byte,
+        // an sql_mode it lost track of), a text naming a guarded table is refused instead.
+        const bool same_reading =
+            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        if (!may_mention || same_reading) return {};
+        const auto guards = guards_named_in(text);
+        return guards.empty() ? Step{}
+                              : unenforced(*guards.front(), "a statement the proxy cannot read");
+    }
     Step step = may_mention ? on_statements(parsed, text, settings, session) : Step{};
     // Only a string the server runs changes the settings (applied as it is sent: a SET the
     // server then refuses is taken as applied, which makes the proxy key fewer strings).

@@ -162,3 +162,13 @@ TEST_CASE("SqlModeTheProxyDidNotFollowLeavesNothingUnguarded", "[mysql][guard]")
     CHECK(f.guard.on_command("\x1F", f.settings, f.session).kind == Kind::forward);  // reset
     CHECK(f.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::forward);
 }
+
+TEST_CASE("UnreadableTextUnderAnotherCharacterSetIsRefused", "[mysql][guard]") {
+    Fixture f;
+    // Read as the server reads it, an unterminated string is the server's 1064.
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES ('1)").kind == Kind::forward);
+    CHECK(f.query("SET NAMES sjis").kind == Kind::forward);
+    CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES ('1)"), "1235",
+                  mysql_unenforced_message("a statement the proxy cannot read", "app.enroll",
+                                           "enroll_uniq")));
+}
