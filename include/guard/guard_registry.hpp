@@ -19,6 +19,7 @@
 #include "guard/guard_catalog.hpp"
 #include "guard/key_claims.hpp"
 #include "guard/key_set.hpp"
+#include "guard/mysql_guard_table.hpp"
 #include "sql/prefilter.hpp"
 #include "sql/statement.hpp"
 
@@ -53,6 +54,9 @@ struct GuardKeys {
     std::atomic<GuardLoadState> state{GuardLoadState::loading};
     std::atomic<std::int64_t> load_ns{-1};
     std::optional<GuardTable> table;
+    // MySQL/MariaDB guards: the key columns and their weights (the GuardTable above holds the
+    // names the admin endpoint shows). Written before `state` turns ready, like `table`.
+    std::shared_ptr<const MySqlGuardTable> mysql_table;
     mutable std::mutex failure_mutex;
     std::string failure;
     std::atomic<std::uint64_t> rebuild_epoch{0};
@@ -85,6 +89,9 @@ class GuardState {
     // Only when state() == ready: the table never changes afterwards.
     const GuardTable& table() const { return *k_.table; }
     void set_ready(GuardTable table);
+    void set_ready(GuardTable table, std::shared_ptr<const MySqlGuardTable> mysql);
+    // Only when state() == ready, on a MySQL guard (null otherwise).
+    const MySqlGuardTable* mysql_table() const { return k_.mysql_table.get(); }
     void set_failed(std::string why);
     std::string failure() const;
     // The duration of the last completed load of the key set (at start or after a TRUNCATE),

@@ -27,6 +27,9 @@
 #include "protocol/mysql/packet_reader.hpp"
 #include "protocol/mysql/packet_scanner.hpp"
 #include "protocol/mysql/packet_writer.hpp"
+#include "protocol/mysql/value_reply.hpp"
+#include "proxy/mysql_guard.hpp"
+#include "proxy/mysql_session_settings.hpp"
 #include "proxy/session.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/stream.hpp"
@@ -78,6 +81,21 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     asio::awaitable<void> error_to_client(std::uint8_t sequence,
                                           const protocol::mysql::ServerError& error);
     asio::awaitable<PumpEnd> client_to_server();
+    // A command the guard does not simply forward (a check, a SIGNAL in its place): the
+    // packet at the front of the client buffer, `wire_size` bytes. Nullopt when it is handled;
+    // a PumpEnd when the session ends.
+    // `step` is the caller's named local (GCC 12: no temporary handed to an awaited call).
+    asio::awaitable<std::optional<PumpEnd>> guarded_command(MySqlGuard::Step& step,
+                                                            std::size_t wire_size);
+    // Sends the proxy's own query and waits for its whole reply (never shown to the client).
+    asio::awaitable<std::optional<PumpEnd>> run_check(const std::string& sql);
+    // Waits until the server pump has delivered every reply owed to the client.
+    asio::awaitable<bool> wait_until_idle();
+    // Wakes the client pump when it waits for the server pump (idle, a check's reply).
+    void wake_client() {
+        if (client_wait_ != nullptr) client_wait_->cancel();
+    }
+    MySqlGuardSession guard_session() const;
     asio::awaitable<PumpEnd> server_to_client();
     std::string describe_client() const;
 
@@ -98,6 +116,18 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     protocol::mysql::PacketScanner server_scanner_;
     std::optional<protocol::mysql::CommandTracker> tracker_;  // from the command phase on
     bool tracker_broken_logged_ = false;
+
+    // The guard (null when no guard is in force) and the settings it reads literals under.
+    std::unique_ptr<MySqlGuard> guard_;
+    std::uint64_t server_capabilities_ = 0;  // as sent to the server (reply layouts)
+    std::uint16_t login_status_ = 0;         // the status flags of the login's OK
+    std::optional<MySqlSessionSettings> settings_;
+    // The proxy's own query in flight: the server pump gives its reply bytes here, not to the
+    // client (the client pump sent it while nothing was owed to the client).
+    std::optional<protocol::mysql::ValueReplyReader> own_reply_;
+    std::string own_reply_bytes_;
+    bool own_reply_done_ = false;
+    asio::steady_timer* client_wait_ = nullptr;  // the client pump's wait, when it waits
 
     std::optional<protocol::mysql::ServerError> protocol_error_;  // why the client pump ended
     std::uint8_t protocol_error_sequence_ = 0;

@@ -60,6 +60,11 @@ void GuardState::set_ready(GuardTable table) {
     k_.state.store(GuardLoadState::ready, std::memory_order_release);
 }
 
+void GuardState::set_ready(GuardTable table, std::shared_ptr<const MySqlGuardTable> mysql) {
+    k_.mysql_table = std::move(mysql);
+    set_ready(std::move(table));
+}
+
 void GuardState::set_failed(std::string why) {
     {
         std::lock_guard lock(k_.failure_mutex);

@@ -111,6 +111,17 @@ asio::awaitable<bool> ConfigReloader::reload_once() {
                         : std::make_shared<guard::GuardRegistry>(next->guards);
     registry->set_rebuild_starter(hooks_.rebuild);
     const auto fresh = registry->fresh_guards();
+    if (next->listen.protocol == config::Protocol::mysql &&
+        (!fresh.empty() || config::guard_changes(running.config->guards, next->guards).any())) {
+        // The MySQL key sets are loaded at start only (proxy/mysql_key_set_loading), and MySQL
+        // sessions keep the guards they started with: new or changed guards, or key sets that
+        // would have to be read again (another backend.user or backend.database), wait for a
+        // restart.
+        refuse(path +
+               ": [[guard]] sections (and the account that loads their key sets) cannot change "
+               "by a reload on MySQL/MariaDB yet; restart the proxy to change them");
+        co_return false;
+    }
     if (!fresh.empty()) {
         // The old guards stay in force while the new key sets load.
         pgclient::PgConnection conn;

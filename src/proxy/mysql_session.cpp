@@ -7,8 +7,10 @@
 #include "protocol/mysql/auth_relay.hpp"
 #include "protocol/mysql/capabilities.hpp"
 #include "protocol/mysql/error_codes.hpp"
+#include "protocol/mysql/wire.hpp"
 #include "protocol/proxy_header.hpp"
 #include "proxy/client_certificate.hpp"
+#include "proxy/mysql_key_set_loading.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/worker_sessions.hpp"
 #include "util/gcc12_coroutine_frames.hpp"
@@ -62,6 +64,16 @@ my::ServerError bad_handshake() {
 my::ServerError connection_error(std::string message) {
     return {
         .code = my::error_code::cant_connect, .sqlstate = "HY000", .message = std::move(message)};
+}
+// The status flags of an OK packet (0 when it has none): the login's OK says, before any
+// command, whether the session starts with NO_BACKSLASH_ESCAPES.
+std::uint16_t ok_packet_status(util::Bytes payload) {
+    my::PayloadCursor c(payload);
+    c.u8();
+    c.lenenc_int();  // affected rows
+    c.lenenc_int();  // last insert id
+    const std::uint16_t status = c.u16();
+    return c.ok() ? status : 0;
 }
 // GCC 12 destroys some temporaries of a full-expression that contains co_await twice (aggregates
 // built in place, strings made for the call): every ServerError and payload below is therefore a
@@ -335,6 +347,20 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
     if (ok) {
         tracker_.emplace(to_server);
         tracker_->set_database(response->database);
+        server_capabilities_ = to_server;
+        auto guards = shared_.reloadable.current().value.guards;
+        if (!guards->empty()) {
+            // Guards change only at a restart on MySQL (config_reload refuses otherwise): the
+            // registry of the session's start is the one in force.
+            // The global sql_mode new sessions start with, as the key-set loader read it (not
+            // yet read: MariaDB's default, which quotes as the server's own default does; the
+            // server's NO_BACKSLASH_ESCAPES flag is compared before each guarded INSERT).
+            const auto dialect = sql::dialect_for_server(handshake->server_version);
+            settings_.emplace(response->character_set, dialect.value_or(sql::MySqlDialect{}),
+                              mysql_global_sql_mode());
+            guard_ = std::make_unique<MySqlGuard>(std::move(guards), shared_.duplicates.get(),
+                                                  config_->backend.database);
+        }
     }
     co_return ok;
 }
@@ -409,7 +435,10 @@ asio::awaitable<bool> MySqlSession::relay_authentication(const my::ServerHandsha
         // Every other step relays the server's packet, numbered for the client's leg.
         if (!co_await send_packet(client_, client_sequence++, util::as_bytes(packet->payload)))
             co_return false;
-        if (step.kind == K::authenticated) co_return true;
+        if (step.kind == K::authenticated) {
+            login_status_ = ok_packet_status(util::as_bytes(packet->payload));
+            co_return true;
+        }
         if (step.kind == K::forward_to_client) continue;
 
         // forward_then_read_client: the client's answer.
@@ -430,6 +459,8 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
         // Forward every whole packet already buffered, in one write.
         std::size_t forward = 0;
         bool quit = false;
+        std::optional<MySqlGuard::Step> guarded;  // the command after the forwarded ones
+        std::size_t guarded_size = 0;
         my::PacketResult r;
         BatchMeter meter(worker_.metrics());
         for (;;) {
@@ -443,6 +474,20 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 r.status = my::PacketStatus::error;
                 r.error = my::PacketError::out_of_order;
                 break;
+            }
+            if (guard_ && !tracker_->client_owes_packets() && !packet.first_payload.empty()) {
+                // A command: the guard looks at it before the tracker counts it as sent.
+                const std::string joined =
+                    packet.frames == 1 ? std::string() : my::join_payload(packet);
+                const std::string_view payload =
+                    packet.frames == 1 ? util::as_chars(packet.first_payload) : joined;
+                auto step = guard_->on_command(payload, *settings_, guard_session());
+                if (step.kind != MySqlGuard::Step::Kind::forward) {
+                    count_statement(meter, packet.first_payload[0]);
+                    guarded = std::move(step);
+                    guarded_size = packet.wire_size;
+                    break;
+                }
             }
             const auto role = tracker_->on_client_packet(packet.first_payload);
             if (role == my::ClientPacketRole::command && !packet.first_payload.empty())
@@ -466,6 +511,11 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 if (ec) co_return PumpEnd::server_closed;
             }
             client_buffer_.consume(forward);
+        }
+        if (guarded) {
+            auto end = co_await guarded_command(*guarded, guarded_size);
+            if (end) co_return *end;
+            continue;  // more packets may be buffered behind it
         }
         if (quit) co_return PumpEnd::client_closed;
         if (r.status == my::PacketStatus::error) {
@@ -556,6 +606,18 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::server_to_client() {
             server_buffer_.commit(n);
         }
         const auto chunk = server_buffer_.readable();
+        if (own_reply_ && !own_reply_done_) {
+            // The reply to the proxy's own query: nothing was owed to the client when it went
+            // out, so every byte until its end is the proxy's.
+            own_reply_bytes_.append(util::as_chars(chunk));
+            server_buffer_.consume(chunk.size());
+            own_reply_bytes_.erase(0, own_reply_->feed(util::as_bytes(own_reply_bytes_)));
+            if (own_reply_->status() != my::ValueReplyReader::Status::need_more) {
+                own_reply_done_ = true;
+                wake_client();
+            }
+            continue;
+        }
         server_scanner_.feed(chunk, observer);
         if (tracker_->broken() && !tracker_broken_logged_) {
             tracker_broken_logged_ = true;
@@ -583,19 +645,98 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::server_to_client() {
             }
         }
         server_buffer_.consume(chunk.size());
+        wake_client();  // it may wait for the replies owed to end (a check goes out then)
         if (protocol_error_pending_ && tracker_->idle()) {
             end = PumpEnd::protocol_error;
             break;  // run() sends the ERR: nothing of ours is mid-write now
         }
-        if (draining_ && tracker_->idle()) {
+        if (draining_ && tracker_->idle() && !own_reply_) {
             end = PumpEnd::drained;
             break;
         }
     }
+    wake_client();
     // Wake the client pump, which may be waiting for a client that has nothing to say.
     stop_client_pump_ = true;
     drain_signal_.emit(asio::cancellation_type::terminal);
     co_return end;
+}
+
+MySqlGuardSession MySqlSession::guard_session() const {
+    return {.client_address = client_address_,
+            .user = user_,
+            .database = tracker_->database(),
+            .server_status = tracker_->status() != 0 ? tracker_->status() : login_status_,
+            .status_seen = tracker_->status() != 0 || login_status_ != 0};
+}
+
+asio::awaitable<bool> MySqlSession::wait_until_idle() {
+    asio::steady_timer wait(co_await asio::this_coro::executor,
+                            asio::steady_timer::time_point::max());
+    client_wait_ = &wait;
+    // Both pumps run on this thread: the condition cannot change between its test and the wait.
+    while (!tracker_->idle() && !stop_client_pump_) {
+        co_await wait.async_wait(use_tuple);
+        wait.expires_at(asio::steady_timer::time_point::max());
+    }
+    client_wait_ = nullptr;
+    co_return !stop_client_pump_;
+}
+
+asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_check(
+    const std::string& sql) {
+    own_reply_.emplace((server_capabilities_ & my::capability::deprecate_eof) != 0);
+    own_reply_bytes_.clear();
+    own_reply_done_ = false;
+    std::string payload(1, static_cast<char>(my::Command::query));
+    payload += sql;
+    std::string wire;
+    my::append_packet(wire, 0, util::as_bytes(payload));
+    auto [ec, n] = co_await server_->async_write(asio::buffer(wire), use_tuple);
+    if (ec) co_return PumpEnd::server_closed;
+    asio::steady_timer wait(co_await asio::this_coro::executor,
+                            asio::steady_timer::time_point::max());
+    client_wait_ = &wait;
+    while (!own_reply_done_ && !stop_client_pump_) {
+        co_await wait.async_wait(use_tuple);
+        wait.expires_at(asio::steady_timer::time_point::max());
+    }
+    client_wait_ = nullptr;
+    if (!own_reply_done_) co_return PumpEnd::server_closed;
+    co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_command(
+    MySqlGuard::Step& step, std::size_t wire_size) {
+    if (step.kind == MySqlGuard::Step::Kind::check) {
+        // The check runs in the client's own session (its uncommitted rows count), once every
+        // reply owed to the client is through, so its reply is the next thing the server sends.
+        if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
+        if (auto end = co_await run_check(step.sql)) co_return end;
+        step = guard_->on_check_reply(*own_reply_);
+        own_reply_.reset();
+        own_reply_bytes_.clear();
+    }
+    std::string replacement;
+    util::Bytes out = client_buffer_.readable().first(wire_size);
+    if (step.kind == MySqlGuard::Step::Kind::forward) {
+        // The client's own packet, as it came.
+        const auto r = my::read_packet(out, config_->listen.max_message_bytes);
+        tracker_->on_client_packet(r.packet.first_payload);
+    } else {
+        // A COM_QUERY in its place, with the client's sequence id (0): the server's answer (an
+        // ERR) is numbered as the client expects, and its transaction goes on as after any
+        // failed statement.
+        std::string payload(1, static_cast<char>(my::Command::query));
+        payload += step.sql;
+        my::append_packet(replacement, 0, util::as_bytes(payload));
+        tracker_->on_client_packet(util::as_bytes(payload));
+        out = util::as_bytes(replacement);
+    }
+    auto [ec, n] = co_await server_->async_write(to_buffer(out), use_tuple);
+    if (ec) co_return PumpEnd::server_closed;
+    client_buffer_.consume(wire_size);
+    co_return std::nullopt;
 }
 
 }  // namespace uniqguard::proxy

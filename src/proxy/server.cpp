@@ -11,6 +11,7 @@
 #include "proxy/config_reload.hpp"
 #include "proxy/key_set_loading.hpp"
 #include "proxy/key_set_rebuild.hpp"
+#include "proxy/mysql_key_set_loading.hpp"
 #include "proxy/mysql_refusal.hpp"
 #include "proxy/mysql_session.hpp"
 #include "proxy/pg_refusal.hpp"
@@ -112,7 +113,11 @@ int Server::run() {
     // Raced with a timer that shutdown cancels: a key set still loading must not hold the main
     // context (and the process) open. Rebuilds and reloads stop with it too.
     loader_stop_.emplace(main_context_, asio::steady_timer::time_point::max());
-    if (!cfg.guards.empty())
+    if (!cfg.guards.empty() && cfg.listen.protocol == config::Protocol::mysql)
+        asio::co_spawn(main_context_,
+                       load_mysql_guards(shared_) || loader_stop_->async_wait(use_tuple),
+                       [](std::exception_ptr e, auto) { log_exception("key set loading", e); });
+    else if (!cfg.guards.empty())
         asio::co_spawn(main_context_, load_guards(shared_) || loader_stop_->async_wait(use_tuple),
                        [](std::exception_ptr e, auto) { log_exception("key set loading", e); });
     reloader_.emplace(main_context_, shared_,

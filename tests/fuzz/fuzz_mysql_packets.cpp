@@ -2,7 +2,8 @@
 // (and joining split payloads), the handshake decoders and the authentication relay on every
 // payload found, and the packet scanner feeding the command tracker in chunks whose sizes come
 // from the input, with client commands taken from the same payloads; every payload is also
-// decoded as a COM_STMT_EXECUTE (protocol/mysql/stmt_execute.hpp).
+// decoded as a COM_STMT_EXECUTE (protocol/mysql/stmt_execute.hpp), and the whole input is read as
+// the reply to the guard's own query (protocol/mysql/value_reply.hpp) in the same chunks.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +16,7 @@
 #include "protocol/mysql/packet_reader.hpp"
 #include "protocol/mysql/packet_scanner.hpp"
 #include "protocol/mysql/stmt_execute.hpp"
+#include "protocol/mysql/value_reply.hpp"
 
 using namespace uniqguard::protocol::mysql;
 using uniqguard::util::Bytes;
@@ -85,10 +87,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t chunk = size > 0 ? 1 + data[0] % 17 : 1;
     PacketScanner scanner;
     TrackingObserver observer(tracker);
+    ValueReplyReader reply(caps != 0);
+    std::string pending;  // as the session keeps the unfinished packet of the reply
     for (std::size_t pos = 0; pos < size; pos += chunk) {
         const std::string copy(reinterpret_cast<const char*>(data) + pos,
                                std::min(chunk, size - pos));
         scanner.feed({reinterpret_cast<const std::uint8_t*>(copy.data()), copy.size()}, observer);
+        pending += copy;
+        const std::size_t used = reply.feed(uniqguard::util::as_bytes(pending));
+        if (used > pending.size()) __builtin_trap();
+        pending.erase(0, used);
     }
     return 0;
 }

@@ -392,14 +392,3 @@ def test_proxy_protocol_header_gives_the_server_the_clients_address(make_mysql_p
     finally:
         mariadb.sql("SET GLOBAL proxy_protocol_networks = ''")
 
-
-def test_guards_with_protocol_mysql_are_refused_at_start(tmp_path):
-    from harness.proxy import BINARY
-    config = tmp_path / "guarded.toml"
-    config.write_text(f'[listen]\naddress = "127.0.0.1:{free_port()}"\nprotocol = "mysql"\n'
-                      '[backend]\naddress = "127.0.0.1:3306"\n'
-                      '[[guard]]\ntable = "app.courses_enroll"\ncolumns = ["user_id", "course_id"]\n')
-    r = subprocess.run([BINARY, "serve", "-c", str(config)], capture_output=True, text=True,
-                       timeout=30)
-    assert r.returncode == 2
-    assert 'with listen.protocol = "mysql" is not built yet' in r.stderr

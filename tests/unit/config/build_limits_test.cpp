@@ -23,3 +23,20 @@ TEST_CASE("TerminateOnMysqlIsWarnedAboutAsRelayed", "[config]") {
     cfg.listen.auth = ClientAuth::relay;
     CHECK(not_built_yet(cfg).empty());
 }
+
+TEST_CASE("MysqlGuardsRunAndTheirIgnoreActionIsWarnedAbout", "[config]") {
+    Config cfg;
+    cfg.listen.protocol = Protocol::mysql;
+    Guard g;
+    g.table = "app.t";
+    g.columns = {"a"};
+    g.name = "t_a_uniq";
+    cfg.guards.push_back(g);
+    CHECK_FALSE(refused_by_this_build(cfg));
+    CHECK(not_built_yet(cfg).empty());
+    cfg.guards[0].action = GuardAction::ignore;
+    CHECK(not_built_yet(cfg) ==
+          std::vector<std::string>{"guard t_a_uniq: action = \"ignore\" is not built for "
+                                   "MySQL/MariaDB yet: a statement with a duplicate row is "
+                                   "refused instead"});
+}

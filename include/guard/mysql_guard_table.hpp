@@ -1,0 +1,20 @@
+// What a MySQL/MariaDB guard knows of its table once its key set is loaded
+// (proxy/mysql_key_set_loading): where the table is, its columns in order (an INSERT without a
+// column list fills them in that order) and its key columns ready to key values. Written once,
+// before the guard turns ready; read by every session afterwards.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "guard/mysql_key_columns.hpp"
+
+namespace uniqguard::guard {
+
+struct MySqlGuardTable {
+    std::string schema, name;          // as the server names them
+    std::vector<std::string> columns;  // ORDINAL_POSITION order
+    MySqlKeyColumns keys;
+};
+
+}  // namespace uniqguard::guard

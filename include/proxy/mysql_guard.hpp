@@ -1,0 +1,109 @@
+// The guard inside one MySQL/MariaDB session (the counterpart of pg_guard.hpp, first slice):
+// what to do with each command the client sends. No socket, no Asio: the session asks, does
+// what it is told, and hands back the reply of the proxy's own query.
+//
+//   a plain INSERT … VALUES into a guarded table whose rows the proxy keys:
+//     every key certainly new (not in the key set, not twice in the statement)
+//                       → forward; the keys join the key set now, before the statement runs,
+//                         so that the set never lacks a key that exists on the server;
+//     some key in the key set (a fingerprint, which may be stale: a deleted row, a rolled-back
+//     insert)           → check: the proxy's own query in the client's session says which
+//                         suspected keys exist as the client sees the table; then forward, or
+//                         the client's statement is replaced by a SIGNAL the server answers
+//                         with ERR 1062 exactly as a unique index would (action reject);
+//     the same key twice in the statement → the second row is the duplicate, as on the server;
+//   a form this slice does not enforce (INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE,
+//   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
+//   prepared statement, several statements in one string…)
+//                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
+//                         with a warning under action = "log";
+//   a guard whose key set is not loaded → its when_unready.
+// It also follows the session's settings (SET NAMES, SET sql_mode, COM_RESET_CONNECTION) that
+// decide how literals read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guard/duplicate_log.hpp"
+#include "guard/guard_registry.hpp"
+#include "guard/mysql_check_sql.hpp"
+#include "protocol/mysql/value_reply.hpp"
+#include "proxy/mysql_session_settings.hpp"
+#include "sql/parse_result.hpp"
+
+namespace uniqguard::proxy {
+
+// What the session knows of its client, for the duplicate log and for table names.
+struct MySqlGuardSession {
+    std::string client_address;
+    std::string user;
+    std::string database;             // the current database (COM_INIT_DB, USE)
+    std::uint16_t server_status = 0;  // the last status flags the server sent
+    bool status_seen = false;         // server_status comes from a reply (not the default)
+};
+
+class MySqlGuard {
+  public:
+    MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry, guard::DuplicateLog* log,
+               std::string backend_database);
+    ~MySqlGuard();  // Pending is defined in the .cpp
+
+    // Guards in force: without any, nothing is parsed.
+    bool active() const { return !registry_->empty(); }
+
+    struct Step {
+        enum class Kind {
+            forward,  // the client's command goes to the server unchanged
+            replace,  // `sql` goes as a COM_QUERY in its place (a SIGNAL: the server answers ERR)
+            check,    // `sql` is the proxy's own query; hand its reply to on_check_reply
+        };
+        Kind kind = Kind::forward;
+        std::string sql;
+    };
+
+    // A command (its whole payload, command byte first), before it is forwarded.
+    Step on_command(std::string_view payload, MySqlSessionSettings& settings,
+                    const MySqlGuardSession& session);
+    // The reply to the query of the last `check` step (done or malformed): forward or replace.
+    Step on_check_reply(const protocol::mysql::ValueReplyReader& reply);
+
+  private:
+    struct GuardRows;  // one guard's view of the INSERT's rows
+    struct Pending;    // an INSERT waiting for its check
+
+    std::vector<guard::GuardState*> guards_of_table(const sql::QualifiedName& table,
+                                                    std::string_view database) const;
+    std::vector<guard::GuardState*> guards_named_in(std::string_view text) const;
+    Step on_query(std::string_view text, MySqlSessionSettings& settings,
+                  const MySqlGuardSession& session);
+    // The statements of a COM_QUERY that may name a guarded table.
+    Step on_statements(const sql::ParseResult& parsed, std::string_view text,
+                       const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    Step on_prepare(std::string_view text, const MySqlSessionSettings& settings,
+                    const MySqlGuardSession& session);
+    Step on_insert(const sql::InsertStatement& insert, std::string_view text,
+                   const std::vector<guard::GuardState*>& guards,
+                   const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    // A form the slice does not enforce: refused (log: forwarded with a warning).
+    Step unenforced(guard::GuardState& g, std::string_view what);
+    // The INSERT passes: its keys join the key sets; counted.
+    Step pass(Pending& p);
+    Step verdict(Pending& p, const std::string* exists);
+    void log_duplicate(const Pending& p, const GuardRows& rows, std::size_t row,
+                       guard::DuplicateAction action);
+
+    std::shared_ptr<const guard::GuardRegistry> registry_;
+    guard::DuplicateLog* log_;
+    std::string backend_database_;
+    std::unique_ptr<Pending> pending_;
+};
+
+// The error text of a refusal, as the client sees it.
+std::string mysql_unenforced_message(std::string_view what, std::string_view table,
+                                     std::string_view guard);
+
+}  // namespace uniqguard::proxy

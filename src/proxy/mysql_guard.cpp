@@ -1,0 +1,483 @@
+#include "proxy/mysql_guard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "guard/key_fingerprint.hpp"
+#include "guard/mysql_insert_keys.hpp"
+#include "protocol/mysql/command_tracker.hpp"
+#include "protocol/mysql/error_codes.hpp"
+#include "sql/mysql_parser.hpp"
+#include "util/ascii_search.hpp"
+
+namespace uniqguard::proxy {
+
+namespace my = protocol::mysql;
+
+namespace {
+
+constexpr std::uint16_t no_backslash_escapes_flag = 0x0200;  // SERVER_STATUS_NO_BACKSLASH_ESCAPES
+
+bool same_name(std::string_view a, std::string_view b) {
+    // Over-guarding rather than under-guarding: names compare without ASCII case, whatever
+    // lower_case_table_names says.
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// The column named by an assignment target (`t.k` or `k`).
+std::string_view column_of(std::string_view target) {
+    const auto dot = target.rfind('.');
+    return dot == std::string_view::npos ? target : target.substr(dot + 1);
+}
+
+std::string table_of(const guard::GuardState& g) {
+    if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
+    return g.config().table;
+}
+
+MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
+    return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
+}
+
+}  // namespace
+
+std::string mysql_unenforced_message(std::string_view what, std::string_view table,
+                                     std::string_view guard) {
+    return "uniqguard: " + std::string(what) + " on table \"" + std::string(table) +
+           "\" is not enforced by guard \"" + std::string(guard) +
+           "\" yet; the statement was refused";
+}
+
+// One guard's view of the INSERT's rows: per row, its key's encoding and fingerprint, the key
+// as text, and whether it holds a NULL (then it never conflicts).
+struct MySqlGuard::GuardRows {
+    guard::GuardState* guard = nullptr;
+    std::vector<std::string> encoded;
+    std::vector<std::uint64_t> fingerprints;
+    std::vector<guard::MySqlKeyText> texts;
+    std::vector<bool> has_null;
+    // For each row: the earlier row with the same key (npos: none).
+    std::vector<std::size_t> same_as_earlier;
+    // For each row: its place in the check's answer (npos: not asked).
+    std::vector<std::size_t> probe;
+};
+
+struct MySqlGuard::Pending {
+    std::vector<GuardRows> guards;
+    std::size_t rows = 0;
+    std::size_t probes = 0;
+    std::string statement;  // for the duplicate log
+    MySqlGuardSession session;
+};
+
+MySqlGuard::MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry,
+                       guard::DuplicateLog* log, std::string backend_database)
+    : registry_(std::move(registry)), log_(log), backend_database_(std::move(backend_database)) {}
+
+MySqlGuard::~MySqlGuard() = default;
+
+std::vector<guard::GuardState*> MySqlGuard::guards_of_table(const sql::QualifiedName& table,
+                                                            std::string_view database) const {
+    std::vector<guard::GuardState*> out;
+    // The database the statement writes to: its own qualifier, else the session's current one
+    // (unknown: every guard of that table name counts).
+    const std::string_view target_db = table.schema.empty() ? database : table.schema;
+    for (const auto& g : registry_->guards()) {
+        std::string schema, name;
+        if (const auto* t = g->mysql_table()) {
+            schema = t->schema;
+            name = t->name;
+        } else {
+            const auto& configured = g->config().table;
+            const auto dot = configured.find('.');
+            schema = dot == std::string::npos ? backend_database_ : configured.substr(0, dot);
+            name = dot == std::string::npos ? configured : configured.substr(dot + 1);
+        }
+        if (!same_name(name, table.name)) continue;
+        if (!target_db.empty() && !same_name(schema, target_db)) continue;
+        out.push_back(g.get());
+    }
+    return out;
+}
+
+std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view text) const {
+    std::vector<guard::GuardState*> out;
+    for (const auto& g : registry_->guards()) {
+        const auto& configured = g->config().table;
+        const auto dot = configured.find('.');
+        const std::string name =
+            lower(dot == std::string::npos ? configured : configured.substr(dot + 1));
+        if (util::contains_ignoring_case(text, name)) out.push_back(g.get());
+    }
+    return out;
+}
+
+MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSettings& settings,
+                                        const MySqlGuardSession& session) {
+    if (payload.empty()) return {};
+    const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
+    switch (command) {
+        case my::Command::reset_connection:
+        case my::Command::change_user:
+            settings.reset();
+            return {};
+        case my::Command::query:
+            return on_query(payload.substr(1), settings, session);
+        case my::Command::stmt_prepare:
+            return on_prepare(payload.substr(1), settings, session);
+        default:
+            return {};
+    }
+}
+
+MySqlGuard::Step MySqlGuard::unenforced(guard::GuardState& g, std::string_view what) {
+    const auto& cfg = g.config();
+    const std::string message = mysql_unenforced_message(what, table_of(g), cfg.name);
+    if (cfg.action == config::GuardAction::log) {
+        g.counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("guard {}: {} (action = \"log\": forwarded unchecked)", cfg.name, message);
+        return {};
+    }
+    g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+    return signal(my::error_code::not_supported_yet, "42000", message);
+}
+
+MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessionSettings& settings,
+                                        const MySqlGuardSession& session) {
+    if (!registry_->may_mention(text)) return {};
+    const auto parsed = sql::parse_mysql(text, settings.dialect());
+    for (const auto& st : parsed.statements) {
+        std::vector<guard::GuardState*> guards;
+        if (const auto* insert = st.get<sql::InsertStatement>())
+            guards = guards_of_table(insert->table, session.database);
+        else if (const auto* update = st.get<sql::UpdateStatement>())
+            guards = guards_of_table(update->table, session.database);
+        else if (const auto* other = st.get<sql::OtherStatement>();
+                 other && (other->node == "insert_stmt" || other->node == "replace_stmt" ||
+                           other->node == "update_stmt" || other->node == "load_stmt"))
+            guards = guards_named_in(st.range.text(text));
+        if (!guards.empty())
+            return unenforced(*guards.front(),
+                              "a prepared statement (COM_STMT_PREPARE) that writes");
+    }
+    return {};
+}
+
+MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSettings& settings,
+                                      const MySqlGuardSession& session) {
+    const bool may_mention = registry_->may_mention(text);
+    // SET statements change how later literals read, whatever table they name.
+    if (!may_mention && !util::contains_ignoring_case(text, "set")) return {};
+    const auto parsed = sql::parse_mysql(text, settings.dialect());
+    if (!parsed) {
+        // The server refuses it too (1064) when the proxy reads the text as the server does;
+        // when it may not (a character set whose multibyte characters can hold a quote byte,
+        // an sql_mode it lost track of), a text naming a guarded table is refused instead.
+        const bool same_reading =
+            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        if (!may_mention || same_reading) return {};
+        const auto guards = guards_named_in(text);
+        return guards.empty() ? Step{}
+                              : unenforced(*guards.front(), "a statement the proxy cannot read");
+    }
+    Step step = may_mention ? on_statements(parsed, text, settings, session) : Step{};
+    // Only a string the server runs changes the settings (applied as it is sent: a SET the
+    // server then refuses is taken as applied, which makes the proxy key fewer strings).
+    if (step.kind != Step::Kind::forward) return step;
+    for (const auto& st : parsed.statements) {
+        if (const auto* set = st.get<sql::SetStatement>()) {
+            settings.apply(*set);
+        } else if (const auto* other = st.get<sql::OtherStatement>();
+                   other && other->node == "set_stmt") {
+            settings.apply_other_set(st.range.text(text));
+        }
+    }
+    return step;
+}
+
+MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::string_view text,
+                                           const MySqlSessionSettings& settings,
+                                           const MySqlGuardSession& session) {
+    // The statements that write to a guarded table, with their guards.
+    struct Write {
+        const sql::Statement* statement;
+        std::vector<guard::GuardState*> guards;
+        std::string_view what;  // a form not enforced; empty for a plain INSERT
+    };
+    std::vector<Write> writes;
+    for (const auto& st : parsed.statements) {
+        if (const auto* insert = st.get<sql::InsertStatement>()) {
+            auto guards = guards_of_table(insert->table, session.database);
+            if (guards.empty()) continue;
+            std::string_view what;
+            if (insert->replace)
+                what = "REPLACE";
+            else if (insert->ignore)
+                what = "INSERT IGNORE";
+            else if (insert->on_conflict.action != sql::OnConflict::Action::none)
+                what = "INSERT … ON DUPLICATE KEY UPDATE";
+            else if (insert->select_source)
+                what = "INSERT … SELECT";
+            else if (st.explain_analyze)
+                what = "ANALYZE INSERT";
+            else if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
+                what = "SET STATEMENT … FOR INSERT";  // its settings may read literals otherwise
+            writes.push_back({&st, std::move(guards), what});
+        } else if (const auto* update = st.get<sql::UpdateStatement>()) {
+            auto guards = guards_of_table(update->table, session.database);
+            std::erase_if(guards, [&](guard::GuardState* g) {
+                // An UPDATE that sets no key column leaves every key as it is.
+                for (const auto& a : update->assignments)
+                    for (const auto& k : g->config().columns)
+                        if (same_name(column_of(a.column), k)) return false;
+                return true;
+            });
+            if (!guards.empty())
+                writes.push_back({&st, std::move(guards), "UPDATE of a key column"});
+        } else if (const auto* other = st.get<sql::OtherStatement>()) {
+            std::string_view what;
+            const bool a_write = other->node == "insert_stmt" || other->node == "replace_stmt" ||
+                                 other->node == "update_stmt";
+            if (a_write && !other->unsupported.empty())
+                what = "a statement the proxy cannot read";
+            else if (other->node == "load_stmt")
+                what = "LOAD DATA";
+            else if (other->node == "prepare_stmt")
+                what = "PREPARE";
+            else
+                continue;  // reads, DDL, CALL (out of the proxy's sight: docs/mysql.md)
+            auto guards = guards_named_in(st.range.text(text));
+            if (!guards.empty()) writes.push_back({&st, std::move(guards), what});
+        }
+    }
+    if (writes.empty()) return {};
+    if (parsed.statements.size() > 1)
+        return unenforced(*writes.front().guards.front(),
+                          "a write in a string of several statements");
+    const auto& w = writes.front();
+    if (!w.what.empty()) return unenforced(*w.guards.front(), w.what);
+    return on_insert(*w.statement->get<sql::InsertStatement>(), text, w.guards, settings, session);
+}
+
+MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::string_view text,
+                                       const std::vector<guard::GuardState*>& guards,
+                                       const MySqlSessionSettings& settings,
+                                       const MySqlGuardSession& session) {
+    // Not loaded yet: when_unready, for every guard of the table.
+    for (auto* g : guards) {
+        if (g->state() == guard::GuardLoadState::ready) continue;
+        const auto& cfg = g->config();
+        if (cfg.when_unready == config::WhenUnready::forward ||
+            cfg.action == config::GuardAction::log) {
+            g->counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn(
+                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
+                "\"forward\"): {}",
+                cfg.name, text.substr(0, 200));
+            continue;
+        }
+        g->counters().refused.fetch_add(1, std::memory_order_relaxed);
+        const std::string why = g->state() == guard::GuardLoadState::failed
+                                    ? "its key set could not be loaded: " + g->failure()
+                                    : "its key set is still loading";
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: writes to table \"" + table_of(*g) +
+                          "\" are refused until guard \"" + cfg.name + "\" is ready (" + why + ")");
+    }
+
+    // How the literals read: the proxy must know the session's quoting rules. The server's
+    // NO_BACKSLASH_ESCAPES status flag confirms what the proxy followed.
+    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
+    const bool sql_mode_known =
+        settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+
+    auto p = std::make_unique<Pending>();
+    p->rows = insert.rows.size();
+    for (auto* g : guards) {
+        if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
+        if (!sql_mode_known)
+            return unenforced(*g, "an INSERT under an sql_mode the proxy did not follow");
+        const auto& table = *g->mysql_table();
+        std::string why;
+        const auto keys = guard::mysql_insert_row_keys(insert, text, table.columns, table.keys,
+                                                       settings.client_charset(), why);
+        if (!keys) return unenforced(*g, "an INSERT (" + why + ")");
+
+        GuardRows r;
+        r.guard = g;
+        // Where each key column's value is in a row, for the string literals' text.
+        const auto& columns = insert.columns.empty() ? table.columns : insert.columns;
+        std::vector<std::size_t> position(table.keys.size(), std::string::npos);
+        for (std::size_t k = 0; k < table.keys.size(); ++k)
+            for (std::size_t c = 0; c < columns.size(); ++c)
+                if (same_name(columns[c], table.keys.column(k).name)) position[k] = c;
+        for (std::size_t row = 0; row < keys->size(); ++row) {
+            const auto& parts = (*keys)[row];
+            std::string encoded;
+            guard::MySqlKeyText key_text;
+            bool has_null = false;
+            for (std::size_t k = 0; k < parts.size(); ++k) {
+                if (parts[k].status == guard::NormalizeStatus::null) {
+                    has_null = true;
+                    guard::append_key_null(encoded);
+                    key_text.emplace_back(std::nullopt);
+                    continue;
+                }
+                if (!parts[k].ok())
+                    return unenforced(*g, "an INSERT with a value of key column `" +
+                                              table.keys.column(k).name +
+                                              "` the proxy cannot read (an expression, DEFAULT, "
+                                              "a character set introducer, a value the server "
+                                              "may convert)");
+                guard::append_key_part(encoded, parts[k]);
+                std::string_view literal;
+                if (position[k] < insert.rows[row].size())
+                    if (const auto l = guard::mysql_literal_of(insert.rows[row][position[k]], text))
+                        literal = l->text;
+                key_text.push_back(
+                    guard::mysql_key_part_text(table.keys.column(k).type, parts[k], literal));
+            }
+            r.fingerprints.push_back(guard::fingerprint_encoded_key(encoded, g->seed()));
+            r.encoded.push_back(std::move(encoded));
+            r.texts.push_back(std::move(key_text));
+            r.has_null.push_back(has_null);
+        }
+        // The same key twice in the statement; and which keys the server must be asked about
+        // (in the key set: maybe on the server; a row equal to an earlier one needs no question).
+        r.same_as_earlier.assign(r.encoded.size(), std::string::npos);
+        r.probe.assign(r.encoded.size(), std::string::npos);
+        for (std::size_t row = 0; row < r.encoded.size(); ++row) {
+            if (r.has_null[row]) continue;
+            for (std::size_t e = 0; e < row; ++e)
+                if (!r.has_null[e] && r.encoded[e] == r.encoded[row]) {
+                    r.same_as_earlier[row] = e;
+                    break;
+                }
+            if (r.same_as_earlier[row] == std::string::npos &&
+                g->keys().contains(r.fingerprints[row]))
+                r.probe[row] = p->probes++;
+        }
+        p->guards.push_back(std::move(r));
+    }
+    p->statement.assign(text);
+    p->session = session;
+    if (p->probes == 0) return verdict(*p, nullptr);
+
+    std::vector<guard::MySqlKeyProbe> probes(p->probes);
+    for (const auto& r : p->guards) {
+        const auto& table = *r.guard->mysql_table();
+        for (std::size_t row = 0; row < r.probe.size(); ++row)
+            if (r.probe[row] != std::string::npos)
+                probes[r.probe[row]] = {table.schema, table.name, &table.keys, &r.texts[row]};
+    }
+    for (auto& r : p->guards) r.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
+    Step step{Step::Kind::check, guard::mysql_exists_sql(probes)};
+    pending_ = std::move(p);
+    return step;
+}
+
+MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
+    auto p = std::move(pending_);
+    if (!p) return {};
+    const bool answered = reply.status() == my::ValueReplyReader::Status::done && !reply.failed() &&
+                          reply.value() && reply.value()->size() == p->probes;
+    if (!answered) {
+        // The proxy cannot know whether the keys exist (SPEC §4: when confirming is impossible,
+        // the write is refused); under log, forwarded.
+        const std::string why = reply.failed() ? "ERROR " + std::to_string(reply.error_code()) +
+                                                     ": " + reply.error_message()
+                                               : std::string("an unexpected reply");
+        auto& g = *p->guards.front().guard;
+        spdlog::warn("guard {}: the check of a suspected duplicate failed: {}", g.config().name,
+                     why);
+        if (g.config().action == config::GuardAction::log) return pass(*p);
+        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: guard \"" + g.config().name +
+                          "\" could not check the statement's keys on the server (" + why +
+                          "); the statement was refused");
+    }
+    return verdict(*p, &*reply.value());
+}
+
+MySqlGuard::Step MySqlGuard::pass(Pending& p) {
+    for (auto& r : p.guards) {
+        for (std::size_t row = 0; row < r.fingerprints.size(); ++row)
+            if (!r.has_null[row]) r.guard->keys().insert(r.fingerprints[row]);
+        r.guard->counters().passed.fetch_add(1, std::memory_order_relaxed);
+    }
+    return {};
+}
+
+MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
+    auto duplicate = [&](const GuardRows& r, std::size_t row) {
+        if (r.has_null[row]) return false;
+        if (r.same_as_earlier[row] != std::string::npos) return true;
+        return exists && r.probe[row] != std::string::npos && (*exists)[r.probe[row]] == '1';
+    };
+    // The server inserts row by row and checks each unique key in turn: the first row with a
+    // duplicate, under the first guard (in config order) it breaks, is the one it reports.
+    for (std::size_t row = 0; row < p.rows; ++row) {
+        for (auto& r : p.guards) {
+            if (!duplicate(r, row)) continue;
+            auto& g = *r.guard;
+            const auto& cfg = g.config();
+            if (cfg.action == config::GuardAction::log) {
+                // Every duplicate row of the statement is logged; the statement goes as it is.
+                for (auto& each : p.guards)
+                    for (std::size_t i = 0; i < p.rows; ++i)
+                        if (duplicate(each, i)) {
+                            each.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
+                            log_duplicate(p, each, i, guard::DuplicateAction::logged);
+                        }
+                return pass(p);
+            }
+            g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
+            log_duplicate(p, r, row, guard::DuplicateAction::rejected);
+            if (cfg.action == config::GuardAction::ignore)
+                return signal(my::error_code::not_supported_yet, "42000",
+                              "uniqguard: a duplicate row under action \"ignore\" of guard \"" +
+                                  cfg.name + "\" on table \"" + table_of(g) +
+                                  "\" is not dropped by this build yet; the statement was refused");
+            return signal(my::error_code::dup_entry, "23000",
+                          guard::mysql_duplicate_message(r.texts[row], cfg.name));
+        }
+    }
+    return pass(p);
+}
+
+void MySqlGuard::log_duplicate(const Pending& p, const GuardRows& rows, std::size_t row,
+                               guard::DuplicateAction action) {
+    if (log_ == nullptr) return;
+    const auto& g = *rows.guard;
+    guard::DuplicateRecord r;
+    r.time = std::chrono::system_clock::now();
+    r.guard = g.config().name;
+    r.table = table_of(g);
+    r.columns = g.config().columns;
+    for (const auto& part : rows.texts[row]) r.values.push_back(part);
+    r.action = action;
+    r.client = p.session.client_address;
+    r.user = p.session.user;
+    r.database = p.session.database;
+    r.in_transaction = (p.session.server_status & my::server_status::in_transaction) != 0;
+    r.statement = p.statement;
+    r.protocol = config::Protocol::mysql;
+    r.no_backslash_escapes = (p.session.server_status & no_backslash_escapes_flag) != 0;
+    log_->write(r);
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,252 @@
+#include "proxy/mysql_key_set_loading.hpp"
+
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "guard/mysql_check_sql.hpp"
+#include "proxy/mysql_loader_connection.hpp"
+#include "util/gcc12_coroutine_frames.hpp"
+
+namespace uniqguard::proxy {
+
+namespace {
+
+constexpr auto retry_delay = std::chrono::seconds(5);
+constexpr auto progress_interval = std::chrono::seconds(5);
+
+double seconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+// A string as SQL the server reads byte for byte, whatever the connection's settings.
+std::string string_expression(std::string_view s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out = "CONVERT(UNHEX('";
+    for (unsigned char c : s) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out + "') USING utf8mb4)";
+}
+
+// "db.table" or "table" (backend.database): the guard's table as the server names it.
+std::pair<std::string, std::string> split_table(const std::string& configured,
+                                                const std::string& database) {
+    const auto dot = configured.find('.');
+    if (dot == std::string::npos) return {database, configured};
+    return {configured.substr(0, dot), configured.substr(dot + 1)};
+}
+
+// Counts the rows of the key-set read for progress lines (as the PostgreSQL loader logs them)
+// and stops the read when the proxy shuts down.
+class ProgressSource final : public guard::MySqlRowSource {
+  public:
+    ProgressSource(guard::MySqlRowSource& inner, const std::string& guard,
+                   const std::atomic<bool>& stop)
+        : inner_(inner), guard_(guard), stop_(stop) {}
+    bool stream(const std::string& sql, const std::function<bool(guard::MySqlRow)>& on_row,
+                std::string& error) override {
+        const auto start = std::chrono::steady_clock::now();
+        auto last = start;
+        std::uint64_t rows = 0;
+        bool stopped = false;
+        const bool ok = inner_.stream(
+            sql,
+            [&](guard::MySqlRow row) {
+                if (++rows % 65536 == 0) {
+                    if (stop_.load(std::memory_order_relaxed)) {
+                        stopped = true;
+                        return false;
+                    }
+                    const auto now = std::chrono::steady_clock::now();
+                    if (now - last >= progress_interval) {
+                        last = now;
+                        spdlog::info("guard {}: {} rows read in {:.1f} s", guard_, rows,
+                                     seconds(now - start));
+                    }
+                }
+                return on_row(row);
+            },
+            error);
+        if (stopped) error = "the proxy is shutting down";
+        return ok;
+    }
+
+  private:
+    guard::MySqlRowSource& inner_;
+    const std::string& guard_;
+    const std::atomic<bool>& stop_;
+};
+
+// The table's columns in order, as an INSERT without a column list fills them.
+std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
+                                                      const std::string& schema,
+                                                      const std::string& table,
+                                                      std::string& error) {
+    std::vector<std::string> columns;
+    const std::string sql =
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = BINARY " +
+        string_expression(schema) + " AND TABLE_NAME = BINARY " + string_expression(table) +
+        " ORDER BY ORDINAL_POSITION";
+    if (!db.stream(
+            sql,
+            [&](guard::MySqlRow row) {
+                if (row.empty() || !row[0]) return false;
+                columns.emplace_back(*row[0]);
+                return true;
+            },
+            error))
+        return std::nullopt;
+    if (columns.empty()) {
+        error = "table " + schema + "." + table +
+                " does not exist (or the proxy's account "
+                "cannot see it)";
+        return std::nullopt;
+    }
+    return columns;
+}
+
+std::mutex global_sql_mode_mutex;
+std::string global_sql_mode;  // under the mutex
+
+// Read once per connection: a SET GLOBAL sql_mode later is not seen (sessions that change
+// their own are followed by their SETs).
+void read_global_sql_mode(guard::MySqlRowSource& db) {
+    std::string error, mode;
+    if (!db.stream(
+            "SELECT @@GLOBAL.sql_mode",
+            [&](guard::MySqlRow row) {
+                if (!row.empty() && row[0]) mode = *row[0];
+                return true;
+            },
+            error)) {
+        spdlog::warn("guards: cannot read the server's global sql_mode: {}", error);
+        return;
+    }
+    std::lock_guard lock(global_sql_mode_mutex);
+    global_sql_mode = std::move(mode);
+}
+
+// One pass over the guards not ready; true when all are.
+bool load_round(SharedState& shared, guard::CollationWeightsCache& cache) {
+    const auto now = shared.reloadable.current().value;
+    const auto& backend = now.config->backend;
+    std::string error;
+    auto conn = MySqlLoaderConnection::connect(backend, error);
+    if (!conn) {
+        for (const auto& g : now.guards->guards())
+            if (g->state() != guard::GuardLoadState::ready)
+                g->set_failed("cannot connect to the backend: " + error);
+        spdlog::error("guards: cannot connect to the backend to load the key sets: {}", error);
+        return false;
+    }
+    read_global_sql_mode(*conn);
+    bool all_ready = true;
+    for (const auto& g : now.guards->guards()) {
+        if (g->state() == guard::GuardLoadState::ready) continue;
+        if (!load_mysql_guard(*conn, backend.database, *g, cache, shared.shutting_down))
+            all_ready = false;
+        if (shared.shutting_down) break;
+    }
+    return all_ready;
+}
+
+void run_loader(SharedState& shared) {
+    guard::CollationWeightsCache cache;  // weights of each collation, read once
+    while (!shared.shutting_down) {
+        if (load_round(shared, cache)) return;
+        if (shared.shutting_down) return;
+        spdlog::info("guards: retrying in {} s", retry_delay.count());
+        const auto until = std::chrono::steady_clock::now() + retry_delay;
+        while (!shared.shutting_down && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+// The loader thread and what wakes the coroutine that waits for it.
+struct LoaderJob {
+    explicit LoaderJob(asio::any_io_executor executor)
+        : done(std::move(executor), asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;
+    std::thread thread;
+};
+
+}  // namespace
+
+std::string mysql_global_sql_mode() {
+    std::lock_guard lock(global_sql_mode_mutex);
+    return global_sql_mode;
+}
+
+bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, guard::GuardState& g,
+                      guard::CollationWeightsCache& cache, const std::atomic<bool>& stop) {
+    const auto& cfg = g.config();
+    const auto [schema, table] = split_table(cfg.table, database);
+    std::string error;
+    auto fail = [&](const std::string& why) {
+        g.keys().clear();
+        g.set_failed(why);
+        spdlog::error("guard {}: {}", cfg.name, why);
+        return false;
+    };
+    auto columns = table_columns(db, schema, table, error);
+    if (!columns) return fail(error);
+    auto keys = guard::read_mysql_key_columns(db, schema, table, cfg.columns, cache, error);
+    if (!keys) return fail(error);
+    spdlog::info("guard {}: loading the key set of {}.{} ({})", cfg.name, schema, table,
+                 fmt::join(cfg.columns, ", "));
+    ProgressSource progress(db, cfg.name, stop);
+    const auto stats = guard::load_mysql_key_set(progress, schema, table, *keys, cfg.nulls_distinct,
+                                                 g.seed(), g.keys(), error);
+    if (!stats) return fail("loading the key set failed: " + error);
+
+    guard::GuardTable shown;  // what the admin endpoint shows of the table
+    shown.schema = schema;
+    shown.name = table;
+    shown.qualified_sql =
+        guard::mysql_quote_identifier(schema) + "." + guard::mysql_quote_identifier(table);
+    for (const auto& c : *columns) shown.columns.push_back({.name = c});
+    for (const auto& key : cfg.columns)
+        for (std::size_t i = 0; i < columns->size(); ++i)
+            if ((*columns)[i] == key) shown.key_columns.push_back(i);
+    auto mysql = std::make_shared<const guard::MySqlGuardTable>(guard::MySqlGuardTable{
+        .schema = schema, .name = table, .columns = std::move(*columns), .keys = std::move(*keys)});
+    g.set_load_duration(stats->elapsed);
+    g.set_ready(std::move(shown), std::move(mysql));
+    const double s = seconds(stats->elapsed);
+    spdlog::info("guard {}: ready: {} rows, {} distinct keys, {:.2f} MiB, {:.2f} s ({:.0f} keys/s)",
+                 cfg.name, stats->rows, stats->distinct_fingerprints,
+                 static_cast<double>(stats->memory_bytes) / (1024.0 * 1024.0), s,
+                 s > 0 ? static_cast<double>(stats->rows) / s : 0.0);
+    return true;
+}
+
+asio::awaitable<void> load_mysql_guards(SharedState& shared) {
+    auto job = std::make_shared<LoaderJob>(co_await asio::this_coro::executor);
+    // The thread posts its end to this context; the job outlives whichever of the two ends
+    // last. Destroying the coroutine (shutdown) joins the thread, which stops at its next row.
+    job->thread = std::thread(
+        [&shared, job_ptr = std::weak_ptr<LoaderJob>(job), executor = job->done.get_executor()] {
+            try {
+                run_loader(shared);
+            } catch (const std::exception& e) {
+                spdlog::error("key set loading: {}", e.what());
+            }
+            asio::post(executor, [job_ptr] {
+                if (auto j = job_ptr.lock()) j->done.cancel();
+            });
+        });
+    struct Joiner {
+        LoaderJob& job;
+        ~Joiner() {
+            if (job.thread.joinable()) job.thread.join();
+        }
+    } joiner{*job};
+    co_await job->done.async_wait(use_tuple);
+}
+
+}  // namespace uniqguard::proxy
