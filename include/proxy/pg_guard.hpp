@@ -102,11 +102,12 @@ class PgGuard {
     // the server has answered them and this session has claimed the keys (waiting, like any
     // write, for a key another transaction holds), the check. late_pending(): between the two.
     bool late_pending() const { return late_.has_value(); }
-    bool late_answered() const { return late_ && late_->answered; }
+    // The first part is answered: its keys came, or the server skips it (an error in it, or in
+    // a message before it with no Sync between).
+    bool late_answered(const protocol::postgres::ReplyTracker& tracker) const {
+        return late_ && (late_->answered || tracker.skipped(late_->watch_seq));
+    }
     Outcome resume_late(std::string& out, protocol::postgres::ReplyTracker& tracker);
-    // From the server pump: an error answering the client's held write or a statement of the
-    // proxy (the server skips the rest up to Sync).
-    void on_server_error();
 
     // From the server pump. `fields` is the check's error: cleaned here of what only the proxy's
     // DO block adds (PL/pgSQL context, source location, the event marker).
@@ -132,8 +133,9 @@ class PgGuard {
         std::vector<std::uint64_t> keys;  // fingerprints of its new keys, in row order
         std::size_t claimed = 0;          // keys[0, claimed) are claimed
         bool own_sync = false;            // a simple Query's: the proxy sends the Sync
-        bool answered = false;            // the keys came, or an error (`failed`)
-        bool failed = false;
+        bool answered = false;            // the keys came
+        std::uint64_t watch_seq = 0;      // the first part's last message (ReplyTracker)
+        std::uint64_t ready = 0;          // the ReadyForQuery that ends its step (claims)
         std::uint32_t rewrite = 0;  // the rewritten text's id (error positions), 0: none
     };
     struct Portal;
@@ -174,7 +176,8 @@ class PgGuard {
     std::uint32_t remember(PendingCheck check);
     // Claims `fp` of `g` for this session's transaction (reject and ignore; `log` changes
     // nothing on the wire, so it never waits). false: held by another session.
-    bool claim(guard::GuardState& g, std::uint64_t fp);
+    // `ready`: as SessionClaims::claim (0: the message being read).
+    bool claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready = 0);
     // A key is held by another session: wait for it, or raise end_wait()'s error.
     Decision wait_or_interrupt(guard::GuardState& g);
     // Sends the first part of a late INSERT (`d`, Decision::Kind::late). `text`/`statement`:

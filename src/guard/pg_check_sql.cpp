@@ -485,20 +485,50 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     detail += " || " + quote_literal(") already exists.");
     const std::string where_keyed = nulls_distinct ? " WHERE " + no_null : std::string();
     // Row order, as the index is written; keys with a NULL never conflict under
-    // nulls_distinct and take no lock.
-    const std::string locks = "PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog."
-                              "hashtextextended(" +
-                              quote_literal("uniqguard:" + guard.name + ":") + " || " + lock +
-                              ", 0)) FROM " + keys + " v" + where_keyed +
-                              " ORDER BY v.uniqguard_row; ";
-    const std::string find =
-        "SELECT v.uniqguard_row - (SELECT min(uniqguard_row) FROM " + keys + ")" + select +
-        " INTO uniqguard_row" + into + " FROM " + keys + " v WHERE " +
-        (nulls_distinct ? no_null + " AND " : "") + "(EXISTS (SELECT 1 FROM " + keys +
-        " e WHERE e.uniqguard_row < v.uniqguard_row AND " + same_as_earlier +
-        ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " + same_in_table +
-        ") > (SELECT count(*) FROM " + keys + " s WHERE " + same_in_statement +
-        ")) ORDER BY v.uniqguard_row LIMIT 1; ";
+    // nulls_distinct and take no lock. One lock per key fills the server's lock table (about
+    // max_locks_per_transaction x connections entries) for a large INSERT … SELECT: past 1,000
+    // rows the statement takes the guard's own lock exclusively instead, which the others take
+    // shared before their keys' locks, so that every two such INSERTs still exclude each other.
+    const std::string guard_lock = "pg_catalog.hashtextextended(" +
+                                   quote_literal("uniqguard:" + guard.name) + ", 0)";
+    const std::string locks =
+        "IF (SELECT count(*) FROM " + keys + ") > 1000 THEN PERFORM "
+        "pg_catalog.pg_advisory_xact_lock(" + guard_lock + "); ELSE PERFORM "
+        "pg_catalog.pg_advisory_xact_lock_shared(" + guard_lock + "); PERFORM "
+        "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(" +
+        quote_literal("uniqguard:" + guard.name + ":") + " || " + lock + ", 0)) FROM " + keys +
+        " v" + where_keyed + " ORDER BY v.uniqguard_row; END IF; ";
+    std::string find;
+    if (nulls_distinct) {
+        // The statement's keys grouped, and the table's rows with those keys counted in one
+        // hashed pass (IN), not one scan per row: a row is refused when an earlier row has its
+        // key, or when the table has more rows with it than the statement wrote.
+        std::string group, t_cols, join_s, join_t;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string sep = i ? ", " : "";
+            const std::string col = quote_identifier(key_column(table, i).name);
+            group += sep + k(i);
+            t_cols += sep + "t." + col;
+            join_s += (i ? " AND " : "") + std::string("s.") + k(i) + " = v." + k(i);
+            join_t += (i ? " AND " : "") + std::string("c.") + col + " = s." + k(i);
+        }
+        find = "WITH s AS (SELECT " + group + ", count(*) AS uniqguard_count, min(uniqguard_row) "
+               "AS uniqguard_first FROM " + keys + " v WHERE " + no_null + " GROUP BY " + group +
+               "), c AS (SELECT " + t_cols + ", count(*) AS uniqguard_count" +
+               from_table(table, "t") + " WHERE (" + t_cols + ") IN (SELECT " + group +
+               " FROM s) GROUP BY " + t_cols + ") SELECT v.uniqguard_row - (SELECT "
+               "min(uniqguard_row) FROM " + keys + ")" + select + " INTO uniqguard_row" + into +
+               " FROM " + keys + " v JOIN s ON " + join_s + " LEFT JOIN c ON " + join_t +
+               " WHERE v.uniqguard_row > s.uniqguard_first OR coalesce(c.uniqguard_count, 0) > "
+               "s.uniqguard_count ORDER BY v.uniqguard_row LIMIT 1; ";
+    } else {
+        find = "SELECT v.uniqguard_row - (SELECT min(uniqguard_row) FROM " + keys + ")" + select +
+               " INTO uniqguard_row" + into + " FROM " + keys + " v WHERE (EXISTS (SELECT 1 "
+               "FROM " + keys + " e WHERE e.uniqguard_row < v.uniqguard_row AND " +
+               same_as_earlier + ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " +
+               same_in_table + ") > (SELECT count(*) FROM " + keys + " s WHERE " +
+               same_in_statement + ")) ORDER BY v.uniqguard_row LIMIT 1; ";
+    }
     out.reject_check = do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
                                 raise_unique_violation(table, guard, row_marker(), detail) +
                                 "; END IF; END");

@@ -77,8 +77,10 @@ struct PgGuard::PendingCheck {
     // numbers.
     bool copy = false;
     std::vector<std::uint64_t> copy_lines;
-    // The new keys of an INSERT whose keys came late (new_keys): claimed as they come.
+    // The new keys of an INSERT whose keys came late (new_keys): claimed as they come, for the
+    // step that ends with ReadyForQuery number `claim_ready`.
     bool late = false;
+    std::uint64_t claim_ready = 0;
 };
 
 struct PgGuard::Decision {
@@ -260,9 +262,9 @@ const guard::SessionContext& PgGuard::session_context() {
     return *context_;
 }
 
-bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp) {
+bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready) {
     if (g.config().action == config::GuardAction::log || in_failed_transaction_) return true;
-    return claims_.claim(g.claims(), fp);
+    return claims_.claim(g.claims(), fp, ready);
 }
 
 PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
@@ -891,12 +893,19 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 const auto c = std::find_if(table.columns.begin(), table.columns.end(),
                                             [&](const auto& col) { return col.name == t.columns[i]; });
                 if (c == table.columns.end() || guard::assignable_to(row[i], *c)) continue;
-                if (auto cut = without_on_conflict(plan.text)) {
-                    Decision d{.kind = Decision::Kind::replace, .sql = std::move(*cut)};
-                    d.statement_prefix = true;
-                    return d;
-                }
-                return {};
+                // Should the server accept it after all, the refusal after it undoes it: never
+                // a write without its ON CONFLICT and unchecked.
+                auto cut = without_on_conflict(plan.text);
+                auto refused = refusal(
+                    "0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" + cfg.table +
+                                 "\" with a value of an explicit string cast is not enforced by "
+                                 "guard \"" + cfg.name + "\" yet; the statement was refused");
+                if (!cut) return refused;
+                Decision d{.kind = Decision::Kind::replace, .sql = std::move(*cut)};
+                d.statement_prefix = true;
+                d.after = std::move(refused.sql);
+                d.tag = refused.tag;
+                return d;
             }
         up.set_list = std::move(*set);
         up.where = std::move(*where);
@@ -972,7 +981,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         d.wrap_suffix = late.suffix;
         d.after = late.clear;
         d.learn = late.keys_probe;
-        d.learn_tag = remember(PendingCheck{.guard = &g, .new_keys = true, .late = true});
+        d.learn_tag = remember(PendingCheck{
+            .guard = &g, .new_keys = true, .late = true, .claim_ready = claims_.next_ready()});
         d.tag = remember(PendingCheck{.guard = &g,
                                       .action = cfg.action,
                                       .statement = std::string(plan.text),
@@ -1493,12 +1503,18 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                     segments.push_back({c.origin, rewritten.size() + c.at, c.length});
                 if (d.statement_prefix)
                     segments.push_back({st.trimmed.offset, rewritten.size(), d.sql.size()});
-                emit(d.sql, ReplyUse::forward, 0);  // in place of the statement
+                // In place of the statement; held when a refusal follows (`after`).
+                emit(d.sql, d.after.empty() ? ReplyUse::forward : ReplyUse::hold, 0);
                 copied = st.trimmed.end();
                 if (!d.learn.empty()) {
                     copy_until(st.range.end());
                     rewritten += "\n;";
                     emit(d.learn, ReplyUse::capture, d.learn_tag);
+                }
+                if (!d.after.empty()) {
+                    copy_until(st.range.end());
+                    rewritten += "\n;";
+                    emit(d.after, ReplyUse::verdict, d.tag);
                 }
                 changed = true;
                 break;
@@ -1906,7 +1922,9 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  .clear = d.after,
                  .check_tag = d.tag,
                  .learn_tag = d.learn_tag,
-                 .own_sync = statement.has_value()};
+                 .own_sync = statement.has_value(),
+                 // (A Query is counted after this call; an Execute's is the next Sync's.)
+                 .ready = claims_.next_ready()};
     std::string wrapped = d.wrap_prefix;
     if (statement) {
         // A simple Query's one statement, copied: its errors' positions move back.
@@ -1926,6 +1944,7 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
     append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
     append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
     append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
+    l.watch_seq = tracker.next_sequence() - 1;
     // Their replies now, not at a Sync: a Flush has none of its own.
     pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
     late_ = std::move(l);
@@ -1945,10 +1964,11 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
         lock_timeout_asked_ = false;
         return Outcome{.replaced = true};
     };
-    // The statement failed (the server skips to Sync): nothing to check.
-    if (l.failed) return finish();
+    // The statement failed, or an error before it (the server skips to Sync): nothing to
+    // check; the check and the emptying, if sent, would be skipped too.
+    if (!l.answered) return finish();
     for (; l.claimed < l.keys.size(); ++l.claimed) {
-        if (claim(*l.guard, l.keys[l.claimed])) continue;
+        if (claim(*l.guard, l.keys[l.claimed], l.ready)) continue;
         Decision w = wait_or_interrupt(*l.guard);
         if (w.kind == Decision::Kind::wait) return waiting(true, out, tracker);
         // The wait ended without the key (timeout, cancel, deadlock): its error in place of
@@ -1961,9 +1981,6 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
     return finish();
 }
 
-void PgGuard::on_server_error() {
-    if (late_ && !late_->answered) late_->answered = late_->failed = true;
-}
 
 void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
                          bool own_sync) {
@@ -2306,7 +2323,7 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         if (late_ && late_->learn_tag == tag)
             late_->keys.push_back(fp);
         else if (it->second.late)
-            claim(g, fp);
+            claim(g, fp, it->second.claim_ready);
         return;
     }
     if (it->second.copy) {

@@ -61,12 +61,9 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
         if (!s_.guard_) return {.forward = true, .observe = tracked};
         decision_ = s_.tracker_.on_reply(type);
         using A = pg::ReplyAction;
-        if (code == pg::BackendCode::error_response &&
-            (decision_.action == A::hold_failed || decision_.action == A::proxy_error)) {
-            // The server skips to Sync: a late INSERT's first part is answered.
-            s_.guard_->on_server_error();
-            if (s_.guard_->late_answered()) s_.late_answer_.cancel();
-        }
+        // An error makes the server skip to Sync: a late INSERT's first part may be skipped.
+        if (code == pg::BackendCode::error_response && s_.guard_->late_answered(s_.tracker_))
+            s_.late_answer_.cancel();
         // An error of the client's own statement inside a rewritten query: its position is
         // moved back into the client's text before it is sent.
         // (An error of the whole string, raised while the server parses it, comes as the
@@ -200,7 +197,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 break;
             case A::capture_done:
                 s_.guard_->on_probe_done(decision_.tag);
-                if (s_.guard_->late_answered()) s_.late_answer_.cancel();
+                if (s_.guard_->late_answered(s_.tracker_)) s_.late_answer_.cancel();
                 break;
             case A::proxy_error: {
                 s_.held_.clear();
@@ -835,7 +832,8 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
 
 asio::awaitable<bool> PgSession::resume_late() {
     for (;;) {
-        while (!guard_->late_answered()) {
+        while (!guard_->late_answered(tracker_)) {
+            if (stop_client_pump_) co_return false;  // the server pump has ended
             late_answer_.expires_at(asio::steady_timer::time_point::max());
             co_await late_answer_.async_wait(
                 asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));

@@ -79,6 +79,10 @@ bool same_in_every_statement(std::string_view expr) {
         "int2", "numeric", "text", "varchar"};
     std::vector<sql::Token> tokens;
     if (!sql::lex_postgres(expr, tokens)) return false;
+    // A subquery reads the table, which may change between the check and the UPDATE (another
+    // session's commit): the key set would learn a key other than the one written.
+    for (const auto& t : tokens)
+        if (sql::is_word(expr, t, "select")) return false;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         if (!sql::is_symbol(expr, tokens[i + 1], "(")) continue;
         if (tokens[i].kind == sql::TokenKind::quoted_identifier) return false;
@@ -204,6 +208,11 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         if (!names_guard) return refused(" on other columns than the key");
         if (ins.select_source || ins.has_with || ins.default_values)
             return refused(" whose rows are not a VALUES list");
+        // A SET that moves the row to another key would need that key checked (and learnt).
+        for (const auto& a : conflict.assignments)
+            for (std::size_t k : table.key_columns)
+                if (table.columns[k].name == a.column)
+                    return refused(" setting key column \"" + a.column + "\"");
         auto set = upsert_set_text(ins, sql, text);
         if (!set) return refused(" with this SET list");
         p.kind = WritePlan::Kind::upsert;
@@ -236,8 +245,11 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     // Keys the proxy cannot read before the statement runs: the server reports them as it
     // writes the rows (guard/pg_check_sql.hpp, LateInsertSql).
     auto late = [&](const std::string& form) {
-        if (p.kind == WritePlan::Kind::upsert)
-            return refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE with " + form), text);
+        if (p.kind == WritePlan::Kind::upsert) {
+            auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE with " + form), text);
+            r.refuse_at_parse = true;  // the server would refuse its Parse (no index)
+            return r;
+        }
         if (p.skip_duplicates)
             return refuse(g, unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
                                                   "CONFLICT DO NOTHING)"),

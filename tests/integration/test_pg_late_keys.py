@@ -425,7 +425,7 @@ def test_a_late_insert_waiting_for_a_key_ends_at_lock_timeout(enroll):
 
 
 def test_update_setting_a_key_column_to_an_expression(enroll):
-    """Django's F() (`SET course_id = (course_id + 1)`), functions of the row, subqueries: the
+    """Django's F() (`SET course_id = (course_id + 1)`), functions of the row: the
     check evaluates the expression per row before the UPDATE (the rule of UPDATEs with literal
     keys: a moved row conflicts with a row that ends with its key)."""
     outcomes, rows = assert_same(enroll, [
@@ -434,7 +434,7 @@ def test_update_setting_a_key_column_to_an_expression(enroll):
         "UPDATE {t} SET course_id = (course_id + 1) WHERE note = 'a'",
         "UPDATE {t} SET user_id = abs(user_id - 3), course_id = course_id WHERE note = 'c'",
         "UPDATE {t} SET course_id = course_id + 1 WHERE note = 'c'",
-        "UPDATE {t} AS e SET course_id = (SELECT min(course_id) FROM {t}) + 1 WHERE e.note = 'b'",
+        "UPDATE {t} AS e SET course_id = e.course_id - 3 WHERE e.note = 'b'",
         "UPDATE {t} SET course_id = course_id * 1 WHERE note = 'b'",
         "UPDATE {t} SET course_id = course_id + 100 WHERE note = 'c'",
         "INSERT INTO {t} (user_id, course_id) VALUES (1, 101)",
@@ -489,6 +489,7 @@ def test_update_with_an_expression_the_check_cannot_repeat_is_refused(enroll):
     cur = conn.cursor()
     cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
     for sql in [f"UPDATE {enroll.name} SET course_id = floor(random() * 10)",
+                f"UPDATE {enroll.name} SET course_id = (SELECT max(course_id) FROM {enroll.name})",
                 f"UPDATE {enroll.name} SET course_id = public.my_function(course_id)",
                 f"UPDATE {enroll.name} SET course_id = DEFAULT"]:
         with pytest.raises(psycopg2.Error) as e:
@@ -577,3 +578,112 @@ def test_prepared_on_conflict_do_update_is_refused_at_parse_naming_the_guard(enr
                          f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'x'", (1, 1))
         assert e.value.sqlstate == "0A000"
         assert "in a prepared statement" in e.value.diag.message_primary
+
+
+def test_a_prepared_late_insert_whose_own_parse_or_bind_fails_does_not_hang(enroll):
+    """The server skips the proxy's first part after the client's own error (a Parse of a
+    column that does not exist, a Bind of a bad value, a failed transaction): the client gets
+    the server's error and its ReadyForQuery, and the session goes on."""
+    import psycopg
+    t = enroll.name
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            conn.execute("SET statement_timeout = '10s'")
+            for sql, params in [
+                (f"INSERT INTO {t} (user_id, course_id) SELECT nosuchcol, %s", (1,)),
+                (f"INSERT INTO {t} (user_id, course_id) SELECT %s::int, 1", ("x",)),
+                (f"INSERT INTO {t} (user_id, course_id) SELECT %s, 1", (1,)),
+            ]:
+                try:
+                    seen.append(conn.execute(sql, params).statusmessage)
+                except psycopg.Error as e:
+                    seen.append(e.sqlstate)
+            conn.execute("BEGIN")
+            with pytest.raises(psycopg.Error):
+                conn.execute("SELECT 1/0")
+            try:
+                conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 2", (1,))
+            except psycopg.Error as e:
+                seen.append(e.sqlstate)
+            conn.execute("ROLLBACK")
+            seen.append(conn.execute(f"SELECT count(*) FROM {t}").fetchone())
+        results.append(seen)
+    assert results[0] == results[1] == ["42703", "22P02", "INSERT 0 1", "25P02", (1,)]
+
+
+def test_an_error_of_an_earlier_sync_batch_leaves_a_late_insert_checked(enroll):
+    """[Bind/Execute a failing plain INSERT, Sync, Bind/Execute a late INSERT of an existing key,
+    Sync] in one pipeline: the late INSERT is still checked (23505), as on the index."""
+    t = enroll.name
+    results = []
+    for port, db in ((enroll.proxy.port, "app"), (enroll.pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=db)
+        c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)")
+        bad = f"INSERT INTO {t} (user_id, course_id) VALUES (1, NULL)".encode()
+        late = f"INSERT INTO {t} (user_id, course_id) SELECT 1, 1".encode()
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + bad + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+            pgwire.message(b"P", b"\0" + late + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        first = c.read_until("Z", timeout=10)
+        second = c.read_until("Z", timeout=10)
+        results.append(([m for m, _ in first], pgwire.error_of(first)["C"],
+                        [m for m, _ in second], pgwire.error_of(second)["C"]))
+        c.close()
+    assert results[0] == results[1] == (["1", "2", "E", "Z"], "23502", ["1", "2", "E", "Z"],
+                                        "23505")
+    assert enroll.rows() and len(enroll.rows()) == 1
+
+
+def test_a_failed_late_insert_in_a_block_frees_its_keys_at_once(enroll):
+    """BEGIN; a late INSERT that fails its check (ReadyForQuery E): its keys are free at once,
+    so another session's INSERT of them does not wait for the ROLLBACK."""
+    a, b = enroll.connect_proxy(), enroll.connect_proxy()
+    a.autocommit = b.autocommit = True
+    ca, cb = a.cursor(), b.cursor()
+    ca.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
+    ca.execute("BEGIN")
+    with pytest.raises(psycopg2.Error) as e:
+        ca.execute(f"INSERT INTO {enroll.name} (user_id, course_id) "
+                   f"SELECT 2, 2 UNION ALL SELECT 1, 1")
+    assert e.value.pgcode == "23505"
+    cb.execute("SET lock_timeout = '2s'")
+    started = time.monotonic()
+    cb.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (2, 2)")
+    assert time.monotonic() - started < 1.5
+    ca.execute("ROLLBACK")
+    a.close()
+    b.close()
+
+
+def test_a_large_insert_select_takes_the_guards_lock_not_one_per_key(enroll):
+    """20,000 rows: one lock per key would exhaust the server's lock table (53200)."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id) SELECT g, g FROM generate_series(1, 20000) g",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, g FROM generate_series(19999, 20001) g",
+        "SELECT count(*) FROM {t}",
+    ])
+    assert outcomes[0] == ("ok", "INSERT 0 20000", None)
+    assert outcomes[1][1]["detail"] == "Key (user_id, course_id)=(19999, 19999) already exists."
+    assert outcomes[2] == ("ok", "SELECT 1", [(20000,)])
+
+
+def test_an_upsert_setting_a_key_column_is_refused(enroll):
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) "
+                    f"ON CONFLICT (user_id, course_id) DO UPDATE SET course_id = 2")
+    assert e.value.pgcode == "0A000"
+    assert 'setting key column "course_id"' in e.value.diag.message_primary
+    conn.close()

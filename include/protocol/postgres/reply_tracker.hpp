@@ -88,6 +88,13 @@ class ReplyTracker {
     // server failed the COPY already).
     bool set_copy_use(ReplyUse use, std::uint32_t tag = 0);
 
+    // The number of messages with replies sent so far: the next one's sequence number.
+    std::uint64_t next_sequence() const { return sequence_; }
+    // Whether the message with sequence number `seq` (still owed) gets no reply: an error has
+    // made the server skip to the next Sync, and no Sync comes before that message. A message
+    // already answered or skipped gives true too, unless `seq` is not yet sent.
+    bool skipped(std::uint64_t seq) const;
+
     // Nothing owed: every message sent has had its replies.
     bool idle() const { return head_ == entries_.size(); }
     std::size_t pending() const { return entries_.size() - head_; }
@@ -101,6 +108,7 @@ class ReplyTracker {
         std::uint32_t statement = 0;  // Query: statements completed so far
         bool copying = false;         // its CopyInResponse has come
         std::uint32_t rewrite = 0;    // extended protocol: see sent()
+        std::uint64_t seq = 0;        // see next_sequence()
     };
     struct Plan {
         std::vector<ReplyUse> uses;
@@ -121,6 +129,7 @@ class ReplyTracker {
     std::vector<Plan> plans_;  // plans of the Query entries that have one, in order
     std::size_t plans_head_ = 0;
     bool skipping_ = false;  // an extended-protocol error: no replies until Sync
+    std::uint64_t sequence_ = 0;
     bool copy_in_ = false;   // the server is reading COPY data the client has not ended yet
 };
 

@@ -66,7 +66,19 @@ void ReplyTracker::sent(char frontend_code, ReplyUse use, std::uint32_t tag,
     // Execute and another after CopyDone, and gets one ReadyForQuery).
     if (f == F::sync && copy_in_) return;
     if (!has_replies(frontend_code)) return;
-    entries_.push_back({.code = frontend_code, .use = use, .tag = tag, .rewrite = rewrite});
+    entries_.push_back(
+        {.code = frontend_code, .use = use, .tag = tag, .rewrite = rewrite, .seq = sequence_++});
+}
+
+bool ReplyTracker::skipped(std::uint64_t seq) const {
+    if (!skipping_) return false;
+    for (std::size_t i = head_; i < entries_.size(); ++i) {
+        if (entries_[i].seq >= seq && entries_[i].code != code(F::copy_done) &&
+            entries_[i].code != code(F::copy_fail) && entries_[i].code != code(F::sync))
+            return true;  // reached before any Sync
+        if (entries_[i].code == code(F::sync)) return false;
+    }
+    return true;  // nothing owed up to it: answered or skipped already
 }
 
 void ReplyTracker::on_copy_in() {
@@ -103,7 +115,7 @@ void ReplyTracker::drop_markers() {
 void ReplyTracker::sent_query(const std::vector<ReplyUse>& plan,
                               const std::vector<std::uint32_t>& tags, std::uint32_t rewrite) {
     plans_.push_back({plan, tags, rewrite});
-    entries_.push_back({.code = code(F::query), .has_plan = true});
+    entries_.push_back({.code = code(F::query), .has_plan = true, .seq = sequence_++});
 }
 
 void ReplyTracker::pop_front() {
