@@ -6,7 +6,7 @@ import psycopg2.errors
 import pytest
 
 from harness import pgwire
-from harness.guarded import GuardedTable, error_fields
+from harness.guarded import GuardedTable, outcome
 
 ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL, note text"
 
@@ -15,21 +15,6 @@ ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL, n
 def enroll(pg, make_proxy, request):
     name = "g_" + request.node.name.replace("test_", "")[:40].lower()
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
-
-
-def outcome(cur, sql, params=None):
-    """What a client sees for one statement: rows and tag, or the error's fields."""
-    try:
-        cur.execute(sql, params)
-        rows = cur.fetchall() if cur.description else None
-        return ("ok", cur.statusmessage, rows)
-    except psycopg2.Error as e:
-        fields = error_fields(e)
-        # "Failing row contains (id, ...)": serial values are not compared (a row skipped by
-        # the proxy never draws one; one skipped by a real index does).
-        if fields["detail"] and fields["detail"].startswith("Failing row contains ("):
-            fields["detail"] = "Failing row contains (<id>," + fields["detail"].split(",", 1)[1]
-        return ("error", fields)
 
 
 def both(gt, script, autocommit=True):

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from harness import pgwire
-from harness.guarded import GuardedTable, error_fields
+from harness.guarded import GuardedTable, outcome
 
 ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
           "note text")
@@ -22,18 +22,6 @@ ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL D
 def enroll(pg, make_proxy, request):
     name = "l_" + request.node.name.replace("test_", "")[:40].lower()
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
-
-
-def outcome(cur, sql):
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall() if cur.description else None
-        return ("ok", cur.statusmessage, rows)
-    except psycopg2.Error as e:
-        fields = error_fields(e)
-        if fields["detail"] and fields["detail"].startswith("Failing row contains ("):
-            fields["detail"] = "Failing row contains (<id>," + fields["detail"].split(",", 1)[1]
-        return ("error", fields)
 
 
 def run_both(gt, script, autocommit=True):

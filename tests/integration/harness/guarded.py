@@ -101,3 +101,18 @@ def error_fields(exc):
         "column": d.column_name,
         "constraint": d.constraint_name,
     }
+
+
+def outcome(cur, sql, params=None):
+    """What a client sees for one statement: rows and tag, or the error's fields."""
+    try:
+        cur.execute(sql, params)
+        rows = cur.fetchall() if cur.description else None
+        return ("ok", cur.statusmessage, rows)
+    except psycopg2.Error as e:
+        fields = error_fields(e)
+        # "Failing row contains (id, ...)": serial values are not compared (a row skipped by
+        # the proxy never draws one; one skipped by a real index does).
+        if fields["detail"] and fields["detail"].startswith("Failing row contains ("):
+            fields["detail"] = "Failing row contains (<id>," + fields["detail"].split(",", 1)[1]
+        return ("error", fields)
