@@ -208,3 +208,33 @@ TEST_CASE("COPY with held rows: the proxy's INSERT adds its count, or its error 
         CHECK(t.idle());
     }
 }
+
+TEST_CASE("skipped: a message after an error and before any Sync gets no reply",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    // The client's Parse/Bind/Execute, Sync; then the proxy's late INSERT's messages, no Sync.
+    for (char c : std::string("PBES")) t.sent(c);
+    const auto first_late = t.next_sequence();
+    for (char c : std::string("PBE")) t.sent(c, ReplyUse::drop);
+    const auto last_late = t.next_sequence() - 1;
+    CHECK_FALSE(t.skipped(last_late));
+    // The client's Parse fails: the server skips to the client's Sync, which comes before the
+    // proxy's messages, so these are answered afterwards.
+    CHECK(replies(t, "E") == std::vector{fwd});
+    CHECK_FALSE(t.skipped(first_late));
+    CHECK_FALSE(t.skipped(last_late));
+    CHECK(replies(t, "Z") == std::vector{fwd});
+    // Now the proxy's own Parse fails: its Bind and Execute are skipped (no Sync after them).
+    CHECK(replies(t, "E") == std::vector{ReplyAction::proxy_error});
+    CHECK(t.skipped(last_late));
+
+    // An error in a message before the late ones, with no Sync between: they are skipped.
+    ReplyTracker u;
+    for (char c : std::string("PBE")) u.sent(c);
+    const auto late = u.next_sequence();
+    for (char c : std::string("PBE")) u.sent(c, ReplyUse::drop);
+    CHECK(replies(u, "1") == std::vector{fwd});
+    CHECK_FALSE(u.skipped(late + 2));
+    CHECK(replies(u, "E") == std::vector{fwd});  // the client's Bind
+    CHECK(u.skipped(late + 2));
+}
