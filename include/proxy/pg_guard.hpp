@@ -259,6 +259,8 @@ class PgGuard {
     std::optional<LateResume> late_;
     std::uint32_t late_rewrite_done_ = 0;  // forgotten at the next ReadyForQuery
     bool lock_timeout_asked_ = false;  // for the message waiting now
+    // The waiting Query's SAVEPOINT / RELEASE / ROLLBACK TO is followed already.
+    bool transaction_command_applied_ = false;
     std::optional<std::chrono::milliseconds> client_lock_timeout_;
     // The message being decided comes in a failed transaction with nothing sent since: the
     // server refuses it (25P02), so it neither claims nor waits.

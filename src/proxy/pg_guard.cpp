@@ -1319,16 +1319,24 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
     switch (static_cast<pg::FrontendCode>(type)) {
         case pg::FrontendCode::query: {
             const std::uint32_t first_tag = next_tag_;
+            // Savepoints are followed from the client's text (pg_session_claims.hpp), before
+            // the statements after them claim: in `ROLLBACK TO s; INSERT …` the ROLLBACK TO
+            // frees the keys claimed since s, not the INSERT's; after `SAVEPOINT s; INSERT …`
+            // the INSERT's keys are s's. Once per message, also when it waits and is read
+            // again (freeing early is safe: the rows go when the Query runs).
+            if (!transaction_command_applied_)
+                if (auto q = pg::decode_query(body))
+                    if (auto command = read_transaction_command(q->sql)) {
+                        claims_.on_transaction_command(*command);
+                        transaction_command_applied_ = true;
+                    }
             Outcome o = on_query(body, raw, out, tracker, in_transaction);
             if (o.wait) {
                 forget_checks_since(first_tag);
                 return waiting(false, out, tracker);
             }
-            // Savepoints are followed from the client's text (pg_session_claims.hpp); a Query
-            // is answered by one ReadyForQuery.
-            if (auto q = pg::decode_query(body))
-                if (auto command = read_transaction_command(q->sql))
-                    claims_.on_transaction_command(*command);
+            transaction_command_applied_ = false;
+            // A Query is answered by one ReadyForQuery.
             claims_.ready_requested();
             return decided(o);
         }

@@ -255,6 +255,18 @@ def test_first_rolls_back_its_savepoint_second_succeeds(enroll):
     assert out["rows"] == [(1, 1)]
 
 
+def test_rollback_to_and_an_insert_in_one_query_keeps_the_inserts_key(enroll):
+    """`ROLLBACK TO s; INSERT k` in one Query: the ROLLBACK TO frees what was written since s,
+    not the INSERT after it, whose key the second session waits for (the proxy once applied
+    the ROLLBACK TO after the INSERT had claimed, and let the second through)."""
+    out = both(enroll, release=commit,
+               first_sql=["SAVEPOINT s", f"INSERT INTO {enroll.name} (user_id, course_id) "
+                          f"VALUES (1, 2)", f"ROLLBACK TO SAVEPOINT s; {insert_sql(enroll)}"])
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == "23505"
+    assert out["rows"] == [(1, 1)]
+
+
 def test_a_savepoint_rolled_back_in_the_extended_protocol_frees_its_key(enroll):
     """The first session's SAVEPOINT and ROLLBACK TO as prepared statements (Parse/Bind/
     Execute, as JDBC sends them)."""
