@@ -7,7 +7,8 @@ test_pg_concurrent_oracle.py (CI) and bench/pg-oracle (a million statements).
 What each session sends (psycopg2, libpq's simple query protocol, autocommit mode so that the
 workload writes BEGIN/COMMIT itself; READ COMMITTED, the default):
 - INSERT of one row or of 2-3 rows (now and then the same key twice in one statement), INSERT …
-  ON CONFLICT DO NOTHING and ON CONFLICT (key columns) DO NOTHING, UPDATE setting the whole key
+  ON CONFLICT DO NOTHING and ON CONFLICT (key columns) DO NOTHING, INSERT … ON CONFLICT (key
+  columns) DO UPDATE SET note = EXCLUDED.note (the proxy's upsert), UPDATE setting the whole key
   (and now and then the note) of rows chosen by rid or rid IN (…) (rows whose INSERT committed, or
   the session's own), DELETE of rows chosen by rid, rid IN (…), key or one key column, a SELECT
   now and then; every write with RETURNING, so that the session knows its transaction's own
@@ -128,6 +129,7 @@ def gaps_from_env():
 
 EXPECTED_ERRORS = {
     "23505": "unique violation",
+    "21000": "an upsert proposing one key twice",
     "40P01": "deadlock",
     "55P03": "lock timeout",
 }
@@ -437,6 +439,12 @@ class Generator:
                                    f" ON CONFLICT ({', '.join(t.key)}) DO NOTHING"])
             return self.insert(t, rng.choice([1, 1, 2]), dup_inside=rng.random() < 0.3,
                                conflict=conflict)
+        if r < 53:
+            # ON CONFLICT (key) DO UPDATE (the proxy's upsert rewrite): never a 23505.
+            stmt = self.insert(t, rng.choice([1, 1, 2]),
+                               conflict=f" ON CONFLICT ({', '.join(t.key)}) DO UPDATE SET "
+                                        f"note = EXCLUDED.note")
+            return stmt
         if r < 70:
             return self.update(t)
         if r < 95:
