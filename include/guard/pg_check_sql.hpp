@@ -193,8 +193,11 @@ struct LateInsertSql {
     std::string reject_check;  // the DO block raising the violation (COLUMN marker: the row)
     std::string clear;         // empties the keys table
 };
+// `returning`: the client's INSERT has a RETURNING list; the key columns are added at its end
+// (as uniqguard_k1…) and the statement returns its rows, those columns last (the session
+// removes them), as `SELECT n` (the session makes it the client's `INSERT 0 n`).
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct);
+                              bool nulls_distinct, bool returning = false);
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

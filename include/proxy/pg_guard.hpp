@@ -185,7 +185,8 @@ class PgGuard {
     // Execute, whose parameters are written in).
     Outcome start_late(const Decision& d, guard::GuardState& g, std::string_view text,
                        std::optional<sql::SourceRange> statement, std::string& out,
-                       protocol::postgres::ReplyTracker& tracker);
+                       protocol::postgres::ReplyTracker& tracker,
+                       const std::vector<std::int16_t>& result_formats = {});
     // Forgets the checks remembered since `first_tag` (a message that waits is decided again).
     void forget_checks_since(std::uint32_t first_tag);
     // A message waits: with lock_wait_timeout_ms = 0 the server is asked for the session's own

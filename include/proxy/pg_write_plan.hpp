@@ -75,6 +75,7 @@ struct WritePlan {
     bool forward_untouched = false;
     InsertText insert_text;
     std::string upsert_set, upsert_where;  // upsert: as written (EXCLUDED not yet rewritten)
+    bool late_returning = false;            // late_insert: the INSERT has a RETURNING list
     // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
     std::vector<bool> update_assigned;

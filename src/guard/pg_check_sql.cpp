@@ -432,7 +432,7 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
 }  // namespace
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct) {
+                              bool nulls_distinct, bool returning) {
     const std::size_t n = table.key_columns.size();
     const std::string name = late_keys_table(table, guard);
     const std::string keys = "pg_temp." + name;
@@ -453,8 +453,19 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
         stored += (i ? ", " : "") + k(i);
     }
     out.prefix = "WITH uniqguard_ins AS (";
-    out.suffix = "\nRETURNING " + columns + ") INSERT INTO " + keys + " (" + stored + ") SELECT " +
-                 columns + " FROM uniqguard_ins";
+    if (!returning) {
+        out.suffix = "\nRETURNING " + columns + ") INSERT INTO " + keys + " (" + stored +
+                     ") SELECT " + columns + " FROM uniqguard_ins";
+    } else {
+        std::string added, taken;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string name = "uniqguard_k" + std::to_string(i + 1);
+            added += ", " + quote_identifier(key_column(table, i).name) + " AS " + name;
+            taken += (i ? ", " : "") + name;
+        }
+        out.suffix = "\n" + added + "), uniqguard_rec AS (INSERT INTO " + keys + " (" + stored +
+                     ") SELECT " + taken + " FROM uniqguard_ins) SELECT * FROM uniqguard_ins";
+    }
 
     out.keys_probe = "SELECT ";
     for (std::size_t i = 0; i < n; ++i)

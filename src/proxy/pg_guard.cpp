@@ -115,7 +115,8 @@ struct PgGuard::Decision {
     std::vector<guard::CopiedText> copies;
     std::string wrap_prefix, wrap_suffix, after;  // late
     std::string statement;  // late: the statement to wrap, its parameters written in
-    bool rows_returned = false;  // upsert: with RETURNING
+    bool rows_returned = false;  // upsert, late: with RETURNING
+    std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
     bool check_first = false;    // upsert: its check before the statement
     bool statement_prefix = false;  // replace: `sql` is the start of the client's statement
 };
@@ -973,8 +974,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         std::optional<std::string> statement(plan.text);
         if (bind) statement = substitute_parameters(plan.text, *bind, types, 0);
         if (!statement) return refusal("0A000", plan.refusal);
-        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct);
+        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning);
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
+        // With RETURNING its rows come with the key columns last, which the session removes.
+        d.rows_returned = plan.late_returning;
+        d.extra_columns = static_cast<std::uint32_t>(table.key_columns.size());
         d.statement = std::move(*statement);  // on_execute's (on_query copies the client's text)
         d.pre = late.prepare;
         d.wrap_prefix = late.prefix;
@@ -1536,7 +1540,10 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
                 rewritten.append(text.substr(copied, st.trimmed.end() - copied));
                 copied = st.trimmed.end();
-                emit(d.wrap_suffix, ReplyUse::hold, 0);
+                if (d.rows_returned)
+                    emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
+                else
+                    emit(d.wrap_suffix, ReplyUse::hold, 0);
                 rewritten += ";\n";
                 emit(d.learn, ReplyUse::capture, d.learn_tag);
                 rewritten += ";\n";
@@ -1555,7 +1562,8 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 }
                 for (const auto& c : d.copies)
                     segments.push_back({c.origin, rewritten.size() + c.at, c.length});
-                emit(d.sql, d.rows_returned ? ReplyUse::insert_rows : ReplyUse::insert_count, 0);
+                emit(d.sql, d.rows_returned ? ReplyUse::insert_rows : ReplyUse::insert_count,
+                     d.rows_returned ? 1 : 0);
                 copied = st.trimmed.end();
                 copy_until(st.range.end());
                 rewritten += "\n;";
@@ -1592,13 +1600,22 @@ namespace {
 void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::string_view sql,
                             ReplyUse use, std::uint32_t tag,
                             const std::vector<std::int16_t>& result_formats = {},
-                            std::uint32_t rewrite = 0) {
+                            std::uint32_t rewrite = 0, bool describe = false) {
     pg::append_close(out, 'S', check_name);
     tracker.sent('C', ReplyUse::drop);
     pg::append_parse(out, check_name, sql);
     tracker.sent('P', ReplyUse::drop, 0, rewrite);
     pg::append_bind(out, check_name, check_name, result_formats);
     tracker.sent('B', ReplyUse::drop, 0, rewrite);
+    if (describe) {
+        // The RowDescription a simple Query would have had (an Execute sends none).
+        pg::MessageWriter(out)
+            .begin(static_cast<char>(pg::FrontendCode::describe))
+            .int8('P')
+            .cstring(check_name)
+            .finish();
+        tracker.sent('D', use, tag);
+    }
     pg::append_execute(out, check_name);
     tracker.sent('E', use, tag, rewrite);
     pg::append_close(out, 'P', check_name);
@@ -1906,7 +1923,8 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         case K::late:
             // The client's Execute is not sent: the proxy's statement (the INSERT with its
             // parameters written in) answers it, its CommandComplete held for the check.
-            return start_late(d, *write->guard, {}, std::nullopt, out, tracker);
+            return start_late(d, *write->guard, {}, std::nullopt, out, tracker,
+                              portal->bind.result_formats);
         case K::pass:
         case K::upsert:  // refused with a Bind (decide)
         case K::wait:
@@ -1924,7 +1942,8 @@ void append_sync(std::string& out, pg::ReplyTracker& tracker) {
 
 PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, std::string_view text,
                                      std::optional<sql::SourceRange> statement, std::string& out,
-                                     pg::ReplyTracker& tracker) {
+                                     pg::ReplyTracker& tracker,
+                                     const std::vector<std::int16_t>& result_formats) {
     LateResume l{.guard = &g,
                  .check = d.sql,
                  .clear = d.after,
@@ -1950,7 +1969,16 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
     // In the unnamed transaction step the client's Query would have had: the server keeps the
     // transaction open until the Sync resume_late sends after the check.
     append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
-    append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
+    if (d.rows_returned) {
+        // With RETURNING: rows held and stripped of the key columns; in the client's result
+        // formats (one per column: text for the proxy's), with a RowDescription for a Query.
+        std::vector<std::int16_t> formats = result_formats;
+        if (formats.size() > 1) formats.resize(formats.size() + d.extra_columns, 0);
+        append_proxy_statement(out, tracker, wrapped, ReplyUse::insert_rows, d.extra_columns,
+                               formats, l.rewrite, statement.has_value());
+    } else {
+        append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
+    }
     append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
     l.watch_seq = tracker.next_sequence() - 1;
     // Their replies now, not at a Sync: a Flush has none of its own.

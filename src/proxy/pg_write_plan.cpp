@@ -254,14 +254,15 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             return refuse(g, unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
                                                   "CONFLICT DO NOTHING)"),
                           text);
-        if (ins.returning) return refuse(g, unenforced(g, form + " with RETURNING"), text);
         if (log_only) return refuse(g, unenforced(g, form), text);
         // Its refusal where the proxy cannot run it so (a prepared statement with a
         // parameter the proxy cannot write as SQL).
-        return WritePlan{.kind = WritePlan::Kind::late_insert,
-                         .guard = &g,
-                         .refusal = unenforced(g, form + " with a parameter of this type"),
-                         .text = text};
+        WritePlan late_plan{.kind = WritePlan::Kind::late_insert,
+                            .guard = &g,
+                            .refusal = unenforced(g, form + " with a parameter of this type"),
+                            .text = text};
+        late_plan.late_returning = ins.returning;
+        return late_plan;
     };
     if (ins.has_with && writes_in_with(text))
         return refuse(g, unenforced(g, "INSERT with a data-modifying WITH clause"), text);

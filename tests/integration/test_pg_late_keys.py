@@ -231,7 +231,6 @@ def test_forms_still_refused_name_the_guard(enroll):
     conn.autocommit = True
     cur = conn.cursor()
     for sql in [
-        f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1 RETURNING id",
         f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1 ON CONFLICT DO NOTHING",
         f"WITH d AS (DELETE FROM {enroll.name} RETURNING user_id) "
         f"INSERT INTO {enroll.name} (user_id, course_id) SELECT user_id, 1 FROM d",
@@ -675,3 +674,56 @@ def test_an_upsert_setting_a_key_column_is_refused(enroll):
     assert e.value.pgcode == "0A000"
     assert 'setting key column "course_id"' in e.value.diag.message_primary
     conn.close()
+
+
+def test_late_inserts_with_returning(enroll):
+    """INSERT … SELECT … RETURNING and DEFAULT in a key column with RETURNING: the client's own
+    columns (the proxy's key columns removed), its tag, the duplicate error with no row."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id, note) SELECT g, 1, 'n' || g "
+        "FROM generate_series(1, 3) g RETURNING note, user_id * 10 AS ten, *",
+        "INSERT INTO {t} (user_id) VALUES (5) RETURNING course_id",
+        "INSERT INTO {t} (user_id, course_id) SELECT 2, 1 RETURNING user_id",
+        "INSERT INTO {t} (user_id, course_id) SELECT 1, 1; "
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9 RETURNING course_id",
+        "BEGIN; INSERT INTO {t} (user_id, course_id) SELECT 8, 8 RETURNING user_id, course_id; "
+        "COMMIT",
+    ])
+    ok0 = outcomes[0]
+    assert ok0[0] == "ok" and ok0[1] == "INSERT 0 3"
+    assert [(r[0], r[1], r[3], r[4]) for r in ok0[2]] == [("n1", 10, 1, 1), ("n2", 20, 2, 1),
+                                                          ("n3", 30, 3, 1)]
+    assert outcomes[1] == ("ok", "INSERT 0 1", [(7,)])
+    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(2, 1) already exists."
+    assert outcomes[3][1]["sqlstate"] == "23505"
+    assert outcomes[4] == ("ok", "COMMIT", None)
+    assert [(r[0], r[1]) for r in rows] == [(1, 1), (2, 1), (3, 1), (5, 7), (8, 8)]
+
+
+def test_prepared_late_insert_with_returning_in_binary(enroll):
+    """psycopg 3, binary results: the proxy's extra columns are text; the client's keep its
+    formats."""
+    import psycopg
+    t = enroll.name
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            seen = []
+            for binary in (False, True):
+                cur = conn.cursor(binary=binary)
+                try:
+                    cur.execute(f"INSERT INTO {t} (user_id, course_id, note) SELECT %s, g, 'x' "
+                                f"FROM generate_series(1, 2) g RETURNING course_id, note",
+                                (10 + binary,), prepare=True)
+                    seen.append((cur.statusmessage, cur.fetchall()))
+                except psycopg.Error as e:
+                    seen.append(e.sqlstate)
+            try:
+                conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 1 RETURNING id",
+                             (10,))
+            except psycopg.Error as e:
+                seen.append(e.sqlstate)
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0] == [("INSERT 0 2", [(1, "x"), (2, "x")]),
+                          ("INSERT 0 2", [(1, "x"), (2, "x")]), "23505"]

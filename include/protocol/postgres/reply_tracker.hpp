@@ -39,8 +39,9 @@ enum class ReplyUse : std::uint8_t {
     // the proxy's statement in place of the client's INSERT (an upsert): its one row is the
     // count the client gets as `INSERT 0 n`; its error is the client's
     insert_count,
-    // ...with RETURNING: its rows are the client's but for their last column (removed), and its
-    // `SELECT n` is the client's `INSERT 0 n`
+    // ...with RETURNING: its rows are the client's but for their last columns (removed: as
+    // many as the message's tag says), and its `SELECT n` is the client's `INSERT 0 n`; all
+    // held until the check after it
     insert_rows,
 };
 

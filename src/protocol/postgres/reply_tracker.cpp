@@ -159,13 +159,14 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             if (reply == code(B::command_complete)) return {ReplyAction::add_count, tag};
             return {ReplyAction::drop, tag};
         case ReplyUse::insert_rows:
-            if (error) return {ReplyAction::forward, tag};
+            // (Rows held before an error never reach the client: a failed INSERT sends none.)
+            if (error) return {ReplyAction::hold_failed, tag};
             if (reply == code(B::row_description) || reply == code(B::data_row) ||
                 reply == code(B::command_complete))
                 return {ReplyAction::insert_rows, tag};
             return {ReplyAction::drop, tag};
         case ReplyUse::insert_count:
-            if (error) return {ReplyAction::forward, tag};
+            if (error) return {ReplyAction::hold_failed, tag};
             if (reply == code(B::data_row)) return {ReplyAction::insert_count, tag};
             return {ReplyAction::drop, tag};
         case ReplyUse::capture:

@@ -92,18 +92,19 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
           "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)",
           "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
           "WITH s AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) SELECT u, 1 FROM s",
-          "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT (id) DO NOTHING"}) {
+          "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT (id) DO NOTHING",
+          "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 RETURNING id"}) {
         INFO(sql);
         auto p = f.plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::late_insert);
+        CHECK(p->late_returning == std::string_view(sql).ends_with("RETURNING id"));
         // Its refusal where it cannot be run so (a prepared statement).
         CHECK(p->refusal.find("with a parameter of this type") != std::string::npos);
     }
-    // Forms a late insert does not take: RETURNING, skipping duplicates, writable CTEs.
+    // Forms a late insert does not take: skipping duplicates, writable CTEs.
     Fixture ignore(config::GuardAction::ignore);
     for (auto [fixture, sql] : std::initializer_list<std::pair<Fixture*, const char*>>{
-             {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 RETURNING id"},
              {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT DO NOTHING"},
              {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2"},
              {&f, "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
