@@ -8,7 +8,8 @@ What each session sends (psycopg2, libpq's simple query protocol, autocommit mod
 workload writes BEGIN/COMMIT itself; READ COMMITTED, the default):
 - INSERT of one row or of 2-3 rows (now and then the same key twice in one statement), INSERT …
   ON CONFLICT DO NOTHING and ON CONFLICT (key columns) DO NOTHING, INSERT … ON CONFLICT (key
-  columns) DO UPDATE SET note = EXCLUDED.note (the proxy's upsert), UPDATE setting the whole key
+  columns) DO UPDATE SET note = EXCLUDED.note (the proxy's upsert), INSERT … SELECT FROM VALUES
+  (keys that come late: the proxy's two-part rewrite), UPDATE setting the whole key
   (and now and then the note) of rows chosen by rid or rid IN (…) (rows whose INSERT committed, or
   the session's own), DELETE of rows chosen by rid, rid IN (…), key or one key column, a SELECT
   now and then; every write with RETURNING, so that the session knows its transaction's own
@@ -356,7 +357,7 @@ class Generator:
         i, value = v
         return f" WHERE {t.key[i]} = {lit(value)}"
 
-    def insert(self, t, rows, dup_inside=False, conflict=None):
+    def insert(self, t, rows, dup_inside=False, conflict=None, late=False):
         keys = [self.key(t) for _ in range(rows)]
         if dup_inside and rows >= 2:
             i, j = self.rng.sample(range(rows), 2)
@@ -370,6 +371,10 @@ class Generator:
             row = {"rid": self.next_rid, "note": self.note(), **dict(zip(t.key, k))}
             values.append("(" + ", ".join(lit(row[c]) for c in order) + ")")
         sql = f"INSERT INTO {t.name} ({', '.join(order)}) VALUES {', '.join(values)}"
+        if late:
+            # INSERT … SELECT: keys that come late (the proxy's two-part rewrite).
+            sql = (f"INSERT INTO {t.name} ({', '.join(order)}) SELECT * FROM "
+                   f"(VALUES {', '.join(values)}) AS v")
         if conflict:
             sql += conflict
         stmt = Stmt(sql + self.returning(t), "insert", t, keys, on_conflict=bool(conflict))
@@ -439,7 +444,10 @@ class Generator:
                                    f" ON CONFLICT ({', '.join(t.key)}) DO NOTHING"])
             return self.insert(t, rng.choice([1, 1, 2]), dup_inside=rng.random() < 0.3,
                                conflict=conflict)
-        if r < 53:
+        if r < 52:
+            return self.insert(t, rng.choice([1, 1, 2]), dup_inside=rng.random() < 0.2,
+                               late=True)
+        if r < 56:
             # ON CONFLICT (key) DO UPDATE (the proxy's upsert rewrite): never a 23505.
             stmt = self.insert(t, rng.choice([1, 1, 2]),
                                conflict=f" ON CONFLICT ({', '.join(t.key)}) DO UPDATE SET "
