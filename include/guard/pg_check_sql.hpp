@@ -125,7 +125,11 @@ struct UpdateCheck {
 // of text in uniqguard.keys); an error of its own is swallowed, since the UPDATE reports it.
 std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys);
 // reject: after the UPDATE, raises the violation the precheck found (and clears the setting).
-std::string update_verdict(const GuardTable& table, const config::Guard& guard);
+// `whole_key` (every key column set to a value): also when more rows have that key now than the
+// precheck expected, and at least two (a row another session committed between the precheck and
+// the UPDATE, matching its WHERE, was moved unjudged).
+std::string update_verdict(const GuardTable& table, const config::Guard& guard,
+                           const KeySql* whole_key = nullptr);
 // log: after the UPDATE, one row: 1 when the precheck found a duplicate, else 0.
 std::string update_verdict_probe();
 // After the UPDATE, one row: the JSON of uniqguard.keys (then cleared), as hex of its bytes in

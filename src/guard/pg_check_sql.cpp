@@ -319,11 +319,15 @@ std::string conflicting_moved_rows(const GuardTable& table, const UpdateCheck& c
 namespace {
 constexpr std::string_view verdict_setting = "uniqguard.verdict";
 constexpr std::string_view keys_setting = "uniqguard.keys";
+// The rows the precheck expects with the new key after the UPDATE (a whole key set to values).
+constexpr std::string_view expect_setting = "uniqguard.expect";
 
 }  // namespace
 
 std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys) {
-    std::string declare = "DECLARE uniqguard_found boolean := false; uniqguard_keys text := ''; ";
+    std::string declare =
+        "DECLARE uniqguard_found boolean := false; uniqguard_keys text := ''; "
+        "uniqguard_expect text := ''; ";
     std::string select = moved_rows_cte(table, check) + " SELECT ";
     std::string into = " INTO ";
     std::string columns;
@@ -351,10 +355,20 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
         body += moved_rows_cte(table, check) + " SELECT coalesce(json_agg(json_build_array(" + row +
                 "))::text, '[]') INTO uniqguard_keys FROM uniqguard_moved; ";
     }
+    // The whole new key known: how many rows will have it after the UPDATE, as the precheck
+    // sees the table (those that have it now and the moved ones), for update_verdict's recount.
+    const bool whole_key = !with_keys;
+    if (whole_key)
+        body += "uniqguard_expect := ((SELECT count(*)" + from_table(table, "") + " WHERE " +
+                key_condition(table, check.key) + ") + (" + moved_rows_cte(table, check) +
+                " SELECT count(*) FROM uniqguard_moved))::text; ";
     // An error here is the UPDATE's own (a type mismatch, a bad condition): the UPDATE runs
     // next and reports it itself, in its own words and position.
     body +=
-        "EXCEPTION WHEN OTHERS THEN uniqguard_found := false; uniqguard_keys := ''; END; "
+        "EXCEPTION WHEN OTHERS THEN uniqguard_found := false; uniqguard_keys := ''; "
+        "uniqguard_expect := ''; END; "
+        "PERFORM pg_catalog.set_config(" + quote_literal(expect_setting) +
+        ", uniqguard_expect, true); "
         "PERFORM pg_catalog.set_config(" +
         quote_literal(verdict_setting) + ", CASE WHEN uniqguard_found THEN " + detail +
         " ELSE '' END, true); "
@@ -363,11 +377,35 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
     return do_block(body);
 }
 
-std::string update_verdict(const GuardTable& table, const config::Guard& guard) {
+std::string update_verdict(const GuardTable& table, const config::Guard& guard,
+                           const KeySql* whole_key) {
+    std::string recount;
+    if (whole_key) {
+        // Under READ COMMITTED the UPDATE takes a newer snapshot than its precheck: a row that
+        // another session committed meanwhile and that matches the WHERE is moved unjudged.
+        // More rows with the key now than the precheck expected, and at least two: a row was
+        // moved onto a key another row has.
+        std::string columns, values;
+        for (std::size_t i = 0; i < whole_key->size(); ++i) {
+            columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+            values += (i ? " || ', ' || " : "") +
+                      output_of(cast_value((*whole_key)[i], key_column(table, i)));
+        }
+        const std::string count =
+            "(SELECT count(*)" + from_table(table, "") + " WHERE " +
+            key_condition(table, *whole_key) + ")";
+        recount = "IF uniqguard_detail = '' AND uniqguard_expect <> '' AND " + count +
+                  " > greatest(uniqguard_expect::bigint, 1) THEN uniqguard_detail := " +
+                  quote_literal("Key (" + columns + ")=(") + " || " + values + " || " +
+                  quote_literal(") already exists.") + "; END IF; ";
+    }
     const std::string body =
         "DECLARE uniqguard_detail text := coalesce(pg_catalog.current_setting(" +
-        quote_literal(verdict_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
-        quote_literal(verdict_setting) + ", '', true); IF uniqguard_detail <> '' THEN " +
+        quote_literal(verdict_setting) + ", true), ''); uniqguard_expect text := "
+        "coalesce(pg_catalog.current_setting(" + quote_literal(expect_setting) +
+        ", true), ''); BEGIN PERFORM pg_catalog.set_config(" + quote_literal(verdict_setting) +
+        ", '', true); PERFORM pg_catalog.set_config(" + quote_literal(expect_setting) +
+        ", '', true); " + recount + "IF uniqguard_detail <> '' THEN " +
         raise_unique_violation(table, guard, "'" + std::string(event_marker_prefix) + "0'",
                                "uniqguard_detail") +
         "; END IF; END";

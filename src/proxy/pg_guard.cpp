@@ -1057,7 +1057,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              .in_transaction = in_transaction,
                              .values_from_detail = !whole_key || !key.fingerprintable};
         d.kind = reject ? Decision::Kind::check_after : Decision::Kind::probe_after;
-        d.sql = reject ? guard::update_verdict(table, cfg) : guard::update_verdict_probe();
+        d.sql = reject ? guard::update_verdict(table, cfg, learn ? nullptr : &check.key)
+                       : guard::update_verdict_probe();
         d.tag = remember(std::move(pending));
         return d;
     }

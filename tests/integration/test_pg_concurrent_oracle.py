@@ -258,8 +258,6 @@ def _schedule_update_precheck_race(gt, side):
                 pass
 
 
-@pytest.mark.xfail(strict=True, reason="UPDATE_BY_KEY_GAP (harness/concurrent_oracle.py, "
-                   "docs/guard.md): the UPDATE's precheck and the UPDATE see different rows")
 def test_update_precheck_race(pg, make_proxy):
     """The gap the concurrent oracle found, as a deterministic two-session schedule. Row A (2, 3)
     exists; session 1 has inserted B (4, 2), not committed; session 2 runs UPDATE … SET (2, 3)
@@ -267,8 +265,8 @@ def test_update_precheck_race(pg, make_proxy):
     wait for its table lock after the proxy's precheck (which takes only an ACCESS SHARE lock and
     saw no row to move) and before the UPDATE's own snapshot; session 1 commits, the lock is
     released, the UPDATE moves B onto A's key. On the twin the real index answers 23505 and the
-    keys stay (2, 3), (4, 2); through uniqguard (today) the UPDATE succeeds and (2, 3) is there
-    twice."""
+    keys stay (2, 3), (4, 2). Through uniqguard the UPDATE once succeeded and left (2, 3) twice;
+    now the verdict after the UPDATE recounts the key (guard::update_verdict) and raises it."""
     gt = GuardedTable(pg, make_proxy, "conc_race",
                       "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL",
                       ["user_id", "course_id"])

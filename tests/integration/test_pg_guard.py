@@ -211,8 +211,10 @@ def test_forms_not_enforced_yet_are_refused_naming_the_guard(enroll):
     conn = enroll.connect_proxy()
     conn.autocommit = True
     cur = conn.cursor()
-    # (INSERT ... SELECT and expressions in key columns are enforced: test_pg_late_keys.py.)
-    for sql in [f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1 RETURNING id",
+    # (INSERT ... SELECT, RETURNING included, and expressions in key columns are enforced:
+    # test_pg_late_keys.py.)
+    for sql in [f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1 "
+                f"ON CONFLICT DO NOTHING",
                 f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1) "
                 f"ON CONFLICT (id) DO UPDATE SET note = 'x'",
                 f"UPDATE {enroll.name} SET user_id = floor(random() * 10)",
