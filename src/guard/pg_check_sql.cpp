@@ -343,9 +343,26 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
         detail +=
             (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
     detail += " || " + quote_literal(") already exists.");
-    std::string body = declare + "BEGIN BEGIN " + select + into +
-                       conflicting_moved_rows(table, check) +
-                       " LIMIT 1; uniqguard_found := FOUND; ";
+    // The whole new key known: with the verdict, in the same statement (one snapshot: a DO
+    // block's statements each take their own), how many rows will have the new key after the
+    // UPDATE as this snapshot sees the table (those that have it now and the moved ones), for
+    // update_verdict's recount.
+    const bool whole_key = !with_keys;
+    std::string body;
+    if (whole_key) {
+        std::string outputs;
+        for (std::size_t i = 0; i < check.key.size(); ++i)
+            outputs += (i ? ", " : "") + output_of("m.uniqguard_n" + std::to_string(i + 1));
+        body = declare + "BEGIN BEGIN " + moved_rows_cte(table, check) + " SELECT c.*, ((SELECT count(*)" +
+               from_table(table, "") + " WHERE " + key_condition(table, check.key) +
+               ") + (SELECT count(*) FROM uniqguard_moved))::text" + into +
+               ", uniqguard_expect FROM (SELECT 1) AS uniqguard_one LEFT JOIN LATERAL (SELECT " +
+               outputs + conflicting_moved_rows(table, check) +
+               " LIMIT 1) c ON true; uniqguard_found := uniqguard_k1 IS NOT NULL; ";
+    } else {
+        body = declare + "BEGIN BEGIN " + select + into + conflicting_moved_rows(table, check) +
+               " LIMIT 1; uniqguard_found := FOUND; ";
+    }
     if (with_keys) {
         std::string row;
         for (std::size_t i = 0; i < check.key.size(); ++i)
@@ -355,13 +372,6 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
         body += moved_rows_cte(table, check) + " SELECT coalesce(json_agg(json_build_array(" + row +
                 "))::text, '[]') INTO uniqguard_keys FROM uniqguard_moved; ";
     }
-    // The whole new key known: how many rows will have it after the UPDATE, as the precheck
-    // sees the table (those that have it now and the moved ones), for update_verdict's recount.
-    const bool whole_key = !with_keys;
-    if (whole_key)
-        body += "uniqguard_expect := ((SELECT count(*)" + from_table(table, "") + " WHERE " +
-                key_condition(table, check.key) + ") + (" + moved_rows_cte(table, check) +
-                " SELECT count(*) FROM uniqguard_moved))::text; ";
     // An error here is the UPDATE's own (a type mismatch, a bad condition): the UPDATE runs
     // next and reports it itself, in its own words and position.
     body +=

@@ -24,14 +24,14 @@ were not true duplicates, and `test_concurrent_oracle_sees_a_hang` blocks the se
 
 What the oracle found: `test_update_precheck_race`, an UPDATE setting the key that moves a row
 committed by another session between the proxy's precheck and the UPDATE (UPDATE_BY_KEY_GAP in
-harness/concurrent_oracle.py, docs/guard.md), as a deterministic two-session schedule; an
-expected failure (strict) until it is mended. The workload leaves that form out by default.
+harness/concurrent_oracle.py, docs/guard.md), as a deterministic two-session schedule. Mended;
+the workload has that form again.
 
 Reproducing: a failure names its seed; UNIQGUARD_ORACLE_SEED=<seed> replays the same statement
 streams (their interleaving is the scheduler's), UNIQGUARD_ORACLE_SEED=random draws a new one.
 Unset, the run uses harness/concurrent_oracle.py DEFAULT_SEED. UNIQGUARD_ORACLE_SCALE multiplies
 the statement count (CI: 20,000 statements, about 25 s on 2 cores); UNIQGUARD_ORACLE_GAPS=
-update_by_key puts the known gap's UPDATEs back. bench/pg-oracle runs the same for a million.
+no_update_by_key leaves the key-chosen UPDATEs out. bench/pg-oracle runs the same for a million.
 """
 import os
 import threading

@@ -26,9 +26,8 @@ DEFAULT or expressions in key columns, ON CONFLICT … DO UPDATE, UPDATE setting
 REPEATABLE READ / SERIALIZABLE blocks and the extended protocol (docs/guard.md, "Known gaps":
 after a wait, the check runs in a snapshot taken before the other transaction committed, and both
 rows commit), TRUNCATE (it takes the table's lock: a different test), multi-statement query
-strings with savepoint commands (a documented gap: `ROLLBACK TO s; INSERT …` frees the INSERT's
-claims at once), and UPDATEs setting the key of rows chosen by key or by a key column: the gap
-this oracle found (UPDATE_BY_KEY_GAP below; UNIQGUARD_ORACLE_GAPS=update_by_key puts them back).
+strings with savepoint commands. UPDATEs setting the key of rows chosen by key or by a key column
+are in: the gap this oracle found there is mended (UPDATE_BY_KEY_GAP below).
 The sessions' statement streams are a function of the seed and of each session's outcomes; the
 interleaving is the scheduler's, so a run is not replayed exactly: a failure prints the statements
 of every session around it, with their send and answer times, and the server's commit times.
@@ -117,9 +116,10 @@ DEFAULT_SEED = "20261126"
 # row A (2,3) committed; session 1: BEGIN; INSERT B (4,2); session 2 through uniqguard: UPDATE t
 # SET user_id = 2, course_id = 3 WHERE user_id = 4 AND course_id = 2; session 1 commits after the
 # precheck and before the UPDATE's snapshot: A and B both hold (2,3) (a real index: 23505).
-# UPDATEs choosing rows by rid only ever name rows that exist (committed, or the session's own)
-# before the precheck, so the workload keeps those; UNIQGUARD_ORACLE_GAPS=update_by_key puts the
-# others back.
+# Mended: the precheck records, in the same statement (one snapshot) as its verdict, how many rows
+# will have the new key, and the verdict after the UPDATE recounts them (guard::update_verdict).
+# (Before, the precheck's statements each took their own snapshot too.) The workload now has these
+# UPDATEs by default; UNIQGUARD_ORACLE_GAPS=no_update_by_key leaves them out.
 UPDATE_BY_KEY_GAP = "update_by_key"
 
 
@@ -329,9 +329,9 @@ class Generator:
 
     def selector(self, t, update=False):
         r = self.rng.random()
-        if update and "update_by_key" not in self.gaps:
-            # GAP (found by this oracle, see UPDATE_BY_KEY_GAP): an UPDATE setting the key
-            # whose WHERE names rows by key: left out by default.
+        if update and "no_update_by_key" in self.gaps:
+            # UPDATE_BY_KEY_GAP (mended): UNIQGUARD_ORACLE_GAPS=no_update_by_key leaves out
+            # the UPDATEs whose WHERE names rows by key, as before the mend.
             r *= 0.62
         if r < 0.5:
             return ("rid", self.some_rid(t))
