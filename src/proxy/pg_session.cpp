@@ -178,24 +178,11 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 std::optional<std::string> out;
                 // The columns to remove: the message's tag (the upsert's row number, or a late
                 // INSERT's key columns).
-                const std::uint32_t extra = std::max<std::uint32_t>(decision_.tag, 1);
-                auto strip = [&](auto without_last) {
-                    std::string message(1, type);
-                    std::uint8_t length[4];
-                    util::write_u32_be(length, static_cast<std::uint32_t>(body.size() + 4));
-                    message.append(reinterpret_cast<const char*>(length), 4);
-                    message.append(util::as_chars(body));
-                    for (std::uint32_t i = 0; i < extra; ++i) {
-                        auto shorter = without_last(util::as_bytes(message).subspan(5));
-                        if (!shorter) return std::optional<std::string>();
-                        message = std::move(*shorter);
-                    }
-                    return std::optional<std::string>(std::move(message));
-                };
+                const std::size_t extra = std::max<std::uint32_t>(decision_.tag, 1);
                 if (t == pg::BackendCode::row_description)
-                    out = strip(pg::row_description_without_last);
+                    out = pg::row_description_without_last(body, extra);
                 else if (t == pg::BackendCode::data_row)
-                    out = strip(pg::data_row_without_last);
+                    out = pg::data_row_without_last(body, extra);
                 if (t == pg::BackendCode::command_complete) {
                     const auto rows = pg::command_count(util::as_chars(body));
                     out.emplace();

@@ -1,8 +1,10 @@
-// The proxy's upsert (guard::UpsertRewrite) returns the client's RETURNING columns and one more,
-// last: the proposed row's number, by which its rows are ordered. These take that column out of
-// a RowDescription or DataRow body, so that the client sees its own columns only.
+// The proxy's upsert and late INSERT with RETURNING (guard::UpsertRewrite, LateInsertSql) return
+// the client's RETURNING columns and some of the proxy's, last (the proposed row's number, the key
+// columns). These take those columns out of a RowDescription or DataRow body, so that the client
+// sees its own columns only.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -10,9 +12,9 @@
 
 namespace uniqguard::protocol::postgres {
 
-// The whole message (type, length, body) without its last field / value; nullopt when `body`
-// is malformed or has no column.
-std::optional<std::string> row_description_without_last(util::Bytes body);
-std::optional<std::string> data_row_without_last(util::Bytes body);
+// The whole message (type, length, body) without its last `count` fields / values; nullopt when
+// `body` is malformed or has fewer columns than that.
+std::optional<std::string> row_description_without_last(util::Bytes body, std::size_t count = 1);
+std::optional<std::string> data_row_without_last(util::Bytes body, std::size_t count = 1);
 
 }  // namespace uniqguard::protocol::postgres

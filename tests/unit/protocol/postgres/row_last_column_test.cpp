@@ -29,6 +29,11 @@ TEST_CASE("a RowDescription loses its last field", "[row_last_column]") {
     CHECK(*out == expected);
     CHECK_FALSE(row_description_without_last(bytes(std::string("\0\0", 2))));
     CHECK_FALSE(row_description_without_last(bytes(body.substr(0, body.size() - 1))));
+    // Both fields: none left; more than there are: an error.
+    auto none = row_description_without_last(bytes(body), 2);
+    REQUIRE(none);
+    CHECK(*none == std::string("T\0\0\0\x06\0\0", 7));
+    CHECK_FALSE(row_description_without_last(bytes(body), 3));
 }
 
 TEST_CASE("a DataRow loses its last value, NULLs included", "[row_last_column]") {
@@ -44,5 +49,9 @@ TEST_CASE("a DataRow loses its last value, NULLs included", "[row_last_column]")
     expected += expected_body;
     CHECK(*out == expected);
     CHECK_FALSE(data_row_without_last(bytes(body + "x")));
+    // The last two values (NULL and '7'): 'ab' left.
+    auto one = data_row_without_last(bytes(body), 2);
+    REQUIRE(one);
+    CHECK(*one == std::string("D\0\0\0\x0c\0\x01\0\0\0\x02" "ab", 13));
     CHECK_FALSE(data_row_without_last(bytes(std::string("\0\x01\0\0\0\x05" "ab", 8))));
 }
