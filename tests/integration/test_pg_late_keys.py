@@ -574,29 +574,37 @@ def test_a_prepared_late_insert_whose_own_parse_or_bind_fails_does_not_hang(enro
     import psycopg
     t = enroll.name
     results = []
-    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
-        seen = []
-        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
-            conn.execute("SET statement_timeout = '10s'")
-            for sql, params in [
-                (f"INSERT INTO {t} (user_id, course_id) SELECT nosuchcol, %s", (1,)),
-                (f"INSERT INTO {t} (user_id, course_id) SELECT %s::int, 1", ("x",)),
-                (f"INSERT INTO {t} (user_id, course_id) SELECT %s, 1", (1,)),
-            ]:
+
+    def run():
+        for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+            seen = []
+            with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+                conn.execute("SET statement_timeout = '10s'")
+                for sql, params in [
+                    (f"INSERT INTO {t} (user_id, course_id) SELECT nosuchcol, %s", (1,)),
+                    (f"INSERT INTO {t} (user_id, course_id) SELECT %s::int, 1", ("x",)),
+                    (f"INSERT INTO {t} (user_id, course_id) SELECT %s, 1", (1,)),
+                ]:
+                    try:
+                        seen.append(conn.execute(sql, params).statusmessage)
+                    except psycopg.Error as e:
+                        seen.append(e.sqlstate)
+                conn.execute("BEGIN")
+                with pytest.raises(psycopg.Error):
+                    conn.execute("SELECT 1/0")
                 try:
-                    seen.append(conn.execute(sql, params).statusmessage)
+                    conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 2", (1,))
                 except psycopg.Error as e:
                     seen.append(e.sqlstate)
-            conn.execute("BEGIN")
-            with pytest.raises(psycopg.Error):
-                conn.execute("SELECT 1/0")
-            try:
-                conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 2", (1,))
-            except psycopg.Error as e:
-                seen.append(e.sqlstate)
-            conn.execute("ROLLBACK")
-            seen.append(conn.execute(f"SELECT count(*) FROM {t}").fetchone())
-        results.append(seen)
+                conn.execute("ROLLBACK")
+                seen.append(conn.execute(f"SELECT count(*) FROM {t}").fetchone())
+            results.append(seen)
+
+    # A hang (what this test names) fails it instead of stopping the whole run.
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the session hangs"
     assert results[0] == results[1] == ["42703", "22P02", "INSERT 0 1", "25P02", (1,)]
 
 
