@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/drained_read.hpp"
 #include "util/bytes.hpp"
 
 namespace uniqguard::proxy {
@@ -42,7 +43,7 @@ class Stream {
     template <typename Token>
     auto async_read_some(asio::mutable_buffer buffer, Token&& token) {
         if (tls_) return tls_->async_read_some(buffer, std::forward<Token>(token));
-        return socket_.async_read_some(buffer, std::forward<Token>(token));
+        return socket_.async_read_drained(buffer, std::forward<Token>(token));
     }
 
     template <typename Buffers, typename Token>
@@ -78,7 +79,8 @@ class Stream {
   private:
     bool make_non_blocking(error_code& ec);
 
-    tcp::socket socket_;
+    // Plaintext reads skip the recv that would fail (proxy/drained_read.hpp says why).
+    DrainedReadSocket socket_;
     // On the heap: most sessions are plaintext, and an idle session should cost little.
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
 };
