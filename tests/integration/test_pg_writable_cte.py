@@ -229,3 +229,34 @@ def test_forms_still_refused_name_the_guard(enroll):
         assert e.value.pgcode == "0A000", sql
         assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
     conn.close()
+
+
+def test_among_other_statements_of_one_query_string(enroll):
+    """A Query string of several statements: the five steps go in one piece (no Flush)."""
+    outcomes, (rows, src) = assert_same(enroll, [
+        "INSERT INTO {t}_src VALUES (8, 8), (9, 9); "
+        "WITH d AS (DELETE FROM {t}_src WHERE u = 8 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d RETURNING user_id; SELECT 1",
+        "SELECT 2; WITH d AS (DELETE FROM {t}_src RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d UNION ALL SELECT 8, 8",
+        # the statement's own error, its position in the whole string
+        "SELECT 3; WITH d AS (DELETE FROM {t}_src RETURNING u) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, nope FROM d",
+    ])
+    assert outcomes[0] == ("ok", "SELECT 1", [(1,)])
+    assert outcomes[1][1]["sqlstate"] == "23505"
+    assert outcomes[1][1]["detail"] == "Key (user_id, course_id)=(8, 8) already exists."
+    assert outcomes[2][1]["sqlstate"] == "42703"
+    assert rows == [(8, 8, None)] and src == [(9, 9)]
+    t = enroll.name
+    positions = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        with pytest.raises(psycopg2.Error) as e:
+            conn.cursor().execute(
+                f"SELECT 3; WITH d AS (DELETE FROM {t}_src WHERE c = 'z'::int RETURNING u) "
+                f"INSERT INTO {t} (user_id, course_id) SELECT u, nope FROM d")
+        positions.append((e.value.pgcode, e.value.diag.statement_position))
+        conn.close()
+    assert positions[0] == positions[1]
