@@ -223,12 +223,23 @@ def test_forms_still_refused_name_the_guard(enroll):
         # skipping duplicates
         f"WITH d AS (DELETE FROM {t}_src RETURNING u) "
         f"INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM d ON CONFLICT DO NOTHING",
+        # the guarded table written in the WITH list of a write to another table (these were
+        # forwarded unchecked before)
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
+        f"INSERT INTO {t}_src SELECT user_id, 1 FROM x",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1)) DELETE FROM {t}_src",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1)) UPDATE {t}_src SET u = 1",
     ]:
         with pytest.raises(psycopg2.Error) as e:
             cur.execute(sql)
         assert e.value.pgcode == "0A000", sql
         assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+    # Reading the guarded table in the WITH list of a write elsewhere is not refused.
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (2, 2)")
+    cur.execute(f"WITH s AS (SELECT user_id FROM {t}) INSERT INTO {t}_src SELECT user_id, 1 FROM s")
+    assert cur.statusmessage == "INSERT 0 1"
     conn.close()
+    assert [(r[1], r[2]) for r in enroll.rows()] == [(2, 2)]
 
 
 def test_among_other_statements_of_one_query_string(enroll):
