@@ -631,8 +631,16 @@ std::optional<std::size_t> statement_after_with(std::string_view text,
         if (sql::is_symbol(text, t, "(") || sql::is_symbol(text, t, "[")) ++depth;
         if (sql::is_symbol(text, t, ")") || sql::is_symbol(text, t, "]")) --depth;
         if (depth != 0) continue;
-        for (std::string_view w : words)
-            if (sql::is_word(text, t, w)) return t.offset;
+        // INSERT INTO, DELETE FROM, MERGE INTO: not a column of that name in a CYCLE clause
+        // (unreserved keywords).
+        const bool next_into = i + 1 < tokens.size() && sql::is_word(text, tokens[i + 1], "into");
+        const bool next_from = i + 1 < tokens.size() && sql::is_word(text, tokens[i + 1], "from");
+        for (std::string_view w : words) {
+            if (!sql::is_word(text, t, w)) continue;
+            if ((w == "insert" || w == "merge") && !next_into) continue;
+            if (w == "delete" && !next_from) continue;
+            return t.offset;
+        }
     }
     return std::nullopt;
 }

@@ -148,6 +148,10 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
     CHECK(p->kind == WritePlan::Kind::late_insert);
     CHECK_FALSE(p->late_hoist);
     CHECK_FALSE(insert_after_with("INSERT INTO enroll SELECT 1, 2"));
+    // A column named insert in a CYCLE clause is not the statement.
+    CHECK(insert_after_with("WITH RECURSIVE r (insert) AS (SELECT 1 UNION ALL SELECT insert + 1 "
+                            "FROM r) CYCLE insert SET c USING p INSERT INTO enroll SELECT 1") ==
+          102);
     CHECK_FALSE(insert_after_with("WITH s AS (SELECT 1) SELECT * FROM s"));
     CHECK(insert_after_with("WITH s AS (INSERT INTO x VALUES (1)) INSERT INTO enroll SELECT 1") ==
           37);
