@@ -200,8 +200,12 @@ struct LateInsertSql {
 // `returning`: the client's INSERT has a RETURNING list; the key columns are added at its end
 // (as uniqguard_k1…) and the statement returns its rows, those columns last (the session
 // removes them), as `SELECT n` (the session makes it the client's `INSERT 0 n`).
+// `hoisted`: the client's INSERT has a data-modifying WITH list, which PostgreSQL refuses nested
+// in a CTE; the prefix (`, uniqguard_ins AS (`) goes between that list and the INSERT, so that
+// the client's CTEs head the wrapper:
+//   WITH <the client's CTEs>, uniqguard_ins AS (INSERT … RETURNING <key columns>) INSERT INTO …
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct, bool returning = false);
+                              bool nulls_distinct, bool returning = false, bool hoisted = false);
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

@@ -6,6 +6,7 @@
 // its parameters are read per Bind.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,7 +76,10 @@ struct WritePlan {
     bool forward_untouched = false;
     InsertText insert_text;
     std::string upsert_set, upsert_where;  // upsert: as written (EXCLUDED not yet rewritten)
-    bool late_returning = false;            // late_insert: the INSERT has a RETURNING list
+    bool late_returning = false;           // late_insert: the INSERT has a RETURNING list
+    // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
+    // top (the server refuses one nested in a CTE): see insert_after_with.
+    bool late_hoist = false;
     // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
     std::vector<bool> update_assigned;
@@ -94,5 +98,12 @@ struct WritePlan {
 // do with it). `sql` is the string the statement's ranges point into.
 std::optional<WritePlan> plan_write(const sql::Statement& statement, std::string_view sql,
                                     const guard::GuardRegistry& registry);
+
+// `WITH <CTEs> INSERT …`: the offset in `text` of the INSERT after the WITH list (nullopt:
+// the text does not begin with a WITH list followed by an INSERT).
+std::optional<std::size_t> insert_after_with(std::string_view text);
+// The same for the first of `words` (lower case) after the WITH list.
+std::optional<std::size_t> statement_after_with(std::string_view text,
+                                                std::initializer_list<std::string_view> words);
 
 }  // namespace uniqguard::proxy

@@ -480,7 +480,7 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
 }  // namespace
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct, bool returning) {
+                              bool nulls_distinct, bool returning, bool hoisted) {
     const std::size_t n = table.key_columns.size();
     const std::string name = late_keys_table(table, guard);
     const std::string keys = "pg_temp." + name;
@@ -500,7 +500,8 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
         columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
         stored += (i ? ", " : "") + k(i);
     }
-    out.prefix = "WITH uniqguard_ins AS (";
+    // Hoisted: the prefix goes between the client's WITH list and its INSERT.
+    out.prefix = hoisted ? ", uniqguard_ins AS (" : "WITH uniqguard_ins AS (";
     if (!returning) {
         out.suffix = "\nRETURNING " + columns + ") INSERT INTO " + keys + " (" + stored +
                      ") SELECT " + columns + " FROM uniqguard_ins";

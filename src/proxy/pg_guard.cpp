@@ -114,6 +114,9 @@ struct PgGuard::Decision {
     // replace: where the client's own text sits in `sql`.
     std::vector<guard::CopiedText> copies;
     std::string wrap_prefix, wrap_suffix, after;  // late
+    // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
+    // heads the wrapper; 0: before the statement).
+    std::size_t wrap_at = 0;
     std::string statement;  // late: the statement to wrap, its parameters written in
     bool rows_returned = false;  // upsert, late: with RETURNING
     std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
@@ -974,8 +977,17 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         std::optional<std::string> statement(plan.text);
         if (bind) statement = substitute_parameters(plan.text, *bind, types, 0);
         if (!statement) return refusal("0A000", plan.refusal);
-        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning);
+        std::size_t wrap_at = 0;
+        if (plan.late_hoist) {
+            // Found again in the text sent (parameters written in move it).
+            const auto at = insert_after_with(*statement);
+            if (!at) return refusal("0A000", plan.refusal);
+            wrap_at = *at;
+        }
+        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
+                                                 plan.late_hoist);
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
+        d.wrap_at = wrap_at;
         // With RETURNING its rows come with the key columns last, which the session removes.
         d.rows_returned = plan.late_returning;
         d.extra_columns = static_cast<std::uint32_t>(table.key_columns.size());
@@ -1537,7 +1549,14 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 // own text is copied, so its error positions move back.
                 copy_until(st.trimmed.offset);
                 emit(d.pre, ReplyUse::drop, 0);
-                rewritten += ";\n" + d.wrap_prefix;
+                rewritten += ";\n";
+                if (d.wrap_at > 0) {
+                    // The client's WITH list first, then the prefix and the rest of its INSERT.
+                    segments.push_back({copied, rewritten.size(), d.wrap_at});
+                    rewritten.append(text.substr(copied, d.wrap_at));
+                    copied += d.wrap_at;
+                }
+                rewritten += d.wrap_prefix;
                 segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
                 rewritten.append(text.substr(copied, st.trimmed.end() - copied));
                 copied = st.trimmed.end();
@@ -1953,18 +1972,26 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  .own_sync = statement.has_value(),
                  // (A Query is counted after this call; an Execute's is the next Sync's.)
                  .ready = claims_.next_ready()};
-    std::string wrapped = d.wrap_prefix;
+    std::string wrapped;
     if (statement) {
-        // A simple Query's one statement, copied: its errors' positions move back.
-        wrapped.append(statement->text(text));
+        // A simple Query's one statement, copied: its errors' positions move back. A hoisted
+        // WITH list (wrap_at) is copied first, unmoved.
+        const std::string_view client = statement->text(text);
+        std::vector<RewriteSegment> segments;
+        if (d.wrap_at > 0) segments.push_back({statement->offset, 0, d.wrap_at});
+        wrapped.append(client.substr(0, d.wrap_at));
+        wrapped += d.wrap_prefix;
+        segments.push_back(
+            {statement->offset + d.wrap_at, wrapped.size(), statement->length - d.wrap_at});
+        wrapped.append(client.substr(d.wrap_at));
         const std::uint32_t id = next_rewrite_++ == 0 ? next_rewrite_++ : next_rewrite_ - 1;
         rewrites_.insert_or_assign(
-            id, Rewrite{std::string(text), wrapped + d.wrap_suffix,
-                        {RewriteSegment{statement->offset, d.wrap_prefix.size(),
-                                        statement->length}}});
+            id, Rewrite{std::string(text), wrapped + d.wrap_suffix, std::move(segments)});
         l.rewrite = id;
     } else {
-        wrapped += d.statement;
+        wrapped.append(std::string_view(d.statement).substr(0, d.wrap_at));
+        wrapped += d.wrap_prefix;
+        wrapped.append(std::string_view(d.statement).substr(d.wrap_at));
     }
     wrapped += d.wrap_suffix;
     // In the unnamed transaction step the client's Query would have had: the server keeps the

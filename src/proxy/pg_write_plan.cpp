@@ -1,6 +1,7 @@
 #include "proxy/pg_write_plan.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "sql/pg_lexer.hpp"
 
@@ -159,6 +160,44 @@ bool writes_in_with(std::string_view text) {
     return writes > 1;
 }
 
+// The first guard whose table `part` names: an identifier spelled as the table's bare name, or
+// a string holding it (a function body, a DO block); null: none.
+guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegistry& registry) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(part, tokens);
+    auto lower = [](std::string_view v) {
+        std::string out(v);
+        for (char& ch : out)
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        return out;
+    };
+    for (const auto& t : tokens) {
+        const std::string_view spelled = sql::token_text(part, t);
+        for (const auto& g : registry.guards()) {
+            const std::string& name = g->configured_name().name;
+            bool named = false;
+            if (t.kind == sql::TokenKind::identifier) {
+                named = lower(spelled) == name;
+            } else if (t.kind == sql::TokenKind::quoted_identifier) {
+                std::string inner;
+                if (spelled.size() >= 2 && spelled.front() == '"' && spelled.back() == '"') {
+                    for (std::size_t i = 1; i + 1 < spelled.size(); ++i) {
+                        inner += spelled[i];
+                        if (spelled[i] == '"') ++i;  // "" is one quote
+                    }
+                    named = inner == name;
+                } else {
+                    named = true;  // U&"…": not decoded here
+                }
+            } else if (sql::is_string_kind(t.kind)) {
+                named = lower(spelled).find(name) != std::string::npos;
+            }
+            if (named) return g.get();
+        }
+    }
+    return nullptr;
+}
+
 WritePlan refuse(guard::GuardState& g, std::string message, std::string_view text) {
     WritePlan p;
     p.kind = WritePlan::Kind::refuse;
@@ -169,7 +208,7 @@ WritePlan refuse(guard::GuardState& g, std::string message, std::string_view tex
 }
 
 WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, guard::GuardState& g,
-                      std::string_view text) {
+                      std::string_view text, const guard::GuardRegistry& registry) {
     const auto& table = g.table();
     if (ins.column_indirection)
         return refuse(g, unenforced(g, "INSERT into part of a column"), text);
@@ -264,8 +303,26 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         late_plan.late_returning = ins.returning;
         return late_plan;
     };
-    if (ins.has_with && writes_in_with(text))
-        return refuse(g, unenforced(g, "INSERT with a data-modifying WITH clause"), text);
+    if (ins.has_with && writes_in_with(text)) {
+        // The server refuses a data-modifying WITH nested in the proxy's CTE: the client's WITH
+        // list is hoisted to the top of the wrapper instead (late_insert_sql, `hoisted`).
+        const std::string form = "INSERT with a data-modifying WITH clause";
+        const auto at = insert_after_with(text);
+        if (!at) return refuse(g, unenforced(g, form), text);
+        const std::string_view with_list = text.substr(0, *at);
+        // A CTE that writes to a guarded table (this one or another) would write keys no check
+        // sees (the mention filter errs only towards refusing).
+        if (auto* named = guard_named_in(with_list, registry))
+            return refuse(*named, unenforced(*named, form + " naming a guarded table"), text);
+        // The wrapper's own CTE names would clash with the client's (42712).
+        std::string lower(with_list);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower.find("uniqguard_") != std::string::npos)
+            return refuse(g, unenforced(g, form + " with a name starting with uniqguard_"), text);
+        auto plan = late(form);
+        if (plan.kind == WritePlan::Kind::late_insert) plan.late_hoist = true;
+        return plan;
+    }
     if (ins.select_source) return late("INSERT ... SELECT");
     if (ins.has_with) return late("INSERT with a WITH clause");
 
@@ -489,21 +546,52 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         p.text = text;
         return p;
     };
+    // Refused naming the first guard whose bare name `part` contains.
+    auto refuse_writer = [&](std::string_view part) -> std::optional<WritePlan> {
+        std::string lower(part);
+        for (char& c : lower)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        for (const auto& g : registry.guards())
+            if (lower.find(g->configured_name().name) != std::string::npos)
+                return refuse(*g,
+                              unenforced(*g,
+                                         "a statement that may write to it (a WITH clause, DO "
+                                         "block or PREPARE)"),
+                              text);
+        return std::nullopt;
+    };
+    // `WITH x AS (INSERT INTO guarded …) <a write to another table>`: the guarded table's write
+    // is in the WITH list, which the statement's own plan does not look into.
+    auto written_in_with = [&]() -> std::optional<WritePlan> {
+        const auto at = statement_after_with(text, {"insert", "update", "delete", "merge"});
+        if (!at) return std::nullopt;
+        const std::string_view with_list = text.substr(0, *at);
+        if (!registry.may_mention(with_list) || !may_write(with_list)) return std::nullopt;
+        auto* g = guard_named_in(with_list, registry);
+        if (!g) return std::nullopt;
+        return refuse(*g,
+                      unenforced(*g,
+                                 "a data-modifying WITH clause naming it, in a write to "
+                                 "another table"),
+                      text);
+    };
     switch (st.kind()) {
         case sql::StatementKind::insert: {
             const auto& ins = *st.get<sql::InsertStatement>();
             auto* g = guard_of(ins.table);
-            if (!g) return std::nullopt;
+            if (!g) return ins.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return plan_insert(ins, sql, *g, text);
+            return plan_insert(ins, sql, *g, text, registry);
         }
         case sql::StatementKind::update: {
             const auto& up = *st.get<sql::UpdateStatement>();
             auto* g = guard_of(up.table);
-            if (!g) return std::nullopt;
+            if (!g) return up.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
             return plan_update(up, sql, *g, text);
         }
+        case sql::StatementKind::delete_:
+            return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;
         case sql::StatementKind::merge: {
             auto* g = guard_of(st.get<sql::MergeStatement>()->table);
             if (!g) return std::nullopt;
@@ -518,24 +606,43 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         }
         case sql::StatementKind::other: {
             if (!registry.may_mention(text) || !may_write(text)) return std::nullopt;
-            // Which guard: the first whose bare name the text contains.
-            for (const auto& g : registry.guards()) {
-                const auto& name = g->configured_name().name;
-                std::string lower(text);
-                for (char& c : lower)
-                    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-                if (lower.find(name) != std::string::npos)
-                    return refuse(*g,
-                                  unenforced(*g,
-                                             "a statement that may write to it (a WITH "
-                                             "clause, DO block or PREPARE)"),
-                                  text);
-            }
-            return std::nullopt;
+            return refuse_writer(text);
         }
         default:
             return std::nullopt;
     }
+}
+
+std::optional<std::size_t> insert_after_with(std::string_view text) {
+    return statement_after_with(text, {"insert"});
+}
+
+std::optional<std::size_t> statement_after_with(std::string_view text,
+                                                std::initializer_list<std::string_view> words) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(text, tokens) || tokens.empty() ||
+        !sql::is_word(text, tokens[0], "with"))
+        return std::nullopt;
+    // The CTEs' bodies are in parentheses: at depth 0 there are only their names, column
+    // lists, AS [NOT] MATERIALIZED, SEARCH / CYCLE clauses and commas, up to the INSERT.
+    int depth = 0;
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_symbol(text, t, "(") || sql::is_symbol(text, t, "[")) ++depth;
+        if (sql::is_symbol(text, t, ")") || sql::is_symbol(text, t, "]")) --depth;
+        if (depth != 0) continue;
+        // INSERT INTO, DELETE FROM, MERGE INTO: not a column of that name in a CYCLE clause
+        // (unreserved keywords).
+        const bool next_into = i + 1 < tokens.size() && sql::is_word(text, tokens[i + 1], "into");
+        const bool next_from = i + 1 < tokens.size() && sql::is_word(text, tokens[i + 1], "from");
+        for (std::string_view w : words) {
+            if (!sql::is_word(text, t, w)) continue;
+            if ((w == "insert" || w == "merge") && !next_into) continue;
+            if (w == "delete" && !next_from) continue;
+            return t.offset;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace uniqguard::proxy

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "guard/pg_check_sql.hpp"
 #include "sql/postgres_parser.hpp"
 
 using namespace uniqguard;
@@ -107,14 +108,94 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
     for (auto [fixture, sql] : std::initializer_list<std::pair<Fixture*, const char*>>{
              {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT DO NOTHING"},
              {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2"},
-             {&f, "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
-                  "(user_id, course_id) SELECT user_id, 1 FROM d"}}) {
+             {&f,
+              "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
+              "(user_id, course_id) SELECT user_id, 1 FROM d"}}) {
         INFO(sql);
         auto p = fixture->plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::refuse);
         CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
     }
+}
+
+TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper",
+          "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql :
+         {"WITH d AS (DELETE FROM other RETURNING u) INSERT INTO enroll (user_id, course_id) "
+          "SELECT u, 1 FROM d",
+          "with recursive d (u) AS (UPDATE other SET u = u + 1 RETURNING u), r AS (SELECT 1) -- c\n"
+          "INSERT INTO enroll (user_id, course_id) SELECT u, 1 FROM d RETURNING id",
+          "WITH i AS (INSERT INTO other VALUES (1) RETURNING u) INSERT INTO enroll (user_id) "
+          "VALUES ((SELECT u FROM i))"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::late_insert);
+        CHECK(p->late_hoist);
+        const std::string_view text(sql);
+        const auto at = insert_after_with(text);
+        REQUIRE(at);
+        CHECK(text.substr(*at, 6) == "INSERT");
+        CHECK(text.substr(*at).find("INSERT INTO enroll") == 0);
+    }
+    // A WITH that only reads stays nested in the wrapper.
+    auto p = f.plan(
+        "WITH s AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) SELECT u, 1 "
+        "FROM s");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::late_insert);
+    CHECK_FALSE(p->late_hoist);
+    CHECK_FALSE(insert_after_with("INSERT INTO enroll SELECT 1, 2"));
+    // A column named insert in a CYCLE clause is not the statement.
+    CHECK(insert_after_with("WITH RECURSIVE r (insert) AS (SELECT 1 UNION ALL SELECT insert + 1 "
+                            "FROM r) CYCLE insert SET c USING p INSERT INTO enroll SELECT 1") ==
+          102);
+    CHECK_FALSE(insert_after_with("WITH s AS (SELECT 1) SELECT * FROM s"));
+    CHECK(insert_after_with("WITH s AS (INSERT INTO x VALUES (1)) INSERT INTO enroll SELECT 1") ==
+          37);
+    // Refused: a CTE naming a guarded table (its writes would go unchecked), a name the
+    // wrapper uses.
+    for (const char* sql :
+         {"WITH d AS (UPDATE enroll SET note = 'x' RETURNING user_id) INSERT INTO enroll "
+          "(user_id, course_id) SELECT user_id, 2 FROM d",
+          "WITH uniqguard_ins AS (DELETE FROM other RETURNING u) INSERT INTO enroll "
+          "(user_id, course_id) SELECT u, 1 FROM uniqguard_ins"}) {
+        INFO(sql);
+        auto r = f.plan(sql);
+        REQUIRE(r);
+        CHECK(r->kind == WritePlan::Kind::refuse);
+        CHECK(r->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    }
+    // A CTE naming another table that contains the guarded one's name is no mention.
+    auto other = f.plan(
+        "WITH d AS (DELETE FROM enroll_src RETURNING u) INSERT INTO enroll "
+        "(user_id, course_id) SELECT u, 1 FROM d");
+    REQUIRE(other);
+    CHECK(other->kind == WritePlan::Kind::late_insert);
+    // The guarded table written in the WITH list of a write to another table: refused; read
+    // there: none of the guard's business.
+    for (const char* sql :
+         {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
+          "INSERT INTO other SELECT user_id FROM x",
+          "WITH x AS (INSERT INTO \"enroll\" (user_id, course_id) SELECT 1, 1) DELETE FROM other",
+          "WITH x AS (UPDATE enroll SET user_id = 2 RETURNING id) UPDATE other SET u = 1"}) {
+        INFO(sql);
+        auto r = f.plan(sql);
+        REQUIRE(r);
+        CHECK(r->kind == WritePlan::Kind::refuse);
+        CHECK(r->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    }
+    CHECK_FALSE(f.plan("WITH s AS (SELECT user_id FROM enroll) INSERT INTO other SELECT * FROM s"));
+    CHECK_FALSE(f.plan("WITH s AS (SELECT 1) DELETE FROM enroll"));
+    // The wrapper's pieces: the prefix continues the client's WITH list.
+    const auto late = guard::late_insert_sql(enroll_table(), enroll_guard(), true, false, true);
+    CHECK(late.prefix == ", uniqguard_ins AS (");
+    CHECK(late.suffix.starts_with("\nRETURNING user_id, course_id) INSERT INTO pg_temp."));
+    const auto nested = guard::late_insert_sql(enroll_table(), enroll_guard(), true, true, false);
+    CHECK(nested.prefix == "WITH uniqguard_ins AS (");
+    CHECK(nested.suffix.ends_with("FROM uniqguard_ins) SELECT * FROM uniqguard_ins"));
 }
 
 TEST_CASE("UPDATE: a key column set to an expression the check can evaluate ahead of it",

@@ -1,0 +1,273 @@
+"""INSERTs into a guarded table headed by a data-modifying WITH list (issue 4 item 6, writable
+CTEs): `WITH d AS (DELETE/UPDATE/INSERT on another table RETURNING ...) INSERT INTO guarded ...
+SELECT ... FROM d`. Their keys come late; the proxy hoists the client's WITH list to the top of
+its wrapper (docs/guard.md, "Keys that come late"). Every script runs through the proxy on a
+table without a unique index and directly on a twin with the real index: what the client sees
+must be the same, statement by statement, and so must the rows left in both tables.
+"""
+import psycopg2
+import pytest
+
+from harness.guarded import GuardedTable, outcome
+
+ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
+          "note text")
+
+
+@pytest.fixture
+def enroll(pg, make_proxy, request):
+    name = "w_" + request.node.name.replace("test_", "")[:40].lower()
+    gt = GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
+    # The source table the CTEs write to, in both databases (not guarded).
+    for database in ("app", "twin"):
+        pg.psql_admin(f"DROP TABLE IF EXISTS {name}_src; CREATE TABLE {name}_src (u int, c int)",
+                      database=database)
+    return gt
+
+
+def run_both(gt, script, autocommit=True):
+    """The outcomes of `script` through the proxy and on the twin, and the rows each database's
+    guarded and source tables hold at the end."""
+    results = []
+    for connect in (gt.connect_proxy, gt.connect_twin):
+        conn = connect()
+        conn.autocommit = autocommit
+        cur = conn.cursor()
+        results.append([outcome(cur, s.format(t=gt.name)) for s in script])
+        conn.rollback() if not autocommit else None
+        cur.execute(f"SELECT user_id, course_id, note FROM {gt.name} ORDER BY 1, 2, 3")
+        rows = cur.fetchall()
+        cur.execute(f"SELECT u, c FROM {gt.name}_src ORDER BY 1, 2")
+        results.append((rows, cur.fetchall()))
+        conn.close()
+    return results
+
+
+def assert_same(gt, script, autocommit=True):
+    via_proxy, proxy_rows, twin, twin_rows = run_both(gt, script, autocommit)
+    for i, (a, b) in enumerate(zip(via_proxy, twin)):
+        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
+    assert proxy_rows == twin_rows
+    return via_proxy, proxy_rows
+
+
+def test_delete_update_insert_ctes_feeding_the_guarded_insert(enroll):
+    outcomes, (rows, src) = assert_same(enroll, [
+        "INSERT INTO {t}_src VALUES (1, 1), (2, 1), (3, 1)",
+        # new keys, from a DELETE
+        "WITH d AS (DELETE FROM {t}_src WHERE u <= 2 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id, note) SELECT u, c, 'moved' FROM d",
+        # a duplicate of an existing key: the DELETE is undone with the statement
+        "WITH d AS (DELETE FROM {t}_src RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d UNION ALL SELECT 1, 1",
+        # a duplicate within the statement, from an INSERT
+        "WITH i AS (INSERT INTO {t}_src VALUES (5, 5), (5, 5) RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i",
+        # with RETURNING, from an UPDATE
+        "WITH m AS (UPDATE {t}_src SET c = 9 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM m RETURNING user_id, course_id, note",
+        "WITH m AS (UPDATE {t}_src SET c = 9 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM m RETURNING *",
+        # RECURSIVE, several CTEs, a comment before the INSERT, VALUES reading a CTE
+        "WITH RECURSIVE g (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3), "
+        "i AS (INSERT INTO {t}_src SELECT n, 20 FROM g RETURNING u, c) -- the rows\n"
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i",
+        "WITH i AS (INSERT INTO {t}_src VALUES (30, 30) RETURNING u) "
+        "INSERT INTO {t} (user_id, course_id) VALUES ((SELECT u FROM i), 30)",
+        "WITH i AS (INSERT INTO {t}_src VALUES (30, 30) RETURNING u) "
+        "INSERT INTO {t} (user_id, course_id) VALUES ((SELECT u FROM i), 30)",
+        # the statement's own error first
+        "WITH d AS (DELETE FROM {t}_src RETURNING u) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, 'x'::int FROM d",
+        "SELECT count(*) FROM {t}",
+    ])
+    assert outcomes[1] == ("ok", "INSERT 0 2", None)
+    assert outcomes[2][0] == "error" and outcomes[2][1]["sqlstate"] == "23505"
+    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert outcomes[2][1]["constraint"] == enroll.constraint
+    assert outcomes[3][1]["detail"] == "Key (user_id, course_id)=(5, 5) already exists."
+    assert outcomes[4] == ("ok", "INSERT 0 1", [(3, 9, None)])
+    assert outcomes[5][1]["sqlstate"] == "23505"
+    assert outcomes[6] == ("ok", "INSERT 0 3", None)
+    assert outcomes[7] == ("ok", "INSERT 0 1", None)
+    assert outcomes[8][1]["sqlstate"] == "23505"
+    assert outcomes[9][1]["sqlstate"] == "22P02"
+    assert outcomes[10] == ("ok", "SELECT 1", [(7,)])
+    assert src == [(1, 20), (2, 20), (3, 9), (3, 20), (30, 30)]
+    assert len(rows) == 7
+
+
+def test_in_a_transaction_block_the_failure_aborts_it_and_rollback_frees_the_key(enroll):
+    outcomes, (rows, src) = assert_same(enroll, [
+        "INSERT INTO {t}_src VALUES (1, 1)",
+        "WITH d AS (DELETE FROM {t}_src RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d",
+        "WITH i AS (INSERT INTO {t}_src VALUES (1, 1) RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i",
+        "SELECT 1",
+    ], autocommit=False)
+    assert outcomes[1] == ("ok", "INSERT 0 1", None)
+    assert outcomes[2][1]["sqlstate"] == "23505"
+    assert outcomes[3][1]["sqlstate"] == "25P02"
+    assert rows == [] and src == []
+    # The key the rolled-back statement wrote is free again.
+    outcomes, (rows, src) = assert_same(enroll, [
+        "WITH i AS (INSERT INTO {t}_src VALUES (1, 1) RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i",
+    ])
+    assert outcomes[0] == ("ok", "INSERT 0 1", None)
+    assert rows == [(1, 1, None)]
+
+
+def test_error_positions_on_both_sides_of_the_hoisted_with_list(enroll):
+    t = enroll.name
+    statements = [
+        # in the client's CTE (copied first, unmoved)
+        f"WITH d AS (DELETE FROM {t}_src WHERE u = 'x'::int RETURNING u) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM d",
+        # in the INSERT (after the proxy's `, uniqguard_ins AS (`)
+        f"WITH d AS (DELETE FROM {t}_src RETURNING u) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT u, nope FROM d",
+        # with a multi-byte character before the error
+        f"WITH d AS (DELETE FROM {t}_src WHERE 'é' = 'é' RETURNING u) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT u, 'y'::int FROM d",
+    ]
+    seen = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        cur = conn.cursor()
+        errors = []
+        for sql in statements:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute(sql)
+            errors.append((e.value.pgcode, e.value.diag.statement_position))
+        seen.append(errors)
+        conn.close()
+    assert seen[0] == seen[1]
+    assert [code for code, _ in seen[0]] == ["22P02", "42703", "22P02"]
+    assert all(position is not None for _, position in seen[0])
+
+
+def test_prepared_with_server_side_binding(enroll):
+    """psycopg 3 (Parse/Bind/Execute, parameters bound by the server, a pipeline)."""
+    import psycopg
+    t = enroll.name
+    script = [
+        (f"INSERT INTO {t}_src VALUES (1, 1), (2, 1), (3, 1)", None),
+        (f"WITH d AS (DELETE FROM {t}_src WHERE u <= %s RETURNING u, c) "
+         f"INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d", (2,)),
+        (f"WITH i AS (INSERT INTO {t}_src VALUES (%s, %s) RETURNING u, c) "
+         f"INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i", (1, 1)),
+        (f"WITH i AS (INSERT INTO {t}_src VALUES (%s, %s), (%s, %s) RETURNING u, c) "
+         f"INSERT INTO {t} (user_id, course_id) SELECT u, c FROM i", (7, 7, 7, 7)),
+        (f"WITH m AS (UPDATE {t}_src SET c = %s WHERE u = %s RETURNING u, c) "
+         f"INSERT INTO {t} (user_id, course_id) SELECT u, c FROM m RETURNING user_id, course_id",
+         (9, 3)),
+        (f"WITH m AS (UPDATE {t}_src SET c = %s WHERE u = %s RETURNING u, c) "
+         f"INSERT INTO {t} (user_id, course_id) SELECT u, c FROM m RETURNING user_id, course_id",
+         (9, 3)),
+        (f"SELECT count(*) FROM {t}", None),
+    ]
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            for sql, params in script:
+                try:
+                    cur = conn.execute(sql, params)
+                    seen.append(("ok", cur.statusmessage,
+                                 cur.fetchall() if cur.description else None))
+                except psycopg.Error as e:
+                    seen.append(("error", e.sqlstate, e.diag.message_detail,
+                                 e.diag.constraint_name))
+            try:
+                with conn.pipeline():
+                    for _ in range(2):
+                        conn.execute(f"WITH i AS (INSERT INTO {t}_src VALUES (%s, 4) RETURNING u)"
+                                     f" INSERT INTO {t} (user_id, course_id) SELECT u, 4 FROM i",
+                                     (4,))
+            except psycopg.Error as e:
+                seen.append(("pipeline error", e.sqlstate))
+            seen.append(conn.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2").fetchall())
+            seen.append(conn.execute(f"SELECT u, c FROM {t}_src ORDER BY 1, 2").fetchall())
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0][1] == ("ok", "INSERT 0 2", None)
+    assert results[0][2] == ("error", "23505", "Key (user_id, course_id)=(1, 1) already exists.",
+                             enroll.constraint)
+    assert results[0][3][1] == "23505"
+    assert results[0][4] == ("ok", "INSERT 0 1", [(3, 9)])
+    assert results[0][5][1] == "23505"
+    assert results[0][-3] == ("pipeline error", "23505")
+    assert results[0][-2][:3] == [(1, 1), (2, 1), (3, 9)]
+
+
+def test_forms_still_refused_name_the_guard(enroll):
+    t = enroll.name
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    for sql in [
+        # a CTE that writes to the guarded table itself
+        f"WITH d AS (DELETE FROM {t} RETURNING user_id) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT user_id, 1 FROM d",
+        f"WITH m AS (UPDATE {t} SET course_id = 2 RETURNING user_id) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT user_id, 3 FROM m",
+        # a name the proxy's wrapper uses
+        f"WITH uniqguard_ins AS (DELETE FROM {t}_src RETURNING u) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM uniqguard_ins",
+        # the guarded INSERT inside a CTE
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING *) "
+        f"SELECT * FROM x",
+        # skipping duplicates
+        f"WITH d AS (DELETE FROM {t}_src RETURNING u) "
+        f"INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM d ON CONFLICT DO NOTHING",
+        # the guarded table written in the WITH list of a write to another table (these were
+        # forwarded unchecked before)
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
+        f"INSERT INTO {t}_src SELECT user_id, 1 FROM x",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1)) DELETE FROM {t}_src",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1)) UPDATE {t}_src SET u = 1",
+    ]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(sql)
+        assert e.value.pgcode == "0A000", sql
+        assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+    # Reading the guarded table in the WITH list of a write elsewhere is not refused.
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (2, 2)")
+    cur.execute(f"WITH s AS (SELECT user_id FROM {t}) INSERT INTO {t}_src SELECT user_id, 1 FROM s")
+    assert cur.statusmessage == "INSERT 0 1"
+    conn.close()
+    assert [(r[1], r[2]) for r in enroll.rows()] == [(2, 2)]
+
+
+def test_among_other_statements_of_one_query_string(enroll):
+    """A Query string of several statements: the five steps go in one piece (no Flush)."""
+    outcomes, (rows, src) = assert_same(enroll, [
+        "INSERT INTO {t}_src VALUES (8, 8), (9, 9); "
+        "WITH d AS (DELETE FROM {t}_src WHERE u = 8 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d RETURNING user_id; SELECT 1",
+        "SELECT 2; WITH d AS (DELETE FROM {t}_src RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d UNION ALL SELECT 8, 8",
+        # the statement's own error, its position in the whole string
+        "SELECT 3; WITH d AS (DELETE FROM {t}_src RETURNING u) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, nope FROM d",
+    ])
+    assert outcomes[0] == ("ok", "SELECT 1", [(1,)])
+    assert outcomes[1][1]["sqlstate"] == "23505"
+    assert outcomes[1][1]["detail"] == "Key (user_id, course_id)=(8, 8) already exists."
+    assert outcomes[2][1]["sqlstate"] == "42703"
+    assert rows == [(8, 8, None)] and src == [(9, 9)]
+    t = enroll.name
+    positions = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        with pytest.raises(psycopg2.Error) as e:
+            conn.cursor().execute(
+                f"SELECT 3; WITH d AS (DELETE FROM {t}_src WHERE c = 'z'::int RETURNING u) "
+                f"INSERT INTO {t} (user_id, course_id) SELECT u, nope FROM d")
+        positions.append((e.value.pgcode, e.value.diag.statement_position))
+        conn.close()
+    assert positions[0] == positions[1]
