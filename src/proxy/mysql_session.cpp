@@ -85,6 +85,9 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
   public:
     explicit ServerObserver(MySqlSession& s) : s_(s) {}
     void on_packet(std::uint8_t, const my::ServerPacketHead& packet) override {
+        // The guard keeps the statement ids of the prepared INSERTs it follows.
+        if (s_.guard_ && s_.tracker_->awaiting_prepare_answer())
+            s_.guard_->on_prepare_answer(packet.head);
         s_.tracker_->on_server_packet(packet);
     }
 
@@ -723,6 +726,12 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         // The client's own packet, as it came.
         const auto r = my::read_packet(out, config_->listen.max_message_bytes);
         tracker_->on_client_packet(r.packet.first_payload);
+    } else if (step.kind == MySqlGuard::Step::Kind::rewrite) {
+        // The client's command, rewritten (an execute given the types the server lacks), with
+        // its sequence id (0).
+        my::append_packet(replacement, 0, util::as_bytes(step.sql));
+        tracker_->on_client_packet(util::as_bytes(step.sql));
+        out = util::as_bytes(replacement);
     } else {
         // A COM_QUERY in its place, with the client's sequence id (0): the server's answer (an
         // ERR) is numbered as the client expects, and its transaction goes on as after any
