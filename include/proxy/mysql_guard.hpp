@@ -66,6 +66,9 @@ class MySqlGuard {
         };
         Kind kind = Kind::forward;
         std::string sql;
+        // A command (payload, command byte first) the proxy sends as its own before the step,
+        // once nothing is owed to the client; its reply never reaches the client.
+        std::string before = {};
     };
 
     // A command (its whole payload, command byte first), before it is forwarded.

@@ -333,8 +333,15 @@ MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool bi
     auto* statement = prepared_.find_mutable(id);
     if (!statement) return step;
     if (step.kind == Step::Kind::replace) {
-        // The server does not see this execute: the types it binds are not bound there.
+        // The server does not see this execute: the types it binds are not bound there, and the
+        // long data sent for it would stay for the next execute unless reset now (the server
+        // spends it at every execute, whatever its outcome).
         if (binds_types) statement->server_lacks_types = true;
+        if (execute_ && std::any_of(execute_->params.begin(), execute_->params.end(),
+                                    [](const my::ExecuteParam& p) { return p.long_data; })) {
+            step.before.assign(1, static_cast<char>(my::Command::stmt_reset));
+            for (int i = 0; i < 4; ++i) step.before += static_cast<char>((id >> (8 * i)) & 0xFF);
+        }
         return step;
     }
     if (binds_types) {

@@ -688,11 +688,16 @@ asio::awaitable<bool> MySqlSession::wait_until_idle() {
 
 asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_check(
     const std::string& sql) {
+    std::string payload(1, static_cast<char>(my::Command::query));
+    payload += sql;
+    co_return co_await run_own_command(payload);
+}
+
+asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_own_command(
+    const std::string& payload) {
     own_reply_.emplace((server_capabilities_ & my::capability::deprecate_eof) != 0);
     own_reply_bytes_.clear();
     own_reply_done_ = false;
-    std::string payload(1, static_cast<char>(my::Command::query));
-    payload += sql;
     std::string wire;
     my::append_packet(wire, 0, util::as_bytes(payload));
     auto [ec, n] = co_await server_->async_write(asio::buffer(wire), use_tuple);
@@ -717,6 +722,18 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
         if (auto end = co_await run_check(step.sql)) co_return end;
         step = guard_->on_check_reply(*own_reply_);
+        own_reply_.reset();
+        own_reply_bytes_.clear();
+    }
+    if (!step.before.empty()) {
+        // A command of the proxy's own before the step (COM_STMT_RESET of an execute the proxy
+        // answers itself, so that the server spends its long data as that execute would have):
+        // its reply is the proxy's.
+        if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
+        if (auto end = co_await run_own_command(step.before)) co_return end;
+        if (own_reply_->status() != my::ValueReplyReader::Status::done || own_reply_->failed())
+            spdlog::warn("session {}: the proxy's own command before a guarded one failed: {}",
+                         describe_client(), own_reply_->error_message());
         own_reply_.reset();
         own_reply_bytes_.clear();
     }

@@ -272,6 +272,10 @@ def test_raw_key_value_sent_as_long_data_is_refused(guarded, mariadb):
         assert seq == 1 and err[0] == 0xFF
         assert struct.unpack_from("<H", err, 1)[0] == 1235 and err[4:9] == b"42000"
         assert b"COM_STMT_SEND_LONG_DATA" in err
+        # The long data was spent (the proxy reset the statement): the next execute's own value.
+        assert reply(c, execute(sid, [25, "inline"])) == (1, b"\x00")
+        assert c.query_text_rows("SELECT course_id FROM gp_enroll WHERE user_id = 25") == [
+            ["inline"]]
         # A value sent as long data into a column that is no key is no concern of the guard.
         sid2, _ = prepare(c, "INSERT INTO gp_enroll (user_id, course_id, note) VALUES (?, ?, ?)")
         c.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", sid2, 2) + b"note")
@@ -293,3 +297,18 @@ def test_raw_log_action_forwards_duplicates(mysql_root, proxy_account, make_mysq
     finally:
         c.close()
     assert mariadb.sql("SELECT COUNT(*) FROM gp_log", DATABASE).strip() == "3"
+
+
+def test_raw_long_data_of_an_execute_the_proxy_answers_is_spent(guarded, mariadb):
+    p = Pair(guarded, mariadb)
+    try:
+        ids = p.prepare("INSERT INTO {t} (user_id, course_id, note) VALUES (?, ?, ?)")
+        for (c, _), sid in zip(p.sides, ids):
+            c.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", sid, 2) + b"long")
+        # A duplicate: the proxy answers it; the server still spends the long data.
+        assert is_dup(p.execute(ids, [1, "a", "long"], long_data=(2,)), "1-a")
+        assert p.execute(ids, [27, "n", "inline"]) == (1, b"\x00")
+        rows = p.query("SELECT note FROM {t} WHERE user_id = 27")
+        assert rows[0] == rows[1] == [["inline"]]
+    finally:
+        p.close()

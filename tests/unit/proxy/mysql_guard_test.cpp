@@ -293,7 +293,11 @@ TEST_CASE("KeyValuesSentAsLongDataAreRefusedAndResetForgets", "[mysql][guard][pr
     // The key's value came as long data: refused (the execute carries only the note's value).
     std::string e = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
                     std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
-    CHECK(signals(command(e), "1235",
+    const auto refused = command(e);
+    // The server never sees this execute: its long data is reset first, as the execute would
+    // have spent it.
+    CHECK(refused.before == "\x1a" + le32(3));
+    CHECK(signals(refused, "1235",
                   mysql_unenforced_message("a prepared INSERT's key value sent by "
                                            "COM_STMT_SEND_LONG_DATA",
                                            "app.enroll", "enroll_uniq")));
