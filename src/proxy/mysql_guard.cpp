@@ -186,6 +186,12 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
         prepared_.on_prepare_unfollowed();
         return {};
     }
+    // A refused prepare is not sent; one forwarded anyway (action "log") is not followed, but
+    // keeps its place in the order of the server's answers.
+    const auto refuse = [&](Step step) {
+        if (step.kind == Step::Kind::forward) prepared_.on_prepare_unfollowed();
+        return step;
+    };
     auto parsed = std::make_shared<sql::ParseResult>(sql::parse_mysql(text, settings.dialect()));
     for (const auto& st : parsed->statements) {
         std::vector<guard::GuardState*> guards;
@@ -200,13 +206,14 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
             guards = guards_named_in(st.range.text(text));
         if (guards.empty()) continue;
         if (!insert || parsed->statements.size() > 1)
-            return unenforced(*guards.front(),
-                              "a prepared statement (COM_STMT_PREPARE) that writes");
+            return refuse(
+                unenforced(*guards.front(), "a prepared statement (COM_STMT_PREPARE) that writes"));
         if (auto why = prepared_insert_refusal(st, text, guards, settings, session))
-            return unenforced(*guards.front(), *why);
+            return refuse(unenforced(*guards.front(), *why));
         if (!prepared_.has_room(text.size()))
-            return unenforced(*guards.front(),
-                              "a prepared INSERT past the statements the proxy keeps per session");
+            return refuse(
+                unenforced(*guards.front(),
+                           "a prepared INSERT past the statements the proxy keeps per session"));
         // Followed: its executes are keyed from their parameters.
         prepared_.on_prepare(std::string(text), std::move(parsed), session.database);
         return {};
@@ -277,7 +284,8 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                                         const MySqlGuardSession& session) {
     if (payload.size() < 5) return {};  // the server refuses it
     std::uint32_t id = my::read_u32_le(reinterpret_cast<const std::uint8_t*>(payload.data()) + 1);
-    if (id == 0xFFFFFFFFu) {
+    const bool minus_one = id == 0xFFFFFFFFu;
+    if (minus_one) {
         // MariaDB: the statement of the last prepare.
         bool unanswered = false;
         const auto last = prepared_.last_prepared(unanswered);
@@ -294,6 +302,9 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
     const auto guards = guards_of_table(insert->table, statement->database);
     if (guards.empty()) return {};
     execute_payload_.assign(payload);
+    // Decoded under the statement's own id (MariaDB's -1 resolved).
+    for (std::size_t i = 0; i < 4; ++i)
+        execute_payload_[1 + i] = static_cast<char>((id >> (8 * i)) & 0xFF);
     std::string error;
     const PreparedStatement* s = nullptr;
     execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error);
@@ -302,6 +313,12 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                           "a COM_STMT_EXECUTE the proxy cannot read (" + error + ")");
     }
     const bool binds = execute_->new_params_bound;
+    if (minus_one && !binds && !execute_->params.empty())
+        // MariaDB 10.11 answers it "Malformed communication packet"; a server that ran it
+        // would use types the proxy may not know.
+        return finish_execute(
+            unenforced(*guards.front(), "an execute of statement id -1 that binds no types"), id,
+            binds);
     // A key value sent by COM_STMT_SEND_LONG_DATA is not read by the proxy.
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;

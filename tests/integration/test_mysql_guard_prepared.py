@@ -312,3 +312,20 @@ def test_raw_long_data_of_an_execute_the_proxy_answers_is_spent(guarded, mariadb
         assert rows[0] == rows[1] == [["inline"]]
     finally:
         p.close()
+
+
+def test_raw_mariadb_statement_id_minus_one_is_the_last_prepared(guarded, mariadb):
+    p = Pair(guarded, mariadb)
+    try:
+        p.prepare(INSERT2)
+        last = [0xFFFFFFFF, 0xFFFFFFFF]
+        assert p.execute(last, [28, "m"]) == (1, b"\x00")
+        assert is_dup(p.execute(last, [28, "M"]), "28-M")
+        assert is_dup(p.execute(last, [1, "a"]), "1-a")
+        # Without types MariaDB calls the packet malformed; the proxy refuses it.
+        got = p.both(lambda i: execute(last[i], [29, "m"], bind=False))
+        assert got[1][1][:3] == b"\xff" + struct.pack("<H", 1835)
+        assert got[0][0] == 1 and got[0][1][:9] == b"\xff" + struct.pack("<H", 1235) + b"#42000"
+        assert b"statement id -1 that binds no types" in got[0][1]
+    finally:
+        p.close()

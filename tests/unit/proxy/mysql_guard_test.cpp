@@ -308,3 +308,20 @@ TEST_CASE("KeyValuesSentAsLongDataAreRefusedAndResetForgets", "[mysql][guard][pr
     CHECK(command("\x1f").kind == Kind::forward);
     CHECK(f.guard.prepared().size() == 0);
 }
+
+TEST_CASE("UnderLogAForwardedUnfollowedPrepareKeepsItsPlace", "[mysql][guard][prepared]") {
+    Fixture f(config::GuardAction::log);
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    // Not enforced, forwarded with a warning: its answer comes first.
+    REQUIRE(command("\x16INSERT IGNORE INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(1, 1)));
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(2, 1)));
+    CHECK_FALSE(f.guard.prepared().find(1));
+    CHECK(f.guard.prepared().find(2));
+    // MariaDB's statement id -1: the last prepared statement.
+    REQUIRE(command(execute(0xFFFFFFFFu, {1})).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 1);
+}
