@@ -14,9 +14,12 @@
 //     the same key twice in the statement → the second row is the duplicate, as on the server;
 //   a form this slice does not enforce (INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE,
 //   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
-//   prepared statement, several statements in one string…)
+//   prepared write other than a plain INSERT, several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
+//   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
+//     kept (proxy/mysql_prepared_statements); each COM_STMT_EXECUTE keyed from its parameters
+//     and decided as the plain INSERT, the SIGNAL sent as a COM_QUERY in the execute's place;
 //   a guard whose key set is not loaded → its when_unready.
 // It also follows the session's settings (SET NAMES, SET sql_mode, COM_RESET_CONNECTION) that
 // decide how literals read.

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_RESET_CONNECTION, COM_STMT_CLOSE,
+from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_QUERY, COM_RESET_CONNECTION, COM_STMT_CLOSE,
                                COM_STMT_EXECUTE, COM_STMT_PREPARE, COM_STMT_SEND_LONG_DATA,
                                WireClient)
 from test_mysql_guard import GUARD, PROXY_PASSWORD, PROXY_USER, make_tables, start_guarded
@@ -237,6 +237,14 @@ def test_raw_executes_with_and_without_new_types(guarded, mariadb):
         assert p.execute(ids, [None, "r"], bind=False) == (1, b"\x00")
         assert p.execute(ids, [22, None]) == (1, b"\x00")
         assert p.execute(ids, [22, None], bind=False) == (1, b"\x00")
+        # A suspected key (deleted since) after a replaced execute that bound types: the check,
+        # then the execute with the types written in.
+        assert p.execute(ids, [32, "d"]) == (1, b"\x00")
+        table = ["gp_enroll", "gp_enroll_twin"]
+        assert p.run(lambda i: bytes([COM_QUERY]) +
+                     f"DELETE FROM {table[i]} WHERE user_id = 32".encode()) == (1, b"\x00")
+        assert is_dup(p.execute(ids, ["1", "a"]), "1-a")
+        assert p.execute(ids, ["32", "d"], bind=False) == (1, b"\x00")
         rows = p.query("SELECT user_id, course_id FROM {t} ORDER BY id")
         assert rows[0] == rows[1]
     finally:
