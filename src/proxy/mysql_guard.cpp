@@ -193,6 +193,16 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
         return step;
     };
     auto parsed = std::make_shared<sql::ParseResult>(sql::parse_mysql(text, settings.dialect()));
+    if (!*parsed) {
+        // As for a COM_QUERY: the server refuses it too when the proxy reads the text as the
+        // server does; when it may not, a text naming a guarded table is refused.
+        const bool same_reading =
+            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        const auto guards =
+            same_reading ? std::vector<guard::GuardState*>{} : guards_named_in(text);
+        if (guards.empty()) return refuse(Step{});
+        return refuse(unenforced(*guards.front(), "a prepared statement the proxy cannot read"));
+    }
     for (const auto& st : parsed->statements) {
         std::vector<guard::GuardState*> guards;
         const auto* insert = st.get<sql::InsertStatement>();

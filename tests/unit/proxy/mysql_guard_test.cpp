@@ -185,6 +185,11 @@ TEST_CASE("UnreadableTextUnderAnotherCharacterSetIsRefused", "[mysql][guard]") {
     CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES ('1)"), "1235",
                   mysql_unenforced_message("a statement the proxy cannot read", "app.enroll",
                                            "enroll_uniq")));
+    CHECK(signals(
+        f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES ('1)", f.settings, f.session),
+        "1235",
+        mysql_unenforced_message("a prepared statement the proxy cannot read", "app.enroll",
+                                 "enroll_uniq")));
 }
 
 namespace {
