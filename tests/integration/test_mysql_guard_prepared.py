@@ -76,10 +76,13 @@ def test_mysql2_execute_new_loaded_session_and_multi_row_duplicates(node_steps, 
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (30, ?)", ["Q"]],  # a literal part
         ["execute", "INSERT INTO {t} VALUES (NULL, ?, ?, ?)", [31, "z", "x"]],
         ["execute", "INSERT INTO {t} VALUES (NULL, ?, ?, ?)", ["31", "Z", "y"]],  # string for INT
+        ["execute", "INSERT {t} SET course_id = ?, user_id = ?", ["n", 5]],
+        ["execute", "INSERT {t} SET course_id = ?, user_id = ?", ["n", 50]],
         ["query", "SELECT user_id, course_id FROM {t} WHERE id > 2 ORDER BY id"],
     ]
     got, want = both_node(node_steps, guarded, mariadb, steps)
     assert got == want
+    assert got[11] == dup("5-n") and got[12] == {"ok": 1}
     assert [got[i] for i in (0, 1, 2, 3, 4, 5, 6)] == [
         {"ok": 1}, dup("1-a"), dup("2-A "), dup("5-N"), dup("8-B"), {"ok": 1}, {"ok": 1}]
     assert got[8] == dup("30-Q") and got[10] == dup("31-Z")
