@@ -10,6 +10,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -17,7 +18,8 @@ from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_QUERY, COM_RESET_CONNECTION, COM_STMT_CLOSE,
                                COM_STMT_EXECUTE, COM_STMT_PREPARE, COM_STMT_SEND_LONG_DATA,
                                WireClient)
-from test_mysql_guard import GUARD, PROXY_PASSWORD, PROXY_USER, make_tables, start_guarded
+from test_mysql_guard import (GUARD, PROXY_PASSWORD, PROXY_USER, guard_toml, make_tables,
+                              start_guarded)
 
 JS_DIR = os.path.join(os.path.dirname(__file__), "js")
 LONGLONG, VAR_STRING, NULL_TYPE = 8, 253, 6
@@ -297,17 +299,30 @@ def test_raw_key_value_sent_as_long_data_is_refused(guarded, mariadb):
 
 
 def test_raw_log_action_forwards_duplicates(mysql_root, proxy_account, make_mysql_proxy,
-                                           mariadb):
+                                           mariadb, tmp_path):
     make_tables(mysql_root, "gp_log", legacy=[(1, "a")])
-    proxy = start_guarded(make_mysql_proxy, "gp_log", action="log")
+    duplicates = tmp_path / "duplicates.jsonl"
+    # The harness writes [log] last, so `extra` starts inside it.
+    proxy = make_mysql_proxy(extra=f'duplicates = "{duplicates}"\n' + guard_toml("gp_log", "log"))
+    deadline = time.monotonic() + 30
+    while f"guard {GUARD}: ready" not in proxy.log_text():
+        assert time.monotonic() < deadline, proxy.log_text()
+        time.sleep(0.05)
     c = wire(proxy.port)
     try:
         sid, _ = prepare(c, INSERT2.format(t="gp_log"))
-        assert reply(c, execute(sid, [1, "a"])) == (1, b"\x00")
-        assert reply(c, execute(sid, [1, "a"], bind=False)) == (1, b"\x00")
+        assert reply(c, execute(sid, [1, "A"])) == (1, b"\x00")
+        assert reply(c, execute(sid, [3, "c"], bind=False)) == (1, b"\x00")
     finally:
         c.close()
     assert mariadb.sql("SELECT COUNT(*) FROM gp_log", DATABASE).strip() == "3"
+    deadline = time.monotonic() + 10
+    while not duplicates.exists() or not duplicates.read_text().strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    lines = [json.loads(line) for line in duplicates.read_text().splitlines()]
+    assert [(line["values"], line["action"], line["statement"]) for line in lines] == [
+        (["1", "A"], "logged", INSERT2.format(t="gp_log"))]
 
 
 def test_raw_long_data_of_an_execute_the_proxy_answers_is_spent(guarded, mariadb):
