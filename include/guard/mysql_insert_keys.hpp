@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,11 +21,15 @@ using MySqlRowKey = std::vector<NormalizedValue>;  // in the guard's key column 
 // `sql`: the text the statement was parsed from (a hex literal's spelling tells 0x41, a number
 // in a numeric context, from X'41', a string of bytes). `table_columns`: the table's columns in
 // order, for an INSERT without a column list. nullopt, with `why`, for an INSERT whose rows the
-// proxy does not see (INSERT … SELECT, DEFAULT VALUES, a partial column).
+// proxy does not see (INSERT … SELECT, DEFAULT VALUES, a partial column). `params`: a prepared
+// INSERT's parameters at one COM_STMT_EXECUTE, which give the `?` values (`?` number n is
+// params[n - 1]; NULL as the NULL bitmap says; a value sent by COM_STMT_SEND_LONG_DATA is not
+// read: cannot_normalize); empty for a text statement, whose `?` is cannot_normalize.
 std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
     const sql::InsertStatement& insert, std::string_view sql,
     const std::vector<std::string>& table_columns, const MySqlKeyColumns& keys,
-    ClientCharset client, std::string& why);
+    ClientCharset client, std::string& why,
+    std::span<const protocol::mysql::ExecuteParam> params = {});
 
 // How the server reads one parsed value, as a literal form (nullopt: not a literal the proxy
 // keys).

@@ -17,6 +17,7 @@
 #include "guard/mysql_column_type.hpp"
 #include "guard/mysql_integer_key.hpp"
 #include "guard/mysql_string_key.hpp"
+#include "protocol/mysql/stmt_execute.hpp"
 
 namespace uniqguard::guard {
 
@@ -39,6 +40,12 @@ class MySqlKeyColumns {
     // whose character set is `client`.
     NormalizedValue literal_key(std::size_t i, MySqlLiteral form, std::string_view text,
                                 ClientCharset client) const;
+
+    // A COM_STMT_EXECUTE parameter's value (binary protocol) for column `i`
+    // (guard/mysql_param_key.hpp); strings as they came from a client whose character set is
+    // `client`.
+    NormalizedValue param_key(std::size_t i, protocol::mysql::ParamType type, util::Bytes value,
+                              ClientCharset client) const;
 
     // A stored value as the text protocol gives it (nullopt: NULL), read with utf8mb4 results.
     NormalizedValue stored_key(std::size_t i, std::optional<std::string_view> value) const;

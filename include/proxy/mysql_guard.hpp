@@ -14,9 +14,12 @@
 //     the same key twice in the statement → the second row is the duplicate, as on the server;
 //   a form this slice does not enforce (INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE,
 //   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
-//   prepared statement, several statements in one string…)
+//   prepared write other than a plain INSERT, several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
+//   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
+//     kept (proxy/mysql_prepared_statements); each COM_STMT_EXECUTE keyed from its parameters
+//     and decided as the plain INSERT, the SIGNAL sent as a COM_QUERY in the execute's place;
 //   a guard whose key set is not loaded → its when_unready.
 // It also follows the session's settings (SET NAMES, SET sql_mode, COM_RESET_CONNECTION) that
 // decide how literals read.
@@ -32,6 +35,7 @@
 #include "guard/guard_registry.hpp"
 #include "guard/mysql_check_sql.hpp"
 #include "protocol/mysql/value_reply.hpp"
+#include "proxy/mysql_prepared_statements.hpp"
 #include "proxy/mysql_session_settings.hpp"
 #include "sql/parse_result.hpp"
 
@@ -60,16 +64,27 @@ class MySqlGuard {
             forward,  // the client's command goes to the server unchanged
             replace,  // `sql` goes as a COM_QUERY in its place (a SIGNAL: the server answers ERR)
             check,    // `sql` is the proxy's own query; hand its reply to on_check_reply
+            rewrite,  // `sql` is a command payload (command byte first) sent in the client's
+                      // command's place, with its sequence id
         };
         Kind kind = Kind::forward;
         std::string sql;
+        // A command (payload, command byte first) the proxy sends as its own before the step,
+        // once nothing is owed to the client; its reply never reaches the client.
+        std::string before = {};
     };
 
     // A command (its whole payload, command byte first), before it is forwarded.
     Step on_command(std::string_view payload, MySqlSessionSettings& settings,
                     const MySqlGuardSession& session);
-    // The reply to the query of the last `check` step (done or malformed): forward or replace.
+    // The reply to the query of the last `check` step (done or malformed): forward, replace or
+    // rewrite.
     Step on_check_reply(const protocol::mysql::ValueReplyReader& reply);
+    // The first packet of the server's answer to the oldest COM_STMT_PREPARE not answered yet
+    // (its head: PREPARE OK or ERR).
+    void on_prepare_answer(util::Bytes head);
+
+    const MySqlPreparedStatements& prepared() const { return prepared_; }
 
   private:
     struct GuardRows;  // one guard's view of the INSERT's rows
@@ -85,9 +100,22 @@ class MySqlGuard {
                        const MySqlSessionSettings& settings, const MySqlGuardSession& session);
     Step on_prepare(std::string_view text, const MySqlSessionSettings& settings,
                     const MySqlGuardSession& session);
+    // Whether a prepared INSERT into a guarded table is one whose executes the guard enforces:
+    // nullopt, or the form it refuses.
+    std::optional<std::string> prepared_insert_refusal(
+        const sql::Statement& st, std::string_view text,
+        const std::vector<guard::GuardState*>& guards, const MySqlSessionSettings& settings,
+        const MySqlGuardSession& session);
+    Step on_execute(std::string_view payload, const MySqlSessionSettings& settings,
+                    const MySqlGuardSession& session);
+    // The step for an execute, once decided: a replaced execute leaves the server without the
+    // types it bound; an execute that binds none when the server lacks them gets them written in.
+    Step finish_execute(Step step, std::uint32_t statement, bool binds_types);
+    // `params`: a prepared INSERT's parameters at its execute (null: a text INSERT).
     Step on_insert(const sql::InsertStatement& insert, std::string_view text,
                    const std::vector<guard::GuardState*>& guards,
-                   const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+                   const MySqlSessionSettings& settings, const MySqlGuardSession& session,
+                   const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
     // A form the slice does not enforce: refused (log: forwarded with a warning).
     Step unenforced(guard::GuardState& g, std::string_view what);
     // The INSERT passes: its keys join the key sets; counted.
@@ -100,6 +128,10 @@ class MySqlGuard {
     guard::DuplicateLog* log_;
     std::string backend_database_;
     std::unique_ptr<Pending> pending_;
+    MySqlPreparedStatements prepared_;
+    // The execute being decided: its payload and statement (for finish_execute).
+    std::string execute_payload_;
+    std::optional<protocol::mysql::StmtExecute> execute_;
 };
 
 // The error text of a refusal, as the client sees it.

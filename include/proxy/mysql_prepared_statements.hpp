@@ -28,6 +28,12 @@ struct PreparedStatement {
     std::uint16_t param_count = 0;
     std::vector<protocol::mysql::ParamType> bound_types;  // from the last execute that bound
     std::vector<bool> long_data;                          // per parameter, until the execute
+    std::string database;  // the session's current database at the prepare (unqualified names)
+    // The types in `bound_types` were bound by an execute the proxy did not send (the guard put
+    // its own statement in its place): the server does not have them, so the next execute that
+    // binds none gets them written in (with_bound_types).
+    bool server_lacks_types = false;
+    bool followed = true;  // false: a placeholder for a prepare the guard does not keep
 };
 
 class MySqlPreparedStatements {
@@ -38,7 +44,14 @@ class MySqlPreparedStatements {
 
     // COM_STMT_PREPARE with its text and the parse of it, waiting for the server's answer
     // (prepares are answered in order, one at a time).
-    void on_prepare(std::string text, std::shared_ptr<const sql::ParseResult> parsed);
+    void on_prepare(std::string text, std::shared_ptr<const sql::ParseResult> parsed,
+                    std::string database = {});
+    // COM_STMT_PREPARE of a statement the guard does not follow: its answer is not kept (its
+    // executes are then of a statement the proxy does not know).
+    void on_prepare_unfollowed();
+    // Whether a statement of `text_bytes` more would be kept (the bounds, counting the prepares
+    // not answered yet).
+    bool has_room(std::size_t text_bytes) const;
     // The server's answer to the oldest prepare: OK (statement id, parameter count) or an error
     // (nullopt).
     void on_prepare_answer(std::optional<std::pair<std::uint32_t, std::uint16_t>> ok);
@@ -54,8 +67,13 @@ class MySqlPreparedStatements {
     // COM_STMT_RESET: the long data is dropped. COM_STMT_CLOSE: the statement is gone.
     void on_reset(std::uint32_t statement);
     void on_close(std::uint32_t statement);
-    // COM_RESET_CONNECTION, COM_CHANGE_USER: every statement is gone.
+    // COM_RESET_CONNECTION, COM_CHANGE_USER: every statement is gone (the prepares not answered
+    // yet are not kept either).
     void clear();
+    // MariaDB's statement id 0xFFFFFFFF: the statement of the last prepare. `unanswered`: the
+    // last prepare is not answered yet, and it is one the guard follows.
+    std::optional<std::uint32_t> last_prepared(bool& unanswered) const;
+    PreparedStatement* find_mutable(std::uint32_t statement);
 
     const PreparedStatement* find(std::uint32_t statement) const;
     std::size_t size() const { return statements_.size(); }
@@ -66,6 +84,14 @@ class MySqlPreparedStatements {
     std::size_t text_bytes_ = 0;
     std::deque<PreparedStatement> pending_;  // prepares sent, not answered yet
     std::unordered_map<std::uint32_t, PreparedStatement> statements_;
+    std::optional<std::uint32_t> last_id_;
 };
+
+// COM_STMT_EXECUTE's payload with its new-params-bound flag set and `types` written after it
+// (for an execute that binds none when the server lacks the types: PreparedStatement::
+// server_lacks_types). `execute`: the decoded payload.
+std::string mysql_execute_with_types(util::Bytes payload,
+                                     const protocol::mysql::StmtExecute& execute,
+                                     const std::vector<protocol::mysql::ParamType>& types);
 
 }  // namespace uniqguard::proxy

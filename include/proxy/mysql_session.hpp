@@ -89,6 +89,9 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
                                                             std::size_t wire_size);
     // Sends the proxy's own query and waits for its whole reply (never shown to the client).
     asio::awaitable<std::optional<PumpEnd>> run_check(const std::string& sql);
+    // The proxy's own command (its payload, command byte first) in the client's session, once
+    // nothing is owed to the client; its reply (OK, ERR or one value) is read into own_reply_.
+    asio::awaitable<std::optional<PumpEnd>> run_own_command(const std::string& payload);
     // Waits until the server pump has delivered every reply owed to the client.
     asio::awaitable<bool> wait_until_idle();
     // Wakes the client pump when it waits for the server pump (idle, a check's reply).

@@ -48,7 +48,7 @@ std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::str
 std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
     const sql::InsertStatement& insert, std::string_view sql,
     const std::vector<std::string>& table_columns, const MySqlKeyColumns& keys,
-    ClientCharset client, std::string& why) {
+    ClientCharset client, std::string& why, std::span<const protocol::mysql::ExecuteParam> params) {
     if (insert.select_source || insert.default_values) {
         why = "the rows come from a query";
         return std::nullopt;
@@ -80,6 +80,19 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
                 key.push_back(keys.column(k).type.nullable
                                   ? NormalizedValue::null()
                                   : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
+                continue;
+            }
+            if (v.kind == sql::ValueKind::parameter && v.parameter >= 1 &&
+                static_cast<std::size_t>(v.parameter) <= params.size()) {
+                const auto& param = params[static_cast<std::size_t>(v.parameter) - 1];
+                if (param.is_null)
+                    key.push_back(keys.column(k).type.nullable
+                                      ? NormalizedValue::null()
+                                      : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
+                else if (param.long_data)
+                    key.push_back({NormalizeStatus::cannot_normalize, {}});
+                else
+                    key.push_back(keys.param_key(k, param.type, param.value, client));
                 continue;
             }
             const auto literal = mysql_literal_of(v, sql);

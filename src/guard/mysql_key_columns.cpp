@@ -4,6 +4,7 @@
 
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_decimal_key.hpp"
+#include "guard/mysql_param_key.hpp"
 
 namespace uniqguard::guard {
 
@@ -21,6 +22,24 @@ NormalizedValue MySqlKeyColumns::literal_key(std::size_t i, MySqlLiteral form,
             const MySqlStringColumn column{c.weights.get(), c.type.max_chars, c.type.max_bytes,
                                            c.type.fixed_length};
             return mysql_string_key(column, text, client);
+        }
+    }
+    return {NormalizeStatus::cannot_normalize, {}};
+}
+
+NormalizedValue MySqlKeyColumns::param_key(std::size_t i, protocol::mysql::ParamType type,
+                                           util::Bytes value, ClientCharset client) const {
+    const Column& c = columns_[i];
+    using Kind = MySqlKeyColumnType::Kind;
+    switch (c.type.kind) {
+        case Kind::integer:
+            return mysql_integer_param_key(c.type.integer, type, value);
+        case Kind::decimal:
+            return mysql_decimal_param_key(c.type.decimal, type, value);
+        case Kind::string: {
+            const MySqlStringColumn column{c.weights.get(), c.type.max_chars, c.type.max_bytes,
+                                           c.type.fixed_length};
+            return mysql_string_param_key(column, type, value, client);
         }
     }
     return {NormalizeStatus::cannot_normalize, {}};

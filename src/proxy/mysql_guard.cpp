@@ -9,6 +9,7 @@
 #include "guard/mysql_insert_keys.hpp"
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
+#include "protocol/mysql/wire.hpp"
 #include "sql/mysql_parser.hpp"
 #include "util/ascii_search.hpp"
 
@@ -80,6 +81,10 @@ struct MySqlGuard::Pending {
     std::size_t probes = 0;
     std::string statement;  // for the duplicate log
     MySqlGuardSession session;
+    // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
+    bool execute = false;
+    std::uint32_t statement_id = 0;
+    bool binds_types = false;
 };
 
 MySqlGuard::MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry,
@@ -132,11 +137,32 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
         case my::Command::reset_connection:
         case my::Command::change_user:
             settings.reset();
+            prepared_.clear();
             return {};
         case my::Command::query:
             return on_query(payload.substr(1), settings, session);
         case my::Command::stmt_prepare:
             return on_prepare(payload.substr(1), settings, session);
+        case my::Command::stmt_execute:
+            return on_execute(payload, settings, session);
+        case my::Command::stmt_send_long_data:
+            if (payload.size() >= 7) {
+                const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
+                prepared_.on_send_long_data(my::read_u32_le(p + 1),
+                                            static_cast<std::uint16_t>(p[5] | (p[6] << 8)));
+            }
+            return {};
+        case my::Command::stmt_reset:
+        case my::Command::stmt_close:
+            if (payload.size() >= 5) {
+                const auto id =
+                    my::read_u32_le(reinterpret_cast<const std::uint8_t*>(payload.data()) + 1);
+                if (command == my::Command::stmt_close)
+                    prepared_.on_close(id);
+                else
+                    prepared_.on_reset(id);
+            }
+            return {};
         default:
             return {};
     }
@@ -156,11 +182,31 @@ MySqlGuard::Step MySqlGuard::unenforced(guard::GuardState& g, std::string_view w
 
 MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessionSettings& settings,
                                         const MySqlGuardSession& session) {
-    if (!registry_->may_mention(text)) return {};
-    const auto parsed = sql::parse_mysql(text, settings.dialect());
-    for (const auto& st : parsed.statements) {
+    if (!registry_->may_mention(text)) {
+        prepared_.on_prepare_unfollowed();
+        return {};
+    }
+    // A refused prepare is not sent; one forwarded anyway (action "log") is not followed, but
+    // keeps its place in the order of the server's answers.
+    const auto refuse = [&](Step step) {
+        if (step.kind == Step::Kind::forward) prepared_.on_prepare_unfollowed();
+        return step;
+    };
+    auto parsed = std::make_shared<sql::ParseResult>(sql::parse_mysql(text, settings.dialect()));
+    if (!*parsed) {
+        // As for a COM_QUERY: the server refuses it too when the proxy reads the text as the
+        // server does; when it may not, a text naming a guarded table is refused.
+        const bool same_reading =
+            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        const auto guards =
+            same_reading ? std::vector<guard::GuardState*>{} : guards_named_in(text);
+        if (guards.empty()) return refuse(Step{});
+        return refuse(unenforced(*guards.front(), "a prepared statement the proxy cannot read"));
+    }
+    for (const auto& st : parsed->statements) {
         std::vector<guard::GuardState*> guards;
-        if (const auto* insert = st.get<sql::InsertStatement>())
+        const auto* insert = st.get<sql::InsertStatement>();
+        if (insert)
             guards = guards_of_table(insert->table, session.database);
         else if (const auto* update = st.get<sql::UpdateStatement>())
             guards = guards_of_table(update->table, session.database);
@@ -168,11 +214,173 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
                  other && (other->node == "insert_stmt" || other->node == "replace_stmt" ||
                            other->node == "update_stmt" || other->node == "load_stmt"))
             guards = guards_named_in(st.range.text(text));
-        if (!guards.empty())
-            return unenforced(*guards.front(),
-                              "a prepared statement (COM_STMT_PREPARE) that writes");
+        if (guards.empty()) continue;
+        if (!insert || parsed->statements.size() > 1)
+            return refuse(
+                unenforced(*guards.front(), "a prepared statement (COM_STMT_PREPARE) that writes"));
+        if (auto why = prepared_insert_refusal(st, text, guards, settings, session))
+            return refuse(unenforced(*guards.front(), *why));
+        if (!prepared_.has_room(text.size()))
+            return refuse(
+                unenforced(*guards.front(),
+                           "a prepared INSERT past the statements the proxy keeps per session"));
+        // Followed: its executes are keyed from their parameters.
+        prepared_.on_prepare(std::string(text), std::move(parsed), session.database);
+        return {};
     }
+    prepared_.on_prepare_unfollowed();
     return {};
+}
+
+std::optional<std::string> MySqlGuard::prepared_insert_refusal(
+    const sql::Statement& st, std::string_view text, const std::vector<guard::GuardState*>& guards,
+    const MySqlSessionSettings& settings, const MySqlGuardSession& session) {
+    const auto& insert = *st.get<sql::InsertStatement>();
+    if (insert.replace) return "a prepared REPLACE";
+    if (insert.ignore) return "a prepared INSERT IGNORE";
+    if (insert.on_conflict.action != sql::OnConflict::Action::none)
+        return "a prepared INSERT … ON DUPLICATE KEY UPDATE";
+    if (insert.select_source) return "a prepared INSERT … SELECT";
+    if (st.explain_analyze) return "a prepared ANALYZE INSERT";
+    if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
+        return "a prepared SET STATEMENT … FOR INSERT";
+    // Its literals are read now, under the session's sql_mode.
+    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
+    const bool sql_mode_known =
+        settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+    if (!sql_mode_known) return "a prepared INSERT under an sql_mode the proxy did not follow";
+    for (auto* g : guards) {
+        // A guard not loaded yet has no table description: its executes are decided then.
+        if (g->state() != guard::GuardLoadState::ready) continue;
+        const auto& table = *g->mysql_table();
+        std::string why;
+        const auto keys = guard::mysql_insert_row_keys(insert, text, table.columns, table.keys,
+                                                       settings.client_charset(), why);
+        if (!keys) return "a prepared INSERT (" + why + ")";
+        const auto& columns = insert.columns.empty() ? table.columns : insert.columns;
+        for (std::size_t row = 0; row < keys->size(); ++row)
+            for (std::size_t k = 0; k < table.keys.size(); ++k) {
+                const auto& part = (*keys)[row][k];
+                if (part.ok() || part.status == guard::NormalizeStatus::null) continue;
+                // A `?`: keyed at each execute from its value.
+                std::size_t c = 0;
+                while (c < columns.size() && !same_name(columns[c], table.keys.column(k).name)) ++c;
+                if (c < insert.rows[row].size() &&
+                    insert.rows[row][c].kind == sql::ValueKind::parameter)
+                    continue;
+                return "a prepared INSERT with a value of key column `" +
+                       table.keys.column(k).name +
+                       "` the proxy cannot read (an expression, DEFAULT, a character set "
+                       "introducer, a value the server may convert)";
+            }
+    }
+    return std::nullopt;
+}
+
+void MySqlGuard::on_prepare_answer(util::Bytes head) {
+    if (!head.empty() && head[0] == 0x00 && head.size() >= 9) {
+        prepared_.on_prepare_answer(
+            std::make_pair(my::read_u32_le(head.data() + 1),
+                           static_cast<std::uint16_t>(head[7] | (head[8] << 8))));
+    } else if (!head.empty() && head[0] == 0xFF) {
+        if (head.size() >= 3 && head[1] == 0xFF && head[2] == 0xFF) return;  // MariaDB progress
+        prepared_.on_prepare_answer(std::nullopt);
+    }
+}
+
+MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
+                                        const MySqlSessionSettings& settings,
+                                        const MySqlGuardSession& session) {
+    if (payload.size() < 5) return {};  // the server refuses it
+    std::uint32_t id = my::read_u32_le(reinterpret_cast<const std::uint8_t*>(payload.data()) + 1);
+    const bool minus_one = id == 0xFFFFFFFFu;
+    if (minus_one) {
+        // MariaDB: the statement of the last prepare.
+        bool unanswered = false;
+        const auto last = prepared_.last_prepared(unanswered);
+        if (unanswered)
+            return unenforced(*registry_->guards().front(),
+                              "an execute of a prepared INSERT before its prepare was answered "
+                              "(statement id -1)");
+        if (!last) return {};
+        id = *last;
+    }
+    auto* statement = prepared_.find_mutable(id);
+    if (!statement) return {};  // not a statement that writes to a guarded table
+    const auto* insert = statement->parsed->statements.front().get<sql::InsertStatement>();
+    const auto guards = guards_of_table(insert->table, statement->database);
+    if (guards.empty()) return {};
+    execute_payload_.assign(payload);
+    // Decoded under the statement's own id (MariaDB's -1 resolved).
+    for (std::size_t i = 0; i < 4; ++i)
+        execute_payload_[1 + i] = static_cast<char>((id >> (8 * i)) & 0xFF);
+    std::string error;
+    const PreparedStatement* s = nullptr;
+    execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error);
+    if (!execute_) {
+        return unenforced(*guards.front(),
+                          "a COM_STMT_EXECUTE the proxy cannot read (" + error + ")");
+    }
+    const bool binds = execute_->new_params_bound;
+    if (minus_one && !binds && !execute_->params.empty())
+        // MariaDB 10.11 answers it "Malformed communication packet"; a server that ran it
+        // would use types the proxy may not know.
+        return finish_execute(
+            unenforced(*guards.front(), "an execute of statement id -1 that binds no types"), id,
+            binds);
+    // A key value sent by COM_STMT_SEND_LONG_DATA is not read by the proxy.
+    for (auto* g : guards) {
+        if (g->state() != guard::GuardLoadState::ready) continue;
+        const auto& table = *g->mysql_table();
+        const auto& columns = insert->columns.empty() ? table.columns : insert->columns;
+        for (const auto& row : insert->rows)
+            for (std::size_t k = 0; k < table.keys.size(); ++k)
+                for (std::size_t c = 0; c < columns.size() && c < row.size(); ++c)
+                    if (same_name(columns[c], table.keys.column(k).name) &&
+                        row[c].kind == sql::ValueKind::parameter && row[c].parameter >= 1 &&
+                        static_cast<std::size_t>(row[c].parameter) <= execute_->params.size() &&
+                        execute_->params[static_cast<std::size_t>(row[c].parameter) - 1].long_data)
+                        return finish_execute(unenforced(*g,
+                                                         "a prepared INSERT's key value sent by "
+                                                         "COM_STMT_SEND_LONG_DATA"),
+                                              id, binds);
+    }
+    auto step = on_insert(*insert, statement->text, guards, settings, session, &execute_->params);
+    if (step.kind == Step::Kind::check) {
+        pending_->execute = true;
+        pending_->statement_id = id;
+        pending_->binds_types = binds;
+        return step;
+    }
+    return finish_execute(std::move(step), id, binds);
+}
+
+MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool binds_types) {
+    auto* statement = prepared_.find_mutable(id);
+    if (!statement) return step;
+    if (step.kind == Step::Kind::replace) {
+        // The server does not see this execute: the types it binds are not bound there, and the
+        // long data sent for it would stay for the next execute unless reset now (the server
+        // spends it at every execute, whatever its outcome).
+        if (binds_types) statement->server_lacks_types = true;
+        if (execute_ && std::any_of(execute_->params.begin(), execute_->params.end(),
+                                    [](const my::ExecuteParam& p) { return p.long_data; })) {
+            step.before.assign(1, static_cast<char>(my::Command::stmt_reset));
+            for (int i = 0; i < 4; ++i) step.before += static_cast<char>((id >> (8 * i)) & 0xFF);
+        }
+        return step;
+    }
+    if (binds_types) {
+        statement->server_lacks_types = false;
+        return step;
+    }
+    if (statement->server_lacks_types && execute_) {
+        statement->server_lacks_types = false;
+        return {Step::Kind::rewrite, mysql_execute_with_types(util::as_bytes(execute_payload_),
+                                                              *execute_, statement->bound_types)};
+    }
+    return step;
 }
 
 MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSettings& settings,
@@ -274,7 +482,8 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
 MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::string_view text,
                                        const std::vector<guard::GuardState*>& guards,
                                        const MySqlSessionSettings& settings,
-                                       const MySqlGuardSession& session) {
+                                       const MySqlGuardSession& session,
+                                       const std::vector<my::ExecuteParam>* params) {
     // Not loaded yet: when_unready, for every guard of the table.
     for (auto* g : guards) {
         if (g->state() == guard::GuardLoadState::ready) continue;
@@ -308,12 +517,15 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
     p->rows = insert.rows.size();
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
-        if (!sql_mode_known)
+        // A prepared INSERT's literals were read at its prepare, under the sql_mode then.
+        if (!sql_mode_known && !params)
             return unenforced(*g, "an INSERT under an sql_mode the proxy did not follow");
         const auto& table = *g->mysql_table();
         std::string why;
-        const auto keys = guard::mysql_insert_row_keys(insert, text, table.columns, table.keys,
-                                                       settings.client_charset(), why);
+        const auto keys = guard::mysql_insert_row_keys(
+            insert, text, table.columns, table.keys, settings.client_charset(), why,
+            params ? std::span<const my::ExecuteParam>(*params)
+                   : std::span<const my::ExecuteParam>());
         if (!keys) return unenforced(*g, "an INSERT (" + why + ")");
 
         GuardRows r;
@@ -337,16 +549,23 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                     continue;
                 }
                 if (!parts[k].ok())
-                    return unenforced(*g, "an INSERT with a value of key column `" +
-                                              table.keys.column(k).name +
-                                              "` the proxy cannot read (an expression, DEFAULT, "
-                                              "a character set introducer, a value the server "
-                                              "may convert)");
+                    return unenforced(
+                        *g, std::string(params ? "an execute of a prepared INSERT" : "an INSERT") +
+                                " with a value of key column `" + table.keys.column(k).name +
+                                "` the proxy cannot read (an expression, DEFAULT, "
+                                "a character set introducer, a value the server "
+                                "may convert)");
                 guard::append_key_part(encoded, parts[k]);
                 std::string_view literal;
-                if (position[k] < insert.rows[row].size())
-                    if (const auto l = guard::mysql_literal_of(insert.rows[row][position[k]], text))
+                if (position[k] < insert.rows[row].size()) {
+                    const auto& v = insert.rows[row][position[k]];
+                    if (params && v.kind == sql::ValueKind::parameter && v.parameter >= 1 &&
+                        static_cast<std::size_t>(v.parameter) <= params->size())
+                        literal = util::as_chars(
+                            (*params)[static_cast<std::size_t>(v.parameter) - 1].value);
+                    else if (const auto l = guard::mysql_literal_of(v, text))
                         literal = l->text;
+                }
                 key_text.push_back(
                     guard::mysql_key_part_text(table.keys.column(k).type, parts[k], literal));
             }
@@ -403,14 +622,20 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
         auto& g = *p->guards.front().guard;
         spdlog::warn("guard {}: the check of a suspected duplicate failed: {}", g.config().name,
                      why);
-        if (g.config().action == config::GuardAction::log) return pass(*p);
+        if (g.config().action == config::GuardAction::log) {
+            auto step = pass(*p);
+            return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types)
+                              : step;
+        }
         g.counters().refused.fetch_add(1, std::memory_order_relaxed);
-        return signal(my::error_code::not_supported_yet, "42000",
-                      "uniqguard: guard \"" + g.config().name +
-                          "\" could not check the statement's keys on the server (" + why +
-                          "); the statement was refused");
+        auto step = signal(my::error_code::not_supported_yet, "42000",
+                           "uniqguard: guard \"" + g.config().name +
+                               "\" could not check the statement's keys on the server (" + why +
+                               "); the statement was refused");
+        return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types) : step;
     }
-    return verdict(*p, &*reply.value());
+    auto step = verdict(*p, &*reply.value());
+    return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types) : step;
 }
 
 MySqlGuard::Step MySqlGuard::pass(Pending& p) {

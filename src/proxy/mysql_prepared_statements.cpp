@@ -5,11 +5,40 @@
 namespace uniqguard::proxy {
 
 void MySqlPreparedStatements::on_prepare(std::string text,
-                                         std::shared_ptr<const sql::ParseResult> parsed) {
+                                         std::shared_ptr<const sql::ParseResult> parsed,
+                                         std::string database) {
     PreparedStatement s;
     s.text = std::move(text);
     s.parsed = std::move(parsed);
+    s.database = std::move(database);
     pending_.push_back(std::move(s));
+}
+
+void MySqlPreparedStatements::on_prepare_unfollowed() {
+    PreparedStatement s;
+    s.followed = false;
+    pending_.push_back(std::move(s));
+}
+
+bool MySqlPreparedStatements::has_room(std::size_t text_bytes) const {
+    std::size_t count = statements_.size(), bytes = text_bytes_ + text_bytes;
+    for (const auto& p : pending_)
+        if (p.followed) {
+            ++count;
+            bytes += p.text.size();
+        }
+    return count < max_statements_ && bytes <= max_text_bytes_;
+}
+
+std::optional<std::uint32_t> MySqlPreparedStatements::last_prepared(bool& unanswered) const {
+    unanswered = !pending_.empty() && pending_.back().followed;
+    if (!pending_.empty()) return std::nullopt;
+    return last_id_;
+}
+
+PreparedStatement* MySqlPreparedStatements::find_mutable(std::uint32_t statement) {
+    auto it = statements_.find(statement);
+    return it == statements_.end() ? nullptr : &it->second;
 }
 
 void MySqlPreparedStatements::on_prepare_answer(
@@ -17,7 +46,12 @@ void MySqlPreparedStatements::on_prepare_answer(
     if (pending_.empty()) return;
     PreparedStatement s = std::move(pending_.front());
     pending_.pop_front();
-    if (!ok) return;
+    if (ok) last_id_ = ok->first;
+    if (!ok || !s.followed) {
+        // A statement id the server reuses is another statement now.
+        if (ok) on_close(ok->first);
+        return;
+    }
     // Over the bounds the statement is not kept: its executes are then statements the proxy
     // cannot read, which the guard handles as such (never as harmless).
     if (statements_.size() >= max_statements_ || text_bytes_ + s.text.size() > max_text_bytes_)
@@ -76,13 +110,30 @@ void MySqlPreparedStatements::on_close(std::uint32_t statement) {
 
 void MySqlPreparedStatements::clear() {
     statements_.clear();
-    pending_.clear();
+    // The answers to the prepares sent before still come, in order: their places stay.
+    for (auto& p : pending_) p = PreparedStatement{.followed = false};
     text_bytes_ = 0;
+    last_id_.reset();
 }
 
 const PreparedStatement* MySqlPreparedStatements::find(std::uint32_t statement) const {
     auto it = statements_.find(statement);
     return it == statements_.end() ? nullptr : &it->second;
+}
+
+std::string mysql_execute_with_types(util::Bytes payload,
+                                     const protocol::mysql::StmtExecute& execute,
+                                     const std::vector<protocol::mysql::ParamType>& types) {
+    // 0x17, id (4), flags (1), iteration count (4), NULL bitmap, new-params-bound flag.
+    const std::size_t flag_at = 10 + (execute.params.size() + 7) / 8;
+    std::string out(util::as_chars(payload.first(flag_at)));
+    out += '\x01';
+    for (const auto& t : types) {
+        out += static_cast<char>(t.type);
+        out += static_cast<char>(t.is_unsigned ? 0x80 : 0x00);
+    }
+    out += util::as_chars(payload.subspan(flag_at + 1));
+    return out;
 }
 
 }  // namespace uniqguard::proxy

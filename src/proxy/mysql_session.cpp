@@ -85,6 +85,9 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
   public:
     explicit ServerObserver(MySqlSession& s) : s_(s) {}
     void on_packet(std::uint8_t, const my::ServerPacketHead& packet) override {
+        // The guard keeps the statement ids of the prepared INSERTs it follows.
+        if (s_.guard_ && s_.tracker_->awaiting_prepare_answer())
+            s_.guard_->on_prepare_answer(packet.head);
         s_.tracker_->on_server_packet(packet);
     }
 
@@ -685,11 +688,16 @@ asio::awaitable<bool> MySqlSession::wait_until_idle() {
 
 asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_check(
     const std::string& sql) {
+    std::string payload(1, static_cast<char>(my::Command::query));
+    payload += sql;
+    co_return co_await run_own_command(payload);
+}
+
+asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_own_command(
+    const std::string& payload) {
     own_reply_.emplace((server_capabilities_ & my::capability::deprecate_eof) != 0);
     own_reply_bytes_.clear();
     own_reply_done_ = false;
-    std::string payload(1, static_cast<char>(my::Command::query));
-    payload += sql;
     std::string wire;
     my::append_packet(wire, 0, util::as_bytes(payload));
     auto [ec, n] = co_await server_->async_write(asio::buffer(wire), use_tuple);
@@ -717,12 +725,30 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         own_reply_.reset();
         own_reply_bytes_.clear();
     }
+    if (!step.before.empty()) {
+        // A command of the proxy's own before the step (COM_STMT_RESET of an execute the proxy
+        // answers itself, so that the server spends its long data as that execute would have):
+        // its reply is the proxy's.
+        if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
+        if (auto end = co_await run_own_command(step.before)) co_return end;
+        if (own_reply_->status() != my::ValueReplyReader::Status::done || own_reply_->failed())
+            spdlog::warn("session {}: the proxy's own command before a guarded one failed: {}",
+                         describe_client(), own_reply_->error_message());
+        own_reply_.reset();
+        own_reply_bytes_.clear();
+    }
     std::string replacement;
     util::Bytes out = client_buffer_.readable().first(wire_size);
     if (step.kind == MySqlGuard::Step::Kind::forward) {
         // The client's own packet, as it came.
         const auto r = my::read_packet(out, config_->listen.max_message_bytes);
         tracker_->on_client_packet(r.packet.first_payload);
+    } else if (step.kind == MySqlGuard::Step::Kind::rewrite) {
+        // The client's command, rewritten (an execute given the types the server lacks), with
+        // its sequence id (0).
+        my::append_packet(replacement, 0, util::as_bytes(step.sql));
+        tracker_->on_client_packet(util::as_bytes(step.sql));
+        out = util::as_bytes(replacement);
     } else {
         // A COM_QUERY in its place, with the client's sequence id (0): the server's answer (an
         // ERR) is numbered as the client expects, and its transaction goes on as after any

@@ -253,13 +253,18 @@ def test_prepared_and_multi_statement_writes_are_refused(enroll):
                                 f'table "{DATABASE}.g_enroll" is not enforced by guard "{GUARD}" '
                                 "yet; the statement was refused")
         cur.execute("SELECT 1; SELECT COUNT(*) FROM g_enroll")  # reads pass
-    # COM_STMT_PREPARE (MySQLdb has no server-side prepared statements; the raw protocol has).
+    # COM_STMT_PREPARE (MySQLdb has no server-side prepared statements; the raw protocol has) of
+    # a write the guard does not key (test_mysql_guard_prepared.py: the prepared INSERTs it does).
     through = wire(enroll.port)
     try:
-        through.command(b"\x16INSERT INTO g_enroll (user_id, course_id) VALUES (?, ?)")
+        through.command(b"\x16UPDATE g_enroll SET user_id = ? WHERE id = 1")
         seq, payload = through.read_packet()
         assert seq == 1 and err_of(payload)[:2] == (1235, "42000")
         assert b"a prepared statement (COM_STMT_PREPARE) that writes" in payload
+        through.command(b"\x16INSERT INTO g_enroll (user_id, course_id) VALUES (? + 1, ?)")
+        seq, payload = through.read_packet()
+        assert seq == 1 and err_of(payload)[:2] == (1235, "42000")
+        assert b"a prepared INSERT with a value of key column `user_id`" in payload
     finally:
         through.close()
 

@@ -94,6 +94,11 @@ class CommandTracker {
     void set_database(std::string database) { database_ = std::move(database); }
     // The last status flags the server sent (in transaction, ...).
     std::uint16_t status() const { return status_; }
+    // The next server packet starts the answer to a COM_STMT_PREPARE (its OK or ERR).
+    bool awaiting_prepare_answer() const {
+        return !pending_.empty() && pending_.front().command == Command::stmt_prepare &&
+               pending_.front().phase == Phase::first;
+    }
     // A protocol error was seen (a packet that fits no response shape): the session closes.
     bool broken() const { return broken_; }
 

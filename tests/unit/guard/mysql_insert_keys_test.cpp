@@ -69,3 +69,33 @@ TEST_CASE("What the server decides: X'' strings, expressions, DEFAULT, a NULL it
                                       keys, ClientCharset::utf8mb4, why));
     CHECK(why == "the rows come from a query");
 }
+
+TEST_CASE("A prepared INSERT's ? values from the execute's parameters", "[mysql][keys][prepared]") {
+    namespace my = protocol::mysql;
+    const auto keys = user_id_only(true);
+    const std::string sql = "INSERT INTO t (note, user_id) VALUES (?, ?), ('x', ?), (?, 4), (?, ?)";
+    const auto parsed = sql::parse_mysql(sql);
+    REQUIRE(parsed);
+    const auto& insert = *parsed.statements.at(0).get<sql::InsertStatement>();
+    const std::string seven("\x07\x00\x00\x00\x00\x00\x00\x00", 8), text = "12";
+    std::vector<my::ExecuteParam> params(6);
+    params[1] = {.type = {my::field_type::longlong, false}, .value = util::as_bytes(seven)};
+    params[2] = {.type = {my::field_type::var_string, false}, .value = util::as_bytes(text)};
+    params[3].is_null = true;
+    params[4].is_null = true;  // NULL in the bitmap (row 4's note)
+    params[5] = {.type = {my::field_type::longlong, false}, .long_data = true};
+    std::string why;
+    const auto rows =
+        mysql_insert_row_keys(insert, sql, {}, keys, ClientCharset::utf8mb4, why, params);
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 4);
+    CHECK((*rows)[0][0].bytes == int_key(7));
+    CHECK((*rows)[1][0].bytes == int_key(12));  // a string parameter the server reads as 12
+    CHECK((*rows)[2][0].bytes == int_key(4));   // a literal of the prepared text
+    CHECK((*rows)[3][0].status == NormalizeStatus::cannot_normalize);  // sent as long data
+    // Without parameters (a text statement) a ? is the server's to decide.
+    const auto text_rows =
+        mysql_insert_row_keys(insert, sql, {}, keys, ClientCharset::utf8mb4, why);
+    REQUIRE(text_rows);
+    CHECK((*text_rows)[0][0].status == NormalizeStatus::cannot_normalize);
+}

@@ -4,7 +4,9 @@
 #include "proxy/mysql_guard.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/mysql/packet_writer.hpp"
 
@@ -128,11 +130,23 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
     CHECK(f.query("UPDATE enroll SET note = 'x' WHERE user_id = 1").kind == Kind::forward);
     CHECK(f.query("DELETE FROM enroll WHERE user_id = 1").kind == Kind::forward);
     const auto prepare =
-        f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES (?)", f.settings, f.session);
+        f.guard.on_command("\x16UPDATE enroll SET user_id = ? WHERE id = 1", f.settings, f.session);
     CHECK(signals(prepare, "1235",
                   mysql_unenforced_message("a prepared statement (COM_STMT_PREPARE) that writes",
                                            "app.enroll", "enroll_uniq")));
-    CHECK(f.g().counters().refused.load() == 10);
+    CHECK(signals(f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES (? + 1)", f.settings,
+                                     f.session),
+                  "1235",
+                  mysql_unenforced_message(
+                      "a prepared INSERT with a value of key column `user_id` the proxy cannot "
+                      "read (an expression, DEFAULT, a character set introducer, a value the "
+                      "server may convert)",
+                      "app.enroll", "enroll_uniq")));
+    CHECK(signals(
+        f.guard.on_command("\x16INSERT IGNORE INTO enroll (user_id) VALUES (?)", f.settings,
+                           f.session),
+        "1235", mysql_unenforced_message("a prepared INSERT IGNORE", "app.enroll", "enroll_uniq")));
+    CHECK(f.g().counters().refused.load() == 12);
 }
 
 TEST_CASE("LogForwardsEverything", "[mysql][guard]") {
@@ -171,4 +185,148 @@ TEST_CASE("UnreadableTextUnderAnotherCharacterSetIsRefused", "[mysql][guard]") {
     CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES ('1)"), "1235",
                   mysql_unenforced_message("a statement the proxy cannot read", "app.enroll",
                                            "enroll_uniq")));
+    CHECK(signals(
+        f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES ('1)", f.settings, f.session),
+        "1235",
+        mysql_unenforced_message("a prepared statement the proxy cannot read", "app.enroll",
+                                 "enroll_uniq")));
+}
+
+namespace {
+
+std::string le32(std::uint32_t v) {
+    std::string out;
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+    return out;
+}
+
+// The server's PREPARE OK: statement id, no columns, `params` parameters.
+std::string prepare_ok(std::uint32_t id, std::uint16_t params) {
+    return std::string("\x00", 1) + le32(id) + std::string("\x00\x00", 2) +
+           static_cast<char>(params & 0xFF) + static_cast<char>(params >> 8) +
+           std::string("\x00\x00\x00", 3);
+}
+
+// COM_STMT_EXECUTE of statement `id` with LONGLONG parameters (nullopt: NULL); `bind`: the
+// new-params-bound flag with the types.
+std::string execute(std::uint32_t id, const std::vector<std::optional<std::int64_t>>& values,
+                    bool bind = true) {
+    std::string p = "\x17" + le32(id) + std::string("\x00\x01\x00\x00\x00", 5);
+    std::string bitmap((values.size() + 7) / 8, '\0');
+    for (std::size_t i = 0; i < values.size(); ++i)
+        if (!values[i]) bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | (1 << (i % 8)));
+    p += bitmap;
+    p += bind ? '\x01' : '\x00';
+    if (bind)
+        for (std::size_t i = 0; i < values.size(); ++i) p += std::string("\x08\x00", 2);
+    for (const auto& v : values)
+        if (v)
+            for (int i = 0; i < 8; ++i)
+                p += static_cast<char>((static_cast<std::uint64_t>(*v) >> (8 * i)) & 0xFF);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("APreparedInsertIsKeyedFromEachExecutesParameters", "[mysql][guard][prepared]") {
+    Fixture f;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    REQUIRE(command("\x16INSERT INTO enroll (user_id, note) VALUES (?, 'a'), (?, ?)").kind ==
+            Kind::forward);
+    // A prepare of another table is not kept; answers come in order.
+    REQUIRE(command("\x16INSERT INTO other (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(7, 3)));
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(8, 1)));
+    CHECK(f.guard.prepared().size() == 1);
+    CHECK(command(execute(8, {1})).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 0);
+
+    // New keys: forwarded, and they join the key set.
+    CHECK(command(execute(7, {1, 2, std::nullopt})).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 2);
+    // Twice in one execute: the second row's key is the duplicate.
+    CHECK(signals(command(execute(7, {3, 3, std::nullopt}, false)), "1062",
+                  "Duplicate entry '3' for key 'enroll_uniq'"));
+    // A suspected key: the server is asked, in the session, then decides.
+    auto step = command(execute(7, {4, 2, std::nullopt}, false));
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "SELECT CONCAT(EXISTS(SELECT 1 FROM `app`.`enroll` WHERE `user_id` = 2))");
+    CHECK(signals(f.answer("1"), "1062", "Duplicate entry '2' for key 'enroll_uniq'"));
+    REQUIRE(command(execute(7, {4, 2, std::nullopt}, false)).kind == Kind::check);
+    CHECK(f.answer("0").kind == Kind::forward);
+
+    // COM_STMT_CLOSE: the id is unknown again (the server answers its executes itself).
+    CHECK(command("\x19" + le32(7)).kind == Kind::forward);
+    CHECK(f.guard.prepared().size() == 0);
+    CHECK(command(execute(7, {2, 2, std::nullopt})).kind == Kind::forward);
+}
+
+TEST_CASE("AReplacedExecuteThatBoundTypesHasThemWrittenIntoTheNext", "[mysql][guard][prepared]") {
+    Fixture f;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(1, 1)));
+    REQUIRE(command(execute(1, {5})).kind == Kind::forward);
+    // A duplicate in one execute is refused before the server sees it... (two rows, one key).
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?), (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(2, 2)));
+    REQUIRE(command(execute(2, {6, 6})).kind == Kind::replace);
+    // ...so the server lacks its types: the next execute binding none gets them.
+    const auto next = execute(2, {6, 7}, false);
+    const auto step = command(next);
+    REQUIRE(step.kind == Kind::rewrite);
+    CHECK(step.sql == execute(2, {6, 7}, true));
+    // Once written in, the server has them.
+    CHECK(command(execute(2, {8, 9}, false)).kind == Kind::forward);
+    // Statement 1 bound its types at a forwarded execute: nothing to write in.
+    CHECK(command(execute(1, {10}, false)).kind == Kind::forward);
+}
+
+TEST_CASE("KeyValuesSentAsLongDataAreRefusedAndResetForgets", "[mysql][guard][prepared]") {
+    Fixture f;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    REQUIRE(command("\x16INSERT INTO enroll (note, user_id) VALUES (?, ?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(3, 2)));
+    CHECK(command("\x18" + le32(3) + std::string("\x01\x00", 2) + "12345678").kind ==
+          Kind::forward);
+    // The key's value came as long data: refused (the execute carries only the note's value).
+    std::string e = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
+                    std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
+    const auto refused = command(e);
+    // The server never sees this execute: its long data is reset first, as the execute would
+    // have spent it.
+    CHECK(refused.before == "\x1a" + le32(3));
+    CHECK(signals(refused, "1235",
+                  mysql_unenforced_message("a prepared INSERT's key value sent by "
+                                           "COM_STMT_SEND_LONG_DATA",
+                                           "app.enroll", "enroll_uniq")));
+    // A prepare that failed on the server is not kept; COM_RESET_CONNECTION forgets them all.
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(std::string("\xff\x28\x04#42000bad", 12)));
+    CHECK(f.guard.prepared().size() == 1);
+    CHECK(command("\x1f").kind == Kind::forward);
+    CHECK(f.guard.prepared().size() == 0);
+}
+
+TEST_CASE("UnderLogAForwardedUnfollowedPrepareKeepsItsPlace", "[mysql][guard][prepared]") {
+    Fixture f(config::GuardAction::log);
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    // Not enforced, forwarded with a warning: its answer comes first.
+    REQUIRE(command("\x16INSERT IGNORE INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(1, 1)));
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(2, 1)));
+    CHECK_FALSE(f.guard.prepared().find(1));
+    CHECK(f.guard.prepared().find(2));
+    // MariaDB's statement id -1: the last prepared statement.
+    REQUIRE(command(execute(0xFFFFFFFFu, {1})).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 1);
 }

@@ -89,3 +89,42 @@ TEST_CASE("Failed prepares, closes, unknown statements, bounds", "[mysql][prepar
     ps.clear();
     CHECK(ps.size() == 0);
 }
+
+TEST_CASE("Unfollowed prepares keep their place; reset drops the prepares in flight",
+          "[mysql][prepared]") {
+    MySqlPreparedStatements ps(2, 1000);
+    ps.on_prepare_unfollowed();
+    ps.on_prepare("INSERT INTO t VALUES (?)", nullptr, "app");
+    CHECK(ps.has_room(10));  // one kept, one in flight: room for a second
+    ps.on_prepare_answer(std::make_pair(4u, std::uint16_t{0}));  // the unfollowed one's
+    ps.on_prepare_answer(std::make_pair(5u, std::uint16_t{1}));
+    CHECK_FALSE(ps.find(4));
+    REQUIRE(ps.find(5));
+    CHECK(ps.find(5)->database == "app");
+    bool unanswered = true;
+    CHECK(ps.last_prepared(unanswered) == 5u);
+    CHECK_FALSE(unanswered);
+    ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+    CHECK_FALSE(ps.has_room(10));  // two with the one in flight
+    CHECK_FALSE(ps.last_prepared(unanswered));
+    CHECK(unanswered);
+    // COM_RESET_CONNECTION before the answer: the statement it answers is gone with the rest.
+    ps.clear();
+    ps.on_prepare_answer(std::make_pair(6u, std::uint16_t{2}));
+    CHECK(ps.size() == 0);
+}
+
+TEST_CASE("An execute binding no types gets the remembered ones written in", "[mysql][prepared]") {
+    MySqlPreparedStatements ps;
+    ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+    ps.on_prepare_answer(std::make_pair(2u, std::uint16_t{2}));
+    std::string error;
+    // NULL bitmap (the second is NULL), types LONGLONG UNSIGNED and VAR_STRING, then 8 bytes.
+    const std::string bound =
+        execute(2, std::string("\x02\x01\x08\x80\xfd\x00", 6) + std::string(8, '\x07'));
+    REQUIRE(ps.on_execute(as_bytes(bound), nullptr, error));
+    const std::string unbound = execute(2, std::string("\x02\x00", 2) + std::string(8, '\x07'));
+    const auto e = ps.on_execute(as_bytes(unbound), nullptr, error);
+    REQUIRE(e);
+    CHECK(mysql_execute_with_types(as_bytes(unbound), *e, ps.find(2)->bound_types) == bound);
+}
