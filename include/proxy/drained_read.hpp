@@ -1,4 +1,4 @@
-// A read that remembers when it emptied the socket, so that the next read waits for the reactor
+// A read that knows when it emptied the socket, so that the next read waits for the reactor
 // instead of trying a recv that would fail.
 //
 // Why: Asio's reactor (epoll, edge-triggered, Boost 1.81) starts every socket read with a
@@ -10,15 +10,22 @@
 //
 // The reactor skips that recv when a descriptor's `try_speculative_` flag is off, and turns the
 // flag on again whenever epoll reports the descriptor readable. Asio's own receive turns it off
-// only at end of file. This operation also turns it off after a short read: TCP hands a recv
-// everything queued, so a recv that returned less than it asked for left the socket empty, and
-// any byte that arrives afterwards raises a new edge-triggered event, which sets the flag again
-// (whether or not a read is waiting at that moment). So the next read is queued for the
-// reactor without a system call, and still completes as soon as bytes arrive.
+// only at end of file. This operation also turns it off when the kernel says, with the read,
+// that nothing is left: Linux's TCP_INQ socket option adds to each recvmsg the number of bytes
+// still queued, and counts a received FIN as one, so that "nothing left" also means "no end of
+// file waiting to be read" (a short read alone would not: a FIN that came with the last bytes
+// raises no new event). Any byte or FIN that arrives afterwards raises a new edge-triggered
+// event, which sets the flag again, whether or not a read is waiting at that moment. So the next
+// read is queued for the reactor without a system call, and still completes as soon as bytes
+// arrive. Where TCP_INQ cannot be set, reads are Asio's own.
 //
 // It relies on Asio's reactor internals (boost::asio::detail), as Boost 1.81 has them; the
-// static_asserts below stop the build if the reactor is not the epoll one.
+// static_assert below stops the build if the reactor is not the epoll one.
 #pragma once
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/detail/epoll_reactor.hpp>
@@ -26,6 +33,8 @@
 #include <boost/asio/detail/handler_work.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 
@@ -57,12 +66,32 @@ class DrainedRecvOp : public ad::reactor_op {
 
     static status do_perform(ad::reactor_op* base) {
         auto* o = static_cast<DrainedRecvOp*>(base);
-        if (!ad::socket_ops::non_blocking_recv1(o->socket_, o->buffer_.data(), o->buffer_.size(), 0,
-                                                true, o->ec_, o->bytes_transferred_))
-            return not_done;  // EAGAIN: wait for the reactor
-        // End of file, an error, or fewer bytes than asked: nothing is left to read now.
-        if (o->ec_ || o->bytes_transferred_ < o->buffer_.size()) return done_and_exhausted;
-        return done;
+        iovec iov{o->buffer_.data(), o->buffer_.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n;
+        do n = ::recvmsg(o->socket_, &msg, 0);
+        while (n < 0 && errno == EINTR);
+        o->bytes_transferred_ = 0;
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;  // wait for the reactor
+            o->ec_ = boost::system::error_code(errno, asio::error::get_system_category());
+            return done;
+        }
+        if (n == 0) {
+            o->ec_ = asio::error::eof;
+            return done_and_exhausted;  // as Asio's own receive
+        }
+        o->bytes_transferred_ = static_cast<std::size_t>(n);
+        int queued = -1;  // unknown: the kernel sent no count
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ)
+                std::memcpy(&queued, CMSG_DATA(c), sizeof queued);
+        return queued == 0 ? done_and_exhausted : done;
     }
 
     static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
@@ -120,10 +149,27 @@ class DrainedReadSocket : public boost::asio::ip::tcp::socket {
     template <typename Token>
     auto async_read_drained(boost::asio::mutable_buffer buffer, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-            [this, buffer](auto handler) { start_read(std::move(handler), buffer); }, token);
+            [this, buffer](auto handler) {
+                if (counts_queued_bytes())
+                    start_read(std::move(handler), buffer);
+                else
+                    async_read_some(buffer, std::move(handler));
+            },
+            token);
     }
 
   private:
+    // Asks the kernel, once, to report the bytes left after each read (TCP_INQ, Linux 4.18).
+    bool counts_queued_bytes() {
+        if (inq_ == Inq::unknown) {
+            const int on = 1;
+            inq_ = ::setsockopt(native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on) == 0
+                       ? Inq::on
+                       : Inq::unavailable;
+        }
+        return inq_ == Inq::on;
+    }
+
     template <typename Handler>
     void start_read(Handler handler, boost::asio::mutable_buffer buffer) {
         namespace asio = boost::asio;
@@ -154,6 +200,7 @@ class DrainedReadSocket : public boost::asio::ip::tcp::socket {
     }
 
     boost::asio::detail::epoll_reactor* reactor_ = nullptr;
+    enum class Inq : unsigned char { unknown, on, unavailable } inq_ = Inq::unknown;
 };
 
 }  // namespace uniqguard::proxy
