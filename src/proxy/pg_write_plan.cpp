@@ -593,8 +593,9 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         case sql::StatementKind::delete_:
             return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;
         case sql::StatementKind::merge: {
-            auto* g = guard_of(st.get<sql::MergeStatement>()->table);
-            if (!g) return std::nullopt;
+            const auto& m = *st.get<sql::MergeStatement>();
+            auto* g = guard_of(m.table);
+            if (!g) return m.has_with ? written_in_with() : std::nullopt;
             return refuse(*g, unenforced(*g, "MERGE"), text);
         }
         case sql::StatementKind::copy: {

@@ -180,7 +180,10 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
          {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
           "INSERT INTO other SELECT user_id FROM x",
           "WITH x AS (INSERT INTO \"enroll\" (user_id, course_id) SELECT 1, 1) DELETE FROM other",
-          "WITH x AS (UPDATE enroll SET user_id = 2 RETURNING id) UPDATE other SET u = 1"}) {
+          "WITH x AS (UPDATE enroll SET user_id = 2 RETURNING id) UPDATE other SET u = 1",
+          "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) MERGE "
+          "INTO other o USING (SELECT 1 AS id) s ON o.id = s.id WHEN NOT MATCHED THEN DO "
+          "NOTHING"}) {
         INFO(sql);
         auto r = f.plan(sql);
         REQUIRE(r);
