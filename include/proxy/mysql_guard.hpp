@@ -21,6 +21,14 @@
 //     kept (proxy/mysql_prepared_statements); each COM_STMT_EXECUTE keyed from its parameters
 //     and decided as the plain INSERT, the SIGNAL sent as a COM_QUERY in the execute's place;
 //   a guard whose key set is not loaded → its when_unready.
+// Keys are claimed (guard/key_claims.hpp, proxy/pg_session_claims.hpp) for the session's
+// transaction before the key set hears of them and before the INSERT goes out (reject, ignore;
+// `log` changes nothing on the wire and never waits): a key another session's transaction in
+// flight writes makes the command `wait` (the session waits for that claim's release, then
+// gives the same command again), as a second inserter waits for the first on InnoDB. Claims end
+// with the transaction, as the replies' status flags report it (on_reply).
+// An execute of a statement id the proxy does not know while a followed prepare is still
+// unanswered is `defer`red until the server has answered: it may be that prepare's id.
 // It also follows the session's settings (SET NAMES, SET sql_mode, COM_RESET_CONNECTION) that
 // decide how literals read.
 #pragma once
@@ -35,8 +43,10 @@
 #include "guard/guard_registry.hpp"
 #include "guard/mysql_check_sql.hpp"
 #include "protocol/mysql/value_reply.hpp"
+#include "proxy/claim_waiter.hpp"
 #include "proxy/mysql_prepared_statements.hpp"
 #include "proxy/mysql_session_settings.hpp"
+#include "proxy/pg_session_claims.hpp"
 #include "sql/parse_result.hpp"
 
 namespace uniqguard::proxy {
@@ -52,8 +62,9 @@ struct MySqlGuardSession {
 
 class MySqlGuard {
   public:
+    // `waiter`: woken when a claim this session waits for is released (null: tests, tools).
     MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry, guard::DuplicateLog* log,
-               std::string backend_database);
+               std::string backend_database, std::shared_ptr<ClaimWaiter> waiter = nullptr);
     ~MySqlGuard();  // Pending is defined in the .cpp
 
     // Guards in force: without any, nothing is parsed.
@@ -66,12 +77,17 @@ class MySqlGuard {
             check,    // `sql` is the proxy's own query; hand its reply to on_check_reply
             rewrite,  // `sql` is a command payload (command byte first) sent in the client's
                       // command's place, with its sequence id
+            defer,    // nothing sent: give the same command again once the server has answered
+                      // everything owed to the client
+            wait,     // nothing sent: a key it writes is claimed by another session's
+                      // transaction (waiting_for()); give the same command again once the
+                      // waiter is woken, or after end_wait()
         };
         Kind kind = Kind::forward;
         std::string sql;
-        // A command (payload, command byte first) the proxy sends as its own before the step,
-        // once nothing is owed to the client; its reply never reaches the client.
-        std::string before = {};
+        // Commands (payloads, command byte first) the proxy sends as its own before the step, in
+        // order, once nothing is owed to the client; their replies never reach the client.
+        std::vector<std::string> before = {};
     };
 
     // A command (its whole payload, command byte first), before it is forwarded.
@@ -86,9 +102,38 @@ class MySqlGuard {
 
     const MySqlPreparedStatements& prepared() const { return prepared_; }
 
+    // A command the server answers went out (the client's, or one in its place).
+    void on_command_sent() { claims_.ready_requested(); }
+    // A command's answer ended: OK/EOF with its status flags, or ERR with its code (the status
+    // given is then the last one known). `nothing_owed`: no other command is unanswered.
+    void on_reply(bool error, std::uint16_t error_code, std::uint16_t status, bool nothing_owed);
+
+    // The server owes nothing, yet a prepare is taken as unanswered (a defer found nothing to
+    // wait for): those places are dropped, so the command is not deferred again.
+    void forget_unanswered_prepares() { prepared_.forget_unanswered(); }
+    // The guard whose key the last `wait` is for.
+    guard::GuardState* waiting_for() const { return wait_guard_; }
+    const SessionClaims& session_claims() const { return claims_; }
+    // The wait ended without the key's release (lock wait timeout, deadlock, KILL QUERY): the
+    // command, given again, is answered by this error if the key is still held. `rollback`: the
+    // transaction is rolled back first, as InnoDB does to a deadlock's victim.
+    struct Interrupt {
+        std::uint16_t code = 0;
+        std::string sqlstate;
+        std::string message;
+        bool rollback = false;
+    };
+    void end_wait(Interrupt why) { interrupt_ = std::move(why); }
+
   private:
     struct GuardRows;  // one guard's view of the INSERT's rows
     struct Pending;    // an INSERT waiting for its check
+
+    Step decide(std::string_view payload, MySqlSessionSettings& settings,
+                const MySqlGuardSession& session);
+    // Claims the keys of `p`'s rows for the session's transaction; a `wait` step (or the
+    // interrupt's error) when another session holds one, else nullopt.
+    std::optional<Step> claim_keys(Pending& p);
 
     std::vector<guard::GuardState*> guards_of_table(const sql::QualifiedName& table,
                                                     std::string_view database) const;
@@ -132,6 +177,15 @@ class MySqlGuard {
     // The execute being decided: its payload and statement (for finish_execute).
     std::string execute_payload_;
     std::optional<protocol::mysql::StmtExecute> execute_;
+    // The last execute waited: given again, it is decided from execute_ (decoding it again would
+    // find its long data spent and, without types, the types it bound).
+    bool execute_waited_ = false;
+
+    // The keys this session's transactions in flight write, and the wait in progress.
+    std::shared_ptr<ClaimWaiter> waiter_;
+    SessionClaims claims_;
+    guard::GuardState* wait_guard_ = nullptr;
+    std::optional<Interrupt> interrupt_;
 };
 
 // The error text of a refusal, as the client sees it.

@@ -73,6 +73,12 @@ class MySqlPreparedStatements {
     // MariaDB's statement id 0xFFFFFFFF: the statement of the last prepare. `unanswered`: the
     // last prepare is not answered yet, and it is one the guard follows.
     std::optional<std::uint32_t> last_prepared(bool& unanswered) const;
+    // The last prepare answered failed: MariaDB's -1 then names no statement the proxy knows.
+    bool last_prepare_failed() const { return last_failed_; }
+    // Some prepare the guard follows is not answered yet (its id is not known).
+    bool followed_unanswered() const;
+    // The prepares taken as unanswered are not kept (the server owes nothing).
+    void forget_unanswered() { pending_.clear(); }
     PreparedStatement* find_mutable(std::uint32_t statement);
 
     const PreparedStatement* find(std::uint32_t statement) const;
@@ -85,6 +91,7 @@ class MySqlPreparedStatements {
     std::deque<PreparedStatement> pending_;  // prepares sent, not answered yet
     std::unordered_map<std::uint32_t, PreparedStatement> statements_;
     std::optional<std::uint32_t> last_id_;
+    bool last_failed_ = false;
 };
 
 // COM_STMT_EXECUTE's payload with its new-params-bound flag set and `types` written after it

@@ -17,6 +17,7 @@
 // Each socket has one writer during the pumps, as in PgSession.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +95,16 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     asio::awaitable<std::optional<PumpEnd>> run_own_command(const std::string& payload);
     // Waits until the server pump has delivered every reply owed to the client.
     asio::awaitable<bool> wait_until_idle();
+    // A `wait` step: sleeps until the claimed key is released, the wait's deadline, a deadlock
+    // through this session, KILL QUERY or the session's end; the guard is told which (end_wait).
+    // The caller then gives the same command again.
+    asio::awaitable<std::optional<PumpEnd>> wait_for_claim();
+    // The session's innodb_lock_wait_timeout, asked of the server (a guard whose
+    // lock_wait_timeout_ms is 0 waits as long as the server would).
+    asio::awaitable<std::chrono::milliseconds> server_lock_wait_timeout();
+    // A client packet the server will see: the tracker classifies it, and a command the server
+    // answers is counted for the guard's claims.
+    protocol::mysql::ClientPacketRole track_client_packet(util::Bytes payload);
     // Wakes the client pump when it waits for the server pump (idle, a check's reply).
     void wake_client() {
         if (client_wait_ != nullptr) client_wait_->cancel();
@@ -122,8 +133,14 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
 
     // The guard (null when no guard is in force) and the settings it reads literals under.
     std::unique_ptr<MySqlGuard> guard_;
-    std::uint64_t server_capabilities_ = 0;  // as sent to the server (reply layouts)
-    std::uint16_t login_status_ = 0;         // the status flags of the login's OK
+    // Woken when a claim this session waits for is released (or by KILL QUERY).
+    const std::shared_ptr<ClaimWaiter> claim_waiter_;
+    // The wait of the command being decided: its deadline (kept while the same command waits
+    // again after a wake), and when to look for a deadlock next.
+    std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
+    std::optional<std::uint32_t> server_connection_id_;  // registered for KILL QUERY
+    std::uint64_t server_capabilities_ = 0;              // as sent to the server (reply layouts)
+    std::uint16_t login_status_ = 0;                     // the status flags of the login's OK
     std::optional<MySqlSessionSettings> settings_;
     // The proxy's own query in flight: the server pump gives its reply bytes here, not to the
     // client (the client pump sent it while nothing was owed to the client).

@@ -41,6 +41,10 @@ struct TransactionCommand {
 };
 std::optional<TransactionCommand> read_transaction_command(std::string_view sql);
 
+// A claim owner for a new guarded session (PostgreSQL or MySQL): never 0, never re-used in the
+// process (ClaimWaits follows owners across every guard).
+std::uint64_t new_claim_owner();
+
 class SessionClaims {
   public:
     // `waiter`: registered for a held key (may be null: then nobody is woken).
@@ -61,6 +65,11 @@ class SessionClaims {
     void on_transaction_command(const TransactionCommand& command);
     void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
     void release_all();
+    // The claims a statement takes from here on can be let go together (release_statement):
+    // a statement the proxy answers itself, or one that waits, writes none of its keys.
+    void begin_statement() { ++statement_; }
+    // Releases the claims taken since begin_statement() (not those the session held already).
+    void release_statement();
 
     std::size_t held() const { return held_.size(); }
     // Keys one session holds at most (a transaction's, or a few transactions' in flight).
@@ -78,8 +87,9 @@ class SessionClaims {
     struct Held {
         guard::KeyClaims* table;
         std::uint64_t fp;
-        std::size_t depth;    // savepoints open when claimed
-        std::uint64_t ready;  // the ReadyForQuery that ends the claiming message's step
+        std::size_t depth;        // savepoints open when claimed
+        std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
+        std::uint64_t statement;  // the begin_statement() it was taken under
     };
     // Releases the claims for which `free` is true.
     template <class Pred>
@@ -92,6 +102,7 @@ class SessionClaims {
     std::vector<std::string> savepoints_;  // open savepoints, outermost first (send-time view)
     std::uint64_t requested_ = 0;          // ReadyForQuery the client asked for
     std::uint64_t answered_ = 0;           // and those received
+    std::uint64_t statement_ = 0;          // begin_statement() calls
     bool over_limit_logged_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include "guard/duplicate_log.hpp"
 #include "guard/guard_registry.hpp"
 #include "proxy/cancel_registry.hpp"
+#include "proxy/mysql_wait_registry.hpp"
 #include "proxy/stream.hpp"
 
 namespace uniqguard::proxy {
@@ -62,6 +63,7 @@ struct SharedState {
     // duplicate log's settings, which a reload may not change.
     std::shared_ptr<const config::Config> config;
     CancelRegistry cancels;
+    MySqlWaitRegistry mysql_waits;  // KILL QUERY of a MySQL statement waiting in the proxy
     ConnectionCounters connections;
     std::atomic<bool> shutting_down{false};           // set once SIGINT/SIGTERM arrives
     std::unique_ptr<guard::DuplicateLog> duplicates;  // opened at start, guards or not

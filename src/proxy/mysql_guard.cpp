@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
 #include "protocol/mysql/command_tracker.hpp"
@@ -88,10 +89,67 @@ struct MySqlGuard::Pending {
 };
 
 MySqlGuard::MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry,
-                       guard::DuplicateLog* log, std::string backend_database)
-    : registry_(std::move(registry)), log_(log), backend_database_(std::move(backend_database)) {}
+                       guard::DuplicateLog* log, std::string backend_database,
+                       std::shared_ptr<ClaimWaiter> waiter)
+    : registry_(std::move(registry)),
+      log_(log),
+      backend_database_(std::move(backend_database)),
+      waiter_(std::move(waiter)),
+      claims_(new_claim_owner(), waiter_) {}
 
-MySqlGuard::~MySqlGuard() = default;
+MySqlGuard::~MySqlGuard() {
+    // A session may end inside a wait: no edge of it may stay in the process-wide wait graph.
+    if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
+}
+
+void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t status,
+                          bool nothing_owed) {
+    // Whether a transaction is still open after this answer. ERR carries no status flags: a
+    // deadlock's victim has its whole transaction rolled back (InnoDB); after any other error
+    // the transaction is as before the command, open if one was or if autocommit is off.
+    bool in_transaction = false;
+    if (!error)
+        in_transaction = (status & my::server_status::in_transaction) != 0;
+    else if (error_code != my::error_code::lock_deadlock)
+        in_transaction = (status & my::server_status::in_transaction) != 0 ||
+                         (status & my::server_status::autocommit) == 0;
+    claims_.on_ready_for_query(in_transaction ? protocol::postgres::TransactionStatus::in_block
+                                              : protocol::postgres::TransactionStatus::idle,
+                               nothing_owed);
+}
+
+std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
+    claims_.begin_statement();
+    for (auto& r : p.guards) {
+        auto& g = *r.guard;
+        // `log` changes nothing on the wire: it never waits, so it claims nothing.
+        if (g.config().action == config::GuardAction::log) continue;
+        for (std::size_t row = 0; row < r.fingerprints.size(); ++row) {
+            if (r.has_null[row] || claims_.claim(g.claims(), r.fingerprints[row])) continue;
+            // Held by another session's transaction: none of this statement's keys stay
+            // claimed while it waits (it is decided afresh afterwards).
+            claims_.release_statement();
+            if (interrupt_) {
+                // The wait ended without the release: the server raises the error in the
+                // statement's place, so the transaction goes on as after InnoDB's own (the
+                // whole transaction rolled back first for a deadlock's victim).
+                const Interrupt why = std::move(*interrupt_);
+                interrupt_.reset();
+                wait_guard_ = nullptr;
+                g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+                Step step = signal(why.code, why.sqlstate, why.message);
+                if (why.rollback)
+                    step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
+                                          "ROLLBACK");
+                return step;
+            }
+            wait_guard_ = &g;
+            if (waiter_) waiter_->arm();
+            return Step{Step::Kind::wait};
+        }
+    }
+    return std::nullopt;
+}
 
 std::vector<guard::GuardState*> MySqlGuard::guards_of_table(const sql::QualifiedName& table,
                                                             std::string_view database) const {
@@ -131,6 +189,18 @@ std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view tex
 
 MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSettings& settings,
                                         const MySqlGuardSession& session) {
+    auto step = decide(payload, settings, session);
+    if (step.kind != Step::Kind::wait) {
+        // An interrupt is for the command that waited, answered now either way.
+        interrupt_.reset();
+        wait_guard_ = nullptr;
+        execute_waited_ = false;
+    }
+    return step;
+}
+
+MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettings& settings,
+                                    const MySqlGuardSession& session) {
     if (payload.empty()) return {};
     const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
     switch (command) {
@@ -296,18 +366,27 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
     std::uint32_t id = my::read_u32_le(reinterpret_cast<const std::uint8_t*>(payload.data()) + 1);
     const bool minus_one = id == 0xFFFFFFFFu;
     if (minus_one) {
-        // MariaDB: the statement of the last prepare.
+        // MariaDB: the statement of the last prepare, once the server has answered it.
         bool unanswered = false;
         const auto last = prepared_.last_prepared(unanswered);
-        if (unanswered)
-            return unenforced(*registry_->guards().front(),
-                              "an execute of a prepared INSERT before its prepare was answered "
-                              "(statement id -1)");
-        if (!last) return {};
+        if (unanswered) return Step{Step::Kind::defer};
+        if (!last) {
+            if (prepared_.last_prepare_failed() && prepared_.size() > 0)
+                // The proxy cannot tell which statement the server takes for -1 after a failed
+                // prepare; one it follows may be it.
+                return unenforced(*registry_->guards().front(),
+                                  "an execute of statement id -1 after a failed prepare");
+            return {};
+        }
         id = *last;
     }
     auto* statement = prepared_.find_mutable(id);
-    if (!statement) return {};  // not a statement that writes to a guarded table
+    if (!statement) {
+        // An id the proxy does not know yet may be the one the server gives a followed prepare
+        // sent just before it (ids count up per connection): decided once that is answered.
+        if (prepared_.followed_unanswered()) return Step{Step::Kind::defer};
+        return {};  // not a statement that writes to a guarded table
+    }
     const auto* insert = statement->parsed->statements.front().get<sql::InsertStatement>();
     const auto guards = guards_of_table(insert->table, statement->database);
     if (guards.empty()) return {};
@@ -317,7 +396,10 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         execute_payload_[1 + i] = static_cast<char>((id >> (8 * i)) & 0xFF);
     std::string error;
     const PreparedStatement* s = nullptr;
-    execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error);
+    // Given again after a wait: decoded then already (its long data is spent now).
+    if (!execute_waited_ || !execute_)
+        execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error);
+    execute_waited_ = false;
     if (!execute_) {
         return unenforced(*guards.front(),
                           "a COM_STMT_EXECUTE the proxy cannot read (" + error + ")");
@@ -347,6 +429,10 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                                               id, binds);
     }
     auto step = on_insert(*insert, statement->text, guards, settings, session, &execute_->params);
+    if (step.kind == Step::Kind::wait) {
+        execute_waited_ = true;
+        return step;
+    }
     if (step.kind == Step::Kind::check) {
         pending_->execute = true;
         pending_->statement_id = id;
@@ -366,8 +452,9 @@ MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool bi
         if (binds_types) statement->server_lacks_types = true;
         if (execute_ && std::any_of(execute_->params.begin(), execute_->params.end(),
                                     [](const my::ExecuteParam& p) { return p.long_data; })) {
-            step.before.assign(1, static_cast<char>(my::Command::stmt_reset));
-            for (int i = 0; i < 4; ++i) step.before += static_cast<char>((id >> (8 * i)) & 0xFF);
+            std::string reset(1, static_cast<char>(my::Command::stmt_reset));
+            for (int i = 0; i < 4; ++i) reset += static_cast<char>((id >> (8 * i)) & 0xFF);
+            step.before.push_back(std::move(reset));
         }
         return step;
     }
@@ -593,6 +680,7 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
     }
     p->statement.assign(text);
     p->session = session;
+    if (auto wait = claim_keys(*p)) return *wait;
     if (p->probes == 0) return verdict(*p, nullptr);
 
     std::vector<guard::MySqlKeyProbe> probes(p->probes);
@@ -628,6 +716,7 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
                               : step;
         }
         g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        claims_.release_statement();  // not sent: writes none of its keys
         auto step = signal(my::error_code::not_supported_yet, "42000",
                            "uniqguard: guard \"" + g.config().name +
                                "\" could not check the statement's keys on the server (" + why +
@@ -672,6 +761,7 @@ MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
             }
             g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
             log_duplicate(p, r, row, guard::DuplicateAction::rejected);
+            claims_.release_statement();  // the statement does not run: writes none of its keys
             if (cfg.action == config::GuardAction::ignore)
                 return signal(my::error_code::not_supported_yet, "42000",
                               "uniqguard: a duplicate row under action \"ignore\" of guard \"" +

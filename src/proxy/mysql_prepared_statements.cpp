@@ -1,5 +1,7 @@
 #include "proxy/mysql_prepared_statements.hpp"
 
+#include <algorithm>
+
 #include "protocol/mysql/wire.hpp"
 
 namespace uniqguard::proxy {
@@ -36,6 +38,11 @@ std::optional<std::uint32_t> MySqlPreparedStatements::last_prepared(bool& unansw
     return last_id_;
 }
 
+bool MySqlPreparedStatements::followed_unanswered() const {
+    return std::any_of(pending_.begin(), pending_.end(),
+                       [](const PreparedStatement& s) { return s.followed; });
+}
+
 PreparedStatement* MySqlPreparedStatements::find_mutable(std::uint32_t statement) {
     auto it = statements_.find(statement);
     return it == statements_.end() ? nullptr : &it->second;
@@ -46,7 +53,9 @@ void MySqlPreparedStatements::on_prepare_answer(
     if (pending_.empty()) return;
     PreparedStatement s = std::move(pending_.front());
     pending_.pop_front();
-    if (ok) last_id_ = ok->first;
+    // After a failed prepare the proxy does not take -1 for the statement before it.
+    last_id_ = ok ? std::optional<std::uint32_t>(ok->first) : std::nullopt;
+    last_failed_ = !ok;
     if (!ok || !s.followed) {
         // A statement id the server reuses is another statement now.
         if (ok) on_close(ok->first);
@@ -114,6 +123,7 @@ void MySqlPreparedStatements::clear() {
     for (auto& p : pending_) p = PreparedStatement{.followed = false};
     text_bytes_ = 0;
     last_id_.reset();
+    last_failed_ = false;
 }
 
 const PreparedStatement* MySqlPreparedStatements::find(std::uint32_t statement) const {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "guard/claim_waits.hpp"
 #include "protocol/mysql/auth_relay.hpp"
 #include "protocol/mysql/capabilities.hpp"
 #include "protocol/mysql/error_codes.hpp"
@@ -88,7 +89,16 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
         // The guard keeps the statement ids of the prepared INSERTs it follows.
         if (s_.guard_ && s_.tracker_->awaiting_prepare_answer())
             s_.guard_->on_prepare_answer(packet.head);
+        const auto answered = s_.tracker_->answered();
         s_.tracker_->on_server_packet(packet);
+        if (s_.guard_ && s_.tracker_->answered() != answered) {
+            // A command's answer ended: its claims may be over with the transaction.
+            const auto& h = packet.head;
+            const bool error = h.size() >= 3 && h[0] == 0xFF;
+            const auto code = error ? static_cast<std::uint16_t>(h[1] | (h[2] << 8)) : 0;
+            s_.guard_->on_reply(error, static_cast<std::uint16_t>(code),
+                                s_.guard_session().server_status, s_.tracker_->idle());
+        }
     }
 
   private:
@@ -105,7 +115,8 @@ MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessio
       config_(std::move(settings.config)),
       client_tls_(std::move(settings.client_tls)),
       backend_tls_(std::move(settings.backend_tls)),
-      client_(std::move(client)) {
+      client_(std::move(client)),
+      claim_waiter_(std::make_shared<ClaimWaiter>(client_.socket().get_executor())) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -116,6 +127,7 @@ MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessio
 }
 
 MySqlSession::~MySqlSession() {
+    if (server_connection_id_) shared_.mysql_waits.remove(*server_connection_id_);
     worker_.remove(this);
     shared_.connections.current.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -362,7 +374,9 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
             settings_.emplace(response->character_set, dialect.value_or(sql::MySqlDialect{}),
                               mysql_global_sql_mode());
             guard_ = std::make_unique<MySqlGuard>(std::move(guards), shared_.duplicates.get(),
-                                                  config_->backend.database);
+                                                  config_->backend.database, claim_waiter_);
+            server_connection_id_ = handshake->connection_id;
+            shared_.mysql_waits.add(*server_connection_id_, claim_waiter_);
         }
     }
     co_return ok;
@@ -484,7 +498,13 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                     packet.frames == 1 ? std::string() : my::join_payload(packet);
                 const std::string_view payload =
                     packet.frames == 1 ? util::as_chars(packet.first_payload) : joined;
+                if (packet.first_payload[0] == static_cast<std::uint8_t>(my::Command::query))
+                    if (auto target = mysql_kill_query_target(payload.substr(1)))
+                        // A statement of that session waiting in the proxy ends (1317); the
+                        // server answers this KILL as it would anyway.
+                        shared_.mysql_waits.cancel(*target);
                 auto step = guard_->on_command(payload, *settings_, guard_session());
+                if (step.kind != MySqlGuard::Step::Kind::wait) wait_deadline_.reset();
                 if (step.kind != MySqlGuard::Step::Kind::forward) {
                     count_statement(meter, packet.first_payload[0]);
                     guarded = std::move(step);
@@ -492,7 +512,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                     break;
                 }
             }
-            const auto role = tracker_->on_client_packet(packet.first_payload);
+            const auto role = track_client_packet(packet.first_payload);
             if (role == my::ClientPacketRole::command && !packet.first_payload.empty())
                 count_statement(meter, packet.first_payload[0]);
             forward += packet.wire_size;
@@ -714,8 +734,98 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::run_own_comm
     co_return std::nullopt;
 }
 
+my::ClientPacketRole MySqlSession::track_client_packet(util::Bytes payload) {
+    const auto role = tracker_->on_client_packet(payload);
+    if (guard_ && role == my::ClientPacketRole::command) guard_->on_command_sent();
+    return role;
+}
+
+asio::awaitable<std::chrono::milliseconds> MySqlSession::server_lock_wait_timeout() {
+    // InnoDB's default, if the server cannot say.
+    std::chrono::milliseconds limit = std::chrono::seconds(50);
+    if (!co_await wait_until_idle()) co_return limit;
+    if (co_await run_check("SELECT @@innodb_lock_wait_timeout")) co_return limit;
+    if (own_reply_->status() == my::ValueReplyReader::Status::done && !own_reply_->failed() &&
+        own_reply_->value()) {
+        // Whole seconds (MariaDB 10.11 and MySQL 8 keep it an integer).
+        const std::string& v = *own_reply_->value();
+        std::uint64_t seconds = 0;
+        bool digits = !v.empty() && v.size() <= 10;
+        for (char c : v) digits = digits && c >= '0' && c <= '9';
+        if (digits) {
+            for (char c : v) seconds = seconds * 10 + static_cast<std::uint64_t>(c - '0');
+            limit = std::chrono::seconds(seconds);
+        }
+    }
+    own_reply_.reset();
+    own_reply_bytes_.clear();
+    co_return limit;
+}
+
+asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::wait_for_claim() {
+    // How often a long wait looks again for a cycle: the holder of a key may change while it
+    // waits (released, then taken by another session that may itself wait for this one).
+    constexpr auto recheck = std::chrono::seconds(1);
+    auto& w = *claim_waiter_;
+    guard::GuardState* g = guard_->waiting_for();
+    if (!wait_deadline_) {
+        // 0: as the server, the session's own innodb_lock_wait_timeout.
+        auto limit = g ? g->config().lock_wait_timeout : std::chrono::milliseconds(0);
+        if (limit.count() == 0) limit = co_await server_lock_wait_timeout();
+        if (stop_client_pump_) co_return PumpEnd::server_closed;
+        wait_deadline_ = std::chrono::steady_clock::now() + limit;
+        if (g) g->counters().waits.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto& waits = guard::ClaimWaits::process();
+    const auto owner = guard_->session_claims().owner();
+    const auto& wanted = guard_->session_claims().wanted();
+    if (wanted.table) waits.waiting(owner, *wanted.table, wanted.fp);
+    // InnoDB looks for a cycle as a lock wait begins: so does the proxy, and the session that
+    // closes the cycle is the one that fails (1213), its transaction rolled back.
+    bool deadlocked = !w.woken && !w.cancelled && waits.leave_if_in_cycle(owner);
+    if (!deadlocked && !w.woken && !w.cancelled) {
+        if (g) g->counters().waiting.fetch_add(1, std::memory_order_relaxed);
+        w.timer.expires_at(std::min(*wait_deadline_, std::chrono::steady_clock::now() + recheck));
+        co_await w.timer.async_wait(asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
+        if (g) g->counters().waiting.fetch_sub(1, std::memory_order_relaxed);
+        deadlocked = !w.woken && !w.cancelled && waits.leave_if_in_cycle(owner);
+    }
+    waits.done(owner);
+    w.waiting = false;
+    if (stop_client_pump_) co_return PumpEnd::server_closed;
+    if (w.cancelled) {
+        guard_->end_wait(
+            {my::error_code::query_interrupted, "70100", "Query execution was interrupted", false});
+    } else if (deadlocked) {
+        guard_->end_wait({my::error_code::lock_deadlock, "40001",
+                          "Deadlock found when trying to get lock; try restarting transaction",
+                          true});
+    } else if (!w.woken && std::chrono::steady_clock::now() >= *wait_deadline_) {
+        guard_->end_wait({my::error_code::lock_wait_timeout, "HY000",
+                          "Lock wait timeout exceeded; try restarting transaction", false});
+    }
+    // Else woken (the key was released), or only time to look for a cycle again: the command is
+    // decided again, and waits again if the key is held again.
+    w.woken = false;
+    w.cancelled = false;
+    co_return std::nullopt;
+}
+
 asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_command(
     MySqlGuard::Step& step, std::size_t wire_size) {
+    if (step.kind == MySqlGuard::Step::Kind::defer) {
+        // Decided again once the server has answered what was sent before it.
+        if (tracker_->idle()) {
+            // Nothing is owed, so no answer can change the decision: never loop on it.
+            spdlog::warn("session {}: a deferred command found nothing to wait for",
+                         describe_client());
+            guard_->forget_unanswered_prepares();
+        } else if (!co_await wait_until_idle()) {
+            co_return PumpEnd::server_closed;
+        }
+        co_return std::nullopt;
+    }
+    if (step.kind == MySqlGuard::Step::Kind::wait) co_return co_await wait_for_claim();
     if (step.kind == MySqlGuard::Step::Kind::check) {
         // The check runs in the client's own session (its uncommitted rows count), once every
         // reply owed to the client is through, so its reply is the next thing the server sends.
@@ -725,12 +835,12 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         own_reply_.reset();
         own_reply_bytes_.clear();
     }
-    if (!step.before.empty()) {
-        // A command of the proxy's own before the step (COM_STMT_RESET of an execute the proxy
-        // answers itself, so that the server spends its long data as that execute would have):
-        // its reply is the proxy's.
+    for (const auto& before : step.before) {
+        // A command of the proxy's own before the step (ROLLBACK of a deadlock's victim;
+        // COM_STMT_RESET of an execute the proxy answers itself, so that the server spends its
+        // long data as that execute would have): its reply is the proxy's.
         if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
-        if (auto end = co_await run_own_command(step.before)) co_return end;
+        if (auto end = co_await run_own_command(before)) co_return end;
         if (own_reply_->status() != my::ValueReplyReader::Status::done || own_reply_->failed())
             spdlog::warn("session {}: the proxy's own command before a guarded one failed: {}",
                          describe_client(), own_reply_->error_message());
@@ -742,12 +852,12 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
     if (step.kind == MySqlGuard::Step::Kind::forward) {
         // The client's own packet, as it came.
         const auto r = my::read_packet(out, config_->listen.max_message_bytes);
-        tracker_->on_client_packet(r.packet.first_payload);
+        track_client_packet(r.packet.first_payload);
     } else if (step.kind == MySqlGuard::Step::Kind::rewrite) {
         // The client's command, rewritten (an execute given the types the server lacks), with
         // its sequence id (0).
         my::append_packet(replacement, 0, util::as_bytes(step.sql));
-        tracker_->on_client_packet(util::as_bytes(step.sql));
+        track_client_packet(util::as_bytes(step.sql));
         out = util::as_bytes(replacement);
     } else {
         // A COM_QUERY in its place, with the client's sequence id (0): the server's answer (an
@@ -756,7 +866,7 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         std::string payload(1, static_cast<char>(my::Command::query));
         payload += step.sql;
         my::append_packet(replacement, 0, util::as_bytes(payload));
-        tracker_->on_client_packet(util::as_bytes(payload));
+        track_client_packet(util::as_bytes(payload));
         out = util::as_bytes(replacement);
     }
     auto [ec, n] = co_await server_->async_write(to_buffer(out), use_tuple);

@@ -173,11 +173,6 @@ bool starts_with_prepare_transaction(std::string_view sql) {
 }
 }  // namespace
 
-namespace {
-// Claim owners: one per guarded session of the process, never 0, never re-used.
-std::atomic<std::uint64_t> next_claim_owner{1};
-}  // namespace
-
 PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* duplicates,
                  const SessionIdentity& identity, const pg::SessionSettings& settings,
                  std::shared_ptr<ClaimWaiter> waiter)
@@ -186,7 +181,7 @@ PgGuard::PgGuard(const guard::GuardRegistry* registry, guard::DuplicateLog* dupl
       identity_(identity),
       settings_(settings),
       waiter_(std::move(waiter)),
-      claims_(next_claim_owner.fetch_add(1, std::memory_order_relaxed), waiter_) {}
+      claims_(new_claim_owner(), waiter_) {}
 
 PgGuard::~PgGuard() {
     close_writes();

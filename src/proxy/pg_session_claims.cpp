@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace uniqguard::proxy {
 
@@ -121,6 +122,11 @@ std::optional<TransactionCommand> read_transaction_command(std::string_view sql)
     return std::nullopt;
 }
 
+std::uint64_t new_claim_owner() {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 SessionClaims::SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWaiter> waiter)
     : owner_(owner), waiter_(std::move(waiter)) {}
 
@@ -146,7 +152,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
     }
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
-            held_.push_back({&table, fp, savepoints_.size(), ready});
+            held_.push_back({&table, fp, savepoints_.size(), ready, statement_});
             return true;
         case guard::KeyClaims::Claim::already_ours:
             // Written again: held at least as long as this write's step and level need.
@@ -233,6 +239,10 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
         case pg::TransactionStatus::in_block:
             break;
     }
+}
+
+void SessionClaims::release_statement() {
+    release_if([&](const Held& h) { return h.statement == statement_; });
 }
 
 void SessionClaims::release_all() {

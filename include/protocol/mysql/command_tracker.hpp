@@ -56,6 +56,7 @@ enum class Command : std::uint8_t {
 
 namespace server_status {
 inline constexpr std::uint16_t in_transaction = 0x0001;
+inline constexpr std::uint16_t autocommit = 0x0002;
 inline constexpr std::uint16_t more_results_exist = 0x0008;
 inline constexpr std::uint16_t cursor_exists = 0x0040;
 }  // namespace server_status
@@ -101,6 +102,9 @@ class CommandTracker {
     }
     // A protocol error was seen (a packet that fits no response shape): the session closes.
     bool broken() const { return broken_; }
+    // Commands answered so far (their last reply packet seen): a change across one
+    // on_server_packet means that packet ended a command's answer.
+    std::uint64_t answered() const { return answered_; }
 
   private:
     enum class Phase {
@@ -139,6 +143,7 @@ class CommandTracker {
     std::vector<Pending> pending_;  // in the order sent; the front is being answered
     std::string database_;
     std::uint16_t status_ = 0;
+    std::uint64_t answered_ = 0;
     bool broken_ = false;
 };
 

@@ -29,6 +29,7 @@ void CommandTracker::pop_front() {
     // Usually the only element: a vector keeps its one allocation for the next command, where
     // a deque would hold a 512-byte node in every idle session.
     pending_.erase(pending_.begin());
+    ++answered_;
 }
 
 bool CommandTracker::client_owes_packets() const {

@@ -8,70 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "protocol/mysql/packet_writer.hpp"
+#include "mysql_guard_fixture.hpp"
 
 using namespace uniqguard;
 using namespace uniqguard::proxy;
 using Kind = MySqlGuard::Step::Kind;
-
-namespace {
-
-struct Fixture {
-    explicit Fixture(config::GuardAction action = config::GuardAction::reject, bool ready = true)
-        : registry(std::make_shared<guard::GuardRegistry>(
-              std::vector<config::Guard>{guard_config(action)})),
-          settings(45, sql::MySqlDialect{}, ""),
-          guard(registry, nullptr, "app") {
-        session.database = "app";
-        if (!ready) return;
-        guard::MySqlKeyColumnType id;
-        id.kind = guard::MySqlKeyColumnType::Kind::integer;
-        id.integer = {4, false};
-        auto table = std::make_shared<const guard::MySqlGuardTable>(
-            guard::MySqlGuardTable{.schema = "app",
-                                   .name = "enroll",
-                                   .columns = {"id", "user_id", "note"},
-                                   .keys = guard::MySqlKeyColumns({{"user_id", id, nullptr}})});
-        g().set_ready(guard::GuardTable{.schema = "app", .name = "enroll"}, table);
-    }
-    static config::Guard guard_config(config::GuardAction action) {
-        config::Guard c;
-        c.table = "app.enroll";
-        c.columns = {"user_id"};
-        c.name = "enroll_uniq";
-        c.action = action;
-        return c;
-    }
-    guard::GuardState& g() { return *registry->guards()[0]; }
-    MySqlGuard::Step query(const std::string& sql) {
-        return guard.on_command("\x03" + sql, settings, session);
-    }
-    // The check's answer: one row, one column.
-    MySqlGuard::Step answer(const std::string& value) {
-        std::string bytes;
-        protocol::mysql::append_packet(bytes, 1, std::string("\x01"));
-        protocol::mysql::append_packet(bytes, 2, std::string(24, '\x01'));
-        protocol::mysql::append_packet(bytes, 3, std::string("\x01") + value);
-        protocol::mysql::append_packet(bytes, 4, std::string("\xFE\x00\x00\x02\x00\x00\x00", 7));
-        protocol::mysql::ValueReplyReader reply(true);
-        reply.feed(util::as_bytes(bytes));
-        REQUIRE(reply.status() == protocol::mysql::ValueReplyReader::Status::done);
-        return guard.on_check_reply(reply);
-    }
-
-    std::shared_ptr<guard::GuardRegistry> registry;
-    MySqlSessionSettings settings;
-    MySqlGuard guard;
-    MySqlGuardSession session;
-};
-
-bool signals(const MySqlGuard::Step& step, const std::string& code, const std::string& message) {
-    return step.kind == Kind::replace &&
-           step.sql == guard::mysql_signal_sql(static_cast<std::uint16_t>(std::stoi(code)),
-                                               code == "1062" ? "23000" : "42000", message);
-}
-
-}  // namespace
+using Fixture = uniqguard::test::MySqlGuardFixture;
+using uniqguard::test::execute;
+using uniqguard::test::le32;
+using uniqguard::test::prepare_ok;
+using uniqguard::test::signals;
 
 TEST_CASE("NewKeysPassAndJoinTheKeySet", "[mysql][guard]") {
     Fixture f;
@@ -192,42 +138,6 @@ TEST_CASE("UnreadableTextUnderAnotherCharacterSetIsRefused", "[mysql][guard]") {
                                  "enroll_uniq")));
 }
 
-namespace {
-
-std::string le32(std::uint32_t v) {
-    std::string out;
-    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-    return out;
-}
-
-// The server's PREPARE OK: statement id, no columns, `params` parameters.
-std::string prepare_ok(std::uint32_t id, std::uint16_t params) {
-    return std::string("\x00", 1) + le32(id) + std::string("\x00\x00", 2) +
-           static_cast<char>(params & 0xFF) + static_cast<char>(params >> 8) +
-           std::string("\x00\x00\x00", 3);
-}
-
-// COM_STMT_EXECUTE of statement `id` with LONGLONG parameters (nullopt: NULL); `bind`: the
-// new-params-bound flag with the types.
-std::string execute(std::uint32_t id, const std::vector<std::optional<std::int64_t>>& values,
-                    bool bind = true) {
-    std::string p = "\x17" + le32(id) + std::string("\x00\x01\x00\x00\x00", 5);
-    std::string bitmap((values.size() + 7) / 8, '\0');
-    for (std::size_t i = 0; i < values.size(); ++i)
-        if (!values[i]) bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | (1 << (i % 8)));
-    p += bitmap;
-    p += bind ? '\x01' : '\x00';
-    if (bind)
-        for (std::size_t i = 0; i < values.size(); ++i) p += std::string("\x08\x00", 2);
-    for (const auto& v : values)
-        if (v)
-            for (int i = 0; i < 8; ++i)
-                p += static_cast<char>((static_cast<std::uint64_t>(*v) >> (8 * i)) & 0xFF);
-    return p;
-}
-
-}  // namespace
-
 TEST_CASE("APreparedInsertIsKeyedFromEachExecutesParameters", "[mysql][guard][prepared]") {
     Fixture f;
     const auto command = [&](const std::string& payload) {
@@ -301,7 +211,7 @@ TEST_CASE("KeyValuesSentAsLongDataAreRefusedAndResetForgets", "[mysql][guard][pr
     const auto refused = command(e);
     // The server never sees this execute: its long data is reset first, as the execute would
     // have spent it.
-    CHECK(refused.before == "\x1a" + le32(3));
+    CHECK(refused.before == std::vector<std::string>{"\x1a" + le32(3)});
     CHECK(signals(refused, "1235",
                   mysql_unenforced_message("a prepared INSERT's key value sent by "
                                            "COM_STMT_SEND_LONG_DATA",

@@ -1,0 +1,186 @@
+// Keys claimed by a MySQL session's transaction (proxy/mysql_guard.hpp): a second session's
+// write of such a key waits until the replies say the first's transaction is over; how a wait
+// ends; and executes decided only once the prepare they may name is answered. The server's side
+// is in tests/integration/test_mysql_guard_waits.py.
+#include <catch2/catch.hpp>
+#include <optional>
+
+#include "mysql_guard_fixture.hpp"
+#include "proxy/mysql_wait_registry.hpp"
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+using Kind = MySqlGuard::Step::Kind;
+using uniqguard::test::execute;
+using uniqguard::test::MySqlGuardFixture;
+using uniqguard::test::prepare_ok;
+
+namespace {
+
+constexpr std::uint16_t autocommit = 0x0002;
+constexpr std::uint16_t in_transaction = 0x0001;
+
+// The first session's INSERT of `key` went out.
+void sent(MySqlGuardFixture& f, int key) {
+    REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (" + std::to_string(key) + ")").kind ==
+            Kind::forward);
+    f.guard.on_command_sent();
+}
+
+}  // namespace
+
+TEST_CASE("ASecondSessionWaitsUntilTheFirstsTransactionEnds", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    CHECK(a.g().claims().size() == 1);
+    // Autocommit off: the INSERT's OK says a transaction is open.
+    a.guard.on_reply(false, 0, in_transaction, true);
+    auto step = b.query("INSERT INTO enroll (user_id) VALUES (2), (1)");
+    CHECK(step.kind == Kind::wait);
+    CHECK(b.guard.waiting_for() == &a.g());
+    CHECK(b.guard.session_claims().held() == 0);  // key 2 is not held while it waits
+    // An error inside the transaction leaves it open (InnoDB rolls back the statement only).
+    a.query("SELECT 1");
+    a.guard.on_command_sent();
+    a.guard.on_reply(true, 1048, in_transaction, true);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+    // COMMIT: its OK has no transaction open; the key is free, and now in the key set.
+    a.query("COMMIT");
+    a.guard.on_command_sent();
+    a.guard.on_reply(false, 0, autocommit, true);
+    CHECK(a.g().claims().size() == 0);
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (2), (1)").kind == Kind::check);
+    CHECK(b.g().claims().size() == 2);  // claimed while the server is asked
+    CHECK(b.answer("1").kind == Kind::replace);
+    CHECK(b.g().claims().size() == 0);  // rejected: the statement writes none of its keys
+}
+
+TEST_CASE("ClaimsEndWithTheTransactionAsTheRepliesReportIt", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    SECTION("an error in autocommit mode: the statement was its own transaction") {
+        sent(a, 1);
+        a.guard.on_reply(true, 1048, autocommit, true);
+    }
+    SECTION("a deadlock's victim: InnoDB rolled the whole transaction back") {
+        sent(a, 1);
+        a.guard.on_reply(true, 1213, in_transaction, true);
+    }
+    SECTION("the session is gone") {
+        std::optional<MySqlGuardFixture> c(std::in_place, a.registry);
+        sent(*c, 1);
+        c->guard.on_reply(false, 0, in_transaction, true);
+        REQUIRE(a.g().claims().size() == 1);
+        c.reset();  // the session ends mid-transaction
+    }
+    CHECK(a.g().claims().size() == 0);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+}
+
+TEST_CASE("AnEarlierCommandsReplyDoesNotEndALaterCommandsClaims", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    // Two INSERTs sent before either is answered: the first's OK (autocommit, no transaction)
+    // frees the first's key only.
+    sent(a, 1);
+    sent(a, 2);
+    a.guard.on_reply(false, 0, autocommit, false);  // the first INSERT's OK
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (2)").kind == Kind::wait);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+}
+
+TEST_CASE("AWaitEndsWithTheServersErrorWhenTheKeyIsStillHeld", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    a.guard.on_reply(false, 0, in_transaction, true);
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+    b.guard.end_wait({1205, "HY000", "Lock wait timeout exceeded; try restarting transaction"});
+    auto timeout = b.query("INSERT INTO enroll (user_id) VALUES (1)");
+    CHECK(timeout.kind == Kind::replace);
+    CHECK(timeout.sql == guard::mysql_signal_sql(1205, "HY000",
+                                                 "Lock wait timeout exceeded; try restarting "
+                                                 "transaction"));
+    CHECK(timeout.before.empty());
+    // The error was for that command: the next one waits again.
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+    b.guard.end_wait({1213, "40001",
+                      "Deadlock found when trying to get lock; try restarting "
+                      "transaction",
+                      true});
+    auto deadlock = b.query("INSERT INTO enroll (user_id) VALUES (1)");
+    CHECK(deadlock.before == std::vector<std::string>{"\x03ROLLBACK"});
+    CHECK(b.g().counters().refused.load() == 2);
+    // Released before the command is given again: no error, it goes on.
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+    b.guard.end_wait({1317, "70100", "Query execution was interrupted"});
+    a.guard.on_reply(false, 0, autocommit, true);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+}
+
+TEST_CASE("LogNeverClaimsNorWaits", "[mysql][guard][claims]") {
+    MySqlGuardFixture a(config::GuardAction::log);
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    CHECK(a.g().claims().size() == 0);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+}
+
+TEST_CASE("AWaitingExecuteIsDecidedAgainFromWhatItCarried", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    a.guard.on_reply(false, 0, in_transaction, true);
+    const auto command = [&](const std::string& payload) {
+        return b.guard.on_command(payload, b.settings, b.session);
+    };
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    b.guard.on_prepare_answer(util::as_bytes(prepare_ok(4, 1)));
+    REQUIRE(command(execute(4, {1})).kind == Kind::wait);
+    a.guard.on_reply(false, 0, autocommit, true);
+    REQUIRE(command(execute(4, {1})).kind == Kind::check);
+    CHECK(b.answer("0").kind == Kind::forward);
+}
+
+TEST_CASE("AnExecuteThatMayNameAnUnansweredPrepareIsDeferred", "[mysql][guard][prepared]") {
+    MySqlGuardFixture f;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    // Sent before the prepare's answer: the id it names may be the one the server gives.
+    CHECK(command(execute(1, {1})).kind == Kind::defer);
+    CHECK(command(execute(0xFFFFFFFFu, {1})).kind == Kind::defer);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(1, 1)));
+    CHECK(command(execute(0xFFFFFFFFu, {1})).kind == Kind::forward);
+    REQUIRE(command(execute(1, {1}, false)).kind == Kind::check);  // in the key set now
+    CHECK(f.answer("1").kind == Kind::replace);
+    CHECK(command(execute(9, {1})).kind == Kind::forward);  // unknown, nothing pending
+    // After a failed prepare, -1 names no statement the proxy knows.
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(std::string("\xff\x16\x04#42S22bad", 12)));
+    CHECK(uniqguard::test::signals(
+        command(execute(0xFFFFFFFFu, {2})), "1235",
+        mysql_unenforced_message("an execute of statement id -1 after a failed prepare",
+                                 "app.enroll", "enroll_uniq")));
+    // The server owes nothing yet a prepare is taken as unanswered: dropped, never deferred.
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    REQUIRE(command(execute(2, {3})).kind == Kind::defer);
+    f.guard.forget_unanswered_prepares();
+    CHECK(command(execute(2, {3})).kind == Kind::forward);
+}
+
+TEST_CASE("KillQueryTargets", "[mysql][kill]") {
+    CHECK(mysql_kill_query_target("KILL QUERY 12") == 12u);
+    CHECK(mysql_kill_query_target("  kill /* why */ soft query 4294967295 ;") == 4294967295u);
+    CHECK(mysql_kill_query_target("KILL HARD QUERY 7") == 7u);
+    CHECK_FALSE(mysql_kill_query_target("KILL 12"));  // the connection: the server does it
+    CHECK_FALSE(mysql_kill_query_target("KILL CONNECTION 12"));
+    CHECK_FALSE(mysql_kill_query_target("KILL QUERY ID 12"));  // a query id, not a connection
+    CHECK_FALSE(mysql_kill_query_target("KILL QUERY USER bob"));
+    CHECK_FALSE(mysql_kill_query_target("KILL QUERY 4294967296"));
+    CHECK_FALSE(mysql_kill_query_target("KILL QUERY 12, 13"));
+    CHECK_FALSE(mysql_kill_query_target("/*!KILL QUERY */ 12"));
+    CHECK_FALSE(mysql_kill_query_target("INSERT INTO t VALUES (1)"));
+}
