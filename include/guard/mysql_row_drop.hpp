@@ -18,7 +18,8 @@ namespace uniqguard::guard {
 // written joined by ", ", the text after the last row (so IGNORE, the column list, RETURNING and
 // comments outside the rows stay). `rows` are the rows' ranges in `text` (InsertStatement::
 // row_ranges), in order; `dropped` says which go. nullopt when no row is kept, or when the
-// ranges do not fit `text` (then the proxy cannot cut the statement).
+// ranges do not fit `text` or an executable comment lies among the rows (then the proxy cannot
+// cut the statement).
 std::optional<std::string> mysql_insert_without_rows(std::string_view text,
                                                      std::span<const sql::SourceRange> rows,
                                                      const std::vector<bool>& dropped);

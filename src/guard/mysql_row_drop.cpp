@@ -15,6 +15,12 @@ std::optional<std::string> mysql_insert_without_rows(std::string_view text,
         if (!r.known() || r.offset < previous_end || r.end() > text.size()) return std::nullopt;
         previous_end = r.end();
     }
+    // An executable comment (/*! … */, MariaDB's /*M! … */) among the rows is SQL to the server:
+    // a cut could leave its opening or its closing behind. Not cut (a string holding those
+    // bytes is refused too: rare, and refusing is safe).
+    const auto span = text.substr(rows.front().offset, previous_end - rows.front().offset);
+    if (span.find("/*!") != std::string_view::npos || span.find("/*M!") != std::string_view::npos)
+        return std::nullopt;
     std::string out(text.substr(0, rows.front().offset));
     bool first = true;
     for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -213,6 +213,12 @@ def test_other_errors_stay_errors_under_ignore_and_warnings_under_insert_ignore(
             f'uniqguard: an INSERT … RETURNING whose every row is a duplicate on table '
             f'"{DATABASE}.gi_err" is not enforced by guard "{GUARD}" yet; the statement was '
             "refused")
+        # Rows inside an executable comment are SQL to the server: not cut, refused.
+        assert query(c, "INSERT INTO gi_err (user_id, course_id) VALUES (1, 'a') "
+                        "/*!, (32, 'c') */") == (
+            "err", 1235, "42000",
+            f'uniqguard: an INSERT whose rows the proxy cannot cut on table "{DATABASE}.gi_err" '
+            f'is not enforced by guard "{GUARD}" yet; the statement was refused')
         # Some rows kept: RETURNING returns them.
         assert query(c, "INSERT INTO gi_err (user_id, course_id) VALUES (1, 'a'), (31, 'b') "
                         "RETURNING user_id, course_id") == ("rows", [["31", "b"]])

@@ -38,6 +38,16 @@ TEST_CASE("DroppedRowsAreCutAndTheRestOfTheTextStays", "[mysql][guard]") {
           "INSERT INTO t VALUE ROW(2)");
 }
 
+TEST_CASE("AnExecutableCommentAmongTheRowsIsNotCut", "[mysql][guard]") {
+    // The server reads `, (2)` inside the comment: cutting (1) would leave `*/` behind.
+    CHECK_FALSE(without("INSERT INTO t VALUES (1) /*! , (2) */", {true, false}));
+    CHECK_FALSE(without("INSERT INTO t VALUES (1) /*M! , (2) */", {false, true}));
+    CHECK_FALSE(without("INSERT INTO t VALUES (1), ('/*!'), (3)", {false, false, true}));
+    // Outside the rows, or an ordinary comment: cut.
+    CHECK(without("INSERT /*! IGNORE */ INTO t VALUES (1), (2)", {true, false}) ==
+          "INSERT /*! IGNORE */ INTO t VALUES (2)");
+}
+
 TEST_CASE("RangesThatDoNotFitTheTextCutNothing", "[mysql][guard]") {
     const std::vector<sql::SourceRange> rows{{5, 3}, {10, 3}};
     CHECK_FALSE(guard::mysql_insert_without_rows("0123456789", rows, {true, false}));  // past end

@@ -438,3 +438,77 @@ TEST_CASE("APreparedExecuteIsDroppedWholeOrRefused", "[mysql][guard][ignore][pre
     CHECK(replaced_by(f.answer("11"), dropped_warning("1")));
     CHECK(f.g().counters().ignored.load() == 3);
 }
+
+namespace {
+
+// Two guards on one table, `first` on user_id and `second` on course (both INT), in that order.
+struct TwoGuards {
+    TwoGuards(config::GuardAction first, config::GuardAction second)
+        : registry(std::make_shared<guard::GuardRegistry>(std::vector<config::Guard>{
+              guard_config("first", "user_id", first), guard_config("second", "course", second)})),
+          settings(45, sql::MySqlDialect{}, ""),
+          guard(registry, nullptr, "app") {
+        session.database = "app";
+        guard::MySqlKeyColumnType id;
+        id.kind = guard::MySqlKeyColumnType::Kind::integer;
+        id.integer = {4, false};
+        for (std::size_t i = 0; i < 2; ++i) {
+            const std::string column = i == 0 ? "user_id" : "course";
+            auto table = std::make_shared<const guard::MySqlGuardTable>(
+                guard::MySqlGuardTable{.schema = "app",
+                                       .name = "enroll",
+                                       .columns = {"id", "user_id", "course"},
+                                       .keys = guard::MySqlKeyColumns({{column, id, nullptr}})});
+            g(i).set_ready(guard::GuardTable{.schema = "app", .name = "enroll"}, table);
+        }
+    }
+    static config::Guard guard_config(std::string name, std::string column,
+                                      config::GuardAction action) {
+        config::Guard c;
+        c.table = "app.enroll";
+        c.columns = {std::move(column)};
+        c.name = std::move(name);
+        c.action = action;
+        return c;
+    }
+    guard::GuardState& g(std::size_t i) { return *registry->guards()[i]; }
+    MySqlGuard::Step query(const std::string& sql) {
+        return guard.on_command("\x03" + sql, settings, session);
+    }
+
+    std::shared_ptr<guard::GuardRegistry> registry;
+    MySqlSessionSettings settings;
+    MySqlGuard guard;
+    MySqlGuardSession session;
+};
+
+}  // namespace
+
+TEST_CASE("ADroppedRowIsNoDuplicateOfALaterRow", "[mysql][guard][ignore]") {
+    TwoGuards f(config::GuardAction::ignore, config::GuardAction::ignore);
+    // Row 2 repeats row 1's user: dropped by `first`. Row 3 repeats row 2's course, but row 2
+    // never reaches the table: row 3 goes, as on a server with both unique keys.
+    CHECK(replaced_by(f.query("INSERT INTO enroll (user_id, course) VALUES (1, 10), (1, 20), "
+                              "(3, 20), (4, 10)"),
+                      "INSERT INTO enroll (user_id, course) VALUES (1, 10), (3, 20)"));
+    CHECK(f.g(0).counters().ignored.load() == 1);
+    CHECK(f.g(1).counters().ignored.load() == 1);  // (4, 10): `second`'s
+    CHECK(f.g(0).keys().size() == 2);
+    CHECK(f.g(1).keys().size() == 2);
+}
+
+TEST_CASE("UnderMixedActionsTheFirstGuardARowBreaksDecides", "[mysql][guard][ignore]") {
+    TwoGuards f(config::GuardAction::ignore, config::GuardAction::reject);
+    // Row 2 breaks `first` (ignore): dropped. Row 3 breaks `second` (reject): the statement
+    // fails there, as the server reports the first row and key it cannot insert.
+    CHECK(signals(f.query("INSERT INTO enroll (user_id, course) VALUES (1, 10), (1, 11), (2, 10)"),
+                  "1062", "Duplicate entry '10' for key 'second'"));
+    CHECK(f.g(0).counters().ignored.load() == 0);  // nothing was dropped: the statement failed
+    CHECK(f.g(1).counters().rejected.load() == 1);
+    // The client's INSERT IGNORE: every guard drops, reject's too.
+    CHECK(replaced_by(
+        f.query("INSERT IGNORE INTO enroll (user_id, course) VALUES (1, 10), (1, 11), (2, 10)"),
+        "INSERT IGNORE INTO enroll (user_id, course) VALUES (1, 10)"));
+    CHECK(f.g(0).counters().ignored.load() == 1);
+    CHECK(f.g(1).counters().ignored.load() == 1);
+}
