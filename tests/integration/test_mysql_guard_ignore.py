@@ -18,7 +18,7 @@ from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import COM_QUERY, lenenc_int, lenenc_str
 from test_mysql_guard import (GUARD, guard_toml, make_tables, proxy_account,  # noqa: F401
                               wire)
-from test_mysql_guard_prepared import execute, prepare
+from test_mysql_guard_prepared import both_node, execute, node_steps, prepare  # noqa: F401
 
 LEGACY = [(1, "a"), (1, "A "), (2, "a")]
 
@@ -332,3 +332,30 @@ def test_log_checks_insert_ignore_and_changes_nothing(mysql_root, proxy_account,
         c.close()
     lines = log_lines(duplicates, 1)
     assert [(line["values"], line["action"]) for line in lines] == [(["1", "a"], "logged")]
+
+
+@pytest.mark.parametrize("action", ["reject", "ignore"])
+def test_mysql2_execute_of_insert_ignore(node_steps, mysql_root, proxy_account,  # noqa: F811
+                                         make_mysql_proxy, mariadb, tmp_path, action):
+    table = "gi_node_" + action
+    make_tables(mysql_root, table, legacy=LEGACY)
+    proxy = start(make_mysql_proxy, table, action, tmp_path / "d.jsonl")
+    one = "INSERT IGNORE INTO {t} (user_id, course_id) VALUES (?, ?)"
+    two = "INSERT IGNORE INTO {t} (user_id, course_id) VALUES (?, ?), (?, ?)"
+    steps = [
+        ["execute", one, [70, "m"]],
+        ["execute", one, [70, "M"]],                   # inserted earlier in the session
+        ["query", "SHOW WARNINGS"],
+        ["execute", one, [1, "a"]],                    # a legacy row
+        ["execute", two, [1, "a", 2, "A"]],            # every row
+        ["query", "SHOW WARNINGS"],
+        ["execute", two, [71, "m", 72, "m"]],
+        ["query", "SELECT user_id, course_id FROM {t} WHERE user_id >= 70 ORDER BY id"],
+    ]
+    got, want = both_node(node_steps, proxy, mariadb, steps, table)
+    assert want[5] == {"ok": [list(dup("1-a")), list(dup("2-A"))]}
+    assert got[5] == {"ok": [list(dup("1-a"))]}  # one warning: the first dropped row's
+    del got[5], want[5]
+    assert got == want == [
+        {"ok": 1}, {"ok": 0}, {"ok": [list(dup("70-M"))]}, {"ok": 0}, {"ok": 0}, {"ok": 2},
+        {"ok": [["70", "m"], ["71", "m"], ["72", "m"]]}]
