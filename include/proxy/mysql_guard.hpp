@@ -12,14 +12,23 @@
 //                         the client's statement is replaced by a SIGNAL the server answers
 //                         with ERR 1062 exactly as a unique index would (action reject);
 //     the same key twice in the statement → the second row is the duplicate, as on the server;
-//   a form this slice does not enforce (INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE,
+//   the same under action "ignore", or the client's INSERT IGNORE (reject or ignore), with
+//   duplicate rows: they are dropped, as a unique key would have INSERT IGNORE skip them
+//                       → some rows kept: `replace` by the INSERT's own text without the
+//                         dropped rows (a plain INSERT stays plain: its other errors stay
+//                         errors); every row dropped: `replace` by a SIGNAL of class 01, the
+//                         OK with one 1062 warning a real INSERT IGNORE of one duplicate row
+//                         gives; only kept rows' keys join the key set; each dropped row
+//                         logged as "ignored";
+//   a form this slice does not enforce (REPLACE, ON DUPLICATE KEY UPDATE,
 //   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
 //   prepared write other than a plain INSERT, several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
 //   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
 //     kept (proxy/mysql_prepared_statements); each COM_STMT_EXECUTE keyed from its parameters
-//     and decided as the plain INSERT, the SIGNAL sent as a COM_QUERY in the execute's place;
+//     and decided as the plain INSERT, the SIGNAL sent as a COM_QUERY in the execute's place
+//     (an execute whose rows are partly dropped is refused: its rows cannot be cut);
 //   a guard whose key set is not loaded → its when_unready.
 // Keys are claimed (guard/key_claims.hpp, proxy/pg_session_claims.hpp) for the session's
 // transaction before the key set hears of them and before the INSERT goes out (reject, ignore;
@@ -33,6 +42,7 @@
 // decide how literals read.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,7 +83,8 @@ class MySqlGuard {
     struct Step {
         enum class Kind {
             forward,  // the client's command goes to the server unchanged
-            replace,  // `sql` goes as a COM_QUERY in its place (a SIGNAL: the server answers ERR)
+            replace,  // `sql` goes as a COM_QUERY in its place (a SIGNAL the server answers
+                      // with ERR or a warning, or the INSERT without its dropped rows)
             check,    // `sql` is the proxy's own query; hand its reply to on_check_reply
             rewrite,  // `sql` is a command payload (command byte first) sent in the client's
                       // command's place, with its sequence id
@@ -165,7 +176,15 @@ class MySqlGuard {
     Step unenforced(guard::GuardState& g, std::string_view what);
     // The INSERT passes: its keys join the key sets; counted.
     Step pass(Pending& p);
+    // The INSERT's rows as dropping them needs (its text's ranges, IGNORE, RETURNING, whether
+    // it is an execute).
+    static void note_rows(Pending& p, const sql::InsertStatement& insert, bool execute);
     Step verdict(Pending& p, const std::string* exists);
+    // Some rows dropped (p.dropped): the INSERT without them, or the warning a real INSERT IGNORE
+    // gives when it inserts nothing; `record` logs and counts them once that is settled (a
+    // form the proxy cannot cut is refused, and records nothing).
+    Step drop_rows(Pending& p, guard::GuardState* first_guard, const std::function<void()>& record,
+                   const std::string& first_duplicate);
     void log_duplicate(const Pending& p, const GuardRows& rows, std::size_t row,
                        guard::DuplicateAction action);
 

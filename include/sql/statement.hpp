@@ -169,6 +169,10 @@ struct InsertStatement {
     // skipped). INSERT ... SET a = 1, b = 2 is one row with `columns` {a, b}.
     bool replace = false;
     bool ignore = false;
+    // MySQL only: per row of `rows`, its text, so that rows can be cut out of the statement
+    // (action "ignore" drops duplicate rows): a VALUES row from its `(` (or `ROW`) to its `)`;
+    // the SET form's one row from the first assignment to the last.
+    std::vector<SourceRange> row_ranges;
     bool operator==(const InsertStatement&) const = default;
 };
 

@@ -14,11 +14,6 @@ std::vector<std::string> not_built_yet(const Config& cfg) {
         if (g.consistency == Consistency::strict)
             lines.push_back("guard " + g.name +
                             ": consistency = \"strict\" is not built yet: \"cache\" applies");
-    for (const auto& g : cfg.guards)
-        if (cfg.listen.protocol == Protocol::mysql && g.action == GuardAction::ignore)
-            lines.push_back("guard " + g.name +
-                            ": action = \"ignore\" is not built for MySQL/MariaDB yet: a "
-                            "statement with a duplicate row is refused instead");
     if (cfg.listen.auth == ClientAuth::terminate && cfg.listen.protocol == Protocol::mysql)
         lines.push_back(
             "listen.auth = \"terminate\" is built for PostgreSQL only: MySQL/MariaDB "

@@ -8,6 +8,7 @@
 #include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
+#include "guard/mysql_row_drop.hpp"
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/mysql/wire.hpp"
@@ -80,8 +81,14 @@ struct MySqlGuard::Pending {
     std::vector<GuardRows> guards;
     std::size_t rows = 0;
     std::size_t probes = 0;
-    std::string statement;  // for the duplicate log
+    std::string statement;  // for the duplicate log, and cut when rows are dropped
     MySqlGuardSession session;
+    // What dropping rows needs (verdict): each row's text in `statement`, whether the client
+    // wrote INSERT IGNORE, whether it returns rows; and, once decided, the rows dropped.
+    std::vector<sql::SourceRange> row_ranges;
+    bool insert_ignore = false;
+    bool returning = false;
+    std::vector<bool> dropped;
     // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
     bool execute = false;
     std::uint32_t statement_id = 0;
@@ -307,7 +314,6 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
     const MySqlSessionSettings& settings, const MySqlGuardSession& session) {
     const auto& insert = *st.get<sql::InsertStatement>();
     if (insert.replace) return "a prepared REPLACE";
-    if (insert.ignore) return "a prepared INSERT IGNORE";
     if (insert.on_conflict.action != sql::OnConflict::Action::none)
         return "a prepared INSERT … ON DUPLICATE KEY UPDATE";
     if (insert.select_source) return "a prepared INSERT … SELECT";
@@ -519,8 +525,6 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
             std::string_view what;
             if (insert->replace)
                 what = "REPLACE";
-            else if (insert->ignore)
-                what = "INSERT IGNORE";
             else if (insert->on_conflict.action != sql::OnConflict::Action::none)
                 what = "INSERT … ON DUPLICATE KEY UPDATE";
             else if (insert->select_source)
@@ -602,6 +606,7 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 
     auto p = std::make_unique<Pending>();
     p->rows = insert.rows.size();
+    note_rows(*p, insert, params != nullptr);
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
         // A prepared INSERT's literals were read at its prepare, under the sql_mode then.
@@ -730,48 +735,126 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
 MySqlGuard::Step MySqlGuard::pass(Pending& p) {
     for (auto& r : p.guards) {
         for (std::size_t row = 0; row < r.fingerprints.size(); ++row)
-            if (!r.has_null[row]) r.guard->keys().insert(r.fingerprints[row]);
+            if (!r.has_null[row] && !(row < p.dropped.size() && p.dropped[row]))
+                r.guard->keys().insert(r.fingerprints[row]);
         r.guard->counters().passed.fetch_add(1, std::memory_order_relaxed);
     }
     return {};
 }
 
+void MySqlGuard::note_rows(Pending& p, const sql::InsertStatement& insert, bool execute) {
+    p.execute = execute;
+    p.row_ranges = insert.row_ranges;
+    p.insert_ignore = insert.ignore;
+    p.returning = insert.returning;
+}
+
 MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
+    p.dropped.assign(p.rows, false);
+    // Whether a row's key is on the server: the answer for the first row with that key (a row
+    // equal to an earlier one was not asked about).
+    auto on_server = [&](const GuardRows& r, std::size_t row) {
+        const std::size_t first =
+            r.same_as_earlier[row] == std::string::npos ? row : r.same_as_earlier[row];
+        return exists && r.probe[first] != std::string::npos && (*exists)[r.probe[first]] == '1';
+    };
+    // A duplicate of a row on the server, or of an earlier row of the statement that is
+    // inserted: a dropped row never reaches the table, so a later equal row is no duplicate of
+    // it.
     auto duplicate = [&](const GuardRows& r, std::size_t row) {
         if (r.has_null[row]) return false;
-        if (r.same_as_earlier[row] != std::string::npos) return true;
-        return exists && r.probe[row] != std::string::npos && (*exists)[r.probe[row]] == '1';
+        if (on_server(r, row)) return true;
+        if (r.same_as_earlier[row] == std::string::npos) return false;
+        for (std::size_t e = r.same_as_earlier[row]; e < row; ++e)
+            if (!p.dropped[e] && !r.has_null[e] && r.encoded[e] == r.encoded[row]) return true;
+        return false;
     };
-    // The server inserts row by row and checks each unique key in turn: the first row with a
-    // duplicate, under the first guard (in config order) it breaks, is the one it reports.
+    // The server inserts row by row and checks each unique key in turn: the first guard (in
+    // config order) a row breaks decides. Under reject (and not INSERT IGNORE) the statement
+    // fails there; under ignore, or INSERT IGNORE as a real unique key would have it, the row is
+    // dropped; under log the row goes and is logged.
+    struct Hit {
+        GuardRows* rows;
+        std::size_t row;
+    };
+    std::vector<Hit> logged, dropped;
     for (std::size_t row = 0; row < p.rows; ++row) {
         for (auto& r : p.guards) {
             if (!duplicate(r, row)) continue;
             auto& g = *r.guard;
             const auto& cfg = g.config();
             if (cfg.action == config::GuardAction::log) {
-                // Every duplicate row of the statement is logged; the statement goes as it is.
-                for (auto& each : p.guards)
-                    for (std::size_t i = 0; i < p.rows; ++i)
-                        if (duplicate(each, i)) {
-                            each.guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
-                            log_duplicate(p, each, i, guard::DuplicateAction::logged);
-                        }
-                return pass(p);
+                logged.push_back({&r, row});
+                continue;
             }
-            g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
-            log_duplicate(p, r, row, guard::DuplicateAction::rejected);
-            claims_.release_statement();  // the statement does not run: writes none of its keys
-            if (cfg.action == config::GuardAction::ignore)
-                return signal(my::error_code::not_supported_yet, "42000",
-                              "uniqguard: a duplicate row under action \"ignore\" of guard \"" +
-                                  cfg.name + "\" on table \"" + table_of(g) +
-                                  "\" is not dropped by this build yet; the statement was refused");
-            return signal(my::error_code::dup_entry, "23000",
-                          guard::mysql_duplicate_message(r.texts[row], cfg.name));
+            if (cfg.action == config::GuardAction::reject && !p.insert_ignore) {
+                g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
+                log_duplicate(p, r, row, guard::DuplicateAction::rejected);
+                claims_.release_statement();  // the statement does not run: writes none of its keys
+                return signal(my::error_code::dup_entry, "23000",
+                              guard::mysql_duplicate_message(r.texts[row], cfg.name));
+            }
+            p.dropped[row] = true;
+            dropped.push_back({&r, row});
+            break;
         }
     }
-    return pass(p);
+    auto write_logged = [&] {
+        for (const auto& h : logged) {
+            h.rows->guard->counters().logged.fetch_add(1, std::memory_order_relaxed);
+            log_duplicate(p, *h.rows, h.row, guard::DuplicateAction::logged);
+        }
+    };
+    if (dropped.empty()) {
+        write_logged();
+        return pass(p);
+    }
+    return drop_rows(
+        p, dropped.front().rows->guard,
+        [&] {
+            write_logged();
+            for (const auto& h : dropped) {
+                h.rows->guard->counters().ignored.fetch_add(1, std::memory_order_relaxed);
+                log_duplicate(p, *h.rows, h.row, guard::DuplicateAction::ignored);
+            }
+        },
+        guard::mysql_duplicate_message(dropped.front().rows->texts[dropped.front().row],
+                                       dropped.front().rows->guard->config().name));
+}
+
+MySqlGuard::Step MySqlGuard::drop_rows(Pending& p, guard::GuardState* first_guard,
+                                       const std::function<void()>& record,
+                                       const std::string& first_duplicate) {
+    const auto kept =
+        static_cast<std::size_t>(std::count(p.dropped.begin(), p.dropped.end(), false));
+    // A statement refused, or answered by the proxy, writes none of its keys.
+    struct ReleaseUnlessSent {
+        SessionClaims& claims;
+        bool sent = false;
+        ~ReleaseUnlessSent() {
+            if (!sent) claims.release_statement();
+        }
+    } release{claims_};
+    // Refused before anything is recorded: a refused statement drops nothing.
+    if (kept == 0 && p.returning)
+        // A real INSERT IGNORE … RETURNING answers an empty result set; no statement the proxy
+        // can send in its place gives the same column definitions.
+        return unenforced(*first_guard, "an INSERT … RETURNING whose every row is a duplicate");
+    std::optional<std::string> without;
+    if (kept > 0) {
+        if (p.execute)
+            // The rows of an execute are its parameters: the prepared statement cannot lose some.
+            return unenforced(*first_guard,
+                              "an execute of a prepared multi-row INSERT with some rows "
+                              "duplicates and some not");
+        without = guard::mysql_insert_without_rows(p.statement, p.row_ranges, p.dropped);
+        if (!without) return unenforced(*first_guard, "an INSERT whose rows the proxy cannot cut");
+    }
+    record();
+    if (kept == 0) return {Step::Kind::replace, guard::mysql_rows_dropped_sql(first_duplicate)};
+    release.sent = true;  // the kept rows' keys are written (a dropped row's key is taken anyway)
+    pass(p);
+    return {Step::Kind::replace, std::move(*without)};
 }
 
 void MySqlGuard::log_duplicate(const Pending& p, const GuardRows& rows, std::size_t row,

@@ -115,17 +115,20 @@ def test_mysql2_transactions_rollback_and_reprepare(node_steps, guarded, mariadb
 def test_mysql2_forms_the_proxy_cannot_key_are_refused_at_prepare(node_steps, guarded, mariadb):
     got = run_node(node_steps, guarded.port, "gp_enroll", [
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (? + 1, ?)", [1, "a"]],
-        ["execute", "INSERT IGNORE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
+        ["execute", "REPLACE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?) "
                     "ON DUPLICATE KEY UPDATE note = 'x'", [1, "a"]],
         ["execute", "UPDATE {t} SET course_id = ? WHERE id = 1", ["b"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?)", [40, "ok"]],
+        # Followed since INSERT IGNORE drops duplicates (test_mysql_guard_ignore.py).
+        ["execute", "INSERT IGNORE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
     ])
     for r in got[:4]:
         assert r["err"][:2] == [1235, "42000"], r
     assert "is not enforced by guard" in got[0]["err"][2]
     assert "key column `user_id`" in got[0]["err"][2]
     assert got[4] == {"ok": 1}
+    assert got[5] == {"ok": 0}
 
 
 # -- the raw protocol ---------------------------------------------------------------------------

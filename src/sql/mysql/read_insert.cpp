@@ -50,6 +50,7 @@ bool read_tail(const Context& ctx, std::size_t i, InsertStatement& ins, std::str
 // the rows, npos (with `why`) when a row is not a parenthesised list.
 std::size_t read_rows(const Context& ctx, std::size_t i, InsertStatement& ins, std::string& why) {
     while (true) {
+        const std::size_t start = i;
         if (ctx.word(i, "row")) ++i;  // MySQL 8: VALUES ROW(1, 2)
         const std::size_t close = ctx.skip_group(i);
         if (close == Context::npos) {
@@ -63,6 +64,7 @@ std::size_t read_rows(const Context& ctx, std::size_t i, InsertStatement& ins, s
             }
         }
         ins.rows.push_back(std::move(row));
+        ins.row_ranges.push_back(ctx.range(start, close - 1));
         i = close;
         if (!ctx.symbol(i, ",")) break;
         ++i;
@@ -140,6 +142,7 @@ Statement::Body read_insert(const Context& ctx) {
             row.push_back(std::move(a.value));
         }
         ins.rows.push_back(std::move(row));
+        if (stop > i + 1) ins.row_ranges.push_back(ctx.range(i + 1, stop - 1));
         i = stop;
     } else if (starts_select(ctx, i)) {
         ins.select_source = true;

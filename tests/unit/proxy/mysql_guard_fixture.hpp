@@ -60,7 +60,7 @@ struct MySqlGuardFixture {
         std::string bytes;
         protocol::mysql::append_packet(bytes, 1, std::string("\x01"));
         protocol::mysql::append_packet(bytes, 2, std::string(24, '\x01'));
-        protocol::mysql::append_packet(bytes, 3, std::string("\x01") + value);
+        protocol::mysql::append_packet(bytes, 3, static_cast<char>(value.size()) + value);
         protocol::mysql::append_packet(bytes, 4, std::string("\xFE\x00\x00\x02\x00\x00\x00", 7));
         protocol::mysql::ValueReplyReader reply(true);
         reply.feed(util::as_bytes(bytes));

@@ -260,6 +260,27 @@ TEST_CASE("MySqlInsertEmptyRowsAndReturning", "[sql][mysql_parser]") {
           2);
 }
 
+TEST_CASE("MySqlInsertRowRangesCoverEachRowAsWritten", "[sql][mysql_parser]") {
+    // Each VALUES row from its parenthesis (or ROW) to its closing one, comments between rows
+    // outside; the SET form's one row is its assignments.
+    std::string sql = "INSERT IGNORE INTO t (a, b) VALUES (1, '(x)') /* c */ ,(2,(3)), () ;";
+    auto ins = mysql_only<InsertStatement>(sql);
+    REQUIRE(ins.row_ranges.size() == 3);
+    CHECK(ins.row_ranges[0] == span_of(sql, "(1, '(x)')"));
+    CHECK(ins.row_ranges[1] == span_of(sql, "(2,(3))"));
+    CHECK(ins.row_ranges[2] == span_of(sql, "()"));
+    sql = "INSERT INTO t VALUE ROW(1, 2),ROW (3, 4) RETURNING a";
+    ins = mysql_only<InsertStatement>(sql);
+    REQUIRE(ins.row_ranges.size() == 2);
+    CHECK(ins.row_ranges[0] == span_of(sql, "ROW(1, 2)"));
+    CHECK(ins.row_ranges[1] == span_of(sql, "ROW (3, 4)"));
+    sql = "INSERT t SET a = 1, b = 'x' RETURNING id";
+    ins = mysql_only<InsertStatement>(sql);
+    REQUIRE(ins.row_ranges.size() == 1);
+    CHECK(ins.row_ranges[0] == span_of(sql, "a = 1, b = 'x'"));
+    CHECK(mysql_only<InsertStatement>("INSERT INTO t SELECT 1").row_ranges.empty());
+}
+
 TEST_CASE("MySqlInsertRefusedWhenNotUnderstood", "[sql][mysql_parser]") {
     CHECK(unsupported_reason("INSERT INTO t VALUES 1") ==
           "a VALUES row that is not a parenthesised list");
