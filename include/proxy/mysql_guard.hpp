@@ -172,6 +172,8 @@ class MySqlGuard {
                    const std::vector<guard::GuardState*>& guards,
                    const MySqlSessionSettings& settings, const MySqlGuardSession& session,
                    const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
+    // XA PREPARE in a transaction that claimed keys.
+    Step xa_prepare_refusal();
     // A form the slice does not enforce: refused (log: forwarded with a warning).
     Step unenforced(guard::GuardState& g, std::string_view what);
     // The INSERT passes: its keys join the key sets; counted.

@@ -139,8 +139,15 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // again after a wake), and when to look for a deadlock next.
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
     std::optional<std::uint32_t> server_connection_id_;  // registered for KILL QUERY
-    std::uint64_t server_capabilities_ = 0;              // as sent to the server (reply layouts)
-    std::uint16_t login_status_ = 0;                     // the status flags of the login's OK
+    // A `KILL QUERY <id>` sent: the wait of that session ends once the server has accepted it
+    // (its OK), not on the attempt of a client the server refuses (ERR 1095).
+    struct PendingKill {
+        std::uint64_t command;  // CommandTracker::sent() number of the KILL
+        std::uint32_t target;
+    };
+    std::vector<PendingKill> pending_kills_;
+    std::uint64_t server_capabilities_ = 0;  // as sent to the server (reply layouts)
+    std::uint16_t login_status_ = 0;         // the status flags of the login's OK
     std::optional<MySqlSessionSettings> settings_;
     // The proxy's own query in flight: the server pump gives its reply bytes here, not to the
     // client (the client pump sent it while nothing was owed to the client).

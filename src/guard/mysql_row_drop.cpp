@@ -16,10 +16,19 @@ std::optional<std::string> mysql_insert_without_rows(std::string_view text,
         previous_end = r.end();
     }
     // An executable comment (/*! … */, MariaDB's /*M! … */) among the rows is SQL to the server:
-    // a cut could leave its opening or its closing behind. Not cut (a string holding those
-    // bytes is refused too: rare, and refusing is safe).
+    // a cut could leave its opening or its closing behind, whether the opening is among the
+    // rows or before them (`VALUES /*!50000 (1), */ (2)`: only its closing is among them, so
+    // the span has more closings than openings). Not cut (a string holding those bytes is
+    // refused too: rare, and safe). Plain comments opened and closed among the rows are cut.
     const auto span = text.substr(rows.front().offset, previous_end - rows.front().offset);
-    if (span.find("/*!") != std::string_view::npos || span.find("/*M!") != std::string_view::npos)
+    const auto count = [&](std::string_view what) {
+        std::size_t n = 0;
+        for (auto at = span.find(what); at != std::string_view::npos; at = span.find(what, at + 2))
+            ++n;
+        return n;
+    };
+    if (span.find("/*!") != std::string_view::npos || span.find("/*M!") != std::string_view::npos ||
+        count("/*") != count("*/"))
         return std::nullopt;
     std::string out(text.substr(0, rows.front().offset));
     bool first = true;

@@ -12,6 +12,7 @@
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/mysql/wire.hpp"
+#include "sql/mysql_leading_words.hpp"
 #include "sql/mysql_parser.hpp"
 #include "util/ascii_search.hpp"
 
@@ -217,6 +218,11 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
             prepared_.clear();
             return {};
         case my::Command::query:
+            if (claims_.held() > 0) {
+                const auto words = sql::mysql_leading_words(payload.substr(1), 2).words;
+                if (words.size() == 2 && words[0] == "xa" && words[1] == "prepare")
+                    return xa_prepare_refusal();
+            }
             return on_query(payload.substr(1), settings, session);
         case my::Command::stmt_prepare:
             return on_prepare(payload.substr(1), settings, session);
@@ -243,6 +249,20 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
         default:
             return {};
     }
+}
+
+MySqlGuard::Step MySqlGuard::xa_prepare_refusal() {
+    // After XA PREPARE the outcome is decided by an XA COMMIT or XA ROLLBACK that may come from
+    // any session, or never, and the prepared transaction outlives this connection: the keys it
+    // wrote could be neither confirmed nor freed (their claims end with this session). Refused
+    // as the PostgreSQL guard refuses PREPARE TRANSACTION; the XA transaction stays open, to be
+    // ended with XA COMMIT … ONE PHASE or XA ROLLBACK.
+    auto& g = *registry_->guards().front();
+    g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+    return signal(my::error_code::not_supported_yet, "42000",
+                  "uniqguard: XA PREPARE is refused in a transaction that wrote keys guarded by "
+                  "uniqguard (a two-phase commit cannot be followed: XA COMMIT may come from "
+                  "another session); end it with XA COMMIT ... ONE PHASE or XA ROLLBACK");
 }
 
 MySqlGuard::Step MySqlGuard::unenforced(guard::GuardState& g, std::string_view what) {
@@ -666,10 +686,8 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
             r.texts.push_back(std::move(key_text));
             r.has_null.push_back(has_null);
         }
-        // The same key twice in the statement; and which keys the server must be asked about
-        // (in the key set: maybe on the server; a row equal to an earlier one needs no question).
+        // The same key twice in the statement.
         r.same_as_earlier.assign(r.encoded.size(), std::string::npos);
-        r.probe.assign(r.encoded.size(), std::string::npos);
         for (std::size_t row = 0; row < r.encoded.size(); ++row) {
             if (r.has_null[row]) continue;
             for (std::size_t e = 0; e < row; ++e)
@@ -677,15 +695,24 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                     r.same_as_earlier[row] = e;
                     break;
                 }
-            if (r.same_as_earlier[row] == std::string::npos &&
-                g->keys().contains(r.fingerprints[row]))
-                r.probe[row] = p->probes++;
         }
         p->guards.push_back(std::move(r));
     }
     p->statement.assign(text);
     p->session = session;
+    // Claimed before the key set is read: a session that wrote a key and let go of it (its
+    // transaction over) put it in the key set first, so the key set read after the claim has it.
+    // Read before, it could miss a key another session wrote and committed in between.
     if (auto wait = claim_keys(*p)) return *wait;
+    // Which keys the server must be asked about (in the key set: maybe on the server; a row
+    // equal to an earlier one needs no question).
+    for (auto& r : p->guards) {
+        r.probe.assign(r.encoded.size(), std::string::npos);
+        for (std::size_t row = 0; row < r.encoded.size(); ++row)
+            if (!r.has_null[row] && r.same_as_earlier[row] == std::string::npos &&
+                r.guard->keys().contains(r.fingerprints[row]))
+                r.probe[row] = p->probes++;
+    }
     if (p->probes == 0) return verdict(*p, nullptr);
 
     std::vector<guard::MySqlKeyProbe> probes(p->probes);

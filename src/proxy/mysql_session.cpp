@@ -98,6 +98,12 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
             const auto code = error ? static_cast<std::uint16_t>(h[1] | (h[2] << 8)) : 0;
             s_.guard_->on_reply(error, static_cast<std::uint16_t>(code),
                                 s_.guard_session().server_status, s_.tracker_->idle());
+            auto& kills = s_.pending_kills_;
+            while (!kills.empty() && kills.front().command <= s_.tracker_->answered()) {
+                if (kills.front().command == s_.tracker_->answered() && !error)
+                    s_.shared_.mysql_waits.cancel(kills.front().target);
+                kills.erase(kills.begin());
+            }
         }
     }
 
@@ -500,9 +506,10 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                     packet.frames == 1 ? util::as_chars(packet.first_payload) : joined;
                 if (packet.first_payload[0] == static_cast<std::uint8_t>(my::Command::query))
                     if (auto target = mysql_kill_query_target(payload.substr(1)))
-                        // A statement of that session waiting in the proxy ends (1317); the
-                        // server answers this KILL as it would anyway.
-                        shared_.mysql_waits.cancel(*target);
+                        // The server answers this KILL as it would anyway; once it accepts it,
+                        // a statement of that session waiting in the proxy ends (1317). It is
+                        // the next command the tracker counts (a KILL is never held back).
+                        pending_kills_.push_back({tracker_->sent() + 1, *target});
                 auto step = guard_->on_command(payload, *settings_, guard_session());
                 if (step.kind != MySqlGuard::Step::Kind::wait) wait_deadline_.reset();
                 if (step.kind != MySqlGuard::Step::Kind::forward) {

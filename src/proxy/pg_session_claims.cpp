@@ -221,12 +221,10 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
     const std::uint64_t answered = answered_;
     switch (status) {
         case pg::TransactionStatus::idle:
-            if (nothing_owed) {
-                savepoints_.clear();
-                release_all();
-            } else {
-                release_if([&](const Held& h) { return h.ready <= answered; });
-            }
+            // Every claim of a message answered so far; not those of a message being decided
+            // now (claimed, not sent yet: its ReadyForQuery is still to come).
+            if (nothing_owed) savepoints_.clear();
+            release_if([&](const Held& h) { return h.ready <= answered; });
             break;
         case pg::TransactionStatus::failed:
             if (savepoints_.empty()) {

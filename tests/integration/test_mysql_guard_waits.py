@@ -266,3 +266,46 @@ def test_execute_sent_with_the_prepare_it_guesses_is_checked(waits, mariadb, gue
     assert want == (1, b"\xff" + struct.pack("<H", 1062) + b"#23000" +
                     f"Duplicate entry '1-a' for key '{GUARD}'".encode(), ((1, "a"),))
     assert got == want
+
+
+def test_a_kill_query_the_server_refuses_ends_no_wait(waits, mariadb, mysql_root):
+    with mysql_root.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'weak'@'%' IDENTIFIED BY 'weak-secret'")
+        cur.execute(f"GRANT ALL ON {DATABASE}.* TO 'weak'@'%'")  # no PROCESS, no SUPER
+
+    def scenario(port, table):
+        a = connect(port)
+        weak = pymysql.connect(host="127.0.0.1", port=port, user="weak", password="weak-secret",
+                               database=DATABASE, autocommit=True)
+        run(a, "BEGIN")
+        run(a, insert(table, 12, "w"))
+        b = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+        waiter = RawBackground(b, insert(table, 12, "w"))
+        assert waiter.waiting()
+        refused = run(weak, f"KILL QUERY {b.connection_id}")
+        still_waiting = waiter.waiting(1.0)
+        run(a, "COMMIT")  # the wait ends as on the index: a duplicate
+        result = waiter.join()
+        for c in (a, weak, b):
+            c.close()
+        return refused, still_waiting, result
+
+    got, want = on_both(waits, mariadb, scenario)
+    assert want[0] == ("err", 1095, f"You are not owner of thread {want[0][2].split()[-1]}")
+    assert want[1:] == (True, (1, b"\xff" + struct.pack("<H", 1062) + b"#23000" +
+                                b"Duplicate entry '12-w' for key 'enroll_uniq'"))
+    assert got[0][:2] == want[0][:2] and got[1:] == want[1:]
+
+
+def test_xa_prepare_of_a_transaction_that_wrote_guarded_keys_is_refused(waits):
+    a, b = connect(waits.port), connect(waits.port)
+    run(a, "XA START 'x1'")
+    assert run(a, insert(TABLE, 13, "x")) == ("ok", 1)
+    run(a, "XA END 'x1'")
+    code, message = run(a, "XA PREPARE 'x1'")[1:]
+    assert code == 1235 and "XA PREPARE is refused" in message
+    # Still its own: another session waits for the key until the XA transaction ends.
+    waiter = Background(b, insert(TABLE, 13, "x"))
+    assert waiter.waiting()
+    assert run(a, "XA COMMIT 'x1' ONE PHASE") == ("ok", 0)
+    assert waiter.join() == ("err", 1062, "Duplicate entry '13-x' for key 'enroll_uniq'")

@@ -105,6 +105,9 @@ class CommandTracker {
     // Commands answered so far (their last reply packet seen): a change across one
     // on_server_packet means that packet ended a command's answer.
     std::uint64_t answered() const { return answered_; }
+    // Commands that get an answer, counted as they are sent: the n-th one's answer ends when
+    // answered() reaches n.
+    std::uint64_t sent() const { return sent_; }
 
   private:
     enum class Phase {
@@ -144,6 +147,7 @@ class CommandTracker {
     std::string database_;
     std::uint16_t status_ = 0;
     std::uint64_t answered_ = 0;
+    std::uint64_t sent_ = 0;
     bool broken_ = false;
 };
 

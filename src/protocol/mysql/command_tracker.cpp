@@ -93,6 +93,7 @@ ClientPacketRole CommandTracker::on_client_packet(util::Bytes payload) {
             break;  // one packet: OK, ERR, EOF or a string (COM_STATISTICS)
     }
     pending_.push_back(std::move(p));
+    ++sent_;
     return ClientPacketRole::command;
 }
 

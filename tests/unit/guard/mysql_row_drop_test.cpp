@@ -43,6 +43,9 @@ TEST_CASE("AnExecutableCommentAmongTheRowsIsNotCut", "[mysql][guard]") {
     CHECK_FALSE(without("INSERT INTO t VALUES (1) /*! , (2) */", {true, false}));
     CHECK_FALSE(without("INSERT INTO t VALUES (1) /*M! , (2) */", {false, true}));
     CHECK_FALSE(without("INSERT INTO t VALUES (1), ('/*!'), (3)", {false, false, true}));
+    // Opened before the rows, closed among them: the server reads `(1),` as SQL.
+    CHECK_FALSE(without("INSERT INTO t VALUES /*!50000 (1), */ (2)", {true, false}));
+    CHECK_FALSE(without("INSERT INTO t /*!40000 VALUES (1) */, (2)", {true, false}));
     // Outside the rows, or an ordinary comment: cut.
     CHECK(without("INSERT /*! IGNORE */ INTO t VALUES (1), (2)", {true, false}) ==
           "INSERT /*! IGNORE */ INTO t VALUES (2)");

@@ -184,3 +184,32 @@ TEST_CASE("KillQueryTargets", "[mysql][kill]") {
     CHECK_FALSE(mysql_kill_query_target("/*!KILL QUERY */ 12"));
     CHECK_FALSE(mysql_kill_query_target("INSERT INTO t VALUES (1)"));
 }
+
+TEST_CASE("ClaimsOfACommandNotSentYetOutliveAnEarlierAnswer", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    a.guard.on_reply(false, 0, autocommit, true);
+    // Key 1 is in the key set: the next INSERT of it is checked, its claim taken meanwhile...
+    REQUIRE(a.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    // ...and the answer to a command sent before it (nothing else owed, no transaction) must
+    // not free that claim: the INSERT is still to be sent.
+    a.guard.on_reply(false, 0, autocommit, true);
+    CHECK(a.g().claims().size() == 1);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+}
+
+TEST_CASE("XaPrepareAfterGuardedWritesIsRefused", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    sent(a, 1);
+    a.guard.on_reply(false, 0, in_transaction, true);
+    const auto refused = a.query("/* x */ xa  PREPARE 'x'");
+    CHECK(uniqguard::test::signals(
+        refused, "1235",
+        "uniqguard: XA PREPARE is refused in a transaction that wrote keys guarded by uniqguard "
+        "(a two-phase commit cannot be followed: XA COMMIT may come from another session); end "
+        "it with XA COMMIT ... ONE PHASE or XA ROLLBACK"));
+    // A session that claimed nothing prepares as it likes.
+    CHECK(b.query("XA PREPARE 'y'").kind == Kind::forward);
+}
