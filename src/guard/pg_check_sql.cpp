@@ -69,8 +69,8 @@ std::string stored_as(const TableColumn& col, const std::string& v) {
     const auto open = col.type_name.find('(');
     if (col.type_name.starts_with("character") && open != std::string::npos) {
         const std::string n = col.type_name.substr(open + 1, col.type_name.find(')') - open - 1);
-        return "CASE WHEN char_length(rtrim(CAST(" + v + " AS text))) <= " + n + " THEN CAST(" +
-               v + " AS " + col.type_name + ") END";
+        return "CASE WHEN char_length(rtrim(CAST(" + v + " AS text))) <= " + n + " THEN CAST(" + v +
+               " AS " + col.type_name + ") END";
     }
     return "CAST(" + v + " AS " + col.type_name + ")";
 }
@@ -353,8 +353,9 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
         std::string outputs;
         for (std::size_t i = 0; i < check.key.size(); ++i)
             outputs += (i ? ", " : "") + output_of("m.uniqguard_n" + std::to_string(i + 1));
-        body = declare + "BEGIN BEGIN " + moved_rows_cte(table, check) + " SELECT c.*, ((SELECT count(*)" +
-               from_table(table, "") + " WHERE " + key_condition(table, check.key) +
+        body = declare + "BEGIN BEGIN " + moved_rows_cte(table, check) +
+               " SELECT c.*, ((SELECT count(*)" + from_table(table, "") + " WHERE " +
+               key_condition(table, check.key) +
                ") + (SELECT count(*) FROM uniqguard_moved))::text" + into +
                ", uniqguard_expect FROM (SELECT 1) AS uniqguard_one LEFT JOIN LATERAL (SELECT " +
                outputs + conflicting_moved_rows(table, check) +
@@ -377,7 +378,8 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
     body +=
         "EXCEPTION WHEN OTHERS THEN uniqguard_found := false; uniqguard_keys := ''; "
         "uniqguard_expect := ''; END; "
-        "PERFORM pg_catalog.set_config(" + quote_literal(expect_setting) +
+        "PERFORM pg_catalog.set_config(" +
+        quote_literal(expect_setting) +
         ", uniqguard_expect, true); "
         "PERFORM pg_catalog.set_config(" +
         quote_literal(verdict_setting) + ", CASE WHEN uniqguard_found THEN " + detail +
@@ -401,9 +403,8 @@ std::string update_verdict(const GuardTable& table, const config::Guard& guard,
             values += (i ? " || ', ' || " : "") +
                       output_of(cast_value((*whole_key)[i], key_column(table, i)));
         }
-        const std::string count =
-            "(SELECT count(*)" + from_table(table, "") + " WHERE " +
-            key_condition(table, *whole_key) + ")";
+        const std::string count = "(SELECT count(*)" + from_table(table, "") + " WHERE " +
+                                  key_condition(table, *whole_key) + ")";
         recount = "IF uniqguard_detail = '' AND uniqguard_expect <> '' AND " + count +
                   " > greatest(uniqguard_expect::bigint, 1) THEN uniqguard_detail := " +
                   quote_literal("Key (" + columns + ")=(") + " || " + values + " || " +
@@ -411,11 +412,13 @@ std::string update_verdict(const GuardTable& table, const config::Guard& guard,
     }
     const std::string body =
         "DECLARE uniqguard_detail text := coalesce(pg_catalog.current_setting(" +
-        quote_literal(verdict_setting) + ", true), ''); uniqguard_expect text := "
-        "coalesce(pg_catalog.current_setting(" + quote_literal(expect_setting) +
-        ", true), ''); BEGIN PERFORM pg_catalog.set_config(" + quote_literal(verdict_setting) +
-        ", '', true); PERFORM pg_catalog.set_config(" + quote_literal(expect_setting) +
-        ", '', true); " + recount + "IF uniqguard_detail <> '' THEN " +
+        quote_literal(verdict_setting) +
+        ", true), ''); uniqguard_expect text := "
+        "coalesce(pg_catalog.current_setting(" +
+        quote_literal(expect_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
+        quote_literal(verdict_setting) + ", '', true); PERFORM pg_catalog.set_config(" +
+        quote_literal(expect_setting) + ", '', true); " + recount +
+        "IF uniqguard_detail <> '' THEN " +
         raise_unique_violation(table, guard, "'" + std::string(event_marker_prefix) + "0'",
                                "uniqguard_detail") +
         "; END IF; END";
@@ -471,8 +474,7 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
     };
     mix(guard.name);
     mix(table.qualified_sql);
-    for (std::size_t i = 0; i < table.key_columns.size(); ++i)
-        mix(key_column(table, i).type_name);
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) mix(key_column(table, i).type_name);
     char hex[9];
     std::snprintf(hex, sizeof hex, "%08x", h);
     return std::string("uniqguard_late_") + hex;
@@ -488,9 +490,11 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     auto k = [](std::size_t i) { return "uniqguard_n" + std::to_string(i + 1); };
     LateInsertSql out;
 
-    std::string create = "CREATE TEMP TABLE " + name + " (uniqguard_row bigint GENERATED ALWAYS "
+    std::string create = "CREATE TEMP TABLE " + name +
+                         " (uniqguard_row bigint GENERATED ALWAYS "
                          "AS IDENTITY";
-    for (std::size_t i = 0; i < n; ++i) create += ", " + k(i) + " " + key_column(table, i).type_name;
+    for (std::size_t i = 0; i < n; ++i)
+        create += ", " + k(i) + " " + key_column(table, i).type_name;
     create += ")";
     out.prepare = do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) +
                            ") IS NULL THEN " + create + "; END IF; END");
@@ -533,7 +537,8 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
         into += ", " + var;
         same_as_earlier += sep + "e." + k(i) + op + "v." + k(i);
         same_in_statement += sep + "s." + k(i) + op + "v." + k(i);
-        same_in_table += sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k(i);
+        same_in_table +=
+            sep + "t." + quote_identifier(key_column(table, i).name) + op + "v." + k(i);
         no_null += sep + "v." + k(i) + " IS NOT NULL";
         lock += (i ? " || chr(31) || " : "") + std::string("CASE WHEN v.") + k(i) +
                 " IS NULL THEN 'n' ELSE 'v' || " + lock_text(table.key_types[i].kind, "v." + k(i)) +
@@ -541,7 +546,8 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     }
     std::string detail = quote_literal("Key (" + columns + ")=(");
     for (std::size_t i = 0; i < n; ++i)
-        detail += (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
+        detail +=
+            (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
     detail += " || " + quote_literal(") already exists.");
     const std::string where_keyed = nulls_distinct ? " WHERE " + no_null : std::string();
     // Row order, as the index is written; keys with a NULL never conflict under
@@ -549,15 +555,20 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     // max_locks_per_transaction x connections entries) for a large INSERT … SELECT: past 1,000
     // rows the statement takes the guard's own lock exclusively instead, which the others take
     // shared before their keys' locks, so that every two such INSERTs still exclude each other.
-    const std::string guard_lock = "pg_catalog.hashtextextended(" +
-                                   quote_literal("uniqguard:" + guard.name) + ", 0)";
-    const std::string locks =
-        "IF (SELECT count(*) FROM " + keys + ") > 1000 THEN PERFORM "
-        "pg_catalog.pg_advisory_xact_lock(" + guard_lock + "); ELSE PERFORM "
-        "pg_catalog.pg_advisory_xact_lock_shared(" + guard_lock + "); PERFORM "
-        "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(" +
-        quote_literal("uniqguard:" + guard.name + ":") + " || " + lock + ", 0)) FROM " + keys +
-        " v" + where_keyed + " ORDER BY v.uniqguard_row; END IF; ";
+    const std::string guard_lock =
+        "pg_catalog.hashtextextended(" + quote_literal("uniqguard:" + guard.name) + ", 0)";
+    const std::string locks = "IF (SELECT count(*) FROM " + keys +
+                              ") > 1000 THEN PERFORM "
+                              "pg_catalog.pg_advisory_xact_lock(" +
+                              guard_lock +
+                              "); ELSE PERFORM "
+                              "pg_catalog.pg_advisory_xact_lock_shared(" +
+                              guard_lock +
+                              "); PERFORM "
+                              "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(" +
+                              quote_literal("uniqguard:" + guard.name + ":") + " || " + lock +
+                              ", 0)) FROM " + keys + " v" + where_keyed +
+                              " ORDER BY v.uniqguard_row; END IF; ";
     std::string find;
     if (nulls_distinct) {
         // The statement's keys grouped, and the table's rows with those keys counted in one
@@ -572,26 +583,31 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
             join_s += (i ? " AND " : "") + std::string("s.") + k(i) + " = v." + k(i);
             join_t += (i ? " AND " : "") + std::string("c.") + col + " = s." + k(i);
         }
-        find = "WITH s AS (SELECT " + group + ", count(*) AS uniqguard_count, min(uniqguard_row) "
-               "AS uniqguard_first FROM " + keys + " v WHERE " + no_null + " GROUP BY " + group +
-               "), c AS (SELECT " + t_cols + ", count(*) AS uniqguard_count" +
-               from_table(table, "t") + " WHERE (" + t_cols + ") IN (SELECT " + group +
-               " FROM s) GROUP BY " + t_cols + ") SELECT v.uniqguard_row - (SELECT "
-               "min(uniqguard_row) FROM " + keys + ")" + select + " INTO uniqguard_row" + into +
-               " FROM " + keys + " v JOIN s ON " + join_s + " LEFT JOIN c ON " + join_t +
+        find = "WITH s AS (SELECT " + group +
+               ", count(*) AS uniqguard_count, min(uniqguard_row) "
+               "AS uniqguard_first FROM " +
+               keys + " v WHERE " + no_null + " GROUP BY " + group + "), c AS (SELECT " + t_cols +
+               ", count(*) AS uniqguard_count" + from_table(table, "t") + " WHERE (" + t_cols +
+               ") IN (SELECT " + group + " FROM s) GROUP BY " + t_cols +
+               ") SELECT v.uniqguard_row - (SELECT "
+               "min(uniqguard_row) FROM " +
+               keys + ")" + select + " INTO uniqguard_row" + into + " FROM " + keys +
+               " v JOIN s ON " + join_s + " LEFT JOIN c ON " + join_t +
                " WHERE v.uniqguard_row > s.uniqguard_first OR coalesce(c.uniqguard_count, 0) > "
                "s.uniqguard_count ORDER BY v.uniqguard_row LIMIT 1; ";
     } else {
         find = "SELECT v.uniqguard_row - (SELECT min(uniqguard_row) FROM " + keys + ")" + select +
-               " INTO uniqguard_row" + into + " FROM " + keys + " v WHERE (EXISTS (SELECT 1 "
-               "FROM " + keys + " e WHERE e.uniqguard_row < v.uniqguard_row AND " +
-               same_as_earlier + ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " +
-               same_in_table + ") > (SELECT count(*) FROM " + keys + " s WHERE " +
-               same_in_statement + ")) ORDER BY v.uniqguard_row LIMIT 1; ";
+               " INTO uniqguard_row" + into + " FROM " + keys +
+               " v WHERE (EXISTS (SELECT 1 "
+               "FROM " +
+               keys + " e WHERE e.uniqguard_row < v.uniqguard_row AND " + same_as_earlier +
+               ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " + same_in_table +
+               ") > (SELECT count(*) FROM " + keys + " s WHERE " + same_in_statement +
+               ")) ORDER BY v.uniqguard_row LIMIT 1; ";
     }
-    out.reject_check = do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
-                                raise_unique_violation(table, guard, row_marker(), detail) +
-                                "; END IF; END");
+    out.reject_check =
+        do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
+                 raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END");
     out.clear = "DELETE FROM " + keys;
     return out;
 }
@@ -647,8 +663,8 @@ std::string upsert_statement(const GuardTable& table, const UpsertRewrite& up,
         const std::string sep = k ? " AND " : "";
         match_update += sep + target + "." + quote_identifier(col.name) + op +
                         stored_as(col, "uniqguard_x." + proposed);
-        match_insert += sep + "o." + quote_identifier(col.name) + op +
-                        stored_as(col, "v." + proposed);
+        match_insert +=
+            sep + "o." + quote_identifier(col.name) + op + stored_as(col, "v." + proposed);
     }
     // With RETURNING: the client's list, then the proposed row's number (an inserted row's is
     // found by its key, unique among the proposed rows once the precheck passed).
@@ -681,13 +697,14 @@ std::string upsert_statement(const GuardTable& table, const UpsertRewrite& up,
     for (std::size_t i = 0; i < up.columns.size(); ++i)
         out += (i ? ", " : "") + std::string("v.uniqguard_c") + std::to_string(i + 1);
     out += " FROM uniqguard_x v WHERE NOT EXISTS (SELECT 1 FROM " + only + table.qualified_sql +
-           " o WHERE " + match_insert + ") ORDER BY v.uniqguard_row RETURNING " +
-           returning_insert + ") ";
+           " o WHERE " + match_insert + ") ORDER BY v.uniqguard_row RETURNING " + returning_insert +
+           ") ";
     if (up.returning.empty())
         out += "SELECT (SELECT count(*) FROM uniqguard_u) + (SELECT count(*) FROM uniqguard_i)";
     else
-        out += "SELECT * FROM (SELECT * FROM uniqguard_u UNION ALL SELECT * FROM uniqguard_i) "
-               "uniqguard_r ORDER BY uniqguard_r.uniqguard_row";
+        out +=
+            "SELECT * FROM (SELECT * FROM uniqguard_u UNION ALL SELECT * FROM uniqguard_i) "
+            "uniqguard_r ORDER BY uniqguard_r.uniqguard_row";
     return out;
 }
 
@@ -720,7 +737,8 @@ std::string upsert_check(const GuardTable& table, const config::Guard& guard,
     const std::string cte = "WITH v (uniqguard_row" + names + ") AS (VALUES " + values + ") ";
     const std::string keyed = nulls_distinct ? " WHERE " + no_null : std::string();
     std::string group;
-    for (std::size_t i = 0; i < n; ++i) group += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
+    for (std::size_t i = 0; i < n; ++i)
+        group += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
     std::string described = "'(" + columns + ")=(' || ";
     for (std::size_t i = 0; i < n; ++i)
         described += (i ? " || ', ' || " : "") + std::string("uniqguard_k") + std::to_string(i + 1);
@@ -729,7 +747,8 @@ std::string upsert_check(const GuardTable& table, const config::Guard& guard,
     const std::string body =
         "DECLARE " + declare +
         "uniqguard_twice boolean := false; uniqguard_found boolean := false; BEGIN BEGIN "
-        "uniqguard_twice := EXISTS (" + cte + "SELECT 1 FROM v" + keyed + " GROUP BY " + group +
+        "uniqguard_twice := EXISTS (" +
+        cte + "SELECT 1 FROM v" + keyed + " GROUP BY " + group +
         " HAVING count(*) > 1); IF NOT uniqguard_twice THEN " + cte + "SELECT " + select +
         " INTO " + into + " FROM v WHERE " + (nulls_distinct ? no_null + " AND " : "") +
         "(SELECT count(*)" + from_table(table, "t") + " WHERE " + same_in_table +
@@ -746,8 +765,9 @@ std::string upsert_check(const GuardTable& table, const config::Guard& guard,
         quote_literal(" (legacy duplicates, which guard \"" + guard.name +
                       "\" keeps out of new writes only): the statement was refused") +
         ", HINT = " +
-        quote_literal("Remove the duplicates first (uniqguard dedupe), or update the rows by "
-                      "their own keys.") +
+        quote_literal(
+            "Remove the duplicates first (uniqguard dedupe), or update the rows by "
+            "their own keys.") +
         "; END IF; END";
     return do_block(body);
 }

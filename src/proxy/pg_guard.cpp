@@ -117,11 +117,11 @@ struct PgGuard::Decision {
     // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
     // heads the wrapper; 0: before the statement).
     std::size_t wrap_at = 0;
-    std::string statement;  // late: the statement to wrap, its parameters written in
-    bool rows_returned = false;  // upsert, late: with RETURNING
+    std::string statement;            // late: the statement to wrap, its parameters written in
+    bool rows_returned = false;       // upsert, late: with RETURNING
     std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
-    bool check_first = false;    // upsert: its check before the statement
-    bool statement_prefix = false;  // replace: `sql` is the start of the client's statement
+    bool check_first = false;         // upsert: its check before the statement
+    bool statement_prefix = false;    // replace: `sql` is the start of the client's statement
 };
 
 namespace {
@@ -363,7 +363,8 @@ std::optional<std::string> rewrite_excluded(std::string_view text,
         if (c.kind == sql::TokenKind::quoted_identifier && name.size() >= 2) {
             name = name.substr(1, name.size() - 2);
         } else if (c.kind == sql::TokenKind::identifier) {
-            for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (char& ch : name)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         } else {
             return std::nullopt;  // EXCLUDED.* or worse
         }
@@ -539,7 +540,8 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
                 }
                 r.sql = std::move(*sql);
             } else {
-                r.sql = guard::canonical_string_literals(s.sql, standard_strings, literals_readable);
+                r.sql =
+                    guard::canonical_string_literals(s.sql, standard_strings, literals_readable);
             }
             r.display = r.sql;
             return r;
@@ -881,16 +883,17 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                         cfg.table +
                                         "\" naming an EXCLUDED column its rows leave to a default "
-                                        "is not enforced by guard \"" + cfg.name +
-                                        "\" yet; the statement was refused");
+                                        "is not enforced by guard \"" +
+                                        cfg.name + "\" yet; the statement was refused");
         // A value the INSERT's assignment refuses ('3'::text into an integer column): the
         // server refuses the statement while analysing it (42804), before any row. The
         // statement without its ON CONFLICT clause gets that error, at the same position, from
         // the server (the rewrite casts every value and would not).
         for (const auto& row : t.values)
             for (std::size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
-                const auto c = std::find_if(table.columns.begin(), table.columns.end(),
-                                            [&](const auto& col) { return col.name == t.columns[i]; });
+                const auto c =
+                    std::find_if(table.columns.begin(), table.columns.end(),
+                                 [&](const auto& col) { return col.name == t.columns[i]; });
                 if (c == table.columns.end() || guard::assignable_to(row[i], *c)) continue;
                 // Should the server accept it after all, the refusal after it undoes it: never
                 // a write without its ON CONFLICT and unchecked.
@@ -898,7 +901,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 auto refused = refusal(
                     "0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" + cfg.table +
                                  "\" with a value of an explicit string cast is not enforced by "
-                                 "guard \"" + cfg.name + "\" yet; the statement was refused");
+                                 "guard \"" +
+                                 cfg.name + "\" yet; the statement was refused");
                 if (!cut) return refused;
                 Decision d{.kind = Decision::Kind::replace, .sql = std::move(*cut)};
                 d.statement_prefix = true;
@@ -910,14 +914,14 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         up.where = std::move(*where);
         if (!t.returning.empty()) {
             // In an UPDATE … FROM, `*` would be the proposed rows' columns too.
-            auto returning = returning_of_target(
-                t.returning, t.alias.empty() ? table.name : t.alias);
+            auto returning =
+                returning_of_target(t.returning, t.alias.empty() ? table.name : t.alias);
             if (!returning)
                 return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                             cfg.table +
                                             "\" with this RETURNING list is not enforced by "
-                                            "guard \"" + cfg.name +
-                                            "\" yet; the statement was refused");
+                                            "guard \"" +
+                                            cfg.name + "\" yet; the statement was refused");
             up.returning = std::move(*returning);
         }
         // Each proposed key is claimed as an INSERT's (an upsert of a key another transaction
@@ -927,8 +931,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         std::optional<std::size_t> first_null_row;
         for (std::size_t r = 0; r < plan.rows.size(); ++r) {
             const auto& row = plan.rows[r];
-            auto key = resolve_key(row, table, nullptr, {}, session, literals_readable,
-                                   standard_strings);
+            auto key =
+                resolve_key(row, table, nullptr, {}, session, literals_readable, standard_strings);
             keys.push_back(key.sql);
             for (std::size_t k = 0; k < row.size(); ++k)
                 if (row[k].kind == ValueSource::Kind::null &&
@@ -961,7 +965,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              : guard::upsert_check(table, cfg, keys, nulls_distinct);
         if (!unknown.empty()) {
             d.learn = guard::stored_keys_probe(table, unknown);
-            d.learn_tag = remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
+            d.learn_tag =
+                remember(PendingCheck{.guard = &g, .action = cfg.action, .new_keys = true});
         }
         d.tag = remember(PendingCheck{.guard = &g, .action = cfg.action, .refusal = true});
         return d;
@@ -2039,7 +2044,6 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
     append_proxy_statement(out, tracker, l.clear, ReplyUse::drop, 0);
     return finish();
 }
-
 
 void PgGuard::begin_copy(const WritePlan& plan, std::string_view text, bool in_transaction,
                          bool own_sync) {

@@ -71,11 +71,11 @@ bool same_in_every_statement(std::string_view expr) {
         "cast", "extract", "position", "overlay", "trim", "substring", "coalesce", "nullif",
         "greatest", "least", "collate",
         // immutable or stable builtins
-        "abs", "round", "trunc", "floor", "ceil", "ceiling", "mod", "power", "sign", "div",
-        "lower", "upper", "initcap", "btrim", "ltrim", "rtrim", "substr", "replace", "left",
-        "right", "lpad", "rpad", "concat", "concat_ws", "length", "char_length", "translate",
-        "split_part", "reverse", "md5", "to_char", "to_number", "to_date", "to_timestamp",
-        "date_trunc", "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
+        "abs", "round", "trunc", "floor", "ceil", "ceiling", "mod", "power", "sign", "div", "lower",
+        "upper", "initcap", "btrim", "ltrim", "rtrim", "substr", "replace", "left", "right", "lpad",
+        "rpad", "concat", "concat_ws", "length", "char_length", "translate", "split_part",
+        "reverse", "md5", "to_char", "to_number", "to_date", "to_timestamp", "date_trunc",
+        "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
         "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
         "int2", "numeric", "text", "varchar"};
     std::vector<sql::Token> tokens;
@@ -110,8 +110,9 @@ std::optional<std::size_t> position_of(const std::vector<std::string>& names,
 // The DO UPDATE part of an INSERT: its SET list (from the first assignment's column to its
 // WHERE or the end) and the WHERE's condition, as written. nullopt: not in that form (SET (a, b)
 // = (...), which the proxy does not place).
-std::optional<std::pair<std::string, std::string>> upsert_set_text(
-    const sql::InsertStatement& ins, std::string_view sql, std::string_view text) {
+std::optional<std::pair<std::string, std::string>> upsert_set_text(const sql::InsertStatement& ins,
+                                                                   std::string_view sql,
+                                                                   std::string_view text) {
     const auto& conflict = ins.on_conflict;
     if (conflict.assignments.empty()) return std::nullopt;
     const std::size_t begin = conflict.assignments.front().target.offset;
@@ -285,13 +286,15 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     // writes the rows (guard/pg_check_sql.hpp, LateInsertSql).
     auto late = [&](const std::string& form) {
         if (p.kind == WritePlan::Kind::upsert) {
-            auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE with " + form), text);
+            auto r =
+                refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE with " + form), text);
             r.refuse_at_parse = true;  // the server would refuse its Parse (no index)
             return r;
         }
         if (p.skip_duplicates)
-            return refuse(g, unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
-                                                  "CONFLICT DO NOTHING)"),
+            return refuse(g,
+                          unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
+                                               "CONFLICT DO NOTHING)"),
                           text);
         if (log_only) return refuse(g, unenforced(g, form), text);
         // Its refusal where the proxy cannot run it so (a prepared statement with a
@@ -399,14 +402,14 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         }
         if (ins.default_values || t.has_default || (ins.returning && t.returning.empty())) {
             const bool upsert = p.kind == WritePlan::Kind::upsert;
-            WritePlan r = refuse(g,
-                                 unenforced(g,
-                                            std::string(upsert ? "INSERT ... ON CONFLICT DO UPDATE"
-                                                               : "an INSERT that skips duplicates "
-                                                                 "(ON CONFLICT DO NOTHING or "
-                                                                 "action \"ignore\")") +
-                                                " with DEFAULT mixed with values in one column"),
-                                 text);
+            WritePlan r =
+                refuse(g,
+                       unenforced(g, std::string(upsert ? "INSERT ... ON CONFLICT DO UPDATE"
+                                                        : "an INSERT that skips duplicates "
+                                                          "(ON CONFLICT DO NOTHING or "
+                                                          "action \"ignore\")") +
+                                         " with DEFAULT mixed with values in one column"),
+                       text);
             r.refuse_at_parse = upsert;
             // The client must still get this refusal at Execute, not 42P10 at Parse.
             r.must_rewrite = p.must_rewrite;
@@ -458,12 +461,12 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
                             .sql = std::string(value.range.text(sql))};
         }
         if (!s)
-            return refuse(g,
-                          unenforced(g, "an UPDATE that sets key column \"" +
-                                            key_assignments[k]->column +
-                                            "\" to DEFAULT or an expression calling a function "
-                                            "the guard cannot evaluate ahead of it"),
-                          text);
+            return refuse(
+                g,
+                unenforced(g, "an UPDATE that sets key column \"" + key_assignments[k]->column +
+                                  "\" to DEFAULT or an expression calling a function "
+                                  "the guard cannot evaluate ahead of it"),
+                text);
         p.update_key.push_back(std::move(*s));
     }
     return p;

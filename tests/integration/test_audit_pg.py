@@ -43,7 +43,7 @@ def test_audit_lists_groups_as_a_unique_index_would_see_them(pg, tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     out = r.stdout.splitlines()
     assert out[0] == f"uniqguard audit: {cfg}"
-    assert out[1].startswith(f'connected to PostgreSQL 15.') and \
+    assert out[1].startswith('connected to PostgreSQL 15.') and \
         f'127.0.0.1:{pg.port} (database "app", user "uniqguard")' in out[1]
     # 'Algebra' differs from 'algebra' (C.UTF-8 compares bytes); keys with a NULL never conflict.
     assert out[2:] == [

@@ -2,7 +2,6 @@
 binary prepared statements, COM_CHANGE_USER, COM_RESET_CONNECTION, bad input costing one
 session only, refusals, backpressure and graceful shutdown."""
 import os
-import subprocess
 import signal
 import socket
 import struct

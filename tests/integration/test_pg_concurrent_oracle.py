@@ -38,7 +38,6 @@ import threading
 import time
 
 import psycopg2
-import pytest
 
 from harness.concurrent_oracle import Rejection, Run, Stmt, gaps_from_env, seed_from_env, \
     setup_oracle, standard_tables

@@ -7,7 +7,6 @@ through the proxy onto the unindexed table and directly onto the twin with the r
 import io
 import os
 import subprocess
-import time
 
 import psycopg
 import psycopg2
