@@ -57,6 +57,30 @@ static_assert(std::is_same_v<ad::reactor, ad::epoll_reactor>,
 
 // The receive operation: Asio's stream-socket receive, except that a short read reports the
 // socket as exhausted.
+// One recvmsg into `buffer` (EINTR retried) and the bytes the kernel still holds after it, as
+// TCP_INQ reports them (a FIN counted as one; -1: the kernel sent no count). `n` as recvmsg's.
+struct CountedRecv {
+    ssize_t n;
+    int queued;
+};
+inline CountedRecv recv_counting_queued(int fd, asio::mutable_buffer buffer, int flags) {
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    CountedRecv r{-1, -1};
+    do r.n = ::recvmsg(fd, &msg, flags);
+    while (r.n < 0 && errno == EINTR);
+    if (r.n <= 0) return r;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ)
+            std::memcpy(&r.queued, CMSG_DATA(c), sizeof r.queued);
+    return r;
+}
+
 template <typename Handler, typename IoExecutor>
 class DrainedRecvOp : public ad::reactor_op {
   public:
@@ -73,16 +97,7 @@ class DrainedRecvOp : public ad::reactor_op {
 
     static status do_perform(ad::reactor_op* base) {
         auto* o = static_cast<DrainedRecvOp*>(base);
-        iovec iov{o->buffer_.data(), o->buffer_.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n;
-        do n = ::recvmsg(o->socket_, &msg, 0);
-        while (n < 0 && errno == EINTR);
+        const auto [n, queued] = recv_counting_queued(o->socket_, o->buffer_, 0);
         o->bytes_transferred_ = 0;
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;  // wait for the reactor
@@ -94,10 +109,6 @@ class DrainedRecvOp : public ad::reactor_op {
             return done_and_exhausted;  // as Asio's own receive
         }
         o->bytes_transferred_ = static_cast<std::size_t>(n);
-        int queued = -1;  // unknown: the kernel sent no count
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
-            if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ)
-                std::memcpy(&queued, CMSG_DATA(c), sizeof queued);
         return queued == 0 ? done_and_exhausted : done;
     }
 

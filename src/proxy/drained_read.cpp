@@ -42,19 +42,9 @@ bool probe_fin_counted() {
     pollfd p{server.fd, POLLRDHUP, 0};
     if (::poll(&p, 1, 1000) != 1 || !(p.revents & POLLRDHUP)) return false;
     char data[16];
-    iovec iov{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    if (::recvmsg(server.fd, &msg, MSG_DONTWAIT) != 1) return false;
-    int queued = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ)
-            std::memcpy(&queued, CMSG_DATA(c), sizeof queued);
-    return queued == 1;
+    const auto r = drained_read_detail::recv_counting_queued(server.fd, boost::asio::buffer(data),
+                                                             MSG_DONTWAIT);
+    return r.n == 1 && r.queued == 1;
 }
 
 }  // namespace
