@@ -12,9 +12,10 @@ import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import COM_QUERY, lenenc_int
-from test_mysql_guard import (GUARD, guard_toml, make_tables, proxy_account,  # noqa: F401
+from test_mysql_guard import (GUARD, make_tables, proxy_account,  # noqa: F401
                               start_guarded, wire)
 from test_mysql_guard_ignore import log_lines, start
+from test_mysql_guard_waits import Background, connect, run
 
 LEGACY = [(1, "a"), (2, "a")]  # distinct: both tables give their rows the same ids
 
@@ -232,3 +233,32 @@ def test_log_forwards_upserts_and_logs_their_duplicates(mysql_root, proxy_accoun
     assert [(line["values"], line["action"], line["statement"][:7]) for line in lines] == [
         (["1", "a"], "logged", "REPLACE"), (["2", "a"], "logged", "INSERT ")]
     assert mariadb.sql("SELECT COUNT(*) FROM g_up_log", DATABASE).strip() == "4"
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, end):  # noqa: F811
+    """Two sessions, one new key: the second waits for the first's transaction (on the twin for
+    its row lock, through the proxy for its claim), then updates the committed row (2) or, after
+    a rollback, inserts (1), as on a unique key."""
+    make_tables(mysql_root, "g_up_wait", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_wait")
+    sql = ("INSERT INTO {t} (user_id, course_id, note) VALUES (70, 'w', '{n}') "
+           "ON DUPLICATE KEY UPDATE note = VALUES(note)")
+    seen = []
+    for port, table in ((proxy.port, "g_up_wait"), (mariadb.port, "g_up_wait_twin")):
+        first, second = connect(port), connect(port)
+        try:
+            assert run(first, "BEGIN") == ("ok", 0)
+            assert run(first, sql.format(t=table, n="first")) == ("ok", 1)
+            waiting = Background(second, sql.format(t=table, n="second"))
+            assert waiting.waiting()
+            assert run(first, end) == ("ok", 0)
+            seen.append(waiting.join())
+        finally:
+            first.close()
+            second.close()
+    assert seen[0] == seen[1] == ("ok", 2 if end == "COMMIT" else 1)
+    rows = "SELECT user_id, course_id, note FROM {} WHERE user_id = 70"
+    assert mariadb.sql(rows.format("g_up_wait"), DATABASE) == \
+        mariadb.sql(rows.format("g_up_wait_twin"), DATABASE) == "70\tw\tsecond\n"

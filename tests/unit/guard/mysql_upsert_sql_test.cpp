@@ -9,36 +9,33 @@ using guard::mysql_upsert_naming_row;
 
 namespace {
 
-// The range of the first parenthesised row after VALUES in `text`.
-sql::SourceRange row_of(const std::string& text) {
-    const auto values = text.find("VALUES");
-    const auto open = text.find('(', values);
-    const auto close = text.find(')', open);
-    return {open, close - open + 1};
-}
-
-std::optional<std::string> named(const std::string& text) {
-    return mysql_upsert_naming_row(text, row_of(text), "id", "42");
+// `text` named by row id 42, its row being the last occurrence of `row`.
+std::optional<std::string> named(const std::string& text, const std::string& row) {
+    return mysql_upsert_naming_row(text, sql::SourceRange{text.rfind(row), row.size()}, "id", "42");
 }
 
 }  // namespace
 
 TEST_CASE("ThePrimaryKeyGoesAtTheEndOfTheColumnListAndOfTheRow", "[mysql][guard][upsert]") {
-    CHECK(named("INSERT INTO t (a, b) VALUES (1, 'x') ON DUPLICATE KEY UPDATE b = 'y'") ==
-          "INSERT INTO t (a, b, `id`) VALUES (1, 'x', 42) ON DUPLICATE KEY UPDATE b = 'y'");
-    CHECK(named("insert t (`a` )\n values\t(1 ) on duplicate key update b = 2") ==
+    CHECK(
+        named("INSERT INTO t (a, b) VALUES (1, 'x') ON DUPLICATE KEY UPDATE b = 'y'", "(1, 'x')") ==
+        "INSERT INTO t (a, b, `id`) VALUES (1, 'x', 42) ON DUPLICATE KEY UPDATE b = 'y'");
+    CHECK(named("insert t (`a` )\n values\t(1 ) on duplicate key update b = 2", "(1 )") ==
           "insert t (`a` , `id`)\n values\t(1 , 42) on duplicate key update b = 2");
-    CHECK(named("INSERT INTO t (a) VALUE (1) ON DUPLICATE KEY UPDATE b = 2") ==
+    CHECK(named("INSERT INTO t (a) VALUE (1) ON DUPLICATE KEY UPDATE b = 2", "(1)") ==
           "INSERT INTO t (a, `id`) VALUE (1, 42) ON DUPLICATE KEY UPDATE b = 2");
 }
 
 TEST_CASE("AnUpsertOfAnotherShapeIsNotRewritten", "[mysql][guard][upsert]") {
-    CHECK(!named("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE b = 2"));
-    CHECK(!named("INSERT INTO t (a) /* c */ VALUES (1) ON DUPLICATE KEY UPDATE b = 2"));
-    CHECK(!named("INSERT INTO t (a) VALUES (1) /*!ON DUPLICATE KEY UPDATE b = 2 */"));
-    CHECK(!named("INSERT INTO t () VALUES (1) ON DUPLICATE KEY UPDATE b = 2"));
-    CHECK(!named("INSERT INTO t (a) VALUES () ON DUPLICATE KEY UPDATE b = 2"));
-    CHECK(!named("INSERT INTO t (a) MYVALUES (1) ON DUPLICATE KEY UPDATE b = 2"));
+    CHECK(!named("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE b = 2", "(1)"));
+    CHECK(!named("INSERT INTO t (a) /* c */ VALUES (1) ON DUPLICATE KEY UPDATE b = 2", "(1)"));
+    CHECK(!named("INSERT INTO t (a) VALUES (1) /*!ON DUPLICATE KEY UPDATE b = 2 */", "(1)"));
+    CHECK(!named("INSERT INTO t () VALUES (1) ON DUPLICATE KEY UPDATE b = 2", "(1)"));
+    CHECK(!named("INSERT INTO t (a) VALUES () ON DUPLICATE KEY UPDATE b = 2", "()"));
+    // The row's range must be a parenthesised row inside the text.
+    CHECK(!mysql_upsert_naming_row("INSERT INTO t (a) VALUES (1)", {25, 9}, "id", "42"));
+    CHECK(!mysql_upsert_naming_row("INSERT INTO t (a) VALUES 1", {25, 1}, "id", "42"));
+    CHECK(!named("INSERT INTO t (a) MYVALUES (1) ON DUPLICATE KEY UPDATE b = 2", "(1)"));
 }
 
 TEST_CASE("TheProbeAnswerIsACountAndAnIntegerId", "[mysql][guard][upsert]") {

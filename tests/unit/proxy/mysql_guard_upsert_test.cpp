@@ -199,3 +199,17 @@ TEST_CASE("AnUpdateTheProxyCannotNameByItsPrimaryKeyIsRefused", "[mysql][guard][
     CHECK(signals(f.answer("1"), "1235", refusal("REPLACE", "1")));
     CHECK(f.g().counters().refused.load() == 5);
 }
+
+TEST_CASE("IgnoreUpdatesTheExistingRowToo", "[mysql][guard][upsert]") {
+    Fixture f(config::GuardAction::ignore, false);
+    with_primary_key(f);
+    REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::forward);
+    REQUIRE(
+        f.query("INSERT INTO enroll (user_id) VALUE (1) ON DUPLICATE KEY UPDATE note = 'z'").kind ==
+        Kind::check);
+    const auto sent = f.answer("1:7");
+    CHECK(sent.kind == Kind::replace);
+    CHECK(sent.sql ==
+          "INSERT INTO enroll (user_id, `id`) VALUE (1, 7) ON DUPLICATE KEY UPDATE note = 'z'");
+    CHECK(f.g().counters().ignored.load() == 0);
+}
