@@ -262,3 +262,31 @@ def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
     rows = "SELECT user_id, course_id, note FROM {} WHERE user_id = 70"
     assert mariadb.sql(rows.format("g_up_wait"), DATABASE) == \
         mariadb.sql(rows.format("g_up_wait_twin"), DATABASE) == "70\tw\tsecond\n"
+
+
+@pytest.mark.parametrize("primary_key,updated", [
+    ("id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY", True),
+    ("id INT AUTO_INCREMENT, PRIMARY KEY (id, user_id)", False),  # two columns
+    ("id VARCHAR(10) DEFAULT 'x', PRIMARY KEY (id)", False),      # not an integer
+    ("id INT", False),                                            # no primary key
+], ids=["bigint", "composite", "varchar", "none"])
+def test_only_a_one_column_integer_primary_key_names_the_row(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, primary_key, updated):  # noqa: F811
+    with mysql_root.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS g_up_pk")
+        cur.execute(f"CREATE TABLE g_up_pk ({primary_key}, user_id INT NOT NULL, "
+                    "course_id VARCHAR(20), note VARCHAR(20)) ENGINE=InnoDB")
+        cur.execute("INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a')")
+    proxy = start_guarded(make_mysql_proxy, "g_up_pk")
+    through = wire(proxy.port)
+    try:
+        got = ok_or_err(through, "INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a') "
+                                 "ON DUPLICATE KEY UPDATE note = 'x'")
+    finally:
+        through.close()
+    if updated:
+        assert got == ("ok", 2, 1, 2, 0, "")
+    else:
+        assert got == refusal(ODKU, "1-a", table="g_up_pk")
+    assert mariadb.sql("SELECT COUNT(*), IFNULL(MAX(note), '-') FROM g_up_pk", DATABASE) == \
+        ("1\tx\n" if updated else "1\t-\n")
