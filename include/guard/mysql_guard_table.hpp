@@ -15,6 +15,10 @@ struct MySqlGuardTable {
     std::string schema, name;          // as the server names them
     std::vector<std::string> columns;  // ORDINAL_POSITION order
     MySqlKeyColumns keys;
+    // The table's PRIMARY KEY when it is one integer column (empty otherwise): an ON DUPLICATE
+    // KEY UPDATE of an existing guard key names the existing row by it, so that the server's
+    // own primary key makes the update (proxy/mysql_guard).
+    std::string integer_primary_key;
 };
 
 }  // namespace uniqguard::guard

@@ -20,9 +20,16 @@
 //                         OK with one 1062 warning a real INSERT IGNORE of one duplicate row
 //                         gives; only kept rows' keys join the key set; each dropped row
 //                         logged as "ignored";
-//   a form this slice does not enforce (REPLACE, ON DUPLICATE KEY UPDATE,
-//   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
-//   prepared write other than a plain INSERT, several statements in one string…)
+//   REPLACE / INSERT … ON DUPLICATE KEY UPDATE (text): keyed, claimed and checked as the INSERT;
+//     no key exists nor repeats → forward (a plain insert on a unique key too); ON DUPLICATE
+//     KEY UPDATE of one row whose key one row has, in a table with an integer primary key →
+//     `replace` by the statement with that row's id added (guard/mysql_upsert_sql), so that
+//     the server's primary key conflict updates it and reports as for a unique key; two rows
+//     with the key (legacy duplicates), or any other existing or repeated key → ERR 1235;
+//   a form this slice does not enforce (REPLACE or ON DUPLICATE KEY UPDATE of an existing key
+//   other than the above, ON DUPLICATE KEY UPDATE assigning a key column, INSERT … SELECT, a key
+//   the proxy cannot read, UPDATE of a key column, LOAD DATA, a prepared write other than a plain
+//   INSERT, several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
 //   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
@@ -182,6 +189,9 @@ class MySqlGuard {
     // it is an execute).
     static void note_rows(Pending& p, const sql::InsertStatement& insert, bool execute);
     Step verdict(Pending& p, const std::string* exists);
+    // A REPLACE or ON DUPLICATE KEY UPDATE whose row `row` has a key that exists (or that an
+    // earlier row writes): the one-row update named by its primary key, or ERR 1235.
+    Step upsert_step(Pending& p, const GuardRows& r, std::size_t row);
     // Some rows dropped (p.dropped): the INSERT without them, or the warning a real INSERT IGNORE
     // gives when it inserts nothing; `record` logs and counts them once that is settled (a
     // form the proxy cannot cut is refused, and records nothing).

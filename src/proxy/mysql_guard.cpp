@@ -9,6 +9,7 @@
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
 #include "guard/mysql_row_drop.hpp"
+#include "guard/mysql_upsert_sql.hpp"
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/mysql/wire.hpp"
@@ -46,10 +47,24 @@ std::string_view column_of(std::string_view target) {
     return dot == std::string_view::npos ? target : target.substr(dot + 1);
 }
 
+// ON DUPLICATE KEY UPDATE that assigns a key column: the row it updates (through another
+// unique key of the table) would take a key the proxy never checked.
+bool upsert_sets_key_column(const sql::InsertStatement& insert,
+                            const std::vector<guard::GuardState*>& guards) {
+    for (const auto& a : insert.on_conflict.assignments)
+        for (const auto* g : guards)
+            for (const auto& k : g->config().columns)
+                if (same_name(column_of(a.column), k)) return true;
+    return false;
+}
+
 std::string table_of(const guard::GuardState& g) {
     if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
     return g.config().table;
 }
+
+constexpr std::string_view upsert_replace = "REPLACE";
+constexpr std::string_view upsert_odku = "INSERT … ON DUPLICATE KEY UPDATE";
 
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
     return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
@@ -89,6 +104,13 @@ struct MySqlGuard::Pending {
     std::vector<sql::SourceRange> row_ranges;
     bool insert_ignore = false;
     bool returning = false;
+    // REPLACE or ON DUPLICATE KEY UPDATE (what the client wrote; empty for a plain INSERT): a
+    // row of it whose key exists is decided by upsert_step.
+    std::string_view upsert;
+    // An ON DUPLICATE KEY UPDATE of one row into a table with an integer primary key: that
+    // column (its check is mysql_upsert_probe_sql), and once checked, the rows with the key.
+    std::string primary_key;
+    std::optional<guard::MySqlUpsertProbeAnswer> existing;
     std::vector<bool> dropped;
     // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
     bool execute = false;
@@ -543,12 +565,11 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
             auto guards = guards_of_table(insert->table, session.database);
             if (guards.empty()) continue;
             std::string_view what;
-            if (insert->replace)
-                what = "REPLACE";
-            else if (insert->on_conflict.action != sql::OnConflict::Action::none)
-                what = "INSERT … ON DUPLICATE KEY UPDATE";
-            else if (insert->select_source)
-                what = "INSERT … SELECT";
+            if (insert->select_source)
+                what = insert->replace ? "REPLACE … SELECT" : "INSERT … SELECT";
+            else if (insert->on_conflict.action != sql::OnConflict::Action::none &&
+                     upsert_sets_key_column(*insert, guards))
+                what = "INSERT … ON DUPLICATE KEY UPDATE that sets a key column";
             else if (st.explain_analyze)
                 what = "ANALYZE INSERT";
             else if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
@@ -724,6 +745,18 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
     }
     for (auto& r : p->guards) r.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
     Step step{Step::Kind::check, guard::mysql_exists_sql(probes)};
+    // One row of an ON DUPLICATE KEY UPDATE: if its key exists, the row is named by its primary
+    // key (upsert_step), so the check also asks for that and for how many rows have the key.
+    if (!params && p->upsert == upsert_odku && p->rows == 1 && p->guards.size() == 1 &&
+        !insert.ignore) {
+        const auto& pk = p->guards.front().guard->mysql_table()->integer_primary_key;
+        const bool client_names_pk = std::any_of(insert.columns.begin(), insert.columns.end(),
+                                                 [&](const auto& c) { return same_name(c, pk); });
+        if (!pk.empty() && !client_names_pk) {
+            p->primary_key = pk;
+            step.sql = guard::mysql_upsert_probe_sql(probes.front(), pk);
+        }
+    }
     pending_ = std::move(p);
     return step;
 }
@@ -731,8 +764,17 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
     auto p = std::move(pending_);
     if (!p) return {};
-    const bool answered = reply.status() == my::ValueReplyReader::Status::done && !reply.failed() &&
-                          reply.value() && reply.value()->size() == p->probes;
+    bool answered =
+        reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
+    std::string exists;  // per probe, '1' when a row has that key
+    if (answered && !p->primary_key.empty()) {
+        p->existing = guard::parse_mysql_upsert_probe(*reply.value());
+        answered = p->existing.has_value();
+        if (answered) exists = p->existing->rows > 0 ? "1" : "0";
+    } else if (answered) {
+        answered = reply.value()->size() == p->probes;
+        if (answered) exists = *reply.value();
+    }
     if (!answered) {
         // The proxy cannot know whether the keys exist (SPEC §4: when confirming is impossible,
         // the write is refused); under log, forwarded.
@@ -755,7 +797,7 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
                                "); the statement was refused");
         return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types) : step;
     }
-    auto step = verdict(*p, &*reply.value());
+    auto step = verdict(*p, &exists);
     return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types) : step;
 }
 
@@ -774,6 +816,10 @@ void MySqlGuard::note_rows(Pending& p, const sql::InsertStatement& insert, bool 
     p.row_ranges = insert.row_ranges;
     p.insert_ignore = insert.ignore;
     p.returning = insert.returning;
+    if (insert.replace)
+        p.upsert = upsert_replace;
+    else if (insert.on_conflict.action == sql::OnConflict::Action::on_duplicate_key_update)
+        p.upsert = upsert_odku;
 }
 
 MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
@@ -814,6 +860,7 @@ MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
                 logged.push_back({&r, row});
                 continue;
             }
+            if (!p.upsert.empty()) return upsert_step(p, r, row);
             if (cfg.action == config::GuardAction::reject && !p.insert_ignore) {
                 g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
                 log_duplicate(p, r, row, guard::DuplicateAction::rejected);
@@ -847,6 +894,44 @@ MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
         },
         guard::mysql_duplicate_message(dropped.front().rows->texts[dropped.front().row],
                                        dropped.front().rows->guard->config().name));
+}
+
+MySqlGuard::Step MySqlGuard::upsert_step(Pending& p, const GuardRows& r, std::size_t row) {
+    auto& g = *r.guard;
+    const bool repeated = r.same_as_earlier[row] != std::string::npos;
+    const auto duplicate = guard::mysql_duplicate_message(r.texts[row], g.config().name);
+    // A real unique key would have the server update the one row with that key: the client's
+    // statement names that row by its primary key value, and the server's primary key conflict
+    // updates it, reporting what a unique key's update reports. Not when the clause reads the
+    // primary key (its VALUES() would be the existing row's id, not the server's).
+    if (!repeated && p.existing && p.existing->rows == 1 && !p.row_ranges.empty() &&
+        p.row_ranges.front().known() && p.row_ranges.front().end() <= p.statement.size() &&
+        !guard::mysql_mentions_word(
+            std::string_view(p.statement).substr(p.row_ranges.front().end()), p.primary_key)) {
+        if (auto text = guard::mysql_upsert_naming_row(p.statement, p.row_ranges.front(),
+                                                       p.primary_key, p.existing->row_id)) {
+            pass(p);
+            return {Step::Kind::replace, std::move(*text)};
+        }
+    }
+    claims_.release_statement();  // the statement does not run: writes none of its keys
+    if (!repeated && p.existing && p.existing->rows > 1) {
+        // Legacy duplicates: a unique key would have one row to update, the table has several.
+        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: " + std::string(p.upsert) + " on table \"" + table_of(g) +
+                          "\" is refused by guard \"" + g.config().name + "\": " +
+                          std::to_string(p.existing->rows) + " rows already have its key (" +
+                          duplicate + "); a unique key would allow one");
+    }
+    // Otherwise the server without the unique key would insert a second row, and no statement
+    // the proxy sends in its place reports what the server reports then (REPLACE gives the new
+    // row a new id; several rows, or a row repeating an earlier one's key). Refused, whatever
+    // the action (ignore included: the client asked for the delete or the update).
+    return unenforced(
+        g, std::string(p.upsert) + " of a key that " +
+               (repeated ? "an earlier row of the statement writes" : "already exists") + " (" +
+               duplicate + ")");
 }
 
 MySqlGuard::Step MySqlGuard::drop_rows(Pending& p, guard::GuardState* first_guard,

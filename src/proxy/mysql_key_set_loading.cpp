@@ -82,25 +82,38 @@ class ProgressSource final : public guard::MySqlRowSource {
     const std::atomic<bool>& stop_;
 };
 
-// The table's columns in order, as an INSERT without a column list fills them.
+// The table's columns in order, as an INSERT without a column list fills them; and its
+// PRIMARY KEY when that is one integer column (`integer_primary_key`, else empty).
 std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
                                                       const std::string& schema,
                                                       const std::string& table,
+                                                      std::string& integer_primary_key,
                                                       std::string& error) {
     std::vector<std::string> columns;
     const std::string sql =
-        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = BINARY " +
+        "SELECT COLUMN_NAME, COLUMN_KEY, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+        "TABLE_SCHEMA = BINARY " +
         string_expression(schema) + " AND TABLE_NAME = BINARY " + string_expression(table) +
         " ORDER BY ORDINAL_POSITION";
+    std::vector<std::string> primary;
+    bool primary_integer = true;
     if (!db.stream(
             sql,
             [&](guard::MySqlRow row) {
                 if (row.empty() || !row[0]) return false;
                 columns.emplace_back(*row[0]);
+                if (row.size() >= 3 && row[1] && *row[1] == "PRI") {
+                    primary.emplace_back(*row[0]);
+                    const std::string type = row[2] ? std::string(*row[2]) : std::string();
+                    primary_integer = primary_integer &&
+                                      (type == "tinyint" || type == "smallint" ||
+                                       type == "mediumint" || type == "int" || type == "bigint");
+                }
                 return true;
             },
             error))
         return std::nullopt;
+    integer_primary_key = primary.size() == 1 && primary_integer ? primary.front() : "";
     if (columns.empty()) {
         error = "table " + schema + "." + table +
                 " does not exist (or the proxy's account "
@@ -193,7 +206,8 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
         spdlog::error("guard {}: {}", cfg.name, why);
         return false;
     };
-    auto columns = table_columns(db, schema, table, error);
+    std::string integer_primary_key;
+    auto columns = table_columns(db, schema, table, integer_primary_key, error);
     if (!columns) return fail(error);
     auto keys = guard::read_mysql_key_columns(db, schema, table, cfg.columns, cache, error);
     if (!keys) return fail(error);
@@ -213,8 +227,12 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
     for (const auto& key : cfg.columns)
         for (std::size_t i = 0; i < columns->size(); ++i)
             if ((*columns)[i] == key) shown.key_columns.push_back(i);
-    auto mysql = std::make_shared<const guard::MySqlGuardTable>(guard::MySqlGuardTable{
-        .schema = schema, .name = table, .columns = std::move(*columns), .keys = std::move(*keys)});
+    auto mysql = std::make_shared<const guard::MySqlGuardTable>(
+        guard::MySqlGuardTable{.schema = schema,
+                               .name = table,
+                               .columns = std::move(*columns),
+                               .keys = std::move(*keys),
+                               .integer_primary_key = std::move(integer_primary_key)});
     g.set_load_duration(stats->elapsed);
     g.set_ready(std::move(shown), std::move(mysql));
     const double s = seconds(stats->elapsed);

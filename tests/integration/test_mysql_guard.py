@@ -206,9 +206,11 @@ def test_key_set_loaded_from_legacy_duplicates(enroll):
 
 
 REFUSED = [
-    ("REPLACE INTO g_enroll (user_id, course_id) VALUES (1, 'a')", "REPLACE"),
-    ("INSERT INTO g_enroll (user_id, course_id) VALUES (1, 'a') ON DUPLICATE KEY UPDATE note = 'x'",
-     "INSERT … ON DUPLICATE KEY UPDATE"),
+    # test_mysql_guard_upsert.py: the REPLACE and ON DUPLICATE KEY UPDATE the guard enforces.
+    ("REPLACE INTO g_enroll (user_id, course_id) VALUES (1, 'a')",
+     f"REPLACE of a key that already exists (Duplicate entry '1-a' for key '{GUARD}')"),
+    ("INSERT INTO g_enroll (user_id, course_id) VALUES (1, 'a') ON DUPLICATE KEY UPDATE course_id = 'x'",
+     "INSERT … ON DUPLICATE KEY UPDATE that sets a key column"),
     ("INSERT INTO g_enroll (user_id, course_id) SELECT user_id, course_id FROM g_enroll",
      "INSERT … SELECT"),
     ("UPDATE g_enroll SET course_id = 'b' WHERE user_id = 2", "UPDATE of a key column"),

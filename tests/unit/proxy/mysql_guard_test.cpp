@@ -56,9 +56,9 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
         return signals(f.query(sql), "1235",
                        mysql_unenforced_message(what, "app.enroll", "enroll_uniq"));
     };
-    CHECK(refused("REPLACE INTO enroll (user_id) VALUES (1)", "REPLACE"));
-    CHECK(refused("INSERT INTO enroll (user_id) VALUES (1) ON DUPLICATE KEY UPDATE note = 'x'",
-                  "INSERT … ON DUPLICATE KEY UPDATE"));
+    CHECK(refused("REPLACE INTO enroll (user_id) SELECT 1", "REPLACE … SELECT"));
+    CHECK(refused("INSERT INTO enroll (user_id) VALUES (1) ON DUPLICATE KEY UPDATE user_id = 2",
+                  "INSERT … ON DUPLICATE KEY UPDATE that sets a key column"));
     CHECK(refused("INSERT INTO enroll (user_id) SELECT 1", "INSERT … SELECT"));
     CHECK(refused("UPDATE enroll SET user_id = 2 WHERE id = 1", "UPDATE of a key column"));
     CHECK(refused("INSERT INTO enroll (user_id) VALUES (1); SELECT 1",
@@ -97,7 +97,10 @@ TEST_CASE("LogForwardsEverything", "[mysql][guard]") {
     REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
     CHECK(f.answer("1").kind == Kind::forward);
     CHECK(f.g().counters().logged.load() == 2);
-    CHECK(f.query("REPLACE INTO enroll (user_id) VALUES (1)").kind == Kind::forward);
+    // REPLACE of a key in the key set is checked too, and its duplicate logged.
+    REQUIRE(f.query("REPLACE INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    CHECK(f.answer("1").kind == Kind::forward);
+    CHECK(f.g().counters().logged.load() == 3);
 }
 
 namespace {

@@ -1,0 +1,109 @@
+#include "guard/mysql_upsert_sql.hpp"
+
+#include <cctype>
+
+namespace uniqguard::guard {
+
+namespace {
+
+bool space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+bool word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '$' ||
+           static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool ends_with_word(std::string_view text, std::string_view word) {
+    if (text.size() < word.size()) return false;
+    const auto tail = text.substr(text.size() - word.size());
+    for (std::size_t i = 0; i < word.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(tail[i])) != word[i]) return false;
+    return text.size() == word.size() || !word_char(text[text.size() - word.size() - 1]);
+}
+
+std::string_view trim_right(std::string_view s) {
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key) {
+    const std::string pk = mysql_quote_identifier(primary_key);
+    return "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(" + pk + "), '')) FROM " +
+           mysql_quote_identifier(probe.schema) + "." + mysql_quote_identifier(probe.table) +
+           " WHERE " + mysql_key_condition(*probe.columns, *probe.key);
+}
+
+std::optional<MySqlUpsertProbeAnswer> parse_mysql_upsert_probe(std::string_view answer) {
+    const auto colon = answer.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 19) return std::nullopt;
+    MySqlUpsertProbeAnswer out;
+    for (char c : answer.substr(0, colon)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        out.rows = out.rows * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    const auto id = answer.substr(colon + 1);
+    const auto digits = !id.empty() && id.front() == '-' ? id.substr(1) : id;
+    if (digits.size() > 20) return std::nullopt;
+    for (char c : digits)
+        if (c < '0' || c > '9') return std::nullopt;
+    if ((out.rows == 0) != id.empty() || (out.rows > 0 && digits.empty())) return std::nullopt;
+    out.row_id.assign(id);
+    return out;
+}
+
+std::optional<std::string> mysql_upsert_naming_row(std::string_view text, sql::SourceRange row,
+                                                   std::string_view primary_key,
+                                                   std::string_view row_id) {
+    if (!row.known() || row.end() > text.size() || row.length < 2) return std::nullopt;
+    // An executable comment is SQL to the server: the proxy would not know where text goes.
+    if (text.find("/*!") != std::string_view::npos || text.find("/*M!") != std::string_view::npos)
+        return std::nullopt;
+    const auto row_text = row.text(text);
+    if (row_text.back() != ')') return std::nullopt;
+    const auto row_open = row_text.find('(');
+    if (row_open == std::string_view::npos ||
+        trim_right(row_text.substr(row_open + 1, row_text.size() - row_open - 2)).empty())
+        return std::nullopt;
+    // `… (cols) VALUES (row)`: the column list closes right before VALUES.
+    auto before = trim_right(text.substr(0, row.offset));
+    if (ends_with_word(before, "values"))
+        before.remove_suffix(6);
+    else if (ends_with_word(before, "value"))
+        before.remove_suffix(5);
+    else
+        return std::nullopt;
+    before = trim_right(before);
+    if (before.empty() || before.back() != ')') return std::nullopt;
+    const auto inside = trim_right(before.substr(0, before.size() - 1));
+    if (inside.empty() || inside.back() == '(') return std::nullopt;
+    const std::size_t list_close = before.size() - 1;
+    const std::size_t row_close = row.end() - 1;
+    std::string out(text.substr(0, list_close));
+    out += ", " + mysql_quote_identifier(primary_key);
+    out += text.substr(list_close, row_close - list_close);
+    out += ", ";
+    out += row_id;
+    out += text.substr(row_close);
+    return out;
+}
+
+bool mysql_mentions_word(std::string_view text, std::string_view name) {
+    if (name.empty() || text.size() < name.size()) return false;
+    for (std::size_t i = 0; i + name.size() <= text.size(); ++i) {
+        bool same = true;
+        for (std::size_t j = 0; j < name.size() && same; ++j)
+            same = std::tolower(static_cast<unsigned char>(text[i + j])) ==
+                   std::tolower(static_cast<unsigned char>(name[j]));
+        if (!same) continue;
+        const bool left = i == 0 || !word_char(text[i - 1]);
+        const bool right = i + name.size() == text.size() || !word_char(text[i + name.size()]);
+        if (left && right) return true;
+    }
+    return false;
+}
+
+}  // namespace uniqguard::guard

@@ -1,0 +1,292 @@
+"""REPLACE and INSERT … ON DUPLICATE KEY UPDATE on a guarded table (issue 6 item 5) against a real
+MariaDB 10.11: through uniqguard on a table without a unique index, and directly on a twin whose
+key is a real UNIQUE key. Rows whose keys are new are the plain inserts they are then; an ON
+DUPLICATE KEY UPDATE of one row whose key exists updates that row (the proxy names it by its
+primary key); what the proxy cannot make exact is refused with ERR 1235 naming the guard (REPLACE
+of an existing key, several rows with an existing or repeated key, legacy duplicates)."""
+from contextlib import closing
+import struct
+
+import pymysql
+import pytest
+
+from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
+from harness.mysqlwire import COM_QUERY, lenenc_int
+from test_mysql_guard import (GUARD, make_tables, proxy_account,  # noqa: F401
+                              start_guarded, wire)
+from test_mysql_guard_ignore import log_lines, start
+from test_mysql_guard_waits import Background, connect, run
+
+LEGACY = [(1, "a"), (2, "a")]  # distinct: both tables give their rows the same ids
+
+
+def ok_or_err(client, sql):
+    """The first packet answering a COM_QUERY, decoded: ("ok", affected, insert id, status,
+    warnings, info) with sequence id 1, or ("err", code, sqlstate, message)."""
+    client.command(bytes([COM_QUERY]) + sql.encode())
+    seq, p = client.read_packet()
+    assert seq == 1
+    if p[0] == 0x00:
+        affected, pos = lenenc_int(p, 1)
+        insert_id, pos = lenenc_int(p, pos)
+        status, warnings = struct.unpack_from("<HH", p, pos)
+        info = p[pos + 4:]
+        if info:
+            length, at = lenenc_int(info, 0)
+            info = info[at:at + length]
+        return ("ok", affected, insert_id, status, warnings, info.decode())
+    assert p[0] == 0xFF, p
+    return ("err", struct.unpack_from("<H", p, 1)[0], p[4:9].decode(), p[9:].decode())
+
+
+def rows_of(mariadb, table):
+    return mariadb.sql(f"SELECT id, user_id, course_id, IFNULL(note, '-') FROM {table} "
+                       "ORDER BY id", DATABASE)
+
+
+def refusal(what, key, repeated=False, table="g_up"):
+    cause = "an earlier row of the statement writes" if repeated else "already exists"
+    return ("err", 1235, "42000",
+            f"uniqguard: {what} of a key that {cause} (Duplicate entry '{key}' for key "
+            f"'{GUARD}') on table \"{DATABASE}.{table}\" is not enforced by guard \"{GUARD}\" yet; "
+            "the statement was refused")
+
+
+ODKU = "INSERT … ON DUPLICATE KEY UPDATE"
+
+# (statement, what both answer): the guarded table through the proxy must answer exactly what
+# the twin answers (affected rows, insert id, status flags, warnings, info).
+SAME = [
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (5, 'e', 'n') "
+     "ON DUPLICATE KEY UPDATE note = VALUES(note)", (1, 3, "")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (6, 'e', 'x'), (7, 'e', 'y') "
+     "ON DUPLICATE KEY UPDATE note = VALUES(note)", (2, 4, "Records: 2  Duplicates: 0  Warnings: 0")),
+    ("REPLACE INTO {t} (user_id, course_id, note) VALUES (8, 'e', 'r')", (1, 6, "")),
+    ("REPLACE {t} SET user_id = 9, course_id = 'e'", (1, 7, "")),
+    ("REPLACE INTO {t} (course_id, user_id) VALUES ('f', 10), ('f', 11)",
+     (2, 8, "Records: 2  Duplicates: 0  Warnings: 0")),
+    # An existing key (a legacy row; 'A' is 'a' under utf8mb4_general_ci): the row is updated,
+    # affected rows 2 and its id as the insert id.
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (1, 'A', 'u') "
+     "ON DUPLICATE KEY UPDATE note = VALUES(note)", (2, 1, "")),
+    # Nothing changes: 0, no insert id.
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (1, 'a', 'u') "
+     "ON DUPLICATE KEY UPDATE note = VALUES(note)", (0, 0, "")),
+    ("INSERT INTO {t} (course_id, user_id) VALUE ('e', '5') "
+     "ON DUPLICATE KEY UPDATE note = CONCAT(note, '+')", (2, 3, "")),
+    # A key written earlier in the same session (in the transaction: its own uncommitted row).
+    ("INSERT INTO {t} (user_id, course_id) VALUES (8, 'E ') ON DUPLICATE KEY UPDATE "
+     "note = 'again'", (2, 6, "")),
+]
+
+
+@pytest.mark.parametrize("transaction", [False, True], ids=["autocommit", "transaction"])
+def test_upserts_answer_as_on_a_unique_key(mysql_root, proxy_account, make_mysql_proxy,  # noqa: F811
+                                           mariadb, transaction):
+    make_tables(mysql_root, "g_up", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up")
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    try:
+        if transaction:
+            assert ok_or_err(through, "BEGIN")[0] == ok_or_err(direct, "BEGIN")[0] == "ok"
+        status = 0x03 if transaction else 0x02
+        for sql, (affected, insert_id, info) in SAME:
+            got = ok_or_err(through, sql.format(t="g_up"))
+            want = ok_or_err(direct, sql.format(t="g_up_twin"))
+            assert got == want == ("ok", affected, insert_id, status, 0, info), sql
+        if transaction:
+            assert ok_or_err(through, "COMMIT")[0] == ok_or_err(direct, "COMMIT")[0] == "ok"
+    finally:
+        through.close()
+        direct.close()
+    # The same rows, ids included (the updates kept their rows' ids).
+    assert rows_of(mariadb, "g_up") == rows_of(mariadb, "g_up_twin")
+    assert rows_of(mariadb, "g_up").splitlines()[0].split("\t") == ["1", "1", "a", "u"]
+
+
+def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,  # noqa: F811
+                                                     make_mysql_proxy, mariadb):
+    make_tables(mysql_root, "g_up", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up")
+    cases = [
+        # REPLACE of an existing key: on the twin the row is deleted and a new one gets a new id.
+        ("REPLACE INTO {t} (user_id, course_id) VALUES (2, 'a')", refusal("REPLACE", "2-a"),
+         (2, 3)),
+        # Several rows, one of them an existing key.
+        ("INSERT INTO {t} (user_id, course_id) VALUES (30, 'a'), (1, 'a') "
+         "ON DUPLICATE KEY UPDATE note = 'm'", refusal(ODKU, "1-a"), (3, 4)),
+        # The same key twice in one statement.
+        ("REPLACE INTO {t} (user_id, course_id) VALUES (31, 'a'), (31, 'A')",
+         refusal("REPLACE", "31-A", repeated=True), (3, 6)),
+        # The clause reads the primary key, which the rewrite would change.
+        ("INSERT INTO {t} (user_id, course_id) VALUES (2, 'a') ON DUPLICATE KEY UPDATE note = id",
+         refusal(ODKU, "2-a"), (2, 3)),
+    ]
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    try:
+        assert ok_or_err(through, "BEGIN")[0] == "ok"
+        for sql, refused, (affected, insert_id) in cases:
+            assert ok_or_err(through, sql.format(t="g_up")) == refused, sql
+            # What the twin does instead.
+            assert ok_or_err(direct, sql.format(t="g_up_twin"))[1:3] == (affected, insert_id), sql
+        # The transaction goes on.
+        assert through.query_text_rows("SELECT @@in_transaction") == [["1"]]
+        # An assignment to a key column is refused before anything is asked.
+        assert ok_or_err(through, "INSERT INTO g_up (user_id, course_id) VALUES (40, 'a') "
+                                  "ON DUPLICATE KEY UPDATE course_id = 'b'") == (
+            "err", 1235, "42000",
+            f"uniqguard: {ODKU} that sets a key column on table \"{DATABASE}.g_up\" is not "
+            f"enforced by guard \"{GUARD}\" yet; the statement was refused")
+    finally:
+        through.close()
+        direct.close()
+    assert rows_of(mariadb, "g_up") == "1\t1\ta\t-\n2\t2\ta\t-\n"
+
+
+def test_legacy_duplicates_refuse_the_update_naming_the_guard(mysql_root, proxy_account,  # noqa: F811
+                                                              make_mysql_proxy, mariadb):
+    make_tables(mysql_root, "g_up_legacy", legacy=[(1, "a"), (1, "a "), (2, "a")])
+    proxy = start_guarded(make_mysql_proxy, "g_up_legacy")
+    through = wire(proxy.port)
+    try:
+        assert ok_or_err(through, "INSERT INTO g_up_legacy (user_id, course_id) VALUES (1, 'A') "
+                                  "ON DUPLICATE KEY UPDATE note = 'x'") == (
+            "err", 1235, "42000",
+            f"uniqguard: {ODKU} on table \"{DATABASE}.g_up_legacy\" is refused by guard "
+            f"\"{GUARD}\": 2 rows already have its key (Duplicate entry '1-A' for key '{GUARD}'); "
+            "a unique key would allow one")
+        # A key with one row is updated.
+        assert ok_or_err(through, "INSERT INTO g_up_legacy (user_id, course_id) VALUES (2, 'a') "
+                                  "ON DUPLICATE KEY UPDATE note = 'x'") == ("ok", 2, 3, 2, 0, "")
+    finally:
+        through.close()
+    assert rows_of(mariadb, "g_up_legacy") == "1\t1\ta\t-\n2\t1\ta \t-\n3\t2\ta\tx\n"
+
+
+def test_pymysql_rowcounts_found_rows_and_executemany(mysql_root, proxy_account,  # noqa: F811
+                                                      make_mysql_proxy, mariadb):
+    make_tables(mysql_root, "g_up_py", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_py")
+
+    def run(port, table):
+        seen = []
+        for found_rows in (False, True):
+            conn = pymysql.connect(host="127.0.0.1", port=port, user=NATIVE_USER,
+                                   password=NATIVE_PASSWORD, database=DATABASE, autocommit=True,
+                                   client_flag=pymysql.constants.CLIENT.FOUND_ROWS if found_rows else 0)
+            with closing(conn), conn.cursor() as cur:
+                sql = (f"INSERT INTO {table} (user_id, course_id, note) VALUES (%s, %s, %s) "
+                       "ON DUPLICATE KEY UPDATE note = VALUES(note)")
+                seen.append(cur.executemany(sql, [(50 + found_rows * 2, "p", "n"),
+                                                  (51 + found_rows * 2, "p", "n")]))
+                seen.append(cur.execute(sql, (1, "a", f"v{found_rows}")))  # changed
+                seen.append((cur.lastrowid, cur.execute(sql, (1, "a", f"v{found_rows}"))))
+                seen.append(cur.execute(f"REPLACE INTO {table} (user_id, course_id) "
+                                        "VALUES (%s, %s)", (60 + found_rows, "p")))
+        return seen
+
+    got = run(proxy.port, "g_up_py")
+    want = run(mariadb.port, "g_up_py_twin")
+    assert got == want == [2, 2, (1, 0), 1, 2, 2, (1, 1), 1]
+    # The same rows; their ids differ after the updates (test_auto_increment_counter_…).
+    rows = "SELECT user_id, course_id, IFNULL(note, '-') FROM {} ORDER BY user_id"
+    assert mariadb.sql(rows.format("g_up_py"), DATABASE) == \
+        mariadb.sql(rows.format("g_up_py_twin"), DATABASE) == (
+            "1\ta\tvTrue\n2\ta\t-\n50\tp\tn\n51\tp\tn\n52\tp\tn\n53\tp\tn\n60\tp\t-\n"
+            "61\tp\t-\n")
+
+
+def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_account,  # noqa: F811
+                                                        make_mysql_proxy, mariadb):
+    """A known difference (docs/mysql.md): InnoDB takes an auto-increment value for the insert
+    attempt an ON DUPLICATE KEY UPDATE turns into an update; the guarded statement names the row
+    by its id, so nothing is taken, and the next insert's id is one lower than on the twin."""
+    make_tables(mysql_root, "g_up_ai", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_ai")
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    try:
+        for client, table in ((through, "g_up_ai"), (direct, "g_up_ai_twin")):
+            assert ok_or_err(client, f"INSERT INTO {table} (user_id, course_id) VALUES (1, 'a') "
+                                     "ON DUPLICATE KEY UPDATE note = 'x'")[1:3] == (2, 1)
+        assert ok_or_err(through, "INSERT INTO g_up_ai (user_id, course_id) VALUES (3, 'a')")[2] == 3
+        assert ok_or_err(direct, "INSERT INTO g_up_ai_twin (user_id, course_id) VALUES (3, 'a')")[2] == 4
+    finally:
+        through.close()
+        direct.close()
+
+
+def test_log_forwards_upserts_and_logs_their_duplicates(mysql_root, proxy_account,  # noqa: F811
+                                                        make_mysql_proxy, mariadb, tmp_path):
+    make_tables(mysql_root, "g_up_log", legacy=LEGACY)
+    duplicates = tmp_path / "duplicates.jsonl"
+    proxy = start(make_mysql_proxy, "g_up_log", "log", duplicates)
+    through = wire(proxy.port)
+    try:
+        # Without a unique key the server inserts: log changes nothing on the wire.
+        assert ok_or_err(through, "REPLACE INTO g_up_log (user_id, course_id) VALUES (1, 'a')")[:3] \
+            == ("ok", 1, 3)
+        assert ok_or_err(through, "INSERT INTO g_up_log (user_id, course_id) VALUES (2, 'a') "
+                                  "ON DUPLICATE KEY UPDATE note = 'x'")[:3] == ("ok", 1, 4)
+    finally:
+        through.close()
+    lines = log_lines(duplicates, 2)
+    assert [(line["values"], line["action"], line["statement"][:7]) for line in lines] == [
+        (["1", "a"], "logged", "REPLACE"), (["2", "a"], "logged", "INSERT ")]
+    assert mariadb.sql("SELECT COUNT(*) FROM g_up_log", DATABASE).strip() == "4"
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, end):  # noqa: F811
+    """Two sessions, one new key: the second waits for the first's transaction (on the twin for
+    its row lock, through the proxy for its claim), then updates the committed row (2) or, after
+    a rollback, inserts (1), as on a unique key."""
+    make_tables(mysql_root, "g_up_wait", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_wait")
+    sql = ("INSERT INTO {t} (user_id, course_id, note) VALUES (70, 'w', '{n}') "
+           "ON DUPLICATE KEY UPDATE note = VALUES(note)")
+    seen = []
+    for port, table in ((proxy.port, "g_up_wait"), (mariadb.port, "g_up_wait_twin")):
+        first, second = connect(port), connect(port)
+        try:
+            assert run(first, "BEGIN") == ("ok", 0)
+            assert run(first, sql.format(t=table, n="first")) == ("ok", 1)
+            waiting = Background(second, sql.format(t=table, n="second"))
+            assert waiting.waiting()
+            assert run(first, end) == ("ok", 0)
+            seen.append(waiting.join())
+        finally:
+            first.close()
+            second.close()
+    assert seen[0] == seen[1] == ("ok", 2 if end == "COMMIT" else 1)
+    rows = "SELECT user_id, course_id, note FROM {} WHERE user_id = 70"
+    assert mariadb.sql(rows.format("g_up_wait"), DATABASE) == \
+        mariadb.sql(rows.format("g_up_wait_twin"), DATABASE) == "70\tw\tsecond\n"
+
+
+@pytest.mark.parametrize("primary_key,updated", [
+    ("id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY", True),
+    ("id INT AUTO_INCREMENT, PRIMARY KEY (id, user_id)", False),  # two columns
+    ("id VARCHAR(10) DEFAULT 'x', PRIMARY KEY (id)", False),      # not an integer
+    ("id INT", False),                                            # no primary key
+], ids=["bigint", "composite", "varchar", "none"])
+def test_only_a_one_column_integer_primary_key_names_the_row(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, primary_key, updated):  # noqa: F811
+    with mysql_root.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS g_up_pk")
+        cur.execute(f"CREATE TABLE g_up_pk ({primary_key}, user_id INT NOT NULL, "
+                    "course_id VARCHAR(20), note VARCHAR(20)) ENGINE=InnoDB")
+        cur.execute("INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a')")
+    proxy = start_guarded(make_mysql_proxy, "g_up_pk")
+    through = wire(proxy.port)
+    try:
+        got = ok_or_err(through, "INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a') "
+                                 "ON DUPLICATE KEY UPDATE note = 'x'")
+    finally:
+        through.close()
+    if updated:
+        assert got == ("ok", 2, 1, 2, 0, "")
+    else:
+        assert got == refusal(ODKU, "1-a", table="g_up_pk")
+    assert mariadb.sql("SELECT COUNT(*), IFNULL(MAX(note), '-') FROM g_up_pk", DATABASE) == \
+        ("1\tx\n" if updated else "1\t-\n")
