@@ -20,9 +20,16 @@
 //                         OK with one 1062 warning a real INSERT IGNORE of one duplicate row
 //                         gives; only kept rows' keys join the key set; each dropped row
 //                         logged as "ignored";
+//   a text UPDATE of one table setting every key column of its guards to literals the proxy
+//   keys (proxy/mysql_guard_update.cpp): every matched row ends with one new key per guard
+//                       → check: the proxy's own query counts the rows that would hold it after
+//                         the UPDATE (matched, or holding it and left); more than one → the
+//                         SIGNAL of ERR 1062 in its place; else forwarded, the key joining the
+//                         key set (claimed before the check, as an INSERT's);
 //   a form this slice does not enforce (REPLACE, ON DUPLICATE KEY UPDATE,
-//   INSERT … SELECT, a key the proxy cannot read, UPDATE of a key column, LOAD DATA, a
-//   prepared write other than a plain INSERT, several statements in one string…)
+//   INSERT … SELECT, a key the proxy cannot read, an UPDATE of part of a key or with ORDER BY /
+//   LIMIT, multi-table or IGNORE, LOAD DATA, a prepared write other than a plain INSERT,
+//   several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
 //   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
@@ -139,6 +146,18 @@ class MySqlGuard {
   private:
     struct GuardRows;  // one guard's view of the INSERT's rows
     struct Pending;    // an INSERT waiting for its check
+    // An UPDATE setting every key column of its guards to literals (proxy/mysql_guard_update.cpp):
+    // per guard whose new key holds no NULL, that key; waiting for its check.
+    struct UpdateKey {
+        guard::GuardState* guard = nullptr;
+        std::uint64_t fingerprint = 0;
+        guard::MySqlKeyText text;
+    };
+    struct PendingUpdate {
+        std::vector<UpdateKey> keys;
+        std::string statement;
+        MySqlGuardSession session;
+    };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
                 const MySqlGuardSession& session);
@@ -172,6 +191,17 @@ class MySqlGuard {
                    const std::vector<guard::GuardState*>& guards,
                    const MySqlSessionSettings& settings, const MySqlGuardSession& session,
                    const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
+    // An UPDATE that sets a key column of `guards` (each guard of the table it sets one of).
+    Step on_update(const sql::UpdateStatement& update, std::string_view text,
+                   const std::vector<guard::GuardState*>& guards,
+                   const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
+    // Claims the UPDATE's new keys (as claim_keys).
+    std::optional<Step> claim_update_keys(const PendingUpdate& p);
+    // The UPDATE goes out: its new keys join the key sets; counted.
+    static Step pass_update(const PendingUpdate& p);
+    void log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,
+                              guard::DuplicateAction action);
     // A form the slice does not enforce: refused (log: forwarded with a warning).
     Step unenforced(guard::GuardState& g, std::string_view what);
     // The INSERT passes: its keys join the key sets; counted.
@@ -192,6 +222,7 @@ class MySqlGuard {
     guard::DuplicateLog* log_;
     std::string backend_database_;
     std::unique_ptr<Pending> pending_;
+    std::optional<PendingUpdate> pending_update_;
     MySqlPreparedStatements prepared_;
     // The execute being decided: its payload and statement (for finish_execute).
     std::string execute_payload_;
