@@ -20,15 +20,17 @@
 //                         OK with one 1062 warning a real INSERT IGNORE of one duplicate row
 //                         gives; only kept rows' keys join the key set; each dropped row
 //                         logged as "ignored";
-//   a text UPDATE of one table setting every key column of its guards to literals the proxy
-//   keys (proxy/mysql_guard_update.cpp): every matched row ends with one new key per guard
-//                       → check: the proxy's own query counts the rows that would hold it after
-//                         the UPDATE (matched, or holding it and left); more than one → the
-//                         SIGNAL of ERR 1062 in its place; else forwarded, the key joining the
-//                         key set (claimed before the check, as an INSERT's);
+//   a text UPDATE of one table setting key columns of its guards to literals the proxy keys
+//   (proxy/mysql_guard_update.cpp)
+//                       → check: the proxy's own query counts, per new key, the rows that would
+//                         hold it after the UPDATE (matched, or holding it and left); more than
+//                         one → the SIGNAL of ERR 1062 in its place; else forwarded, the new
+//                         keys joining the key set (the whole key set: claimed before the check,
+//                         as an INSERT's; part of it: the matched rows' new keys, read by the
+//                         check, not claimed);
 //   a form this slice does not enforce (REPLACE, ON DUPLICATE KEY UPDATE,
-//   INSERT … SELECT, a key the proxy cannot read, an UPDATE of part of a key or with ORDER BY /
-//   LIMIT, multi-table or IGNORE, LOAD DATA, a prepared write other than a plain INSERT,
+//   INSERT … SELECT, a key the proxy cannot read, an UPDATE with ORDER BY / LIMIT, multi-table or
+//   IGNORE, LOAD DATA, a prepared write other than a plain INSERT,
 //   several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
@@ -146,12 +148,15 @@ class MySqlGuard {
   private:
     struct GuardRows;  // one guard's view of the INSERT's rows
     struct Pending;    // an INSERT waiting for its check
-    // An UPDATE setting every key column of its guards to literals (proxy/mysql_guard_update.cpp):
+    // An UPDATE setting key columns of its guards to literals (proxy/mysql_guard_update.cpp):
     // per guard whose new key holds no NULL, that key; waiting for its check.
     struct UpdateKey {
         guard::GuardState* guard = nullptr;
-        std::uint64_t fingerprint = 0;
-        guard::MySqlKeyText text;
+        std::uint64_t fingerprint = 0;  // the whole key set
+        guard::MySqlKeyText text;       // the literals (nullopt: a key column not set)
+        // Part of the key set: which columns; the matched rows' new keys, read by the check.
+        std::vector<bool> set;
+        std::vector<std::uint64_t> learned;
     };
     struct PendingUpdate {
         std::vector<UpdateKey> keys;
@@ -200,6 +205,10 @@ class MySqlGuard {
     std::optional<Step> claim_update_keys(const PendingUpdate& p);
     // The UPDATE goes out: its new keys join the key sets; counted.
     static Step pass_update(const PendingUpdate& p);
+    // A part-of-key probe's answer ("<n>/<key>,…"): its new keys learnt into `key`, the first
+    // duplicate's text into `duplicate`; false when the answer is not whole.
+    static bool read_new_keys(UpdateKey& key, std::string_view answer,
+                              std::optional<guard::MySqlKeyText>& duplicate);
     void log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,
                               guard::DuplicateAction action);
     // A form the slice does not enforce: refused (log: forwarded with a warning).

@@ -98,9 +98,11 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         if (g->config().action == config::GuardAction::ignore)
             return unenforced(*g, "an UPDATE of a key column under action \"ignore\"");
         const auto& table = *g->mysql_table();
-        // The new key's parts, read as the values of a one-row INSERT of the key columns.
+        // The new key's parts, read as the values of a one-row INSERT of the key columns set
+        // (a column not set reads as left out: not keyed, taken from each row by the check).
         sql::InsertStatement row;
         std::vector<sql::Value> values;
+        std::vector<bool> is_set;
         for (std::size_t k = 0; k < table.keys.size(); ++k) {
             const auto& name = table.keys.column(k).name;
             const sql::Assignment* set = nullptr;
@@ -112,14 +114,13 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                     return unenforced(*g, "an UPDATE that sets key column `" + name + "` twice");
                 set = &a;
             }
-            // The rows' new keys would depend on their other key columns: each matched row may
-            // end with a key of its own.
-            if (!set)
-                return unenforced(*g, "an UPDATE that sets part of the key (not `" + name + "`)");
+            is_set.push_back(set != nullptr);
+            values.push_back(set ? set->value : sql::Value{});
+            if (!set) continue;
             row.columns.push_back(name);
-            values.push_back(set->value);
+            row.rows.resize(1);
+            row.rows[0].push_back(set->value);
         }
-        row.rows.push_back(values);
         std::string why;
         const auto keys = guard::mysql_insert_row_keys(row, text, table.columns, table.keys,
                                                        settings.client_charset(), why);
@@ -130,7 +131,13 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         UpdateKey key;
         key.guard = g;
         bool has_null = false;
+        const bool whole = std::all_of(is_set.begin(), is_set.end(), [](bool b) { return b; });
+        if (!whole) key.set = is_set;
         for (std::size_t k = 0; k < parts.size(); ++k) {
+            if (!is_set[k]) {
+                key.text.emplace_back(std::nullopt);
+                continue;
+            }
             if (parts[k].status == guard::NormalizeStatus::null) {
                 has_null = true;
                 break;
@@ -147,7 +154,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         }
         // A key with a NULL never collides (a unique index lets NULLs repeat).
         if (has_null) continue;
-        key.fingerprint = guard::fingerprint_encoded_key(encoded, g->seed());
+        if (whole) key.fingerprint = guard::fingerprint_encoded_key(encoded, g->seed());
         p.keys.push_back(std::move(key));
     }
     if (p.keys.empty()) return {};
@@ -158,7 +165,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
     const auto& table = *p.keys.front().guard->mysql_table();
     std::vector<guard::MySqlUpdateProbe> probes;
     for (const auto& k : p.keys) {
-        probes.push_back({&k.guard->mysql_table()->keys, &k.text});
+        probes.push_back({&k.guard->mysql_table()->keys, &k.text, k.set});
         k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
     }
     const auto where = update.has_where ? std::optional(update.where.text(text)) : std::nullopt;
@@ -174,7 +181,8 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
         auto& g = *key.guard;
         // `log` changes nothing on the wire: it never waits, so it claims nothing.
         if (g.config().action == config::GuardAction::log) continue;
-        if (claims_.claim(g.claims(), key.fingerprint)) continue;
+        // Part of a key: the new keys are known only after the check; not claimed.
+        if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint)) continue;
         // Held by another session's transaction: decided afresh once it is released.
         claims_.release_statement();
         if (interrupt_) {
@@ -198,10 +206,31 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
 }
 
 MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& reply) {
-    const PendingUpdate p = std::move(*pending_update_);
+    PendingUpdate p = std::move(*pending_update_);
     pending_update_.reset();
-    const bool answered = reply.status() == my::ValueReplyReader::Status::done && !reply.failed() &&
-                          reply.value() && reply.value()->size() == p.keys.size();
+    // One answer per guard, joined by ';' (guard/mysql_update_check_sql.hpp).
+    std::vector<std::string_view> answers;
+    std::vector<std::optional<guard::MySqlKeyText>> duplicates(p.keys.size());
+    bool answered =
+        reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
+    if (answered) {
+        std::string_view rest = *reply.value();
+        for (;;) {
+            const auto semicolon = rest.find(';');
+            answers.push_back(rest.substr(0, semicolon));
+            if (semicolon == std::string_view::npos) break;
+            rest.remove_prefix(semicolon + 1);
+        }
+        answered = answers.size() == p.keys.size();
+        for (std::size_t i = 0; answered && i < p.keys.size(); ++i) {
+            if (p.keys[i].set.empty()) {
+                answered = answers[i] == "0" || answers[i] == "1";
+                if (answers[i] == "1") duplicates[i] = p.keys[i].text;
+            } else {
+                answered = read_new_keys(p.keys[i], answers[i], duplicates[i]);
+            }
+        }
+    }
     if (!answered) {
         auto& g = *p.keys.front().guard;
         const bool all_log = std::all_of(p.keys.begin(), p.keys.end(), [](const UpdateKey& k) {
@@ -220,6 +249,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
                           reply.error_sqlstate().empty() ? "HY000" : reply.error_sqlstate(),
                           reply.error_message());
         }
+        // Also a part-of-key answer cut at group_concat_max_len: not every new key is known.
         spdlog::warn("guard {}: the check of an UPDATE got an unexpected reply", g.config().name);
         if (all_log) return pass_update(p);
         claims_.release_statement();
@@ -229,11 +259,12 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
                           "\" could not check the statement's keys on the server (an unexpected "
                           "reply); the statement was refused");
     }
-    const std::string& verdicts = *reply.value();
     // As the server checks its unique keys in turn, the first guard (config order) decides.
     for (std::size_t i = 0; i < p.keys.size(); ++i) {
-        if (verdicts[i] != '1') continue;
-        const auto& key = p.keys[i];
+        if (!duplicates[i]) continue;
+        auto& key = p.keys[i];
+        // Part of the key: the duplicate's parts as the check read them.
+        if (!key.set.empty()) key.text = *duplicates[i];
         auto& g = *key.guard;
         if (g.config().action == config::GuardAction::log) {
             g.counters().logged.fetch_add(1, std::memory_order_relaxed);
@@ -252,10 +283,59 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
 MySqlGuard::Step MySqlGuard::pass_update(const PendingUpdate& p) {
     // Before the UPDATE runs, so that the key set never lacks a key the server holds.
     for (const auto& key : p.keys) {
-        key.guard->keys().insert(key.fingerprint);
+        if (key.set.empty()) key.guard->keys().insert(key.fingerprint);
+        for (const auto f : key.learned) key.guard->keys().insert(f);
         key.guard->counters().passed.fetch_add(1, std::memory_order_relaxed);
     }
     return {};
+}
+
+bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
+                               std::optional<guard::MySqlKeyText>& duplicate) {
+    const auto slash = answer.find('/');
+    if (slash == std::string_view::npos) return false;
+    std::size_t count = 0;
+    for (const char c : answer.substr(0, slash)) {
+        if (c < '0' || c > '9') return false;
+        count = count * 10 + static_cast<std::size_t>(c - '0');
+    }
+    std::string_view rest = answer.substr(slash + 1);
+    const auto& columns = key.guard->mysql_table()->keys;
+    std::size_t read = 0;
+    std::string encoded;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        const bool repeated = !item.empty() && item[0] == '!';
+        if (repeated) item.remove_prefix(1);
+        guard::MySqlKeyText parts;
+        for (;;) {
+            const auto colon = item.find(':');
+            const auto hex = item.substr(0, colon);
+            if (hex.size() % 2 != 0) return false;
+            std::string bytes;
+            for (std::size_t i = 0; i < hex.size(); i += 2) {
+                // HEX() writes upper case.
+                const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+                bytes += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+            }
+            parts.emplace_back(std::move(bytes));
+            if (colon == std::string_view::npos) break;
+            item.remove_prefix(colon + 1);
+        }
+        if (parts.size() != columns.size()) return false;
+        std::vector<std::optional<std::string_view>> values(parts.begin(), parts.end());
+        bool has_null = false;
+        std::size_t bad = 0;
+        // Keyed as the loader keys the table's rows, so the key set knows it as an INSERT of it.
+        if (!columns.encode_stored_row(values, encoded, has_null, bad) || has_null) return false;
+        key.learned.push_back(guard::fingerprint_encoded_key(encoded, key.guard->seed()));
+        if (repeated && !duplicate) duplicate = std::move(parts);
+        ++read;
+    }
+    // Fewer keys than groups: the list was cut at group_concat_max_len.
+    return read == count;
 }
 
 void MySqlGuard::log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,

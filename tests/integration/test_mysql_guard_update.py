@@ -97,6 +97,39 @@ def test_whole_key_set_as_the_unique_key(mysql_root, proxy_account, make_mysql_p
     assert got == want
 
 
+# Part of the key set: each matched row's new key takes its other part from the row.
+PART_OF_KEY = [
+    # Onto another row's key (one resulting key: the message is the index's).
+    ("UPDATE {t} SET course_id = 'a' WHERE id = 5", err("1-a")),
+    # A row onto its own key in another case.
+    ("UPDATE {t} SET course_id = 'A' WHERE id = 1", ok(1, AUTOCOMMIT, 1, 1)),
+    # The other part: the row's own spelling ('A') is in the message.
+    ("UPDATE {t} SET user_id = 2 WHERE id = 1", err("2-A")),
+    # Two rows, two distinct new keys.
+    ("UPDATE {t} SET course_id = 'z' WHERE id IN (1, 2)", ok(2, AUTOCOMMIT, 2, 2)),
+    # Three rows, two of them onto one key.
+    ("UPDATE {t} SET course_id = 'q' WHERE user_id IN (1, 3)", err("1-q")),
+    # WHERE matching no row; a NULL part (the row's own, or set) never collides.
+    ("UPDATE {t} SET course_id = 'z' WHERE id > 100", ok(0, AUTOCOMMIT, 0, 0)),
+    ("UPDATE {t} SET course_id = 'a' WHERE id = 4", ok(1, AUTOCOMMIT, 1, 1)),
+    ("UPDATE {t} SET user_id = NULL WHERE id = 3", ok(1, AUTOCOMMIT, 1, 1)),
+    # The keys the UPDATEs made are known to the key set: an INSERT of one is checked.
+    ("INSERT INTO {t} (user_id, course_id) VALUES (2, 'Z')", err("2-Z")),
+    ("SELECT id, user_id, course_id FROM {t} ORDER BY id",
+     ("rows", [["1", "1", "z"], ["2", "2", "z"], ["3", None, "b"], ["4", None, "a"],
+               ["5", "1", "c"]])),
+]
+
+
+def test_part_of_the_key_set_as_the_unique_key(mysql_root, proxy_account,  # noqa: F811
+                                               make_mysql_proxy, mariadb):
+    fill(mysql_root, "gu_part", ROWS + [(5, 1, "c")])
+    proxy = start_guarded(make_mysql_proxy, "gu_part")
+    got, want = on_both(proxy, mariadb, "gu_part", [s for s, _ in PART_OF_KEY])
+    assert want == [w for _, w in PART_OF_KEY]
+    assert got == want
+
+
 IN_TRANSACTION = [
     ("BEGIN", None),
     ("INSERT INTO {t} (id, user_id, course_id) VALUES (10, 50, 't')", None),
@@ -147,8 +180,8 @@ def test_legacy_duplicates(mysql_root, proxy_account, make_mysql_proxy, mariadb)
 
 
 REFUSED = [
-    ("UPDATE {t} SET course_id = 'b' WHERE id = 1",
-     "an UPDATE that sets part of the key (not `user_id`)"),
+    ("UPDATE {t} SET course_id = 'b', course_id = 'c' WHERE id = 1",
+     "an UPDATE that sets key column `course_id` twice"),
     ("UPDATE {t} SET user_id = 5, course_id = 'b' ORDER BY id LIMIT 1",
      "an UPDATE … ORDER BY / LIMIT that sets a key column"),
     ("UPDATE {t} SET user_id = 5, course_id = 'b' LIMIT 1",

@@ -22,8 +22,8 @@ constexpr std::uint16_t in_transaction = 0x0001;
 std::string check_of(const std::string& key, const std::string& matched,
                      const std::string& from = "`app`.`enroll`") {
     const std::string holds = "(`user_id` = " + key + ") IS TRUE";
-    return "SELECT CONCAT(COALESCE(SUM(" + matched + ") > 0 AND SUM(" + matched + " OR " + holds +
-           ") > 1, 0)) FROM " + from + " WHERE " + matched + " OR " + holds;
+    return "SELECT CONCAT((SELECT COALESCE(SUM(" + matched + ") > 0 AND SUM(" + matched + " OR " +
+           holds + ") > 1, 0) FROM " + from + " WHERE " + matched + " OR " + holds + "))";
 }
 
 bool knows(Fixture& f, std::int64_t key) {
@@ -146,9 +146,20 @@ TEST_CASE("TheUpdateCheckSqlCountsPerGuard", "[mysql][guard][update]") {
     id.integer = {4, false};
     const guard::MySqlKeyColumns one({{"a", id, nullptr}});
     const guard::MySqlKeyColumns two({{"b", id, nullptr}, {"c", id, nullptr}});
-    const guard::MySqlKeyText k1{"1"}, k2{"2", "-3"};
-    CHECK(guard::mysql_update_check_sql("s", "t", "", std::nullopt, {{&one, &k1}, {&two, &k2}}) ==
-          "SELECT CONCAT(COALESCE(SUM(1) > 0 AND SUM(1 OR (`a` = 1) IS TRUE) > 1, 0), "
-          "COALESCE(SUM(1) > 0 AND SUM(1 OR (`b` = 2 AND `c` = -3) IS TRUE) > 1, 0)) FROM `s`.`t` "
-          "WHERE 1 OR (`a` = 1) IS TRUE OR (`b` = 2 AND `c` = -3) IS TRUE");
+    const guard::MySqlKeyText k1{"1"}, k2{std::nullopt, "-3"};
+    CHECK(guard::mysql_update_check_sql("s", "t", "x", "x.id = 2",
+                                        {{&one, &k1}, {&two, &k2, {false, true}}}) ==
+          "SELECT CONCAT("
+          "(SELECT COALESCE(SUM(((x.id = 2) IS TRUE)) > 0 AND SUM(((x.id = 2) IS TRUE) OR (`a` = "
+          "1) IS TRUE) > 1, 0) FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`a` = 1) IS "
+          "TRUE), ';', "
+          "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1, '!', ''), "
+          "uniqguard_h) SEPARATOR ','), '')) FROM ("
+          "SELECT COUNT(*) AS uniqguard_c, MIN(IF(uniqguard_m, CONCAT_WS(':', "
+          "HEX(CONVERT(uniqguard_k0 USING utf8mb4)), HEX(CONVERT(uniqguard_k1 USING utf8mb4))), "
+          "NULL)) AS uniqguard_h FROM ("
+          "SELECT ((x.id = 2) IS TRUE) AS uniqguard_m, `b` AS uniqguard_k0, IF(((x.id = 2) IS "
+          "TRUE), -3, `c`) AS uniqguard_k1 FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`c` "
+          "= -3) IS TRUE) AS uniqguard_r WHERE uniqguard_k0 IS NOT NULL AND uniqguard_k1 IS NOT "
+          "NULL GROUP BY uniqguard_k0, uniqguard_k1 HAVING MAX(uniqguard_m) = 1) AS uniqguard_g))");
 }
