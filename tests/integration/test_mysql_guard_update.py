@@ -136,15 +136,20 @@ IN_TRANSACTION = [
     # The transaction's own uncommitted row counts.
     ("UPDATE {t} SET user_id = 50, course_id = 'T' WHERE id = 1", err("50-T")),
     ("SELECT @@in_transaction", ("rows", [["1"]])),
-    ("DELETE FROM {t} WHERE id = 10", None),
+    # Part of the key, onto an uncommitted row's key.
+    ("INSERT INTO {t} (id, user_id, course_id) VALUES (11, 60, 'b')", None),
+    ("UPDATE {t} SET user_id = 60 WHERE id = 3", err("60-b")),
+    ("DELETE FROM {t} WHERE id IN (10, 11)", None),
+    ("UPDATE {t} SET user_id = 60 WHERE id = 3", ok(1, AUTOCOMMIT | IN_TRANS, 1, 1)),
     # Its own deleted row does not.
     ("UPDATE {t} SET user_id = 50, course_id = 'T' WHERE id = 1", ok(1, AUTOCOMMIT | IN_TRANS, 1, 1)),
     ("UPDATE {t} SET user_id = 50, course_id = 't' WHERE id = 3", err("50-t")),
     ("COMMIT", None),
     # Committed: another session sees the key.
     ("INSERT INTO {t} (user_id, course_id) VALUES (50, 't')", err("50-t")),
+    ("INSERT INTO {t} (user_id, course_id) VALUES (60, 'B')", err("60-B")),
     ("SELECT id, user_id, course_id FROM {t} ORDER BY id",
-     ("rows", [["1", "50", "T"], ["2", "2", "a"], ["3", "3", "b"], ["4", None, "n"]])),
+     ("rows", [["1", "50", "T"], ["2", "2", "a"], ["3", "60", "b"], ["4", None, "n"]])),
 ]
 
 

@@ -147,19 +147,82 @@ TEST_CASE("TheUpdateCheckSqlCountsPerGuard", "[mysql][guard][update]") {
     const guard::MySqlKeyColumns one({{"a", id, nullptr}});
     const guard::MySqlKeyColumns two({{"b", id, nullptr}, {"c", id, nullptr}});
     const guard::MySqlKeyText k1{"1"}, k2{std::nullopt, "-3"};
-    CHECK(guard::mysql_update_check_sql("s", "t", "x", "x.id = 2",
-                                        {{&one, &k1}, {&two, &k2, {false, true}}}) ==
-          "SELECT CONCAT("
-          "(SELECT COALESCE(SUM(((x.id = 2) IS TRUE)) > 0 AND SUM(((x.id = 2) IS TRUE) OR (`a` = "
-          "1) IS TRUE) > 1, 0) FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`a` = 1) IS "
-          "TRUE), ';', "
-          "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1, '!', ''), "
-          "uniqguard_h) SEPARATOR ','), '')) FROM ("
-          "SELECT COUNT(*) AS uniqguard_c, MIN(IF(uniqguard_m, CONCAT_WS(':', "
-          "HEX(CONVERT(uniqguard_k0 USING utf8mb4)), HEX(CONVERT(uniqguard_k1 USING utf8mb4))), "
-          "NULL)) AS uniqguard_h FROM ("
-          "SELECT ((x.id = 2) IS TRUE) AS uniqguard_m, `b` AS uniqguard_k0, IF(((x.id = 2) IS "
-          "TRUE), -3, `c`) AS uniqguard_k1 FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`c` "
-          "= -3) IS TRUE) AS uniqguard_r WHERE uniqguard_k0 IS NOT NULL AND uniqguard_k1 IS NOT "
-          "NULL GROUP BY uniqguard_k0, uniqguard_k1 HAVING MAX(uniqguard_m) = 1) AS uniqguard_g))");
+    CHECK(
+        guard::mysql_update_check_sql("s", "t", "x", "x.id = 2",
+                                      {{&one, &k1}, {&two, &k2, {false, true}}}) ==
+        "SELECT CONCAT("
+        "(SELECT COALESCE(SUM(((x.id = 2) IS TRUE)) > 0 AND SUM(((x.id = 2) IS TRUE) OR (`a` = "
+        "1) IS TRUE) > 1, 0) FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`a` = 1) IS "
+        "TRUE), ';', "
+        "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1, '!', ''), "
+        "uniqguard_h) SEPARATOR ','), '')) FROM ("
+        "SELECT COUNT(*) AS uniqguard_c, MIN(IF(uniqguard_m, CONCAT_WS(':', "
+        "HEX(CONVERT(uniqguard_k0 USING utf8mb4)), HEX(CONVERT(uniqguard_k1 USING utf8mb4))), "
+        "NULL)) AS uniqguard_h FROM ("
+        "SELECT ((x.id = 2) IS TRUE) AS uniqguard_m, `b` AS uniqguard_k0, IF(((x.id = 2) IS "
+        "TRUE), -3, `c`) AS uniqguard_k1 FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`c` "
+        "= -3) IS TRUE) AS uniqguard_r WHERE uniqguard_k0 IS NOT NULL AND uniqguard_k1 IS NOT "
+        "NULL GROUP BY uniqguard_k0, uniqguard_k1 HAVING MAX(uniqguard_m) = 1) AS uniqguard_g))");
+}
+
+namespace {
+
+// A guard over two integer columns, (user_id, course_id), loaded with no keys.
+struct TwoColumns : Fixture {
+    TwoColumns() : Fixture(shared()) {}
+    static std::shared_ptr<guard::GuardRegistry> shared() {
+        auto cfg = guard_config(config::GuardAction::reject);
+        cfg.columns = {"user_id", "course_id"};
+        auto registry =
+            std::make_shared<guard::GuardRegistry>(std::vector<config::Guard>{std::move(cfg)});
+        guard::MySqlKeyColumnType id;
+        id.kind = guard::MySqlKeyColumnType::Kind::integer;
+        id.integer = {4, false};
+        auto table = std::make_shared<const guard::MySqlGuardTable>(guard::MySqlGuardTable{
+            .schema = "app",
+            .name = "enroll",
+            .columns = {"id", "user_id", "course_id"},
+            .keys =
+                guard::MySqlKeyColumns({{"user_id", id, nullptr}, {"course_id", id, nullptr}})});
+        registry->guards()[0]->set_ready(guard::GuardTable{.schema = "app", .name = "enroll"},
+                                         table);
+        return registry;
+    }
+    bool knows(std::int64_t user, std::int64_t course) {
+        const auto& keys = g().mysql_table()->keys;
+        std::string encoded;
+        guard::append_key_part(
+            encoded, keys.literal_key(0, guard::MySqlLiteral::exact_number, std::to_string(user),
+                                      guard::ClientCharset::utf8mb4));
+        guard::append_key_part(
+            encoded, keys.literal_key(1, guard::MySqlLiteral::exact_number, std::to_string(course),
+                                      guard::ClientCharset::utf8mb4));
+        return g().keys().contains(guard::fingerprint_encoded_key(encoded, g().seed()));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("AnUpdateOfPartOfTheKeyLearnsTheNewKeysTheCheckReads", "[mysql][guard][update]") {
+    TwoColumns f;
+    auto step = f.query("UPDATE enroll SET course_id = 5 WHERE id IN (1, 2)");
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql.starts_with("SELECT CONCAT((SELECT CONCAT(COUNT(*), '/'"));
+    CHECK(f.g().claims().size() == 0);  // the new keys are not known yet: nothing claimed
+    // Two rows, keys (7, 5) and (8, 5) ("7" is 0x37).
+    CHECK(f.answer("2/37:35,38:35").kind == Kind::forward);
+    CHECK(f.knows(7, 5));
+    CHECK(f.knows(8, 5));
+    CHECK(!f.knows(9, 5));
+    // A key two rows would hold: the index's error, with the check's spelling of it.
+    REQUIRE(f.query("UPDATE enroll SET course_id = 6 WHERE id IN (1, 2)").kind == Kind::check);
+    CHECK(signals(f.answer("2/37:36,!3130:36"), "1062",
+                  "Duplicate entry '10-6' for key 'enroll_uniq'"));
+    CHECK(!f.knows(7, 6));  // refused: nothing learnt
+    // A list cut short (group_concat_max_len): refused rather than a key left unknown.
+    REQUIRE(f.query("UPDATE enroll SET course_id = 6 WHERE id IN (1, 2)").kind == Kind::check);
+    CHECK(signals(f.answer("3/37:36,38:36"), "1235",
+                  "uniqguard: guard \"enroll_uniq\" could not check the statement's keys on the "
+                  "server (an unexpected reply); the statement was refused"));
+    CHECK(!f.knows(7, 6));
 }
