@@ -29,8 +29,8 @@
 //                         as an INSERT's; part of it: the matched rows' new keys, read by the
 //                         check, not claimed);
 //   a form this slice does not enforce (REPLACE, ON DUPLICATE KEY UPDATE,
-//   INSERT … SELECT, a key the proxy cannot read, an UPDATE with ORDER BY / LIMIT, multi-table or
-//   IGNORE, LOAD DATA, a prepared write other than a plain INSERT,
+//   INSERT … SELECT, a key the proxy cannot read, an UPDATE with ORDER BY / LIMIT, multi-table,
+//   IGNORE or under action "ignore", LOAD DATA, a prepared write other than a plain INSERT,
 //   several statements in one string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
