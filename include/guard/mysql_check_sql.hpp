@@ -33,6 +33,10 @@ std::optional<std::string> mysql_key_part_text(const MySqlKeyColumnType& type,
 // `name` quoted with backquotes (a backquote inside doubled).
 std::string mysql_quote_identifier(std::string_view name);
 
+// One key part's value as SQL: an integer or DECIMAL as its digits; a string as
+// CONVERT(_utf8mb4 X'…' USING charset) COLLATE collation (see below).
+std::string mysql_key_value_sql(const MySqlKeyColumns::Column& column, const std::string& value);
+
 // The condition that a row of `schema`.`table` has this key: `k1` = 2 AND `k2` = <string>, a
 // string compared in the column's own collation after the conversion the server does when it
 // stores it (CONVERT(... USING charset)), so the comparison is the unique index's.

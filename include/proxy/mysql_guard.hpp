@@ -26,10 +26,19 @@
 //     `replace` by the statement with that row's id added (guard/mysql_upsert_sql), so that
 //     the server's primary key conflict updates it and reports as for a unique key; two rows
 //     with the key (legacy duplicates), or any other existing or repeated key → ERR 1235;
+//   a text UPDATE of one table setting key columns of its guards to literals the proxy keys
+//   (proxy/mysql_guard_update.cpp)
+//                       → check: the proxy's own query counts, per new key, the rows that would
+//                         hold it after the UPDATE (matched, or holding it and left); more than
+//                         one → the SIGNAL of ERR 1062 in its place; else forwarded, the new
+//                         keys joining the key set (the whole key set: claimed before the check,
+//                         as an INSERT's; part of it: the matched rows' new keys, read by the
+//                         check, not claimed);
 //   a form this slice does not enforce (REPLACE or ON DUPLICATE KEY UPDATE of an existing key
 //   other than the above, ON DUPLICATE KEY UPDATE assigning a key column, INSERT … SELECT, a key
-//   the proxy cannot read, UPDATE of a key column, LOAD DATA, a prepared write other than a plain
-//   INSERT, several statements in one string…)
+//   the proxy cannot read, an UPDATE with ORDER BY / LIMIT, multi-table, IGNORE or under action
+//   "ignore", LOAD DATA, a prepared write other than a plain INSERT, several statements in one
+//   string…)
 //                       → replaced by a SIGNAL: ERR 1235 (42000) naming the guard; forwarded
 //                         with a warning under action = "log";
 //   a prepared INSERT … VALUES (?, …) into a guarded table (COM_STMT_PREPARE): forwarded and
@@ -146,6 +155,21 @@ class MySqlGuard {
   private:
     struct GuardRows;  // one guard's view of the INSERT's rows
     struct Pending;    // an INSERT waiting for its check
+    // An UPDATE setting key columns of its guards to literals (proxy/mysql_guard_update.cpp):
+    // per guard whose new key holds no NULL, that key; waiting for its check.
+    struct UpdateKey {
+        guard::GuardState* guard = nullptr;
+        std::uint64_t fingerprint = 0;  // the whole key set
+        guard::MySqlKeyText text;       // the literals (nullopt: a key column not set)
+        // Part of the key set: which columns; the matched rows' new keys, read by the check.
+        std::vector<bool> set;
+        std::vector<std::uint64_t> learned;
+    };
+    struct PendingUpdate {
+        std::vector<UpdateKey> keys;
+        std::string statement;
+        MySqlGuardSession session;
+    };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
                 const MySqlGuardSession& session);
@@ -181,6 +205,21 @@ class MySqlGuard {
                    const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
     // XA PREPARE in a transaction that claimed keys.
     Step xa_prepare_refusal();
+    // An UPDATE that sets a key column of `guards` (each guard of the table it sets one of).
+    Step on_update(const sql::UpdateStatement& update, std::string_view text,
+                   const std::vector<guard::GuardState*>& guards,
+                   const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
+    // Claims the UPDATE's new keys (as claim_keys).
+    std::optional<Step> claim_update_keys(const PendingUpdate& p);
+    // The UPDATE goes out: its new keys join the key sets; counted.
+    static Step pass_update(const PendingUpdate& p);
+    // A part-of-key probe's answer ("<n>/<key>,…"): its new keys learnt into `key`, the first
+    // duplicate's text into `duplicate`; false when the answer is not whole.
+    static bool read_new_keys(UpdateKey& key, std::string_view answer,
+                              std::optional<guard::MySqlKeyText>& duplicate);
+    void log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,
+                              guard::DuplicateAction action);
     // A form the slice does not enforce: refused (log: forwarded with a warning).
     Step unenforced(guard::GuardState& g, std::string_view what);
     // The INSERT passes: its keys join the key sets; counted.
@@ -204,6 +243,7 @@ class MySqlGuard {
     guard::DuplicateLog* log_;
     std::string backend_database_;
     std::unique_ptr<Pending> pending_;
+    std::optional<PendingUpdate> pending_update_;
     MySqlPreparedStatements prepared_;
     // The execute being decided: its payload and statement (for finish_execute).
     std::string execute_payload_;

@@ -192,7 +192,8 @@ struct UpdateStatement {
     bool has_with = false;
     bool returning = false;
     SourceRange returning_list;
-    bool ignore = false;  // MySQL UPDATE IGNORE
+    bool ignore = false;          // MySQL UPDATE IGNORE
+    bool order_or_limit = false;  // MySQL: ORDER BY or LIMIT after SET / WHERE
     bool operator==(const UpdateStatement&) const = default;
 };
 

@@ -89,6 +89,21 @@ std::string mysql_quote_identifier(std::string_view name) {
     return out + "`";
 }
 
+std::string mysql_key_value_sql(const MySqlKeyColumns::Column& c, const std::string& value) {
+    // Digits, a sign and a point: nothing to quote.
+    if (c.type.kind != MySqlKeyColumnType::Kind::string) return value;
+    // The client's bytes are UTF-8 (only utf8mb4/utf8mb3 strings are keyed); the server
+    // converts them to the column's character set as it does when it stores them, and
+    // compares in the column's collation, as its unique index would.
+    const bool named = plain_name(c.type.character_set) && plain_name(c.type.collation);
+    std::string out;
+    if (named) out += "CONVERT(";
+    out += "_utf8mb4 ";
+    append_hex(out, value);
+    if (named) out += " USING " + c.type.character_set + ") COLLATE " + c.type.collation;
+    return out;
+}
+
 std::string mysql_key_condition(const MySqlKeyColumns& columns, const MySqlKeyText& key) {
     std::string out;
     for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -100,19 +115,7 @@ std::string mysql_key_condition(const MySqlKeyColumns& columns, const MySqlKeyTe
             out += " IS NULL";
             continue;
         }
-        out += " = ";
-        if (c.type.kind != MySqlKeyColumnType::Kind::string) {
-            out += *value;  // digits, a sign and a point: nothing to quote
-            continue;
-        }
-        // The client's bytes are UTF-8 (only utf8mb4/utf8mb3 strings are keyed); the server
-        // converts them to the column's character set as it does when it stores them, and
-        // compares in the column's collation, as its unique index would.
-        const bool named = plain_name(c.type.character_set) && plain_name(c.type.collation);
-        if (named) out += "CONVERT(";
-        out += "_utf8mb4 ";
-        append_hex(out, *value);
-        if (named) out += " USING " + c.type.character_set + ") COLLATE " + c.type.collation;
+        out += " = " + mysql_key_value_sql(c, *value);
     }
     return out;
 }

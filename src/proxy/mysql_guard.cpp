@@ -557,7 +557,7 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
     struct Write {
         const sql::Statement* statement;
         std::vector<guard::GuardState*> guards;
-        std::string_view what;  // a form not enforced; empty for a plain INSERT
+        std::string_view what;  // a form not enforced; empty for a plain INSERT, an UPDATE
     };
     std::vector<Write> writes;
     for (const auto& st : parsed.statements) {
@@ -584,8 +584,7 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                         if (same_name(column_of(a.column), k)) return false;
                 return true;
             });
-            if (!guards.empty())
-                writes.push_back({&st, std::move(guards), "UPDATE of a key column"});
+            if (!guards.empty()) writes.push_back({&st, std::move(guards), {}});
         } else if (const auto* other = st.get<sql::OtherStatement>()) {
             std::string_view what;
             const bool a_write = other->node == "insert_stmt" || other->node == "replace_stmt" ||
@@ -608,6 +607,8 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                           "a write in a string of several statements");
     const auto& w = writes.front();
     if (!w.what.empty()) return unenforced(*w.guards.front(), w.what);
+    if (const auto* update = w.statement->get<sql::UpdateStatement>())
+        return on_update(*update, text, w.guards, settings, session);
     return on_insert(*w.statement->get<sql::InsertStatement>(), text, w.guards, settings, session);
 }
 
@@ -762,6 +763,7 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 }
 
 MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
+    if (pending_update_) return on_update_check_reply(reply);
     auto p = std::move(pending_);
     if (!p) return {};
     bool answered =

@@ -34,6 +34,7 @@ class ValueReplyReader {
     bool failed() const { return error_code_ != 0; }
     std::uint16_t error_code() const { return error_code_; }
     const std::string& error_message() const { return error_message_; }
+    const std::string& error_sqlstate() const { return error_sqlstate_; }  // empty: none sent
     const std::optional<std::string>& value() const { return value_; }
 
   private:
@@ -47,6 +48,7 @@ class ValueReplyReader {
     Status status_ = Status::need_more;
     std::uint16_t error_code_ = 0;
     std::string error_message_;
+    std::string error_sqlstate_;
     std::optional<std::string> value_;
 };
 

@@ -46,7 +46,10 @@ void ValueReplyReader::on_packet(util::Bytes payload) {
         error_code_ = c.u16();
         auto rest = c.rest();
         // '#' and the five characters of the SQLSTATE precede the message (protocol 4.1).
-        if (!rest.empty() && rest[0] == '#' && rest.size() >= 6) rest = rest.subspan(6);
+        if (!rest.empty() && rest[0] == '#' && rest.size() >= 6) {
+            error_sqlstate_.assign(reinterpret_cast<const char*>(rest.data()) + 1, 5);
+            rest = rest.subspan(6);
+        }
         error_message_.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
         if (error_code_ == 0) error_code_ = 0xFFFF;  // never "no error"
         status_ = c.ok() ? Status::done : Status::malformed;

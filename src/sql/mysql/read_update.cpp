@@ -97,6 +97,8 @@ Statement::Body read_update(const Context& ctx) {
         const std::size_t end = clause_end(ctx, where + 1);
         if (end > where + 1) up.where = ctx.range(where + 1, end - 1);
     }
+    const std::size_t tail = clause_end(ctx, i + 1);
+    up.order_or_limit = ctx.word(tail, "order") || ctx.word(tail, "limit");
     return up;
 }
 

@@ -62,8 +62,12 @@ TEST_CASE("MySqlUpdateForms", "[sql][mysql_parser]") {
     REQUIRE(up.assignments.size() == 1);
     CHECK(up.assignments[0].value.note == "operator expression");
     CHECK(up.where == span_of(sql, "b IN (1, 2)"));
+    CHECK(up.order_or_limit);
     const auto no_where =
         mysql_body<UpdateStatement>("UPDATE t u FORCE INDEX (i) SET a = 1 LIMIT 2");
+    CHECK(no_where.order_or_limit);
+    CHECK_FALSE(mysql_body<UpdateStatement>("UPDATE t SET a = 1 WHERE b = 'limit'").order_or_limit);
+    CHECK_FALSE(mysql_body<UpdateStatement>("UPDATE t SET a = (SELECT 1 LIMIT 1)").order_or_limit);
     CHECK(no_where.alias == "u");
     CHECK_FALSE(no_where.has_where);
     CHECK_FALSE(no_where.where.known());

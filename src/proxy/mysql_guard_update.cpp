@@ -1,0 +1,362 @@
+// MySqlGuard: an UPDATE that sets key columns of a guarded table (a COM_QUERY). Enforced when
+// it sets every key column of each guard it touches to a literal the proxy keys, on one table,
+// without ORDER BY / LIMIT: every row it matches then ends with the same new key, so it breaks
+// the key exactly when, after it, more than one row holds that key (docs/mysql.md, "UPDATE of
+// key columns"). The check counts those rows in the client's session; the UPDATE itself goes
+// unchanged, or a SIGNAL answers it with the unique index's ERR 1062.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "guard/key_fingerprint.hpp"
+#include "guard/mysql_insert_keys.hpp"
+#include "guard/mysql_update_check_sql.hpp"
+#include "protocol/mysql/command_tracker.hpp"
+#include "protocol/mysql/error_codes.hpp"
+#include "proxy/mysql_guard.hpp"
+
+namespace uniqguard::proxy {
+
+namespace my = protocol::mysql;
+
+namespace {
+
+constexpr std::uint16_t no_backslash_escapes_flag = 0x0200;  // SERVER_STATUS_NO_BACKSLASH_ESCAPES
+
+bool same_column(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// The column an assignment sets (`t.k` or `k`).
+std::string_view assigned_column(std::string_view target) {
+    const auto dot = target.rfind('.');
+    return dot == std::string_view::npos ? target : target.substr(dot + 1);
+}
+
+std::string table_name(const guard::GuardState& g) {
+    if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
+    return g.config().table;
+}
+
+MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
+    return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
+}
+
+}  // namespace
+
+MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::string_view text,
+                                       const std::vector<guard::GuardState*>& guards,
+                                       const MySqlSessionSettings& settings,
+                                       const MySqlGuardSession& session) {
+    auto& first = *guards.front();
+    // Each of these can write several new keys, in an order the proxy does not know.
+    if (update.has_from) return unenforced(first, "a multi-table UPDATE that sets a key column");
+    if (update.order_or_limit)
+        return unenforced(first, "an UPDATE … ORDER BY / LIMIT that sets a key column");
+    // A real UPDATE IGNORE changes the first matching row and skips the others with a warning,
+    // in the order InnoDB reads them: not something a SIGNAL or the UPDATE's own text gives.
+    if (update.ignore) return unenforced(first, "UPDATE IGNORE of a key column");
+
+    // Not loaded yet: when_unready, for every guard of the table (as for an INSERT).
+    for (auto* g : guards) {
+        if (g->state() == guard::GuardLoadState::ready) continue;
+        const auto& cfg = g->config();
+        if (cfg.when_unready == config::WhenUnready::forward ||
+            cfg.action == config::GuardAction::log) {
+            g->counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn(
+                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
+                "\"forward\"): {}",
+                cfg.name, text.substr(0, 200));
+            continue;
+        }
+        g->counters().refused.fetch_add(1, std::memory_order_relaxed);
+        const std::string why = g->state() == guard::GuardLoadState::failed
+                                    ? "its key set could not be loaded: " + g->failure()
+                                    : "its key set is still loading";
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: writes to table \"" + table_name(*g) +
+                          "\" are refused until guard \"" + cfg.name + "\" is ready (" + why + ")");
+    }
+
+    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
+    const bool sql_mode_known =
+        settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+
+    PendingUpdate p;
+    for (auto* g : guards) {
+        if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
+        if (!sql_mode_known)
+            return unenforced(*g, "an UPDATE under an sql_mode the proxy did not follow");
+        // A plain UPDATE under `ignore` would have to skip the rows that collide, as UPDATE
+        // IGNORE does (refused above for the same reason).
+        if (g->config().action == config::GuardAction::ignore)
+            return unenforced(*g, "an UPDATE of a key column under action \"ignore\"");
+        const auto& table = *g->mysql_table();
+        // The new key's parts, read as the values of a one-row INSERT of the key columns set
+        // (a column not set reads as left out: not keyed, taken from each row by the check).
+        sql::InsertStatement row;
+        std::vector<sql::Value> values;
+        std::vector<bool> is_set;
+        for (std::size_t k = 0; k < table.keys.size(); ++k) {
+            const auto& name = table.keys.column(k).name;
+            const sql::Assignment* set = nullptr;
+            for (const auto& a : update.assignments) {
+                if (!same_column(assigned_column(a.column), name)) continue;
+                // MySQL applies assignments left to right; one key column set twice is rare
+                // enough to be refused rather than followed.
+                if (set)
+                    return unenforced(*g, "an UPDATE that sets key column `" + name + "` twice");
+                set = &a;
+            }
+            is_set.push_back(set != nullptr);
+            values.push_back(set ? set->value : sql::Value{});
+            if (!set) continue;
+            row.columns.push_back(name);
+            row.rows.resize(1);
+            row.rows[0].push_back(set->value);
+        }
+        std::string why;
+        const auto keys = guard::mysql_insert_row_keys(row, text, table.columns, table.keys,
+                                                       settings.client_charset(), why);
+        if (!keys || keys->size() != 1)
+            return unenforced(*g, "an UPDATE of a key column (" + why + ")");
+        const auto& parts = keys->front();
+        std::string encoded;
+        UpdateKey key;
+        key.guard = g;
+        bool has_null = false;
+        const bool whole = std::all_of(is_set.begin(), is_set.end(), [](bool b) { return b; });
+        if (!whole) key.set = is_set;
+        for (std::size_t k = 0; k < parts.size(); ++k) {
+            if (!is_set[k]) {
+                key.text.emplace_back(std::nullopt);
+                continue;
+            }
+            if (parts[k].status == guard::NormalizeStatus::null) {
+                has_null = true;
+                break;
+            }
+            if (!parts[k].ok())
+                return unenforced(*g, "an UPDATE setting key column `" + table.keys.column(k).name +
+                                          "` to a value the proxy cannot read (an expression, "
+                                          "DEFAULT, a character set introducer, a value the "
+                                          "server may convert)");
+            guard::append_key_part(encoded, parts[k]);
+            const auto literal = guard::mysql_literal_of(values[k], text);
+            key.text.push_back(guard::mysql_key_part_text(table.keys.column(k).type, parts[k],
+                                                          literal ? literal->text : ""));
+        }
+        // A key with a NULL never collides (a unique index lets NULLs repeat).
+        if (has_null) continue;
+        if (whole) key.fingerprint = guard::fingerprint_encoded_key(encoded, g->seed());
+        p.keys.push_back(std::move(key));
+    }
+    if (p.keys.empty()) return {};
+    p.statement.assign(text);
+    p.session = session;
+    if (auto wait = claim_update_keys(p)) return *wait;
+
+    const auto& table = *p.keys.front().guard->mysql_table();
+    std::vector<guard::MySqlUpdateProbe> probes;
+    for (const auto& k : p.keys) {
+        probes.push_back({&k.guard->mysql_table()->keys, &k.text, k.set});
+        k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
+    }
+    const auto where = update.has_where ? std::optional(update.where.text(text)) : std::nullopt;
+    Step step{Step::Kind::check,
+              guard::mysql_update_check_sql(table.schema, table.name, update.alias, where, probes)};
+    pending_update_ = std::move(p);
+    return step;
+}
+
+std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdate& p) {
+    claims_.begin_statement();
+    for (const auto& key : p.keys) {
+        auto& g = *key.guard;
+        // `log` changes nothing on the wire: it never waits, so it claims nothing.
+        if (g.config().action == config::GuardAction::log) continue;
+        // Part of a key: the new keys are known only after the check; not claimed.
+        if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint)) continue;
+        // Held by another session's transaction: decided afresh once it is released.
+        claims_.release_statement();
+        if (interrupt_) {
+            // The wait ended without the release: the error takes the UPDATE's place (the
+            // transaction rolled back first for a deadlock's victim, as InnoDB does).
+            const Interrupt why = std::move(*interrupt_);
+            interrupt_.reset();
+            wait_guard_ = nullptr;
+            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+            Step step = signal(why.code, why.sqlstate, why.message);
+            if (why.rollback)
+                step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
+                                      "ROLLBACK");
+            return step;
+        }
+        wait_guard_ = &g;
+        if (waiter_) waiter_->arm();
+        return Step{Step::Kind::wait};
+    }
+    return std::nullopt;
+}
+
+MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& reply) {
+    PendingUpdate p = std::move(*pending_update_);
+    pending_update_.reset();
+    // One answer per guard, joined by ';' (guard/mysql_update_check_sql.hpp).
+    std::vector<std::string_view> answers;
+    std::vector<std::optional<guard::MySqlKeyText>> duplicates(p.keys.size());
+    bool answered =
+        reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
+    if (answered) {
+        std::string_view rest = *reply.value();
+        for (;;) {
+            const auto semicolon = rest.find(';');
+            answers.push_back(rest.substr(0, semicolon));
+            if (semicolon == std::string_view::npos) break;
+            rest.remove_prefix(semicolon + 1);
+        }
+        answered = answers.size() == p.keys.size();
+        for (std::size_t i = 0; answered && i < p.keys.size(); ++i) {
+            if (p.keys[i].set.empty()) {
+                answered = answers[i] == "0" || answers[i] == "1";
+                if (answers[i] == "1") duplicates[i] = p.keys[i].text;
+            } else {
+                answered = read_new_keys(p.keys[i], answers[i], duplicates[i]);
+            }
+        }
+    }
+    if (!answered) {
+        auto& g = *p.keys.front().guard;
+        const bool all_log = std::all_of(p.keys.begin(), p.keys.end(), [](const UpdateKey& k) {
+            return k.guard->config().action == config::GuardAction::log;
+        });
+        if (reply.failed()) {
+            spdlog::warn("guard {}: the check of an UPDATE failed: ERROR {}: {}", g.config().name,
+                         reply.error_code(), reply.error_message());
+            if (all_log) return pass_update(p);
+            // The check reads the UPDATE's own WHERE in the same session: its error (an unknown
+            // column, a lock wait timeout…) is the one the UPDATE would meet; the server raises
+            // it in the UPDATE's place.
+            claims_.release_statement();
+            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+            return signal(reply.error_code(),
+                          reply.error_sqlstate().empty() ? "HY000" : reply.error_sqlstate(),
+                          reply.error_message());
+        }
+        // Also a part-of-key answer cut at group_concat_max_len: not every new key is known.
+        spdlog::warn("guard {}: the check of an UPDATE got an unexpected reply", g.config().name);
+        if (all_log) return pass_update(p);
+        claims_.release_statement();
+        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: guard \"" + g.config().name +
+                          "\" could not check the statement's keys on the server (an unexpected "
+                          "reply); the statement was refused");
+    }
+    // As the server checks its unique keys in turn, the first guard (config order) decides.
+    for (std::size_t i = 0; i < p.keys.size(); ++i) {
+        if (!duplicates[i]) continue;
+        auto& key = p.keys[i];
+        // Part of the key: the duplicate's parts as the check read them.
+        if (!key.set.empty()) key.text = *duplicates[i];
+        auto& g = *key.guard;
+        if (g.config().action == config::GuardAction::log) {
+            g.counters().logged.fetch_add(1, std::memory_order_relaxed);
+            log_update_duplicate(p, key, guard::DuplicateAction::logged);
+            continue;
+        }
+        g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
+        log_update_duplicate(p, key, guard::DuplicateAction::rejected);
+        claims_.release_statement();  // the UPDATE does not run: it writes none of its keys
+        return signal(my::error_code::dup_entry, "23000",
+                      guard::mysql_duplicate_message(key.text, g.config().name));
+    }
+    return pass_update(p);
+}
+
+MySqlGuard::Step MySqlGuard::pass_update(const PendingUpdate& p) {
+    // Before the UPDATE runs, so that the key set never lacks a key the server holds.
+    for (const auto& key : p.keys) {
+        if (key.set.empty()) key.guard->keys().insert(key.fingerprint);
+        for (const auto f : key.learned) key.guard->keys().insert(f);
+        key.guard->counters().passed.fetch_add(1, std::memory_order_relaxed);
+    }
+    return {};
+}
+
+bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
+                               std::optional<guard::MySqlKeyText>& duplicate) {
+    const auto slash = answer.find('/');
+    if (slash == std::string_view::npos) return false;
+    std::size_t count = 0;
+    for (const char c : answer.substr(0, slash)) {
+        if (c < '0' || c > '9') return false;
+        count = count * 10 + static_cast<std::size_t>(c - '0');
+    }
+    std::string_view rest = answer.substr(slash + 1);
+    const auto& columns = key.guard->mysql_table()->keys;
+    std::size_t read = 0;
+    std::string encoded;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        const bool repeated = !item.empty() && item[0] == '!';
+        if (repeated) item.remove_prefix(1);
+        guard::MySqlKeyText parts;
+        for (;;) {
+            const auto colon = item.find(':');
+            const auto hex = item.substr(0, colon);
+            if (hex.size() % 2 != 0) return false;
+            std::string bytes;
+            for (std::size_t i = 0; i < hex.size(); i += 2) {
+                // HEX() writes upper case.
+                const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+                bytes += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+            }
+            parts.emplace_back(std::move(bytes));
+            if (colon == std::string_view::npos) break;
+            item.remove_prefix(colon + 1);
+        }
+        if (parts.size() != columns.size()) return false;
+        std::vector<std::optional<std::string_view>> values(parts.begin(), parts.end());
+        bool has_null = false;
+        std::size_t bad = 0;
+        // Keyed as the loader keys the table's rows, so the key set knows it as an INSERT of it.
+        if (!columns.encode_stored_row(values, encoded, has_null, bad) || has_null) return false;
+        key.learned.push_back(guard::fingerprint_encoded_key(encoded, key.guard->seed()));
+        if (repeated && !duplicate) duplicate = std::move(parts);
+        ++read;
+    }
+    // Fewer keys than groups: the list was cut at group_concat_max_len.
+    return read == count;
+}
+
+void MySqlGuard::log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,
+                                      guard::DuplicateAction action) {
+    if (log_ == nullptr) return;
+    const auto& g = *key.guard;
+    guard::DuplicateRecord r;
+    r.time = std::chrono::system_clock::now();
+    r.guard = g.config().name;
+    r.table = table_name(g);
+    r.columns = g.config().columns;
+    r.values = key.text;
+    r.action = action;
+    r.client = p.session.client_address;
+    r.user = p.session.user;
+    r.database = p.session.database;
+    r.in_transaction = (p.session.server_status & my::server_status::in_transaction) != 0;
+    r.statement = p.statement;
+    r.protocol = config::Protocol::mysql;
+    r.no_backslash_escapes = (p.session.server_status & no_backslash_escapes_flag) != 0;
+    log_->write(r);
+}
+
+}  // namespace uniqguard::proxy
