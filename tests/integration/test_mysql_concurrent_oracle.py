@@ -33,7 +33,7 @@ What is asserted:
 `test_concurrent_oracle_sees_admitted_duplicates` runs the same workload with action "log" and
 requires (a) to report a key held twice, so that the check cannot silently pass.
 
-UNIQGUARD_MYSQL_CONCURRENT_STATEMENTS (total, default 3200) and UNIQGUARD_MYSQL_CONCURRENT_SEED.
+UNIQGUARD_MYSQL_CONCURRENT_STATEMENTS (total, default 4800) and UNIQGUARD_MYSQL_CONCURRENT_SEED.
 """
 from contextlib import closing
 import os
@@ -53,7 +53,7 @@ proxy_account = test_mysql_guard.proxy_account
 pytestmark = pytest.mark.usefixtures("proxy_account")
 
 SESSIONS = 8
-STATEMENTS = int(os.environ.get("UNIQGUARD_MYSQL_CONCURRENT_STATEMENTS", "3200"))
+STATEMENTS = int(os.environ.get("UNIQGUARD_MYSQL_CONCURRENT_STATEMENTS", "4800"))
 SEED = int(os.environ.get("UNIQGUARD_MYSQL_CONCURRENT_SEED", "20261127"))
 DEADLINE_S = 90
 
@@ -233,20 +233,24 @@ def duplicates(mysql_root, table):
         return cur.fetchall()
 
 
-def run_sessions(mysql_root, port, table, seed):
-    """Runs the 8 sessions; returns (failures, duplicates seen at checkpoints, counts, history)."""
+def run_sessions(mysql_root, port, table, seed, statements=STATEMENTS, deadline_s=DEADLINE_S,
+                 on_stuck=None):
+    """Runs the 8 sessions; returns (failures, duplicates seen at checkpoints, counts, history).
+    on_stuck() runs when the watchdog fires, to set the sessions free before they are joined."""
     history = History([])
     failures = []
-    per = STATEMENTS // SESSIONS
+    per = statements // SESSIONS
     sessions = [Session(n, port, table, per, seed, history, failures) for n in range(SESSIONS)]
     for s in sessions:
         s.start()
     seen = []
-    deadline = time.monotonic() + DEADLINE_S
+    deadline = time.monotonic() + deadline_s
     while not all(s.done for s in sessions):
         if time.monotonic() > deadline:
             stuck = [f"{s.name}: {s.current}" for s in sessions if not s.done]
-            failures.append(f"watchdog: not done after {DEADLINE_S} s (seed {seed}): {stuck}")
+            failures.append(f"watchdog: not done after {deadline_s} s (seed {seed}): {stuck}")
+            if on_stuck:
+                on_stuck()
             break
         time.sleep(1)
         # The root connection reads the committed rows (autocommit: a fresh snapshot each time).
@@ -288,6 +292,24 @@ def test_concurrent_oracle_sees_admitted_duplicates(mysql_root, make_mysql_proxy
     assert not failures, failures[:5]  # log mode never rejects, so nothing to explain
     assert counts.get("INSERT error 1062", 0) == 0, counts
     assert seen, "invariant (a) saw no key twice with action = log"
+
+
+def test_the_watchdog_fires_on_a_hang(mysql_root, make_mysql_proxy, mariadb):
+    """A root session holds LOCK TABLES … READ: every write of the 8 sessions waits for the
+    table's metadata lock (lock_wait_timeout, a year by default), so none finishes; the watchdog
+    must say so and name what they were sending. (READ, not WRITE: the checkpoints' reads must
+    go on.)"""
+    make_tables(mysql_root, "cc_hang")
+    proxy = start_guarded(make_mysql_proxy, "cc_hang")
+    locker = pymysql.connect(unix_socket=mariadb.socket, user="root", database=DATABASE,
+                             autocommit=True)
+    with closing(locker), locker.cursor() as cur:
+        cur.execute("LOCK TABLES cc_hang READ")
+        failures, _, _, _ = run_sessions(mysql_root, proxy.port, "cc_hang", SEED, statements=80,
+                                         deadline_s=3,
+                                         on_stuck=lambda: cur.execute("UNLOCK TABLES"))
+    assert failures and failures[0].startswith("watchdog: not done after 3 s"), failures
+    assert "cc_hang" in failures[0]
 
 
 def test_the_rejection_check_fires_on_a_false_rejection():
