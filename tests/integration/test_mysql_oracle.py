@@ -38,8 +38,10 @@ STATEMENTS = int(os.environ.get("UNIQGUARD_MYSQL_ORACLE_STATEMENTS", "4000"))
 SEED = int(os.environ.get("UNIQGUARD_MYSQL_ORACLE_SEED", "20261126"))
 
 USERS = [1, 2, 3]
-# Pairs equal under utf8mb4_general_ci (PAD SPACE): 'a' = 'A' = 'a ' = 'A  '; 'é' = 'E' too.
-COURSES = ["a", "A", "a ", "A  ", "b", "B ", "é", "E"]
+# Under utf8mb4_general_ci (PAD SPACE): 'a' = 'A' = 'a ' = 'A  ' = 'Ä'; 'é' = 'E'; 'ß' = 's' =
+# 'S '. Other collations (test_oracle_collations) split or join them otherwise: 'ß' = 'ss' under
+# unicode_ci, trailing spaces count under NO PAD, case under _bin.
+COURSES = ["a", "A", "a ", "A  ", "b", "B ", "é", "E", "Ä", "ß", "s", "ss", "S "]
 
 
 def connect(port):
@@ -189,6 +191,22 @@ def test_oracle_through_the_guard_equals_the_unique_key(mysql_root,
     assert stats[("INSERT", True)] > STATEMENTS // 50, stats
     assert stats[("INSERT IGNORE", True)] > STATEMENTS // 100, stats
     assert stats[("INSERT IGNORE", False)] > STATEMENTS // 100, stats
+
+
+@pytest.mark.parametrize("collation", ["utf8mb4_unicode_ci", "utf8mb4_unicode_520_ci",
+                                       "utf8mb4_bin", "utf8mb4_general_nopad_ci",
+                                       "utf8mb4_nopad_bin"])
+def test_oracle_collations(mysql_root, make_mysql_proxy, mariadb, collation):
+    table = "or_" + collation.replace("utf8mb4_", "")
+    with mysql_root.cursor() as cur:
+        for t, unique in ((table, ""), (table + "_twin", ", UNIQUE KEY enroll_uniq (user_id, course_id)")):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+            cur.execute(f"CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT, "
+                        f"course_id VARCHAR(20), note VARCHAR(20){unique}) ENGINE=InnoDB "
+                        f"DEFAULT CHARSET=utf8mb4 COLLATE={collation}")
+    proxy = start_guarded(make_mysql_proxy, table)
+    mismatch = run_oracle(proxy.port, mariadb.port, table, SEED + 5, STATEMENTS // 4)
+    assert mismatch is None, mismatch
 
 
 @pytest.mark.parametrize("seed", [SEED + 1, SEED + 2])
