@@ -13,6 +13,7 @@ MySQL backend interpolates parameters itself, so everything reaches the proxy as
 on MariaDB ≥ 10.5 create() and bulk_create() add `RETURNING id`.
 """
 from contextlib import closing
+import threading
 from unittest import mock
 
 import pymysql
@@ -365,3 +366,50 @@ def test_duplicate_inside_atomic_and_nested_savepoints(enroll, mariadb):
     assert out["outer: count"][1]["class"] == "TransactionManagementError"
     assert out["after rollback: create (8, 8)"] == ("ok", (8, 8, ""))
     assert out["rows left"] == ("ok", [(2, 1, ""), (6, 6, ""), (7, 7, ""), (8, 8, "")])
+
+
+def test_get_or_create_race_with_a_transaction_in_flight(enroll, mariadb):
+    """Two application threads (Django's connections are per thread) run get_or_create of one
+    key: the first inside atomic(), holding its transaction open after its INSERT; the second's
+    INSERT waits (on the twin in InnoDB's unique index, through the proxy in the proxy's claim
+    wait) until the first commits, then fails with 1062, and Django's get() finds the first's
+    row. Both sides must give (created, not created) and one row."""
+    results = {}
+    for alias, kind in ((django_app.MYSQL_TWIN, "twin"), (django_app.MYSQL, "proxy")):
+        first_created, let_first_commit = threading.Event(), threading.Event()
+        outcome = {}
+
+        def run(name, fn):
+            try:
+                outcome[name] = ("ok", fn())
+            except Exception as e:  # noqa: BLE001 - the class is part of the outcome
+                outcome[name] = ("error", described(e))
+            finally:
+                connections[alias].close()
+
+        def first():
+            with transaction.atomic(using=alias):
+                _, created = Enroll.objects.using(alias).get_or_create(user_id=9, course_id=9)
+                first_created.set()
+                assert let_first_commit.wait(30)
+            return created
+
+        def second():
+            _, created = Enroll.objects.using(alias).get_or_create(user_id=9, course_id=9)
+            return created
+
+        t1 = threading.Thread(target=run, args=("first", first), daemon=True)
+        t1.start()
+        assert first_created.wait(30), outcome
+        t2 = threading.Thread(target=run, args=("second", second), daemon=True)
+        t2.start()
+        t2.join(timeout=1.0)
+        # Still waiting for the first transaction: not answered before it ends.
+        assert t2.is_alive() and "second" not in outcome, (kind, outcome)
+        let_first_commit.set()
+        t1.join(timeout=30)
+        t2.join(timeout=30)
+        assert not t1.is_alive() and not t2.is_alive(), (kind, outcome)
+        results[kind] = (outcome["first"], outcome["second"])
+        assert sorted(Enroll.objects.using(alias).values_list("user_id", "course_id")) == [(9, 9)]
+    assert results["proxy"] == results["twin"] == (("ok", True), ("ok", False))
