@@ -1,3 +1,6 @@
+import os
+import shutil
+import subprocess
 import tempfile
 
 import pymysql
@@ -88,3 +91,22 @@ def mysql_root(mariadb):
                            charset="utf8mb4", autocommit=True)
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def proxy_account(mariadb):
+    """The account a MySQL guard loads its key set with (harness/proxy.py's backend user)."""
+    mariadb.sql("CREATE USER IF NOT EXISTS 'uniqguard'@'%' IDENTIFIED BY 'proxy-secret';"
+                f"GRANT SELECT ON {MARIADB_DATABASE}.* TO 'uniqguard'@'%';")
+
+
+@pytest.fixture(scope="module")
+def node_steps():
+    """npm's mysql2 driving a guarded table step by step (js/mysql2_guard_steps.js)."""
+    js_dir = os.path.join(os.path.dirname(__file__), "js")
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node and npm are not installed")
+    if not os.path.isdir(os.path.join(js_dir, "node_modules", "mysql2")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=js_dir, check=True,
+                       capture_output=True, timeout=300)
+    return os.path.join(js_dir, "mysql2_guard_steps.js")

@@ -46,10 +46,8 @@ import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-import test_mysql_guard
 from test_mysql_guard import GUARD, make_tables, start_guarded
 
-proxy_account = test_mysql_guard.proxy_account
 pytestmark = pytest.mark.usefixtures("proxy_account")
 
 SESSIONS = 8

@@ -27,12 +27,6 @@ def guard_toml(table, action="reject", name=GUARD, columns=("user_id", "course_i
             f'action = "{action}"\nname = "{name}"\n')
 
 
-@pytest.fixture(scope="module")
-def proxy_account(mariadb):
-    mariadb.sql(f"CREATE USER IF NOT EXISTS '{PROXY_USER}'@'%' IDENTIFIED BY '{PROXY_PASSWORD}';"
-                f"GRANT SELECT ON {DATABASE}.* TO '{PROXY_USER}'@'%';")
-
-
 def make_tables(mysql_root, name, legacy=()):
     """`name` without a unique key (legacy rows as given, duplicates included) and
     `name`_twin with the real UNIQUE key `enroll_uniq` and the legacy rows' distinct keys."""

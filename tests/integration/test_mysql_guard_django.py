@@ -21,7 +21,6 @@ import pytest
 
 import django_app
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-import test_mysql_guard
 from test_mysql_guard import GUARD, start_guarded
 
 django_app.setup()
@@ -31,7 +30,6 @@ from django.db.models.query import QuerySet  # noqa: E402
 
 from django_app.models import Enroll  # noqa: E402
 
-proxy_account = test_mysql_guard.proxy_account
 pytestmark = pytest.mark.usefixtures("proxy_account")
 
 T = django_app.TABLE
@@ -241,11 +239,6 @@ def test_save_of_non_key_fields(enroll, mariadb):
     assert out["rows left"] == ("ok", [(2, 1, "saved")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not built yet, documented: Django's save() of an existing instance sends UPDATE … SET "
-    "user_id = …, course_id = …, note = … (every column), an UPDATE of key columns, which the "
-    "MySQL guard refuses with ERR 1235 (docs/mysql.md 'Refused', issue 6 item 6); the twin "
-    "saves it or raises IntegrityError 1062"))
 def test_save_of_an_existing_instance(enroll, mariadb):
     def scenario(db):
         db.objects.create(user_id=2, course_id=1)

@@ -16,9 +16,8 @@ import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import COM_QUERY, lenenc_int, lenenc_str
-from test_mysql_guard import (GUARD, guard_toml, make_tables, proxy_account,  # noqa: F401
-                              wire)
-from test_mysql_guard_prepared import both_node, execute, node_steps, prepare  # noqa: F401
+from test_mysql_guard import GUARD, guard_toml, make_tables, wire
+from test_mysql_guard_prepared import both_node, execute, prepare
 
 LEGACY = [(1, "a"), (1, "A "), (2, "a")]
 
@@ -115,7 +114,7 @@ FORMS = [("ignore", ""), ("ignore", "IGNORE"), ("reject", "IGNORE")]
 @pytest.mark.parametrize("transaction", [False, True], ids=["autocommit", "transaction"])
 @pytest.mark.parametrize("action,ig", FORMS, ids=[f"{a}-{i or 'plain'}" for a, i in FORMS])
 def test_text_inserts_drop_the_duplicate_rows_as_a_unique_key(
-        mysql_root, proxy_account, make_mysql_proxy, mariadb, tmp_path, action, ig,  # noqa: F811
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, tmp_path, action, ig,
         transaction):
     table = "gi_" + action + ("_ig" if ig else "") + ("_tx" if transaction else "")
     make_tables(mysql_root, table, legacy=LEGACY)
@@ -159,7 +158,7 @@ def test_text_inserts_drop_the_duplicate_rows_as_a_unique_key(
         (GUARD, f"{DATABASE}.{table}", "mysql")}
 
 
-def test_own_uncommitted_rows_count_and_rolled_back_ones_do_not(mysql_root, proxy_account,  # noqa: F811
+def test_own_uncommitted_rows_count_and_rolled_back_ones_do_not(mysql_root, proxy_account,
                                                                 make_mysql_proxy, mariadb,
                                                                 tmp_path):
     make_tables(mysql_root, "gi_tx", legacy=LEGACY)
@@ -191,7 +190,7 @@ def test_own_uncommitted_rows_count_and_rolled_back_ones_do_not(mysql_root, prox
 
 
 def test_other_errors_stay_errors_under_ignore_and_warnings_under_insert_ignore(
-        mysql_root, proxy_account, make_mysql_proxy, mariadb, tmp_path):  # noqa: F811
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, tmp_path):
     make_tables(mysql_root, "gi_err", legacy=LEGACY)
     proxy = start(make_mysql_proxy, "gi_err", "ignore", tmp_path / "d.jsonl")
     long = "x" * 25  # note is VARCHAR(20); the server's sql_mode is strict
@@ -228,7 +227,7 @@ def test_other_errors_stay_errors_under_ignore_and_warnings_under_insert_ignore(
         c.close()
 
 
-def test_pymysql_executemany_drops_the_duplicates(mysql_root, proxy_account,  # noqa: F811
+def test_pymysql_executemany_drops_the_duplicates(mysql_root, proxy_account,
                                                   make_mysql_proxy, mariadb, tmp_path):
     make_tables(mysql_root, "gi_many", legacy=LEGACY)
     proxy = start(make_mysql_proxy, "gi_many", "ignore", tmp_path / "d.jsonl")
@@ -255,7 +254,7 @@ def execute_answer(client, statement_id, values, bind=True):
 
 
 @pytest.mark.parametrize("action,ig", FORMS, ids=[f"{a}-{i or 'plain'}" for a, i in FORMS])
-def test_prepared_executes_dropped_whole_or_refused(mysql_root, proxy_account,  # noqa: F811
+def test_prepared_executes_dropped_whole_or_refused(mysql_root, proxy_account,
                                                     make_mysql_proxy, mariadb, tmp_path, action,
                                                     ig):
     table = "gi_prep_" + action + ("_ig" if ig else "")
@@ -318,7 +317,7 @@ def test_prepared_executes_dropped_whole_or_refused(mysql_root, proxy_account,  
          f"INSERT {ig} INTO {table} (user_id, course_id) VALUES (?, ?), (?, ?)")]
 
 
-def test_log_checks_insert_ignore_and_changes_nothing(mysql_root, proxy_account,  # noqa: F811
+def test_log_checks_insert_ignore_and_changes_nothing(mysql_root, proxy_account,
                                                       make_mysql_proxy, mariadb, tmp_path):
     make_tables(mysql_root, "gi_log", legacy=LEGACY)
     duplicates = tmp_path / "duplicates.jsonl"
@@ -335,7 +334,7 @@ def test_log_checks_insert_ignore_and_changes_nothing(mysql_root, proxy_account,
 
 
 @pytest.mark.parametrize("action", ["reject", "ignore"])
-def test_mysql2_execute_of_insert_ignore(node_steps, mysql_root, proxy_account,  # noqa: F811
+def test_mysql2_execute_of_insert_ignore(node_steps, mysql_root, proxy_account,
                                          make_mysql_proxy, mariadb, tmp_path, action):
     table = "gi_node_" + action
     make_tables(mysql_root, table, legacy=LEGACY)

@@ -7,7 +7,6 @@ reuses the earlier ones, COM_STMT_CLOSE, COM_RESET_CONNECTION, COM_STMT_SEND_LON
 code, SQLSTATE, message, sequence id and affected rows equal to the twin's."""
 import json
 import os
-import shutil
 import struct
 import subprocess
 import time
@@ -18,28 +17,11 @@ from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_QUERY, COM_RESET_CONNECTION, COM_STMT_CLOSE,
                                COM_STMT_EXECUTE, COM_STMT_PREPARE, COM_STMT_SEND_LONG_DATA,
                                WireClient)
-from test_mysql_guard import (GUARD, PROXY_PASSWORD, PROXY_USER, guard_toml, make_tables,
-                              start_guarded)
+from test_mysql_guard import GUARD, guard_toml, make_tables, start_guarded
 
 JS_DIR = os.path.join(os.path.dirname(__file__), "js")
 LONGLONG, VAR_STRING, NULL_TYPE = 8, 253, 6
 INSERT2 = "INSERT INTO {t} (user_id, course_id) VALUES (?, ?)"
-
-
-@pytest.fixture(scope="module")
-def node_steps():
-    if not shutil.which("node") or not shutil.which("npm"):
-        pytest.skip("node and npm are not installed")
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "mysql2")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True,
-                       capture_output=True, timeout=300)
-    return os.path.join(JS_DIR, "mysql2_guard_steps.js")
-
-
-@pytest.fixture(scope="module")
-def proxy_account(mariadb):
-    mariadb.sql(f"CREATE USER IF NOT EXISTS '{PROXY_USER}'@'%' IDENTIFIED BY '{PROXY_PASSWORD}';"
-                f"GRANT SELECT ON {DATABASE}.* TO '{PROXY_USER}'@'%';")
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ a second session's INSERT of the key an open transaction's UPDATE wrote, which w
 import pytest
 
 from harness.mariadb_server import DATABASE
-from test_mysql_guard import (GUARD, guard_toml, make_tables, proxy_account,  # noqa: F401
-                              start_guarded, wire)
+from test_mysql_guard import GUARD, make_tables, start_guarded, wire
 from test_mysql_guard_ignore import log_lines, query, start
 from test_mysql_guard_waits import Background, connect, run
 
@@ -88,7 +87,7 @@ WHOLE_KEY = [
 ]
 
 
-def test_whole_key_set_as_the_unique_key(mysql_root, proxy_account, make_mysql_proxy,  # noqa: F811
+def test_whole_key_set_as_the_unique_key(mysql_root, proxy_account, make_mysql_proxy,
                                          mariadb):
     fill(mysql_root, "gu_whole")
     proxy = start_guarded(make_mysql_proxy, "gu_whole")
@@ -121,7 +120,7 @@ PART_OF_KEY = [
 ]
 
 
-def test_part_of_the_key_set_as_the_unique_key(mysql_root, proxy_account,  # noqa: F811
+def test_part_of_the_key_set_as_the_unique_key(mysql_root, proxy_account,
                                                make_mysql_proxy, mariadb):
     fill(mysql_root, "gu_part", ROWS + [(5, 1, "c")])
     proxy = start_guarded(make_mysql_proxy, "gu_part")
@@ -153,7 +152,7 @@ IN_TRANSACTION = [
 ]
 
 
-def test_inside_a_transaction_own_rows_count(mysql_root, proxy_account,  # noqa: F811
+def test_inside_a_transaction_own_rows_count(mysql_root, proxy_account,
                                             make_mysql_proxy, mariadb):
     fill(mysql_root, "gu_trans")
     proxy = start_guarded(make_mysql_proxy, "gu_trans")
@@ -164,7 +163,7 @@ def test_inside_a_transaction_own_rows_count(mysql_root, proxy_account,  # noqa:
     assert got == want
 
 
-def test_legacy_duplicates(mysql_root, proxy_account, make_mysql_proxy, mariadb):  # noqa: F811
+def test_legacy_duplicates(mysql_root, proxy_account, make_mysql_proxy, mariadb):
     # The guarded table holds key (1, 'a') twice (ids 1 and 2); the twin cannot.
     make_tables(mysql_root, "gu_legacy", legacy=[(1, "a"), (1, "a"), (2, "b")])
     proxy = start_guarded(make_mysql_proxy, "gu_legacy")
@@ -202,7 +201,7 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("sql,what", REFUSED, ids=[w for _, w in REFUSED])
-def test_forms_not_enforced_are_refused(mysql_root, proxy_account, make_mysql_proxy,  # noqa: F811
+def test_forms_not_enforced_are_refused(mysql_root, proxy_account, make_mysql_proxy,
                                         mariadb, sql, what):
     fill(mysql_root, "gu_refused")
     proxy = start_guarded(make_mysql_proxy, "gu_refused")
@@ -217,7 +216,7 @@ def test_forms_not_enforced_are_refused(mysql_root, proxy_account, make_mysql_pr
     assert got[3] == ("rows", [[str(i), None if u is None else str(u), c] for i, u, c in ROWS])
 
 
-def test_raw_err_packet_is_the_twins(mysql_root, proxy_account, make_mysql_proxy,  # noqa: F811
+def test_raw_err_packet_is_the_twins(mysql_root, proxy_account, make_mysql_proxy,
                                      mariadb):
     fill(mysql_root, "gu_raw")
     proxy = start_guarded(make_mysql_proxy, "gu_raw")
@@ -234,7 +233,7 @@ def test_raw_err_packet_is_the_twins(mysql_root, proxy_account, make_mysql_proxy
         1, b"\xff\x26\x04#23000Duplicate entry '3-B' for key 'enroll_uniq'")
 
 
-def test_ignore_action_refuses_and_log_forwards_and_logs(mysql_root, proxy_account,  # noqa: F811
+def test_ignore_action_refuses_and_log_forwards_and_logs(mysql_root, proxy_account,
                                                          make_mysql_proxy, tmp_path):
     fill(mysql_root, "gu_ignore")
     proxy = start(make_mysql_proxy, "gu_ignore", "ignore", tmp_path / "ignored.jsonl")
@@ -261,7 +260,7 @@ def test_ignore_action_refuses_and_log_forwards_and_logs(mysql_root, proxy_accou
     assert lines[0]["statement"].startswith("UPDATE gu_log SET user_id = ")
 
 
-def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_account,  # noqa: F811
+def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_account,
                                                          make_mysql_proxy, mariadb):
     fill(mysql_root, "gu_wait")
     proxy = start_guarded(make_mysql_proxy, "gu_wait")

@@ -12,8 +12,7 @@ import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import COM_QUERY, lenenc_int
-from test_mysql_guard import (GUARD, make_tables, proxy_account,  # noqa: F401
-                              start_guarded, wire)
+from test_mysql_guard import GUARD, make_tables, start_guarded, wire
 from test_mysql_guard_ignore import log_lines, start
 from test_mysql_guard_waits import Background, connect, run
 
@@ -81,7 +80,7 @@ SAME = [
 
 
 @pytest.mark.parametrize("transaction", [False, True], ids=["autocommit", "transaction"])
-def test_upserts_answer_as_on_a_unique_key(mysql_root, proxy_account, make_mysql_proxy,  # noqa: F811
+def test_upserts_answer_as_on_a_unique_key(mysql_root, proxy_account, make_mysql_proxy,
                                            mariadb, transaction):
     make_tables(mysql_root, "g_up", legacy=LEGACY)
     proxy = start_guarded(make_mysql_proxy, "g_up")
@@ -104,7 +103,7 @@ def test_upserts_answer_as_on_a_unique_key(mysql_root, proxy_account, make_mysql
     assert rows_of(mariadb, "g_up").splitlines()[0].split("\t") == ["1", "1", "a", "u"]
 
 
-def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,  # noqa: F811
+def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,
                                                      make_mysql_proxy, mariadb):
     make_tables(mysql_root, "g_up", legacy=LEGACY)
     proxy = start_guarded(make_mysql_proxy, "g_up")
@@ -143,7 +142,7 @@ def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account, 
     assert rows_of(mariadb, "g_up") == "1\t1\ta\t-\n2\t2\ta\t-\n"
 
 
-def test_legacy_duplicates_refuse_the_update_naming_the_guard(mysql_root, proxy_account,  # noqa: F811
+def test_legacy_duplicates_refuse_the_update_naming_the_guard(mysql_root, proxy_account,
                                                               make_mysql_proxy, mariadb):
     make_tables(mysql_root, "g_up_legacy", legacy=[(1, "a"), (1, "a "), (2, "a")])
     proxy = start_guarded(make_mysql_proxy, "g_up_legacy")
@@ -163,7 +162,7 @@ def test_legacy_duplicates_refuse_the_update_naming_the_guard(mysql_root, proxy_
     assert rows_of(mariadb, "g_up_legacy") == "1\t1\ta\t-\n2\t1\ta \t-\n3\t2\ta\tx\n"
 
 
-def test_pymysql_rowcounts_found_rows_and_executemany(mysql_root, proxy_account,  # noqa: F811
+def test_pymysql_rowcounts_found_rows_and_executemany(mysql_root, proxy_account,
                                                       make_mysql_proxy, mariadb):
     make_tables(mysql_root, "g_up_py", legacy=LEGACY)
     proxy = start_guarded(make_mysql_proxy, "g_up_py")
@@ -196,7 +195,7 @@ def test_pymysql_rowcounts_found_rows_and_executemany(mysql_root, proxy_account,
             "61\tp\t-\n")
 
 
-def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_account,  # noqa: F811
+def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_account,
                                                         make_mysql_proxy, mariadb):
     """A known difference (docs/mysql.md): InnoDB takes an auto-increment value for the insert
     attempt an ON DUPLICATE KEY UPDATE turns into an update; the guarded statement names the row
@@ -215,7 +214,7 @@ def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_accoun
         direct.close()
 
 
-def test_log_forwards_upserts_and_logs_their_duplicates(mysql_root, proxy_account,  # noqa: F811
+def test_log_forwards_upserts_and_logs_their_duplicates(mysql_root, proxy_account,
                                                         make_mysql_proxy, mariadb, tmp_path):
     make_tables(mysql_root, "g_up_log", legacy=LEGACY)
     duplicates = tmp_path / "duplicates.jsonl"
@@ -237,7 +236,7 @@ def test_log_forwards_upserts_and_logs_their_duplicates(mysql_root, proxy_accoun
 
 @pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
 def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
-        mysql_root, proxy_account, make_mysql_proxy, mariadb, end):  # noqa: F811
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, end):
     """Two sessions, one new key: the second waits for the first's transaction (on the twin for
     its row lock, through the proxy for its claim), then updates the committed row (2) or, after
     a rollback, inserts (1), as on a unique key."""
@@ -271,7 +270,7 @@ def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
     ("id INT", False),                                            # no primary key
 ], ids=["bigint", "composite", "varchar", "none"])
 def test_only_a_one_column_integer_primary_key_names_the_row(
-        mysql_root, proxy_account, make_mysql_proxy, mariadb, primary_key, updated):  # noqa: F811
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, primary_key, updated):
     with mysql_root.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS g_up_pk")
         cur.execute(f"CREATE TABLE g_up_pk ({primary_key}, user_id INT NOT NULL, "

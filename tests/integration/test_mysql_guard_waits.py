@@ -16,14 +16,14 @@ import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
 from harness.mysqlwire import CLIENT_DEPRECATE_EOF, COM_QUERY, COM_STMT_PREPARE, WireClient
-from test_mysql_guard import GUARD, guard_toml, make_tables, proxy_account, start_guarded  # noqa: F401
+from test_mysql_guard import GUARD, make_tables, start_guarded
 from test_mysql_guard_prepared import execute, prepare
 
 TABLE = "gw_enroll"
 
 
 @pytest.fixture
-def waits(mysql_root, proxy_account, make_mysql_proxy):  # noqa: F811
+def waits(mysql_root, proxy_account, make_mysql_proxy):
     make_tables(mysql_root, TABLE, legacy=[(1, "a")])
     return start_guarded(make_mysql_proxy, TABLE)
 
@@ -168,7 +168,7 @@ def test_lock_wait_timeout_ends_the_statement_with_1205_and_the_transaction_goes
     assert got == want
 
 
-def test_configured_lock_wait_timeout_ms(mysql_root, proxy_account, make_mysql_proxy):  # noqa: F811
+def test_configured_lock_wait_timeout_ms(mysql_root, proxy_account, make_mysql_proxy):
     make_tables(mysql_root, TABLE)
     proxy = start_guarded(make_mysql_proxy, TABLE, extra="lock_wait_timeout_ms = 300\n")
     a, b = connect(proxy.port), connect(proxy.port)

@@ -27,11 +27,9 @@ import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-import test_mysql_guard
 from test_mysql_guard import make_tables, start_guarded
 
 # The proxy's backend account (it loads the key set), a module fixture of test_mysql_guard.py.
-proxy_account = test_mysql_guard.proxy_account
 pytestmark = pytest.mark.usefixtures("proxy_account")
 
 STATEMENTS = int(os.environ.get("UNIQGUARD_MYSQL_ORACLE_STATEMENTS", "4000"))
