@@ -176,6 +176,13 @@ class MySqlGuard {
     // Claims the keys of `p`'s rows for the session's transaction; a `wait` step (or the
     // interrupt's error) when another session holds one, else nullopt.
     std::optional<Step> claim_keys(Pending& p);
+    // A key of the statement is claimed by another session: a `wait` step, or the error that
+    // ended the wait (end_wait); the statement's own claims are let go either way.
+    Step held_by_another(guard::GuardState& g);
+    // A guard of the table whose key set is not loaded: its when_unready (a refusal), or
+    // nullopt when every guard is ready or lets the write through unchecked.
+    std::optional<Step> unready_step(const std::vector<guard::GuardState*>& guards,
+                                     std::string_view text);
 
     std::vector<guard::GuardState*> guards_of_table(const sql::QualifiedName& table,
                                                     std::string_view database) const;

@@ -156,27 +156,57 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
         if (g.config().action == config::GuardAction::log) continue;
         for (std::size_t row = 0; row < r.fingerprints.size(); ++row) {
             if (r.has_null[row] || claims_.claim(g.claims(), r.fingerprints[row])) continue;
-            // Held by another session's transaction: none of this statement's keys stay
-            // claimed while it waits (it is decided afresh afterwards).
-            claims_.release_statement();
-            if (interrupt_) {
-                // The wait ended without the release: the server raises the error in the
-                // statement's place, so the transaction goes on as after InnoDB's own (the
-                // whole transaction rolled back first for a deadlock's victim).
-                const Interrupt why = std::move(*interrupt_);
-                interrupt_.reset();
-                wait_guard_ = nullptr;
-                g.counters().refused.fetch_add(1, std::memory_order_relaxed);
-                Step step = signal(why.code, why.sqlstate, why.message);
-                if (why.rollback)
-                    step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
-                                          "ROLLBACK");
-                return step;
-            }
-            wait_guard_ = &g;
-            if (waiter_) waiter_->arm();
-            return Step{Step::Kind::wait};
+            return held_by_another(g);
         }
+    }
+    return std::nullopt;
+}
+
+MySqlGuard::Step MySqlGuard::held_by_another(guard::GuardState& g) {
+    // None of this statement's keys stay claimed while it waits (it is decided afresh
+    // afterwards).
+    claims_.release_statement();
+    if (interrupt_) {
+        // The wait ended without the release: the server raises the error in the statement's
+        // place, so the transaction goes on as after InnoDB's own (the whole transaction rolled
+        // back first for a deadlock's victim).
+        const Interrupt why = std::move(*interrupt_);
+        interrupt_.reset();
+        wait_guard_ = nullptr;
+        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+        Step step = signal(why.code, why.sqlstate, why.message);
+        if (why.rollback)
+            step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
+                                  "ROLLBACK");
+        return step;
+    }
+    wait_guard_ = &g;
+    if (waiter_) waiter_->arm();
+    return Step{Step::Kind::wait};
+}
+
+std::optional<MySqlGuard::Step> MySqlGuard::unready_step(
+    const std::vector<guard::GuardState*>& guards, std::string_view text) {
+    // Not loaded yet: when_unready, for every guard of the table.
+    for (auto* g : guards) {
+        if (g->state() == guard::GuardLoadState::ready) continue;
+        const auto& cfg = g->config();
+        if (cfg.when_unready == config::WhenUnready::forward ||
+            cfg.action == config::GuardAction::log) {
+            g->counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn(
+                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
+                "\"forward\"): {}",
+                cfg.name, text.substr(0, 200));
+            continue;
+        }
+        g->counters().refused.fetch_add(1, std::memory_order_relaxed);
+        const std::string why = g->state() == guard::GuardLoadState::failed
+                                    ? "its key set could not be loaded: " + g->failure()
+                                    : "its key set is still loading";
+        return signal(my::error_code::not_supported_yet, "42000",
+                      "uniqguard: writes to table \"" + table_of(*g) +
+                          "\" are refused until guard \"" + cfg.name + "\" is ready (" + why + ")");
     }
     return std::nullopt;
 }
@@ -617,27 +647,7 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                                        const MySqlSessionSettings& settings,
                                        const MySqlGuardSession& session,
                                        const std::vector<my::ExecuteParam>* params) {
-    // Not loaded yet: when_unready, for every guard of the table.
-    for (auto* g : guards) {
-        if (g->state() == guard::GuardLoadState::ready) continue;
-        const auto& cfg = g->config();
-        if (cfg.when_unready == config::WhenUnready::forward ||
-            cfg.action == config::GuardAction::log) {
-            g->counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn(
-                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
-                "\"forward\"): {}",
-                cfg.name, text.substr(0, 200));
-            continue;
-        }
-        g->counters().refused.fetch_add(1, std::memory_order_relaxed);
-        const std::string why = g->state() == guard::GuardLoadState::failed
-                                    ? "its key set could not be loaded: " + g->failure()
-                                    : "its key set is still loading";
-        return signal(my::error_code::not_supported_yet, "42000",
-                      "uniqguard: writes to table \"" + table_of(*g) +
-                          "\" are refused until guard \"" + cfg.name + "\" is ready (" + why + ")");
-    }
+    if (auto refused = unready_step(guards, text)) return *refused;
 
     // How the literals read: the proxy must know the session's quoting rules. The server's
     // NO_BACKSLASH_ESCAPES status flag confirms what the proxy followed.

@@ -62,26 +62,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
     if (update.ignore) return unenforced(first, "UPDATE IGNORE of a key column");
 
     // Not loaded yet: when_unready, for every guard of the table (as for an INSERT).
-    for (auto* g : guards) {
-        if (g->state() == guard::GuardLoadState::ready) continue;
-        const auto& cfg = g->config();
-        if (cfg.when_unready == config::WhenUnready::forward ||
-            cfg.action == config::GuardAction::log) {
-            g->counters().forwarded_unready.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn(
-                "guard {}: key set not ready; write forwarded unchecked (when_unready = "
-                "\"forward\"): {}",
-                cfg.name, text.substr(0, 200));
-            continue;
-        }
-        g->counters().refused.fetch_add(1, std::memory_order_relaxed);
-        const std::string why = g->state() == guard::GuardLoadState::failed
-                                    ? "its key set could not be loaded: " + g->failure()
-                                    : "its key set is still loading";
-        return signal(my::error_code::not_supported_yet, "42000",
-                      "uniqguard: writes to table \"" + table_name(*g) +
-                          "\" are refused until guard \"" + cfg.name + "\" is ready (" + why + ")");
-    }
+    if (auto refused = unready_step(guards, text)) return *refused;
 
     const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
@@ -184,23 +165,7 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
         // Part of a key: the new keys are known only after the check; not claimed.
         if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint)) continue;
         // Held by another session's transaction: decided afresh once it is released.
-        claims_.release_statement();
-        if (interrupt_) {
-            // The wait ended without the release: the error takes the UPDATE's place (the
-            // transaction rolled back first for a deadlock's victim, as InnoDB does).
-            const Interrupt why = std::move(*interrupt_);
-            interrupt_.reset();
-            wait_guard_ = nullptr;
-            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
-            Step step = signal(why.code, why.sqlstate, why.message);
-            if (why.rollback)
-                step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
-                                      "ROLLBACK");
-            return step;
-        }
-        wait_guard_ = &g;
-        if (waiter_) waiter_->arm();
-        return Step{Step::Kind::wait};
+        return held_by_another(g);
     }
     return std::nullopt;
 }
