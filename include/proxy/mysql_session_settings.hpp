@@ -20,6 +20,11 @@ namespace uniqguard::proxy {
 // utf8mb4, utf8mb3 or other.
 guard::ClientCharset client_charset_of_collation_id(std::uint8_t id);
 guard::ClientCharset client_charset_named(std::string_view name);
+// Whether the MySQL lexer reads text in that character set as the server does: false for big5,
+// sjis, gbk, cp932 and gb18030, whose multibyte characters may end in a 0x5C (backslash) byte
+// that the lexer would take for an escape (sql/mysql_lexer.hpp), and for a name not given.
+bool lexer_reads_collation_id(std::uint8_t id);
+bool lexer_reads_charset_named(std::string_view name);
 
 class MySqlSessionSettings {
   public:
@@ -38,6 +43,9 @@ class MySqlSessionSettings {
     void reset();
 
     guard::ClientCharset client_charset() const { return charset_; }
+    // The client's text reads as the lexer reads it (lexer_reads_charset_named): otherwise a
+    // statement could hide a write inside what the lexer takes for a string.
+    bool text_readable() const { return text_readable_; }
     // The dialect to parse this session's statements with; `sql_mode_known` false when a SET
     // gave sql_mode a value the proxy could not read.
     const sql::MySqlDialect& dialect() const { return dialect_; }
@@ -45,9 +53,11 @@ class MySqlSessionSettings {
 
   private:
     guard::ClientCharset login_charset_;
+    bool login_text_readable_ = true;
     sql::MySqlDialect server_;
     std::string global_sql_mode_;
     guard::ClientCharset charset_;
+    bool text_readable_ = true;
     sql::MySqlDialect dialect_;
     bool sql_mode_known_ = true;
 };

@@ -38,8 +38,10 @@ std::string part_of_key(const std::string& from, const std::string& matched,
                              spelled + "), NULL)) AS uniqguard_h FROM (" + rows +
                              ") AS uniqguard_r WHERE " + not_null + " GROUP BY " + group +
                              " HAVING MAX(uniqguard_m) = 1";
+    // Each key ends with '.': a list cut at group_concat_max_len inside its last key is seen as
+    // cut (the count alone would pass a shortened last key).
     return "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1, '!', "
-           "''), uniqguard_h) SEPARATOR ','), '')) FROM (" +
+           "''), uniqguard_h, '.') SEPARATOR ','), '')) FROM (" +
            keys + ") AS uniqguard_g)";
 }
 

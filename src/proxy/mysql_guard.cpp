@@ -341,12 +341,17 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
         if (step.kind == Step::Kind::forward) prepared_.on_prepare_unfollowed();
         return step;
     };
+    if (!settings.text_readable())
+        if (const auto guards = guards_named_in(text); !guards.empty())
+            return refuse(unenforced(*guards.front(),
+                                     "a prepared statement from a client whose character set the "
+                                     "proxy cannot read (big5, sjis, gbk, cp932, gb18030, or not "
+                                     "known)"));
     auto parsed = std::make_shared<sql::ParseResult>(sql::parse_mysql(text, settings.dialect()));
     if (!*parsed) {
         // As for a COM_QUERY: the server refuses it too when the proxy reads the text as the
         // server does; when it may not, a text naming a guarded table is refused.
-        const bool same_reading =
-            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        const bool same_reading = settings.text_readable() && settings.sql_mode_known();
         const auto guards =
             same_reading ? std::vector<guard::GuardState*>{} : guards_named_in(text);
         if (guards.empty()) return refuse(Step{});
@@ -553,13 +558,21 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
     const bool may_mention = registry_->may_mention(text);
     // SET statements change how later literals read, whatever table they name.
     if (!may_mention && !util::contains_ignoring_case(text, "set")) return {};
+    if (may_mention && !settings.text_readable()) {
+        // The lexer may not split this text as the server does (a multibyte character ending in
+        // a backslash byte): whatever it seems to say, a string naming a guarded table is
+        // refused. SET statements still apply (SET NAMES back to a readable set).
+        if (const auto guards = guards_named_in(text); !guards.empty())
+            return unenforced(*guards.front(),
+                              "a statement from a client whose character set the proxy cannot "
+                              "read (big5, sjis, gbk, cp932, gb18030, or not known)");
+    }
     const auto parsed = sql::parse_mysql(text, settings.dialect());
     if (!parsed) {
         // The server refuses it too (1064) when the proxy reads the text as the server does;
         // when it may not (a character set whose multibyte characters can hold a quote byte,
         // an sql_mode it lost track of), a text naming a guarded table is refused instead.
-        const bool same_reading =
-            settings.client_charset() != guard::ClientCharset::other && settings.sql_mode_known();
+        const bool same_reading = settings.text_readable() && settings.sql_mode_known();
         if (!may_mention || same_reading) return {};
         const auto guards = guards_named_in(text);
         return guards.empty() ? Step{}
@@ -606,7 +619,10 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                 what = "SET STATEMENT … FOR INSERT";  // its settings may read literals otherwise
             writes.push_back({&st, std::move(guards), what});
         } else if (const auto* update = st.get<sql::UpdateStatement>()) {
-            auto guards = guards_of_table(update->table, session.database);
+            // A multi-table UPDATE may name the guarded table anywhere in its list: every guard
+            // whose table name appears counts (over-guarded, never under).
+            auto guards = update->has_from ? guards_named_in(st.range.text(text))
+                                           : guards_of_table(update->table, session.database);
             std::erase_if(guards, [&](guard::GuardState* g) {
                 // An UPDATE that sets no key column leaves every key as it is.
                 for (const auto& a : update->assignments)
@@ -614,7 +630,10 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                         if (same_name(column_of(a.column), k)) return false;
                 return true;
             });
-            if (!guards.empty()) writes.push_back({&st, std::move(guards), {}});
+            std::string_view what;
+            if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
+                what = "SET STATEMENT … FOR UPDATE";  // the check would run without its settings
+            if (!guards.empty()) writes.push_back({&st, std::move(guards), what});
         } else if (const auto* other = st.get<sql::OtherStatement>()) {
             std::string_view what;
             const bool a_write = other->node == "insert_stmt" || other->node == "replace_stmt" ||
@@ -793,10 +812,15 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
         const std::string why = reply.failed() ? "ERROR " + std::to_string(reply.error_code()) +
                                                      ": " + reply.error_message()
                                                : std::string("an unexpected reply");
-        auto& g = *p->guards.front().guard;
+        // Forwarded only when every guard of the statement only logs: one that rejects or
+        // ignores still needs the answer.
+        const auto refusing = std::find_if(p->guards.begin(), p->guards.end(), [](const auto& r) {
+            return r.guard->config().action != config::GuardAction::log;
+        });
+        auto& g = refusing == p->guards.end() ? *p->guards.front().guard : *refusing->guard;
         spdlog::warn("guard {}: the check of a suspected duplicate failed: {}", g.config().name,
                      why);
-        if (g.config().action == config::GuardAction::log) {
+        if (refusing == p->guards.end()) {
             auto step = pass(*p);
             return p->execute ? finish_execute(std::move(step), p->statement_id, p->binds_types)
                               : step;

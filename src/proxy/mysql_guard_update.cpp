@@ -11,6 +11,7 @@
 
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
+#include "guard/mysql_repeatable_where.hpp"
 #include "guard/mysql_update_check_sql.hpp"
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
@@ -60,6 +61,13 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
     // A real UPDATE IGNORE changes the first matching row and skips the others with a warning,
     // in the order InnoDB reads them: not something a SIGNAL or the UPDATE's own text gives.
     if (update.ignore) return unenforced(first, "UPDATE IGNORE of a key column");
+    // The check evaluates the WHERE apart from the UPDATE: it must read the same rows there.
+    if (update.has_where)
+        if (auto what =
+                guard::mysql_unrepeatable_in_where(update.where.text(text), settings.dialect()))
+            return unenforced(first, "an UPDATE of a key column whose WHERE holds " + *what +
+                                         " (the proxy's check could read other rows than the "
+                                         "UPDATE)");
 
     // Not loaded yet: when_unready, for every guard of the table (as for an INSERT).
     if (auto refused = unready_step(guards, text)) return *refused;
@@ -272,6 +280,9 @@ bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
         const auto comma = rest.find(',');
         std::string_view item = rest.substr(0, comma);
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        // Every key ends with '.' (mysql_update_check_sql): one without was cut.
+        if (item.empty() || item.back() != '.') return false;
+        item.remove_suffix(1);
         const bool repeated = !item.empty() && item[0] == '!';
         if (repeated) item.remove_prefix(1);
         guard::MySqlKeyText parts;

@@ -23,6 +23,20 @@ guard::ClientCharset client_charset_of_collation_id(std::uint8_t id) {
     return guard::ClientCharset::other;
 }
 
+bool lexer_reads_collation_id(std::uint8_t id) {
+    // big5 1, 84; sjis 13, 88; gbk 28, 87; cp932 95, 96; gb18030 248-250 (MySQL 8).
+    for (const std::uint8_t multibyte_with_0x5c : {1, 84, 13, 88, 28, 87, 95, 96, 248, 249, 250})
+        if (id == multibyte_with_0x5c) return false;
+    return true;
+}
+
+bool lexer_reads_charset_named(std::string_view name) {
+    const std::string n = lower(name);
+    for (std::string_view multibyte_with_0x5c : {"big5", "sjis", "gbk", "cp932", "gb18030"})
+        if (n == multibyte_with_0x5c) return false;
+    return !n.empty();
+}
+
 guard::ClientCharset client_charset_named(std::string_view name) {
     const std::string n = lower(name);
     if (n == "utf8mb4") return guard::ClientCharset::utf8mb4;
@@ -35,6 +49,7 @@ guard::ClientCharset client_charset_named(std::string_view name) {
 MySqlSessionSettings::MySqlSessionSettings(std::uint8_t collation_id, sql::MySqlDialect server,
                                            std::string global_sql_mode)
     : login_charset_(client_charset_of_collation_id(collation_id)),
+      login_text_readable_(lexer_reads_collation_id(collation_id)),
       server_(server),
       global_sql_mode_(std::move(global_sql_mode)) {
     reset();
@@ -42,6 +57,7 @@ MySqlSessionSettings::MySqlSessionSettings(std::uint8_t collation_id, sql::MySql
 
 void MySqlSessionSettings::reset() {
     charset_ = login_charset_;
+    text_readable_ = login_text_readable_;
     dialect_ = server_;
     sql::apply_sql_mode(dialect_, global_sql_mode_);
     sql_mode_known_ = true;
@@ -54,6 +70,7 @@ void MySqlSessionSettings::apply(const sql::SetStatement& set) {
         // does not follow; an expression: unknown. Both leave strings to the server.
         charset_ = to_default || set.value.empty() ? guard::ClientCharset::other
                                                    : client_charset_named(set.value);
+        text_readable_ = !to_default && lexer_reads_charset_named(set.value);
     } else if (set.name == "sql_mode") {
         dialect_ = server_;
         if (to_default) {
@@ -74,7 +91,10 @@ void MySqlSessionSettings::apply(const sql::SetStatement& set) {
 void MySqlSessionSettings::apply_other_set(std::string_view text) {
     const std::string t = lower(text);
     for (std::string_view word : {"character", "charset", "names", "collation"})
-        if (t.find(word) != std::string::npos) charset_ = guard::ClientCharset::other;
+        if (t.find(word) != std::string::npos) {
+            charset_ = guard::ClientCharset::other;
+            text_readable_ = false;  // which one is not known
+        }
     if (t.find("sql_mode") != std::string::npos) sql_mode_known_ = false;
 }
 

@@ -197,6 +197,21 @@ REFUSED = [
     ("UPDATE {t} SET user_id = user_id + 10, course_id = 'b' WHERE id = 1",
      "an UPDATE setting key column `user_id` to a value the proxy cannot read (an expression, "
      "DEFAULT, a character set introducer, a value the server may convert)"),
+    # The guarded table not first in a multi-table UPDATE.
+    ("UPDATE {t}_twin AS w JOIN {t} ON w.id = {t}.id SET {t}.user_id = 5, {t}.course_id = 'b'",
+     "a multi-table UPDATE that sets a key column"),
+    ("SET STATEMENT time_zone = '+01:00' FOR UPDATE {t} SET user_id = 5, course_id = 'b' "
+     "WHERE id = 1", "SET STATEMENT … FOR UPDATE"),
+    # A WHERE the proxy's check could read otherwise than the UPDATE then does.
+    ("UPDATE {t} SET user_id = 5, course_id = 'b' WHERE (@n := @n + 1) > 2",
+     "an UPDATE of a key column whose WHERE holds a variable (the proxy's check could read "
+     "other rows than the UPDATE)"),
+    ("UPDATE {t} SET user_id = 5, course_id = 'b' WHERE RAND() < 0.5",
+     "an UPDATE of a key column whose WHERE holds the function RAND() (the proxy's check could "
+     "read other rows than the UPDATE)"),
+    ("UPDATE {t} SET user_id = 5, course_id = 'b' WHERE id = (SELECT MAX(id) FROM {t}_twin)",
+     "an UPDATE of a key column whose WHERE holds a subquery (the proxy's check could read "
+     "other rows than the UPDATE)"),
 ]
 
 
@@ -282,3 +297,21 @@ def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_accou
     got, want = scenario(proxy.port, "gu_wait"), scenario(mariadb.port, "gu_wait_twin")
     assert want == ("err", 1062, "Duplicate entry '40-W' for key 'enroll_uniq'")
     assert got == want
+
+
+def test_a_check_answer_cut_at_group_concat_max_len_is_refused(mysql_root, proxy_account,
+                                                                make_mysql_proxy):
+    # Part of the key set: the check lists each matched row's new key; cut inside its last key
+    # (the count still matching), the proxy would learn a shortened key and miss the real one.
+    fill(mysql_root, "gu_cut")
+    proxy = start_guarded(make_mysql_proxy, "gu_cut")
+    got = steps_on(proxy.port, "gu_cut", [
+        "SET SESSION group_concat_max_len = 5",
+        "UPDATE {t} SET course_id = 'zz' WHERE user_id = 3",
+        "SELECT course_id FROM {t} WHERE id = 3",
+    ])
+    assert got[1] == (
+        "err", 1235, "42000",
+        f'uniqguard: guard "{GUARD}" could not check the statement\'s keys on the server (an '
+        "unexpected reply); the statement was refused")
+    assert got[2] == ("rows", [["b"]])

@@ -210,15 +210,28 @@ TEST_CASE("UnreadableTextUnderAnotherCharacterSetIsRefused", "[mysql][guard]") {
     Fixture f;
     // Read as the server reads it, an unterminated string is the server's 1064.
     CHECK(f.query("INSERT INTO enroll (user_id) VALUES ('1)").kind == Kind::forward);
+    // latin1 reads as the lexer reads it: a statement that cannot be read is the server's 1064.
+    CHECK(f.query("SET NAMES latin1").kind == Kind::forward);
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES ('1)").kind == Kind::forward);
+    CHECK(f.query("UPDATE enroll SET note = 'x' WHERE id = 1").kind == Kind::forward);
     CHECK(f.query("SET NAMES sjis").kind == Kind::forward);
+    // sjis: a character may end in a backslash byte, so even a statement that reads as an
+    // UPDATE of the note alone may set the key (`note = '\x95\x5c', user_id = 5 -- '`).
+    const std::string why =
+        "from a client whose character set the proxy cannot read (big5, sjis, gbk, cp932, "
+        "gb18030, or not known)";
+    CHECK(signals(f.query("UPDATE enroll SET note = '\x95\x5c', user_id = 5 -- '"), "1235",
+                  mysql_unenforced_message("a statement " + why, "app.enroll", "enroll_uniq")));
     CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES ('1)"), "1235",
-                  mysql_unenforced_message("a statement the proxy cannot read", "app.enroll",
-                                           "enroll_uniq")));
+                  mysql_unenforced_message("a statement " + why, "app.enroll", "enroll_uniq")));
     CHECK(signals(
         f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES ('1)", f.settings, f.session),
         "1235",
-        mysql_unenforced_message("a prepared statement the proxy cannot read", "app.enroll",
-                                 "enroll_uniq")));
+        mysql_unenforced_message("a prepared statement " + why, "app.enroll", "enroll_uniq")));
+    // Statements not naming a guarded table, and SET NAMES back to a readable set, go on.
+    CHECK(f.query("SELECT 1").kind == Kind::forward);
+    CHECK(f.query("SET NAMES utf8mb4").kind == Kind::forward);
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::forward);
 }
 
 TEST_CASE("APreparedInsertIsKeyedFromEachExecutesParameters", "[mysql][guard][prepared]") {

@@ -155,7 +155,7 @@ TEST_CASE("TheUpdateCheckSqlCountsPerGuard", "[mysql][guard][update]") {
         "1) IS TRUE) > 1, 0) FROM `s`.`t` AS `x` WHERE ((x.id = 2) IS TRUE) OR (`a` = 1) IS "
         "TRUE), ';', "
         "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1, '!', ''), "
-        "uniqguard_h) SEPARATOR ','), '')) FROM ("
+        "uniqguard_h, '.') SEPARATOR ','), '')) FROM ("
         "SELECT COUNT(*) AS uniqguard_c, MIN(IF(uniqguard_m, CONCAT_WS(':', "
         "HEX(CONVERT(uniqguard_k0 USING utf8mb4)), HEX(CONVERT(uniqguard_k1 USING utf8mb4))), "
         "NULL)) AS uniqguard_h FROM ("
@@ -210,18 +210,23 @@ TEST_CASE("AnUpdateOfPartOfTheKeyLearnsTheNewKeysTheCheckReads", "[mysql][guard]
     CHECK(step.sql.starts_with("SELECT CONCAT((SELECT CONCAT(COUNT(*), '/'"));
     CHECK(f.g().claims().size() == 0);  // the new keys are not known yet: nothing claimed
     // Two rows, keys (7, 5) and (8, 5) ("7" is 0x37).
-    CHECK(f.answer("2/37:35,38:35").kind == Kind::forward);
+    CHECK(f.answer("2/37:35.,38:35.").kind == Kind::forward);
     CHECK(f.knows(7, 5));
     CHECK(f.knows(8, 5));
     CHECK(!f.knows(9, 5));
     // A key two rows would hold: the index's error, with the check's spelling of it.
     REQUIRE(f.query("UPDATE enroll SET course_id = 6 WHERE id IN (1, 2)").kind == Kind::check);
-    CHECK(signals(f.answer("2/37:36,!3130:36"), "1062",
+    CHECK(signals(f.answer("2/37:36.,!3130:36."), "1062",
                   "Duplicate entry '10-6' for key 'enroll_uniq'"));
     CHECK(!f.knows(7, 6));  // refused: nothing learnt
     // A list cut short (group_concat_max_len): refused rather than a key left unknown.
     REQUIRE(f.query("UPDATE enroll SET course_id = 6 WHERE id IN (1, 2)").kind == Kind::check);
-    CHECK(signals(f.answer("3/37:36,38:36"), "1235",
+    CHECK(signals(f.answer("3/37:36.,38:36."), "1235",
+                  "uniqguard: guard \"enroll_uniq\" could not check the statement's keys on the "
+                  "server (an unexpected reply); the statement was refused"));
+    // Cut inside its last key: the count matches, the terminator is missing.
+    REQUIRE(f.query("UPDATE enroll SET course_id = 6 WHERE id IN (1, 2)").kind == Kind::check);
+    CHECK(signals(f.answer("2/37:36.,38:3"), "1235",
                   "uniqguard: guard \"enroll_uniq\" could not check the statement's keys on the "
                   "server (an unexpected reply); the statement was refused"));
     CHECK(!f.knows(7, 6));
