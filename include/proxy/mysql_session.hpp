@@ -134,7 +134,7 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // The guard (null when no guard is in force) and the settings it reads literals under.
     std::unique_ptr<MySqlGuard> guard_;
     // Woken when a claim this session waits for is released (or by KILL QUERY).
-    const std::shared_ptr<ClaimWaiter> claim_waiter_;
+    std::shared_ptr<ClaimWaiter> claim_waiter_;  // with guard_ only
     // The wait of the command being decided: its deadline (kept while the same command waits
     // again after a wake), and when to look for a deadlock next.
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;

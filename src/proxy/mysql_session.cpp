@@ -121,8 +121,7 @@ MySqlSession::MySqlSession(tcp::socket client, SharedState& shared, WorkerSessio
       config_(std::move(settings.config)),
       client_tls_(std::move(settings.client_tls)),
       backend_tls_(std::move(settings.backend_tls)),
-      client_(std::move(client)),
-      claim_waiter_(std::make_shared<ClaimWaiter>(client_.socket().get_executor())) {
+      client_(std::move(client)) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -379,6 +378,8 @@ asio::awaitable<bool> MySqlSession::connect_and_authenticate() {
             const auto dialect = sql::dialect_for_server(handshake->server_version);
             settings_.emplace(response->character_set, dialect.value_or(sql::MySqlDialect{}),
                               mysql_global_sql_mode());
+            // Only a guarded session can wait: an unguarded one holds no waiter (idle memory).
+            claim_waiter_ = std::make_shared<ClaimWaiter>(client_.socket().get_executor());
             guard_ = std::make_unique<MySqlGuard>(std::move(guards), shared_.duplicates.get(),
                                                   config_->backend.database, claim_waiter_);
             server_connection_id_ = handshake->connection_id;
