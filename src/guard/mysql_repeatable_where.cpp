@@ -22,13 +22,6 @@ constexpr std::array<std::string_view, 60> repeatable_calls = {
     "sign",      "truncate", "lpad",    "rpad",
 };
 
-bool lowered_equals(std::string_view text, std::string_view lower_word) {
-    return text.size() == lower_word.size() &&
-           std::equal(text.begin(), text.end(), lower_word.begin(), [](char a, char b) {
-               return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
-           });
-}
-
 }  // namespace
 
 std::optional<std::string> mysql_unrepeatable_in_where(std::string_view where,
@@ -46,8 +39,9 @@ std::optional<std::string> mysql_unrepeatable_in_where(std::string_view where,
         if (sql::is_word(where, t, "select")) return "a subquery";
         const bool call = i + 1 < tokens.size() && sql::is_symbol(where, tokens[i + 1], "(");
         if (!call) continue;
-        const bool known = std::any_of(repeatable_calls.begin(), repeatable_calls.end(),
-                                       [&](std::string_view w) { return lowered_equals(word, w); });
+        const bool known =
+            std::any_of(repeatable_calls.begin(), repeatable_calls.end(),
+                        [&](std::string_view w) { return sql::is_word(where, t, w); });
         if (!known) return "the function " + std::string(word) + "()";
     }
     return std::nullopt;
