@@ -115,6 +115,9 @@ class MySqlGuard {
         // Commands (payloads, command byte first) the proxy sends as its own before the step, in
         // order, once nothing is owed to the client; their replies never reach the client.
         std::vector<std::string> before = {};
+        // A `replace` whose SQL (a SIGNAL) stands for the guarded statement alone: in a string
+        // of several statements it takes that statement's place (in_place), not the string's.
+        bool statement_only = false;
     };
 
     // A command (its whole payload, command byte first), before it is forwarded.
@@ -189,6 +192,13 @@ class MySqlGuard {
     std::vector<guard::GuardState*> guards_named_in(std::string_view text) const;
     Step on_query(std::string_view text, MySqlSessionSettings& settings,
                   const MySqlGuardSession& session);
+    // The check's reply for the INSERT `p` (on_check_reply).
+    Step on_insert_check_reply(Pending& p, const protocol::mysql::ValueReplyReader& reply);
+    // In a string of several statements with one write to a guarded table: why the proxy cannot
+    // decide that write before the string runs (nullopt: it can).
+    std::optional<std::string> several_statements_refusal(const sql::ParseResult& parsed,
+                                                          std::string_view text,
+                                                          const sql::Statement& write) const;
     // The statements of a COM_QUERY that may name a guarded table.
     Step on_statements(const sql::ParseResult& parsed, std::string_view text,
                        const MySqlSessionSettings& settings, const MySqlGuardSession& session);
@@ -250,6 +260,9 @@ class MySqlGuard {
     guard::DuplicateLog* log_;
     std::string backend_database_;
     std::unique_ptr<Pending> pending_;
+    // While on_insert decides a write that is one statement of several in a COM_QUERY string:
+    // that statement's text (without whitespace and comments around it) in the string.
+    sql::SourceRange statement_in_string_;
     std::optional<PendingUpdate> pending_update_;
     MySqlPreparedStatements prepared_;
     // The execute being decided: its payload and statement (for finish_execute).

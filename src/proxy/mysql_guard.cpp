@@ -67,7 +67,25 @@ constexpr std::string_view upsert_replace = "REPLACE";
 constexpr std::string_view upsert_odku = "INSERT … ON DUPLICATE KEY UPDATE";
 
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
-    return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
+    return {MySqlGuard::Step::Kind::replace,
+            guard::mysql_signal_sql(code, sqlstate, message),
+            {},
+            true};
+}
+
+// A SIGNAL for one statement of a string of several, put in that statement's place: the
+// statements before it run and answer as the server's own, an error stops the string there as
+// the server's own error would, and after a warning (every row dropped) the rest runs. A deadlock
+// victim's SIGNAL (after the proxy's ROLLBACK) replaces the whole string instead: the statements
+// before it belonged to the transaction that is rolled back (docs/mysql.md).
+MySqlGuard::Step in_place(MySqlGuard::Step step, std::string_view text,
+                          sql::SourceRange statement) {
+    if (step.kind != MySqlGuard::Step::Kind::replace || !step.statement_only ||
+        !step.before.empty() || !statement.known() || statement.end() > text.size())
+        return step;
+    step.sql = std::string(text.substr(0, statement.offset)) + step.sql +
+               std::string(text.substr(statement.end()));
+    return step;
 }
 
 }  // namespace
@@ -116,6 +134,8 @@ struct MySqlGuard::Pending {
     bool execute = false;
     std::uint32_t statement_id = 0;
     bool binds_types = false;
+    // One statement of a string of several: its text in `statement` (the whole string).
+    sql::SourceRange in_string;
 };
 
 MySqlGuard::MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry,
@@ -270,10 +290,16 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
             prepared_.clear();
             return {};
         case my::Command::query:
-            if (claims_.held() > 0) {
-                const auto words = sql::mysql_leading_words(payload.substr(1), 2).words;
-                if (words.size() == 2 && words[0] == "xa" && words[1] == "prepare")
-                    return xa_prepare_refusal();
+            if (claims_.held() > 0 && util::contains_ignoring_case(payload, "prepare")) {
+                // Any statement of the string (XA END 'x'; XA PREPARE 'x' comes in one).
+                const auto text = payload.substr(1);
+                const auto xa_prepare = [](std::string_view statement) {
+                    const auto words = sql::mysql_leading_words(statement, 2).words;
+                    return words.size() == 2 && words[0] == "xa" && words[1] == "prepare";
+                };
+                if (xa_prepare(text)) return xa_prepare_refusal();
+                for (const auto& st : sql::parse_mysql(text, settings.dialect()).statements)
+                    if (xa_prepare(st.trimmed.text(text))) return xa_prepare_refusal();
             }
             return on_query(payload.substr(1), settings, session);
         case my::Command::stmt_prepare:
@@ -651,14 +677,60 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
         }
     }
     if (writes.empty()) return {};
-    if (parsed.statements.size() > 1)
+    if (writes.size() > 1)
         return unenforced(*writes.front().guards.front(),
-                          "a write in a string of several statements");
+                          "a write in a string of several statements (more than one statement "
+                          "writes to or names a guarded table)");
     const auto& w = writes.front();
     if (!w.what.empty()) return unenforced(*w.guards.front(), w.what);
+    if (parsed.statements.size() > 1) {
+        if (auto why = several_statements_refusal(parsed, text, *w.statement))
+            return unenforced(*w.guards.front(),
+                              "a write in a string of several statements (" + *why + ")");
+        statement_in_string_ = w.statement->trimmed;
+        auto step =
+            on_insert(*w.statement->get<sql::InsertStatement>(), text, w.guards, settings, session);
+        statement_in_string_ = {};
+        return in_place(std::move(step), text, w.statement->trimmed);
+    }
     if (const auto* update = w.statement->get<sql::UpdateStatement>())
         return on_update(*update, text, w.guards, settings, session);
     return on_insert(*w.statement->get<sql::InsertStatement>(), text, w.guards, settings, session);
+}
+
+std::optional<std::string> MySqlGuard::several_statements_refusal(
+    const sql::ParseResult& parsed, std::string_view text, const sql::Statement& write) const {
+    // The proxy decides the write before any of the string runs. That is exact when nothing
+    // before it in the string changes what the write finds or how its text reads: the table's
+    // rows (another statement naming a guarded table), the session's settings or database (SET,
+    // USE), the transaction's own earlier writes (ROLLBACK); and when its SIGNAL can take its
+    // place alone.
+    const auto* insert = write.get<sql::InsertStatement>();
+    if (!insert) return "an UPDATE of key columns";
+    if (insert->replace || insert->on_conflict.action != sql::OnConflict::Action::none)
+        return "REPLACE or ON DUPLICATE KEY UPDATE";
+    if (util::contains_ignoring_case(text, "/*!") || util::contains_ignoring_case(text, "/*M!"))
+        return "an executable comment in the string";
+    bool before = true;
+    for (const auto& st : parsed.statements) {
+        if (&st == &write) {
+            before = false;
+            continue;
+        }
+        if (!guards_named_in(st.range.text(text)).empty())
+            return "another statement names a guarded table";
+        const auto* other = st.get<sql::OtherStatement>();
+        if (st.get<sql::SetStatement>() || lower(st.trimmed.text(text).substr(0, 3)) == "set" ||
+            (other && (other->node == "set_stmt" || other->node == "use_stmt")))
+            return "SET or USE changes how the write reads";
+        if (other && other->node == "xa_stmt") return "an XA statement";
+        if (const auto* tx = st.get<sql::TransactionStatement>(); tx && before) {
+            using K = sql::TransactionStatement::Kind;
+            if (tx->kind == K::rollback || tx->kind == K::rollback_to)
+                return "a ROLLBACK before it";
+        }
+    }
+    return std::nullopt;
 }
 
 MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::string_view text,
@@ -750,6 +822,7 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
         p->guards.push_back(std::move(r));
     }
     p->statement.assign(text);
+    p->in_string = statement_in_string_;
     p->session = session;
     // Claimed before the key set is read: a session that wrote a key and let go of it (its
     // transaction over) put it in the key set first, so the key set read after the claim has it.
@@ -795,6 +868,12 @@ MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
     if (pending_update_) return on_update_check_reply(reply);
     auto p = std::move(pending_);
     if (!p) return {};
+    return in_place(on_insert_check_reply(*p, reply), p->statement, p->in_string);
+}
+
+MySqlGuard::Step MySqlGuard::on_insert_check_reply(Pending& pending,
+                                                   const my::ValueReplyReader& reply) {
+    Pending* const p = &pending;
     bool answered =
         reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
     std::string exists;  // per probe, '1' when a row has that key
@@ -999,7 +1078,8 @@ MySqlGuard::Step MySqlGuard::drop_rows(Pending& p, guard::GuardState* first_guar
         if (!without) return unenforced(*first_guard, "an INSERT whose rows the proxy cannot cut");
     }
     record();
-    if (kept == 0) return {Step::Kind::replace, guard::mysql_rows_dropped_sql(first_duplicate)};
+    if (kept == 0)
+        return {Step::Kind::replace, guard::mysql_rows_dropped_sql(first_duplicate), {}, true};
     release.sent = true;  // the kept rows' keys are written (a dropped row's key is taken anyway)
     pass(p);
     return {Step::Kind::replace, std::move(*without)};

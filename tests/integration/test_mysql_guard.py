@@ -239,13 +239,16 @@ def test_forms_not_enforced_yet_are_refused(enroll, mariadb, sql, what):
 
 
 def test_prepared_and_multi_statement_writes_are_refused(enroll):
+    # test_mysql_guard_multi.py: the strings of several statements the guard enforces.
     conn = pymysql.connect(host="127.0.0.1", port=enroll.port, user=NATIVE_USER,
                            password=NATIVE_PASSWORD, database=DATABASE,
                            client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
     with conn, conn.cursor() as cur:
         with pytest.raises(pymysql.err.NotSupportedError) as e:
-            cur.execute("SELECT 1; INSERT INTO g_enroll (user_id, course_id) VALUES (40, 'a')")
-        assert e.value.args == (1235, 'uniqguard: a write in a string of several statements on '
+            cur.execute("DELETE FROM g_enroll WHERE id = 0; "
+                        "INSERT INTO g_enroll (user_id, course_id) VALUES (40, 'a')")
+        assert e.value.args == (1235, "uniqguard: a write in a string of several statements "
+                                "(another statement names a guarded table) on "
                                 f'table "{DATABASE}.g_enroll" is not enforced by guard "{GUARD}" '
                                 "yet; the statement was refused")
         cur.execute("SELECT 1; SELECT COUNT(*) FROM g_enroll")  # reads pass

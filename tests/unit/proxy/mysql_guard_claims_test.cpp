@@ -210,6 +210,9 @@ TEST_CASE("XaPrepareAfterGuardedWritesIsRefused", "[mysql][guard][claims]") {
         "uniqguard: XA PREPARE is refused in a transaction that wrote keys guarded by uniqguard "
         "(a two-phase commit cannot be followed: XA COMMIT may come from another session); end "
         "it with XA COMMIT ... ONE PHASE or XA ROLLBACK"));
+    // Also as the second statement of a string (XA END and XA PREPARE sent together).
+    CHECK(a.query("XA END 'x'; XA PREPARE 'x'").sql == refused.sql);
+    CHECK(a.query("XA END 'x'; SELECT 'xa prepare'").kind == Kind::forward);
     // A session that claimed nothing prepares as it likes.
     CHECK(b.query("XA PREPARE 'y'").kind == Kind::forward);
 }

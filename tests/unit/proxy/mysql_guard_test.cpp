@@ -42,6 +42,47 @@ TEST_CASE("ASuspectedKeyIsCheckedAndTheServerDecides", "[mysql][guard]") {
     CHECK(f.answer("0").kind == Kind::forward);
 }
 
+TEST_CASE("AWriteAmongSeveralStatementsIsDecidedInItsPlace", "[mysql][guard]") {
+    Fixture f;
+    CHECK(f.query("SELECT 1; INSERT INTO enroll (user_id) VALUES (1); COMMIT").kind ==
+          Kind::forward);
+    CHECK(f.g().keys().size() == 1);
+    // A duplicate without a check (twice in its statement): the SIGNAL takes the INSERT's place
+    // only, between the statements before and after it, as they were written.
+    const std::string head = "BEGIN /* a */ ;\n  ";
+    const std::string tail = " ; SELECT 2";
+    auto step = f.query(head + "INSERT INTO enroll (user_id) VALUES (7), (7)" + tail);
+    CHECK(step.kind == Kind::replace);
+    CHECK(step.sql ==
+          head +
+              guard::mysql_signal_sql(1062, "23000", "Duplicate entry '7' for key 'enroll_uniq'") +
+              tail);
+    // After a check: the same.
+    REQUIRE(f.query("DO 1; INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    step = f.answer("1");
+    CHECK(step.sql == "DO 1; " + guard::mysql_signal_sql(
+                                     1062, "23000", "Duplicate entry '1' for key 'enroll_uniq'"));
+    // Strings the guard cannot decide before they run are refused whole.
+    const auto refused = [&](const std::string& sql, const std::string& why) {
+        return signals(
+            f.query(sql), "1235",
+            mysql_unenforced_message("a write in a string of several statements (" + why + ")",
+                                     "app.enroll", "enroll_uniq"));
+    };
+    CHECK(refused("DELETE FROM enroll; INSERT INTO enroll (user_id) VALUES (1)",
+                  "another statement names a guarded table"));
+    CHECK(refused("ROLLBACK; INSERT INTO enroll (user_id) VALUES (1)", "a ROLLBACK before it"));
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES (2); ROLLBACK").kind == Kind::forward);
+    CHECK(refused("USE app; INSERT INTO enroll (user_id) VALUES (1)",
+                  "SET or USE changes how the write reads"));
+    CHECK(refused("XA START 'x'; INSERT INTO enroll (user_id) VALUES (3)", "an XA statement"));
+    CHECK(refused("DO 1; INSERT INTO enroll (user_id) VALUES (1) ON DUPLICATE KEY UPDATE id = 1",
+                  "REPLACE or ON DUPLICATE KEY UPDATE"));
+    CHECK(
+        refused("INSERT INTO enroll (user_id) VALUES (4); INSERT INTO enroll (user_id) VALUES (5)",
+                "more than one statement writes to or names a guarded table"));
+}
+
 TEST_CASE("TheSameKeyTwiceInOneStatementIsADuplicateOfTheSecondRow", "[mysql][guard]") {
     Fixture f;
     CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES (5), (6), ('5.2')"), "1062",
@@ -62,8 +103,9 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
     CHECK(refused("INSERT INTO enroll (user_id) SELECT 1", "INSERT … SELECT"));
     CHECK(refused("UPDATE enroll SET user_id = 2 WHERE id = 1 LIMIT 1",
                   "an UPDATE … ORDER BY / LIMIT that sets a key column"));
-    CHECK(refused("INSERT INTO enroll (user_id) VALUES (1); SELECT 1",
-                  "a write in a string of several statements"));
+    CHECK(refused("INSERT INTO enroll (user_id) VALUES (1); SET NAMES latin1",
+                  "a write in a string of several statements (SET or USE changes how the "
+                  "write reads)"));
     CHECK(refused("INSERT INTO enroll (user_id) VALUES (1 + 1)",
                   "an INSERT with a value of key column `user_id` the proxy cannot read (an "
                   "expression, DEFAULT, a character set introducer, a value the server may "

@@ -109,7 +109,8 @@ TEST_CASE("UpsertFormsStillRefused", "[mysql][guard][upsert]") {
                   "expression, DEFAULT, a character set introducer, a value the server may "
                   "convert)"));
     CHECK(refused("REPLACE INTO enroll (user_id) VALUES (1); SELECT 1",
-                  "a write in a string of several statements"));
+                  "a write in a string of several statements (REPLACE or ON DUPLICATE KEY "
+                  "UPDATE)"));
     CHECK(signals(
         f.guard.on_command("\x16REPLACE INTO enroll (user_id) VALUES (?)", f.settings, f.session),
         "1235", mysql_unenforced_message("a prepared REPLACE", "app.enroll", "enroll_uniq")));
