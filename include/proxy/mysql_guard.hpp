@@ -198,7 +198,8 @@ class MySqlGuard {
     // decide that write before the string runs (nullopt: it can).
     std::optional<std::string> several_statements_refusal(const sql::ParseResult& parsed,
                                                           std::string_view text,
-                                                          const sql::Statement& write) const;
+                                                          const sql::Statement& write,
+                                                          const MySqlGuardSession& session) const;
     // The statements of a COM_QUERY that may name a guarded table.
     Step on_statements(const sql::ParseResult& parsed, std::string_view text,
                        const MySqlSessionSettings& settings, const MySqlGuardSession& session);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "guard/claim_waits.hpp"
@@ -61,6 +62,28 @@ bool upsert_sets_key_column(const sql::InsertStatement& insert,
 std::string table_of(const guard::GuardState& g) {
     if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
     return g.config().table;
+}
+
+// The first piece (up to its first `;`) of one of MariaDB's compound statements, which run
+// outside stored programs too: BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, FOR, or a label
+// before one. The parser cuts at every `;`, so their bodies come as pieces that look like
+// statements of their own, and a loop may run one of them many times.
+bool compound_piece(const sql::Statement& st, std::string_view text) {
+    const auto* other = st.get<sql::OtherStatement>();
+    if (!other) return false;
+    for (std::string_view node :
+         {"begin_stmt", "if_stmt", "case_stmt", "loop_stmt", "repeat_stmt", "while_stmt",
+          "for_stmt", "declare_stmt", "end_stmt", "leave_stmt", "iterate_stmt", "elseif_stmt",
+          "else_stmt", "until_stmt"})
+        if (other->node == node) return true;
+    // `label: LOOP …`: a word and a colon (`:=` is an assignment, not a label).
+    const auto t = st.trimmed.text(text);
+    std::size_t i = 0;
+    while (i < t.size() && (std::isalnum(static_cast<unsigned char>(t[i])) || t[i] == '_' ||
+                            t[i] == '$' || t[i] == '`'))
+        ++i;
+    while (i < t.size() && std::isspace(static_cast<unsigned char>(t[i]))) ++i;
+    return i > 0 && i < t.size() && t[i] == ':' && (i + 1 == t.size() || t[i + 1] != '=');
 }
 
 constexpr std::string_view upsert_replace = "REPLACE";
@@ -298,7 +321,11 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
                     return words.size() == 2 && words[0] == "xa" && words[1] == "prepare";
                 };
                 if (xa_prepare(text)) return xa_prepare_refusal();
-                for (const auto& st : sql::parse_mysql(text, settings.dialect()).statements)
+                const auto parsed = sql::parse_mysql(text, settings.dialect());
+                // Unreadable: the server may still run the statements before its error.
+                if (!parsed && util::contains_ignoring_case(text, "xa"))
+                    return xa_prepare_refusal();
+                for (const auto& st : parsed.statements)
                     if (xa_prepare(st.trimmed.text(text))) return xa_prepare_refusal();
             }
             return on_query(payload.substr(1), settings, session);
@@ -598,8 +625,10 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
         // The server refuses it too (1064) when the proxy reads the text as the server does;
         // when it may not (a character set whose multibyte characters can hold a quote byte,
         // an sql_mode it lost track of), a text naming a guarded table is refused instead.
+        // MariaDB runs a string of several statements one at a time, so an error further on
+        // lets the statements before it run: only a string without `;` is surely refused whole.
         const bool same_reading = settings.text_readable() && settings.sql_mode_known();
-        if (!may_mention || same_reading) return {};
+        if (!may_mention || (same_reading && text.find(';') == std::string_view::npos)) return {};
         const auto guards = guards_named_in(text);
         return guards.empty() ? Step{}
                               : unenforced(*guards.front(), "a statement the proxy cannot read");
@@ -668,6 +697,10 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                 what = "a statement the proxy cannot read";
             else if (other->node == "load_stmt")
                 what = "LOAD DATA";
+            else if (compound_piece(st, text))
+                what =
+                    "a compound statement (BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, "
+                    "FOR)";
             else if (other->node == "prepare_stmt")
                 what = "PREPARE";
             else
@@ -684,7 +717,7 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
     const auto& w = writes.front();
     if (!w.what.empty()) return unenforced(*w.guards.front(), w.what);
     if (parsed.statements.size() > 1) {
-        if (auto why = several_statements_refusal(parsed, text, *w.statement))
+        if (auto why = several_statements_refusal(parsed, text, *w.statement, session))
             return unenforced(*w.guards.front(),
                               "a write in a string of several statements (" + *why + ")");
         statement_in_string_ = w.statement->trimmed;
@@ -699,18 +732,22 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
 }
 
 std::optional<std::string> MySqlGuard::several_statements_refusal(
-    const sql::ParseResult& parsed, std::string_view text, const sql::Statement& write) const {
-    // The proxy decides the write before any of the string runs. That is exact when nothing
-    // before it in the string changes what the write finds or how its text reads: the table's
-    // rows (another statement naming a guarded table), the session's settings or database (SET,
-    // USE), the transaction's own earlier writes (ROLLBACK); and when its SIGNAL can take its
-    // place alone.
+    const sql::ParseResult& parsed, std::string_view text, const sql::Statement& write,
+    const MySqlGuardSession& session) const {
+    // The proxy decides the write before any of the string runs (its check runs in the session
+    // as it is now). That is exact when nothing before the write changes what it finds or how
+    // its text reads: the table's rows (another statement naming a guarded table), the
+    // session's settings or database (SET, USE), the transaction's own earlier writes
+    // (ROLLBACK), the snapshot (a COMMIT or BEGIN ending an open transaction, whose old snapshot
+    // the check would read under REPEATABLE READ); and when the write runs once (no loop or
+    // compound statement around it) and its SIGNAL can take its place alone.
     const auto* insert = write.get<sql::InsertStatement>();
     if (!insert) return "an UPDATE of key columns";
     if (insert->replace || insert->on_conflict.action != sql::OnConflict::Action::none)
         return "REPLACE or ON DUPLICATE KEY UPDATE";
     if (util::contains_ignoring_case(text, "/*!") || util::contains_ignoring_case(text, "/*M!"))
         return "an executable comment in the string";
+    const bool in_transaction = (session.server_status & my::server_status::in_transaction) != 0;
     bool before = true;
     for (const auto& st : parsed.statements) {
         if (&st == &write) {
@@ -719,16 +756,28 @@ std::optional<std::string> MySqlGuard::several_statements_refusal(
         }
         if (!guards_named_in(st.range.text(text)).empty())
             return "another statement names a guarded table";
+        if (compound_piece(st, text)) return "a compound statement or loop";
         const auto* other = st.get<sql::OtherStatement>();
         if (st.get<sql::SetStatement>() || lower(st.trimmed.text(text).substr(0, 3)) == "set" ||
             (other && (other->node == "set_stmt" || other->node == "use_stmt")))
             return "SET or USE changes how the write reads";
         if (other && other->node == "xa_stmt") return "an XA statement";
-        if (const auto* tx = st.get<sql::TransactionStatement>(); tx && before) {
+        if (!before) continue;
+        // Before the write: only statements known to leave its verdict as it is.
+        if (const auto* tx = st.get<sql::TransactionStatement>()) {
             using K = sql::TransactionStatement::Kind;
             if (tx->kind == K::rollback || tx->kind == K::rollback_to)
                 return "a ROLLBACK before it";
+            if ((tx->kind == K::begin || tx->kind == K::start || tx->kind == K::commit) &&
+                in_transaction)
+                return "a COMMIT or BEGIN before it ends the open transaction";
+            continue;
         }
+        if (st.get<sql::InsertStatement>() || st.get<sql::UpdateStatement>() ||
+            st.get<sql::DeleteStatement>())
+            continue;  // another table's rows
+        if (other && (other->node == "select_stmt" || other->node == "do_stmt")) continue;
+        return "a statement before it that the proxy does not follow";
     }
     return std::nullopt;
 }

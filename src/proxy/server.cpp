@@ -92,9 +92,13 @@ int Server::run() {
         }
     }
 
-    // Half the cores: the proxy shares its machine with clients or the database, and fewer
-    // threads mean fewer wake-ups per transaction (docs/architecture.md, "Threads").
-    unsigned threads = std::max(1u, std::thread::hardware_concurrency() / 2);
+    // PostgreSQL: half the cores. The proxy shares its machine with clients or the database,
+    // and fewer threads mean fewer wake-ups per transaction. MySQL: every core. MariaDB's
+    // statements cost its server so little that one proxy thread, on which every session
+    // waits, leaves a core idle (docs/architecture.md, "Threads", has the figures).
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads =
+        cfg.listen.protocol == config::Protocol::mysql ? cores : std::max(1u, cores / 2);
     if (const char* w = std::getenv("UNIQGUARD_WORKERS")) threads = std::max(1, std::atoi(w));
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
     for (auto& w : workers_) {

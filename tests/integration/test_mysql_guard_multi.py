@@ -207,6 +207,11 @@ def test_a_second_session_waits_inside_its_string(multi, mariadb):
      "REPLACE or ON DUPLICATE KEY UPDATE"),
     ("DO 1 /*! + 1 */; INSERT INTO {t} (user_id, course_id) VALUES (70, 'a')",
      "an executable comment in the string"),
+    # A loop runs the INSERT twice; its pieces look like statements of their own.
+    ("BEGIN NOT ATOMIC FOR i IN 1..2 DO DO 0; INSERT INTO {t} (user_id, course_id) "
+     "VALUES (70, 'a'); END FOR; END", "a compound statement or loop"),
+    ("CALL mysql.no_such_procedure(); INSERT INTO {t} (user_id, course_id) VALUES (70, 'a')",
+     "a statement before it that the proxy does not follow"),
 ])
 def test_strings_still_refused_run_nothing(multi, mariadb, sql, why):
     c = client(multi.port)
@@ -238,3 +243,22 @@ def test_pymysql_multi_statement_string(multi, mariadb):
             cur.nextset()
         assert e.value.args == (1062, "Duplicate entry '80-P' for key 'enroll_uniq'")
     assert count(mariadb, "user_id = 80") == 1
+
+
+def test_strings_the_proxy_cannot_decide_before_they_run(multi, mariadb):
+    c = client(multi.port)
+    try:
+        # A lexical error after the INSERT: the server would run the INSERT first.
+        reply = query(c, f"INSERT INTO {TABLE} (user_id, course_id) VALUES (1, 'a'); SELECT X'1'")
+        assert reply[0][1][9:].decode() == (
+            f'uniqguard: a statement the proxy cannot read on table "{DATABASE}.{TABLE}" is not '
+            f'enforced by guard "{GUARD}" yet; the statement was refused')
+        # In an open transaction, a COMMIT before the INSERT: the check would read the
+        # transaction's old snapshot.
+        assert kinds(query(c, "BEGIN")) == ["ok"]
+        reply = query(c, f"COMMIT; INSERT INTO {TABLE} (user_id, course_id) VALUES (1, 'a')")
+        assert b"a COMMIT or BEGIN before it ends the open transaction" in reply[0][1]
+        assert c.query_text_rows("SELECT @@in_transaction") == [["1"]]  # the COMMIT did not run
+    finally:
+        c.close()
+    assert count(mariadb, "user_id = 1") == 2

@@ -213,6 +213,7 @@ TEST_CASE("XaPrepareAfterGuardedWritesIsRefused", "[mysql][guard][claims]") {
     // Also as the second statement of a string (XA END and XA PREPARE sent together).
     CHECK(a.query("XA END 'x'; XA PREPARE 'x'").sql == refused.sql);
     CHECK(a.query("XA END 'x'; SELECT 'xa prepare'").kind == Kind::forward);
+    CHECK(a.query("XA END 'x'; XA PREPARE 'x'; SELECT X'1'").sql == refused.sql);
     // A session that claimed nothing prepares as it likes.
     CHECK(b.query("XA PREPARE 'y'").kind == Kind::forward);
 }

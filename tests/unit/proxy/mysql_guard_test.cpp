@@ -81,6 +81,42 @@ TEST_CASE("AWriteAmongSeveralStatementsIsDecidedInItsPlace", "[mysql][guard]") {
     CHECK(
         refused("INSERT INTO enroll (user_id) VALUES (4); INSERT INTO enroll (user_id) VALUES (5)",
                 "more than one statement writes to or names a guarded table"));
+    // A loop or compound statement may run the INSERT many times (its pieces parse as
+    // statements of their own).
+    CHECK(
+        refused("BEGIN NOT ATOMIC FOR i IN 1..2 DO DO 0; INSERT INTO enroll (user_id) VALUES "
+                "(7); END FOR; END",
+                "a compound statement or loop"));
+    CHECK(refused("again: LOOP DO 0; INSERT INTO enroll (user_id) VALUES (7); END LOOP",
+                  "a compound statement or loop"));
+    CHECK(refused("CALL p(); INSERT INTO enroll (user_id) VALUES (7)",
+                  "a statement before it that the proxy does not follow"));
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES (8); CALL p()").kind == Kind::forward);
+    // An open transaction's snapshot would be the check's, ended before the INSERT runs.
+    auto in_transaction = f.session;
+    in_transaction.server_status |= 0x0001;
+    CHECK(signals(f.guard.on_command("\x03"
+                                     "COMMIT; INSERT INTO enroll (user_id) VALUES (9)",
+                                     f.settings, in_transaction),
+                  "1235",
+                  mysql_unenforced_message("a write in a string of several statements (a COMMIT "
+                                           "or BEGIN before it ends the open transaction)",
+                                           "app.enroll", "enroll_uniq")));
+    CHECK(f.query("COMMIT; INSERT INTO enroll (user_id) VALUES (9)").kind == Kind::forward);
+}
+
+TEST_CASE("ACompoundStatementNamingTheTableIsRefused", "[mysql][guard]") {
+    Fixture f;
+    CHECK(signals(f.query("WHILE 1 DO INSERT INTO enroll (user_id) VALUES (1); END WHILE"), "1235",
+                  mysql_unenforced_message(
+                      "a compound statement (BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, FOR)",
+                      "app.enroll", "enroll_uniq")));
+    // A string the lexer cannot read may hold statements the server runs before its error.
+    CHECK(signals(f.query("INSERT INTO enroll (user_id) VALUES (7); SELECT X'1'"), "1235",
+                  mysql_unenforced_message("a statement the proxy cannot read", "app.enroll",
+                                           "enroll_uniq")));
+    CHECK(f.query("INSERT INTO enroll (user_id) VALUES (X'1')").kind == Kind::forward);
+    CHECK(f.g().keys().size() == 0);
 }
 
 TEST_CASE("TheSameKeyTwiceInOneStatementIsADuplicateOfTheSecondRow", "[mysql][guard]") {
