@@ -269,6 +269,8 @@ class MySqlGuard {
     // The execute being decided: its payload and statement (for finish_execute).
     std::string execute_payload_;
     std::optional<protocol::mysql::StmtExecute> execute_;
+    // The execute's long data the proxy kept (its parameters' values point into it).
+    std::vector<std::optional<std::string>> execute_long_values_;
     // The last execute waited: given again, it is decided from execute_ (decoding it again would
     // find its long data spent and, without types, the types it bound).
     bool execute_waited_ = false;

@@ -85,12 +85,19 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
             if (v.kind == sql::ValueKind::parameter && v.parameter >= 1 &&
                 static_cast<std::size_t>(v.parameter) <= params.size()) {
                 const auto& param = params[static_cast<std::size_t>(v.parameter) - 1];
-                if (param.is_null)
+                // Long data first: the server does not read the NULL bit of such a parameter.
+                if (param.long_data && !param.long_data_kept)
+                    key.push_back({NormalizeStatus::cannot_normalize, {}});
+                else if (param.is_null && !param.long_data)
                     key.push_back(keys.column(k).type.nullable
                                       ? NormalizedValue::null()
                                       : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
                 else if (param.long_data)
-                    key.push_back({NormalizeStatus::cannot_normalize, {}});
+                    // Long data is a string to the server, whatever type the execute binds
+                    // (converted as a quoted literal would be).
+                    key.push_back(keys.param_key(
+                        k, protocol::mysql::ParamType{protocol::mysql::field_type::var_string},
+                        param.value, client));
                 else
                     key.push_back(keys.param_key(k, param.type, param.value, client));
                 continue;

@@ -337,7 +337,8 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
             if (payload.size() >= 7) {
                 const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
                 prepared_.on_send_long_data(my::read_u32_le(p + 1),
-                                            static_cast<std::uint16_t>(p[5] | (p[6] << 8)));
+                                            static_cast<std::uint16_t>(p[5] | (p[6] << 8)),
+                                            util::as_bytes(payload.substr(7)));
             }
             return {};
         case my::Command::stmt_reset:
@@ -534,7 +535,8 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
     const PreparedStatement* s = nullptr;
     // Given again after a wait: decoded then already (its long data is spent now).
     if (!execute_waited_ || !execute_)
-        execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error);
+        execute_ = prepared_.on_execute(util::as_bytes(execute_payload_), &s, error,
+                                        &execute_long_values_);
     execute_waited_ = false;
     if (!execute_) {
         return unenforced(*guards.front(),
@@ -547,7 +549,8 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         return finish_execute(
             unenforced(*guards.front(), "an execute of statement id -1 that binds no types"), id,
             binds);
-    // A key value sent by COM_STMT_SEND_LONG_DATA is not read by the proxy.
+    // A key value sent by COM_STMT_SEND_LONG_DATA is read when the proxy kept it (within
+    // MySqlPreparedStatements' bounds: a key is far shorter), refused past them.
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;
         const auto& table = *g->mysql_table();
@@ -558,11 +561,15 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                     if (same_name(columns[c], table.keys.column(k).name) &&
                         row[c].kind == sql::ValueKind::parameter && row[c].parameter >= 1 &&
                         static_cast<std::size_t>(row[c].parameter) <= execute_->params.size() &&
-                        execute_->params[static_cast<std::size_t>(row[c].parameter) - 1].long_data)
-                        return finish_execute(unenforced(*g,
-                                                         "a prepared INSERT's key value sent by "
-                                                         "COM_STMT_SEND_LONG_DATA"),
-                                              id, binds);
+                        execute_->params[static_cast<std::size_t>(row[c].parameter) - 1]
+                            .long_data &&
+                        !execute_->params[static_cast<std::size_t>(row[c].parameter) - 1]
+                             .long_data_kept)
+                        return finish_execute(
+                            unenforced(*g,
+                                       "a prepared INSERT's key value sent by "
+                                       "COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy keeps"),
+                            id, binds);
     }
     auto step = on_insert(*insert, statement->text, guards, settings, session, &execute_->params);
     if (step.kind == Step::Kind::wait) {

@@ -73,14 +73,36 @@ void MySqlPreparedStatements::on_prepare_answer(
     statements_[ok->first] = std::move(s);
 }
 
-void MySqlPreparedStatements::on_send_long_data(std::uint32_t statement, std::uint16_t param) {
+void MySqlPreparedStatements::on_send_long_data(std::uint32_t statement, std::uint16_t param,
+                                                util::Bytes data) {
     auto it = statements_.find(statement);
-    if (it != statements_.end() && param < it->second.long_data.size())
-        it->second.long_data[param] = true;
+    if (it == statements_.end() || param >= it->second.long_data.size()) return;
+    auto& s = it->second;
+    if (s.long_values.size() != s.long_data.size()) s.long_values.resize(s.long_data.size());
+    auto& value = s.long_values[param];
+    if (!s.long_data[param]) value.emplace();  // the first chunk
+    s.long_data[param] = true;
+    if (!value) return;  // already past the bounds
+    if (value->size() + data.size() > max_long_value_bytes ||
+        long_bytes_ + data.size() > max_long_bytes) {
+        long_bytes_ -= value->size();
+        value.reset();
+        return;
+    }
+    value->append(util::as_chars(data));
+    long_bytes_ += data.size();
+}
+
+void MySqlPreparedStatements::drop_long_data(PreparedStatement& s) {
+    for (auto& v : s.long_values)
+        if (v) long_bytes_ -= v->size();
+    s.long_values.clear();
+    s.long_data.assign(s.param_count, false);
 }
 
 std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
-    util::Bytes payload, const PreparedStatement** statement, std::string& error) {
+    util::Bytes payload, const PreparedStatement** statement, std::string& error,
+    std::vector<std::optional<std::string>>* long_values) {
     if (payload.size() < 5) {
         error = "COM_STMT_EXECUTE is truncated";
         return std::nullopt;
@@ -95,8 +117,19 @@ std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
     auto decoded = protocol::mysql::decode_stmt_execute(payload, s.param_count, s.bound_types,
                                                         s.long_data, error);
     // The long data is spent by the execute, whatever its outcome (the server's behaviour).
-    s.long_data.assign(s.param_count, false);
+    if (long_values) {
+        long_values->assign(s.param_count, std::nullopt);
+        for (std::size_t i = 0; i < s.long_values.size() && i < s.param_count; ++i)
+            if (s.long_data[i] && s.long_values[i]) (*long_values)[i] = *s.long_values[i];
+    }
+    drop_long_data(s);
     if (!decoded) return std::nullopt;
+    if (long_values)
+        for (std::size_t i = 0; i < decoded->params.size() && i < long_values->size(); ++i)
+            if (decoded->params[i].long_data && (*long_values)[i]) {
+                decoded->params[i].value = util::as_bytes(*(*long_values)[i]);
+                decoded->params[i].long_data_kept = true;
+            }
     if (decoded->new_params_bound) {
         s.bound_types.clear();
         for (const auto& p : decoded->params) s.bound_types.push_back(p.type);
@@ -107,13 +140,14 @@ std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
 
 void MySqlPreparedStatements::on_reset(std::uint32_t statement) {
     auto it = statements_.find(statement);
-    if (it != statements_.end()) it->second.long_data.assign(it->second.param_count, false);
+    if (it != statements_.end()) drop_long_data(it->second);
 }
 
 void MySqlPreparedStatements::on_close(std::uint32_t statement) {
     auto it = statements_.find(statement);
     if (it == statements_.end()) return;
     text_bytes_ -= it->second.text.size();
+    drop_long_data(it->second);
     statements_.erase(it);
 }
 
@@ -122,6 +156,7 @@ void MySqlPreparedStatements::clear() {
     // The answers to the prepares sent before still come, in order: their places stay.
     for (auto& p : pending_) p = PreparedStatement{.followed = false};
     text_bytes_ = 0;
+    long_bytes_ = 0;
     last_id_.reset();
     last_failed_ = false;
 }

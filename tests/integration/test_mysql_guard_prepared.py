@@ -261,24 +261,48 @@ def test_raw_close_reset_and_reprepare(guarded, mariadb):
         p.close()
 
 
-def test_raw_key_value_sent_as_long_data_is_refused(guarded, mariadb):
+def long_data(client, statement_id, param_index, *chunks):
+    for chunk in chunks:
+        client.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", statement_id,
+                                                                      param_index) + chunk)
+
+
+def test_raw_key_value_sent_as_long_data_is_read(guarded, mariadb):
+    p = Pair(guarded, mariadb)
+    try:
+        ids = p.prepare(INSERT2)
+        # A new key in two chunks, then the same key (case and trailing space differ: equal
+        # under utf8mb4_general_ci and PAD SPACE) in one: the server's own answers.
+        for (c, _), sid in zip(p.sides, ids):
+            long_data(c, sid, 1, b"lo", b"ng")
+        assert p.execute(ids, [25, "long"], long_data=(1,)) == (1, b"\x00")
+        for (c, _), sid in zip(p.sides, ids):
+            long_data(c, sid, 1, b"LONG ")
+        assert is_dup(p.execute(ids, [25, "LONG "], long_data=(1,)), "25-LONG ")
+        # The long data was spent on both sides: the next execute's own value.
+        assert p.execute(ids, [25, "inline"]) == (1, b"\x00")
+        rows = p.query("SELECT course_id FROM {t} WHERE user_id = 25 ORDER BY id")
+        assert rows[0] == rows[1] == [["long"], ["inline"]]
+    finally:
+        p.close()
     c = wire(guarded.port)
     try:
         sid, _ = prepare(c, INSERT2.format(t="gp_enroll"))
-        c.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", sid, 1) + b"long")
-        seq, err = reply(c, execute(sid, [25, "long"], long_data=(1,)))
+        # Past the 64 KiB the proxy keeps of a parameter: refused (a key is far shorter).
+        long_data(c, sid, 1, b"x" * 40000, b"x" * 30000)
+        seq, err = reply(c, execute(sid, [26, "x"], long_data=(1,)))
         assert seq == 1 and err[0] == 0xFF
         assert struct.unpack_from("<H", err, 1)[0] == 1235 and err[4:9] == b"42000"
-        assert b"COM_STMT_SEND_LONG_DATA" in err
+        assert b"COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy keeps" in err
         # The long data was spent (the proxy reset the statement): the next execute's own value.
-        assert reply(c, execute(sid, [25, "inline"])) == (1, b"\x00")
-        assert c.query_text_rows("SELECT course_id FROM gp_enroll WHERE user_id = 25") == [
+        assert reply(c, execute(sid, [26, "inline"])) == (1, b"\x00")
+        assert c.query_text_rows("SELECT course_id FROM gp_enroll WHERE user_id = 26") == [
             ["inline"]]
         # A value sent as long data into a column that is no key is no concern of the guard.
         sid2, _ = prepare(c, "INSERT INTO gp_enroll (user_id, course_id, note) VALUES (?, ?, ?)")
-        c.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", sid2, 2) + b"note")
-        assert reply(c, execute(sid2, [26, "l", "note"], long_data=(2,))) == (1, b"\x00")
-        assert c.query_text_rows("SELECT note FROM gp_enroll WHERE user_id = 26") == [["note"]]
+        long_data(c, sid2, 2, b"note")
+        assert reply(c, execute(sid2, [27, "l", "note"], long_data=(2,))) == (1, b"\x00")
+        assert c.query_text_rows("SELECT note FROM gp_enroll WHERE user_id = 27") == [["note"]]
     finally:
         c.close()
 
@@ -315,7 +339,7 @@ def test_raw_long_data_of_an_execute_the_proxy_answers_is_spent(guarded, mariadb
     try:
         ids = p.prepare("INSERT INTO {t} (user_id, course_id, note) VALUES (?, ?, ?)")
         for (c, _), sid in zip(p.sides, ids):
-            c.command(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", sid, 2) + b"long")
+            long_data(c, sid, 2, b"long")
         # A duplicate: the proxy answers it; the server still spends the long data.
         assert is_dup(p.execute(ids, [1, "a", "long"], long_data=(2,)), "1-a")
         assert p.execute(ids, [27, "n", "inline"]) == (1, b"\x00")

@@ -38,9 +38,11 @@ struct ParamType {
 struct ExecuteParam {
     ParamType type;
     bool is_null = false;
-    bool long_data = false;  // its value came in COM_STMT_SEND_LONG_DATA packets, not here
-    util::Bytes value;       // the binary form (a length-encoded string's contents, without
-                             // its length); points into the payload
+    bool long_data = false;       // its value came in COM_STMT_SEND_LONG_DATA packets, not here
+                                  // (then the NULL bit is not read: the server ignores it too)
+    bool long_data_kept = false;  // long data that the proxy kept: in `value`
+    util::Bytes value;  // the binary form (a length-encoded string's contents, without its
+                        // length); points into the payload, or into the kept long data
 };
 
 struct StmtExecute {

@@ -370,26 +370,45 @@ TEST_CASE("AReplacedExecuteThatBoundTypesHasThemWrittenIntoTheNext", "[mysql][gu
     CHECK(command(execute(1, {10}, false)).kind == Kind::forward);
 }
 
-TEST_CASE("KeyValuesSentAsLongDataAreRefusedAndResetForgets", "[mysql][guard][prepared]") {
+TEST_CASE("KeyValuesSentAsLongDataAreReadWithinBoundsAndResetForgets", "[mysql][guard][prepared]") {
     Fixture f;
     const auto command = [&](const std::string& payload) {
         return f.guard.on_command(payload, f.settings, f.session);
     };
     REQUIRE(command("\x16INSERT INTO enroll (note, user_id) VALUES (?, ?)").kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(prepare_ok(3, 2)));
-    CHECK(command("\x18" + le32(3) + std::string("\x01\x00", 2) + "12345678").kind ==
-          Kind::forward);
-    // The key's value came as long data: refused (the execute carries only the note's value).
-    std::string e = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
-                    std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
-    const auto refused = command(e);
+    // The key's value comes as long data in two chunks (the execute carries only the note's
+    // value), bound as LONGLONG: the server reads long data as a string, 12345678.
+    const auto long_data = [&](const std::string& chunk) {
+        return command("\x18" + le32(3) + std::string("\x01\x00", 2) + chunk).kind;
+    };
+    CHECK(long_data("1234") == Kind::forward);
+    CHECK(long_data("5678") == Kind::forward);
+    const std::string e = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
+                          std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
+    CHECK(command(e).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 1);
+    // The same key again, as long data and as an inline value: a duplicate of the first.
+    CHECK(long_data("12345678") == Kind::forward);
+    REQUIRE(command(e).kind == Kind::check);  // in the key set: the server is asked
+    auto step = f.answer("1");
+    CHECK(signals(step, "1062", "Duplicate entry '12345678' for key 'enroll_uniq'"));
     // The server never sees this execute: its long data is reset first, as the execute would
     // have spent it.
+    CHECK(step.before == std::vector<std::string>{"\x1a" + le32(3)});
+    // Past the 64 KiB kept of a parameter: refused, and reset alike.
+    CHECK(long_data(std::string(40000, '1')) == Kind::forward);
+    CHECK(long_data(std::string(30000, '1')) == Kind::forward);
+    const auto refused = command(e);
     CHECK(refused.before == std::vector<std::string>{"\x1a" + le32(3)});
     CHECK(signals(refused, "1235",
                   mysql_unenforced_message("a prepared INSERT's key value sent by "
-                                           "COM_STMT_SEND_LONG_DATA",
+                                           "COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy "
+                                           "keeps",
                                            "app.enroll", "enroll_uniq")));
+    // Spent: the next execute without long data reads its own (absent) value again.
+    CHECK(long_data("1") == Kind::forward);
+    CHECK(command("\x1a" + le32(3)).kind == Kind::forward);  // COM_STMT_RESET forgets it
     // A prepare that failed on the server is not kept; COM_RESET_CONNECTION forgets them all.
     REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(std::string("\xff\x28\x04#42000bad", 12)));

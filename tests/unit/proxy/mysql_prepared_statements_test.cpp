@@ -4,6 +4,7 @@
 #include "proxy/mysql_prepared_statements.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 
 using namespace uniqguard;
@@ -65,6 +66,63 @@ TEST_CASE("Long data is spent by the execute; reset drops it", "[mysql][prepared
     e = ps.on_execute(as_bytes(second), nullptr, error);
     REQUIRE(e);
     CHECK_FALSE(e->params[1].long_data);
+}
+
+TEST_CASE("Long data is kept within its bounds and handed to the execute", "[mysql][prepared]") {
+    using Kept = std::vector<std::optional<std::string>>;
+    MySqlPreparedStatements ps;
+    ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+    ps.on_prepare_answer(std::make_pair(1u, std::uint16_t{2}));
+    ps.on_send_long_data(1, 0, as_bytes(std::string("ab")));
+    ps.on_send_long_data(1, 0, as_bytes(std::string("cd")));
+    std::string error;
+    Kept kept;
+    const std::string first = execute(1, std::string("\x00\x01\xfc\x00\x01\x00\x09", 7));
+    auto e = ps.on_execute(as_bytes(first), nullptr, error, &kept);
+    REQUIRE(e);
+    CHECK(kept == Kept{std::string("abcd"), std::nullopt});
+    CHECK(e->params[0].long_data_kept);
+    CHECK(as_chars(e->params[0].value) == "abcd");
+    CHECK_FALSE(e->params[1].long_data_kept);
+    // Spent: the next execute has none.
+    e = ps.on_execute(as_bytes(execute(1, std::string("\x00\x00\x02hi\x03", 6))), nullptr, error,
+                      &kept);
+    REQUIRE(e);
+    CHECK(kept == Kept{std::nullopt, std::nullopt});
+    CHECK_FALSE(e->params[0].long_data);
+    // Past 64 KiB for a parameter: marked, not kept.
+    const std::string chunk(40000, 'x');
+    ps.on_send_long_data(1, 0, as_bytes(chunk));
+    ps.on_send_long_data(1, 0, as_bytes(chunk));
+    ps.on_send_long_data(1, 0, as_bytes(std::string("y")));
+    e = ps.on_execute(as_bytes(first), nullptr, error, &kept);
+    REQUIRE(e);
+    CHECK(e->params[0].long_data);
+    CHECK_FALSE(e->params[0].long_data_kept);
+    CHECK(kept[0] == std::nullopt);
+    // Past 1 MiB for the session (many statements' long data waiting): marked, not kept.
+    for (std::uint32_t id = 2; id < 40; ++id) {
+        ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+        ps.on_prepare_answer(std::make_pair(id, std::uint16_t{2}));
+        ps.on_send_long_data(id, 0, as_bytes(chunk));
+    }
+    e = ps.on_execute(as_bytes(execute(2, std::string("\x00\x01\xfc\x00\x01\x00\x09", 7))), nullptr,
+                      error, &kept);
+    REQUIRE(e);
+    CHECK(e->params[0].long_data_kept);  // among the first 1 MiB
+    e = ps.on_execute(as_bytes(execute(39, std::string("\x00\x01\xfc\x00\x01\x00\x09", 7))),
+                      nullptr, error, &kept);
+    REQUIRE(e);
+    CHECK_FALSE(e->params[0].long_data_kept);  // only the first 26 × 40,000 bytes fit
+    // Closing and clearing give the room back.
+    for (std::uint32_t id = 3; id < 40; ++id) ps.on_close(id);
+    ps.on_prepare("INSERT INTO t VALUES (?, ?)", nullptr);
+    ps.on_prepare_answer(std::make_pair(50u, std::uint16_t{2}));
+    ps.on_send_long_data(50, 0, as_bytes(chunk));
+    e = ps.on_execute(as_bytes(execute(50, std::string("\x00\x01\xfc\x00\x01\x00\x09", 7))),
+                      nullptr, error, &kept);
+    REQUIRE(e);
+    CHECK(e->params[0].long_data_kept);
 }
 
 TEST_CASE("Failed prepares, closes, unknown statements, bounds", "[mysql][prepared]") {
