@@ -221,6 +221,9 @@ class MySqlGuard {
                    const std::vector<guard::GuardState*>& guards,
                    const MySqlSessionSettings& settings, const MySqlGuardSession& session,
                    const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
+    // COM_STMT_SEND_LONG_DATA: its chunk kept for the statement it names (MariaDB's -1
+    // resolved; `defer` while the prepare it may name is not answered).
+    Step on_send_long_data(std::string_view payload);
     // XA PREPARE in a transaction that claimed keys.
     Step xa_prepare_refusal();
     // An UPDATE that sets a key column of `guards` (each guard of the table it sets one of).
@@ -270,7 +273,10 @@ class MySqlGuard {
     std::string execute_payload_;
     std::optional<protocol::mysql::StmtExecute> execute_;
     // The execute's long data the proxy kept (its parameters' values point into it).
-    std::vector<std::optional<std::string>> execute_long_values_;
+    MySqlPreparedStatements::LongValues execute_long_values_;
+    // COM_STMT_SEND_LONG_DATA went to a statement the proxy could not name (MariaDB's -1 after a
+    // failed prepare): every guarded execute is refused until the statements are forgotten.
+    bool unnamed_long_data_ = false;
     // The last execute waited: given again, it is decided from execute_ (decoding it again would
     // find its long data spent and, without types, the types it bound).
     bool execute_waited_ = false;

@@ -28,8 +28,10 @@ struct PreparedStatement {
     std::uint16_t param_count = 0;
     std::vector<protocol::mysql::ParamType> bound_types;  // from the last execute that bound
     std::vector<bool> long_data;                          // per parameter, until the execute
-    // Per parameter with long data: its bytes so far (nullopt: past the bounds, not kept).
-    std::vector<std::optional<std::string>> long_values;
+    // The parameters whose long data is kept, with its bytes so far (a parameter with
+    // long_data set and no entry here is past the bounds). Sparse: a statement may have 65,535
+    // parameters.
+    std::vector<std::pair<std::uint16_t, std::string>> long_values;
     std::string database;  // the session's current database at the prepare (unqualified names)
     // The types in `bound_types` were bound by an execute the proxy did not send (the guard put
     // its own statement in its place): the server does not have them, so the next execute that
@@ -59,18 +61,22 @@ class MySqlPreparedStatements {
     void on_prepare_answer(std::optional<std::pair<std::uint32_t, std::uint16_t>> ok);
 
     // COM_STMT_SEND_LONG_DATA (statement id, parameter, the chunk of its value). The bytes are
-    // kept up to max_long_value_bytes per parameter and max_long_bytes in all (a key value is
-    // short; a blob's chunks past the bounds are only marked).
+    // kept up to max_long_value_bytes per parameter and max_long_bytes in all, each kept
+    // parameter counting long_entry_bytes more (a key value is short; a blob's chunks past the
+    // bounds are only marked).
     void on_send_long_data(std::uint32_t statement, std::uint16_t param, util::Bytes data = {});
     static constexpr std::size_t max_long_value_bytes = 64u << 10;
     static constexpr std::size_t max_long_bytes = 1u << 20;
+    static constexpr std::size_t long_entry_bytes = 64;
+    using LongValues = std::vector<std::pair<std::uint16_t, std::string>>;
     // COM_STMT_EXECUTE's payload, decoded with what the statement's prepare and earlier executes
     // left; the long data is spent: the kept values move to `long_values` (per parameter) and
     // the parameters' `value` points into them (long_data_kept). nullopt (with `error`) for an
     // unknown statement or a payload the server refuses.
-    std::optional<protocol::mysql::StmtExecute> on_execute(
-        util::Bytes payload, const PreparedStatement** statement, std::string& error,
-        std::vector<std::optional<std::string>>* long_values = nullptr);
+    std::optional<protocol::mysql::StmtExecute> on_execute(util::Bytes payload,
+                                                           const PreparedStatement** statement,
+                                                           std::string& error,
+                                                           LongValues* long_values = nullptr);
     // COM_STMT_RESET: the long data is dropped. COM_STMT_CLOSE: the statement is gone.
     void on_reset(std::uint32_t statement);
     void on_close(std::uint32_t statement);

@@ -92,12 +92,10 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
                     key.push_back(keys.column(k).type.nullable
                                       ? NormalizedValue::null()
                                       : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
-                else if (param.long_data)
-                    // Long data is a string to the server, whatever type the execute binds
-                    // (converted as a quoted literal would be).
-                    key.push_back(keys.param_key(
-                        k, protocol::mysql::ParamType{protocol::mysql::field_type::var_string},
-                        param.value, client));
+                else if (param.long_data && !protocol::mysql::is_string_type(param.type.type))
+                    // MariaDB takes long data only for string and BLOB parameters (it fails
+                    // the execute otherwise).
+                    key.push_back({NormalizeStatus::cannot_normalize, {}});
                 else
                     key.push_back(keys.param_key(k, param.type, param.value, client));
                 continue;

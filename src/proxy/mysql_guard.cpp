@@ -311,6 +311,7 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
         case my::Command::change_user:
             settings.reset();
             prepared_.clear();
+            unnamed_long_data_ = false;
             return {};
         case my::Command::query:
             if (claims_.held() > 0 && util::contains_ignoring_case(payload, "prepare")) {
@@ -334,13 +335,7 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
         case my::Command::stmt_execute:
             return on_execute(payload, settings, session);
         case my::Command::stmt_send_long_data:
-            if (payload.size() >= 7) {
-                const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
-                prepared_.on_send_long_data(my::read_u32_le(p + 1),
-                                            static_cast<std::uint16_t>(p[5] | (p[6] << 8)),
-                                            util::as_bytes(payload.substr(7)));
-            }
-            return {};
+            return on_send_long_data(payload);
         case my::Command::stmt_reset:
         case my::Command::stmt_close:
             if (payload.size() >= 5) {
@@ -355,6 +350,30 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
         default:
             return {};
     }
+}
+
+MySqlGuard::Step MySqlGuard::on_send_long_data(std::string_view payload) {
+    if (payload.size() < 7) return {};  // the server refuses it
+    const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
+    std::uint32_t id = my::read_u32_le(p + 1);
+    if (id == 0xFFFFFFFFu) {
+        // MariaDB: the statement of the last prepare, as for an execute.
+        bool unanswered = false;
+        const auto last = prepared_.last_prepared(unanswered);
+        if (unanswered) return Step{Step::Kind::defer};
+        if (!last) {
+            // After a failed prepare the proxy cannot tell which statement takes it.
+            if (prepared_.last_prepare_failed() && prepared_.size() > 0) unnamed_long_data_ = true;
+            return {};
+        }
+        id = *last;
+    } else if (!prepared_.find(id) && prepared_.followed_unanswered()) {
+        // Maybe the id the server gives a followed prepare sent just before (no answer yet).
+        return Step{Step::Kind::defer};
+    }
+    prepared_.on_send_long_data(id, static_cast<std::uint16_t>(p[5] | (p[6] << 8)),
+                                util::as_bytes(payload.substr(7)));
+    return {};
 }
 
 MySqlGuard::Step MySqlGuard::xa_prepare_refusal() {
@@ -527,6 +546,10 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
     const auto* insert = statement->parsed->statements.front().get<sql::InsertStatement>();
     const auto guards = guards_of_table(insert->table, statement->database);
     if (guards.empty()) return {};
+    if (unnamed_long_data_)
+        return unenforced(*guards.front(),
+                          "an execute after COM_STMT_SEND_LONG_DATA to statement id -1 that "
+                          "followed a failed prepare");
     execute_payload_.assign(payload);
     // Decoded under the statement's own id (MariaDB's -1 resolved).
     for (std::size_t i = 0; i < 4; ++i)

@@ -170,7 +170,7 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
         auto& g = *key.guard;
         // `log` changes nothing on the wire: it never waits, so it claims nothing.
         if (g.config().action == config::GuardAction::log) continue;
-        // Part of a key: the new keys are known only after the check; not claimed.
+        // Part of a key: the new keys are known only after the check (claimed then).
         if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint)) continue;
         // Held by another session's transaction: decided afresh once it is released.
         return held_by_another(g);
@@ -249,6 +249,15 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         claims_.release_statement();  // the UPDATE does not run: it writes none of its keys
         return signal(my::error_code::dup_entry, "23000",
                       guard::mysql_duplicate_message(key.text, g.config().name));
+    }
+    // Part of a key: the matched rows' new keys, read by the check, are claimed now, as a whole
+    // key is before its check. One held by another session's transaction (an INSERT of it not
+    // committed yet, which the check could not see) is waited for, and the UPDATE decided
+    // afresh, check included, once it is released.
+    for (const auto& key : p.keys) {
+        if (key.set.empty() || key.guard->config().action == config::GuardAction::log) continue;
+        for (const auto f : key.learned)
+            if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
     }
     return pass_update(p);
 }

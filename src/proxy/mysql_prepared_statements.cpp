@@ -68,8 +68,10 @@ void MySqlPreparedStatements::on_prepare_answer(
     s.param_count = ok->second;
     s.long_data.assign(ok->second, false);
     text_bytes_ += s.text.size();
-    if (auto old = statements_.find(ok->first); old != statements_.end())
+    if (auto old = statements_.find(ok->first); old != statements_.end()) {
         text_bytes_ -= old->second.text.size();
+        drop_long_data(old->second);
+    }
     statements_[ok->first] = std::move(s);
 }
 
@@ -78,31 +80,38 @@ void MySqlPreparedStatements::on_send_long_data(std::uint32_t statement, std::ui
     auto it = statements_.find(statement);
     if (it == statements_.end() || param >= it->second.long_data.size()) return;
     auto& s = it->second;
-    if (s.long_values.size() != s.long_data.size()) s.long_values.resize(s.long_data.size());
-    auto& value = s.long_values[param];
-    if (!s.long_data[param]) value.emplace();  // the first chunk
+    const bool first = !s.long_data[param];
     s.long_data[param] = true;
-    if (!value) return;  // already past the bounds
-    if (value->size() + data.size() > max_long_value_bytes ||
-        long_bytes_ + data.size() > max_long_bytes) {
-        long_bytes_ -= value->size();
-        value.reset();
+    if (first) {
+        if (data.size() > max_long_value_bytes ||
+            long_bytes_ + long_entry_bytes + data.size() > max_long_bytes)
+            return;  // not kept
+        s.long_values.emplace_back(param, std::string(util::as_chars(data)));
+        long_bytes_ += long_entry_bytes + data.size();
         return;
     }
-    value->append(util::as_chars(data));
+    auto kept = std::find_if(s.long_values.begin(), s.long_values.end(),
+                             [&](const auto& v) { return v.first == param; });
+    if (kept == s.long_values.end()) return;  // already past the bounds
+    if (kept->second.size() + data.size() > max_long_value_bytes ||
+        long_bytes_ + data.size() > max_long_bytes) {
+        long_bytes_ -= long_entry_bytes + kept->second.size();
+        s.long_values.erase(kept);
+        return;
+    }
+    kept->second.append(util::as_chars(data));
     long_bytes_ += data.size();
 }
 
 void MySqlPreparedStatements::drop_long_data(PreparedStatement& s) {
-    for (auto& v : s.long_values)
-        if (v) long_bytes_ -= v->size();
+    for (const auto& v : s.long_values) long_bytes_ -= long_entry_bytes + v.second.size();
     s.long_values.clear();
     s.long_data.assign(s.param_count, false);
 }
 
 std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
     util::Bytes payload, const PreparedStatement** statement, std::string& error,
-    std::vector<std::optional<std::string>>* long_values) {
+    LongValues* long_values) {
     if (payload.size() < 5) {
         error = "COM_STMT_EXECUTE is truncated";
         return std::nullopt;
@@ -117,18 +126,18 @@ std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
     auto decoded = protocol::mysql::decode_stmt_execute(payload, s.param_count, s.bound_types,
                                                         s.long_data, error);
     // The long data is spent by the execute, whatever its outcome (the server's behaviour).
-    if (long_values) {
-        long_values->assign(s.param_count, std::nullopt);
-        for (std::size_t i = 0; i < s.long_values.size() && i < s.param_count; ++i)
-            if (s.long_data[i] && s.long_values[i]) (*long_values)[i] = *s.long_values[i];
-    }
-    drop_long_data(s);
+    if (long_values) long_values->clear();
+    for (const auto& v : s.long_values) long_bytes_ -= long_entry_bytes + v.second.size();
+    if (long_values) *long_values = std::move(s.long_values);
+    s.long_values.clear();
+    s.long_data.assign(s.param_count, false);
     if (!decoded) return std::nullopt;
+    // The values point into `long_values`, which the caller leaves as it is while it uses them.
     if (long_values)
-        for (std::size_t i = 0; i < decoded->params.size() && i < long_values->size(); ++i)
-            if (decoded->params[i].long_data && (*long_values)[i]) {
-                decoded->params[i].value = util::as_bytes(*(*long_values)[i]);
-                decoded->params[i].long_data_kept = true;
+        for (const auto& [param, bytes] : *long_values)
+            if (param < decoded->params.size() && decoded->params[param].long_data) {
+                decoded->params[param].value = util::as_bytes(bytes);
+                decoded->params[param].long_data_kept = true;
             }
     if (decoded->new_params_bound) {
         s.bound_types.clear();

@@ -512,7 +512,11 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                         // the next command the tracker counts (a KILL is never held back).
                         pending_kills_.push_back({tracker_->sent() + 1, *target});
                 auto step = guard_->on_command(payload, *settings_, guard_session());
-                if (step.kind != MySqlGuard::Step::Kind::wait) wait_deadline_.reset();
+                // A wait's deadline holds until the command is decided otherwise (a check may
+                // still end in a wait: an UPDATE of part of a key claims after it).
+                if (step.kind != MySqlGuard::Step::Kind::wait &&
+                    step.kind != MySqlGuard::Step::Kind::check)
+                    wait_deadline_.reset();
                 if (step.kind != MySqlGuard::Step::Kind::forward) {
                     count_statement(meter, packet.first_payload[0]);
                     guarded = std::move(step);
@@ -842,6 +846,8 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         step = guard_->on_check_reply(*own_reply_);
         own_reply_.reset();
         own_reply_bytes_.clear();
+        if (step.kind == MySqlGuard::Step::Kind::wait) co_return co_await wait_for_claim();
+        wait_deadline_.reset();
     }
     for (const auto& before : step.before) {
         // A command of the proxy's own before the step (ROLLBACK of a deadlock's victim;

@@ -121,6 +121,10 @@ def wire(port):
 
 def prepare(client, sql):
     client.command(bytes([COM_STMT_PREPARE]) + sql.encode())
+    return prepare_answer(client)
+
+
+def prepare_answer(client):
     seq, ok = client.read_packet()
     if ok[0] == 0xFF:
         return None, (seq, ok)
@@ -303,6 +307,64 @@ def test_raw_key_value_sent_as_long_data_is_read(guarded, mariadb):
         long_data(c, sid2, 2, b"note")
         assert reply(c, execute(sid2, [27, "l", "note"], long_data=(2,))) == (1, b"\x00")
         assert c.query_text_rows("SELECT note FROM gp_enroll WHERE user_id = 27") == [["note"]]
+    finally:
+        c.close()
+
+
+def test_raw_long_data_sent_with_its_prepare_and_to_minus_one(guarded, mariadb):
+    """Long data for the statement id the server is about to give (sent in the same write as the
+    PREPARE) and for MariaDB's -1: the server takes them for that statement, so must the proxy
+    (else it would key a value the server does not store)."""
+    replies = []
+    for port, table in ((guarded.port, "gp_enroll"), (mariadb.port, "gp_enroll_twin")):
+        c = wire(port)
+        try:
+            # The server numbers statements in order: the next prepare's id is the one after a
+            # throwaway prepare's (nothing else prepares meanwhile).
+            before, _ = prepare(c, "SELECT 1")
+            prep = bytes([COM_STMT_PREPARE]) + INSERT2.format(t=table).encode()
+            chunk = bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", before + 1, 1) + b"a"
+            c.sock.sendall(len(prep).to_bytes(3, "little") + b"\0" + prep +
+                           len(chunk).to_bytes(3, "little") + b"\0" + chunk)
+            sid, _ = prepare_answer(c)
+            assert sid == before + 1
+            # (1, 'a') is a legacy row's key: 1062 on both sides.
+            replies.append(reply(c, execute(sid, [1, "a"], long_data=(1,))))
+            long_data(c, 0xFFFFFFFF, 1, b"A")
+            replies.append(reply(c, execute(sid, [1, "A"], long_data=(1,))))
+            long_data(c, 0xFFFFFFFF, 1, b"fresh")
+            replies.append(reply(c, execute(sid, [28, "fresh"], long_data=(1,))))
+        finally:
+            c.close()
+    got, want = replies[:3], replies[3:]
+    assert got == want
+    assert is_dup(got[0], "1-a") and is_dup(got[1], "1-A") and got[2] == (1, b"\x00")
+
+
+def test_raw_blob_bound_key_values(guarded, mariadb):
+    p = Pair(guarded, mariadb)
+    blob = 252
+    try:
+        ids = p.prepare(INSERT2)
+
+        def blob_execute(sid, user, course):
+            payload = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, 0, 1) + b"\x00\x01"
+            payload += struct.pack("<BBBB", LONGLONG, 0, blob, 0) + struct.pack("<q", user)
+            return payload + bytes([len(course)]) + course
+
+        # ASCII bytes read alike in every character set: keyed, the server's own answers.
+        assert p.run(lambda i: blob_execute(ids[i], 29, b"b")) == (1, b"\x00")
+        assert is_dup(p.run(lambda i: blob_execute(ids[i], 29, b"B")), "29-B")
+    finally:
+        p.close()
+    c = wire(guarded.port)
+    try:
+        sid, _ = prepare(c, INSERT2.format(t="gp_enroll"))
+        # Other bytes are binary to the server (not converted from the client's character set):
+        # refused.
+        seq, err = reply(c, blob_execute(sid, 30, "é".encode()))
+        assert seq == 1 and struct.unpack_from("<H", err, 1)[0] == 1235
+        assert b"a value of key column `course_id` the proxy cannot read" in err
     finally:
         c.close()
 

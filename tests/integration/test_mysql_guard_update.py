@@ -299,6 +299,57 @@ def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_accou
     assert got == want
 
 
+def test_an_insert_of_the_key_an_open_part_key_update_wrote_waits(mysql_root, proxy_account,
+                                                                  make_mysql_proxy, mariadb):
+    fill(mysql_root, "gu_pwait")
+    proxy = start_guarded(make_mysql_proxy, "gu_pwait")
+
+    def scenario(port, table):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            # Part of the key: row 1's new key is (41, 'a'), known to the proxy after its check.
+            assert run(a, f"UPDATE {table} SET user_id = 41 WHERE id = 1") == ("ok", 1)
+            waiter = Background(b, f"INSERT INTO {table} (user_id, course_id) VALUES (41, 'A')")
+            assert waiter.waiting(), waiter.result  # as on the unique index: B waits for A
+            assert run(a, "COMMIT") == ("ok", 0)
+            return waiter.join()
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gu_pwait"), scenario(mariadb.port, "gu_pwait_twin")
+    assert want == ("err", 1062, "Duplicate entry '41-A' for key 'enroll_uniq'")
+    assert got == want
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_a_part_key_update_onto_a_key_an_open_insert_wrote_waits(mysql_root, proxy_account,
+                                                                 make_mysql_proxy, mariadb, end):
+    table = f"gu_pwait_{end.lower()}"
+    fill(mysql_root, table)
+    proxy = start_guarded(make_mysql_proxy, table)
+
+    def scenario(port, table):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (42, 'a')") == ("ok", 1)
+            # B's check cannot see A's row (not committed): its claim of (42, 'a') waits.
+            waiter = Background(b, f"UPDATE {table} SET user_id = 42 WHERE id = 1")
+            assert waiter.waiting(), waiter.result
+            assert run(a, end) == ("ok", 0)
+            return waiter.join()
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, table), scenario(mariadb.port, table + "_twin")
+    assert want == (("err", 1062, "Duplicate entry '42-a' for key 'enroll_uniq'")
+                    if end == "COMMIT" else ("ok", 1))
+    assert got == want
+
+
 def test_a_check_answer_cut_at_group_concat_max_len_is_refused(mysql_root, proxy_account,
                                                                 make_mysql_proxy):
     # Part of the key set: the check lists each matched row's new key; cut inside its last key

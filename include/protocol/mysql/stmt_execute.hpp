@@ -29,6 +29,21 @@ constexpr std::uint8_t decimal = 0, tiny = 1, short_ = 2, long_ = 3, float_ = 4,
                        long_blob = 251, blob = 252, var_string = 253, string = 254, geometry = 255;
 }
 
+// The string and BLOB types: the only ones MariaDB takes COM_STMT_SEND_LONG_DATA for.
+constexpr bool is_string_type(std::uint8_t type) {
+    return type == field_type::varchar || type == field_type::var_string ||
+           type == field_type::string || type == field_type::tiny_blob ||
+           type == field_type::medium_blob || type == field_type::long_blob ||
+           type == field_type::blob;
+}
+
+// The BLOB types: their bytes are binary to the server, stored as they are, not converted from
+// the client's character set.
+constexpr bool is_blob_type(std::uint8_t type) {
+    return type == field_type::tiny_blob || type == field_type::medium_blob ||
+           type == field_type::long_blob || type == field_type::blob;
+}
+
 struct ParamType {
     std::uint8_t type = field_type::var_string;
     bool is_unsigned = false;

@@ -378,14 +378,14 @@ TEST_CASE("KeyValuesSentAsLongDataAreReadWithinBoundsAndResetForgets", "[mysql][
     REQUIRE(command("\x16INSERT INTO enroll (note, user_id) VALUES (?, ?)").kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(prepare_ok(3, 2)));
     // The key's value comes as long data in two chunks (the execute carries only the note's
-    // value), bound as LONGLONG: the server reads long data as a string, 12345678.
+    // value), bound as VAR_STRING: '12345678' into an integer column.
     const auto long_data = [&](const std::string& chunk) {
         return command("\x18" + le32(3) + std::string("\x01\x00", 2) + chunk).kind;
     };
     CHECK(long_data("1234") == Kind::forward);
     CHECK(long_data("5678") == Kind::forward);
     const std::string e = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
-                          std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
+                          std::string("\x00\x01\xfd\x00\xfd\x00", 6) + "\x01x";
     CHECK(command(e).kind == Kind::forward);
     CHECK(f.g().keys().size() == 1);
     // The same key again, as long data and as an inline value: a duplicate of the first.
@@ -406,13 +406,43 @@ TEST_CASE("KeyValuesSentAsLongDataAreReadWithinBoundsAndResetForgets", "[mysql][
                                            "COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy "
                                            "keeps",
                                            "app.enroll", "enroll_uniq")));
-    // Spent: the next execute without long data reads its own (absent) value again.
+    // Long data bound as LONGLONG: MariaDB fails such an execute; the proxy does not key it.
     CHECK(long_data("1") == Kind::forward);
+    const std::string numeric = "\x17" + le32(3) + std::string("\x00\x01\x00\x00\x00", 5) +
+                                std::string("\x00\x01\xfd\x00\x08\x00", 6) + "\x01x";
+    CHECK(command(numeric).kind == Kind::replace);
     CHECK(command("\x1a" + le32(3)).kind == Kind::forward);  // COM_STMT_RESET forgets it
+    // Long data for a prepare not answered yet (sent in the same write): decided once the
+    // server has given the statement its id; MariaDB's -1 names the last prepared.
+    REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    const std::string to_4 = "\x18" + le32(4) + std::string("\x00\x00", 2) + "77";
+    CHECK(command(to_4).kind == Kind::defer);
+    CHECK(command("\x18" + le32(0xFFFFFFFFu) + std::string("\x00\x00", 2) + "7").kind ==
+          Kind::defer);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(4, 1)));
+    CHECK(command(to_4).kind == Kind::forward);
+    CHECK(command("\x18" + le32(0xFFFFFFFFu) + std::string("\x00\x00", 2) + "7").kind ==
+          Kind::forward);
+    // 777 as long data (the execute carries no value for it).
+    const std::string e4 = "\x17" + le32(4) + std::string("\x00\x01\x00\x00\x00", 5) +
+                           std::string("\x00\x01\xfd\x00", 4);
+    CHECK(command(e4).kind == Kind::forward);
+    CHECK(f.g().keys().size() == 2);
+    CHECK(command("\x18" + le32(4) + std::string("\x00\x00", 2) + "777").kind == Kind::forward);
+    CHECK(command(e4).kind == Kind::check);  // 777 again: suspected
+    CHECK(signals(f.answer("1"), "1062", "Duplicate entry '777' for key 'enroll_uniq'"));
     // A prepare that failed on the server is not kept; COM_RESET_CONNECTION forgets them all.
     REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(std::string("\xff\x28\x04#42000bad", 12)));
-    CHECK(f.guard.prepared().size() == 1);
+    CHECK(f.guard.prepared().size() == 2);  // statements 3 and 4
+    // Long data for -1 after that failed prepare: which statement takes it is not known, so
+    // every guarded execute is refused until the statements are forgotten.
+    CHECK(command("\x18" + le32(0xFFFFFFFFu) + std::string("\x00\x00", 2) + "1").kind ==
+          Kind::forward);
+    CHECK(signals(command(e4), "1235",
+                  mysql_unenforced_message("an execute after COM_STMT_SEND_LONG_DATA to "
+                                           "statement id -1 that followed a failed prepare",
+                                           "app.enroll", "enroll_uniq")));
     CHECK(command("\x1f").kind == Kind::forward);
     CHECK(f.guard.prepared().size() == 0);
 }
