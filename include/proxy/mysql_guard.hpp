@@ -172,10 +172,14 @@ class MySqlGuard {
         std::vector<UpdateKey> keys;
         std::string statement;
         MySqlGuardSession session;
+        std::string check;  // the check's SQL, for asking again
+        bool asked_again = false;
     };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
                 const MySqlGuardSession& session);
+    // The command is decided (not a wait): a wait's interrupt and state are over.
+    void decided();
     // Claims the keys of `p`'s rows for the session's transaction; a `wait` step (or the
     // interrupt's error) when another session holds one, else nullopt.
     std::optional<Step> claim_keys(Pending& p);

@@ -293,13 +293,17 @@ std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view tex
 MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSettings& settings,
                                         const MySqlGuardSession& session) {
     auto step = decide(payload, settings, session);
-    if (step.kind != Step::Kind::wait) {
-        // An interrupt is for the command that waited, answered now either way.
-        interrupt_.reset();
-        wait_guard_ = nullptr;
-        execute_waited_ = false;
-    }
+    // A check may still end in a wait (an UPDATE of part of a key claims after it): the
+    // command is decided only with the check's reply.
+    if (step.kind != Step::Kind::wait && step.kind != Step::Kind::check) decided();
     return step;
+}
+
+void MySqlGuard::decided() {
+    // An interrupt is for the command that waited, answered now either way.
+    interrupt_.reset();
+    wait_guard_ = nullptr;
+    execute_waited_ = false;
 }
 
 MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettings& settings,
@@ -944,10 +948,14 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 }
 
 MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
-    if (pending_update_) return on_update_check_reply(reply);
-    auto p = std::move(pending_);
-    if (!p) return {};
-    return in_place(on_insert_check_reply(*p, reply), p->statement, p->in_string);
+    Step step;
+    if (pending_update_) {
+        step = on_update_check_reply(reply);
+    } else if (auto p = std::move(pending_)) {
+        step = in_place(on_insert_check_reply(*p, reply), p->statement, p->in_string);
+    }
+    if (step.kind != Step::Kind::wait && step.kind != Step::Kind::check) decided();
+    return step;
 }
 
 MySqlGuard::Step MySqlGuard::on_insert_check_reply(Pending& pending,

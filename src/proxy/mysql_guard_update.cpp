@@ -158,8 +158,8 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
     }
     const auto where = update.has_where ? std::optional(update.where.text(text)) : std::nullopt;
-    Step step{Step::Kind::check,
-              guard::mysql_update_check_sql(table.schema, table.name, update.alias, where, probes)};
+    p.check = guard::mysql_update_check_sql(table.schema, table.name, update.alias, where, probes);
+    Step step{Step::Kind::check, p.check};
     pending_update_ = std::move(p);
     return step;
 }
@@ -254,10 +254,23 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     // key is before its check. One held by another session's transaction (an INSERT of it not
     // committed yet, which the check could not see) is waited for, and the UPDATE decided
     // afresh, check included, once it is released.
+    bool written_meanwhile = false;
     for (const auto& key : p.keys) {
         if (key.set.empty() || key.guard->config().action == config::GuardAction::log) continue;
-        for (const auto f : key.learned)
+        for (const auto f : key.learned) {
             if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
+            written_meanwhile = written_meanwhile || key.guard->keys().contains(f);
+        }
+    }
+    // A session that wrote one of those keys may have committed and let go of it while the
+    // check was on its way (the check could not see its row, the claim then found it free).
+    // Every writer puts its key in the key set before it sends: a new key not there needs no
+    // second look; one there is asked about again, now that the claims are held.
+    if (written_meanwhile && !p.asked_again) {
+        p.asked_again = true;
+        Step again{Step::Kind::check, p.check};
+        pending_update_ = std::move(p);
+        return again;
     }
     return pass_update(p);
 }

@@ -838,16 +838,17 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         co_return std::nullopt;
     }
     if (step.kind == MySqlGuard::Step::Kind::wait) co_return co_await wait_for_claim();
-    if (step.kind == MySqlGuard::Step::Kind::check) {
+    while (step.kind == MySqlGuard::Step::Kind::check) {
         // The check runs in the client's own session (its uncommitted rows count), once every
         // reply owed to the client is through, so its reply is the next thing the server sends.
+        // Its reply may ask again (an UPDATE of part of a key, once its new keys are claimed).
         if (!co_await wait_until_idle()) co_return PumpEnd::server_closed;
         if (auto end = co_await run_check(step.sql)) co_return end;
         step = guard_->on_check_reply(*own_reply_);
         own_reply_.reset();
         own_reply_bytes_.clear();
         if (step.kind == MySqlGuard::Step::Kind::wait) co_return co_await wait_for_claim();
-        wait_deadline_.reset();
+        if (step.kind != MySqlGuard::Step::Kind::check) wait_deadline_.reset();
     }
     for (const auto& before : step.before) {
         // A command of the proxy's own before the step (ROLLBACK of a deadlock's victim;

@@ -350,6 +350,58 @@ def test_a_part_key_update_onto_a_key_an_open_insert_wrote_waits(mysql_root, pro
     assert got == want
 
 
+def test_a_waiting_part_key_update_ends_with_the_lock_wait_timeout(mysql_root, proxy_account,
+                                                                   make_mysql_proxy, mariadb):
+    fill(mysql_root, "gu_ptimeout")
+    proxy = start_guarded(make_mysql_proxy, "gu_ptimeout")
+
+    def scenario(port, table):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (43, 'a')") == ("ok", 1)
+            run(b, "SET SESSION innodb_lock_wait_timeout = 1")
+            waiter = Background(b, f"UPDATE {table} SET user_id = 43 WHERE id = 1")
+            assert waiter.waiting(), waiter.result
+            result = waiter.join(20)  # the wait ends by itself, after about a second
+            assert 0.9 < waiter.elapsed < 10, waiter.elapsed
+            run(a, "ROLLBACK")
+            return result
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gu_ptimeout"), scenario(mariadb.port, "gu_ptimeout_twin")
+    assert want == ("err", 1205, "Lock wait timeout exceeded; try restarting transaction")
+    assert got == want
+
+
+def test_a_waiting_part_key_update_ends_with_kill_query(mysql_root, proxy_account,
+                                                       make_mysql_proxy, mariadb):
+    fill(mysql_root, "gu_pkill")
+    proxy = start_guarded(make_mysql_proxy, "gu_pkill")
+
+    def scenario(port, table):
+        a, b, killer = connect(port), connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (44, 'a')") == ("ok", 1)
+            b_id = b.thread_id()
+            waiter = Background(b, f"UPDATE {table} SET user_id = 44 WHERE id = 1")
+            assert waiter.waiting(), waiter.result
+            killed = run(killer, f"KILL QUERY {b_id}")
+            result = waiter.join(20)
+            run(a, "ROLLBACK")
+            return killed, result, run(b, "SELECT 1")
+        finally:
+            for c in (a, b, killer):
+                c.close()
+
+    got, want = scenario(proxy.port, "gu_pkill"), scenario(mariadb.port, "gu_pkill_twin")
+    assert want == (("ok", 0), ("err", 1317, "Query execution was interrupted"), ("ok", 1))
+    assert got == want
+
+
 def test_a_check_answer_cut_at_group_concat_max_len_is_refused(mysql_root, proxy_account,
                                                                 make_mysql_proxy):
     # Part of the key set: the check lists each matched row's new key; cut inside its last key
