@@ -275,50 +275,56 @@ def test_ignore_action_refuses_and_log_forwards_and_logs(mysql_root, proxy_accou
     assert lines[0]["statement"].startswith("UPDATE gu_log SET user_id = ")
 
 
-def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_account,
-                                                         make_mysql_proxy, mariadb):
-    fill(mysql_root, "gu_wait")
-    proxy = start_guarded(make_mysql_proxy, "gu_wait")
+def while_open(mysql_root, make_mysql_proxy, mariadb, table, first, second, then,
+               b_setup=()):
+    """Session A runs `first` in an open transaction, session B then `second` ({t}: the table),
+    which must wait as on the unique index; `then(a, b, waiter, port)` ends the scenario and
+    returns what is compared. Through the proxy on `table`, then directly on its twin: both
+    results."""
+    fill(mysql_root, table)
+    proxy = start_guarded(make_mysql_proxy, table)
 
-    def scenario(port, table):
+    def scenario(port, t):
         a, b = connect(port), connect(port)
         try:
             run(a, "BEGIN")
-            assert run(a, f"UPDATE {table} SET user_id = 40, course_id = 'w' WHERE id = 1") == \
-                ("ok", 1)
-            waiter = Background(b, f"INSERT INTO {table} (user_id, course_id) VALUES (40, 'W')")
+            assert run(a, first.format(t=t)) == ("ok", 1)
+            for sql in b_setup:
+                run(b, sql)
+            waiter = Background(b, second.format(t=t))
             assert waiter.waiting(), waiter.result  # as on the unique index: B waits for A
-            assert run(a, "COMMIT") == ("ok", 0)
-            return waiter.join()
+            return then(a, b, waiter, port)
         finally:
             a.close()
             b.close()
 
-    got, want = scenario(proxy.port, "gu_wait"), scenario(mariadb.port, "gu_wait_twin")
+    return scenario(proxy.port, table), scenario(mariadb.port, table + "_twin")
+
+
+def ended_by(end):
+    def then(a, b, waiter, port):
+        assert run(a, end) == ("ok", 0)
+        return waiter.join()
+    return then
+
+
+def test_an_insert_of_the_key_an_open_update_wrote_waits(mysql_root, proxy_account,
+                                                         make_mysql_proxy, mariadb):
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, "gu_wait",
+                           "UPDATE {t} SET user_id = 40, course_id = 'w' WHERE id = 1",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (40, 'W')",
+                           ended_by("COMMIT"))
     assert want == ("err", 1062, "Duplicate entry '40-W' for key 'enroll_uniq'")
     assert got == want
 
 
 def test_an_insert_of_the_key_an_open_part_key_update_wrote_waits(mysql_root, proxy_account,
                                                                   make_mysql_proxy, mariadb):
-    fill(mysql_root, "gu_pwait")
-    proxy = start_guarded(make_mysql_proxy, "gu_pwait")
-
-    def scenario(port, table):
-        a, b = connect(port), connect(port)
-        try:
-            run(a, "BEGIN")
-            # Part of the key: row 1's new key is (41, 'a'), known to the proxy after its check.
-            assert run(a, f"UPDATE {table} SET user_id = 41 WHERE id = 1") == ("ok", 1)
-            waiter = Background(b, f"INSERT INTO {table} (user_id, course_id) VALUES (41, 'A')")
-            assert waiter.waiting(), waiter.result  # as on the unique index: B waits for A
-            assert run(a, "COMMIT") == ("ok", 0)
-            return waiter.join()
-        finally:
-            a.close()
-            b.close()
-
-    got, want = scenario(proxy.port, "gu_pwait"), scenario(mariadb.port, "gu_pwait_twin")
+    # Part of the key: row 1's new key is (41, 'a'), known to the proxy after its check.
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, "gu_pwait",
+                           "UPDATE {t} SET user_id = 41 WHERE id = 1",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (41, 'A')",
+                           ended_by("COMMIT"))
     assert want == ("err", 1062, "Duplicate entry '41-A' for key 'enroll_uniq'")
     assert got == want
 
@@ -326,25 +332,10 @@ def test_an_insert_of_the_key_an_open_part_key_update_wrote_waits(mysql_root, pr
 @pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
 def test_a_part_key_update_onto_a_key_an_open_insert_wrote_waits(mysql_root, proxy_account,
                                                                  make_mysql_proxy, mariadb, end):
-    table = f"gu_pwait_{end.lower()}"
-    fill(mysql_root, table)
-    proxy = start_guarded(make_mysql_proxy, table)
-
-    def scenario(port, table):
-        a, b = connect(port), connect(port)
-        try:
-            run(a, "BEGIN")
-            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (42, 'a')") == ("ok", 1)
-            # B's check cannot see A's row (not committed): its claim of (42, 'a') waits.
-            waiter = Background(b, f"UPDATE {table} SET user_id = 42 WHERE id = 1")
-            assert waiter.waiting(), waiter.result
-            assert run(a, end) == ("ok", 0)
-            return waiter.join()
-        finally:
-            a.close()
-            b.close()
-
-    got, want = scenario(proxy.port, table), scenario(mariadb.port, table + "_twin")
+    # B's check cannot see A's row (not committed): its claim of (42, 'a') waits.
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, f"gu_pwait_{end.lower()}",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (42, 'a')",
+                           "UPDATE {t} SET user_id = 42 WHERE id = 1", ended_by(end))
     assert want == (("err", 1062, "Duplicate entry '42-a' for key 'enroll_uniq'")
                     if end == "COMMIT" else ("ok", 1))
     assert got == want
@@ -352,52 +343,35 @@ def test_a_part_key_update_onto_a_key_an_open_insert_wrote_waits(mysql_root, pro
 
 def test_a_waiting_part_key_update_ends_with_the_lock_wait_timeout(mysql_root, proxy_account,
                                                                    make_mysql_proxy, mariadb):
-    fill(mysql_root, "gu_ptimeout")
-    proxy = start_guarded(make_mysql_proxy, "gu_ptimeout")
+    def then(a, b, waiter, port):
+        result = waiter.join(20)  # the wait ends by itself, after about a second
+        assert 0.9 < waiter.elapsed < 10, waiter.elapsed
+        run(a, "ROLLBACK")
+        return result
 
-    def scenario(port, table):
-        a, b = connect(port), connect(port)
-        try:
-            run(a, "BEGIN")
-            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (43, 'a')") == ("ok", 1)
-            run(b, "SET SESSION innodb_lock_wait_timeout = 1")
-            waiter = Background(b, f"UPDATE {table} SET user_id = 43 WHERE id = 1")
-            assert waiter.waiting(), waiter.result
-            result = waiter.join(20)  # the wait ends by itself, after about a second
-            assert 0.9 < waiter.elapsed < 10, waiter.elapsed
-            run(a, "ROLLBACK")
-            return result
-        finally:
-            a.close()
-            b.close()
-
-    got, want = scenario(proxy.port, "gu_ptimeout"), scenario(mariadb.port, "gu_ptimeout_twin")
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, "gu_ptimeout",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (43, 'a')",
+                           "UPDATE {t} SET user_id = 43 WHERE id = 1", then,
+                           b_setup=["SET SESSION innodb_lock_wait_timeout = 1"])
     assert want == ("err", 1205, "Lock wait timeout exceeded; try restarting transaction")
     assert got == want
 
 
 def test_a_waiting_part_key_update_ends_with_kill_query(mysql_root, proxy_account,
                                                        make_mysql_proxy, mariadb):
-    fill(mysql_root, "gu_pkill")
-    proxy = start_guarded(make_mysql_proxy, "gu_pkill")
-
-    def scenario(port, table):
-        a, b, killer = connect(port), connect(port), connect(port)
+    def then(a, b, waiter, port):
+        killer = connect(port)
         try:
-            run(a, "BEGIN")
-            assert run(a, f"INSERT INTO {table} (user_id, course_id) VALUES (44, 'a')") == ("ok", 1)
-            b_id = b.thread_id()
-            waiter = Background(b, f"UPDATE {table} SET user_id = 44 WHERE id = 1")
-            assert waiter.waiting(), waiter.result
-            killed = run(killer, f"KILL QUERY {b_id}")
+            killed = run(killer, f"KILL QUERY {b.thread_id()}")
             result = waiter.join(20)
             run(a, "ROLLBACK")
             return killed, result, run(b, "SELECT 1")
         finally:
-            for c in (a, b, killer):
-                c.close()
+            killer.close()
 
-    got, want = scenario(proxy.port, "gu_pkill"), scenario(mariadb.port, "gu_pkill_twin")
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, "gu_pkill",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (44, 'a')",
+                           "UPDATE {t} SET user_id = 44 WHERE id = 1", then)
     assert want == (("ok", 0), ("err", 1317, "Query execution was interrupted"), ("ok", 1))
     assert got == want
 
