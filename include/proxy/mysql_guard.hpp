@@ -172,8 +172,8 @@ class MySqlGuard {
         std::vector<UpdateKey> keys;
         std::string statement;
         MySqlGuardSession session;
-        std::string check;  // the check's SQL, for asking again
-        bool asked_again = false;
+        std::string check;      // the check's SQL, for asking again
+        std::size_t asked = 0;  // times the check was asked
     };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,

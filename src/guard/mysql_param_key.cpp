@@ -1,6 +1,5 @@
 #include "guard/mysql_param_key.hpp"
 
-#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -97,11 +96,9 @@ NormalizedValue mysql_string_param_key(const MySqlStringColumn& column,
     const auto literal = as_literal(type, value);
     if (!literal || literal->form != MySqlLiteral::string) return left_to_the_server;
     // A BLOB-bound value is binary to the server: copied into the column's character set as
-    // its bytes are, not converted from the client's. The same key only where those bytes read
-    // alike in every character set the proxy keys (ASCII).
-    if (protocol::mysql::is_blob_type(type.type) &&
-        std::any_of(value.begin(), value.end(), [](std::uint8_t b) { return b >= 0x80; }))
-        return left_to_the_server;
+    // its bytes are, not converted from the client's (into a utf16 column, 'ab' is one
+    // character). The proxy does not know the column's character set here: left to the server.
+    if (protocol::mysql::is_blob_type(type.type)) return left_to_the_server;
     return mysql_string_key(column, literal->text, client);
 }
 

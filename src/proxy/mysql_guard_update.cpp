@@ -181,6 +181,12 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
 MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& reply) {
     PendingUpdate p = std::move(*pending_update_);
     pending_update_.reset();
+    ++p.asked;
+    // Part of a key: this reply lists every matched row's new key again; the earlier reply's
+    // keys (claimed then) tell which ones are new now.
+    std::vector<std::vector<std::uint64_t>> earlier(p.keys.size());
+    for (std::size_t i = 0; i < p.keys.size(); ++i) earlier[i] = std::move(p.keys[i].learned);
+    for (auto& k : p.keys) k.learned.clear();
     // One answer per guard, joined by ';' (guard/mysql_update_check_sql.hpp).
     std::vector<std::string_view> answers;
     std::vector<std::optional<guard::MySqlKeyText>> duplicates(p.keys.size());
@@ -255,19 +261,34 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     // committed yet, which the check could not see) is waited for, and the UPDATE decided
     // afresh, check included, once it is released.
     bool written_meanwhile = false;
-    for (const auto& key : p.keys) {
+    for (std::size_t i = 0; i < p.keys.size(); ++i) {
+        const auto& key = p.keys[i];
         if (key.set.empty() || key.guard->config().action == config::GuardAction::log) continue;
         for (const auto f : key.learned) {
             if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
-            written_meanwhile = written_meanwhile || key.guard->keys().contains(f);
+            const bool claimed_before =
+                std::find(earlier[i].begin(), earlier[i].end(), f) != earlier[i].end();
+            written_meanwhile =
+                written_meanwhile || (!claimed_before && key.guard->keys().contains(f));
         }
     }
     // A session that wrote one of those keys may have committed and let go of it while the
     // check was on its way (the check could not see its row, the claim then found it free).
-    // Every writer puts its key in the key set before it sends: a new key not there needs no
-    // second look; one there is asked about again, now that the claims are held.
-    if (written_meanwhile && !p.asked_again) {
-        p.asked_again = true;
+    // Every writer puts its key in the key set before it sends: a key newly claimed that is
+    // not there needs no second look; one there is asked about again, the claims held, until
+    // a reply brings no such key (rows that newly match the WHERE bring new keys). Past a few
+    // rounds the table is changing under the check faster than it can look: refused.
+    if (written_meanwhile) {
+        constexpr std::size_t max_asks = 4;
+        if (p.asked >= max_asks) {
+            claims_.release_statement();  // the UPDATE does not run: it writes none of its keys
+            auto& g = *p.keys.front().guard;
+            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+            return signal(my::error_code::not_supported_yet, "42000",
+                          "uniqguard: guard \"" + g.config().name +
+                              "\" could not check the UPDATE's new keys: the rows it matches "
+                              "kept changing; the statement was refused");
+        }
         Step again{Step::Kind::check, p.check};
         pending_update_ = std::move(p);
         return again;

@@ -341,30 +341,22 @@ def test_raw_long_data_sent_with_its_prepare_and_to_minus_one(guarded, mariadb):
     assert is_dup(got[0], "1-a") and is_dup(got[1], "1-A") and got[2] == (1, b"\x00")
 
 
-def test_raw_blob_bound_key_values(guarded, mariadb):
-    p = Pair(guarded, mariadb)
-    blob = 252
-    try:
-        ids = p.prepare(INSERT2)
+def test_raw_blob_bound_key_values_are_refused(guarded, mariadb):
+    """A BLOB-bound value is binary to the server: stored in the column's character set byte for
+    byte (into a utf16 column 'ab' is one character), which the proxy does not know here."""
+    def blob_execute(sid, user, course):
+        payload = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, 0, 1) + b"\x00\x01"
+        payload += struct.pack("<BBBB", LONGLONG, 0, 252, 0) + struct.pack("<q", user)
+        return payload + bytes([len(course)]) + course
 
-        def blob_execute(sid, user, course):
-            payload = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, 0, 1) + b"\x00\x01"
-            payload += struct.pack("<BBBB", LONGLONG, 0, blob, 0) + struct.pack("<q", user)
-            return payload + bytes([len(course)]) + course
-
-        # ASCII bytes read alike in every character set: keyed, the server's own answers.
-        assert p.run(lambda i: blob_execute(ids[i], 29, b"b")) == (1, b"\x00")
-        assert is_dup(p.run(lambda i: blob_execute(ids[i], 29, b"B")), "29-B")
-    finally:
-        p.close()
     c = wire(guarded.port)
     try:
         sid, _ = prepare(c, INSERT2.format(t="gp_enroll"))
-        # Other bytes are binary to the server (not converted from the client's character set):
-        # refused.
-        seq, err = reply(c, blob_execute(sid, 30, "é".encode()))
-        assert seq == 1 and struct.unpack_from("<H", err, 1)[0] == 1235
-        assert b"a value of key column `course_id` the proxy cannot read" in err
+        for course in (b"b", "é".encode()):
+            seq, err = reply(c, blob_execute(sid, 30, course))
+            assert seq == 1 and struct.unpack_from("<H", err, 1)[0] == 1235
+            assert b"a value of key column `course_id` the proxy cannot read" in err
+        assert reply(c, execute(sid, [30, "b"])) == (1, b"\x00")  # bound as VAR_STRING
     finally:
         c.close()
 

@@ -54,3 +54,19 @@ TEST_CASE("DOUBLE, NEWDECIMAL and string parameters", "[mysql][keys]") {
     CHECK(mysql_decimal_param_key(money, {t::double_, false}, as_bytes(le_double(2.345))).bytes ==
           "+235");
 }
+
+TEST_CASE("String parameters, and BLOB-bound ones left to the server", "[mysql][keys]") {
+    CollationWeights w(false);
+    for (char32_t c = 0x20; c < 0x7F; ++c) w.add(c, std::string(1, static_cast<char>(c)));
+    std::string error;
+    REQUIRE(w.finish(error));
+    const MySqlStringColumn varchar{&w, 10, 0, false};
+    CHECK(mysql_string_param_key(varchar, {t::var_string, false}, as_bytes(std::string("ab")),
+                                 ClientCharset::utf8mb4)
+              .bytes == "ab");
+    // Binary to the server: stored byte for byte in the column's character set (not known here).
+    for (const auto blob : {t::tiny_blob, t::medium_blob, t::long_blob, t::blob})
+        CHECK(mysql_string_param_key(varchar, {blob, false}, as_bytes(std::string("ab")),
+                                     ClientCharset::utf8mb4)
+                  .status == NormalizeStatus::cannot_normalize);
+}
