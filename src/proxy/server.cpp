@@ -17,6 +17,7 @@
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_session.hpp"
 #include "proxy/tls_contexts.hpp"
+#include "util/cpu_count.hpp"
 
 namespace uniqguard::proxy {
 
@@ -96,7 +97,7 @@ int Server::run() {
     // and fewer threads mean fewer wake-ups per transaction. MySQL: every core. MariaDB's
     // statements cost its server so little that one proxy thread, on which every session
     // waits, leaves a core idle (docs/architecture.md, "Threads", has the figures).
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned cores = util::usable_cores();  // a container's CPU quota and cpuset included
     unsigned threads =
         cfg.listen.protocol == config::Protocol::mysql ? cores : std::max(1u, cores / 2);
     if (const char* w = std::getenv("UNIQGUARD_WORKERS")) threads = std::max(1, std::atoi(w));
