@@ -14,6 +14,7 @@
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "protocol/mysql/wire.hpp"
+#include "proxy/mysql_guard_names.hpp"
 #include "sql/mysql_leading_words.hpp"
 #include "sql/mysql_parser.hpp"
 #include "util/ascii_search.hpp"
@@ -22,30 +23,15 @@ namespace uniqguard::proxy {
 
 namespace my = protocol::mysql;
 
+using namespace mysql_names;
+
 namespace {
-
-constexpr std::uint16_t no_backslash_escapes_flag = 0x0200;  // SERVER_STATUS_NO_BACKSLASH_ESCAPES
-
-bool same_name(std::string_view a, std::string_view b) {
-    // Over-guarding rather than under-guarding: names compare without ASCII case, whatever
-    // lower_case_table_names says.
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
-}
-
-// The column named by an assignment target (`t.k` or `k`).
-std::string_view column_of(std::string_view target) {
-    const auto dot = target.rfind('.');
-    return dot == std::string_view::npos ? target : target.substr(dot + 1);
 }
 
 // ON DUPLICATE KEY UPDATE that assigns a key column: the row it updates (through another
@@ -57,11 +43,6 @@ bool upsert_sets_key_column(const sql::InsertStatement& insert,
             for (const auto& k : g->config().columns)
                 if (same_name(column_of(a.column), k)) return true;
     return false;
-}
-
-std::string table_of(const guard::GuardState& g) {
-    if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
-    return g.config().table;
 }
 
 // The first piece (up to its first `;`) of one of MariaDB's compound statements, which run

@@ -16,32 +16,15 @@
 #include "protocol/mysql/command_tracker.hpp"
 #include "protocol/mysql/error_codes.hpp"
 #include "proxy/mysql_guard.hpp"
+#include "proxy/mysql_guard_names.hpp"
 
 namespace uniqguard::proxy {
 
 namespace my = protocol::mysql;
 
+using namespace mysql_names;
+
 namespace {
-
-constexpr std::uint16_t no_backslash_escapes_flag = 0x0200;  // SERVER_STATUS_NO_BACKSLASH_ESCAPES
-
-bool same_column(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// The column an assignment sets (`t.k` or `k`).
-std::string_view assigned_column(std::string_view target) {
-    const auto dot = target.rfind('.');
-    return dot == std::string_view::npos ? target : target.substr(dot + 1);
-}
-
-std::string table_name(const guard::GuardState& g) {
-    if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;
-    return g.config().table;
-}
 
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
     return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
@@ -96,7 +79,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
             const auto& name = table.keys.column(k).name;
             const sql::Assignment* set = nullptr;
             for (const auto& a : update.assignments) {
-                if (!same_column(assigned_column(a.column), name)) continue;
+                if (!same_name(column_of(a.column), name)) continue;
                 // MySQL applies assignments left to right; one key column set twice is rare
                 // enough to be refused rather than followed.
                 if (set)
@@ -364,7 +347,7 @@ void MySqlGuard::log_update_duplicate(const PendingUpdate& p, const UpdateKey& k
     guard::DuplicateRecord r;
     r.time = std::chrono::system_clock::now();
     r.guard = g.config().name;
-    r.table = table_name(g);
+    r.table = table_of(g);
     r.columns = g.config().columns;
     r.values = key.text;
     r.action = action;
