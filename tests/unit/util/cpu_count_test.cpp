@@ -1,7 +1,9 @@
 // The cores a cgroup v2 cpu.max line allows (util/cpu_count.hpp).
 #include "util/cpu_count.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <thread>
 
 using uniqguard::util::cores_from_cpu_max;
 
@@ -13,5 +15,8 @@ TEST_CASE("cgroup v2 cpu.max lines", "[util]") {
     CHECK(cores_from_cpu_max("") == std::nullopt);
     CHECK(cores_from_cpu_max("abc 100000") == std::nullopt);
     CHECK(cores_from_cpu_max("100000 0") == std::nullopt);
-    CHECK(uniqguard::util::usable_cores() >= 1u);
+    // Never more than the machine's cores (the affinity mask and a quota only lower it), never 0.
+    const unsigned cores = uniqguard::util::usable_cores();
+    CHECK(cores >= 1u);
+    CHECK(cores <= std::max(1u, std::thread::hardware_concurrency()));
 }
