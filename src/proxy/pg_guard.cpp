@@ -1805,13 +1805,12 @@ void PgGuard::on_bind(util::Bytes body) {
     auto& slot = portals_[portal_name];
     if (!slot || slot.use_count() != 1) slot = std::make_shared<Portal>();
     slot->body.assign(util::as_chars(body));
-    auto bind = pg::decode_bind(util::as_bytes(slot->body));
-    if (!bind) {  // malformed: the server refuses it
-        portals_.erase(portal_name);
+    // Decoded into the portal's own Bind: its vectors keep their memory from the last one.
+    if (!pg::decode_bind_into(util::as_bytes(slot->body), slot->bind)) {
+        portals_.erase(portal_name);  // malformed: the server refuses it
         return;
     }
     slot->prepared = it->second;
-    slot->bind = std::move(*bind);
 }
 
 void PgGuard::on_close(util::Bytes body) {

@@ -38,6 +38,9 @@ struct BindMessage {
     }
 };
 std::optional<BindMessage> decode_bind(util::Bytes body);
+// decode_bind into `m`, re-using its vectors' memory (one Bind per prepared INSERT: no
+// allocation once a portal has seen its first). False, and `m` unspecified, when malformed.
+bool decode_bind_into(util::Bytes body, BindMessage& m);
 
 struct ExecuteMessage {
     std::string_view portal;

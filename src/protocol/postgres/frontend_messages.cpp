@@ -75,43 +75,51 @@ std::optional<ParseMessage> decode_parse(util::Bytes body) {
 }
 
 std::optional<BindMessage> decode_bind(util::Bytes body) {
-    Reader r(body);
     BindMessage m;
+    if (!decode_bind_into(body, m)) return std::nullopt;
+    return m;
+}
+
+bool decode_bind_into(util::Bytes body, BindMessage& m) {
+    m.formats.clear();
+    m.values.clear();
+    m.result_formats.clear();
+    Reader r(body);
     auto portal = r.cstring();
     auto statement = r.cstring();
     auto nformats = r.int16();
-    if (!portal || !statement || !nformats || *nformats < 0) return std::nullopt;
+    if (!portal || !statement || !nformats || *nformats < 0) return false;
     m.portal = *portal;
     m.statement = *statement;
     for (int i = 0; i < *nformats; ++i) {
         auto f = r.int16();
-        if (!f) return std::nullopt;
+        if (!f) return false;
         m.formats.push_back(*f);
     }
     auto nvalues = r.int16();
-    if (!nvalues || *nvalues < 0) return std::nullopt;
+    if (!nvalues || *nvalues < 0) return false;
     if (m.formats.size() > 1 && m.formats.size() != static_cast<std::size_t>(*nvalues))
-        return std::nullopt;
+        return false;
     for (int i = 0; i < *nvalues; ++i) {
         auto len = r.int32();
-        if (!len) return std::nullopt;
+        if (!len) return false;
         if (*len == -1) {
             m.values.emplace_back(std::nullopt);
             continue;
         }
-        if (*len < 0) return std::nullopt;
+        if (*len < 0) return false;
         auto v = r.bytes(static_cast<std::size_t>(*len));
-        if (!v) return std::nullopt;
+        if (!v) return false;
         m.values.emplace_back(*v);
     }
     auto nresults = r.int16();
-    if (!nresults || *nresults < 0) return std::nullopt;
+    if (!nresults || *nresults < 0) return false;
     for (int i = 0; i < *nresults; ++i) {
         auto f = r.int16();
-        if (!f) return std::nullopt;
+        if (!f) return false;
         m.result_formats.push_back(*f);
     }
-    return m;
+    return true;
 }
 
 std::optional<ExecuteMessage> decode_execute(util::Bytes body) {

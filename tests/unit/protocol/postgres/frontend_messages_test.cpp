@@ -57,6 +57,40 @@ TEST_CASE("Bind: formats, NULL, binary values and result formats", "[frontend_me
     CHECK(b->result_formats == std::vector<std::int16_t>{1});
 }
 
+TEST_CASE("Bind decoded into a used message keeps nothing of the last one", "[frontend_messages]") {
+    // The guard decodes each Bind of a portal into the portal's own message (re-using memory):
+    // a shorter Bind after a longer one must not keep the longer one's values or formats.
+    const char first[] =
+        "p\0s1\0"
+        "\0\x01\0\x01"
+        "\0\x02"
+        "\0\0\0\x04\0\0\0\x07"
+        "\0\0\0\x01x"
+        "\0\x01\0\x01";
+    const char second[] =
+        "\0s2\0"
+        "\0\0"
+        "\0\x01"
+        "\xff\xff\xff\xff"
+        "\0\0";
+    const std::string first_body(first, sizeof first - 1), second_body(second, sizeof second - 1);
+    BindMessage m;
+    REQUIRE(decode_bind_into(bytes(first_body), m));
+    CHECK(m.portal == "p");
+    REQUIRE(m.values.size() == 2);
+    CHECK(*m.values[1] == "x");
+    REQUIRE(decode_bind_into(bytes(second_body), m));
+    CHECK(m.portal == "");
+    CHECK(m.statement == "s2");
+    CHECK(m.formats.empty());
+    REQUIRE(m.values.size() == 1);
+    CHECK_FALSE(m.values[0].has_value());
+    CHECK_FALSE(m.binary(0));
+    CHECK(m.result_formats.empty());
+    // Malformed (the value's length runs past the end): false.
+    CHECK_FALSE(decode_bind_into(bytes(std::string("\0s\0\0\0\0\x01\0\0\0\x09" "ab", 15)), m));
+}
+
 TEST_CASE("messages the proxy sends decode as the server would read them", "[frontend_messages]") {
     std::string out;
     append_parse(out, "uniqguard_check", "DO $$BEGIN END$$");
