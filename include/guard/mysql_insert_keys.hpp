@@ -2,7 +2,8 @@
 // sql/mysql_parser.hpp) into a guarded table: each row's key parts, from its literals, keyed as
 // the server stores them (MySqlKeyColumns::literal_key). A part the proxy cannot key (an
 // expression, DEFAULT or a key column left out of the column list, a `?` of a text statement,
-// a literal with a character set introducer) is `cannot_normalize`: the server decides.
+// a literal with a character set introducer other than those mysql_literal_of reads) is
+// `cannot_normalize`: the server decides.
 #pragma once
 
 #include <optional>
@@ -32,11 +33,18 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
     std::span<const protocol::mysql::ExecuteParam> params = {});
 
 // How the server reads one parsed value, as a literal form (nullopt: not a literal the proxy
-// keys).
+// keys). `session`: the session's character_set_client. A quoted string with an introducer
+// (`_utf8mb4'é'`, `_utf8'é'`, N'é') is read when its bytes mean what they mean in the session's
+// character set: the introducer names the session's own (utf8 and N'…' being utf8mb3), or the
+// two are utf8mb4 and utf8mb3 and the string has no 4-byte character (the BMP is encoded alike).
+// Then the key, the check the proxy writes with those bytes in the session, and the duplicate's
+// message all read as without the introducer. Others (`_latin1`, `_binary`, an introducer
+// before a hex or bit literal) are not read.
 struct MySqlLiteralOf {
     MySqlLiteral form;
     std::string_view text;
 };
-std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::string_view sql);
+std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::string_view sql,
+                                               ClientCharset session);
 
 }  // namespace uniqguard::guard

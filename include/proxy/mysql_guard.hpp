@@ -120,6 +120,11 @@ class MySqlGuard {
         bool statement_only = false;
     };
 
+    // A `replace` step: a SIGNAL of this error (or warning, for SQLSTATE 01000) in the command's
+    // place; `statement_only` as in Step.
+    static Step signal_step(std::uint16_t code, std::string_view sqlstate, std::string_view message,
+                            bool statement_only);
+
     // A command (its whole payload, command byte first), before it is forwarded.
     Step on_command(std::string_view payload, MySqlSessionSettings& settings,
                     const MySqlGuardSession& session);

@@ -103,7 +103,10 @@ class MySqlPreparedStatements {
     std::size_t text_bytes_ = 0;
     std::size_t long_bytes_ = 0;  // long data kept, all statements
     // The statement's long data is spent (execute, reset, close).
-    void drop_long_data(PreparedStatement& s);
+    void drop_long_data(PreparedStatement& s) { take_long_data(s); }
+    // The statement's kept long data, handed over (its bytes no longer counted) and forgotten:
+    // what an execute spends and what a reset or close drops.
+    LongValues take_long_data(PreparedStatement& s);
     std::deque<PreparedStatement> pending_;  // prepares sent, not answered yet
     std::unordered_map<std::uint32_t, PreparedStatement> statements_;
     std::optional<std::uint32_t> last_id_;

@@ -15,9 +15,29 @@ bool same_name(std::string_view a, std::string_view b) {
            });
 }
 
+// The character set an introducer names, as ClientCharset (utf8 is utf8mb3 in MariaDB 10.11
+// under its default old_mode, and in MySQL 8).
+std::optional<ClientCharset> introduced_charset(std::string_view introducer) {
+    if (introducer == "utf8mb4") return ClientCharset::utf8mb4;
+    if (introducer == "utf8mb3" || introducer == "utf8") return ClientCharset::utf8mb3;
+    return std::nullopt;
+}
+
+bool introducer_reads_as_session(std::string_view introducer, ClientCharset session,
+                                 std::string_view text) {
+    const auto named = introduced_charset(introducer);
+    if (!named || session == ClientCharset::other) return false;
+    if (*named == session) return true;
+    // utf8mb4 and utf8mb3 encode the BMP alike; a lead byte 0xF0-0xF4 starts a 4-byte
+    // character, which one of them reads and the other does not (any byte >= 0xF0 is refused).
+    return std::none_of(text.begin(), text.end(),
+                        [](char c) { return static_cast<unsigned char>(c) >= 0xF0; });
+}
+
 }  // namespace
 
-std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::string_view sql) {
+std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::string_view sql,
+                                               ClientCharset session) {
     using K = sql::ValueKind;
     switch (value.kind) {
         case K::literal_number:
@@ -28,7 +48,10 @@ std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::str
         case K::literal_bool:
             return MySqlLiteralOf{MySqlLiteral::boolean, value.text == "true" ? "1" : "0"};
         case K::literal_string: {
-            if (!value.charset_introducer.empty()) return std::nullopt;
+            if (!value.charset_introducer.empty() &&
+                (value.form != sql::LiteralForm::quoted ||
+                 !introducer_reads_as_session(value.charset_introducer, session, value.text)))
+                return std::nullopt;
             if (value.form == sql::LiteralForm::quoted)
                 return MySqlLiteralOf{MySqlLiteral::string, value.text};
             if (value.form == sql::LiteralForm::bit)
@@ -100,7 +123,7 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
                     key.push_back(keys.param_key(k, param.type, param.value, client));
                 continue;
             }
-            const auto literal = mysql_literal_of(v, sql);
+            const auto literal = mysql_literal_of(v, sql, client);
             key.push_back(literal ? keys.literal_key(k, literal->form, literal->text, client)
                                   : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
         }

@@ -59,15 +59,10 @@ std::optional<AsLiteral> as_literal(protocol::mysql::ParamType type, util::Bytes
         case t::decimal:
         case t::newdecimal:
             return AsLiteral{MySqlLiteral::exact_number, std::string(util::as_chars(value))};
-        case t::varchar:
-        case t::var_string:
-        case t::string:
-        case t::tiny_blob:
-        case t::medium_blob:
-        case t::long_blob:
-        case t::blob:
-            return AsLiteral{MySqlLiteral::string, std::string(util::as_chars(value))};
         default:
+            // The string and BLOB types, one list with the long-data rule's (stmt_execute.hpp).
+            if (protocol::mysql::is_string_type(type.type))
+                return AsLiteral{MySqlLiteral::string, std::string(util::as_chars(value))};
             return std::nullopt;
     }
 }

@@ -70,11 +70,9 @@ bool compound_piece(const sql::Statement& st, std::string_view text) {
 constexpr std::string_view upsert_replace = "REPLACE";
 constexpr std::string_view upsert_odku = "INSERT … ON DUPLICATE KEY UPDATE";
 
+// The INSERT's SIGNALs stand for it alone: in a string of several they take its place.
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
-    return {MySqlGuard::Step::Kind::replace,
-            guard::mysql_signal_sql(code, sqlstate, message),
-            {},
-            true};
+    return MySqlGuard::signal_step(code, sqlstate, message, true);
 }
 
 // A SIGNAL for one statement of a string of several, put in that statement's place: the
@@ -93,6 +91,12 @@ MySqlGuard::Step in_place(MySqlGuard::Step step, std::string_view text,
 }
 
 }  // namespace
+
+MySqlGuard::Step MySqlGuard::signal_step(std::uint16_t code, std::string_view sqlstate,
+                                         std::string_view message, bool statement_only) {
+    return {
+        Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message), {}, statement_only};
+}
 
 std::string mysql_unenforced_message(std::string_view what, std::string_view table,
                                      std::string_view guard) {
@@ -862,7 +866,8 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                         static_cast<std::size_t>(v.parameter) <= params->size())
                         literal = util::as_chars(
                             (*params)[static_cast<std::size_t>(v.parameter) - 1].value);
-                    else if (const auto l = guard::mysql_literal_of(v, text))
+                    else if (const auto l =
+                                 guard::mysql_literal_of(v, text, settings.client_charset()))
                         literal = l->text;
                 }
                 key_text.push_back(

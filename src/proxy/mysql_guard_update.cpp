@@ -26,8 +26,10 @@ using namespace mysql_names;
 
 namespace {
 
+// An UPDATE of key columns is never one statement of several (refused whole there): its
+// SIGNALs replace the whole command.
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
-    return {MySqlGuard::Step::Kind::replace, guard::mysql_signal_sql(code, sqlstate, message)};
+    return MySqlGuard::signal_step(code, sqlstate, message, false);
 }
 
 }  // namespace
@@ -120,7 +122,8 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                                           "DEFAULT, a character set introducer, a value the "
                                           "server may convert)");
             guard::append_key_part(encoded, parts[k]);
-            const auto literal = guard::mysql_literal_of(values[k], text);
+            const auto literal =
+                guard::mysql_literal_of(values[k], text, settings.client_charset());
             key.text.push_back(guard::mysql_key_part_text(table.keys.column(k).type, parts[k],
                                                           literal ? literal->text : ""));
         }

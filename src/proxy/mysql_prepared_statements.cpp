@@ -103,10 +103,12 @@ void MySqlPreparedStatements::on_send_long_data(std::uint32_t statement, std::ui
     long_bytes_ += data.size();
 }
 
-void MySqlPreparedStatements::drop_long_data(PreparedStatement& s) {
+MySqlPreparedStatements::LongValues MySqlPreparedStatements::take_long_data(PreparedStatement& s) {
     for (const auto& v : s.long_values) long_bytes_ -= long_entry_bytes + v.second.size();
-    s.long_values.clear();
+    LongValues taken = std::move(s.long_values);
+    s.long_values.clear();  // (a moved-from container is valid but unspecified)
     s.long_data.assign(s.param_count, false);
+    return taken;
 }
 
 std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
@@ -126,11 +128,8 @@ std::optional<protocol::mysql::StmtExecute> MySqlPreparedStatements::on_execute(
     auto decoded = protocol::mysql::decode_stmt_execute(payload, s.param_count, s.bound_types,
                                                         s.long_data, error);
     // The long data is spent by the execute, whatever its outcome (the server's behaviour).
-    if (long_values) long_values->clear();
-    for (const auto& v : s.long_values) long_bytes_ -= long_entry_bytes + v.second.size();
-    if (long_values) *long_values = std::move(s.long_values);
-    s.long_values.clear();
-    s.long_data.assign(s.param_count, false);
+    auto spent = take_long_data(s);
+    if (long_values) *long_values = std::move(spent);
     if (!decoded) return std::nullopt;
     // The values point into `long_values`, which the caller leaves as it is while it uses them.
     if (long_values)

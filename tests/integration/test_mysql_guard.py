@@ -126,6 +126,39 @@ def test_first_row_in_order_wins_between_existing_and_repeated_keys(enroll, mari
     assert err_of(got[1])[2] == b"Duplicate entry '2-A' for key 'enroll_uniq'"
 
 
+def test_introduced_strings_key_as_the_session_reads_them(enroll, mariadb):
+    # The raw client's session is utf8mb4: _utf8mb4, _utf8 (utf8mb3) and N'…' (utf8mb3) read
+    # these bytes as it does, so the proxy keys them; the server's answers are the twin's.
+    for sql, entry in [
+            ("INSERT INTO {t} (user_id, course_id) VALUES (1, _utf8mb4'A')", b"1-A"),
+            ("INSERT INTO {t} (user_id, course_id) VALUES (2, N'A ')", b"2-A "),
+            ("INSERT INTO {t} (user_id, course_id) VALUES (2, _UTF8'\u00e1')", "2-á".encode())]:
+        got, want = both(enroll, mariadb, sql)
+        assert got == want, sql
+        assert err_of(got[1]) == (1062, "23000",
+                                  b"Duplicate entry '" + entry + b"' for key 'enroll_uniq'")
+    # A new key written with an introducer joins the key set: the plain duplicate is caught.
+    got, want = both(enroll, mariadb,
+                     "INSERT INTO {t} (user_id, course_id) VALUES (3, _utf8'stra\u00dfe')")
+    assert got[1][:1] == want[1][:1] == b"\x00"
+    got, want = both(enroll, mariadb, "INSERT INTO {t} (user_id, course_id) VALUES (3, 'STRASSE')")
+    assert got == want  # general_ci: ß = s, so 'strasse' is another key: both insert
+    assert got[1][:1] == b"\x00"
+    got, want = both(enroll, mariadb, "INSERT INTO {t} (user_id, course_id) VALUES (3, 'STRAßE')")
+    assert got == want
+    assert err_of(got[1])[0] == 1062
+    # An introducer that converts the bytes (latin1) or a 4-byte character under utf8mb3 is
+    # still the server's to read: refused.
+    for sql in ("INSERT INTO g_enroll (user_id, course_id) VALUES (4, _latin1'a')",
+                "INSERT INTO g_enroll (user_id, course_id) VALUES (4, _utf8'\U0001F600')"):
+        through = wire(enroll.port)
+        try:
+            seq, payload = raw_reply(through, sql)
+        finally:
+            through.close()
+        assert err_of(payload)[0] == 1235, sql
+
+
 @pytest.mark.parametrize("driver", ["pymysql", "MySQLdb"])
 def test_clients_executemany_and_transactions(mysql_root, proxy_account, make_mysql_proxy,
                                               mariadb, driver):

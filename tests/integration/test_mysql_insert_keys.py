@@ -6,9 +6,10 @@ loader keys it). Through tests/tools/mysql_load_keys (modes `statements` and `st
 1,500 seeded INSERT statements of 1 to 3 rows, with and without a column list and as INSERT …
 SET, into (a INT NOT NULL, b VARCHAR(12) utf8mb4_general_ci, c DECIMAL(6,2)), literals of every
 form (numbers exact and approximate, strings with escapes and blanks, 0x, X'', b'', TRUE, NULL,
-introducers, out-of-range and junk values), run under sql_mode = '' so that every row goes in
-(NULL into the NOT NULL column becomes 0, junk is truncated, out-of-range values clamped, with
-warnings). Every row the proxy keys must key as the stored row; the rest are counted.
+introducers: those the proxy reads, _utf8mb4, _utf8/_utf8mb3 and N'' without 4-byte characters
+under this utf8mb4 session, and those it leaves to the server; out-of-range and junk values),
+run under sql_mode = '' so that every row goes in (NULL into the NOT NULL column becomes 0, junk
+is truncated, out-of-range values clamped, with warnings). Every row the proxy keys must key as the stored row; the rest are counted.
 """
 import random
 import subprocess
@@ -24,7 +25,9 @@ INTS = ["7", "-7", "007", "7.5", "-7.5", "2.5e0", "1e1", "'7'", "' 7 '", "'7.5'"
         "-0", "'-0.4'", "1.5e0"]
 STRINGS = ["'Alpha'", "'alpha '", "'ALPHA'", "'it''s'", "'it\\'s'", "'a\\tb'", "'a\tb'",
            "'straße'", "'STRASSE'", "'Ünïcödé'", "_utf8mb4'x'", "123", "1.50", "X'414243'",
-           "NULL", "'waytoolongforcolumn'", "''", "' '", "'\\\\'", "\"dq\"", "'😀'", "'😁'"]
+           "NULL", "'waytoolongforcolumn'", "''", "' '", "'\\\\'", "\"dq\"", "'😀'", "'😁'",
+           "_utf8'straße'", "N'Alpha '", "_UTF8MB3'it''s'", "_utf8mb4'😀'", "_utf8'😀'",
+           "_latin1'Alpha'", "_binary'alpha'", "_utf8mb4 X'414243'"]
 DECIMALS = ["1.005", "-1.005", "'2.5'", "2.345e0", "NULL", "0x10", "TRUE", "9999.995",
             "'1.5x'", "0", "'-0.001'", "12.3"]
 

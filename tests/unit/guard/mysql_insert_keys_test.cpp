@@ -99,3 +99,40 @@ TEST_CASE("A prepared INSERT's ? values from the execute's parameters", "[mysql]
     REQUIRE(text_rows);
     CHECK((*text_rows)[0][0].status == NormalizeStatus::cannot_normalize);
 }
+
+TEST_CASE("A string with an introducer is read when its bytes mean what the session's mean",
+          "[mysql][keys]") {
+    // mysql_literal_of on the one value of `INSERT INTO t (user_id) VALUES (<literal>)`.
+    auto literal = [](const std::string& literal_sql, ClientCharset session) {
+        const std::string sql = "INSERT INTO t (user_id) VALUES (" + literal_sql + ")";
+        const auto parsed = sql::parse_mysql(sql);
+        REQUIRE(parsed);
+        const auto* insert = parsed.statements.at(0).get<sql::InsertStatement>();
+        REQUIRE(insert);
+        const auto of = mysql_literal_of(insert->rows.at(0).at(0), sql, session);
+        return of ? std::optional<std::string>(std::string(of->text)) : std::nullopt;
+    };
+    using C = ClientCharset;
+    CHECK(literal("_utf8mb4'7'", C::utf8mb4) == "7");
+    CHECK(literal("_UTF8MB4 'a''b'", C::utf8mb4) == "a'b");
+    CHECK(literal("_utf8'\xc3\xa9'", C::utf8mb4) == "\xc3\xa9");  // utf8mb3, BMP: alike
+    CHECK(literal("_utf8mb3'\xc3\xa9'", C::utf8mb3) == "\xc3\xa9");
+    CHECK(literal("N'x'", C::utf8mb4) == "x");  // N'…' is utf8mb3
+    CHECK(literal("_utf8mb4'\xf0\x9f\x98\x80'", C::utf8mb4) == "\xf0\x9f\x98\x80");
+    // A 4-byte character: utf8mb3 does not read it, so the two charsets differ.
+    CHECK_FALSE(literal("_utf8'\xf0\x9f\x98\x80'", C::utf8mb4));
+    CHECK_FALSE(literal("_utf8mb4'\xf0\x9f\x98\x80'", C::utf8mb3));
+    // Introducers that convert the bytes or make them binary, and hex/bit literals.
+    CHECK_FALSE(literal("_latin1'a'", C::utf8mb4));
+    CHECK_FALSE(literal("_binary'a'", C::utf8mb4));
+    CHECK_FALSE(literal("_utf8mb4 X'41'", C::utf8mb4));
+    CHECK_FALSE(literal("_utf8mb4 b'1'", C::utf8mb4));
+    // A session in another character set: nothing introduced is read.
+    CHECK_FALSE(literal("_utf8mb4'a'", C::other));
+    CHECK(literal("'a'", C::other) == "a");  // (a plain string: the string key decides)
+    // And the row's key: '8' with _utf8mb4 keys as 8.
+    const auto rows =
+        keys_of("INSERT INTO t (user_id) VALUES (_utf8mb4'8'), (_latin1'8')", user_id_only(false));
+    CHECK(rows[0][0].bytes == int_key(8));
+    CHECK(rows[1][0].status == NormalizeStatus::cannot_normalize);
+}
