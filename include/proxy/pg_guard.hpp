@@ -136,7 +136,7 @@ class PgGuard {
         bool answered = false;            // the keys came
         std::uint64_t watch_seq = 0;      // the first part's last message (ReplyTracker)
         std::uint64_t ready = 0;          // the ReadyForQuery that ends its step (claims)
-        std::uint32_t rewrite = 0;  // the rewritten text's id (error positions), 0: none
+        std::uint32_t rewrite = 0;        // the rewritten text's id (error positions), 0: none
     };
     struct Portal;
     struct PendingCheck;
@@ -259,7 +259,7 @@ class PgGuard {
     std::optional<Interrupt> interrupt_;
     std::optional<LateResume> late_;
     std::uint32_t late_rewrite_done_ = 0;  // forgotten at the next ReadyForQuery
-    bool lock_timeout_asked_ = false;  // for the message waiting now
+    bool lock_timeout_asked_ = false;      // for the message waiting now
     // The waiting Query's SAVEPOINT / RELEASE / ROLLBACK TO is followed already.
     bool transaction_command_applied_ = false;
     std::optional<std::chrono::milliseconds> client_lock_timeout_;

@@ -7,9 +7,9 @@
 #include "guard/claim_waits.hpp"
 #include "protocol/postgres/auth.hpp"
 #include "protocol/postgres/command_tag.hpp"
-#include "protocol/postgres/row_last_column.hpp"
 #include "protocol/postgres/frame_reader.hpp"
 #include "protocol/postgres/message_codes.hpp"
+#include "protocol/postgres/row_last_column.hpp"
 #include "proxy/client_certificate.hpp"
 #include "proxy/pg_refusal.hpp"
 #include "proxy/pg_scram_terminate.hpp"
@@ -666,7 +666,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
         std::size_t run_start = 0;  // the client bytes not yet in `client_spans_`
         bool terminate = false;
         bool rewritten = false;
-        bool wait = false;  // the next message waits for another session's key
+        bool wait = false;    // the next message waits for another session's key
         bool resume = false;  // the last message was a late INSERT's first part
         pg::FrameResult r;
         // A reload's guards, taken before this batch if no transaction is open.
@@ -845,8 +845,7 @@ asio::awaitable<bool> PgSession::resume_late() {
         client_rewrites_.clear();
         const auto outcome = guard_->resume_late(client_rewrites_, tracker_);
         if (!client_rewrites_.empty()) {
-            auto [ec, n] =
-                co_await server_->async_write(asio::buffer(client_rewrites_), use_tuple);
+            auto [ec, n] = co_await server_->async_write(asio::buffer(client_rewrites_), use_tuple);
             client_rewrites_.clear();
             if (ec) co_return false;
         }

@@ -22,7 +22,7 @@ struct MessageDisposition {
 };
 
 class BackendStreamObserver {
-public:
+  public:
     virtual ~BackendStreamObserver() = default;
     virtual MessageDisposition on_header(char type, std::uint32_t body_length) = 0;
     virtual void on_message(char type, util::Bytes body) = 0;
@@ -30,7 +30,7 @@ public:
 };
 
 class BackendStreamScanner {
-public:
+  public:
     // Observed bodies above this are a protocol error (no message we observe comes close).
     static constexpr std::uint32_t max_observed_body = 1u << 20;
 
@@ -41,7 +41,7 @@ public:
     // True between messages: no header or body is half-read.
     bool at_message_boundary() const { return header_have_ == 0 && body_left_ == 0; }
 
-private:
+  private:
     std::uint8_t header_[5]{};
     std::size_t header_have_ = 0;  // bytes of a header read so far; 0 inside a body
     // A header that straddled two chunks is forwarded from here; it stays valid until the next

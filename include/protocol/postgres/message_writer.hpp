@@ -12,7 +12,7 @@
 namespace uniqguard::protocol::postgres {
 
 class MessageWriter {
-public:
+  public:
     explicit MessageWriter(std::string& out) : out_(out) {}
 
     // Typed message; the type byte is followed by a length placeholder.
@@ -27,7 +27,7 @@ public:
     // Fills in the length of the message begun last.
     void finish();
 
-private:
+  private:
     std::string& out_;
     std::size_t length_at_ = 0;
 };

@@ -9,7 +9,7 @@
 namespace uniqguard::protocol::postgres {
 
 class QueryCycle {
-public:
+  public:
     void on_client_message(char type);
     void on_ready_for_query(TransactionStatus status);
 
@@ -17,7 +17,7 @@ public:
     TransactionStatus transaction_status() const { return status_; }
     unsigned ready_owed() const { return ready_owed_; }
 
-private:
+  private:
     unsigned ready_owed_ = 0;
     bool unsynced_ = false;  // Parse/Bind/... sent since the last Sync
     TransactionStatus status_ = TransactionStatus::idle;

@@ -131,7 +131,7 @@ class ReplyTracker {
     std::size_t plans_head_ = 0;
     bool skipping_ = false;  // an extended-protocol error: no replies until Sync
     std::uint64_t sequence_ = 0;
-    bool copy_in_ = false;   // the server is reading COPY data the client has not ended yet
+    bool copy_in_ = false;  // the server is reading COPY data the client has not ended yet
 };
 
 }  // namespace uniqguard::protocol::postgres

@@ -4,9 +4,12 @@ namespace uniqguard::protocol::postgres {
 
 std::string_view describe(FrameError e) {
     switch (e) {
-        case FrameError::none: return "no error";
-        case FrameError::length_too_small: return "invalid message length";
-        case FrameError::message_too_large: return "message too large";
+        case FrameError::none:
+            return "no error";
+        case FrameError::length_too_small:
+            return "invalid message length";
+        case FrameError::message_too_large:
+            return "message too large";
     }
     return "unknown frame error";
 }

@@ -2,6 +2,9 @@
 
 namespace uniqguard::protocol::postgres {
 
+// One line per code: the tables read as the protocol documentation lists them.
+// clang-format off
+
 std::string_view frontend_name(char code) {
     switch (static_cast<FrontendCode>(code)) {
         case FrontendCode::bind: return "Bind";
@@ -51,5 +54,7 @@ std::string_view backend_name(char code) {
     }
     return "unknown";
 }
+
+// clang-format on
 
 }  // namespace uniqguard::protocol::postgres

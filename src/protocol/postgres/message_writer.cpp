@@ -76,7 +76,8 @@ std::string error_response(const ErrorFields& fields) {
 
 void append_ready_for_query(std::string& out, TransactionStatus status) {
     MessageWriter w(out);
-    w.begin(static_cast<char>(BackendCode::ready_for_query)).int8(static_cast<std::uint8_t>(status));
+    w.begin(static_cast<char>(BackendCode::ready_for_query))
+        .int8(static_cast<std::uint8_t>(status));
     w.finish();
 }
 

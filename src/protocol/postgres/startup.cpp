@@ -51,7 +51,10 @@ std::optional<CancelKey> decode_cancel_key(util::Bytes body) {
 std::string encode_cancel_request(const CancelKey& key) {
     std::string out;
     MessageWriter w(out);
-    w.begin_untyped().int32(startup_code::cancel_request).int32(key.process_id).int32(key.secret_key);
+    w.begin_untyped()
+        .int32(startup_code::cancel_request)
+        .int32(key.process_id)
+        .int32(key.secret_key);
     w.finish();
     return out;
 }

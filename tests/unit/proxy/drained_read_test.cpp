@@ -70,9 +70,10 @@ TEST_CASE("drained read: bytes and a FIN that arrive together give the bytes, th
     CHECK(second.bytes.empty());
 }
 
-TEST_CASE("drained read: after a read that emptied the socket, later bytes still complete the "
-          "next read",
-          "[drained_read]") {
+TEST_CASE(
+    "drained read: after a read that emptied the socket, later bytes still complete the "
+    "next read",
+    "[drained_read]") {
     Connection c;
     asio::write(c.client, asio::buffer(std::string("Sync")));
     char buffer[256];

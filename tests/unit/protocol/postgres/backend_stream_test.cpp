@@ -33,7 +33,15 @@ struct Recorder : BackendStreamObserver {
 std::string reply_stream() {
     std::string out;
     MessageWriter w(out);
-    w.begin('T').int16(1).cstring("x").int32(0).int16(0).int32(23).int16(4).int32(0xffffffff).int16(0);
+    w.begin('T')
+        .int16(1)
+        .cstring("x")
+        .int32(0)
+        .int16(0)
+        .int32(23)
+        .int16(4)
+        .int32(0xffffffff)
+        .int16(0);
     w.finish();
     w.begin('D').int16(1).int32(1).bytes("1").finish();
     w.begin('D').int16(1).int32(5000).bytes(std::string(5000, 'v')).finish();
@@ -74,7 +82,8 @@ TEST_CASE("AllForwardedBytesEqualTheInput", "[backend_stream]") {
 TEST_CASE("ShortReadsForwardTheSameBytesAndObserveTheSameMessages", "[backend_stream]") {
     const auto wire = reply_stream();
     const auto whole = feed_in_pieces(wire, {wire.size()});
-    for (auto pieces : std::vector<std::vector<std::size_t>>{{1}, {1, 2, 1, 1, 2}, {3}, {4096}, {6, 1}}) {
+    for (auto pieces :
+         std::vector<std::vector<std::size_t>>{{1}, {1, 2, 1, 1, 2}, {3}, {4096}, {6, 1}}) {
         auto rec = feed_in_pieces(wire, pieces);
         CHECK(rec.forwarded == wire);
         CHECK(rec.observed == whole.observed);
@@ -127,7 +136,10 @@ TEST_CASE("RandomChunkingOfRandomStreamsForwardsEverything", "[backend_stream]")
     for (int round = 0; round < 200; ++round) {
         std::string wire;
         for (int m = 0; m < 30; ++m) {
-            MessageWriter(wire).begin(types[type_pick(rng)]).bytes(std::string(len(rng), 'p')).finish();
+            MessageWriter(wire)
+                .begin(types[type_pick(rng)])
+                .bytes(std::string(len(rng), 'p'))
+                .finish();
         }
         std::vector<std::size_t> pieces;
         for (int k = 0; k < 16; ++k) pieces.push_back(piece(rng));

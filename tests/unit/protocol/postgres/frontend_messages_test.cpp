@@ -88,7 +88,10 @@ TEST_CASE("Bind decoded into a used message keeps nothing of the last one", "[fr
     CHECK_FALSE(m.binary(0));
     CHECK(m.result_formats.empty());
     // Malformed (the value's length runs past the end): false.
-    CHECK_FALSE(decode_bind_into(bytes(std::string("\0s\0\0\0\0\x01\0\0\0\x09" "ab", 15)), m));
+    CHECK_FALSE(decode_bind_into(bytes(std::string("\0s\0\0\0\0\x01\0\0\0\x09"
+                                                   "ab",
+                                                   15)),
+                                 m));
 }
 
 TEST_CASE("messages the proxy sends decode as the server would read them", "[frontend_messages]") {

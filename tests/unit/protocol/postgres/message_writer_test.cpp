@@ -38,7 +38,9 @@ TEST_CASE("ErrorResponseOmitsEmptyFieldsAndKeepsTheirOrder", "[message_writer]")
 TEST_CASE("ReadyForQueryCarriesTheStatus", "[message_writer]") {
     std::string out;
     append_ready_for_query(out, TransactionStatus::failed);
-    CHECK(out == std::string("Z\0\0\0\x05" "E", 6));
+    CHECK(out == std::string("Z\0\0\0\x05"
+                             "E",
+                             6));
 }
 
 TEST_CASE("LengthIsFilledInAfterTheBody", "[message_writer]") {

@@ -1,7 +1,7 @@
+#include "protocol/postgres/row_last_column.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "protocol/postgres/row_last_column.hpp"
 
 using namespace uniqguard;
 using namespace uniqguard::protocol::postgres;
@@ -10,8 +10,8 @@ namespace {
 std::string field(const std::string& name, char type_low) {
     std::string f = name;
     f.push_back('\0');
-    f += std::string("\0\0\0\0\0\0\0\0\0", 6);  // table oid, attnum
-    f += std::string("\0\0\0", 3) + type_low;   // type oid
+    f += std::string("\0\0\0\0\0\0\0\0\0", 6);            // table oid, attnum
+    f += std::string("\0\0\0", 3) + type_low;             // type oid
     f += std::string("\xff\xff\xff\xff\xff\xff\0\0", 8);  // typlen, typmod, format
     return f;
 }
@@ -19,7 +19,8 @@ util::Bytes bytes(const std::string& s) { return util::as_bytes(s); }
 }  // namespace
 
 TEST_CASE("a RowDescription loses its last field", "[row_last_column]") {
-    const std::string body = std::string("\0\x02", 2) + field("note", 25) + field("uniqguard_row", 20);
+    const std::string body =
+        std::string("\0\x02", 2) + field("note", 25) + field("uniqguard_row", 20);
     auto out = row_description_without_last(bytes(body));
     REQUIRE(out);
     const std::string expected_body = std::string("\0\x01", 2) + field("note", 25);
@@ -39,7 +40,8 @@ TEST_CASE("a RowDescription loses its last field", "[row_last_column]") {
 TEST_CASE("a DataRow loses its last value, NULLs included", "[row_last_column]") {
     // 3 values: 'ab', NULL, '7'
     const std::string body = std::string("\0\x03", 2) + std::string("\0\0\0\x02", 4) + "ab" +
-                             std::string("\xff\xff\xff\xff", 4) + std::string("\0\0\0\x01", 4) + "7";
+                             std::string("\xff\xff\xff\xff", 4) + std::string("\0\0\0\x01", 4) +
+                             "7";
     auto out = data_row_without_last(bytes(body));
     REQUIRE(out);
     const std::string expected_body = std::string("\0\x02", 2) + std::string("\0\0\0\x02", 4) +
@@ -52,6 +54,11 @@ TEST_CASE("a DataRow loses its last value, NULLs included", "[row_last_column]")
     // The last two values (NULL and '7'): 'ab' left.
     auto one = data_row_without_last(bytes(body), 2);
     REQUIRE(one);
-    CHECK(*one == std::string("D\0\0\0\x0c\0\x01\0\0\0\x02" "ab", 13));
-    CHECK_FALSE(data_row_without_last(bytes(std::string("\0\x01\0\0\0\x05" "ab", 8))));
+    CHECK(*one == std::string("D\0\0\0\x0c\0\x01\0\0\0\x02"
+                              "ab",
+                              13));
+    CHECK_FALSE(
+        data_row_without_last(bytes(std::string("\0\x01\0\0\0\x05"
+                                                "ab",
+                                                8))));
 }

@@ -30,7 +30,9 @@ TEST_CASE("LiteralAffectingSettingsAreTracked", "[session_settings]") {
 
 TEST_CASE("OtherSettingsAreAcceptedAndIgnored", "[session_settings]") {
     SessionSettings s;
-    CHECK(apply(s, "server_version\0" "15.18\0"));
+    CHECK(apply(s,
+                "server_version\0"
+                "15.18\0"));
     CHECK(s.client_encoding == "UTF8");
     CHECK(apply(s, "application_name\0\0"));  // empty value is legal
     CHECK(s.application_name.empty());
