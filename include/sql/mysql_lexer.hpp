@@ -27,6 +27,9 @@ namespace uniqguard::sql {
 struct MySqlDialect {
     bool no_backslash_escapes = false;  // sql_mode NO_BACKSLASH_ESCAPES
     bool ansi_quotes = false;           // sql_mode ANSI_QUOTES (or ANSI, ORACLE, ...)
+    // sql_mode EMPTY_STRING_IS_NULL (MariaDB): the server reads a string literal that is empty
+    // ('', N'', _utf8mb4'', '' '') as NULL; hex and bit literals stay strings.
+    bool empty_string_is_null = false;
     // MariaDB reads `/*M!NNNNNN */` comments and ignores `/*!NNNNN */` comments whose version is
     // a MySQL 5.7 or 8.0 one (50700 to 99999); MySQL does neither.
     bool mariadb = true;
@@ -35,8 +38,9 @@ struct MySqlDialect {
 };
 
 // Applies the server's @@sql_mode (comma-separated names, any case) to `dialect`: sets
-// no_backslash_escapes and ansi_quotes from the modes present (the combination modes ANSI,
-// DB2, MAXDB, MSSQL, ORACLE and POSTGRESQL include ANSI_QUOTES), clears them otherwise.
+// no_backslash_escapes, ansi_quotes and empty_string_is_null from the modes present (the
+// combination modes ANSI, DB2, MAXDB, MSSQL, ORACLE and POSTGRESQL include ANSI_QUOTES; none
+// includes EMPTY_STRING_IS_NULL), clears them otherwise.
 void apply_sql_mode(MySqlDialect& dialect, std::string_view sql_mode);
 
 // The server version string of the handshake or of SELECT VERSION() ("10.11.6-MariaDB-log",

@@ -139,6 +139,7 @@ std::uint32_t version_number(std::string_view v) {
 
 void apply_sql_mode(MySqlDialect& dialect, std::string_view sql_mode) {
     dialect.no_backslash_escapes = has_mode(sql_mode, "no_backslash_escapes");
+    dialect.empty_string_is_null = has_mode(sql_mode, "empty_string_is_null");
     dialect.ansi_quotes = false;
     for (std::string_view m :
          {"ansi_quotes", "ansi", "db2", "maxdb", "mssql", "oracle", "postgresql"}) {

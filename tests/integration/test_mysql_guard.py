@@ -9,6 +9,7 @@ from contextlib import closing
 import json
 import signal
 import time
+import urllib.request
 
 import MySQLdb
 import pymysql
@@ -72,6 +73,16 @@ def err_of(payload):
 def enroll(mysql_root, proxy_account, make_mysql_proxy):
     make_tables(mysql_root, "g_enroll", legacy=[(1, "a"), (1, "A "), (2, "a")])
     return start_guarded(make_mysql_proxy, "g_enroll")
+
+
+def guard_checks(proxy):
+    """uniqguard_guard_checks_total of the guard, from the proxy's admin endpoint."""
+    url = f"http://127.0.0.1:{proxy.admin_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("uniqguard_guard_checks_total{") and f'"{GUARD}"' in line:
+                return int(float(line.rsplit(" ", 1)[1]))
+    raise AssertionError("no uniqguard_guard_checks_total for " + GUARD)
 
 
 def both(proxy, mariadb, sql, table="g_enroll"):
@@ -157,6 +168,35 @@ def test_introduced_strings_key_as_the_session_reads_them(enroll, mariadb):
         finally:
             through.close()
         assert err_of(payload)[0] == 1235, sql
+
+
+def test_empty_string_is_null_mode_reads_empty_strings_as_null(enroll, mariadb):
+    # sql_mode EMPTY_STRING_IS_NULL: '' is NULL to the server, so (6, '') twice is two NULL keys,
+    # never a duplicate (and never a key to check: read as the string '', the second would cost
+    # a check with the server); the same statements on the twin agree. Then, with the mode off again,
+    # '' is a string key: the second is the index's duplicate. (The mode is turned off with a
+    # non-empty value: under it, `sql_mode = ''` is NULL, which the proxy does not follow.)
+    through, direct = wire(enroll.port), wire(mariadb.port)
+    try:
+        for mode, uid, second in (("EMPTY_STRING_IS_NULL", 6, b"\x00"),
+                                  ("STRICT_TRANS_TABLES", 7, b"\xff")):
+            for c in (through, direct):
+                assert raw_reply(c, f"SET SESSION sql_mode = '{mode}'")[1][:1] == b"\x00"
+            insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, %s)"
+            for table, c in (("g_enroll", through), ("g_enroll_twin", direct)):
+                first = raw_reply(c, insert.format(t=table) % (uid, "_utf8mb4''"))
+                assert first[1][:1] == b"\x00", (mode, table, first)
+            checks_before = guard_checks(enroll)
+            got = raw_reply(through, insert.format(t="g_enroll") % (uid, "''"))
+            want = raw_reply(direct, insert.format(t="g_enroll_twin") % (uid, "''"))
+            assert got == want, mode
+            assert got[1][:1] == second, mode
+            assert guard_checks(enroll) - checks_before == (0 if uid == 6 else 1), mode
+    finally:
+        through.close()
+        direct.close()
+    assert mariadb.sql("SELECT COUNT(*) FROM g_enroll WHERE user_id = 6 AND course_id IS NULL",
+                       DATABASE).strip() == "2"
 
 
 @pytest.mark.parametrize("driver", ["pymysql", "MySQLdb"])

@@ -40,8 +40,14 @@ bool read_string_literal(const Context& ctx, std::size_t a, std::size_t b, Value
     } else {
         return false;
     }
-    v.kind = ValueKind::literal_string;
     v.literal = ctx.range(a, b - 1);
+    if (v.text.empty() && v.form == LiteralForm::quoted && ctx.dialect().empty_string_is_null) {
+        // The server's own reading (THD::make_string_literal*): NULL, whatever the introducer.
+        v.kind = ValueKind::null;
+        v.charset_introducer.clear();
+        return true;
+    }
+    v.kind = ValueKind::literal_string;
     return true;
 }
 

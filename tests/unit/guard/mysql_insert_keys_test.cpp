@@ -122,6 +122,12 @@ TEST_CASE("A string with an introducer is read when its bytes mean what the sess
     // A 4-byte character: utf8mb3 does not read it, so the two charsets differ.
     CHECK_FALSE(literal("_utf8'\xf0\x9f\x98\x80'", C::utf8mb4));
     CHECK_FALSE(literal("_utf8mb4'\xf0\x9f\x98\x80'", C::utf8mb3));
+    // The BMP the other way round, and N'…' on a utf8mb3 session.
+    CHECK(literal("_utf8mb4'\xc3\xa9'", C::utf8mb3) == "\xc3\xa9");
+    CHECK(literal("N'x'", C::utf8mb3) == "x");
+    // Any byte from 0xF0 up (0xF5-0xFF are no UTF-8 at all) keeps the two charsets apart.
+    CHECK_FALSE(literal("_utf8'a\xf8'", C::utf8mb4));
+    CHECK_FALSE(literal("_utf8'a\xff'", C::utf8mb4));
     // Introducers that convert the bytes or make them binary, and hex/bit literals.
     CHECK_FALSE(literal("_latin1'a'", C::utf8mb4));
     CHECK_FALSE(literal("_binary'a'", C::utf8mb4));

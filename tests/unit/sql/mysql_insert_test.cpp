@@ -125,6 +125,31 @@ TEST_CASE("MySqlInsertValueKinds", "[sql][mysql_parser]") {
     CHECK(nested.rows.at(0).at(1).note == "parenthesized expression");
 }
 
+TEST_CASE("MySqlInsertEmptyStringIsNull", "[sql][mysql_parser]") {
+    // sql_mode EMPTY_STRING_IS_NULL: the server reads every empty string literal as NULL
+    // (introducer or not, joined or not); hex and bit literals stay strings; only the empty.
+    MySqlDialect d;
+    apply_sql_mode(d, "STRICT_TRANS_TABLES,empty_string_is_null");
+    CHECK(d.empty_string_is_null);
+    const std::string sql = "INSERT INTO t VALUES ('', N'', _utf8mb4'', '' \"\", X'', ' ', 'a' '')";
+    const auto ins = mysql_only<InsertStatement>(sql, d);
+    const auto& r = ins.rows.at(0);
+    REQUIRE(r.size() == 7);
+    for (std::size_t i = 0; i < 4; ++i) CHECK(r[i].kind == ValueKind::null);
+    CHECK(r[2].charset_introducer.empty());
+    CHECK(r[3].literal == span_of(sql, "'' \"\""));
+    CHECK(r[4].kind == ValueKind::literal_string);
+    CHECK(r[4].form == LiteralForm::hex);
+    CHECK(r[5].kind == ValueKind::literal_string);
+    CHECK(r[5].text == " ");
+    CHECK(r[6].text == "a");
+    // Without the mode '' is the empty string; a later SET without it clears the flag.
+    CHECK(mysql_only<InsertStatement>("INSERT INTO t VALUES ('')").rows.at(0).at(0).kind ==
+          ValueKind::literal_string);
+    apply_sql_mode(d, "STRICT_TRANS_TABLES");
+    CHECK_FALSE(d.empty_string_is_null);
+}
+
 TEST_CASE("MySqlInsertStringForms", "[sql][mysql_parser]") {
     const std::string sql =
         "INSERT INTO t VALUES ('it''s', \"dq\\\"\", _utf8mb4'é' 'x', _binary X'00ff', N'n', "

@@ -90,7 +90,7 @@ TEST_CASE("Bind decoded into a used message keeps nothing of the last one", "[fr
     // Malformed (the value's length runs past the end): false.
     CHECK_FALSE(decode_bind_into(bytes(std::string("\0s\0\0\0\0\x01\0\0\0\x09"
                                                    "ab",
-                                                   15)),
+                                                   13)),
                                  m));
 }
 
