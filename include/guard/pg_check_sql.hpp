@@ -74,6 +74,7 @@ struct InsertRewrite {
     std::string overriding;                        // "", "OVERRIDING SYSTEM VALUE", ...
     std::string returning;                         // after RETURNING; empty: none
     bool keep_conflict_clause = false;             // append ON CONFLICT DO NOTHING
+    std::string conflict_clause;  // else, when not empty: appended as is (the client's own)
     bool nulls_distinct = true;                    // false: NULLs in keys compare equal
     std::vector<std::size_t> drop_rows;            // rows known to repeat an earlier row's key
     // Where each value came from in the client's text (empty: not the client's text, as when

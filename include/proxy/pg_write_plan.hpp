@@ -72,6 +72,10 @@ struct WritePlan {
     bool must_rewrite = false;
     // A bare ON CONFLICT DO NOTHING: kept in the rewrite for the table's real indexes.
     bool keep_conflict_clause = false;
+    // Action "ignore" and an ON CONFLICT … DO NOTHING that names another index (a real one):
+    // the client's clause is kept in the rewrite as written, so the server still skips that
+    // index's conflicts, while the guard's duplicates are dropped as under ignore.
+    bool keep_client_conflict_clause = false;
     // The table is written as is: forward untouched, no check (log action with ON CONFLICT).
     bool forward_untouched = false;
     InsertText insert_text;

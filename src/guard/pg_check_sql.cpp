@@ -267,7 +267,10 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
     }
     out += "((" + keep + ")" + not_null_violation + ")";
     out += " ORDER BY uniqguard_v.uniqguard_row";
-    if (ins.keep_conflict_clause) out += " ON CONFLICT DO NOTHING";
+    if (ins.keep_conflict_clause)
+        out += " ON CONFLICT DO NOTHING";
+    else if (!ins.conflict_clause.empty())
+        out += " " + ins.conflict_clause;
     if (!ins.returning.empty()) out += " RETURNING " + ins.returning;
     return out;
 }

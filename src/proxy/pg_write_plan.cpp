@@ -276,9 +276,12 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         } else if (names_guard) {
             p.skip_duplicates = true;
             p.must_rewrite = true;
+        } else if (g.config().action == config::GuardAction::ignore) {
+            p.skip_duplicates = true;
+            p.keep_client_conflict_clause = true;
         }
-        // Otherwise the clause names another (real) index: the server infers it and the
-        // guard's duplicates still raise.
+        // Otherwise (reject) the clause names another (real) index: the server infers it and
+        // the guard's duplicates still raise, as a real index not named by the clause would.
     } else if (g.config().action == config::GuardAction::ignore) {
         p.skip_duplicates = true;
     }

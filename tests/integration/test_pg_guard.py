@@ -403,6 +403,71 @@ def test_on_conflict_do_nothing_with_server_side_parameters(enroll):
                        ("INSERT 0 1", [("e",)])]
 
 
+def test_ignore_keeps_an_on_conflict_clause_naming_another_index(pg, make_proxy):
+    # Under ignore, `ON CONFLICT (id) DO NOTHING` (the primary key, a real index) skips id
+    # conflicts as the client asked and the guard's duplicates as ignore does: on the twin that
+    # is a bare ON CONFLICT DO NOTHING, which skips conflicts on every unique index.
+    gt = GuardedTable(pg, make_proxy, "g_ignore_other", ENROLL, ["user_id", "course_id"],
+                      action="ignore")
+    t = gt.name
+    script = [
+        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (1, 1, 1, 'first')",
+        # the guard's duplicate, a new row, an id conflict, a repeat inside the statement
+        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (2, 1, 1, 'dup'), "
+        "(3, 1, 2, 'new'), (1, 1, 3, 'id taken'), (4, 1, 2, 'dup in statement') "
+        "{conflict} RETURNING id, note",
+        "INSERT INTO {t} AS e (id, user_id, course_id) VALUES (5, 2, 2) "
+        "{conflict_e} RETURNING e.note",
+        # NOT NULL still reported first
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (6, 1, 1), (7, NULL, 9) {conflict}",
+        "SELECT id, user_id, course_id, note FROM {t} ORDER BY 1",
+    ]
+    proxy_script = [s.format(t=t, conflict="ON CONFLICT (id) DO NOTHING",
+                             conflict_e="ON CONFLICT (id) WHERE e.id > 0 DO NOTHING")
+                    for s in script]
+    twin_script = [s.format(t=t, conflict="ON CONFLICT DO NOTHING", conflict_e="ON CONFLICT DO NOTHING")
+                   for s in script]
+    results = []
+    for connect, statements in ((gt.connect_proxy, proxy_script), (gt.connect_twin, twin_script)):
+        conn = connect()
+        conn.autocommit = True
+        cur = conn.cursor()
+        results.append([outcome(cur, s) for s in statements])
+        conn.close()
+    via_proxy, twin = results
+    assert via_proxy == twin
+    assert via_proxy[1] == ("ok", "INSERT 0 1", [(3, "new")])
+    assert via_proxy[2] == ("ok", "INSERT 0 1", [(None,)])
+    assert via_proxy[3][1]["sqlstate"] == "23502"
+    assert via_proxy[4][2] == [(1, 1, 1, "first"), (3, 1, 2, "new"), (5, 2, 2, None)]
+    # Each dropped guard duplicate is logged as ignored (the id conflict is the server's own).
+    lines = gt.duplicate_lines(expected=3)
+    assert [l["action"] for l in lines] == ["ignored"] * 3
+
+
+def test_ignore_keeps_another_indexes_conflict_clause_with_server_side_parameters(pg,
+                                                                                make_proxy):
+    import psycopg
+    gt = GuardedTable(pg, make_proxy, "g_ignore_other_ps", ENROLL, ["user_id", "course_id"],
+                      action="ignore")
+    t = gt.name
+    seen = []
+    for dsn, clause in ((gt.proxy_dsn(), "ON CONFLICT (id) WHERE id > %s DO NOTHING"),
+                        (gt.twin_dsn(), "ON CONFLICT DO NOTHING")):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            for params in [(1, 1, 1), (2, 1, 1), (1, 1, 2), (3, 1, 3)]:
+                extra = (0,) if "%s" in clause else ()
+                cur.execute(f"INSERT INTO {t} (id, user_id, course_id) VALUES (%s, %s, %s) "
+                            f"{clause} RETURNING id", params + extra, prepare=True)
+                out.append((cur.statusmessage, cur.fetchall()))
+        seen.append(out)
+    assert seen[0] == seen[1]
+    assert seen[0] == [("INSERT 0 1", [(1,)]), ("INSERT 0 0", []), ("INSERT 0 0", []),
+                       ("INSERT 0 1", [(3,)])]
+
+
 def test_ignore_action_drops_only_duplicate_rows(pg, make_proxy):
     gt = GuardedTable(pg, make_proxy, "g_ignore", ENROLL, ["user_id", "course_id"],
                       action="ignore")

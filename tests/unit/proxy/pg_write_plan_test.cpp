@@ -337,6 +337,18 @@ TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "
     REQUIRE(other);
     CHECK_FALSE(other->skip_duplicates);
     CHECK_FALSE(other->must_rewrite);
+    CHECK_FALSE(other->keep_client_conflict_clause);
+
+    // Under ignore the guard's duplicates are dropped and the clause on the other index kept.
+    Fixture ignoring(config::GuardAction::ignore);
+    auto other_ignored = ignoring.plan(
+        "INSERT INTO enroll (id, user_id, course_id) VALUES (1, 1, 1) "
+        "ON CONFLICT (id) DO NOTHING");
+    REQUIRE(other_ignored);
+    CHECK(other_ignored->skip_duplicates);
+    CHECK(other_ignored->keep_client_conflict_clause);
+    CHECK_FALSE(other_ignored->keep_conflict_clause);
+    CHECK_FALSE(other_ignored->must_rewrite);
 }
 
 TEST_CASE("log forwards ON CONFLICT untouched; ignore skips", "[pg_write_plan]") {
