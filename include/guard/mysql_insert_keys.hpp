@@ -26,11 +26,14 @@ using MySqlRowKey = std::vector<NormalizedValue>;  // in the guard's key column 
 // INSERT's parameters at one COM_STMT_EXECUTE, which give the `?` values (`?` number n is
 // params[n - 1]; NULL as the NULL bitmap says; a value sent by COM_STMT_SEND_LONG_DATA is not
 // read: cannot_normalize); empty for a text statement, whose `?` is cannot_normalize.
+// `empty_string_is_null`: the session's sql_mode has EMPTY_STRING_IS_NULL, under which MariaDB
+// may read an empty string parameter as NULL (it takes the mode when the parameter's types are
+// bound, which may be an earlier execute): such a parameter is cannot_normalize.
 std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
     const sql::InsertStatement& insert, std::string_view sql,
     const std::vector<std::string>& table_columns, const MySqlKeyColumns& keys,
     ClientCharset client, std::string& why,
-    std::span<const protocol::mysql::ExecuteParam> params = {});
+    std::span<const protocol::mysql::ExecuteParam> params = {}, bool empty_string_is_null = false);
 
 // How the server reads one parsed value, as a literal form (nullopt: not a literal the proxy
 // keys). `session`: the session's character_set_client. A quoted string with an introducer

@@ -75,8 +75,9 @@ struct InsertRewrite {
     std::string returning;                         // after RETURNING; empty: none
     bool keep_conflict_clause = false;             // append ON CONFLICT DO NOTHING
     std::string conflict_clause;  // else, when not empty: appended as is (the client's own)
-    bool nulls_distinct = true;                    // false: NULLs in keys compare equal
-    std::vector<std::size_t> drop_rows;            // rows known to repeat an earlier row's key
+    std::size_t conflict_clause_origin = std::string::npos;  // its place in the client's text
+    bool nulls_distinct = true;                              // false: NULLs in keys compare equal
+    std::vector<std::size_t> drop_rows;  // rows known to repeat an earlier row's key
     // Where each value came from in the client's text (empty: not the client's text, as when
     // parameters were written in): the rewrite reports where it placed them.
     std::vector<std::vector<std::size_t>> value_origins;

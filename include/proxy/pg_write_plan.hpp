@@ -76,6 +76,9 @@ struct WritePlan {
     // the client's clause is kept in the rewrite as written, so the server still skips that
     // index's conflicts, while the guard's duplicates are dropped as under ignore.
     bool keep_client_conflict_clause = false;
+    // ...that clause as written (ON up to RETURNING or the end) and its offset in the parsed text.
+    std::string conflict_clause;
+    std::size_t conflict_clause_offset = 0;
     // The table is written as is: forward untouched, no check (log action with ON CONFLICT).
     bool forward_untouched = false;
     InsertText insert_text;

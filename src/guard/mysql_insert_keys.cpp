@@ -71,7 +71,8 @@ std::optional<MySqlLiteralOf> mysql_literal_of(const sql::Value& value, std::str
 std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
     const sql::InsertStatement& insert, std::string_view sql,
     const std::vector<std::string>& table_columns, const MySqlKeyColumns& keys,
-    ClientCharset client, std::string& why, std::span<const protocol::mysql::ExecuteParam> params) {
+    ClientCharset client, std::string& why, std::span<const protocol::mysql::ExecuteParam> params,
+    bool empty_string_is_null) {
     if (insert.select_source || insert.default_values) {
         why = "the rows come from a query";
         return std::nullopt;
@@ -115,6 +116,9 @@ std::optional<std::vector<MySqlRowKey>> mysql_insert_row_keys(
                     key.push_back(keys.column(k).type.nullable
                                       ? NormalizedValue::null()
                                       : NormalizedValue{NormalizeStatus::cannot_normalize, {}});
+                else if (empty_string_is_null && param.value.empty() &&
+                         protocol::mysql::is_string_type(param.type.type))
+                    key.push_back({NormalizeStatus::cannot_normalize, {}});
                 else if (param.long_data && !protocol::mysql::is_string_type(param.type.type))
                     // MariaDB takes long data only for string and BLOB parameters (it fails
                     // the execute otherwise).

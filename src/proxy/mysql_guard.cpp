@@ -828,7 +828,8 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
         const auto keys = guard::mysql_insert_row_keys(
             insert, text, table.columns, table.keys, settings.client_charset(), why,
             params ? std::span<const my::ExecuteParam>(*params)
-                   : std::span<const my::ExecuteParam>());
+                   : std::span<const my::ExecuteParam>(),
+            settings.dialect().empty_string_is_null);
         if (!keys) return unenforced(*g, "an INSERT (" + why + ")");
 
         GuardRows r;

@@ -408,31 +408,6 @@ std::optional<std::string> without_on_conflict(std::string_view statement) {
     return std::nullopt;
 }
 
-// `statement`'s ON CONFLICT clause (an INSERT's), from ON to its last token before a top-level
-// RETURNING or the end: trailing comments and `;` are left out. nullopt: none found.
-std::optional<std::string> on_conflict_clause(std::string_view statement) {
-    std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(statement, tokens)) return std::nullopt;
-    int depth = 0;
-    std::optional<std::size_t> begin;
-    std::size_t end = 0;
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-        if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
-        if (sql::is_symbol(statement, tokens[i], ")")) --depth;
-        if (depth == 0 && !begin && i + 1 < tokens.size() &&
-            sql::is_word(statement, tokens[i], "on") &&
-            sql::is_word(statement, tokens[i + 1], "conflict"))
-            begin = tokens[i].offset;
-        if (!begin) continue;
-        if (depth == 0 && (sql::is_word(statement, tokens[i], "returning") ||
-                           sql::is_symbol(statement, tokens[i], ";")))
-            break;
-        end = tokens[i].end();
-    }
-    if (!begin || end <= *begin) return std::nullopt;
-    return std::string(statement.substr(*begin, end - *begin));
-}
-
 // An upsert's RETURNING list for the proxy's UPDATE … FROM: a top-level `*` made `target.*`.
 // nullopt: a form it does not place (`t.*` of another name is fine; a bare `*` inside an
 // expression cannot be one).
@@ -1208,11 +1183,13 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         rw.keep_conflict_clause = plan.keep_conflict_clause;
         if (plan.keep_client_conflict_clause) {
             // ON CONFLICT … DO NOTHING on another index, under ignore: kept as written (its
-            // parameters, if any, written in as in the rest).
-            auto clause = on_conflict_clause(plan.text);
-            if (clause && bind) clause = substitute_parameters(*clause, *bind, types, 0);
+            // parameters, if any, written in as in the rest; copied: error positions in it
+            // point back into the client's text).
+            std::optional<std::string> clause(plan.conflict_clause);
+            if (bind) clause = substitute_parameters(*clause, *bind, types, 0);
             if (!clause) return unreadable_parameter("INSERT into");
             rw.conflict_clause = std::move(*clause);
+            if (!bind) rw.conflict_clause_origin = plan.conflict_clause_offset;
         }
         rw.nulls_distinct = nulls_distinct;
         rw.drop_rows = std::move(repeated_rows);

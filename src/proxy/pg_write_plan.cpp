@@ -199,6 +199,32 @@ guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegis
     return nullptr;
 }
 
+// `statement`'s ON CONFLICT clause (an INSERT's), from ON to its last token before a top-level
+// RETURNING or the end (trailing comments and `;` left out), as (offset, length) in it.
+// nullopt: none found.
+std::optional<std::pair<std::size_t, std::size_t>> on_conflict_clause(std::string_view statement) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(statement, tokens)) return std::nullopt;
+    int depth = 0;
+    std::optional<std::size_t> begin;
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
+        if (sql::is_symbol(statement, tokens[i], ")")) --depth;
+        if (depth == 0 && !begin && i + 1 < tokens.size() &&
+            sql::is_word(statement, tokens[i], "on") &&
+            sql::is_word(statement, tokens[i + 1], "conflict"))
+            begin = tokens[i].offset;
+        if (!begin) continue;
+        if (depth == 0 && (sql::is_word(statement, tokens[i], "returning") ||
+                           sql::is_symbol(statement, tokens[i], ";")))
+            break;
+        end = tokens[i].end();
+    }
+    if (!begin || end <= *begin) return std::nullopt;
+    return std::pair<std::size_t, std::size_t>{*begin, end - *begin};
+}
+
 WritePlan refuse(guard::GuardState& g, std::string message, std::string_view text) {
     WritePlan p;
     p.kind = WritePlan::Kind::refuse;
@@ -224,6 +250,9 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     // The ON CONFLICT target is the guard's key or constraint, for which the server has no
     // index: it refuses the statement already at Parse (42P10 / 42704).
     bool names_guard = false;
+    // The clause's columns are the key's (with an inference WHERE too, which names_guard
+    // leaves out: the server then answers 42P10, as without the proxy).
+    bool target_is_key = false;
     {
         std::vector<std::string> target = conflict.target_columns;
         std::vector<std::string> key = g.config().columns;
@@ -233,6 +262,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
                       !conflict.target_unsupported && !conflict.has_target_where &&
                       ((conflict.constraint.empty() && target == key) ||
                        (!conflict.constraint.empty() && conflict.constraint == g.config().name));
+        target_is_key = names_guard || (conflict.constraint.empty() && target == key);
     }
     if (conflict.action == sql::OnConflict::Action::do_update) {
         if (log_only)
@@ -276,9 +306,18 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         } else if (names_guard) {
             p.skip_duplicates = true;
             p.must_rewrite = true;
-        } else if (g.config().action == config::GuardAction::ignore) {
+        } else if (g.config().action == config::GuardAction::ignore && !target_is_key) {
+            // Another index (other columns, another constraint, an expression): its conflicts
+            // stay the server's to skip, with the client's clause kept in the rewrite.
+            const auto clause = on_conflict_clause(text);
+            if (!clause)
+                return refuse(
+                    g, unenforced(g, "INSERT ... ON CONFLICT DO NOTHING on another index"), text);
             p.skip_duplicates = true;
             p.keep_client_conflict_clause = true;
+            p.conflict_clause = std::string(text.substr(clause->first, clause->second));
+            p.conflict_clause_offset =
+                static_cast<std::size_t>(text.data() - sql.data()) + clause->first;
         }
         // Otherwise (reject) the clause names another (real) index: the server infers it and
         // the guard's duplicates still raise, as a real index not named by the clause would.

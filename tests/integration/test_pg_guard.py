@@ -403,30 +403,32 @@ def test_on_conflict_do_nothing_with_server_side_parameters(enroll):
                        ("INSERT 0 1", [("e",)])]
 
 
+ENROLL_CODE = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL, "
+               "code text UNIQUE, note text")
+
+
 def test_ignore_keeps_an_on_conflict_clause_naming_another_index(pg, make_proxy):
-    # Under ignore, `ON CONFLICT (id) DO NOTHING` (the primary key, a real index) skips id
-    # conflicts as the client asked and the guard's duplicates as ignore does: on the twin that
-    # is a bare ON CONFLICT DO NOTHING, which skips conflicts on every unique index.
-    gt = GuardedTable(pg, make_proxy, "g_ignore_other", ENROLL, ["user_id", "course_id"],
+    # Under ignore, `ON CONFLICT (code) DO NOTHING` (a real unique index) skips code conflicts as
+    # the client asked and the guard's duplicates as ignore does: on the twin that is a bare ON
+    # CONFLICT DO NOTHING while no third index conflicts. The client's clause is kept as
+    # written (alias, inference WHERE): a primary-key conflict, which it does not name, still
+    # fails the statement, where a bare clause would have skipped it.
+    gt = GuardedTable(pg, make_proxy, "g_ignore_other", ENROLL_CODE, ["user_id", "course_id"],
                       action="ignore")
     t = gt.name
     script = [
-        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (1, 1, 1, 'first')",
-        # the guard's duplicate, a new row, an id conflict, a repeat inside the statement
-        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (2, 1, 1, 'dup'), "
-        "(3, 1, 2, 'new'), (1, 1, 3, 'id taken'), (4, 1, 2, 'dup in statement') "
-        "{conflict} RETURNING id, note",
-        "INSERT INTO {t} AS e (id, user_id, course_id) VALUES (5, 2, 2) "
-        "{conflict_e} RETURNING e.note",
+        "INSERT INTO {t} (user_id, course_id, code, note) VALUES (1, 1, 'x', 'first')",
+        # the guard's duplicate, a code conflict, a new row, a repeat inside the statement
+        "INSERT INTO {t} AS e (user_id, course_id, code, note) VALUES (1, 1, 'y', 'dup'), "
+        "(2, 2, 'x', 'code taken'), (3, 3, 'z', 'new'), (3, 3, 'w', 'dup in statement') "
+        "{conflict} RETURNING e.code, note",
         # NOT NULL still reported first
-        "INSERT INTO {t} (id, user_id, course_id) VALUES (6, 1, 1), (7, NULL, 9) {conflict}",
-        "SELECT id, user_id, course_id, note FROM {t} ORDER BY 1",
+        "INSERT INTO {t} (user_id, course_id, code) VALUES (1, 1, 'v'), (NULL, 9, 'u') {conflict}",
+        "SELECT user_id, course_id, code, note FROM {t} ORDER BY 1, 2",
     ]
-    proxy_script = [s.format(t=t, conflict="ON CONFLICT (id) DO NOTHING",
-                             conflict_e="ON CONFLICT (id) WHERE e.id > 0 DO NOTHING")
-                    for s in script]
-    twin_script = [s.format(t=t, conflict="ON CONFLICT DO NOTHING", conflict_e="ON CONFLICT DO NOTHING")
-                   for s in script]
+    proxy_script = [s.format(t=t, conflict="ON CONFLICT (code) WHERE e.code <> '' DO NOTHING"
+                             if "AS e" in s else "ON CONFLICT (code) DO NOTHING") for s in script]
+    twin_script = [s.format(t=t, conflict="ON CONFLICT DO NOTHING") for s in script]
     results = []
     for connect, statements in ((gt.connect_proxy, proxy_script), (gt.connect_twin, twin_script)):
         conn = connect()
@@ -436,36 +438,58 @@ def test_ignore_keeps_an_on_conflict_clause_naming_another_index(pg, make_proxy)
         conn.close()
     via_proxy, twin = results
     assert via_proxy == twin
-    assert via_proxy[1] == ("ok", "INSERT 0 1", [(3, "new")])
-    assert via_proxy[2] == ("ok", "INSERT 0 1", [(None,)])
-    assert via_proxy[3][1]["sqlstate"] == "23502"
-    assert via_proxy[4][2] == [(1, 1, 1, "first"), (3, 1, 2, "new"), (5, 2, 2, None)]
-    # Each dropped guard duplicate is logged as ignored (the id conflict is the server's own).
-    lines = gt.duplicate_lines(expected=3)
-    assert [l["action"] for l in lines] == ["ignored"] * 3
+    assert via_proxy[1] == ("ok", "INSERT 0 1", [("z", "new")])
+    assert via_proxy[2][1]["sqlstate"] == "23502"
+    assert via_proxy[3][2] == [(1, 1, "x", "first"), (3, 3, "z", "new")]
+    # The clause is the client's: a guard duplicate dropped, then an id conflict that the
+    # clause does not cover fails the statement (a bare ON CONFLICT would skip it).
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    got = outcome(cur, f"INSERT INTO {t} (id, user_id, course_id, code) VALUES "
+                       f"(100, 1, 1, 'a'), (1, 4, 4, 'b') ON CONFLICT (code) DO NOTHING")
+    assert got[0] == "error" and got[1]["sqlstate"] == "23505", got
+    assert got[1]["constraint"] == f"{t}_pkey"
+    # An error inside the kept clause points into the client's text.
+    sql = (f"INSERT INTO {t} (user_id, course_id, code) VALUES (1, 1, 'c') "
+           f"ON CONFLICT (nosuch) DO NOTHING")
+    with pytest.raises(psycopg2.errors.UndefinedColumn) as raised:
+        cur.execute(sql)  # (1, 1) is a guard duplicate: the statement is rewritten
+    # (the server points at the inference list's parenthesis, as it does on the twin)
+    assert raised.value.diag.statement_position == str(sql.index("(nosuch)") + 1)
+    conn.close()
+    # Each dropped guard duplicate is logged as ignored (the code conflict is the server's),
+    # also in the statements that then failed: 2 + 1 + 1 + 1.
+    lines = gt.duplicate_lines(expected=5)
+    assert [l["action"] for l in lines] == ["ignored"] * 5
 
 
 def test_ignore_keeps_another_indexes_conflict_clause_with_server_side_parameters(pg,
                                                                                 make_proxy):
+    # The same with psycopg 3's server-side binding: the clause's own parameter is written in.
     import psycopg
-    gt = GuardedTable(pg, make_proxy, "g_ignore_other_ps", ENROLL, ["user_id", "course_id"],
+    gt = GuardedTable(pg, make_proxy, "g_ignore_other_ps", ENROLL_CODE, ["user_id", "course_id"],
                       action="ignore")
     t = gt.name
     seen = []
-    for dsn, clause in ((gt.proxy_dsn(), "ON CONFLICT (id) WHERE id > %s DO NOTHING"),
+    for dsn, clause in ((gt.proxy_dsn(), "ON CONFLICT (code) WHERE code <> %s DO NOTHING"),
                         (gt.twin_dsn(), "ON CONFLICT DO NOTHING")):
         out = []
         with psycopg.connect(dsn, autocommit=True) as conn:
             cur = conn.cursor()
-            for params in [(1, 1, 1), (2, 1, 1), (1, 1, 2), (3, 1, 3)]:
-                extra = (0,) if "%s" in clause else ()
-                cur.execute(f"INSERT INTO {t} (id, user_id, course_id) VALUES (%s, %s, %s) "
-                            f"{clause} RETURNING id", params + extra, prepare=True)
+            for params in [(1, 1, "x", 1, 2, "y"),    # two new rows
+                           (1, 1, "z", 3, 3, "w"),    # a guard duplicate (rewritten), a new row
+                           (4, 4, "x", 1, 2, "v"),    # a code conflict, a guard duplicate
+                           (5, 5, "u", 5, 5, "t")]:   # a repeat inside the statement
+                extra = ("",) if "%s DO" in clause else ()
+                cur.execute(f"INSERT INTO {t} (user_id, course_id, code) VALUES (%s, %s, %s), "
+                            f"(%s, %s, %s) {clause} RETURNING code", params + extra,
+                            prepare=True)
                 out.append((cur.statusmessage, cur.fetchall()))
         seen.append(out)
     assert seen[0] == seen[1]
-    assert seen[0] == [("INSERT 0 1", [(1,)]), ("INSERT 0 0", []), ("INSERT 0 0", []),
-                       ("INSERT 0 1", [(3,)])]
+    assert seen[0] == [("INSERT 0 2", [("x",), ("y",)]), ("INSERT 0 1", [("w",)]),
+                       ("INSERT 0 0", []), ("INSERT 0 1", [("u",)])]
 
 
 def test_ignore_action_drops_only_duplicate_rows(pg, make_proxy):

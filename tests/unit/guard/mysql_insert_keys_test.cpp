@@ -3,8 +3,10 @@
 #include "guard/mysql_insert_keys.hpp"
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 
+#include "guard/collation_weights.hpp"
 #include "sql/mysql_parser.hpp"
 
 using namespace uniqguard;
@@ -29,6 +31,21 @@ std::vector<MySqlRowKey> keys_of(const std::string& sql, const MySqlKeyColumns& 
                                             ClientCharset::utf8mb4, why);
     REQUIRE(rows);
     return *rows;
+}
+
+// A VARCHAR(20) key column whose collation folds ASCII case (enough for these tests).
+MySqlKeyColumns email_only() {
+    auto w = std::make_shared<CollationWeights>(true);
+    for (char32_t c = 0x20; c < 0x7F; ++c)
+        w->add(c, std::string(1, (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32)
+                                                        : static_cast<char>(c)));
+    std::string error;
+    REQUIRE(w->finish(error));
+    MySqlKeyColumnType email;
+    email.kind = MySqlKeyColumnType::Kind::string;
+    email.max_chars = 20;
+    email.nullable = true;
+    return MySqlKeyColumns({{"user_id", email, w}});
 }
 
 std::string int_key(std::int64_t v) {
@@ -141,4 +158,31 @@ TEST_CASE("A string with an introducer is read when its bytes mean what the sess
         keys_of("INSERT INTO t (user_id) VALUES (_utf8mb4'8'), (_latin1'8')", user_id_only(false));
     CHECK(rows[0][0].bytes == int_key(8));
     CHECK(rows[1][0].status == NormalizeStatus::cannot_normalize);
+}
+
+TEST_CASE("EMPTY_STRING_IS_NULL: an empty string parameter is the server's to read",
+          "[mysql][keys][prepared]") {
+    // MariaDB may read '' bound as a string as NULL under the mode (taken when the types were
+    // bound): not keyed then; a non-empty one and, without the mode, '' are keyed.
+    namespace my = protocol::mysql;
+    const auto keys = email_only();
+    const std::string sql = "INSERT INTO t (user_id) VALUES (?), (?)";
+    const auto parsed = sql::parse_mysql(sql);
+    REQUIRE(parsed);
+    const auto& insert = *parsed.statements.at(0).get<sql::InsertStatement>();
+    const std::string empty, a = "a";
+    std::vector<my::ExecuteParam> params(2);
+    params[0] = {.type = {my::field_type::var_string, false}, .value = util::as_bytes(empty)};
+    params[1] = {.type = {my::field_type::var_string, false}, .value = util::as_bytes(a)};
+    std::string why;
+    auto rows =
+        mysql_insert_row_keys(insert, sql, {}, keys, ClientCharset::utf8mb4, why, params, true);
+    REQUIRE(rows);
+    CHECK((*rows)[0][0].status == NormalizeStatus::cannot_normalize);
+    CHECK((*rows)[1][0].ok());
+    rows = mysql_insert_row_keys(insert, sql, {}, keys, ClientCharset::utf8mb4, why, params, false);
+    REQUIRE(rows);
+    CHECK((*rows)[0][0].ok());
+    CHECK((*rows)[1][0].ok());
+    CHECK((*rows)[0][0].bytes != (*rows)[1][0].bytes);
 }
