@@ -171,11 +171,12 @@ def test_introduced_strings_key_as_the_session_reads_them(enroll, mariadb):
 
 
 def test_empty_string_is_null_mode_reads_empty_strings_as_null(enroll, mariadb):
-    # sql_mode EMPTY_STRING_IS_NULL: '' is NULL to the server, so (6, '') twice is two NULL keys,
-    # never a duplicate (and never a key to check: read as the string '', the second would cost
-    # a check with the server); the same statements on the twin agree. Then, with the mode off again,
-    # '' is a string key: the second is the index's duplicate. (The mode is turned off with a
-    # non-empty value: under it, `sql_mode = ''` is NULL, which the proxy does not follow.)
+    # sql_mode EMPTY_STRING_IS_NULL: '' is NULL to the server, so (6, '') twice is two NULL
+    # keys, never a duplicate (and never a key to check: read as the string '', the second
+    # would cost a check with the server); the same statements on the twin agree. Then, with
+    # the mode off again, '' is a string key: the second is the index's duplicate. (The mode is
+    # turned off with a non-empty value: under it, `sql_mode = ''` is NULL, which the proxy
+    # does not follow.)
     through, direct = wire(enroll.port), wire(mariadb.port)
     try:
         for mode, uid, second in (("EMPTY_STRING_IS_NULL", 6, b"\x00"),

@@ -9,7 +9,8 @@ form (numbers exact and approximate, strings with escapes and blanks, 0x, X'', b
 introducers: those the proxy reads, _utf8mb4, _utf8/_utf8mb3 and N'' without 4-byte characters
 under this utf8mb4 session, and those it leaves to the server; out-of-range and junk values),
 run under sql_mode = '' so that every row goes in (NULL into the NOT NULL column becomes 0, junk
-is truncated, out-of-range values clamped, with warnings). Every row the proxy keys must key as the stored row; the rest are counted.
+is truncated, out-of-range values clamped, with warnings). Every row the proxy keys must key as
+the stored row; the rest are counted.
 """
 import random
 import subprocess
