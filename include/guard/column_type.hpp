@@ -41,6 +41,12 @@ enum class TypeKind : std::uint8_t {
 // pg_type.typname: "int4", "bpchar", "bool", ...
 std::string_view to_string(TypeKind kind);
 
+// The builtin type's OID (pg_type.oid: 23 for int4, 1184 for timestamptz), and back: nullopt
+// for every OID that is not one of these types. A table, not a catalog lookup: these run per
+// parameter.
+std::uint32_t builtin_oid(TypeKind kind);
+std::optional<TypeKind> kind_of_builtin_oid(std::uint32_t oid);
+
 struct ColumnType {
     TypeKind kind = TypeKind::text;
     // varchar(n) / char(n): n characters; -1 when unlimited.

@@ -112,6 +112,31 @@ std::optional<ColumnType> from_spelling(std::string_view name, const std::vector
 
 }  // namespace
 
+namespace {
+struct BuiltinOid {
+    TypeKind kind;
+    std::uint32_t oid;
+};
+constexpr BuiltinOid kBuiltinOids[] = {
+    {TypeKind::int2, 21},      {TypeKind::int4, 23},        {TypeKind::int8, 20},
+    {TypeKind::numeric, 1700}, {TypeKind::text, 25},        {TypeKind::varchar, 1043},
+    {TypeKind::bpchar, 1042},  {TypeKind::uuid, 2950},      {TypeKind::boolean, 16},
+    {TypeKind::date, 1082},    {TypeKind::timestamp, 1114}, {TypeKind::timestamptz, 1184},
+};
+}  // namespace
+
+std::uint32_t builtin_oid(TypeKind kind) {
+    for (const auto& b : kBuiltinOids)
+        if (b.kind == kind) return b.oid;
+    return 0;  // not reached: every kind is in the table
+}
+
+std::optional<TypeKind> kind_of_builtin_oid(std::uint32_t oid) {
+    for (const auto& b : kBuiltinOids)
+        if (b.oid == oid) return b.kind;
+    return std::nullopt;
+}
+
 std::string_view to_string(TypeKind kind) {
     switch (kind) {
         case TypeKind::int2:

@@ -6,39 +6,6 @@
 namespace uniqguard::proxy {
 
 namespace {
-// The builtin type whose binary format a key column's value is in (a domain's is its base
-// type's), for writing the value as SQL.
-std::uint32_t binary_oid(guard::TypeKind kind) {
-    using K = guard::TypeKind;
-    switch (kind) {
-        case K::int2:
-            return 21;
-        case K::int4:
-            return 23;
-        case K::int8:
-            return 20;
-        case K::numeric:
-            return 1700;
-        case K::text:
-            return 25;
-        case K::varchar:
-            return 1043;
-        case K::bpchar:
-            return 1042;
-        case K::uuid:
-            return 2950;
-        case K::boolean:
-            return 16;
-        case K::date:
-            return 1082;
-        case K::timestamp:
-            return 1114;
-        case K::timestamptz:
-            return 1184;
-    }
-    return 0;
-}
-
 // What one suspected row costs in memory, counted generously (the vector's spare room, each
 // heap block's allocator overhead), so that the bound is one on the proxy's memory.
 std::size_t footprint(const PgCopyGuard::Suspect& s) {
@@ -139,7 +106,7 @@ bool PgCopyGuard::suspect(const protocol::postgres::CopyRow& row) {
             continue;
         }
         if (binary_) {
-            auto sql = guard::parameter_as_sql(binary_oid(table.key_types[k].kind), true,
+            auto sql = guard::parameter_as_sql(guard::builtin_oid(table.key_types[k].kind), true,
                                                std::string_view(*field));
             if (!sql) {
                 error_ = "uniqguard: a binary COPY value of key column \"" +

@@ -15,7 +15,9 @@
 #include "protocol/postgres/message_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
 #include "proxy/pg_copy_guard.hpp"
+#include "proxy/pg_parameter_substitution.hpp"
 #include "sql/pg_lexer.hpp"
+#include "sql/pg_nonstandard_strings.hpp"
 #include "sql/statement_cache.hpp"
 #include "util/ascii_search.hpp"
 
@@ -48,6 +50,9 @@ struct PgGuard::Prepared {
     // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
     // followed at each Execute, as in a Query (pg_session_claims.hpp).
     std::optional<TransactionCommand> transaction;
+    // Analysed with strings masked (standard_conforming_strings off, sql::mask_backslash_strings):
+    // a COPY's options may be misread, so a guarded COPY is refused.
+    bool masked_strings = false;
 };
 
 struct PgGuard::Portal {
@@ -304,45 +309,18 @@ struct ResolvedPart {
     bool unusable = false;               // the proxy cannot even write a check for it
 };
 
-// `text` with every $n replaced by the parameter's value as SQL. nullopt when a parameter cannot
-// be written.
-std::optional<std::string> substitute_parameters(std::string_view text, const pg::BindMessage& bind,
-                                                 const std::vector<std::uint32_t>& types,
-                                                 std::uint32_t fallback_oid,
-                                                 const guard::GuardTable* table = nullptr) {
-    std::vector<sql::Token> tokens;
-    sql::lex_postgres(text, tokens);
-    std::string out;
-    std::size_t at = 0;
-    for (std::size_t k = 0; k < tokens.size(); ++k) {
-        const auto& t = tokens[k];
-        if (t.kind != sql::TokenKind::parameter) continue;
-        const int n = std::atoi(std::string(sql::token_text(text, t).substr(1)).c_str());
-        if (n < 1 || static_cast<std::size_t>(n) > bind.values.size()) return std::nullopt;
-        const std::size_t i = static_cast<std::size_t>(n - 1);
-        std::uint32_t oid = i < types.size() ? types[i] : 0;
-        if ((oid == 0 || oid == unknown_oid) && bind.binary(i)) {
-            oid = fallback_oid;
-            // `column = $n` (a WHERE condition): the server infers the column's type for it.
-            if (table && k >= 2 && sql::is_symbol(text, tokens[k - 1], "=")) {
-                std::string name(sql::token_text(text, tokens[k - 2]));
-                if (tokens[k - 2].kind == sql::TokenKind::quoted_identifier && name.size() >= 2)
-                    name = name.substr(1, name.size() - 2);
-                else
-                    for (char& ch : name)
-                        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                for (const auto& col : table->columns)
-                    if (col.name == name) oid = col.type_oid;
-            }
-        }
-        auto value = guard::parameter_as_sql(oid, bind.binary(i), bind.values[i]);
-        if (!value) return std::nullopt;
-        out.append(text.substr(at, t.offset - at));
-        out += "(" + *value + ")";
-        at = t.end();
-    }
-    out.append(text.substr(at));
-    return out;
+// A COPY analysed with its strings masked (sql::mask_backslash_strings): its options (DELIMITER
+// '\t' reads as a tab) were not read as the server reads them, so it is refused, whatever the
+// plan said of them.
+WritePlan masked_copy_refusal(const WritePlan& copy) {
+    WritePlan p = copy;
+    p.kind = WritePlan::Kind::refuse;
+    p.refusal =
+        "uniqguard: COPY FROM STDIN with a backslash in a string under "
+        "standard_conforming_strings off on table \"" +
+        copy.guard->config().table + "\" is not enforced by guard \"" + copy.guard->config().name +
+        "\" yet; the statement was refused";
+    return p;
 }
 
 // `text` (an ON CONFLICT DO UPDATE's SET list or WHERE) with every EXCLUDED.<column> made the
@@ -434,37 +412,11 @@ std::optional<std::string> returning_of_target(std::string_view list, const std:
 }
 
 // The type a declared parameter OID is read with, for the builtin types keys use; nullopt for
-// every other OID. A table, not column_type_from_catalog's parser: this runs per parameter.
+// every other OID.
 std::optional<guard::ColumnType> type_of_oid(std::uint32_t oid) {
-    using K = guard::TypeKind;
-    switch (oid) {
-        case 21:
-            return guard::ColumnType{.kind = K::int2};
-        case 23:
-            return guard::ColumnType{.kind = K::int4};
-        case 20:
-            return guard::ColumnType{.kind = K::int8};
-        case 1700:
-            return guard::ColumnType{.kind = K::numeric};
-        case 25:
-            return guard::ColumnType{.kind = K::text};
-        case 1043:
-            return guard::ColumnType{.kind = K::varchar};
-        case 1042:
-            return guard::ColumnType{.kind = K::bpchar};
-        case 2950:
-            return guard::ColumnType{.kind = K::uuid};
-        case 16:
-            return guard::ColumnType{.kind = K::boolean};
-        case 1082:
-            return guard::ColumnType{.kind = K::date};
-        case 1114:
-            return guard::ColumnType{.kind = K::timestamp};
-        case 1184:
-            return guard::ColumnType{.kind = K::timestamptz};
-        default:
-            return std::nullopt;
-    }
+    const auto kind = guard::kind_of_builtin_oid(oid);
+    if (!kind) return std::nullopt;
+    return guard::ColumnType{.kind = *kind};
 }
 
 bool is_string_type(guard::TypeKind kind) {
@@ -533,7 +485,8 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
             r.normalized.status = guard::NormalizeStatus::cannot_normalize;
             if (!with_text) return r;
             if (bind) {
-                auto sql = substitute_parameters(s.sql, *bind, types, 0);
+                auto sql = substitute_parameters(s.sql, {*bind, types},
+                                                 {.standard_conforming_strings = standard_strings});
                 if (!sql) {
                     r.unusable = true;
                     return r;
@@ -577,7 +530,9 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
         source = type;
     }
     if (with_text) {
-        if (auto sql = substitute_parameters(s.sql, *bind, types, column.type_oid)) {
+        if (auto sql = substitute_parameters(s.sql, {*bind, types},
+                                             {.standard_conforming_strings = standard_strings,
+                                              .whole_value_oid = column.type_oid})) {
             r.sql = std::move(*sql);
         } else {
             r.unusable = true;
@@ -975,7 +930,9 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         // The keys are the server's to report (guard::LateInsertSql). A prepared statement's
         // Execute runs as the proxy's statement, its parameters written in as SQL values.
         std::optional<std::string> statement(plan.text);
-        if (bind) statement = substitute_parameters(plan.text, *bind, types, 0);
+        if (bind)
+            statement = substitute_parameters(plan.text, {*bind, types},
+                                              {.standard_conforming_strings = standard_strings});
         if (!statement) return refusal("0A000", plan.refusal);
         std::size_t wrap_at = 0;
         if (plan.late_hoist) {
@@ -1037,7 +994,12 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         }
         if (key.invalid) return {};
         if (bind) {
-            auto substituted = substitute_parameters(check.where, *bind, types, 0, &table);
+            // `column = $n` types the parameter as the target's column (`u.course_id = $2`).
+            auto substituted = substitute_parameters(
+                check.where, {*bind, types},
+                {.standard_conforming_strings = standard_strings,
+                 .table = &table,
+                 .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias});
             if (!substituted)
                 key.unusable = true;
             else
@@ -1186,7 +1148,9 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             // parameters, if any, written in as in the rest; copied: error positions in it
             // point back into the client's text).
             std::optional<std::string> clause(plan.conflict_clause);
-            if (bind) clause = substitute_parameters(*clause, *bind, types, 0);
+            if (bind)
+                clause = substitute_parameters(*clause, {*bind, types},
+                                               {.standard_conforming_strings = standard_strings});
             if (!clause) return unreadable_parameter("INSERT into");
             rw.conflict_clause = std::move(*clause);
             if (!bind) rw.conflict_clause_origin = plan.conflict_clause_offset;
@@ -1217,15 +1181,18 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 for (const auto& col : table.columns)
                     if (c < t.columns.size() && col.name == t.columns[c]) column_oid = col.type_oid;
                 auto substituted = substitute_parameters(
-                    guard::canonical_string_literals(v, standard_strings, literals_readable), *bind,
-                    types, column_oid);
+                    guard::canonical_string_literals(v, standard_strings, literals_readable),
+                    {*bind, types},
+                    {.standard_conforming_strings = standard_strings,
+                     .whole_value_oid = column_oid});
                 if (!substituted) return unreadable_parameter("INSERT into");
                 values.push_back(std::move(*substituted));
             }
             rw.values.push_back(std::move(values));
         }
         if (bind && !t.returning.empty()) {
-            auto substituted = substitute_parameters(t.returning, *bind, types, 0);
+            auto substituted = substitute_parameters(
+                t.returning, {*bind, types}, {.standard_conforming_strings = standard_strings});
             if (!substituted) return unreadable_parameter("INSERT into");
             rw.returning = std::move(*substituted);
         }
@@ -1421,7 +1388,11 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         shape_path ? shape_plans.find(*registry_, shape.key) : nullptr;
     if (known && *known && passes_by_shape(**known, text, shape)) return {};
 
-    auto analysis = sql::analyse_postgres(text, shape);
+    // With standard_conforming_strings off, libpg_query reads a masked copy (same ranges); the
+    // masked strings are decoded again from `text` wherever their value counts (resolve).
+    const auto masked =
+        settings_.standard_conforming_strings ? std::nullopt : sql::mask_backslash_strings(text);
+    auto analysis = masked ? sql::analyse_postgres(*masked) : sql::analyse_postgres(text, shape);
     if (analysis.error) return {};  // the server answers the syntax error
     // libpg_query reads strings as with standard_conforming_strings on; with it off the server
     // may refuse the whole string while parsing it (U&'' literals): its error, unrewritten.
@@ -1459,6 +1430,9 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
             continue;
         }
         auto write = plan_write(st, text, *registry_);
+        if (masked && write && st.kind() == sql::StatementKind::copy &&
+            (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
+            *write = masked_copy_refusal(*write);  // its options' strings were masked
         if (write && write->kind == WritePlan::Kind::copy) {
             const auto& cfg = write->guard->config();
             std::string why;
@@ -1746,7 +1720,11 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!registry_->may_mention(p->sql)) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
-    auto analysis = sql::analyse_postgres(prepared->sql);
+    const auto masked = settings_.standard_conforming_strings
+                            ? std::nullopt
+                            : sql::mask_backslash_strings(prepared->sql);
+    prepared->masked_strings = masked.has_value();
+    auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : prepared->sql);
     if (!analysis.error && analysis.statements.size() == 1)
         notice_schema_change(analysis.statements[0]);
     if (analysis.error || analysis.statements.size() != 1 ||
@@ -1872,6 +1850,11 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         } else {
             write = &*fresh;
         }
+    }
+    if (prepared.masked_strings && prepared.statement.kind() == sql::StatementKind::copy &&
+        (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse)) {
+        fresh = masked_copy_refusal(*write);
+        write = &*fresh;
     }
     if (write->kind == WritePlan::Kind::copy && is_utf8(settings_.client_encoding) &&
         is_utf8(settings_.server_encoding)) {

@@ -2,7 +2,9 @@
 without a unique index, compared with the same statements run directly on a twin table that has
 the real unique index (harness/guarded.py)."""
 import datetime
+import io
 
+import psycopg
 import psycopg2
 import psycopg2.errors
 import pytest
@@ -494,42 +496,111 @@ def test_ignore_keeps_another_indexes_conflict_clause_with_server_side_parameter
                        ("INSERT 0 0", []), ("INSERT 0 1", [("u",)])]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (docs/guard.md, 'Not done yet'): a binary "
-                   "parameter of unspecified type inside a cast is read as the column's type")
-def test_binary_parameter_of_unspecified_type_in_a_cast_is_not_read_as_the_column(pg,
-                                                                                make_proxy):
+def test_binary_parameters_of_unspecified_type_are_read_as_the_server_types_them(pg, make_proxy):
     # asyncpg and pgx send Parse without types and binary values: the server types `$2` of
-    # `$2::timestamptz` as timestamptz. In the skipping rewrite (a duplicate under ignore) the
-    # proxy writes the parameters into its own SQL; it must not read those 8 bytes as the
-    # column's timestamp (under TimeZone Europe/Paris the row would be written an hour off):
-    # refused instead, 0A000, nothing written.
+    # `$2::timestamptz` as timestamptz, a bare `$3` as its column's timestamp. In the skipping
+    # rewrite (a duplicate under ignore) the proxy writes the parameters into its own SQL; read
+    # as the column's timestamp, those 8 bytes would be written an hour off under TimeZone
+    # Europe/Paris. Compared with the twin's ON CONFLICT DO NOTHING: the same command tag,
+    # RETURNING rows and table. A binary parameter the proxy cannot type (an argument of
+    # coalesce) is refused, 0A000, nothing written, where the twin writes the row.
     gt = GuardedTable(pg, make_proxy, "g_ignore_cast", "id serial PRIMARY KEY, "
-                      "user_id int NOT NULL, at timestamp NOT NULL", ["user_id", "at"],
-                      action="ignore")
+                      "user_id int NOT NULL, at timestamp NOT NULL, note text",
+                      ["user_id", "at"], action="ignore")
     t = gt.name
-    c = pgwire.RawClient(gt.proxy.port)
-    c.startup(database="app")
-    c.send(pgwire.query("SET TimeZone = 'Europe/Paris'"))
-    c.read_until("Z")
-    c.send(pgwire.query(f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00')"))
-    assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
-    insert = f"INSERT INTO {t} (user_id, at) VALUES ($1, $2::timestamptz), ($1, $3)".encode()
     # 2026-01-01 11:00 UTC (12:00 in Paris: the existing key) in microseconds since 2000-01-01.
     instant = (9497 * 86400 + 11 * 3600) * 1_000_000
     wall = (9497 * 86400 + 13 * 3600) * 1_000_000   # a new key: 13:00
     values = (b"\0\0\0\x04" + (1).to_bytes(4, "big") + b"\0\0\0\x08" + instant.to_bytes(8, "big")
-              + b"\0\0\0\x08" + wall.to_bytes(8, "big"))
-    c.send(b"".join([
-        pgwire.message(b"P", b"s\0" + insert + b"\0\0\0"),
-        pgwire.message(b"B", b"\0s\0\0\x01\0\x01\0\x03" + values + b"\0\0"),
-        pgwire.message(b"E", b"\0\0\0\0\0"),
-        pgwire.message(b"S"),
-    ]))
-    reply = c.read_until("Z")
-    assert [m for m, _ in reply] == ["1", "2", "E", "Z"], reply
-    assert pgwire.error_of(reply)["C"] == "0A000"
-    c.close()
-    assert [r[1:] for r in gt.rows()] == [(1, datetime.datetime(2026, 1, 1, 12, 0))]
+              + b"\0\0\0\x08" + wall.to_bytes(8, "big") + b"\0\0\0\x01n")
+
+    def execute(c, insert):
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + insert.encode() + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\x01\0\x01\0\x04" + values + b"\0\0"),
+            pgwire.message(b"D", b"P\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        return c.read_until("Z")
+
+    results = []
+    for port, database, conflict in ((gt.proxy.port, "app", ""),
+                                     (pg.port, "twin", " ON CONFLICT DO NOTHING")):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        c.send(pgwire.query("SET TimeZone = 'Europe/Paris'"))
+        c.read_until("Z")
+        c.send(pgwire.query(f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00')"))
+        assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
+        reply = execute(c, f"INSERT INTO {t} (user_id, at, note) VALUES "
+                           f"($1, $2::timestamptz, $4), ($1, $3, $4){conflict} "
+                           f"RETURNING user_id, at::text, note")
+        untyped = execute(c, f"INSERT INTO {t} (user_id, at, note) VALUES "
+                             f"($1, $2::timestamptz, $4), (2, $3, coalesce($4, 'x')){conflict}")
+        c.close()
+        results.append((reply, untyped))
+    (via_proxy, refused), (twin, twin_untyped) = results
+    assert [m for m, _ in via_proxy] == ["1", "2", "T", "D", "C", "Z"], via_proxy
+    # (RowDescription names the table by OID, another in the twin's database)
+    assert [m for m in via_proxy if m[0] != "T"] == [m for m in twin if m[0] != "T"]
+    assert pgwire.rows_of(via_proxy) == [["1", "2026-01-01 13:00:00", "n"]]
+    assert [m for m, _ in refused] == ["1", "2", "n", "E", "Z"], refused
+    assert pgwire.error_of(refused)["C"] == "0A000"
+    assert [m for m, _ in twin_untyped] == ["1", "2", "n", "C", "Z"], twin_untyped
+    assert dict(twin_untyped)["C"] == b"INSERT 0 1\0"
+    assert [r[1:] for r in gt.rows()] == [(1, datetime.datetime(2026, 1, 1, 12, 0), None),
+                                          (1, datetime.datetime(2026, 1, 1, 13, 0), "n")]
+
+
+def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
+    # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
+    # (always on) would read a syntax error, and such a statement passed the guard unread. Now
+    # the same outcomes as the twin's real index, in the simple and the extended protocol.
+    gt = GuardedTable(pg, make_proxy, "g_scs_off", "id int PRIMARY KEY, code text, note text",
+                      ["code"])
+    t = gt.name
+    script = [
+        "SET standard_conforming_strings = off",
+        f"INSERT INTO {t} VALUES (1, 'it\\'s', 'a\\\\b')",
+        f"INSERT INTO {t} VALUES (2, 'it''s', 'same key')",       # a duplicate
+        f"INSERT INTO {t} VALUES (3, E'it\\'s')",                 # a duplicate
+        f"INSERT INTO {t} VALUES (4, 'x\\\\y'), (5, 'x\\\\y')",     # a repeat inside
+        f"INSERT INTO {t} VALUES (6, 'x\\\\y')",
+        f"INSERT INTO {t} VALUES (7, 'x\\\\y\\'')",                # a new key: x\y'
+        f"UPDATE {t} SET code = 'it\\'s' WHERE id = 6",            # a duplicate
+        f"UPDATE {t} SET code = 'new\\'' WHERE id = 6",
+        f"INSERT INTO {t} VALUES (8, E'new\\'')",                  # a duplicate of it
+        f"SELECT id, code, note FROM {t} ORDER BY 1",
+    ]
+    via_proxy, twin = both(gt, script)
+    assert via_proxy == twin
+    assert [o[0] if o[0] == "ok" else o[1]["sqlstate"] for o in via_proxy] == [
+        "ok", "ok", "23505", "23505", "23505", "ok", "ok", "23505", "ok", "23505", "ok"]
+    assert via_proxy[2][1]["detail"] == "Key (code)=(it's) already exists."
+    assert via_proxy[-1][2] == [(1, "it's", "a\\b"), (6, "new'", None), (7, "x\\y'", None)]
+    # The extended protocol (psycopg 3, server-side binding): a literal beside a parameter.
+    outcomes = []
+    for dsn in (gt.proxy_dsn(), gt.twin_dsn()):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET standard_conforming_strings = off")
+            for i in (20, 21):
+                try:
+                    conn.execute(f"INSERT INTO {t} (id, code) VALUES (%s, 'ext\\'s')", [i])
+                    outcomes.append("ok")
+                except psycopg.errors.UniqueViolation as e:
+                    outcomes.append(e.diag.message_detail)
+    assert outcomes == ["ok", "Key (code)=(ext's) already exists."] * 2
+    # A COPY whose options hold such a string is refused: they are not read yet.
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SET standard_conforming_strings = off")
+    with pytest.raises(psycopg2.errors.FeatureNotSupported) as refused:
+        cur.copy_expert(f"COPY {t} (id, code) FROM STDIN WITH (DELIMITER '\\t')",
+                        io.StringIO("30\tz\n"))
+    assert "standard_conforming_strings off" in str(refused.value)
+    conn.close()
 
 
 def test_ignore_action_drops_only_duplicate_rows(pg, make_proxy):

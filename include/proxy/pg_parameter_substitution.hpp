@@ -1,0 +1,63 @@
+// A prepared statement's parameters written into SQL text as values, for the statements the
+// proxy runs beside or in place of the client's (the guard's checks and rewrites).
+//
+// A parameter is only written as the value the server would have read when the proxy knows the
+// type the server gives it. Parse may declare it; when it does not (OID 0), a text-format value
+// is written as an untyped literal, which the server types from its place exactly as it typed
+// the parameter. A binary value has no such escape: its bytes mean something only in the
+// server's type, which the proxy reads from the text around the `$n`:
+//   - a cast right after it, `$n::type` or `CAST($n AS type)`: the cast's type;
+//   - the whole text is `$n` and is one column's value: the column's type;
+//   - `column = $n` in a WHERE (the column the target table's, bare or qualified by the
+//     target's name or alias, nothing binding tighter before or after): the column's type.
+// Anywhere else (inside an expression, an operator's operand) the proxy does not infer the
+// server's type, and the substitution is refused (nullopt) rather than guessed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guard/guard_catalog.hpp"
+#include "protocol/postgres/frontend_messages.hpp"
+#include "sql/pg_lexer.hpp"
+
+namespace uniqguard::proxy {
+
+// One execution's parameters: the Bind and the types Parse declared (0: unspecified).
+struct ParameterValues {
+    const protocol::postgres::BindMessage& bind;
+    const std::vector<std::uint32_t>& types;
+};
+
+// Where the text comes from, for reading it and for typing a binary parameter of unspecified
+// type.
+struct SubstitutionContext {
+    // How the text's plain '...' strings read (the session's standard_conforming_strings): a
+    // `$1` inside a string is not a parameter.
+    bool standard_conforming_strings = true;
+    // The text is the value of one column of this type (0: it is not).
+    std::uint32_t whole_value_oid = 0;
+    // The text is a condition on this table (`column = $n`), whose name or alias in the
+    // statement is `qualifier` (unquoted, as the server folds it).
+    const guard::GuardTable* table = nullptr;
+    std::string_view qualifier;
+};
+
+// `text` with every $n replaced by the parameter's value as SQL, parenthesised. nullopt when a
+// parameter cannot be written (out of range, a value parameter_as_sql refuses, a binary value
+// whose type the server infers from somewhere the proxy does not read).
+std::optional<std::string> substitute_parameters(std::string_view text,
+                                                 const ParameterValues& parameters,
+                                                 const SubstitutionContext& context);
+
+// The type the server gives the unspecified parameter at tokens[at] of `text`, by the rules
+// above; nullopt when the proxy does not know it.
+std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
+                                                     const std::vector<sql::Token>& tokens,
+                                                     std::size_t at,
+                                                     const SubstitutionContext& context);
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,200 @@
+#include "proxy/pg_parameter_substitution.hpp"
+
+#include <cctype>
+#include <charconv>
+
+#include "guard/column_type.hpp"
+#include "guard/pg_sql_literal.hpp"
+
+namespace uniqguard::proxy {
+
+namespace {
+constexpr std::uint32_t kUnknownOid = 705;
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// An unquoted word at tokens[i], folded as the server folds it; empty when there is none.
+std::string word_at(std::string_view text, const std::vector<sql::Token>& tokens, std::size_t i) {
+    if (i >= tokens.size() || tokens[i].kind != sql::TokenKind::identifier) return {};
+    return lower(sql::token_text(text, tokens[i]));
+}
+
+// A name at tokens[i] (unquoted and folded, or quoted and taken as written); nullopt when the
+// token is no name.
+std::optional<std::string> name_at(std::string_view text, const std::vector<sql::Token>& tokens,
+                                   std::size_t i) {
+    if (i >= tokens.size()) return std::nullopt;
+    const std::string_view t = sql::token_text(text, tokens[i]);
+    if (tokens[i].kind == sql::TokenKind::identifier) return lower(t);
+    // "x" only: a U&"x" name has escapes the proxy does not decode here.
+    if (tokens[i].kind == sql::TokenKind::quoted_identifier && t.size() >= 2 && t.front() == '"') {
+        std::string name;
+        for (std::size_t k = 1; k + 1 < t.size(); ++k) {
+            name += t[k];
+            if (t[k] == '"') ++k;  // "" is one quote
+        }
+        return name;
+    }
+    return std::nullopt;
+}
+
+// A `(n[, m])` type modifier at tokens[i], appended to `name`; `i` moves past it. False when
+// the group holds anything but integers (a minus sign allowed: numeric(5,-2)).
+bool take_type_modifier(std::string_view text, const std::vector<sql::Token>& tokens,
+                        std::size_t& i, std::string& name) {
+    if (i >= tokens.size() || !sql::is_symbol(text, tokens[i], "(")) return true;
+    name += '(';
+    for (++i; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_symbol(text, t, ")")) {
+            name += ')';
+            ++i;
+            return true;
+        }
+        if (t.kind != sql::TokenKind::integer && !sql::is_symbol(text, t, ",") &&
+            !sql::is_symbol(text, t, "-"))
+            return false;
+        name += sql::token_text(text, t);
+    }
+    return false;
+}
+
+// The type named from tokens[i] on (after `::`, or CAST's AS), as one of the key types' OIDs;
+// `i` moves past the name. nullopt for any other type, an array, a name the proxy cannot read.
+std::optional<std::uint32_t> cast_type_at(std::string_view text,
+                                          const std::vector<sql::Token>& tokens, std::size_t& i) {
+    if (word_at(text, tokens, i) == "pg_catalog" && i + 1 < tokens.size() &&
+        sql::is_symbol(text, tokens[i + 1], "."))
+        i += 2;
+    std::string name = word_at(text, tokens, i);
+    if (name.empty()) return std::nullopt;  // quoted ("char" is another type) or no name
+    ++i;
+    if ((name == "character" || name == "char") && word_at(text, tokens, i) == "varying") {
+        name += " varying";
+        ++i;
+    }
+    if (!take_type_modifier(text, tokens, i, name)) return std::nullopt;
+    if (name.starts_with("timestamp")) {
+        const std::string with = word_at(text, tokens, i);
+        if ((with == "with" || with == "without") && word_at(text, tokens, i + 1) == "time" &&
+            word_at(text, tokens, i + 2) == "zone") {
+            name += " " + with + " time zone";
+            i += 3;
+        }
+    }
+    // int4[] or int4 ARRAY: the parameter is an array.
+    if ((i < tokens.size() && sql::is_symbol(text, tokens[i], "[")) ||
+        word_at(text, tokens, i) == "array")
+        return std::nullopt;
+    const auto type = guard::column_type_from_catalog(name, true);
+    if (!type) return std::nullopt;
+    return guard::builtin_oid(type->kind);
+}
+
+// Nothing before tokens[i] binds to it tighter than `=` does: the start, an opening
+// parenthesis, or a keyword of looser binding.
+bool starts_comparison(std::string_view text, const std::vector<sql::Token>& tokens,
+                       std::size_t i) {
+    if (i == 0) return true;
+    const auto& t = tokens[i - 1];
+    if (sql::is_symbol(text, t, "(")) return true;
+    const std::string w = word_at(text, tokens, i - 1);
+    return w == "where" || w == "and" || w == "or" || w == "not";
+}
+
+// Nothing after tokens[i - 1] binds to it tighter than `=` does: the end, a closing
+// parenthesis, or a keyword of looser binding (IS, AND, OR, RETURNING).
+bool ends_comparison(std::string_view text, const std::vector<sql::Token>& tokens, std::size_t i) {
+    if (i >= tokens.size()) return true;
+    if (sql::is_symbol(text, tokens[i], ")")) return true;
+    const std::string w = word_at(text, tokens, i);
+    return w == "and" || w == "or" || w == "is" || w == "returning";
+}
+
+// `column = $n` with the parameter at tokens[at]: the column's type, if the column is the
+// target table's.
+std::optional<std::uint32_t> compared_column_type(std::string_view text,
+                                                  const std::vector<sql::Token>& tokens,
+                                                  std::size_t at,
+                                                  const SubstitutionContext& context) {
+    if (!context.table || at < 2 || !sql::is_symbol(text, tokens[at - 1], "=") ||
+        !ends_comparison(text, tokens, at + 1))
+        return std::nullopt;
+    const std::size_t column_at = at - 2;
+    const auto column = name_at(text, tokens, column_at);
+    if (!column) return std::nullopt;
+    std::size_t first = column_at;
+    if (column_at >= 2 && sql::is_symbol(text, tokens[column_at - 1], ".")) {
+        const auto qualifier = name_at(text, tokens, column_at - 2);
+        if (!qualifier || *qualifier != context.qualifier) return std::nullopt;
+        first = column_at - 2;
+    }
+    if (!starts_comparison(text, tokens, first)) return std::nullopt;
+    for (const auto& c : context.table->columns)
+        if (c.name == *column) return c.type_oid;
+    return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
+                                                     const std::vector<sql::Token>& tokens,
+                                                     std::size_t at,
+                                                     const SubstitutionContext& context) {
+    // `::` binds tightest of all: `$n::type` reads the parameter as the type, whatever the
+    // expression around it.
+    if (at + 1 < tokens.size() && sql::is_symbol(text, tokens[at + 1], "::")) {
+        std::size_t i = at + 2;
+        return cast_type_at(text, tokens, i);
+    }
+    if (at >= 2 && sql::is_symbol(text, tokens[at - 1], "(") &&
+        word_at(text, tokens, at - 2) == "cast" && word_at(text, tokens, at + 1) == "as") {
+        std::size_t i = at + 2;
+        const auto type = cast_type_at(text, tokens, i);
+        if (i < tokens.size() && sql::is_symbol(text, tokens[i], ")")) return type;
+        return std::nullopt;
+    }
+    if (tokens.size() == 1 && context.whole_value_oid != 0) return context.whole_value_oid;
+    return compared_column_type(text, tokens, at, context);
+}
+
+std::optional<std::string> substitute_parameters(std::string_view text,
+                                                 const ParameterValues& parameters,
+                                                 const SubstitutionContext& context) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens,
+                      {.standard_conforming_strings = context.standard_conforming_strings});
+    const auto& bind = parameters.bind;
+    std::string out;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        const auto& t = tokens[k];
+        if (t.kind == sql::TokenKind::invalid) return std::nullopt;  // where a $n may hide
+        if (t.kind != sql::TokenKind::parameter) continue;
+        const std::string_view digits = sql::token_text(text, t).substr(1);
+        std::size_t n = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || n < 1 ||
+            n > bind.values.size())
+            return std::nullopt;
+        const std::size_t i = n - 1;
+        std::uint32_t oid = i < parameters.types.size() ? parameters.types[i] : 0;
+        if ((oid == 0 || oid == kUnknownOid) && bind.binary(i) && bind.values[i]) {
+            const auto inferred = inferred_parameter_type(text, tokens, k, context);
+            if (!inferred) return std::nullopt;
+            oid = *inferred;
+        }
+        auto value = guard::parameter_as_sql(oid, bind.binary(i), bind.values[i]);
+        if (!value) return std::nullopt;
+        out.append(text.substr(at, t.offset - at));
+        out += "(" + *value + ")";
+        at = t.end();
+    }
+    out.append(text.substr(at));
+    return out;
+}
+
+}  // namespace uniqguard::proxy

@@ -1,0 +1,115 @@
+#include "proxy/pg_parameter_substitution.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+namespace pg = uniqguard::protocol::postgres;
+
+namespace {
+// 2026-01-01 11:00:00 UTC in microseconds since 2000-01-01, as the binary timestamp(tz) sends it.
+const std::string kInstant("\x00\x02\xea\x50\x43\x40\x6c\x00", 8);
+const std::string kFive("\x00\x00\x00\x05", 4);
+
+guard::GuardTable enroll() {
+    guard::GuardTable t;
+    t.schema = "public";
+    t.name = "enroll";
+    t.columns = {{.name = "user_id", .type_name = "integer", .type_oid = 23},
+                 {.name = "at", .type_name = "timestamp without time zone", .type_oid = 1114},
+                 {.name = "Note", .type_name = "text", .type_oid = 25}};
+    return t;
+}
+
+// One binary parameter of unspecified type.
+struct OneBinary {
+    std::string value;
+    pg::BindMessage bind;
+    std::vector<std::uint32_t> types{0};
+    explicit OneBinary(std::string v) : value(std::move(v)) {
+        bind.formats = {1};
+        bind.values = {std::string_view(value)};
+    }
+    std::optional<std::string> in(std::string_view text, const SubstitutionContext& c = {}) {
+        return substitute_parameters(text, {bind, types}, c);
+    }
+};
+}  // namespace
+
+TEST_CASE("a binary parameter of unspecified type is read as the cast's type") {
+    OneBinary p(kInstant);
+    CHECK(p.in("$1::timestamptz", {.whole_value_oid = 1114}) ==
+          "(E'2026-01-01 11:00:00+00'::timestamptz)::timestamptz");
+    CHECK(p.in("$1::timestamp with time zone") ==
+          "(E'2026-01-01 11:00:00+00'::timestamptz)::timestamp with time zone");
+    CHECK(p.in("$1::pg_catalog.timestamp(3)") ==
+          "(E'2026-01-01 11:00:00'::timestamp)::pg_catalog.timestamp(3)");
+    CHECK(p.in("CAST($1 AS timestamp without time zone)") ==
+          "CAST((E'2026-01-01 11:00:00'::timestamp) AS timestamp without time zone)");
+    OneBinary five(kFive);
+    CHECK(five.in("$1::int4 + 1") == "(E'5'::int4)::int4 + 1");
+    CHECK(five.in("lower($1::integer::text)") == "lower((E'5'::int4)::integer::text)");
+}
+
+TEST_CASE("a cast the proxy cannot read refuses the substitution") {
+    OneBinary p(kFive);
+    CHECK(p.in("$1::int4[]") == std::nullopt);
+    CHECK(p.in("$1::int4 array") == std::nullopt);
+    CHECK(p.in("$1::float8") == std::nullopt);    // not a key type
+    CHECK(p.in("$1::\"char\"") == std::nullopt);  // quoted: another type
+    CHECK(p.in("$1::char") == std::nullopt);      // char(1): the proxy does not guess
+    CHECK(p.in("$1::myschema.int4") == std::nullopt);
+    CHECK(p.in("CAST($1 AS int4[])") == std::nullopt);
+}
+
+TEST_CASE("a bare binary parameter takes the column's type only as a whole value") {
+    OneBinary p(kFive);
+    CHECK(p.in("$1", {.whole_value_oid = 23}) == "(E'5'::int4)");
+    CHECK(p.in("$1") == std::nullopt);
+    CHECK(p.in("$1 + 1", {.whole_value_oid = 23}) == std::nullopt);
+    CHECK(p.in("($1)", {.whole_value_oid = 23}) == std::nullopt);
+    CHECK(p.in("coalesce($1, 0)", {.whole_value_oid = 23}) == std::nullopt);
+}
+
+TEST_CASE("column = $n types the parameter as the target's column") {
+    const auto table = enroll();
+    OneBinary p(kFive);
+    const SubstitutionContext bare{.table = &table, .qualifier = "enroll"};
+    CHECK(p.in("user_id = $1", bare) == "user_id = (E'5'::int4)");
+    CHECK(p.in("enroll.user_id = $1 AND true", bare) == "enroll.user_id = (E'5'::int4) AND true");
+    CHECK(p.in("x = 1 AND (\"user_id\" = $1)", bare) == "x = 1 AND (\"user_id\" = (E'5'::int4))");
+    CHECK(p.in("user_id = $1 RETURNING *", bare) == "user_id = (E'5'::int4) RETURNING *");
+    // Another table's column, an unknown column, an operator on either side: not inferred.
+    CHECK(p.in("other.user_id = $1", bare) == std::nullopt);
+    CHECK(p.in("\"User_id\" = $1", bare) == std::nullopt);
+    CHECK(p.in("user_id = $1 + 1", bare) == std::nullopt);
+    CHECK(p.in("user_id = $1 || 'x'", bare) == std::nullopt);
+    CHECK(p.in("1 + user_id = $1", bare) == std::nullopt);
+    CHECK(p.in("user_id < $1", bare) == std::nullopt);
+    CHECK(p.in("$1 = user_id", bare) == std::nullopt);
+    CHECK(p.in("user_id = $1", {}) == std::nullopt);  // no table: no inference
+    const SubstitutionContext aliased{.table = &table, .qualifier = "u"};
+    CHECK(p.in("u.user_id = $1", aliased) == "u.user_id = (E'5'::int4)");
+    CHECK(p.in("enroll.user_id = $1", aliased) == std::nullopt);  // the alias hides the name
+}
+
+TEST_CASE("parameters inside strings are not substituted") {
+    OneBinary p(kFive);
+    // Standard strings: '\' ends at the quote, so `$1` after it is a parameter.
+    CHECK(p.in("'\\' || $1::int4") == "'\\' || (E'5'::int4)::int4");
+    // Off: \' is an escaped quote and `$1::int4` is inside the string.
+    CHECK(p.in("'\\' || $1::int4'", {.standard_conforming_strings = false}) == "'\\' || $1::int4'");
+    // An unterminated string may hide one: refused.
+    CHECK(p.in("'\\' || $1::int4", {.standard_conforming_strings = false}) == std::nullopt);
+}
+
+TEST_CASE("text and typed parameters are written as before") {
+    pg::BindMessage bind;
+    bind.values = {std::string_view("7"), std::nullopt};
+    const std::vector<std::uint32_t> unspecified{0, 0};
+    CHECK(substitute_parameters("$1 + $2", {bind, unspecified}, {}) == "(E'7') + (NULL)");
+    const std::vector<std::uint32_t> typed{23, 25};
+    CHECK(substitute_parameters("$1 + $2", {bind, typed}, {}) == "(E'7'::int4) + (NULL::text)");
+    CHECK(substitute_parameters("$3", {bind, typed}, {}) == std::nullopt);
+    CHECK(substitute_parameters("$0", {bind, typed}, {}) == std::nullopt);
+}
