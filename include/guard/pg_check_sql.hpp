@@ -73,8 +73,8 @@ struct InsertRewrite {
     std::vector<std::vector<std::string>> values;  // per row, each value as SQL
     std::string overriding;                        // "", "OVERRIDING SYSTEM VALUE", ...
     std::string returning;                         // after RETURNING; empty: none
-    bool keep_conflict_clause = false;             // append ON CONFLICT DO NOTHING
-    std::string conflict_clause;  // else, when not empty: appended as is (the client's own)
+    // The client's ON CONFLICT … DO NOTHING, appended as is; empty: none.
+    std::string conflict_clause;
     std::size_t conflict_clause_origin = std::string::npos;  // its place in the client's text
     bool nulls_distinct = true;                              // false: NULLs in keys compare equal
     std::vector<std::size_t> drop_rows;  // rows known to repeat an earlier row's key

@@ -70,13 +70,11 @@ struct WritePlan {
     // ...and the ON CONFLICT clause names the guard's key or constraint, which the server cannot
     // infer (42P10 / 42704): the statement is always rewritten without it.
     bool must_rewrite = false;
-    // A bare ON CONFLICT DO NOTHING: kept in the rewrite for the table's real indexes.
-    bool keep_conflict_clause = false;
-    // Action "ignore" and an ON CONFLICT … DO NOTHING that names another index (a real one):
-    // the client's clause is kept in the rewrite as written, so the server still skips that
-    // index's conflicts, while the guard's duplicates are dropped as under ignore.
-    bool keep_client_conflict_clause = false;
-    // ...that clause as written (ON up to RETURNING or the end) and its offset in the parsed text.
+    // The ON CONFLICT … DO NOTHING kept in the skipping rewrite, as the client wrote it (ON up
+    // to RETURNING or the end), and its offset in the parsed text: a bare one, for the table's
+    // real indexes; or, under action "ignore", one naming another (real) index, so that the
+    // server still skips that index's conflicts while the guard's duplicates are dropped as
+    // under ignore. Empty: none kept (no clause, or one naming the guard's key).
     std::string conflict_clause;
     std::size_t conflict_clause_offset = 0;
     // The table is written as is: forward untouched, no check (log action with ON CONFLICT).

@@ -267,9 +267,7 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
     }
     out += "((" + keep + ")" + not_null_violation + ")";
     out += " ORDER BY uniqguard_v.uniqguard_row";
-    if (ins.keep_conflict_clause)
-        out += " ON CONFLICT DO NOTHING";
-    else if (!ins.conflict_clause.empty()) {
+    if (!ins.conflict_clause.empty()) {
         out += " ";
         if (copies && ins.conflict_clause_origin != std::string::npos)
             copies->push_back({out.size(), ins.conflict_clause_origin, ins.conflict_clause.size()});

@@ -1142,11 +1142,10 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         rw.alias = t.alias;
         rw.columns = t.columns;
         rw.returning = t.returning;
-        rw.keep_conflict_clause = plan.keep_conflict_clause;
-        if (plan.keep_client_conflict_clause) {
-            // ON CONFLICT … DO NOTHING on another index, under ignore: kept as written (its
-            // parameters, if any, written in as in the rest; copied: error positions in it
-            // point back into the client's text).
+        if (!plan.conflict_clause.empty()) {
+            // The client's ON CONFLICT … DO NOTHING: kept as written (its parameters, if any,
+            // written in as in the rest; copied: error positions in it point back into the
+            // client's text).
             std::optional<std::string> clause(plan.conflict_clause);
             if (bind)
                 clause = substitute_parameters(*clause, {*bind, types},

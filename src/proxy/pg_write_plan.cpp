@@ -300,21 +300,17 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
                              .guard = &g,
                              .forward_untouched = true,
                              .text = text};
-        if (bare) {
-            p.skip_duplicates = true;
-            p.keep_conflict_clause = true;
-        } else if (names_guard) {
+        if (names_guard) {
             p.skip_duplicates = true;
             p.must_rewrite = true;
-        } else if (g.config().action == config::GuardAction::ignore && !target_is_key) {
-            // Another index (other columns, another constraint, an expression): its conflicts
-            // stay the server's to skip, with the client's clause kept in the rewrite.
+        } else if (bare || (g.config().action == config::GuardAction::ignore && !target_is_key)) {
+            // Bare: kept for the table's real indexes. Another index (other columns, another
+            // constraint, an expression), under ignore: its conflicts stay the server's to
+            // skip. Either way the client's clause is kept in the rewrite.
             const auto clause = on_conflict_clause(text);
             if (!clause)
-                return refuse(
-                    g, unenforced(g, "INSERT ... ON CONFLICT DO NOTHING on another index"), text);
+                return refuse(g, unenforced(g, "this INSERT ... ON CONFLICT DO NOTHING"), text);
             p.skip_duplicates = true;
-            p.keep_client_conflict_clause = true;
             p.conflict_clause = std::string(text.substr(clause->first, clause->second));
             p.conflict_clause_offset =
                 static_cast<std::size_t>(text.data() - sql.data()) + clause->first;

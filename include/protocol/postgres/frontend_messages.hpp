@@ -37,6 +37,8 @@ struct BindMessage {
         return (formats.size() == 1 ? formats[0] : formats[parameter]) == 1;
     }
 };
+// A Bind read into a fresh message (the unit tests' way; the guard re-uses a portal's message
+// with decode_bind_into).
 std::optional<BindMessage> decode_bind(util::Bytes body);
 // decode_bind into `m`, re-using its vectors' memory (one Bind per prepared INSERT: no
 // allocation once a portal has seen its first). False, and `m` unspecified, when malformed.

@@ -312,7 +312,7 @@ TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "
         f.plan("INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT DO NOTHING");
     REQUIRE(bare);
     CHECK(bare->skip_duplicates);
-    CHECK(bare->keep_conflict_clause);
+    CHECK(bare->conflict_clause == "ON CONFLICT DO NOTHING");
     CHECK_FALSE(bare->must_rewrite);
 
     auto target = f.plan(
@@ -337,7 +337,7 @@ TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "
     REQUIRE(other);
     CHECK_FALSE(other->skip_duplicates);
     CHECK_FALSE(other->must_rewrite);
-    CHECK_FALSE(other->keep_client_conflict_clause);
+    CHECK(other->conflict_clause.empty());
 
     // Under ignore the guard's duplicates are dropped and the clause on the other index kept.
     Fixture ignoring(config::GuardAction::ignore);
@@ -346,8 +346,7 @@ TEST_CASE("ON CONFLICT DO NOTHING: which forms skip, which must be rewritten", "
         "ON CONFLICT (id) DO NOTHING");
     REQUIRE(other_ignored);
     CHECK(other_ignored->skip_duplicates);
-    CHECK(other_ignored->keep_client_conflict_clause);
-    CHECK_FALSE(other_ignored->keep_conflict_clause);
+    CHECK(other_ignored->conflict_clause == "ON CONFLICT (id) DO NOTHING");
     CHECK_FALSE(other_ignored->must_rewrite);
 }
 
@@ -366,7 +365,7 @@ TEST_CASE("log forwards ON CONFLICT untouched; ignore skips", "[pg_write_plan]")
     p = ignore.plan("INSERT INTO enroll (user_id, course_id) VALUES (1, 1)");
     REQUIRE(p);
     CHECK(p->skip_duplicates);
-    CHECK_FALSE(p->keep_conflict_clause);
+    CHECK(p->conflict_clause.empty());
 }
 
 TEST_CASE("UPDATE: which key columns are set, the condition as written", "[pg_write_plan]") {
