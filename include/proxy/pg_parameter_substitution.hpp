@@ -9,7 +9,8 @@
 //   - a cast right after it, `$n::type` or `CAST($n AS type)`: the cast's type;
 //   - the whole text is `$n` and is one column's value: the column's type;
 //   - `column = $n` in a WHERE (the column the target table's, bare or qualified by the
-//     target's name or alias, nothing binding tighter before or after): the column's type.
+//     target's name or alias, nothing binding tighter before or after; no subquery or BETWEEN
+//     anywhere in the text): the column's type.
 // Anywhere else (inside an expression, an operator's operand) the proxy does not infer the
 // server's type, and the substitution is refused (nullopt) rather than guessed.
 #pragma once

@@ -50,9 +50,6 @@ struct PgGuard::Prepared {
     // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
     // followed at each Execute, as in a Query (pg_session_claims.hpp).
     std::optional<TransactionCommand> transaction;
-    // Analysed with strings masked (standard_conforming_strings off, sql::mask_backslash_strings):
-    // a COPY's options may be misread, so a guarded COPY is refused.
-    bool masked_strings = false;
 };
 
 struct PgGuard::Portal {
@@ -308,20 +305,6 @@ struct ResolvedPart {
     std::optional<std::string> display;  // for the duplicate log; nullopt = NULL
     bool unusable = false;               // the proxy cannot even write a check for it
 };
-
-// A COPY analysed with its strings masked (sql::mask_backslash_strings): its options (DELIMITER
-// '\t' reads as a tab) were not read as the server reads them, so it is refused, whatever the
-// plan said of them.
-WritePlan masked_copy_refusal(const WritePlan& copy) {
-    WritePlan p = copy;
-    p.kind = WritePlan::Kind::refuse;
-    p.refusal =
-        "uniqguard: COPY FROM STDIN with a backslash in a string under "
-        "standard_conforming_strings off on table \"" +
-        copy.guard->config().table + "\" is not enforced by guard \"" + copy.guard->config().name +
-        "\" yet; the statement was refused";
-    return p;
-}
 
 // `text` (an ON CONFLICT DO UPDATE's SET list or WHERE) with every EXCLUDED.<column> made the
 // proposed row's value in the proxy's rewrite (guard::excluded_column). nullopt: a column the
@@ -1375,7 +1358,13 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     // analysed even if it names no guarded table.
     const bool two_phase = !open_writes_.empty() && util::contains_ignoring_case(q->sql, "prepare");
     if (!two_phase && !registry_->may_mention(q->sql)) return {};
-    const std::string_view text = q->sql;
+    // With standard_conforming_strings off the guard reads the text with an E before every
+    // plain string that holds a backslash (sql/pg_nonstandard_strings.hpp); its own statements
+    // are built from that text, a statement forwarded unchanged goes as the client wrote it.
+    const auto prefixed = settings_.standard_conforming_strings
+                              ? std::nullopt
+                              : sql::with_escape_string_prefixes(q->sql);
+    const std::string_view text = prefixed ? std::string_view(*prefixed) : q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
     thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
     sql::literal_shape(text, shape);
@@ -1387,11 +1376,7 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         shape_path ? shape_plans.find(*registry_, shape.key) : nullptr;
     if (known && *known && passes_by_shape(**known, text, shape)) return {};
 
-    // With standard_conforming_strings off, libpg_query reads a masked copy (same ranges); the
-    // masked strings are decoded again from `text` wherever their value counts (resolve).
-    const auto masked =
-        settings_.standard_conforming_strings ? std::nullopt : sql::mask_backslash_strings(text);
-    auto analysis = masked ? sql::analyse_postgres(*masked) : sql::analyse_postgres(text, shape);
+    auto analysis = sql::analyse_postgres(text, shape);
     if (analysis.error) return {};  // the server answers the syntax error
     // libpg_query reads strings as with standard_conforming_strings on; with it off the server
     // may refuse the whole string while parsing it (U&'' literals): its error, unrewritten.
@@ -1429,9 +1414,6 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
             continue;
         }
         auto write = plan_write(st, text, *registry_);
-        if (masked && write && st.kind() == sql::StatementKind::copy &&
-            (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
-            *write = masked_copy_refusal(*write);  // its options' strings were masked
         if (write && write->kind == WritePlan::Kind::copy) {
             const auto& cfg = write->guard->config();
             std::string why;
@@ -1719,11 +1701,12 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!registry_->may_mention(p->sql)) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
-    const auto masked = settings_.standard_conforming_strings
-                            ? std::nullopt
-                            : sql::mask_backslash_strings(prepared->sql);
-    prepared->masked_strings = masked.has_value();
-    auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : prepared->sql);
+    // As in on_query: the guard's copy of the text has E before every plain string that holds a
+    // backslash, under standard_conforming_strings off (the server has the client's).
+    if (!settings_.standard_conforming_strings)
+        if (auto prefixed = sql::with_escape_string_prefixes(prepared->sql))
+            prepared->sql = std::move(*prefixed);
+    auto analysis = sql::analyse_postgres(prepared->sql);
     if (!analysis.error && analysis.statements.size() == 1)
         notice_schema_change(analysis.statements[0]);
     if (analysis.error || analysis.statements.size() != 1 ||
@@ -1849,11 +1832,6 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         } else {
             write = &*fresh;
         }
-    }
-    if (prepared.masked_strings && prepared.statement.kind() == sql::StatementKind::copy &&
-        (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse)) {
-        fresh = masked_copy_refusal(*write);
-        write = &*fresh;
     }
     if (write->kind == WritePlan::Kind::copy && is_utf8(settings_.client_encoding) &&
         is_utf8(settings_.server_encoding)) {

@@ -124,6 +124,11 @@ std::optional<std::uint32_t> compared_column_type(std::string_view text,
     if (!context.table || at < 2 || !sql::is_symbol(text, tokens[at - 1], "=") ||
         !ends_comparison(text, tokens, at + 1))
         return std::nullopt;
+    // A subquery's columns hide the target's (`… IN (SELECT id FROM r WHERE created = $1)`),
+    // and `x BETWEEN 1 AND col = $1` compares the BETWEEN's result: neither is followed here.
+    for (const auto& t : tokens)
+        if (sql::is_word(text, t, "select") || sql::is_word(text, t, "between"))
+            return std::nullopt;
     const std::size_t column_at = at - 2;
     const auto column = name_at(text, tokens, column_at);
     if (!column) return std::nullopt;

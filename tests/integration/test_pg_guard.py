@@ -571,14 +571,30 @@ def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy)
         f"UPDATE {t} SET code = 'it\\'s' WHERE id = 6",            # a duplicate
         f"UPDATE {t} SET code = 'new\\'' WHERE id = 6",
         f"INSERT INTO {t} VALUES (8, E'new\\'')",                  # a duplicate of it
+        # EXCLUDED.code inside a string is not a reference (read as the server reads it)
+        f"INSERT INTO {t} VALUES (9, 'q\\'') ON CONFLICT (code) DO UPDATE "
+        f"SET note = 'not excluded.code, it\\'s' RETURNING id, note",
+        f"INSERT INTO {t} VALUES (10, 'q\\'') ON CONFLICT (code) DO UPDATE "
+        f"SET note = 'not excluded.code, it\\'s' RETURNING id, note",
         f"SELECT id, code, note FROM {t} ORDER BY 1",
     ]
     via_proxy, twin = both(gt, script)
     assert via_proxy == twin
     assert [o[0] if o[0] == "ok" else o[1]["sqlstate"] for o in via_proxy] == [
-        "ok", "ok", "23505", "23505", "23505", "ok", "ok", "23505", "ok", "23505", "ok"]
+        "ok", "ok", "23505", "23505", "23505", "ok", "ok", "23505", "ok", "23505", "ok", "ok", "ok"]
+    assert via_proxy[10][2] == [(9, None)] and via_proxy[11][2] == [(9, "not excluded.code, it's")]
     assert via_proxy[2][1]["detail"] == "Key (code)=(it's) already exists."
-    assert via_proxy[-1][2] == [(1, "it's", "a\\b"), (6, "new'", None), (7, "x\\y'", None)]
+    assert via_proxy[-1][2] == [(1, "it's", "a\\b"), (6, "new'", None), (7, "x\\y'", None),
+                                (9, "q'", "not excluded.code, it's")]
+    # A volatile function is refused in a key column's new value, also between such strings
+    # (where a reader under the setting on would take it for part of a string).
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SET standard_conforming_strings = off")
+    with pytest.raises(psycopg2.errors.FeatureNotSupported):
+        cur.execute(f"UPDATE {t} SET code = 'p\\'q' || random()::text || 'r\\'s' WHERE id = 9")
+    conn.close()
     # The extended protocol (psycopg 3, server-side binding): a literal beside a parameter.
     outcomes = []
     for dsn in (gt.proxy_dsn(), gt.twin_dsn()):
@@ -591,16 +607,22 @@ def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy)
                 except psycopg.errors.UniqueViolation as e:
                     outcomes.append(e.diag.message_detail)
     assert outcomes == ["ok", "Key (code)=(ext's) already exists."] * 2
-    # A COPY whose options hold such a string is refused: they are not read yet.
-    conn = gt.connect_proxy()
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SET standard_conforming_strings = off")
-    with pytest.raises(psycopg2.errors.FeatureNotSupported) as refused:
-        cur.copy_expert(f"COPY {t} (id, code) FROM STDIN WITH (DELIMITER '\\t')",
-                        io.StringIO("30\tz\n"))
-    assert "standard_conforming_strings off" in str(refused.value)
-    conn.close()
+    # A COPY whose options hold such a string: DELIMITER '\t' is a tab under the setting off.
+    outcomes = []
+    for connect in (gt.connect_proxy, gt.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        cur = conn.cursor()
+        cur.execute("SET standard_conforming_strings = off")
+        for data in ("30\tz\n", "31\tit's\n"):
+            try:
+                cur.copy_expert(f"COPY {t} (id, code) FROM STDIN WITH (DELIMITER '\\t')",
+                                io.StringIO(data))
+                outcomes.append(cur.rowcount)
+            except psycopg2.errors.UniqueViolation as e:
+                outcomes.append(e.diag.message_detail)
+        conn.close()
+    assert outcomes == [1, "Key (code)=(it's) already exists."] * 2
 
 
 def test_ignore_action_drops_only_duplicate_rows(pg, make_proxy):

@@ -88,6 +88,9 @@ TEST_CASE("column = $n types the parameter as the target's column") {
     CHECK(p.in("user_id < $1", bare) == std::nullopt);
     CHECK(p.in("$1 = user_id", bare) == std::nullopt);
     CHECK(p.in("user_id = $1", {}) == std::nullopt);  // no table: no inference
+    // A subquery's own columns, a BETWEEN's AND: not the target's column.
+    CHECK(p.in("id IN (SELECT id FROM r WHERE user_id = $1)", bare) == std::nullopt);
+    CHECK(p.in("x BETWEEN 1 AND user_id = $1", bare) == std::nullopt);
     const SubstitutionContext aliased{.table = &table, .qualifier = "u"};
     CHECK(p.in("u.user_id = $1", aliased) == "u.user_id = (E'5'::int4)");
     CHECK(p.in("enroll.user_id = $1", aliased) == std::nullopt);  // the alias hides the name
