@@ -170,6 +170,10 @@ class PgGuard {
                          const sql::LiteralShape& shape);
     // Whether a capture of keys the key set must learn (PendingCheck::new_keys) is still due.
     bool learning_keys_of(const guard::GuardState& guard) const;
+    // A prepared statement's parameter types as its Executes read them: Parse's, with each
+    // parameter of unspecified type used more than once typed as all its uses agree
+    // (pg_parameter_substitution.hpp).
+    std::vector<std::uint32_t> execute_types(const Prepared& prepared, const WritePlan& plan) const;
     // What to do with one write whose values are known now.
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);

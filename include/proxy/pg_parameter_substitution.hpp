@@ -61,4 +61,18 @@ std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
                                                      std::size_t at,
                                                      const SubstitutionContext& context);
 
+// A parameter of unspecified type used more than once gets one type from the server: the
+// first use it analyses that fixes one (an UPDATE's WHERE before its SET, VALUES before
+// RETURNING); every other use reads that type, cast. The proxy reads each use alone, so it only
+// keeps such a parameter where every use gives the same type by the rules above (a cast, a bare
+// VALUES value — `bare_values`: their offsets in `statement` and their columns' types — or
+// `column = $n`, also in an UPDATE's SET list): `declared`, extended to every parameter the
+// statement uses, with each such parameter's type in place of its 0; and kNoCommonType for one
+// whose uses do not agree or cannot be typed, which refuses its substitution and its reading.
+inline constexpr std::uint32_t kNoCommonType = 0xFFFFFFFF;
+std::vector<std::uint32_t> with_repeated_parameter_types(
+    std::string_view statement, const std::vector<std::uint32_t>& declared,
+    const std::vector<std::pair<std::size_t, std::uint32_t>>& bare_values,
+    const SubstitutionContext& context);
+
 }  // namespace uniqguard::proxy

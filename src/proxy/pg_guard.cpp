@@ -50,6 +50,9 @@ struct PgGuard::Prepared {
     // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
     // followed at each Execute, as in a Query (pg_session_claims.hpp).
     std::optional<TransactionCommand> transaction;
+    // parameter_types with the type of each parameter of unspecified type used more than once
+    // (with_repeated_parameter_types); made with the plan.
+    mutable std::optional<std::vector<std::uint32_t>> execute_types;
 };
 
 struct PgGuard::Portal {
@@ -1793,6 +1796,38 @@ void PgGuard::on_close(util::Bytes body) {
         portals_.erase(std::string(c->name));
 }
 
+std::vector<std::uint32_t> PgGuard::execute_types(const Prepared& prepared,
+                                                  const WritePlan& plan) const {
+    const auto& table = plan.guard->table();
+    // An INSERT's bare `$n` values, typed by their columns (no column list: the table's order).
+    std::vector<std::pair<std::size_t, std::uint32_t>> bare_values;
+    std::string_view qualifier = table.name;
+    if (const auto* ins = std::get_if<sql::InsertStatement>(&prepared.statement.body)) {
+        if (!ins->alias.empty()) qualifier = ins->alias;
+        for (const auto& row : ins->rows)
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                const auto& v = row[c];
+                if (v.kind != sql::ValueKind::parameter || !v.casts.empty()) continue;
+                const std::string* name = nullptr;
+                if (ins->columns.empty()) {
+                    if (c < table.columns.size()) name = &table.columns[c].name;
+                } else if (c < ins->columns.size()) {
+                    name = &ins->columns[c];
+                }
+                for (const auto& col : table.columns)
+                    if (name && col.name == *name)
+                        bare_values.emplace_back(v.range.offset, col.type_oid);
+            }
+    } else if (!plan.alias.empty()) {
+        qualifier = plan.alias;
+    }
+    return with_repeated_parameter_types(
+        prepared.sql, prepared.parameter_types, bare_values,
+        {.standard_conforming_strings = settings_.standard_conforming_strings,
+         .table = &table,
+         .qualifier = qualifier});
+}
+
 PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::string& out,
                                      pg::ReplyTracker& tracker, bool in_transaction) {
     auto e = pg::decode_execute(body);
@@ -1840,7 +1875,11 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         begin_copy(*write, prepared.sql, in_transaction, false);
         return {};
     }
-    Decision d = decide(*write, &portal->bind, prepared.parameter_types, in_transaction);
+    if (!prepared.execute_types && write->kind != WritePlan::Kind::unready)
+        prepared.execute_types = execute_types(prepared, *write);
+    Decision d = decide(*write, &portal->bind,
+                        prepared.execute_types ? *prepared.execute_types : prepared.parameter_types,
+                        in_transaction);
     using K = Decision::Kind;
     if (d.kind == K::pass) return {};
     if (d.kind == K::wait) return {.wait = true};

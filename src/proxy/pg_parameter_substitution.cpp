@@ -96,23 +96,24 @@ std::optional<std::uint32_t> cast_type_at(std::string_view text,
 }
 
 // Nothing before tokens[i] binds to it tighter than `=` does: the start, an opening
-// parenthesis, or a keyword of looser binding.
+// parenthesis or a comma, or a keyword of looser binding (SET: an UPDATE's assignment, which
+// types the parameter as its column too).
 bool starts_comparison(std::string_view text, const std::vector<sql::Token>& tokens,
                        std::size_t i) {
     if (i == 0) return true;
     const auto& t = tokens[i - 1];
-    if (sql::is_symbol(text, t, "(")) return true;
+    if (sql::is_symbol(text, t, "(") || sql::is_symbol(text, t, ",")) return true;
     const std::string w = word_at(text, tokens, i - 1);
-    return w == "where" || w == "and" || w == "or" || w == "not";
+    return w == "where" || w == "and" || w == "or" || w == "not" || w == "set";
 }
 
 // Nothing after tokens[i - 1] binds to it tighter than `=` does: the end, a closing
-// parenthesis, or a keyword of looser binding (IS, AND, OR, RETURNING).
+// parenthesis or a comma, or a keyword of looser binding (IS, AND, OR, WHERE, RETURNING).
 bool ends_comparison(std::string_view text, const std::vector<sql::Token>& tokens, std::size_t i) {
     if (i >= tokens.size()) return true;
-    if (sql::is_symbol(text, tokens[i], ")")) return true;
+    if (sql::is_symbol(text, tokens[i], ")") || sql::is_symbol(text, tokens[i], ",")) return true;
     const std::string w = word_at(text, tokens, i);
-    return w == "and" || w == "or" || w == "is" || w == "returning";
+    return w == "and" || w == "or" || w == "is" || w == "where" || w == "returning";
 }
 
 // `column = $n` with the parameter at tokens[at]: the column's type, if the column is the
@@ -187,12 +188,14 @@ std::optional<std::string> substitute_parameters(std::string_view text,
             return std::nullopt;
         const std::size_t i = n - 1;
         std::uint32_t oid = i < parameters.types.size() ? parameters.types[i] : 0;
+        if (oid == kNoCommonType && bind.values[i]) return std::nullopt;
         if ((oid == 0 || oid == kUnknownOid) && bind.binary(i) && bind.values[i]) {
             const auto inferred = inferred_parameter_type(text, tokens, k, context);
             if (!inferred) return std::nullopt;
             oid = *inferred;
         }
-        auto value = guard::parameter_as_sql(oid, bind.binary(i), bind.values[i]);
+        auto value =
+            guard::parameter_as_sql(oid == kNoCommonType ? 0 : oid, bind.binary(i), bind.values[i]);
         if (!value) return std::nullopt;
         out.append(text.substr(at, t.offset - at));
         out += "(" + *value + ")";
@@ -200,6 +203,44 @@ std::optional<std::string> substitute_parameters(std::string_view text,
     }
     out.append(text.substr(at));
     return out;
+}
+
+std::vector<std::uint32_t> with_repeated_parameter_types(
+    std::string_view statement, const std::vector<std::uint32_t>& declared,
+    const std::vector<std::pair<std::size_t, std::uint32_t>>& bare_values,
+    const SubstitutionContext& context) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(statement, tokens,
+                      {.standard_conforming_strings = context.standard_conforming_strings});
+    // Per parameter: its uses, and the type they agree on so far.
+    std::vector<std::uint32_t> uses, agreed;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        if (tokens[k].kind != sql::TokenKind::parameter) continue;
+        const std::string_view digits = sql::token_text(statement, tokens[k]).substr(1);
+        std::size_t n = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        // (past the protocol's 65,535 parameters: the server refuses the statement)
+        if (ec != std::errc{} || end != digits.data() + digits.size() || n < 1 || n > 65535)
+            continue;
+        if (uses.size() < n) {
+            uses.resize(n, 0);
+            agreed.resize(n, 0);
+        }
+        std::optional<std::uint32_t> type;
+        for (const auto& [offset, oid] : bare_values)
+            if (offset == tokens[k].offset) type = oid;
+        if (!type) type = inferred_parameter_type(statement, tokens, k, context);
+        auto& a = agreed[n - 1];
+        if (uses[n - 1]++ == 0)
+            a = type.value_or(kNoCommonType);
+        else if (!type || *type != a)
+            a = kNoCommonType;
+    }
+    std::vector<std::uint32_t> types = declared;
+    if (types.size() < uses.size()) types.resize(uses.size(), 0);
+    for (std::size_t i = 0; i < uses.size(); ++i)
+        if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid)) types[i] = agreed[i];
+    return types;
 }
 
 }  // namespace uniqguard::proxy

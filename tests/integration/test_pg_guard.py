@@ -553,6 +553,56 @@ def test_binary_parameters_of_unspecified_type_are_read_as_the_server_types_them
                                           (1, datetime.datetime(2026, 1, 1, 13, 0), "n")]
 
 
+def test_a_parameter_of_unspecified_type_used_twice_is_read_as_all_its_uses_agree(pg,
+                                                                                   make_proxy):
+    # The server types a parameter once, at the first use it analyses (an UPDATE's WHERE
+    # before its SET): in `SET at = $1 … AND $1::timestamptz > …` the 8 bytes are a timestamptz,
+    # stored converted into the timestamp column. The proxy reads each use alone, so such an
+    # UPDATE is refused (0A000, nothing changed); where every use gives the column's type
+    # (`SET at = $1 … OR at = $1`) it is checked as the twin's index decides.
+    gt = GuardedTable(pg, make_proxy, "g_param_twice", "id serial PRIMARY KEY, "
+                      "user_id int NOT NULL, at timestamp NOT NULL", ["user_id", "at"])
+    t = gt.name
+    noon = (9497 * 86400 + 12 * 3600) * 1_000_000   # 2026-01-01 12:00 as a timestamp
+    values = (b"\0\0\0\x08" + noon.to_bytes(8, "big") + b"\0\0\0\x04" + (2).to_bytes(4, "big"))
+
+    def execute(c, sql):
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + sql.encode() + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\x01\0\x01\0\x02" + values + b"\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        return c.read_until("Z")
+
+    results = []
+    for port, database in ((gt.proxy.port, "app"), (pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        c.send(pgwire.query("SET TimeZone = 'Europe/Paris'"))
+        c.read_until("Z")
+        c.send(pgwire.query(f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00'), "
+                            f"(2, '2026-01-01 09:00')"))
+        assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
+        # Both rows would end on (1, 12:00).
+        agreeing = execute(c, f"UPDATE {t} SET user_id = 1, at = $1 WHERE user_id = $2 "
+                              f"OR at = $1")
+        # The twin moves row 2 to (1, 13:00): 12:00 UTC is 13:00 in Paris.
+        disagreeing = execute(c, f"UPDATE {t} SET user_id = 1, at = $1 WHERE user_id = $2 "
+                                 f"AND $1::timestamptz > '2000-01-01'")
+        c.close()
+        results.append((agreeing, disagreeing))
+    (via_proxy, refused), (twin, twin_disagreeing) = results
+    assert [m for m, _ in via_proxy] == [m for m, _ in twin] == ["1", "2", "E", "Z"]
+    assert pgwire.error_of(via_proxy)["C"] == pgwire.error_of(twin)["C"] == "23505"
+    assert pgwire.error_of(via_proxy)["D"] == pgwire.error_of(twin)["D"]
+    assert [m for m, _ in refused] == ["1", "2", "E", "Z"], refused
+    assert pgwire.error_of(refused)["C"] == "0A000"
+    assert dict(twin_disagreeing)["C"] == b"UPDATE 1\0"
+    assert sorted(r[1:] for r in gt.rows()) == [(1, datetime.datetime(2026, 1, 1, 12, 0)),
+                                                (2, datetime.datetime(2026, 1, 1, 9, 0))]
+
+
 def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
     # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
     # (always on) would read a syntax error, and such a statement passed the guard unread. Now

@@ -116,3 +116,39 @@ TEST_CASE("text and typed parameters are written as before") {
     CHECK(substitute_parameters("$3", {bind, typed}, {}) == std::nullopt);
     CHECK(substitute_parameters("$0", {bind, typed}, {}) == std::nullopt);
 }
+
+TEST_CASE("a parameter of unspecified type used twice keeps the type its uses agree on") {
+    const auto table = enroll();
+    const SubstitutionContext c{.table = &table, .qualifier = "enroll"};
+    const std::vector<std::uint32_t> none;
+    // Bare VALUES values of int4 columns twice: int4. $2 once: left unspecified.
+    const std::string insert = "INSERT INTO enroll (user_id, at) VALUES ($1, $2), ($1, $3)";
+    CHECK(with_repeated_parameter_types(insert, none, {{41, 23}, {51, 23}}, c) ==
+          std::vector<std::uint32_t>{23, 0, 0});
+    // A cast and a bare value of another type: no common type.
+    const std::string mixed = "INSERT INTO enroll (user_id, at) VALUES ($1::int4, $1)";
+    CHECK(with_repeated_parameter_types(mixed, none, {{51, 1114}}, c) ==
+          std::vector<std::uint32_t>{kNoCommonType});
+    // The UPDATE of the review: WHERE reads $1 as timestamptz, SET as the column's timestamp.
+    const std::string update =
+        "UPDATE enroll SET at = $1 WHERE user_id = $2 AND $1::timestamptz > now()";
+    CHECK(with_repeated_parameter_types(update, none, {}, c) ==
+          std::vector<std::uint32_t>{kNoCommonType, 0});
+    // SET and WHERE on the same column agree; a declared type is kept whatever the uses.
+    const std::string same = "UPDATE enroll SET user_id = $1, at = $2 WHERE user_id = $1";
+    CHECK(with_repeated_parameter_types(same, none, {}, c) == std::vector<std::uint32_t>{23, 0});
+    CHECK(with_repeated_parameter_types(update, {1184, 23}, {}, c) ==
+          std::vector<std::uint32_t>{1184, 23});
+    // A use the proxy cannot type (an operand) spoils the agreement.
+    const std::string operand = "UPDATE enroll SET user_id = $1 WHERE user_id = $1 + 1";
+    CHECK(with_repeated_parameter_types(operand, none, {}, c) ==
+          std::vector<std::uint32_t>{kNoCommonType});
+}
+
+TEST_CASE("a parameter without a common type is not written") {
+    pg::BindMessage bind;
+    bind.values = {std::string_view("007"), std::nullopt};
+    const std::vector<std::uint32_t> types{kNoCommonType, kNoCommonType};
+    CHECK(substitute_parameters("$1", {bind, types}, {}) == std::nullopt);
+    CHECK(substitute_parameters("$2", {bind, types}, {}) == "(NULL)");  // NULL has no type
+}
