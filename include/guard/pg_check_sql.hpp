@@ -23,6 +23,7 @@
 
 #include "config/config.hpp"
 #include "guard/guard_catalog.hpp"
+#include "sql/pg_lexer.hpp"
 
 namespace uniqguard::guard {
 
@@ -103,7 +104,7 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
                                        std::vector<CopiedText>* copies = nullptr);
 // False when `value` ends in an explicit cast to a string type (::text, CAST(.. AS varchar))
 // and `column` is not of a string type: the INSERT's assignment would refuse it.
-bool assignable_to(std::string_view value, const TableColumn& column);
+bool assignable_to(std::string_view value, const TableColumn& column, sql::LexOptions lex = {});
 
 struct UpdateCheck {
     // Per key column: the value the UPDATE sets (nullopt = NULL), or, when `assigned[i]` is

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "guard/duplicate_log.hpp"
@@ -144,6 +145,11 @@ class PgGuard {
 
     Outcome on_query(util::Bytes body, util::Bytes raw, std::string& out,
                      protocol::postgres::ReplyTracker& tracker, bool in_transaction);
+    // on_query's work; `changes_settings`: the text may change a setting values are read under
+    // (the statements after such a change see settings_unconfirmed_).
+    Outcome read_query(util::Bytes body, std::string& out,
+                       protocol::postgres::ReplyTracker& tracker, bool in_transaction,
+                       bool changes_settings);
     Outcome on_parse(util::Bytes body, std::string& out, protocol::postgres::ReplyTracker& tracker);
     void on_bind(util::Bytes body);
     Outcome on_execute(util::Bytes body, util::Bytes raw, std::string& out,
@@ -174,6 +180,10 @@ class PgGuard {
     // parameter of unspecified type used more than once typed as all its uses agree
     // (pg_parameter_substitution.hpp).
     std::vector<std::uint32_t> execute_types(const Prepared& prepared, const WritePlan& plan) const;
+    // How the session reads '...' strings, for every pass over a client's text.
+    sql::LexOptions lex_options() const {
+        return {.standard_conforming_strings = settings_.standard_conforming_strings};
+    }
     // What to do with one write whose values are known now.
     Decision decide(const WritePlan& plan, const protocol::postgres::BindMessage* bind,
                     const std::vector<std::uint32_t>& parameter_types, bool in_transaction);
@@ -270,6 +280,12 @@ class PgGuard {
     // The message being decided comes in a failed transaction with nothing sent since: the
     // server refuses it (25P02), so it neither claims nor waits.
     bool in_failed_transaction_ = false;
+    // A change of a setting the guard reads values under (pg_setting_changes.hpp) was sent and
+    // the server has not answered it yet: guarded writes are refused until the session is idle
+    // with nothing owed (its ParameterStatus has come by then).
+    bool settings_unconfirmed_ = false;
+    // Prepared statements whose text may change such a setting: their Bind sets the above.
+    std::unordered_set<std::string> setting_statements_;
     protocol::postgres::TransactionStatus last_status_ =
         protocol::postgres::TransactionStatus::idle;
 };

@@ -15,6 +15,7 @@
 #include "guard/column_type.hpp"
 #include "guard/guard_registry.hpp"
 #include "protocol/postgres/copy_rows.hpp"
+#include "sql/pg_lexer.hpp"
 #include "sql/statement.hpp"
 
 namespace uniqguard::proxy {
@@ -101,14 +102,18 @@ struct WritePlan {
 
 // nullopt: the statement does not write to a guarded table (or the guard layer has nothing to
 // do with it). `sql` is the string the statement's ranges point into.
+// `lex`: how the session reads '...' strings (standard_conforming_strings): every pass over the
+// client's text lexes it so (libpg_query may have been given a masked copy,
+// sql/pg_nonstandard_strings.hpp).
 std::optional<WritePlan> plan_write(const sql::Statement& statement, std::string_view sql,
-                                    const guard::GuardRegistry& registry);
+                                    const guard::GuardRegistry& registry, sql::LexOptions lex = {});
 
 // `WITH <CTEs> INSERT …`: the offset in `text` of the INSERT after the WITH list (nullopt:
 // the text does not begin with a WITH list followed by an INSERT).
-std::optional<std::size_t> insert_after_with(std::string_view text);
+std::optional<std::size_t> insert_after_with(std::string_view text, sql::LexOptions lex = {});
 // The same for the first of `words` (lower case) after the WITH list.
 std::optional<std::size_t> statement_after_with(std::string_view text,
-                                                std::initializer_list<std::string_view> words);
+                                                std::initializer_list<std::string_view> words,
+                                                sql::LexOptions lex = {});
 
 }  // namespace uniqguard::proxy

@@ -1,12 +1,12 @@
-// With standard_conforming_strings off, the server reads a plain '...' string exactly as an
-// E'...' string: a backslash escapes (`'it\'s'` is one string). libpg_query, and every lexer
-// pass of the proxy that does not know the session's setting, read it as with the setting on:
-// `'it\'` and then an unterminated string, a syntax error, so such a statement would pass the
-// guard unread. For such a session the guard works on the client's text with an E written
-// before every plain string that holds a backslash: the same statement under the setting off,
-// and read the same by every reader under either setting. Only the proxy's own statements built
-// from it carry the E's (the server reads them as it reads the client's); a statement forwarded
-// as it is goes as the client wrote it.
+// libpg_query reads '...' strings as the server does with standard_conforming_strings on: a
+// backslash is an ordinary character. With it off the server reads `'it\'s'` as one string,
+// libpg_query as a string and then an unterminated one: a syntax error, and the statement would
+// pass the guard unread. So for such a session the text is handed to libpg_query with the inside
+// of every plain string that holds a backslash masked (same length, no quote or backslash left):
+// the token boundaries, and so every range of the analysis, are the server's. The masked
+// strings' values are wrong in the analysis and must be decoded again from the client's text
+// (decode_string_token with standard_conforming_strings off), as the guard does for every
+// string under that setting.
 #pragma once
 
 #include <optional>
@@ -15,8 +15,8 @@
 
 namespace uniqguard::sql {
 
-// `sql` with E before every plain string that holds a backslash, read as the server reads it
-// with standard_conforming_strings off; nullopt when there is none (use `sql` itself).
-std::optional<std::string> with_escape_string_prefixes(std::string_view sql);
+// `sql` with the plain strings that hold a backslash masked, read as the server reads them with
+// standard_conforming_strings off; nullopt when there is none (parse `sql` itself).
+std::optional<std::string> mask_backslash_strings(std::string_view sql);
 
 }  // namespace uniqguard::sql

@@ -150,9 +150,9 @@ std::string insert_probe(const GuardTable& table, const InsertCheck& check, bool
     return out;
 }
 
-bool assignable_to(std::string_view value, const TableColumn& column) {
+bool assignable_to(std::string_view value, const TableColumn& column, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(value, tokens) || tokens.empty()) return true;
+    if (!sql::lex_postgres(value, tokens, lex) || tokens.empty()) return true;
     // The type word after the last top-level "::" or "AS" (CAST(x AS t)).
     std::string_view type;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i)

@@ -16,6 +16,7 @@
 #include "protocol/postgres/message_writer.hpp"
 #include "proxy/pg_copy_guard.hpp"
 #include "proxy/pg_parameter_substitution.hpp"
+#include "proxy/pg_setting_changes.hpp"
 #include "sql/pg_lexer.hpp"
 #include "sql/pg_nonstandard_strings.hpp"
 #include "sql/statement_cache.hpp"
@@ -50,6 +51,13 @@ struct PgGuard::Prepared {
     // SAVEPOINT, RELEASE or ROLLBACK TO prepared in the extended protocol (JDBC's way):
     // followed at each Execute, as in a Query (pg_session_claims.hpp).
     std::optional<TransactionCommand> transaction;
+    // Analysed with strings masked (standard_conforming_strings off, sql::mask_backslash_strings):
+    // a COPY's options may be misread, so a guarded COPY is refused.
+    bool masked_strings = false;
+    // The settings the server read the statement's text under, at its Parse: its literals mean
+    // what they meant then (ParseSettings).
+    std::string client_encoding;
+    bool standard_conforming_strings = true;
     // parameter_types with the type of each parameter of unspecified type used more than once
     // (with_repeated_parameter_types); made with the plan.
     mutable std::optional<std::vector<std::uint32_t>> execute_types;
@@ -230,7 +238,7 @@ void PgGuard::guard_named_statements() {
         auto analysis = sql::analyse_postgres(prepared->sql);
         std::optional<WritePlan> plan;
         if (!analysis.error && analysis.statements.size() == 1)
-            plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
+            plan = plan_write(analysis.statements[0], prepared->sql, *registry_, lex_options());
         if (!plan || plan->must_rewrite || prepared_.contains(name) ||
             (plan->kind == WritePlan::Kind::refuse && plan->refuse_at_parse)) {
             unguarded_.put_back(name, std::move(text));
@@ -309,14 +317,28 @@ struct ResolvedPart {
     bool unusable = false;               // the proxy cannot even write a check for it
 };
 
+// A COPY analysed with its strings masked (sql::mask_backslash_strings): its options (DELIMITER
+// '\t' reads as a tab) were not read as the server reads them, so it is refused, whatever the
+// plan said of them.
+WritePlan masked_copy_refusal(const WritePlan& copy) {
+    WritePlan p = copy;
+    p.kind = WritePlan::Kind::refuse;
+    p.refusal =
+        "uniqguard: COPY FROM STDIN with a backslash in a string under "
+        "standard_conforming_strings off on table \"" +
+        copy.guard->config().table + "\" is not enforced by guard \"" + copy.guard->config().name +
+        "\" yet; the statement was refused";
+    return p;
+}
+
 // `text` (an ON CONFLICT DO UPDATE's SET list or WHERE) with every EXCLUDED.<column> made the
 // proposed row's value in the proxy's rewrite (guard::excluded_column). nullopt: a column the
 // rows do not set (the server would give its default; the rewrite has none).
-std::optional<std::string> rewrite_excluded(std::string_view text,
+std::optional<std::string> rewrite_excluded(std::string_view text, sql::LexOptions lex,
                                             const std::vector<std::string>& columns,
                                             const guard::GuardTable& table) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(text, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(text, tokens, lex)) return std::nullopt;
     std::string out;
     std::size_t at = 0;
     for (std::size_t i = 0; i + 2 < tokens.size(); ++i) {
@@ -358,9 +380,9 @@ std::optional<std::string> rewrite_excluded(std::string_view text,
 }
 
 // `statement` (an INSERT) up to its ON CONFLICT clause. nullopt: none found.
-std::optional<std::string> without_on_conflict(std::string_view statement) {
+std::optional<std::string> without_on_conflict(std::string_view statement, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(statement, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(statement, tokens, lex)) return std::nullopt;
     int depth = 0;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
@@ -375,9 +397,10 @@ std::optional<std::string> without_on_conflict(std::string_view statement) {
 // An upsert's RETURNING list for the proxy's UPDATE … FROM: a top-level `*` made `target.*`.
 // nullopt: a form it does not place (`t.*` of another name is fine; a bare `*` inside an
 // expression cannot be one).
-std::optional<std::string> returning_of_target(std::string_view list, const std::string& target) {
+std::optional<std::string> returning_of_target(std::string_view list, const std::string& target,
+                                               sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(list, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(list, tokens, lex)) return std::nullopt;
     std::string out;
     std::size_t at = 0;
     int depth = 0;
@@ -766,6 +789,18 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                                     "\" are refused until guard \"" + cfg.name + "\" is ready (" +
                                     why + ")");
     }
+    if (settings_unconfirmed_) {
+        const std::string why =
+            "uniqguard: a write to table \"" + cfg.table + "\", guarded by \"" + cfg.name +
+            "\", sent before the server confirmed a change of standard_conforming_strings, "
+            "client_encoding, TimeZone or DateStyle, is refused: the proxy would read its "
+            "values under the old setting (wait for the change's reply, or send a Sync, first)";
+        if (cfg.action == config::GuardAction::log) {
+            spdlog::warn("guard {}: {} (action = \"log\": forwarded unchecked)", cfg.name, why);
+            return {};
+        }
+        return refusal("0A000", why);
+    }
     if (plan.kind == WritePlan::Kind::copy) {
         // A prepared COPY under an encoding the proxy does not read (on_execute follows the
         // others).
@@ -818,8 +853,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                         : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
                                                                       : "";
         up.nulls_distinct = nulls_distinct;
-        auto set = rewrite_excluded(plan.upsert_set, t.columns, table);
-        auto where = rewrite_excluded(plan.upsert_where, t.columns, table);
+        auto set = rewrite_excluded(plan.upsert_set, lex_options(), t.columns, table);
+        auto where = rewrite_excluded(plan.upsert_where, lex_options(), t.columns, table);
         if (!set || !where)
             return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                         cfg.table +
@@ -835,10 +870,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 const auto c =
                     std::find_if(table.columns.begin(), table.columns.end(),
                                  [&](const auto& col) { return col.name == t.columns[i]; });
-                if (c == table.columns.end() || guard::assignable_to(row[i], *c)) continue;
+                if (c == table.columns.end() || guard::assignable_to(row[i], *c, lex_options()))
+                    continue;
                 // Should the server accept it after all, the refusal after it undoes it: never
                 // a write without its ON CONFLICT and unchecked.
-                auto cut = without_on_conflict(plan.text);
+                auto cut = without_on_conflict(plan.text, lex_options());
                 auto refused = refusal(
                     "0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" + cfg.table +
                                  "\" with a value of an explicit string cast is not enforced by "
@@ -855,8 +891,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         up.where = std::move(*where);
         if (!t.returning.empty()) {
             // In an UPDATE … FROM, `*` would be the proposed rows' columns too.
-            auto returning =
-                returning_of_target(t.returning, t.alias.empty() ? table.name : t.alias);
+            auto returning = returning_of_target(
+                t.returning, t.alias.empty() ? table.name : t.alias, lex_options());
             if (!returning)
                 return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                             cfg.table +
@@ -923,7 +959,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         std::size_t wrap_at = 0;
         if (plan.late_hoist) {
             // Found again in the text sent (parameters written in move it).
-            const auto at = insert_after_with(*statement);
+            const auto at = insert_after_with(*statement, lex_options());
             if (!at) return refusal("0A000", plan.refusal);
             wrap_at = *at;
         }
@@ -1029,7 +1065,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     for (const auto& row : plan.rows)
         for (std::size_t k = 0; k < row.size(); ++k)
             if ((row[k].cast || row[k].opaque_cast) &&
-                !guard::assignable_to(row[k].sql, table.columns[table.key_columns[k]]))
+                !guard::assignable_to(row[k].sql, table.columns[table.key_columns[k]],
+                                      lex_options()))
                 return {};
 
     // INSERT, first pass (the common path ends here): each row's key fingerprinted, every new
@@ -1151,7 +1188,9 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         for (const auto& row : t.values)
             for (std::size_t c = 0; c < row.size() && c < t.columns.size(); ++c)
                 for (const auto& col : table.columns)
-                    if (col.name == t.columns[c] && !guard::assignable_to(row[c], col)) return {};
+                    if (col.name == t.columns[c] &&
+                        !guard::assignable_to(row[c], col, lex_options()))
+                        return {};
         for (const auto& row : t.values) {
             std::vector<std::string> values;
             for (std::size_t c = 0; c < row.size(); ++c) {
@@ -1353,6 +1392,23 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                                    pg::ReplyTracker& tracker, bool in_transaction) {
     auto q = pg::decode_query(body);
     if (!q) return {};
+    // A change of a setting values are read under holds for the statements after it in the
+    // string (read_query) and for everything after the string until the server has answered.
+    // A Query that waits is read again from the start: as if not read yet.
+    const bool unconfirmed_before = settings_unconfirmed_;
+    const bool changes_settings = may_change_read_settings(q->sql);
+    Outcome o = read_query(body, out, tracker, in_transaction, changes_settings);
+    if (o.wait)
+        settings_unconfirmed_ = unconfirmed_before;
+    else if (changes_settings)
+        settings_unconfirmed_ = true;
+    return o;
+}
+
+PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::ReplyTracker& tracker,
+                                     bool in_transaction, bool changes_settings) {
+    auto q = pg::decode_query(body);
+    if (!q) return {};
     if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(q->sql)) {
         for (auto& [name, prepared] : prepared_) prepared->maybe_gone = true;
         unguarded_.on_deallocation_seen();
@@ -1361,25 +1417,25 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     // analysed even if it names no guarded table.
     const bool two_phase = !open_writes_.empty() && util::contains_ignoring_case(q->sql, "prepare");
     if (!two_phase && !registry_->may_mention(q->sql)) return {};
-    // With standard_conforming_strings off the guard reads the text with an E before every
-    // plain string that holds a backslash (sql/pg_nonstandard_strings.hpp); its own statements
-    // are built from that text, a statement forwarded unchanged goes as the client wrote it.
-    const auto prefixed = settings_.standard_conforming_strings
-                              ? std::nullopt
-                              : sql::with_escape_string_prefixes(q->sql);
-    const std::string_view text = prefixed ? std::string_view(*prefixed) : q->sql;
+    const std::string_view text = q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
     thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
     sql::literal_shape(text, shape);
     auto& shape_plans = InsertShapeCache::of_this_thread();
-    const bool shape_path = shape.ok && settings_.standard_conforming_strings &&
+    const bool shape_path = shape.ok && !settings_unconfirmed_ && !changes_settings &&
+                            settings_.standard_conforming_strings &&
                             is_utf8(settings_.client_encoding) &&
                             is_utf8(settings_.server_encoding);
     const std::optional<InsertShapePlan>* known =
         shape_path ? shape_plans.find(*registry_, shape.key) : nullptr;
     if (known && *known && passes_by_shape(**known, text, shape)) return {};
 
-    auto analysis = sql::analyse_postgres(text, shape);
+    // With standard_conforming_strings off, libpg_query reads a masked copy (same ranges: every
+    // piece is cut from `text`, and every pass over it lexes with the session's setting); the
+    // masked strings are decoded again from `text` wherever their value counts (resolve).
+    const auto masked =
+        settings_.standard_conforming_strings ? std::nullopt : sql::mask_backslash_strings(text);
+    auto analysis = masked ? sql::analyse_postgres(*masked) : sql::analyse_postgres(text, shape);
     if (analysis.error) return {};  // the server answers the syntax error
     // libpg_query reads strings as with standard_conforming_strings on; with it off the server
     // may refuse the whole string while parsing it (U&'' literals): its error, unrewritten.
@@ -1408,6 +1464,10 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
         }
     };
     for (const auto& st : analysis.statements) {
+        // A change earlier in the string: this statement runs after it.
+        if (changes_settings && &st != &analysis.statements.front() &&
+            may_change_read_settings((&st - 1)->trimmed.text(text)))
+            settings_unconfirmed_ = true;
         notice_schema_change(st);
         if (auto refusal = two_phase_refusal(st)) {
             copy_until(st.trimmed.offset);
@@ -1416,7 +1476,10 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
             changed = true;
             continue;
         }
-        auto write = plan_write(st, text, *registry_);
+        auto write = plan_write(st, text, *registry_, lex_options());
+        if (masked && write && st.kind() == sql::StatementKind::copy &&
+            (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
+            *write = masked_copy_refusal(*write);  // its options' strings were masked
         if (write && write->kind == WritePlan::Kind::copy) {
             const auto& cfg = write->guard->config();
             std::string why;
@@ -1424,6 +1487,10 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
                 why = "COPY FROM STDIN in a query string with other statements";
             else if (!is_utf8(settings_.client_encoding) || !is_utf8(settings_.server_encoding))
                 why = "COPY FROM STDIN under a client_encoding or server_encoding other than UTF8";
+            else if (settings_unconfirmed_)
+                why =
+                    "COPY FROM STDIN sent before the server confirmed a change of "
+                    "standard_conforming_strings, client_encoding, TimeZone or DateStyle";
             if (why.empty()) return start_copy(*write, text, out, tracker, in_transaction);
             write->kind = WritePlan::Kind::refuse;
             write->refusal = "uniqguard: " + why + " on table \"" + cfg.table +
@@ -1616,9 +1683,9 @@ void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::st
 // ON CONSTRAINT c DO` become `ON CONFLICT DO`): a target naming the guard's key has no index
 // for the server to infer, and the server refuses it already at Parse. The statement is only
 // described and bound with this text; its executions are the proxy's rewrites.
-std::optional<std::string> without_conflict_target(std::string_view sql) {
+std::optional<std::string> without_conflict_target(std::string_view sql, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(sql, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(sql, tokens, lex)) return std::nullopt;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         if (!sql::is_word(sql, tokens[i], "on") || !sql::is_word(sql, tokens[i + 1], "conflict"))
             continue;
@@ -1660,6 +1727,11 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto p = pg::decode_parse(body);
     if (!p) return {};
     const std::string name(p->statement);
+    // (A name in use keeps its old statement: only the unnamed one is forgotten here.)
+    if (may_change_read_settings(p->sql))
+        setting_statements_.insert(name);
+    else if (name.empty() && !setting_statements_.empty())
+        setting_statements_.erase(name);
     if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(p->sql)) {
         for (auto& [n, prepared] : prepared_) prepared->maybe_gone = true;
         unguarded_.on_deallocation_seen();
@@ -1704,12 +1776,13 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!registry_->may_mention(p->sql)) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
-    // As in on_query: the guard's copy of the text has E before every plain string that holds a
-    // backslash, under standard_conforming_strings off (the server has the client's).
-    if (!settings_.standard_conforming_strings)
-        if (auto prefixed = sql::with_escape_string_prefixes(prepared->sql))
-            prepared->sql = std::move(*prefixed);
-    auto analysis = sql::analyse_postgres(prepared->sql);
+    const auto masked = settings_.standard_conforming_strings
+                            ? std::nullopt
+                            : sql::mask_backslash_strings(prepared->sql);
+    prepared->masked_strings = masked.has_value();
+    prepared->client_encoding = settings_.client_encoding;
+    prepared->standard_conforming_strings = settings_.standard_conforming_strings;
+    auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : prepared->sql);
     if (!analysis.error && analysis.statements.size() == 1)
         notice_schema_change(analysis.statements[0]);
     if (analysis.error || analysis.statements.size() != 1 ||
@@ -1719,7 +1792,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     // A statement of the guarded table's writes, or one that may be: the plan is made at each
     // Execute (the guard may become ready meanwhile).
-    auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_);
+    auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_, lex_options());
     if (!plan) {
         return keep_text();
     }
@@ -1739,7 +1812,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     Outcome outcome;
     if (plan->must_rewrite) {
-        if (auto sql = without_conflict_target(prepared->sql)) {
+        if (auto sql = without_conflict_target(prepared->sql, lex_options())) {
             {
                 pg::MessageWriter w(out);
                 w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(*sql);
@@ -1767,6 +1840,8 @@ void PgGuard::on_bind(util::Bytes body) {
     if (statement_end == std::string_view::npos) return;
     const std::string_view portal_view = chars.substr(0, portal_end);
     const std::string_view statement = chars.substr(portal_end + 1, statement_end - portal_end - 1);
+    if (!setting_statements_.empty() && setting_statements_.contains(std::string(statement)))
+        settings_unconfirmed_ = true;
     if (!redirects_.empty()) redirects_.erase(std::string(portal_view));
     auto it = prepared_.find(std::string(statement));
     if (it == prepared_.end()) {
@@ -1792,6 +1867,7 @@ void PgGuard::on_close(util::Bytes body) {
     if (c->kind == 'S') {
         prepared_.erase(std::string(c->name));
         unguarded_.on_close_statement(c->name);
+        if (!setting_statements_.empty()) setting_statements_.erase(std::string(c->name));
     } else
         portals_.erase(std::string(c->name));
 }
@@ -1859,7 +1935,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     std::optional<WritePlan> fresh;
     const WritePlan* write = prepared.plan ? &*prepared.plan : nullptr;
     if (!write) {
-        fresh = plan_write(prepared.statement, prepared.sql, *registry_);
+        fresh = plan_write(prepared.statement, prepared.sql, *registry_, lex_options());
         if (!fresh) return {};
         if (fresh->kind != WritePlan::Kind::unready) {
             prepared.plan = std::move(fresh);
@@ -1868,8 +1944,34 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             write = &*fresh;
         }
     }
-    if (write->kind == WritePlan::Kind::copy && is_utf8(settings_.client_encoding) &&
-        is_utf8(settings_.server_encoding)) {
+    if (prepared.masked_strings && prepared.statement.kind() == sql::StatementKind::copy &&
+        (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse)) {
+        fresh = masked_copy_refusal(*write);
+        write = &*fresh;
+    }
+    // The server read the statement's literals at its Parse: under another client_encoding
+    // (bytes beyond ASCII) or standard_conforming_strings (a backslash) than the proxy reads
+    // them under now, they may be other values than the proxy's.
+    const bool encoding_moved = prepared.client_encoding != settings_.client_encoding &&
+                                std::any_of(prepared.sql.begin(), prepared.sql.end(), [](char c) {
+                                    return static_cast<unsigned char>(c) >= 0x80;
+                                });
+    const bool strings_moved =
+        prepared.standard_conforming_strings != settings_.standard_conforming_strings &&
+        prepared.sql.find('\\') != std::string::npos;
+    if ((encoding_moved || strings_moved) && write->kind != WritePlan::Kind::unready) {
+        fresh = *write;
+        fresh->kind = WritePlan::Kind::refuse;
+        fresh->refusal =
+            "uniqguard: a statement prepared under another " +
+            std::string(encoding_moved ? "client_encoding" : "standard_conforming_strings") +
+            " than the session's now, writing to table \"" + write->guard->config().table +
+            "\", cannot be checked by guard \"" + write->guard->config().name +
+            "\"; prepare it again";
+        write = &*fresh;
+    }
+    if (write->kind == WritePlan::Kind::copy && !settings_unconfirmed_ &&
+        is_utf8(settings_.client_encoding) && is_utf8(settings_.server_encoding)) {
         // The client's Execute goes as it is; the server ignores the client's Sync after it
         // while reading the data, and its Sync after CopyDone follows the proxy's check.
         begin_copy(*write, prepared.sql, in_transaction, false);
@@ -2493,6 +2595,7 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     // Checks whose replies never came (their statement failed first, or the server skipped to
     // Sync): once the server owes nothing, none can come any more.
     if (nothing_owed) {
+        settings_unconfirmed_ = false;  // every ParameterStatus has come before this
         pending_.clear();
         copy_.reset();  // a COPY the server refused before its data: none comes
     }

@@ -62,7 +62,7 @@ std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) 
 // that are immutable, or stable within a transaction (now(), not clock_timestamp() or random()).
 // Anything else (a function of the application's, a volatile builtin) is refused: the check
 // would judge other values than the UPDATE writes.
-bool same_in_every_statement(std::string_view expr) {
+bool same_in_every_statement(std::string_view expr, sql::LexOptions lex) {
     static constexpr std::string_view callable[] = {
         // SQL's own forms written with parentheses
         "in", "any", "all", "some", "exists", "array", "row", "values", "and", "or", "not", "when",
@@ -79,7 +79,7 @@ bool same_in_every_statement(std::string_view expr) {
         "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
         "int2", "numeric", "text", "varchar"};
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(expr, tokens)) return false;
+    if (!sql::lex_postgres(expr, tokens, lex)) return false;
     // A subquery reads the table, which may change between the check and the UPDATE (another
     // session's commit): the key set would learn a key other than the one written.
     for (const auto& t : tokens)
@@ -112,7 +112,8 @@ std::optional<std::size_t> position_of(const std::vector<std::string>& names,
 // = (...), which the proxy does not place).
 std::optional<std::pair<std::string, std::string>> upsert_set_text(const sql::InsertStatement& ins,
                                                                    std::string_view sql,
-                                                                   std::string_view text) {
+                                                                   std::string_view text,
+                                                                   sql::LexOptions lex) {
     const auto& conflict = ins.on_conflict;
     if (conflict.assignments.empty()) return std::nullopt;
     const std::size_t begin = conflict.assignments.front().target.offset;
@@ -121,11 +122,11 @@ std::optional<std::pair<std::string, std::string>> upsert_set_text(const sql::In
     const std::string_view rest = sql.substr(begin, end - begin);
     // The SET keyword right before the first column: not a parenthesised list.
     std::vector<sql::Token> before;
-    if (!sql::lex_postgres(sql.substr(0, begin), before) || before.empty() ||
+    if (!sql::lex_postgres(sql.substr(0, begin), before, lex) || before.empty() ||
         !sql::is_word(sql, before.back(), "set"))
         return std::nullopt;
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(rest, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(rest, tokens, lex)) return std::nullopt;
     // Up to RETURNING, if any; the SET list, then the WHERE.
     int depth = 0;
     std::size_t where = std::string_view::npos, stop = rest.size();
@@ -147,9 +148,9 @@ std::optional<std::pair<std::string, std::string>> upsert_set_text(const sql::In
 
 // A WITH clause whose CTEs write (INSERT, UPDATE, DELETE, MERGE besides the statement's own
 // INSERT and an ON CONFLICT DO UPDATE): such a statement cannot be wrapped in the proxy's CTE.
-bool writes_in_with(std::string_view text) {
+bool writes_in_with(std::string_view text, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(text, tokens)) return true;
+    if (!sql::lex_postgres(text, tokens, lex)) return true;
     int writes = 0;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         if (sql::is_word(text, tokens[i], "update") && i > 0 &&
@@ -163,9 +164,10 @@ bool writes_in_with(std::string_view text) {
 
 // The first guard whose table `part` names: an identifier spelled as the table's bare name, or
 // a string holding it (a function body, a DO block); null: none.
-guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegistry& registry) {
+guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegistry& registry,
+                                  sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    sql::lex_postgres(part, tokens);
+    sql::lex_postgres(part, tokens, lex);
     auto lower = [](std::string_view v) {
         std::string out(v);
         for (char& ch : out)
@@ -202,9 +204,10 @@ guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegis
 // `statement`'s ON CONFLICT clause (an INSERT's), from ON to its last token before a top-level
 // RETURNING or the end (trailing comments and `;` left out), as (offset, length) in it.
 // nullopt: none found.
-std::optional<std::pair<std::size_t, std::size_t>> on_conflict_clause(std::string_view statement) {
+std::optional<std::pair<std::size_t, std::size_t>> on_conflict_clause(std::string_view statement,
+                                                                      sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(statement, tokens)) return std::nullopt;
+    if (!sql::lex_postgres(statement, tokens, lex)) return std::nullopt;
     int depth = 0;
     std::optional<std::size_t> begin;
     std::size_t end = 0;
@@ -235,7 +238,8 @@ WritePlan refuse(guard::GuardState& g, std::string message, std::string_view tex
 }
 
 WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, guard::GuardState& g,
-                      std::string_view text, const guard::GuardRegistry& registry) {
+                      std::string_view text, const guard::GuardRegistry& registry,
+                      sql::LexOptions lex) {
     const auto& table = g.table();
     if (ins.column_indirection)
         return refuse(g, unenforced(g, "INSERT into part of a column"), text);
@@ -283,7 +287,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             for (std::size_t k : table.key_columns)
                 if (table.columns[k].name == a.column)
                     return refused(" setting key column \"" + a.column + "\"");
-        auto set = upsert_set_text(ins, sql, text);
+        auto set = upsert_set_text(ins, sql, text, lex);
         if (!set) return refused(" with this SET list");
         p.kind = WritePlan::Kind::upsert;
         p.upsert_set = std::move(set->first);
@@ -307,7 +311,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             // Bare: kept for the table's real indexes. Another index (other columns, another
             // constraint, an expression), under ignore: its conflicts stay the server's to
             // skip. Either way the client's clause is kept in the rewrite.
-            const auto clause = on_conflict_clause(text);
+            const auto clause = on_conflict_clause(text, lex);
             if (!clause)
                 return refuse(g, unenforced(g, "this INSERT ... ON CONFLICT DO NOTHING"), text);
             p.skip_duplicates = true;
@@ -344,7 +348,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         late_plan.late_returning = ins.returning;
         return late_plan;
     };
-    if (ins.has_with && writes_in_with(text)) {
+    if (ins.has_with && writes_in_with(text, lex)) {
         // The server refuses a data-modifying WITH nested in the proxy's CTE: the client's WITH
         // list is hoisted to the top of the wrapper instead (late_insert_sql, `hoisted`).
         const std::string form = "INSERT with a data-modifying WITH clause";
@@ -353,7 +357,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         const std::string_view with_list = text.substr(0, *at);
         // A CTE that writes to a guarded table (this one or another) would write keys no check
         // sees (the mention filter errs only towards refusing).
-        if (auto* named = guard_named_in(with_list, registry))
+        if (auto* named = guard_named_in(with_list, registry, lex))
             return refuse(*named, unenforced(*named, form + " naming a guarded table"), text);
         // The wrapper's own CTE names would clash with the client's (42712).
         std::string lower(with_list);
@@ -458,7 +462,8 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
 }
 
 std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string_view sql,
-                                     guard::GuardState& g, std::string_view text) {
+                                     guard::GuardState& g, std::string_view text,
+                                     sql::LexOptions lex) {
     const auto& table = g.table();
     std::vector<const sql::Assignment*> key_assignments(table.key_columns.size(), nullptr);
     bool any = false;
@@ -493,7 +498,7 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
         const auto& value = key_assignments[k]->value;
         auto s = source_of(value, sql);
         if (!s && value.kind == ValueKind::expression && !value.range.text(sql).empty() &&
-            same_in_every_statement(value.range.text(sql))) {
+            same_in_every_statement(value.range.text(sql), lex)) {
             // Evaluated per row by the check (moved rows' new keys read back for the key set).
             s = ValueSource{.kind = ValueSource::Kind::expression,
                             .sql = std::string(value.range.text(sql))};
@@ -513,9 +518,9 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
 // A statement that is none of INSERT/UPDATE/... but names a guarded table and could write to it:
 // a writable CTE, a DO block, PREPARE of a write. `FOR UPDATE` / `FOR NO KEY UPDATE` locking
 // clauses are reads.
-bool may_write(std::string_view text) {
+bool may_write(std::string_view text, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    sql::lex_postgres(text, tokens);
+    sql::lex_postgres(text, tokens, lex);
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const auto& t = tokens[i];
         if (sql::is_word(text, t, "insert") || sql::is_word(text, t, "merge") ||
@@ -577,7 +582,7 @@ std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardStat
 }  // namespace
 
 std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view sql,
-                                    const guard::GuardRegistry& registry) {
+                                    const guard::GuardRegistry& registry, sql::LexOptions lex) {
     const std::string_view text = st.trimmed.text(sql);
     auto guard_of = [&](const sql::QualifiedName& t) { return registry.find(t); };
     auto unready = [&](guard::GuardState& g) {
@@ -604,11 +609,11 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
     // `WITH x AS (INSERT INTO guarded …) <a write to another table>`: the guarded table's write
     // is in the WITH list, which the statement's own plan does not look into.
     auto written_in_with = [&]() -> std::optional<WritePlan> {
-        const auto at = statement_after_with(text, {"insert", "update", "delete", "merge"});
+        const auto at = statement_after_with(text, {"insert", "update", "delete", "merge"}, lex);
         if (!at) return std::nullopt;
         const std::string_view with_list = text.substr(0, *at);
-        if (!registry.may_mention(with_list) || !may_write(with_list)) return std::nullopt;
-        auto* g = guard_named_in(with_list, registry);
+        if (!registry.may_mention(with_list) || !may_write(with_list, lex)) return std::nullopt;
+        auto* g = guard_named_in(with_list, registry, lex);
         if (!g) return std::nullopt;
         return refuse(*g,
                       unenforced(*g,
@@ -622,14 +627,14 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             auto* g = guard_of(ins.table);
             if (!g) return ins.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return plan_insert(ins, sql, *g, text, registry);
+            return plan_insert(ins, sql, *g, text, registry, lex);
         }
         case sql::StatementKind::update: {
             const auto& up = *st.get<sql::UpdateStatement>();
             auto* g = guard_of(up.table);
             if (!g) return up.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return plan_update(up, sql, *g, text);
+            return plan_update(up, sql, *g, text, lex);
         }
         case sql::StatementKind::delete_:
             return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;
@@ -647,7 +652,7 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             return plan_copy(c, *g, text);
         }
         case sql::StatementKind::other: {
-            if (!registry.may_mention(text) || !may_write(text)) return std::nullopt;
+            if (!registry.may_mention(text) || !may_write(text, lex)) return std::nullopt;
             return refuse_writer(text);
         }
         default:
@@ -655,14 +660,15 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
     }
 }
 
-std::optional<std::size_t> insert_after_with(std::string_view text) {
-    return statement_after_with(text, {"insert"});
+std::optional<std::size_t> insert_after_with(std::string_view text, sql::LexOptions lex) {
+    return statement_after_with(text, {"insert"}, lex);
 }
 
 std::optional<std::size_t> statement_after_with(std::string_view text,
-                                                std::initializer_list<std::string_view> words) {
+                                                std::initializer_list<std::string_view> words,
+                                                sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(text, tokens) || tokens.empty() ||
+    if (!sql::lex_postgres(text, tokens, lex) || tokens.empty() ||
         !sql::is_word(text, tokens[0], "with"))
         return std::nullopt;
     // The CTEs' bodies are in parentheses: at depth 0 there are only their names, column

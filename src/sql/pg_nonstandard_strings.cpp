@@ -6,22 +6,24 @@
 
 namespace uniqguard::sql {
 
-std::optional<std::string> with_escape_string_prefixes(std::string_view sql) {
+std::optional<std::string> mask_backslash_strings(std::string_view sql) {
     if (sql.find('\\') == std::string_view::npos) return std::nullopt;
     std::vector<Token> tokens;
     lex_postgres(sql, tokens, {.standard_conforming_strings = false});
-    std::optional<std::string> out;
-    std::size_t at = 0;
+    std::optional<std::string> masked;
     for (const auto& t : tokens) {
         if (t.kind != TokenKind::string) continue;
-        if (token_text(sql, t).find('\\') == std::string_view::npos) continue;
-        if (!out) out.emplace();
-        out->append(sql.substr(at, t.offset - at));
-        *out += 'E';
-        at = t.offset;
+        const std::string_view body = token_text(sql, t);
+        if (body.find('\\') == std::string_view::npos) continue;
+        if (!masked) masked.emplace(sql);
+        // Between the first and the last byte (the quotes): a string continued on another line
+        // ('a'\n'b') has quotes inside, masked too; the whole stays one string token.
+        for (std::size_t i = t.offset + 1; i + 1 < t.end(); ++i) {
+            char& c = (*masked)[i];
+            if (c == '\\' || c == '\'') c = '_';
+        }
     }
-    if (out) out->append(sql.substr(at));
-    return out;
+    return masked;
 }
 
 }  // namespace uniqguard::sql

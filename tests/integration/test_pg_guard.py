@@ -603,6 +603,87 @@ def test_a_parameter_of_unspecified_type_used_twice_is_read_as_all_its_uses_agre
                                                 (2, datetime.datetime(2026, 1, 1, 9, 0))]
 
 
+def test_a_write_sent_before_a_setting_change_is_confirmed_is_refused(enroll):
+    # The proxy learns standard_conforming_strings, client_encoding, TimeZone and DateStyle from
+    # the server's ParameterStatus, which comes with the ReadyForQuery after the change: a
+    # guarded write pipelined before that would be read under the old value. It is refused
+    # (0A000), in a pipeline and in one query string; once the change is answered, writes pass.
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+
+    def extended(*sqls):
+        msgs = []
+        for sql in sqls:
+            msgs += [pgwire.message(b"P", b"\0" + sql.encode() + b"\0\0\0"),
+                     pgwire.message(b"B", b"\0\0\0\0\0\0\0\0"),
+                     pgwire.message(b"E", b"\0\0\0\0\0")]
+        c.send(b"".join(msgs + [pgwire.message(b"S")]))
+        return c.read_until("Z")
+
+    insert = f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)"
+    reply = extended("SET standard_conforming_strings = off", insert)
+    # (the failed write rolls the SET back with it: no ParameterStatus)
+    assert [m for m, _ in reply] == ["1", "2", "C", "1", "2", "E", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    assert "sent before the server confirmed a change" in pgwire.error_of(reply)["M"]
+    reply = c.simple_query(f"SET TimeZone = 'UTC'; {insert}")
+    assert [m for m, _ in reply] == ["C", "E", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    # Answered: the same writes pass; a setting the guard does not read changes nothing.
+    assert [m for m, _ in extended(insert)] == ["1", "2", "C", "Z"]
+    reply = c.simple_query(f"SET application_name = 'x'; "
+                           f"INSERT INTO {t} (user_id, course_id) VALUES (1, 2)")
+    assert [m for m, _ in reply] == ["C", "C", "S", "Z"], reply
+    c.close()
+    assert sorted(r[1:3] for r in enroll.rows()) == [(1, 1), (1, 2)]
+
+
+def test_a_statement_prepared_under_other_settings_is_refused_where_its_literals_differ(
+        pg, make_proxy):
+    # The server reads a prepared statement's literals at its Parse: 'é' sent under LATIN1 is
+    # 'Ã©', whatever client_encoding the session has when it executes it. The proxy reads them
+    # at the Execute, so there it refuses (0A000) when the setting has moved since and the
+    # text holds bytes beyond ASCII (standard_conforming_strings: a backslash). Found by the
+    # wire oracle: the statement inserted a duplicate of (Ã©, 1).
+    gt = GuardedTable(pg, make_proxy, "g_parse_settings", "id serial PRIMARY KEY, code text",
+                      ["code"])
+    t = gt.name
+    c = pgwire.RawClient(gt.proxy.port)
+    c.startup(database="app")
+
+    def prepare(name, sql):
+        c.send(pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0") +
+               pgwire.message(b"S"))
+        # (a backslash under standard_conforming_strings off: the server's warning first)
+        assert [m for m, _ in c.read_until("Z") if m != "N"] == ["1", "Z"]
+
+    def execute(name):
+        c.send(pgwire.message(b"B", b"\0" + name + b"\0\0\0\0\0\0\0") +
+               pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+        return c.read_until("Z")
+
+    c.simple_query("SET client_encoding = 'LATIN1'")
+    prepare(b"latin", f"INSERT INTO {t} (code) VALUES ('é')")
+    prepare(b"ascii", f"INSERT INTO {t} (code) VALUES ('e')")
+    c.simple_query("SET standard_conforming_strings = off")
+    prepare(b"escaped", f"INSERT INTO {t} (code) VALUES ('a\\\\b')")
+    # Unchanged since the Parse: read as the server read them (the client's bytes are UTF-8
+    # é, two LATIN1 characters to the server).
+    assert [m for m, _ in execute(b"latin")] == ["2", "C", "Z"]
+    assert [m for m, _ in execute(b"latin")][1] == "E"
+    c.simple_query("SET client_encoding = 'UTF8'")
+    c.simple_query("SET standard_conforming_strings = on")
+    for name in (b"latin", b"escaped"):
+        reply = execute(name)
+        assert [m for m, _ in reply] == ["2", "E", "Z"], reply
+        assert pgwire.error_of(reply)["C"] == "0A000"
+        assert "prepared under another" in pgwire.error_of(reply)["M"]
+    assert [m for m, _ in execute(b"ascii")] == ["2", "C", "Z"]  # ASCII reads alike
+    c.close()
+    assert sorted(r[1] for r in gt.rows()) == ["e", "Ã©"]
+
+
 def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
     # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
     # (always on) would read a syntax error, and such a statement passed the guard unread. Now
@@ -657,22 +738,16 @@ def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy)
                 except psycopg.errors.UniqueViolation as e:
                     outcomes.append(e.diag.message_detail)
     assert outcomes == ["ok", "Key (code)=(ext's) already exists."] * 2
-    # A COPY whose options hold such a string: DELIMITER '\t' is a tab under the setting off.
-    outcomes = []
-    for connect in (gt.connect_proxy, gt.connect_twin):
-        conn = connect()
-        conn.autocommit = True
-        cur = conn.cursor()
-        cur.execute("SET standard_conforming_strings = off")
-        for data in ("30\tz\n", "31\tit's\n"):
-            try:
-                cur.copy_expert(f"COPY {t} (id, code) FROM STDIN WITH (DELIMITER '\\t')",
-                                io.StringIO(data))
-                outcomes.append(cur.rowcount)
-            except psycopg2.errors.UniqueViolation as e:
-                outcomes.append(e.diag.message_detail)
-        conn.close()
-    assert outcomes == [1, "Key (code)=(it's) already exists."] * 2
+    # A COPY whose options hold such a string is refused: they are not read yet.
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SET standard_conforming_strings = off")
+    with pytest.raises(psycopg2.errors.FeatureNotSupported) as refused:
+        cur.copy_expert(f"COPY {t} (id, code) FROM STDIN WITH (DELIMITER '\\t')",
+                        io.StringIO("30\tz\n"))
+    assert "standard_conforming_strings off" in str(refused.value)
+    conn.close()
 
 
 def test_ignore_action_drops_only_duplicate_rows(pg, make_proxy):

@@ -96,6 +96,21 @@ class Oracle:
             c.close()
 
 
+def cut_after_settings(stmts):
+    """`stmts` in order, in groups that end at each change of a session setting: the proxy
+    refuses a guarded write sent before the server confirmed such a change (docs/guard.md),
+    so the oracle waits for that reply before it goes on (tested in test_pg_guard.py)."""
+    groups, group = [], []
+    for s in stmts:
+        group.append(s)
+        if s.kind == "settings":
+            groups.append(group)
+            group = []
+    if group:
+        groups.append(group)
+    return groups
+
+
 def test_oracle_simple_protocol_psycopg2(pg, make_proxy):
     o = Oracle(pg, make_proxy, "simple_protocol_psycopg2", "p2",
                lambda gt, side: Psycopg2Side(gt.proxy_dsn() if side == "proxy"
@@ -104,11 +119,11 @@ def test_oracle_simple_protocol_psycopg2(pg, make_proxy):
     while o.running():
         # One statement, or several in one query string (one implicit transaction).
         n = 1 if rng.random() < 0.85 else rng.randint(2, 4)
-        stmts = [wl.statement() for _ in range(n)]
-        sql = rng.choice(["; ", ";\n", ";"]).join(render_literal(s, rng) for s in stmts)
-        if n > 1 and rng.random() < 0.2:
-            sql += ";"
-        o.lock.step(sql, sql, n, [s.kind for s in stmts])
+        for stmts in cut_after_settings([wl.statement() for _ in range(n)]):
+            sql = rng.choice(["; ", ";\n", ";"]).join(render_literal(s, rng) for s in stmts)
+            if len(stmts) > 1 and rng.random() < 0.2:
+                sql += ";"
+            o.lock.step(sql, sql, len(stmts), [s.kind for s in stmts])
     o.finish()
 
 
@@ -143,10 +158,10 @@ def test_oracle_extended_protocol_psycopg3(pg, make_proxy):
         r = rng.random()
         if r < 0.15:
             # Pipeline mode: several statements before one Sync.
-            stmts = [wl.statement() for _ in range(rng.randint(2, 5))]
-            items = [render_psycopg3(s, rng, 0.7) for s in stmts]
-            o.lock.step(("pipeline", items), f"pipeline {items!r}", len(items),
-                        [s.kind for s in stmts])
+            for stmts in cut_after_settings([wl.statement() for _ in range(rng.randint(2, 5))]):
+                items = [render_psycopg3(s, rng, 0.7) for s in stmts]
+                o.lock.step(("pipeline", items), f"pipeline {items!r}", len(items),
+                            [s.kind for s in stmts])
         elif r < 0.22 and many and not wl.in_block:
             query, seq, returning = many_insert(wl, wl.table(), rng)
             o.lock.step(("many", query, seq, returning),
@@ -208,7 +223,8 @@ class WireBatches:
             describe.append(f"{'[' + stmt_name + '] ' if named else ''}{sql!r} "
                             f"types={declared} formats={formats} values={values!r}"
                             f"{' x2' if runs == 2 else ''}")
-        if self.earlier and rng.random() < 0.1:
+        # (Not after a setting change in the batch: a guarded write there is refused.)
+        if self.earlier and rng.random() < 0.1 and all(s.kind != "settings" for s in stmts):
             # A statement named in an earlier batch, bound again (it may no longer exist).
             stmt_name, sql, formats, values = rng.choice(self.earlier)
             msgs += [bind_msg("", stmt_name, formats, values), execute_msg("", 0)]
@@ -226,13 +242,14 @@ def test_oracle_wire_protocol(pg, make_proxy):
     while o.running():
         if rng.random() < 0.35:
             n = 1 if rng.random() < 0.6 else rng.randint(2, 4)
-            stmts = [wl.statement(encoding_ok=True) for _ in range(n)]
-            sql = "; ".join(render_literal(s, rng) for s in stmts)
-            o.lock.step(("simple", sql), f"Query {sql!r}", n, [s.kind for s in stmts])
+            for stmts in cut_after_settings([wl.statement(encoding_ok=True) for _ in range(n)]):
+                sql = "; ".join(render_literal(s, rng) for s in stmts)
+                o.lock.step(("simple", sql), f"Query {sql!r}", len(stmts),
+                            [s.kind for s in stmts])
         else:
             n = 1 if rng.random() < 0.4 else rng.randint(2, 5)
-            stmts = [wl.statement() for _ in range(n)]
-            msgs, describe = batches.batch(stmts)
-            o.lock.step(("batch", msgs), "Parse/Bind/Execute..., one Sync: " +
-                        " | ".join(describe), n, [s.kind for s in stmts])
+            for stmts in cut_after_settings([wl.statement() for _ in range(n)]):
+                msgs, describe = batches.batch(stmts)
+                o.lock.step(("batch", msgs), "Parse/Bind/Execute..., one Sync: " +
+                            " | ".join(describe), len(stmts), [s.kind for s in stmts])
     o.finish()
