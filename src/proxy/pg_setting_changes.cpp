@@ -57,13 +57,36 @@ bool statement_changes(std::string_view sql, const std::vector<sql::Token>& toke
     if (name == "time" && folded_name(sql, tokens, k + 1) == "zone") return true;
     return is_read_setting(name);
 }
+// Whether `sql` holds "set" or "discard" in any letter case: one pass, as every Query and
+// Parse is asked.
+bool has_set_or_discard(std::string_view sql, bool& discard) {
+    auto lower = [&](std::size_t i) {
+        const char c = sql[i];
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    };
+    auto word_at = [&](std::size_t i, std::string_view w) {
+        if (i + w.size() > sql.size()) return false;
+        for (std::size_t k = 1; k < w.size(); ++k)
+            if (lower(i + k) != w[k]) return false;
+        return true;
+    };
+    bool set = false;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char c = lower(i);
+        if (c == 's' && !set) set = word_at(i, "set");
+        if (c == 'd' && word_at(i, "discard")) {
+            discard = true;
+            return true;
+        }
+    }
+    return set;
+}
 }  // namespace
 
 bool may_change_read_settings(std::string_view sql) {
-    // Most texts are ruled out by two scans, without a lexer.
-    const bool discard = util::contains_ignoring_case(sql, "discard");
-    const bool set = util::contains_ignoring_case(sql, "set");
-    if (!discard && !set) return false;
+    // Most texts are ruled out by one pass, without a lexer.
+    bool discard = false;
+    if (!has_set_or_discard(sql, discard)) return false;
     if (!discard && !util::contains_ignoring_case(sql, "set_config") &&
         !util::contains_ignoring_case(sql, "conforming") &&
         !util::contains_ignoring_case(sql, "encoding") &&
