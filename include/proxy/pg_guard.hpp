@@ -180,6 +180,9 @@ class PgGuard {
     // parameter of unspecified type used more than once typed as all its uses agree
     // (pg_parameter_substitution.hpp).
     std::vector<std::uint32_t> execute_types(const Prepared& prepared, const WritePlan& plan) const;
+    // Which setting the prepared statement's literals were read under that the session no
+    // longer has, where they may read otherwise now; nullopt: none.
+    std::optional<std::string> parse_settings_moved(const Prepared& prepared) const;
     // How the session reads '...' strings, for every pass over a client's text.
     sql::LexOptions lex_options() const {
         return {.standard_conforming_strings = settings_.standard_conforming_strings};
@@ -284,8 +287,23 @@ class PgGuard {
     // the server has not answered it yet: guarded writes are refused until the session is idle
     // with nothing owed (its ParameterStatus has come by then).
     bool settings_unconfirmed_ = false;
-    // Prepared statements whose text may change such a setting: their Bind sets the above.
-    std::unordered_set<std::string> setting_statements_;
+    // Such a change was sent since the session was last idle outside a transaction: the end of
+    // the transaction (or a rollback to a savepoint) may put the old value back.
+    bool settings_changed_in_transaction_ = false;
+    // Prepared statements whose text may change such a setting (or end a transaction): their
+    // Bind sets the above. `maybe_gone`: a DEALLOCATE or DISCARD was seen since.
+    struct SettingStatement {
+        bool ends_transaction = false;
+        bool maybe_gone = false;
+    };
+    std::unordered_map<std::string, SettingStatement> setting_statements_;
+    // A text changes a setting values are read under, now (the end of a transaction counts
+    // after a change in it).
+    bool changes_read_settings(std::string_view sql) const;
+    void setting_changed() {
+        settings_unconfirmed_ = true;
+        settings_changed_in_transaction_ = true;
+    }
     protocol::postgres::TransactionStatus last_status_ =
         protocol::postgres::TransactionStatus::idle;
 };

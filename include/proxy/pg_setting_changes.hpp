@@ -5,8 +5,9 @@
 // before the Sync that ends the change) would be read under the old values. So such a write is
 // refused until the change is confirmed (PgGuard), and this test finds the changes: SET, RESET
 // and SET LOCAL of those settings (SET TIME ZONE, SET NAMES included), RESET ALL, DISCARD ALL,
-// any call of set_config(), and a DO block that names one of them. A function of the
-// application's that sets one inside is not seen.
+// a call of set_config() naming one of them (or a name not written as a literal), a DO block
+// that names one of them, and, after such a change in a transaction, its end (may_end_transaction).
+// A function of the application's that sets one inside is not seen.
 #pragma once
 
 #include <string_view>
@@ -14,5 +15,10 @@
 namespace uniqguard::proxy {
 
 bool may_change_read_settings(std::string_view sql);
+
+// Whether a statement of `sql` ends the transaction or rolls part of it back (COMMIT, END,
+// ROLLBACK [TO], ABORT, PREPARE TRANSACTION): the server then puts back a SET LOCAL, and a
+// rollback a SET, of the transaction. A change for the guard once the transaction changed one.
+bool may_end_transaction(std::string_view sql);
 
 }  // namespace uniqguard::proxy

@@ -55,9 +55,9 @@ struct PgGuard::Prepared {
     // a COPY's options may be misread, so a guarded COPY is refused.
     bool masked_strings = false;
     // The settings the server read the statement's text under, at its Parse: its literals mean
-    // what they meant then (ParseSettings).
-    std::string client_encoding;
-    bool standard_conforming_strings = true;
+    // what they meant then (the server converts constants at Parse). nullopt: not known (parsed
+    // while a change was unconfirmed, or before the guard existed: adopted at a reload).
+    std::optional<protocol::postgres::SessionSettings> parse_settings;
     // parameter_types with the type of each parameter of unspecified type used more than once
     // (with_repeated_parameter_types); made with the plan.
     mutable std::optional<std::vector<std::uint32_t>> execute_types;
@@ -211,7 +211,10 @@ void PgGuard::adopt(const guard::GuardRegistry* next) {
     for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");
     truncated_.clear();
     registry_ = next;
-    for (auto& [name, prepared] : prepared_) prepared->plan.reset();
+    for (auto& [name, prepared] : prepared_) {
+        prepared->plan.reset();
+        prepared->execute_types.reset();
+    }
     // Outside a transaction block the server has dropped every portal at the last Sync.
     portals_.clear();
     guard_named_statements();
@@ -329,6 +332,19 @@ WritePlan masked_copy_refusal(const WritePlan& copy) {
         copy.guard->config().table + "\" is not enforced by guard \"" + copy.guard->config().name +
         "\" yet; the statement was refused";
     return p;
+}
+
+// Whether a string literal of `sql` holds a digit (it may be a date or a time).
+bool has_digit_in_string(std::string_view sql, bool standard_conforming_strings) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(sql, tokens, {.standard_conforming_strings = standard_conforming_strings});
+    for (const auto& t : tokens) {
+        if (!sql::is_string_kind(t.kind)) continue;
+        const auto body = sql::token_text(sql, t);
+        if (std::any_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return true;
+    }
+    return false;
 }
 
 // `text` (an ON CONFLICT DO UPDATE's SET list or WHERE) with every EXCLUDED.<column> made the
@@ -1396,19 +1412,29 @@ PgGuard::Outcome PgGuard::on_query(util::Bytes body, util::Bytes, std::string& o
     // string (read_query) and for everything after the string until the server has answered.
     // A Query that waits is read again from the start: as if not read yet.
     const bool unconfirmed_before = settings_unconfirmed_;
-    const bool changes_settings = may_change_read_settings(q->sql);
+    const bool changed_before = settings_changed_in_transaction_;
+    const bool changes_settings = changes_read_settings(q->sql);
     Outcome o = read_query(body, out, tracker, in_transaction, changes_settings);
-    if (o.wait)
+    if (o.wait) {
         settings_unconfirmed_ = unconfirmed_before;
-    else if (changes_settings)
-        settings_unconfirmed_ = true;
+        settings_changed_in_transaction_ = changed_before;
+    } else if (changes_settings) {
+        setting_changed();
+    }
     return o;
+}
+
+bool PgGuard::changes_read_settings(std::string_view sql) const {
+    return may_change_read_settings(sql) ||
+           (settings_changed_in_transaction_ && may_end_transaction(sql));
 }
 
 PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::ReplyTracker& tracker,
                                      bool in_transaction, bool changes_settings) {
     auto q = pg::decode_query(body);
     if (!q) return {};
+    if (!setting_statements_.empty() && mentions_deallocation(q->sql))
+        for (auto& [name, statement] : setting_statements_) statement.maybe_gone = true;
     if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(q->sql)) {
         for (auto& [name, prepared] : prepared_) prepared->maybe_gone = true;
         unguarded_.on_deallocation_seen();
@@ -1466,8 +1492,8 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
     for (const auto& st : analysis.statements) {
         // A change earlier in the string: this statement runs after it.
         if (changes_settings && &st != &analysis.statements.front() &&
-            may_change_read_settings((&st - 1)->trimmed.text(text)))
-            settings_unconfirmed_ = true;
+            changes_read_settings((&st - 1)->trimmed.text(text)))
+            setting_changed();
         notice_schema_change(st);
         if (auto refusal = two_phase_refusal(st)) {
             copy_until(st.trimmed.offset);
@@ -1727,11 +1753,17 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto p = pg::decode_parse(body);
     if (!p) return {};
     const std::string name(p->statement);
-    // (A name in use keeps its old statement: only the unnamed one is forgotten here.)
-    if (may_change_read_settings(p->sql))
-        setting_statements_.insert(name);
-    else if (name.empty() && !setting_statements_.empty())
-        setting_statements_.erase(name);
+    // (A name in use keeps its old statement: only the unnamed one, or one perhaps
+    // deallocated, is forgotten here.)
+    if (may_change_read_settings(p->sql)) {
+        setting_statements_[name] = {};
+    } else if (may_end_transaction(p->sql)) {
+        setting_statements_[name] = {.ends_transaction = true};
+    } else if (!setting_statements_.empty()) {
+        if (auto it = setting_statements_.find(name);
+            it != setting_statements_.end() && (name.empty() || it->second.maybe_gone))
+            setting_statements_.erase(it);
+    }
     if ((!prepared_.empty() || !unguarded_.empty()) && mentions_deallocation(p->sql)) {
         for (auto& [n, prepared] : prepared_) prepared->maybe_gone = true;
         unguarded_.on_deallocation_seen();
@@ -1780,8 +1812,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
                             ? std::nullopt
                             : sql::mask_backslash_strings(prepared->sql);
     prepared->masked_strings = masked.has_value();
-    prepared->client_encoding = settings_.client_encoding;
-    prepared->standard_conforming_strings = settings_.standard_conforming_strings;
+    if (!settings_unconfirmed_) prepared->parse_settings = settings_;
     auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : prepared->sql);
     if (!analysis.error && analysis.statements.size() == 1)
         notice_schema_change(analysis.statements[0]);
@@ -1840,8 +1871,11 @@ void PgGuard::on_bind(util::Bytes body) {
     if (statement_end == std::string_view::npos) return;
     const std::string_view portal_view = chars.substr(0, portal_end);
     const std::string_view statement = chars.substr(portal_end + 1, statement_end - portal_end - 1);
-    if (!setting_statements_.empty() && setting_statements_.contains(std::string(statement)))
-        settings_unconfirmed_ = true;
+    if (!setting_statements_.empty())
+        if (auto it = setting_statements_.find(std::string(statement));
+            it != setting_statements_.end() &&
+            (!it->second.ends_transaction || settings_changed_in_transaction_))
+            setting_changed();
     if (!redirects_.empty()) redirects_.erase(std::string(portal_view));
     auto it = prepared_.find(std::string(statement));
     if (it == prepared_.end()) {
@@ -1872,6 +1906,33 @@ void PgGuard::on_close(util::Bytes body) {
         portals_.erase(std::string(c->name));
 }
 
+std::optional<std::string> PgGuard::parse_settings_moved(const Prepared& prepared) const {
+    // The server read the statement's literals at its Parse, the proxy reads them now: they
+    // may differ under another client_encoding (bytes beyond ASCII), standard_conforming_strings
+    // (a backslash), TimeZone or DateStyle (a string literal with a digit: a date or a time).
+    const std::string& sql = prepared.sql;
+    const bool non_ascii = std::any_of(
+        sql.begin(), sql.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    const bool backslash = sql.find('\\') != std::string::npos;
+    const auto& then = prepared.parse_settings;
+    if (!then) {
+        if (non_ascii || backslash)
+            return std::string(
+                "settings the proxy does not know (before the guard existed, or "
+                "while a change of them was unconfirmed)");
+        return std::nullopt;
+    }
+    if (non_ascii && then->client_encoding != settings_.client_encoding)
+        return "client_encoding " + then->client_encoding;
+    if (backslash && then->standard_conforming_strings != settings_.standard_conforming_strings)
+        return std::string("standard_conforming_strings ") +
+               (then->standard_conforming_strings ? "on" : "off");
+    if ((then->time_zone != settings_.time_zone || then->date_style != settings_.date_style) &&
+        has_digit_in_string(sql, then->standard_conforming_strings))
+        return "TimeZone " + then->time_zone + " and DateStyle " + then->date_style;
+    return std::nullopt;
+}
+
 std::vector<std::uint32_t> PgGuard::execute_types(const Prepared& prepared,
                                                   const WritePlan& plan) const {
     const auto& table = plan.guard->table();
@@ -1892,7 +1953,8 @@ std::vector<std::uint32_t> PgGuard::execute_types(const Prepared& prepared,
                 }
                 for (const auto& col : table.columns)
                     if (name && col.name == *name)
-                        bare_values.emplace_back(v.range.offset, col.type_oid);
+                        bare_values.emplace_back(
+                            v.literal.known() ? v.literal.offset : v.range.offset, col.type_oid);
             }
     } else if (!plan.alias.empty()) {
         qualifier = plan.alias;
@@ -1949,25 +2011,14 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         fresh = masked_copy_refusal(*write);
         write = &*fresh;
     }
-    // The server read the statement's literals at its Parse: under another client_encoding
-    // (bytes beyond ASCII) or standard_conforming_strings (a backslash) than the proxy reads
-    // them under now, they may be other values than the proxy's.
-    const bool encoding_moved = prepared.client_encoding != settings_.client_encoding &&
-                                std::any_of(prepared.sql.begin(), prepared.sql.end(), [](char c) {
-                                    return static_cast<unsigned char>(c) >= 0x80;
-                                });
-    const bool strings_moved =
-        prepared.standard_conforming_strings != settings_.standard_conforming_strings &&
-        prepared.sql.find('\\') != std::string::npos;
-    if ((encoding_moved || strings_moved) && write->kind != WritePlan::Kind::unready) {
+    if (auto moved = parse_settings_moved(prepared);
+        moved && write->kind != WritePlan::Kind::unready) {
         fresh = *write;
         fresh->kind = WritePlan::Kind::refuse;
-        fresh->refusal =
-            "uniqguard: a statement prepared under another " +
-            std::string(encoding_moved ? "client_encoding" : "standard_conforming_strings") +
-            " than the session's now, writing to table \"" + write->guard->config().table +
-            "\", cannot be checked by guard \"" + write->guard->config().name +
-            "\"; prepare it again";
+        fresh->refusal = "uniqguard: a statement prepared under " + *moved +
+                         ", writing to table \"" + write->guard->config().table +
+                         "\", cannot be checked by guard \"" + write->guard->config().name +
+                         "\"; prepare it again";
         write = &*fresh;
     }
     if (write->kind == WritePlan::Kind::copy && !settings_unconfirmed_ &&
@@ -2594,6 +2645,8 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     if (redirects_.size() > 256) redirects_.clear();
     // Checks whose replies never came (their statement failed first, or the server skipped to
     // Sync): once the server owes nothing, none can come any more.
+    if (status == pg::TransactionStatus::idle && nothing_owed)
+        settings_changed_in_transaction_ = false;  // nothing left to put back
     if (nothing_owed) {
         settings_unconfirmed_ = false;  // every ParameterStatus has come before this
         pending_.clear();

@@ -104,14 +104,44 @@ bool may_change_read_settings(std::string_view sql) {
         int depth = 0;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             if (folded_name(sql, tokens, i) == "set_config" && i + 1 < tokens.size() &&
-                sql::is_symbol(sql, tokens[i + 1], "("))
-                return true;
+                sql::is_symbol(sql, tokens[i + 1], "(")) {
+                // set_config('app.tenant', …) (row-level security's way) changes none of them;
+                // a name the proxy cannot read might.
+                if (i + 2 >= tokens.size() || !sql::is_string_kind(tokens[i + 2].kind)) return true;
+                const auto name = sql::decode_string_token(
+                    sql::token_text(sql, tokens[i + 2]), tokens[i + 2].kind,
+                    {.standard_conforming_strings = standard});
+                if (!name) return true;
+                std::string folded(*name);
+                for (char& c : folded)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (is_read_setting(folded)) return true;
+            }
             if (sql::is_symbol(sql, tokens[i], "(")) ++depth;
             if (sql::is_symbol(sql, tokens[i], ")")) --depth;
             if (at_start && statement_changes(sql, tokens, i)) return true;
             at_start = depth == 0 && sql::is_symbol(sql, tokens[i], ";");
         }
         if (sql.find('\\') == std::string_view::npos) break;
+    }
+    return false;
+}
+
+bool may_end_transaction(std::string_view sql) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(sql, tokens);
+    bool at_start = true;
+    int depth = 0;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (at_start) {
+            const std::string verb = folded_name(sql, tokens, i);
+            if (verb == "commit" || verb == "end" || verb == "rollback" || verb == "abort" ||
+                (verb == "prepare" && folded_name(sql, tokens, i + 1) == "transaction"))
+                return true;
+        }
+        if (sql::is_symbol(sql, tokens[i], "(")) ++depth;
+        if (sql::is_symbol(sql, tokens[i], ")")) --depth;
+        at_start = depth == 0 && sql::is_symbol(sql, tokens[i], ";");
     }
     return false;
 }

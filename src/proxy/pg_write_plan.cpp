@@ -352,7 +352,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         // The server refuses a data-modifying WITH nested in the proxy's CTE: the client's WITH
         // list is hoisted to the top of the wrapper instead (late_insert_sql, `hoisted`).
         const std::string form = "INSERT with a data-modifying WITH clause";
-        const auto at = insert_after_with(text);
+        const auto at = insert_after_with(text, lex);
         if (!at) return refuse(g, unenforced(g, form), text);
         const std::string_view with_list = text.substr(0, *at);
         // A CTE that writes to a guarded table (this one or another) would write keys no check

@@ -630,13 +630,32 @@ def test_a_write_sent_before_a_setting_change_is_confirmed_is_refused(enroll):
     reply = c.simple_query(f"SET TimeZone = 'UTC'; {insert}")
     assert [m for m, _ in reply] == ["C", "E", "Z"], reply
     assert pgwire.error_of(reply)["C"] == "0A000"
-    # Answered: the same writes pass; a setting the guard does not read changes nothing.
+    # Answered: the same writes pass; a setting the guard does not read changes nothing; a
+    # write before the change in the string runs before it.
     assert [m for m, _ in extended(insert)] == ["1", "2", "C", "Z"]
     reply = c.simple_query(f"SET application_name = 'x'; "
                            f"INSERT INTO {t} (user_id, course_id) VALUES (1, 2)")
     assert [m for m, _ in reply] == ["C", "C", "S", "Z"], reply
+    reply = c.simple_query(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 3); "
+                           f"SET TimeZone = 'UTC'")
+    assert [m for m, _ in reply] == ["C", "C", "S", "Z"], reply
+    # The end of a transaction puts back its SET LOCAL: a change too.
+    assert [m for m, _ in c.simple_query("BEGIN; SET LOCAL TimeZone = 'Asia/Tokyo'")] == [
+        "C", "C", "S", "Z"]
+    reply = c.simple_query(f"COMMIT; INSERT INTO {t} (user_id, course_id) VALUES (1, 4)")
+    assert [m for m, _ in reply] == ["C", "E", "S", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    assert [m for m, _ in extended("BEGIN", "SET LOCAL TimeZone = 'Asia/Tokyo'")] == [
+        "1", "2", "C", "1", "2", "C", "S", "Z"]
+    reply = extended("ROLLBACK", f"INSERT INTO {t} (user_id, course_id) VALUES (1, 5)")
+    assert [m for m, _ in reply] == ["1", "2", "C", "1", "2", "E", "S", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    # A transaction without a change ends as any other: its writes after it pass.
+    assert [m for m, _ in c.simple_query("BEGIN")] == ["C", "Z"]
+    reply = c.simple_query(f"COMMIT; INSERT INTO {t} (user_id, course_id) VALUES (1, 6)")
+    assert [m for m, _ in reply] == ["C", "C", "Z"], reply
     c.close()
-    assert sorted(r[1:3] for r in enroll.rows()) == [(1, 1), (1, 2)]
+    assert sorted(r[1:3] for r in enroll.rows()) == [(1, 1), (1, 2), (1, 3), (1, 6)]
 
 
 def test_a_statement_prepared_under_other_settings_is_refused_where_its_literals_differ(
@@ -668,17 +687,29 @@ def test_a_statement_prepared_under_other_settings_is_refused_where_its_literals
     prepare(b"ascii", f"INSERT INTO {t} (code) VALUES ('e')")
     c.simple_query("SET standard_conforming_strings = off")
     prepare(b"escaped", f"INSERT INTO {t} (code) VALUES ('a\\\\b')")
+    # Parsed right behind a change the server had not answered: under which setting is not
+    # known to the proxy.
+    c.send(pgwire.query("SET standard_conforming_strings = on") +
+           pgwire.message(b"P", b"unknown\0" + f"INSERT INTO {t} (code) VALUES ('c\\\\d')".encode()
+                          + b"\0\0\0") + pgwire.message(b"S"))
+    assert [m for m, _ in c.read_until("Z")] == ["C", "S", "Z"]
+    assert [m for m, _ in c.read_until("Z")] == ["1", "Z"]
+    c.simple_query("SET standard_conforming_strings = off")
+    # A date written at the Parse reads under that session's DateStyle.
+    c.simple_query("SET DateStyle = 'ISO, MDY'")
+    prepare(b"dated", f"INSERT INTO {t} (code) VALUES ('01/02/2024'::date::text)")
     # Unchanged since the Parse: read as the server read them (the client's bytes are UTF-8
     # é, two LATIN1 characters to the server).
     assert [m for m, _ in execute(b"latin")] == ["2", "C", "Z"]
     assert [m for m, _ in execute(b"latin")][1] == "E"
     c.simple_query("SET client_encoding = 'UTF8'")
     c.simple_query("SET standard_conforming_strings = on")
-    for name in (b"latin", b"escaped"):
+    c.simple_query("SET DateStyle = 'ISO, DMY'")
+    for name in (b"latin", b"escaped", b"unknown", b"dated"):
         reply = execute(name)
         assert [m for m, _ in reply] == ["2", "E", "Z"], reply
         assert pgwire.error_of(reply)["C"] == "0A000"
-        assert "prepared under another" in pgwire.error_of(reply)["M"]
+        assert "a statement prepared under " in pgwire.error_of(reply)["M"]
     assert [m for m, _ in execute(b"ascii")] == ["2", "C", "Z"]  # ASCII reads alike
     c.close()
     assert sorted(r[1] for r in gt.rows()) == ["e", "Ã©"]

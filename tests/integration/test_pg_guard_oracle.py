@@ -111,6 +111,23 @@ def cut_after_settings(stmts):
     return groups
 
 
+def statement_groups(make, n, before_each=lambda: None):
+    """cut_after_settings over `n` statements made one by one by `make`; `before_each` is
+    called before the first statement of each group is made (the workload's settings are then
+    those the group runs under)."""
+    group = []
+    for _ in range(n):
+        if not group:
+            before_each()
+        s = make()
+        group.append(s)
+        if s.kind == "settings":
+            yield group
+            group = []
+    if group:
+        yield group
+
+
 def test_oracle_simple_protocol_psycopg2(pg, make_proxy):
     o = Oracle(pg, make_proxy, "simple_protocol_psycopg2", "p2",
                lambda gt, side: Psycopg2Side(gt.proxy_dsn() if side == "proxy"
@@ -179,10 +196,16 @@ def test_oracle_extended_protocol_psycopg3(pg, make_proxy):
 class WireBatches:
     """Extended-protocol batches: several statements before one Sync."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, settings=lambda: None):
         self.rng = rng
         self.counter = 0
-        self.earlier = []  # named statements left open by earlier batches
+        self.earlier = []  # named statements left open by earlier batches, and their settings
+        # The session settings literals are read under (standard_conforming_strings,
+        # client_encoding): a statement prepared under others is refused by the proxy where
+        # its literals could read otherwise (tested in test_pg_guard.py), so it is bound
+        # again only under the same ones.
+        self.settings = settings
+        self.current = settings()  # taken before each batch's statements are made
 
     def name(self, prefix):
         self.counter += 1
@@ -219,16 +242,19 @@ class WireBatches:
                 if rng.random() < 0.5:
                     msgs.append(close_msg(b"S", stmt_name))
                 else:
-                    self.earlier.append((stmt_name, sql, formats, values))
+                    self.earlier.append((stmt_name, sql, formats, values, self.current))
             describe.append(f"{'[' + stmt_name + '] ' if named else ''}{sql!r} "
                             f"types={declared} formats={formats} values={values!r}"
                             f"{' x2' if runs == 2 else ''}")
         # (Not after a setting change in the batch: a guarded write there is refused.)
         if self.earlier and rng.random() < 0.1 and all(s.kind != "settings" for s in stmts):
             # A statement named in an earlier batch, bound again (it may no longer exist).
-            stmt_name, sql, formats, values = rng.choice(self.earlier)
-            msgs += [bind_msg("", stmt_name, formats, values), execute_msg("", 0)]
-            describe.append(f"rebind [{stmt_name}] {sql!r} values={values!r}")
+            stmt_name, sql, formats, values, prepared_under = rng.choice(self.earlier)
+            if prepared_under != self.current:
+                stmt_name = None
+            if stmt_name is not None:
+                msgs += [bind_msg("", stmt_name, formats, values), execute_msg("", 0)]
+                describe.append(f"rebind [{stmt_name}] {sql!r} values={values!r}")
         del self.earlier[:-25]
         return msgs, describe
 
@@ -238,17 +264,21 @@ def test_oracle_wire_protocol(pg, make_proxy):
                lambda gt, side: WireSide(gt.proxy.port, "app") if side == "proxy"
                else WireSide(gt.pg.port, "twin"))
     rng, wl = o.rng, o.workload
-    batches = WireBatches(rng)
+    batches = WireBatches(rng, lambda: (wl.scs_off_left > 0, wl.encoding_left > 0))
     while o.running():
         if rng.random() < 0.35:
             n = 1 if rng.random() < 0.6 else rng.randint(2, 4)
-            for stmts in cut_after_settings([wl.statement(encoding_ok=True) for _ in range(n)]):
+            for stmts in statement_groups(lambda: wl.statement(encoding_ok=True), n):
                 sql = "; ".join(render_literal(s, rng) for s in stmts)
                 o.lock.step(("simple", sql), f"Query {sql!r}", len(stmts),
                             [s.kind for s in stmts])
         else:
             n = 1 if rng.random() < 0.4 else rng.randint(2, 5)
-            for stmts in cut_after_settings([wl.statement() for _ in range(n)]):
+
+            def taken():
+                batches.current = batches.settings()
+
+            for stmts in statement_groups(wl.statement, n, taken):
                 msgs, describe = batches.batch(stmts)
                 o.lock.step(("batch", msgs), "Parse/Bind/Execute..., one Sync: " +
                             " | ".join(describe), len(stmts), [s.kind for s in stmts])

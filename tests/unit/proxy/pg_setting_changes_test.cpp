@@ -29,3 +29,20 @@ TEST_CASE("texts that change none of them") {
     CHECK_FALSE(may_change_read_settings("RESET search_path"));
     CHECK_FALSE(may_change_read_settings("DO $$BEGIN PERFORM 1; END$$"));
 }
+
+TEST_CASE("set_config is a change only of the settings values are read under") {
+    CHECK(may_change_read_settings("SELECT set_config('TimeZone', 'UTC', true)"));
+    CHECK(may_change_read_settings("SELECT set_config($1, $2, false)"));  // not known
+    CHECK_FALSE(may_change_read_settings("SELECT set_config('app.tenant', '5', true)"));
+}
+
+TEST_CASE("statements that end or roll back a transaction") {
+    using uniqguard::proxy::may_end_transaction;
+    for (const char* sql :
+         {"COMMIT", "end", "ROLLBACK", "rollback to savepoint s", "ABORT",
+          "PREPARE TRANSACTION 'x'", "SELECT 1; COMMIT; INSERT INTO t VALUES (1)"})
+        CHECK(may_end_transaction(sql));
+    for (const char* sql : {"BEGIN", "SAVEPOINT s", "SELECT 'commit'", "PREPARE p AS SELECT 1",
+                            "INSERT INTO t SELECT CASE WHEN true THEN 1 END"})
+        CHECK_FALSE(may_end_transaction(sql));
+}
