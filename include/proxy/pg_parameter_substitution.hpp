@@ -67,12 +67,25 @@ std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
 // keeps such a parameter where every use gives the same type by the rules above (a cast, a bare
 // VALUES value — `bare_values`: their offsets in `statement` and their columns' types — or
 // `column = $n`, also in an UPDATE's SET list): `declared`, extended to every parameter the
-// statement uses, with each such parameter's type in place of its 0; and kNoCommonType for one
-// whose uses do not agree or cannot be typed, which refuses its substitution and its reading.
+// statement uses, with each such parameter's type in place of its 0; kNoCommonType for one
+// whose typed uses disagree, which refuses its substitution and its reading; kPartlyTyped for one
+// with a use the proxy cannot type (`SELECT $1 … WHERE k = $1`) whose typed uses agree: a text
+// value is then written untyped at each use, typed by its place as the server typed it there
+// (the uses the proxy can read agree), a binary one is refused (parameter_type).
 inline constexpr std::uint32_t kNoCommonType = 0xFFFFFFFF;
+inline constexpr std::uint32_t kPartlyTyped = 0xFFFFFFFE;
 std::vector<std::uint32_t> with_repeated_parameter_types(
     std::string_view statement, const std::vector<std::uint32_t>& declared,
     const std::vector<std::pair<std::size_t, std::uint32_t>>& bare_values,
     const SubstitutionContext& context);
+
+// The type parameter `i` (0-based) of `types` (as with_repeated_parameter_types gives them) is
+// read with, in a Bind that sends it in text or binary format.
+inline std::uint32_t parameter_type(const std::vector<std::uint32_t>& types, std::size_t i,
+                                    bool binary) {
+    const std::uint32_t t = i < types.size() ? types[i] : 0;
+    if (t == kPartlyTyped) return binary ? kNoCommonType : 0;
+    return t;
+}
 
 }  // namespace uniqguard::proxy

@@ -542,7 +542,7 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
         return r;
     }
     const bool binary = bind->binary(i);
-    const std::uint32_t declared = i < types.size() ? types[i] : 0;
+    const std::uint32_t declared = parameter_type(types, i, binary);
     const bool unspecified = declared == 0 || declared == unknown_oid;
     // The type the server reads the parameter with: the one Parse declared; else the cast's;
     // else (a bare $n in a key column) the column's own.

@@ -187,7 +187,7 @@ std::optional<std::string> substitute_parameters(std::string_view text,
             n > bind.values.size())
             return std::nullopt;
         const std::size_t i = n - 1;
-        std::uint32_t oid = i < parameters.types.size() ? parameters.types[i] : 0;
+        std::uint32_t oid = parameter_type(parameters.types, i, bind.binary(i));
         if (oid == kNoCommonType && bind.values[i]) return std::nullopt;
         if ((oid == 0 || oid == kUnknownOid) && bind.binary(i) && bind.values[i]) {
             const auto inferred = inferred_parameter_type(text, tokens, k, context);
@@ -212,8 +212,10 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     std::vector<sql::Token> tokens;
     sql::lex_postgres(statement, tokens,
                       {.standard_conforming_strings = context.standard_conforming_strings});
-    // Per parameter: its uses, and the type they agree on so far.
+    // Per parameter: its uses, the type its typed uses agree on so far (0: none yet), and
+    // whether one could not be typed.
     std::vector<std::uint32_t> uses, agreed;
+    std::vector<bool> untyped;
     for (std::size_t k = 0; k < tokens.size(); ++k) {
         if (tokens[k].kind != sql::TokenKind::parameter) continue;
         const std::string_view digits = sql::token_text(statement, tokens[k]).substr(1);
@@ -225,21 +227,28 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
         if (uses.size() < n) {
             uses.resize(n, 0);
             agreed.resize(n, 0);
+            untyped.resize(n, false);
         }
         std::optional<std::uint32_t> type;
         for (const auto& [offset, oid] : bare_values)
             if (offset == tokens[k].offset) type = oid;
         if (!type) type = inferred_parameter_type(statement, tokens, k, context);
+        ++uses[n - 1];
         auto& a = agreed[n - 1];
-        if (uses[n - 1]++ == 0)
-            a = type.value_or(kNoCommonType);
-        else if (!type || *type != a)
+        if (!type)
+            untyped[n - 1] = true;
+        else if (a == 0)
+            a = *type;
+        else if (*type != a)
             a = kNoCommonType;
     }
     std::vector<std::uint32_t> types = declared;
     if (types.size() < uses.size()) types.resize(uses.size(), 0);
     for (std::size_t i = 0; i < uses.size(); ++i)
-        if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid)) types[i] = agreed[i];
+        if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid))
+            types[i] = agreed[i] == kNoCommonType ? kNoCommonType
+                       : untyped[i]               ? kPartlyTyped
+                                                  : agreed[i];
     return types;
 }
 

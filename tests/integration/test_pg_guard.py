@@ -715,6 +715,34 @@ def test_a_statement_prepared_under_other_settings_is_refused_where_its_literals
     assert sorted(r[1] for r in gt.rows()) == ["e", "Ã©"]
 
 
+def test_text_parameters_used_twice_where_the_proxy_cannot_type_every_use(enroll, pg):
+    # node-postgres sends every parameter as text of unspecified type; its users write
+    # `INSERT … SELECT $1, $2 WHERE NOT EXISTS (… WHERE user_id = $1 …)`. The proxy cannot type
+    # the select list's uses, but the ones it can agree: the values are written untyped at each
+    # use, typed by their place as the server typed them (its keys come late: the server reports
+    # them). The same replies as the twin's.
+    t = enroll.name
+    insert = (f"INSERT INTO {t} (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
+              f"(SELECT 1 FROM {t} WHERE user_id = $1 AND course_id = $2)")
+
+    def run(port, database, values):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        params = b"".join(len(v).to_bytes(4, "big") + v for v in values)
+        c.send(pgwire.message(b"P", b"\0" + insert.encode() + b"\0\0\0") +
+               pgwire.message(b"B", b"\0\0\0\0" + len(values).to_bytes(2, "big") + params +
+                              b"\0\0") +
+               pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+        reply = c.read_until("Z")
+        c.close()
+        return reply
+
+    for values in ([b"7", b"1"], [b"7", b"1"], [b"07", b"2"]):
+        got, want = run(enroll.proxy.port, "app", values), run(pg.port, "twin", values)
+        assert got == want, (values, got, want)
+    assert sorted(r[1:3] for r in enroll.rows()) == [(7, 1), (7, 2)]
+
+
 def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
     # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
     # (always on) would read a syntax error, and such a statement passed the guard unread. Now

@@ -139,10 +139,19 @@ TEST_CASE("a parameter of unspecified type used twice keeps the type its uses ag
     CHECK(with_repeated_parameter_types(same, none, {}, c) == std::vector<std::uint32_t>{23, 0});
     CHECK(with_repeated_parameter_types(update, {1184, 23}, {}, c) ==
           std::vector<std::uint32_t>{1184, 23});
-    // A use the proxy cannot type (an operand) spoils the agreement.
+    // A use the proxy cannot type (an operand): partly typed, read as text untyped, refused
+    // in binary.
     const std::string operand = "UPDATE enroll SET user_id = $1 WHERE user_id = $1 + 1";
-    CHECK(with_repeated_parameter_types(operand, none, {}, c) ==
-          std::vector<std::uint32_t>{kNoCommonType});
+    const auto partly = with_repeated_parameter_types(operand, none, {}, c);
+    CHECK(partly == std::vector<std::uint32_t>{kPartlyTyped});
+    CHECK(parameter_type(partly, 0, false) == 0);
+    CHECK(parameter_type(partly, 0, true) == kNoCommonType);
+    // node-postgres' idiom: the select list's use untyped, the WHERE's agreeing.
+    const std::string not_exists =
+        "INSERT INTO enroll (user_id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM enroll "
+        "WHERE user_id = $1)";
+    CHECK(with_repeated_parameter_types(not_exists, none, {}, c) ==
+          std::vector<std::uint32_t>{kPartlyTyped});
 }
 
 TEST_CASE("a parameter without a common type is not written") {
