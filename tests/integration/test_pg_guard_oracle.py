@@ -40,6 +40,8 @@ multiplies the statement counts; CI sets none of them.
 import os
 import random
 
+import psycopg2.extensions
+
 from harness.oracle_workload import (
     Lockstep, Psycopg2Side, Psycopg3Side, WireSide, Workload, bind_msg, close_msg, describe_msg,
     direct_readers, execute_msg, parse_msg, render_literal, render_psycopg3, render_wire,
@@ -96,32 +98,40 @@ class Oracle:
             c.close()
 
 
-def cut_after_settings(stmts):
-    """`stmts` in order, in groups that end at each change of a session setting: the proxy
-    refuses a guarded write sent before the server confirmed such a change (docs/guard.md),
-    so the oracle waits for that reply before it goes on (tested in test_pg_guard.py)."""
-    groups, group = [], []
-    for s in stmts:
-        group.append(s)
+class SettingChanges:
+    """Where the proxy refuses a guarded write sent before the server answered a change of a
+    setting it reads values under (docs/guard.md, tested in test_pg_guard.py): after a SET, and
+    after the end of a transaction that ran one (which puts the old value back). The oracle ends
+    its group of statements there, and waits for the replies before the next one."""
+
+    def __init__(self):
+        self.in_transaction = False  # a SET ran since the session was last idle
+
+    def ends_group(self, s):
         if s.kind == "settings":
-            groups.append(group)
-            group = []
-    if group:
-        groups.append(group)
-    return groups
+            return True
+        if s.kind != "transaction" or not self.in_transaction:
+            return False
+        return s.parts[0].split()[0].upper() in ("COMMIT", "ROLLBACK", "ABORT", "END", "PREPARE")
+
+    def observe(self, out, kinds):
+        """After each step: the twin's outcome (is the session idle, outside a transaction
+        block?) and the step's statement kinds."""
+        if isinstance(out, list):   # wire: ReadyForQuery's status byte
+            idle = out[-1] == ("Z", b"I")
+        else:
+            idle = out[-2] in (psycopg2.extensions.TRANSACTION_STATUS_IDLE, "IDLE")
+        self.in_transaction = not idle and (self.in_transaction or "settings" in kinds)
 
 
-def statement_groups(make, n, before_each=lambda: None):
-    """cut_after_settings over `n` statements made one by one by `make`; `before_each` is
-    called before the first statement of each group is made (the workload's settings are then
-    those the group runs under)."""
+def statement_groups(make, n, changes):
+    """`n` statements made one by one by `make`, in groups that end where `changes`
+    (SettingChanges) says."""
     group = []
     for _ in range(n):
-        if not group:
-            before_each()
         s = make()
         group.append(s)
-        if s.kind == "settings":
+        if changes.ends_group(s):
             yield group
             group = []
     if group:
@@ -133,14 +143,16 @@ def test_oracle_simple_protocol_psycopg2(pg, make_proxy):
                lambda gt, side: Psycopg2Side(gt.proxy_dsn() if side == "proxy"
                                              else gt.twin_dsn()))
     rng, wl = o.rng, o.workload
+    changes = SettingChanges()
     while o.running():
         # One statement, or several in one query string (one implicit transaction).
         n = 1 if rng.random() < 0.85 else rng.randint(2, 4)
-        for stmts in cut_after_settings([wl.statement() for _ in range(n)]):
+        for stmts in statement_groups(wl.statement, n, changes):
             sql = rng.choice(["; ", ";\n", ";"]).join(render_literal(s, rng) for s in stmts)
             if len(stmts) > 1 and rng.random() < 0.2:
                 sql += ";"
-            o.lock.step(sql, sql, len(stmts), [s.kind for s in stmts])
+            changes.observe(o.lock.step(sql, sql, len(stmts), [s.kind for s in stmts]),
+                            [s.kind for s in stmts])
     o.finish()
 
 
@@ -170,42 +182,58 @@ def test_oracle_extended_protocol_psycopg3(pg, make_proxy):
                lambda gt, side: Psycopg3Side(gt.proxy_dsn() if side == "proxy"
                                              else gt.twin_dsn()))
     rng, wl = o.rng, o.workload
+    changes = SettingChanges()
     many = "insert_multi" not in wl.skip
     while o.running():
         r = rng.random()
         if r < 0.15:
             # Pipeline mode: several statements before one Sync.
-            for stmts in cut_after_settings([wl.statement() for _ in range(rng.randint(2, 5))]):
+            for stmts in statement_groups(wl.statement, rng.randint(2, 5), changes):
                 items = [render_psycopg3(s, rng, 0.7) for s in stmts]
-                o.lock.step(("pipeline", items), f"pipeline {items!r}", len(items),
-                            [s.kind for s in stmts])
+                out = o.lock.step(("pipeline", items), f"pipeline {items!r}", len(items),
+                                  [s.kind for s in stmts])
+                changes.observe(out, [s.kind for s in stmts])
         elif r < 0.22 and many and not wl.in_block:
             query, seq, returning = many_insert(wl, wl.table(), rng)
-            o.lock.step(("many", query, seq, returning),
-                        f"executemany({query!r}, {seq!r}, returning={returning})", len(seq),
-                        ["executemany"])
+            out = o.lock.step(("many", query, seq, returning),
+                              f"executemany({query!r}, {seq!r}, returning={returning})",
+                              len(seq), ["executemany"])
+            changes.observe(out, ["executemany"])
         else:
             s = wl.statement()
             query, params = render_psycopg3(s, rng, 0.7)
             prepare = True if rng.random() < 0.25 else None
-            o.lock.step(("exec", query, params, prepare),
-                        f"execute({query!r}, {params!r}, prepare={prepare})", 1, [s.kind])
+            out = o.lock.step(("exec", query, params, prepare),
+                              f"execute({query!r}, {params!r}, prepare={prepare})", 1, [s.kind])
+            changes.observe(out, [s.kind])
     o.finish()
 
 
 class WireBatches:
     """Extended-protocol batches: several statements before one Sync."""
 
-    def __init__(self, rng, settings=lambda: None):
+    def __init__(self, rng, ends_group=lambda s: False):
         self.rng = rng
         self.counter = 0
         self.earlier = []  # named statements left open by earlier batches, and their settings
-        # The session settings literals are read under (standard_conforming_strings,
-        # client_encoding): a statement prepared under others is refused by the proxy where
-        # its literals could read otherwise (tested in test_pg_guard.py), so it is bound
+        # The session settings literals are read under, as the twin's ParameterStatus
+        # messages report them: a statement prepared under others is refused by the proxy
+        # where its literals could read otherwise (tested in test_pg_guard.py), so it is bound
         # again only under the same ones.
-        self.settings = settings
-        self.current = settings()  # taken before each batch's statements are made
+        self.reported = {}
+        self.current = ()
+        self.ends_group = ends_group  # SettingChanges.ends_group: no rebind after it
+
+    def observe(self, out):
+        """After each step: the settings the twin reported (a change ends its group, so the
+        next batch's statements all run under them)."""
+        for t, body in out:
+            if t == "S":
+                name, value = body.split(b"\0")[:2]
+                if name in (b"standard_conforming_strings", b"client_encoding", b"TimeZone",
+                            b"DateStyle"):
+                    self.reported[name] = value
+        self.current = tuple(sorted(self.reported.items()))
 
     def name(self, prefix):
         self.counter += 1
@@ -247,7 +275,7 @@ class WireBatches:
                             f"types={declared} formats={formats} values={values!r}"
                             f"{' x2' if runs == 2 else ''}")
         # (Not after a setting change in the batch: a guarded write there is refused.)
-        if self.earlier and rng.random() < 0.1 and all(s.kind != "settings" for s in stmts):
+        if self.earlier and rng.random() < 0.1 and not any(self.ends_group(s) for s in stmts):
             # A statement named in an earlier batch, bound again (it may no longer exist).
             stmt_name, sql, formats, values, prepared_under = rng.choice(self.earlier)
             if prepared_under != self.current:
@@ -264,22 +292,23 @@ def test_oracle_wire_protocol(pg, make_proxy):
                lambda gt, side: WireSide(gt.proxy.port, "app") if side == "proxy"
                else WireSide(gt.pg.port, "twin"))
     rng, wl = o.rng, o.workload
-    batches = WireBatches(rng, lambda: (wl.scs_off_left > 0, wl.encoding_left > 0))
+    changes = SettingChanges()
+    batches = WireBatches(rng, changes.ends_group)
     while o.running():
         if rng.random() < 0.35:
             n = 1 if rng.random() < 0.6 else rng.randint(2, 4)
-            for stmts in statement_groups(lambda: wl.statement(encoding_ok=True), n):
+            for stmts in statement_groups(lambda: wl.statement(encoding_ok=True), n, changes):
                 sql = "; ".join(render_literal(s, rng) for s in stmts)
-                o.lock.step(("simple", sql), f"Query {sql!r}", len(stmts),
-                            [s.kind for s in stmts])
+                out = o.lock.step(("simple", sql), f"Query {sql!r}", len(stmts),
+                                  [s.kind for s in stmts])
+                changes.observe(out, [s.kind for s in stmts])
+                batches.observe(out)
         else:
             n = 1 if rng.random() < 0.4 else rng.randint(2, 5)
-
-            def taken():
-                batches.current = batches.settings()
-
-            for stmts in statement_groups(wl.statement, n, taken):
+            for stmts in statement_groups(wl.statement, n, changes):
                 msgs, describe = batches.batch(stmts)
-                o.lock.step(("batch", msgs), "Parse/Bind/Execute..., one Sync: " +
-                            " | ".join(describe), len(stmts), [s.kind for s in stmts])
+                out = o.lock.step(("batch", msgs), "Parse/Bind/Execute..., one Sync: " +
+                                  " | ".join(describe), len(stmts), [s.kind for s in stmts])
+                changes.observe(out, [s.kind for s in stmts])
+                batches.observe(out)
     o.finish()
