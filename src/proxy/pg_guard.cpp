@@ -487,7 +487,15 @@ ResolvedPart resolve(const ValueSource& s, const guard::TableColumn& column,
                     guard::canonical_string_literals(s.sql, standard_strings, literals_readable);
                 r.display = text;
             }
-            if (s.opaque_cast || !literals_readable) {
+            // In another encoding an ASCII literal still reads the same (no encoding the proxy
+            // accepts puts bytes below 0x80 inside a multibyte character): read here, so that
+            // one the server refuses is its error on the client's own statement, as in UTF8.
+            auto ascii = [](std::string_view v) {
+                return std::all_of(v.begin(), v.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+            };
+            const bool readable = literals_readable || (ascii(s.literal_token) && ascii(text));
+            if (s.opaque_cast || !readable) {
                 r.normalized.status = guard::NormalizeStatus::cannot_normalize;
             } else {
                 r.normalized = s.cast ? guard::normalize_text(type, *s.cast, text, session)

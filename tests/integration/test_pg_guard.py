@@ -743,6 +743,32 @@ def test_text_parameters_used_twice_where_the_proxy_cannot_type_every_use(enroll
     assert sorted(r[1:3] for r in enroll.rows()) == [(7, 1), (7, 2)]
 
 
+@pytest.mark.parametrize("encoding", ["UTF8", "LATIN1"])
+def test_an_invalid_key_literal_is_the_servers_error_at_its_position(pg, make_proxy, encoding):
+    # '2.5' for an integer key in a skipping INSERT: the server's 22P02 at the literal's place
+    # in the client's text, also under LATIN1 (an ASCII literal reads the same in every
+    # encoding; the proxy's probe of existing keys used to fail first, at its own position:
+    # wire oracle, seeds 33, 88, 99, 321).
+    gt = GuardedTable(pg, make_proxy, "g_invalid_literal", ENROLL, ["user_id", "course_id"])
+    t = gt.name
+    for sql in (f"INSERT INTO {t} (course_id, note, user_id) VALUES (4, 'n1'::text, '2.5'), "
+                f"('4'::integer, 'it''s', '2.5') ON CONFLICT ON CONSTRAINT {t}_key DO NOTHING",
+                f"INSERT INTO {t} (user_id, course_id) VALUES (CAST('4' AS integer), '1'), "
+                f"('2.5', '4') ON CONFLICT DO NOTHING"):
+        replies = []
+        for port, database in ((gt.proxy.port, "app"), (pg.port, "twin")):
+            c = pgwire.RawClient(port)
+            c.startup(database=database)
+            c.simple_query(f"SET client_encoding = '{encoding}'")
+            replies.append(c.simple_query(sql))
+            c.close()
+        got, want = replies
+        assert [m for m, _ in got] == [m for m, _ in want] == ["E", "Z"]
+        assert pgwire.error_of(got) == pgwire.error_of(want)
+        assert pgwire.error_of(got)["P"] == str(sql.index("'2.5'") + 1)
+    assert gt.rows() == []
+
+
 def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
     # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
     # (always on) would read a syntax error, and such a statement passed the guard unread. Now
