@@ -21,6 +21,16 @@ def enroll(pg, make_proxy, request):
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
 
 
+def paris_session(port, database, insert):
+    """A raw wire connection under TimeZone Europe/Paris that has run `insert` (one statement,
+    answered by CommandComplete)."""
+    c = pgwire.RawClient(port)
+    c.startup(database=database)
+    assert [m for m, _ in c.simple_query("SET TimeZone = 'Europe/Paris'")][-1] == "Z"
+    assert [m for m, _ in c.simple_query(insert)] == ["C", "Z"]
+    return c
+
+
 def both(gt, script, autocommit=True):
     """Runs `script` (a list of SQL strings) on one proxy connection and one twin connection;
     returns the two lists of outcomes."""
@@ -527,12 +537,8 @@ def test_binary_parameters_of_unspecified_type_are_read_as_the_server_types_them
     results = []
     for port, database, conflict in ((gt.proxy.port, "app", ""),
                                      (pg.port, "twin", " ON CONFLICT DO NOTHING")):
-        c = pgwire.RawClient(port)
-        c.startup(database=database)
-        c.send(pgwire.query("SET TimeZone = 'Europe/Paris'"))
-        c.read_until("Z")
-        c.send(pgwire.query(f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00')"))
-        assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
+        c = paris_session(port, database,
+                          f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00')")
         reply = execute(c, f"INSERT INTO {t} (user_id, at, note) VALUES "
                            f"($1, $2::timestamptz, $4), ($1, $3, $4){conflict} "
                            f"RETURNING user_id, at::text, note")
@@ -577,13 +583,9 @@ def test_a_parameter_of_unspecified_type_used_twice_is_read_as_all_its_uses_agre
 
     results = []
     for port, database in ((gt.proxy.port, "app"), (pg.port, "twin")):
-        c = pgwire.RawClient(port)
-        c.startup(database=database)
-        c.send(pgwire.query("SET TimeZone = 'Europe/Paris'"))
-        c.read_until("Z")
-        c.send(pgwire.query(f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00'), "
-                            f"(2, '2026-01-01 09:00')"))
-        assert [m for m, _ in c.read_until("Z")] == ["C", "Z"]
+        c = paris_session(port, database,
+                          f"INSERT INTO {t} (user_id, at) VALUES (1, '2026-01-01 12:00'), "
+                          f"(2, '2026-01-01 09:00')")
         # Both rows would end on (1, 12:00).
         agreeing = execute(c, f"UPDATE {t} SET user_id = 1, at = $1 WHERE user_id = $2 "
                               f"OR at = $1")
