@@ -1765,7 +1765,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     // deallocated, is forgotten here.)
     if (may_change_read_settings(p->sql)) {
         setting_statements_[name] = {};
-    } else if (may_end_transaction(p->sql)) {
+    } else if (begins_with_transaction_end(p->sql)) {
         setting_statements_[name] = {.ends_transaction = true};
     } else if (!setting_statements_.empty()) {
         if (auto it = setting_statements_.find(name);
