@@ -68,10 +68,12 @@ std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
 // VALUES value — `bare_values`: their offsets in `statement` and their columns' types — or
 // `column = $n`, also in an UPDATE's SET list): `declared`, extended to every parameter the
 // statement uses, with each such parameter's type in place of its 0; kNoCommonType for one
-// whose typed uses disagree, which refuses its substitution and its reading; kPartlyTyped for one
-// with a use the proxy cannot type (`SELECT $1 … WHERE k = $1`) whose typed uses agree: a text
-// value is then written untyped at each use, typed by its place as the server typed it there
-// (the uses the proxy can read agree), a binary one is refused (parameter_type).
+// whose typed uses disagree, or with a use the proxy cannot type that the server may type first
+// (`UPDATE … SET code = $1 WHERE … $1 <> 0`: the WHERE is analysed first), which refuses its
+// substitution and its reading; kPartlyTyped for one whose only untyped uses are bare items of
+// INSERT … SELECT's select list (`SELECT $1 … WHERE NOT EXISTS (… k = $1)`, which the server
+// types after the rest) and whose typed uses agree: a text value is then written untyped at each
+// use, typed by its place as the server typed it, a binary one is refused (parameter_type).
 inline constexpr std::uint32_t kNoCommonType = 0xFFFFFFFF;
 inline constexpr std::uint32_t kPartlyTyped = 0xFFFFFFFE;
 std::vector<std::uint32_t> with_repeated_parameter_types(

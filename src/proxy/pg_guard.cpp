@@ -1924,7 +1924,8 @@ std::optional<std::string> PgGuard::parse_settings_moved(const Prepared& prepare
     const bool backslash = sql.find('\\') != std::string::npos;
     const auto& then = prepared.parse_settings;
     if (!then) {
-        if (non_ascii || backslash)
+        if (non_ascii || backslash ||
+            has_digit_in_string(sql, settings_.standard_conforming_strings))
             return std::string(
                 "settings the proxy does not know (before the guard existed, or "
                 "while a change of them was unconfirmed)");

@@ -212,11 +212,31 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     std::vector<sql::Token> tokens;
     sql::lex_postgres(statement, tokens,
                       {.standard_conforming_strings = context.standard_conforming_strings});
-    // Per parameter: its uses, the type its typed uses agree on so far (0: none yet), and
-    // whether one could not be typed.
+    // Per parameter: its uses, the type its typed uses agree on so far (0: none yet), whether
+    // one could not be typed, and whether such a one may fix the type before a typed one.
     std::vector<std::uint32_t> uses, agreed;
-    std::vector<bool> untyped;
+    std::vector<bool> untyped, untyped_first;
+    // An untyped use that cannot fix the type: a bare item of the select list of INSERT …
+    // SELECT (no WITH). The server leaves such an item untyped until it assigns it to the
+    // column, after the whole SELECT (its WHERE included) is analysed: the typed uses come
+    // first. Anywhere else (an operand in an UPDATE's WHERE, analysed before its SET; a CTE)
+    // the untyped use may be the first the server types.
+    const bool insert_select = !tokens.empty() && word_at(statement, tokens, 0) == "insert";
+    int depth = 0;
+    bool in_select_list = false;  // the outermost SELECT's list
     for (std::size_t k = 0; k < tokens.size(); ++k) {
+        if (sql::is_symbol(statement, tokens[k], "(")) ++depth;
+        if (sql::is_symbol(statement, tokens[k], ")")) --depth;
+        if (depth == 0 && tokens[k].kind == sql::TokenKind::identifier) {
+            const std::string w = word_at(statement, tokens, k);
+            if (w == "select")
+                in_select_list = true;
+            else if (w == "from" || w == "where" || w == "group" || w == "having" || w == "order" ||
+                     w == "limit" || w == "offset" || w == "union" || w == "intersect" ||
+                     w == "except" || w == "returning" || w == "on" || w == "window" ||
+                     w == "for" || w == "fetch" || w == "into")
+                in_select_list = false;
+        }
         if (tokens[k].kind != sql::TokenKind::parameter) continue;
         const std::string_view digits = sql::token_text(statement, tokens[k]).substr(1);
         std::size_t n = 0;
@@ -228,6 +248,7 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
             uses.resize(n, 0);
             agreed.resize(n, 0);
             untyped.resize(n, false);
+            untyped_first.resize(n, false);
         }
         std::optional<std::uint32_t> type;
         for (const auto& [offset, oid] : bare_values)
@@ -235,20 +256,30 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
         if (!type) type = inferred_parameter_type(statement, tokens, k, context);
         ++uses[n - 1];
         auto& a = agreed[n - 1];
-        if (!type)
+        if (!type) {
             untyped[n - 1] = true;
-        else if (a == 0)
+            const bool bare_item =
+                insert_select && in_select_list && depth == 0 && k > 0 &&
+                (word_at(statement, tokens, k - 1) == "select" ||
+                 sql::is_symbol(statement, tokens[k - 1], ",")) &&
+                (k + 1 == tokens.size() || sql::is_symbol(statement, tokens[k + 1], ",") ||
+                 sql::is_symbol(statement, tokens[k + 1], ";") ||
+                 word_at(statement, tokens, k + 1) == "from" ||
+                 word_at(statement, tokens, k + 1) == "where");
+            if (!bare_item) untyped_first[n - 1] = true;
+        } else if (a == 0) {
             a = *type;
-        else if (*type != a)
+        } else if (*type != a) {
             a = kNoCommonType;
+        }
     }
     std::vector<std::uint32_t> types = declared;
     if (types.size() < uses.size()) types.resize(uses.size(), 0);
     for (std::size_t i = 0; i < uses.size(); ++i)
         if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid))
-            types[i] = agreed[i] == kNoCommonType ? kNoCommonType
-                       : untyped[i]               ? kPartlyTyped
-                                                  : agreed[i];
+            types[i] = agreed[i] == kNoCommonType || untyped_first[i] ? kNoCommonType
+                       : untyped[i]                                   ? kPartlyTyped
+                                                                      : agreed[i];
     return types;
 }
 

@@ -137,8 +137,19 @@ bool begins_with_transaction_end(std::string_view sql) {
             const auto eol = sql.find('\n', i);
             i = eol == std::string_view::npos ? sql.size() : eol + 1;
         } else if (sql.substr(i, 2) == "/*") {
-            const auto end = sql.find("*/", i + 2);  // (nested comments: not a verb either way)
-            i = end == std::string_view::npos ? sql.size() : end + 2;
+            // Comments nest, as in the server's scanner.
+            int depth = 0;
+            do {
+                if (sql.substr(i, 2) == "/*") {
+                    ++depth;
+                    i += 2;
+                } else if (sql.substr(i, 2) == "*/") {
+                    --depth;
+                    i += 2;
+                } else {
+                    ++i;
+                }
+            } while (depth > 0 && i < sql.size());
         } else {
             break;
         }

@@ -139,19 +139,36 @@ TEST_CASE("a parameter of unspecified type used twice keeps the type its uses ag
     CHECK(with_repeated_parameter_types(same, none, {}, c) == std::vector<std::uint32_t>{23, 0});
     CHECK(with_repeated_parameter_types(update, {1184, 23}, {}, c) ==
           std::vector<std::uint32_t>{1184, 23});
-    // A use the proxy cannot type (an operand): partly typed, read as text untyped, refused
-    // in binary.
+    // A use the proxy cannot type that the server may type first (an operand in the WHERE,
+    // analysed before the SET; the review's `Note = $1 WHERE … $1 <> 0`): no common type.
     const std::string operand = "UPDATE enroll SET user_id = $1 WHERE user_id = $1 + 1";
-    const auto partly = with_repeated_parameter_types(operand, none, {}, c);
-    CHECK(partly == std::vector<std::uint32_t>{kPartlyTyped});
+    CHECK(with_repeated_parameter_types(operand, none, {}, c) ==
+          std::vector<std::uint32_t>{kNoCommonType});
+    const std::string review = "UPDATE enroll SET \"Note\" = $1 WHERE user_id = $2 AND $1 <> 0";
+    CHECK(with_repeated_parameter_types(review, none, {}, c) ==
+          std::vector<std::uint32_t>{kNoCommonType, 0});
+    // INSERT … SELECT's bare select items are typed by the server after the rest: with a
+    // typed use elsewhere, partly typed (read as text untyped, refused in binary).
+    const std::string select_items =
+        "INSERT INTO enroll (user_id, at) SELECT $1, $2 WHERE $1::int4 > 0";
+    const auto partly = with_repeated_parameter_types(select_items, none, {}, c);
+    CHECK(partly == std::vector<std::uint32_t>{kPartlyTyped, 0});
     CHECK(parameter_type(partly, 0, false) == 0);
     CHECK(parameter_type(partly, 0, true) == kNoCommonType);
-    // node-postgres' idiom: the select list's use untyped, the WHERE's agreeing.
+    // node-postgres' idiom: the other use compares with a subquery's column, which the proxy
+    // does not type (it may be another table's, of another type): refused.
     const std::string not_exists =
         "INSERT INTO enroll (user_id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM enroll "
         "WHERE user_id = $1)";
     CHECK(with_repeated_parameter_types(not_exists, none, {}, c) ==
-          std::vector<std::uint32_t>{kPartlyTyped});
+          std::vector<std::uint32_t>{kNoCommonType});
+    // …but not an operand in that list, nor a bare item of a subquery's list.
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT $1 + 0 WHERE "
+                                        "NOT EXISTS (SELECT 1 FROM enroll WHERE user_id = $1)",
+                                        none, {}, c) == std::vector<std::uint32_t>{kNoCommonType});
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT $1 WHERE NOT EXISTS "
+                                        "(SELECT $1 FROM enroll WHERE user_id = $1)",
+                                        none, {}, c) == std::vector<std::uint32_t>{kNoCommonType});
 }
 
 TEST_CASE("a parameter without a common type is not written") {
