@@ -33,7 +33,7 @@ class Server {
     };
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
-    asio::awaitable<void> wait_for_signal(tcp::acceptor& acceptor);
+    asio::awaitable<void> wait_for_signal(tcp::acceptor& acceptor, asio::signal_set& signals);
     asio::awaitable<void> drain_and_stop();
     // Binds admin.address and serves the admin endpoint on the main context; false when the
     // address cannot be bound (a startup error, logged).

@@ -113,7 +113,11 @@ int Server::run() {
 
     asio::co_spawn(main_context_, accept_loop(acceptor),
                    [](std::exception_ptr e) { log_exception("accept loop", e); });
-    asio::co_spawn(main_context_, wait_for_signal(acceptor),
+    // Installed here, before the line that says the proxy listens: a SIGHUP sent right after
+    // that line must find the handler, not the default action, which ends the process (seen
+    // once in CI under ASan: a reload test's SIGHUP came before the coroutine had run).
+    asio::signal_set signals(main_context_, SIGINT, SIGTERM, SIGHUP);
+    asio::co_spawn(main_context_, wait_for_signal(acceptor, signals),
                    [](std::exception_ptr e) { log_exception("signal handler", e); });
     // Raced with a timer that shutdown cancels: a key set still loading must not hold the main
     // context (and the process) open. Rebuilds and reloads stop with it too.
@@ -219,8 +223,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     }
 }
 
-asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor) {
-    asio::signal_set signals(main_context_, SIGINT, SIGTERM, SIGHUP);
+asio::awaitable<void> Server::wait_for_signal(tcp::acceptor& acceptor, asio::signal_set& signals) {
     int signo = 0;
     for (;;) {
         auto [ec, received] = co_await signals.async_wait(use_tuple);
