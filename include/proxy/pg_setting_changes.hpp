@@ -20,8 +20,5 @@ bool may_change_read_settings(std::string_view sql);
 // ROLLBACK [TO], ABORT, PREPARE TRANSACTION): the server then puts back a SET LOCAL, and a
 // rollback a SET, of the transaction. A change for the guard once the transaction changed one.
 bool may_end_transaction(std::string_view sql);
-// The same for a text of one statement (a Parse's), from its first word alone: no lexer, as it
-// is asked of every Parse.
-bool begins_with_transaction_end(std::string_view sql);
 
 }  // namespace uniqguard::proxy

@@ -1761,11 +1761,17 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     auto p = pg::decode_parse(body);
     if (!p) return {};
     const std::string name(p->statement);
+    // Read once: it serves the setting changes here and the savepoint commands below.
+    auto command = read_transaction_command(p->sql);
+    const bool ends_transaction =
+        (command && (command->kind == TransactionCommand::Kind::end ||
+                     command->kind == TransactionCommand::Kind::rollback_to)) ||
+        starts_with_prepare_transaction(p->sql);
     // (A name in use keeps its old statement: only the unnamed one, or one perhaps
     // deallocated, is forgotten here.)
     if (may_change_read_settings(p->sql)) {
         setting_statements_[name] = {};
-    } else if (begins_with_transaction_end(p->sql)) {
+    } else if (ends_transaction) {
         setting_statements_[name] = {.ends_transaction = true};
     } else if (!setting_statements_.empty()) {
         if (auto it = setting_statements_.find(name);
@@ -1793,8 +1799,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     };
     // Savepoint commands only: BEGIN and COMMIT change nothing the ReadyForQuery after them
     // does not say, and are parsed often (an unnamed statement per transaction).
-    if (auto command = read_transaction_command(p->sql);
-        command && command->kind != TransactionCommand::Kind::begin &&
+    if (command && command->kind != TransactionCommand::Kind::begin &&
         command->kind != TransactionCommand::Kind::end) {
         auto prepared = std::make_shared<Prepared>();
         prepared->transaction = std::move(command);

@@ -127,41 +127,6 @@ bool may_change_read_settings(std::string_view sql) {
     return false;
 }
 
-bool begins_with_transaction_end(std::string_view sql) {
-    // Blanks and comments first, as the server's scanner skips them.
-    std::size_t i = 0;
-    while (i < sql.size()) {
-        if (std::isspace(static_cast<unsigned char>(sql[i]))) {
-            ++i;
-        } else if (sql.substr(i, 2) == "--") {
-            const auto eol = sql.find('\n', i);
-            i = eol == std::string_view::npos ? sql.size() : eol + 1;
-        } else if (sql.substr(i, 2) == "/*") {
-            // Comments nest, as in the server's scanner.
-            int depth = 0;
-            do {
-                if (sql.substr(i, 2) == "/*") {
-                    ++depth;
-                    i += 2;
-                } else if (sql.substr(i, 2) == "*/") {
-                    --depth;
-                    i += 2;
-                } else {
-                    ++i;
-                }
-            } while (depth > 0 && i < sql.size());
-        } else {
-            break;
-        }
-    }
-    std::string word;
-    while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i])) && word.size() < 9)
-        word += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i++])));
-    if (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) return false;
-    return word == "commit" || word == "end" || word == "rollback" || word == "abort" ||
-           word == "prepare";  // (PREPARE name AS …: taken as one too, the safe side)
-}
-
 bool may_end_transaction(std::string_view sql) {
     std::vector<sql::Token> tokens;
     sql::lex_postgres(sql, tokens);

@@ -46,13 +46,3 @@ TEST_CASE("statements that end or roll back a transaction") {
                             "INSERT INTO t SELECT CASE WHEN true THEN 1 END"})
         CHECK_FALSE(may_end_transaction(sql));
 }
-
-TEST_CASE("a statement's first word ends a transaction") {
-    using uniqguard::proxy::begins_with_transaction_end;
-    for (const char* sql : {"COMMIT", "  rollback to s", "/* c */ END", "-- x\nABORT", "commit;",
-                            "/* /* */ */ COMMIT"})
-        CHECK(begins_with_transaction_end(sql));
-    for (const char* sql :
-         {"INSERT INTO t VALUES (1)", "COMMITTED", "SELECT 'commit'", "", "BEGIN"})
-        CHECK_FALSE(begins_with_transaction_end(sql));
-}
