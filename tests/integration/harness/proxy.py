@@ -52,7 +52,10 @@ class Proxy:
                 filter(None, [env.get("ASAN_OPTIONS"), self.sanitizer_options]))
         self.process = subprocess.Popen([BINARY, "serve", "-c", self.config_path],
                                         stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
-        wait_for_port(self.port, process=self.process)
+        try:
+            wait_for_port(self.port, process=self.process)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}; its log:\n{self.log_text()}") from None
         return self
 
     def dsn(self, user="postgres", database="app", **params):
