@@ -9,8 +9,11 @@
 //   - a cast right after it, `$n::type` or `CAST($n AS type)`: the cast's type;
 //   - the whole text is `$n` and is one column's value: the column's type;
 //   - `column = $n` in a WHERE (the column the target table's, bare or qualified by the
-//     target's name or alias, nothing binding tighter before or after; no subquery or BETWEEN
-//     anywhere in the text): the column's type.
+//     target's name or alias, nothing binding tighter before or after; no BETWEEN anywhere in
+//     the text): the column's type. Inside a SELECT (a subquery, INSERT … SELECT's own) the
+//     column is that SELECT's: typed only when its FROM is the target table alone, named as
+//     the statement names it (`… WHERE NOT EXISTS (SELECT 1 FROM t WHERE a = $1)`), the
+//     qualifier then that FROM's alias or the table's name.
 // Anywhere else (inside an expression, an operator's operand) the proxy does not infer the
 // server's type, and the substitution is refused (nullopt) rather than guessed.
 #pragma once
@@ -24,6 +27,7 @@
 #include "guard/guard_catalog.hpp"
 #include "protocol/postgres/frontend_messages.hpp"
 #include "sql/pg_lexer.hpp"
+#include "sql/statement.hpp"
 
 namespace uniqguard::proxy {
 
@@ -45,6 +49,9 @@ struct SubstitutionContext {
     // statement is `qualifier` (unquoted, as the server folds it).
     const guard::GuardTable* table = nullptr;
     std::string_view qualifier;
+    // The table as the statement names it (folded as the server folds it): a subquery's FROM
+    // that names it so resolves to the same table. nullptr: no subquery's column is typed.
+    const sql::QualifiedName* target_name = nullptr;
 };
 
 // `text` with every $n replaced by the parameter's value as SQL, parenthesised. nullopt when a
@@ -72,8 +79,10 @@ std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
 // (`UPDATE … SET code = $1 WHERE … $1 <> 0`: the WHERE is analysed first), which refuses its
 // substitution and its reading; kPartlyTyped for one whose only untyped uses are bare items of
 // INSERT … SELECT's select list (`SELECT $1 … WHERE NOT EXISTS (… k = $1)`, which the server
-// types after the rest) and whose typed uses agree: a text value is then written untyped at each
-// use, typed by its place as the server typed it, a binary one is refused (parameter_type).
+// types after the rest) — beside them `column = $n` of any table's column, which must then type
+// the parameter as the bare item's column — and whose typed uses agree: a text value is then
+// written untyped at each use, typed by its place as the server typed it, a binary one is
+// refused (parameter_type).
 inline constexpr std::uint32_t kNoCommonType = 0xFFFFFFFF;
 inline constexpr std::uint32_t kPartlyTyped = 0xFFFFFFFE;
 std::vector<std::uint32_t> with_repeated_parameter_types(

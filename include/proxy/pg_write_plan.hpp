@@ -91,6 +91,10 @@ struct WritePlan {
     std::vector<bool> update_assigned;
     std::string alias;
     std::string where;  // the condition's text, as written
+    // insert, update (every kind planned from them): the target as the statement names it, for
+    // reading a subquery's FROM (pg_parameter_substitution.hpp); empty when the statement has a
+    // WITH list (a query it names as the table is named hides the table from a FROM).
+    sql::QualifiedName target_name;
     // copy (COPY … FROM STDIN): how its data reads, and where each key column is among the
     // fields of a row, in the guard's column order.
     protocol::postgres::CopyFormatOptions copy_options;

@@ -977,8 +977,12 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         // Execute runs as the proxy's statement, its parameters written in as SQL values.
         std::optional<std::string> statement(plan.text);
         if (bind)
-            statement = substitute_parameters(plan.text, {*bind, types},
-                                              {.standard_conforming_strings = standard_strings});
+            statement = substitute_parameters(
+                plan.text, {*bind, types},
+                {.standard_conforming_strings = standard_strings,
+                 .table = &table,
+                 .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
+                 .target_name = &plan.target_name});
         if (!statement) return refusal("0A000", plan.refusal);
         std::size_t wrap_at = 0;
         if (plan.late_hoist) {
@@ -1045,7 +1049,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 check.where, {*bind, types},
                 {.standard_conforming_strings = standard_strings,
                  .table = &table,
-                 .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias});
+                 .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
+                 .target_name = &plan.target_name});
             if (!substituted)
                 key.unusable = true;
             else
@@ -1977,7 +1982,8 @@ std::vector<std::uint32_t> PgGuard::execute_types(const Prepared& prepared,
         prepared.sql, prepared.parameter_types, bare_values,
         {.standard_conforming_strings = settings_.standard_conforming_strings,
          .table = &table,
-         .qualifier = qualifier});
+         .qualifier = qualifier,
+         .target_name = &plan.target_name});
 }
 
 PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::string& out,

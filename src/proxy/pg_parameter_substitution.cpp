@@ -116,6 +116,98 @@ bool ends_comparison(std::string_view text, const std::vector<sql::Token>& token
     return w == "and" || w == "or" || w == "is" || w == "where" || w == "returning";
 }
 
+bool is_select_boundary(const std::string& w) {
+    return w == "where" || w == "group" || w == "having" || w == "order" || w == "limit" ||
+           w == "offset" || w == "fetch" || w == "for" || w == "window" || w == "union" ||
+           w == "intersect" || w == "except";
+}
+
+// The `select` that opens the SELECT whose clauses hold tokens[at] (the nearest one before it
+// at its own nesting level or an enclosing one: a parenthesised expression is passed through, a
+// closed subquery before it skipped); nullopt when tokens[at] is in no SELECT.
+std::optional<std::size_t> enclosing_select(std::string_view text,
+                                            const std::vector<sql::Token>& tokens, std::size_t at) {
+    int depth = 0;
+    for (std::size_t k = at; k-- > 0;) {
+        if (sql::is_symbol(text, tokens[k], ")")) {
+            ++depth;
+        } else if (sql::is_symbol(text, tokens[k], "(")) {
+            if (depth > 0) --depth;  // else: an enclosing group, its level is searched on
+        } else if (depth == 0 && sql::is_word(text, tokens[k], "select")) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
+// The name the columns of the SELECT opened at tokens[select_at] are qualified by, when its
+// FROM is the statement's target table alone (`FROM t`, `FROM ONLY t`, `FROM s.t AS x`, named
+// as the statement names the target); nullopt otherwise (no FROM, another table, a join, a
+// list, a function).
+std::optional<std::string> target_qualifier_of_select(std::string_view text,
+                                                      const std::vector<sql::Token>& tokens,
+                                                      std::size_t select_at,
+                                                      const sql::QualifiedName& target) {
+    int depth = 0;
+    std::size_t i = select_at + 1;
+    for (; i < tokens.size(); ++i) {
+        if (sql::is_symbol(text, tokens[i], "(")) {
+            ++depth;
+        } else if (sql::is_symbol(text, tokens[i], ")")) {
+            if (depth == 0) return std::nullopt;  // the SELECT ends without a FROM
+            --depth;
+        } else if (depth == 0 && tokens[i].kind == sql::TokenKind::identifier) {
+            const std::string w = word_at(text, tokens, i);
+            if (w == "from") break;
+            if (is_select_boundary(w)) return std::nullopt;
+        }
+    }
+    if (++i < tokens.size() && word_at(text, tokens, i) == "only") ++i;
+    auto first = name_at(text, tokens, i);
+    if (!first) return std::nullopt;
+    sql::QualifiedName named{.schema = {}, .name = *first};
+    ++i;
+    if (i + 1 < tokens.size() && sql::is_symbol(text, tokens[i], ".")) {
+        auto second = name_at(text, tokens, i + 1);
+        if (!second) return std::nullopt;
+        named = {.schema = *first, .name = *second};
+        i += 2;
+    }
+    if (!(named == target)) return std::nullopt;
+    std::string qualifier = named.name;
+    if (word_at(text, tokens, i) == "as") ++i;
+    if (i < tokens.size() && !sql::is_symbol(text, tokens[i], ")") &&
+        !sql::is_symbol(text, tokens[i], ";") && !is_select_boundary(word_at(text, tokens, i))) {
+        auto alias = name_at(text, tokens, i);
+        if (!alias) return std::nullopt;
+        qualifier = *alias;
+        ++i;
+    }
+    // Anything else after the table (a comma, a JOIN, TABLESAMPLE, column aliases) brings in
+    // other columns or is not read here.
+    if (i < tokens.size() && !sql::is_symbol(text, tokens[i], ")") &&
+        !sql::is_symbol(text, tokens[i], ";") && !is_select_boundary(word_at(text, tokens, i)))
+        return std::nullopt;
+    return qualifier;
+}
+
+// `column = $n` or `qualifier.column = $n` at tokens[at], nothing binding tighter before or
+// after, whatever the column's table.
+bool is_column_comparison(std::string_view text, const std::vector<sql::Token>& tokens,
+                          std::size_t at) {
+    if (at < 2 || !sql::is_symbol(text, tokens[at - 1], "=") ||
+        !ends_comparison(text, tokens, at + 1) || !name_at(text, tokens, at - 2))
+        return false;
+    std::size_t first = at - 2;
+    if (first >= 2 && sql::is_symbol(text, tokens[first - 1], ".")) {
+        if (!name_at(text, tokens, first - 2)) return false;
+        first -= 2;
+    }
+    for (const auto& t : tokens)
+        if (sql::is_word(text, t, "between")) return false;
+    return starts_comparison(text, tokens, first);
+}
+
 // `column = $n` with the parameter at tokens[at]: the column's type, if the column is the
 // target table's.
 std::optional<std::uint32_t> compared_column_type(std::string_view text,
@@ -125,18 +217,32 @@ std::optional<std::uint32_t> compared_column_type(std::string_view text,
     if (!context.table || at < 2 || !sql::is_symbol(text, tokens[at - 1], "=") ||
         !ends_comparison(text, tokens, at + 1))
         return std::nullopt;
-    // A subquery's columns hide the target's (`… IN (SELECT id FROM r WHERE created = $1)`),
-    // and `x BETWEEN 1 AND col = $1` compares the BETWEEN's result: neither is followed here.
+    // `x BETWEEN 1 AND col = $1` compares the BETWEEN's result: not followed here.
     for (const auto& t : tokens)
-        if (sql::is_word(text, t, "select") || sql::is_word(text, t, "between"))
-            return std::nullopt;
+        if (sql::is_word(text, t, "between")) return std::nullopt;
+    // Inside a SELECT the columns are its FROM's (`… IN (SELECT id FROM r WHERE created =
+    // $1)`): followed only when that is the target table.
+    std::string_view qualifier = context.qualifier;
+    std::optional<std::string> select_qualifier;
+    if (const auto select_at = enclosing_select(text, tokens, at)) {
+        if (!context.target_name || context.target_name->name.empty()) return std::nullopt;
+        // A WITH list in the text may name a query as the table is named, which a FROM then
+        // reads in its place (`timestamp with time zone` is not one).
+        for (std::size_t k = 0; k < tokens.size(); ++k)
+            if (sql::is_word(text, tokens[k], "with") && word_at(text, tokens, k + 1) != "time")
+                return std::nullopt;
+        select_qualifier =
+            target_qualifier_of_select(text, tokens, *select_at, *context.target_name);
+        if (!select_qualifier) return std::nullopt;
+        qualifier = *select_qualifier;
+    }
     const std::size_t column_at = at - 2;
     const auto column = name_at(text, tokens, column_at);
     if (!column) return std::nullopt;
     std::size_t first = column_at;
     if (column_at >= 2 && sql::is_symbol(text, tokens[column_at - 1], ".")) {
-        const auto qualifier = name_at(text, tokens, column_at - 2);
-        if (!qualifier || *qualifier != context.qualifier) return std::nullopt;
+        const auto named = name_at(text, tokens, column_at - 2);
+        if (!named || *named != qualifier) return std::nullopt;
         first = column_at - 2;
     }
     if (!starts_comparison(text, tokens, first)) return std::nullopt;
@@ -215,12 +321,17 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     // Per parameter: its uses, the type its typed uses agree on so far (0: none yet), whether
     // one could not be typed, and whether such a one may fix the type before a typed one.
     std::vector<std::uint32_t> uses, agreed;
-    std::vector<bool> untyped, untyped_first;
+    std::vector<bool> untyped, untyped_first, bare, compared;
     // An untyped use that cannot fix the type: a bare item of the select list of INSERT …
     // SELECT (no WITH). The server leaves such an item untyped until it assigns it to the
     // column, after the whole SELECT (its WHERE included) is analysed: the typed uses come
     // first. Anywhere else (an operand in an UPDATE's WHERE, analysed before its SET; a CTE)
     // the untyped use may be the first the server types.
+    // Beside such a bare item, `column = $n` with a column the proxy cannot type (another
+    // table's) is harmless too: the comparison types the parameter as that column, and the
+    // bare item, assigned to its own column later, then must have exactly that type (else the
+    // server refuses the Parse: 42P08, inconsistent types deduced) — so an untyped text value
+    // reads alike at both.
     const bool insert_select = !tokens.empty() && word_at(statement, tokens, 0) == "insert";
     int depth = 0;
     bool in_select_list = false;  // the outermost SELECT's list
@@ -249,6 +360,8 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
             agreed.resize(n, 0);
             untyped.resize(n, false);
             untyped_first.resize(n, false);
+            bare.resize(n, false);
+            compared.resize(n, false);
         }
         std::optional<std::uint32_t> type;
         for (const auto& [offset, oid] : bare_values)
@@ -266,7 +379,12 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
                  sql::is_symbol(statement, tokens[k + 1], ";") ||
                  word_at(statement, tokens, k + 1) == "from" ||
                  word_at(statement, tokens, k + 1) == "where");
-            if (!bare_item) untyped_first[n - 1] = true;
+            if (bare_item)
+                bare[n - 1] = true;
+            else if (insert_select && is_column_comparison(statement, tokens, k))
+                compared[n - 1] = true;
+            else
+                untyped_first[n - 1] = true;
         } else if (a == 0) {
             a = *type;
         } else if (*type != a) {
@@ -277,9 +395,10 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     if (types.size() < uses.size()) types.resize(uses.size(), 0);
     for (std::size_t i = 0; i < uses.size(); ++i)
         if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid))
-            types[i] = agreed[i] == kNoCommonType || untyped_first[i] ? kNoCommonType
-                       : untyped[i]                                   ? kPartlyTyped
-                                                                      : agreed[i];
+            types[i] = agreed[i] == kNoCommonType || untyped_first[i] || (compared[i] && !bare[i])
+                           ? kNoCommonType
+                       : untyped[i] ? kPartlyTyped
+                                    : agreed[i];
     return types;
 }
 

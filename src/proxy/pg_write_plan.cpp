@@ -627,14 +627,19 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             auto* g = guard_of(ins.table);
             if (!g) return ins.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return plan_insert(ins, sql, *g, text, registry, lex);
+            auto p = plan_insert(ins, sql, *g, text, registry, lex);
+            // (not with a WITH list, which may name a query as the table is named)
+            if (!ins.has_with) p.target_name = ins.table;
+            return p;
         }
         case sql::StatementKind::update: {
             const auto& up = *st.get<sql::UpdateStatement>();
             auto* g = guard_of(up.table);
             if (!g) return up.has_with ? written_in_with() : std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return plan_update(up, sql, *g, text, lex);
+            auto p = plan_update(up, sql, *g, text, lex);
+            if (p && !up.has_with) p->target_name = up.table;
+            return p;
         }
         case sql::StatementKind::delete_:
             return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;

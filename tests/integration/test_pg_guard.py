@@ -559,6 +559,56 @@ def test_binary_parameters_of_unspecified_type_are_read_as_the_server_types_them
                                           (1, datetime.datetime(2026, 1, 1, 13, 0), "n")]
 
 
+def test_binary_parameters_compared_with_the_target_in_a_subquery_or_its_own_select(pg,
+                                                                                   make_proxy):
+    # A binary parameter of unspecified type compared with a column of a SELECT whose FROM is
+    # the guarded table (INSERT … SELECT's own, or a subquery of an UPDATE's WHERE) is typed as
+    # that column: the 8 bytes of a timestamp, not read as timestamptz an hour off under
+    # Europe/Paris. Before, refused (0A000). Compared with the twin's real index: the same
+    # replies and rows; a subquery reading another table still refuses such a parameter.
+    gt = GuardedTable(pg, make_proxy, "g_binary_subquery", "id serial PRIMARY KEY, "
+                      "user_id int NOT NULL, at timestamp NOT NULL", ["user_id", "at"])
+    t = gt.name
+    noon = (9497 * 86400 + 12 * 3600) * 1_000_000  # 2026-01-01 12:00, as the timestamp stores it
+    value = b"\0\0\0\x08" + noon.to_bytes(8, "big")
+
+    def execute(c, statement):
+        c.send(b"".join([
+            pgwire.message(b"P", b"\0" + statement.encode() + b"\0\0\0"),
+            pgwire.message(b"B", b"\0\0\0\x01\0\x01\0\x01" + value + b"\0\0"),
+            pgwire.message(b"E", b"\0\0\0\0\0"),
+            pgwire.message(b"S"),
+        ]))
+        return c.read_until("Z")
+
+    def fields(reply):  # the server's source file, line and routine are not compared
+        return [(m, {k: v for k, v in pgwire.parse_fields(body).items() if k not in "FLRst"})
+                if m == "E" else (m, body) for m, body in reply]
+
+    copy = f"INSERT INTO {t} (user_id, at) SELECT user_id + 10, at FROM {t} WHERE at = $1"
+    move = (f"UPDATE {t} SET user_id = 2 WHERE id IN (SELECT e.id FROM {t} AS e WHERE "
+            f"e.at = $1 AND user_id = 1)")
+    other = (f"UPDATE {t} SET user_id = 2 WHERE id IN (SELECT pid FROM pg_stat_activity "
+             f"WHERE backend_start = $1)")  # a timestamptz there
+    results = []
+    for port, database in ((gt.proxy.port, "app"), (pg.port, "twin")):
+        c = paris_session(port, database, f"INSERT INTO {t} (user_id, at) VALUES "
+                                          f"(1, '2026-01-01 12:00'), (2, '2026-01-01 12:00')")
+        results.append([fields(execute(c, s)) for s in (copy, copy, move)])
+        c.close()
+    via_proxy, twin = results
+    assert via_proxy == twin
+    assert [[m for m, _ in r] for r in via_proxy] == [["1", "2", "C", "Z"], ["1", "2", "E", "Z"],
+                                                     ["1", "2", "E", "Z"]]
+    assert [r[1]["C"] for r in (via_proxy[1][2], via_proxy[2][2])] == ["23505", "23505"]
+    assert sorted(r[1] for r in gt.rows()) == [1, 2, 11, 12]
+    c = paris_session(gt.proxy.port, "app", f"DELETE FROM {t} WHERE false")
+    refused = execute(c, other)
+    c.close()
+    assert [m for m, _ in refused] == ["1", "2", "E", "Z"], refused
+    assert pgwire.error_of(refused)["C"] == "0A000"
+
+
 def test_a_parameter_of_unspecified_type_used_twice_is_read_as_all_its_uses_agree(pg,
                                                                                    make_proxy):
     # The server types a parameter once, at the first use it analyses (an UPDATE's WHERE
@@ -717,13 +767,15 @@ def test_a_statement_prepared_under_other_settings_is_refused_where_its_literals
     assert sorted(r[1] for r in gt.rows()) == ["e", "Ã©"]
 
 
-def test_text_parameters_used_twice_where_the_proxy_cannot_type_every_use(enroll, pg):
+def test_text_parameters_used_twice_typed_by_the_target_tables_columns(enroll, pg):
     # node-postgres sends every parameter as text of unspecified type. INSERT … SELECT's bare
     # select items are typed by the server after the rest of the statement, so with a typed use
     # elsewhere the value is written untyped at each use as before: the same replies as the
     # twin's. Its users' `… WHERE NOT EXISTS (SELECT 1 FROM t WHERE user_id = $1)` compares with
-    # a subquery's column, which the proxy does not type (it may be another table's, of another
-    # type, and fix the parameter's type first): refused, 0A000, nothing written.
+    # the column of a subquery: typed as that column, the same replies as the twin's too (a key
+    # the subquery lets through is the guard's 23505). Another table's column of another type
+    # than the bare item's column: the server's own 42P08 at Parse. An operand the server may
+    # type first (`$1 + 0`) is not read: refused, 0A000, nothing written.
     t = enroll.name
 
     def run(port, database, insert, values):
@@ -749,10 +801,33 @@ def test_text_parameters_used_twice_where_the_proxy_cannot_type_every_use(enroll
         assert fields(got) == fields(want), (values, got, want)
     not_exists = (f"INSERT INTO {t} (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
                   f"(SELECT 1 FROM {t} WHERE user_id = $1 AND course_id = $2)")
-    refused = run(enroll.proxy.port, "app", not_exists, [b"8", b"1"])
+    # The subquery lets a key through when the row has a note: the guard's duplicate.
+    noted = (f"INSERT INTO {t} AS x (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
+             f"(SELECT 1 FROM {t} e WHERE e.user_id = $1 AND (course_id = $2) AND note IS "
+             f"NOT NULL)")
+    other_table = (f"INSERT INTO {t} (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
+                   f"(SELECT 1 FROM pg_class c WHERE c.relpages = $1 AND relname = 'no such')")
+    other_type = (f"INSERT INTO {t} (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
+                  f"(SELECT 1 FROM pg_class WHERE oid = $1)")
+    commands = []
+    for insert, values in ((not_exists, [b"8", b"1"]), (not_exists, [b"8", b"1"]),
+                           (not_exists, [b"08", b"2"]), (noted, [b"7", b"1"]),
+                           (noted, [b"9", b"3"]), (noted, [b"9", b"3"]),
+                           (other_table, [b"9", b"3"]), (other_table, [b"9", b"4"]),
+                           (other_type, [b"9", b"5"])):
+        got = run(enroll.proxy.port, "app", insert, values)
+        want = run(pg.port, "twin", insert, values)
+        assert fields(got) == fields(want), (insert, values, got, want)
+        commands.append([m for m, _ in got])
+    ok, error = ["1", "2", "C", "Z"], ["1", "2", "E", "Z"]
+    assert commands == [ok, ok, ok, error, ok, error, error, ok, ["E", "Z"]]
+    operand = (f"INSERT INTO {t} (user_id, course_id) SELECT $1, $2 WHERE NOT EXISTS "
+               f"(SELECT 1 FROM {t} WHERE user_id = $1 + 0)")
+    refused = run(enroll.proxy.port, "app", operand, [b"10", b"1"])
     assert [m for m, _ in refused] == ["1", "2", "E", "Z"], refused
     assert pgwire.error_of(refused)["C"] == "0A000"
-    assert sorted(r[1:3] for r in enroll.rows()) == [(7, 1), (7, 2)]
+    assert sorted(r[1:3] for r in enroll.rows()) == [
+        (7, 1), (7, 2), (8, 1), (8, 2), (9, 3), (9, 4)]
 
 
 @pytest.mark.parametrize("encoding", ["UTF8", "LATIN1"])

@@ -91,9 +91,59 @@ TEST_CASE("column = $n types the parameter as the target's column") {
     // A subquery's own columns, a BETWEEN's AND: not the target's column.
     CHECK(p.in("id IN (SELECT id FROM r WHERE user_id = $1)", bare) == std::nullopt);
     CHECK(p.in("x BETWEEN 1 AND user_id = $1", bare) == std::nullopt);
+    // Without the statement's name for its target, no subquery's FROM is read.
+    CHECK(p.in("id IN (SELECT id FROM enroll WHERE user_id = $1)", bare) == std::nullopt);
     const SubstitutionContext aliased{.table = &table, .qualifier = "u"};
     CHECK(p.in("u.user_id = $1", aliased) == "u.user_id = (E'5'::int4)");
     CHECK(p.in("enroll.user_id = $1", aliased) == std::nullopt);  // the alias hides the name
+}
+
+TEST_CASE("column = $n inside a SELECT types the parameter only when its FROM is the target") {
+    const auto table = enroll();
+    OneBinary p(kFive);
+    const sql::QualifiedName target{.schema = {}, .name = "enroll"};
+    const SubstitutionContext c{.table = &table, .qualifier = "enroll", .target_name = &target};
+    const std::string five = "(E'5'::int4)";
+    CHECK(p.in("id IN (SELECT id FROM enroll WHERE user_id = $1)", c) ==
+          "id IN (SELECT id FROM enroll WHERE user_id = " + five + ")");
+    CHECK(p.in("NOT EXISTS (SELECT 1 FROM ONLY enroll AS e WHERE e.user_id = $1 AND x)", c) ==
+          "NOT EXISTS (SELECT 1 FROM ONLY enroll AS e WHERE e.user_id = " + five + " AND x)");
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll e WHERE (user_id = $1))", c) ==
+          "EXISTS (SELECT 1 FROM enroll e WHERE (user_id = " + five + "))");
+    // A subquery closed before the comparison does not change its level's FROM.
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll WHERE a IN (SELECT b FROM r) AND user_id = $1)", c) ==
+          "EXISTS (SELECT 1 FROM enroll WHERE a IN (SELECT b FROM r) AND user_id = " + five + ")");
+    // The alias hides the table's name; another table, a join, a list, a schema the statement
+    // did not write, no FROM at all: the column is not known to be the target's.
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll e WHERE enroll.user_id = $1)", c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM r WHERE user_id = $1)", c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll JOIN r ON true WHERE user_id = $1)", c) ==
+          std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll, r WHERE user_id = $1)", c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM public.enroll WHERE user_id = $1)", c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 WHERE user_id = $1)", c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll(1) WHERE user_id = $1)", c) == std::nullopt);
+    // The SELECT after a UNION has its own FROM.
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll WHERE true UNION SELECT 1 FROM r WHERE user_id = $1)",
+               c) == std::nullopt);
+    // INSERT … SELECT's own SELECT reads its FROM as well.
+    CHECK(p.in("INSERT INTO enroll SELECT * FROM r WHERE user_id = $1", c) == std::nullopt);
+    CHECK(p.in("INSERT INTO enroll SELECT * FROM enroll WHERE user_id = $1", c) ==
+          "INSERT INTO enroll SELECT * FROM enroll WHERE user_id = " + five);
+    // A WITH list may name a query as the table is named (not a cast's `with time zone`).
+    CHECK(p.in("WITH enroll AS (SELECT 1) INSERT INTO enroll SELECT * FROM enroll WHERE user_id "
+               "= $1",
+               c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll WHERE user_id = $1 AND at < now()::timestamp with "
+               "time zone)",
+               c) == "EXISTS (SELECT 1 FROM enroll WHERE user_id = " + five +
+                         " AND at < now()::timestamp with time zone)");
+    // A schema-qualified target matches the same qualified name only.
+    const sql::QualifiedName qualified{.schema = "public", .name = "enroll"};
+    const SubstitutionContext q{.table = &table, .qualifier = "enroll", .target_name = &qualified};
+    CHECK(p.in("EXISTS (SELECT 1 FROM public.enroll WHERE enroll.user_id = $1)", q) ==
+          "EXISTS (SELECT 1 FROM public.enroll WHERE enroll.user_id = " + five + ")");
+    CHECK(p.in("EXISTS (SELECT 1 FROM enroll WHERE user_id = $1)", q) == std::nullopt);
 }
 
 TEST_CASE("parameters inside strings are not substituted") {
@@ -155,20 +205,42 @@ TEST_CASE("a parameter of unspecified type used twice keeps the type its uses ag
     CHECK(partly == std::vector<std::uint32_t>{kPartlyTyped, 0});
     CHECK(parameter_type(partly, 0, false) == 0);
     CHECK(parameter_type(partly, 0, true) == kNoCommonType);
-    // node-postgres' idiom: the other use compares with a subquery's column, which the proxy
-    // does not type (it may be another table's, of another type): refused.
+    // node-postgres' idiom: the other use compares with a subquery's column, of the target
+    // (typed) or of any table (the bare item's column must then have that column's type, or
+    // the server refuses the Parse): partly typed, as above.
     const std::string not_exists =
         "INSERT INTO enroll (user_id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM enroll "
         "WHERE user_id = $1)";
+    const sql::QualifiedName target{.schema = {}, .name = "enroll"};
+    SubstitutionContext named = c;
+    named.target_name = &target;
+    CHECK(with_repeated_parameter_types(not_exists, none, {}, named) ==
+          std::vector<std::uint32_t>{kPartlyTyped});
     CHECK(with_repeated_parameter_types(not_exists, none, {}, c) ==
-          std::vector<std::uint32_t>{kNoCommonType});
+          std::vector<std::uint32_t>{kPartlyTyped});
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT $1 WHERE NOT "
+                                        "EXISTS (SELECT 1 FROM r WHERE r.user_id = $1)",
+                                        none, {},
+                                        named) == std::vector<std::uint32_t>{kPartlyTyped});
+    // Without a bare item, comparisons with columns the proxy cannot type may disagree.
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT a FROM r WHERE "
+                                        "a = $1 OR b = $1",
+                                        none, {},
+                                        named) == std::vector<std::uint32_t>{kNoCommonType});
+    // Nor beside a bare item in an UPDATE (not an INSERT … SELECT).
+    CHECK(with_repeated_parameter_types("UPDATE enroll SET user_id = $1 WHERE id IN (SELECT "
+                                        "id FROM r WHERE a = $1)",
+                                        none, {},
+                                        named) == std::vector<std::uint32_t>{kNoCommonType});
     // …but not an operand in that list, nor a bare item of a subquery's list.
     CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT $1 + 0 WHERE "
                                         "NOT EXISTS (SELECT 1 FROM enroll WHERE user_id = $1)",
-                                        none, {}, c) == std::vector<std::uint32_t>{kNoCommonType});
+                                        none, {},
+                                        named) == std::vector<std::uint32_t>{kNoCommonType});
     CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) SELECT $1 WHERE NOT EXISTS "
                                         "(SELECT $1 FROM enroll WHERE user_id = $1)",
-                                        none, {}, c) == std::vector<std::uint32_t>{kNoCommonType});
+                                        none, {},
+                                        named) == std::vector<std::uint32_t>{kNoCommonType});
 }
 
 TEST_CASE("a parameter without a common type is not written") {
