@@ -252,6 +252,29 @@ class RawClient:
                 return seen
 
 
+def unnamed_execution(sql: str, values=(), binary=False, describe=False) -> bytes:
+    """Parse of the unnamed statement with no declared types (as node-postgres, asyncpg and pgx
+    send it), Bind of `values` (bytes, or None for NULL; all in binary format or all in text),
+    a Describe of the portal if asked, Execute and Sync: one round trip's messages."""
+    params = b"".join(b"\xff\xff\xff\xff" if v is None else len(v).to_bytes(4, "big") + v
+                      for v in values)
+    formats = b"\0\x01\0\x01" if binary else b"\0\0"
+    return b"".join([
+        message(b"P", b"\0" + sql.encode() + b"\0\0\0"),
+        message(b"B", b"\0\0" + formats + len(values).to_bytes(2, "big") + params + b"\0\0"),
+        message(b"D", b"P\0") if describe else b"",
+        message(b"E", b"\0\0\0\0\0"),
+        message(b"S"),
+    ])
+
+
+def comparable(messages, left_out="FLR") -> list:
+    """`messages` with each ErrorResponse read into its fields, less `left_out` (by default the
+    server's source file, line and routine, which differ between a proxy's and a twin's)."""
+    return [(t, {k: v for k, v in parse_fields(body).items() if k not in left_out})
+            if t == "E" else (t, body) for t, body in messages]
+
+
 def error_of(messages) -> dict:
     """The fields of the first ErrorResponse among `messages` (AssertionError if none)."""
     for t, body in messages:
