@@ -77,12 +77,13 @@ std::optional<std::uint32_t> inferred_parameter_type(std::string_view text,
 // statement uses, with each such parameter's type in place of its 0; kNoCommonType for one
 // whose typed uses disagree, or with a use the proxy cannot type that the server may type first
 // (`UPDATE … SET code = $1 WHERE … $1 <> 0`: the WHERE is analysed first), which refuses its
-// substitution and its reading; kPartlyTyped for one whose only untyped uses are bare items of
-// INSERT … SELECT's select list (`SELECT $1 … WHERE NOT EXISTS (… k = $1)`, which the server
-// types after the rest) — beside them `column = $n` of any table's column, which must then type
-// the parameter as the bare item's column — and whose typed uses agree: a text value is then
-// written untyped at each use, typed by its place as the server typed it, a binary one is
-// refused (parameter_type).
+// substitution and its reading; kPartlyTyped for one with bare items of INSERT … SELECT's
+// select list (`SELECT $1 … WHERE NOT EXISTS (… k = $1)`, which the server assigns to their
+// columns after the SELECT) whose other uses are all in that SELECT's WHERE … LIMIT (read after
+// the items, before their assignment) and either agree on a type, or are one `column = $n` of
+// any table's column, which must then type the parameter as the bare item's column: a text
+// value is then written untyped at each use, typed by its place as the server typed it, a
+// binary one is refused (parameter_type).
 inline constexpr std::uint32_t kNoCommonType = 0xFFFFFFFF;
 inline constexpr std::uint32_t kPartlyTyped = 0xFFFFFFFE;
 std::vector<std::uint32_t> with_repeated_parameter_types(

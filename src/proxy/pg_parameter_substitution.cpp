@@ -158,7 +158,8 @@ std::optional<std::string> target_qualifier_of_select(std::string_view text,
             --depth;
         } else if (depth == 0 && tokens[i].kind == sql::TokenKind::identifier) {
             const std::string w = word_at(text, tokens, i);
-            if (w == "from") break;
+            // (not IS [NOT] DISTINCT FROM's)
+            if (w == "from" && word_at(text, tokens, i - 1) != "distinct") break;
             if (is_select_boundary(w)) return std::nullopt;
         }
     }
@@ -229,7 +230,8 @@ std::optional<std::uint32_t> compared_column_type(std::string_view text,
         // A WITH list in the text may name a query as the table is named, which a FROM then
         // reads in its place (`timestamp with time zone` is not one).
         for (std::size_t k = 0; k < tokens.size(); ++k)
-            if (sql::is_word(text, tokens[k], "with") && word_at(text, tokens, k + 1) != "time")
+            if (sql::is_word(text, tokens[k], "with") &&
+                !(word_at(text, tokens, k + 1) == "time" && word_at(text, tokens, k + 2) == "zone"))
                 return std::nullopt;
         select_qualifier =
             target_qualifier_of_select(text, tokens, *select_at, *context.target_name);
@@ -320,33 +322,48 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
                       {.standard_conforming_strings = context.standard_conforming_strings});
     // Per parameter: its uses, the type its typed uses agree on so far (0: none yet), whether
     // one could not be typed, and whether such a one may fix the type before a typed one.
-    std::vector<std::uint32_t> uses, agreed;
-    std::vector<bool> untyped, untyped_first, bare, compared;
+    std::vector<std::uint32_t> uses, agreed, typed_uses, compared_uses;
+    std::vector<bool> untyped, untyped_first, bare, outside_late_clauses;
     // An untyped use that cannot fix the type: a bare item of the select list of INSERT …
-    // SELECT (no WITH). The server leaves such an item untyped until it assigns it to the
-    // column, after the whole SELECT (its WHERE included) is analysed: the typed uses come
-    // first. Anywhere else (an operand in an UPDATE's WHERE, analysed before its SET; a CTE)
-    // the untyped use may be the first the server types.
-    // Beside such a bare item, `column = $n` with a column the proxy cannot type (another
-    // table's) is harmless too: the comparison types the parameter as that column, and the
-    // bare item, assigned to its own column later, then must have exactly that type (else the
-    // server refuses the Parse: 42P08, inconsistent types deduced) — so an untyped text value
-    // reads alike at both.
+    // SELECT (no WITH, no UNION). The server creates such an item untyped when it reads the
+    // select list and assigns it to its column only after the whole SELECT: a use in the
+    // SELECT's later clauses (WHERE, GROUP BY, HAVING, ORDER BY, LIMIT) has fixed the type by
+    // then, and the assignment must find exactly that type (else the server refuses the Parse:
+    // 42P08, inconsistent types deduced). A use read before the item (in FROM, in an earlier
+    // item) or after the assignment (ON CONFLICT, RETURNING) is not so bound: the item is then
+    // typed, and assigned with a cast. Anywhere else (an operand in an UPDATE's WHERE, analysed
+    // before its SET; a CTE) the untyped use may be the first the server types.
+    // Beside such a bare item, one `column = $n` in those later clauses with a column the proxy
+    // cannot type (another table's) is harmless too, alone: it types the parameter as that
+    // column, which the bare item's column must then be — so an untyped text value reads alike
+    // at both. (A second use would read the parameter already typed.)
     const bool insert_select = !tokens.empty() && word_at(statement, tokens, 0) == "insert";
     int depth = 0;
-    bool in_select_list = false;  // the outermost SELECT's list
+    bool in_select_list = false;   // the outermost SELECT's list
+    bool in_late_clauses = false;  // its WHERE … LIMIT
+    bool past_select = false;      // ON CONFLICT, RETURNING
+    bool set_operation = false;
     for (std::size_t k = 0; k < tokens.size(); ++k) {
         if (sql::is_symbol(statement, tokens[k], "(")) ++depth;
         if (sql::is_symbol(statement, tokens[k], ")")) --depth;
         if (depth == 0 && tokens[k].kind == sql::TokenKind::identifier) {
             const std::string w = word_at(statement, tokens, k);
-            if (w == "select")
+            if (w == "select") {
                 in_select_list = true;
-            else if (w == "from" || w == "where" || w == "group" || w == "having" || w == "order" ||
-                     w == "limit" || w == "offset" || w == "union" || w == "intersect" ||
-                     w == "except" || w == "returning" || w == "on" || w == "window" ||
-                     w == "for" || w == "fetch" || w == "into")
+                in_late_clauses = false;
+            } else if (w == "from" || w == "where" || w == "group" || w == "having" ||
+                       w == "order" || w == "limit" || w == "offset" || w == "union" ||
+                       w == "intersect" || w == "except" || w == "returning" || w == "on" ||
+                       w == "window" || w == "for" || w == "fetch" || w == "into") {
                 in_select_list = false;
+            }
+            if (w == "union" || w == "intersect" || w == "except") set_operation = true;
+            if (w == "returning" || (w == "on" && word_at(statement, tokens, k + 1) == "conflict"))
+                past_select = true;
+            if (w == "from") in_late_clauses = false;  // (IS DISTINCT FROM: refused, safely)
+            if (!past_select && (w == "where" || w == "group" || w == "having" || w == "order" ||
+                                 w == "limit" || w == "offset" || w == "fetch"))
+                in_late_clauses = true;
         }
         if (tokens[k].kind != sql::TokenKind::parameter) continue;
         const std::string_view digits = sql::token_text(statement, tokens[k]).substr(1);
@@ -358,47 +375,59 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
         if (uses.size() < n) {
             uses.resize(n, 0);
             agreed.resize(n, 0);
+            typed_uses.resize(n, 0);
+            compared_uses.resize(n, 0);
             untyped.resize(n, false);
             untyped_first.resize(n, false);
             bare.resize(n, false);
-            compared.resize(n, false);
+            outside_late_clauses.resize(n, false);
         }
+        const std::size_t i = n - 1;
         std::optional<std::uint32_t> type;
         for (const auto& [offset, oid] : bare_values)
             if (offset == tokens[k].offset) type = oid;
         if (!type) type = inferred_parameter_type(statement, tokens, k, context);
-        ++uses[n - 1];
-        auto& a = agreed[n - 1];
-        if (!type) {
-            untyped[n - 1] = true;
-            const bool bare_item =
-                insert_select && in_select_list && depth == 0 && k > 0 &&
-                (word_at(statement, tokens, k - 1) == "select" ||
-                 sql::is_symbol(statement, tokens[k - 1], ",")) &&
-                (k + 1 == tokens.size() || sql::is_symbol(statement, tokens[k + 1], ",") ||
-                 sql::is_symbol(statement, tokens[k + 1], ";") ||
-                 word_at(statement, tokens, k + 1) == "from" ||
-                 word_at(statement, tokens, k + 1) == "where");
-            if (bare_item)
-                bare[n - 1] = true;
-            else if (insert_select && is_column_comparison(statement, tokens, k))
-                compared[n - 1] = true;
-            else
-                untyped_first[n - 1] = true;
-        } else if (a == 0) {
-            a = *type;
-        } else if (*type != a) {
-            a = kNoCommonType;
+        ++uses[i];
+        const bool bare_item =
+            !type && insert_select && in_select_list && depth == 0 && k > 0 &&
+            (word_at(statement, tokens, k - 1) == "select" ||
+             sql::is_symbol(statement, tokens[k - 1], ",")) &&
+            (k + 1 == tokens.size() || sql::is_symbol(statement, tokens[k + 1], ",") ||
+             sql::is_symbol(statement, tokens[k + 1], ";") ||
+             word_at(statement, tokens, k + 1) == "from" ||
+             word_at(statement, tokens, k + 1) == "where");
+        if (bare_item) {
+            untyped[i] = true;
+            bare[i] = true;
+            continue;
         }
+        if (!(insert_select && in_late_clauses && !past_select)) outside_late_clauses[i] = true;
+        if (!type) {
+            untyped[i] = true;
+            if (insert_select && is_column_comparison(statement, tokens, k))
+                ++compared_uses[i];
+            else
+                untyped_first[i] = true;
+            continue;
+        }
+        ++typed_uses[i];
+        if (agreed[i] == 0)
+            agreed[i] = *type;
+        else if (*type != agreed[i])
+            agreed[i] = kNoCommonType;
     }
     std::vector<std::uint32_t> types = declared;
     if (types.size() < uses.size()) types.resize(uses.size(), 0);
-    for (std::size_t i = 0; i < uses.size(); ++i)
-        if (uses[i] > 1 && (types[i] == 0 || types[i] == kUnknownOid))
-            types[i] = agreed[i] == kNoCommonType || untyped_first[i] || (compared[i] && !bare[i])
-                           ? kNoCommonType
-                       : untyped[i] ? kPartlyTyped
-                                    : agreed[i];
+    for (std::size_t i = 0; i < uses.size(); ++i) {
+        if (uses[i] < 2 || (types[i] != 0 && types[i] != kUnknownOid)) continue;
+        bool common = agreed[i] != kNoCommonType && !untyped_first[i];
+        if (bare[i])
+            common = common && !set_operation && !outside_late_clauses[i] &&
+                     (compared_uses[i] == 0 || compared_uses[i] + typed_uses[i] == 1);
+        else
+            common = common && compared_uses[i] == 0;
+        types[i] = !common ? kNoCommonType : untyped[i] ? kPartlyTyped : agreed[i];
+    }
     return types;
 }
 

@@ -138,6 +138,13 @@ TEST_CASE("column = $n inside a SELECT types the parameter only when its FROM is
                "time zone)",
                c) == "EXISTS (SELECT 1 FROM enroll WHERE user_id = " + five +
                          " AND at < now()::timestamp with time zone)");
+    // A query named `time` in a WITH list is no `with time zone`; IS DISTINCT FROM is no FROM
+    // clause (review of b5b88f2).
+    CHECK(p.in("EXISTS (WITH time AS (SELECT 1), enroll AS (SELECT now() AS at) SELECT 1 FROM "
+               "enroll WHERE at = $1)",
+               c) == std::nullopt);
+    CHECK(p.in("EXISTS (SELECT r.k IS DISTINCT FROM enroll WHERE user_id = $1)", c) ==
+          std::nullopt);
     // A schema-qualified target matches the same qualified name only.
     const sql::QualifiedName qualified{.schema = "public", .name = "enroll"};
     const SubstitutionContext q{.table = &table, .qualifier = "enroll", .target_name = &qualified};
@@ -227,6 +234,26 @@ TEST_CASE("a parameter of unspecified type used twice keeps the type its uses ag
                                         "a = $1 OR b = $1",
                                         none, {},
                                         named) == std::vector<std::uint32_t>{kNoCommonType});
+    // Only where the server reads them after the bare item and before assigning it (the
+    // SELECT's WHERE … LIMIT), one comparison alone: a use in FROM or RETURNING, or a second
+    // use beside the comparison, reads the parameter typed otherwise (review of b5b88f2).
+    for (const char* statement :
+         {"INSERT INTO enroll (user_id, at) SELECT $1, $2 FROM (SELECT count(*) FROM ev WHERE "
+          "ev.seen = $2) s",
+          "INSERT INTO enroll (user_id, at) SELECT $1, $2 FROM (SELECT $2::timestamptz) s",
+          "INSERT INTO enroll (user_id, at) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM enroll "
+          "WHERE at = $2) AND NOT EXISTS (SELECT 1 FROM ev WHERE ev.seen = $2)",
+          "INSERT INTO enroll (at, user_id) SELECT $2, $1 RETURNING id, (SELECT count(*) FROM ev "
+          "WHERE ev.seen = $2) AS n",
+          "INSERT INTO enroll (at, user_id) SELECT $2, $1 WHERE true RETURNING $2::timestamptz",
+          "INSERT INTO enroll (at, user_id) SELECT $2::timestamptz, $2, $1",
+          "INSERT INTO enroll (at, user_id) SELECT $2, $1 WHERE $2::timestamp > now() UNION "
+          "SELECT now(), 1"})
+        CHECK(with_repeated_parameter_types(statement, none, {}, named)[1] == kNoCommonType);
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (at, user_id) SELECT $2, $1 WHERE "
+                                        "NOT EXISTS (SELECT 1 FROM ev WHERE ev.seen = $2) ORDER "
+                                        "BY 1 LIMIT 1",
+                                        none, {}, named)[1] == kPartlyTyped);
     // Nor beside a bare item in an UPDATE (not an INSERT … SELECT).
     CHECK(with_repeated_parameter_types("UPDATE enroll SET user_id = $1 WHERE id IN (SELECT "
                                         "id FROM r WHERE a = $1)",
