@@ -1,15 +1,17 @@
-// What the MySQL/MariaDB guard sends for an INSERT … ON DUPLICATE KEY UPDATE of one row whose
-// guard key exists on the server (the table has no unique index on it, so the server alone
-// would insert a second row): the query that finds the existing row, and the client's statement
-// with that row's primary key value added, so that the server's own PRIMARY KEY conflict makes it
-// update that row and report what it reports for a unique key's update (affected rows 2, or 0 /
-// 1 when nothing changed; the updated row's id as the insert id). Pure text.
+// What the MySQL/MariaDB guard sends for an INSERT … ON DUPLICATE KEY UPDATE whose rows' guard
+// keys exist on the server (the table has no unique index on them, so the server alone would
+// insert second rows): the query that finds each existing row, and the client's statement with
+// each row's primary key value added (DEFAULT for a row whose key is new), so that the server's
+// own PRIMARY KEY conflicts make it update those rows and report what it reports for a unique
+// key's updates (affected rows 2 per updated row, or 0 / 1 when nothing changed; the updated
+// row's id as the insert id). Pure text.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "guard/mysql_check_sql.hpp"
 #include "sql/statement.hpp"
@@ -20,6 +22,11 @@ namespace uniqguard::guard {
 // the client's session sees the table ("0:" when none).
 //   SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), '')) FROM `s`.`t` WHERE <key condition>
 std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key);
+// The same for several keys at once: their answers joined by commas, in `probes` order
+// (the form above for one).
+//   SELECT CONCAT_WS(',', (SELECT CONCAT(…) FROM … WHERE <key 1>), (SELECT …), …)
+std::string mysql_upsert_probes_sql(const std::vector<MySqlKeyProbe>& probes,
+                                    std::string_view primary_key);
 
 struct MySqlUpsertProbeAnswer {
     std::uint64_t rows = 0;
@@ -27,14 +34,21 @@ struct MySqlUpsertProbeAnswer {
 };
 // nullopt when the answer is not of that shape (a row id that is not an integer).
 std::optional<MySqlUpsertProbeAnswer> parse_mysql_upsert_probe(std::string_view answer);
+// The answers of mysql_upsert_probes_sql; nullopt unless there are exactly `count`, each of
+// the shape above.
+std::optional<std::vector<MySqlUpsertProbeAnswer>> parse_mysql_upsert_probes(
+    std::string_view answer, std::size_t count);
 
-// `text` (an INSERT … (cols) VALUES (row) ON DUPLICATE KEY UPDATE …) with `primary_key` added
-// at the end of its column list and `row_id` at the end of its one row (`row`: the row's range
-// in `text`, parenthesised). nullopt when the text is not of that shape: no column list right
-// before VALUES (a comment between them, none at all), an empty list, an executable comment.
-std::optional<std::string> mysql_upsert_naming_row(std::string_view text, sql::SourceRange row,
-                                                   std::string_view primary_key,
-                                                   std::string_view row_id);
+// `text` (an INSERT … (cols) VALUES (row), (row) … ON DUPLICATE KEY UPDATE …) with
+// `primary_key` added at the end of its column list and row_ids[i] at the end of row i (`rows`:
+// the rows' ranges in `text`, in order, each parenthesised; a row id is an integer's digits or
+// DEFAULT). nullopt when the text is not of that shape: no column list right before the first
+// row's VALUES (a comment between them, none at all), an empty list or row, an executable
+// comment, as many ids as rows not given.
+std::optional<std::string> mysql_upsert_naming_rows(std::string_view text,
+                                                    const std::vector<sql::SourceRange>& rows,
+                                                    std::string_view primary_key,
+                                                    const std::vector<std::string>& row_ids);
 
 // Whether `name` occurs in `text` as a whole word (ASCII case ignored): the ON DUPLICATE KEY
 // UPDATE clause may read the primary key, whose value the rewrite changes.

@@ -37,6 +37,35 @@ std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view 
            " WHERE " + mysql_key_condition(*probe.columns, *probe.key);
 }
 
+std::string mysql_upsert_probes_sql(const std::vector<MySqlKeyProbe>& probes,
+                                    std::string_view primary_key) {
+    if (probes.size() == 1) return mysql_upsert_probe_sql(probes.front(), primary_key);
+    std::string sql = "SELECT CONCAT_WS(','";
+    for (const auto& probe : probes) {
+        // Each probe is "SELECT …": as a scalar subquery, parenthesised.
+        sql += ", (";
+        sql += mysql_upsert_probe_sql(probe, primary_key);
+        sql += ')';
+    }
+    sql += ')';
+    return sql;
+}
+
+std::optional<std::vector<MySqlUpsertProbeAnswer>> parse_mysql_upsert_probes(
+    std::string_view answer, std::size_t count) {
+    std::vector<MySqlUpsertProbeAnswer> out;
+    for (;;) {
+        const auto comma = answer.find(',');
+        auto one = parse_mysql_upsert_probe(answer.substr(0, comma));
+        if (!one || out.size() == count) return std::nullopt;
+        out.push_back(std::move(*one));
+        if (comma == std::string_view::npos) break;
+        answer.remove_prefix(comma + 1);
+    }
+    if (out.size() != count) return std::nullopt;
+    return out;
+}
+
 std::optional<MySqlUpsertProbeAnswer> parse_mysql_upsert_probe(std::string_view answer) {
     const auto colon = answer.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon > 19) return std::nullopt;
@@ -55,21 +84,28 @@ std::optional<MySqlUpsertProbeAnswer> parse_mysql_upsert_probe(std::string_view 
     return out;
 }
 
-std::optional<std::string> mysql_upsert_naming_row(std::string_view text, sql::SourceRange row,
-                                                   std::string_view primary_key,
-                                                   std::string_view row_id) {
-    if (!row.known() || row.end() > text.size() || row.length < 2) return std::nullopt;
+std::optional<std::string> mysql_upsert_naming_rows(std::string_view text,
+                                                    const std::vector<sql::SourceRange>& rows,
+                                                    std::string_view primary_key,
+                                                    const std::vector<std::string>& row_ids) {
+    if (rows.empty() || rows.size() != row_ids.size()) return std::nullopt;
     // An executable comment is SQL to the server: the proxy would not know where text goes.
     if (text.find("/*!") != std::string_view::npos || text.find("/*M!") != std::string_view::npos)
         return std::nullopt;
-    const auto row_text = row.text(text);
-    if (row_text.back() != ')') return std::nullopt;
-    const auto row_open = row_text.find('(');
-    if (row_open == std::string_view::npos ||
-        trim_right(row_text.substr(row_open + 1, row_text.size() - row_open - 2)).empty())
-        return std::nullopt;
+    std::size_t previous_end = 0;
+    for (const auto& row : rows) {
+        if (!row.known() || row.end() > text.size() || row.length < 2 || row.offset < previous_end)
+            return std::nullopt;
+        previous_end = row.end();
+        const auto row_text = row.text(text);
+        if (row_text.back() != ')') return std::nullopt;
+        const auto row_open = row_text.find('(');
+        if (row_open == std::string_view::npos ||
+            trim_right(row_text.substr(row_open + 1, row_text.size() - row_open - 2)).empty())
+            return std::nullopt;
+    }
     // `… (cols) VALUES (row)`: the column list closes right before VALUES.
-    auto before = trim_right(text.substr(0, row.offset));
+    auto before = trim_right(text.substr(0, rows.front().offset));
     if (ends_with_word(before, "values"))
         before.remove_suffix(6);
     else if (ends_with_word(before, "value"))
@@ -81,13 +117,17 @@ std::optional<std::string> mysql_upsert_naming_row(std::string_view text, sql::S
     const auto inside = trim_right(before.substr(0, before.size() - 1));
     if (inside.empty() || inside.back() == '(') return std::nullopt;
     const std::size_t list_close = before.size() - 1;
-    const std::size_t row_close = row.end() - 1;
     std::string out(text.substr(0, list_close));
     out += ", " + mysql_quote_identifier(primary_key);
-    out += text.substr(list_close, row_close - list_close);
-    out += ", ";
-    out += row_id;
-    out += text.substr(row_close);
+    std::size_t at = list_close;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const std::size_t row_close = rows[i].end() - 1;
+        out += text.substr(at, row_close - at);
+        out += ", ";
+        out += row_ids[i];
+        at = row_close;
+    }
+    out += text.substr(at);
     return out;
 }
 

@@ -133,10 +133,10 @@ struct MySqlGuard::Pending {
     // REPLACE or ON DUPLICATE KEY UPDATE (what the client wrote; empty for a plain INSERT): a
     // row of it whose key exists is decided by upsert_step.
     std::string_view upsert;
-    // An ON DUPLICATE KEY UPDATE of one row into a table with an integer primary key: that
-    // column (its check is mysql_upsert_probe_sql), and once checked, the rows with the key.
+    // An ON DUPLICATE KEY UPDATE into a table with an integer primary key: that column (its
+    // check is mysql_upsert_probes_sql), and once checked, per probe, the rows with the key.
     std::string primary_key;
-    std::optional<guard::MySqlUpsertProbeAnswer> existing;
+    std::optional<std::vector<guard::MySqlUpsertProbeAnswer>> existing;
     std::vector<bool> dropped;
     // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
     bool execute = false;
@@ -918,16 +918,15 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
     }
     for (auto& r : p->guards) r.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
     Step step{Step::Kind::check, guard::mysql_exists_sql(probes)};
-    // One row of an ON DUPLICATE KEY UPDATE: if its key exists, the row is named by its primary
-    // key (upsert_step), so the check also asks for that and for how many rows have the key.
-    if (!params && p->upsert == upsert_odku && p->rows == 1 && p->guards.size() == 1 &&
-        !insert.ignore) {
+    // An ON DUPLICATE KEY UPDATE: the rows whose keys exist are named by their primary keys
+    // (upsert_step), so the check also asks for those and for how many rows have each key.
+    if (!params && p->upsert == upsert_odku && p->guards.size() == 1 && !insert.ignore) {
         const auto& pk = p->guards.front().guard->mysql_table()->integer_primary_key;
         const bool client_names_pk = std::any_of(insert.columns.begin(), insert.columns.end(),
                                                  [&](const auto& c) { return same_name(c, pk); });
         if (!pk.empty() && !client_names_pk) {
             p->primary_key = pk;
-            step.sql = guard::mysql_upsert_probe_sql(probes.front(), pk);
+            step.sql = guard::mysql_upsert_probes_sql(probes, pk);
         }
     }
     pending_ = std::move(p);
@@ -952,9 +951,10 @@ MySqlGuard::Step MySqlGuard::on_insert_check_reply(Pending& pending,
         reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
     std::string exists;  // per probe, '1' when a row has that key
     if (answered && !p->primary_key.empty()) {
-        p->existing = guard::parse_mysql_upsert_probe(*reply.value());
+        p->existing = guard::parse_mysql_upsert_probes(*reply.value(), p->probes);
         answered = p->existing.has_value();
-        if (answered) exists = p->existing->rows > 0 ? "1" : "0";
+        if (answered)
+            for (const auto& e : *p->existing) exists += e.rows > 0 ? '1' : '0';
     } else if (answered) {
         answered = reply.value()->size() == p->probes;
         if (answered) exists = *reply.value();
@@ -1087,36 +1087,55 @@ MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
 
 MySqlGuard::Step MySqlGuard::upsert_step(Pending& p, const GuardRows& r, std::size_t row) {
     auto& g = *r.guard;
+    // A row repeating an earlier row's key: a unique key would have the server update the row
+    // the earlier one wrote, which no statement the proxy sends can name (its id is not known
+    // before it is inserted).
+    for (std::size_t i = 0; i < p.rows && p.existing; ++i)
+        if (!r.has_null[i] && r.same_as_earlier[i] != std::string::npos) {
+            row = i;
+            break;
+        }
     const bool repeated = r.same_as_earlier[row] != std::string::npos;
     const auto duplicate = guard::mysql_duplicate_message(r.texts[row], g.config().name);
-    // A real unique key would have the server update the one row with that key: the client's
-    // statement names that row by its primary key value, and the server's primary key conflict
-    // updates it, reporting what a unique key's update reports. Not when the clause reads the
-    // primary key (its VALUES() would be the existing row's id, not the server's).
-    if (!repeated && p.existing && p.existing->rows == 1 && !p.row_ranges.empty() &&
-        p.row_ranges.front().known() && p.row_ranges.front().end() <= p.statement.size() &&
-        !guard::mysql_mentions_word(
-            std::string_view(p.statement).substr(p.row_ranges.front().end()), p.primary_key)) {
-        if (auto text = guard::mysql_upsert_naming_row(p.statement, p.row_ranges.front(),
-                                                       p.primary_key, p.existing->row_id)) {
+    // Legacy duplicates: a unique key would have one row to update, the table has several.
+    if (!repeated && p.existing)
+        for (std::size_t i = 0; i < p.rows; ++i) {
+            const std::size_t probe = r.probe[i];
+            if (probe == std::string::npos || (*p.existing)[probe].rows < 2) continue;
+            claims_.release_statement();  // the statement does not run: writes none of its keys
+            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+            return signal(my::error_code::not_supported_yet, "42000",
+                          "uniqguard: " + std::string(p.upsert) + " on table \"" + table_of(g) +
+                              "\" is refused by guard \"" + g.config().name +
+                              "\": " + std::to_string((*p.existing)[probe].rows) +
+                              " rows already have its key (" +
+                              guard::mysql_duplicate_message(r.texts[i], g.config().name) +
+                              "); a unique key would allow one");
+        }
+    // A real unique key would have the server update the one row with each existing key: the
+    // client's statement names those rows by their primary key values (DEFAULT for the rows
+    // whose keys are new), and the server's primary key conflicts update them, reporting what a
+    // unique key's updates report. Not when the clause reads the primary key (its VALUES()
+    // would be the existing row's id, not the server's).
+    if (!repeated && p.existing && p.row_ranges.size() == p.rows && p.row_ranges.back().known() &&
+        p.row_ranges.back().end() <= p.statement.size() &&
+        !guard::mysql_mentions_word(std::string_view(p.statement).substr(p.row_ranges.back().end()),
+                                    p.primary_key)) {
+        std::vector<std::string> ids(p.rows, "DEFAULT");
+        for (std::size_t i = 0; i < p.rows; ++i)
+            if (r.probe[i] != std::string::npos && (*p.existing)[r.probe[i]].rows == 1)
+                ids[i] = (*p.existing)[r.probe[i]].row_id;
+        if (auto text =
+                guard::mysql_upsert_naming_rows(p.statement, p.row_ranges, p.primary_key, ids)) {
             pass(p);
             return {Step::Kind::replace, std::move(*text)};
         }
     }
     claims_.release_statement();  // the statement does not run: writes none of its keys
-    if (!repeated && p.existing && p.existing->rows > 1) {
-        // Legacy duplicates: a unique key would have one row to update, the table has several.
-        g.counters().refused.fetch_add(1, std::memory_order_relaxed);
-        return signal(my::error_code::not_supported_yet, "42000",
-                      "uniqguard: " + std::string(p.upsert) + " on table \"" + table_of(g) +
-                          "\" is refused by guard \"" + g.config().name + "\": " +
-                          std::to_string(p.existing->rows) + " rows already have its key (" +
-                          duplicate + "); a unique key would allow one");
-    }
     // Otherwise the server without the unique key would insert a second row, and no statement
     // the proxy sends in its place reports what the server reports then (REPLACE gives the new
-    // row a new id; several rows, or a row repeating an earlier one's key). Refused, whatever
-    // the action (ignore included: the client asked for the delete or the update).
+    // row a new id; a row repeating an earlier one's key). Refused, whatever the action (ignore
+    // included: the client asked for the delete or the update).
     return unenforced(
         g, std::string(p.upsert) + " of a key that " +
                (repeated ? "an earlier row of the statement writes" : "already exists") + " (" +

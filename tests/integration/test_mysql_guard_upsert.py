@@ -103,6 +103,60 @@ def test_upserts_answer_as_on_a_unique_key(mysql_root, proxy_account, make_mysql
     assert rows_of(mariadb, "g_up").splitlines()[0].split("\t") == ["1", "1", "a", "u"]
 
 
+# Several rows, some of existing keys (Django's bulk_create(update_conflicts=True), PyMySQL's
+# executemany): each existing row updated by its id, the others inserted (DEFAULT ids). With
+# what both answer: affected rows, info, and the insert id through the proxy, then on the twin.
+# The insert ids part after the second statement, whose rows all exist: the twin's InnoDB takes
+# two auto-increment values for its insert attempts, the proxy's statement names both rows by
+# their ids and takes none (test_auto_increment_counter_differs_after_an_update).
+SEVERAL = [
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (20, 'm', 'n1'), (1, 'a', 'multi'), "
+     "(21, 'm', 'n2') ON DUPLICATE KEY UPDATE note = VALUES(note)",
+     (4, "Records: 3  Duplicates: 1  Warnings: 0", 3, 3)),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (2, 'A', 'm2'), (1, 'a', 'm1') "
+     "ON DUPLICATE KEY UPDATE note = VALUES(note)",
+     (4, "Records: 2  Duplicates: 2  Warnings: 0", 1, 1)),
+    # Nothing changes in the first row: 0 for it.
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (2, 'a', 'm2'), (22, 'm', 'n3'), "
+     "(1, 'a', 'm3') ON DUPLICATE KEY UPDATE note = VALUES(note)",
+     (3, "Records: 3  Duplicates: 1  Warnings: 0", 6, 8)),
+    ("INSERT INTO {t} (user_id, course_id) VALUES (23, 'm'), (24, 'm') "
+     "ON DUPLICATE KEY UPDATE note = 'x'", (2, "Records: 2  Duplicates: 0  Warnings: 0", 9, 11)),
+    ("INSERT INTO {t} (user_id, course_id) VALUES (23, 'm'), (20, 'm') "
+     "ON DUPLICATE KEY UPDATE note = CONCAT(IFNULL(note, ''), '+')",
+     (4, "Records: 2  Duplicates: 2  Warnings: 0", 3, 3)),
+]
+
+
+@pytest.mark.parametrize("transaction", [False, True], ids=["autocommit", "transaction"])
+def test_several_rows_update_their_existing_rows_as_on_a_unique_key(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, transaction):
+    make_tables(mysql_root, "g_up_many", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_many")
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    try:
+        if transaction:
+            assert ok_or_err(through, "BEGIN")[0] == ok_or_err(direct, "BEGIN")[0] == "ok"
+        status = 0x03 if transaction else 0x02
+        for sql, (affected, info, proxy_id, twin_id) in SEVERAL:
+            got = ok_or_err(through, sql.format(t="g_up_many"))
+            want = ok_or_err(direct, sql.format(t="g_up_many_twin"))
+            assert got == ("ok", affected, proxy_id, status, 0, info), sql
+            assert want == ("ok", affected, twin_id, status, 0, info), sql
+        if transaction:
+            assert ok_or_err(through, "COMMIT")[0] == ok_or_err(direct, "COMMIT")[0] == "ok"
+    finally:
+        through.close()
+        direct.close()
+    rows = "SELECT user_id, course_id, IFNULL(note, '-') FROM {} ORDER BY user_id"
+    assert mariadb.sql(rows.format("g_up_many"), DATABASE) == \
+        mariadb.sql(rows.format("g_up_many_twin"), DATABASE) == (
+            "1\ta\tm3\n2\ta\tm2\n20\tm\tn1+\n21\tm\tn2\n22\tm\tn3\n23\tm\t+\n24\tm\t-\n")
+    # The existing rows kept their ids, as the updates of a unique key keep them.
+    assert rows_of(mariadb, "g_up_many").splitlines()[:4] == \
+        rows_of(mariadb, "g_up_many_twin").splitlines()[:4]
+
+
 def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,
                                                      make_mysql_proxy, mariadb):
     make_tables(mysql_root, "g_up", legacy=LEGACY)
@@ -111,12 +165,12 @@ def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,
         # REPLACE of an existing key: on the twin the row is deleted and a new one gets a new id.
         ("REPLACE INTO {t} (user_id, course_id) VALUES (2, 'a')", refusal("REPLACE", "2-a"),
          (2, 3)),
-        # Several rows, one of them an existing key.
-        ("INSERT INTO {t} (user_id, course_id) VALUES (30, 'a'), (1, 'a') "
-         "ON DUPLICATE KEY UPDATE note = 'm'", refusal(ODKU, "1-a"), (3, 4)),
+        # Several rows, one of them repeating an earlier row's new key.
+        ("INSERT INTO {t} (user_id, course_id) VALUES (30, 'a'), (1, 'a'), (30, 'A') "
+         "ON DUPLICATE KEY UPDATE note = 'm'", refusal(ODKU, "30-A", repeated=True), (5, 4)),
         # The same key twice in one statement.
         ("REPLACE INTO {t} (user_id, course_id) VALUES (31, 'a'), (31, 'A')",
-         refusal("REPLACE", "31-A", repeated=True), (3, 6)),
+         refusal("REPLACE", "31-A", repeated=True), (3, 7)),
         # The clause reads the primary key, which the rewrite would change.
         ("INSERT INTO {t} (user_id, course_id) VALUES (2, 'a') ON DUPLICATE KEY UPDATE note = id",
          refusal(ODKU, "2-a"), (2, 3)),
@@ -193,6 +247,33 @@ def test_pymysql_rowcounts_found_rows_and_executemany(mysql_root, proxy_account,
         mariadb.sql(rows.format("g_up_py_twin"), DATABASE) == (
             "1\ta\tvTrue\n2\ta\t-\n50\tp\tn\n51\tp\tn\n52\tp\tn\n53\tp\tn\n60\tp\t-\n"
             "61\tp\t-\n")
+
+
+def test_pymysql_executemany_of_existing_and_new_keys(mysql_root, proxy_account,
+                                                     make_mysql_proxy, mariadb):
+    # PyMySQL's executemany sends one multi-row INSERT … ON DUPLICATE KEY UPDATE: the rows of
+    # existing keys update them, the others are inserted, the rowcount is the server's (2 per
+    # update, 1 per insert), as on the twin's unique key.
+    make_tables(mysql_root, "g_up_many_py", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_many_py")
+
+    def run(port, table):
+        conn = pymysql.connect(host="127.0.0.1", port=port, user=NATIVE_USER,
+                               password=NATIVE_PASSWORD, database=DATABASE, autocommit=True)
+        with closing(conn), conn.cursor() as cur:
+            sql = (f"INSERT INTO {table} (user_id, course_id, note) VALUES (%s, %s, %s) "
+                   "ON DUPLICATE KEY UPDATE note = VALUES(note)")
+            return [cur.executemany(sql, [(1, "a", "e1"), (70, "p", "n"), (2, "A", "e2")]),
+                    cur.lastrowid,
+                    cur.executemany(sql, [(71, "p", "n"), (70, "p", "n2")]), cur.lastrowid]
+
+    got = run(proxy.port, "g_up_many_py")
+    want = run(mariadb.port, "g_up_many_py_twin")
+    assert got == want == [5, 3, 3, 6]
+    rows = "SELECT id, user_id, course_id, IFNULL(note, '-') FROM {} ORDER BY id"
+    assert mariadb.sql(rows.format("g_up_many_py"), DATABASE) == \
+        mariadb.sql(rows.format("g_up_many_py_twin"), DATABASE) == (
+            "1\t1\ta\te1\n2\t2\ta\te2\n3\t70\tp\tn2\n6\t71\tp\tn\n")
 
 
 def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_account,

@@ -190,15 +190,56 @@ TEST_CASE("AnUpdateTheProxyCannotNameByItsPrimaryKeyIsRefused", "[mysql][guard][
     REQUIRE(step.kind == Kind::check);
     CHECK(step.sql == "SELECT CONCAT(EXISTS(SELECT 1 FROM `app`.`enroll` WHERE `user_id` = 1))");
     CHECK(signals(f.answer("1"), "1235", refusal(odku, "1")));
-    // Two rows: the plain check.
-    step =
-        f.query("INSERT INTO enroll (user_id) VALUES (1), (2) ON DUPLICATE KEY UPDATE note = 'y'");
-    REQUIRE(step.kind == Kind::check);
-    CHECK(signals(f.answer("1"), "1235", refusal(odku, "1")));
+    // A row repeating an earlier row's key (the earlier one new): refused.
+    REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (1), (5), (5) ON DUPLICATE KEY UPDATE "
+                    "note = 'y'")
+                .kind == Kind::check);
+    CHECK(signals(f.answer("1:3"), "1235",
+                  "uniqguard: INSERT … ON DUPLICATE KEY UPDATE of a key that an earlier row of "
+                  "the statement writes (Duplicate entry '5' for key 'enroll_uniq') on table "
+                  "\"app.enroll\" is not enforced by guard \"enroll_uniq\" yet; the statement "
+                  "was refused"));
     // REPLACE gives the new row a new id: refused.
     REQUIRE(f.query("REPLACE INTO enroll (user_id) VALUES (1)").kind == Kind::check);
     CHECK(signals(f.answer("1"), "1235", refusal("REPLACE", "1")));
     CHECK(f.g().counters().refused.load() == 5);
+}
+
+TEST_CASE("SeveralRowsNameTheirExistingRowsByPrimaryKey", "[mysql][guard][upsert]") {
+    Fixture f(config::GuardAction::reject, false);
+    with_primary_key(f);
+    REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (1), (3)").kind == Kind::forward);
+    const std::string odku =
+        "INSERT INTO enroll (user_id, note) VALUES (1, 'a'), (2, 'b'), (3, 'c') ON DUPLICATE KEY "
+        "UPDATE note = VALUES(note)";
+    auto step = f.query(odku);
+    REQUIRE(step.kind == Kind::check);
+    // Keys 1 and 3 are in the key set (2 is not: new, not asked).
+    CHECK(step.sql == "SELECT CONCAT_WS(',', (" + probe_1 +
+                          "), (SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), '')) FROM "
+                          "`app`.`enroll` WHERE `user_id` = 3))");
+    auto sent = f.answer("1:42,1:7");
+    CHECK(sent.kind == Kind::replace);
+    CHECK(sent.sql ==
+          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', 42), (2, 'b', DEFAULT), (3, "
+          "'c', 7) ON DUPLICATE KEY UPDATE note = VALUES(note)");
+    // Every key is in the key set now (2 too: asked, though its row may never have been
+    // written). The first and second deleted since: their rows are inserted, DEFAULT their ids.
+    REQUIRE(f.query(odku).kind == Kind::check);
+    CHECK(f.answer("0:,0:,1:7").sql ==
+          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', DEFAULT), (2, 'b', DEFAULT), "
+          "(3, 'c', 7) ON DUPLICATE KEY UPDATE note = VALUES(note)");
+    // Legacy duplicates of the second key: refused naming it.
+    REQUIRE(f.query(odku).kind == Kind::check);
+    CHECK(signals(f.answer("1:42,0:,2:7"), "1235",
+                  "uniqguard: INSERT … ON DUPLICATE KEY UPDATE on table \"app.enroll\" is "
+                  "refused by guard \"enroll_uniq\": 2 rows already have its key (Duplicate "
+                  "entry '3' for key 'enroll_uniq'); a unique key would allow one"));
+    // Fewer answers than keys asked: the keys cannot be known.
+    REQUIRE(f.query(odku).kind == Kind::check);
+    CHECK(signals(f.answer("1:42,1:7"), "1235",
+                  "uniqguard: guard \"enroll_uniq\" could not check the statement's keys on the "
+                  "server (an unexpected reply); the statement was refused"));
 }
 
 TEST_CASE("IgnoreUpdatesTheExistingRowToo", "[mysql][guard][upsert]") {
