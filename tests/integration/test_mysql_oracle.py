@@ -12,9 +12,11 @@ ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT, a SELECT of the rows. Keys come from 
 (user_id 1-3 or now and then NULL; course_id among strings equal under utf8mb4_general_ci but for
 case and trailing spaces), so most INSERTs collide with a committed row, an uncommitted row of the
 session's own transaction, a row deleted in it, a row of a rolled-back savepoint, or an earlier
-row of the same statement. Not in it: the forms the guard refuses with ERR 1235 (REPLACE, ON
-DUPLICATE KEY UPDATE, UPDATE of a key column, INSERT … SELECT), and what the proxy documents as
-different on purpose (warning counts and info strings of INSERT IGNORE, auto ids).
+row of the same statement. INSERT … ON DUPLICATE KEY UPDATE of 1-3 rows of distinct users (an
+existing key's row updated by its id). Not in it: the forms the guard refuses with ERR 1235
+(REPLACE of an existing key, ON DUPLICATE KEY UPDATE repeating a key inside the statement,
+UPDATE of a key column, INSERT … SELECT), and what the proxy documents as different on purpose
+(warning counts and info strings of INSERT IGNORE, auto ids).
 
 UNIQGUARD_MYSQL_ORACLE_STATEMENTS (default 4000) and UNIQGUARD_MYSQL_ORACLE_SEED set the run; a
 mismatch names the seed, the statement number and the last statements sent, so it can be replayed.
@@ -113,6 +115,17 @@ class Workload:
         if x < 0.92:
             self.n += 1
             return f"UPDATE {{t}} SET note = 'u{self.n}' WHERE user_id = {r.choice(USERS)}"
+        if x < 0.97:
+            # ON DUPLICATE KEY UPDATE of 1-3 rows, each of another user (a key repeated inside
+            # the statement is refused by design), now and then a NULL user (never a conflict).
+            rows = []
+            for user in r.sample(USERS, r.randint(1, 3)):
+                self.n += 1
+                user = "NULL" if r.random() < 0.05 else user
+                rows.append(f"({user}, '{r.choice(COURSES)}', 'k{self.n}')")
+            update = r.choice(["note = VALUES(note)", "note = 'odku'"])
+            return (f"INSERT INTO {{t}} (user_id, course_id, note) VALUES {', '.join(rows)} "
+                    f"ON DUPLICATE KEY UPDATE {update}")
         return "SELECT"
 
 
@@ -160,6 +173,8 @@ def run_oracle(through_port, direct_port, table, seed, count, stats=None, twin_i
             history.append((i, sql, got))
             kind = sql.split()[0] + (" IGNORE" if sql.startswith("INSERT IGNORE") else "")
             what = (kind, "rows" if sql == "SELECT" else "error" if got[0] == "error" else got[1] > 0)
+            if "ON DUPLICATE KEY UPDATE" in sql:  # affected rows: 2 per update, 1 per insert
+                what = ("ODKU", "error" if got[0] == "error" else got[1])
             stats[what] = stats.get(what, 0) + 1
             if got != want:
                 last = "\n".join(f"  {j}: {s} -> {o}" for j, s, o in history[-15:])
@@ -189,6 +204,12 @@ def test_oracle_through_the_guard_equals_the_unique_key(mysql_root,
     assert stats[("INSERT", True)] > STATEMENTS // 50, stats
     assert stats[("INSERT IGNORE", True)] > STATEMENTS // 100, stats
     assert stats[("INSERT IGNORE", False)] > STATEMENTS // 100, stats
+    # ON DUPLICATE KEY UPDATE: statements that updated rows (an even count of 2 or more with
+    # nothing inserted, odd with inserts beside updates) and never an error.
+    odku = {n: c for (kind, n), c in stats.items() if kind == "ODKU"}
+    assert "error" not in odku, stats
+    assert sum(c for n, c in odku.items() if n >= 2) > STATEMENTS // 100, stats
+    assert sum(c for n, c in odku.items() if n >= 3 and n % 2 == 1) > STATEMENTS // 400, stats
 
 
 COLLATIONS = [("utf8mb4_unicode_ci", "VARCHAR(20)"), ("utf8mb4_unicode_520_ci", "VARCHAR(20)"),
