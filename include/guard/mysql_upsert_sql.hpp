@@ -1,10 +1,10 @@
 // What the MySQL/MariaDB guard sends for an INSERT … ON DUPLICATE KEY UPDATE whose rows' guard
 // keys exist on the server (the table has no unique index on them, so the server alone would
 // insert second rows): the query that finds each existing row, and the client's statement with
-// each row's primary key value added (DEFAULT for a row whose key is new), so that the server's
-// own PRIMARY KEY conflicts make it update those rows and report what it reports for a unique
-// key's updates (affected rows 2 per updated row, or 0 / 1 when nothing changed; the updated
-// row's id as the insert id). Pure text.
+// each row's primary key value added (NULL, the counter's, for a row whose key is new), so that
+// the server's own PRIMARY KEY conflicts make it update those rows and report what it reports
+// for a unique key's updates (affected rows 2 per updated row, or 0 / 1 when nothing changed;
+// the updated row's id as the insert id). Pure text.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +19,8 @@
 namespace uniqguard::guard {
 
 // One row, one column: "<rows with the key>:<the smallest primary key value among them>", as
-// the client's session sees the table ("0:" when none).
-//   SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), '')) FROM `s`.`t` WHERE <key condition>
+// the client's session sees the table ("0:0" when none).
+//   SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), 0)) FROM `s`.`t` WHERE <key condition>
 std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key);
 // The same for several keys at once: their answers joined by commas, in `probes` order
 // (the form above for one).
@@ -42,7 +42,7 @@ std::optional<std::vector<MySqlUpsertProbeAnswer>> parse_mysql_upsert_probes(
 // `text` (an INSERT … (cols) VALUES (row), (row) … ON DUPLICATE KEY UPDATE …) with
 // `primary_key` added at the end of its column list and row_ids[i] at the end of row i (`rows`:
 // the rows' ranges in `text`, in order, each parenthesised; a row id is an integer's digits or
-// DEFAULT). nullopt when the text is not of that shape: no column list right before the first
+// NULL). nullopt when the text is not of that shape: no column list right before the first
 // row's VALUES (a comment between them, none at all), an empty list or row, an executable
 // comment, as many ids as rows not given.
 std::optional<std::string> mysql_upsert_naming_rows(std::string_view text,

@@ -32,7 +32,8 @@ std::string_view trim_right(std::string_view s) {
 
 std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key) {
     const std::string pk = mysql_quote_identifier(primary_key);
-    return "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(" + pk + "), '')) FROM " +
+    // (0, not '': under EMPTY_STRING_IS_NULL '' is NULL, and CONCAT would be NULL too)
+    return "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(" + pk + "), 0)) FROM " +
            mysql_quote_identifier(probe.schema) + "." + mysql_quote_identifier(probe.table) +
            " WHERE " + mysql_key_condition(*probe.columns, *probe.key);
 }
@@ -79,8 +80,8 @@ std::optional<MySqlUpsertProbeAnswer> parse_mysql_upsert_probe(std::string_view 
     if (digits.size() > 20) return std::nullopt;
     for (char c : digits)
         if (c < '0' || c > '9') return std::nullopt;
-    if ((out.rows == 0) != id.empty() || (out.rows > 0 && digits.empty())) return std::nullopt;
-    out.row_id.assign(id);
+    if (digits.empty()) return std::nullopt;
+    if (out.rows > 0) out.row_id.assign(id);  // (no row: the id is a placeholder)
     return out;
 }
 

@@ -83,7 +83,9 @@ class ProgressSource final : public guard::MySqlRowSource {
 };
 
 // The table's columns in order, as an INSERT without a column list fills them; and its
-// PRIMARY KEY when that is one integer column (`integer_primary_key`, else empty).
+// PRIMARY KEY when that is one AUTO_INCREMENT integer column and no BEFORE INSERT trigger may
+// set it (`integer_primary_key`, else empty): an ON DUPLICATE KEY UPDATE names its existing
+// rows by it, its new rows leave it to the counter (docs/mysql.md).
 std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
                                                       const std::string& schema,
                                                       const std::string& table,
@@ -91,21 +93,29 @@ std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
                                                       std::string& error) {
     std::vector<std::string> columns;
     const std::string sql =
-        "SELECT COLUMN_NAME, COLUMN_KEY, DATA_TYPE FROM information_schema.COLUMNS WHERE "
-        "TABLE_SCHEMA = BINARY " +
+        "SELECT COLUMN_NAME, COLUMN_KEY, DATA_TYPE, EXTRA, (SELECT COUNT(*) FROM "
+        "information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = BINARY " +
+        string_expression(schema) + " AND EVENT_OBJECT_TABLE = BINARY " + string_expression(table) +
+        " AND EVENT_MANIPULATION = 'INSERT' AND ACTION_TIMING = 'BEFORE') FROM "
+        "information_schema.COLUMNS WHERE TABLE_SCHEMA = BINARY " +
         string_expression(schema) + " AND TABLE_NAME = BINARY " + string_expression(table) +
         " ORDER BY ORDINAL_POSITION";
     std::vector<std::string> primary;
     bool primary_integer = true;
+    bool before_insert_trigger = false;
     if (!db.stream(
             sql,
             [&](guard::MySqlRow row) {
                 if (row.empty() || !row[0]) return false;
                 columns.emplace_back(*row[0]);
+                if (row.size() >= 5 && row[4] && *row[4] != "0") before_insert_trigger = true;
                 if (row.size() >= 3 && row[1] && *row[1] == "PRI") {
                     primary.emplace_back(*row[0]);
                     const std::string type = row[2] ? std::string(*row[2]) : std::string();
-                    primary_integer = primary_integer &&
+                    const bool counted =
+                        row.size() >= 4 && row[3] &&
+                        std::string_view(*row[3]).find("auto_increment") != std::string_view::npos;
+                    primary_integer = primary_integer && counted &&
                                       (type == "tinyint" || type == "smallint" ||
                                        type == "mediumint" || type == "int" || type == "bigint");
                 }
@@ -113,7 +123,8 @@ std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
             },
             error))
         return std::nullopt;
-    integer_primary_key = primary.size() == 1 && primary_integer ? primary.front() : "";
+    integer_primary_key =
+        primary.size() == 1 && primary_integer && !before_insert_trigger ? primary.front() : "";
     if (columns.empty()) {
         error = "table " + schema + "." + table +
                 " does not exist (or the proxy's account "

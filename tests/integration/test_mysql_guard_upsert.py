@@ -276,6 +276,61 @@ def test_pymysql_executemany_of_existing_and_new_keys(mysql_root, proxy_account,
             "1\t1\ta\te1\n2\t2\ta\te2\n3\t70\tp\tn2\n6\t71\tp\tn\n")
 
 
+@pytest.mark.parametrize("sql_mode", ["NO_AUTO_VALUE_ON_ZERO", "EMPTY_STRING_IS_NULL"])
+def test_several_rows_under_sql_modes_that_change_ids_and_empty_strings(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, sql_mode):
+    # NO_AUTO_VALUE_ON_ZERO: a new row's id must still come from the counter (a review found
+    # DEFAULT storing 0 there, and the next new row overwriting it). EMPTY_STRING_IS_NULL: the
+    # probe's answer for a key without rows must not vanish (an '' placeholder became NULL).
+    make_tables(mysql_root, "g_up_mode", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_up_mode")
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    statements = [
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 'a', 'n1'), (5, 'm', 'n5'), "
+        "(6, 'm', 'n6') ON DUPLICATE KEY UPDATE note = VALUES(note)",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (7, 'm', 'n7'), (5, 'm', 'u5'), "
+        "(1, 'a', 'u1') ON DUPLICATE KEY UPDATE note = VALUES(note)",
+    ]
+    try:
+        for client in (through, direct):
+            assert ok_or_err(client, "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,"
+                                     f"ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,{sql_mode}'"
+                             )[0] == "ok"
+        for sql in statements:
+            got = ok_or_err(through, sql.format(t="g_up_mode"))
+            want = ok_or_err(direct, sql.format(t="g_up_mode_twin"))
+            assert got == want, (sql, got, want)
+    finally:
+        through.close()
+        direct.close()
+    assert rows_of(mariadb, "g_up_mode") == rows_of(mariadb, "g_up_mode_twin") == (
+        "1\t1\ta\tu1\n2\t2\ta\t-\n3\t5\tm\tu5\n4\t6\tm\tn6\n6\t7\tm\tn7\n")
+
+
+def test_a_before_insert_trigger_leaves_the_update_refused(mysql_root, proxy_account,
+                                                           make_mysql_proxy, mariadb):
+    # A BEFORE INSERT trigger may set the primary key itself (here from a sequence), and the id
+    # the proxy names the row by would not reach the server's conflict: a second row with the
+    # key. Such a table's primary key does not name rows: the update of an existing key is
+    # refused. (MariaDB lists a table's triggers only to an account with the TRIGGER privilege
+    # on it: docs/mysql.md.)
+    make_tables(mysql_root, "g_up_trig", legacy=LEGACY)
+    with mysql_root.cursor() as cur:
+        cur.execute("CREATE OR REPLACE SEQUENCE g_up_trig_seq START WITH 100")
+        cur.execute("CREATE TRIGGER g_up_trig_ids BEFORE INSERT ON g_up_trig FOR EACH ROW "
+                    "SET NEW.id = NEXT VALUE FOR g_up_trig_seq")
+        cur.execute(f"GRANT TRIGGER ON {DATABASE}.g_up_trig TO 'uniqguard'@'%'")
+    proxy = start_guarded(make_mysql_proxy, "g_up_trig")
+    through = wire(proxy.port)
+    try:
+        assert ok_or_err(through, "INSERT INTO g_up_trig (user_id, course_id) VALUES (1, 'a') "
+                                  "ON DUPLICATE KEY UPDATE note = 'x'") == refusal(
+            ODKU, "1-a", table="g_up_trig")
+    finally:
+        through.close()
+    assert rows_of(mariadb, "g_up_trig") == "1\t1\ta\t-\n2\t2\ta\t-\n"
+
+
 def test_auto_increment_counter_differs_after_an_update(mysql_root, proxy_account,
                                                         make_mysql_proxy, mariadb):
     """A known difference (docs/mysql.md): InnoDB takes an auto-increment value for the insert
@@ -349,14 +404,17 @@ def test_a_second_upsert_of_a_key_in_flight_waits_then_updates_or_inserts(
     ("id INT AUTO_INCREMENT, PRIMARY KEY (id, user_id)", False),  # two columns
     ("id VARCHAR(10) DEFAULT 'x', PRIMARY KEY (id)", False),      # not an integer
     ("id INT", False),                                            # no primary key
-], ids=["bigint", "composite", "varchar", "none"])
+    ("id INT NOT NULL PRIMARY KEY", False),                       # no AUTO_INCREMENT
+], ids=["bigint", "composite", "varchar", "none", "no-counter"])
 def test_only_a_one_column_integer_primary_key_names_the_row(
         mysql_root, proxy_account, make_mysql_proxy, mariadb, primary_key, updated):
     with mysql_root.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS g_up_pk")
         cur.execute(f"CREATE TABLE g_up_pk ({primary_key}, user_id INT NOT NULL, "
                     "course_id VARCHAR(20), note VARCHAR(20)) ENGINE=InnoDB")
-        cur.execute("INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a')")
+        cur.execute("INSERT INTO g_up_pk (user_id, course_id) VALUES (1, 'a')"
+                    if "NOT NULL" not in primary_key else
+                    "INSERT INTO g_up_pk (id, user_id, course_id) VALUES (1, 1, 'a')")
     proxy = start_guarded(make_mysql_proxy, "g_up_pk")
     through = wire(proxy.port)
     try:

@@ -32,8 +32,8 @@ TEST_CASE("EachRowGetsItsIdOrDefault", "[mysql][guard][upsert]") {
         "INSERT INTO t (a, b) VALUES (1, 'x'),(2, 'y') , ( 3 ) ON DUPLICATE KEY UPDATE b = 'z'";
     const std::vector<sql::SourceRange> rows{
         {text.find("(1"), 8}, {text.find("(2"), 8}, {text.find("( 3"), 5}};
-    CHECK(mysql_upsert_naming_rows(text, rows, "id", {"DEFAULT", "42", "DEFAULT"}) ==
-          "INSERT INTO t (a, b, `id`) VALUES (1, 'x', DEFAULT),(2, 'y', 42) , ( 3 , DEFAULT) ON "
+    CHECK(mysql_upsert_naming_rows(text, rows, "id", {"NULL", "42", "NULL"}) ==
+          "INSERT INTO t (a, b, `id`) VALUES (1, 'x', NULL),(2, 'y', 42) , ( 3 , NULL) ON "
           "DUPLICATE KEY UPDATE b = 'z'");
 }
 
@@ -58,12 +58,14 @@ TEST_CASE("TheProbeAnswerIsACountAndAnIntegerId", "[mysql][guard][upsert]") {
     REQUIRE(one);
     CHECK(one->rows == 1);
     CHECK(one->row_id == "42");
-    const auto none = guard::parse_mysql_upsert_probe("0:");
+    // No row: the id is the placeholder 0 (not '', which EMPTY_STRING_IS_NULL makes NULL).
+    const auto none = guard::parse_mysql_upsert_probe("0:0");
     REQUIRE(none);
     CHECK(none->rows == 0);
+    CHECK(none->row_id.empty());
     CHECK(guard::parse_mysql_upsert_probe("3:-7")->row_id == "-7");
     CHECK(!guard::parse_mysql_upsert_probe("1:"));
-    CHECK(!guard::parse_mysql_upsert_probe("0:5"));
+    CHECK(!guard::parse_mysql_upsert_probe("0:"));
     CHECK(!guard::parse_mysql_upsert_probe("1:4a"));
     CHECK(!guard::parse_mysql_upsert_probe("1:-"));
     CHECK(!guard::parse_mysql_upsert_probe(":1"));
@@ -80,16 +82,16 @@ TEST_CASE("SeveralProbesAreAskedInOneQuery", "[mysql][guard][upsert]") {
     CHECK(guard::mysql_upsert_probes_sql(probes, "id") ==
           "SELECT CONCAT_WS(',', (" + guard::mysql_upsert_probe_sql(probes[0], "id") + "), (" +
               guard::mysql_upsert_probe_sql(probes[1], "id") + "))");
-    const auto answers = guard::parse_mysql_upsert_probes("1:42,0:,2:-3", 3);
+    const auto answers = guard::parse_mysql_upsert_probes("1:42,0:0,2:-3", 3);
     REQUIRE(answers);
     CHECK(answers->size() == 3);
     CHECK((*answers)[0].row_id == "42");
     CHECK((*answers)[1].rows == 0);
     CHECK((*answers)[2].rows == 2);
     CHECK((*answers)[2].row_id == "-3");
-    CHECK(!guard::parse_mysql_upsert_probes("1:42,0:", 3));
-    CHECK(!guard::parse_mysql_upsert_probes("1:42,0:,0:,0:", 3));
-    CHECK(!guard::parse_mysql_upsert_probes("1:42,,0:", 3));
+    CHECK(!guard::parse_mysql_upsert_probes("1:42,0:0", 3));
+    CHECK(!guard::parse_mysql_upsert_probes("1:42,0:0,0:0,0:0", 3));
+    CHECK(!guard::parse_mysql_upsert_probes("1:42,,0:0", 3));
     CHECK(!guard::parse_mysql_upsert_probes("1:42,0:x", 2));
 }
 

@@ -134,7 +134,7 @@ void with_primary_key(Fixture& f) {
 }
 
 const std::string probe_1 =
-    "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), '')) FROM `app`.`enroll` WHERE `user_id` = 1";
+    "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), 0)) FROM `app`.`enroll` WHERE `user_id` = 1";
 
 }  // namespace
 
@@ -156,7 +156,7 @@ TEST_CASE("AnUpdateOfOneExistingRowNamesItByItsPrimaryKey", "[mysql][guard][upse
     CHECK(f.g().counters().passed.load() == 2);
     // Deleted since: a plain insert, sent as written.
     REQUIRE(f.query(odku_1).kind == Kind::check);
-    CHECK(f.answer("0:").kind == Kind::forward);
+    CHECK(f.answer("0:0").kind == Kind::forward);
     // Legacy duplicates: two rows to choose from, a unique key would have one.
     REQUIRE(f.query(odku_1).kind == Kind::check);
     CHECK(signals(f.answer("2:3"), "1235",
@@ -216,22 +216,22 @@ TEST_CASE("SeveralRowsNameTheirExistingRowsByPrimaryKey", "[mysql][guard][upsert
     REQUIRE(step.kind == Kind::check);
     // Keys 1 and 3 are in the key set (2 is not: new, not asked).
     CHECK(step.sql == "SELECT CONCAT_WS(',', (" + probe_1 +
-                          "), (SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), '')) FROM "
+                          "), (SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), 0)) FROM "
                           "`app`.`enroll` WHERE `user_id` = 3))");
     auto sent = f.answer("1:42,1:7");
     CHECK(sent.kind == Kind::replace);
     CHECK(sent.sql ==
-          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', 42), (2, 'b', DEFAULT), (3, "
+          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', 42), (2, 'b', NULL), (3, "
           "'c', 7) ON DUPLICATE KEY UPDATE note = VALUES(note)");
     // Every key is in the key set now (2 too: asked, though its row may never have been
-    // written). The first and second deleted since: their rows are inserted, DEFAULT their ids.
+    // written). The first and second deleted since: their rows are inserted, NULL their ids.
     REQUIRE(f.query(odku).kind == Kind::check);
-    CHECK(f.answer("0:,0:,1:7").sql ==
-          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', DEFAULT), (2, 'b', DEFAULT), "
+    CHECK(f.answer("0:0,0:0,1:7").sql ==
+          "INSERT INTO enroll (user_id, note, `id`) VALUES (1, 'a', NULL), (2, 'b', NULL), "
           "(3, 'c', 7) ON DUPLICATE KEY UPDATE note = VALUES(note)");
     // Legacy duplicates of the second key: refused naming it.
     REQUIRE(f.query(odku).kind == Kind::check);
-    CHECK(signals(f.answer("1:42,0:,2:7"), "1235",
+    CHECK(signals(f.answer("1:42,0:0,2:7"), "1235",
                   "uniqguard: INSERT … ON DUPLICATE KEY UPDATE on table \"app.enroll\" is "
                   "refused by guard \"enroll_uniq\": 2 rows already have its key (Duplicate "
                   "entry '3' for key 'enroll_uniq'); a unique key would allow one"));
