@@ -87,6 +87,10 @@ struct GuardTable {
     bool has_unique_index_on_key = false;
     // The names of those indexes, quoted as the server quotes them (format('%I')).
     std::vector<std::string> enforcing_indexes;
+    // A PRIMARY KEY or UNIQUE constraint of the table that `ON CONFLICT ON CONSTRAINT` can name
+    // (not deferrable; the primary key when there is one), quoted as format('%I'); empty when
+    // none. A prepared upsert on the guard's key is parsed naming it (PgGuard::on_parse).
+    std::string conflict_constraint;
 
     // The key column names in guard order.
     std::vector<std::string> key_column_names() const;

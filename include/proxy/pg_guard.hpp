@@ -215,6 +215,9 @@ class PgGuard {
     // A PREPARE TRANSACTION in a transaction that wrote to a guarded table: the refusal that
     // answers it (SPEC §4), else nullopt.
     std::optional<Decision> two_phase_refusal(const sql::Statement& statement);
+    // A refusal (0A000 `message`) whatever the guard's action: for a statement that must not
+    // run as the server holds it.
+    Decision refused_outright(guard::GuardState& g, const std::string& message);
     // Named statements kept only as text whose table the registry now guards: analysed as at
     // Parse and kept in prepared_.
     void guard_named_statements();

@@ -68,9 +68,12 @@ std::string unique_index_sql(int version) {
     return R"(
 SELECT format('%I', ic.relname), )" +
            key_count + R"(::text, i.indkey::text, i.indpred IS NOT NULL, i.indisvalid, )" +
-           nulls_not_distinct + R"(
+           nulls_not_distinct + R"(,
+       pg_catalog.quote_ident(c.conname), c.condeferrable, i.indisprimary
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_catalog.pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+     AND c.contype IN ('p', 'u')
 WHERE i.indrelid = $1::oid AND i.indisunique
 ORDER BY ic.relname)";
 }
@@ -242,6 +245,12 @@ asio::awaitable<Result<GuardTable>> load_guard_table(pgclient::PgConnection& con
         return false;
     };
     for (std::size_t i = 0; i < indexes->rows.size(); ++i) {
+        // A constraint ON CONFLICT can name (not deferrable, its index valid), the primary
+        // key's first.
+        const std::string constraint = text(*indexes, i, 6);
+        if (!constraint.empty() && !flag(*indexes, i, 7) && flag(*indexes, i, 4) &&
+            (table.conflict_constraint.empty() || flag(*indexes, i, 8)))
+            table.conflict_constraint = constraint;
         const auto key_count = number<std::size_t>(*indexes, i, 1, 0);
         auto cols = pgclient::parse_int_vector(text(*indexes, i, 2)).value_or(std::vector<int>{});
         if (cols.size() > key_count) cols.resize(key_count);  // INCLUDE columns

@@ -61,6 +61,10 @@ struct PgGuard::Prepared {
     // parameter_types with the type of each parameter of unspecified type used more than once
     // (with_repeated_parameter_types); made with the plan.
     mutable std::optional<std::vector<std::uint32_t>> execute_types;
+    // An upsert on the guard's key, parsed on the server naming another constraint
+    // (with_conflict_constraint): its Execute is always the proxy's statement, never the
+    // server's.
+    bool names_other_constraint = false;
 };
 
 struct PgGuard::Portal {
@@ -781,6 +785,13 @@ std::optional<PgGuard::Decision> PgGuard::two_phase_refusal(const sql::Statement
                     remember(std::move(c))};
 }
 
+PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::string& message) {
+    g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+    PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
+    return Decision{Decision::Kind::refuse, guard::refusal_block("0A000", message),
+                    remember(std::move(c))};
+}
+
 PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
                                   const std::vector<std::uint32_t>& types, bool in_transaction) {
     auto& g = *plan.guard;
@@ -867,18 +878,54 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     const bool reject = cfg.action != config::GuardAction::log;
 
     if (plan.kind == WritePlan::Kind::upsert) {
-        if (bind) return refusal("0A000", plan.refusal);  // refused at Parse; kept for safety
+        // A prepared upsert (parsed naming another constraint, on_parse): its parameters are
+        // written into the proxy's statement, which answers the client's Execute.
         guard::UpsertRewrite up;
         const auto& t = plan.insert_text;
+        const SubstitutionContext of_target{
+            .standard_conforming_strings = standard_strings,
+            .table = &table,
+            .qualifier = t.alias.empty() ? std::string_view(table.name) : t.alias,
+            .target_name = &plan.target_name};
+        auto with_parameters = [&](std::string text, const SubstitutionContext& context) {
+            return bind ? substitute_parameters(text, {*bind, types}, context)
+                        : std::optional<std::string>(std::move(text));
+        };
         up.alias = t.alias;
         up.columns = t.columns;
-        up.values = t.values;
+        if (!bind) {
+            up.values = t.values;
+        } else {
+            for (const auto& row : t.values) {
+                std::vector<std::string> values;
+                for (std::size_t c = 0; c < row.size(); ++c) {
+                    // As in the skipping rewrite: literals as E'' strings, a bare $n as its
+                    // column's type.
+                    std::uint32_t column_oid = 0;
+                    for (const auto& col : table.columns)
+                        if (c < t.columns.size() && col.name == t.columns[c])
+                            column_oid = col.type_oid;
+                    auto value = with_parameters(guard::canonical_string_literals(
+                                                     row[c], standard_strings, literals_readable),
+                                                 {.standard_conforming_strings = standard_strings,
+                                                  .whole_value_oid = column_oid});
+                    if (!value) return unreadable_parameter("INSERT into");
+                    values.push_back(std::move(*value));
+                }
+                up.values.push_back(std::move(values));
+            }
+        }
         up.overriding = t.overriding == sql::Overriding::system_value ? "OVERRIDING SYSTEM VALUE"
                         : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
                                                                       : "";
         up.nulls_distinct = nulls_distinct;
         auto set = rewrite_excluded(plan.upsert_set, lex_options(), t.columns, table);
         auto where = rewrite_excluded(plan.upsert_where, lex_options(), t.columns, table);
+        if (set && where) {
+            set = with_parameters(std::move(*set), of_target);
+            where = with_parameters(std::move(*where), of_target);
+            if (!set || !where) return unreadable_parameter("INSERT into");
+        }
         if (!set || !where)
             return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                         cfg.table +
@@ -898,7 +945,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                     continue;
                 // Should the server accept it after all, the refusal after it undoes it: never
                 // a write without its ON CONFLICT and unchecked.
-                auto cut = without_on_conflict(plan.text, lex_options());
+                auto cut = bind ? std::nullopt : without_on_conflict(plan.text, lex_options());
                 auto refused = refusal(
                     "0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" + cfg.table +
                                  "\" with a value of an explicit string cast is not enforced by "
@@ -917,6 +964,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             // In an UPDATE … FROM, `*` would be the proposed rows' columns too.
             auto returning = returning_of_target(
                 t.returning, t.alias.empty() ? table.name : t.alias, lex_options());
+            if (returning) {
+                returning = with_parameters(std::move(*returning),
+                                            {.standard_conforming_strings = standard_strings});
+                if (!returning) return unreadable_parameter("INSERT into");
+            }
             if (!returning)
                 return refusal("0A000", "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                             cfg.table +
@@ -933,7 +985,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         for (std::size_t r = 0; r < plan.rows.size(); ++r) {
             const auto& row = plan.rows[r];
             auto key =
-                resolve_key(row, table, nullptr, {}, session, literals_readable, standard_strings);
+                resolve_key(row, table, bind, types, session, literals_readable, standard_strings);
+            if (key.unusable) return unreadable_parameter("INSERT into");
             keys.push_back(key.sql);
             for (std::size_t k = 0; k < row.size(); ++k)
                 if (row[k].kind == ValueSource::Kind::null &&
@@ -953,7 +1006,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             if (!claim(g, fp)) return wait_or_interrupt(g);
             g.keys().insert(fp);
         }
-        up.value_origins = t.value_offsets;
+        if (!bind) up.value_origins = t.value_offsets;
         Decision d{.kind = Decision::Kind::upsert};
         d.sql = guard::upsert_statement(table, up, &d.copies);
         d.rows_returned = !up.returning.empty();
@@ -1742,6 +1795,37 @@ std::optional<std::string> without_conflict_target(std::string_view sql, sql::Le
     }
     return std::nullopt;
 }
+
+// An `INSERT … ON CONFLICT (target) DO UPDATE …` with its conflict target replaced by
+// `ON CONSTRAINT constraint`: a statement the server can parse without an index on the target,
+// with the same parameters and the same result columns. nullopt when the target holds a
+// parameter (it would be lost) or the text is not of that shape.
+std::optional<std::string> with_conflict_constraint(std::string_view sql,
+                                                    std::string_view constraint,
+                                                    sql::LexOptions lex) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(sql, tokens, lex)) return std::nullopt;
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+        if (!sql::is_word(sql, tokens[i], "on") || !sql::is_word(sql, tokens[i + 1], "conflict"))
+            continue;
+        int depth = 0;
+        for (std::size_t j = i + 2; j < tokens.size(); ++j) {
+            if (tokens[j].kind == sql::TokenKind::parameter) return std::nullopt;
+            if (sql::is_symbol(sql, tokens[j], "(")) ++depth;
+            if (sql::is_symbol(sql, tokens[j], ")")) --depth;
+            if (depth == 0 && sql::is_word(sql, tokens[j], "do")) {
+                std::string out(sql.substr(0, tokens[i + 1].end()));
+                out += " ON CONSTRAINT ";
+                out += constraint;
+                out += " ";
+                out += sql.substr(tokens[j].offset);
+                return out;
+            }
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
 }  // namespace
 
 PgGuard::Outcome PgGuard::waiting(bool execute, std::string& out, pg::ReplyTracker& tracker) {
@@ -1845,12 +1929,36 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!plan) {
         return keep_text();
     }
+    if (plan->kind == WritePlan::Kind::upsert && plan->refuse_at_parse &&
+        plan->guard->config().action != config::GuardAction::log &&
+        !plan->guard->table().conflict_constraint.empty()) {
+        // An upsert on the guard's key: the server would refuse its Parse (no index to infer
+        // from the target). It parses it naming another constraint of the table instead, which
+        // gives the same parameters and result columns for the client's Describe; each Execute
+        // is answered by the proxy's own upsert (decide), never by this statement.
+        if (auto sql = with_conflict_constraint(
+                prepared->sql, plan->guard->table().conflict_constraint, lex_options())) {
+            {
+                pg::MessageWriter w(out);
+                w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(*sql);
+                w.int16(static_cast<std::uint16_t>(p->parameter_types.size()));
+                for (auto oid : p->parameter_types) w.int32(oid);
+                w.finish();
+            }
+            tracker.sent('P', ReplyUse::forward);
+            prepared->names_other_constraint = true;
+            prepared->statement = std::move(analysis.statements[0]);
+            prepared->parameter_types = std::move(p->parameter_types);
+            prepared_[name] = std::move(prepared);
+            return {.replaced = true};
+        }
+    }
     if ((plan->kind == WritePlan::Kind::refuse || plan->kind == WritePlan::Kind::upsert) &&
         plan->refuse_at_parse) {
         // The server would refuse this Parse itself (no index for the guard's key); the guard's
         // refusal answers it instead. The server raises it, so it skips to Sync as after a
-        // failed Parse, and no statement of that name is made. (A prepared upsert is not
-        // rewritten yet: refused here too.)
+        // failed Parse, and no statement of that name is made. (A prepared upsert on a table
+        // without another constraint to name, or under log, is refused here too.)
         WritePlan refused = *plan;
         refused.kind = WritePlan::Kind::refuse;
         Decision d = decide(refused, nullptr, {}, false);
@@ -2050,10 +2158,28 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     }
     if (!prepared.execute_types && write->kind != WritePlan::Kind::unready)
         prepared.execute_types = execute_types(prepared, *write);
-    Decision d = decide(*write, &portal->bind,
-                        prepared.execute_types ? *prepared.execute_types : prepared.parameter_types,
-                        in_transaction);
     using K = Decision::Kind;
+    Decision d;
+    if (prepared.names_other_constraint && e->max_rows != 0) {
+        d = refused_outright(*write->guard,
+                             "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
+                                 write->guard->config().table +
+                                 "\" with a row limit on its Execute is not enforced by guard \"" +
+                                 write->guard->config().name + "\" yet; the statement was refused");
+    } else {
+        d = decide(*write, &portal->bind,
+                   prepared.execute_types ? *prepared.execute_types : prepared.parameter_types,
+                   in_transaction);
+    }
+    if (prepared.names_other_constraint &&
+        !(d.kind == K::upsert || d.kind == K::refuse || d.kind == K::wait)) {
+        // The server's statement is the client's upsert naming another constraint: it must
+        // never run as it is (the guard went unready since its Parse: forwarded otherwise).
+        d = refused_outright(*write->guard,
+                             "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
+                                 write->guard->config().table + "\" cannot be checked by guard \"" +
+                                 write->guard->config().name + "\" now; prepare it again");
+    }
     if (d.kind == K::pass) return {};
     if (d.kind == K::wait) return {.wait = true};
 
@@ -2126,8 +2252,24 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             // parameters written in) answers it, its CommandComplete held for the check.
             return start_late(d, *write->guard, {}, std::nullopt, out, tracker,
                               portal->bind.result_formats);
+        case K::upsert: {
+            // The client's Execute is not sent (its statement names another constraint,
+            // on_parse): the proxy's upsert answers it, in the result formats its Bind asked
+            // for, as for a simple Query (read_query), between the check and the keys learnt.
+            if (d.check_first) append_statement(d.pre, ReplyUse::verdict, d.tag, {});
+            std::vector<std::int16_t> formats = portal->bind.result_formats;
+            if (formats.size() > 1) formats.resize(formats.size() + 1, 0);  // the row number
+            append_statement(d.sql,
+                             d.rows_returned ? ReplyUse::insert_rows : ReplyUse::insert_count,
+                             d.rows_returned ? 1 : 0, formats);
+            if (!d.learn.empty()) append_statement(d.learn, ReplyUse::capture, d.learn_tag, {});
+            if (!d.check_first)
+                append_statement(d.pre, ReplyUse::verdict, d.tag, {});
+            else
+                append_statement("SELECT", ReplyUse::verdict, 0, {});  // releases the held
+            break;
+        }
         case K::pass:
-        case K::upsert:  // refused with a Bind (decide)
         case K::wait:
             break;
     }

@@ -324,6 +324,9 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     // one could not be typed, and whether such a one may fix the type before a typed one.
     std::vector<std::uint32_t> uses, agreed, typed_uses, compared_uses;
     std::vector<bool> untyped, untyped_first, bare, outside_late_clauses;
+    // An INSERT's ON CONFLICT clause and RETURNING list are analysed after its rows (VALUES or
+    // SELECT, assigned to their columns): a use there reads the type a use in the rows fixed.
+    std::vector<bool> in_tail_only, typed_in_rows;
     // An untyped use that cannot fix the type: a bare item of the select list of INSERT …
     // SELECT (no WITH, no UNION). The server creates such an item untyped when it reads the
     // select list and assigns it to its column only after the whole SELECT: a use in the
@@ -381,6 +384,8 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
             untyped_first.resize(n, false);
             bare.resize(n, false);
             outside_late_clauses.resize(n, false);
+            in_tail_only.resize(n, false);
+            typed_in_rows.resize(n, false);
         }
         const std::size_t i = n - 1;
         std::optional<std::uint32_t> type;
@@ -404,12 +409,15 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
         if (!(insert_select && in_late_clauses && !past_select)) outside_late_clauses[i] = true;
         if (!type) {
             untyped[i] = true;
-            if (insert_select && is_column_comparison(statement, tokens, k))
+            if (insert_select && past_select)
+                in_tail_only[i] = true;
+            else if (insert_select && is_column_comparison(statement, tokens, k))
                 ++compared_uses[i];
             else
                 untyped_first[i] = true;
             continue;
         }
+        if (!past_select) typed_in_rows[i] = true;
         ++typed_uses[i];
         if (agreed[i] == 0)
             agreed[i] = *type;
@@ -421,12 +429,15 @@ std::vector<std::uint32_t> with_repeated_parameter_types(
     for (std::size_t i = 0; i < uses.size(); ++i) {
         if (uses[i] < 2 || (types[i] != 0 && types[i] != kUnknownOid)) continue;
         bool common = agreed[i] != kNoCommonType && !untyped_first[i];
-        if (bare[i])
+        if (bare[i]) {
             common = common && !set_operation && !outside_late_clauses[i] &&
                      (compared_uses[i] == 0 || compared_uses[i] + typed_uses[i] == 1);
-        else
-            common = common && compared_uses[i] == 0;
-        types[i] = !common ? kNoCommonType : untyped[i] ? kPartlyTyped : agreed[i];
+            types[i] = common ? kPartlyTyped : kNoCommonType;
+            continue;
+        }
+        common = common && compared_uses[i] == 0 && (!in_tail_only[i] || typed_in_rows[i]);
+        // (untyped uses left: only ON CONFLICT's or RETURNING's, reading the rows' type)
+        types[i] = common ? agreed[i] : kNoCommonType;
     }
     return types;
 }

@@ -277,10 +277,16 @@ def test_extended_protocol_duplicate_skips_to_sync_as_the_server_does(enroll):
     assert p2_err["C"] == t2_err["C"] == "26000"
 
 
-def test_prepared_on_conflict_do_update_on_the_guard_key_is_refused_at_parse(enroll):
-    """The server refuses such a Parse itself (42P10: no index for the guard's key); the guard's
-    refusal takes its place, and the session goes on as after a failed Parse: everything up to
-    Sync skipped, no statement made (26000 at its Bind), the next Parse works."""
+def test_prepared_on_conflict_do_update_without_another_constraint_is_refused_at_parse(
+        pg, make_proxy):
+    """The server refuses such a Parse itself (42P10: no index for the guard's key), and the
+    table has no other constraint the proxy could parse it naming (test_pg_late_keys.py): the
+    guard's refusal takes its place, and the session goes on as after a failed Parse:
+    everything up to Sync skipped, no statement made (26000 at its Bind), the next Parse
+    works."""
+    enroll = GuardedTable(pg, make_proxy, "g_upsert_without_pk",
+                          "user_id int NOT NULL, course_id int NOT NULL, note text",
+                          ["user_id", "course_id"])
     t = enroll.name
     c = pgwire.RawClient(enroll.proxy.port)
     c.startup(database="app")
@@ -313,7 +319,7 @@ def test_prepared_on_conflict_do_update_on_the_guard_key_is_refused_at_parse(enr
     ]))
     assert [m for m, _ in c.read_until("Z")] == ["1", "2", "C", "Z"]
     c.close()
-    assert enroll.rows() == [(1, 1, 1, None)]
+    assert enroll.rows() == [(1, 1, None)]
 
 
 def test_psycopg3_server_side_binding_and_pipeline(enroll):

@@ -557,14 +557,118 @@ def test_on_conflict_do_update_refused_where_legacy_duplicates_leave_two_rows(pg
     conn.close()
 
 
-def test_prepared_on_conflict_do_update_is_refused_at_parse_naming_the_guard(enroll):
+# The upserts above with their values as parameters, as psycopg 3 sends them (server-side
+# binding: Parse with the parameters' types, text values; strings of unspecified type).
+PREPARED_UPSERTS = [
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s), (%s, %s, %s)",
+     (1, 1, "a", 1, 2, "b")),
+    ('INSERT INTO "{t}" ("user_id", "course_id", "note") VALUES (%s, %s, %s), (%s, %s, %s) '
+     'ON CONFLICT("user_id", "course_id") DO UPDATE SET "note" = EXCLUDED."note"',
+     (1, 1, "A", 1, 3, "C")),
+    ("INSERT INTO {t} AS e (course_id, user_id, note) VALUES (%s, %s, %s) "
+     "ON CONFLICT (course_id, user_id) DO UPDATE SET note = e.note || %s || excluded.note "
+     "WHERE e.note <> %s", (2, 1, "x", "+", "b")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s) "
+     "ON CONFLICT ON CONSTRAINT {t}_key DO UPDATE SET note = %s WHERE {t}.note = %s",
+     (1, 2, "y", "z", "b")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s), (%s, %s, %s) "
+     "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note",
+     (5, 5, "p", 5, 5, "q")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s) "
+     "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note", (6, None, "n")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s) "
+     "ON CONFLICT (user_id, course_id) DO UPDATE SET note = excluded.note", (7, 7, "new")),
+    ("INSERT INTO {t} AS e (user_id, course_id, note) VALUES (%s, %s, %s), (%s, %s, %s), "
+     "(%s, %s, %s) ON CONFLICT (user_id, course_id) DO UPDATE SET note = e.note || "
+     "excluded.note RETURNING user_id, note, course_id * %s AS twice",
+     (8, 8, "i1", 7, 7, "u1", 9, 9, "i2", 2)),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s) "
+     "ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'y' WHERE false RETURNING *",
+     (8, 8, "x")),
+    ("INSERT INTO {t} (user_id, course_id, note) VALUES (%s, %s, %s), (%s, %s, %s) "
+     "ON CONFLICT (user_id, course_id) DO UPDATE SET note = %s RETURNING note, {t}.user_id",
+     (8, 8, "x", 10, 10, None, "y")),
+]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["unnamed", "named"])
+def test_prepared_on_conflict_do_update_updates_the_existing_row(enroll, prepare):
+    """asyncpg's and psycopg 3's upserts: the server cannot parse them without an index on the
+    key; the proxy parses them naming the table's primary key instead (the same parameters and
+    columns) and answers each Execute with its own upsert. The same tags, rows and errors as
+    the twin's real index, statement by statement."""
     import psycopg
-    with psycopg.connect(enroll.proxy_dsn(), autocommit=True) as conn:
-        with pytest.raises(psycopg.Error) as e:
-            conn.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%s, %s) "
-                         f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'x'", (1, 1))
-        assert e.value.sqlstate == "0A000"
-        assert "in a prepared statement" in e.value.diag.message_primary
+    seen = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for sql, params in PREPARED_UPSERTS:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql.format(t=enroll.name), params, prepare=prepare)
+                    out.append(("ok", cur.statusmessage,
+                                cur.fetchall() if cur.description else None))
+                except psycopg.Error as e:
+                    out.append(("error", e.sqlstate, e.diag.message_primary))
+            # Twice more through the same prepared statement: the second time, an update.
+            cur = conn.cursor()
+            for note in ("again", "again2"):
+                cur.execute(PREPARED_UPSERTS[6][0].format(t=enroll.name), (11, 11, note),
+                            prepare=prepare)
+                out.append(("ok", cur.statusmessage, None))
+        seen.append(out)
+    via_proxy, twin = seen
+    for i, (a, b) in enumerate(zip(via_proxy, twin)):
+        assert a == b, f"statement {i}\nproxy: {a}\ntwin:  {b}"
+    assert via_proxy[1] == ("ok", "INSERT 0 2", None)
+    assert via_proxy[2] == ("ok", "INSERT 0 0", None)
+    assert via_proxy[4][:2] == ("error", "21000")
+    assert via_proxy[5][:2] == ("error", "23502")
+    assert via_proxy[7] == ("ok", "INSERT 0 3", [(8, "i1", 16), (7, "newu1", 14), (9, "i2", 18)])
+    assert via_proxy[9] == ("ok", "INSERT 0 2", [("y", 8), (None, 10)])
+    rows = "SELECT user_id, course_id, note FROM {} ORDER BY 1, 2"
+    with psycopg.connect(enroll.proxy_dsn()) as a, psycopg.connect(enroll.twin_dsn()) as b:
+        assert a.execute(rows.format(enroll.name)).fetchall() == \
+            b.execute(rows.format(enroll.name)).fetchall()
+        assert a.execute(f"SELECT note FROM {enroll.name} WHERE user_id = 11").fetchall() == [
+            ("again2",)]
+
+
+def test_prepared_upsert_with_binary_parameters_of_unspecified_type(enroll):
+    """asyncpg's way: Parse without types, Describe of the statement, binary values. The
+    ParameterDescription and RowDescription are the twin's (the statement the server holds
+    names the primary key); the Execute's replies too."""
+    t = enroll.name
+    sql = (f"INSERT INTO {t} AS e (user_id, course_id, note) VALUES ($1, $2, $3) "
+           f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = e.note || $3 "
+           f"RETURNING id > 0 AS has_id, note")
+
+    def run(port, database):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        c.send(pgwire.message(b"P", b"ups\0" + sql.encode() + b"\0\0\0") +
+               pgwire.message(b"D", b"Sups\0") + pgwire.message(b"S"))
+        described = c.read_until("Z")
+        replies = []
+        for note in (b"one", b"two"):
+            values = [(4).to_bytes(4, "big"), (4).to_bytes(4, "big"), note]
+            params = b"".join(len(v).to_bytes(4, "big") + v for v in values)
+            c.send(pgwire.message(b"B", b"\0ups\0\0\x01\0\x01\0\x03" + params + b"\0\0") +
+                   pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+            replies.append(c.read_until("Z"))
+        c.close()
+        return described, replies
+
+    proxy_described, proxy_replies = run(enroll.proxy.port, "app")
+    twin_described, twin_replies = run(enroll.pg.port, "twin")
+    # (RowDescription names the table by OID, another in the twin's database)
+    strip = lambda ms: [(m, b) if m != "T" else (m, None) for m, b in ms]  # noqa: E731
+    assert strip(proxy_described) == strip(twin_described)
+    assert [m for m, _ in proxy_described] == ["1", "t", "T", "Z"]
+    assert dict(proxy_described)["t"] == b"\0\x03" + b"\0\0\0\x17" * 2 + b"\0\0\0\x19"
+    assert proxy_replies == twin_replies
+    assert [pgwire.rows_of(r) for r in proxy_replies] == [[["t", "one"]], [["t", "onetwo"]]]
+    assert [dict(r)["C"] for r in proxy_replies] == [b"INSERT 0 1\0"] * 2
 
 
 def test_a_prepared_late_insert_whose_own_parse_or_bind_fails_does_not_hang(enroll):

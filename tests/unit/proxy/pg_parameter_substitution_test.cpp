@@ -254,6 +254,18 @@ TEST_CASE("a parameter of unspecified type used twice keeps the type its uses ag
                                         "NOT EXISTS (SELECT 1 FROM ev WHERE ev.seen = $2) ORDER "
                                         "BY 1 LIMIT 1",
                                         none, {}, named)[1] == kPartlyTyped);
+    // An INSERT's ON CONFLICT clause and RETURNING list are analysed after its rows: a use
+    // there reads the type a use in the rows fixed (asyncpg's `SET note = e.note || $3`).
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll AS e (user_id, \"Note\") VALUES ($1, "
+                                        "$2) ON CONFLICT (user_id) DO UPDATE SET \"Note\" = "
+                                        "e.\"Note\" || $2 RETURNING $1 + 1",
+                                        none, {{50, 23}, {54, 25}},
+                                        named) == std::vector<std::uint32_t>{23, 25});
+    // …but only with a typed use in the rows: two uses there alone may disagree.
+    CHECK(with_repeated_parameter_types("INSERT INTO enroll (user_id) VALUES ($1) ON CONFLICT "
+                                        "(user_id) DO UPDATE SET at = $2 + 1 WHERE $2 > 0",
+                                        none, {{37, 23}},
+                                        named) == std::vector<std::uint32_t>{0, kNoCommonType});
     // Nor beside a bare item in an UPDATE (not an INSERT … SELECT).
     CHECK(with_repeated_parameter_types("UPDATE enroll SET user_id = $1 WHERE id IN (SELECT "
                                         "id FROM r WHERE a = $1)",
