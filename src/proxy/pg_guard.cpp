@@ -1771,11 +1771,11 @@ void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::st
     tracker.sent('C', ReplyUse::drop);
 }
 
-// `sql` without the target of its ON CONFLICT clause (`ON CONFLICT (a, b) DO` and `ON CONFLICT
-// ON CONSTRAINT c DO` become `ON CONFLICT DO`): a target naming the guard's key has no index
-// for the server to infer, and the server refuses it already at Parse. The statement is only
-// described and bound with this text; its executions are the proxy's rewrites.
-std::optional<std::string> without_conflict_target(std::string_view sql, sql::LexOptions lex) {
+// `sql` with the target of its ON CONFLICT clause (`(a, b) [WHERE …]` or `ON CONSTRAINT c`)
+// replaced by `replacement` (empty: none). nullopt when the text has no such clause, or when
+// `keep_parameters` and the target holds a parameter (it would be lost from the statement).
+std::optional<std::string> with_conflict_target(std::string_view sql, std::string_view replacement,
+                                                sql::LexOptions lex, bool keep_parameters) {
     std::vector<sql::Token> tokens;
     if (!sql::lex_postgres(sql, tokens, lex)) return std::nullopt;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
@@ -1783,40 +1783,12 @@ std::optional<std::string> without_conflict_target(std::string_view sql, sql::Le
             continue;
         int depth = 0;
         for (std::size_t j = i + 2; j < tokens.size(); ++j) {
+            if (keep_parameters && tokens[j].kind == sql::TokenKind::parameter) return std::nullopt;
             if (sql::is_symbol(sql, tokens[j], "(")) ++depth;
             if (sql::is_symbol(sql, tokens[j], ")")) --depth;
             if (depth == 0 && sql::is_word(sql, tokens[j], "do")) {
                 std::string out(sql.substr(0, tokens[i + 1].end()));
-                out += " ";
-                out += sql.substr(tokens[j].offset);
-                return out;
-            }
-        }
-    }
-    return std::nullopt;
-}
-
-// An `INSERT … ON CONFLICT (target) DO UPDATE …` with its conflict target replaced by
-// `ON CONSTRAINT constraint`: a statement the server can parse without an index on the target,
-// with the same parameters and the same result columns. nullopt when the target holds a
-// parameter (it would be lost) or the text is not of that shape.
-std::optional<std::string> with_conflict_constraint(std::string_view sql,
-                                                    std::string_view constraint,
-                                                    sql::LexOptions lex) {
-    std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(sql, tokens, lex)) return std::nullopt;
-    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
-        if (!sql::is_word(sql, tokens[i], "on") || !sql::is_word(sql, tokens[i + 1], "conflict"))
-            continue;
-        int depth = 0;
-        for (std::size_t j = i + 2; j < tokens.size(); ++j) {
-            if (tokens[j].kind == sql::TokenKind::parameter) return std::nullopt;
-            if (sql::is_symbol(sql, tokens[j], "(")) ++depth;
-            if (sql::is_symbol(sql, tokens[j], ")")) --depth;
-            if (depth == 0 && sql::is_word(sql, tokens[j], "do")) {
-                std::string out(sql.substr(0, tokens[i + 1].end()));
-                out += " ON CONSTRAINT ";
-                out += constraint;
+                out += replacement;
                 out += " ";
                 out += sql.substr(tokens[j].offset);
                 return out;
@@ -1825,6 +1797,24 @@ std::optional<std::string> with_conflict_constraint(std::string_view sql,
         return std::nullopt;
     }
     return std::nullopt;
+}
+
+// `sql` without the target of its ON CONFLICT clause (`ON CONFLICT (a, b) DO` and `ON CONFLICT
+// ON CONSTRAINT c DO` become `ON CONFLICT DO`): a target naming the guard's key has no index
+// for the server to infer, and the server refuses it already at Parse. The statement is only
+// described and bound with this text; its executions are the proxy's rewrites.
+std::optional<std::string> without_conflict_target(std::string_view sql, sql::LexOptions lex) {
+    return with_conflict_target(sql, "", lex, false);
+}
+
+// An `INSERT … ON CONFLICT (target) DO UPDATE …` with its conflict target replaced by
+// `ON CONSTRAINT constraint`: a statement the server can parse without an index on the target,
+// with the same parameters and the same result columns. nullopt when the target holds a
+// parameter or the text is not of that shape.
+std::optional<std::string> with_conflict_constraint(std::string_view sql,
+                                                    std::string_view constraint,
+                                                    sql::LexOptions lex) {
+    return with_conflict_target(sql, " ON CONSTRAINT " + std::string(constraint), lex, true);
 }
 }  // namespace
 
@@ -1929,6 +1919,15 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     if (!plan) {
         return keep_text();
     }
+    // The client's Parse with another text (its replies are the client's).
+    auto send_parse_of = [&](const std::string& text) {
+        pg::MessageWriter w(out);
+        w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(text);
+        w.int16(static_cast<std::uint16_t>(p->parameter_types.size()));
+        for (auto oid : p->parameter_types) w.int32(oid);
+        w.finish();
+        tracker.sent('P', ReplyUse::forward);
+    };
     if (plan->kind == WritePlan::Kind::upsert && plan->refuse_at_parse &&
         plan->guard->config().action != config::GuardAction::log &&
         !plan->guard->table().conflict_constraint.empty()) {
@@ -1938,14 +1937,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         // is answered by the proxy's own upsert (decide), never by this statement.
         if (auto sql = with_conflict_constraint(
                 prepared->sql, plan->guard->table().conflict_constraint, lex_options())) {
-            {
-                pg::MessageWriter w(out);
-                w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(*sql);
-                w.int16(static_cast<std::uint16_t>(p->parameter_types.size()));
-                for (auto oid : p->parameter_types) w.int32(oid);
-                w.finish();
-            }
-            tracker.sent('P', ReplyUse::forward);
+            send_parse_of(*sql);
             prepared->names_other_constraint = true;
             prepared->statement = std::move(analysis.statements[0]);
             prepared->parameter_types = std::move(p->parameter_types);
@@ -1970,14 +1962,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     Outcome outcome;
     if (plan->must_rewrite) {
         if (auto sql = without_conflict_target(prepared->sql, lex_options())) {
-            {
-                pg::MessageWriter w(out);
-                w.begin(static_cast<char>(pg::FrontendCode::parse)).cstring(name).cstring(*sql);
-                w.int16(static_cast<std::uint16_t>(p->parameter_types.size()));
-                for (auto oid : p->parameter_types) w.int32(oid);
-                w.finish();
-            }
-            tracker.sent('P', ReplyUse::forward);
+            send_parse_of(*sql);
             outcome.replaced = true;
         }
     }
