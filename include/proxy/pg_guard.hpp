@@ -218,6 +218,12 @@ class PgGuard {
     // A refusal (0A000 `message`) whatever the guard's action: for a statement that must not
     // run as the server holds it.
     Decision refused_outright(guard::GuardState& g, const std::string& message);
+    // The refusal of an Execute of an upsert parsed naming another constraint whose guard or
+    // portal the proxy no longer knows (a RAISE block; no pending check).
+    static std::string upsert_statement_refusal();
+    // SQL-level `EXECUTE name` (or EXPLAIN … EXECUTE) of a statement prepared with a Parse that
+    // writes to a guarded table: refused, its parameters coming as SQL without a Bind.
+    std::optional<Decision> execute_refusal(std::string_view statement);
     // Named statements kept only as text whose table the registry now guards: analysed as at
     // Parse and kept in prepared_.
     void guard_named_statements();
@@ -237,6 +243,9 @@ class PgGuard {
     std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
     NamedStatementTexts unguarded_;  // named statements not in prepared_, for a reload
     std::unordered_map<std::string, std::shared_ptr<Portal>> portals_;
+    // Portals bound to an upsert parsed naming another constraint (Prepared::
+    // names_other_constraint): their Execute is refused even once portals_ forgot them.
+    std::unordered_set<std::string> upsert_portals_;
     std::unordered_map<std::uint32_t, PendingCheck> pending_;
     std::uint32_t next_tag_ = 1;
     // Client portals whose rows come from a portal of the proxy's (see on_execute).

@@ -785,6 +785,73 @@ std::optional<PgGuard::Decision> PgGuard::two_phase_refusal(const sql::Statement
                     remember(std::move(c))};
 }
 
+std::string PgGuard::upsert_statement_refusal() {
+    return guard::refusal_block(
+        "0A000",
+        "uniqguard: this prepared INSERT ... ON CONFLICT DO UPDATE cannot be checked any more "
+        "(its guard changed since it was prepared, or its portal was forgotten); prepare it "
+        "again");
+}
+
+std::optional<PgGuard::Decision> PgGuard::execute_refusal(std::string_view statement) {
+    // `[EXPLAIN [ANALYZE] [VERBOSE] [(options)]] EXECUTE name [(…)]`: the server runs a
+    // statement prepared by a Parse too, without a Bind or an Execute the proxy would read.
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(statement, tokens, lex_options());
+    std::size_t i = 0;
+    if (i < tokens.size() && sql::is_word(statement, tokens[i], "explain")) {
+        ++i;
+        if (i < tokens.size() && sql::is_symbol(statement, tokens[i], "(")) {
+            int depth = 0;
+            for (; i < tokens.size(); ++i) {
+                if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
+                if (sql::is_symbol(statement, tokens[i], ")") && --depth == 0) break;
+            }
+            ++i;
+        }
+        while (i < tokens.size() && (sql::is_word(statement, tokens[i], "analyze") ||
+                                     sql::is_word(statement, tokens[i], "analyse") ||
+                                     sql::is_word(statement, tokens[i], "verbose")))
+            ++i;
+    }
+    if (i + 1 >= tokens.size() || !sql::is_word(statement, tokens[i], "execute"))
+        return std::nullopt;
+    const auto& t = tokens[i + 1];
+    std::string name(sql::token_text(statement, t));
+    if (t.kind == sql::TokenKind::identifier) {
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (t.kind == sql::TokenKind::quoted_identifier && name.size() >= 2 &&
+               name.front() == '"') {
+        std::string unquoted;
+        for (std::size_t k = 1; k + 1 < name.size(); ++k) {
+            unquoted += name[k];
+            if (name[k] == '"') ++k;
+        }
+        name = std::move(unquoted);
+    } else {
+        return std::nullopt;
+    }
+    auto it = prepared_.find(name);
+    if (it == prepared_.end() || it->second->transaction) return std::nullopt;
+    const auto& prepared = *it->second;
+    auto plan = plan_write(prepared.statement, prepared.sql, *registry_, lex_options());
+    if (!plan || !plan->guard) return std::nullopt;
+    if (plan->guard->config().action == config::GuardAction::log &&
+        !prepared.names_other_constraint) {
+        spdlog::warn(
+            "guard {}: EXECUTE of prepared statement \"{}\" (action = \"log\": forwarded "
+            "unchecked)",
+            plan->guard->config().name, name);
+        return std::nullopt;
+    }
+    return refused_outright(*plan->guard,
+                            "uniqguard: EXECUTE of prepared statement \"" + name +
+                                "\", which writes to table \"" + plan->guard->config().table +
+                                "\", is not enforced by guard \"" + plan->guard->config().name +
+                                "\" yet (its parameters come without a Bind); the statement was "
+                                "refused");
+}
+
 PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::string& message) {
     g.counters().refused.fetch_add(1, std::memory_order_relaxed);
     PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
@@ -1508,7 +1575,9 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
     // PREPARE TRANSACTION after guarded writes is refused (two_phase_refusal): such a text is
     // analysed even if it names no guarded table.
     const bool two_phase = !open_writes_.empty() && util::contains_ignoring_case(q->sql, "prepare");
-    if (!two_phase && !registry_->may_mention(q->sql)) return {};
+    // SQL-level EXECUTE of a statement the client prepared with a Parse (execute_refusal).
+    const bool executes = !prepared_.empty() && util::contains_ignoring_case(q->sql, "execute");
+    if (!two_phase && !executes && !registry_->may_mention(q->sql)) return {};
     const std::string_view text = q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
     thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
@@ -1561,7 +1630,10 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
             changes_read_settings((&st - 1)->trimmed.text(text)))
             setting_changed();
         notice_schema_change(st);
-        if (auto refusal = two_phase_refusal(st)) {
+        auto refusal = two_phase_refusal(st);
+        if (!refusal && executes && st.kind() == sql::StatementKind::other)
+            refusal = execute_refusal(st.trimmed.text(text));
+        if (refusal) {
             copy_until(st.trimmed.offset);
             emit(refusal->sql, ReplyUse::verdict, refusal->tag);  // in place of the statement
             copied = st.trimmed.end();
@@ -1897,6 +1969,17 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         prepared_.emplace(name, std::move(prepared));
         return {};
     }
+    if (!prepared_.empty() && util::contains_ignoring_case(p->sql, "execute")) {
+        // A Parse of `EXECUTE name` (execute_refusal): refused in place of the Parse, which
+        // the server then skips to Sync after, as after its own failed Parse.
+        auto analysis = sql::analyse_postgres(p->sql);
+        if (!analysis.error && analysis.statements.size() == 1 &&
+            analysis.statements[0].kind() == sql::StatementKind::other)
+            if (auto refusal = execute_refusal(analysis.statements[0].trimmed.text(p->sql))) {
+                append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);
+                return {.replaced = true};
+            }
+    }
     if (!registry_->may_mention(p->sql)) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
@@ -1991,6 +2074,7 @@ void PgGuard::on_bind(util::Bytes body) {
     auto it = prepared_.find(std::string(statement));
     if (it == prepared_.end()) {
         if (!portals_.empty()) portals_.erase(std::string(portal_view));
+        if (!upsert_portals_.empty()) upsert_portals_.erase(std::string(portal_view));
         return;
     }
     const std::string portal_name(portal_view);
@@ -2004,6 +2088,12 @@ void PgGuard::on_bind(util::Bytes body) {
         return;
     }
     slot->prepared = it->second;
+    if (it->second->names_other_constraint) {
+        if (upsert_portals_.size() >= 1024) upsert_portals_.clear();  // bounded, see on_execute
+        upsert_portals_.insert(portal_name);
+    } else if (!upsert_portals_.empty()) {
+        upsert_portals_.erase(portal_name);
+    }
 }
 
 void PgGuard::on_close(util::Bytes body) {
@@ -2013,8 +2103,10 @@ void PgGuard::on_close(util::Bytes body) {
         prepared_.erase(std::string(c->name));
         unguarded_.on_close_statement(c->name);
         if (!setting_statements_.empty()) setting_statements_.erase(std::string(c->name));
-    } else
+    } else {
         portals_.erase(std::string(c->name));
+        upsert_portals_.erase(std::string(c->name));
+    }
 }
 
 std::optional<std::string> PgGuard::parse_settings_moved(const Prepared& prepared) const {
@@ -2095,7 +2187,13 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         return {.replaced = true};
     }
     auto it = portals_.find(std::string(e->portal));
-    if (it == portals_.end()) return {};
+    if (it == portals_.end()) {
+        // A portal of an upsert parsed naming another constraint, forgotten by the bounded map:
+        // its statement must not run as the server holds it.
+        if (!upsert_portals_.contains(std::string(e->portal))) return {};
+        append_proxy_statement(out, tracker, upsert_statement_refusal(), ReplyUse::verdict, 0);
+        return {.replaced = true};
+    }
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
     if (prepared.transaction) {
@@ -2111,6 +2209,11 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     const WritePlan* write = prepared.plan ? &*prepared.plan : nullptr;
     if (!write) {
         fresh = plan_write(prepared.statement, prepared.sql, *registry_, lex_options());
+        if (!fresh && prepared.names_other_constraint) {
+            // Its guard is gone (a reload): the statement the server holds must not run.
+            append_proxy_statement(out, tracker, upsert_statement_refusal(), ReplyUse::verdict, 0);
+            return {.replaced = true};
+        }
         if (!fresh) return {};
         if (fresh->kind != WritePlan::Kind::unready) {
             prepared.plan = std::move(fresh);
@@ -2242,8 +2345,13 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
             // on_parse): the proxy's upsert answers it, in the result formats its Bind asked
             // for, as for a simple Query (read_query), between the check and the keys learnt.
             if (d.check_first) append_statement(d.pre, ReplyUse::verdict, d.tag, {});
-            std::vector<std::int16_t> formats = portal->bind.result_formats;
-            if (formats.size() > 1) formats.resize(formats.size() + 1, 0);  // the row number
+            // (Without RETURNING the proxy's one count column is read as text, whatever the
+            // client's Bind asked of a statement without columns.)
+            std::vector<std::int16_t> formats;
+            if (d.rows_returned) {
+                formats = portal->bind.result_formats;
+                if (formats.size() > 1) formats.resize(formats.size() + 1, 0);  // the row number
+            }
             append_statement(d.sql,
                              d.rows_returned ? ReplyUse::insert_rows : ReplyUse::insert_count,
                              d.rows_returned ? 1 : 0, formats);

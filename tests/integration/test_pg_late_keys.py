@@ -671,6 +671,92 @@ def test_prepared_upsert_with_binary_parameters_of_unspecified_type(enroll):
     assert [dict(r)["C"] for r in proxy_replies] == [b"INSERT 0 1\0"] * 2
 
 
+def test_prepared_upsert_without_returning_in_binary_result_format(enroll):
+    # asyncpg asks for binary results of every statement: without RETURNING the proxy's count
+    # column must still be read as text (a review saw `INSERT 0 \0\0…\1`).
+    t = enroll.name
+    sql = (f"INSERT INTO {t} (user_id, course_id, note) VALUES ($1, $2, 'n') "
+           f"ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'u'")
+    replies = []
+    for port, database in ((enroll.proxy.port, "app"), (enroll.pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        c.send(pgwire.message(b"P", b"up\0" + sql.encode() + b"\0\0\0") + pgwire.message(b"S"))
+        assert [m for m, _ in c.read_until("Z")] == ["1", "Z"]
+        values = b"".join(b"\0\0\0\x04" + v.to_bytes(4, "big") for v in (3, 3))
+        for _ in range(2):
+            c.send(pgwire.message(b"B", b"\0up\0\0\x01\0\x01\0\x02" + values + b"\0\x01\0\x01")
+                   + pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+            replies.append(c.read_until("Z"))
+        c.close()
+    assert replies[:2] == replies[2:]
+    assert [dict(r)["C"] for r in replies[:2]] == [b"INSERT 0 1\0"] * 2
+
+
+def test_sql_execute_of_a_guarded_statement_prepared_by_a_parse_is_refused(enroll):
+    # `EXECUTE name(…)` runs a statement prepared with a Parse without a Bind or an Execute the
+    # proxy reads: a plain INSERT would pass unchecked, an upsert would run naming the primary
+    # key. Refused (0A000), in a Query and in a Parse, EXPLAIN ANALYZE included; nothing written.
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    c.simple_query(f"INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'a')")
+    c.send(pgwire.message(b"P", b"ins\0" + f"INSERT INTO {t} (user_id, course_id) VALUES "
+                                            f"($1, $2)".encode() + b"\0\0\0") +
+           pgwire.message(b"P", b"Up\0" + f"INSERT INTO {t} (user_id, course_id, note) VALUES "
+                          f"($1, $2, $3) ON CONFLICT (user_id, course_id) DO UPDATE SET note = "
+                          f"excluded.note".encode() + b"\0\0\0") + pgwire.message(b"S"))
+    assert [m for m, _ in c.read_until("Z")] == ["1", "1", "Z"]
+    for sql in ("EXECUTE ins(1, 1)", 'execute "Up" (1, 1, \'b\')',
+                "EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ins(1, 1)", "SELECT 1; EXECUTE ins(1, 1)"):
+        reply = c.simple_query(sql)
+        assert "E" in [m for m, _ in reply], (sql, reply)
+        err = pgwire.error_of(reply)
+        assert err["C"] == "0A000", (sql, err)
+        assert "EXECUTE of prepared statement" in err["M"] and enroll.constraint in err["M"]
+    c.send(pgwire.message(b"P", b"\0EXECUTE ins(1, 1)\0\0\0") +
+           pgwire.message(b"B", b"\0\0\0\0\0\0\0\0") + pgwire.message(b"E", b"\0\0\0\0\0") +
+           pgwire.message(b"S"))
+    reply = c.read_until("Z")
+    assert [m for m, _ in reply] == ["E", "Z"] and pgwire.error_of(reply)["C"] == "0A000"
+    # Another statement's EXECUTE, and the statements through their Bind, go as usual.
+    assert [m for m, _ in c.simple_query("PREPARE other AS SELECT 1; EXECUTE other")] == [
+        "C", "T", "D", "C", "Z"]
+    c.close()
+    assert [r[1:] for r in enroll.rows()] == [(1, 1, "a")]
+
+
+def test_an_upsert_portal_forgotten_inside_a_transaction_is_refused(enroll):
+    # The proxy keeps at most 256 portals; a named one bound in a transaction outlives that on
+    # the server. Its Execute must not run the statement the server holds (parsed naming the
+    # primary key): refused, as the review's 300 portals showed.
+    t = enroll.name
+    c = pgwire.RawClient(enroll.proxy.port)
+    c.startup(database="app")
+    c.simple_query(f"INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'a')")
+    insert = f"INSERT INTO {t} (user_id, course_id) VALUES ($1, $2)".encode()
+    upsert = (f"INSERT INTO {t} (user_id, course_id, note) VALUES ($1, $2, 'b') ON CONFLICT "
+              f"(user_id, course_id) DO UPDATE SET note = excluded.note").encode()
+    one = b"\0\0\0\x011"
+    c.send(pgwire.query("BEGIN") + pgwire.message(b"P", b"up\0" + upsert + b"\0\0\0") +
+           pgwire.message(b"P", b"ins\0" + insert + b"\0\0\0") +
+           pgwire.message(b"B", b"pu\0up\0\0\0\0\x02" + one + one + b"\0\0") +
+           pgwire.message(b"S"))
+    c.read_until("Z")
+    c.read_until("Z")
+    c.send(b"".join(pgwire.message(b"B", f"p{i}\0".encode() + b"ins\0\0\0\0\x02" + one + one +
+                                   b"\0\0") for i in range(300)) + pgwire.message(b"S"))
+    c.read_until("Z")
+    c.send(pgwire.message(b"E", b"pu\0\0\0\0\0") + pgwire.message(b"S"))
+    reply = c.read_until("Z")
+    assert [m for m, _ in reply] == ["E", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    assert "prepare it again" in pgwire.error_of(reply)["M"]
+    c.simple_query("ROLLBACK")
+    c.close()
+    assert [r[1:] for r in enroll.rows()] == [(1, 1, "a")]
+
+
 def test_a_prepared_late_insert_whose_own_parse_or_bind_fails_does_not_hang(enroll):
     """The server skips the proxy's first part after the client's own error (a Parse of a
     column that does not exist, a Bind of a bad value, a failed transaction): the client gets

@@ -190,6 +190,33 @@ def test_reload_removes_a_guard_after_the_open_transaction(pg, make_proxy, tmp_p
     idle.close()
 
 
+def test_a_prepared_upsert_after_its_guard_is_removed_is_refused(pg, make_proxy, tmp_path):
+    # The server holds the upsert parsed naming the primary key (docs/guard.md): once the guard
+    # is gone the proxy has no upsert of its own to run in its place, and that statement must
+    # not run (it would insert a second row with the key): refused, "prepare it again".
+    from harness import pgwire
+    name = "rl_upsert"
+    make_tables(pg, name, legacy_rows="(1, 1)")
+    proxy = guarded_proxy(make_proxy, tmp_path, name)
+    c = pgwire.RawClient(proxy.port)
+    c.startup(database="app")
+    upsert = (f"INSERT INTO {name} (a, b) VALUES ($1, $2) ON CONFLICT (a, b) "
+              f"DO UPDATE SET id = {name}.id")
+    c.send(pgwire.message(b"P", b"up\0" + upsert.encode() + b"\0\0\0") + pgwire.message(b"S"))
+    assert [m for m, _ in c.read_until("Z")] == ["1", "Z"]
+    write_guards(proxy, "")
+    assert f"removed: {name}_key" in reload(proxy)
+    one = b"\0\0\0\x011"
+    c.send(pgwire.message(b"B", b"\0up\0\0\0\0\x02" + one + one + b"\0\0") +
+           pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+    reply = c.read_until("Z")
+    assert [m for m, _ in reply] == ["2", "E", "Z"], reply
+    assert pgwire.error_of(reply)["C"] == "0A000"
+    assert "prepare it again" in pgwire.error_of(reply)["M"]
+    c.close()
+    assert count_rows(pg, name, 1, 1) == 1
+
+
 def test_reload_changes_the_action_and_keeps_the_key_set(pg, make_proxy, tmp_path):
     name = "rl_action"
     make_tables(pg, name)
