@@ -290,6 +290,10 @@ def test_several_rows_under_sql_modes_that_change_ids_and_empty_strings(
         "(6, 'm', 'n6') ON DUPLICATE KEY UPDATE note = VALUES(note)",
         "INSERT INTO {t} (user_id, course_id, note) VALUES (7, 'm', 'n7'), (5, 'm', 'u5'), "
         "(1, 'a', 'u1') ON DUPLICATE KEY UPDATE note = VALUES(note)",
+        # A key the key set still holds but no row has: its probe answers "no row".
+        "DELETE FROM {t} WHERE user_id = 6",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (6, 'm', 'back'), (1, 'a', 'u9') "
+        "ON DUPLICATE KEY UPDATE note = VALUES(note)",
     ]
     try:
         for client in (through, direct):
@@ -299,12 +303,14 @@ def test_several_rows_under_sql_modes_that_change_ids_and_empty_strings(
         for sql in statements:
             got = ok_or_err(through, sql.format(t="g_up_mode"))
             want = ok_or_err(direct, sql.format(t="g_up_mode_twin"))
+            if sql.startswith("DELETE"):  # (only the twin's has an index to use: status bit)
+                got, want = got[:2], want[:2]
             assert got == want, (sql, got, want)
     finally:
         through.close()
         direct.close()
     assert rows_of(mariadb, "g_up_mode") == rows_of(mariadb, "g_up_mode_twin") == (
-        "1\t1\ta\tu1\n2\t2\ta\t-\n3\t5\tm\tu5\n4\t6\tm\tn6\n6\t7\tm\tn7\n")
+        "1\t1\ta\tu9\n2\t2\ta\t-\n3\t5\tm\tu5\n6\t7\tm\tn7\n9\t6\tm\tback\n")
 
 
 def test_a_before_insert_trigger_leaves_the_update_refused(mysql_root, proxy_account,
