@@ -70,6 +70,7 @@
 #include "guard/mysql_check_sql.hpp"
 #include "protocol/mysql/value_reply.hpp"
 #include "proxy/claim_waiter.hpp"
+#include "proxy/mysql_insert_shape.hpp"
 #include "proxy/mysql_prepared_statements.hpp"
 #include "proxy/mysql_session_settings.hpp"
 #include "proxy/pg_session_claims.hpp"
@@ -201,6 +202,18 @@ class MySqlGuard {
     std::vector<guard::GuardState*> guards_named_in(std::string_view text) const;
     Step on_query(std::string_view text, MySqlSessionSettings& settings,
                   const MySqlGuardSession& session);
+    // A text INSERT of a known shape (proxy/mysql_guard_shape.cpp): true when every key is new
+    // and free, the keys claimed and added: it goes out unchanged. False, having changed
+    // nothing, when the full way must decide it.
+    bool passes_by_shape(const MySqlInsertShapePlan& plan, std::string_view text,
+                         const std::vector<sql::MySqlToken>& tokens,
+                         const MySqlSessionSettings& settings);
+    // The plan to keep for a text's shape after the full way parsed it (nullopt: none), or
+    // false when nothing may be kept yet (a guard of its table still loading).
+    bool shape_plan_for(const sql::ParseResult& parsed, std::string_view text,
+                        const std::vector<sql::MySqlToken>& tokens,
+                        const MySqlGuardSession& session,
+                        std::optional<MySqlInsertShapePlan>& plan) const;
     // The check's reply for the INSERT `p` (on_check_reply).
     Step on_insert_check_reply(Pending& p, const protocol::mysql::ValueReplyReader& reply);
     // In a string of several statements with one write to a guarded table: why the proxy cannot

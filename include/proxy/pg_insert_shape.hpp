@@ -8,17 +8,17 @@
 // twice in the statement, a key that cannot be fingerprinted, settings other than UTF-8 with
 // standard_conforming_strings on) goes the full way, which decides it as it would have anyway.
 //
-// One cache per worker thread (no locks), bounded, and tied to one GuardRegistry.
+// The plans are kept per worker thread (shape_plan_cache.hpp).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "guard/guard_registry.hpp"
 #include "proxy/pg_write_plan.hpp"
+#include "proxy/shape_plan_cache.hpp"
 #include "sql/literal_shape.hpp"
 
 namespace uniqguard::proxy {
@@ -42,23 +42,6 @@ struct InsertShapePlan {
 std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
                                                       const sql::LiteralShape& shape);
 
-class InsertShapeCache {
-  public:
-    // The entry for a shape key: null when unknown; an empty optional when the shape is known
-    // to be outside this path.
-    const std::optional<InsertShapePlan>* find(const guard::GuardRegistry& registry,
-                                               const std::string& shape_key);
-    void store(const guard::GuardRegistry& registry, const std::string& shape_key,
-               std::optional<InsertShapePlan> plan);
-
-    // This worker thread's cache.
-    static InsertShapeCache& of_this_thread();
-
-  private:
-    void bind_to(const guard::GuardRegistry& registry);
-
-    std::uint64_t registry_id_ = 0;
-    std::unordered_map<std::string, std::optional<InsertShapePlan>> entries_;
-};
+using InsertShapeCache = ShapePlanCache<InsertShapePlan>;
 
 }  // namespace uniqguard::proxy

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "sql/mysql_lexer.hpp"
 #include "sql/parse_result.hpp"
@@ -33,5 +34,8 @@ namespace uniqguard::sql {
 // unterminated string, quoted identifier or comment, or a malformed X'..' / b'..' literal
 // anywhere is an error for the whole string (`cursor` is 0, `offset` where the construct starts).
 ParseResult parse_mysql(std::string_view sql, const MySqlDialect& dialect = {});
+// The same for a text already lexed without error under `dialect` (lex_mysql's `tokens`).
+ParseResult parse_mysql(std::string_view sql, const MySqlDialect& dialect,
+                        const std::vector<MySqlToken>& tokens);
 
 }  // namespace uniqguard::sql

@@ -17,6 +17,7 @@
 #include "proxy/mysql_guard_names.hpp"
 #include "sql/mysql_leading_words.hpp"
 #include "sql/mysql_parser.hpp"
+#include "sql/mysql_shape.hpp"
 #include "util/ascii_search.hpp"
 
 namespace uniqguard::proxy {
@@ -642,7 +643,35 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
                               "a statement from a client whose character set the proxy cannot "
                               "read (big5, sjis, gbk, cp932, gb18030, or not known)");
     }
-    const auto parsed = sql::parse_mysql(text, settings.dialect());
+    // The common path: an INSERT of a shape seen before, its keys read from the tokens. Only
+    // where on_insert would key it: a readable text under an sql_mode the proxy follows.
+    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
+    const bool shape_path =
+        may_mention && settings.text_readable() && settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+    thread_local sql::MySqlShape shape;  // re-used; nothing suspends while it is in use
+    const std::optional<MySqlInsertShapePlan>* known = nullptr;
+    if (shape_path) {
+        // What else decides how the text reads: the character set of its literals, and the
+        // database its table names are in.
+        thread_local std::string context;
+        context.assign(1, static_cast<char>(settings.client_charset()));
+        context += session.database;
+        sql::mysql_shape(text, settings.dialect(), context, shape);
+        if (shape.ok) {
+            known = MySqlInsertShapeCache::of_this_thread().find(*registry_, shape.key);
+            if (known && *known && passes_by_shape(**known, text, shape.tokens, settings))
+                return {};
+        }
+    }
+    const bool lexed = shape_path && shape.ok;
+    const auto parsed = lexed ? sql::parse_mysql(text, settings.dialect(), shape.tokens)
+                              : sql::parse_mysql(text, settings.dialect());
+    if (lexed && !known) {
+        std::optional<MySqlInsertShapePlan> plan;
+        if (shape_plan_for(parsed, text, shape.tokens, session, plan))
+            MySqlInsertShapeCache::of_this_thread().store(*registry_, shape.key, std::move(plan));
+    }
     if (!parsed) {
         // The server refuses it too (1064) when the proxy reads the text as the server does;
         // when it may not (a character set whose multibyte characters can hold a quote byte,
@@ -668,6 +697,23 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
         }
     }
     return step;
+}
+
+bool MySqlGuard::shape_plan_for(const sql::ParseResult& parsed, std::string_view text,
+                                const std::vector<sql::MySqlToken>& tokens,
+                                const MySqlGuardSession& session,
+                                std::optional<MySqlInsertShapePlan>& plan) const {
+    plan.reset();
+    const auto* insert = parsed && parsed.statements.size() == 1
+                             ? parsed.statements.front().get<sql::InsertStatement>()
+                             : nullptr;
+    if (!insert) return true;  // never a plan
+    const auto guards = guards_of_table(insert->table, session.database);
+    // Not while a guard loads: the shape may qualify once it is ready.
+    for (const auto* g : guards)
+        if (g->state() != guard::GuardLoadState::ready) return false;
+    plan = make_mysql_insert_shape_plan(parsed, text, tokens, guards);
+    return true;
 }
 
 MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::string_view text,

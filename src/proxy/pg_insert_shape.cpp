@@ -1,15 +1,6 @@
 #include "proxy/pg_insert_shape.hpp"
 
-#include <string>
-#include <unordered_map>
-
 namespace uniqguard::proxy {
-
-namespace {
-// As the statement cache's bound (statement_cache.cpp): the shapes of one application's INSERTs
-// into its guarded tables.
-constexpr std::size_t max_entries = 4096;
-}  // namespace
 
 std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
                                                       const sql::LiteralShape& shape) {
@@ -58,31 +49,6 @@ std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
         }
     }
     return out;
-}
-
-void InsertShapeCache::bind_to(const guard::GuardRegistry& registry) {
-    if (registry_id_ == registry.id()) return;
-    entries_.clear();  // plans of another registry hold pointers to its guards
-    registry_id_ = registry.id();
-}
-
-const std::optional<InsertShapePlan>* InsertShapeCache::find(const guard::GuardRegistry& registry,
-                                                             const std::string& shape_key) {
-    bind_to(registry);
-    auto it = entries_.find(shape_key);
-    return it == entries_.end() ? nullptr : &it->second;
-}
-
-void InsertShapeCache::store(const guard::GuardRegistry& registry, const std::string& shape_key,
-                             std::optional<InsertShapePlan> plan) {
-    bind_to(registry);
-    if (entries_.size() >= max_entries) entries_.clear();
-    entries_.insert_or_assign(shape_key, std::move(plan));
-}
-
-InsertShapeCache& InsertShapeCache::of_this_thread() {
-    thread_local InsertShapeCache cache;
-    return cache;
 }
 
 }  // namespace uniqguard::proxy

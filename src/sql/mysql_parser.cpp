@@ -56,12 +56,18 @@ Statement::Body read_statement(const Context& ctx, bool& explain_analyze) {
 }  // namespace
 
 ParseResult parse_mysql(std::string_view sql, const MySqlDialect& dialect) {
-    ParseResult result;
     std::vector<MySqlToken> tokens;
     if (const auto error = lex_mysql(sql, dialect, tokens)) {
+        ParseResult result;
         result.error = ParseError{std::string(error->message), 0, error->offset};
         return result;
     }
+    return parse_mysql(sql, dialect, tokens);
+}
+
+ParseResult parse_mysql(std::string_view sql, const MySqlDialect& dialect,
+                        const std::vector<MySqlToken>& tokens) {
+    ParseResult result;
     std::vector<int> parameter_before(tokens.size() + 1, 0);
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         parameter_before[i + 1] =

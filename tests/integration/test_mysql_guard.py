@@ -200,6 +200,54 @@ def test_empty_string_is_null_mode_reads_empty_strings_as_null(enroll, mariadb):
                        DATABASE).strip() == "2"
 
 
+def test_a_shape_seen_before_is_keyed_as_the_full_way_keys_it(enroll, mariadb):
+    # One connection each way, so that every text after the first of its shape is keyed from
+    # its tokens (proxy/mysql_insert_shape.hpp), not parsed. Whatever path a text takes, its
+    # key must be the one the full way gives: a new key keyed otherwise would let its
+    # duplicate in, or miss a later one. Each answer is the twin's (ERR bytes, sequence id).
+    through, direct = wire(enroll.port), wire(mariadb.port)
+    shape = "INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)"
+    other = "INSERT INTO {t} (course_id, note, user_id) VALUES (%s, 'n', %s)"
+
+    def send(sql, *values, ok):
+        got = raw_reply(through, sql.format(t="g_enroll") % values)
+        want = raw_reply(direct, sql.format(t="g_enroll_twin") % values)
+        assert got == want, (sql, values)
+        assert (got[1][:1] == b"\x00") == ok, (sql, values, got)
+
+    try:
+        send(shape, 30, "'first'", ok=True)  # the shape's first text: the full way
+        send(shape, 31, "'it''s'", ok=True)
+        send(shape, 31, "'IT\\'S '", ok=False)  # 'IT\'S ': general_ci, PAD SPACE
+        send(other, "'It''s'", 31, ok=False)
+        send(shape, 32, "'a\\\\b'", ok=True)  # a\b: one backslash
+        send(other, "'A\\\\B'", 32, ok=False)
+        send(shape, -33, "'neg'", ok=True)  # a sign: its own shape, first text
+        send(shape, -34, "'neg'", ok=True)
+        send(other, "'NEG'", -34, ok=False)
+        send(shape, 35, "'stra\u00dfe'", ok=True)
+        send(shape, 35, "'STRASE'", ok=False)  # general_ci: ß = s
+        send(shape, 35, "'strasse'", ok=True)
+        # The same text reads otherwise under NO_BACKSLASH_ESCAPES: 'x\\' is two backslashes.
+        for c in (through, direct):
+            assert raw_reply(c, "SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")[1][:1] == b"\x00"
+        send(shape, 36, "'x\\\\'", ok=True)
+        send(shape, 36, "'X\\'", ok=True)  # one backslash: another key
+        send(other, "'x\\\\'", 36, ok=False)
+        send(shape, 37, "'y\\'", ok=True)
+        send(shape, 37, "'Y\\ '", ok=False)
+        # Legacy keys, on a path that never saw them inserted.
+        send(shape, 1, "'a'", ok=False)
+        send(shape, 2, "'A  '", ok=False)
+    finally:
+        through.close()
+        direct.close()
+    assert mariadb.sql("SELECT COUNT(*) FROM g_enroll WHERE user_id BETWEEN -40 AND 40",
+                       DATABASE).strip() == mariadb.sql(
+                           "SELECT COUNT(*) + 1 FROM g_enroll_twin WHERE user_id BETWEEN -40 AND 40",
+                           DATABASE).strip()
+
+
 @pytest.mark.parametrize("driver", ["pymysql", "MySQLdb"])
 def test_clients_executemany_and_transactions(mysql_root, proxy_account, make_mysql_proxy,
                                               mariadb, driver):
