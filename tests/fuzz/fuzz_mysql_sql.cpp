@@ -2,13 +2,15 @@
 // (sql_mode NO_BACKSLASH_ESCAPES and ANSI_QUOTES, MariaDB or MySQL, an old or a new server);
 // the rest is the SQL. Beyond "no crash, no sanitizer report", the ranges must hold: tokens in
 // order and inside the text, every statement and value range inside the text, a decoded
-// literal never longer than its token, an error inside the text.
+// literal never longer than its token, an error inside the text. The statement shape
+// (sql/mysql_shape.hpp) lexes as the parser does, and a parse of its tokens is the parse.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "sql/mysql_parser.hpp"
+#include "sql/mysql_shape.hpp"
 #include "statement_ranges.hpp"
 
 using namespace uniqguard::sql;
@@ -39,8 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(r.error.has_value() == error.has_value());
     if (r.error) {
         check(r.statements.empty() && r.error->offset < sql.size());
+        MySqlShape shape;
+        mysql_shape(sql, dialect, "ctx", shape);
+        check(!shape.ok);
         return 0;
     }
     for (const Statement& st : r.statements) check_statement(st, sql.size(), 1);
+
+    MySqlShape shape;
+    mysql_shape(sql, dialect, "ctx", shape);
+    check(shape.ok && shape.tokens == tokens && !shape.key.empty());
+    const ParseResult again = parse_mysql(sql, dialect, shape.tokens);
+    check(!again.error && again.statements == r.statements);
     return 0;
 }
