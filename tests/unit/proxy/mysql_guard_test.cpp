@@ -127,6 +127,51 @@ TEST_CASE("TheSameKeyTwiceInOneStatementIsADuplicateOfTheSecondRow", "[mysql][gu
     CHECK(f.query("INSERT INTO enroll (user_id) VALUES (NULL), (NULL)").kind == Kind::forward);
 }
 
+TEST_CASE("ManySuspectedKeysAreAskedInQueriesOfAHundred", "[mysql][guard]") {
+    Fixture f;
+    std::string rows;
+    for (int k = 1; k <= 250; ++k) rows += (k > 1 ? ", (" : "(") + std::to_string(k) + ")";
+    const std::string insert = "INSERT INTO enroll (user_id) VALUES " + rows;
+    REQUIRE(f.query(insert).kind == Kind::forward);  // every key new: now in the key set
+    f.guard.on_command_sent();
+    f.guard.on_reply(false, 0, 0x0002, true);  // autocommit: its claims end
+    const auto count_exists = [](const std::string& sql) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = sql.find("EXISTS(", at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    SECTION("the answers of all the queries decide, in probe order") {
+        auto step = f.query(insert);
+        REQUIRE(step.kind == Kind::check);
+        CHECK(count_exists(step.sql) == 100);
+        CHECK(step.sql.find("`user_id` = 1)") != std::string::npos);
+        step = f.answer(std::string(100, '0'));
+        REQUIRE(step.kind == Kind::check);
+        CHECK(count_exists(step.sql) == 100);
+        CHECK(step.sql.find("`user_id` = 101)") != std::string::npos);
+        step = f.answer(std::string(100, '0'));
+        REQUIRE(step.kind == Kind::check);
+        CHECK(count_exists(step.sql) == 50);
+        CHECK(step.sql.find("`user_id` = 250)") != std::string::npos);
+        CHECK(signals(f.answer(std::string(29, '0') + "1" + std::string(20, '0')), "1062",
+                      "Duplicate entry '230' for key 'enroll_uniq'"));
+        CHECK(f.g().counters().checked.load() == 1);  // one statement checked
+        CHECK(f.g().counters().rejected.load() == 1);
+        // None exists: forwarded after the last answer.
+        REQUIRE(f.query(insert).kind == Kind::check);
+        REQUIRE(f.answer(std::string(100, '0')).kind == Kind::check);
+        REQUIRE(f.answer(std::string(100, '0')).kind == Kind::check);
+        CHECK(f.answer(std::string(50, '0')).kind == Kind::forward);
+    }
+    SECTION("an answer of the wrong length in a later query refuses the statement") {
+        REQUIRE(f.query(insert).kind == Kind::check);
+        REQUIRE(f.answer(std::string(100, '0')).kind == Kind::check);
+        CHECK(f.answer(std::string(99, '0')).kind == Kind::replace);
+        CHECK(f.g().counters().refused.load() == 1);
+        CHECK(f.guard.session_claims().held() == 0);
+    }
+}
+
 TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
     Fixture f;
     const auto refused = [&](const std::string& sql, const std::string& what) {
