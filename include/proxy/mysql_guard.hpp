@@ -180,6 +180,10 @@ class MySqlGuard {
         MySqlGuardSession session;
         std::string check;      // the check's SQL, for asking again
         std::size_t asked = 0;  // times the check was asked
+        // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
+        bool execute = false;
+        std::uint32_t statement_id = 0;
+        bool binds_types = false;
     };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
@@ -248,10 +252,29 @@ class MySqlGuard {
     Step on_send_long_data(std::string_view payload);
     // XA PREPARE in a transaction that claimed keys.
     Step xa_prepare_refusal();
-    // An UPDATE that sets a key column of `guards` (each guard of the table it sets one of).
+    // An UPDATE that sets a key column of `guards` (each guard of the table it sets one of);
+    // `prepared` and `params`: a prepared UPDATE's statement and its parameters at one execute
+    // (null: a text UPDATE).
     Step on_update(const sql::UpdateStatement& update, std::string_view text,
                    const std::vector<guard::GuardState*>& guards,
-                   const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+                   const MySqlSessionSettings& settings, const MySqlGuardSession& session,
+                   const PreparedStatement* prepared = nullptr,
+                   const std::vector<protocol::mysql::ExecuteParam>* params = nullptr);
+    // The forms of an UPDATE of key columns the guard does not enforce, whatever its values.
+    static std::optional<std::string> update_refusal(const sql::UpdateStatement& update,
+                                                     std::string_view text,
+                                                     const sql::MySqlDialect& dialect);
+    // The guards whose key columns `update` sets (of its table; for a multi-table UPDATE, every
+    // guard whose table it names).
+    std::vector<guard::GuardState*> guards_set_by(const sql::UpdateStatement& update,
+                                                  std::string_view statement_text,
+                                                  std::string_view database) const;
+    // Whether a prepared UPDATE of key columns is one whose executes the guard enforces:
+    // nullopt, or the form it refuses.
+    std::optional<std::string> prepared_update_refusal(
+        const sql::Statement& st, std::string_view text,
+        const std::vector<guard::GuardState*>& guards, const MySqlSessionSettings& settings,
+        const MySqlGuardSession& session) const;
     Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
     // Claims the UPDATE's new keys (as claim_keys).
     std::optional<Step> claim_update_keys(const PendingUpdate& p);

@@ -274,6 +274,23 @@ std::vector<guard::GuardState*> MySqlGuard::guards_of_table(const sql::Qualified
     return out;
 }
 
+std::vector<guard::GuardState*> MySqlGuard::guards_set_by(const sql::UpdateStatement& update,
+                                                          std::string_view statement_text,
+                                                          std::string_view database) const {
+    // A multi-table UPDATE may name the guarded table anywhere in its list: every guard whose
+    // table name appears counts (over-guarded, never under).
+    auto guards =
+        update.has_from ? guards_named_in(statement_text) : guards_of_table(update.table, database);
+    std::erase_if(guards, [&](guard::GuardState* g) {
+        // An UPDATE that sets no key column leaves every key as it is.
+        for (const auto& a : update.assignments)
+            for (const auto& k : g->config().columns)
+                if (same_name(column_of(a.column), k)) return false;
+        return true;
+    });
+    return guards;
+}
+
 std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view text) const {
     std::vector<guard::GuardState*> out;
     for (const auto& g : registry_->guards()) {
@@ -433,26 +450,32 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
     for (const auto& st : parsed->statements) {
         std::vector<guard::GuardState*> guards;
         const auto* insert = st.get<sql::InsertStatement>();
+        const auto* update = st.get<sql::UpdateStatement>();
         if (insert)
             guards = guards_of_table(insert->table, session.database);
-        else if (const auto* update = st.get<sql::UpdateStatement>())
-            guards = guards_of_table(update->table, session.database);
+        else if (update)
+            // One that sets no key column leaves every key as it is: not followed.
+            guards = guards_set_by(*update, st.range.text(text), session.database);
         else if (const auto* other = st.get<sql::OtherStatement>();
                  other && (other->node == "insert_stmt" || other->node == "replace_stmt" ||
                            other->node == "update_stmt" || other->node == "load_stmt"))
             guards = guards_named_in(st.range.text(text));
         if (guards.empty()) continue;
-        if (!insert || parsed->statements.size() > 1)
+        if ((!insert && !update) || parsed->statements.size() > 1)
             return refuse(
                 unenforced(*guards.front(), "a prepared statement (COM_STMT_PREPARE) that writes"));
-        if (auto why = prepared_insert_refusal(st, text, guards, settings, session))
+        if (auto why = insert ? prepared_insert_refusal(st, text, guards, settings, session)
+                              : prepared_update_refusal(st, text, guards, settings, session))
             return refuse(unenforced(*guards.front(), *why));
         if (!prepared_.has_room(text.size()))
-            return refuse(
-                unenforced(*guards.front(),
-                           "a prepared INSERT past the statements the proxy keeps per session"));
+            return refuse(unenforced(*guards.front(),
+                                     insert ? "a prepared INSERT past the statements the proxy "
+                                              "keeps per session"
+                                            : "a prepared UPDATE past the statements the proxy "
+                                              "keeps per session"));
         // Followed: its executes are keyed from their parameters.
-        prepared_.on_prepare(std::string(text), std::move(parsed), session.database);
+        prepared_.on_prepare(std::string(text), std::move(parsed), session.database,
+                             settings.dialect());
         return {};
     }
     prepared_.on_prepare_unfollowed();
@@ -504,6 +527,54 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
     return std::nullopt;
 }
 
+std::optional<std::string> MySqlGuard::prepared_update_refusal(
+    const sql::Statement& st, std::string_view text, const std::vector<guard::GuardState*>& guards,
+    const MySqlSessionSettings& settings, const MySqlGuardSession& session) const {
+    const auto& update = *st.get<sql::UpdateStatement>();
+    if (st.explain_analyze) return "a prepared ANALYZE UPDATE";
+    if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
+        return "a prepared SET STATEMENT … FOR UPDATE";
+    if (auto why = update_refusal(update, text, settings.dialect())) return "a prepared " + *why;
+    // Its literals are read now, under the session's sql_mode.
+    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
+    const bool sql_mode_known =
+        settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+    if (!sql_mode_known) return "a prepared UPDATE under an sql_mode the proxy did not follow";
+    for (auto* g : guards) {
+        if (g->config().action == config::GuardAction::ignore)
+            return "a prepared UPDATE of a key column under action \"ignore\"";
+        // Each key column set once, to a `?`, NULL or a literal the proxy keys (as on_update
+        // reads it; a guard not loaded yet is judged at its executes).
+        if (g->state() != guard::GuardLoadState::ready) continue;
+        const auto& table = *g->mysql_table();
+        for (std::size_t k = 0; k < table.keys.size(); ++k) {
+            const auto& name = table.keys.column(k).name;
+            const sql::Assignment* set = nullptr;
+            for (const auto& a : update.assignments) {
+                if (!same_name(column_of(a.column), name)) continue;
+                if (set) return "a prepared UPDATE that sets key column `" + name + "` twice";
+                set = &a;
+            }
+            if (!set || set->value.kind == sql::ValueKind::parameter) continue;
+            sql::InsertStatement row;
+            row.columns = {name};
+            row.rows = {{set->value}};
+            std::string why;
+            const auto keys = guard::mysql_insert_row_keys(row, text, table.columns, table.keys,
+                                                           settings.client_charset(), why);
+            const auto& part = keys && keys->size() == 1
+                                   ? (*keys)[0][k]
+                                   : guard::NormalizedValue{guard::NormalizeStatus::invalid, {}};
+            if (!part.ok() && part.status != guard::NormalizeStatus::null)
+                return "a prepared UPDATE setting key column `" + name +
+                       "` to a value the proxy cannot read (an expression, DEFAULT, a character "
+                       "set introducer, a value the server may convert)";
+        }
+    }
+    return std::nullopt;
+}
+
 void MySqlGuard::on_prepare_answer(util::Bytes head) {
     if (!head.empty() && head[0] == 0x00 && head.size() >= 9) {
         prepared_.on_prepare_answer(
@@ -543,8 +614,12 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         if (prepared_.followed_unanswered()) return Step{Step::Kind::defer};
         return {};  // not a statement that writes to a guarded table
     }
-    const auto* insert = statement->parsed->statements.front().get<sql::InsertStatement>();
-    const auto guards = guards_of_table(insert->table, statement->database);
+    const auto& st = statement->parsed->statements.front();
+    const auto* insert = st.get<sql::InsertStatement>();
+    const auto* update = st.get<sql::UpdateStatement>();
+    const auto guards =
+        insert ? guards_of_table(insert->table, statement->database)
+               : guards_set_by(*update, st.range.text(statement->text), statement->database);
     if (guards.empty()) return {};
     if (unnamed_long_data_)
         return unenforced(*guards.front(),
@@ -572,6 +647,23 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         return finish_execute(
             unenforced(*guards.front(), "an execute of statement id -1 that binds no types"), id,
             binds);
+    if (update) {
+        // Its new key and WHERE values from the parameters (a value sent as long data past
+        // what the proxy keeps cannot be keyed or written: refused there).
+        auto step = on_update(*update, statement->text, guards, settings, session, statement,
+                              &execute_->params);
+        if (step.kind == Step::Kind::wait) {
+            execute_waited_ = true;
+            return step;
+        }
+        if (step.kind == Step::Kind::check) {
+            pending_update_->execute = true;
+            pending_update_->statement_id = id;
+            pending_update_->binds_types = binds;
+            return step;
+        }
+        return finish_execute(std::move(step), id, binds);
+    }
     // A key value sent by COM_STMT_SEND_LONG_DATA is read when the proxy kept it (within
     // MySqlPreparedStatements' bounds: a key is far shorter), refused past them.
     for (auto* g : guards) {
@@ -749,17 +841,7 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
                 what = "SET STATEMENT … FOR INSERT";  // its settings may read literals otherwise
             writes.push_back({&st, std::move(guards), what});
         } else if (const auto* update = st.get<sql::UpdateStatement>()) {
-            // A multi-table UPDATE may name the guarded table anywhere in its list: every guard
-            // whose table name appears counts (over-guarded, never under).
-            auto guards = update->has_from ? guards_named_in(st.range.text(text))
-                                           : guards_of_table(update->table, session.database);
-            std::erase_if(guards, [&](guard::GuardState* g) {
-                // An UPDATE that sets no key column leaves every key as it is.
-                for (const auto& a : update->assignments)
-                    for (const auto& k : g->config().columns)
-                        if (same_name(column_of(a.column), k)) return false;
-                return true;
-            });
+            auto guards = guards_set_by(*update, st.range.text(text), session.database);
             std::string_view what;
             if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
                 what = "SET STATEMENT … FOR UPDATE";  // the check would run without its settings
@@ -998,7 +1080,19 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 MySqlGuard::Step MySqlGuard::on_check_reply(const my::ValueReplyReader& reply) {
     Step step;
     if (pending_update_) {
+        const bool execute = pending_update_->execute;
+        const auto id = pending_update_->statement_id;
+        const bool binds = pending_update_->binds_types;
         step = on_update_check_reply(reply);
+        if (execute && step.kind == Step::Kind::wait) execute_waited_ = true;
+        if (execute && step.kind == Step::Kind::check) {
+            // Asked again: still that execute's.
+            pending_update_->execute = true;
+            pending_update_->statement_id = id;
+            pending_update_->binds_types = binds;
+        } else if (execute && step.kind != Step::Kind::wait) {
+            step = finish_execute(std::move(step), id, binds);
+        }
     } else if (auto p = std::move(pending_)) {
         step = on_insert_check_reply(*p, reply);
         if (step.kind == Step::Kind::check)

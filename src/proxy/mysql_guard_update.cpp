@@ -11,6 +11,7 @@
 
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
+#include "guard/mysql_param_sql.hpp"
 #include "guard/mysql_repeatable_where.hpp"
 #include "guard/mysql_update_check_sql.hpp"
 #include "protocol/mysql/command_tracker.hpp"
@@ -34,39 +35,53 @@ MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::stri
 
 }  // namespace
 
+std::optional<std::string> MySqlGuard::update_refusal(const sql::UpdateStatement& update,
+                                                      std::string_view text,
+                                                      const sql::MySqlDialect& dialect) {
+    // Each of these can write several new keys, in an order the proxy does not know.
+    if (update.has_from) return "a multi-table UPDATE that sets a key column";
+    if (update.order_or_limit) return "an UPDATE … ORDER BY / LIMIT that sets a key column";
+    // A real UPDATE IGNORE changes the first matching row and skips the others with a warning,
+    // in the order InnoDB reads them: not something a SIGNAL or the UPDATE's own text gives.
+    if (update.ignore) return "UPDATE IGNORE of a key column";
+    // The check evaluates the WHERE apart from the UPDATE: it must read the same rows there.
+    if (update.has_where)
+        if (auto what = guard::mysql_unrepeatable_in_where(update.where.text(text), dialect))
+            return "an UPDATE of a key column whose WHERE holds " + *what +
+                   " (the proxy's check could read other rows than the UPDATE)";
+    return std::nullopt;
+}
+
 MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::string_view text,
                                        const std::vector<guard::GuardState*>& guards,
                                        const MySqlSessionSettings& settings,
-                                       const MySqlGuardSession& session) {
+                                       const MySqlGuardSession& session,
+                                       const PreparedStatement* prepared,
+                                       const std::vector<my::ExecuteParam>* params) {
     auto& first = *guards.front();
-    // Each of these can write several new keys, in an order the proxy does not know.
-    if (update.has_from) return unenforced(first, "a multi-table UPDATE that sets a key column");
-    if (update.order_or_limit)
-        return unenforced(first, "an UPDATE … ORDER BY / LIMIT that sets a key column");
-    // A real UPDATE IGNORE changes the first matching row and skips the others with a warning,
-    // in the order InnoDB reads them: not something a SIGNAL or the UPDATE's own text gives.
-    if (update.ignore) return unenforced(first, "UPDATE IGNORE of a key column");
-    // The check evaluates the WHERE apart from the UPDATE: it must read the same rows there.
-    if (update.has_where)
-        if (auto what =
-                guard::mysql_unrepeatable_in_where(update.where.text(text), settings.dialect()))
-            return unenforced(first, "an UPDATE of a key column whose WHERE holds " + *what +
-                                         " (the proxy's check could read other rows than the "
-                                         "UPDATE)");
+    // A prepared UPDATE was read under its prepare's sql_mode (checked then).
+    const auto& dialect = prepared ? prepared->dialect : settings.dialect();
+    if (auto why = update_refusal(update, text, dialect)) return unenforced(first, *why);
 
     // Not loaded yet: when_unready, for every guard of the table (as for an INSERT).
     if (auto refused = unready_step(guards, text)) return *refused;
 
+    // The check sends the WHERE as text in the session now: the session must read it as the
+    // prepare did (its string literals, its quoted names).
     const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
         settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
-
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes) &&
+        (!prepared || (settings.dialect().no_backslash_escapes == dialect.no_backslash_escapes &&
+                       settings.dialect().ansi_quotes == dialect.ansi_quotes));
     PendingUpdate p;
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
         if (!sql_mode_known)
-            return unenforced(*g, "an UPDATE under an sql_mode the proxy did not follow");
+            return unenforced(*g, prepared ? "an execute of a prepared UPDATE under an sql_mode "
+                                             "that quotes otherwise than at its prepare"
+                                           : "an UPDATE under an sql_mode the proxy did not "
+                                             "follow");
         // A plain UPDATE under `ignore` would have to skip the rows that collide, as UPDATE
         // IGNORE does (refused above for the same reason).
         if (g->config().action == config::GuardAction::ignore)
@@ -96,8 +111,11 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
             row.rows[0].push_back(set->value);
         }
         std::string why;
-        const auto keys = guard::mysql_insert_row_keys(row, text, table.columns, table.keys,
-                                                       settings.client_charset(), why);
+        const auto keys = guard::mysql_insert_row_keys(
+            row, text, table.columns, table.keys, settings.client_charset(), why,
+            params ? std::span<const my::ExecuteParam>(*params)
+                   : std::span<const my::ExecuteParam>(),
+            settings.dialect().empty_string_is_null);
         if (!keys || keys->size() != 1)
             return unenforced(*g, "an UPDATE of a key column (" + why + ")");
         const auto& parts = keys->front();
@@ -122,10 +140,16 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                                           "DEFAULT, a character set introducer, a value the "
                                           "server may convert)");
             guard::append_key_part(encoded, parts[k]);
-            const auto literal =
-                guard::mysql_literal_of(values[k], text, settings.client_charset());
-            key.text.push_back(guard::mysql_key_part_text(table.keys.column(k).type, parts[k],
-                                                          literal ? literal->text : ""));
+            std::string_view literal;
+            const auto& v = values[k];
+            if (params && v.kind == sql::ValueKind::parameter && v.parameter >= 1 &&
+                static_cast<std::size_t>(v.parameter) <= params->size())
+                literal =
+                    util::as_chars((*params)[static_cast<std::size_t>(v.parameter) - 1].value);
+            else if (const auto l = guard::mysql_literal_of(v, text, settings.client_charset()))
+                literal = l->text;
+            key.text.push_back(
+                guard::mysql_key_part_text(table.keys.column(k).type, parts[k], literal));
         }
         // A key with a NULL never collides (a unique index lets NULLs repeat).
         if (has_null) continue;
@@ -133,6 +157,24 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         p.keys.push_back(std::move(key));
     }
     if (p.keys.empty()) return {};
+    std::optional<std::string> where;
+    if (update.has_where) where = std::string(update.where.text(text));
+    if (update.has_where && params) {
+        // The execute's values written into the WHERE: the check reads the rows it will.
+        std::vector<sql::MySqlToken> tokens;
+        if (!sql::lex_mysql(text, dialect, tokens))
+            where =
+                guard::mysql_text_with_params(text, tokens, update.where.offset, update.where.end(),
+                                              *params, settings.client_charset());
+        else
+            where.reset();
+        if (!where)
+            return unenforced(first,
+                              "an execute of a prepared UPDATE with a value in its WHERE the "
+                              "proxy cannot write into its check (TIME, BIT, JSON, a zero date, "
+                              "long data past what it keeps, a character set other than "
+                              "utf8mb4 / utf8mb3)");
+    }
     p.statement.assign(text);
     p.session = session;
     if (auto wait = claim_update_keys(p)) return *wait;
@@ -143,8 +185,9 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         probes.push_back({&k.guard->mysql_table()->keys, &k.text, k.set});
         k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
     }
-    const auto where = update.has_where ? std::optional(update.where.text(text)) : std::nullopt;
-    p.check = guard::mysql_update_check_sql(table.schema, table.name, update.alias, where, probes);
+    p.check = guard::mysql_update_check_sql(
+        table.schema, table.name, update.alias,
+        where ? std::optional<std::string_view>(*where) : std::nullopt, probes);
     Step step{Step::Kind::check, p.check};
     pending_update_ = std::move(p);
     return step;

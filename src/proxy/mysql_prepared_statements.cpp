@@ -8,11 +8,12 @@ namespace uniqguard::proxy {
 
 void MySqlPreparedStatements::on_prepare(std::string text,
                                          std::shared_ptr<const sql::ParseResult> parsed,
-                                         std::string database) {
+                                         std::string database, sql::MySqlDialect dialect) {
     PreparedStatement s;
     s.text = std::move(text);
     s.parsed = std::move(parsed);
     s.database = std::move(database);
+    s.dialect = dialect;
     pending_.push_back(std::move(s));
 }
 

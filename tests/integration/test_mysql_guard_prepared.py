@@ -100,7 +100,7 @@ def test_mysql2_forms_the_proxy_cannot_key_are_refused_at_prepare(node_steps, gu
         ["execute", "REPLACE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?) "
                     "ON DUPLICATE KEY UPDATE note = 'x'", [1, "a"]],
-        ["execute", "UPDATE {t} SET course_id = ? WHERE id = 1", ["b"]],
+        ["execute", "UPDATE {t} SET course_id = ? + 1 WHERE id = 1", ["b"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?)", [40, "ok"]],
         # Followed since INSERT IGNORE drops duplicates (test_mysql_guard_ignore.py).
         ["execute", "INSERT IGNORE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
@@ -111,6 +111,37 @@ def test_mysql2_forms_the_proxy_cannot_key_are_refused_at_prepare(node_steps, gu
     assert "key column `user_id`" in got[0]["err"][2]
     assert got[4] == {"ok": 1}
     assert got[5] == {"ok": 0}
+
+
+def test_mysql2_execute_of_updates_of_key_columns(node_steps, guarded, mariadb):
+    # Prepared UPDATEs (Go's database/sql and mysql2's .execute prepare every statement): the
+    # new key from the execute's parameters, the WHERE's values written into the check. Each
+    # answer is the twin's.
+    move = "UPDATE {t} SET user_id = ?, course_id = ? WHERE id = ?"
+    part = "UPDATE {t} SET course_id = ? WHERE user_id = ? AND note IS NULL"
+    steps = [
+        ["execute", move, [2, "A ", 1]],           # onto the other legacy row's key
+        ["execute", move, [3, "c", 1]],
+        ["execute", part, ["a", 3]],               # part of the key: (3, 'a')
+        ["execute", part, ["A", 2]],               # its own key in another case: one row
+        ["execute", move, [3, "A", 2]],            # onto (3, 'a')
+        ["execute", move, [None, "n", 2]],         # a NULL never collides
+        ["execute", "UPDATE {t} SET note = ? WHERE user_id = ?", ["x", 3]],  # no key column
+        ["execute", "UPDATE {t} SET course_id = ? WHERE course_id = ? AND note = ?",
+         ["q", "A", "x"]],
+        ["query", "BEGIN"],
+        ["execute", move, [9, "z", 2]],
+        ["execute", INSERT2, [9, "Z"]],            # its own uncommitted new key
+        ["query", "ROLLBACK"],
+        ["execute", INSERT2, [9, "Z"]],
+        ["execute", move, [9, "z ", 2]],           # now a duplicate of that row
+        ["query", "SELECT user_id, course_id, note FROM {t} ORDER BY id"],
+    ]
+    got, want = both_node(node_steps, guarded, mariadb, steps)
+    assert got == want
+    assert got[0] == dup("2-A ") and got[1] == {"ok": 1} and got[2] == {"ok": 1}
+    assert got[3] == {"ok": 1} and got[4] == dup("3-A") and got[5] == {"ok": 1}
+    assert got[10] == dup("9-Z") and got[12] == {"ok": 1} and got[13] == dup("9-z ")
 
 
 # -- the raw protocol ---------------------------------------------------------------------------
@@ -416,5 +447,28 @@ def test_raw_mariadb_statement_id_minus_one_is_the_last_prepared(guarded, mariad
         assert got[1][1][:3] == b"\xff" + struct.pack("<H", 1835)
         assert got[0][0] == 1 and got[0][1][:9] == b"\xff" + struct.pack("<H", 1235) + b"#42000"
         assert b"statement id -1 that binds no types" in got[0][1]
+    finally:
+        p.close()
+
+
+def test_raw_prepared_update_with_string_values_in_its_where(guarded, mariadb):
+    # The WHERE's string parameter goes into the check as the session's bytes (hex, with the
+    # session's character set): quotes, a backslash, accents and case compare as the UPDATE's.
+    p = Pair(guarded, mariadb)
+    try:
+        ids = p.prepare("UPDATE {t} SET course_id = ? WHERE course_id = ?")
+        odd = "it's \\ \u00e9"
+        assert p.execute(ids, ["q", odd]) == (1, b"\x00")  # no row yet
+        table = ["gp_enroll", "gp_enroll_twin"]
+        assert p.run(lambda i: bytes([COM_QUERY]) + (
+            f"INSERT INTO {table[i]} (user_id, course_id) VALUES (8, 'it''s \\\\ \u00e9'), "
+            "(8, 'zz')").encode()) == (1, b"\x00")
+        # (8, odd), matched in another case, onto (8, 'zz'), which the WHERE does not match.
+        assert is_dup(p.execute(ids, ["zz", "IT'S \\ \u00c9"], bind=False), "8-zz")
+        assert is_dup(p.execute(ids, ["ZZ ", odd], bind=False), "8-ZZ ")
+        assert p.execute(ids, ["A", "a"], bind=False) == (1, b"\x00")  # each onto its own key
+        assert p.execute(ids, ["y", "IT'S \\ \u00c9 "]) == (1, b"\x00")
+        rows = p.query("SELECT user_id, course_id FROM {t} ORDER BY id")
+        assert rows[0] == rows[1] == [["1", "A"], ["2", "A"], ["8", "y"], ["8", "zz"]]
     finally:
         p.close()

@@ -198,9 +198,19 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
                 "SET STATEMENT … FOR INSERT"));
     CHECK(f.query("UPDATE enroll SET note = 'x' WHERE user_id = 1").kind == Kind::forward);
     CHECK(f.query("DELETE FROM enroll WHERE user_id = 1").kind == Kind::forward);
-    const auto prepare =
-        f.guard.on_command("\x16UPDATE enroll SET user_id = ? WHERE id = 1", f.settings, f.session);
+    const auto prepare = f.guard.on_command("\x16UPDATE enroll SET user_id = ? + 1 WHERE id = 1",
+                                            f.settings, f.session);
     CHECK(signals(prepare, "1235",
+                  mysql_unenforced_message(
+                      "a prepared UPDATE setting key column `user_id` to a value the proxy "
+                      "cannot read (an expression, DEFAULT, a character set introducer, a value "
+                      "the server may convert)",
+                      "app.enroll", "enroll_uniq")));
+    CHECK(signals(f.guard.on_command("\x16"
+                                     "DELETE FROM enroll WHERE id = ?; UPDATE enroll SET "
+                                     "user_id = ?",
+                                     f.settings, f.session),
+                  "1235",
                   mysql_unenforced_message("a prepared statement (COM_STMT_PREPARE) that writes",
                                            "app.enroll", "enroll_uniq")));
     CHECK(signals(f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES (? + 1)", f.settings,
@@ -211,7 +221,7 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
                       "read (an expression, DEFAULT, a character set introducer, a value the "
                       "server may convert)",
                       "app.enroll", "enroll_uniq")));
-    CHECK(f.g().counters().refused.load() == 10);
+    CHECK(f.g().counters().refused.load() == 11);
 }
 
 TEST_CASE("LogForwardsEverything", "[mysql][guard]") {

@@ -231,3 +231,85 @@ TEST_CASE("AnUpdateOfPartOfTheKeyLearnsTheNewKeysTheCheckReads", "[mysql][guard]
                   "server (an unexpected reply); the statement was refused"));
     CHECK(!f.knows(7, 6));
 }
+
+TEST_CASE("APreparedUpdateOfTheKeyIsCheckedWithEachExecutesValues",
+          "[mysql][guard][update][prepared]") {
+    Fixture f;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    using uniqguard::test::execute;
+    using uniqguard::test::prepare_ok;
+    REQUIRE(command("\x16UPDATE enroll SET user_id = ?, note = 'x' WHERE id = ? OR id = ?").kind ==
+            Kind::forward);
+    // One that sets no key column is not followed: its executes go as they are.
+    REQUIRE(command("\x16UPDATE enroll SET note = ? WHERE user_id = ?").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(7, 3)));
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(8, 2)));
+    CHECK(f.guard.prepared().size() == 1);
+    CHECK(command(execute(8, {1, 2})).kind == Kind::forward);
+    CHECK(f.g().counters().checked.load() == 0);
+
+    // The execute's values are in the check: the new key, and the WHERE's (a negative one in
+    // parentheses).
+    auto step = command(execute(7, {5, 1, -2}));
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == check_of("5", "((id = 1 OR id = (-2)) IS TRUE)"));
+    CHECK(f.g().claims().size() == 1);
+    CHECK(signals(f.answer("1"), "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
+    CHECK(f.g().claims().size() == 0);
+    CHECK(!knows(f, 5));
+    // Types bound by the first execute only: the next reads them (and, as the refused one never
+    // reached the server, has them written in).
+    step = command(execute(7, {6, 3, 4}, false));
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == check_of("6", "((id = 3 OR id = 4) IS TRUE)"));
+    const auto rewritten = f.answer("0");
+    CHECK(rewritten.kind == Kind::rewrite);
+    CHECK(knows(f, 6));
+    // A NULL key never collides.
+    CHECK(command(execute(7, {std::nullopt, 3, 4}, false)).kind == Kind::forward);
+    CHECK(f.g().counters().checked.load() == 2);
+}
+
+TEST_CASE("APreparedUpdateWhoseWhereValueCannotBeWrittenIsRefused",
+          "[mysql][guard][update][prepared]") {
+    Fixture f;
+    using uniqguard::test::le32;
+    using uniqguard::test::prepare_ok;
+    REQUIRE(f.guard
+                .on_command("\x16UPDATE enroll SET user_id = 1 WHERE created = ?", f.settings,
+                            f.session)
+                .kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(9, 1)));
+    // One TIME parameter (type 11): 8 bytes, 1 day 02:03:04.
+    std::string payload = "\x17" + le32(9) + std::string("\x00\x01\x00\x00\x00", 5);
+    payload += std::string("\x00\x01\x0b\x00", 4);
+    payload += std::string("\x08\x00\x01\x00\x00\x00\x02\x03\x04", 9);
+    const auto step = f.guard.on_command(payload, f.settings, f.session);
+    CHECK(signals(step, "1235",
+                  mysql_unenforced_message(
+                      "an execute of a prepared UPDATE with a value in its WHERE the proxy cannot "
+                      "write into its check (TIME, BIT, JSON, a zero date, long data past what it "
+                      "keeps, a character set other than utf8mb4 / utf8mb3)",
+                      "app.enroll", "enroll_uniq")));
+    CHECK(f.g().claims().size() == 0);
+    // Prepared under NO_BACKSLASH_ESCAPES and executed without: its WHERE would read otherwise
+    // in the check.
+    MySqlSessionSettings settings(45, sql::MySqlDialect{}, "NO_BACKSLASH_ESCAPES");
+    REQUIRE(
+        f.guard
+            .on_command("\x16UPDATE enroll SET user_id = 2 WHERE note = '\\'", settings, f.session)
+            .kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(10, 0)));
+    const auto other_mode = f.guard.on_command(
+        "\x17" + le32(10) + std::string("\x00\x01\x00\x00\x00", 5), f.settings, f.session);
+    CHECK(signals(other_mode, "1235",
+                  mysql_unenforced_message("an execute of a prepared UPDATE under an sql_mode "
+                                           "that quotes otherwise than at its prepare",
+                                           "app.enroll", "enroll_uniq")));
+    CHECK(f.guard
+              .on_command("\x17" + le32(10) + std::string("\x00\x01\x00\x00\x00", 5), settings,
+                          f.session)
+              .kind == Kind::check);
+}
