@@ -27,6 +27,7 @@ struct GuardCountersSnapshot {
                   forwarded_unready = 0;
     std::uint64_t waits = 0;   // writes that waited for another session's key
     std::int64_t waiting = 0;  // writes waiting now
+    std::uint64_t shape_passes = 0;  // of `passed`: INSERTs passed without a parse
 };
 
 struct UniqueIndexSnapshot {

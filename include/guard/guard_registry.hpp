@@ -29,6 +29,9 @@ enum class GuardLoadState : std::uint8_t { loading, ready, failed };
 
 struct GuardCounters {
     std::atomic<std::uint64_t> passed{0};   // guarded writes forwarded without a duplicate
+    // Of those, INSERTs passed on the statement-shape path (keys read from the tokens of a
+    // shape seen before, no parse: pg_insert_shape.hpp, mysql_insert_shape.hpp).
+    std::atomic<std::uint64_t> shape_passes{0};
     std::atomic<std::uint64_t> checked{0};  // suspected duplicates confirmed with the server
     std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> ignored{

@@ -6,13 +6,19 @@
 //   DOUBLE, FLOAT                               the shortest digits that read back as the same
 //                                               double, with an exponent (a DOUBLE literal)
 //   DECIMAL, NEWDECIMAL                         its digits (an exact literal), when they are one
-//   VARCHAR, VAR_STRING, STRING                 _utf8mb4 X'…' / _utf8mb3 X'…': the bytes in the
-//                                               session's character set (coercible, as the
-//                                               parameter; a column compared with it decides)
+//   VARCHAR, VAR_STRING, STRING                 a quoted literal of its bytes: read, as the
+//                                               parameter is, in the connection's character set
+//                                               and collation, coercible, NULL when empty under
+//                                               EMPTY_STRING_IS_NULL, invalid bytes kept (the
+//                                               caller makes sure the session's character set is
+//                                               one whose multibyte characters hold no quote or
+//                                               backslash byte)
 //   the BLOBs                                   _binary X'…'
-//   DATE, DATETIME, TIMESTAMP                   DATE'…' / TIMESTAMP'…' (fraction kept)
-// nullopt for the rest (TIME, zero dates, BIT, JSON, ENUM, SET, GEOMETRY, a string parameter in
-// a character set other than utf8mb4 / utf8mb3, a malformed value): not written.
+//   DATE, DATETIME, TIMESTAMP                   DATE'…' / TIMESTAMP'…', the fraction only when it
+//                                               is not zero (as the server shows the parameter)
+// nullopt for the rest (TIME, zero or impossible dates, BIT, JSON, ENUM, SET, GEOMETRY, a
+// malformed value): not written. `no_backslash_escapes`: the session's sql_mode, which decides
+// how a quote and a backslash are escaped.
 #pragma once
 
 #include <optional>
@@ -21,21 +27,22 @@
 #include <string_view>
 #include <vector>
 
-#include "guard/mysql_string_key.hpp"
 #include "protocol/mysql/stmt_execute.hpp"
 #include "sql/mysql_lexer.hpp"
 
 namespace uniqguard::guard {
 
 std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& param,
-                                           ClientCharset client);
+                                           bool no_backslash_escapes);
 
 // The text of `sql` from byte `from` to byte `to`, every `?` in it written as its parameter
 // (`tokens`: the lexer's tokens of the whole `sql`; `?` number n, counted over all of them, is
-// params[n - 1]); a negative number in parentheses, so that no `-` before it makes a comment
-// or a double minus. nullopt when a parameter is missing or cannot be written.
+// params[n - 1]), with a space on each side (`LIKE?` is `LIKE 'x' `) and a negative number in
+// parentheses, so that no `-` before it makes a comment or a double minus. nullopt when a
+// parameter is missing or cannot be written.
 std::optional<std::string> mysql_text_with_params(
     std::string_view sql, const std::vector<sql::MySqlToken>& tokens, std::size_t from,
-    std::size_t to, std::span<const protocol::mysql::ExecuteParam> params, ClientCharset client);
+    std::size_t to, std::span<const protocol::mysql::ExecuteParam> params,
+    bool no_backslash_escapes);
 
 }  // namespace uniqguard::guard

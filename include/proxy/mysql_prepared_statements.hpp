@@ -35,6 +35,7 @@ struct PreparedStatement {
     std::vector<std::pair<std::uint16_t, std::string>> long_values;
     std::string database;  // the session's current database at the prepare (unqualified names)
     sql::MySqlDialect dialect;  // the sql_mode quoting it was read under (its literals, its `?`)
+    std::uint64_t settings_version = 0;  // MySqlSessionSettings::version() at the prepare
     // The types in `bound_types` were bound by an execute the proxy did not send (the guard put
     // its own statement in its place): the server does not have them, so the next execute that
     // binds none gets them written in (with_bound_types).
@@ -51,7 +52,8 @@ class MySqlPreparedStatements {
     // COM_STMT_PREPARE with its text and the parse of it, waiting for the server's answer
     // (prepares are answered in order, one at a time).
     void on_prepare(std::string text, std::shared_ptr<const sql::ParseResult> parsed,
-                    std::string database = {}, sql::MySqlDialect dialect = {});
+                    std::string database = {}, sql::MySqlDialect dialect = {},
+                    std::uint64_t settings_version = 0);
     // COM_STMT_PREPARE of a statement the guard does not follow: its answer is not kept (its
     // executes are then of a statement the proxy does not know).
     void on_prepare_unfollowed();

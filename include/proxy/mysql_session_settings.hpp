@@ -50,6 +50,10 @@ class MySqlSessionSettings {
     // gave sql_mode a value the proxy could not read.
     const sql::MySqlDialect& dialect() const { return dialect_; }
     bool sql_mode_known() const { return sql_mode_known_; }
+    // Counts the changes of what the server reads a statement's text under (sql_mode, the
+    // character sets and collations, a reset): a prepared statement's text read again later
+    // (the check of a prepared UPDATE) reads as at its prepare only while this is unchanged.
+    std::uint64_t version() const { return version_; }
 
   private:
     guard::ClientCharset login_charset_;
@@ -60,6 +64,7 @@ class MySqlSessionSettings {
     bool text_readable_ = true;
     sql::MySqlDialect dialect_;
     bool sql_mode_known_ = true;
+    std::uint64_t version_ = 0;
 };
 
 }  // namespace uniqguard::proxy

@@ -32,7 +32,8 @@ json::object guard_object(const GuardSnapshot& g) {
                                  {"ignored", c.ignored},
                                  {"logged", c.logged},
                                  {"refused", c.refused},
-                                 {"forwarded_unready", c.forwarded_unready}};
+                                 {"forwarded_unready", c.forwarded_unready},
+                                 {"shape_passes", c.shape_passes}};
     const auto& u = g.unique_index;
     o["unique_index"] =
         json::object{{"enforced", u.enforced ? json::value(*u.enforced) : json::value(nullptr)},

@@ -69,6 +69,12 @@ void guard_metrics(Writer& w, const std::vector<GuardSnapshot>& guards) {
             w.sample("uniqguard_guard_outcomes_total",
                      label("guard", g.name) + "," + label("outcome", outcome), value);
     }
+    w.family("uniqguard_guard_shape_passes_total", "counter",
+             "Guarded INSERTs passed on the statement-shape path (keys read from the tokens of a "
+             "statement shape seen before, without a parse); counted in outcome passed too.");
+    for (const auto& g : guards)
+        w.sample("uniqguard_guard_shape_passes_total", label("guard", g.name),
+                 g.counters.shape_passes);
     w.family("uniqguard_guard_checks_total", "counter",
              "Suspected duplicates the guard confirmed with the server.");
     for (const auto& g : guards)

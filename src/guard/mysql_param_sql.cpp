@@ -53,8 +53,16 @@ bool is_decimal_text(std::string_view s) {
     return digits;
 }
 
+bool leap(unsigned year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+unsigned days_in(unsigned year, unsigned month) {
+    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && leap(year) ? 29 : days[month - 1];
+}
+
 // The binary DATE / DATETIME / TIMESTAMP: year (2 bytes), month, day [, hour, minute, second
-// [, microseconds (4 bytes)]]; 0 bytes is the zero date, left to the server.
+// [, microseconds (4 bytes)]]; 0 bytes is the zero date, left to the server, as is a date
+// the calendar does not have (the server may take it where no date is compared).
 std::optional<std::string> temporal_sql(std::uint8_t type, util::Bytes v) {
     if (v.size() != 4 && v.size() != 7 && v.size() != 11) return std::nullopt;
     const unsigned year = v[0] | (v[1] << 8);
@@ -62,22 +70,43 @@ std::optional<std::string> temporal_sql(std::uint8_t type, util::Bytes v) {
     const unsigned hour = v.size() > 4 ? v[4] : 0, minute = v.size() > 4 ? v[5] : 0,
                    second = v.size() > 4 ? v[6] : 0;
     const auto micro = v.size() > 7 ? static_cast<unsigned>(little_endian(v.subspan(7, 4))) : 0u;
-    if (year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-        second > 59 || micro > 999999)
+    if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 ||
+        day > days_in(year, month) || hour > 23 || minute > 59 || second > 59 || micro > 999999)
         return std::nullopt;
     char buffer[64];
     if (type == t::date)
         std::snprintf(buffer, sizeof buffer, "DATE'%04u-%02u-%02u'", year, month, day);
+    else if (micro == 0)
+        std::snprintf(buffer, sizeof buffer, "TIMESTAMP'%04u-%02u-%02u %02u:%02u:%02u'", year,
+                      month, day, hour, minute, second);
     else
         std::snprintf(buffer, sizeof buffer, "TIMESTAMP'%04u-%02u-%02u %02u:%02u:%02u.%06u'", year,
                       month, day, hour, minute, second, micro);
     return std::string(buffer);
 }
 
+// A quoted literal of `bytes`, as the session's lexer reads it back: a quote doubled; with
+// backslash escapes on, a backslash and a NUL byte escaped too.
+std::string quoted(std::string_view bytes, bool no_backslash_escapes) {
+    std::string out = "'";
+    for (const char c : bytes) {
+        if (c == '\'') {
+            out += "''";
+        } else if (c == '\\' && !no_backslash_escapes) {
+            out += "\\\\";
+        } else if (c == '\0' && !no_backslash_escapes) {
+            out += "\\0";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
 }  // namespace
 
 std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& param,
-                                           ClientCharset client) {
+                                           bool no_backslash_escapes) {
     if (param.long_data && !param.long_data_kept) return std::nullopt;
     if (param.is_null && !param.long_data) return "NULL";
     const auto& type = param.type;
@@ -120,15 +149,14 @@ std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& 
         default:
             if (protocol::mysql::is_blob_type(type.type)) return "_binary " + hex_of(value);
             if (!protocol::mysql::is_string_type(type.type)) return std::nullopt;
-            if (client == ClientCharset::utf8mb4) return "_utf8mb4 " + hex_of(value);
-            if (client == ClientCharset::utf8mb3) return "_utf8mb3 " + hex_of(value);
-            return std::nullopt;
+            return quoted(util::as_chars(value), no_backslash_escapes);
     }
 }
 
 std::optional<std::string> mysql_text_with_params(
     std::string_view sql, const std::vector<sql::MySqlToken>& tokens, std::size_t from,
-    std::size_t to, std::span<const protocol::mysql::ExecuteParam> params, ClientCharset client) {
+    std::size_t to, std::span<const protocol::mysql::ExecuteParam> params,
+    bool no_backslash_escapes) {
     std::string out;
     std::size_t number = 0;  // of the last `?`
     std::size_t copied = from;
@@ -137,9 +165,10 @@ std::optional<std::string> mysql_text_with_params(
         ++number;
         if (token.offset < from || token.end() > to) continue;
         if (number > params.size()) return std::nullopt;
-        auto value = mysql_param_sql(params[number - 1], client);
+        auto value = mysql_param_sql(params[number - 1], no_backslash_escapes);
         if (!value) return std::nullopt;
         out.append(sql.substr(copied, token.offset - copied));
+        out += ' ';
         if (value->front() == '-') {
             out += '(';
             out += *value;
@@ -147,6 +176,7 @@ std::optional<std::string> mysql_text_with_params(
         } else {
             out += *value;
         }
+        out += ' ';
         copied = token.end();
     }
     if (copied < to) out.append(sql.substr(copied, to - copied));

@@ -67,7 +67,8 @@ admin::GuardSnapshot snapshot_of(guard::GuardState& g) {
                   .refused = c.refused.load(r),
                   .forwarded_unready = c.forwarded_unready.load(r),
                   .waits = c.waits.load(r),
-                  .waiting = c.waiting.load(r)};
+                  .waiting = c.waiting.load(r),
+                  .shape_passes = c.shape_passes.load(r)};
     if (g.state() == guard::GuardLoadState::ready) {
         s.unique_index = {.enforced = g.table().has_unique_index_on_key,
                           .indexes = g.table().enforcing_indexes,

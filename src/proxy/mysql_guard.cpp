@@ -75,6 +75,13 @@ constexpr std::string_view upsert_replace = "REPLACE";
 // keys are asked in several queries, one after the other, in the same session.
 constexpr std::size_t kMaxProbesPerCheck = 100;
 constexpr std::string_view upsert_odku = "INSERT … ON DUPLICATE KEY UPDATE";
+// The longest COM_QUERY text the shape path takes (mysql_insert_shape.hpp).
+constexpr std::size_t kMaxShapeTextBytes = 64u << 10;
+
+bool starts_with_insert(std::string_view text) {
+    const auto first = sql::mysql_leading_words(text, 1);
+    return first.words.size() == 1 && first.words.front() == "insert";
+}
 
 // The INSERT's SIGNALs stand for it alone: in a string of several they take its place.
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
@@ -475,7 +482,7 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
                                               "keeps per session"));
         // Followed: its executes are keyed from their parameters.
         prepared_.on_prepare(std::string(text), std::move(parsed), session.database,
-                             settings.dialect());
+                             settings.dialect(), settings.version());
         return {};
     }
     prepared_.on_prepare_unfollowed();
@@ -743,11 +750,15 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
                               "read (big5, sjis, gbk, cp932, gb18030, or not known)");
     }
     // The common path: an INSERT of a shape seen before, its keys read from the tokens. Only
-    // where on_insert would key it: a readable text under an sql_mode the proxy follows.
+    // where on_insert would key it (a readable text under an sql_mode the proxy follows), and
+    // only for a text that starts with INSERT and is of an application's size: a shape key is
+    // as long as its text, and a restore's big INSERTs rarely share one.
     const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool shape_path =
-        may_mention && settings.text_readable() && settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+        may_mention && text.size() <= kMaxShapeTextBytes && settings.text_readable() &&
+        settings.sql_mode_known() &&
+        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes) &&
+        starts_with_insert(text);
     thread_local sql::MySqlShape shape;  // re-used; nothing suspends while it is in use
     const std::optional<MySqlInsertShapePlan>* known = nullptr;
     if (shape_path) {

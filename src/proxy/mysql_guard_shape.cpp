@@ -71,6 +71,7 @@ bool MySqlGuard::passes_by_shape(const MySqlInsertShapePlan& plan, std::string_v
         }
     for (const std::uint64_t fp : fingerprints) g.keys().insert(fp);
     g.counters().passed.fetch_add(1, std::memory_order_relaxed);
+    g.counters().shape_passes.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 

@@ -67,19 +67,23 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
     if (auto refused = unready_step(guards, text)) return *refused;
 
     // The check sends the WHERE as text in the session now: the session must read it as the
-    // prepare did (its string literals, its quoted names).
+    // server read the prepared statement (sql_mode: its quoting, PIPES_AS_CONCAT,
+    // EMPTY_STRING_IS_NULL…; the character set and collation of its literals), so nothing of
+    // that may have changed since the prepare.
     const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
         settings.sql_mode_known() &&
         (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes) &&
-        (!prepared || (settings.dialect().no_backslash_escapes == dialect.no_backslash_escapes &&
-                       settings.dialect().ansi_quotes == dialect.ansi_quotes));
+        (!prepared ||
+         (settings.version() == prepared->settings_version && settings.text_readable()));
     PendingUpdate p;
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
         if (!sql_mode_known)
-            return unenforced(*g, prepared ? "an execute of a prepared UPDATE under an sql_mode "
-                                             "that quotes otherwise than at its prepare"
+            return unenforced(*g, prepared ? "an execute of a prepared UPDATE after a change of "
+                                             "sql_mode, character set or collation since its "
+                                             "prepare (prepare it again), or under an sql_mode "
+                                             "the proxy did not follow"
                                            : "an UPDATE under an sql_mode the proxy did not "
                                              "follow");
         // A plain UPDATE under `ignore` would have to skip the rows that collide, as UPDATE
@@ -165,15 +169,14 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         if (!sql::lex_mysql(text, dialect, tokens))
             where =
                 guard::mysql_text_with_params(text, tokens, update.where.offset, update.where.end(),
-                                              *params, settings.client_charset());
+                                              *params, settings.dialect().no_backslash_escapes);
         else
             where.reset();
         if (!where)
             return unenforced(first,
                               "an execute of a prepared UPDATE with a value in its WHERE the "
-                              "proxy cannot write into its check (TIME, BIT, JSON, a zero date, "
-                              "long data past what it keeps, a character set other than "
-                              "utf8mb4 / utf8mb3)");
+                              "proxy cannot write into its check (TIME, BIT, JSON, a zero or "
+                              "impossible date, long data past what the proxy keeps)");
     }
     p.statement.assign(text);
     p.session = session;

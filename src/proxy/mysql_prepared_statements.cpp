@@ -8,12 +8,14 @@ namespace uniqguard::proxy {
 
 void MySqlPreparedStatements::on_prepare(std::string text,
                                          std::shared_ptr<const sql::ParseResult> parsed,
-                                         std::string database, sql::MySqlDialect dialect) {
+                                         std::string database, sql::MySqlDialect dialect,
+                                         std::uint64_t settings_version) {
     PreparedStatement s;
     s.text = std::move(text);
     s.parsed = std::move(parsed);
     s.database = std::move(database);
     s.dialect = dialect;
+    s.settings_version = settings_version;
     pending_.push_back(std::move(s));
 }
 

@@ -56,6 +56,7 @@ MySqlSessionSettings::MySqlSessionSettings(std::uint8_t collation_id, sql::MySql
 }
 
 void MySqlSessionSettings::reset() {
+    ++version_;
     charset_ = login_charset_;
     text_readable_ = login_text_readable_;
     dialect_ = server_;
@@ -65,6 +66,9 @@ void MySqlSessionSettings::reset() {
 
 void MySqlSessionSettings::apply(const sql::SetStatement& set) {
     const bool to_default = set.kind == sql::SetStatement::Kind::set_default;
+    if (set.name == "names" || set.name == "sql_mode" || set.name.starts_with("character_set") ||
+        set.name.starts_with("collation"))
+        ++version_;
     if (set.name == "names" || set.name == "character_set_client") {
         // SET NAMES DEFAULT / = DEFAULT: the server's default character set, which the proxy
         // does not follow; an expression: unknown. Both leave strings to the server.
@@ -90,6 +94,8 @@ void MySqlSessionSettings::apply(const sql::SetStatement& set) {
 
 void MySqlSessionSettings::apply_other_set(std::string_view text) {
     const std::string t = lower(text);
+    for (std::string_view word : {"character", "charset", "names", "collation", "sql_mode"})
+        if (t.find(word) != std::string::npos) ++version_;
     for (std::string_view word : {"character", "charset", "names", "collation"})
         if (t.find(word) != std::string::npos) {
             charset_ = guard::ClientCharset::other;

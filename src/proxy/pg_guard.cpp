@@ -761,6 +761,7 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
         if (!g.keys().insert(fp)) return false;
     }
     g.counters().passed.fetch_add(1, std::memory_order_relaxed);
+    g.counters().shape_passes.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 
@@ -1581,6 +1582,10 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
     const std::string_view text = q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
     thread_local sql::LiteralShape shape;  // re-used; nothing suspends while it is in use
+    // Its buffers grow to the largest text met; after a big one (a restore's INSERT), the next
+    // text of an application's size lets them go.
+    constexpr std::size_t big_text = 1u << 20;
+    if (text.size() < big_text && shape.key.capacity() > big_text) shape = sql::LiteralShape{};
     sql::literal_shape(text, shape);
     auto& shape_plans = InsertShapeCache::of_this_thread();
     const bool shape_path = shape.ok && !settings_unconfirmed_ && !changes_settings &&

@@ -119,7 +119,8 @@ def test_guards_report_the_guard_and_a_unique_index_created_later(enroll, pg):
     assert g["keys"] == 2
     assert g["bytes"] > 0
     assert g["counters"] == {"passed": 0, "checked": 0, "rejected": 0, "ignored": 0,
-                             "logged": 0, "refused": 0, "forwarded_unready": 0}
+                             "logged": 0, "refused": 0, "forwarded_unready": 0,
+                             "shape_passes": 0}
     assert g["unique_index"] == {"enforced": False, "indexes": [], "source": "catalog now"}
 
     # The migration lands: the legacy duplicate goes, the real index comes.

@@ -75,14 +75,15 @@ def enroll(mysql_root, proxy_account, make_mysql_proxy):
     return start_guarded(make_mysql_proxy, "g_enroll")
 
 
-def guard_checks(proxy):
-    """uniqguard_guard_checks_total of the guard, from the proxy's admin endpoint."""
+def guard_checks(proxy, family="uniqguard_guard_checks_total"):
+    """A counter of the guard (by default uniqguard_guard_checks_total), from the proxy's admin
+    endpoint."""
     url = f"http://127.0.0.1:{proxy.admin_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as r:
         for line in r.read().decode().splitlines():
-            if line.startswith("uniqguard_guard_checks_total{") and f'"{GUARD}"' in line:
+            if line.startswith(family + "{") and f'"{GUARD}"' in line:
                 return int(float(line.rsplit(" ", 1)[1]))
-    raise AssertionError("no uniqguard_guard_checks_total for " + GUARD)
+    raise AssertionError(f"no {family} for {GUARD}")
 
 
 def both(proxy, mariadb, sql, table="g_enroll"):
@@ -239,6 +240,9 @@ def test_a_shape_seen_before_is_keyed_as_the_full_way_keys_it(enroll, mariadb):
         # Legacy keys, on a path that never saw them inserted.
         send(shape, 1, "'a'", ok=False)
         send(shape, 2, "'A  '", ok=False)
+        # The new keys after a shape's first text passed without a parse: 31, 32, -34, 35 (twice)
+        # and, under NO_BACKSLASH_ESCAPES (a shape of its own), 36 and 37.
+        assert guard_checks(enroll, "uniqguard_guard_shape_passes_total") == 7
     finally:
         through.close()
         direct.close()

@@ -24,9 +24,8 @@ my::ExecuteParam param(std::uint8_t type, const std::string& bytes, bool is_unsi
 }
 
 std::optional<std::string> sql_of(std::uint8_t type, const std::string& bytes,
-                                  bool is_unsigned = false,
-                                  ClientCharset client = ClientCharset::utf8mb4) {
-    return mysql_param_sql(param(type, bytes, is_unsigned), client);
+                                  bool is_unsigned = false, bool no_backslash_escapes = false) {
+    return mysql_param_sql(param(type, bytes, is_unsigned), no_backslash_escapes);
 }
 
 std::string le(std::uint64_t v, int width) {
@@ -70,23 +69,33 @@ TEST_CASE("ApproximateAndExactNumbersKeepTheirValue", "[mysql][param_sql]") {
     CHECK_FALSE(sql_of(t::newdecimal, "1; DROP TABLE t"));
 }
 
-TEST_CASE("StringsAreTheSessionsBytesInHex", "[mysql][param_sql]") {
-    CHECK(sql_of(t::var_string, "it's \\") == "_utf8mb4 X'69742773205C'");
-    CHECK(sql_of(t::varchar, "\xC3\xA9", false, ClientCharset::utf8mb3) == "_utf8mb3 X'C3A9'");
-    CHECK(sql_of(t::string, "") == "_utf8mb4 X''");
-    CHECK_FALSE(sql_of(t::var_string, "a", false, ClientCharset::other));
-    CHECK(sql_of(t::blob, std::string("\x00\xFF", 2), false, ClientCharset::other) ==
-          "_binary X'00FF'");
+TEST_CASE("StringsAreQuotedLiteralsOfTheirBytes", "[mysql][param_sql]") {
+    // Read back in the connection's character set and collation, as the parameter is; invalid
+    // UTF-8 kept as it is.
+    CHECK(sql_of(t::var_string, "it's \\") == "'it''s \\\\'");
+    CHECK(sql_of(t::var_string, "it's \\", false, true) == "'it''s \\'");
+    CHECK(sql_of(t::varchar, std::string("\xC3\xA9\xFF\x00z", 5)) ==
+          std::string("'\xC3\xA9\xFF\\0z'", 8));
+    CHECK(sql_of(t::varchar, std::string("a\x00", 2), false, true) == std::string("'a\x00'", 4));
+    CHECK(sql_of(t::string, "") == "''");
+    CHECK(sql_of(t::blob, std::string("\x00\xFF", 2)) == "_binary X'00FF'");
 }
 
 TEST_CASE("DatesAndTimestampsAreTypedLiterals", "[mysql][param_sql]") {
     CHECK(sql_of(t::date, le(2024, 2) + "\x02\x1D") == "DATE'2024-02-29'");
+    // The fraction only when it is not zero, as the server shows the parameter.
     CHECK(sql_of(t::datetime, le(1999, 2) + "\x0C\x1F\x17\x3B\x3B") ==
-          "TIMESTAMP'1999-12-31 23:59:59.000000'");
+          "TIMESTAMP'1999-12-31 23:59:59'");
+    CHECK(sql_of(t::datetime, le(1999, 2) + "\x0C\x1F\x17\x3B\x3B" + le(0, 4)) ==
+          "TIMESTAMP'1999-12-31 23:59:59'");
     CHECK(sql_of(t::timestamp, le(2000, 2) + std::string("\x01\x01\x00\x00\x01", 5) +
                                    le(123456, 4)) == "TIMESTAMP'2000-01-01 00:00:01.123456'");
     CHECK_FALSE(sql_of(t::datetime, ""));                    // the zero date
     CHECK_FALSE(sql_of(t::date, le(2024, 2) + "\x0D\x01"));  // month 13
+    CHECK_FALSE(sql_of(t::date, le(2024, 2) + "\x02\x1E"));  // 30 February
+    CHECK_FALSE(sql_of(t::date, le(2023, 2) + "\x02\x1D"));  // 29 February, not a leap year
+    CHECK(sql_of(t::date, le(2000, 2) + "\x02\x1D") == "DATE'2000-02-29'");
+    CHECK_FALSE(sql_of(t::date, le(1900, 2) + "\x02\x1D"));
     CHECK_FALSE(sql_of(t::time, std::string(8, '\0')));
     CHECK_FALSE(sql_of(t::bit, "\x01"));
     CHECK_FALSE(sql_of(t::json, "{}"));
@@ -95,14 +104,14 @@ TEST_CASE("DatesAndTimestampsAreTypedLiterals", "[mysql][param_sql]") {
 TEST_CASE("NullAndLongData", "[mysql][param_sql]") {
     auto p = param(t::var_string, "");
     p.is_null = true;
-    CHECK(mysql_param_sql(p, ClientCharset::utf8mb4) == "NULL");
+    CHECK(mysql_param_sql(p, false) == "NULL");
     const std::string kept = "ab";
     p = param(t::var_string, kept);
     p.is_null = true;  // not read for long data
     p.long_data = true;
-    CHECK_FALSE(mysql_param_sql(p, ClientCharset::utf8mb4));
+    CHECK_FALSE(mysql_param_sql(p, false));
     p.long_data_kept = true;
-    CHECK(mysql_param_sql(p, ClientCharset::utf8mb4) == "_utf8mb4 X'6162'");
+    CHECK(mysql_param_sql(p, false) == "'ab'");
 }
 
 TEST_CASE("QuestionMarksInARangeAreWrittenAsTheirParameters", "[mysql][param_sql]") {
@@ -113,16 +122,14 @@ TEST_CASE("QuestionMarksInARangeAreWrittenAsTheirParameters", "[mysql][param_sql
     std::vector<my::ExecuteParam> params = {param(t::longlong, one), param(t::longlong, minus),
                                             param(t::var_string, s), param(t::longlong, one)};
     const auto where = sql.find("b = ");
-    CHECK(mysql_text_with_params(sql, tokens, where, sql.size(), params, ClientCharset::utf8mb4) ==
-          "b = (-5) AND c IN (_utf8mb4 X'78', '?') -- ?\n AND d=1");
+    // A space on each side: `d=?` next to a word or a symbol reads as one value.
+    CHECK(mysql_text_with_params(sql, tokens, where, sql.size(), params, false) ==
+          "b =  (-5)  AND c IN ( 'x' , '?') -- ?\n AND d= 1 ");
     // A parameter missing, or one that cannot be written.
     params.pop_back();
-    CHECK_FALSE(
-        mysql_text_with_params(sql, tokens, where, sql.size(), params, ClientCharset::utf8mb4));
+    CHECK_FALSE(mysql_text_with_params(sql, tokens, where, sql.size(), params, false));
     params.push_back(param(t::json, s));
-    CHECK_FALSE(
-        mysql_text_with_params(sql, tokens, where, sql.size(), params, ClientCharset::utf8mb4));
-    // Before the range: not written (and not needed).
-    CHECK(mysql_text_with_params(sql, tokens, 0, where, {}, ClientCharset::utf8mb4) ==
-          std::nullopt);
+    CHECK_FALSE(mysql_text_with_params(sql, tokens, where, sql.size(), params, false));
+    // Parameter 1 (in SET, before `where`) is in this range: missing, nothing written.
+    CHECK(mysql_text_with_params(sql, tokens, 0, where, {}, false) == std::nullopt);
 }

@@ -254,7 +254,7 @@ TEST_CASE("APreparedUpdateOfTheKeyIsCheckedWithEachExecutesValues",
     // parentheses).
     auto step = command(execute(7, {5, 1, -2}));
     REQUIRE(step.kind == Kind::check);
-    CHECK(step.sql == check_of("5", "((id = 1 OR id = (-2)) IS TRUE)"));
+    CHECK(step.sql == check_of("5", "((id =  1  OR id =  (-2) ) IS TRUE)"));
     CHECK(f.g().claims().size() == 1);
     CHECK(signals(f.answer("1"), "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
     CHECK(f.g().claims().size() == 0);
@@ -263,7 +263,7 @@ TEST_CASE("APreparedUpdateOfTheKeyIsCheckedWithEachExecutesValues",
     // reached the server, has them written in).
     step = command(execute(7, {6, 3, 4}, false));
     REQUIRE(step.kind == Kind::check);
-    CHECK(step.sql == check_of("6", "((id = 3 OR id = 4) IS TRUE)"));
+    CHECK(step.sql == check_of("6", "((id =  3  OR id =  4 ) IS TRUE)"));
     const auto rewritten = f.answer("0");
     CHECK(rewritten.kind == Kind::rewrite);
     CHECK(knows(f, 6));
@@ -290,26 +290,34 @@ TEST_CASE("APreparedUpdateWhoseWhereValueCannotBeWrittenIsRefused",
     CHECK(signals(step, "1235",
                   mysql_unenforced_message(
                       "an execute of a prepared UPDATE with a value in its WHERE the proxy cannot "
-                      "write into its check (TIME, BIT, JSON, a zero date, long data past what it "
-                      "keeps, a character set other than utf8mb4 / utf8mb3)",
+                      "write into its check (TIME, BIT, JSON, a zero or impossible date, long data "
+                      "past what the proxy keeps)",
                       "app.enroll", "enroll_uniq")));
     CHECK(f.g().claims().size() == 0);
-    // Prepared under NO_BACKSLASH_ESCAPES and executed without: its WHERE would read otherwise
-    // in the check.
-    MySqlSessionSettings settings(45, sql::MySqlDialect{}, "NO_BACKSLASH_ESCAPES");
-    REQUIRE(
-        f.guard
-            .on_command("\x16UPDATE enroll SET user_id = 2 WHERE note = '\\'", settings, f.session)
-            .kind == Kind::forward);
+    // sql_mode changed since the prepare (PIPES_AS_CONCAT makes its `||` a concatenation): its
+    // WHERE would read otherwise in the check than in the server's statement.
+    const std::string prepare = "\x16UPDATE enroll SET user_id = 2 WHERE id = 1 || id = 2";
+    REQUIRE(f.guard.on_command(prepare, f.settings, f.session).kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(prepare_ok(10, 0)));
-    const auto other_mode = f.guard.on_command(
-        "\x17" + le32(10) + std::string("\x00\x01\x00\x00\x00", 5), f.settings, f.session);
-    CHECK(signals(other_mode, "1235",
-                  mysql_unenforced_message("an execute of a prepared UPDATE under an sql_mode "
-                                           "that quotes otherwise than at its prepare",
-                                           "app.enroll", "enroll_uniq")));
+    const std::string execute10 = "\x17" + le32(10) + std::string("\x00\x01\x00\x00\x00", 5);
+    REQUIRE(f.query("SET sql_mode = 'PIPES_AS_CONCAT'").kind == Kind::forward);
+    CHECK(signals(f.guard.on_command(execute10, f.settings, f.session), "1235",
+                  mysql_unenforced_message(
+                      "an execute of a prepared UPDATE after a change of sql_mode, character set "
+                      "or collation since its prepare (prepare it again), or under an sql_mode the "
+                      "proxy did not follow",
+                      "app.enroll", "enroll_uniq")));
+    // Prepared again under the new mode: checked.
+    REQUIRE(f.guard.on_command(prepare, f.settings, f.session).kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(11, 0)));
     CHECK(f.guard
-              .on_command("\x17" + le32(10) + std::string("\x00\x01\x00\x00\x00", 5), settings,
+              .on_command("\x17" + le32(11) + std::string("\x00\x01\x00\x00\x00", 5), f.settings,
+                          f.session)
+              .kind == Kind::check);
+    // A SET of something else (autocommit) changes nothing of that.
+    REQUIRE(f.query("SET autocommit = 0").kind == Kind::forward);
+    CHECK(f.guard
+              .on_command("\x17" + le32(11) + std::string("\x00\x01\x00\x00\x00", 5), f.settings,
                           f.session)
               .kind == Kind::check);
 }

@@ -118,6 +118,7 @@ TEST_CASE("AKnownShapeIsKeyedFromItsTokensAsTheFullWayKeysIt", "[mysql][shape]")
     REQUIRE(f.query(shape + "(-6, 'd')").kind == Kind::forward);
     CHECK(f.g().keys().size() == 4);
     CHECK(f.g().counters().passed.load() == 4);
+    CHECK(f.g().counters().shape_passes.load() == 2);  // (007, 'c') and (-6, 'd')
     // The keys it added are the ones the full way reads: suspected by a text of another shape.
     for (const char* key : {"-6", "7", "'7'"}) {
         REQUIRE(f.query(std::string("INSERT INTO enroll (user_id) VALUES (") + key + ")").kind ==
@@ -138,6 +139,59 @@ TEST_CASE("AKnownShapeIsKeyedFromItsTokensAsTheFullWayKeysIt", "[mysql][shape]")
                   "Duplicate entry '30' for key 'enroll_uniq'"));
     // A value the proxy cannot key (beyond INT's range) is refused the full way, as ever.
     CHECK(f.query(shape + "(99999999999, 'e')").kind == Kind::replace);
+    CHECK(f.g().counters().shape_passes.load() == 2);
+}
+
+TEST_CASE("OnlyAnInsertOfAnApplicationsSizeIsGivenAShape", "[mysql][shape]") {
+    Fixture f;
+    auto& cache = MySqlInsertShapeCache::of_this_thread();
+    const auto key_of = [&](const std::string& sql) {
+        // As on_query keys it: the session's character set and database first.
+        return shape_key(sql, {}, std::string(1, static_cast<char>(f.settings.client_charset())) +
+                                      f.session.database);
+    };
+    // Reads and other writes naming the table leave no entry.
+    const std::string select = "SELECT * FROM enroll WHERE user_id = 1";
+    REQUIRE(f.query(select).kind == Kind::forward);
+    CHECK(cache.find(*f.registry, key_of(select)) == nullptr);
+    REQUIRE(f.query("DELETE FROM enroll WHERE user_id = 1").kind == Kind::forward);
+    CHECK(cache.find(*f.registry, key_of("DELETE FROM enroll WHERE user_id = 1")) == nullptr);
+    // An INSERT does, with its plan.
+    const std::string insert = "INSERT INTO enroll (user_id, note) VALUES (1, 'a')";
+    REQUIRE(f.query(insert).kind == Kind::forward);
+    const auto* known = cache.find(*f.registry, key_of(insert));
+    REQUIRE(known);
+    CHECK(*known);
+    // One past 64 KiB goes the full way every time, though its shape has that plan.
+    const std::string note(70 * 1024, 'n');
+    const auto big = [&](int key) {
+        return "INSERT INTO enroll (user_id, note) VALUES (" + std::to_string(key) + ", '" + note +
+               "')";
+    };
+    REQUIRE(f.query(big(2)).kind == Kind::forward);
+    REQUIRE(f.query(big(3)).kind == Kind::forward);
+    CHECK(f.g().counters().shape_passes.load() == 0);
+    CHECK(f.g().counters().passed.load() == 3);
+}
+
+TEST_CASE("ThePlanCacheIsBoundedInBytes", "[mysql][shape]") {
+    Fixture f;
+    ShapePlanCache<MySqlInsertShapePlan> cache;
+    const std::string a(3u << 20, 'a'), b(3u << 20, 'b'), c(3u << 20, 'c');
+    cache.store(*f.registry, a, std::nullopt);
+    cache.store(*f.registry, b, MySqlInsertShapePlan{});
+    CHECK(cache.find(*f.registry, a) != nullptr);
+    CHECK(cache.find(*f.registry, b) != nullptr);
+    cache.store(*f.registry, b, std::nullopt);  // replaced, not counted twice
+    CHECK(cache.find(*f.registry, a) != nullptr);
+    cache.store(*f.registry, c, std::nullopt);  // past 8 MiB: the cache starts afresh
+    CHECK(cache.find(*f.registry, a) == nullptr);
+    CHECK(cache.find(*f.registry, b) == nullptr);
+    CHECK(cache.find(*f.registry, c) != nullptr);
+    // A key larger than the whole bound is never kept, and costs the others nothing.
+    cache.store(*f.registry, std::string(9u << 20, 'd'), std::nullopt);
+    CHECK(cache.find(*f.registry, std::string(9u << 20, 'd')) == nullptr);
+    CHECK(cache.find(*f.registry, c) != nullptr);
 }
 
 TEST_CASE("AKeyAnotherSessionHoldsLeavesTheShapePathWithNoClaimKept", "[mysql][shape][claims]") {
@@ -171,4 +225,32 @@ TEST_CASE("AKeyAnotherSessionHoldsLeavesTheShapePathWithNoClaimKept", "[mysql][s
     CHECK(b.guard.session_claims().held() == 5);  // 6 and 1, while the server is asked
     CHECK(signals(b.answer("1"), "1062", "Duplicate entry '1' for key 'enroll_uniq'"));
     CHECK(b.guard.session_claims().held() == 3);
+}
+
+TEST_CASE("AnEmptyStringUnderEmptyStringIsNullAndTheLogActionOnTheShapePath", "[mysql][shape]") {
+    SECTION("'' is NULL to the server: the full way reads it, and a NULL is no key") {
+        Fixture f;
+        f.settings = MySqlSessionSettings(45, sql::MySqlDialect{}, "EMPTY_STRING_IS_NULL");
+        const std::string shape = "INSERT INTO enroll (user_id, note) VALUES ";
+        REQUIRE(f.query(shape + "('5', 'a')").kind == Kind::forward);
+        REQUIRE(f.query(shape + "('', 'b')").kind == Kind::forward);
+        CHECK(f.g().keys().size() == 1);
+        CHECK(f.g().counters().shape_passes.load() == 0);
+        REQUIRE(f.query(shape + "('6', 'c')").kind == Kind::forward);
+        CHECK(f.g().counters().shape_passes.load() == 1);
+        CHECK(f.g().keys().size() == 2);
+    }
+    SECTION("log claims nothing on the shape path either") {
+        Fixture f(config::GuardAction::log);
+        const std::string shape = "INSERT INTO enroll (user_id, note) VALUES ";
+        REQUIRE(f.query(shape + "(1, 'a')").kind == Kind::forward);
+        REQUIRE(f.query(shape + "(2, 'b')").kind == Kind::forward);
+        CHECK(f.g().counters().shape_passes.load() == 1);
+        CHECK(f.g().claims().size() == 0);
+        CHECK(f.g().keys().size() == 2);
+        // A duplicate is logged by the full way (checked, then forwarded).
+        REQUIRE(f.query(shape + "(2, 'c')").kind == Kind::check);
+        CHECK(f.answer("1").kind == Kind::forward);
+        CHECK(f.g().counters().logged.load() == 1);
+    }
 }

@@ -174,9 +174,11 @@ TEST_CASE("PgGuard passes an INSERT of a known shape only when every key is new"
     REQUIRE(known);
     REQUIRE(*known);
     CHECK((*known)->parts.size() == 4);
+    CHECK(g.counters().shape_passes.load() == 0);
     CHECK(query(next));  // shape path
     CHECK(g.keys().size() == 4);
     CHECK(g.counters().passed.load() == passed_before + 2);
+    CHECK(g.counters().shape_passes.load() == 1);
     // A key already present: checked with the server.
     CHECK_FALSE(query("INSERT INTO enroll (user_id, course_id) VALUES (5, 'e'), (1, 'a')"));
     // The same key twice in one statement: checked.
@@ -189,4 +191,7 @@ TEST_CASE("PgGuard passes an INSERT of a known shape only when every key is new"
     const auto keys = g.keys().size();
     CHECK(query("INSERT INTO enroll (user_id, course_id) VALUES (11, 'n'), (NULL, 'a')"));
     CHECK(g.keys().size() == keys + 1);
+    // Passed on this path: `next` and (7, 'x'); the others went the full way (a NULL is a
+    // shape of its own: the first of it too).
+    CHECK(g.counters().shape_passes.load() == 2);
 }
