@@ -25,8 +25,8 @@ struct StatementKindSnapshot {
 struct GuardCountersSnapshot {
     std::uint64_t passed = 0, checked = 0, rejected = 0, ignored = 0, logged = 0, refused = 0,
                   forwarded_unready = 0;
-    std::uint64_t waits = 0;   // writes that waited for another session's key
-    std::int64_t waiting = 0;  // writes waiting now
+    std::uint64_t waits = 0;         // writes that waited for another session's key
+    std::int64_t waiting = 0;        // writes waiting now
     std::uint64_t shape_passes = 0;  // of `passed`: INSERTs passed without a parse
 };
 

@@ -28,7 +28,7 @@ namespace uniqguard::guard {
 enum class GuardLoadState : std::uint8_t { loading, ready, failed };
 
 struct GuardCounters {
-    std::atomic<std::uint64_t> passed{0};   // guarded writes forwarded without a duplicate
+    std::atomic<std::uint64_t> passed{0};  // guarded writes forwarded without a duplicate
     // Of those, INSERTs passed on the statement-shape path (keys read from the tokens of a
     // shape seen before, no parse: pg_insert_shape.hpp, mysql_insert_shape.hpp).
     std::atomic<std::uint64_t> shape_passes{0};
