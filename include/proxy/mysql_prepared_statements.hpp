@@ -33,7 +33,7 @@ struct PreparedStatement {
     // long_data set and no entry here is past the bounds). Sparse: a statement may have 65,535
     // parameters.
     std::vector<std::pair<std::uint16_t, std::string>> long_values;
-    std::string database;  // the session's current database at the prepare (unqualified names)
+    std::string database;       // the session's current database at the prepare (unqualified names)
     sql::MySqlDialect dialect;  // the sql_mode quoting it was read under (its literals, its `?`)
     std::uint64_t settings_version = 0;  // MySqlSessionSettings::version() at the prepare
     // The types in `bound_types` were bound by an execute the proxy did not send (the guard put

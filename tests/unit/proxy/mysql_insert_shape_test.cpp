@@ -147,8 +147,9 @@ TEST_CASE("OnlyAnInsertOfAnApplicationsSizeIsGivenAShape", "[mysql][shape]") {
     auto& cache = MySqlInsertShapeCache::of_this_thread();
     const auto key_of = [&](const std::string& sql) {
         // As on_query keys it: the session's character set and database first.
-        return shape_key(sql, {}, std::string(1, static_cast<char>(f.settings.client_charset())) +
-                                      f.session.database);
+        return shape_key(
+            sql, {},
+            std::string(1, static_cast<char>(f.settings.client_charset())) + f.session.database);
     };
     // Reads and other writes naming the table leave no entry.
     const std::string select = "SELECT * FROM enroll WHERE user_id = 1";
