@@ -12,6 +12,9 @@
 // the server, as are a DOUBLE or DECIMAL into a string column (the server formats it).
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "guard/key_normalizer.hpp"
 #include "guard/mysql_decimal_key.hpp"
 #include "guard/mysql_integer_key.hpp"
@@ -20,6 +23,15 @@
 #include "util/bytes.hpp"
 
 namespace uniqguard::guard {
+
+// The literal form and text the server reads a parameter as (the table above), or nullopt when
+// the proxy does not follow its type.
+struct MySqlParamLiteral {
+    MySqlLiteral form;
+    std::string text;
+};
+std::optional<MySqlParamLiteral> mysql_param_literal(protocol::mysql::ParamType type,
+                                                     util::Bytes value);
 
 NormalizedValue mysql_integer_param_key(const MySqlIntegerColumn& column,
                                         protocol::mysql::ParamType type, util::Bytes value);

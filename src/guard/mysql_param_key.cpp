@@ -12,19 +12,17 @@ namespace {
 
 namespace t = protocol::mysql::field_type;
 
-struct AsLiteral {
-    MySqlLiteral form;
-    std::string text;
-};
-
 std::uint64_t little_endian(util::Bytes value) {
     std::uint64_t v = 0;
     for (std::size_t i = value.size(); i > 0; --i) v = (v << 8) | value[i - 1];
     return v;
 }
 
-// The literal the server reads the parameter as, or nullopt when the proxy does not follow it.
-std::optional<AsLiteral> as_literal(protocol::mysql::ParamType type, util::Bytes value) {
+}  // namespace
+
+std::optional<MySqlParamLiteral> mysql_param_literal(protocol::mysql::ParamType type,
+                                                     util::Bytes value) {
+    using AsLiteral = MySqlParamLiteral;
     switch (type.type) {
         case t::tiny:
         case t::short_:
@@ -67,20 +65,22 @@ std::optional<AsLiteral> as_literal(protocol::mysql::ParamType type, util::Bytes
     }
 }
 
+namespace {
+
 const NormalizedValue left_to_the_server{NormalizeStatus::cannot_normalize, {}};
 
 }  // namespace
 
 NormalizedValue mysql_integer_param_key(const MySqlIntegerColumn& column,
                                         protocol::mysql::ParamType type, util::Bytes value) {
-    const auto literal = as_literal(type, value);
+    const auto literal = mysql_param_literal(type, value);
     if (!literal) return left_to_the_server;
     return mysql_integer_key(column, literal->form, literal->text);
 }
 
 NormalizedValue mysql_decimal_param_key(const MySqlDecimalColumn& column,
                                         protocol::mysql::ParamType type, util::Bytes value) {
-    const auto literal = as_literal(type, value);
+    const auto literal = mysql_param_literal(type, value);
     if (!literal) return left_to_the_server;
     return mysql_decimal_key(column, literal->form, literal->text);
 }
@@ -88,7 +88,7 @@ NormalizedValue mysql_decimal_param_key(const MySqlDecimalColumn& column,
 NormalizedValue mysql_string_param_key(const MySqlStringColumn& column,
                                        protocol::mysql::ParamType type, util::Bytes value,
                                        ClientCharset client) {
-    const auto literal = as_literal(type, value);
+    const auto literal = mysql_param_literal(type, value);
     if (!literal || literal->form != MySqlLiteral::string) return left_to_the_server;
     // A BLOB-bound value is binary to the server: copied into the column's character set as
     // its bytes are, not converted from the client's (into a utf16 column, 'ab' is one

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "guard/mysql_param_key.hpp"
+
 namespace uniqguard::guard {
 
 namespace {
@@ -112,44 +114,26 @@ std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& 
     const auto& type = param.type;
     const util::Bytes value = param.value;
     switch (type.type) {
-        case t::tiny:
-        case t::short_:
-        case t::year:
-        case t::long_:
-        case t::int24:
-        case t::longlong: {
-            const std::size_t width = type.type == t::tiny                             ? 1
-                                      : type.type == t::short_ || type.type == t::year ? 2
-                                      : type.type == t::longlong                       ? 8
-                                                                                       : 4;
-            if (value.size() != width) return std::nullopt;
-            const std::uint64_t raw = little_endian(value);
-            if (type.is_unsigned) return std::to_string(raw);
-            const unsigned shift = 64u - 8u * static_cast<unsigned>(width);
-            return std::to_string(static_cast<std::int64_t>(raw << shift) >> shift);
-        }
-        case t::double_:
-            if (value.size() != 8) return std::nullopt;
-            return double_sql(std::bit_cast<double>(little_endian(value)));
         case t::float_:
             if (value.size() != 4) return std::nullopt;
             // The server widens the float to a double: every float is one exactly.
             return double_sql(static_cast<double>(
                 std::bit_cast<float>(static_cast<std::uint32_t>(little_endian(value)))));
-        case t::decimal:
-        case t::newdecimal: {
-            const auto text = util::as_chars(value);
-            if (!is_decimal_text(text)) return std::nullopt;
-            return std::string(text);
-        }
         case t::date:
         case t::datetime:
         case t::timestamp:
             return temporal_sql(type.type, value);
         default:
             if (protocol::mysql::is_blob_type(type.type)) return "_binary " + hex_of(value);
-            if (!protocol::mysql::is_string_type(type.type)) return std::nullopt;
-            return quoted(util::as_chars(value), no_backslash_escapes);
+            if (protocol::mysql::is_string_type(type.type))
+                return quoted(util::as_chars(value), no_backslash_escapes);
+            // Integers, DOUBLE, DECIMAL: the number the key readers read (mysql_param_key.hpp),
+            // a DECIMAL's text only when it is one.
+            auto number = mysql_param_literal(type, value);
+            if (!number ||
+                (number->form == MySqlLiteral::exact_number && !is_decimal_text(number->text)))
+                return std::nullopt;
+            return std::move(number->text);
     }
 }
 

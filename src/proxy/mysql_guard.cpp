@@ -654,23 +654,27 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         return finish_execute(
             unenforced(*guards.front(), "an execute of statement id -1 that binds no types"), id,
             binds);
-    if (update) {
-        // Its new key and WHERE values from the parameters (a value sent as long data past
-        // what the proxy keeps cannot be keyed or written: refused there).
-        auto step = on_update(*update, statement->text, guards, settings, session, statement,
-                              &execute_->params);
+    // A wait gives the same execute again (decoded already); a check's answer finishes the
+    // execute (on_check_reply); anything else is finished now.
+    const auto decided_execute = [&](Step step, auto& pending) {
         if (step.kind == Step::Kind::wait) {
             execute_waited_ = true;
             return step;
         }
         if (step.kind == Step::Kind::check) {
-            pending_update_->execute = true;
-            pending_update_->statement_id = id;
-            pending_update_->binds_types = binds;
+            pending->execute = true;
+            pending->statement_id = id;
+            pending->binds_types = binds;
             return step;
         }
         return finish_execute(std::move(step), id, binds);
-    }
+    };
+    if (update)
+        // Its new key and WHERE values from the parameters (a value sent as long data past
+        // what the proxy keeps cannot be keyed or written: refused there).
+        return decided_execute(on_update(*update, statement->text, guards, settings, session,
+                                         statement, &execute_->params),
+                               pending_update_);
     // A key value sent by COM_STMT_SEND_LONG_DATA is read when the proxy kept it (within
     // MySqlPreparedStatements' bounds: a key is far shorter), refused past them.
     for (auto* g : guards) {
@@ -693,18 +697,9 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                                        "COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy keeps"),
                             id, binds);
     }
-    auto step = on_insert(*insert, statement->text, guards, settings, session, &execute_->params);
-    if (step.kind == Step::Kind::wait) {
-        execute_waited_ = true;
-        return step;
-    }
-    if (step.kind == Step::Kind::check) {
-        pending_->execute = true;
-        pending_->statement_id = id;
-        pending_->binds_types = binds;
-        return step;
-    }
-    return finish_execute(std::move(step), id, binds);
+    return decided_execute(
+        on_insert(*insert, statement->text, guards, settings, session, &execute_->params),
+        pending_);
 }
 
 MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool binds_types) {

@@ -42,8 +42,9 @@ def make_tables(mysql_root, name, legacy=()):
             cur.execute(f"INSERT IGNORE INTO {name}_twin (user_id, course_id) VALUES (%s, %s)", row)
 
 
-def start_guarded(make_mysql_proxy, table, action="reject", extra=""):
-    proxy = make_mysql_proxy(extra=guard_toml(table, action) + extra)
+def start_guarded(make_mysql_proxy, table, action="reject", extra="",
+                  columns=("user_id", "course_id")):
+    proxy = make_mysql_proxy(extra=guard_toml(table, action, columns=columns) + extra)
     deadline = time.monotonic() + 30
     while f"guard {GUARD}: ready" not in proxy.log_text():
         assert time.monotonic() < deadline, proxy.log_text()

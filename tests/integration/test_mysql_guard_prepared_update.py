@@ -6,13 +6,11 @@ collation, a DATETIME in a string context, a `?` next to a word), and a change o
 character set since the prepare refuses the execute rather than check it under other rules.
 (These cases came from a review of the first version, which let duplicates through.)"""
 import struct
-import time
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-from harness.mysqlwire import (CLIENT_DEPRECATE_EOF, COM_QUERY, COM_STMT_EXECUTE,
-                               COM_STMT_PREPARE, WireClient)
-from test_mysql_guard import GUARD, guard_toml
-from test_mysql_guard_prepared import both_node
+from harness.mysqlwire import COM_QUERY, COM_STMT_EXECUTE, WireClient
+from test_mysql_guard import GUARD, start_guarded, wire
+from test_mysql_guard_prepared import both_node, prepare
 
 LONGLONG, VAR_STRING, NULL_TYPE, DATETIME = 8, 253, 6, 12
 
@@ -31,29 +29,7 @@ def make(mysql_root, name, rows, columns=("user_id", "course_id")):
 
 
 def start(make_mysql_proxy, table, columns=("user_id", "course_id")):
-    proxy = make_mysql_proxy(extra=guard_toml(table, columns=columns))
-    deadline = time.monotonic() + 30
-    while f"guard {GUARD}: ready" not in proxy.log_text():
-        assert time.monotonic() < deadline, proxy.log_text()
-        time.sleep(0.05)
-    return proxy
-
-
-def wire(port):
-    return WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
-
-
-def prepare(client, sql):
-    client.command(bytes([COM_STMT_PREPARE]) + sql.encode())
-    seq, ok = client.read_packet()
-    if ok[0] == 0xFF:
-        return None, ok
-    statement_id, columns, params = struct.unpack_from("<IHH", ok, 1)
-    eof = 0 if client.capabilities & CLIENT_DEPRECATE_EOF else 1
-    for count in (params, columns):
-        for _ in range(count + (eof if count else 0)):
-            client.read_packet()
-    return statement_id, ok[:1]
+    return start_guarded(make_mysql_proxy, table, columns=columns)
 
 
 def param(value):
