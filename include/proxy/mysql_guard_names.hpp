@@ -30,6 +30,14 @@ inline std::string_view column_of(std::string_view target) {
     return dot == std::string_view::npos ? target : target.substr(dot + 1);
 }
 
+// Whether the proxy reads the session's text as the server does: its sql_mode is known, and the
+// server's NO_BACKSLASH_ESCAPES status flag (once a reply brought one) agrees with it.
+inline bool follows_sql_mode(bool sql_mode_known, bool dialect_no_backslash_escapes,
+                             std::uint16_t server_status, bool status_seen) {
+    const bool server_nbe = (server_status & no_backslash_escapes_flag) != 0;
+    return sql_mode_known && (!status_seen || server_nbe == dialect_no_backslash_escapes);
+}
+
 // The guard's table as "db.t" (as configured until its key set has loaded).
 inline std::string table_of(const guard::GuardState& g) {
     if (const auto* t = g.mysql_table()) return t->schema + "." + t->name;

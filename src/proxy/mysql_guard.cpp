@@ -501,10 +501,9 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
     if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
         return "a prepared SET STATEMENT … FOR INSERT";
     // Its literals are read now, under the session's sql_mode.
-    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
-        settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+        follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
+                         session.server_status, session.status_seen);
     if (!sql_mode_known) return "a prepared INSERT under an sql_mode the proxy did not follow";
     for (auto* g : guards) {
         // A guard not loaded yet has no table description: its executes are decided then.
@@ -543,10 +542,9 @@ std::optional<std::string> MySqlGuard::prepared_update_refusal(
         return "a prepared SET STATEMENT … FOR UPDATE";
     if (auto why = update_refusal(update, text, settings.dialect())) return "a prepared " + *why;
     // Its literals are read now, under the session's sql_mode.
-    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
-        settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+        follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
+                         session.server_status, session.status_seen);
     if (!sql_mode_known) return "a prepared UPDATE under an sql_mode the proxy did not follow";
     for (auto* g : guards) {
         if (g->config().action == config::GuardAction::ignore)
@@ -748,11 +746,10 @@ MySqlGuard::Step MySqlGuard::on_query(std::string_view text, MySqlSessionSetting
     // where on_insert would key it (a readable text under an sql_mode the proxy follows), and
     // only for a text that starts with INSERT and is of an application's size: a shape key is
     // as long as its text, and a restore's big INSERTs rarely share one.
-    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool shape_path =
         may_mention && text.size() <= kMaxShapeTextBytes && settings.text_readable() &&
-        settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes) &&
+        follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
+                         session.server_status, session.status_seen) &&
         starts_with_insert(text);
     thread_local sql::MySqlShape shape;  // re-used; nothing suspends while it is in use
     const std::optional<MySqlInsertShapePlan>* known = nullptr;
@@ -954,10 +951,9 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
 
     // How the literals read: the proxy must know the session's quoting rules. The server's
     // NO_BACKSLASH_ESCAPES status flag confirms what the proxy followed.
-    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
-        settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes);
+        follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
+                         session.server_status, session.status_seen);
 
     auto p = std::make_unique<Pending>();
     p->rows = insert.rows.size();

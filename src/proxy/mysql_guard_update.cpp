@@ -70,10 +70,9 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
     // server read the prepared statement (sql_mode: its quoting, PIPES_AS_CONCAT,
     // EMPTY_STRING_IS_NULL…; the character set and collation of its literals), so nothing of
     // that may have changed since the prepare.
-    const bool server_nbe = (session.server_status & no_backslash_escapes_flag) != 0;
     const bool sql_mode_known =
-        settings.sql_mode_known() &&
-        (!session.status_seen || server_nbe == settings.dialect().no_backslash_escapes) &&
+        follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
+                         session.server_status, session.status_seen) &&
         (!prepared ||
          (settings.version() == prepared->settings_version && settings.text_readable()));
     PendingUpdate p;
