@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -83,6 +84,14 @@ struct InsertRewrite {
     // parameters were written in): the rewrite reports where it placed them.
     std::vector<std::vector<std::size_t>> value_origins;
 };
+
+// SQL of the hex of `text_sql`'s bytes in the database's encoding (the client_encoding would
+// convert a plain text on the way).
+std::string as_database_bytes_hex(const std::string& text_sql);
+
+// ` FROM [ONLY] <the table> [AS alias]`: ONLY for a plain table, whose inheritance children a
+// unique index does not cover.
+std::string from_table(const GuardTable& table, const std::string& alias);
 
 // A piece of the client's text copied verbatim into SQL the proxy built.
 struct CopiedText {
@@ -207,8 +216,10 @@ struct LateInsertSql {
 // in a CTE; the prefix (`, uniqguard_ins AS (`) goes between that list and the INSERT, so that
 // the client's CTEs head the wrapper:
 //   WITH <the client's CTEs>, uniqguard_ins AS (INSERT … RETURNING <key columns>) INSERT INTO …
+// `extra_prepare`: more PL/pgSQL statements for the `prepare` block (pg_late_skip_sql.hpp).
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct, bool returning = false, bool hoisted = false);
+                              bool nulls_distinct, bool returning = false, bool hoisted = false,
+                              std::string_view extra_prepare = {});
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

@@ -86,6 +86,12 @@ struct WritePlan {
     // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
     // top (the server refuses one nested in a CTE): see insert_after_with.
     bool late_hoist = false;
+    // late_insert that skips duplicates (action "ignore", ON CONFLICT DO NOTHING bare or on the
+    // key): run through a stage (guard/pg_late_skip_sql.hpp). `insert_text` holds its alias,
+    // column list and OVERRIDING; `conflict_clause` non-empty when its clause is kept.
+    bool late_skip = false;
+    bool late_with = false;      // ...the INSERT has a WITH list (hoisted to the wrapper's top)
+    bool late_conflict = false;  // ...and an ON CONFLICT clause (kept or dropped)
     // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
     std::vector<bool> update_assigned;

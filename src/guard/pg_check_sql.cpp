@@ -46,11 +46,6 @@ std::string output_of(const std::string& v) {
     return "CASE WHEN " + v + " IS NULL THEN 'null' ELSE format('%s', " + v + ") END";
 }
 
-std::string from_table(const GuardTable& table, const std::string& alias) {
-    std::string out = (table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql;
-    if (!alias.empty()) out += " AS " + quote_identifier(alias);
-    return out;
-}
 // The server's own unique-violation error, raised by the proxy's DO blocks: `column` is the
 // SQL of the COLUMN field (the event marker naming the row), `detail` the SQL of the DETAIL.
 std::string raise_unique_violation(const GuardTable& table, const config::Guard& guard,
@@ -78,6 +73,12 @@ std::string stored_as(const TableColumn& col, const std::string& v) {
 // The marker of the row in a variable `uniqguard_row`.
 std::string row_marker() { return "'" + std::string(event_marker_prefix) + "' || uniqguard_row"; }
 }  // namespace
+
+std::string from_table(const GuardTable& table, const std::string& alias) {
+    std::string out = (table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql;
+    if (!alias.empty()) out += " AS " + quote_identifier(alias);
+    return out;
+}
 
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const std::vector<KeySql>& rows, bool nulls_distinct,
@@ -487,7 +488,8 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
 }  // namespace
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
-                              bool nulls_distinct, bool returning, bool hoisted) {
+                              bool nulls_distinct, bool returning, bool hoisted,
+                              std::string_view extra_prepare) {
     const std::size_t n = table.key_columns.size();
     const std::string name = late_keys_table(table, guard);
     const std::string keys = "pg_temp." + name;
@@ -501,8 +503,9 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     for (std::size_t i = 0; i < n; ++i)
         create += ", " + k(i) + " " + key_column(table, i).type_name;
     create += ")";
-    out.prepare = do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) +
-                           ") IS NULL THEN " + create + "; END IF; END");
+    out.prepare =
+        do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) + ") IS NULL THEN " +
+                 create + "; END IF; " + std::string(extra_prepare) + "END");
 
     std::string columns, stored;
     for (std::size_t i = 0; i < n; ++i) {

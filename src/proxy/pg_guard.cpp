@@ -15,6 +15,7 @@
 #include "protocol/postgres/message_codes.hpp"
 #include "protocol/postgres/message_writer.hpp"
 #include "proxy/pg_copy_guard.hpp"
+#include "proxy/pg_late_skip_pieces.hpp"
 #include "proxy/pg_parameter_substitution.hpp"
 #include "proxy/pg_setting_changes.hpp"
 #include "sql/pg_lexer.hpp"
@@ -98,6 +99,9 @@ struct PgGuard::PendingCheck {
     // step that ends with ReadyForQuery number `claim_ready`.
     bool late = false;
     std::uint64_t claim_ready = 0;
+    // The rows a late INSERT skipped (guard::late_skip_probe): one duplicate each, its key's
+    // values as text in the database's encoding, hex.
+    bool skipped_rows = false;
 };
 
 struct PgGuard::Decision {
@@ -128,9 +132,13 @@ struct PgGuard::Decision {
     std::uint32_t learn_tag = 0;
     // A statement run right before, whose replies are all dropped (the UPDATE's precheck).
     std::string pre;
-    // replace: where the client's own text sits in `sql`.
+    // replace: where the client's own text sits in `sql`; late: see late_text.
     std::vector<guard::CopiedText> copies;
     std::string wrap_prefix, wrap_suffix, after;  // late
+    // late, skipping duplicates: the whole statement sent instead of the prefix, the client's
+    // statement and the suffix (`copies`: where the client's text sits in it, origins counted
+    // from the statement's start).
+    std::string late_text;
     // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
     // heads the wrapper; 0: before the statement).
     std::size_t wrap_at = 0;
@@ -1112,9 +1120,28 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             if (!at) return refusal("0A000", plan.refusal);
             wrap_at = *at;
         }
-        const auto late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
-                                                 plan.late_hoist);
+        // One that skips duplicates goes through a stage; the whole statement is built here.
+        std::optional<LateSkipWrapper> skip;
+        if (plan.late_skip) {
+            skip = late_skip_wrapper(plan, *statement, nulls_distinct, lex_options());
+            if (!skip) return refusal("0A000", plan.refusal);
+            wrap_at = 0;
+        }
+        const auto late = skip ? skip->late
+                               : guard::late_insert_sql(table, cfg, nulls_distinct,
+                                                        plan.late_returning, plan.late_hoist);
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
+        if (skip) {
+            d.late_text = std::move(skip->text);
+            d.copies = std::move(skip->copies);
+            // The skipped rows, one duplicate-log line each.
+            d.probe = std::move(skip->skipped_probe);
+            d.probe_tag = remember(PendingCheck{.guard = &g,
+                                                .action = cfg.action,
+                                                .statement = std::string(plan.text),
+                                                .in_transaction = in_transaction,
+                                                .skipped_rows = true});
+        }
         d.wrap_at = wrap_at;
         // With RETURNING its rows come with the key columns last, which the session removes.
         d.rows_returned = plan.late_returning;
@@ -1754,21 +1781,36 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                 copy_until(st.trimmed.offset);
                 emit(d.pre, ReplyUse::drop, 0);
                 rewritten += ";\n";
-                if (d.wrap_at > 0) {
-                    // The client's WITH list first, then the prefix and the rest of its INSERT.
-                    segments.push_back({copied, rewritten.size(), d.wrap_at});
-                    rewritten.append(text.substr(copied, d.wrap_at));
-                    copied += d.wrap_at;
+                if (!d.late_text.empty()) {
+                    // Built whole (an INSERT that skips duplicates).
+                    for (const auto& c : d.copies)
+                        segments.push_back(
+                            {st.trimmed.offset + c.origin, rewritten.size() + c.at, c.length});
+                    copied = st.trimmed.end();
+                    emit(d.late_text, d.rows_returned ? ReplyUse::insert_rows : ReplyUse::hold,
+                         d.rows_returned ? d.extra_columns : 0);
+                } else {
+                    if (d.wrap_at > 0) {
+                        // The client's WITH list first, then the prefix and the rest of its
+                        // INSERT.
+                        segments.push_back({copied, rewritten.size(), d.wrap_at});
+                        rewritten.append(text.substr(copied, d.wrap_at));
+                        copied += d.wrap_at;
+                    }
+                    rewritten += d.wrap_prefix;
+                    segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
+                    rewritten.append(text.substr(copied, st.trimmed.end() - copied));
+                    copied = st.trimmed.end();
+                    if (d.rows_returned)
+                        emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
+                    else
+                        emit(d.wrap_suffix, ReplyUse::hold, 0);
                 }
-                rewritten += d.wrap_prefix;
-                segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
-                rewritten.append(text.substr(copied, st.trimmed.end() - copied));
-                copied = st.trimmed.end();
-                if (d.rows_returned)
-                    emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
-                else
-                    emit(d.wrap_suffix, ReplyUse::hold, 0);
                 rewritten += ";\n";
+                if (!d.probe.empty()) {
+                    emit(d.probe, ReplyUse::capture, d.probe_tag);
+                    rewritten += ";\n";
+                }
                 emit(d.learn, ReplyUse::capture, d.learn_tag);
                 rewritten += ";\n";
                 emit(d.sql, ReplyUse::verdict, d.tag);
@@ -2394,7 +2436,19 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  // (A Query is counted after this call; an Execute's is the next Sync's.)
                  .ready = claims_.next_ready()};
     std::string wrapped;
-    if (statement) {
+    if (!d.late_text.empty()) {
+        // Built whole (an INSERT that skips duplicates); the client's pieces in it are known.
+        if (statement) {
+            std::vector<RewriteSegment> segments;
+            for (const auto& c : d.copies)
+                segments.push_back({statement->offset + c.origin, c.at, c.length});
+            const std::uint32_t id = next_rewrite_++ == 0 ? next_rewrite_++ : next_rewrite_ - 1;
+            rewrites_.insert_or_assign(
+                id, Rewrite{std::string(text), d.late_text, std::move(segments)});
+            l.rewrite = id;
+        }
+        wrapped = d.late_text;
+    } else if (statement) {
         // A simple Query's one statement, copied: its errors' positions move back. A hoisted
         // WITH list (wrap_at) is copied first, unmoved.
         const std::string_view client = statement->text(text);
@@ -2414,7 +2468,7 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
         wrapped += d.wrap_prefix;
         wrapped.append(std::string_view(d.statement).substr(d.wrap_at));
     }
-    wrapped += d.wrap_suffix;
+    if (d.late_text.empty()) wrapped += d.wrap_suffix;
     // In the unnamed transaction step the client's Query would have had: the server keeps the
     // transaction open until the Sync resume_late sends after the check.
     append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
@@ -2428,6 +2482,8 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
     } else {
         append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
     }
+    if (!d.probe.empty())
+        append_proxy_statement(out, tracker, d.probe, ReplyUse::capture, d.probe_tag);
     append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
     l.watch_seq = tracker.next_sequence() - 1;
     // Their replies now, not at a Sync: a Flush has none of its own.
@@ -2808,6 +2864,22 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
             late_->keys.push_back(fp);
         else if (it->second.late)
             claim(g, fp, it->second.claim_ready);
+        return;
+    }
+    if (it->second.skipped_rows) {
+        // One row per skipped row: its key's values.
+        std::vector<std::optional<std::string>> key;
+        for (const auto& v : *values) {
+            if (!v) {
+                key.emplace_back();
+                continue;
+            }
+            auto text = from_hex(*v);
+            key.emplace_back(text ? std::move(*text) : std::string(*v));
+        }
+        it->second.event_values.push_back(std::move(key));
+        it->second.guard->counters().ignored.fetch_add(1, std::memory_order_relaxed);
+        report(it->second, it->second.event_values.size() - 1, guard::DuplicateAction::ignored);
         return;
     }
     if (it->second.copy) {

@@ -237,6 +237,56 @@ WritePlan refuse(guard::GuardState& g, std::string message, std::string_view tex
     return p;
 }
 
+bool rows_have_default(const sql::InsertStatement& ins) {
+    for (const auto& row : ins.rows)
+        for (const auto& v : row)
+            if (v.kind == ValueKind::default_) return true;
+    return false;
+}
+
+// An INSERT whose rows the server writes as they come (forwarded as written, no check): one
+// the server refuses before any row, such as a column list naming a column twice.
+WritePlan forward_as_written(guard::GuardState& g, std::string_view text) {
+    return WritePlan{
+        .kind = WritePlan::Kind::insert, .guard = &g, .forward_untouched = true, .text = text};
+}
+
+// Why an INSERT whose keys come late cannot skip duplicates through a stage
+// (guard/pg_late_skip_sql.hpp), as the end of the refusal's form; nullopt: it can; "": the
+// server refuses it itself (forward it as written).
+std::optional<std::string> late_skip_unsupported(const sql::InsertStatement& ins,
+                                                 const guard::GuardTable& table,
+                                                 sql::LexOptions lex, std::string_view text) {
+    if (ins.default_values) return std::string(" with DEFAULT VALUES");
+    // The stage has the listed columns only: without a list, the rows' width is the server's.
+    if (ins.columns.empty()) return std::string(" without a column list");
+    // The stage has no defaults: DEFAULT there would not be the table's.
+    if (rows_have_default(ins)) return std::string(" with DEFAULT among its values");
+    for (std::size_t i = 0; i < ins.columns.size(); ++i) {
+        const auto& name = ins.columns[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (ins.columns[j] == name) return std::string();  // 42701, the server's
+        bool known = false;
+        for (const auto& c : table.columns) known = known || c.name == name;
+        // A column added since the guard read the table (a reload reads it again), or none.
+        if (!known) return " naming column \"" + name + "\", which the guard does not know";
+        if (name.starts_with("uniqguard_")) return std::string(" with a column named uniqguard_…");
+    }
+    for (std::size_t k : table.key_columns)
+        if (!position_of(ins.columns, table.columns[k].name))
+            return " that leaves key column \"" + table.columns[k].name + "\" to its default";
+    if (ins.has_with) {
+        // The wrapper's CTE names would clash with the client's (42712).
+        const auto at = insert_after_with(text, lex);
+        if (!at) return std::string(" with this WITH list");
+        std::string lower(text.substr(0, *at));
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower.find("uniqguard_") != std::string::npos)
+            return std::string(" with a name starting with uniqguard_");
+    }
+    return std::nullopt;
+}
+
 WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, guard::GuardState& g,
                       std::string_view text, const guard::GuardRegistry& registry,
                       sql::LexOptions lex) {
@@ -333,11 +383,6 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             r.refuse_at_parse = true;  // the server would refuse its Parse (no index)
             return r;
         }
-        if (p.skip_duplicates)
-            return refuse(g,
-                          unenforced(g, form + " that skips duplicates (action \"ignore\" or ON "
-                                               "CONFLICT DO NOTHING)"),
-                          text);
         if (log_only) return refuse(g, unenforced(g, form), text);
         // Its refusal where the proxy cannot run it so (a prepared statement with a
         // parameter the proxy cannot write as SQL).
@@ -346,6 +391,23 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
                             .refusal = unenforced(g, form + " with a parameter of this type"),
                             .text = text};
         late_plan.late_returning = ins.returning;
+        if (p.skip_duplicates) {
+            const std::string skipping =
+                form + " that skips duplicates (action \"ignore\" or ON CONFLICT DO NOTHING)";
+            if (auto why = late_skip_unsupported(ins, table, lex, text))
+                return why->empty() ? forward_as_written(g, text)
+                                    : refuse(g, unenforced(g, skipping + *why), text);
+            late_plan.late_skip = true;
+            late_plan.late_with = ins.has_with;
+            late_plan.late_conflict = conflict.action != sql::OnConflict::Action::none;
+            late_plan.conflict_clause = p.conflict_clause;
+            // ON CONFLICT on the guard's key: the server parses a prepared one without it.
+            late_plan.must_rewrite = p.must_rewrite;
+            late_plan.insert_text.alias = ins.alias;
+            late_plan.insert_text.columns = ins.columns;
+            late_plan.insert_text.overriding = ins.overriding;
+            late_plan.refusal = unenforced(g, skipping + " with a parameter of this type");
+        }
         return late_plan;
     };
     if (ins.has_with && writes_in_with(text, lex)) {

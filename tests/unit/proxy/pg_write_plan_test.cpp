@@ -1,6 +1,7 @@
 #include "proxy/pg_write_plan.hpp"
 
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "guard/pg_check_sql.hpp"
 #include "sql/postgres_parser.hpp"
@@ -103,20 +104,77 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
         // Its refusal where it cannot be run so (a prepared statement).
         CHECK(p->refusal.find("with a parameter of this type") != std::string::npos);
     }
-    // Forms a late insert does not take: skipping duplicates, writable CTEs.
+    // Forms a late insert does not take: writable CTEs naming the guarded table.
+    auto p = f.plan(
+        "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
+        "(user_id, course_id) SELECT user_id, 1 FROM d");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::refuse);
+    CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+}
+
+TEST_CASE("late INSERTs that skip duplicates go through a stage, with a column list",
+          "[pg_write_plan]") {
+    Fixture f;
     Fixture ignore(config::GuardAction::ignore);
-    for (auto [fixture, sql] : std::initializer_list<std::pair<Fixture*, const char*>>{
-             {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT DO NOTHING"},
-             {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2"},
+    struct Case {
+        Fixture* fixture;
+        const char* sql;
+        bool with, conflict, kept;
+    };
+    for (const auto& c : std::initializer_list<Case>{
+             {&f, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT DO NOTHING",
+              false, true, true},
              {&f,
-              "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
-              "(user_id, course_id) SELECT user_id, 1 FROM d"}}) {
+              "INSERT INTO enroll AS e (course_id, user_id) SELECT 1, 2 ON CONFLICT (user_id, "
+              "course_id) DO NOTHING RETURNING e.id",
+              false, true, false},
+             {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2", false, false, false},
+             {&ignore,
+              "WITH s AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) SELECT u, 1 "
+              "FROM s",
+              true, false, false},
+             {&ignore, "INSERT INTO enroll (user_id, course_id) VALUES (now()::int, 1)", false,
+              false, false}}) {
+        INFO(c.sql);
+        auto p = c.fixture->plan(c.sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::late_insert);
+        CHECK(p->late_skip);
+        CHECK(p->late_with == c.with);
+        CHECK(p->late_conflict == c.conflict);
+        CHECK(p->conflict_clause.empty() == !c.kept);
+        // The key named: a prepared one is parsed by the server without the target (42P10).
+        CHECK(p->must_rewrite ==
+              (std::string_view(c.sql).find("course_id) DO NOTHING") != std::string_view::npos));
+        CHECK_FALSE(p->insert_text.columns.empty());
+    }
+    // Refused: what the stage cannot hold as the table would.
+    for (auto [fixture, sql, why] :
+         std::initializer_list<std::tuple<Fixture*, const char*, const char*>>{
+             {&f, "INSERT INTO enroll SELECT 1, 2, 3 ON CONFLICT DO NOTHING",
+              "without a column list"},
+             {&ignore, "INSERT INTO enroll (user_id, course_id) VALUES (DEFAULT, 1)",
+              "with DEFAULT among its values"},
+             {&ignore, "INSERT INTO enroll (user_id, note) SELECT 1, 'x'",
+              "leaves key column \"course_id\" to its default"},
+             {&ignore, "INSERT INTO enroll (user_id, course_id, added) SELECT 1, 2, 3",
+              "naming column \"added\", which the guard does not know"},
+             {&ignore,
+              "WITH uniqguard_x AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) "
+              "SELECT u, 1 FROM uniqguard_x",
+              "with a name starting with uniqguard_"}}) {
         INFO(sql);
         auto p = fixture->plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::refuse);
-        CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+        CHECK(p->refusal.find(why) != std::string::npos);
     }
+    // A column named twice: the server's own error (42701), before any row.
+    auto twice = ignore.plan("INSERT INTO enroll (user_id, course_id, user_id) SELECT 1, 2, 3");
+    REQUIRE(twice);
+    CHECK(twice->kind == WritePlan::Kind::insert);
+    CHECK(twice->forward_untouched);
 }
 
 TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper",

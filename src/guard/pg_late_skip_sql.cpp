@@ -1,0 +1,144 @@
+#include "guard/pg_late_skip_sql.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+#include "guard/pg_sql_literal.hpp"
+
+namespace uniqguard::guard {
+
+namespace {
+const TableColumn* column_named(const GuardTable& table, const std::string& name) {
+    for (const auto& c : table.columns)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+std::string column_list(const std::vector<std::string>& columns, const std::string& prefix) {
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        out += (i ? ", " : "") + prefix + quote_identifier(columns[i]);
+    return out;
+}
+}  // namespace
+
+std::string late_skip_stage_name(const GuardTable& table, const config::Guard& guard,
+                                 const std::vector<std::string>& columns) {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    auto mix = [&h](std::string_view s) {
+        for (unsigned char c : s) h = (h ^ c) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+    };
+    mix(guard.name);
+    mix(table.qualified_sql);
+    for (const auto& name : columns) {
+        mix(name);
+        const auto* column = column_named(table, name);
+        mix(column ? column->type_name : std::string());
+    }
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", h);
+    return std::string("uniqguard_stage_") + hex;
+}
+
+std::string late_skip_skipped_table(const GuardTable& table, const config::Guard& guard,
+                                    const std::vector<std::string>& columns) {
+    return "uniqguard_skipped_" + late_skip_stage_name(table, guard, columns).substr(16);
+}
+
+std::string late_skip_stage_create(const GuardTable& table, const config::Guard& guard,
+                                   const std::vector<std::string>& columns) {
+    const std::string name = late_skip_stage_name(table, guard, columns);
+    const std::string skipped = late_skip_skipped_table(table, guard, columns);
+    std::string skipped_columns;
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i)
+        skipped_columns += ", uniqguard_k" + std::to_string(i + 1) + " text";
+    // The columns with the table's types (a domain stays a domain, a length stays), without
+    // NOT NULL, CHECK or defaults: the INSERT into the table applies those. The identity column
+    // numbers the rows in the order the client's INSERT produced them.
+    return "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) +
+           ") IS NULL THEN CREATE TEMP TABLE " + name + " ON COMMIT DELETE ROWS AS SELECT " +
+           column_list(columns, "") + from_table(table, "") +
+           " WITH NO DATA; ALTER TABLE pg_temp." + name +
+           " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; END IF; " +
+           "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + skipped) +
+           ") IS NULL THEN CREATE TEMP TABLE " + skipped + " (uniqguard_row bigint" +
+           skipped_columns + ") ON COMMIT DELETE ROWS; END IF; ";
+}
+
+std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
+                            const std::vector<std::string>& columns) {
+    std::string values;
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
+        const std::string k = "uniqguard_k" + std::to_string(i + 1);
+        values += (i ? ", " : "") + std::string("CASE WHEN ") + k + " IS NULL THEN NULL ELSE " +
+                  as_database_bytes_hex(k) + " END";
+    }
+    return "WITH uniqguard_d AS (DELETE FROM pg_temp." +
+           late_skip_skipped_table(table, guard, columns) + " RETURNING *) SELECT " + values +
+           " FROM uniqguard_d ORDER BY uniqguard_row";
+}
+
+std::string late_skip_statement(const GuardTable& table, const config::Guard& guard,
+                                const LateSkipInsert& insert, std::string_view statement,
+                                const LateSkipPieces& pieces, std::string_view wrap_prefix,
+                                std::vector<CopiedText>* copies) {
+    std::string out;
+    auto copy = [&](std::size_t from, std::size_t to) {
+        if (to <= from) return;
+        if (copies) copies->push_back({out.size(), from, to - from});
+        out.append(statement.substr(from, to - from));
+    };
+    copy(0, pieces.with_end);
+    out += pieces.with_end > 0 ? ", " : "WITH ";
+    out += "uniqguard_stage AS (INSERT INTO pg_temp." +
+           late_skip_stage_name(table, guard, insert.columns) + " ";
+    copy(pieces.target_end, pieces.source_end);
+    const std::string op = insert.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
+    std::string keys, first, in_table, skipped_keys;
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
+        const std::string c = quote_identifier(table.columns[table.key_columns[i]].name);
+        keys += (i ? ", " : "") + c;
+        if (insert.nulls_distinct) first += " OR s." + c + " IS NULL";
+        in_table += (i ? " AND " : "") + ("uniqguard_t." + c) + op + "s." + c;
+        skipped_keys += ", pg_catalog.format('%s', " + c + ")";
+    }
+    // A row with NULL in a NOT NULL column goes on, for the server's 23502.
+    std::string null_in_not_null;
+    for (const auto& name : insert.columns)
+        if (const auto* column = column_named(table, name); column && column->not_null)
+            null_in_not_null += " OR s." + quote_identifier(name) + " IS NULL";
+    // Each row with whether it goes on: the first with its key in the statement (a key with a
+    // NULL is never a duplicate unless NULLS NOT DISTINCT) whose key the table does not have.
+    out += "\nRETURNING *), uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1" + first +
+           ") AND NOT EXISTS (SELECT 1" + from_table(table, "uniqguard_t") + " WHERE " + in_table +
+           "))" + null_in_not_null +
+           " AS uniqguard_keep FROM (SELECT uniqguard_stage.*, pg_catalog.row_number() OVER "
+           "(PARTITION BY " +
+           keys +
+           " ORDER BY uniqguard_stage.uniqguard_row) AS uniqguard_nth FROM uniqguard_stage) AS s), "
+           // The skipped rows' keys, for the duplicate log (late_skip_probe); a data-modifying
+           // CTE, so it runs whatever the rest reads.
+           "uniqguard_skip AS (INSERT INTO pg_temp." +
+           late_skip_skipped_table(table, guard, insert.columns) + " SELECT uniqguard_row" +
+           skipped_keys + " FROM uniqguard_s WHERE NOT uniqguard_keep)";
+    out += wrap_prefix;
+    out += "INSERT INTO ";
+    copy(pieces.target_begin, pieces.target_end);
+    if (!insert.alias.empty()) out += " AS " + quote_identifier(insert.alias);
+    out += " (" + column_list(insert.columns, "") + ")";
+    if (!insert.overriding.empty()) out += " " + insert.overriding;
+    out += " SELECT " + column_list(insert.columns, "uniqguard_s.") +
+           " FROM uniqguard_s WHERE uniqguard_s.uniqguard_keep ORDER BY uniqguard_s.uniqguard_row";
+    if (insert.keep_conflict_clause && pieces.conflict_end > pieces.conflict_begin) {
+        out += "\n";
+        copy(pieces.conflict_begin, pieces.conflict_end);
+    }
+    if (pieces.returning_end > pieces.returning_begin) {
+        out += "\nRETURNING ";
+        copy(pieces.returning_begin, pieces.returning_end);
+    }
+    return out;
+}
+
+}  // namespace uniqguard::guard

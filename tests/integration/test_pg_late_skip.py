@@ -1,0 +1,242 @@
+"""INSERTs whose keys come late and that skip duplicates (issue 4: "the late INSERT forms that
+skip duplicates"): `INSERT … SELECT … ON CONFLICT DO NOTHING`, bare or on the guard's key, and
+any late INSERT under action "ignore". The proxy runs the client's rows into a stage and inserts
+those whose key is new (docs/guard.md, "Keys that come late"). Every script runs through the
+proxy on a table without a unique index and directly on a twin with the real index: what the
+client sees must be the same, statement by statement, and so must the rows left.
+"""
+import json
+
+import psycopg2
+import pytest
+
+from harness.guarded import GuardedTable, outcome
+
+ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
+          "note text")
+
+
+@pytest.fixture
+def enroll(pg, make_proxy, request):
+    name = "s_" + request.node.name.replace("test_", "")[:40].lower()
+    return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
+
+
+@pytest.fixture
+def enroll_ignore(pg, make_proxy, request):
+    name = "si_" + request.node.name.replace("test_", "")[:40].lower()
+    return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"], action="ignore")
+
+
+def run(connect, table, script, autocommit=True):
+    conn = connect()
+    conn.autocommit = autocommit
+    cur = conn.cursor()
+    seen = [outcome(cur, s.format(t=table)) for s in script]
+    if not autocommit:
+        conn.rollback()
+    cur.execute(f"SELECT user_id, course_id, note FROM {table} ORDER BY 1, 2, 3")
+    rows = cur.fetchall()
+    conn.close()
+    return seen, rows
+
+
+def assert_same(gt, script, twin_script=None, autocommit=True):
+    """`script` through the proxy and `twin_script` (default: the same) on the twin."""
+    via_proxy, proxy_rows = run(gt.connect_proxy, gt.name, script, autocommit)
+    twin, twin_rows = run(gt.connect_twin, gt.name, twin_script or script, autocommit)
+    for i, (a, b) in enumerate(zip(via_proxy, twin)):
+        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
+    assert proxy_rows == twin_rows
+    return via_proxy, proxy_rows
+
+
+def logged(gt):
+    try:
+        with open(gt.duplicates_path) as f:
+            return [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def test_existing_and_repeated_keys_are_skipped_the_first_row_of_a_key_kept(enroll):
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'old')",
+        # g = 0..6 gives keys (0,1) (1,1) (2,1) (0,1) (1,1) (2,1) (0,1): (1,1) exists; the first
+        # row of (0,1) and of (2,1) is kept, with its note.
+        "INSERT INTO {t} (user_id, course_id, note) SELECT g % 3, 1, 'n' || g "
+        "FROM generate_series(0, 6) g ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (course_id, user_id, note) SELECT 1, g, 'k' || g "
+        "FROM generate_series(2, 4) g ON CONFLICT (user_id, course_id) DO NOTHING "
+        "RETURNING user_id, course_id, note",
+        "INSERT INTO {t} AS e (user_id, course_id) SELECT 1, 1 "
+        "ON CONFLICT ON CONSTRAINT {t}_key DO NOTHING RETURNING e.note",
+        "WITH s AS (SELECT g AS u FROM generate_series(4, 6) g) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM s ON CONFLICT DO NOTHING",
+        # NULL in a NOT NULL column: 23502 even on a row whose key exists, as on the index
+        "INSERT INTO {t} (user_id, course_id, note) SELECT 1, 1, NULL UNION ALL "
+        "SELECT NULL, 1, 'x' ON CONFLICT DO NOTHING",
+        # untyped literals are assigned to the columns' types, as by the table
+        "INSERT INTO {t} (user_id, course_id, note) SELECT '8', '8', 'lit' "
+        "ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (user_id, course_id) SELECT 'x', 1 ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (user_id, course_id) SELECT 1.6, 9 UNION ALL SELECT 2, 9 "
+        "ON CONFLICT DO NOTHING RETURNING user_id",
+        "SELECT count(*) FROM {t}",
+    ])
+    assert outcomes[1] == ("ok", "INSERT 0 2", None)
+    assert outcomes[2] == ("ok", "INSERT 0 2", [(3, 1, "k3"), (4, 1, "k4")])
+    assert outcomes[3] == ("ok", "INSERT 0 0", [])
+    assert outcomes[4] == ("ok", "INSERT 0 2", None)
+    assert outcomes[5][1]["sqlstate"] == "23502"
+    assert outcomes[6] == ("ok", "INSERT 0 1", None)
+    assert outcomes[7][1]["sqlstate"] == "22P02"
+    # 1.6 is assigned as 2: the second row repeats its key
+    assert outcomes[8] == ("ok", "INSERT 0 1", [(2,)])
+    assert outcomes[9] == ("ok", "SELECT 1", [(9,)])
+    assert rows[:3] == [(0, 1, "n0"), (1, 1, "old"), (2, 1, "n2")]
+
+
+def test_each_skipped_row_is_logged_and_the_new_keys_are_known(enroll):
+    t = enroll.name
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)")
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) SELECT g % 2, 1 "
+                f"FROM generate_series(0, 3) g ON CONFLICT DO NOTHING")
+    assert cur.statusmessage == "INSERT 0 1"
+    lines = logged(enroll)
+    assert [(line["action"], line["values"]) for line in lines] == [
+        ("ignored", ["1", "1"]), ("ignored", ["0", "1"]), ("ignored", ["1", "1"])]
+    assert all(line["statement"].endswith("ON CONFLICT DO NOTHING") for line in lines)
+    # (0, 1) went in through the stage: a plain INSERT of it is the index's 23505
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (0, 1)")
+    assert e.value.pgcode == "23505"
+    assert e.value.diag.message_detail == "Key (user_id, course_id)=(0, 1) already exists."
+    conn.close()
+
+
+def test_in_a_transaction_block_and_rolled_back(enroll):
+    outcomes, rows = assert_same(enroll, [
+        "BEGIN",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 2 FROM generate_series(1, 3) g "
+        "ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 2 FROM generate_series(2, 5) g "
+        "ON CONFLICT DO NOTHING",
+        "SAVEPOINT a",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 2 FROM generate_series(5, 7) g "
+        "ON CONFLICT DO NOTHING",
+        "ROLLBACK TO a",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 2 FROM generate_series(6, 7) g "
+        "ON CONFLICT DO NOTHING",
+        "COMMIT",
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 2 FROM generate_series(1, 8) g "
+        "ON CONFLICT DO NOTHING",
+    ], autocommit=True)
+    assert [o[1] for o in outcomes[1:]] == [
+        "INSERT 0 3", "INSERT 0 2", "SAVEPOINT", "INSERT 0 2", "ROLLBACK", "INSERT 0 2",
+        "COMMIT", "INSERT 0 1"]
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_several_statements_in_one_query_string(enroll):
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id) VALUES (3, 3); "
+        "INSERT INTO {t} (user_id, course_id) SELECT g, 3 FROM generate_series(2, 4) g "
+        "ON CONFLICT DO NOTHING; SELECT count(*) FROM {t}",
+    ])
+    assert outcomes[0] == ("ok", "SELECT 1", [(3,)])
+    assert [r[:2] for r in rows] == [(2, 3), (3, 3), (4, 3)]
+
+
+def test_an_error_position_points_into_the_clients_text(enroll):
+    t = enroll.name
+    sql = (f"INSERT INTO {t} (user_id, course_id) SELECT 1, 'y' "
+           f"ON CONFLICT DO NOTHING RETURNING nosuch")
+    positions = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        conn = connect()
+        conn.autocommit = True
+        for s in (sql, sql.replace("'y'", "1")):
+            with pytest.raises(psycopg2.Error) as e:
+                conn.cursor().execute(s)
+            positions.append((e.value.pgcode, e.value.diag.statement_position))
+        conn.close()
+    assert positions[:2] == positions[2:]
+    assert positions[0] == ("22P02", str(sql.index("'y'") + 1))
+    assert positions[1] == ("42703", str(sql.replace("'y'", "1").index("nosuch") + 1))
+
+
+def test_action_ignore_skips_the_rows_of_a_plain_insert_select(enroll_ignore):
+    script = [
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 1)",
+        "INSERT INTO {t} (user_id, course_id, note) SELECT g % 2, 1, 'n' || g "
+        "FROM generate_series(0, 3) g",
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, abs(-1)), (5, abs(-5))",
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9 RETURNING user_id",
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9 RETURNING user_id",
+    ]
+    # On the twin, with its real index: the same rows skipped by ON CONFLICT DO NOTHING.
+    twin = [
+        script[0],
+        script[1] + " ON CONFLICT DO NOTHING",
+        script[2] + " ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9 ON CONFLICT DO NOTHING RETURNING user_id",
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9 ON CONFLICT DO NOTHING RETURNING user_id",
+    ]
+    outcomes, rows = assert_same(enroll_ignore, script, twin)
+    assert [o[1] for o in outcomes] == ["INSERT 0 1", "INSERT 0 1", "INSERT 0 1", "INSERT 0 1",
+                                        "INSERT 0 0"]
+    assert rows == [(0, 1, "n0"), (1, 1, None), (5, 5, None), (9, 9, None)]
+
+
+def test_prepared_with_server_side_binding_and_a_pipeline(enroll):
+    import psycopg
+    t = enroll.name
+    script = [
+        (f"INSERT INTO {t} (user_id, course_id) SELECT %s, g FROM generate_series(1, %s) g "
+         f"ON CONFLICT (user_id, course_id) DO NOTHING", (1, 3)),
+        (f"INSERT INTO {t} (user_id, course_id) SELECT %s, g FROM generate_series(2, %s) g "
+         f"ON CONFLICT (user_id, course_id) DO NOTHING RETURNING course_id", (1, 5)),
+        (f"INSERT INTO {t} (user_id, course_id, note) SELECT %s, %s, %s "
+         f"ON CONFLICT DO NOTHING", (2, 2, "p")),
+        (f"SELECT count(*) FROM {t}", None),
+    ]
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            for sql, params in script:
+                cur = conn.execute(sql, params)
+                seen.append((cur.statusmessage, cur.fetchall() if cur.description else None))
+            with conn.pipeline():
+                conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 9 "
+                             f"ON CONFLICT DO NOTHING", (4,))
+                conn.execute(f"INSERT INTO {t} (user_id, course_id) SELECT %s, 9 "
+                             f"ON CONFLICT DO NOTHING", (4,))
+            seen.append(conn.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2").fetchall())
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0][0] == ("INSERT 0 3", None)
+    assert results[0][1] == ("INSERT 0 2", [(4,), (5,)])
+    assert results[0][-1] == [(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (2, 2), (4, 9)]
+
+
+def test_forms_the_stage_cannot_take_are_refused_naming_the_guard(enroll):
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    for sql, why in [
+        (f"INSERT INTO {enroll.name} SELECT 1, 1, 1 ON CONFLICT DO NOTHING",
+         "without a column list"),
+        (f"INSERT INTO {enroll.name} (user_id, note) SELECT 1, 'x' ON CONFLICT DO NOTHING",
+         'leaves key column "course_id" to its default'),
+    ]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(sql)
+        assert e.value.pgcode == "0A000"
+        assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+        assert why in e.value.diag.message_primary
+    conn.close()
