@@ -203,6 +203,25 @@ def test_prepared_with_server_side_binding(enroll):
     assert results[0][-2][:3] == [(1, 1), (2, 1), (3, 9)]
 
 
+def test_a_data_modifying_with_list_feeding_an_insert_that_skips_duplicates(enroll):
+    """The client's WITH list heads the proxy's statement, before the stage; its DELETE runs
+    once, and is undone with the statement when that fails."""
+    outcomes, (rows, src) = assert_same(enroll, [
+        "INSERT INTO {t}_src VALUES (1, 1), (2, 1), (1, 1)",
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (2, 1, 'old')",
+        "WITH d AS (DELETE FROM {t}_src WHERE u < 9 RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id, note) SELECT u, c, 'moved' FROM d "
+        "ON CONFLICT DO NOTHING RETURNING user_id, note",
+        "INSERT INTO {t}_src VALUES (3, 1), (NULL, 1)",
+        "WITH d AS (DELETE FROM {t}_src RETURNING u, c) "
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM d ON CONFLICT DO NOTHING",
+    ])
+    assert outcomes[2] == ("ok", "INSERT 0 1", [(1, "moved")])
+    assert outcomes[4][1]["sqlstate"] == "23502"
+    assert rows == [(1, 1, "moved"), (2, 1, "old")]
+    assert src == [(3, 1), (None, 1)]
+
+
 def test_forms_still_refused_name_the_guard(enroll):
     t = enroll.name
     conn = enroll.connect_proxy()
@@ -220,9 +239,9 @@ def test_forms_still_refused_name_the_guard(enroll):
         # the guarded INSERT inside a CTE
         f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING *) "
         f"SELECT * FROM x",
-        # skipping duplicates
+        # skipping duplicates without a column list (the stage holds the listed columns)
         f"WITH d AS (DELETE FROM {t}_src RETURNING u) "
-        f"INSERT INTO {t} (user_id, course_id) SELECT u, 1 FROM d ON CONFLICT DO NOTHING",
+        f"INSERT INTO {t} SELECT u, u, 1 FROM d ON CONFLICT DO NOTHING",
         # the guarded table written in the WITH list of a write to another table (these were
         # forwarded unchecked before)
         f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
