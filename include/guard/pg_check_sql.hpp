@@ -89,6 +89,11 @@ struct InsertRewrite {
 // convert a plain text on the way).
 std::string as_database_bytes_hex(const std::string& text_sql);
 
+// A GRANT of the proxy's temporary table `name` to every role: a session that changes its role
+// (SET ROLE, SET SESSION AUTHORIZATION) keeps using the table the first role made, which no
+// other session can see anyway.
+std::string temp_table_for_every_role(const std::string& name);
+
 // ` FROM [ONLY] <the table> [AS alias]`: ONLY for a plain table, whose inheritance children a
 // unique index does not cover.
 std::string from_table(const GuardTable& table, const std::string& alias);

@@ -14,11 +14,14 @@
 // The server must skip the rows whose key exists, or repeats an earlier row of the statement,
 // as a unique index would; the keys are only known once the client's rows are computed. The
 // client's INSERT is run into a stage, a temporary table of its columns with the table's types
-// (so that its values are assigned, cast and rejected exactly as by the table), and the table
-// is filled from the stage in the same statement:
+// (so that its values are assigned, cast and rejected exactly as by the table), returning the
+// staged rows' keys, which the session claims (waiting for another session's transaction that
+// writes one, as an index would make it wait); then the table is filled from the stage:
 //
-//   [<the client's WITH list>,] uniqguard_stage AS (INSERT INTO pg_temp.<stage> <the client's
-//     INSERT after the table's name, up to ON CONFLICT or RETURNING> RETURNING *),
+//   [<the client's WITH list>] INSERT INTO pg_temp.<stage> <the client's INSERT after the
+//     table's name, up to ON CONFLICT or RETURNING> RETURNING <the keys>  (late_skip_stage_fill)
+//
+//   WITH uniqguard_stage AS (DELETE FROM pg_temp.<stage> RETURNING *),    (late_skip_statement)
 //   uniqguard_s AS (<each staged row, and whether it is kept: the first with its key in the
 //     statement, and no row of the table has the key>),
 //   uniqguard_skip AS (INSERT INTO pg_temp.<skipped> <the other rows' keys>),
@@ -27,7 +30,7 @@
 //     [<the client's ON CONFLICT clause, when kept>] [RETURNING <the client's list>]
 //   <late_insert_sql's suffix>
 //
-// so that late_insert_sql's keys table, check and claims then apply to the rows inserted. A row
+// so that late_insert_sql's keys table and check then apply to the rows inserted. A row
 // with NULL in a NOT NULL column of the list is always passed on, so that the server reports
 // 23502 for it as it would before looking for a conflict.
 namespace uniqguard::guard {
@@ -64,7 +67,13 @@ std::string late_skip_stage_create(const GuardTable& table, const config::Guard&
 // rows are deleted as they are read.
 std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
                             const std::vector<std::string>& columns);
-// The statement above, up to late_insert_sql's suffix; `wrap_prefix` is late_insert_sql's
+// The first statement above; its rows are the staged keys, one per row in row order (hex of
+// their text in the database's encoding, NULL as NULL, as late_insert_sql's keys_probe).
+std::string late_skip_stage_fill(const GuardTable& table, const config::Guard& guard,
+                                 const LateSkipInsert& insert, std::string_view statement,
+                                 const LateSkipPieces& pieces,
+                                 std::vector<CopiedText>* copies = nullptr);
+// The second statement above, up to late_insert_sql's suffix; `wrap_prefix` is late_insert_sql's
 // hoisted prefix (`, uniqguard_ins AS (`). `copies` receives where the client's text landed.
 std::string late_skip_statement(const GuardTable& table, const config::Guard& guard,
                                 const LateSkipInsert& insert, std::string_view statement,

@@ -20,6 +20,7 @@
 // Owned by PgSession; used only from the session's strand.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -138,6 +139,19 @@ class PgGuard {
         std::uint64_t watch_seq = 0;      // the first part's last message (ReplyTracker)
         std::uint64_t ready = 0;          // the ReadyForQuery that ends its step (claims)
         std::uint32_t rewrite = 0;        // the rewritten text's id (error positions), 0: none
+        // An INSERT that skips duplicates: the first part filled the stage (its rows were the
+        // keys); this statement fills the table from it once they are claimed.
+        struct FromStage {
+            std::string statement;
+            bool rows_returned = false;
+            std::uint32_t extra_columns = 0;
+            std::vector<std::int16_t> result_formats;
+            bool describe = false;  // a simple Query's: its RowDescription asked for
+            std::uint32_t rewrite = 0;
+            std::string probe;  // the skipped rows, for the duplicate log
+            std::uint32_t probe_tag = 0;
+        };
+        std::optional<FromStage> from_stage;
     };
     struct Portal;
     struct PendingCheck;
@@ -287,8 +301,8 @@ class PgGuard {
     };
     std::optional<Interrupt> interrupt_;
     std::optional<LateResume> late_;
-    std::uint32_t late_rewrite_done_ = 0;  // forgotten at the next ReadyForQuery
-    bool lock_timeout_asked_ = false;      // for the message waiting now
+    std::array<std::uint32_t, 2> late_rewrites_done_{};  // forgotten at the next ReadyForQuery
+    bool lock_timeout_asked_ = false;                    // for the message waiting now
     // The waiting Query's SAVEPOINT / RELEASE / ROLLBACK TO is followed already.
     bool transaction_command_applied_ = false;
     std::optional<std::chrono::milliseconds> client_lock_timeout_;

@@ -23,13 +23,16 @@ std::optional<guard::LateSkipPieces> late_skip_pieces(std::string_view statement
 
 // What a late_insert plan that skips duplicates (WritePlan::late_skip) sends in place of
 // `statement` (the client's, or the text of a prepared one's Execute with its parameters
-// written in): late_insert_sql's parts (with the stage's creation in `prepare`), and the whole
-// wrapped statement, suffix included. `copies`: where `statement`'s text sits in it.
+// written in): late_insert_sql's parts (with the stage's creation in `prepare`), the stage's
+// filling (its rows: the keys to claim), and the statement from the stage into the table,
+// suffix included. The copies: where `statement`'s text sits in each.
 struct LateSkipWrapper {
     guard::LateInsertSql late;
+    std::string stage_fill;
+    std::vector<guard::CopiedText> stage_fill_copies;
     std::string text;
-    std::string skipped_probe;  // guard::late_skip_probe
     std::vector<guard::CopiedText> copies;
+    std::string skipped_probe;  // guard::late_skip_probe
 };
 std::optional<LateSkipWrapper> late_skip_wrapper(const WritePlan& plan, std::string_view statement,
                                                  bool nulls_distinct, sql::LexOptions lex = {});

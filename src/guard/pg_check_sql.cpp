@@ -74,6 +74,10 @@ std::string stored_as(const TableColumn& col, const std::string& v) {
 std::string row_marker() { return "'" + std::string(event_marker_prefix) + "' || uniqguard_row"; }
 }  // namespace
 
+std::string temp_table_for_every_role(const std::string& name) {
+    return "GRANT SELECT, INSERT, DELETE ON pg_temp." + name + " TO PUBLIC;";
+}
+
 std::string from_table(const GuardTable& table, const std::string& alias) {
     std::string out = (table.kind == 'r' ? " FROM ONLY " : " FROM ") + table.qualified_sql;
     if (!alias.empty()) out += " AS " + quote_identifier(alias);
@@ -503,9 +507,9 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     for (std::size_t i = 0; i < n; ++i)
         create += ", " + k(i) + " " + key_column(table, i).type_name;
     create += ")";
-    out.prepare =
-        do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) + ") IS NULL THEN " +
-                 create + "; END IF; " + std::string(extra_prepare) + "END");
+    out.prepare = do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) +
+                           ") IS NULL THEN " + create + "; " + temp_table_for_every_role(name) +
+                           " END IF; " + std::string(extra_prepare) + "END");
 
     std::string columns, stored;
     for (std::size_t i = 0; i < n; ++i) {

@@ -1,5 +1,6 @@
 #include "guard/pg_late_skip_sql.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -60,10 +61,11 @@ std::string late_skip_stage_create(const GuardTable& table, const config::Guard&
            ") IS NULL THEN CREATE TEMP TABLE " + name + " ON COMMIT DELETE ROWS AS SELECT " +
            column_list(columns, "") + from_table(table, "") +
            " WITH NO DATA; ALTER TABLE pg_temp." + name +
-           " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; END IF; " +
-           "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + skipped) +
-           ") IS NULL THEN CREATE TEMP TABLE " + skipped + " (uniqguard_row bigint" +
-           skipped_columns + ") ON COMMIT DELETE ROWS; END IF; ";
+           " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; " +
+           temp_table_for_every_role(name) + " END IF; IF pg_catalog.to_regclass(" +
+           quote_literal("pg_temp." + skipped) + ") IS NULL THEN CREATE TEMP TABLE " + skipped +
+           " (uniqguard_row bigint" + skipped_columns + ") ON COMMIT DELETE ROWS; " +
+           temp_table_for_every_role(skipped) + " END IF; ";
 }
 
 std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
@@ -79,21 +81,43 @@ std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
            " FROM uniqguard_d ORDER BY uniqguard_row";
 }
 
+namespace {
+// Appends `statement`'s [from, to) to `out`, noting where it landed.
+void copy_piece(std::string& out, std::string_view statement, std::size_t from, std::size_t to,
+                std::vector<CopiedText>* copies) {
+    if (to <= from) return;
+    if (copies) copies->push_back({out.size(), from, to - from});
+    out.append(statement.substr(from, to - from));
+}
+}  // namespace
+
+std::string late_skip_stage_fill(const GuardTable& table, const config::Guard& guard,
+                                 const LateSkipInsert& insert, std::string_view statement,
+                                 const LateSkipPieces& pieces, std::vector<CopiedText>* copies) {
+    std::string out;
+    copy_piece(out, statement, 0, pieces.with_end, copies);
+    out += "INSERT INTO pg_temp." + late_skip_stage_name(table, guard, insert.columns) + " ";
+    copy_piece(out, statement, pieces.target_end, pieces.source_end, copies);
+    out += "\nRETURNING ";
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
+        const std::string c = quote_identifier(table.columns[table.key_columns[i]].name);
+        out += (i ? ", " : "") + std::string("CASE WHEN ") + c + " IS NULL THEN NULL ELSE " +
+               as_database_bytes_hex("pg_catalog.format('%s', " + c + ")") + " END";
+    }
+    return out;
+}
+
 std::string late_skip_statement(const GuardTable& table, const config::Guard& guard,
                                 const LateSkipInsert& insert, std::string_view statement,
                                 const LateSkipPieces& pieces, std::string_view wrap_prefix,
                                 std::vector<CopiedText>* copies) {
     std::string out;
     auto copy = [&](std::size_t from, std::size_t to) {
-        if (to <= from) return;
-        if (copies) copies->push_back({out.size(), from, to - from});
-        out.append(statement.substr(from, to - from));
+        copy_piece(out, statement, from, to, copies);
     };
-    copy(0, pieces.with_end);
-    out += pieces.with_end > 0 ? ", " : "WITH ";
-    out += "uniqguard_stage AS (INSERT INTO pg_temp." +
-           late_skip_stage_name(table, guard, insert.columns) + " ";
-    copy(pieces.target_end, pieces.source_end);
+    // The stage holds this statement's rows only: each use takes them all out.
+    out += "WITH uniqguard_stage AS (DELETE FROM pg_temp." +
+           late_skip_stage_name(table, guard, insert.columns) + " RETURNING *)";
     const std::string op = insert.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
     std::string keys, first, in_table, skipped_keys;
     for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
@@ -103,14 +127,22 @@ std::string late_skip_statement(const GuardTable& table, const config::Guard& gu
         in_table += (i ? " AND " : "") + ("uniqguard_t." + c) + op + "s." + c;
         skipped_keys += ", pg_catalog.format('%s', " + c + ")";
     }
-    // A row with NULL in a NOT NULL column goes on, for the server's 23502.
+    // A row with NULL in a NOT NULL column goes on, for the server's 23502. A NOT NULL column
+    // left out of the list without a default is NULL in every row: every row goes on.
     std::string null_in_not_null;
     for (const auto& name : insert.columns)
         if (const auto* column = column_named(table, name); column && column->not_null)
             null_in_not_null += " OR s." + quote_identifier(name) + " IS NULL";
+    for (const auto& column : table.columns) {
+        const bool listed = std::find(insert.columns.begin(), insert.columns.end(), column.name) !=
+                            insert.columns.end();
+        if (!listed && column.not_null && !column.has_default && column.identity == 0 &&
+            !column.generated)
+            null_in_not_null = " OR true";
+    }
     // Each row with whether it goes on: the first with its key in the statement (a key with a
     // NULL is never a duplicate unless NULLS NOT DISTINCT) whose key the table does not have.
-    out += "\nRETURNING *), uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1" + first +
+    out += ", uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1" + first +
            ") AND NOT EXISTS (SELECT 1" + from_table(table, "uniqguard_t") + " WHERE " + in_table +
            "))" + null_in_not_null +
            " AS uniqguard_keep FROM (SELECT uniqguard_stage.*, pg_catalog.row_number() OVER "

@@ -139,6 +139,10 @@ struct PgGuard::Decision {
     // statement and the suffix (`copies`: where the client's text sits in it, origins counted
     // from the statement's start).
     std::string late_text;
+    // ...run after the stage's filling, whose rows are the keys (learn_tag's, in place of
+    // `learn`): the client's rows are computed, and their keys claimed, before any is written.
+    std::string stage_fill;
+    std::vector<guard::CopiedText> stage_fill_copies;
     // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
     // heads the wrapper; 0: before the statement).
     std::size_t wrap_at = 0;
@@ -1134,6 +1138,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         if (skip) {
             d.late_text = std::move(skip->text);
             d.copies = std::move(skip->copies);
+            d.stage_fill = std::move(skip->stage_fill);
+            d.stage_fill_copies = std::move(skip->stage_fill_copies);
             // The skipped rows, one duplicate-log line each.
             d.probe = std::move(skip->skipped_probe);
             d.probe_tag = remember(PendingCheck{.guard = &g,
@@ -1151,7 +1157,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         d.wrap_prefix = late.prefix;
         d.wrap_suffix = late.suffix;
         d.after = late.clear;
-        d.learn = late.keys_probe;
+        // (A skipping one's keys are the stage's, read as it is filled.)
+        if (!skip) d.learn = late.keys_probe;
         d.learn_tag = remember(PendingCheck{
             .guard = &g, .new_keys = true, .late = true, .claim_ready = claims_.next_ready()});
         d.tag = remember(PendingCheck{.guard = &g,
@@ -1782,7 +1789,13 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                 emit(d.pre, ReplyUse::drop, 0);
                 rewritten += ";\n";
                 if (!d.late_text.empty()) {
-                    // Built whole (an INSERT that skips duplicates).
+                    // Built whole (an INSERT that skips duplicates): the stage filled (its keys
+                    // claimed as they come), then the table from the stage.
+                    for (const auto& c : d.stage_fill_copies)
+                        segments.push_back(
+                            {st.trimmed.offset + c.origin, rewritten.size() + c.at, c.length});
+                    emit(d.stage_fill, ReplyUse::capture, d.learn_tag);
+                    rewritten += ";\n";
                     for (const auto& c : d.copies)
                         segments.push_back(
                             {st.trimmed.offset + c.origin, rewritten.size() + c.at, c.length});
@@ -1811,8 +1824,10 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                     emit(d.probe, ReplyUse::capture, d.probe_tag);
                     rewritten += ";\n";
                 }
-                emit(d.learn, ReplyUse::capture, d.learn_tag);
-                rewritten += ";\n";
+                if (!d.learn.empty()) {
+                    emit(d.learn, ReplyUse::capture, d.learn_tag);
+                    rewritten += ";\n";
+                }
                 emit(d.sql, ReplyUse::verdict, d.tag);
                 rewritten += ";\n";
                 emit(d.after, ReplyUse::drop, 0);
@@ -2435,20 +2450,41 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  .own_sync = statement.has_value(),
                  // (A Query is counted after this call; an Execute's is the next Sync's.)
                  .ready = claims_.next_ready()};
-    std::string wrapped;
-    if (!d.late_text.empty()) {
-        // Built whole (an INSERT that skips duplicates); the client's pieces in it are known.
-        if (statement) {
+    if (!d.stage_fill.empty()) {
+        // An INSERT that skips duplicates: its rows into the stage first, their keys claimed
+        // (resume_late may wait for them), then the table filled from the stage.
+        auto copied_into = [&](const std::string& sql,
+                               const std::vector<guard::CopiedText>& copies) -> std::uint32_t {
+            if (!statement) return 0;
             std::vector<RewriteSegment> segments;
-            for (const auto& c : d.copies)
+            for (const auto& c : copies)
                 segments.push_back({statement->offset + c.origin, c.at, c.length});
             const std::uint32_t id = next_rewrite_++ == 0 ? next_rewrite_++ : next_rewrite_ - 1;
-            rewrites_.insert_or_assign(
-                id, Rewrite{std::string(text), d.late_text, std::move(segments)});
-            l.rewrite = id;
-        }
-        wrapped = d.late_text;
-    } else if (statement) {
+            rewrites_.insert_or_assign(id, Rewrite{std::string(text), sql, std::move(segments)});
+            return id;
+        };
+        l.rewrite = copied_into(d.stage_fill, d.stage_fill_copies);
+        LateResume::FromStage then{.statement = d.late_text,
+                                   .rows_returned = d.rows_returned,
+                                   .extra_columns = d.extra_columns,
+                                   .result_formats = result_formats,
+                                   .describe = statement.has_value(),
+                                   .rewrite = copied_into(d.late_text, d.copies),
+                                   .probe = d.probe,
+                                   .probe_tag = d.probe_tag};
+        if (then.result_formats.size() > 1)
+            then.result_formats.resize(then.result_formats.size() + d.extra_columns, 0);
+        l.from_stage = std::move(then);
+        append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
+        append_proxy_statement(out, tracker, d.stage_fill, ReplyUse::capture, d.learn_tag, {},
+                               l.rewrite);
+        l.watch_seq = tracker.next_sequence() - 1;
+        pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
+        late_ = std::move(l);
+        return {.replaced = true, .resume = true};
+    }
+    std::string wrapped;
+    if (statement) {
         // A simple Query's one statement, copied: its errors' positions move back. A hoisted
         // WITH list (wrap_at) is copied first, unmoved.
         const std::string_view client = statement->text(text);
@@ -2468,7 +2504,7 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
         wrapped += d.wrap_prefix;
         wrapped.append(std::string_view(d.statement).substr(d.wrap_at));
     }
-    if (d.late_text.empty()) wrapped += d.wrap_suffix;
+    wrapped += d.wrap_suffix;
     // In the unnamed transaction step the client's Query would have had: the server keeps the
     // transaction open until the Sync resume_late sends after the check.
     append_proxy_statement(out, tracker, d.pre, ReplyUse::drop, 0);
@@ -2482,8 +2518,6 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
     } else {
         append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
     }
-    if (!d.probe.empty())
-        append_proxy_statement(out, tracker, d.probe, ReplyUse::capture, d.probe_tag);
     append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
     l.watch_seq = tracker.next_sequence() - 1;
     // Their replies now, not at a Sync: a Flush has none of its own.
@@ -2497,7 +2531,7 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
     auto& l = *late_;
     auto finish = [&] {
         if (l.own_sync) append_sync(out, tracker);
-        late_rewrite_done_ = l.rewrite;
+        late_rewrites_done_ = {l.rewrite, l.from_stage ? l.from_stage->rewrite : 0};
         late_.reset();
         // As for a message decided after a wait (on_client_message).
         interrupt_.reset();
@@ -2516,6 +2550,17 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
         // the check, raised by the server, so the statement's rows go with the transaction.
         append_proxy_statement(out, tracker, w.sql, ReplyUse::verdict, w.tag);
         return finish();
+    }
+    if (l.from_stage) {
+        // The table filled from the stage, now that its keys are this transaction's: its
+        // replies held for the check (with RETURNING, its rows stripped of the key columns).
+        const auto& f = *l.from_stage;
+        if (f.rows_returned)
+            append_proxy_statement(out, tracker, f.statement, ReplyUse::insert_rows,
+                                   f.extra_columns, f.result_formats, f.rewrite, f.describe);
+        else
+            append_proxy_statement(out, tracker, f.statement, ReplyUse::hold, 0, {}, f.rewrite);
+        append_proxy_statement(out, tracker, f.probe, ReplyUse::capture, f.probe_tag);
     }
     append_proxy_statement(out, tracker, l.check, ReplyUse::verdict, l.check_tag);
     append_proxy_statement(out, tracker, l.clear, ReplyUse::drop, 0);
@@ -2963,7 +3008,8 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.
-    if (late_rewrite_done_ != 0) rewrites_.erase(std::exchange(late_rewrite_done_, 0));
+    for (auto& id : late_rewrites_done_)
+        if (id != 0) rewrites_.erase(std::exchange(id, 0));
     if (status == pg::TransactionStatus::idle && nothing_owed) {
         close_writes();
         for (auto* g : truncated_) registry_->rebuild_keys(*g, "after a TRUNCATE");

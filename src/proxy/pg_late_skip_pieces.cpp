@@ -97,6 +97,8 @@ std::optional<LateSkipWrapper> late_skip_wrapper(const WritePlan& plan, std::str
     // Hoisted: the stage's CTE heads the wrapper, the client's WITH list (if any) before it.
     out.late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning, true,
                                       guard::late_skip_stage_create(table, cfg, t.columns));
+    out.stage_fill =
+        guard::late_skip_stage_fill(table, cfg, insert, statement, *pieces, &out.stage_fill_copies);
     out.text = guard::late_skip_statement(table, cfg, insert, statement, *pieces, out.late.prefix,
                                           &out.copies) +
                out.late.suffix;

@@ -272,9 +272,14 @@ std::optional<std::string> late_skip_unsupported(const sql::InsertStatement& ins
         if (!known) return " naming column \"" + name + "\", which the guard does not know";
         if (name.starts_with("uniqguard_")) return std::string(" with a column named uniqguard_…");
     }
-    for (std::size_t k : table.key_columns)
+    for (std::size_t k : table.key_columns) {
         if (!position_of(ins.columns, table.columns[k].name))
             return " that leaves key column \"" + table.columns[k].name + "\" to its default";
+        // The client's value is ignored: the key is the identity's next value.
+        if (ins.overriding == sql::Overriding::user_value && table.columns[k].identity != 0)
+            return " with OVERRIDING USER VALUE on identity key column \"" + table.columns[k].name +
+                   "\"";
+    }
     if (ins.has_with) {
         // The wrapper's CTE names would clash with the client's (42712).
         const auto at = insert_after_with(text, lex);

@@ -88,8 +88,8 @@ TEST_CASE("late_skip_statement: the stage, then the rows whose key is new, in or
     const auto out = guard::late_skip_statement(enroll_table(), enroll_guard(), ins, sql, *p,
                                                 ", uniqguard_ins AS (", &copies);
     CHECK(out ==
-          "WITH uniqguard_stage AS (INSERT INTO pg_temp." + stage +
-              "  AS e (user_id, course_id, note) SELECT a, b, 'x' FROM src \nRETURNING *), "
+          "WITH uniqguard_stage AS (DELETE FROM pg_temp." + stage +
+              " RETURNING *), "
               // each row, kept when first with its key and the key is not in the table
               "uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1 OR s.user_id IS NULL OR "
               "s.course_id IS NULL) AND NOT EXISTS (SELECT 1 FROM ONLY public.enroll AS "
@@ -109,9 +109,33 @@ TEST_CASE("late_skip_statement: the stage, then the rows whose key is new, in or
               "WHERE uniqguard_s.uniqguard_keep ORDER BY uniqguard_s.uniqguard_row\nON CONFLICT "
               "DO NOTHING\nRETURNING e.id");
     // Every piece of the client's text is where `copies` says.
-    REQUIRE(copies.size() == 4);
+    REQUIRE(copies.size() == 3);
     for (const auto& c : copies)
         CHECK(out.substr(c.at, c.length) == sql.substr(c.origin, c.length));
+
+    // The stage filled by the client's INSERT, its rows the staged keys.
+    copies.clear();
+    const auto fill =
+        guard::late_skip_stage_fill(enroll_table(), enroll_guard(), ins, sql, *p, &copies);
+    CHECK(fill == "INSERT INTO pg_temp." + stage +
+                      "  AS e (user_id, course_id, note) SELECT a, b, 'x' FROM src \nRETURNING "
+                      "CASE WHEN user_id IS NULL THEN NULL ELSE "
+                      "pg_catalog.encode(pg_catalog.convert_to(pg_catalog.format('%s', user_id), "
+                      "pg_catalog.getdatabaseencoding()), 'hex') END, CASE WHEN course_id IS NULL "
+                      "THEN NULL ELSE pg_catalog.encode(pg_catalog.convert_to(pg_catalog.format("
+                      "'%s', course_id), pg_catalog.getdatabaseencoding()), 'hex') END");
+    REQUIRE(copies.size() == 1);
+    CHECK(fill.substr(copies[0].at, copies[0].length) ==
+          " AS e (user_id, course_id, note) SELECT a, b, 'x' FROM src ");
+    // With a WITH list: it heads the filling, as the client wrote it.
+    const std::string with =
+        "WITH s AS (SELECT 1) INSERT INTO enroll (user_id, course_id, note) SELECT 1, 2, 'x' "
+        "FROM s";
+    auto w = proxy::late_skip_pieces(with, true, false, false);
+    REQUIRE(w);
+    CHECK(guard::late_skip_stage_fill(enroll_table(), enroll_guard(), ins, with, *w)
+              .starts_with("WITH s AS (SELECT 1) INSERT INTO pg_temp." + stage +
+                           "  (user_id, course_id, note) SELECT 1, 2, 'x' FROM s\nRETURNING "));
 
     // NULLS NOT DISTINCT: a NULL is a key like any other; the clause not kept.
     ins.nulls_distinct = false;
@@ -123,17 +147,23 @@ TEST_CASE("late_skip_statement: the stage, then the rows whose key is new, in or
     CHECK(nnd.find("ON CONFLICT") == std::string::npos);
 
     const auto create = guard::late_skip_stage_create(enroll_table(), enroll_guard(), ins.columns);
-    CHECK(create == "IF pg_catalog.to_regclass(E'pg_temp." + stage +
-                        "') IS NULL THEN CREATE TEMP TABLE " + stage +
-                        " ON COMMIT DELETE ROWS AS SELECT user_id, course_id, note FROM ONLY "
-                        "public.enroll WITH NO DATA; ALTER TABLE pg_temp." +
-                        stage +
-                        " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; END IF; "
-                        "IF pg_catalog.to_regclass(E'pg_temp.uniqguard_skipped_" +
-                        stage.substr(16) + "') IS NULL THEN CREATE TEMP TABLE uniqguard_skipped_" +
-                        stage.substr(16) +
-                        " (uniqguard_row bigint, uniqguard_k1 text, uniqguard_k2 text) ON COMMIT "
-                        "DELETE ROWS; END IF; ");
+    CHECK(
+        create ==
+        "IF pg_catalog.to_regclass(E'pg_temp." + stage + "') IS NULL THEN CREATE TEMP TABLE " +
+            stage +
+            " ON COMMIT DELETE ROWS AS SELECT user_id, course_id, note FROM ONLY "
+            "public.enroll WITH NO DATA; ALTER TABLE pg_temp." +
+            stage +
+            " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; GRANT SELECT, INSERT, "
+            "DELETE ON pg_temp." +
+            stage +
+            " TO PUBLIC; END IF; "
+            "IF pg_catalog.to_regclass(E'pg_temp.uniqguard_skipped_" +
+            stage.substr(16) + "') IS NULL THEN CREATE TEMP TABLE uniqguard_skipped_" +
+            stage.substr(16) +
+            " (uniqguard_row bigint, uniqguard_k1 text, uniqguard_k2 text) ON COMMIT "
+            "DELETE ROWS; GRANT SELECT, INSERT, DELETE ON pg_temp.uniqguard_skipped_" +
+            stage.substr(16) + " TO PUBLIC; END IF; ");
     const auto skipped = "uniqguard_skipped_" + stage.substr(16);
     CHECK(guard::late_skip_probe(enroll_table(), enroll_guard(), ins.columns) ==
           "WITH uniqguard_d AS (DELETE FROM pg_temp." + skipped +
