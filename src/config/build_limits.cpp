@@ -2,9 +2,20 @@
 
 namespace uniqguard::config {
 
-std::optional<std::string> refused_by_this_build(const Config&) {
-    // Nothing at present: MySQL guards run since the first slice of issue 6 (docs/mysql.md says
-    // which statement forms they refuse).
+std::optional<std::string> refused_by_this_build(const Config& cfg) {
+    // The PostgreSQL guard plans each statement against one guard of the table it writes: a
+    // second guard on that table would go unenforced. (audit, dedupe and check take several;
+    // MySQL/MariaDB guards do too.)
+    if (cfg.listen.protocol == Protocol::postgres)
+        for (std::size_t later = 0; later < cfg.guards.size(); ++later)
+            for (std::size_t earlier = 0; earlier < later; ++earlier)
+                if (cfg.guards[earlier].table == cfg.guards[later].table)
+                    return "guards " + cfg.guards[earlier].name + " and " +
+                           cfg.guards[later].name + " are on one table (" +
+                           cfg.guards[later].table +
+                           "): with listen.protocol = \"postgres\" this build enforces one "
+                           "guard per table, the second would not be enforced (audit, dedupe "
+                           "and check take several)";
     return std::nullopt;
 }
 

@@ -115,10 +115,8 @@ std::optional<ReadGuard> read_guard(const toml::table& table, std::string key_pr
 }
 
 // Two guards on one key would answer the same write twice; two guards with one name could not be
-// told apart in errors, logs and /guards. On PostgreSQL a statement is planned against one guard
-// of its table (the first), so a second guard on the table would go unenforced: refused.
-void reject_overlapping_guards(const std::vector<ReadGuard>& guards, Protocol protocol,
-                               const ReadContext& context) {
+// told apart in errors, logs and /guards.
+void reject_overlapping_guards(const std::vector<ReadGuard>& guards, const ReadContext& context) {
     for (std::size_t later = 0; later < guards.size(); ++later) {
         const ReadGuard& b = guards[later];
         for (std::size_t earlier = 0; earlier < later; ++earlier) {
@@ -129,14 +127,6 @@ void reject_overlapping_guards(const std::vector<ReadGuard>& guards, Protocol pr
                                            "same table and columns as " + a.key_prefix + " (line " +
                                                std::to_string(a.guard.source_line) + ")",
                                            "one guard per table and set of columns");
-            } else if (a.guard.table == b.guard.table && protocol == Protocol::postgres) {
-                context.diagnostics.report(
-                    b.guard.source_line, b.key_prefix + ".table",
-                    "same table as " + a.key_prefix + " (line " +
-                        std::to_string(a.guard.source_line) +
-                        "): with listen.protocol = \"postgres\" one guard per table is enforced "
-                        "so far, a second one would not be",
-                    "one guard per table (PostgreSQL)");
             }
             if (a.guard.name == b.guard.name) {
                 const std::string what = b.name_given ? "" : "the derived name ";
@@ -171,7 +161,7 @@ std::vector<Guard> read_guards(const toml::array& entries, Protocol protocol,
             read.push_back(std::move(*guard));
         }
     }
-    reject_overlapping_guards(read, protocol, context);
+    reject_overlapping_guards(read, context);
 
     std::vector<Guard> guards;
     guards.reserve(read.size());
