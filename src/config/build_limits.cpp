@@ -10,9 +10,8 @@ std::optional<std::string> refused_by_this_build(const Config& cfg) {
         for (std::size_t later = 0; later < cfg.guards.size(); ++later)
             for (std::size_t earlier = 0; earlier < later; ++earlier)
                 if (cfg.guards[earlier].table == cfg.guards[later].table)
-                    return "guards " + cfg.guards[earlier].name + " and " +
-                           cfg.guards[later].name + " are on one table (" +
-                           cfg.guards[later].table +
+                    return "guards " + cfg.guards[earlier].name + " and " + cfg.guards[later].name +
+                           " are on one table (" + cfg.guards[later].table +
                            "): with listen.protocol = \"postgres\" this build enforces one "
                            "guard per table, the second would not be enforced (audit, dedupe "
                            "and check take several)";
