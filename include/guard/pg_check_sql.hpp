@@ -89,6 +89,10 @@ struct InsertRewrite {
 // convert a plain text on the way).
 std::string as_database_bytes_hex(const std::string& text_sql);
 
+// True when an INSERT naming `columns` leaves out a NOT NULL column without a default (no
+// identity, not generated): every row it writes fails with 23502, before any conflict.
+bool leaves_not_null_column_null(const GuardTable& table, const std::vector<std::string>& columns);
+
 // A GRANT of the proxy's temporary table `name` to every role: a session that changes its role
 // (SET ROLE, SET SESSION AUTHORIZATION) keeps using the table the first role made, which no
 // other session can see anyway.

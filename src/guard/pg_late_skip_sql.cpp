@@ -1,6 +1,5 @@
 #include "guard/pg_late_skip_sql.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -133,13 +132,7 @@ std::string late_skip_statement(const GuardTable& table, const config::Guard& gu
     for (const auto& name : insert.columns)
         if (const auto* column = column_named(table, name); column && column->not_null)
             null_in_not_null += " OR s." + quote_identifier(name) + " IS NULL";
-    for (const auto& column : table.columns) {
-        const bool listed = std::find(insert.columns.begin(), insert.columns.end(), column.name) !=
-                            insert.columns.end();
-        if (!listed && column.not_null && !column.has_default && column.identity == 0 &&
-            !column.generated)
-            null_in_not_null = " OR true";
-    }
+    if (leaves_not_null_column_null(table, insert.columns)) null_in_not_null = " OR true";
     // Each row with whether it goes on: the first with its key in the statement (a key with a
     // NULL is never a duplicate unless NULLS NOT DISTINCT) whose key the table does not have.
     out += ", uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1" + first +

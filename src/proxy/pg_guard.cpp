@@ -1683,6 +1683,20 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
         if (masked && write && st.kind() == sql::StatementKind::copy &&
             (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
             *write = masked_copy_refusal(*write);  // its options' strings were masked
+        // A late INSERT that skips duplicates must claim its keys, and wait for the ones another
+        // transaction is writing, before it writes: among other statements of one string the
+        // proxy cannot wait (the rest is sent with it), and a key a plain INSERT holds
+        // uncommitted would be written twice.
+        if (write && write->kind == WritePlan::Kind::late_insert && write->late_skip &&
+            analysis.statements.size() != 1) {
+            const auto& cfg = write->guard->config();
+            write->kind = WritePlan::Kind::refuse;
+            write->refusal =
+                "uniqguard: an INSERT that skips duplicates and whose keys come late, in a query "
+                "string with other statements, on table \"" +
+                cfg.table + "\" is not enforced by guard \"" + cfg.name +
+                "\" yet; the statement was refused (send it as a query of its own)";
+        }
         if (write && write->kind == WritePlan::Kind::copy) {
             const auto& cfg = write->guard->config();
             std::string why;
@@ -1788,46 +1802,24 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                 copy_until(st.trimmed.offset);
                 emit(d.pre, ReplyUse::drop, 0);
                 rewritten += ";\n";
-                if (!d.late_text.empty()) {
-                    // Built whole (an INSERT that skips duplicates): the stage filled (its keys
-                    // claimed as they come), then the table from the stage.
-                    for (const auto& c : d.stage_fill_copies)
-                        segments.push_back(
-                            {st.trimmed.offset + c.origin, rewritten.size() + c.at, c.length});
-                    emit(d.stage_fill, ReplyUse::capture, d.learn_tag);
-                    rewritten += ";\n";
-                    for (const auto& c : d.copies)
-                        segments.push_back(
-                            {st.trimmed.offset + c.origin, rewritten.size() + c.at, c.length});
-                    copied = st.trimmed.end();
-                    emit(d.late_text, d.rows_returned ? ReplyUse::insert_rows : ReplyUse::hold,
-                         d.rows_returned ? d.extra_columns : 0);
-                } else {
-                    if (d.wrap_at > 0) {
-                        // The client's WITH list first, then the prefix and the rest of its
-                        // INSERT.
-                        segments.push_back({copied, rewritten.size(), d.wrap_at});
-                        rewritten.append(text.substr(copied, d.wrap_at));
-                        copied += d.wrap_at;
-                    }
-                    rewritten += d.wrap_prefix;
-                    segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
-                    rewritten.append(text.substr(copied, st.trimmed.end() - copied));
-                    copied = st.trimmed.end();
-                    if (d.rows_returned)
-                        emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
-                    else
-                        emit(d.wrap_suffix, ReplyUse::hold, 0);
+                if (d.wrap_at > 0) {
+                    // The client's WITH list first, then the prefix and the rest of its INSERT.
+                    segments.push_back({copied, rewritten.size(), d.wrap_at});
+                    rewritten.append(text.substr(copied, d.wrap_at));
+                    copied += d.wrap_at;
                 }
+                rewritten += d.wrap_prefix;
+                segments.push_back({copied, rewritten.size(), st.trimmed.end() - copied});
+                rewritten.append(text.substr(copied, st.trimmed.end() - copied));
+                copied = st.trimmed.end();
+                if (d.rows_returned)
+                    emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
+                else
+                    emit(d.wrap_suffix, ReplyUse::hold, 0);
                 rewritten += ";\n";
-                if (!d.probe.empty()) {
-                    emit(d.probe, ReplyUse::capture, d.probe_tag);
-                    rewritten += ";\n";
-                }
-                if (!d.learn.empty()) {
-                    emit(d.learn, ReplyUse::capture, d.learn_tag);
-                    rewritten += ";\n";
-                }
+                // (Never one that skips duplicates: alone in its Query only, see above.)
+                emit(d.learn, ReplyUse::capture, d.learn_tag);
+                rewritten += ";\n";
                 emit(d.sql, ReplyUse::verdict, d.tag);
                 rewritten += ";\n";
                 emit(d.after, ReplyUse::drop, 0);
