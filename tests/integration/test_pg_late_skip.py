@@ -353,3 +353,26 @@ def test_a_session_that_changes_its_role_keeps_using_the_proxys_tables(enroll):
     ])
     assert [o[1] for o in outcomes[1:5]] == ["INSERT 0 1", "SET", "INSERT 0 1", "INSERT 0 1"]
     assert [r[:2] for r in rows] == [(1, 1), (2, 1), (3, 1)]
+
+
+def test_an_inference_where_on_the_key_infers_it_as_the_index(enroll):
+    """A unique index on the key satisfies any inference predicate: `ON CONFLICT (key) WHERE …
+    DO NOTHING` skips as on the key (it was 42P10 through the proxy before)."""
+    clause = "ON CONFLICT (user_id, course_id) WHERE note IS NULL DO NOTHING"
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 1) " + clause,
+        "INSERT INTO {t} (user_id, course_id, note) VALUES (1, 1, 'v'), (2, 1, 'v') " + clause,
+        "INSERT INTO {t} (user_id, course_id, note) SELECT g, 1, 's' FROM generate_series(1, 3) g "
+        + clause + " RETURNING user_id",
+    ])
+    assert [o[1] for o in outcomes] == ["INSERT 0 1", "INSERT 0 1", "INSERT 0 1"]
+    assert outcomes[2][2] == [(3,)]
+    assert rows == [(1, 1, None), (2, 1, "v"), (3, 1, "s")]
+    import psycopg
+    seen = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            cur = conn.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%s, %s) "
+                               + clause, (2, 1))
+            seen.append(cur.statusmessage)
+    assert seen == ["INSERT 0 0", "INSERT 0 0"]
