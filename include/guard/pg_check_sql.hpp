@@ -93,6 +93,10 @@ std::string as_database_bytes_hex(const std::string& text_sql);
 // identity, not generated): every row it writes fails with 23502, before any conflict.
 bool leaves_not_null_column_null(const GuardTable& table, const std::vector<std::string>& columns);
 
+// The name of a temporary table of the proxy's: `prefix` and a hash of `parts` (what the table's
+// shape depends on, so that another shape gets another table).
+std::string temp_table_name(std::string_view prefix, const std::vector<std::string>& parts);
+
 // A GRANT of the proxy's temporary table `name` to every role: a session that changes its role
 // (SET ROLE, SET SESSION AUTHORIZATION) keeps using the table the first role made, which no
 // other session can see anyway.

@@ -84,6 +84,17 @@ bool leaves_not_null_column_null(const GuardTable& table, const std::vector<std:
     return false;
 }
 
+std::string temp_table_name(std::string_view prefix, const std::vector<std::string>& parts) {
+    std::uint32_t h = 2166136261u;  // FNV-1a, each part ended by 0xff
+    for (const auto& part : parts) {
+        for (unsigned char c : part) h = (h ^ c) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+    }
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", h);
+    return std::string(prefix) + hex;
+}
+
 std::string temp_table_for_every_role(const std::string& name) {
     return "GRANT SELECT, INSERT, DELETE ON pg_temp." + name + " TO PUBLIC;";
 }
@@ -489,17 +500,10 @@ std::string lock_text(TypeKind kind, const std::string& v) {
 // The session's keys table of this guard: its name changes with the key columns' types, so
 // that a table altered meanwhile gets a new one.
 std::string late_keys_table(const GuardTable& table, const config::Guard& guard) {
-    std::uint32_t h = 2166136261u;  // FNV-1a
-    auto mix = [&h](std::string_view s) {
-        for (unsigned char c : s) h = (h ^ c) * 16777619u;
-        h = (h ^ 0xffu) * 16777619u;
-    };
-    mix(guard.name);
-    mix(table.qualified_sql);
-    for (std::size_t i = 0; i < table.key_columns.size(); ++i) mix(key_column(table, i).type_name);
-    char hex[9];
-    std::snprintf(hex, sizeof hex, "%08x", h);
-    return std::string("uniqguard_late_") + hex;
+    std::vector<std::string> parts{guard.name, table.qualified_sql};
+    for (std::size_t i = 0; i < table.key_columns.size(); ++i)
+        parts.push_back(key_column(table, i).type_name);
+    return temp_table_name("uniqguard_late_", parts);
 }
 }  // namespace
 

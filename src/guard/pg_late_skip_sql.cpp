@@ -1,7 +1,5 @@
 #include "guard/pg_late_skip_sql.hpp"
 
-#include <cstdint>
-#include <cstdio>
 
 #include "guard/pg_sql_literal.hpp"
 
@@ -24,21 +22,13 @@ std::string column_list(const std::vector<std::string>& columns, const std::stri
 
 std::string late_skip_stage_name(const GuardTable& table, const config::Guard& guard,
                                  const std::vector<std::string>& columns) {
-    std::uint32_t h = 2166136261u;  // FNV-1a
-    auto mix = [&h](std::string_view s) {
-        for (unsigned char c : s) h = (h ^ c) * 16777619u;
-        h = (h ^ 0xffu) * 16777619u;
-    };
-    mix(guard.name);
-    mix(table.qualified_sql);
+    std::vector<std::string> parts{guard.name, table.qualified_sql};
     for (const auto& name : columns) {
-        mix(name);
+        parts.push_back(name);
         const auto* column = column_named(table, name);
-        mix(column ? column->type_name : std::string());
+        parts.push_back(column ? column->type_name : std::string());
     }
-    char hex[9];
-    std::snprintf(hex, sizeof hex, "%08x", h);
-    return std::string("uniqguard_stage_") + hex;
+    return temp_table_name("uniqguard_stage_", parts);
 }
 
 std::string late_skip_skipped_table(const GuardTable& table, const config::Guard& guard,

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from harness import pgwire
-from harness.guarded import GuardedTable, outcome
+from harness.guarded import GuardedTable, assert_same_as_twin as assert_same
 
 ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
           "note text")
@@ -22,30 +22,6 @@ ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL D
 def enroll(pg, make_proxy, request):
     name = "l_" + request.node.name.replace("test_", "")[:40].lower()
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
-
-
-def run_both(gt, script, autocommit=True):
-    """The outcomes of `script` through the proxy and on the twin, and the rows each table holds
-    at the end (user_id, course_id, note)."""
-    results = []
-    for connect in (gt.connect_proxy, gt.connect_twin):
-        conn = connect()
-        conn.autocommit = autocommit
-        cur = conn.cursor()
-        results.append([outcome(cur, s.format(t=gt.name)) for s in script])
-        conn.rollback() if not autocommit else None
-        cur.execute(f"SELECT user_id, course_id, note FROM {gt.name} ORDER BY 1, 2, 3")
-        results.append(cur.fetchall())
-        conn.close()
-    return results
-
-
-def assert_same(gt, script, autocommit=True):
-    via_proxy, proxy_rows, twin, twin_rows = run_both(gt, script, autocommit)
-    for i, (a, b) in enumerate(zip(via_proxy, twin)):
-        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
-    assert proxy_rows == twin_rows
-    return via_proxy, proxy_rows
 
 
 def test_insert_select_of_new_keys_passes_and_of_an_existing_key_is_rejected(enroll):

@@ -12,7 +12,7 @@ import time
 import psycopg2
 import pytest
 
-from harness.guarded import GuardedTable, outcome
+from harness.guarded import GuardedTable, assert_same_as_twin as assert_same
 
 ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
           "note text")
@@ -28,29 +28,6 @@ def enroll(pg, make_proxy, request):
 def enroll_ignore(pg, make_proxy, request):
     name = "si_" + request.node.name.replace("test_", "")[:40].lower()
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"], action="ignore")
-
-
-def run(connect, table, script, autocommit=True):
-    conn = connect()
-    conn.autocommit = autocommit
-    cur = conn.cursor()
-    seen = [outcome(cur, s.format(t=table)) for s in script]
-    if not autocommit:
-        conn.rollback()
-    cur.execute(f"SELECT user_id, course_id, note FROM {table} ORDER BY 1, 2, 3")
-    rows = cur.fetchall()
-    conn.close()
-    return seen, rows
-
-
-def assert_same(gt, script, twin_script=None, autocommit=True):
-    """`script` through the proxy and `twin_script` (default: the same) on the twin."""
-    via_proxy, proxy_rows = run(gt.connect_proxy, gt.name, script, autocommit)
-    twin, twin_rows = run(gt.connect_twin, gt.name, twin_script or script, autocommit)
-    for i, (a, b) in enumerate(zip(via_proxy, twin)):
-        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
-    assert proxy_rows == twin_rows
-    return via_proxy, proxy_rows
 
 
 def logged(gt):

@@ -116,3 +116,31 @@ def outcome(cur, sql, params=None):
         if fields["detail"] and fields["detail"].startswith("Failing row contains ("):
             fields["detail"] = "Failing row contains (<id>," + fields["detail"].split(",", 1)[1]
         return ("error", fields)
+
+
+def script_outcomes(connect, table, script, autocommit=True,
+                    rows_sql="SELECT user_id, course_id, note FROM {t} ORDER BY 1, 2, 3"):
+    """The outcome of each statement of `script` ({t}: `table`) on one new connection, and the
+    rows `rows_sql` reads at the end (after a rollback when not in autocommit)."""
+    conn = connect()
+    conn.autocommit = autocommit
+    cur = conn.cursor()
+    seen = [outcome(cur, s.format(t=table)) for s in script]
+    if not autocommit:
+        conn.rollback()
+    cur.execute(rows_sql.format(t=table))
+    rows = cur.fetchall()
+    conn.close()
+    return seen, rows
+
+
+def assert_same_as_twin(gt, script, twin_script=None, autocommit=True):
+    """`script` through the proxy and `twin_script` (default: the same) on the twin with the
+    real index: the same outcome statement by statement, and the same rows at the end. Returns
+    the proxy's outcomes and rows."""
+    via_proxy, proxy_rows = script_outcomes(gt.connect_proxy, gt.name, script, autocommit)
+    twin, twin_rows = script_outcomes(gt.connect_twin, gt.name, twin_script or script, autocommit)
+    for i, (a, b) in enumerate(zip(via_proxy, twin)):
+        assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
+    assert proxy_rows == twin_rows
+    return via_proxy, proxy_rows

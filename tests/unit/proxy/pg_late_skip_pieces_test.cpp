@@ -4,34 +4,17 @@
 #include <string>
 
 #include "guard/pg_late_skip_sql.hpp"
+#include "pg_enroll_fixture.hpp"
 
 using namespace uniqguard;
+using uniqguard::test::enroll_guard;
+using uniqguard::test::enroll_table;
 
 namespace {
 std::string piece(std::string_view sql, std::size_t begin, std::size_t end) {
     return std::string(sql.substr(begin, end - begin));
 }
 
-config::Guard enroll_guard() {
-    config::Guard g;
-    g.table = "public.enroll";
-    g.columns = {"user_id", "course_id"};
-    g.name = "enroll_key";
-    return g;
-}
-
-guard::GuardTable enroll_table() {
-    guard::GuardTable t;
-    t.schema = "public";
-    t.name = "enroll";
-    t.qualified_sql = "public.enroll";
-    t.columns = {{.name = "id", .type_name = "integer", .not_null = true, .has_default = true},
-                 {.name = "user_id", .type_name = "integer", .not_null = true},
-                 {.name = "course_id", .type_name = "integer"},
-                 {.name = "note", .type_name = "text"}};
-    t.key_columns = {1, 2};
-    return t;
-}
 }  // namespace
 
 TEST_CASE("late_skip_pieces finds the parts of a skipping INSERT by its tokens", "[pg_late_skip]") {
@@ -94,7 +77,8 @@ TEST_CASE("late_skip_statement: the stage, then the rows whose key is new, in or
               "uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1 OR s.user_id IS NULL OR "
               "s.course_id IS NULL) AND NOT EXISTS (SELECT 1 FROM ONLY public.enroll AS "
               "uniqguard_t WHERE uniqguard_t.user_id = s.user_id AND uniqguard_t.course_id = "
-              "s.course_id)) OR s.user_id IS NULL AS uniqguard_keep FROM (SELECT "
+              "s.course_id)) OR s.user_id IS NULL OR s.course_id IS NULL AS uniqguard_keep FROM "
+              "(SELECT "
               "uniqguard_stage.*, pg_catalog.row_number() OVER (PARTITION BY user_id, course_id "
               "ORDER BY uniqguard_stage.uniqguard_row) AS uniqguard_nth FROM uniqguard_stage) AS "
               "s), "

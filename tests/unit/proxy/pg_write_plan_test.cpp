@@ -4,40 +4,15 @@
 #include <tuple>
 
 #include "guard/pg_check_sql.hpp"
+#include "pg_enroll_fixture.hpp"
 #include "sql/postgres_parser.hpp"
 
 using namespace uniqguard;
 using namespace uniqguard::proxy;
+using uniqguard::test::enroll_guard;
+using uniqguard::test::enroll_table;
 
 namespace {
-config::Guard enroll_guard(config::GuardAction action = config::GuardAction::reject) {
-    config::Guard g;
-    g.table = "public.enroll";
-    g.columns = {"user_id", "course_id"};
-    g.name = "enroll_key";
-    g.action = action;
-    return g;
-}
-
-guard::GuardTable enroll_table() {
-    guard::GuardTable t;
-    t.schema = "public";
-    t.name = "enroll";
-    t.qualified_sql = "public.enroll";
-    t.columns = {{.name = "id",
-                  .type_name = "integer",
-                  .type_oid = 23,
-                  .not_null = true,
-                  .has_default = true},
-                 {.name = "user_id", .type_name = "integer", .type_oid = 23, .not_null = true},
-                 {.name = "course_id", .type_name = "integer", .type_oid = 23, .not_null = true},
-                 {.name = "note", .type_name = "text", .type_oid = 25}};
-    t.key_columns = {1, 2};
-    t.key_types = {guard::ColumnType{.kind = guard::TypeKind::int4},
-                   guard::ColumnType{.kind = guard::TypeKind::int4}};
-    return t;
-}
-
 struct Fixture {
     explicit Fixture(config::GuardAction action = config::GuardAction::reject)
         : registry({enroll_guard(action)}) {
