@@ -1,6 +1,5 @@
 #include "guard/pg_late_skip_sql.hpp"
 
-
 #include "guard/pg_sql_literal.hpp"
 
 namespace uniqguard::guard {
