@@ -51,22 +51,28 @@ struct LateSkipInsert {
     std::vector<std::string> columns;   // the column list, as resolved; every key column is in it
     std::string overriding;             // "", "OVERRIDING SYSTEM VALUE", "OVERRIDING USER VALUE"
     bool keep_conflict_clause = false;  // the client's ON CONFLICT goes on the table's INSERT
+    // The client gave no column list: `columns` are all the table's, and the stage takes the
+    // table's defaults (LIKE … INCLUDING DEFAULTS, NOT NULL dropped), since its rows fill the
+    // first columns only; no identity or generated column (refused before).
+    bool every_column = false;
     bool nulls_distinct = true;
 };
 
 // The stage's name (in pg_temp): it changes with the table, the columns and their types, so
 // that a table altered meanwhile gets a new one.
 std::string late_skip_stage_name(const GuardTable& table, const config::Guard& guard,
-                                 const std::vector<std::string>& columns);
+                                 const std::vector<std::string>& columns,
+                                 bool every_column = false);
 // PL/pgSQL statements for late_insert_sql's DO block (`extra_prepare`): the stage created on
 // first use, its rows deleted at each commit.
 std::string late_skip_stage_create(const GuardTable& table, const config::Guard& guard,
-                                   const std::vector<std::string>& columns);
+                                   const std::vector<std::string>& columns,
+                                   bool every_column = false);
 // The rows the statement skipped, one per row in row order: the key columns' values as text
 // (hex of their bytes in the database's encoding; NULL as NULL), for the duplicate log; the
 // rows are deleted as they are read.
 std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
-                            const std::vector<std::string>& columns);
+                            const std::vector<std::string>& columns, bool every_column = false);
 // The first statement above; its rows are the staged keys, one per row in row order (hex of
 // their text in the database's encoding, NULL as NULL, as late_insert_sql's keys_probe).
 std::string late_skip_stage_fill(const GuardTable& table, const config::Guard& guard,

@@ -92,6 +92,8 @@ struct WritePlan {
     bool late_skip = false;
     bool late_with = false;      // ...the INSERT has a WITH list (hoisted to the wrapper's top)
     bool late_conflict = false;  // ...and an ON CONFLICT clause (kept or dropped)
+    // ...and no column list: `insert_text.columns` are the table's, the stage has its defaults.
+    bool late_skip_every_column = false;
     // update: per key column, the value set, or (update_assigned false) the row's own
     std::vector<ValueSource> update_key;
     std::vector<bool> update_assigned;

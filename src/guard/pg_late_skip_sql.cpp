@@ -20,8 +20,9 @@ std::string column_list(const std::vector<std::string>& columns, const std::stri
 }  // namespace
 
 std::string late_skip_stage_name(const GuardTable& table, const config::Guard& guard,
-                                 const std::vector<std::string>& columns) {
+                                 const std::vector<std::string>& columns, bool every_column) {
     std::vector<std::string> parts{guard.name, table.qualified_sql};
+    if (every_column) parts.push_back("(every column, with the defaults)");
     for (const auto& name : columns) {
         parts.push_back(name);
         const auto* column = column_named(table, name);
@@ -30,25 +31,40 @@ std::string late_skip_stage_name(const GuardTable& table, const config::Guard& g
     return temp_table_name("uniqguard_stage_", parts);
 }
 
+namespace {
 std::string late_skip_skipped_table(const GuardTable& table, const config::Guard& guard,
-                                    const std::vector<std::string>& columns) {
-    return "uniqguard_skipped_" + late_skip_stage_name(table, guard, columns).substr(16);
+                                    const std::vector<std::string>& columns, bool every_column) {
+    return "uniqguard_skipped_" +
+           late_skip_stage_name(table, guard, columns, every_column).substr(16);
 }
+}  // namespace
 
 std::string late_skip_stage_create(const GuardTable& table, const config::Guard& guard,
-                                   const std::vector<std::string>& columns) {
-    const std::string name = late_skip_stage_name(table, guard, columns);
-    const std::string skipped = late_skip_skipped_table(table, guard, columns);
+                                   const std::vector<std::string>& columns, bool every_column) {
+    const std::string name = late_skip_stage_name(table, guard, columns, every_column);
+    const std::string skipped = late_skip_skipped_table(table, guard, columns, every_column);
     std::string skipped_columns;
     for (std::size_t i = 0; i < table.key_columns.size(); ++i)
         skipped_columns += ", uniqguard_k" + std::to_string(i + 1) + " text";
     // The columns with the table's types (a domain stays a domain, a length stays), without
     // NOT NULL, CHECK or defaults: the INSERT into the table applies those. The identity column
     // numbers the rows in the order the client's INSERT produced them.
-    return "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) +
-           ") IS NULL THEN CREATE TEMP TABLE " + name + " ON COMMIT DELETE ROWS AS SELECT " +
-           column_list(columns, "") + from_table(table, "") +
-           " WITH NO DATA; ALTER TABLE pg_temp." + name +
+    std::string create = "CREATE TEMP TABLE " + name + " ON COMMIT DELETE ROWS AS SELECT " +
+                         column_list(columns, "") + from_table(table, "") + " WITH NO DATA; ";
+    if (every_column) {
+        // The client's rows fill the first columns, the others take the table's defaults here
+        // (a sequence's next value too, as the table's INSERT would take it for every row).
+        create = "CREATE TEMP TABLE " + name + " (LIKE " + table.qualified_sql +
+                 " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ";
+        std::string not_null;
+        for (const auto& c : table.columns)
+            if (c.not_null)
+                not_null += (not_null.empty() ? "" : ", ") + std::string("ALTER COLUMN ") +
+                            quote_identifier(c.name) + " DROP NOT NULL";
+        if (!not_null.empty()) create += "ALTER TABLE pg_temp." + name + " " + not_null + "; ";
+    }
+    return "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) + ") IS NULL THEN " +
+           create + "ALTER TABLE pg_temp." + name +
            " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; " +
            temp_table_for_every_role(name) + " END IF; IF pg_catalog.to_regclass(" +
            quote_literal("pg_temp." + skipped) + ") IS NULL THEN CREATE TEMP TABLE " + skipped +
@@ -57,7 +73,7 @@ std::string late_skip_stage_create(const GuardTable& table, const config::Guard&
 }
 
 std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
-                            const std::vector<std::string>& columns) {
+                            const std::vector<std::string>& columns, bool every_column) {
     std::string values;
     for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
         const std::string k = "uniqguard_k" + std::to_string(i + 1);
@@ -65,8 +81,8 @@ std::string late_skip_probe(const GuardTable& table, const config::Guard& guard,
                   as_database_bytes_hex(k) + " END";
     }
     return "WITH uniqguard_d AS (DELETE FROM pg_temp." +
-           late_skip_skipped_table(table, guard, columns) + " RETURNING *) SELECT " + values +
-           " FROM uniqguard_d ORDER BY uniqguard_row";
+           late_skip_skipped_table(table, guard, columns, every_column) + " RETURNING *) SELECT " +
+           values + " FROM uniqguard_d ORDER BY uniqguard_row";
 }
 
 namespace {
@@ -84,7 +100,8 @@ std::string late_skip_stage_fill(const GuardTable& table, const config::Guard& g
                                  const LateSkipPieces& pieces, std::vector<CopiedText>* copies) {
     std::string out;
     copy_piece(out, statement, 0, pieces.with_end, copies);
-    out += "INSERT INTO pg_temp." + late_skip_stage_name(table, guard, insert.columns) + " ";
+    out += "INSERT INTO pg_temp." +
+           late_skip_stage_name(table, guard, insert.columns, insert.every_column) + " ";
     copy_piece(out, statement, pieces.target_end, pieces.source_end, copies);
     out += "\nRETURNING ";
     for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
@@ -105,7 +122,8 @@ std::string late_skip_statement(const GuardTable& table, const config::Guard& gu
     };
     // The stage holds this statement's rows only: each use takes them all out.
     out += "WITH uniqguard_stage AS (DELETE FROM pg_temp." +
-           late_skip_stage_name(table, guard, insert.columns) + " RETURNING *)";
+           late_skip_stage_name(table, guard, insert.columns, insert.every_column) +
+           " RETURNING *)";
     const std::string op = insert.nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
     std::string keys, first, in_table, skipped_keys;
     for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
@@ -134,8 +152,8 @@ std::string late_skip_statement(const GuardTable& table, const config::Guard& gu
            // The skipped rows' keys, for the duplicate log (late_skip_probe); a data-modifying
            // CTE, so it runs whatever the rest reads.
            "uniqguard_skip AS (INSERT INTO pg_temp." +
-           late_skip_skipped_table(table, guard, insert.columns) + " SELECT uniqguard_row" +
-           skipped_keys + " FROM uniqguard_s WHERE NOT uniqguard_keep)";
+           late_skip_skipped_table(table, guard, insert.columns, insert.every_column) +
+           " SELECT uniqguard_row" + skipped_keys + " FROM uniqguard_s WHERE NOT uniqguard_keep)";
     out += wrap_prefix;
     out += "INSERT INTO ";
     copy(pieces.target_begin, pieces.target_end);

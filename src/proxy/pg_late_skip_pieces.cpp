@@ -92,17 +92,19 @@ std::optional<LateSkipWrapper> late_skip_wrapper(const WritePlan& plan, std::str
                       : t.overriding == sql::Overriding::user_value ? "OVERRIDING USER VALUE"
                                                                     : "",
         .keep_conflict_clause = !plan.conflict_clause.empty(),
+        .every_column = plan.late_skip_every_column,
         .nulls_distinct = nulls_distinct};
     LateSkipWrapper out;
     // Hoisted: the stage's CTE heads the wrapper, the client's WITH list (if any) before it.
-    out.late = guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning, true,
-                                      guard::late_skip_stage_create(table, cfg, t.columns));
+    out.late = guard::late_insert_sql(
+        table, cfg, nulls_distinct, plan.late_returning, true,
+        guard::late_skip_stage_create(table, cfg, t.columns, insert.every_column));
     out.stage_fill =
         guard::late_skip_stage_fill(table, cfg, insert, statement, *pieces, &out.stage_fill_copies);
     out.text = guard::late_skip_statement(table, cfg, insert, statement, *pieces, out.late.prefix,
                                           &out.copies) +
                out.late.suffix;
-    out.skipped_probe = guard::late_skip_probe(table, cfg, t.columns);
+    out.skipped_probe = guard::late_skip_probe(table, cfg, t.columns, insert.every_column);
     return out;
 }
 

@@ -258,8 +258,13 @@ std::optional<std::string> late_skip_unsupported(const sql::InsertStatement& ins
                                                  const guard::GuardTable& table,
                                                  sql::LexOptions lex, std::string_view text) {
     if (ins.default_values) return std::string(" with DEFAULT VALUES");
-    // The stage has the listed columns only: without a list, the rows' width is the server's.
-    if (ins.columns.empty()) return std::string(" without a column list");
+    // Without a list the stage has every column and the table's defaults (the rows' width is
+    // the server's to know): an identity or generated column would not be the table's there.
+    if (ins.columns.empty())
+        for (const auto& c : table.columns)
+            if (c.identity != 0 || c.generated)
+                return " without a column list, on a table with identity or generated column \"" +
+                       c.name + "\"";
     // The stage has no defaults: DEFAULT there would not be the table's.
     if (rows_have_default(ins)) return std::string(" with DEFAULT among its values");
     for (std::size_t i = 0; i < ins.columns.size(); ++i) {
@@ -273,7 +278,7 @@ std::optional<std::string> late_skip_unsupported(const sql::InsertStatement& ins
         if (name.starts_with("uniqguard_")) return std::string(" with a column named uniqguard_…");
     }
     for (std::size_t k : table.key_columns) {
-        if (!position_of(ins.columns, table.columns[k].name))
+        if (!ins.columns.empty() && !position_of(ins.columns, table.columns[k].name))
             return " that leaves key column \"" + table.columns[k].name + "\" to its default";
         // The client's value is ignored: the key is the identity's next value.
         if (ins.overriding == sql::Overriding::user_value && table.columns[k].identity != 0)
@@ -413,6 +418,10 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             late_plan.must_rewrite = p.must_rewrite;
             late_plan.insert_text.alias = ins.alias;
             late_plan.insert_text.columns = ins.columns;
+            if (ins.columns.empty()) {
+                late_plan.late_skip_every_column = true;
+                for (const auto& c : table.columns) late_plan.insert_text.columns.push_back(c.name);
+            }
             late_plan.insert_text.overriding = ins.overriding;
             late_plan.refusal = unenforced(g, skipping + " with a parameter of this type");
         }

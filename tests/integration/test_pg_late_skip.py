@@ -222,8 +222,6 @@ def test_forms_the_stage_cannot_take_are_refused_naming_the_guard(enroll):
     conn.autocommit = True
     cur = conn.cursor()
     for sql, why in [
-        (f"INSERT INTO {enroll.name} SELECT 1, 1, 1 ON CONFLICT DO NOTHING",
-         "without a column list"),
         (f"INSERT INTO {enroll.name} (user_id, note) SELECT 1, 'x' ON CONFLICT DO NOTHING",
          'leaves key column "course_id" to its default'),
     ]:
@@ -353,3 +351,26 @@ def test_an_inference_where_on_the_key_infers_it_as_the_index(enroll):
                                + clause, (2, 1))
             seen.append(cur.statusmessage)
     assert seen == ["INSERT 0 0", "INSERT 0 0"]
+
+
+def test_without_a_column_list_the_rows_fill_the_first_columns_and_defaults_the_rest(pg,
+                                                                                    make_proxy):
+    """`INSERT INTO t SELECT * FROM …` skips as on the index: the stage is made LIKE the table
+    with its defaults, so the columns the rows leave out get the table's defaults."""
+    gt = GuardedTable(pg, make_proxy, "s_no_column_list",
+                      "id serial, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
+                      "note text DEFAULT 'dflt', added boolean NOT NULL DEFAULT true",
+                      ["user_id", "course_id"])
+    outcomes, rows = assert_same(gt, [
+        "INSERT INTO {t} VALUES (1, 1, 1, 'first')",
+        "INSERT INTO {t} SELECT g + 10, g % 2, 1 FROM generate_series(0, 3) g "
+        "ON CONFLICT DO NOTHING RETURNING id, user_id, note, added",
+        "INSERT INTO {t} SELECT 20, 1, 1, 'x', false ON CONFLICT (user_id, course_id) DO NOTHING",
+        "INSERT INTO {t} SELECT 21, 5, NULL ON CONFLICT DO NOTHING",
+        "INSERT INTO {t} (user_id, course_id) VALUES (8, 8) RETURNING id",
+    ], rows_sql="SELECT id, user_id, course_id, note, added FROM {t} ORDER BY 1, 2")
+    assert outcomes[1] == ("ok", "INSERT 0 1", [(10, 0, "dflt", True)])
+    assert outcomes[2] == ("ok", "INSERT 0 0", None)
+    assert outcomes[3][1]["sqlstate"] == "23502"
+    assert outcomes[4] == ("ok", "INSERT 0 1", [(1,)])
+    assert rows == [(1, 1, 1, "first", True), (1, 8, 8, "dflt", True), (10, 0, 1, "dflt", True)]

@@ -134,12 +134,13 @@ def script_outcomes(connect, table, script, autocommit=True,
     return seen, rows
 
 
-def assert_same_as_twin(gt, script, twin_script=None, autocommit=True):
+def assert_same_as_twin(gt, script, twin_script=None, autocommit=True, **kw):
     """`script` through the proxy and `twin_script` (default: the same) on the twin with the
     real index: the same outcome statement by statement, and the same rows at the end. Returns
     the proxy's outcomes and rows."""
-    via_proxy, proxy_rows = script_outcomes(gt.connect_proxy, gt.name, script, autocommit)
-    twin, twin_rows = script_outcomes(gt.connect_twin, gt.name, twin_script or script, autocommit)
+    via_proxy, proxy_rows = script_outcomes(gt.connect_proxy, gt.name, script, autocommit, **kw)
+    twin, twin_rows = script_outcomes(gt.connect_twin, gt.name, twin_script or script, autocommit,
+                                      **kw)
     for i, (a, b) in enumerate(zip(via_proxy, twin)):
         assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
     assert proxy_rows == twin_rows
