@@ -63,8 +63,28 @@ std::string late_skip_stage_create(const GuardTable& table, const config::Guard&
                             quote_identifier(c.name) + " DROP NOT NULL";
         if (!not_null.empty()) create += "ALTER TABLE pg_temp." + name + " " + not_null + "; ";
     }
-    return "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) + ") IS NULL THEN " +
-           create + "ALTER TABLE pg_temp." + name +
+    // Without a list the rows fill the table's columns as they are now, which the proxy names
+    // in the table's INSERT as it read them: a column added or dropped since would be lost or
+    // misplaced. Checked at every such INSERT; a reload reads the columns again.
+    std::string same_columns;
+    if (every_column) {
+        std::string expected;
+        for (const auto& c : table.columns)
+            expected += (expected.empty() ? "" : ", ") + quote_literal(c.name);
+        same_columns =
+            "IF (SELECT pg_catalog.array_agg(attname::text ORDER BY attnum) FROM "
+            "pg_catalog.pg_attribute WHERE attrelid = " +
+            quote_literal(table.qualified_sql) +
+            "::regclass AND attnum > 0 AND NOT attisdropped) IS DISTINCT FROM ARRAY[" + expected +
+            "]::text[] THEN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " +
+            quote_literal("uniqguard: the columns of table \"" + table.schema + "." + table.name +
+                          "\" changed since guard \"" + guard.name +
+                          "\" read them: an INSERT without a column list that skips duplicates "
+                          "is refused until a reload (SIGHUP) reads them again") +
+            "; END IF; ";
+    }
+    return same_columns + "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) +
+           ") IS NULL THEN " + create + "ALTER TABLE pg_temp." + name +
            " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; " +
            temp_table_for_every_role(name) + " END IF; IF pg_catalog.to_regclass(" +
            quote_literal("pg_temp." + skipped) + ") IS NULL THEN CREATE TEMP TABLE " + skipped +

@@ -5,7 +5,6 @@ those whose key is new (docs/guard.md, "Keys that come late"). Every script runs
 proxy on a table without a unique index and directly on a twin with the real index: what the
 client sees must be the same, statement by statement, and so must the rows left.
 """
-import json
 import threading
 import time
 
@@ -28,14 +27,6 @@ def enroll(pg, make_proxy, request):
 def enroll_ignore(pg, make_proxy, request):
     name = "si_" + request.node.name.replace("test_", "")[:40].lower()
     return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"], action="ignore")
-
-
-def logged(gt):
-    try:
-        with open(gt.duplicates_path) as f:
-            return [json.loads(line) for line in f]
-    except FileNotFoundError:
-        return []
 
 
 def test_existing_and_repeated_keys_are_skipped_the_first_row_of_a_key_kept(enroll):
@@ -85,7 +76,7 @@ def test_each_skipped_row_is_logged_and_the_new_keys_are_known(enroll):
     cur.execute(f"INSERT INTO {t} (user_id, course_id) SELECT g % 2, 1 "
                 f"FROM generate_series(0, 3) g ON CONFLICT DO NOTHING")
     assert cur.statusmessage == "INSERT 0 1"
-    lines = logged(enroll)
+    lines = enroll.duplicate_lines(expected=3)
     assert [(line["action"], line["values"]) for line in lines] == [
         ("ignored", ["1", "1"]), ("ignored", ["0", "1"]), ("ignored", ["1", "1"])]
     assert all(line["statement"].endswith("ON CONFLICT DO NOTHING") for line in lines)
@@ -374,3 +365,32 @@ def test_without_a_column_list_the_rows_fill_the_first_columns_and_defaults_the_
     assert outcomes[3][1]["sqlstate"] == "23502"
     assert outcomes[4] == ("ok", "INSERT 0 1", [(1,)])
     assert rows == [(1, 1, 1, "first", True), (1, 8, 8, "dflt", True), (10, 0, 1, "dflt", True)]
+
+
+def test_without_a_column_list_after_the_table_changed_it_is_refused(enroll):
+    """Without a list the rows fill the table's columns as they are now, which the proxy names
+    as it read them: after an ALTER TABLE … ADD COLUMN the value of the new column would be
+    lost, so such an INSERT is refused until a reload; one with a column list of the columns
+    the guard knows goes on (naming the new one is refused too)."""
+    t = enroll.name
+    enroll.pg.psql_admin(f"ALTER TABLE {t} ADD COLUMN extra text", database="app")
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute(f"INSERT INTO {t} SELECT 1, 1, 1, 'n', 'kept?' ON CONFLICT DO NOTHING")
+    assert e.value.pgcode == "0A000"
+    assert e.value.diag.message_primary == (
+        f'uniqguard: the columns of table "public.{t}" changed since guard "{enroll.constraint}" '
+        "read them: an INSERT without a column list that skips duplicates is refused until a "
+        "reload (SIGHUP) reads them again")
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute(f"INSERT INTO {t} (user_id, course_id, extra) SELECT 2, 2, 'x' "
+                    f"ON CONFLICT DO NOTHING")
+    assert e.value.pgcode == "0A000"
+    assert 'naming column "extra", which the guard does not know' in e.value.diag.message_primary
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) SELECT 2, 2 ON CONFLICT DO NOTHING")
+    assert cur.statusmessage == "INSERT 0 1"
+    cur.execute(f"SELECT user_id, course_id, extra FROM {t}")
+    assert cur.fetchall() == [(2, 2, None)]
+    conn.close()
