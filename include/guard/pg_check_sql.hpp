@@ -89,10 +89,6 @@ struct InsertRewrite {
 // convert a plain text on the way).
 std::string as_database_bytes_hex(const std::string& text_sql);
 
-// True when an INSERT naming `columns` leaves out a NOT NULL column without a default (no
-// identity, not generated): every row it writes fails with 23502, before any conflict.
-bool leaves_not_null_column_null(const GuardTable& table, const std::vector<std::string>& columns);
-
 // The name of a temporary table of the proxy's: `prefix` and a hash of `parts` (what the table's
 // shape depends on, so that another shape gets another table).
 std::string temp_table_name(std::string_view prefix, const std::vector<std::string>& parts);

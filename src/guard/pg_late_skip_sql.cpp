@@ -83,7 +83,11 @@ std::string late_skip_stage_create(const GuardTable& table, const config::Guard&
                           "is refused until a reload (SIGHUP) reads them again") +
             "; END IF; ";
     }
-    return same_columns + "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) +
+    // Made again for every such INSERT: its defaults are the table's as they are now (an
+    // ALTER … SET DEFAULT since would leave an older stage with the old ones).
+    const std::string remake =
+        every_column ? "DROP TABLE IF EXISTS pg_temp." + name + "; " : std::string();
+    return same_columns + remake + "IF pg_catalog.to_regclass(" + quote_literal("pg_temp." + name) +
            ") IS NULL THEN " + create + "ALTER TABLE pg_temp." + name +
            " ADD COLUMN uniqguard_row bigint GENERATED ALWAYS AS IDENTITY; " +
            temp_table_for_every_role(name) + " END IF; IF pg_catalog.to_regclass(" +
@@ -153,13 +157,12 @@ std::string late_skip_statement(const GuardTable& table, const config::Guard& gu
         in_table += (i ? " AND " : "") + ("uniqguard_t." + c) + op + "s." + c;
         skipped_keys += ", pg_catalog.format('%s', " + c + ")";
     }
-    // A row with NULL in a NOT NULL column goes on, for the server's 23502. A NOT NULL column
-    // left out of the list without a default is NULL in every row: every row goes on.
+    // A row with NULL in a NOT NULL column goes on, for the server's 23502. (A NOT NULL column
+    // left out is not taken as NULL: a domain's default or a trigger may fill it, unseen here.)
     std::string null_in_not_null;
     for (const auto& name : insert.columns)
         if (const auto* column = column_named(table, name); column && column->not_null)
             null_in_not_null += " OR s." + quote_identifier(name) + " IS NULL";
-    if (leaves_not_null_column_null(table, insert.columns)) null_in_not_null = " OR true";
     // Each row with whether it goes on: the first with its key in the statement (a key with a
     // NULL is never a duplicate unless NULLS NOT DISTINCT) whose key the table does not have.
     out += ", uniqguard_s AS (SELECT s.*, ((s.uniqguard_nth = 1" + first +

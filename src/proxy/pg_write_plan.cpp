@@ -314,9 +314,9 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     // The ON CONFLICT target is the guard's key or constraint, for which the server has no
     // index: it refuses the statement already at Parse (42P10 / 42704).
     bool names_guard = false;
-    // The clause's columns are the key's (with an inference WHERE too: a unique index on the
-    // key satisfies any inference predicate, so the server would infer it; names_guard takes
-    // that for DO NOTHING, a DO UPDATE with one is refused).
+    // The clause's columns are the key's (with an inference WHERE too, which names_guard
+    // leaves out: a unique index on the key would satisfy it, but the server also checks the
+    // predicate itself, which the rewrite would drop; so it answers 42P10 for it instead).
     bool target_is_key = false;
     {
         std::vector<std::string> target = conflict.target_columns;
@@ -324,9 +324,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         std::sort(target.begin(), target.end());
         std::sort(key.begin(), key.end());
         names_guard = conflict.action != sql::OnConflict::Action::none && !bare &&
-                      !conflict.target_unsupported &&
-                      (!conflict.has_target_where ||
-                       conflict.action == sql::OnConflict::Action::do_nothing) &&
+                      !conflict.target_unsupported && !conflict.has_target_where &&
                       ((conflict.constraint.empty() && target == key) ||
                        (!conflict.constraint.empty() && conflict.constraint == g.config().name));
         target_is_key = names_guard || (conflict.constraint.empty() && target == key);

@@ -105,11 +105,6 @@ TEST_CASE("late INSERTs that skip duplicates go through a stage, with a column l
               "course_id) DO NOTHING RETURNING e.id",
               false, true, false},
              {&ignore, "INSERT INTO enroll (user_id, course_id) SELECT 1, 2", false, false, false},
-             // an inference WHERE on the key: the index on the key satisfies it
-             {&f,
-              "INSERT INTO enroll (user_id, course_id) SELECT 1, 2 ON CONFLICT (course_id, "
-              "user_id) WHERE note IS NULL DO NOTHING",
-              false, true, false},
              {&ignore,
               "WITH s AS (SELECT 1 AS u) INSERT INTO enroll (user_id, course_id) SELECT u, 1 "
               "FROM s",
@@ -125,9 +120,8 @@ TEST_CASE("late INSERTs that skip duplicates go through a stage, with a column l
         CHECK(p->late_conflict == c.conflict);
         CHECK(p->conflict_clause.empty() == !c.kept);
         // The key named: a prepared one is parsed by the server without the target (42P10).
-        const std::string_view sql(c.sql);
-        CHECK(p->must_rewrite == (sql.find("course_id) DO NOTHING") != std::string_view::npos ||
-                                  sql.find("WHERE note") != std::string_view::npos));
+        CHECK(p->must_rewrite ==
+              (std::string_view(c.sql).find("course_id) DO NOTHING") != std::string_view::npos));
         CHECK_FALSE(p->insert_text.columns.empty());
     }
     // Refused: what the stage cannot hold as the table would.
