@@ -244,8 +244,8 @@ bool rows_have_default(const sql::InsertStatement& ins) {
     return false;
 }
 
-// An INSERT whose rows the server writes as they come (forwarded as written, no check): one
-// the server refuses before any row, such as a column list naming a column twice.
+// An INSERT forwarded as written, no check: one the server refuses before any row (a column
+// list naming a column twice), or any under action "log" with an ON CONFLICT clause.
 WritePlan forward_as_written(guard::GuardState& g, std::string_view text) {
     return WritePlan{
         .kind = WritePlan::Kind::insert, .guard = &g, .forward_untouched = true, .text = text};
@@ -330,11 +330,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         target_is_key = names_guard || (conflict.constraint.empty() && target == key);
     }
     if (conflict.action == sql::OnConflict::Action::do_update) {
-        if (log_only)
-            return WritePlan{.kind = WritePlan::Kind::insert,
-                             .guard = &g,
-                             .forward_untouched = true,
-                             .text = text};
+        if (log_only) return forward_as_written(g, text);
         auto refused = [&](const std::string& form) {
             auto r = refuse(g, unenforced(g, "INSERT ... ON CONFLICT DO UPDATE" + form), text);
             r.refuse_at_parse = names_guard;
@@ -360,11 +356,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     }
     if (conflict.action == sql::OnConflict::Action::do_nothing) {
         // log changes nothing on the wire, ON CONFLICT included (SPEC §4).
-        if (log_only)
-            return WritePlan{.kind = WritePlan::Kind::insert,
-                             .guard = &g,
-                             .forward_untouched = true,
-                             .text = text};
+        if (log_only) return forward_as_written(g, text);
         if (names_guard) {
             p.skip_duplicates = true;
             p.must_rewrite = true;
