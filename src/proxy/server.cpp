@@ -45,6 +45,11 @@ Server::~Server() {
 
 int Server::run() {
     const auto& cfg = *shared_.config;
+    // First, before the listening socket exists: a SIGHUP sent as soon as the port accepts a
+    // connection must find the handler, not the default action, which ends the process. A signal
+    // that comes before the coroutine below waits is kept by the set until it does. (Seen twice
+    // in CI under ASan: a reload test's SIGHUP, sent when the port answered, was lost.)
+    asio::signal_set signals(main_context_, SIGINT, SIGTERM, SIGHUP);
     auto client_tls = make_client_facing_tls(cfg.listen);
     if (!client_tls.error.empty()) {
         spdlog::critical("{}", client_tls.error);
@@ -113,10 +118,6 @@ int Server::run() {
 
     asio::co_spawn(main_context_, accept_loop(acceptor),
                    [](std::exception_ptr e) { log_exception("accept loop", e); });
-    // Installed here, before the line that says the proxy listens: a SIGHUP sent right after
-    // that line must find the handler, not the default action, which ends the process (seen
-    // once in CI under ASan: a reload test's SIGHUP came before the coroutine had run).
-    asio::signal_set signals(main_context_, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(main_context_, wait_for_signal(acceptor, signals),
                    [](std::exception_ptr e) { log_exception("signal handler", e); });
     // Raced with a timer that shutdown cancels: a key set still loading must not hold the main
