@@ -131,6 +131,10 @@ struct UpdateCheck {
     std::vector<bool> assigned;
     std::string alias;  // the statement's alias of the table, if any
     std::string where;  // the WHERE condition's text (empty: every row)
+    // UPDATE … FROM: the FROM list's text (empty: none). The moved rows are the target's rows
+    // the join matches, each once: a row that several join rows match is updated once by the
+    // server, with one of them, which PostgreSQL does not say (docs/guard.md).
+    std::string from;
     bool nulls_distinct = true;
 };
 

@@ -99,6 +99,7 @@ struct WritePlan {
     std::vector<bool> update_assigned;
     std::string alias;
     std::string where;  // the condition's text, as written
+    std::string from;   // update: the FROM list's text, as written (empty: none)
     // insert, update (every kind planned from them): the target as the statement names it, for
     // reading a subquery's FROM (pg_parameter_substitution.hpp); empty when the statement has a
     // WITH list (a query it names as the table is named hides the table from a FROM).

@@ -189,6 +189,9 @@ struct UpdateStatement {
     // MySQL: a multi-table UPDATE (t1, t2 or a JOIN) sets this too; `table` is then the first
     // table named.
     bool has_from = false;
+    // PostgreSQL: the FROM list's text (after FROM, before WHERE / RETURNING); unknown when the
+    // tokens did not show where it starts.
+    SourceRange from_list;
     bool has_with = false;
     bool returning = false;
     SourceRange returning_list;

@@ -297,11 +297,18 @@ std::string insert_skipping_duplicates(const GuardTable& table, const config::Gu
 
 namespace {
 // The moved rows as a CTE: each with its row identity and its new key (uniqguard_n1..n).
-std::string moved_rows_cte(const GuardTable& table, const UpdateCheck& check) {
+// `each_join_row`: with a FROM list, a target row the join matches several times is one moved row
+// unless this is set; the keys read for the key set take every join row's new key, since the
+// server writes one of them without saying which (a key the set holds in excess costs a check).
+std::string moved_rows_cte(const GuardTable& table, const UpdateCheck& check,
+                           bool each_join_row = false) {
     const std::string ref = quote_identifier(check.alias.empty() ? table.name : check.alias);
     std::string new_key, old_key;
-    std::string out = "WITH uniqguard_moved AS (SELECT " + ref + ".tableoid AS uniqguard_rel, " +
-                      ref + ".ctid AS uniqguard_row";
+    const std::string distinct = check.from.empty() || each_join_row
+                                     ? ""
+                                     : "DISTINCT ON (" + ref + ".tableoid, " + ref + ".ctid) ";
+    std::string out = "WITH uniqguard_moved AS (SELECT " + distinct + ref +
+                      ".tableoid AS uniqguard_rel, " + ref + ".ctid AS uniqguard_row";
     for (std::size_t i = 0; i < check.key.size(); ++i) {
         const auto& col = key_column(table, i);
         const std::string current = ref + "." + quote_identifier(col.name);
@@ -310,7 +317,9 @@ std::string moved_rows_cte(const GuardTable& table, const UpdateCheck& check) {
         new_key += (i ? ", " : "") + value;
         old_key += (i ? ", " : "") + current;
     }
-    out += from_table(table, check.alias) + " WHERE ";
+    out += from_table(table, check.alias);
+    if (!check.from.empty()) out += ", " + check.from;
+    out += " WHERE ";
     if (!check.where.empty()) out += "(" + check.where + ") AND ";
     out += "(ROW(" + new_key + ") IS NOT DISTINCT FROM ROW(" + old_key + ")) IS NOT TRUE)";
     return out;
@@ -393,8 +402,8 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
             row += (i ? ", " : "") + std::string("CASE WHEN uniqguard_n") + std::to_string(i + 1) +
                    " IS NULL THEN NULL ELSE format('%s', uniqguard_n" + std::to_string(i + 1) +
                    ") END";
-        body += moved_rows_cte(table, check) + " SELECT coalesce(json_agg(json_build_array(" + row +
-                "))::text, '[]') INTO uniqguard_keys FROM uniqguard_moved; ";
+        body += moved_rows_cte(table, check, true) + " SELECT coalesce(json_agg(json_build_array(" +
+                row + "))::text, '[]') INTO uniqguard_keys FROM uniqguard_moved; ";
     }
     // An error here is the UPDATE's own (a type mismatch, a bad condition): the UPDATE runs
     // next and reports it itself, in its own words and position.

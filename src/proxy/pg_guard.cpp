@@ -1182,6 +1182,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         check.alias = plan.alias;
         check.where =
             guard::canonical_string_literals(plan.where, standard_strings, literals_readable);
+        check.from =
+            guard::canonical_string_literals(plan.from, standard_strings, literals_readable);
         check.nulls_distinct = nulls_distinct;
         ResolvedKey key;
         for (std::size_t i = 0; i < plan.update_key.size(); ++i) {
@@ -1210,6 +1212,18 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                 key.unusable = true;
             else
                 check.where = std::move(*substituted);
+            if (!check.from.empty() && !key.unusable) {
+                auto from = substitute_parameters(
+                    check.from, {*bind, types},
+                    {.standard_conforming_strings = standard_strings,
+                     .table = &table,
+                     .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
+                     .target_name = &plan.target_name});
+                if (!from)
+                    key.unusable = true;
+                else
+                    check.from = std::move(*from);
+            }
         }
         if (key.unusable) return unreadable_parameter("UPDATE on");
         if (key.has_null && nulls_distinct) return {};  // the new keys never conflict

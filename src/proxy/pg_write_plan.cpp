@@ -62,7 +62,23 @@ std::optional<ValueSource> source_of(const sql::Value& v, std::string_view sql) 
 // that are immutable, or stable within a transaction (now(), not clock_timestamp() or random()).
 // Anything else (a function of the application's, a volatile builtin) is refused: the check
 // would judge other values than the UPDATE writes.
+// `from_list`: `expr` is an UPDATE's FROM list, where a name after AS or `)` followed by `(` is
+// an alias with its column names (`(VALUES …) AS v(id, k)`), not a call.
+bool calls_only_stable_builtins(std::string_view expr, sql::LexOptions lex, bool from_list = false);
+
 bool same_in_every_statement(std::string_view expr, sql::LexOptions lex) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(expr, tokens, lex)) return false;
+    // A subquery reads the table, which may change between the check and the UPDATE (another
+    // session's commit): the key set would learn a key other than the one written.
+    for (const auto& t : tokens)
+        if (sql::is_word(expr, t, "select")) return false;
+    return calls_only_stable_builtins(expr, lex);
+}
+
+// Every function `expr` calls is one of the server's builtins that give one value per
+// transaction (the allowlist below).
+bool calls_only_stable_builtins(std::string_view expr, sql::LexOptions lex, bool from_list) {
     static constexpr std::string_view callable[] = {
         // SQL's own forms written with parentheses
         "in", "any", "all", "some", "exists", "array", "row", "values", "and", "or", "not", "when",
@@ -77,15 +93,14 @@ bool same_in_every_statement(std::string_view expr, sql::LexOptions lex) {
         "reverse", "md5", "to_char", "to_number", "to_date", "to_timestamp", "date_trunc",
         "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
         "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
-        "int2", "numeric", "text", "varchar"};
+        "int2", "numeric", "text", "varchar", "using", "lateral"};
     std::vector<sql::Token> tokens;
     if (!sql::lex_postgres(expr, tokens, lex)) return false;
-    // A subquery reads the table, which may change between the check and the UPDATE (another
-    // session's commit): the key set would learn a key other than the one written.
-    for (const auto& t : tokens)
-        if (sql::is_word(expr, t, "select")) return false;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         if (!sql::is_symbol(expr, tokens[i + 1], "(")) continue;
+        if (from_list && i > 0 &&
+            (sql::is_word(expr, tokens[i - 1], "as") || sql::is_symbol(expr, tokens[i - 1], ")")))
+            continue;
         if (tokens[i].kind == sql::TokenKind::quoted_identifier) return false;
         if (tokens[i].kind != sql::TokenKind::identifier) continue;
         // schema.f(: only the builtins' own schema
@@ -546,9 +561,19 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
         }
     }
     if (!any) return std::nullopt;  // the key does not change
-    if (up.has_from || up.has_with || up.where_current_of)
-        return refuse(
-            g, unenforced(g, "an UPDATE of key columns with FROM, WITH or WHERE CURRENT OF"), text);
+    if (up.has_with || up.where_current_of)
+        return refuse(g, unenforced(g, "an UPDATE of key columns with WITH or WHERE CURRENT OF"),
+                      text);
+    // FROM: the check joins the same list (guard/pg_check_sql.hpp, UpdateCheck::from), so what
+    // it calls must give the same values there as in the UPDATE. What it reads may change in
+    // between, as a subquery of the WHERE's may (docs/guard.md, "Not done yet").
+    if (up.has_from && (up.from_list.text(sql).empty() ||
+                        !calls_only_stable_builtins(up.from_list.text(sql), lex, true)))
+        return refuse(g,
+                      unenforced(g,
+                                 "an UPDATE of key columns whose FROM list calls a function the "
+                                 "guard cannot evaluate ahead of it"),
+                      text);
 
     WritePlan p;
     p.kind = WritePlan::Kind::update;
@@ -558,6 +583,7 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
     p.where = up.has_where ? std::string(up.where.text(sql)) : std::string();
     if (up.has_where && p.where.empty())
         return refuse(g, unenforced(g, "an UPDATE whose condition could not be read"), text);
+    if (up.has_from) p.from = std::string(up.from_list.text(sql));
     for (std::size_t k = 0; k < key_assignments.size(); ++k) {
         p.update_assigned.push_back(key_assignments[k] != nullptr);
         if (!key_assignments[k]) {
