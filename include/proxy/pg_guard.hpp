@@ -94,10 +94,14 @@ class PgGuard {
         interrupt_ = Interrupt{std::string(sqlstate), std::string(message), std::string(hint)};
     }
     const SessionClaims& session_claims() const { return claims_; }
-    // The session's lock_timeout, read from the server when a wait began under a guard whose
-    // lock_wait_timeout_ms is 0 (once per waiting message); nullopt until its answer came.
-    std::optional<std::chrono::milliseconds> take_client_lock_timeout() {
-        return std::exchange(client_lock_timeout_, std::nullopt);
+    // The session's lock_timeout and statement_timeout (milliseconds, 0: none), read from the
+    // server when a wait began (once per waiting message); nullopt until the answer came.
+    struct ClientTimeouts {
+        std::chrono::milliseconds lock{0};
+        std::chrono::milliseconds statement{0};
+    };
+    std::optional<ClientTimeouts> take_client_timeouts() {
+        return std::exchange(client_timeouts_, std::nullopt);
     }
 
     // An INSERT whose keys come late, sent in two parts: the statement and its keys, then, once
@@ -302,10 +306,10 @@ class PgGuard {
     std::optional<Interrupt> interrupt_;
     std::optional<LateResume> late_;
     std::array<std::uint32_t, 2> late_rewrites_done_{};  // forgotten at the next ReadyForQuery
-    bool lock_timeout_asked_ = false;                    // for the message waiting now
+    bool timeouts_asked_ = false;                        // for the message waiting now
     // The waiting Query's SAVEPOINT / RELEASE / ROLLBACK TO is followed already.
     bool transaction_command_applied_ = false;
-    std::optional<std::chrono::milliseconds> client_lock_timeout_;
+    std::optional<ClientTimeouts> client_timeouts_;
     // The message being decided comes in a failed transaction with nothing sent since: the
     // server refuses it (25P02), so it neither claims nor waits.
     bool in_failed_transaction_ = false;

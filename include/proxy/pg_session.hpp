@@ -67,8 +67,10 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // executor) until the key is released, the guard's lock_wait_timeout_ms passes, or a
     // CancelRequest comes; false when the session is ending instead.
     asio::awaitable<bool> wait_for_claim();
-    // The server said the session's lock_timeout (0: none): the wait in progress ends then.
-    void apply_lock_timeout(std::chrono::milliseconds limit);
+    // The server said the session's lock_timeout and statement_timeout (0: none): the wait in
+    // progress ends at the first (lock_timeout only under a guard whose lock_wait_timeout_ms
+    // is 0).
+    void apply_client_timeouts(PgGuard::ClientTimeouts limits);
     asio::awaitable<PumpEnd> server_to_client();
     asio::awaitable<void> answer_cancel_request(util::Bytes body);
     asio::awaitable<void> relay_raw_server_bytes();
@@ -140,6 +142,10 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // is the wait's first start: a wake-up that finds the key held again keeps it.
     const std::shared_ptr<ClaimWaiter> claim_waiter_;
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
+    // The session's statement_timeout, counted from the wait's start (55P03 is wait_deadline_'s,
+    // 57014 this one's); none until the server said it.
+    std::chrono::steady_clock::time_point statement_deadline_ =
+        std::chrono::steady_clock::time_point::max();
     std::optional<std::chrono::steady_clock::time_point> deadlock_check_at_;  // once per sleep
     bool claim_wait_pending_ = false;  // a message waits (set before its wait starts)
     // An INSERT whose keys come late waits between its two parts (PgGuard::resume_late) for

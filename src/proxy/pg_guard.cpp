@@ -76,7 +76,8 @@ struct PgGuard::Portal {
 
 struct PgGuard::PendingCheck {
     guard::GuardState* guard = nullptr;
-    // A probe of the session's lock_timeout (PgGuard::waiting): one row, milliseconds.
+    // A probe of the session's lock_timeout and statement_timeout (PgGuard::waiting): one row,
+    // milliseconds.
     bool lock_timeout = false;
     config::GuardAction action = config::GuardAction::reject;
     bool refusal = false;
@@ -1528,7 +1529,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
         if (!o.wait) {
             interrupt_.reset();
             wait_guard_ = nullptr;
-            lock_timeout_asked_ = false;
+            timeouts_asked_ = false;
         }
         return o;
     };
@@ -1960,16 +1961,18 @@ std::optional<std::string> with_conflict_constraint(std::string_view sql,
 
 PgGuard::Outcome PgGuard::waiting(bool execute, std::string& out, pg::ReplyTracker& tracker) {
     Outcome o{.wait = true};
-    if (lock_timeout_asked_ || !wait_guard_ || wait_guard_->config().lock_wait_timeout.count() > 0)
-        return o;
+    if (timeouts_asked_ || !wait_guard_) return o;
     if (last_status_ == pg::TransactionStatus::failed || (!execute && !tracker.idle())) return o;
-    lock_timeout_asked_ = true;
-    spdlog::debug("guard {}: a write waits for another session's key; asking for lock_timeout",
-                  wait_guard_->config().name);
-    // pg_settings gives the value in the GUC's unit, milliseconds, whatever the SET said.
+    timeouts_asked_ = true;
+    spdlog::debug(
+        "guard {}: a write waits for another session's key; asking for lock_timeout and "
+        "statement_timeout",
+        wait_guard_->config().name);
+    // pg_settings gives each value in the GUC's unit, milliseconds, whatever the SET said.
     PendingCheck c{.guard = wait_guard_, .lock_timeout = true};
     append_proxy_statement(out, tracker,
-                           "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'",
+                           "SELECT (SELECT setting FROM pg_settings WHERE name = 'lock_timeout'), "
+                           "(SELECT setting FROM pg_settings WHERE name = 'statement_timeout')",
                            ReplyUse::capture, remember(std::move(c)));
     // The server keeps its replies until a Sync or a Flush; a Flush has no reply of its own.
     pg::MessageWriter(out).begin(static_cast<char>(pg::FrontendCode::flush)).finish();
@@ -2542,7 +2545,7 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
         // As for a message decided after a wait (on_client_message).
         interrupt_.reset();
         wait_guard_ = nullptr;
-        lock_timeout_asked_ = false;
+        timeouts_asked_ = false;
         return Outcome{.replaced = true};
     };
     // The statement failed, or an error before it (the server skips to Sync): nothing to
@@ -2875,9 +2878,13 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     auto values = pg::decode_data_row(data_row);
     if (!values) return;
     if (it->second.lock_timeout) {
-        if (!values->empty() && (*values)[0])
-            client_lock_timeout_ = std::chrono::milliseconds(
-                std::strtoll(std::string(*(*values)[0]).c_str(), nullptr, 10));
+        const auto milliseconds = [&](std::size_t i) {
+            return std::chrono::milliseconds(
+                i < values->size() && (*values)[i]
+                    ? std::strtoll(std::string(*(*values)[i]).c_str(), nullptr, 10)
+                    : 0);
+        };
+        client_timeouts_ = ClientTimeouts{.lock = milliseconds(0), .statement = milliseconds(1)};
         return;
     }
     auto& g = *it->second.guard;

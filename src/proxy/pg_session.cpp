@@ -196,7 +196,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
             }
             case A::capture_row:
                 s_.guard_->on_probe_row(decision_.tag, body);
-                if (auto t = s_.guard_->take_client_lock_timeout()) s_.apply_lock_timeout(*t);
+                if (auto t = s_.guard_->take_client_timeouts()) s_.apply_client_timeouts(*t);
                 break;
             case A::capture_done:
                 s_.guard_->on_probe_done(decision_.tag);
@@ -702,6 +702,7 @@ asio::awaitable<PgSession::PumpEnd> PgSession::client_to_server() {
                 }
                 claim_wait_pending_ = false;
                 wait_deadline_.reset();
+                statement_deadline_ = std::chrono::steady_clock::time_point::max();
                 deadlock_check_at_.reset();
                 if (outcome.replaced) {
                     if (forward > run_start)
@@ -855,16 +856,25 @@ asio::awaitable<bool> PgSession::resume_late() {
     }
     claim_wait_pending_ = false;
     wait_deadline_.reset();
+    statement_deadline_ = std::chrono::steady_clock::time_point::max();
     deadlock_check_at_.reset();
     co_return true;
 }
 
-void PgSession::apply_lock_timeout(std::chrono::milliseconds limit) {
-    spdlog::debug("session {}: lock_timeout {} ms for the wait in progress", describe_client(),
-                  limit.count());
+void PgSession::apply_client_timeouts(PgGuard::ClientTimeouts limits) {
+    spdlog::debug(
+        "session {}: lock_timeout {} ms, statement_timeout {} ms for the wait in progress",
+        describe_client(), limits.lock.count(), limits.statement.count());
     if (!wait_deadline_) return;  // the wait is over already
-    wait_deadline_ =
-        limit.count() > 0 ? wait_started_ + limit : std::chrono::steady_clock::time_point::max();
+    const auto* g = guard_->waiting_for();
+    if (!g || g->config().lock_wait_timeout.count() == 0)
+        wait_deadline_ = limits.lock.count() > 0 ? wait_started_ + limits.lock
+                                                 : std::chrono::steady_clock::time_point::max();
+    // From the wait's start, not the statement's (the proxy does not know when the server
+    // would have started counting): at most the statement's time before its wait longer.
+    statement_deadline_ = limits.statement.count() > 0
+                              ? wait_started_ + limits.statement
+                              : std::chrono::steady_clock::time_point::max();
     // The pump wakes, finds neither release nor cancel, and waits again until the new deadline.
     claim_waiter_->timer.cancel();
 }
@@ -894,8 +904,8 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
     if (wanted.table) waits.waiting(owner, *wanted.table, wanted.fp);
     if (!w.woken && !w.cancelled) {
         if (g) g->counters().waiting.fetch_add(1, std::memory_order_relaxed);
-        w.timer.expires_at(deadlock_check_at_ ? std::min(*wait_deadline_, *deadlock_check_at_)
-                                              : *wait_deadline_);
+        const auto deadline = std::min(*wait_deadline_, statement_deadline_);
+        w.timer.expires_at(deadlock_check_at_ ? std::min(deadline, *deadlock_check_at_) : deadline);
         co_await w.timer.async_wait(asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
         if (g) g->counters().waiting.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -912,6 +922,8 @@ asio::awaitable<bool> PgSession::wait_for_claim() {
         guard_->end_wait("57014", "canceling statement due to user request");
     } else if (deadlocked) {
         guard_->end_wait("40P01", "deadlock detected", "See server log for query details.");
+    } else if (!w.woken && after >= statement_deadline_ && statement_deadline_ <= *wait_deadline_) {
+        guard_->end_wait("57014", "canceling statement due to statement timeout");
     } else if (!w.woken && after >= *wait_deadline_) {
         guard_->end_wait("55P03", "canceling statement due to lock timeout");
     }

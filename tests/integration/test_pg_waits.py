@@ -506,6 +506,50 @@ def test_the_clients_own_lock_timeout_ends_a_wait_with_55P03(enroll):
     assert out["rows"] == [(1, 1)]
 
 
+@pytest.mark.parametrize("settings,sqlstate,message", [
+    ("SET statement_timeout = '300ms'", "57014", "canceling statement due to statement timeout"),
+    # both set: the first to pass ends the wait, as on the server
+    ("SET statement_timeout = '300ms'; SET lock_timeout = '5s'", "57014",
+     "canceling statement due to statement timeout"),
+    ("SET statement_timeout = '5s'; SET lock_timeout = '300ms'", "55P03",
+     "canceling statement due to lock timeout"),
+])
+def test_the_clients_statement_timeout_ends_a_wait_with_57014(enroll, settings, sqlstate, message):
+    def setup(b):
+        b.cursor().execute(settings)
+
+    def commit_late(a, worker):
+        released = finishes_while_first_is_open(worker, timeout=3)
+        a.commit()
+        return released
+
+    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    assert out["first"] is True
+    assert out["second"][0] == "error"
+    assert out["second"][1]["sqlstate"] == sqlstate
+    assert out["second"][1]["message"] == message
+    assert out["rows"] == [(1, 1)]
+
+
+@pytest.mark.parametrize("enroll", ["lock_wait_timeout_ms = 5000"], indirect=True)
+def test_statement_timeout_ends_a_wait_under_a_guards_longer_lock_wait_timeout(enroll):
+    def setup(b):
+        # The twin: the guard's limit as the server's own.
+        if "dbname=twin" in b.dsn:
+            b.cursor().execute("SET lock_timeout = '5s'")
+        b.cursor().execute("SET statement_timeout = '300ms'")
+
+    def commit_late(a, worker):
+        released = finishes_while_first_is_open(worker, timeout=3)
+        a.commit()
+        return released
+
+    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    assert out["first"] is True
+    assert out["second"][1]["sqlstate"] == "57014"
+    assert out["second"][1]["message"] == "canceling statement due to statement timeout"
+
+
 def test_without_lock_timeout_a_wait_has_no_limit(enroll):
     def commit_late(a, worker):
         released = finishes_while_first_is_open(worker, timeout=1.5)
