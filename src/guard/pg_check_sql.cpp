@@ -353,13 +353,16 @@ constexpr std::string_view verdict_setting = "uniqguard.verdict";
 constexpr std::string_view keys_setting = "uniqguard.keys";
 // The rows the precheck expects with the new key after the UPDATE (a whole key set to values).
 constexpr std::string_view expect_setting = "uniqguard.expect";
+// The precheck's own error, when it had one: the UPDATE normally meets it too and reports it;
+// one that passes (a role that may update the key columns but not read them) is refused after.
+constexpr std::string_view failed_setting = "uniqguard.failed";
 
 }  // namespace
 
 std::string update_precheck(const GuardTable& table, const UpdateCheck& check, bool with_keys) {
     std::string declare =
         "DECLARE uniqguard_found boolean := false; uniqguard_keys text := ''; "
-        "uniqguard_expect text := ''; ";
+        "uniqguard_expect text := ''; uniqguard_failed text := ''; ";
     std::string select = moved_rows_cte(table, check) + " SELECT ";
     std::string into = " INTO ";
     std::string columns;
@@ -409,7 +412,10 @@ std::string update_precheck(const GuardTable& table, const UpdateCheck& check, b
     // next and reports it itself, in its own words and position.
     body +=
         "EXCEPTION WHEN OTHERS THEN uniqguard_found := false; uniqguard_keys := ''; "
-        "uniqguard_expect := ''; END; "
+        "uniqguard_expect := ''; uniqguard_failed := SQLSTATE || ' ' || SQLERRM; END; "
+        "PERFORM pg_catalog.set_config(" +
+        quote_literal(failed_setting) +
+        ", uniqguard_failed, true); "
         "PERFORM pg_catalog.set_config(" +
         quote_literal(expect_setting) +
         ", uniqguard_expect, true); "
@@ -447,10 +453,22 @@ std::string update_verdict(const GuardTable& table, const config::Guard& guard,
         quote_literal(verdict_setting) +
         ", true), ''); uniqguard_expect text := "
         "coalesce(pg_catalog.current_setting(" +
-        quote_literal(expect_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
+        quote_literal(expect_setting) +
+        ", true), ''); uniqguard_failed text := coalesce(pg_catalog.current_setting(" +
+        quote_literal(failed_setting) + ", true), ''); BEGIN PERFORM pg_catalog.set_config(" +
         quote_literal(verdict_setting) + ", '', true); PERFORM pg_catalog.set_config(" +
-        quote_literal(expect_setting) + ", '', true); " + recount +
-        "IF uniqguard_detail <> '' THEN " +
+        quote_literal(expect_setting) + ", '', true); PERFORM pg_catalog.set_config(" +
+        quote_literal(failed_setting) +
+        ", '', true); "
+        // The UPDATE ran although the check could not: its rows were not judged.
+        "IF uniqguard_failed <> '' THEN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " +
+        quote_literal("uniqguard: UPDATE on table \"" + table.name + "\", guarded by \"" +
+                      guard.name + "\", could not be checked (") +
+        " || uniqguard_failed || " +
+        quote_literal(
+            " in the check, which reads the key columns of the rows the UPDATE matches): the "
+            "statement was refused") +
+        "; END IF; " + recount + "IF uniqguard_detail <> '' THEN " +
         raise_unique_violation(table, guard, "'" + std::string(event_marker_prefix) + "0'",
                                "uniqguard_detail") +
         "; END IF; END";
@@ -462,7 +480,8 @@ std::string update_verdict_probe() {
            quote_literal(verdict_setting) +
            ", true), '') <> '' THEN 1 ELSE 0 END, "
            "pg_catalog.set_config(" +
-           quote_literal(verdict_setting) + ", '', true)";
+           quote_literal(verdict_setting) + ", '', true), pg_catalog.set_config(" +
+           quote_literal(failed_setting) + ", '', true)";
 }
 
 // A learned key's text as hex of its bytes in the database's encoding: the client_encoding

@@ -98,7 +98,8 @@ bool calls_only_stable_builtins(std::string_view expr, sql::LexOptions lex, bool
     if (!sql::lex_postgres(expr, tokens, lex)) return false;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         if (!sql::is_symbol(expr, tokens[i + 1], "(")) continue;
-        if (from_list && i > 0 &&
+        // (Not OPERATOR(…), which a `)` may precede.)
+        if (from_list && i > 0 && !sql::is_word(expr, tokens[i], "operator") &&
             (sql::is_word(expr, tokens[i - 1], "as") || sql::is_symbol(expr, tokens[i - 1], ")")))
             continue;
         if (tokens[i].kind == sql::TokenKind::quoted_identifier) return false;

@@ -151,3 +151,34 @@ def test_a_row_the_join_matches_with_two_new_keys_gets_one_and_the_key_set_knows
     cur.execute(f"INSERT INTO {t} (id, user_id, course_id) VALUES (31, 1, {23 - written})")
     assert cur.statusmessage == "INSERT 0 1"
     conn.close()
+
+
+def test_an_update_the_check_cannot_read_is_refused_after_it_runs(enroll):
+    """A role that may update the key columns but not read them: the check (which reads them)
+    fails, the UPDATE would pass unjudged; the proxy refuses it once it ran (its effect undone
+    with the failed statement), where it let it pass before."""
+    t = enroll.name
+    enroll.pg.psql_admin(
+        "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'uf_narrow') "
+        "THEN CREATE ROLE uf_narrow; END IF; END$$; "
+        f"GRANT SELECT (id), UPDATE (course_id) ON {t} TO uf_narrow", database="app")
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(ROWS.format(t=t))
+    cur.execute("SET ROLE uf_narrow")
+    for sql in [f"UPDATE {t} SET course_id = v.c FROM (VALUES (1, 2)) v(id, c) WHERE {t}.id = v.id",
+                f"UPDATE {t} SET course_id = 2 WHERE id = 3",
+                f"UPDATE {t} SET course_id = 9 WHERE id = 3"]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute(sql)
+        assert e.value.diag.message_primary.startswith(
+            f'uniqguard: UPDATE on table "{t}", guarded by "{enroll.constraint}", could not be '
+            f"checked (42501 permission denied for table {t} in the check")
+    # An UPDATE the role may not run at all is the server's to refuse, as on the twin.
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        cur.execute(f"UPDATE {t} SET user_id = 2 WHERE id = 3")
+    cur.execute("RESET ROLE")
+    cur.execute(f"SELECT id, user_id, course_id FROM {t} ORDER BY 1")
+    assert cur.fetchall() == [(1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2)]
+    conn.close()

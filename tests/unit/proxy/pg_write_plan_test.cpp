@@ -313,6 +313,8 @@ TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan
           "UPDATE enroll SET user_id = 1 FROM generate_series(1, 3) g WHERE g = enroll.id",
           "UPDATE enroll SET user_id = v.u FROM (VALUES (1, random())) v(id, u) WHERE true",
           "UPDATE enroll SET user_id = 1 FROM other JOIN app.f() x ON true",
+          "UPDATE enroll SET user_id = s.c FROM (SELECT (0) OPERATOR(pg_catalog.+) random() AS "
+          "c) s",
           "WITH s AS (SELECT 1) UPDATE enroll SET user_id = 1 FROM s",
           "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
           "RETURNING 1) SELECT * FROM x",
