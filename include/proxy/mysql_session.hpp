@@ -99,9 +99,14 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // through this session, KILL QUERY or the session's end; the guard is told which (end_wait).
     // The caller then gives the same command again.
     asio::awaitable<std::optional<PumpEnd>> wait_for_claim();
-    // The session's innodb_lock_wait_timeout, asked of the server (a guard whose
-    // lock_wait_timeout_ms is 0 waits as long as the server would).
-    asio::awaitable<std::chrono::milliseconds> server_lock_wait_timeout();
+    // The session's innodb_lock_wait_timeout and (MariaDB) max_statement_time, asked of the
+    // server when a wait begins (a guard whose lock_wait_timeout_ms is 0 waits as long as the
+    // server would; 0: no max_statement_time).
+    struct ServerTimeouts {
+        std::chrono::milliseconds lock_wait;
+        std::chrono::milliseconds statement;
+    };
+    asio::awaitable<ServerTimeouts> server_timeouts();
     // A client packet the server will see: the tracker classifies it, and a command the server
     // answers is counted for the guard's claims.
     protocol::mysql::ClientPacketRole track_client_packet(util::Bytes payload);
@@ -138,6 +143,13 @@ class MySqlSession final : public Session, public std::enable_shared_from_this<M
     // The wait of the command being decided: its deadline (kept while the same command waits
     // again after a wake), and when to look for a deadlock next.
     std::optional<std::chrono::steady_clock::time_point> wait_deadline_;
+    // MariaDB's max_statement_time, counted from the wait's start (none: max()).
+    std::chrono::steady_clock::time_point statement_deadline_ =
+        std::chrono::steady_clock::time_point::max();
+    void clear_wait_deadlines() {
+        wait_deadline_.reset();
+        statement_deadline_ = std::chrono::steady_clock::time_point::max();
+    }
     std::optional<std::uint32_t> server_connection_id_;  // registered for KILL QUERY
     // A `KILL QUERY <id>` sent: the wait of that session ends once the server has accepted it
     // (its OK), not on the attempt of a client the server refuses (ERR 1095).

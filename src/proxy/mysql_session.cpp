@@ -516,7 +516,7 @@ asio::awaitable<MySqlSession::PumpEnd> MySqlSession::client_to_server() {
                 // still end in a wait: an UPDATE of part of a key claims after it).
                 if (step.kind != MySqlGuard::Step::Kind::wait &&
                     step.kind != MySqlGuard::Step::Kind::check)
-                    wait_deadline_.reset();
+                    clear_wait_deadlines();
                 if (step.kind != MySqlGuard::Step::Kind::forward) {
                     count_statement(meter, packet.first_payload[0]);
                     guarded = std::move(step);
@@ -752,26 +752,52 @@ my::ClientPacketRole MySqlSession::track_client_packet(util::Bytes payload) {
     return role;
 }
 
-asio::awaitable<std::chrono::milliseconds> MySqlSession::server_lock_wait_timeout() {
+namespace {
+// "50" or "0.300000" (seconds) as milliseconds; nullopt when it is not a number of that form.
+std::optional<std::chrono::milliseconds> seconds_text(std::string_view v) {
+    const auto dot = v.find('.');
+    const std::string_view whole = v.substr(0, dot);
+    std::string_view fraction = dot == std::string_view::npos ? "" : v.substr(dot + 1);
+    if (whole.empty() || whole.size() > 10) return std::nullopt;
+    std::uint64_t ms = 0;
+    for (char c : whole) {
+        if (c < '0' || c > '9') return std::nullopt;
+        ms = ms * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    ms *= 1000;
+    std::uint64_t scale = 100;
+    for (char c : fraction) {
+        if (c < '0' || c > '9') return std::nullopt;
+        ms += scale * static_cast<std::uint64_t>(c - '0');
+        scale /= 10;
+    }
+    return std::chrono::milliseconds(ms);
+}
+}  // namespace
+
+asio::awaitable<MySqlSession::ServerTimeouts> MySqlSession::server_timeouts() {
     // InnoDB's default, if the server cannot say.
-    std::chrono::milliseconds limit = std::chrono::seconds(50);
-    if (!co_await wait_until_idle()) co_return limit;
-    if (co_await run_check("SELECT @@innodb_lock_wait_timeout")) co_return limit;
+    ServerTimeouts limits{.lock_wait = std::chrono::seconds(50),
+                          .statement = std::chrono::milliseconds(0)};
+    if (!co_await wait_until_idle()) co_return limits;
+    // `/*M! … */` is read by MariaDB only: MySQL has no max_statement_time.
+    if (co_await run_check(
+            "SELECT CONCAT(@@innodb_lock_wait_timeout /*M!, ',', @@max_statement_time */)"))
+        co_return limits;
     if (own_reply_->status() == my::ValueReplyReader::Status::done && !own_reply_->failed() &&
         own_reply_->value()) {
-        // Whole seconds (MariaDB 10.11 and MySQL 8 keep it an integer).
-        const std::string& v = *own_reply_->value();
-        std::uint64_t seconds = 0;
-        bool digits = !v.empty() && v.size() <= 10;
-        for (char c : v) digits = digits && c >= '0' && c <= '9';
-        if (digits) {
-            for (char c : v) seconds = seconds * 10 + static_cast<std::uint64_t>(c - '0');
-            limit = std::chrono::seconds(seconds);
-        }
+        // Whole seconds (MariaDB 10.11 and MySQL 8 keep innodb_lock_wait_timeout an integer);
+        // max_statement_time with six decimals.
+        const std::string_view v = *own_reply_->value();
+        const auto comma = v.find(',');
+        if (auto lock = seconds_text(v.substr(0, comma)); lock && lock->count() % 1000 == 0)
+            limits.lock_wait = *lock;
+        if (comma != std::string_view::npos)
+            if (auto statement = seconds_text(v.substr(comma + 1))) limits.statement = *statement;
     }
     own_reply_.reset();
     own_reply_bytes_.clear();
-    co_return limit;
+    co_return limits;
 }
 
 asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::wait_for_claim() {
@@ -783,9 +809,16 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::wait_for_cla
     if (!wait_deadline_) {
         // 0: as the server, the session's own innodb_lock_wait_timeout.
         auto limit = g ? g->config().lock_wait_timeout : std::chrono::milliseconds(0);
-        if (limit.count() == 0) limit = co_await server_lock_wait_timeout();
+        const auto server = co_await server_timeouts();
         if (stop_client_pump_) co_return PumpEnd::server_closed;
-        wait_deadline_ = std::chrono::steady_clock::now() + limit;
+        if (limit.count() == 0) limit = server.lock_wait;
+        const auto now = std::chrono::steady_clock::now();
+        wait_deadline_ = now + limit;
+        // From the wait's start: the server counts from the statement's, which the proxy
+        // held back until now.
+        statement_deadline_ = server.statement.count() > 0
+                                  ? now + server.statement
+                                  : std::chrono::steady_clock::time_point::max();
         if (g) g->counters().waits.fetch_add(1, std::memory_order_relaxed);
     }
     auto& waits = guard::ClaimWaits::process();
@@ -797,7 +830,8 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::wait_for_cla
     bool deadlocked = !w.woken && !w.cancelled && waits.leave_if_in_cycle(owner);
     if (!deadlocked && !w.woken && !w.cancelled) {
         if (g) g->counters().waiting.fetch_add(1, std::memory_order_relaxed);
-        w.timer.expires_at(std::min(*wait_deadline_, std::chrono::steady_clock::now() + recheck));
+        w.timer.expires_at(std::min(
+            {*wait_deadline_, statement_deadline_, std::chrono::steady_clock::now() + recheck}));
         co_await w.timer.async_wait(asio::bind_cancellation_slot(drain_signal_.slot(), use_tuple));
         if (g) g->counters().waiting.fetch_sub(1, std::memory_order_relaxed);
         deadlocked = !w.woken && !w.cancelled && waits.leave_if_in_cycle(owner);
@@ -812,7 +846,11 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::wait_for_cla
         guard_->end_wait({my::error_code::lock_deadlock, "40001",
                           "Deadlock found when trying to get lock; try restarting transaction",
                           true});
-    } else if (!w.woken && std::chrono::steady_clock::now() >= *wait_deadline_) {
+    } else if (const auto now = std::chrono::steady_clock::now();
+               !w.woken && now >= statement_deadline_ && statement_deadline_ <= *wait_deadline_) {
+        guard_->end_wait({my::error_code::statement_timeout, "70100",
+                          "Query execution was interrupted (max_statement_time exceeded)", false});
+    } else if (!w.woken && now >= *wait_deadline_) {
         guard_->end_wait({my::error_code::lock_wait_timeout, "HY000",
                           "Lock wait timeout exceeded; try restarting transaction", false});
     }
@@ -848,7 +886,7 @@ asio::awaitable<std::optional<MySqlSession::PumpEnd>> MySqlSession::guarded_comm
         own_reply_.reset();
         own_reply_bytes_.clear();
         if (step.kind == MySqlGuard::Step::Kind::wait) co_return co_await wait_for_claim();
-        if (step.kind != MySqlGuard::Step::Kind::check) wait_deadline_.reset();
+        if (step.kind != MySqlGuard::Step::Kind::check) clear_wait_deadlines();
     }
     for (const auto& before : step.before) {
         // A command of the proxy's own before the step (ROLLBACK of a deadlock's victim;

@@ -168,6 +168,37 @@ def test_lock_wait_timeout_ends_the_statement_with_1205_and_the_transaction_goes
     assert got == want
 
 
+@pytest.mark.parametrize("settings", [
+    ["SET SESSION max_statement_time = 0.5"],
+    # both: the first to pass ends the wait, as in InnoDB
+    ["SET SESSION max_statement_time = 0.5", "SET SESSION innodb_lock_wait_timeout = 5"],
+    ["SET SESSION max_statement_time = 5", "SET SESSION innodb_lock_wait_timeout = 1"],
+])
+def test_max_statement_time_ends_a_wait_with_1969(waits, mariadb, settings):
+    """MariaDB's max_statement_time ends a lock wait with ER_STATEMENT_TIMEOUT; the proxy reads
+    it with innodb_lock_wait_timeout when a wait begins."""
+    def scenario(port, table):
+        a, b = connect(port), connect(port)
+        run(a, "BEGIN")
+        run(a, insert(table, 6, "t"))
+        for sql in settings:
+            run(b, sql)
+        waiter = Background(b, insert(table, 6, "T"))
+        result = waiter.join()
+        run(a, "ROLLBACK")
+        a.close()
+        b.close()
+        return result, waiter.elapsed < 4.5, keys(port, table)
+
+    got, want = on_both(waits, mariadb, scenario)
+    if len(settings) == 2 and "= 1" in settings[1]:
+        assert want[0] == ("err", 1205, "Lock wait timeout exceeded; try restarting transaction")
+    else:
+        assert want[0] == ("err", 1969,
+                           "Query execution was interrupted (max_statement_time exceeded)")
+    assert got == want
+
+
 def test_configured_lock_wait_timeout_ms(mysql_root, proxy_account, make_mysql_proxy):
     make_tables(mysql_root, TABLE)
     proxy = start_guarded(make_mysql_proxy, TABLE, extra="lock_wait_timeout_ms = 300\n")

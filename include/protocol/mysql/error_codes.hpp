@@ -17,5 +17,7 @@ inline constexpr std::uint16_t net_packets_out_of_order = 1156;  // 08S01 Got pa
 inline constexpr std::uint16_t not_supported_yet = 1235;         // 42000 (uniqguard's refusals)
 inline constexpr std::uint16_t not_supported_auth_mode = 1251;   // 08004
 inline constexpr std::uint16_t query_interrupted = 1317;         // 70100 Query execution was …
+// MariaDB: 70100 Query execution was interrupted (max_statement_time exceeded)
+inline constexpr std::uint16_t statement_timeout = 1969;
 inline constexpr std::uint16_t cant_connect = 2003;  // the client library's own code for this
 }  // namespace uniqguard::protocol::mysql::error_code
