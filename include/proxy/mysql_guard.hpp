@@ -242,6 +242,11 @@ class MySqlGuard {
     // The step for an execute, once decided: a replaced execute leaves the server without the
     // types it bound; an execute that binds none when the server lacks them gets them written in.
     Step finish_execute(Step step, std::uint32_t statement, bool binds_types);
+    // An execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE: decided as its text
+    // with the execute's values written in (guard/mysql_param_sql.hpp).
+    Step on_prepared_upsert(const PreparedStatement& statement,
+                            const std::vector<guard::GuardState*>& guards,
+                            const MySqlSessionSettings& settings, const MySqlGuardSession& session);
     // `params`: a prepared INSERT's parameters at its execute (null: a text INSERT).
     Step on_insert(const sql::InsertStatement& insert, std::string_view text,
                    const std::vector<guard::GuardState*>& guards,

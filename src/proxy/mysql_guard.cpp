@@ -9,6 +9,7 @@
 #include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
 #include "guard/mysql_insert_keys.hpp"
+#include "guard/mysql_param_sql.hpp"
 #include "guard/mysql_row_drop.hpp"
 #include "guard/mysql_upsert_sql.hpp"
 #include "protocol/mysql/command_tracker.hpp"
@@ -493,10 +494,13 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
     const sql::Statement& st, std::string_view text, const std::vector<guard::GuardState*>& guards,
     const MySqlSessionSettings& settings, const MySqlGuardSession& session) {
     const auto& insert = *st.get<sql::InsertStatement>();
-    if (insert.replace) return "a prepared REPLACE";
-    if (insert.on_conflict.action != sql::OnConflict::Action::none)
-        return "a prepared INSERT … ON DUPLICATE KEY UPDATE";
-    if (insert.select_source) return "a prepared INSERT … SELECT";
+    if (insert.select_source)
+        return insert.replace ? "a prepared REPLACE … SELECT" : "a prepared INSERT … SELECT";
+    // REPLACE and ON DUPLICATE KEY UPDATE are decided at each execute as their text with the
+    // execute's values (on_prepared_upsert), as the same text in a COM_QUERY is.
+    if (insert.on_conflict.action != sql::OnConflict::Action::none &&
+        upsert_sets_key_column(insert, guards))
+        return "a prepared INSERT … ON DUPLICATE KEY UPDATE that sets a key column";
     if (st.explain_analyze) return "a prepared ANALYZE INSERT";
     if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
         return "a prepared SET STATEMENT … FOR INSERT";
@@ -695,9 +699,50 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
                                        "COM_STMT_SEND_LONG_DATA past the 64 KiB the proxy keeps"),
                             id, binds);
     }
+    if (insert->replace ||
+        insert->on_conflict.action == sql::OnConflict::Action::on_duplicate_key_update)
+        return decided_execute(on_prepared_upsert(*statement, guards, settings, session), pending_);
     return decided_execute(
         on_insert(*insert, statement->text, guards, settings, session, &execute_->params),
         pending_);
+}
+
+MySqlGuard::Step MySqlGuard::on_prepared_upsert(const PreparedStatement& statement,
+                                                const std::vector<guard::GuardState*>& guards,
+                                                const MySqlSessionSettings& settings,
+                                                const MySqlGuardSession& session) {
+    auto& first = *guards.front();
+    // The text is read as the server reads a COM_QUERY now: it must read it as it read the
+    // prepare (the same sql_mode, character set, collation and current database).
+    if (settings.version() != statement.settings_version || !settings.text_readable() ||
+        session.database != statement.database)
+        return unenforced(first,
+                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
+                          "after a change of sql_mode, character set, collation or current "
+                          "database since its prepare (prepare it again)");
+    std::vector<sql::MySqlToken> tokens;
+    std::optional<std::string> text;
+    if (!sql::lex_mysql(statement.text, statement.dialect, tokens))
+        text = guard::mysql_text_with_params(statement.text, tokens, 0, statement.text.size(),
+                                             execute_->params,
+                                             settings.dialect().no_backslash_escapes);
+    if (!text)
+        return unenforced(first,
+                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
+                          "with a value the proxy cannot write into its text (TIME, BIT, JSON, a "
+                          "zero or impossible date, long data past what the proxy keeps)");
+    // Decided as that text sent as a COM_QUERY: forwarded, the client's execute goes; any
+    // statement of the proxy's (the row's id added, a SIGNAL) goes as a COM_QUERY in its place,
+    // whose OK the server writes as for the execute.
+    const auto parsed = sql::parse_mysql(*text, settings.dialect());
+    const auto* insert = parsed.statements.size() == 1
+                             ? parsed.statements.front().get<sql::InsertStatement>()
+                             : nullptr;
+    if (!insert)
+        return unenforced(first,
+                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
+                          "whose text with its values the proxy cannot read");
+    return on_insert(*insert, *text, guards, settings, session, nullptr);
 }
 
 MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool binds_types) {

@@ -97,9 +97,11 @@ def test_mysql2_transactions_rollback_and_reprepare(node_steps, guarded, mariadb
 def test_mysql2_forms_the_proxy_cannot_key_are_refused_at_prepare(node_steps, guarded, mariadb):
     got = run_node(node_steps, guarded.port, "gp_enroll", [
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (? + 1, ?)", [1, "a"]],
+        # (refused at its execute: a REPLACE of an existing key; prepared upserts are
+        # test_mysql_guard_prepared_upsert.py's)
         ["execute", "REPLACE INTO {t} (user_id, course_id) VALUES (?, ?)", [1, "a"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?) "
-                    "ON DUPLICATE KEY UPDATE note = 'x'", [1, "a"]],
+                    "ON DUPLICATE KEY UPDATE user_id = 3", [1, "a"]],
         ["execute", "UPDATE {t} SET course_id = ? + 1 WHERE id = 1", ["b"]],
         ["execute", "INSERT INTO {t} (user_id, course_id) VALUES (?, ?)", [40, "ok"]],
         # Followed since INSERT IGNORE drops duplicates (test_mysql_guard_ignore.py).

@@ -3,7 +3,9 @@
 // Usage: node mysql2_guard_steps.js PORT USER PASSWORD DATABASE TABLE STEPS_JSON
 // Steps: ["execute", sql, params] (server-side prepared: COM_STMT_PREPARE once per sql, then
 // COM_STMT_EXECUTE), ["query", sql] (COM_QUERY), ["unprepare", sql] (COM_STMT_CLOSE). `{t}` in
-// sql is TABLE. Each result: {"ok": affectedRows} or {"err": [errno, sqlState, message]}.
+// sql is TABLE. Each result: {"ok": affectedRows} or {"err": [errno, sqlState, message]};
+// ["execute_full", sql, params] is "execute" answering {"ok": [affectedRows, insertId, info,
+// warningStatus]}.
 const mysql = require("mysql2/promise");
 
 async function main() {
@@ -18,6 +20,11 @@ async function main() {
       if (kind === "unprepare") {
         await conn.unprepare(sql);
         out.push({ ok: null });
+        continue;
+      }
+      if (kind === "execute_full") {
+        const [res] = await conn.execute(sql, params);
+        out.push({ ok: [res.affectedRows, res.insertId, res.info, res.warningStatus] });
         continue;
       }
       const [res] = kind === "execute" ? await conn.execute(sql, params) : await conn.query(sql);

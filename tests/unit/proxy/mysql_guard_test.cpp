@@ -508,7 +508,7 @@ TEST_CASE("UnderLogAForwardedUnfollowedPrepareKeepsItsPlace", "[mysql][guard][pr
         return f.guard.on_command(payload, f.settings, f.session);
     };
     // Not enforced, forwarded with a warning: its answer comes first.
-    REQUIRE(command("\x16REPLACE INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
+    REQUIRE(command("\x16REPLACE INTO enroll (user_id) SELECT ?").kind == Kind::forward);
     REQUIRE(command("\x16INSERT INTO enroll (user_id) VALUES (?)").kind == Kind::forward);
     f.guard.on_prepare_answer(util::as_bytes(prepare_ok(1, 1)));
     f.guard.on_prepare_answer(util::as_bytes(prepare_ok(2, 1)));

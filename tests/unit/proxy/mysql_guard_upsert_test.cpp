@@ -112,8 +112,16 @@ TEST_CASE("UpsertFormsStillRefused", "[mysql][guard][upsert]") {
                   "a write in a string of several statements (REPLACE or ON DUPLICATE KEY "
                   "UPDATE)"));
     CHECK(signals(
-        f.guard.on_command("\x16REPLACE INTO enroll (user_id) VALUES (?)", f.settings, f.session),
-        "1235", mysql_unenforced_message("a prepared REPLACE", "app.enroll", "enroll_uniq")));
+        f.guard.on_command("\x16REPLACE INTO enroll (user_id) SELECT ?", f.settings, f.session),
+        "1235",
+        mysql_unenforced_message("a prepared REPLACE … SELECT", "app.enroll", "enroll_uniq")));
+    CHECK(signals(f.guard.on_command("\x16INSERT INTO enroll (user_id) VALUES (?) ON DUPLICATE "
+                                     "KEY UPDATE user_id = 2",
+                                     f.settings, f.session),
+                  "1235",
+                  mysql_unenforced_message(
+                      "a prepared INSERT … ON DUPLICATE KEY UPDATE that sets a key column",
+                      "app.enroll", "enroll_uniq")));
     CHECK(f.g().keys().size() == 0);
 }
 
