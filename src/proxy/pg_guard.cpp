@@ -1203,27 +1203,19 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         if (key.invalid) return {};
         if (bind) {
             // `column = $n` types the parameter as the target's column (`u.course_id = $2`).
-            auto substituted = substitute_parameters(
-                check.where, {*bind, types},
-                {.standard_conforming_strings = standard_strings,
-                 .table = &table,
-                 .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
-                 .target_name = &plan.target_name});
-            if (!substituted)
-                key.unusable = true;
-            else
-                check.where = std::move(*substituted);
-            if (!check.from.empty() && !key.unusable) {
-                auto from = substitute_parameters(
-                    check.from, {*bind, types},
+            // The WHERE's and the FROM list's parameters are written in alike.
+            for (std::string* text : {&check.where, &check.from}) {
+                if (text->empty() || key.unusable) continue;
+                auto substituted = substitute_parameters(
+                    *text, {*bind, types},
                     {.standard_conforming_strings = standard_strings,
                      .table = &table,
                      .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
                      .target_name = &plan.target_name});
-                if (!from)
+                if (!substituted)
                     key.unusable = true;
                 else
-                    check.from = std::move(*from);
+                    *text = std::move(*substituted);
             }
         }
         if (key.unusable) return unreadable_parameter("UPDATE on");

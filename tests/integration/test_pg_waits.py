@@ -225,6 +225,14 @@ def finishes_while_first_is_open(worker, timeout=5):
     return not worker.thread.is_alive()
 
 
+def commit_after_the_second_ends(a, worker):
+    """Commits once the second session's statement has ended (a timeout), or after 3 s: whether
+    it ended while the first's transaction was open."""
+    released = finishes_while_first_is_open(worker, timeout=3)
+    a.commit()
+    return released
+
+
 def test_first_commits_second_gets_the_duplicate(enroll):
     out = both(enroll, release=commit)
     assert out["second"][0] == "error"
@@ -493,12 +501,7 @@ def test_the_clients_own_lock_timeout_ends_a_wait_with_55P03(enroll):
     def setup(b):
         b.cursor().execute("SET lock_timeout = '300ms'")
 
-    def commit_late(a, worker):
-        released = finishes_while_first_is_open(worker, timeout=3)
-        a.commit()
-        return released
-
-    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    out = both(enroll, release=commit_after_the_second_ends, b_setup=setup, with_context=False)
     assert out["first"] is True
     assert out["second"][0] == "error"
     assert out["second"][1]["sqlstate"] == "55P03"
@@ -518,12 +521,7 @@ def test_the_clients_statement_timeout_ends_a_wait_with_57014(enroll, settings, 
     def setup(b):
         b.cursor().execute(settings)
 
-    def commit_late(a, worker):
-        released = finishes_while_first_is_open(worker, timeout=3)
-        a.commit()
-        return released
-
-    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    out = both(enroll, release=commit_after_the_second_ends, b_setup=setup, with_context=False)
     assert out["first"] is True
     assert out["second"][0] == "error"
     assert out["second"][1]["sqlstate"] == sqlstate
@@ -539,12 +537,7 @@ def test_statement_timeout_ends_a_wait_under_a_guards_longer_lock_wait_timeout(e
             b.cursor().execute("SET lock_timeout = '5s'")
         b.cursor().execute("SET statement_timeout = '300ms'")
 
-    def commit_late(a, worker):
-        released = finishes_while_first_is_open(worker, timeout=3)
-        a.commit()
-        return released
-
-    out = both(enroll, release=commit_late, b_setup=setup, with_context=False)
+    out = both(enroll, release=commit_after_the_second_ends, b_setup=setup, with_context=False)
     assert out["first"] is True
     assert out["second"][1]["sqlstate"] == "57014"
     assert out["second"][1]["message"] == "canceling statement due to statement timeout"
