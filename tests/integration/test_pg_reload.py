@@ -487,3 +487,18 @@ def test_named_statements_of_a_guarded_session_follow_later_reloads(pg, make_pro
                                 "WHERE name NOT LIKE 'uniqguard%'").fetchall()
         assert prepared == [("_pg3_0",)]
     assert count_rows(pg, second, 1, 1) == 3
+
+
+def test_a_sighup_sent_as_soon_as_the_port_answers_is_handled(make_proxy):
+    """The harness counts the proxy started once its port accepts a connection: a SIGHUP sent
+    right then must find the handler (it was installed after the socket listened, and such a
+    SIGHUP killed the proxy, or was lost where the parent ignored SIGHUP, as under nohup)."""
+    for _ in range(5):
+        proxy = make_proxy()
+        proxy.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "reload: " not in proxy.log_text():
+            assert proxy.process.poll() is None, proxy.log_text()
+            assert time.monotonic() < deadline, proxy.log_text()
+            time.sleep(0.02)
+        assert "received SIGHUP" in proxy.log_text()
