@@ -38,11 +38,13 @@ std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& 
 // The text of `sql` from byte `from` to byte `to`, every `?` in it written as its parameter
 // (`tokens`: the lexer's tokens of the whole `sql`; `?` number n, counted over all of them, is
 // params[n - 1]), with a space on each side (`LIKE?` is `LIKE 'x' `) and a negative number in
-// parentheses, so that no `-` before it makes a comment or a double minus. nullopt when a
+// parentheses, so that no `-` before it makes a comment or a double minus (unless
+// `parenthesize_negatives` is false: a statement whose values the INSERT key reader reads, where
+// `(-5)` is an expression; the spaces alone keep `- -5` from being `--`). nullopt when a
 // parameter is missing or cannot be written.
 std::optional<std::string> mysql_text_with_params(
     std::string_view sql, const std::vector<sql::MySqlToken>& tokens, std::size_t from,
     std::size_t to, std::span<const protocol::mysql::ExecuteParam> params,
-    bool no_backslash_escapes);
+    bool no_backslash_escapes, bool parenthesize_negatives = true);
 
 }  // namespace uniqguard::guard

@@ -140,7 +140,7 @@ std::optional<std::string> mysql_param_sql(const protocol::mysql::ExecuteParam& 
 std::optional<std::string> mysql_text_with_params(
     std::string_view sql, const std::vector<sql::MySqlToken>& tokens, std::size_t from,
     std::size_t to, std::span<const protocol::mysql::ExecuteParam> params,
-    bool no_backslash_escapes) {
+    bool no_backslash_escapes, bool parenthesize_negatives) {
     std::string out;
     std::size_t number = 0;  // of the last `?`
     std::size_t copied = from;
@@ -153,7 +153,7 @@ std::optional<std::string> mysql_text_with_params(
         if (!value) return std::nullopt;
         out.append(sql.substr(copied, token.offset - copied));
         out += ' ';
-        if (value->front() == '-') {
+        if (parenthesize_negatives && value->front() == '-') {
             out += '(';
             out += *value;
             out += ')';

@@ -501,6 +501,12 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
     if (insert.on_conflict.action != sql::OnConflict::Action::none &&
         upsert_sets_key_column(insert, guards))
         return "a prepared INSERT … ON DUPLICATE KEY UPDATE that sets a key column";
+    // Its executes may be answered by a COM_QUERY, whose rows are not the binary ones an
+    // execute's client reads.
+    if ((insert.replace || insert.on_conflict.action != sql::OnConflict::Action::none) &&
+        insert.returning)
+        return insert.replace ? "a prepared REPLACE … RETURNING"
+                              : "a prepared INSERT … ON DUPLICATE KEY UPDATE … RETURNING";
     if (st.explain_analyze) return "a prepared ANALYZE INSERT";
     if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
         return "a prepared SET STATEMENT … FOR INSERT";
@@ -725,12 +731,20 @@ MySqlGuard::Step MySqlGuard::on_prepared_upsert(const PreparedStatement& stateme
     if (!sql::lex_mysql(statement.text, statement.dialect, tokens))
         text = guard::mysql_text_with_params(statement.text, tokens, 0, statement.text.size(),
                                              execute_->params,
-                                             settings.dialect().no_backslash_escapes);
+                                             settings.dialect().no_backslash_escapes, false);
     if (!text)
         return unenforced(first,
                           "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
                           "with a value the proxy cannot write into its text (TIME, BIT, JSON, a "
                           "zero or impossible date, long data past what the proxy keeps)");
+    // Sent as a COM_QUERY when the proxy answers it, the text must fit the server's
+    // max_allowed_packet, which a statement past it makes the server close the connection for
+    // (4 MiB: MySQL 5.7's default; values written as text take up to twice their bytes).
+    constexpr std::size_t max_text = 4u << 20;
+    if (text->size() > max_text)
+        return unenforced(first,
+                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
+                          "whose text with its values is larger than 4 MiB");
     // Decided as that text sent as a COM_QUERY: forwarded, the client's execute goes; any
     // statement of the proxy's (the row's id added, a SIGNAL) goes as a COM_QUERY in its place,
     // whose OK the server writes as for the execute.

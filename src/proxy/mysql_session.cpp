@@ -766,11 +766,15 @@ std::optional<std::chrono::milliseconds> seconds_text(std::string_view v) {
     }
     ms *= 1000;
     std::uint64_t scale = 100;
+    bool below_a_millisecond = false;
     for (char c : fraction) {
         if (c < '0' || c > '9') return std::nullopt;
         ms += scale * static_cast<std::uint64_t>(c - '0');
+        below_a_millisecond = below_a_millisecond || (scale == 0 && c != '0');
         scale /= 10;
     }
+    // Rounded up: 0.0004 s is a limit, not "none" (0).
+    if (below_a_millisecond) ++ms;
     return std::chrono::milliseconds(ms);
 }
 }  // namespace

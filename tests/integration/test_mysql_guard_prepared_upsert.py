@@ -110,3 +110,38 @@ def test_raw_prepared_upsert_of_a_key_another_transaction_writes_waits(guarded, 
         b.close()
     assert results[0] == results[2] and results[1] == results[3]
     assert results[0] == (True, 1, b"\x00\x02") and results[1] == [["second"]]
+
+
+def test_raw_prepared_upsert_of_a_negative_key_and_with_returning(guarded, mariadb):
+    p = Pair(guarded, mariadb, table=TABLE)
+    through = p.sides[0][0]
+    try:
+        ids = p.prepare(ODKU)
+        # A negative key value is written into the text as `-5`, which the key reader reads.
+        assert p.execute(ids, [-5, "n", "x"]) == (1, b"\x00")
+        assert p.execute(ids, [-5, "N", "y"]) == (1, b"\x00")  # that row updated
+        rows = p.query("SELECT user_id, course_id, note FROM {t} WHERE user_id < 0")
+        assert rows[0] == rows[1] == [["-5", "n", "y"]]
+        # RETURNING: an execute answered by a COM_QUERY would get text rows: refused at prepare.
+        sid, (seq, err) = prepare(through, ODKU.format(t=TABLE) + " RETURNING user_id")
+        assert sid is None and struct.unpack_from("<H", err, 1)[0] == 1235
+        assert b"ON DUPLICATE KEY UPDATE \xe2\x80\xa6 RETURNING" in err
+    finally:
+        p.close()
+
+
+def test_raw_parameters_bound_as_year_or_int24_are_refused(guarded, mariadb):
+    """MariaDB reads a parameter bound as YEAR or INT24 as NULL, taking none of its bytes: the
+    proxy would key other bytes than the server stores. Refused (once a duplicate got in)."""
+    through = wire(guarded.port)
+    try:
+        sid = prepare(through, f"INSERT INTO {TABLE} (note, user_id, course_id) "
+                               "VALUES (?, ?, ?)")[0]
+        payload = (bytes([0x17]) + struct.pack("<IBI", sid, 0, 1) + b"\x00\x01" +
+                   struct.pack("<BBBBBB", 9, 0, 253, 0, 253, 0) +
+                   b"\x01\x31\x01\x61" + b"\x0299" + b"\x02zz")
+        seq, err = reply(through, payload)
+        assert struct.unpack_from("<H", err, 1)[0] == 1235, err
+        assert b"COM_STMT_EXECUTE the proxy cannot read" in err
+    finally:
+        through.close()

@@ -173,6 +173,8 @@ def test_lock_wait_timeout_ends_the_statement_with_1205_and_the_transaction_goes
     # both: the first to pass ends the wait, as in InnoDB
     ["SET SESSION max_statement_time = 0.5", "SET SESSION innodb_lock_wait_timeout = 5"],
     ["SET SESSION max_statement_time = 5", "SET SESSION innodb_lock_wait_timeout = 1"],
+    # below a millisecond: a limit still (not "none")
+    ["SET SESSION max_statement_time = 0.0004", "SET SESSION innodb_lock_wait_timeout = 4"],
 ])
 def test_max_statement_time_ends_a_wait_with_1969(waits, mariadb, settings):
     """MariaDB's max_statement_time ends a lock wait with ER_STATEMENT_TIMEOUT; the proxy reads

@@ -15,12 +15,13 @@ int value_width(std::uint8_t type) {
         case t::tiny:
             return 1;
         case t::short_:
-        case t::year:
             return 2;
         case t::long_:
-        case t::int24:
         case t::float_:
             return 4;
+        // YEAR and INT24 are not read: MariaDB 10.11 takes a parameter bound with either as
+        // NULL and reads none of its bytes, so the next parameter's bytes would be another's
+        // for the proxy and the server (found by a review; clients bind SHORT / LONG).
         case t::longlong:
         case t::double_:
             return 8;
