@@ -130,6 +130,10 @@ class PgGuard {
     void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
 
   private:
+    // The key values of a unique violation's DETAIL ("Key (a, b)=(2, 5) already exists."), as
+    // the server wrote them; nullopt when it is not in that form.
+    static std::optional<std::vector<std::optional<std::string>>> key_values_of_detail(
+        std::string_view detail);
     struct Prepared;  // a Parse of a statement that writes to a guarded table
     // The second part of an INSERT whose keys come late (resume_late).
     struct LateResume {

@@ -476,12 +476,12 @@ std::string update_verdict(const GuardTable& table, const config::Guard& guard,
 }
 
 std::string update_verdict_probe() {
-    return "SELECT CASE WHEN coalesce(pg_catalog.current_setting(" +
-           quote_literal(verdict_setting) +
-           ", true), '') <> '' THEN 1 ELSE 0 END, "
-           "pg_catalog.set_config(" +
-           quote_literal(verdict_setting) + ", '', true), pg_catalog.set_config(" +
-           quote_literal(failed_setting) + ", '', true)";
+    const std::string verdict =
+        "coalesce(pg_catalog.current_setting(" + quote_literal(verdict_setting) + ", true), '')";
+    // Read (left to right) before the settings are cleared.
+    return "SELECT CASE WHEN " + verdict + " <> '' THEN 1 ELSE 0 END, " + verdict +
+           ", pg_catalog.set_config(" + quote_literal(verdict_setting) +
+           ", '', true), pg_catalog.set_config(" + quote_literal(failed_setting) + ", '', true)";
 }
 
 // A learned key's text as hex of its bytes in the database's encoding: the client_encoding

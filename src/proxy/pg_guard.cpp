@@ -87,6 +87,8 @@ struct PgGuard::PendingCheck {
     bool in_transaction = false;
     // An UPDATE that sets part of the key: the duplicate's values are read from the error.
     bool values_from_detail = false;
+    // The probe of an UPDATE's verdict (action log): its detail names the new key's values.
+    bool update_probe = false;
     bool late_values = false;  // ...and there are none before (an INSERT whose keys came late)
     // The captured rows are keys the key set must learn (the new keys of an UPDATE, or stored
     // keys of an INSERT); `json_keys`: one value, a JSON array of arrays of text.
@@ -1242,7 +1244,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              .event_values = {key.display},
                              .statement = std::string(plan.text),
                              .in_transaction = in_transaction,
-                             .values_from_detail = !whole_key || !key.fingerprintable};
+                             .values_from_detail = !whole_key || !key.fingerprintable,
+                             .update_probe = !reject};
         d.kind = reject ? Decision::Kind::check_after : Decision::Kind::probe_after;
         d.sql = reject ? guard::update_verdict(table, cfg, learn ? nullptr : &check.key)
                        : guard::update_verdict_probe();
@@ -2757,24 +2760,13 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
         *event >= check.event_values.size() && *event < 65536)
         check.event_values.resize(*event + 1);
     if (check.values_from_detail && event && *event < check.event_values.size()) {
-        // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at
-        // ", ", which a text value may contain too; this is for the log only).
         for (const auto& [code, value] : fields) {
             if (code != 'D') continue;
-            const auto open = value.find(")=(");
-            const auto close = value.rfind(") already exists.");
-            if (open == std::string::npos || close == std::string::npos || close < open) break;
-            std::vector<std::optional<std::string>> parts;
-            std::string_view rest(value.data() + open + 3, close - open - 3);
-            for (;;) {
-                const auto comma = rest.find(", ");
-                parts.emplace_back(std::string(rest.substr(0, comma)));
-                if (comma == std::string_view::npos) break;
-                rest.remove_prefix(comma + 2);
-            }
-            if (parts.size() == check.event_values[*event].size() ||
-                check.event_values[*event].empty())
-                check.event_values[*event] = parts;
+            auto parts = key_values_of_detail(value);
+            if (parts && (parts->size() == check.event_values[*event].size() ||
+                          check.event_values[*event].empty()))
+                check.event_values[*event] = std::move(*parts);
+            break;
         }
     }
     if (!check.refusal && event) {
@@ -2785,6 +2777,25 @@ void PgGuard::on_check_failed(std::uint32_t tag, pg::ErrorFieldList& fields) {
 }
 
 void PgGuard::on_check_passed(std::uint32_t tag) { pending_.erase(tag); }
+
+std::optional<std::vector<std::optional<std::string>>> PgGuard::key_values_of_detail(
+    std::string_view detail) {
+    // "Key (a, b)=(2, 5) already exists.": the values as the server wrote them (split at ", ",
+    // which a text value may contain too; this is for the log only).
+    const auto open = detail.find(")=(");
+    const auto close = detail.rfind(") already exists.");
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+        return std::nullopt;
+    std::vector<std::optional<std::string>> parts;
+    std::string_view rest = detail.substr(open + 3, close - open - 3);
+    for (;;) {
+        const auto comma = rest.find(", ");
+        parts.emplace_back(std::string(rest.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 2);
+    }
+    return parts;
+}
 
 namespace {
 // Bytes of the first `chars` UTF-8 characters of `s` (continuation bytes are 10xxxxxx).
@@ -2942,6 +2953,13 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
                log ? guard::DuplicateAction::logged : guard::DuplicateAction::ignored);
         return;
     }
+    // An UPDATE's verdict under log: its second column is the detail the verdict would raise,
+    // which names the moved row's new key as the server wrote it.
+    if (it->second.update_probe && values->size() > 1 && (*values)[1] &&
+        !it->second.event_values.empty())
+        if (auto parts = key_values_of_detail(*(*values)[1]);
+            parts && parts->size() == it->second.event_values.front().size())
+            it->second.event_values.front() = std::move(*parts);
     for (std::size_t i = 0; i < values->size(); ++i) {
         if ((*values)[i] && *(*values)[i] == "1") {
             auto& counters = it->second.guard->counters();

@@ -182,3 +182,21 @@ def test_an_update_the_check_cannot_read_is_refused_after_it_runs(enroll):
     cur.execute(f"SELECT id, user_id, course_id FROM {t} ORDER BY 1")
     assert cur.fetchall() == [(1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2)]
     conn.close()
+
+
+def test_under_log_a_moved_rows_duplicate_is_logged_with_its_new_key(pg, make_proxy):
+    gt = GuardedTable(pg, make_proxy, "uf_log", ENROLL, ["user_id", "course_id"], action="log")
+    conn = gt.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(ROWS.format(t=gt.name))
+    # Forwarded as it is: the server moves row 1 onto (1, 2), which row 2 has.
+    cur.execute(f"UPDATE {gt.name} SET course_id = v.b FROM (VALUES (1, 2)) AS v(a, b) "
+                f"WHERE {gt.name}.id = v.a")
+    assert cur.statusmessage == "UPDATE 1"
+    cur.execute(f"UPDATE {gt.name} SET course_id = course_id + 5 WHERE id = 3")
+    cur.execute(f"UPDATE {gt.name} SET course_id = course_id + 4 WHERE id = 4")
+    lines = gt.duplicate_lines(expected=2)
+    assert [(line["action"], line["values"]) for line in lines] == [
+        ("logged", ["1", "2"]), ("logged", ["2", "6"])]
+    conn.close()
