@@ -93,7 +93,13 @@ bool calls_only_stable_builtins(std::string_view expr, sql::LexOptions lex, bool
         "reverse", "md5", "to_char", "to_number", "to_date", "to_timestamp", "date_trunc",
         "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
         "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
-        "int2", "numeric", "text", "varchar", "using", "lateral"};
+        "int2", "numeric", "text", "varchar", "using", "lateral",
+        // set-returning builtins a FROM list reads rows from (bulk UPDATEs send arrays or JSON:
+        // `FROM unnest($1::int[], $2::int[]) AS x(id, k)`), immutable or stable
+        "unnest", "generate_series", "json_to_recordset", "jsonb_to_recordset", "json_to_record",
+        "jsonb_to_record", "json_populate_recordset", "jsonb_populate_recordset",
+        "json_array_elements", "jsonb_array_elements", "json_array_elements_text",
+        "jsonb_array_elements_text"};
     std::vector<sql::Token> tokens;
     if (!sql::lex_postgres(expr, tokens, lex)) return false;
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
