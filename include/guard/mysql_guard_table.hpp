@@ -19,6 +19,11 @@ struct MySqlGuardTable {
     // KEY UPDATE of an existing guard key names the existing row by it, so that the server's
     // own primary key makes the update (proxy/mysql_guard).
     std::string integer_primary_key;
+    // Columns the server fills itself: AUTO_INCREMENT, and generated (VIRTUAL / STORED). A
+    // staged INSERT … SELECT (proxy/mysql_guard_insert_select.cpp) cannot copy their values
+    // from its stage table.
+    std::vector<std::string> auto_increment_columns;
+    std::vector<std::string> generated_columns;
 };
 
 }  // namespace uniqguard::guard

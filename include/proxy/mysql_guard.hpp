@@ -34,8 +34,14 @@
 //                         keys joining the key set (the whole key set: claimed before the check,
 //                         as an INSERT's; part of it: the matched rows' new keys, read by the
 //                         check, not claimed);
+//   a text INSERT … SELECT alone in its string (proxy/mysql_guard_insert_select.cpp)
+//                       → check: the proxy's own commands run the client's statement into a
+//                         temporary stage table LIKE the guarded one, then read the stage's keys
+//                         (as an UPDATE's part of a key: learnt, claimed); duplicate → the SIGNAL
+//                         of ERR 1062; else `replace` by the copy of the stage into the table;
 //   a form this slice does not enforce (REPLACE or ON DUPLICATE KEY UPDATE of an existing key
-//   other than the above, ON DUPLICATE KEY UPDATE assigning a key column, INSERT … SELECT, a key
+//   other than the above, ON DUPLICATE KEY UPDATE assigning a key column, REPLACE / INSERT
+//   IGNORE … SELECT, a key
 //   the proxy cannot read, an UPDATE with ORDER BY / LIMIT, multi-table, IGNORE or under action
 //   "ignore", LOAD DATA, a prepared write other than a plain INSERT, several statements in one
 //   string…)
@@ -184,6 +190,13 @@ class MySqlGuard {
         bool execute = false;
         std::uint32_t statement_id = 0;
         bool binds_types = false;
+        // A staged INSERT … SELECT (proxy/mysql_guard_insert_select.cpp): the proxy's commands
+        // that fill the stage, run in turn before the check (`staged`: how many answered), and
+        // the copy into the table sent in the client's statement's place once the check passes
+        // (empty: every guard logs, the client's statement goes as it came).
+        std::vector<std::string> stage;
+        std::size_t staged = 0;
+        std::string final_sql;
     };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
@@ -281,6 +294,15 @@ class MySqlGuard {
         const std::vector<guard::GuardState*>& guards, const MySqlSessionSettings& settings,
         const MySqlGuardSession& session) const;
     Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
+    // A text INSERT … SELECT (or … TABLE, WITH …) alone in its COM_QUERY: staged, its keys read
+    // from the stage and checked as an UPDATE's new keys, then copied
+    // (proxy/mysql_guard_insert_select.cpp).
+    Step on_insert_select(const sql::InsertStatement& insert, const sql::Statement& statement,
+                          std::string_view text, const std::vector<guard::GuardState*>& guards,
+                          const MySqlGuardSession& session);
+    // The reply to one of a staged INSERT's stage commands: the next one, the check, or the
+    // statement's error.
+    Step on_stage_reply(const protocol::mysql::ValueReplyReader& reply);
     // Claims the UPDATE's new keys (as claim_keys).
     std::optional<Step> claim_update_keys(const PendingUpdate& p);
     // The UPDATE goes out: its new keys join the key sets; counted.

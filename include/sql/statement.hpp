@@ -173,6 +173,10 @@ struct InsertStatement {
     // (action "ignore" drops duplicate rows): a VALUES row from its `(` (or `ROW`) to its `)`;
     // the SET form's one row from the first assignment to the last.
     std::vector<SourceRange> row_ranges;
+    // MySQL only: the table's name as written (so that a staged INSERT … SELECT can send the
+    // client's statement into another table), and whether a PARTITION list follows it.
+    SourceRange table_name;
+    bool partition = false;
     bool operator==(const InsertStatement&) const = default;
 };
 

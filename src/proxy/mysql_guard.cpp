@@ -892,9 +892,12 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
             auto guards = guards_of_table(insert->table, session.database);
             if (guards.empty()) continue;
             std::string_view what;
-            if (insert->select_source)
-                what = insert->replace ? "REPLACE … SELECT" : "INSERT … SELECT";
-            else if (insert->on_conflict.action != sql::OnConflict::Action::none &&
+            // INSERT … SELECT is staged when alone in its string (on_insert_select, which
+            // refuses the forms it does not stage).
+            if (insert->select_source && parsed.statements.size() > 1)
+                what = "INSERT … SELECT in a string of several statements";
+            else if (!insert->select_source &&
+                     insert->on_conflict.action != sql::OnConflict::Action::none &&
                      upsert_sets_key_column(*insert, guards))
                 what = "INSERT … ON DUPLICATE KEY UPDATE that sets a key column";
             else if (st.explain_analyze)
@@ -947,6 +950,8 @@ MySqlGuard::Step MySqlGuard::on_statements(const sql::ParseResult& parsed, std::
     }
     if (const auto* update = w.statement->get<sql::UpdateStatement>())
         return on_update(*update, text, w.guards, settings, session);
+    if (const auto* insert = w.statement->get<sql::InsertStatement>(); insert->select_source)
+        return on_insert_select(*insert, *w.statement, text, w.guards, session);
     return on_insert(*w.statement->get<sql::InsertStatement>(), text, w.guards, settings, session);
 }
 

@@ -210,6 +210,7 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
 }
 
 MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& reply) {
+    if (pending_update_->staged < pending_update_->stage.size()) return on_stage_reply(reply);
     PendingUpdate p = std::move(*pending_update_);
     pending_update_.reset();
     ++p.asked;
@@ -251,8 +252,9 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
             return k.guard->config().action == config::GuardAction::log;
         });
         if (reply.failed()) {
-            spdlog::warn("guard {}: the check of an UPDATE failed: ERROR {}: {}", g.config().name,
-                         reply.error_code(), reply.error_message());
+            spdlog::warn("guard {}: the check of an {} failed: ERROR {}: {}", g.config().name,
+                         p.stage.empty() ? "UPDATE" : "INSERT … SELECT", reply.error_code(),
+                         reply.error_message());
             if (all_log) return pass_update(p);
             // The check reads the UPDATE's own WHERE in the same session: its error (an unknown
             // column, a lock wait timeout…) is the one the UPDATE would meet; the server raises
@@ -264,7 +266,8 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
                           reply.error_message());
         }
         // Also a part-of-key answer cut at group_concat_max_len: not every new key is known.
-        spdlog::warn("guard {}: the check of an UPDATE got an unexpected reply", g.config().name);
+        spdlog::warn("guard {}: the check of an {} got an unexpected reply", g.config().name,
+                     p.stage.empty() ? "UPDATE" : "INSERT … SELECT");
         if (all_log) return pass_update(p);
         claims_.release_statement();
         g.counters().refused.fetch_add(1, std::memory_order_relaxed);
@@ -337,6 +340,8 @@ MySqlGuard::Step MySqlGuard::pass_update(const PendingUpdate& p) {
         for (const auto f : key.learned) key.guard->keys().insert(f);
         key.guard->counters().passed.fetch_add(1, std::memory_order_relaxed);
     }
+    // A staged INSERT … SELECT: the stage's rows go into the table in the statement's place.
+    if (!p.final_sql.empty()) return {Step::Kind::replace, p.final_sql};
     return {};
 }
 

@@ -86,11 +86,10 @@ class ProgressSource final : public guard::MySqlRowSource {
 // PRIMARY KEY when that is one AUTO_INCREMENT integer column and no BEFORE INSERT trigger may
 // set it (`integer_primary_key`, else empty): an ON DUPLICATE KEY UPDATE names its existing
 // rows by it, its new rows leave it to the counter (docs/mysql.md).
-std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
-                                                      const std::string& schema,
-                                                      const std::string& table,
-                                                      std::string& integer_primary_key,
-                                                      std::string& error) {
+std::optional<std::vector<std::string>> table_columns(
+    guard::MySqlRowSource& db, const std::string& schema, const std::string& table,
+    std::string& integer_primary_key, std::vector<std::string>& auto_increment,
+    std::vector<std::string>& generated, std::string& error) {
     std::vector<std::string> columns;
     const std::string sql =
         "SELECT COLUMN_NAME, COLUMN_KEY, DATA_TYPE, EXTRA, (SELECT COUNT(*) FROM "
@@ -108,6 +107,15 @@ std::optional<std::vector<std::string>> table_columns(guard::MySqlRowSource& db,
             [&](guard::MySqlRow row) {
                 if (row.empty() || !row[0]) return false;
                 columns.emplace_back(*row[0]);
+                // MariaDB's EXTRA says "VIRTUAL GENERATED" / "STORED GENERATED"; MySQL 8's
+                // "DEFAULT_GENERATED" is an expression default, a column like any other.
+                const std::string_view extra =
+                    row.size() >= 4 && row[3] ? std::string_view(*row[3]) : std::string_view();
+                if (extra.find("auto_increment") != std::string_view::npos)
+                    auto_increment.emplace_back(*row[0]);
+                if (extra.find("VIRTUAL GENERATED") != std::string_view::npos ||
+                    extra.find("STORED GENERATED") != std::string_view::npos)
+                    generated.emplace_back(*row[0]);
                 if (row.size() >= 5 && row[4] && *row[4] != "0") before_insert_trigger = true;
                 if (row.size() >= 3 && row[1] && *row[1] == "PRI") {
                     primary.emplace_back(*row[0]);
@@ -218,7 +226,9 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
         return false;
     };
     std::string integer_primary_key;
-    auto columns = table_columns(db, schema, table, integer_primary_key, error);
+    std::vector<std::string> auto_increment, generated;
+    auto columns =
+        table_columns(db, schema, table, integer_primary_key, auto_increment, generated, error);
     if (!columns) return fail(error);
     auto keys = guard::read_mysql_key_columns(db, schema, table, cfg.columns, cache, error);
     if (!keys) return fail(error);
@@ -243,7 +253,9 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
                                .name = table,
                                .columns = std::move(*columns),
                                .keys = std::move(*keys),
-                               .integer_primary_key = std::move(integer_primary_key)});
+                               .integer_primary_key = std::move(integer_primary_key),
+                               .auto_increment_columns = std::move(auto_increment),
+                               .generated_columns = std::move(generated)});
     g.set_load_duration(stats->elapsed);
     g.set_ready(std::move(shown), std::move(mysql));
     const double s = seconds(stats->elapsed);

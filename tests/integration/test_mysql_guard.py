@@ -332,8 +332,9 @@ REFUSED = [
      f"REPLACE of a key that already exists (Duplicate entry '1-a' for key '{GUARD}')"),
     ("INSERT INTO g_enroll (user_id, course_id) VALUES (1, 'a') ON DUPLICATE KEY UPDATE course_id = 'x'",
      "INSERT … ON DUPLICATE KEY UPDATE that sets a key column"),
-    ("INSERT INTO g_enroll (user_id, course_id) SELECT user_id, course_id FROM g_enroll",
-     "INSERT … SELECT"),
+    # A plain INSERT … SELECT is staged (test_mysql_guard_insert_select.py); not REPLACE.
+    ("REPLACE INTO g_enroll (user_id, course_id) SELECT user_id, course_id FROM g_enroll",
+     "REPLACE … SELECT"),
     ("UPDATE g_enroll SET course_id = 'b' WHERE user_id = 2 LIMIT 1",
      "an UPDATE … ORDER BY / LIMIT that sets a key column"),
     ("INSERT INTO g_enroll (user_id, course_id) VALUES (1 + 0, 'a')",

@@ -102,9 +102,11 @@ Statement::Body read_insert(const Context& ctx) {
     if (after_name == Context::npos || parts.size() > 2) return unsupported("no table name");
     ins.table.name = parts.back();
     if (parts.size() == 2) ins.table.schema = parts[0];
+    ins.table_name = ctx.range(i, after_name - 1);
     i = after_name;
 
     if (ctx.word(i, "partition")) {
+        ins.partition = true;
         i = ctx.skip_group(i + 1);
         if (i == Context::npos) return unsupported("PARTITION without a list");
     }

@@ -1,0 +1,271 @@
+"""INSERT … SELECT into a guarded table through the MySQL guard (issue 6 item 6), against a real
+MariaDB 10.11: the same statements on a guarded table without an index, through uniqguard, and
+directly on a twin table whose key is the real UNIQUE key `enroll_uniq` (the guard's name, so the
+messages are equal byte for byte). The proxy stages the SELECT's rows in a temporary table of the
+client's session, checks their keys and copies them (docs/mysql.md, "INSERT … SELECT"). Compared:
+every reply (OK: affected rows, status flags, warnings, info "Records: …"; ERR: code, SQLSTATE,
+message), the rows after, in and out of a transaction. Also: the forms refused, a client without
+the CREATE TEMPORARY TABLES privilege, action "log", and a second session's INSERT of a key an
+open transaction's INSERT … SELECT wrote, which waits."""
+import pymysql
+import pytest
+
+from harness.mariadb_server import DATABASE
+from harness.mariadb_server import NATIVE_PASSWORD, NATIVE_USER
+from harness.mysqlwire import COM_QUERY, WireClient
+from test_mysql_guard import GUARD, make_tables, start_guarded
+from test_mysql_guard_ignore import answer, log_lines, start
+from test_mysql_guard_update import AUTOCOMMIT, IN_TRANS, ended_by, steps_on, while_open
+
+# The rows the SELECTs read, by group: (grp, u, c).
+SOURCE = [
+    (1, 10, "x"), (1, 11, "y"),
+    (2, 20, "p"), (2, 1, "A "),         # (1, 'A ') is the table's (1, 'a') under general_ci
+    (3, 30, "q"), (3, 30, "Q"),         # one key twice in the statement
+    (4, None, "n"), (4, None, "n"), (4, 40, None),  # NULLs never collide
+]
+ROWS = [(1, 1, "a"), (2, 2, "b")]
+
+
+def fill(mysql_root, table, create=None):
+    """`table` (no unique key) and its twin (the real one) with ROWS, and `table`_src."""
+    if create is None:
+        make_tables(mysql_root, table)
+    with mysql_root.cursor() as cur:
+        if create is not None:
+            for t, unique in ((table, ""),
+                              (table + "_twin", f", UNIQUE KEY {GUARD} (user_id, course_id)")):
+                cur.execute(f"DROP TABLE IF EXISTS {t}")
+                cur.execute(create.format(t=t, unique=unique))
+        else:
+            for t in (table, table + "_twin"):
+                for row in ROWS:
+                    cur.execute(f"INSERT INTO {t} (id, user_id, course_id) VALUES (%s, %s, %s)",
+                                row)
+        cur.execute(f"DROP TABLE IF EXISTS {table}_src")
+        cur.execute(f"CREATE TABLE {table}_src (grp INT, u INT, c VARCHAR(20)) "
+                    "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+        cur.executemany(f"INSERT INTO {table}_src VALUES (%s, %s, %s)", SOURCE)
+
+
+def on_both(proxy, mariadb, table, steps):
+    """`steps` on one connection each: through the proxy on `table`, directly on its twin; {s}
+    is the source table (the same for both)."""
+    def run(port, t):
+        return steps_on(port, t, [s.replace("{s}", table + "_src") for s in steps])
+    return run(proxy.port, table), run(mariadb.port, table + "_twin")
+
+
+def err(key):
+    return ("err", 1062, "23000", f"Duplicate entry '{key}' for key '{GUARD}'")
+
+
+def ok(rows, status=AUTOCOMMIT, last_insert_info=True):
+    info = f"Records: {rows}  Duplicates: 0  Warnings: 0" if last_insert_info else ""
+    return ("ok", rows, status, 0, info)
+
+
+COPY = "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM {s} WHERE grp = %d ORDER BY u, c"
+
+STEPS = [
+    # New keys: the copy's OK is the statement's.
+    (COPY % 1, ok(2)),
+    # A row whose key the table has (in another case, with a trailing space): nothing inserted.
+    (COPY % 2, err("1-A ")),
+    # One key twice among the SELECT's rows.
+    (COPY % 3, err("30-Q")),
+    # NULL keys, twice.
+    (COPY % 4, ok(3)),
+    # No row at all.
+    (COPY % 99, ok(0)),
+    # Reading the table itself; the keys it writes are new.
+    ("INSERT INTO {t} (user_id, course_id) SELECT user_id + 100, course_id FROM {t} "
+     "WHERE id <= 2", ok(2)),
+    # The keys an INSERT … SELECT wrote are known: an INSERT of one is checked.
+    ("INSERT INTO {t} (user_id, course_id) VALUES (101, 'A')", err("101-A")),
+    # Other SELECT forms: a parenthesised one, a UNION, a WITH.
+    ("INSERT INTO {t} (user_id, course_id) (SELECT 50, 'z')", ok(1)),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 51, 'z' UNION ALL SELECT 50, 'Z'",
+     err("50-Z")),
+    ("INSERT INTO {t} (user_id, course_id) WITH w AS (SELECT 52 AS u) SELECT u, 'z' FROM w",
+     ok(1)),
+    # The SELECT's own errors are the statement's: an unknown column, a value the column
+    # refuses (MariaDB names the table in that one), a NOT NULL or length violation.
+    ("INSERT INTO {t} (user_id, course_id) SELECT nope, c FROM {s}",
+     ("err", 1054, "42S22", "Unknown column 'nope' in 'SELECT'")),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 'abc', 'k'", "same"),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 53, REPEAT('k', 30)",
+     ("err", 1406, "22001", "Data too long for column 'course_id' at row 1")),
+    # The column list names a column twice.
+    ("INSERT INTO {t} (user_id, user_id) SELECT 1, 2", "same"),
+    ("SELECT user_id, course_id FROM {t} ORDER BY id",
+     ("rows", [["1", "a"], ["2", "b"], ["10", "x"], ["11", "y"], [None, "n"], [None, "n"],
+               ["40", None], ["101", "a"], ["102", "b"], ["50", "z"], ["52", "z"]])),
+]
+
+
+def test_insert_select_as_the_unique_key(mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gs_basic")
+    proxy = start_guarded(make_mysql_proxy, "gs_basic")
+    got, want = on_both(proxy, mariadb, "gs_basic", [s for s, _ in STEPS])
+    for (sql, expected), w in zip(STEPS, want):
+        if expected == "same":
+            assert w[0] == "err", (sql, w)
+        else:
+            assert w == expected, sql
+    # MariaDB names the column's table in 1366: the guarded table through the proxy (not the
+    # proxy's stage), the twin directly.
+    assert want[11] == ("err", 1366, "22007", "Incorrect integer value: 'abc' for column "
+                        f"`{DATABASE}`.`gs_basic_twin`.`user_id` at row 1")
+    assert got == [w if w[0] != "err" else w[:3] + (w[3].replace("gs_basic_twin", "gs_basic"),)
+                   for w in want]
+    # The proxy's stage is a temporary table of the client's session: none in the database.
+    with mysql_root.cursor() as cur:
+        cur.execute("SHOW TABLES LIKE 'uniqguard%'")
+        assert cur.fetchall() == ()
+
+
+TRANSACTION = [
+    ("BEGIN", ("ok", 0, AUTOCOMMIT | IN_TRANS, 0, "")),
+    # The transaction's own uncommitted row counts.
+    ("INSERT INTO {t} (user_id, course_id) VALUES (60, 't')", ("ok", 1, AUTOCOMMIT | IN_TRANS, 0, "")),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 60, 'T'", err("60-T")),
+    ("SELECT @@in_transaction", ("rows", [["1"]])),
+    # Its own deleted row does not: the key is free in the transaction.
+    ("DELETE FROM {t} WHERE id = 1", ("ok", 1, AUTOCOMMIT | IN_TRANS, 0, "")),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a'", ok(1, AUTOCOMMIT | IN_TRANS)),
+    ("ROLLBACK", ("ok", 0, AUTOCOMMIT, 0, "")),
+    # Rolled back: (60, 't') is free again, (1, 'a') is row 1's again.
+    ("INSERT INTO {t} (user_id, course_id) SELECT 60, 'T'", ok(1)),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a'", err("1-a")),
+    # (Ids differ: the twin's failed statements took AUTO_INCREMENT values.)
+    ("SELECT user_id, course_id FROM {t} ORDER BY id",
+     ("rows", [["1", "a"], ["2", "b"], ["60", "T"]])),
+]
+
+
+def test_in_a_transaction(mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gs_trans")
+    proxy = start_guarded(make_mysql_proxy, "gs_trans")
+    got, want = on_both(proxy, mariadb, "gs_trans", [s for s, _ in TRANSACTION])
+    assert want == [w for _, w in TRANSACTION]
+    assert got == want
+
+
+def test_without_a_column_list_and_key_columns_left_to_defaults(mysql_root, proxy_account,
+                                                                make_mysql_proxy, mariadb):
+    # No AUTO_INCREMENT column: the SELECT gives every column. course_id has a default: an
+    # INSERT … SELECT that leaves it out stores the default, checked as any value.
+    fill(mysql_root, "gs_nolist",
+         create="CREATE TABLE {t} (user_id INT, course_id VARCHAR(20) DEFAULT 'dflt', "
+                "note VARCHAR(20) DEFAULT 'n'{unique}) DEFAULT CHARSET=utf8mb4 "
+                "COLLATE=utf8mb4_general_ci")
+    proxy = start_guarded(make_mysql_proxy, "gs_nolist")
+    steps = [
+        "INSERT INTO {t} SELECT u, c, 'copied' FROM {s} WHERE grp = 1",
+        "INSERT INTO {t} SELECT 10, 'X', 'again'",
+        "INSERT INTO {t} (user_id) SELECT 7",
+        "INSERT INTO {t} (user_id) SELECT 7",
+        "INSERT INTO {t} (note, user_id) SELECT 'm', 8 UNION ALL SELECT 'm', 8",
+        "SELECT user_id, course_id, note FROM {t} ORDER BY user_id",
+    ]
+    got, want = on_both(proxy, mariadb, "gs_nolist", steps)
+    assert want == [ok(2), err("10-X"), ok(1), err("7-dflt"), err("8-dflt"),
+                    ("rows", [["7", "dflt", "n"], ["10", "x", "copied"], ["11", "y", "copied"]])]
+    assert got == want
+
+
+REFUSED = [
+    ("REPLACE INTO {t} (user_id, course_id) SELECT 1, 'a'", "REPLACE … SELECT"),
+    ("INSERT IGNORE INTO {t} (user_id, course_id) SELECT 1, 'a'", "INSERT IGNORE … SELECT"),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a' ON DUPLICATE KEY UPDATE note = 'u'",
+     "INSERT … SELECT … ON DUPLICATE KEY UPDATE"),
+    ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a' RETURNING id",
+     "INSERT … SELECT … RETURNING"),
+    ("INSERT INTO {t} SELECT 9, 1, 'a', 'n'",
+     "INSERT … SELECT without a column list into a table with an AUTO_INCREMENT column (`id`)"),
+    ("INSERT INTO {t} (id, user_id, course_id) SELECT 9, 1, 'a'",
+     "INSERT … SELECT that gives the AUTO_INCREMENT column `id`"),
+    ("SELECT 1; INSERT INTO {t} (user_id, course_id) SELECT 1, 'a'",
+     "INSERT … SELECT in a string of several statements"),
+]
+
+
+@pytest.mark.parametrize("sql,what", REFUSED, ids=[w[:40] for _, w in REFUSED])
+def test_forms_not_staged_are_refused(mysql_root, proxy_account, make_mysql_proxy, sql, what):
+    fill(mysql_root, "gs_refused")
+    proxy = start_guarded(make_mysql_proxy, "gs_refused")
+    if sql.startswith("SELECT 1;"):
+        # The whole string is refused: none of it runs.
+        client = WireClient(proxy.port, NATIVE_USER, NATIVE_PASSWORD, DATABASE,
+                            multi_statements=True)
+        try:
+            refusal = answer(client, bytes([COM_QUERY]) + sql.format(t="gs_refused").encode())
+        finally:
+            client.close()
+    else:
+        got = steps_on(proxy.port, "gs_refused",
+                       ["BEGIN", sql, "SELECT @@in_transaction",
+                        "SELECT id, user_id, course_id FROM {t} ORDER BY id"])
+        assert got[2] == ("rows", [["1"]])  # the transaction goes on
+        assert got[3] == ("rows", [[str(i), str(u), c] for i, u, c in ROWS])
+        refusal = got[1]
+    assert refusal == (
+        "err", 1235, "42000",
+        f'uniqguard: {what} on table "{DATABASE}.gs_refused" is not enforced by guard '
+        f'"{GUARD}" yet; the statement was refused')
+
+
+def test_a_client_that_may_not_create_temporary_tables_is_refused(mysql_root, proxy_account,
+                                                                   make_mysql_proxy):
+    fill(mysql_root, "gs_priv")
+    with mysql_root.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'nostage'@'%' IDENTIFIED VIA "
+                    "mysql_native_password USING PASSWORD('nostage-secret')")
+        cur.execute(f"GRANT SELECT, INSERT ON {DATABASE}.* TO 'nostage'@'%'")
+    proxy = start_guarded(make_mysql_proxy, "gs_priv")
+    conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user="nostage",
+                           password="nostage-secret", database=DATABASE, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("INSERT INTO gs_priv (user_id, course_id) SELECT 70, 'p'")
+            assert e.value.args[0] == 1235
+            assert e.value.args[1].startswith(
+                f'uniqguard: guard "{GUARD}" could not stage the rows of an INSERT … SELECT on '
+                f'table "{DATABASE}.gs_priv" (ERROR 1044: Access denied for user '
+                "'nostage'@")
+            cur.execute("SELECT COUNT(*) FROM gs_priv")
+            assert cur.fetchall() == ((2,),)
+    finally:
+        conn.close()
+
+
+def test_log_forwards_the_statement_and_logs_its_duplicates(mysql_root, proxy_account,
+                                                            make_mysql_proxy, tmp_path):
+    fill(mysql_root, "gs_log")
+    duplicates = tmp_path / "logged.jsonl"
+    proxy = start(make_mysql_proxy, "gs_log", "log", duplicates)
+    got = steps_on(proxy.port, "gs_log", [
+        (COPY % 2).replace("{s}", "gs_log_src"),
+        (COPY % 1).replace("{s}", "gs_log_src"),
+        "SELECT user_id, course_id FROM {t} ORDER BY id",
+    ])
+    # The client's own statement ran: the duplicate row is in the table, as without the proxy.
+    assert got == [ok(2), ok(2), ("rows", [["1", "a"], ["2", "b"], ["1", "A "], ["20", "p"],
+                                           ["10", "x"], ["11", "y"]])]
+    lines = log_lines(duplicates, 1)
+    assert [(line["values"], line["action"]) for line in lines] == [(["1", "A "], "logged")]
+    assert lines[0]["statement"].startswith("INSERT INTO gs_log (user_id, course_id) SELECT")
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_an_insert_of_a_key_an_open_insert_select_wrote_waits(mysql_root, proxy_account,
+                                                              make_mysql_proxy, mariadb, end):
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, f"gs_wait_{end.lower()}",
+                           "INSERT INTO {t} (user_id, course_id) SELECT 80, 'w'",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (80, 'W')",
+                           ended_by(end))
+    assert want == (("err", 1062, "Duplicate entry '80-W' for key 'enroll_uniq'")
+                    if end == "COMMIT" else ("ok", 1))
+    assert got == want
