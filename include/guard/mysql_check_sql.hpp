@@ -33,6 +33,10 @@ std::optional<std::string> mysql_key_part_text(const MySqlKeyColumnType& type,
 // `name` quoted with backquotes (a backquote inside doubled).
 std::string mysql_quote_identifier(std::string_view name);
 
+// A string as an expression that reads the same under every sql_mode (no quoting rule to get
+// wrong): CONVERT(UNHEX('…') USING utf8mb4).
+std::string mysql_string_expression(std::string_view s);
+
 // One key part's value as SQL: an integer or DECIMAL as its digits; a string as
 // CONVERT(_utf8mb4 X'…' USING charset) COLLATE collation (see below).
 std::string mysql_key_value_sql(const MySqlKeyColumns::Column& column, const std::string& value);

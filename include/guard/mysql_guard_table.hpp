@@ -20,9 +20,12 @@ struct MySqlGuardTable {
     // own primary key makes the update (proxy/mysql_guard).
     std::string integer_primary_key;
     // Columns the server fills itself: AUTO_INCREMENT, and generated (VIRTUAL / STORED). A
-    // staged INSERT … SELECT (proxy/mysql_guard_insert_select.cpp) cannot copy their values
+    // staged INSERT … SELECT (proxy/mysql_guard_staged.cpp) cannot copy their values
     // from its stage table.
     std::vector<std::string> auto_increment_columns;
+    // The PRIMARY KEY's columns (in the table's column order): a staged UPDATE takes the rows
+    // in its order, as InnoDB's scan of the clustered index does.
+    std::vector<std::string> primary_key_columns;
     std::vector<std::string> generated_columns;
 };
 

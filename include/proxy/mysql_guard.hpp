@@ -34,11 +34,14 @@
 //                         keys joining the key set (the whole key set: claimed before the check,
 //                         as an INSERT's; part of it: the matched rows' new keys, read by the
 //                         check, not claimed);
-//   a text INSERT … SELECT alone in its string (proxy/mysql_guard_insert_select.cpp)
+//   a text INSERT … SELECT alone in its string (proxy/mysql_guard_staged.cpp)
 //                       → check: the proxy's own commands run the client's statement into a
 //                         temporary stage table LIKE the guarded one, then read the stage's keys
 //                         (as an UPDATE's part of a key: learnt, claimed); duplicate → the SIGNAL
 //                         of ERR 1062; else `replace` by the copy of the stage into the table;
+//   a text UPDATE setting a key column to what the proxy does not key (an expression, DEFAULT)
+//                       → check, staged the same way (its matched rows, its SET list applied to
+//                         them); duplicate → ERR 1062; else forwarded;
 //   a form this slice does not enforce (REPLACE or ON DUPLICATE KEY UPDATE of an existing key
 //   other than the above, ON DUPLICATE KEY UPDATE assigning a key column, REPLACE / INSERT
 //   IGNORE … SELECT, a key
@@ -190,13 +193,28 @@ class MySqlGuard {
         bool execute = false;
         std::uint32_t statement_id = 0;
         bool binds_types = false;
-        // A staged INSERT … SELECT (proxy/mysql_guard_insert_select.cpp): the proxy's commands
+        // A staged INSERT … SELECT (proxy/mysql_guard_staged.cpp): the proxy's commands
         // that fill the stage, run in turn before the check (`staged`: how many answered), and
         // the copy into the table sent in the client's statement's place once the check passes
         // (empty: every guard logs, the client's statement goes as it came).
         std::vector<std::string> stage;
         std::size_t staged = 0;
         std::string final_sql;
+        std::string staged_form;     // "an INSERT … SELECT", "an UPDATE": for a refusal's text
+        bool stage_all_log = false;  // the client's statement goes whatever the stage answers
+        // The first stage command that runs the client's own text (its errors are the
+        // statement's); the one before it are the proxy's (making the stage).
+        std::size_t stage_statement_from = 0;
+        // The check by a locking read, asked when the check is asked again (written_meanwhile).
+        std::string locking_check;
+        // An INSERT … SELECT: the table as the client named it, its column list and the key
+        // columns, for the copy built from the table's columns (the first stage command's
+        // answer), and LAST_INSERT_ID() before the stage's own counter moved it (put back when
+        // the statement does not run).
+        std::string schema, table;
+        std::optional<std::vector<std::string>> insert_columns;
+        std::vector<std::string> key_columns;
+        std::string last_insert_id;
     };
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
@@ -296,13 +314,22 @@ class MySqlGuard {
     Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
     // A text INSERT … SELECT (or … TABLE, WITH …) alone in its COM_QUERY: staged, its keys read
     // from the stage and checked as an UPDATE's new keys, then copied
-    // (proxy/mysql_guard_insert_select.cpp).
+    // (proxy/mysql_guard_staged.cpp).
     Step on_insert_select(const sql::InsertStatement& insert, const sql::Statement& statement,
                           std::string_view text, const std::vector<guard::GuardState*>& guards,
                           const MySqlGuardSession& session);
-    // The reply to one of a staged INSERT's stage commands: the next one, the check, or the
+    // A text UPDATE setting a key column to a value the proxy cannot key (an expression,
+    // DEFAULT…): the rows it matches staged with its SET list applied, their new keys checked
+    // against the rows it leaves (mysql_guard_staged.cpp); the UPDATE goes unchanged.
+    Step on_update_staged(const sql::UpdateStatement& update, std::string_view text,
+                          const std::vector<guard::GuardState*>& guards,
+                          const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    // The reply to one of a staged statement's stage commands: the next one, the check, or the
     // statement's error.
     Step on_stage_reply(const protocol::mysql::ValueReplyReader& reply);
+    // The answer of a staged INSERT … SELECT's columns query: its copy (p.final_sql), or the
+    // refusal when a column cannot be copied.
+    std::optional<Step> plan_copy(PendingUpdate& p, std::string_view answer);
     // Claims the UPDATE's new keys (as claim_keys).
     std::optional<Step> claim_update_keys(const PendingUpdate& p);
     // The UPDATE goes out: its new keys join the key sets; counted.

@@ -177,6 +177,7 @@ struct InsertStatement {
     // client's statement into another table), and whether a PARTITION list follows it.
     SourceRange table_name;
     bool partition = false;
+    bool qualified_columns = false;  // a column list item written as t.col
     bool operator==(const InsertStatement&) const = default;
 };
 
@@ -201,6 +202,10 @@ struct UpdateStatement {
     SourceRange returning_list;
     bool ignore = false;          // MySQL UPDATE IGNORE
     bool order_or_limit = false;  // MySQL: ORDER BY or LIMIT after SET / WHERE
+    // MySQL: the assignments' text (after SET, before WHERE / ORDER BY / LIMIT), so that a
+    // staged check can run them on other rows; and whether the table has a PARTITION list.
+    SourceRange set_list;
+    bool partition = false;
     bool operator==(const UpdateStatement&) const = default;
 };
 

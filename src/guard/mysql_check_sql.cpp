@@ -89,6 +89,16 @@ std::string mysql_quote_identifier(std::string_view name) {
     return out + "`";
 }
 
+std::string mysql_string_expression(std::string_view s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out = "CONVERT(UNHEX('";
+    for (const unsigned char c : s) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out + "') USING utf8mb4)";
+}
+
 std::string mysql_key_value_sql(const MySqlKeyColumns::Column& c, const std::string& value) {
     // Digits, a sign and a point: nothing to quote.
     if (c.type.kind != MySqlKeyColumnType::Kind::string) return value;

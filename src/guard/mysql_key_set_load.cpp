@@ -4,21 +4,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "guard/mysql_check_sql.hpp"
+
 namespace uniqguard::guard {
 
 namespace {
 
-// A string as an expression that reads the same under every sql_mode (no quoting rule to get
-// wrong): CONVERT(UNHEX('...') USING utf8mb4).
-std::string string_expression(std::string_view s) {
-    static const char* digits = "0123456789ABCDEF";
-    std::string hex;
-    for (unsigned char c : s) {
-        hex += digits[c >> 4];
-        hex += digits[c & 15];
-    }
-    return "CONVERT(UNHEX('" + hex + "') USING utf8mb4)";
-}
+std::string string_expression(std::string_view s) { return mysql_string_expression(s); }
 
 std::string quote_identifier(std::string_view name) {
     std::string out = "`";

@@ -25,16 +25,6 @@ namespace my = protocol::mysql;
 
 using namespace mysql_names;
 
-namespace {
-
-// An UPDATE of key columns is never one statement of several (refused whole there): its
-// SIGNALs replace the whole command.
-MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
-    return MySqlGuard::signal_step(code, sqlstate, message, false);
-}
-
-}  // namespace
-
 std::optional<std::string> MySqlGuard::update_refusal(const sql::UpdateStatement& update,
                                                       std::string_view text,
                                                       const sql::MySqlDialect& dialect) {
@@ -103,7 +93,9 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                 // MySQL applies assignments left to right; one key column set twice is rare
                 // enough to be refused rather than followed.
                 if (set)
-                    return unenforced(*g, "an UPDATE that sets key column `" + name + "` twice");
+                    return prepared ? unenforced(
+                                          *g, "an UPDATE that sets key column `" + name + "` twice")
+                                    : on_update_staged(update, text, guards, settings, session);
                 set = &a;
             }
             is_set.push_back(set != nullptr);
@@ -119,8 +111,11 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
             params ? std::span<const my::ExecuteParam>(*params)
                    : std::span<const my::ExecuteParam>(),
             settings.dialect().empty_string_is_null);
+        // A text UPDATE whose new key the proxy cannot read from its text is staged: the server
+        // computes the new keys (mysql_guard_staged.cpp).
         if (!keys || keys->size() != 1)
-            return unenforced(*g, "an UPDATE of a key column (" + why + ")");
+            return prepared ? unenforced(*g, "an UPDATE of a key column (" + why + ")")
+                            : on_update_staged(update, text, guards, settings, session);
         const auto& parts = keys->front();
         std::string encoded;
         UpdateKey key;
@@ -137,6 +132,8 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                 has_null = true;
                 break;
             }
+            if (!parts[k].ok() && !prepared)
+                return on_update_staged(update, text, guards, settings, session);
             if (!parts[k].ok())
                 return unenforced(*g, "an UPDATE setting key column `" + table.keys.column(k).name +
                                           "` to a value the proxy cannot read (an expression, "
@@ -213,6 +210,17 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     if (pending_update_->staged < pending_update_->stage.size()) return on_stage_reply(reply);
     PendingUpdate p = std::move(*pending_update_);
     pending_update_.reset();
+    // An UPDATE of key columns is never one statement of several (refused whole there): its
+    // SIGNALs replace the whole command. A staged INSERT … SELECT that does not run:
+    // LAST_INSERT_ID() as before its stage's own AUTO_INCREMENT counter moved it.
+    const auto signal = [&p](std::uint16_t code, std::string_view sqlstate,
+                             std::string_view message) {
+        auto step = MySqlGuard::signal_step(code, sqlstate, message, false);
+        if (!p.last_insert_id.empty())
+            step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
+                                  "DO LAST_INSERT_ID(" + p.last_insert_id + ")");
+        return step;
+    };
     ++p.asked;
     // Part of a key: this reply lists every matched row's new key again; the earlier reply's
     // keys (claimed then) tell which ones are new now.
@@ -326,6 +334,8 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
                               "\" could not check the UPDATE's new keys: the rows it matches "
                               "kept changing; the statement was refused");
         }
+        // Staged: by a locking read now, which sees what was committed since the snapshot.
+        if (!p.locking_check.empty()) p.check = p.locking_check;
         Step again{Step::Kind::check, p.check};
         pending_update_ = std::move(p);
         return again;

@@ -23,15 +23,7 @@ double seconds(std::chrono::steady_clock::duration d) {
 }
 
 // A string as SQL the server reads byte for byte, whatever the connection's settings.
-std::string string_expression(std::string_view s) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out = "CONVERT(UNHEX('";
-    for (unsigned char c : s) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out + "') USING utf8mb4)";
-}
+std::string string_expression(std::string_view s) { return guard::mysql_string_expression(s); }
 
 // "db.table" or "table" (backend.database): the guard's table as the server names it.
 std::pair<std::string, std::string> split_table(const std::string& configured,
@@ -89,7 +81,7 @@ class ProgressSource final : public guard::MySqlRowSource {
 std::optional<std::vector<std::string>> table_columns(
     guard::MySqlRowSource& db, const std::string& schema, const std::string& table,
     std::string& integer_primary_key, std::vector<std::string>& auto_increment,
-    std::vector<std::string>& generated, std::string& error) {
+    std::vector<std::string>& generated, std::vector<std::string>& primary, std::string& error) {
     std::vector<std::string> columns;
     const std::string sql =
         "SELECT COLUMN_NAME, COLUMN_KEY, DATA_TYPE, EXTRA, (SELECT COUNT(*) FROM "
@@ -99,7 +91,6 @@ std::optional<std::vector<std::string>> table_columns(
         "information_schema.COLUMNS WHERE TABLE_SCHEMA = BINARY " +
         string_expression(schema) + " AND TABLE_NAME = BINARY " + string_expression(table) +
         " ORDER BY ORDINAL_POSITION";
-    std::vector<std::string> primary;
     bool primary_integer = true;
     bool before_insert_trigger = false;
     if (!db.stream(
@@ -226,9 +217,9 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
         return false;
     };
     std::string integer_primary_key;
-    std::vector<std::string> auto_increment, generated;
-    auto columns =
-        table_columns(db, schema, table, integer_primary_key, auto_increment, generated, error);
+    std::vector<std::string> auto_increment, generated, primary;
+    auto columns = table_columns(db, schema, table, integer_primary_key, auto_increment, generated,
+                                 primary, error);
     if (!columns) return fail(error);
     auto keys = guard::read_mysql_key_columns(db, schema, table, cfg.columns, cache, error);
     if (!keys) return fail(error);
@@ -255,6 +246,7 @@ bool load_mysql_guard(guard::MySqlRowSource& db, const std::string& database, gu
                                .keys = std::move(*keys),
                                .integer_primary_key = std::move(integer_primary_key),
                                .auto_increment_columns = std::move(auto_increment),
+                               .primary_key_columns = std::move(primary),
                                .generated_columns = std::move(generated)});
     g.set_load_duration(stats->elapsed);
     g.set_ready(std::move(shown), std::move(mysql));

@@ -16,6 +16,7 @@ from harness.mysqlwire import COM_QUERY, WireClient
 from test_mysql_guard import GUARD, make_tables, start_guarded
 from test_mysql_guard_ignore import answer, log_lines, start
 from test_mysql_guard_update import AUTOCOMMIT, IN_TRANS, ended_by, steps_on, while_open
+from test_mysql_guard_waits import Background, connect, run
 
 # The rows the SELECTs read, by group: (grp, u, c).
 SOURCE = [
@@ -251,9 +252,17 @@ def test_log_forwards_the_statement_and_logs_its_duplicates(mysql_root, proxy_ac
         (COPY % 1).replace("{s}", "gs_log_src"),
         "SELECT user_id, course_id FROM {t} ORDER BY id",
     ])
-    # The client's own statement ran: the duplicate row is in the table, as without the proxy.
+    # The statement's rows are in the table, the duplicate too, as without the proxy.
     assert got == [ok(2), ok(2), ("rows", [["1", "a"], ["2", "b"], ["1", "A "], ["20", "p"],
                                            ["10", "x"], ["11", "y"]])]
+    # The SELECT ran once (in the stage; the copy reads the stage).
+    got = steps_on(proxy.port, "gs_log", [
+        "SET @n = 0",
+        "INSERT INTO {t} (user_id, course_id) SELECT @n := @n + 1, 'v' UNION ALL "
+        "SELECT @n := @n + 1, 'w'",
+        "SELECT @n",
+    ])
+    assert got[1:] == [ok(2), ("rows", [["2"]])]
     lines = log_lines(duplicates, 1)
     assert [(line["values"], line["action"]) for line in lines] == [(["1", "A "], "logged")]
     assert lines[0]["statement"].startswith("INSERT INTO gs_log (user_id, course_id) SELECT")
@@ -269,3 +278,101 @@ def test_an_insert_of_a_key_an_open_insert_select_wrote_waits(mysql_root, proxy_
     assert want == (("err", 1062, "Duplicate entry '80-W' for key 'enroll_uniq'")
                     if end == "COMMIT" else ("ok", 1))
     assert got == want
+
+
+def test_a_wait_inside_a_transaction_sees_the_others_commit(mysql_root, proxy_account,
+                                                            make_mysql_proxy, mariadb):
+    """B's transaction has its snapshot (its own INSERT … SELECT read) before A commits the
+    key: the unique check reads the latest rows, so B gets the duplicate, as on the twin."""
+    fill(mysql_root, "gs_rr")
+    proxy = start_guarded(make_mysql_proxy, "gs_rr")
+
+    def scenario(port, t):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            assert run(a, f"INSERT INTO {t} (user_id, course_id) VALUES (90, 'w')") == ("ok", 1)
+            run(b, "BEGIN")
+            waiter = Background(b, f"INSERT INTO {t} (user_id, course_id) SELECT 90, 'W'")
+            assert waiter.waiting()
+            assert run(a, "COMMIT") == ("ok", 0)
+            result = waiter.join()
+            run(b, "COMMIT")
+            return result, run(a, f"SELECT COUNT(*) FROM {t} WHERE user_id = 90")
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gs_rr"), scenario(mariadb.port, "gs_rr_twin")
+    assert want == (("err", 1062, "Duplicate entry '90-W' for key 'enroll_uniq'"), ("ok", 1))
+    assert got == want
+
+
+def test_names_columns_and_session_state_as_the_twin(mysql_root, proxy_account,
+                                                     make_mysql_proxy, mariadb):
+    # A default evaluated per row (a sequence): once per row, in the stage.
+    with mysql_root.cursor() as cur:
+        for t in ("gs_misc", "gs_misc_twin"):
+            cur.execute(f"DROP SEQUENCE IF EXISTS {t}_seq")
+            cur.execute(f"CREATE SEQUENCE {t}_seq")
+    fill(mysql_root, "gs_misc",
+         create="CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT, "
+                "course_id VARCHAR(20), n BIGINT DEFAULT (NEXT VALUE FOR {t}_seq){unique}) "
+                "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+    proxy = start_guarded(make_mysql_proxy, "gs_misc")
+    # A column added after the guard read the table is copied too.
+    with mysql_root.cursor() as cur:
+        for t in ("gs_misc", "gs_misc_twin"):
+            cur.execute(f"ALTER TABLE {t} ADD COLUMN extra INT")
+    steps = [
+        "INSERT INTO {t} (user_id, course_id, extra) SELECT 1, 'a', 5",
+        "INSERT INTO {t} (user_id, course_id) SELECT 2, 'b' UNION ALL SELECT 3, 'c'",
+        # LAST_INSERT_ID() after a statement that did not run is the one before it (a
+        # statement with rows inserted before its duplicate moves it on the twin: not compared).
+        "INSERT INTO {t} (user_id, course_id) SELECT 1, 'A'",
+        "SELECT LAST_INSERT_ID()",
+        # The table in another case: another table (lower_case_table_names=0).
+        "INSERT INTO {T} (user_id, course_id) SELECT 9, 'z'",
+        # Under LOCK TABLES.
+        "LOCK TABLES {t} WRITE, {t}_seq WRITE",
+        "INSERT INTO {t} (user_id, course_id) SELECT 5, 'e'",
+        "INSERT INTO {t} (user_id, course_id) SELECT 5, 'E'",
+        "UNLOCK TABLES",
+        # A READ ONLY transaction.
+        "START TRANSACTION READ ONLY",
+        "INSERT INTO {t} (user_id, course_id) SELECT 6, 'f'",
+        "ROLLBACK",
+        "SELECT user_id, course_id, n, extra FROM {t} ORDER BY id",
+    ]
+
+    def run_on(port, t):
+        return steps_on(port, t, [s.replace("{T}", t.upper()) for s in steps])
+
+    got, want = run_on(proxy.port, "gs_misc"), run_on(mariadb.port, "gs_misc_twin")
+    assert want[2] == err("1-A")
+    assert want[3] == ("rows", [["2"]])
+    assert want[4] == ("err", 1146, "42S02", f"Table '{DATABASE}.GS_MISC_TWIN' doesn't exist")
+    assert want[7] == err("5-E")
+    assert want[10][:2] == ("err", 1792)
+    assert want[12] == ("rows", [["1", "a", "1", "5"], ["2", "b", "2", None],
+                                 ["3", "c", "3", None], ["5", "e", "5", None]])
+    assert got == [w if w[0] != "err" else w[:3] + (w[3].replace("GS_MISC_TWIN", "GS_MISC"),)
+                   for w in want]
+
+
+def test_no_current_database(mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gs_nodb")
+    proxy = start_guarded(make_mysql_proxy, "gs_nodb")
+    results = []
+    for port, t in ((proxy.port, "gs_nodb"), (mariadb.port, "gs_nodb_twin")):
+        conn = pymysql.connect(host="127.0.0.1", port=port, user=NATIVE_USER,
+                               password=NATIVE_PASSWORD, autocommit=True)
+        try:
+            results.append((run(conn, f"INSERT INTO {t} (user_id, course_id) SELECT 1, 'q'"),
+                            run(conn, f"INSERT INTO {DATABASE}.{t} (user_id, course_id) "
+                                      "SELECT 1, 'A'")))
+        finally:
+            conn.close()
+    assert results[1] == (("err", 1046, "No database selected"),
+                          ("err", 1062, "Duplicate entry '1-A' for key 'enroll_uniq'"))
+    assert results[0] == results[1]

@@ -184,8 +184,7 @@ def test_legacy_duplicates(mysql_root, proxy_account, make_mysql_proxy, mariadb)
 
 
 REFUSED = [
-    ("UPDATE {t} SET course_id = 'b', course_id = 'c' WHERE id = 1",
-     "an UPDATE that sets key column `course_id` twice"),
+    # A key column set twice, or to an expression, is staged (test_mysql_guard_update_staged.py).
     ("UPDATE {t} SET user_id = 5, course_id = 'b' ORDER BY id LIMIT 1",
      "an UPDATE … ORDER BY / LIMIT that sets a key column"),
     ("UPDATE {t} SET user_id = 5, course_id = 'b' LIMIT 1",
@@ -194,9 +193,6 @@ REFUSED = [
      "a multi-table UPDATE that sets a key column"),
     ("UPDATE IGNORE {t} SET user_id = 5, course_id = 'b' WHERE id = 1",
      "UPDATE IGNORE of a key column"),
-    ("UPDATE {t} SET user_id = user_id + 10, course_id = 'b' WHERE id = 1",
-     "an UPDATE setting key column `user_id` to a value the proxy cannot read (an expression, "
-     "DEFAULT, a character set introducer, a value the server may convert)"),
     # The guarded table not first in a multi-table UPDATE.
     ("UPDATE {t}_twin AS w JOIN {t} ON w.id = {t}.id SET {t}.user_id = 5, {t}.course_id = 'b'",
      "a multi-table UPDATE that sets a key column"),

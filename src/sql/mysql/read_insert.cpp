@@ -118,6 +118,7 @@ Statement::Body read_insert(const Context& ctx) {
             for (const auto& [a, b] : ctx.split_commas(i + 1, close - 1)) {
                 const std::size_t after = ctx.dotted_name(a, parts);
                 if (after != b) return unsupported("a column list item that is not a name");
+                if (parts.size() > 1) ins.qualified_columns = true;
                 ins.columns.push_back(parts.back());
             }
         }

@@ -29,7 +29,7 @@ bool is_clause_word(const Context& ctx, std::size_t i) {
 // tbl [PARTITION (..)] [[AS] alias] [{USE | IGNORE | FORCE} {INDEX | KEY} [FOR ..] (..)]...
 // Returns the index after it; npos when there is no table name.
 std::size_t table_reference(const Context& ctx, std::size_t i, QualifiedName& table,
-                            std::string& alias) {
+                            std::string& alias, bool* partition = nullptr) {
     std::vector<std::string> parts;
     const std::size_t after = ctx.dotted_name(i, parts);
     if (after == Context::npos || parts.size() > 2) return Context::npos;
@@ -37,6 +37,7 @@ std::size_t table_reference(const Context& ctx, std::size_t i, QualifiedName& ta
     if (parts.size() == 2) table.schema = parts[0];
     i = after;
     if (ctx.word(i, "partition")) {
+        if (partition) *partition = true;
         i = ctx.skip_group(i + 1);
         if (i == Context::npos) return Context::npos;
     }
@@ -78,7 +79,7 @@ Statement::Body read_update(const Context& ctx) {
         up.ignore = true;
         ++i;
     }
-    i = table_reference(ctx, i, up.table, up.alias);
+    i = table_reference(ctx, i, up.table, up.alias, &up.partition);
     if (i == Context::npos) return OtherStatement{"update_stmt", "no table name"};
     if (!ctx.word(i, "set")) {
         // t1, t2 or a JOIN: the assignments may name any of the tables.
@@ -92,6 +93,7 @@ Statement::Body read_update(const Context& ctx) {
     if (!read_assignments(ctx, i + 1, set_end, up.assignments, why)) {
         return OtherStatement{"update_stmt", why};
     }
+    if (set_end > i + 1) up.set_list = ctx.range(i + 1, set_end - 1);
     if (where != Context::npos) {
         up.has_where = true;
         const std::size_t end = clause_end(ctx, where + 1);

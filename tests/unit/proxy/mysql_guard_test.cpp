@@ -181,7 +181,7 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
     CHECK(refused("REPLACE INTO enroll (user_id) SELECT 1", "REPLACE … SELECT"));
     CHECK(refused("INSERT INTO enroll (user_id) VALUES (1) ON DUPLICATE KEY UPDATE user_id = 2",
                   "INSERT … ON DUPLICATE KEY UPDATE that sets a key column"));
-    // A plain INSERT … SELECT is staged (mysql_guard_insert_select_test.cpp); not among others.
+    // A plain INSERT … SELECT is staged (mysql_guard_staged_test.cpp); not among others.
     CHECK(refused("DO 1; INSERT INTO enroll (user_id) SELECT 1",
                   "INSERT … SELECT in a string of several statements"));
     CHECK(refused("UPDATE enroll SET user_id = 2 WHERE id = 1 LIMIT 1",

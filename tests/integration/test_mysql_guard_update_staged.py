@@ -1,0 +1,119 @@
+"""UPDATE of key columns to expressions through the MySQL guard (issue 6 item 6), against a real
+MariaDB 10.11: the proxy stages the rows the UPDATE matches in a temporary table of the
+client's session, applies the UPDATE's SET list there, checks the new keys against the rows it
+leaves (and, in primary key order, against matched rows not moved yet, as InnoDB meets them),
+then sends the UPDATE unchanged (docs/mysql.md, "UPDATE of key columns"). Every reply and the
+rows after are compared with a twin table whose key is the real UNIQUE key `enroll_uniq`."""
+from test_mysql_guard import GUARD
+from test_mysql_guard_ignore import log_lines, start
+from test_mysql_guard_update import (AUTOCOMMIT, IN_TRANS, ended_by, fill, on_both, ok,
+                                     steps_on, while_open)
+from test_mysql_guard import start_guarded
+
+ROWS = [(1, 1, "a"), (2, 2, "a"), (3, 3, "b"), (4, None, "n"), (5, 20, "s"), (6, 21, "s"),
+        (7, 30, "m")]
+
+
+def err(key):
+    return ("err", 1062, "23000", f"Duplicate entry '{key}' for key '{GUARD}'")
+
+
+STEPS = [
+    # An expression of the row's own columns: onto a new key, then onto a taken one.
+    ("UPDATE {t} SET user_id = user_id + 10 WHERE id = 1", ok(1, AUTOCOMMIT, 1, 1)),
+    ("UPDATE {t} SET user_id = user_id + 9 WHERE id = 2", err("11-a")),
+    # The new key is known: an INSERT of it is checked.
+    ("INSERT INTO {t} (user_id, course_id) VALUES (11, 'A')", err("11-A")),
+    # A function of the row; a row onto its own key in another case.
+    ("UPDATE {t} SET course_id = UPPER(course_id) WHERE id = 2", ok(1, AUTOCOMMIT, 1, 1)),
+    # Every row, keys unchanged.
+    ("UPDATE {t} SET course_id = CONCAT(course_id, '')", ok(0, AUTOCOMMIT, 7, 0)),
+    ("UPDATE {t} SET user_id = 3, course_id = LOWER('B') WHERE id = 1", err("3-b")),
+    # A shift over consecutive keys: InnoDB meets row 6's old key when it moves row 5.
+    ("UPDATE {t} SET user_id = user_id + 1 WHERE course_id = 's'", err("21-s")),
+    # The other way round each row moves onto a key already moved away.
+    ("UPDATE {t} SET user_id = user_id - 1 WHERE course_id = 's'", ok(2, AUTOCOMMIT, 2, 2)),
+    # Several rows onto one key.
+    ("UPDATE {t} SET user_id = 50 + id % 2, course_id = 'm' WHERE id IN (5, 6, 7)",
+     err("51-m")),
+    # A key column set twice (left to right), DEFAULT.
+    ("UPDATE {t} SET user_id = 60, user_id = user_id + 1 WHERE id = 1", ok(1, AUTOCOMMIT, 1, 1)),
+    ("UPDATE {t} SET course_id = DEFAULT WHERE id = 4", ok(1, AUTOCOMMIT, 1, 1)),
+    # The UPDATE's own errors: a value the column refuses, an unknown column.
+    ("UPDATE {t} SET user_id = user_id * 10000000000 WHERE id = 1", "same"),
+    ("UPDATE {t} SET user_id = user_id + 1 WHERE nope = 1", "same"),
+    ("SELECT id, user_id, course_id FROM {t} ORDER BY id",
+     ("rows", [["1", "61", "a"], ["2", "2", "A"], ["3", "3", "b"], ["4", None, None],
+               ["5", "19", "s"], ["6", "20", "s"], ["7", "30", "m"]])),
+]
+
+
+def test_updates_to_expressions_as_the_unique_key(mysql_root, proxy_account, make_mysql_proxy,
+                                                  mariadb):
+    fill(mysql_root, "gx_steps", ROWS)
+    proxy = start_guarded(make_mysql_proxy, "gx_steps")
+    got, want = on_both(proxy, mariadb, "gx_steps", [s for s, _ in STEPS])
+    for (sql, expected), w in zip(STEPS, want):
+        if expected == "same":
+            assert w[0] == "err", (sql, w)
+        else:
+            assert w == expected, sql
+    assert got == want
+
+
+TRANSACTION = [
+    ("BEGIN", ("ok", 0, AUTOCOMMIT | IN_TRANS, 0, "")),
+    ("INSERT INTO {t} (id, user_id, course_id) VALUES (10, 70, 't')",
+     ("ok", 1, AUTOCOMMIT | IN_TRANS, 0, "")),
+    # The transaction's own uncommitted row counts.
+    ("UPDATE {t} SET user_id = 69 + id, course_id = 'T' WHERE id = 1", err("70-T")),
+    # Its own deleted row does not.
+    ("DELETE FROM {t} WHERE id = 2", ("ok", 1, AUTOCOMMIT | IN_TRANS, 0, "")),
+    ("UPDATE {t} SET user_id = user_id + 1 WHERE id = 1", ok(1, AUTOCOMMIT | IN_TRANS, 1, 1)),
+    ("ROLLBACK", ("ok", 0, AUTOCOMMIT, 0, "")),
+    ("UPDATE {t} SET user_id = user_id + 1 WHERE id = 1", err("2-a")),
+    ("SELECT @@in_transaction", ("rows", [["0"]])),
+]
+
+
+def test_in_a_transaction(mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gx_trans", ROWS)
+    proxy = start_guarded(make_mysql_proxy, "gx_trans")
+    got, want = on_both(proxy, mariadb, "gx_trans", [s for s, _ in TRANSACTION])
+    assert want == [w for _, w in TRANSACTION]
+    assert got == want
+
+
+def test_refused_forms_and_log(mysql_root, proxy_account, make_mysql_proxy, tmp_path):
+    fill(mysql_root, "gx_refused", ROWS)
+    proxy = start_guarded(make_mysql_proxy, "gx_refused")
+    got = steps_on(proxy.port, "gx_refused", [
+        "UPDATE {t} SET user_id = FLOOR(RAND() * 3) WHERE id = 1",
+        "UPDATE {t} SET user_id = (SELECT 5) WHERE id = 1",
+    ])
+    message = ('uniqguard: an UPDATE of a key column whose SET list holds {} (the proxy\'s check '
+               'could compute other values than the UPDATE) on table "app.gx_refused" is not '
+               f'enforced by guard "{GUARD}" yet; the statement was refused')
+    assert got == [("err", 1235, "42000", message.format("the function RAND()")),
+                   ("err", 1235, "42000", message.format("a subquery"))]
+
+    fill(mysql_root, "gx_log", ROWS)
+    duplicates = tmp_path / "logged.jsonl"
+    proxy = start(make_mysql_proxy, "gx_log", "log", duplicates)
+    got = steps_on(proxy.port, "gx_log", [
+        "UPDATE {t} SET user_id = user_id + 1 WHERE id = 1",
+        "SELECT id, user_id, course_id FROM {t} WHERE id <= 2 ORDER BY id",
+    ])
+    assert got == [ok(1, AUTOCOMMIT, 1, 1), ("rows", [["1", "2", "a"], ["2", "2", "a"]])]
+    lines = log_lines(duplicates, 1)
+    assert [(line["values"], line["action"]) for line in lines] == [(["2", "a"], "logged")]
+
+
+def test_an_insert_of_the_key_an_open_staged_update_wrote_waits(mysql_root, proxy_account,
+                                                                make_mysql_proxy, mariadb):
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, "gx_wait",
+                           "UPDATE {t} SET user_id = user_id + 100 WHERE id = 1",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (101, 'A')",
+                           ended_by("COMMIT"))
+    assert want == ("err", 1062, "Duplicate entry '101-A' for key 'enroll_uniq'")
+    assert got == want

@@ -1,0 +1,374 @@
+// MySqlGuard: a text INSERT … SELECT into a guarded table, and a text UPDATE setting a key column
+// to an expression, staged (proxy/mysql_guard_staged.cpp); the SQL they send
+// (guard/mysql_stage_sql.hpp). Against the real server:
+// tests/integration/test_mysql_guard_insert_select.py, test_mysql_guard_update_staged.py.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "guard/key_fingerprint.hpp"
+#include "guard/mysql_stage_sql.hpp"
+#include "mysql_guard_fixture.hpp"
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+using Kind = MySqlGuard::Step::Kind;
+using Fixture = uniqguard::test::MySqlGuardFixture;
+using uniqguard::test::signals;
+
+namespace {
+
+// The client writes `enroll` unqualified: the stage is in its current database.
+const std::string stage = "`" + guard::mysql_stage_name("", "enroll") + "`";
+
+// An OK packet (a statement without a result), or an ERR, as the reply to a stage command.
+MySqlGuard::Step reply_to(Fixture& f, const std::string& payload) {
+    std::string bytes;
+    protocol::mysql::append_packet(bytes, 1, payload);
+    protocol::mysql::ValueReplyReader reply(true);
+    reply.feed(util::as_bytes(bytes));
+    REQUIRE(reply.status() == protocol::mysql::ValueReplyReader::Status::done);
+    return f.guard.on_check_reply(reply);
+}
+const std::string ok_packet("\x00\x00\x00\x02\x00\x00\x00", 7);
+
+std::string hex(const std::string& s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : s) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+// The columns query's answer for app.enroll (id AUTO_INCREMENT, user_id, note).
+const std::string enroll_columns =
+    "7/a" + hex("id") + ",c" + hex("user_id") + ",c" + hex("note") + ",g" + hex("twice");
+
+bool knows(Fixture& f, std::int64_t key) {
+    std::string encoded;
+    guard::append_key_part(encoded, f.g().mysql_table()->keys.literal_key(
+                                        0, guard::MySqlLiteral::exact_number, std::to_string(key),
+                                        guard::ClientCharset::utf8mb4));
+    return f.g().keys().contains(guard::fingerprint_encoded_key(encoded, f.g().seed()));
+}
+
+// Answers the stage commands before the check (the columns query with `columns`, the others
+// OK); returns the step after the last (the check, or a refusal).
+MySqlGuard::Step staged(Fixture& f, const std::string& sql, bool insert = true,
+                        const std::string& columns = enroll_columns) {
+    auto step = f.query(sql);
+    REQUIRE(step.kind == Kind::check);
+    if (insert) {
+        CHECK(step.sql.rfind("SELECT CONCAT(LAST_INSERT_ID(), '/'", 0) == 0);
+        step = f.answer(columns);
+        if (step.kind != Kind::check) return step;
+    }
+    CHECK(step.sql == "DROP TEMPORARY TABLE IF EXISTS " + stage);
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "CREATE TEMPORARY TABLE " + stage + " LIKE `enroll`");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    return step;
+}
+
+guard::MySqlKeyColumnType integer() {
+    guard::MySqlKeyColumnType id;
+    id.kind = guard::MySqlKeyColumnType::Kind::integer;
+    id.integer = {4, false};
+    return id;
+}
+
+}  // namespace
+
+TEST_CASE("TheStagedInsertSql", "[mysql][guard][insert_select]") {
+    const guard::MySqlKeyColumns two({{"b", integer(), nullptr}, {"c", integer(), nullptr}});
+    const auto sql = guard::mysql_staged_insert_sql("s", "t", "(b, `x`) SELECT 1, 2", {&two});
+    const std::string st = "`s`.`" + guard::mysql_stage_name("s", "t") + "`";
+    CHECK(guard::mysql_stage_name("s", "t").size() == 32);
+    CHECK(guard::mysql_stage_name("s", "t") != guard::mysql_stage_name("s", "u"));
+    REQUIRE(sql.stage.size() == 4);
+    CHECK(sql.stage[0] ==
+          "SELECT CONCAT(LAST_INSERT_ID(), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(EXTRA LIKE "
+          "'%auto_increment%', 'a', IF(EXTRA LIKE '%VIRTUAL GENERATED%' OR EXTRA LIKE '%STORED "
+          "GENERATED%', 'g', 'c')), HEX(COLUMN_NAME)) ORDER BY ORDINAL_POSITION SEPARATOR ','), "
+          "'')) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = CONVERT(UNHEX('73') USING "
+          "utf8mb4) AND TABLE_NAME = CONVERT(UNHEX('74') USING utf8mb4)");
+    CHECK(sql.stage[1] == "DROP TEMPORARY TABLE IF EXISTS " + st);
+    CHECK(sql.stage[2] == "CREATE TEMPORARY TABLE " + st + " LIKE `s`.`t`");
+    CHECK(sql.stage[3] == "INSERT INTO " + st + " (b, `x`) SELECT 1, 2");
+    // The table unaliased (LOCK TABLES), the stage read once.
+    CHECK(sql.probe ==
+          "SELECT CONCAT((SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF("
+          "uniqguard_c > 1 OR uniqguard_e > 0, '!', ''), uniqguard_h, '.') SEPARATOR ','), '')) "
+          "FROM (SELECT COUNT(*) AS uniqguard_c, COUNT(`s`.`t`.`b`) AS uniqguard_e, "
+          "MIN(CONCAT_WS(':', HEX(CONVERT(uniqguard_s.`b` USING utf8mb4)), "
+          "HEX(CONVERT(uniqguard_s.`c` USING utf8mb4)))) AS uniqguard_h FROM " +
+              st +
+              " AS uniqguard_s LEFT JOIN `s`.`t` ON `s`.`t`.`b` = uniqguard_s.`b` AND "
+              "`s`.`t`.`c` = uniqguard_s.`c` WHERE uniqguard_s.`b` IS NOT NULL AND "
+              "uniqguard_s.`c` IS NOT NULL GROUP BY uniqguard_s.`b`, uniqguard_s.`c`) AS "
+              "uniqguard_g))");
+    CHECK(sql.locking_probe.find(" LEFT JOIN (SELECT `b`, `c` FROM `s`.`t` WHERE (`b`, `c`) IN "
+                                 "(SELECT `b`, `c` FROM " +
+                                 st +
+                                 ") LOCK IN SHARE MODE) AS uniqguard_t ON uniqguard_t.`b` = "
+                                 "uniqguard_s.`b` AND ") != std::string::npos);
+    CHECK(guard::mysql_stage_copy_sql("", "t", {"b", "x"}) ==
+          "INSERT INTO `t` (`b`, `x`) SELECT `b`, `x` FROM `" + guard::mysql_stage_name("", "t") +
+              "`");
+    const auto columns = guard::mysql_read_table_columns("0/a6964,c78");
+    REQUIRE(columns);
+    CHECK(columns->last_insert_id == "0");
+    REQUIRE(columns->columns.size() == 2);
+    CHECK(columns->columns[0].name == "id");
+    CHECK(columns->columns[0].kind == 'a');
+    CHECK(columns->columns[1].name == "x");
+    CHECK(!guard::mysql_read_table_columns("0/a6"));  // half a byte
+    CHECK(!guard::mysql_read_table_columns("x/c78"));
+    CHECK(guard::mysql_read_table_columns("12/")->columns.empty());
+}
+
+TEST_CASE("AnInsertSelectIsStagedCheckedAndCopied", "[mysql][guard][insert_select]") {
+    Fixture f;
+    auto step = staged(f, "INSERT INTO enroll (note, user_id) SELECT n, u FROM src WHERE x = 1");
+    CHECK(step.sql == "INSERT INTO " + stage + " (note, user_id) SELECT n, u FROM src WHERE x = 1");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql.rfind("SELECT CONCAT((SELECT CONCAT(COUNT(*)", 0) == 0);
+    CHECK(step.sql.find("LOCK IN SHARE MODE") == std::string::npos);
+    // Two keys, 5 and 12 (hex of their text), neither a duplicate: the copy of every column but
+    // the AUTO_INCREMENT and generated ones goes in the statement's place, the keys known and
+    // claimed first.
+    step = f.answer("2/35.,3132.");
+    REQUIRE(step.kind == Kind::replace);
+    CHECK(step.sql ==
+          "INSERT INTO `enroll` (`user_id`, `note`) SELECT `user_id`, `note` FROM " + stage);
+    CHECK(step.before.empty());
+    CHECK(knows(f, 5));
+    CHECK(knows(f, 12));
+    CHECK(f.g().claims().size() == 2);
+    CHECK(f.g().counters().checked.load() == 1);
+    CHECK(f.g().counters().passed.load() == 1);
+}
+
+TEST_CASE("AnInsertSelectWithADuplicateFailsAsTheIndex", "[mysql][guard][insert_select]") {
+    Fixture f;
+    staged(f, "INSERT INTO enroll (note) SELECT 'x'");
+    reply_to(f, ok_packet);
+    auto step = f.answer("2/35.,!3132.");
+    CHECK(signals(step, "1062", "Duplicate entry '12' for key 'enroll_uniq'"));
+    // LAST_INSERT_ID() as before the stage's own counter moved it.
+    CHECK(step.before == std::vector<std::string>{"\x03"
+                                                  "DO LAST_INSERT_ID(7)"});
+    CHECK(!knows(f, 5));
+    CHECK(f.g().claims().size() == 0);
+    CHECK(f.g().counters().rejected.load() == 1);
+    // A list cut at group_concat_max_len (fewer keys than groups): refused, never let through.
+    staged(f, "INSERT INTO enroll (note) SELECT 'x'");
+    reply_to(f, ok_packet);
+    CHECK(f.answer("3/35.,3132.").kind == Kind::replace);
+    CHECK(f.g().counters().refused.load() == 1);
+}
+
+TEST_CASE("TheFillsErrorIsTheStatementsWithTheTablesName", "[mysql][guard][insert_select]") {
+    Fixture f;
+    staged(f, "INSERT INTO enroll (user_id) SELECT 'abc'");
+    const std::string message = "Incorrect integer value: 'abc' for column `app`.`" +
+                                guard::mysql_stage_name("", "enroll") + "`.`user_id` at row 1";
+    auto step = reply_to(f, std::string("\xFF\x56\x05#22007", 9) + message);
+    CHECK(step.kind == Kind::replace);
+    CHECK(step.sql == guard::mysql_signal_sql(1366, "22007",
+                                              "Incorrect integer value: 'abc' for column "
+                                              "`app`.`enroll`.`user_id` at row 1"));
+    CHECK(f.g().claims().size() == 0);
+    // The stage cannot be made: refused, naming the guard and the server's error.
+    REQUIRE(f.query("INSERT INTO enroll (user_id) SELECT 1").kind == Kind::check);
+    f.answer(enroll_columns);
+    const auto refused =
+        reply_to(f, std::string("\xFF\x14\x04#42000", 9) + "Access denied for user 'u'@'h'");
+    CHECK(refused.kind == Kind::replace);
+    CHECK(refused.sql ==
+          guard::mysql_signal_sql(1235, "42000",
+                                  "uniqguard: guard \"enroll_uniq\" could not stage the rows of "
+                                  "an INSERT … SELECT on table \"app.enroll\" (ERROR 1044: Access "
+                                  "denied for user 'u'@'h'); the statement was refused"));
+    // One the statement would meet itself (a READ ONLY transaction): its own.
+    REQUIRE(f.query("INSERT INTO enroll (user_id) SELECT 1").kind == Kind::check);
+    f.answer(enroll_columns);
+    step = reply_to(f, std::string("\xFF\x00\x07#25006", 9) +
+                           "Cannot execute statement in a READ ONLY transaction");
+    CHECK(step.sql == guard::mysql_signal_sql(
+                          1792, "25006", "Cannot execute statement in a READ ONLY transaction"));
+}
+
+TEST_CASE("AnInsertSelectThatCannotBeCopiedIsRefused", "[mysql][guard][insert_select]") {
+    Fixture f;
+    const auto refusal = [](const std::string& what) {
+        return mysql_unenforced_message(what, "app.enroll", "enroll_uniq");
+    };
+    CHECK(signals(staged(f, "INSERT INTO enroll SELECT 1, 2, 'x'"), "1235",
+                  refusal("INSERT … SELECT without a column list into a table with an "
+                          "AUTO_INCREMENT column (`id`)")));
+    CHECK(signals(staged(f, "INSERT INTO enroll (ID, user_id) SELECT 1, 2"), "1235",
+                  refusal("INSERT … SELECT that gives the AUTO_INCREMENT column `id`")));
+    CHECK(f.g().claims().size() == 0);
+    // Without one, and without a column list: every column but the generated one is copied.
+    staged(f, "INSERT INTO enroll SELECT 1, 'x'", true,
+           "0/c" + hex("user_id") + ",c" + hex("note") + ",g" + hex("twice"));
+    reply_to(f, ok_packet);
+    CHECK(f.answer("1/31.").sql ==
+          "INSERT INTO `enroll` (`user_id`, `note`) SELECT `user_id`, `note` FROM " + stage);
+}
+
+TEST_CASE("AfterAWaitTheCheckIsALockingRead", "[mysql][guard][insert_select]") {
+    Fixture a;
+    Fixture b(a.registry);
+    // A claims 5 (an INSERT of it in a transaction in flight).
+    REQUIRE(a.query("INSERT INTO enroll (user_id) VALUES (5)").kind == Kind::forward);
+    a.guard.on_command_sent();
+    a.guard.on_reply(false, 0, 0x0001, true);
+    staged(b, "INSERT INTO enroll (user_id) SELECT 5");
+    reply_to(b, ok_packet);
+    CHECK(b.answer("1/35.").kind == Kind::wait);
+    // A's transaction ends: B is decided afresh, and its check reads the latest rows.
+    a.guard.on_command_sent();
+    a.guard.on_reply(false, 0, 0x0002, true);
+    auto step = staged(b, "INSERT INTO enroll (user_id) SELECT 5");
+    step = reply_to(b, ok_packet);
+    CHECK(step.sql.find("LOCK IN SHARE MODE") != std::string::npos);
+    CHECK(signals(b.answer("1/!35."), "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
+}
+
+TEST_CASE("AnInsertSelectUnderLogCopiesOnce", "[mysql][guard][insert_select]") {
+    Fixture f(config::GuardAction::log);
+    staged(f, "INSERT INTO enroll (user_id) SELECT 5");
+    reply_to(f, ok_packet);
+    // The duplicate logged; the copy goes (the SELECT ran once, in the stage).
+    CHECK(f.answer("1/!35.").kind == Kind::replace);
+    CHECK(f.g().counters().logged.load() == 1);
+    CHECK(f.g().claims().size() == 0);
+    // A stage that cannot be made under log: the statement goes as it came.
+    REQUIRE(f.query("INSERT INTO enroll (user_id) SELECT 5").kind == Kind::check);
+    f.answer(enroll_columns);
+    CHECK(reply_to(f, std::string("\xFF\x14\x04#42000", 9) + "denied").kind == Kind::forward);
+}
+
+TEST_CASE("InsertSelectFormsThatAreNotStaged", "[mysql][guard][insert_select]") {
+    Fixture f;
+    const auto refused = [&](const std::string& sql, const std::string& what) {
+        return signals(f.query(sql), "1235",
+                       mysql_unenforced_message(what, "app.enroll", "enroll_uniq"));
+    };
+    CHECK(refused("REPLACE INTO enroll (user_id) SELECT 1", "REPLACE … SELECT"));
+    CHECK(refused("INSERT IGNORE INTO enroll (user_id) SELECT 1", "INSERT IGNORE … SELECT"));
+    CHECK(refused("INSERT INTO enroll PARTITION (p0) (user_id) SELECT 1",
+                  "INSERT … SELECT into a PARTITION list"));
+    CHECK(refused("INSERT INTO enroll (user_id) SELECT 1 RETURNING id",
+                  "INSERT … SELECT … RETURNING"));
+    CHECK(refused("INSERT INTO enroll (enroll.user_id) SELECT 1",
+                  "INSERT … SELECT with a column list naming table.column"));
+    CHECK(refused("INSERT INTO enroll (user_id) SELECT 1 /*!100000 FROM DUAL */",
+                  "INSERT … SELECT with an executable comment (/*! … */)"));
+    Fixture ignore(config::GuardAction::ignore);
+    CHECK(signals(ignore.query("INSERT INTO enroll (user_id) SELECT 1"), "1235",
+                  mysql_unenforced_message("INSERT … SELECT under action \"ignore\"", "app.enroll",
+                                           "enroll_uniq")));
+}
+
+TEST_CASE("TheStagedUpdateSql", "[mysql][guard][update_staged]") {
+    const guard::MySqlKeyColumns one({{"b", integer(), nullptr}});
+    const std::string st = "`s`.`" + guard::mysql_stage_name("s", "t") + "`";
+    const auto sql = guard::mysql_staged_update_sql("s", "t", "", "id = 2", "b = b + 1", {&one});
+    CHECK(sql.stage == std::vector<std::string>{
+                           "DROP TEMPORARY TABLE IF EXISTS " + st,
+                           "CREATE TEMPORARY TABLE " + st + " LIKE `s`.`t`",
+                           "INSERT INTO " + st + " SELECT * FROM `s`.`t` WHERE (id = 2) IS TRUE",
+                           "UPDATE " + st + " AS `t` SET b = b + 1"});
+    CHECK(sql.probe ==
+          "SELECT CONCAT((SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF("
+          "uniqguard_c > 1 OR uniqguard_e > 0, '!', ''), uniqguard_h, '.') SEPARATOR ','), '')) "
+          "FROM (SELECT COUNT(*) AS uniqguard_c, COUNT(uniqguard_t.`b`) AS uniqguard_e, "
+          "MIN(CONCAT_WS(':', HEX(CONVERT(uniqguard_s.`b` USING utf8mb4)))) AS uniqguard_h FROM " +
+              st +
+              " AS uniqguard_s LEFT JOIN (SELECT `b` FROM `s`.`t` WHERE NOT ((id = 2) IS TRUE)) "
+              "AS uniqguard_t ON uniqguard_t.`b` = uniqguard_s.`b` WHERE uniqguard_s.`b` IS NOT "
+              "NULL GROUP BY uniqguard_s.`b`) AS uniqguard_g))");
+    CHECK(sql.locking_probe.find("(SELECT `b` FROM `s`.`t` WHERE (`b`) IN (SELECT `b` FROM " + st +
+                                 ") AND NOT ((id = 2) IS TRUE) LOCK IN SHARE MODE)") !=
+          std::string::npos);
+    // An alias names the stage; no WHERE: every row is matched, none left.
+    const auto all = guard::mysql_staged_update_sql("s", "t", "x", std::nullopt, "x.b = 7", {&one});
+    CHECK(all.stage[2] == "INSERT INTO " + st + " SELECT * FROM `s`.`t` AS `x` WHERE TRUE");
+    CHECK(all.stage[3] == "UPDATE " + st + " AS `x` SET x.b = 7");
+    CHECK(all.probe.find("(SELECT `b` FROM `s`.`t` AS `x` WHERE NOT (TRUE))") != std::string::npos);
+    // In the primary key's order: a later matched row's old key counts too.
+    const auto ordered =
+        guard::mysql_staged_update_sql("s", "t", "", "id > 2", "b = b + 1", {&one}, "id");
+    CHECK(ordered.probe.find("LEFT JOIN (SELECT `b`, `id` AS uniqguard_o, NOT ((id > 2) IS TRUE) "
+                             "AS uniqguard_l FROM `s`.`t`) AS uniqguard_t ON uniqguard_t.`b` = "
+                             "uniqguard_s.`b` AND (uniqguard_t.uniqguard_l OR "
+                             "uniqguard_t.uniqguard_o > uniqguard_s.`id`) WHERE") !=
+          std::string::npos);
+}
+
+TEST_CASE("AnUpdateToAnExpressionIsStagedAndGoesUnchanged", "[mysql][guard][update_staged]") {
+    Fixture f;
+    auto step = staged(f, "UPDATE enroll SET user_id = user_id + 1 WHERE note = 'x'", false);
+    CHECK(step.sql ==
+          "INSERT INTO " + stage + " SELECT * FROM `enroll` WHERE (note = 'x') IS TRUE");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "UPDATE " + stage + " AS `enroll` SET user_id = user_id + 1");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    // New keys 5 and 12, free: the UPDATE goes as it came, its new keys known and claimed.
+    CHECK(f.answer("2/35.,3132.").kind == Kind::forward);
+    CHECK(knows(f, 5));
+    CHECK(knows(f, 12));
+    CHECK(f.g().claims().size() == 2);
+    // Onto a key another row holds: the unique key's error.
+    staged(f, "UPDATE enroll SET user_id = DEFAULT WHERE id = 1", false);
+    reply_to(f, ok_packet);
+    reply_to(f, ok_packet);
+    step = f.answer("1/!35.");
+    CHECK(signals(step, "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
+    CHECK(step.before.empty());
+    // The SET list's own error (its value out of range, say) is the UPDATE's.
+    staged(f, "UPDATE enroll SET user_id = user_id * 100000000000 WHERE id = 1", false);
+    reply_to(f, ok_packet);
+    const auto error = reply_to(f, std::string("\xFF\xF0\x04#22003", 9) +
+                                       "Out of range value for column 'user_id' at row 1");
+    CHECK(error.kind == Kind::replace);
+    CHECK(error.sql == guard::mysql_signal_sql(1264, "22003",
+                                               "Out of range value for column 'user_id' at row 1"));
+    CHECK(f.g().claims().size() == 2);  // the first UPDATE's, its transaction not ended here
+}
+
+TEST_CASE("UpdatesToExpressionsThatAreNotStaged", "[mysql][guard][update_staged]") {
+    Fixture f;
+    const auto refused = [&](const std::string& sql, const std::string& what) {
+        return signals(f.query(sql), "1235",
+                       mysql_unenforced_message(what, "app.enroll", "enroll_uniq"));
+    };
+    CHECK(refused("UPDATE enroll SET user_id = FLOOR(RAND() * 10)",
+                  "an UPDATE of a key column whose SET list holds the function RAND() (the "
+                  "proxy's check could compute other values than the UPDATE)"));
+    CHECK(refused("UPDATE enroll SET user_id = (SELECT MAX(user_id) FROM enroll) + 1",
+                  "an UPDATE of a key column whose SET list holds a subquery (the proxy's check "
+                  "could compute other values than the UPDATE)"));
+    CHECK(refused("UPDATE enroll PARTITION (p0) SET user_id = user_id + 1",
+                  "an UPDATE … PARTITION (…) setting a key column to an expression"));
+    CHECK(refused("UPDATE enroll SET user_id = user_id /*!+1*/",
+                  "an UPDATE of a key column with an executable comment (/*! … */)"));
+    // Prepared: refused as before.
+    CHECK(signals(
+        f.guard.on_command("\x16UPDATE enroll SET user_id = user_id + 1", f.settings, f.session),
+        "1235",
+        mysql_unenforced_message(
+            "a prepared UPDATE setting key column `user_id` to a value the proxy "
+            "cannot read (an expression, DEFAULT, a character set introducer, a value "
+            "the server may convert)",
+            "app.enroll", "enroll_uniq")));
+}
