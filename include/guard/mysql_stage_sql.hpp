@@ -68,11 +68,18 @@ std::string mysql_stage_copy_sql(std::string_view schema, std::string_view table
 // KEY, which the UPDATE leaves alone: the rows are taken to be written in its order, a new key
 // colliding with a later matched row's old key as on InnoDB (`UPDATE t SET k = k + 1` over
 // consecutive keys fails there); empty: only the table after the UPDATE counts.
-// stage: drop, create, the matched rows copied, the SET list applied to them.
+// stage: [0] the columns query (as for INSERT … SELECT), [1] drop, [2] create, [3] empty: the
+// matched rows copied (mysql_staged_update_fill, from [0]'s answer), [4] the SET list applied.
 MySqlStageSql mysql_staged_update_sql(std::string_view schema, std::string_view table,
                                       std::string_view alias, std::optional<std::string_view> where,
                                       std::string_view set_list,
                                       const std::vector<const MySqlKeyColumns*>& keys,
                                       std::string_view order_column = {});
+
+// The copy of the rows an UPDATE matches into its stage: `columns`, the table's columns but the
+// generated ones.
+std::string mysql_staged_update_fill(std::string_view schema, std::string_view table,
+                                     std::string_view alias, std::optional<std::string_view> where,
+                                     const std::vector<std::string>& columns);
 
 }  // namespace uniqguard::guard

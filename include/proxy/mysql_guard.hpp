@@ -212,7 +212,11 @@ class MySqlGuard {
         // answer), and LAST_INSERT_ID() before the stage's own counter moved it (put back when
         // the statement does not run).
         std::string schema, table;
+        bool staged_insert = false;
         std::optional<std::vector<std::string>> insert_columns;
+        // A staged UPDATE: its WHERE and alias, for the copy of its matched rows.
+        std::optional<std::string> update_where;
+        std::string update_alias;
         std::vector<std::string> key_columns;
         std::string last_insert_id;
     };
@@ -330,6 +334,11 @@ class MySqlGuard {
     // The answer of a staged INSERT … SELECT's columns query: its copy (p.final_sql), or the
     // refusal when a column cannot be copied.
     std::optional<Step> plan_copy(PendingUpdate& p, std::string_view answer);
+    // The same for a staged UPDATE: the copy of its matched rows into the stage.
+    std::optional<Step> plan_fill(PendingUpdate& p, std::string_view answer);
+    // A staged statement's check reads by a locking read: after a wait, or in a transaction
+    // (mysql_guard_staged.cpp).
+    bool locking_check_wanted(const MySqlGuardSession& session) const;
     // Claims the UPDATE's new keys (as claim_keys).
     std::optional<Step> claim_update_keys(const PendingUpdate& p);
     // The UPDATE goes out: its new keys join the key sets; counted.

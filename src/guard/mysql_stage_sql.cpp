@@ -71,6 +71,18 @@ std::string locked_rows(const std::string& target, const std::string& as, const 
            " LOCK IN SHARE MODE)";
 }
 
+// The table's columns as they are now (an ALTER since the guard read them included), and
+// LAST_INSERT_ID(): mysql_read_table_columns reads the answer.
+std::string columns_query(std::string_view schema, std::string_view table) {
+    const std::string schema_sql =
+        schema.empty() ? std::string("DATABASE()") : mysql_string_expression(schema);
+    return "SELECT CONCAT(LAST_INSERT_ID(), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(EXTRA LIKE "
+           "'%auto_increment%', 'a', IF(EXTRA LIKE '%VIRTUAL GENERATED%' OR EXTRA LIKE '%STORED "
+           "GENERATED%', 'g', 'c')), HEX(COLUMN_NAME)) ORDER BY ORDINAL_POSITION SEPARATOR ','), "
+           "'')) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+           schema_sql + " AND TABLE_NAME = " + mysql_string_expression(table);
+}
+
 std::vector<std::string> made(const std::string& stage, const std::string& target) {
     // Made afresh each time, so that an ALTER of the table is followed.
     return {"DROP TEMPORARY TABLE IF EXISTS " + stage,
@@ -95,14 +107,7 @@ MySqlStageSql mysql_staged_insert_sql(std::string_view schema, std::string_view 
     const std::string target = qualified(schema, table);
     const std::string stage = qualified(schema, mysql_stage_name(schema, table));
     MySqlStageSql out;
-    const std::string schema_sql =
-        schema.empty() ? std::string("DATABASE()") : mysql_string_expression(schema);
-    out.stage.push_back(
-        "SELECT CONCAT(LAST_INSERT_ID(), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(EXTRA LIKE "
-        "'%auto_increment%', 'a', IF(EXTRA LIKE '%VIRTUAL GENERATED%' OR EXTRA LIKE '%STORED "
-        "GENERATED%', 'g', 'c')), HEX(COLUMN_NAME)) ORDER BY ORDINAL_POSITION SEPARATOR ','), "
-        "'')) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-        schema_sql + " AND TABLE_NAME = " + mysql_string_expression(table));
+    out.stage.push_back(columns_query(schema, table));
     for (auto& s : made(stage, target)) out.stage.push_back(std::move(s));
     const bool spaced = !after_table_name.empty() &&
                         std::isspace(static_cast<unsigned char>(after_table_name.front()));
@@ -168,13 +173,12 @@ MySqlStageSql mysql_staged_update_sql(std::string_view schema, std::string_view 
     const std::string as = alias.empty() ? "" : " AS " + mysql_quote_identifier(alias);
     const std::string matched = where ? "(" + std::string(*where) + ") IS TRUE" : "TRUE";
     MySqlStageSql out;
-    out.stage = made(stage, target);
-    // The rows the UPDATE matches, as they are (every column: generated ones are computed again
-    // by the stage), then the UPDATE's assignments on them, the stage named as the client names
-    // the table: each value assigned as the table would (conversions, strict mode's errors,
-    // left to right).
-    out.stage.push_back("INSERT INTO " + stage + " SELECT * FROM " + target + as + " WHERE " +
-                        matched);
+    out.stage.push_back(columns_query(schema, table));
+    for (auto& s : made(stage, target)) out.stage.push_back(std::move(s));
+    // The rows the UPDATE matches (mysql_staged_update_fill, once the columns are known), then
+    // the UPDATE's assignments on them, the stage named as the client names the table: each
+    // value assigned as the table would (conversions, strict mode's errors, left to right).
+    out.stage.emplace_back();
     out.stage.push_back("UPDATE " + stage + " AS " +
                         mysql_quote_identifier(alias.empty() ? table : alias) + " SET " +
                         std::string(set_list));
@@ -205,6 +209,23 @@ MySqlStageSql mysql_staged_update_sql(std::string_view schema, std::string_view 
     out.probe = concat(plain);
     out.locking_probe = concat(locking);
     return out;
+}
+
+std::string mysql_staged_update_fill(std::string_view schema, std::string_view table,
+                                     std::string_view alias, std::optional<std::string_view> where,
+                                     const std::vector<std::string>& columns) {
+    std::string list;
+    for (const auto& c : columns) list += (list.empty() ? "" : ", ") + mysql_quote_identifier(c);
+    const std::string as = alias.empty() ? "" : " AS " + mysql_quote_identifier(alias);
+    const std::string matched = where ? "(" + std::string(*where) + ") IS TRUE" : "TRUE";
+    // Every column by name (INVISIBLE ones too, which `*` leaves out); IGNORE: the rows are the
+    // table's own, which strict mode may not take again (a zero date written under another
+    // sql_mode); FOR UPDATE: the rows the UPDATE will lock, locked now, and read as it reads
+    // them (the latest committed), not shared-locked first, which two such UPDATEs would turn
+    // into a deadlock.
+    return "INSERT IGNORE INTO " + qualified(schema, mysql_stage_name(schema, table)) + " (" +
+           list + ") SELECT " + list + " FROM " + qualified(schema, table) + as + " WHERE " +
+           matched + " FOR UPDATE";
 }
 
 }  // namespace uniqguard::guard

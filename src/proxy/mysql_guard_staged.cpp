@@ -42,6 +42,16 @@ bool has_executable_comment(std::string_view text) {
     return text.find("/*!") != std::string_view::npos || util::contains_ignoring_case(text, "/*M!");
 }
 
+// Whether the check reads the table's rows of the new keys by a locking read (the latest
+// committed rows, as InnoDB's unique check) rather than the session's snapshot: in a
+// transaction (or not known to be outside one), whose snapshot may be older than another
+// session's commit of a key or of its removal (MySqlGuard::locking_check_wanted: also after a
+// wait for another session's claim, which may have committed).
+bool in_transaction_or_unknown(std::uint16_t status) {
+    constexpr std::uint16_t in_transaction = 0x0001, autocommit = 0x0002;
+    return (status & in_transaction) != 0 || (status & autocommit) == 0;
+}
+
 // Errors of the proxy's own commands that make the stage which the client's statement would
 // have met itself (no current database, no such table or database, a READ ONLY transaction):
 // answered as the statement's own. Others (no CREATE TEMPORARY TABLES privilege, a
@@ -111,10 +121,9 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
     p.stage = std::move(sql.stage);
     p.stage_statement_from = 3;  // columns, drop, create; then the fill
     p.staged_form = "an INSERT … SELECT";
+    p.staged_insert = true;
     p.stage_all_log = all_log;
-    // After a wait for another session's claim: that session may have committed after this
-    // transaction's snapshot, which a plain read would not show.
-    p.check = wait_guard_ ? sql.locking_probe : sql.probe;
+    p.check = locking_check_wanted(session) ? sql.locking_probe : sql.probe;
     p.locking_check = std::move(sql.locking_probe);
     for (const auto& k : p.keys)
         k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
@@ -156,18 +165,38 @@ std::optional<MySqlGuard::Step> MySqlGuard::plan_copy(PendingUpdate& p, std::str
     return std::nullopt;
 }
 
+std::optional<MySqlGuard::Step> MySqlGuard::plan_fill(PendingUpdate& p, std::string_view answer) {
+    const auto table = guard::mysql_read_table_columns(answer);
+    if (!table)
+        return unenforced(
+            *p.keys.front().guard,
+            "an UPDATE of a key column whose table's columns the proxy could not read");
+    // Every column but the generated ones (the stage computes them again).
+    std::vector<std::string> columns;
+    for (const auto& c : table->columns)
+        if (c.kind != 'g') columns.push_back(c.name);
+    // No columns: the table does not exist (or is not visible); making the stage fails with the
+    // server's own error first.
+    if (columns.empty()) columns.emplace_back("*");
+    p.stage[3] = guard::mysql_staged_update_fill(
+        p.schema, p.table, p.update_alias,
+        p.update_where ? std::optional<std::string_view>(*p.update_where) : std::nullopt, columns);
+    return std::nullopt;
+}
+
 MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
     auto& p = *pending_update_;
     const std::size_t index = p.staged++;
     if (reply.status() == my::ValueReplyReader::Status::done && !reply.failed()) {
-        if (p.insert_columns || !p.key_columns.empty()) {
-            // An INSERT … SELECT: its first command read the table's columns.
-            if (index == 0) {
-                if (auto refused = plan_copy(p, reply.value().value_or(""))) {
-                    claims_.release_statement();
-                    pending_update_.reset();
-                    return *refused;
-                }
+        if (index == 0) {
+            // The first command read the table's columns: an INSERT … SELECT's copy, or the copy
+            // of an UPDATE's matched rows into the stage.
+            const std::string answer = reply.value().value_or("");
+            auto refused = p.staged_insert ? plan_copy(p, answer) : plan_fill(p, answer);
+            if (refused) {
+                claims_.release_statement();
+                pending_update_.reset();
+                return *refused;
             }
         }
         // The next stage command, then the check.
@@ -273,13 +302,15 @@ MySqlGuard::Step MySqlGuard::on_update_staged(const sql::UpdateStatement& update
                                               where, set_list, keys, order);
     p.schema = update.table.schema;
     p.table = update.table.name;
+    if (where) p.update_where = std::string(*where);
+    p.update_alias = update.alias;
     p.statement.assign(text);
     p.session = session;
     p.stage = std::move(sql.stage);
-    p.stage_statement_from = 2;  // drop, create; then the matched rows and the SET list
+    p.stage_statement_from = 3;  // columns, drop, create; then the matched rows and the SET list
     p.staged_form = "an UPDATE";
     p.stage_all_log = all_log;
-    p.check = wait_guard_ ? sql.locking_probe : sql.probe;
+    p.check = locking_check_wanted(session) ? sql.locking_probe : sql.probe;
     p.locking_check = std::move(sql.locking_probe);
     for (const auto& k : p.keys)
         k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
@@ -287,6 +318,11 @@ MySqlGuard::Step MySqlGuard::on_update_staged(const sql::UpdateStatement& update
     Step step{Step::Kind::check, p.stage.front()};
     pending_update_ = std::move(p);
     return step;
+}
+
+bool MySqlGuard::locking_check_wanted(const MySqlGuardSession& session) const {
+    return wait_guard_ != nullptr || !session.status_seen ||
+           in_transaction_or_unknown(session.server_status);
 }
 
 }  // namespace uniqguard::proxy

@@ -9,6 +9,7 @@ from test_mysql_guard_ignore import log_lines, start
 from test_mysql_guard_update import (AUTOCOMMIT, IN_TRANS, ended_by, fill, on_both, ok,
                                      steps_on, while_open)
 from test_mysql_guard import start_guarded
+from test_mysql_guard_waits import Background, connect, run
 
 ROWS = [(1, 1, "a"), (2, 2, "a"), (3, 3, "b"), (4, None, "n"), (5, 20, "s"), (6, 21, "s"),
         (7, 30, "m")]
@@ -116,4 +117,91 @@ def test_an_insert_of_the_key_an_open_staged_update_wrote_waits(mysql_root, prox
                            "INSERT INTO {t} (user_id, course_id) VALUES (101, 'A')",
                            ended_by("COMMIT"))
     assert want == ("err", 1062, "Duplicate entry '101-A' for key 'enroll_uniq'")
+    assert got == want
+
+
+def test_invisible_columns_zero_dates_and_session_errors(mysql_root, proxy_account,
+                                                         make_mysql_proxy, mariadb):
+    """A key set from an INVISIBLE column (which `SELECT *` leaves out), a row with a zero date
+    written under another sql_mode, a READ ONLY transaction: as on the twin."""
+    fill(mysql_root, "gx_misc", ROWS)
+    with mysql_root.cursor() as cur:
+        for t in ("gx_misc", "gx_misc_twin"):
+            cur.execute(f"ALTER TABLE {t} ADD COLUMN secret VARCHAR(10) INVISIBLE DEFAULT 'zz', "
+                        "ADD COLUMN d DATETIME NOT NULL DEFAULT '2020-01-01 00:00:00'")
+            cur.execute(f"UPDATE {t} SET secret = 'b' WHERE id = 4")
+            cur.execute("SET SESSION sql_mode = ''")
+            cur.execute(f"UPDATE {t} SET d = '0000-00-00 00:00:00' WHERE id = 7")
+            cur.execute("SET SESSION sql_mode = DEFAULT")
+    proxy = start_guarded(make_mysql_proxy, "gx_misc")
+    steps = [
+        "UPDATE {t} SET user_id = 3, course_id = secret WHERE id = 4",
+        "UPDATE {t} SET user_id = 3, course_id = secret WHERE id = 5",
+        "SET SESSION sql_mode = 'TRADITIONAL'",
+        "UPDATE {t} SET user_id = user_id + 100 WHERE id = 7",
+        "START TRANSACTION READ ONLY",
+        "UPDATE {t} SET user_id = user_id + 1 WHERE id = 1",
+        "ROLLBACK",
+        "SELECT id, user_id, course_id FROM {t} WHERE id IN (3, 4, 5, 7) ORDER BY id",
+    ]
+    got, want = on_both(proxy, mariadb, "gx_misc", steps)
+    assert want[0] == err("3-b")
+    assert want[1][0] == "ok"
+    assert want[3][0] == "ok"
+    assert want[5][:2] == ("err", 1792)
+    assert want[7] == ("rows", [["3", "3", "b"], ["4", None, "n"], ["5", "3", "zz"],
+                                ["7", "130", "m"]])
+    assert got == want
+
+
+def test_two_transactions_updating_other_rows_wait_and_do_not_deadlock(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gx_locks", ROWS)
+    with mysql_root.cursor() as cur:
+        for t in ("gx_locks", "gx_locks_twin"):
+            cur.execute(f"UPDATE {t} SET note = IF(id % 2 = 0, 'x', 'y')")
+    proxy = start_guarded(make_mysql_proxy, "gx_locks")
+
+    def scenario(port, t):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            run(b, "BEGIN")
+            first = run(a, f"UPDATE {t} SET user_id = user_id + 1000 WHERE note = 'x'")
+            waiter = Background(b, f"UPDATE {t} SET user_id = user_id + 2000 WHERE note = 'y'")
+            waiter.waiting(0.5)
+            again = run(a, f"UPDATE {t} SET user_id = user_id + 1000 WHERE note = 'x'")
+            run(a, "COMMIT")
+            second = waiter.join()
+            run(b, "COMMIT")
+            return first, again, second, run(a, f"SELECT SUM(user_id) FROM {t}")
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gx_locks"), scenario(mariadb.port, "gx_locks_twin")
+    assert want[:3] == (("ok", 2), ("ok", 2), ("ok", 4))
+    assert got == want
+
+
+def test_a_key_another_session_moved_away_is_free_inside_a_transaction(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb):
+    fill(mysql_root, "gx_snap", ROWS)
+    proxy = start_guarded(make_mysql_proxy, "gx_snap")
+
+    def scenario(port, t):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            run(a, f"SELECT COUNT(*) FROM {t}")  # A's snapshot: (2, 'a') held by row 2
+            assert run(b, f"UPDATE {t} SET user_id = user_id + 200 WHERE id = 2") == ("ok", 1)
+            result = run(a, f"UPDATE {t} SET user_id = user_id + 1 WHERE id = 1")
+            run(a, "COMMIT")
+            return result
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gx_snap"), scenario(mariadb.port, "gx_snap_twin")
+    assert want == ("ok", 1)
     assert got == want

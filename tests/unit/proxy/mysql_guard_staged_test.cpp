@@ -55,15 +55,16 @@ bool knows(Fixture& f, std::int64_t key) {
 
 // Answers the stage commands before the check (the columns query with `columns`, the others
 // OK); returns the step after the last (the check, or a refusal).
-MySqlGuard::Step staged(Fixture& f, const std::string& sql, bool insert = true,
+MySqlGuard::Step staged(Fixture& f, const std::string& sql,
                         const std::string& columns = enroll_columns) {
+    // Outside a transaction (autocommit): the check is a plain read unless the statement waited.
+    f.session.status_seen = true;
+    f.session.server_status = 0x0002;
     auto step = f.query(sql);
     REQUIRE(step.kind == Kind::check);
-    if (insert) {
-        CHECK(step.sql.rfind("SELECT CONCAT(LAST_INSERT_ID(), '/'", 0) == 0);
-        step = f.answer(columns);
-        if (step.kind != Kind::check) return step;
-    }
+    CHECK(step.sql.rfind("SELECT CONCAT(LAST_INSERT_ID(), '/'", 0) == 0);
+    step = f.answer(columns);
+    if (step.kind != Kind::check) return step;
     CHECK(step.sql == "DROP TEMPORARY TABLE IF EXISTS " + stage);
     step = reply_to(f, ok_packet);
     REQUIRE(step.kind == Kind::check);
@@ -215,7 +216,7 @@ TEST_CASE("AnInsertSelectThatCannotBeCopiedIsRefused", "[mysql][guard][insert_se
                   refusal("INSERT … SELECT that gives the AUTO_INCREMENT column `id`")));
     CHECK(f.g().claims().size() == 0);
     // Without one, and without a column list: every column but the generated one is copied.
-    staged(f, "INSERT INTO enroll SELECT 1, 'x'", true,
+    staged(f, "INSERT INTO enroll SELECT 1, 'x'",
            "0/c" + hex("user_id") + ",c" + hex("note") + ",g" + hex("twice"));
     reply_to(f, ok_packet);
     CHECK(f.answer("1/31.").sql ==
@@ -281,11 +282,16 @@ TEST_CASE("TheStagedUpdateSql", "[mysql][guard][update_staged]") {
     const guard::MySqlKeyColumns one({{"b", integer(), nullptr}});
     const std::string st = "`s`.`" + guard::mysql_stage_name("s", "t") + "`";
     const auto sql = guard::mysql_staged_update_sql("s", "t", "", "id = 2", "b = b + 1", {&one});
-    CHECK(sql.stage == std::vector<std::string>{
-                           "DROP TEMPORARY TABLE IF EXISTS " + st,
-                           "CREATE TEMPORARY TABLE " + st + " LIKE `s`.`t`",
-                           "INSERT INTO " + st + " SELECT * FROM `s`.`t` WHERE (id = 2) IS TRUE",
-                           "UPDATE " + st + " AS `t` SET b = b + 1"});
+    REQUIRE(sql.stage.size() == 5);
+    CHECK(sql.stage[0].rfind("SELECT CONCAT(LAST_INSERT_ID(), '/'", 0) == 0);
+    CHECK(sql.stage[1] == "DROP TEMPORARY TABLE IF EXISTS " + st);
+    CHECK(sql.stage[2] == "CREATE TEMPORARY TABLE " + st + " LIKE `s`.`t`");
+    CHECK(sql.stage[3].empty());  // from the columns
+    CHECK(sql.stage[4] == "UPDATE " + st + " AS `t` SET b = b + 1");
+    CHECK(
+        guard::mysql_staged_update_fill("s", "t", "x", "id = 2", {"id", "b"}) ==
+        "INSERT IGNORE INTO " + st +
+            " (`id`, `b`) SELECT `id`, `b` FROM `s`.`t` AS `x` WHERE (id = 2) IS TRUE FOR UPDATE");
     CHECK(sql.probe ==
           "SELECT CONCAT((SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF("
           "uniqguard_c > 1 OR uniqguard_e > 0, '!', ''), uniqguard_h, '.') SEPARATOR ','), '')) "
@@ -300,8 +306,7 @@ TEST_CASE("TheStagedUpdateSql", "[mysql][guard][update_staged]") {
           std::string::npos);
     // An alias names the stage; no WHERE: every row is matched, none left.
     const auto all = guard::mysql_staged_update_sql("s", "t", "x", std::nullopt, "x.b = 7", {&one});
-    CHECK(all.stage[2] == "INSERT INTO " + st + " SELECT * FROM `s`.`t` AS `x` WHERE TRUE");
-    CHECK(all.stage[3] == "UPDATE " + st + " AS `x` SET x.b = 7");
+    CHECK(all.stage[4] == "UPDATE " + st + " AS `x` SET x.b = 7");
     CHECK(all.probe.find("(SELECT `b` FROM `s`.`t` AS `x` WHERE NOT (TRUE))") != std::string::npos);
     // In the primary key's order: a later matched row's old key counts too.
     const auto ordered =
@@ -315,9 +320,11 @@ TEST_CASE("TheStagedUpdateSql", "[mysql][guard][update_staged]") {
 
 TEST_CASE("AnUpdateToAnExpressionIsStagedAndGoesUnchanged", "[mysql][guard][update_staged]") {
     Fixture f;
-    auto step = staged(f, "UPDATE enroll SET user_id = user_id + 1 WHERE note = 'x'", false);
-    CHECK(step.sql ==
-          "INSERT INTO " + stage + " SELECT * FROM `enroll` WHERE (note = 'x') IS TRUE");
+    auto step = staged(f, "UPDATE enroll SET user_id = user_id + 1 WHERE note = 'x'");
+    // Every column by name, but the generated one.
+    CHECK(step.sql == "INSERT IGNORE INTO " + stage +
+                          " (`id`, `user_id`, `note`) SELECT `id`, `user_id`, `note` FROM `enroll` "
+                          "WHERE (note = 'x') IS TRUE FOR UPDATE");
     step = reply_to(f, ok_packet);
     REQUIRE(step.kind == Kind::check);
     CHECK(step.sql == "UPDATE " + stage + " AS `enroll` SET user_id = user_id + 1");
@@ -329,14 +336,14 @@ TEST_CASE("AnUpdateToAnExpressionIsStagedAndGoesUnchanged", "[mysql][guard][upda
     CHECK(knows(f, 12));
     CHECK(f.g().claims().size() == 2);
     // Onto a key another row holds: the unique key's error.
-    staged(f, "UPDATE enroll SET user_id = DEFAULT WHERE id = 1", false);
+    staged(f, "UPDATE enroll SET user_id = DEFAULT WHERE id = 1");
     reply_to(f, ok_packet);
     reply_to(f, ok_packet);
     step = f.answer("1/!35.");
     CHECK(signals(step, "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
     CHECK(step.before.empty());
     // The SET list's own error (its value out of range, say) is the UPDATE's.
-    staged(f, "UPDATE enroll SET user_id = user_id * 100000000000 WHERE id = 1", false);
+    staged(f, "UPDATE enroll SET user_id = user_id * 100000000000 WHERE id = 1");
     reply_to(f, ok_packet);
     const auto error = reply_to(f, std::string("\xFF\xF0\x04#22003", 9) +
                                        "Out of range value for column 'user_id' at row 1");
@@ -371,4 +378,17 @@ TEST_CASE("UpdatesToExpressionsThatAreNotStaged", "[mysql][guard][update_staged]
             "cannot read (an expression, DEFAULT, a character set introducer, a value "
             "the server may convert)",
             "app.enroll", "enroll_uniq")));
+}
+
+TEST_CASE("InATransactionTheStagedCheckIsALockingRead", "[mysql][guard][update_staged]") {
+    Fixture f;
+    f.session.status_seen = true;
+    f.session.server_status = 0x0003;  // in a transaction
+    REQUIRE(f.query("INSERT INTO enroll (user_id) SELECT 1").kind == Kind::check);
+    f.answer(enroll_columns);
+    reply_to(f, ok_packet);
+    reply_to(f, ok_packet);
+    const auto check = reply_to(f, ok_packet);
+    REQUIRE(check.kind == Kind::check);
+    CHECK(check.sql.find("LOCK IN SHARE MODE") != std::string::npos);
 }
