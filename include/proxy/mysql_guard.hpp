@@ -77,6 +77,7 @@
 #include "guard/duplicate_log.hpp"
 #include "guard/guard_registry.hpp"
 #include "guard/mysql_check_sql.hpp"
+#include "guard/mysql_stage_sql.hpp"
 #include "protocol/mysql/value_reply.hpp"
 #include "proxy/claim_waiter.hpp"
 #include "proxy/mysql_insert_shape.hpp"
@@ -336,6 +337,10 @@ class MySqlGuard {
     std::optional<Step> plan_copy(PendingUpdate& p, std::string_view answer);
     // The same for a staged UPDATE: the copy of its matched rows into the stage.
     std::optional<Step> plan_fill(PendingUpdate& p, std::string_view answer);
+    // A staged statement's first step: `p` (its keys and form) given its SQL; its keys' claims
+    // begun.
+    Step begin_staged(PendingUpdate p, guard::MySqlStageSql sql, std::string_view text,
+                      const MySqlGuardSession& session);
     // A staged statement's check reads by a locking read: after a wait, or in a transaction
     // (mysql_guard_staged.cpp).
     bool locking_check_wanted(const MySqlGuardSession& session) const;

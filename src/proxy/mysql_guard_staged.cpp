@@ -116,13 +116,18 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
     if (!insert.columns.empty()) p.insert_columns = insert.columns;
     auto sql = guard::mysql_staged_insert_sql(
         p.schema, p.table, text.substr(from, statement.trimmed.end() - from), keys);
-    p.statement.assign(text);
-    p.session = session;
-    p.stage = std::move(sql.stage);
-    p.stage_statement_from = 3;  // columns, drop, create; then the fill
     p.staged_form = "an INSERT … SELECT";
     p.staged_insert = true;
     p.stage_all_log = all_log;
+    return begin_staged(std::move(p), std::move(sql), text, session);
+}
+
+MySqlGuard::Step MySqlGuard::begin_staged(PendingUpdate p, guard::MySqlStageSql sql,
+                                          std::string_view text, const MySqlGuardSession& session) {
+    p.statement.assign(text);
+    p.session = session;
+    p.stage = std::move(sql.stage);
+    p.stage_statement_from = 3;  // columns, drop, create; then the client's own text
     p.check = locking_check_wanted(session) ? sql.locking_probe : sql.probe;
     p.locking_check = std::move(sql.locking_probe);
     for (const auto& k : p.keys)
@@ -304,20 +309,9 @@ MySqlGuard::Step MySqlGuard::on_update_staged(const sql::UpdateStatement& update
     p.table = update.table.name;
     if (where) p.update_where = std::string(*where);
     p.update_alias = update.alias;
-    p.statement.assign(text);
-    p.session = session;
-    p.stage = std::move(sql.stage);
-    p.stage_statement_from = 3;  // columns, drop, create; then the matched rows and the SET list
     p.staged_form = "an UPDATE";
     p.stage_all_log = all_log;
-    p.check = locking_check_wanted(session) ? sql.locking_probe : sql.probe;
-    p.locking_check = std::move(sql.locking_probe);
-    for (const auto& k : p.keys)
-        k.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
-    if (auto wait = claim_update_keys(p)) return *wait;
-    Step step{Step::Kind::check, p.stage.front()};
-    pending_update_ = std::move(p);
-    return step;
+    return begin_staged(std::move(p), std::move(sql), text, session);
 }
 
 bool MySqlGuard::locking_check_wanted(const MySqlGuardSession& session) const {
