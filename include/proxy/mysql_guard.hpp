@@ -201,26 +201,24 @@ class MySqlGuard {
         std::vector<std::string> stage;
         std::size_t staged = 0;
         std::string final_sql;
-        std::string staged_form;     // "an INSERT … SELECT", "an UPDATE": for a refusal's text
         bool stage_all_log = false;  // the client's statement goes whatever the stage answers
-        // The first stage command that runs the client's own text (its errors are the
-        // statement's); the one before it are the proxy's (making the stage).
-        std::size_t stage_statement_from = 0;
         // The check by a locking read, asked when the check is asked again (written_meanwhile).
         std::string locking_check;
-        // An INSERT … SELECT: the table as the client named it, its column list and the key
-        // columns, for the copy built from the table's columns (the first stage command's
-        // answer), and LAST_INSERT_ID() before the stage's own counter moved it (put back when
-        // the statement does not run).
+        // The table as the client named it; an INSERT … SELECT's column list, for the copy
+        // built from the table's columns (the first stage command's answer), and
+        // LAST_INSERT_ID() before the stage's own counter moved it (put back when the statement
+        // does not run).
         std::string schema, table;
-        bool staged_insert = false;
+        bool staged_insert = false;  // else a staged UPDATE
         std::optional<std::vector<std::string>> insert_columns;
         // A staged UPDATE: its WHERE and alias, for the copy of its matched rows.
         std::optional<std::string> update_where;
         std::string update_alias;
-        std::vector<std::string> key_columns;
         std::string last_insert_id;
     };
+    // A staged statement that does not run: its SIGNAL, with LAST_INSERT_ID() put back first
+    // when the stage's own AUTO_INCREMENT counter may have moved it.
+    static Step staged_refusal(const PendingUpdate& p, Step signal);
 
     Step decide(std::string_view payload, MySqlSessionSettings& settings,
                 const MySqlGuardSession& session);

@@ -48,9 +48,15 @@ bool has_executable_comment(std::string_view text) {
 // session's commit of a key or of its removal (MySqlGuard::locking_check_wanted: also after a
 // wait for another session's claim, which may have committed).
 bool in_transaction_or_unknown(std::uint16_t status) {
-    constexpr std::uint16_t in_transaction = 0x0001, autocommit = 0x0002;
-    return (status & in_transaction) != 0 || (status & autocommit) == 0;
+    return (status & my::server_status::in_transaction) != 0 ||
+           (status & my::server_status::autocommit) == 0;
 }
+
+// The stage commands before this index make the stage (columns, drop, create); from it on they
+// run the client's own text (its errors are the statement's).
+constexpr std::size_t stage_statement_from = 3;
+
+std::string staged_form(bool insert) { return insert ? "an INSERT … SELECT" : "an UPDATE"; }
 
 // Errors of the proxy's own commands that make the stage which the client's statement would
 // have met itself (no current database, no such table or database, a READ ONLY transaction):
@@ -58,10 +64,6 @@ bool in_transaction_or_unknown(std::uint16_t status) {
 // partitioned table) refuse the statement with the reason.
 bool statements_own_error(std::uint16_t code) {
     return code == 1046 || code == 1049 || code == 1146 || code == 1792;
-}
-
-std::string command(std::string_view sql) {
-    return std::string(1, static_cast<char>(my::Command::query)) + std::string(sql);
 }
 
 }  // namespace
@@ -100,7 +102,6 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
         if (g->config().action != config::GuardAction::log) all_log = false;
         const auto& k = g->mysql_table()->keys;
         keys.push_back(&k);
-        for (std::size_t i = 0; i < k.size(); ++i) p.key_columns.push_back(k.column(i).name);
         UpdateKey key;
         key.guard = g;
         // Every part of the key comes from the stage's rows (read as an UPDATE's part of a key).
@@ -116,7 +117,6 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
     if (!insert.columns.empty()) p.insert_columns = insert.columns;
     auto sql = guard::mysql_staged_insert_sql(
         p.schema, p.table, text.substr(from, statement.trimmed.end() - from), keys);
-    p.staged_form = "an INSERT … SELECT";
     p.staged_insert = true;
     p.stage_all_log = all_log;
     return begin_staged(std::move(p), std::move(sql), text, session);
@@ -127,7 +127,6 @@ MySqlGuard::Step MySqlGuard::begin_staged(PendingUpdate p, guard::MySqlStageSql 
     p.statement.assign(text);
     p.session = session;
     p.stage = std::move(sql.stage);
-    p.stage_statement_from = 3;  // columns, drop, create; then the client's own text
     p.check = locking_check_wanted(session) ? sql.locking_probe : sql.probe;
     p.locking_check = std::move(sql.locking_probe);
     for (const auto& k : p.keys)
@@ -212,11 +211,11 @@ MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
     pending_update_.reset();
     auto& g = *gone.keys.front().guard;
     const bool answered = reply.status() == my::ValueReplyReader::Status::done;
-    spdlog::warn("guard {}: staging {} failed: {}", g.config().name, gone.staged_form,
-                 answered
-                     ? "ERROR " + std::to_string(reply.error_code()) + ": " + reply.error_message()
-                     : std::string("an unexpected reply"));
-    const bool own = answered && (index >= gone.stage_statement_from ||
+    spdlog::warn(
+        "guard {}: staging {} failed: {}", g.config().name, staged_form(gone.staged_insert),
+        answered ? "ERROR " + std::to_string(reply.error_code()) + ": " + reply.error_message()
+                 : std::string("an unexpected reply"));
+    const bool own = answered && (index >= stage_statement_from ||
                                   (index > 0 && statements_own_error(reply.error_code())));
     // Every guard logs: the client's statement goes as it came, unchecked (unless it is its
     // own error, which it would meet again).
@@ -231,12 +230,10 @@ MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
         // column's table in some (1366 "Incorrect integer value: 'x' for column `db`.`t`.`c` at
         // row 1"): the table's name there, not the stage's.
         std::string message = reply.error_message();
-        const std::string table = gone.table.empty() ? g.mysql_table()->name : gone.table;
-        const std::string stage = guard::mysql_stage_name(
-            gone.table.empty() ? g.mysql_table()->schema : gone.schema, table);
+        const std::string stage = guard::mysql_stage_name(gone.schema, gone.table);
         for (auto at = message.find(stage); at != std::string::npos;
-             at = message.find(stage, at + table.size()))
-            message.replace(at, stage.size(), table);
+             at = message.find(stage, at + gone.table.size()))
+            message.replace(at, stage.size(), gone.table);
         step = signal_step(reply.error_code(),
                            reply.error_sqlstate().empty() ? "HY000" : reply.error_sqlstate(),
                            message, false);
@@ -245,17 +242,21 @@ MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
         step = signal_step(
             my::error_code::not_supported_yet, "42000",
             "uniqguard: guard \"" + g.config().name + "\" could not stage the rows of " +
-                gone.staged_form + " on table \"" + table_of(g) + "\" (" +
+                staged_form(gone.staged_insert) + " on table \"" + table_of(g) + "\" (" +
                 (answered
                      ? "ERROR " + std::to_string(reply.error_code()) + ": " + reply.error_message()
                      : std::string("an unexpected reply")) +
                 "); the statement was refused",
             false);
     }
-    // The stage's own AUTO_INCREMENT counter may have moved LAST_INSERT_ID(): put back.
-    if (!gone.last_insert_id.empty())
-        step.before.push_back(command("DO LAST_INSERT_ID(" + gone.last_insert_id + ")"));
-    return step;
+    return staged_refusal(gone, std::move(step));
+}
+
+MySqlGuard::Step MySqlGuard::staged_refusal(const PendingUpdate& p, Step signal) {
+    if (!p.last_insert_id.empty())
+        signal.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
+                                "DO LAST_INSERT_ID(" + p.last_insert_id + ")");
+    return signal;
 }
 
 MySqlGuard::Step MySqlGuard::on_update_staged(const sql::UpdateStatement& update,
@@ -309,7 +310,6 @@ MySqlGuard::Step MySqlGuard::on_update_staged(const sql::UpdateStatement& update
     p.table = update.table.name;
     if (where) p.update_where = std::string(*where);
     p.update_alias = update.alias;
-    p.staged_form = "an UPDATE";
     p.stage_all_log = all_log;
     return begin_staged(std::move(p), std::move(sql), text, session);
 }

@@ -211,15 +211,10 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     PendingUpdate p = std::move(*pending_update_);
     pending_update_.reset();
     // An UPDATE of key columns is never one statement of several (refused whole there): its
-    // SIGNALs replace the whole command. A staged INSERT … SELECT that does not run:
-    // LAST_INSERT_ID() as before its stage's own AUTO_INCREMENT counter moved it.
+    // SIGNALs replace the whole command.
     const auto signal = [&p](std::uint16_t code, std::string_view sqlstate,
                              std::string_view message) {
-        auto step = MySqlGuard::signal_step(code, sqlstate, message, false);
-        if (!p.last_insert_id.empty())
-            step.before.push_back(std::string(1, static_cast<char>(my::Command::query)) +
-                                  "DO LAST_INSERT_ID(" + p.last_insert_id + ")");
-        return step;
+        return staged_refusal(p, MySqlGuard::signal_step(code, sqlstate, message, false));
     };
     ++p.asked;
     // Part of a key: this reply lists every matched row's new key again; the earlier reply's
@@ -261,7 +256,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         });
         if (reply.failed()) {
             spdlog::warn("guard {}: the check of an {} failed: ERROR {}: {}", g.config().name,
-                         p.stage.empty() ? "UPDATE" : "INSERT … SELECT", reply.error_code(),
+                         p.staged_insert ? "INSERT … SELECT" : "UPDATE", reply.error_code(),
                          reply.error_message());
             if (all_log) return pass_update(p);
             // The check reads the UPDATE's own WHERE in the same session: its error (an unknown
@@ -275,7 +270,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         }
         // Also a part-of-key answer cut at group_concat_max_len: not every new key is known.
         spdlog::warn("guard {}: the check of an {} got an unexpected reply", g.config().name,
-                     p.stage.empty() ? "UPDATE" : "INSERT … SELECT");
+                     p.staged_insert ? "INSERT … SELECT" : "UPDATE");
         if (all_log) return pass_update(p);
         claims_.release_statement();
         g.counters().refused.fetch_add(1, std::memory_order_relaxed);
