@@ -43,11 +43,14 @@ struct MySqlStageSql {
 std::string mysql_stage_name(std::string_view schema, std::string_view table);
 
 // INSERT … SELECT. stage: [0] a query of LAST_INSERT_ID() and the table's columns (below),
-// [1] drop and [2] create the stage, [3] the fill: INSERT INTO <stage> <the client's text after
-// its table's name> (`after_table_name`: its column list and SELECT).
+// [1] drop and [2] create the stage, [3] the fill: INSERT [IGNORE] INTO <stage> <the client's
+// text after its table's name> (`after_table_name`: its column list and SELECT; `ignore`: the
+// client's IGNORE, so that its values are converted, and rows repeating the table's other
+// unique keys skipped, as INSERT IGNORE does).
 MySqlStageSql mysql_staged_insert_sql(std::string_view schema, std::string_view table,
                                       std::string_view after_table_name,
-                                      const std::vector<const MySqlKeyColumns*>& keys);
+                                      const std::vector<const MySqlKeyColumns*>& keys,
+                                      bool ignore = false);
 // The answer of stage[0]: "<LAST_INSERT_ID()>/<column>,<column>,…", each column (in the table's
 // order) a flag ('a' AUTO_INCREMENT, 'g' generated, 'c' any other) and its name in hex.
 struct MySqlTableColumns {
@@ -59,9 +62,27 @@ struct MySqlTableColumns {
     std::vector<Column> columns;
 };
 std::optional<MySqlTableColumns> mysql_read_table_columns(std::string_view answer);
-// INSERT INTO <table> (<cols>) SELECT <cols> FROM <stage>
+// How the stage's rows go into the table: all of them, or (INSERT IGNORE … SELECT, action
+// "ignore") without the duplicates of the keys in `drop`, as a unique key on each would skip
+// them: a row whose key a row of the table has, or an earlier row of the stage (earlier by
+// `order_column`, the stage's row number: its AUTO_INCREMENT column, or the one
+// mysql_stage_row_number_sql adds). `ignore`: INSERT IGNORE (the client's own IGNORE, for the
+// table's other unique keys).
+struct MySqlStageCopy {
+    bool ignore = false;
+    std::vector<const MySqlKeyColumns*> drop;
+    std::string order_column;
+};
+// INSERT [IGNORE] INTO <table> (<cols>) SELECT <cols> FROM <stage> [WHERE <not a duplicate>
+// ORDER BY <order_column>]
 std::string mysql_stage_copy_sql(std::string_view schema, std::string_view table,
-                                 const std::vector<std::string>& columns);
+                                 const std::vector<std::string>& columns,
+                                 const MySqlStageCopy& how = {});
+// The column that numbers the stage's rows in the order the fill wrote them, for a table
+// without an AUTO_INCREMENT column of its own: INVISIBLE, so that a fill without a column list
+// does not see it.
+inline constexpr std::string_view mysql_stage_row_number = "uniqguard_n";
+std::string mysql_stage_row_number_sql(std::string_view schema, std::string_view table);
 
 // UPDATE. `alias`: the UPDATE's alias (empty: none); `where`: its condition's text (nullopt:
 // every row); `set_list`: its assignments' text. `order_column`: the table's one-column PRIMARY

@@ -183,6 +183,10 @@ class MySqlGuard {
         // Part of the key set: which columns; the matched rows' new keys, read by the check.
         std::vector<bool> set;
         std::vector<std::uint64_t> learned;
+        std::vector<std::uint64_t> repeated;  // those of `learned` the check calls duplicates
+        // A staged INSERT … SELECT whose duplicates of this key are dropped, not refused
+        // (INSERT IGNORE, or action "ignore"; not under "log").
+        bool drop = false;
     };
     struct PendingUpdate {
         std::vector<UpdateKey> keys;
@@ -210,6 +214,10 @@ class MySqlGuard {
         // does not run).
         std::string schema, table;
         bool staged_insert = false;  // else a staged UPDATE
+        bool insert_ignore = false;  // INSERT IGNORE … SELECT
+        // The first stage command that runs the client's own text (its errors are the
+        // statement's); the ones before it make the stage.
+        std::size_t own_from = 3;
         std::optional<std::vector<std::string>> insert_columns;
         // A staged UPDATE: its WHERE and alias, for the copy of its matched rows.
         std::optional<std::string> update_where;
@@ -346,10 +354,11 @@ class MySqlGuard {
     std::optional<Step> claim_update_keys(const PendingUpdate& p);
     // The UPDATE goes out: its new keys join the key sets; counted.
     static Step pass_update(const PendingUpdate& p);
-    // A part-of-key probe's answer ("<n>/<key>,…"): its new keys learnt into `key`, the first
-    // duplicate's text into `duplicate`; false when the answer is not whole.
+    // A part-of-key probe's answer ("<n>/<key>,…"): its new keys learnt into `key`, each
+    // duplicate's text into `duplicates` (in the answer's order); false when the answer is not
+    // whole.
     static bool read_new_keys(UpdateKey& key, std::string_view answer,
-                              std::optional<guard::MySqlKeyText>& duplicate);
+                              std::vector<guard::MySqlKeyText>& duplicates);
     void log_update_duplicate(const PendingUpdate& p, const UpdateKey& key,
                               guard::DuplicateAction action);
     // A form the slice does not enforce: refused (log: forwarded with a warning).

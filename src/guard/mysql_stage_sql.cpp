@@ -103,7 +103,8 @@ std::string mysql_stage_name(std::string_view schema, std::string_view table) {
 
 MySqlStageSql mysql_staged_insert_sql(std::string_view schema, std::string_view table,
                                       std::string_view after_table_name,
-                                      const std::vector<const MySqlKeyColumns*>& keys) {
+                                      const std::vector<const MySqlKeyColumns*>& keys,
+                                      bool ignore) {
     const std::string target = qualified(schema, table);
     const std::string stage = qualified(schema, mysql_stage_name(schema, table));
     MySqlStageSql out;
@@ -111,8 +112,8 @@ MySqlStageSql mysql_staged_insert_sql(std::string_view schema, std::string_view 
     for (auto& s : made(stage, target)) out.stage.push_back(std::move(s));
     const bool spaced = !after_table_name.empty() &&
                         std::isspace(static_cast<unsigned char>(after_table_name.front()));
-    out.stage.push_back("INSERT INTO " + stage + (spaced ? "" : " ") +
-                        std::string(after_table_name));
+    out.stage.push_back((ignore ? "INSERT IGNORE INTO " : "INSERT INTO ") + stage +
+                        (spaced ? "" : " ") + std::string(after_table_name));
     std::vector<std::string> plain, locking;
     for (const auto* k : keys) {
         plain.push_back(key_answer(stage, target, "", *k, ""));
@@ -155,11 +156,41 @@ std::optional<MySqlTableColumns> mysql_read_table_columns(std::string_view answe
 }
 
 std::string mysql_stage_copy_sql(std::string_view schema, std::string_view table,
-                                 const std::vector<std::string>& columns) {
+                                 const std::vector<std::string>& columns,
+                                 const MySqlStageCopy& how) {
     std::string list;
     for (const auto& c : columns) list += (list.empty() ? "" : ", ") + mysql_quote_identifier(c);
-    return "INSERT INTO " + qualified(schema, table) + " (" + list + ") SELECT " + list + " FROM " +
-           qualified(schema, mysql_stage_name(schema, table));
+    const std::string target = qualified(schema, table);
+    const std::string stage = qualified(schema, mysql_stage_name(schema, table));
+    std::string out = std::string(how.ignore ? "INSERT IGNORE INTO " : "INSERT INTO ") + target +
+                      " (" + list + ") SELECT " + list + " FROM " + stage;
+    if (how.drop.empty()) return out;
+    // The table itself is not aliased in the test for its rows: under LOCK TABLES an alias
+    // would need a lock of its own (the table named twice fails there either way, 1100).
+    const std::string order = mysql_quote_identifier(how.order_column);
+    std::string where;
+    for (const auto* k : how.drop) {
+        std::string in_table, earlier;
+        for (std::size_t i = 0; i < k->size(); ++i) {
+            const std::string name = mysql_quote_identifier(k->column(i).name);
+            const std::string and_ = i == 0 ? "" : " AND ";
+            in_table += and_ + target + "." + name + " = uniqguard_s." + name;
+            earlier += and_ + "uniqguard_e." + name + " = uniqguard_s." + name;
+        }
+        where += std::string(where.empty() ? " WHERE " : " AND ") + "NOT EXISTS (SELECT 1 FROM " +
+                 target + " WHERE " + in_table + ") AND NOT EXISTS (SELECT 1 FROM " + stage +
+                 " AS uniqguard_e WHERE " + earlier + " AND uniqguard_e." + order +
+                 " < uniqguard_s." + order + ")";
+    }
+    // A key with a NULL part never compares equal: such rows are always kept, as on an index.
+    return out + " AS uniqguard_s" + where + " ORDER BY uniqguard_s." + order;
+}
+
+std::string mysql_stage_row_number_sql(std::string_view schema, std::string_view table) {
+    const std::string column = mysql_quote_identifier(mysql_stage_row_number);
+    return "ALTER TABLE " + qualified(schema, mysql_stage_name(schema, table)) + " ADD COLUMN " +
+           column + " BIGINT UNSIGNED INVISIBLE NOT NULL AUTO_INCREMENT, ADD KEY " + column + " (" +
+           column + ")";
 }
 
 MySqlStageSql mysql_staged_update_sql(std::string_view schema, std::string_view table,

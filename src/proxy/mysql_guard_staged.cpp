@@ -52,10 +52,6 @@ bool in_transaction_or_unknown(std::uint16_t status) {
            (status & my::server_status::autocommit) == 0;
 }
 
-// The stage commands before this index make the stage (columns, drop, create); from it on they
-// run the client's own text (its errors are the statement's).
-constexpr std::size_t stage_statement_from = 3;
-
 std::string staged_form(bool insert) { return insert ? "an INSERT … SELECT" : "an UPDATE"; }
 
 // Errors of the proxy's own commands that make the stage which the client's statement would
@@ -95,17 +91,17 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
     std::vector<const guard::MySqlKeyColumns*> keys;
     for (auto* g : guards) {
         if (g->state() != guard::GuardLoadState::ready) continue;  // forwarded unchecked above
-        // Dropping the duplicate rows would need the stage's rows told apart: not built yet.
-        if (insert.ignore) return unenforced(*g, "INSERT IGNORE … SELECT");
-        if (g->config().action == config::GuardAction::ignore)
-            return unenforced(*g, "INSERT … SELECT under action \"ignore\"");
-        if (g->config().action != config::GuardAction::log) all_log = false;
+        const auto action = g->config().action;
+        if (action != config::GuardAction::log) all_log = false;
         const auto& k = g->mysql_table()->keys;
         keys.push_back(&k);
         UpdateKey key;
         key.guard = g;
         // Every part of the key comes from the stage's rows (read as an UPDATE's part of a key).
         key.set.assign(k.size(), false);
+        // INSERT IGNORE skips a row a unique key refuses; "ignore" does so for the guard's.
+        key.drop = action == config::GuardAction::ignore ||
+                   (insert.ignore && action == config::GuardAction::reject);
         p.keys.push_back(std::move(key));
     }
     if (p.keys.empty()) return {};
@@ -116,8 +112,9 @@ MySqlGuard::Step MySqlGuard::on_insert_select(const sql::InsertStatement& insert
     p.table = insert.table.name;
     if (!insert.columns.empty()) p.insert_columns = insert.columns;
     auto sql = guard::mysql_staged_insert_sql(
-        p.schema, p.table, text.substr(from, statement.trimmed.end() - from), keys);
+        p.schema, p.table, text.substr(from, statement.trimmed.end() - from), keys, insert.ignore);
     p.staged_insert = true;
+    p.insert_ignore = insert.ignore;
     p.stage_all_log = all_log;
     return begin_staged(std::move(p), std::move(sql), text, session);
 }
@@ -165,7 +162,25 @@ std::optional<MySqlGuard::Step> MySqlGuard::plan_copy(PendingUpdate& p, std::str
     }
     // No columns: the table does not exist (or is not visible); making the stage fails with
     // the server's own error.
-    if (!copied.empty()) p.final_sql = guard::mysql_stage_copy_sql(p.schema, p.table, copied);
+    if (copied.empty()) return std::nullopt;
+    guard::MySqlStageCopy how;
+    how.ignore = p.insert_ignore;
+    for (const auto& k : p.keys)
+        if (k.drop) how.drop.push_back(&k.guard->mysql_table()->keys);
+    if (!how.drop.empty()) {
+        // Which of the rows with one key comes first: the order the fill wrote them in, which
+        // the stage's AUTO_INCREMENT column numbers (the client does not give it: refused
+        // above), or a column the proxy adds to the stage for it, before the fill.
+        for (const auto& c : table->columns)
+            if (c.kind == 'a') how.order_column = c.name;
+        if (how.order_column.empty()) {
+            how.order_column = guard::mysql_stage_row_number;
+            p.stage.insert(p.stage.begin() + static_cast<std::ptrdiff_t>(p.own_from),
+                           guard::mysql_stage_row_number_sql(p.schema, p.table));
+            ++p.own_from;
+        }
+    }
+    p.final_sql = guard::mysql_stage_copy_sql(p.schema, p.table, copied, how);
     return std::nullopt;
 }
 
@@ -215,7 +230,7 @@ MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
         "guard {}: staging {} failed: {}", g.config().name, staged_form(gone.staged_insert),
         answered ? "ERROR " + std::to_string(reply.error_code()) + ": " + reply.error_message()
                  : std::string("an unexpected reply"));
-    const bool own = answered && (index >= stage_statement_from ||
+    const bool own = answered && (index >= gone.own_from ||
                                   (index > 0 && statements_own_error(reply.error_code())));
     // Every guard logs: the client's statement goes as it came, unchecked (unless it is its
     // own error, which it would meet again).

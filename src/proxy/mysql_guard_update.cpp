@@ -223,12 +223,13 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     for (std::size_t i = 0; i < p.keys.size(); ++i) {
         earlier[i] = std::move(p.keys[i].learned);
         p.keys[i].learned.clear();
+        p.keys[i].repeated.clear();
         // Looked up once per new key below: sorted, so an UPDATE of many rows stays n log n.
         std::sort(earlier[i].begin(), earlier[i].end());
     }
     // One answer per guard, joined by ';' (guard/mysql_update_check_sql.hpp).
     std::vector<std::string_view> answers;
-    std::vector<std::optional<guard::MySqlKeyText>> duplicates(p.keys.size());
+    std::vector<std::vector<guard::MySqlKeyText>> duplicates(p.keys.size());
     bool answered =
         reply.status() == my::ValueReplyReader::Status::done && !reply.failed() && reply.value();
     if (answered) {
@@ -243,7 +244,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         for (std::size_t i = 0; answered && i < p.keys.size(); ++i) {
             if (p.keys[i].set.empty()) {
                 answered = answers[i] == "0" || answers[i] == "1";
-                if (answers[i] == "1") duplicates[i] = p.keys[i].text;
+                if (answers[i] == "1") duplicates[i].push_back(p.keys[i].text);
             } else {
                 answered = read_new_keys(p.keys[i], answers[i], duplicates[i]);
             }
@@ -280,17 +281,24 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
                           "reply); the statement was refused");
     }
     // As the server checks its unique keys in turn, the first guard (config order) decides.
+    // Logged, or dropped by the copy (a staged INSERT IGNORE … SELECT, or "ignore"): each
+    // duplicate key once, as the check read it, written once the statement goes (not when the
+    // check is asked again below).
+    struct Logged {
+        std::size_t key;
+        guard::MySqlKeyText text;
+    };
+    std::vector<Logged> to_log;
     for (std::size_t i = 0; i < p.keys.size(); ++i) {
-        if (!duplicates[i]) continue;
+        if (duplicates[i].empty()) continue;
         auto& key = p.keys[i];
-        // Part of the key: the duplicate's parts as the check read them.
-        if (!key.set.empty()) key.text = *duplicates[i];
         auto& g = *key.guard;
-        if (g.config().action == config::GuardAction::log) {
-            g.counters().logged.fetch_add(1, std::memory_order_relaxed);
-            log_update_duplicate(p, key, guard::DuplicateAction::logged);
+        if (g.config().action == config::GuardAction::log || key.drop) {
+            for (auto& text : duplicates[i]) to_log.push_back({i, std::move(text)});
             continue;
         }
+        // Part of the key: the duplicate's parts as the check read them.
+        if (!key.set.empty()) key.text = std::move(duplicates[i].front());
         g.counters().rejected.fetch_add(1, std::memory_order_relaxed);
         log_update_duplicate(p, key, guard::DuplicateAction::rejected);
         claims_.release_statement();  // the UPDATE does not run: it writes none of its keys
@@ -308,8 +316,11 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         for (const auto f : key.learned) {
             if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
             const bool claimed_before = std::binary_search(earlier[i].begin(), earlier[i].end(), f);
+            // A key the copy drops as a duplicate is known to be written: no second look.
+            const bool dropped = key.drop && std::find(key.repeated.begin(), key.repeated.end(),
+                                                       f) != key.repeated.end();
             written_meanwhile =
-                written_meanwhile || (!claimed_before && key.guard->keys().contains(f));
+                written_meanwhile || (!claimed_before && !dropped && key.guard->keys().contains(f));
         }
     }
     // A session that wrote one of those keys may have committed and let go of it while the
@@ -335,6 +346,16 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         pending_update_ = std::move(p);
         return again;
     }
+    for (auto& l : to_log) {
+        auto& key = p.keys[l.key];
+        auto& g = *key.guard;
+        if (!key.set.empty()) key.text = std::move(l.text);
+        const bool logged = g.config().action == config::GuardAction::log;
+        (logged ? g.counters().logged : g.counters().ignored)
+            .fetch_add(1, std::memory_order_relaxed);
+        log_update_duplicate(
+            p, key, logged ? guard::DuplicateAction::logged : guard::DuplicateAction::ignored);
+    }
     return pass_update(p);
 }
 
@@ -351,7 +372,7 @@ MySqlGuard::Step MySqlGuard::pass_update(const PendingUpdate& p) {
 }
 
 bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
-                               std::optional<guard::MySqlKeyText>& duplicate) {
+                               std::vector<guard::MySqlKeyText>& duplicates) {
     const auto slash = answer.find('/');
     if (slash == std::string_view::npos) return false;
     std::size_t count = 0;
@@ -394,7 +415,10 @@ bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
         // Keyed as the loader keys the table's rows, so the key set knows it as an INSERT of it.
         if (!columns.encode_stored_row(values, encoded, has_null, bad) || has_null) return false;
         key.learned.push_back(guard::fingerprint_encoded_key(encoded, key.guard->seed()));
-        if (repeated && !duplicate) duplicate = std::move(parts);
+        if (repeated) {
+            key.repeated.push_back(key.learned.back());
+            duplicates.push_back(std::move(parts));
+        }
         ++read;
     }
     // Fewer keys than groups: the list was cut at group_concat_max_len.

@@ -4,7 +4,9 @@ directly on a twin table whose key is the real UNIQUE key `enroll_uniq` (the gua
 messages are equal byte for byte). The proxy stages the SELECT's rows in a temporary table of the
 client's session, checks their keys and copies them (docs/mysql.md, "INSERT … SELECT"). Compared:
 every reply (OK: affected rows, status flags, warnings, info "Records: …"; ERR: code, SQLSTATE,
-message), the rows after, in and out of a transaction. Also: the forms refused, a client without
+message), the rows after, in and out of a transaction; INSERT IGNORE … SELECT and action "ignore",
+whose duplicate rows the copy leaves out (the OK's affected rows and the rows are the twin's; its
+"Records:" info and warnings are the copy's own). Also: the forms refused, a client without
 the CREATE TEMPORARY TABLES privilege, action "log", and a second session's INSERT of a key an
 open transaction's INSERT … SELECT wrote, which waits."""
 import pymysql
@@ -178,7 +180,6 @@ def test_without_a_column_list_and_key_columns_left_to_defaults(mysql_root, prox
 
 REFUSED = [
     ("REPLACE INTO {t} (user_id, course_id) SELECT 1, 'a'", "REPLACE … SELECT"),
-    ("INSERT IGNORE INTO {t} (user_id, course_id) SELECT 1, 'a'", "INSERT IGNORE … SELECT"),
     ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a' ON DUPLICATE KEY UPDATE note = 'u'",
      "INSERT … SELECT … ON DUPLICATE KEY UPDATE"),
     ("INSERT INTO {t} (user_id, course_id) SELECT 1, 'a' RETURNING id",
@@ -376,3 +377,126 @@ def test_no_current_database(mysql_root, proxy_account, make_mysql_proxy, mariad
     assert results[1] == (("err", 1046, "No database selected"),
                           ("err", 1062, "Duplicate entry '1-A' for key 'enroll_uniq'"))
     assert results[0] == results[1]
+
+
+# Every SOURCE row, in an order that makes the first of (30, 'q') / (30, 'Q') certain: 'Q' sorts
+# first in binary. Dropped on the twin: (1, 'A ') (the table's (1, 'a')) and the later (30, 'q').
+IGNORE_ALL = ("INSERT IGNORE INTO {t} (user_id, course_id) SELECT u, c FROM {s} "
+              "ORDER BY grp, c COLLATE utf8mb4_bin, u")
+
+
+def ok_and_rows(answers):
+    """An OK reduced to what the copy reports as the twin does: affected rows and status."""
+    return [a[:3] if a[0] == "ok" else a for a in answers]
+
+
+def warnings_agree(answers, warnings):
+    """The OK's warning count is the number of rows SHOW WARNINGS lists after it."""
+    assert answers[0] == "ok" and warnings[0] == "rows"
+    assert answers[3] == len(warnings[1])
+
+
+def test_insert_ignore_select_drops_the_duplicate_rows(mysql_root, proxy_account,
+                                                       make_mysql_proxy, mariadb, tmp_path):
+    fill(mysql_root, "gs_ign")
+    duplicates = tmp_path / "ignored.jsonl"
+    proxy = start(make_mysql_proxy, "gs_ign", "reject", duplicates)
+    steps = [
+        IGNORE_ALL, "SHOW WARNINGS",
+        # Every row a duplicate now: nothing inserted.
+        "INSERT IGNORE INTO {t} (user_id, course_id) SELECT u, c FROM {s} WHERE grp IN (1, 3)",
+        # The plain form still refuses a duplicate.
+        "INSERT INTO {t} (user_id, course_id) SELECT 10, 'X'",
+        # In a transaction, with the transaction's own row.
+        "BEGIN",
+        "INSERT INTO {t} (user_id, course_id) VALUES (70, 'a')",
+        "INSERT IGNORE INTO {t} (user_id, course_id) SELECT 70, 'A' UNION ALL SELECT 71, 'b'",
+        "COMMIT",
+        "SELECT user_id, course_id FROM {t} ORDER BY id",
+    ]
+    got, want = on_both(proxy, mariadb, "gs_ign", steps)
+    assert want[0] == ("ok", 7, AUTOCOMMIT, 2, "Records: 9  Duplicates: 2  Warnings: 2")
+    assert want[2][:4] == ("ok", 0, AUTOCOMMIT, 4)
+    assert want[3] == err("10-X")
+    assert want[6][:2] == ("ok", 1)
+    assert want[8] == ("rows", [["1", "a"], ["2", "b"], ["10", "x"], ["11", "y"], ["20", "p"],
+                                ["30", "Q"], ["40", None], [None, "n"], [None, "n"],
+                                ["70", "a"], ["71", "b"]])
+    assert ok_and_rows(got) == ok_and_rows(want[:1]) + [got[1]] + ok_and_rows(want[2:])
+    # The proxy's OK is its copy's: the rows it inserted, no warning (SHOW WARNINGS agrees).
+    assert got[0] == ("ok", 7, AUTOCOMMIT, 0, "Records: 7  Duplicates: 0  Warnings: 0")
+    assert got[1] == ("rows", [])
+    assert got[2] == ("ok", 0, AUTOCOMMIT, 0, "Records: 0  Duplicates: 0  Warnings: 0")
+    # One line per duplicate key, as the check read it (a stage row's spelling), "ignored".
+    lines = log_lines(duplicates, 7)
+    assert sorted((tuple(line["values"]), line["action"]) for line in lines) == sorted([
+        (("1", "A "), "ignored"), (("30", "Q"), "ignored"),
+        (("10", "x"), "ignored"), (("11", "y"), "ignored"), (("30", "Q"), "ignored"),
+        (("10", "X"), "rejected"), (("70", "A"), "ignored")])
+
+
+def test_insert_ignore_select_without_an_auto_increment_column(mysql_root, proxy_account,
+                                                               make_mysql_proxy, mariadb):
+    # The stage numbers its rows in a column of its own; a primary key the client gives makes
+    # INSERT IGNORE skip a row of that key too, as the twin's.
+    fill(mysql_root, "gs_ignpk",
+         create="CREATE TABLE {t} (id INT PRIMARY KEY, user_id INT, course_id VARCHAR(20){unique}) "
+                "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+    proxy = start_guarded(make_mysql_proxy, "gs_ignpk")
+    steps = [
+        "INSERT INTO {t} VALUES (1, 1, 'a')",
+        # Ids in the reverse of the SELECT's order: the first row of a key is the first the
+        # SELECT gives, not the lowest id. Row 1's id is taken (skipped for it).
+        "INSERT IGNORE INTO {t} SELECT 9, 5, 'e' UNION ALL SELECT 8, 5, 'E' UNION ALL "
+        "SELECT 7, 1, 'A' UNION ALL SELECT 1, 6, 'f' UNION ALL SELECT 6, 6, 'g'",
+        "INSERT IGNORE INTO {t} (user_id, id, course_id) SELECT 5, 20, 'e' UNION ALL "
+        "SELECT 21, 21, 'u'",
+        # IGNORE's conversions ('abc' is 0, a string too long is cut) and a primary key repeated
+        # inside the statement (skipped).
+        "INSERT IGNORE INTO {t} SELECT 30, 'abc', REPEAT('z', 30) UNION ALL SELECT 30, 31, 'y'",
+        "SELECT id, user_id, course_id FROM {t} ORDER BY id",
+    ]
+    got, want = on_both(proxy, mariadb, "gs_ignpk", steps)
+    assert want[1][:3] == ("ok", 2, AUTOCOMMIT)
+    assert want[2][:3] == ("ok", 1, AUTOCOMMIT)
+    assert want[3][:4] == ("ok", 1, AUTOCOMMIT, 3)
+    assert want[4] == ("rows", [["1", "1", "a"], ["6", "6", "g"], ["9", "5", "e"],
+                                ["21", "21", "u"], ["30", "0", "z" * 20]])
+    assert ok_and_rows(got) == ok_and_rows(want)
+
+
+def test_action_ignore_drops_only_the_guards_duplicates(mysql_root, proxy_account,
+                                                         make_mysql_proxy, mariadb, tmp_path):
+    """Under "ignore" a plain INSERT … SELECT skips the guard's duplicates as INSERT IGNORE on
+    the twin does, and its other errors stay errors (the twin's plain INSERT's)."""
+    fill(mysql_root, "gs_act")
+    proxy = start(make_mysql_proxy, "gs_act", "ignore", tmp_path / "dup.jsonl")
+    plain = [
+        "INSERT INTO {t} (user_id, course_id) SELECT u, c FROM {s} "
+        "ORDER BY grp, c COLLATE utf8mb4_bin, u",
+        "INSERT INTO {t} (user_id, course_id) SELECT 'abc', 'k'",
+        "INSERT INTO {t} (user_id, course_id) SELECT 90, REPEAT('k', 30)",
+        "SELECT user_id, course_id FROM {t} ORDER BY id",
+    ]
+    got = steps_on(proxy.port, "gs_act", [s.replace("{s}", "gs_act_src") for s in plain])
+    twin = steps_on(mariadb.port, "gs_act_twin", [
+        s.replace("{s}", "gs_act_src").replace("INSERT INTO", "INSERT IGNORE INTO", 1 if i == 0
+                                               else 0) for i, s in enumerate(plain)])
+    assert twin[0][:3] == ("ok", 7, AUTOCOMMIT)
+    assert twin[1] == ("err", 1366, "22007", "Incorrect integer value: 'abc' for column "
+                       f"`{DATABASE}`.`gs_act_twin`.`user_id` at row 1")
+    assert twin[2] == ("err", 1406, "22001", "Data too long for column 'course_id' at row 1")
+    assert ok_and_rows(got) == ok_and_rows(
+        [twin[0], twin[1][:3] + (twin[1][3].replace("gs_act_twin", "gs_act"),)] + twin[2:])
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_insert_ignore_select_of_a_key_in_flight_waits(mysql_root, proxy_account,
+                                                      make_mysql_proxy, mariadb, end):
+    got, want = while_open(mysql_root, make_mysql_proxy, mariadb, f"gs_iwait_{end.lower()}",
+                           "INSERT INTO {t} (user_id, course_id) VALUES (80, 'w')",
+                           "INSERT IGNORE INTO {t} (user_id, course_id) SELECT 80, 'W' "
+                           "UNION ALL SELECT 81, 'x'",
+                           ended_by(end))
+    assert want == ("ok", 1 if end == "COMMIT" else 2)
+    assert got == want

@@ -263,7 +263,6 @@ TEST_CASE("InsertSelectFormsThatAreNotStaged", "[mysql][guard][insert_select]") 
                        mysql_unenforced_message(what, "app.enroll", "enroll_uniq"));
     };
     CHECK(refused("REPLACE INTO enroll (user_id) SELECT 1", "REPLACE … SELECT"));
-    CHECK(refused("INSERT IGNORE INTO enroll (user_id) SELECT 1", "INSERT IGNORE … SELECT"));
     CHECK(refused("INSERT INTO enroll PARTITION (p0) (user_id) SELECT 1",
                   "INSERT … SELECT into a PARTITION list"));
     CHECK(refused("INSERT INTO enroll (user_id) SELECT 1 RETURNING id",
@@ -272,10 +271,63 @@ TEST_CASE("InsertSelectFormsThatAreNotStaged", "[mysql][guard][insert_select]") 
                   "INSERT … SELECT with a column list naming table.column"));
     CHECK(refused("INSERT INTO enroll (user_id) SELECT 1 /*!100000 FROM DUAL */",
                   "INSERT … SELECT with an executable comment (/*! … */)"));
-    Fixture ignore(config::GuardAction::ignore);
-    CHECK(signals(ignore.query("INSERT INTO enroll (user_id) SELECT 1"), "1235",
-                  mysql_unenforced_message("INSERT … SELECT under action \"ignore\"", "app.enroll",
-                                           "enroll_uniq")));
+}
+
+TEST_CASE("AnInsertIgnoreSelectCopiesAllButTheDuplicates", "[mysql][guard][insert_select]") {
+    Fixture f;
+    // The table's AUTO_INCREMENT column numbers the stage's rows in the fill's order.
+    auto step = staged(f, "INSERT IGNORE INTO enroll (user_id) SELECT u FROM src");
+    CHECK(step.sql == "INSERT IGNORE INTO " + stage + " (user_id) SELECT u FROM src");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    // 12 is a duplicate: dropped by the copy, logged as ignored, not refused.
+    step = f.answer("2/35.,!3132.");
+    REQUIRE(step.kind == Kind::replace);
+    CHECK(step.sql ==
+          "INSERT IGNORE INTO `enroll` (`user_id`, `note`) SELECT `user_id`, `note` "
+          "FROM " +
+              stage +
+              " AS uniqguard_s WHERE NOT EXISTS (SELECT 1 FROM `enroll` WHERE "
+              "`enroll`.`user_id` = uniqguard_s.`user_id`) AND NOT EXISTS (SELECT 1 "
+              "FROM " +
+              stage +
+              " AS uniqguard_e WHERE uniqguard_e.`user_id` = uniqguard_s.`user_id` "
+              "AND uniqguard_e.`id` < uniqguard_s.`id`) ORDER BY uniqguard_s.`id`");
+    CHECK(knows(f, 5));
+    CHECK(f.g().counters().ignored.load() == 1);
+    CHECK(f.g().counters().rejected.load() == 0);
+    CHECK(f.g().counters().passed.load() == 1);
+}
+
+TEST_CASE("UnderIgnoreTheStageNumbersItsRowsWithoutAnAutoIncrementColumn",
+          "[mysql][guard][insert_select]") {
+    Fixture f(config::GuardAction::ignore);
+    const std::string columns = "0/c" + hex("user_id") + ",c" + hex("note");
+    auto step = staged(f, "INSERT INTO enroll SELECT u, n FROM src", columns);
+    // The row number column, added before the fill (a fill without a column list does not see
+    // it: INVISIBLE).
+    CHECK(step.sql == "ALTER TABLE " + stage +
+                          " ADD COLUMN `uniqguard_n` BIGINT UNSIGNED INVISIBLE NOT NULL "
+                          "AUTO_INCREMENT, ADD KEY `uniqguard_n` (`uniqguard_n`)");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "INSERT INTO " + stage + " SELECT u, n FROM src");
+    // The fill's error is the statement's (the ALTER's would not be).
+    step = reply_to(f, std::string("\xFF\x18\x04#23000", 9) + "Column 'user_id' cannot be null");
+    CHECK(step.kind == Kind::replace);
+    CHECK(step.sql == guard::mysql_signal_sql(1048, "23000", "Column 'user_id' cannot be null"));
+    CHECK(f.g().counters().refused.load() == 1);
+    // Again, through to the copy: not IGNORE (the client's statement is not), ordered by the
+    // stage's own column.
+    staged(f, "INSERT INTO enroll SELECT u, n FROM src", columns);
+    reply_to(f, ok_packet);
+    reply_to(f, ok_packet);
+    step = f.answer("1/!35.");
+    REQUIRE(step.kind == Kind::replace);
+    CHECK(step.sql.rfind("INSERT INTO `enroll` (`user_id`, `note`) SELECT", 0) == 0);
+    CHECK(step.sql.find("uniqguard_e.`uniqguard_n` < uniqguard_s.`uniqguard_n`) ORDER BY "
+                        "uniqguard_s.`uniqguard_n`") != std::string::npos);
+    CHECK(f.g().counters().ignored.load() == 1);
 }
 
 TEST_CASE("TheStagedUpdateSql", "[mysql][guard][update_staged]") {
