@@ -37,20 +37,26 @@ def track(conn):
     return conn
 
 
+def close_without_blocking(conn):
+    """Closes `conn` even while another thread's statement on it still waits for a reply
+    (psycopg2's close() would wait for that thread's hold of the connection forever): the
+    statement cancelled first, the close on a thread of its own, given 5 s."""
+    if conn.closed:
+        return
+    try:
+        conn.cancel()  # a statement still waiting ends, so that close() can take the lock
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    closer = threading.Thread(target=conn.close, daemon=True)
+    closer.start()
+    closer.join(5)
+
+
 @pytest.fixture(autouse=True)
 def close_leftover_connections():
     yield
     while _open_connections:
-        conn = _open_connections.pop()
-        if conn.closed:
-            continue
-        try:
-            conn.cancel()  # a statement still waiting ends, so that close() can take the lock
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        closer = threading.Thread(target=conn.close, daemon=True)
-        closer.start()
-        closer.join(5)
+        close_without_blocking(_open_connections.pop())
 
 
 def insert_sql(gt, user_id=1, course_id=1):
@@ -188,8 +194,10 @@ def run_schedule(side, release, b_sql=None, first_sql=None, b_setup=None, with_c
                 b.cursor().execute("SELECT 1")
             b.rollback()
     finally:
-        a.close()
-        b.close()
+        # Not b.close(): after a failed join the second session's thread still holds b, and the
+        # test must fail, not hang.
+        close_without_blocking(a)
+        close_without_blocking(b)
     with side.connect() as c, c.cursor() as cur:
         cur.execute(f"SELECT user_id, course_id FROM {gt.name} ORDER BY 1, 2")
         rows = cur.fetchall()
