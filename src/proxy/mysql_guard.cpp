@@ -1121,9 +1121,10 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                 probes[r.probe[row]] = {table.schema, table.name, &table.keys, &r.texts[row]};
     }
     for (auto& r : p->guards) r.guard->counters().checked.fetch_add(1, std::memory_order_relaxed);
-    // An ON DUPLICATE KEY UPDATE: the rows whose keys exist are named by their primary keys
-    // (upsert_step), so the check also asks for those and for how many rows have each key.
-    if (!params && p->upsert == upsert_odku && p->guards.size() == 1 && !insert.ignore) {
+    // An ON DUPLICATE KEY UPDATE or a REPLACE: the rows whose keys exist are named by their
+    // primary keys (upsert_step), so the check also asks for those and for how many rows have
+    // each key.
+    if (!params && !p->upsert.empty() && p->guards.size() == 1 && !insert.ignore) {
         const auto& pk = p->guards.front().guard->mysql_table()->integer_primary_key;
         const bool client_names_pk = std::any_of(insert.columns.begin(), insert.columns.end(),
                                                  [&](const auto& c) { return same_name(c, pk); });
@@ -1352,7 +1353,9 @@ MySqlGuard::Step MySqlGuard::upsert_step(Pending& p, const GuardRows& r, std::si
     // client's statement names those rows by their primary key values (NULL for the rows whose
     // keys are new: the AUTO_INCREMENT counter's, as a left-out column would be; DEFAULT would
     // store 0 under NO_AUTO_VALUE_ON_ZERO), and the server's primary key conflicts update them,
-    // reporting what a unique key's updates report. Not when the clause reads the primary key
+    // reporting what a unique key's updates report. A REPLACE's conflicts delete them and insert
+    // the new rows, as on a unique key, but under the old rows' ids where a unique key's REPLACE
+    // takes new ones from the counter (docs/mysql.md). Not when the clause reads the primary key
     // (its VALUES() would be the existing row's id, not the server's), nor for a row whose id
     // is 0 (an explicit 0 asks the counter for a new id unless NO_AUTO_VALUE_ON_ZERO).
     if (!repeated && p.existing && p.row_ranges.size() == p.rows && p.row_ranges.back().known() &&

@@ -54,16 +54,24 @@ def test_mysql2_prepared_upserts_answer_as_on_a_unique_key(node_steps, guarded, 
                             ["7", "r", "new"], ["null", "n", "-"]]
 
 
-def test_raw_prepared_upserts_the_proxy_cannot_make_exact_are_refused(guarded, mariadb):
+def test_raw_prepared_replace_and_what_the_proxy_cannot_make_exact(guarded, mariadb):
     p = Pair(guarded, mariadb, table=TABLE)
     through = p.sides[0][0]
     try:
         ids = p.prepare("REPLACE INTO {t} (user_id, course_id, note) VALUES (?, ?, ?)")
         assert p.execute(ids, [9, "x", "n"]) == (1, b"\x00")
-        # A REPLACE of an existing key (a real one gives the row a new id): refused, as its text.
-        seq, err = reply(through, execute(ids[0], [9, "X", "m"]))
+        # A REPLACE of an existing key: an OK, the row replaced on both (its id is the old
+        # row's through the proxy, a new one on the twin).
+        got, want = p.both(lambda i: execute(ids[i], [9, "X", "m"]))
+        assert got == want == (1, b"\x00")
+        for c, t in ((through, TABLE), (p.sides[1][0], TABLE + "_twin")):
+            assert c.query_text_rows(f"SELECT course_id, note FROM {t} WHERE user_id = 9") == \
+                [["X", "m"]]
+        # The same key twice in one execute: refused, as its text.
+        two = p.prepare("REPLACE INTO {t} (user_id, course_id) VALUES (?, ?), (?, ?)")
+        seq, err = reply(through, execute(two[0], [8, "y", 8, "Y"]))
         assert (seq, err) == (1, b"\xff" + struct.pack("<H", 1235) + b"#42000" +
-                              refusal("REPLACE", "9-X", table=TABLE)[3].encode())
+                              refusal("REPLACE", "8-Y", repeated=True, table=TABLE)[3].encode())
         # An ON DUPLICATE KEY UPDATE that sets a key column: refused at its prepare.
         sid, (seq, err) = prepare(through, f"INSERT INTO {TABLE} (user_id, course_id) VALUES "
                                   "(?, ?) ON DUPLICATE KEY UPDATE course_id = 'z'")

@@ -2,8 +2,9 @@
 MariaDB 10.11: through uniqguard on a table without a unique index, and directly on a twin whose
 key is a real UNIQUE key. Rows whose keys are new are the plain inserts they are then; an ON
 DUPLICATE KEY UPDATE of one row whose key exists updates that row (the proxy names it by its
-primary key); what the proxy cannot make exact is refused with ERR 1235 naming the guard (REPLACE
-of an existing key, several rows with an existing or repeated key, legacy duplicates)."""
+primary key), and a REPLACE of it deletes it and inserts the new row (under the old row's id,
+where the twin's takes a new one); what the proxy cannot make exact is refused with ERR 1235
+naming the guard (a key repeated inside the statement, legacy duplicates)."""
 from contextlib import closing
 import struct
 
@@ -162,18 +163,19 @@ def test_what_the_proxy_cannot_make_exact_is_refused(mysql_root, proxy_account,
     make_tables(mysql_root, "g_up", legacy=LEGACY)
     proxy = start_guarded(make_mysql_proxy, "g_up")
     cases = [
-        # REPLACE of an existing key: on the twin the row is deleted and a new one gets a new id.
-        ("REPLACE INTO {t} (user_id, course_id) VALUES (2, 'a')", refusal("REPLACE", "2-a"),
-         (2, 3)),
+        # REPLACE without a column list, or in its SET form: the rewrite has no list to name
+        # the primary key in.
+        ("REPLACE INTO {t} VALUES (NULL, 2, 'a', 'r')", refusal("REPLACE", "2-a"), (2, 3)),
+        ("REPLACE {t} SET user_id = 2, course_id = 'a'", refusal("REPLACE", "2-a"), (2, 4)),
         # Several rows, one of them repeating an earlier row's new key.
         ("INSERT INTO {t} (user_id, course_id) VALUES (30, 'a'), (1, 'a'), (30, 'A') "
-         "ON DUPLICATE KEY UPDATE note = 'm'", refusal(ODKU, "30-A", repeated=True), (5, 4)),
+         "ON DUPLICATE KEY UPDATE note = 'm'", refusal(ODKU, "30-A", repeated=True), (5, 5)),
         # The same key twice in one statement.
         ("REPLACE INTO {t} (user_id, course_id) VALUES (31, 'a'), (31, 'A')",
-         refusal("REPLACE", "31-A", repeated=True), (3, 7)),
+         refusal("REPLACE", "31-A", repeated=True), (3, 8)),
         # The clause reads the primary key, which the rewrite would change.
         ("INSERT INTO {t} (user_id, course_id) VALUES (2, 'a') ON DUPLICATE KEY UPDATE note = id",
-         refusal(ODKU, "2-a"), (2, 3)),
+         refusal(ODKU, "2-a"), (2, 4)),
     ]
     through, direct = wire(proxy.port), wire(mariadb.port)
     try:
@@ -208,6 +210,11 @@ def test_legacy_duplicates_refuse_the_update_naming_the_guard(mysql_root, proxy_
             f"uniqguard: {ODKU} on table \"{DATABASE}.g_up_legacy\" is refused by guard "
             f"\"{GUARD}\": 2 rows already have its key (Duplicate entry '1-A' for key '{GUARD}'); "
             "a unique key would allow one")
+        assert ok_or_err(through, "REPLACE INTO g_up_legacy (user_id, course_id) VALUES (1, 'a')") \
+            == ("err", 1235, "42000",
+                f"uniqguard: REPLACE on table \"{DATABASE}.g_up_legacy\" is refused by guard "
+                f"\"{GUARD}\": 2 rows already have its key (Duplicate entry '1-a' for key "
+                f"'{GUARD}'); a unique key would allow one")
         # A key with one row is updated.
         assert ok_or_err(through, "INSERT INTO g_up_legacy (user_id, course_id) VALUES (2, 'a') "
                                   "ON DUPLICATE KEY UPDATE note = 'x'") == ("ok", 2, 3, 2, 0, "")
@@ -434,3 +441,49 @@ def test_only_a_one_column_integer_primary_key_names_the_row(
         assert got == refusal(ODKU, "1-a", table="g_up_pk")
     assert mariadb.sql("SELECT COUNT(*), IFNULL(MAX(note), '-') FROM g_up_pk", DATABASE) == \
         ("1\tx\n" if updated else "1\t-\n")
+
+
+def test_replace_of_an_existing_key_deletes_and_inserts(mysql_root, proxy_account,
+                                                        make_mysql_proxy, mariadb):
+    """The server's primary key conflict replaces the row the proxy names: affected rows, info,
+    status and the rows after are the twin's; the new row keeps the old row's id, where the
+    twin's REPLACE gives it the counter's next (and reports that as the insert id)."""
+    make_tables(mysql_root, "g_rep", legacy=LEGACY)
+    proxy = start_guarded(make_mysql_proxy, "g_rep")
+    steps = [
+        # One row onto legacy row 2's key ('A' is 'a'), with a note.
+        ("REPLACE INTO {t} (user_id, course_id, note) VALUES (2, 'A', 'r')", 2, 2, 3, ""),
+        # Two rows: one existing key (row 1), one new (the counter's).
+        ("REPLACE INTO {t} (user_id, course_id, note) VALUES (1, 'a', 'm'), (5, 'e', 'n')",
+         3, 3, 4, "Records: 2  Duplicates: 1  Warnings: 0"),
+        # Onto the row the last statement inserted.
+        ("REPLACE INTO {t} (note, course_id, user_id) VALUES ('s', 'E', 5)", 2, 3, 6, ""),
+    ]
+    through, direct = wire(proxy.port), wire(mariadb.port)
+    try:
+        for transaction in (False, True):
+            status = 0x03 if transaction else 0x02
+            if transaction:
+                assert ok_or_err(through, "BEGIN")[0] == ok_or_err(direct, "BEGIN")[0] == "ok"
+            for sql, affected, proxy_id, twin_id, info in steps:
+                if transaction:
+                    sql = sql.replace("'r'", "'r2'").replace("'m'", "'m2'").replace("'s'", "'s2'")
+                got = ok_or_err(through, sql.format(t="g_rep"))
+                want = ok_or_err(direct, sql.format(t="g_rep_twin"))
+                assert got[:2] + got[3:] == want[:2] + want[3:], sql
+                assert want[3] == status, sql
+                if not transaction:  # (in the transaction every key exists: rolled back)
+                    assert want[:2] + want[4:] == ("ok", affected, 0, info), sql
+                    assert (got[2], want[2]) == (proxy_id, twin_id), sql
+            if transaction:
+                assert ok_or_err(through, "ROLLBACK")[0] == ok_or_err(direct, "ROLLBACK")[0]
+    finally:
+        through.close()
+        direct.close()
+    rows = "SELECT user_id, course_id, IFNULL(note, '-') FROM {} ORDER BY user_id"
+    assert mariadb.sql(rows.format("g_rep"), DATABASE) == \
+        mariadb.sql(rows.format("g_rep_twin"), DATABASE) == "1\ta\tm\n2\tA\tr\n5\tE\ts\n"
+    # Ids: the proxy's rows keep theirs (1, 2; (5, 'e') took the counter's 3), the twin's took
+    # new ones (the explicit id is the OK's insert id through the proxy).
+    assert rows_of(mariadb, "g_rep") == "1\t1\ta\tm\n2\t2\tA\tr\n3\t5\tE\ts\n"
+    assert rows_of(mariadb, "g_rep_twin") == "3\t2\tA\tr\n4\t1\ta\tm\n6\t5\tE\ts\n"

@@ -207,10 +207,26 @@ TEST_CASE("AnUpdateTheProxyCannotNameByItsPrimaryKeyIsRefused", "[mysql][guard][
                   "the statement writes (Duplicate entry '5' for key 'enroll_uniq') on table "
                   "\"app.enroll\" is not enforced by guard \"enroll_uniq\" yet; the statement "
                   "was refused"));
-    // REPLACE gives the new row a new id: refused.
-    REQUIRE(f.query("REPLACE INTO enroll (user_id) VALUES (1)").kind == Kind::check);
-    CHECK(signals(f.answer("1"), "1235", refusal("REPLACE", "1")));
+    // A REPLACE without a column list: refused too.
+    REQUIRE(f.query("REPLACE INTO enroll VALUES (NULL, 1, 'x')").kind == Kind::check);
+    CHECK(signals(f.answer("1:5"), "1235", refusal("REPLACE", "1")));
     CHECK(f.g().counters().refused.load() == 5);
+}
+
+TEST_CASE("AReplaceOfAnExistingKeyNamesItsRowByPrimaryKey", "[mysql][guard][upsert]") {
+    Fixture f(config::GuardAction::reject, false);
+    with_primary_key(f);
+    REQUIRE(f.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::forward);
+    // The server's primary key conflict deletes row 5 and inserts the new row under its id.
+    auto step = f.query("REPLACE INTO enroll (user_id, note) VALUES (1, 'r'), (2, 'n')");
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == probe_1);
+    step = f.answer("1:5");
+    CHECK(step.kind == Kind::replace);
+    CHECK(step.sql ==
+          "REPLACE INTO enroll (user_id, note, `id`) VALUES (1, 'r', 5), (2, 'n', NULL)");
+    CHECK(f.g().counters().passed.load() == 2);
+    CHECK(f.g().counters().refused.load() == 0);
 }
 
 TEST_CASE("SeveralRowsNameTheirExistingRowsByPrimaryKey", "[mysql][guard][upsert]") {
