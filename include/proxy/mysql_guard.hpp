@@ -335,6 +335,21 @@ class MySqlGuard {
     Step on_update_staged(const sql::UpdateStatement& update, std::string_view text,
                           const std::vector<guard::GuardState*>& guards,
                           const MySqlSessionSettings& settings, const MySqlGuardSession& session);
+    // An execute of a prepared UPDATE setting a key column to a value the proxy cannot key:
+    // staged as its text with the execute's values written in would be in a COM_QUERY; the
+    // client's execute goes once the keys pass.
+    Step on_prepared_update_staged(const PreparedStatement& statement,
+                                   const std::vector<guard::GuardState*>& guards,
+                                   const MySqlSessionSettings& settings,
+                                   const MySqlGuardSession& session);
+    // on_update_staged, or for an execute (`prepared`) on_prepared_update_staged.
+    Step stage_update(const sql::UpdateStatement& update, std::string_view text,
+                      const std::vector<guard::GuardState*>& guards,
+                      const MySqlSessionSettings& settings, const MySqlGuardSession& session,
+                      const PreparedStatement* prepared) {
+        return prepared ? on_prepared_update_staged(*prepared, guards, settings, session)
+                        : on_update_staged(update, text, guards, settings, session);
+    }
     // The reply to one of a staged statement's stage commands: the next one, the check, or the
     // statement's error.
     Step on_stage_reply(const protocol::mysql::ValueReplyReader& reply);

@@ -556,37 +556,12 @@ std::optional<std::string> MySqlGuard::prepared_update_refusal(
         follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
                          session.server_status, session.status_seen);
     if (!sql_mode_known) return "a prepared UPDATE under an sql_mode the proxy did not follow";
-    for (auto* g : guards) {
+    for (auto* g : guards)
         if (g->config().action == config::GuardAction::ignore)
             return "a prepared UPDATE of a key column under action \"ignore\"";
-        // Each key column set once, to a `?`, NULL or a literal the proxy keys (as on_update
-        // reads it; a guard not loaded yet is judged at its executes).
-        if (g->state() != guard::GuardLoadState::ready) continue;
-        const auto& table = *g->mysql_table();
-        for (std::size_t k = 0; k < table.keys.size(); ++k) {
-            const auto& name = table.keys.column(k).name;
-            const sql::Assignment* set = nullptr;
-            for (const auto& a : update.assignments) {
-                if (!same_name(column_of(a.column), name)) continue;
-                if (set) return "a prepared UPDATE that sets key column `" + name + "` twice";
-                set = &a;
-            }
-            if (!set || set->value.kind == sql::ValueKind::parameter) continue;
-            sql::InsertStatement row;
-            row.columns = {name};
-            row.rows = {{set->value}};
-            std::string why;
-            const auto keys = guard::mysql_insert_row_keys(row, text, table.columns, table.keys,
-                                                           settings.client_charset(), why);
-            const auto& part = keys && keys->size() == 1
-                                   ? (*keys)[0][k]
-                                   : guard::NormalizedValue{guard::NormalizeStatus::invalid, {}};
-            if (!part.ok() && part.status != guard::NormalizeStatus::null)
-                return "a prepared UPDATE setting key column `" + name +
-                       "` to a value the proxy cannot read (an expression, DEFAULT, a character "
-                       "set introducer, a value the server may convert)";
-        }
-    }
+    // A key column set twice, or to a value the proxy cannot key (an expression, DEFAULT…), is
+    // staged at each execute, its text with the execute's values written in
+    // (on_prepared_update_staged), which refuses what it cannot stage.
     return std::nullopt;
 }
 

@@ -92,10 +92,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                 if (!same_name(column_of(a.column), name)) continue;
                 // MySQL applies assignments left to right; one key column set twice is rare
                 // enough to be refused rather than followed.
-                if (set)
-                    return prepared ? unenforced(
-                                          *g, "an UPDATE that sets key column `" + name + "` twice")
-                                    : on_update_staged(update, text, guards, settings, session);
+                if (set) return stage_update(update, text, guards, settings, session, prepared);
                 set = &a;
             }
             is_set.push_back(set != nullptr);
@@ -114,8 +111,7 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
         // A text UPDATE whose new key the proxy cannot read from its text is staged: the server
         // computes the new keys (mysql_guard_staged.cpp).
         if (!keys || keys->size() != 1)
-            return prepared ? unenforced(*g, "an UPDATE of a key column (" + why + ")")
-                            : on_update_staged(update, text, guards, settings, session);
+            return stage_update(update, text, guards, settings, session, prepared);
         const auto& parts = keys->front();
         std::string encoded;
         UpdateKey key;
@@ -132,13 +128,8 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                 has_null = true;
                 break;
             }
-            if (!parts[k].ok() && !prepared)
-                return on_update_staged(update, text, guards, settings, session);
             if (!parts[k].ok())
-                return unenforced(*g, "an UPDATE setting key column `" + table.keys.column(k).name +
-                                          "` to a value the proxy cannot read (an expression, "
-                                          "DEFAULT, a character set introducer, a value the "
-                                          "server may convert)");
+                return stage_update(update, text, guards, settings, session, prepared);
             guard::append_key_part(encoded, parts[k]);
             std::string_view literal;
             const auto& v = values[k];

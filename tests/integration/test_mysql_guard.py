@@ -388,10 +388,8 @@ def test_prepared_and_multi_statement_writes_are_refused(enroll):
         seq, payload = through.read_packet()
         assert seq == 1 and err_of(payload)[:2] == (1235, "42000")
         assert b"a prepared statement (COM_STMT_PREPARE) that writes" in payload
-        through.command(b"\x16UPDATE g_enroll SET user_id = ? + 1 WHERE id = 1")
-        seq, payload = through.read_packet()
-        assert seq == 1 and err_of(payload)[:2] == (1235, "42000")
-        assert b"a prepared UPDATE setting key column `user_id` to a value the proxy" in payload
+        # (A prepared UPDATE to an expression is staged at each execute:
+        # test_mysql_guard_update_staged.py.)
         through.command(b"\x16INSERT INTO g_enroll (user_id, course_id) VALUES (? + 1, ?)")
         seq, payload = through.read_packet()
         assert seq == 1 and err_of(payload)[:2] == (1235, "42000")

@@ -9,6 +9,7 @@ from test_mysql_guard_ignore import log_lines, start
 from test_mysql_guard_update import (AUTOCOMMIT, IN_TRANS, ended_by, fill, on_both, ok,
                                      steps_on, while_open)
 from test_mysql_guard import start_guarded
+from test_mysql_guard_prepared import Pair, execute
 from test_mysql_guard_waits import Background, connect, run
 
 ROWS = [(1, 1, "a"), (2, 2, "a"), (3, 3, "b"), (4, None, "n"), (5, 20, "s"), (6, 21, "s"),
@@ -205,3 +206,43 @@ def test_a_key_another_session_moved_away_is_free_inside_a_transaction(
     got, want = scenario(proxy.port, "gx_snap"), scenario(mariadb.port, "gx_snap_twin")
     assert want == ("ok", 1)
     assert got == want
+
+
+def test_prepared_updates_to_expressions_are_staged_at_each_execute(mysql_root, proxy_account,
+                                                                     make_mysql_proxy, mariadb):
+    """COM_STMT_PREPARE / COM_STMT_EXECUTE (npm's mysql2 `.execute`, Go's placeholders): each
+    execute is staged as its text with its values written in, then goes as it came; the replies
+    and the rows are the twin's."""
+    fill(mysql_root, "gx_prep", ROWS)
+    proxy = start_guarded(make_mysql_proxy, "gx_prep")
+    p = Pair(proxy, mariadb, table="gx_prep")
+    try:
+        shift = p.prepare("UPDATE {t} SET user_id = user_id + ? WHERE course_id = ?")
+        rename = p.prepare("UPDATE {t} SET course_id = CONCAT(?, course_id) WHERE id = ?")
+        outcomes = []
+        for ids, values in ((shift, [10, "a"]),    # rows 1 and 2 onto new keys
+                            (shift, [1, "s"]),     # 20 → 21 meets row 6's old key: 1062
+                            (shift, [-1, "s"]),    # 20 → 19, 21 → 20: fine
+                            (rename, ["", 3]),     # row 3 onto its own key
+                            (rename, ["x", 1]),    # new key (11, 'xa')
+                            (shift, [None, "m"]),  # NULL keys never collide
+                            (rename, ["", 7])):    # row 7's key is NULL now: no collision
+            got, want = p.both(lambda i, ids=ids, values=values: execute(ids[i], values))
+            outcomes.append(want)
+            assert got == want, values
+        assert [w[1][:1] for w in outcomes] == [b"\x00", b"\xff", b"\x00", b"\x00", b"\x00",
+                                                b"\x00", b"\x00"]
+        assert outcomes[1][1][3:] == b"#23000Duplicate entry '21-s' for key 'enroll_uniq'"
+        # Types bound once: a later execute without them, and a duplicate the proxy answers
+        # (its statement never reached the server: the next execute has the types written in).
+        twice = p.prepare("UPDATE {t} SET user_id = ?, user_id = user_id + ? WHERE id = ?")
+        got, want = p.both(lambda i: execute(twice[i], [0, 19, 6]))  # onto row 5's (19, 's')
+        assert got == want and want[1][3:] == b"#23000Duplicate entry '19-s' for key 'enroll_uniq'"
+        got, want = p.both(lambda i: execute(twice[i], [0, 100, 2], bind=False))
+        assert got == want == (1, b"\x00")
+        for c, t in p.sides:
+            assert c.query_text_rows(f"SELECT id, user_id, course_id FROM {t} ORDER BY id") == [
+                ["1", "11", "xa"], ["2", "100", "a"], ["3", "3", "b"], ["4", None, "n"],
+                ["5", "19", "s"], ["6", "20", "s"], ["7", None, "m"]]
+    finally:
+        p.close()

@@ -421,15 +421,48 @@ TEST_CASE("UpdatesToExpressionsThatAreNotStaged", "[mysql][guard][update_staged]
                   "an UPDATE … PARTITION (…) setting a key column to an expression"));
     CHECK(refused("UPDATE enroll SET user_id = user_id /*!+1*/",
                   "an UPDATE of a key column with an executable comment (/*! … */)"));
-    // Prepared: refused as before.
-    CHECK(signals(
-        f.guard.on_command("\x16UPDATE enroll SET user_id = user_id + 1", f.settings, f.session),
-        "1235",
-        mysql_unenforced_message(
-            "a prepared UPDATE setting key column `user_id` to a value the proxy "
-            "cannot read (an expression, DEFAULT, a character set introducer, a value "
-            "the server may convert)",
-            "app.enroll", "enroll_uniq")));
+}
+
+TEST_CASE("APreparedUpdateToAnExpressionIsStagedAtEachExecute", "[mysql][guard][update_staged]") {
+    Fixture f;
+    f.session.status_seen = true;
+    f.session.server_status = 0x0002;
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    using uniqguard::test::execute;
+    using uniqguard::test::prepare_ok;
+    // The prepare goes: each execute is staged as its text with its values written in.
+    REQUIRE(command("\x16UPDATE enroll SET user_id = user_id + ? WHERE id = ?").kind ==
+            Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(prepare_ok(7, 2)));
+    auto step = command(execute(7, {1, -3}));
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql.rfind("SELECT CONCAT(LAST_INSERT_ID(), '/'", 0) == 0);
+    step = f.answer(enroll_columns);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "DROP TEMPORARY TABLE IF EXISTS " + stage);
+    reply_to(f, ok_packet);
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "INSERT IGNORE INTO " + stage +
+                          " (`id`, `user_id`, `note`) SELECT `id`, `user_id`, `note` FROM "
+                          "`enroll` WHERE (id =  (-3)) IS TRUE FOR UPDATE");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    CHECK(step.sql == "UPDATE " + stage + " AS `enroll` SET user_id = user_id +  1");
+    step = reply_to(f, ok_packet);
+    REQUIRE(step.kind == Kind::check);
+    // A new key: the client's execute goes as it came; a duplicate: the SIGNAL in its place.
+    CHECK(f.answer("1/35.").kind == Kind::forward);
+    CHECK(knows(f, 5));
+    command(execute(7, {1, 4}, false));
+    f.answer(enroll_columns);
+    for (int i = 0; i < 4; ++i) reply_to(f, ok_packet);
+    step = f.answer("1/!35.");
+    CHECK(step.kind == Kind::replace);
+    CHECK(step.sql ==
+          guard::mysql_signal_sql(1062, "23000", "Duplicate entry '5' for key 'enroll_uniq'"));
 }
 
 TEST_CASE("InATransactionTheStagedCheckIsALockingRead", "[mysql][guard][update_staged]") {

@@ -200,14 +200,11 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
                 "SET STATEMENT … FOR INSERT"));
     CHECK(f.query("UPDATE enroll SET note = 'x' WHERE user_id = 1").kind == Kind::forward);
     CHECK(f.query("DELETE FROM enroll WHERE user_id = 1").kind == Kind::forward);
-    const auto prepare = f.guard.on_command("\x16UPDATE enroll SET user_id = ? + 1 WHERE id = 1",
-                                            f.settings, f.session);
-    CHECK(signals(prepare, "1235",
-                  mysql_unenforced_message(
-                      "a prepared UPDATE setting key column `user_id` to a value the proxy "
-                      "cannot read (an expression, DEFAULT, a character set introducer, a value "
-                      "the server may convert)",
-                      "app.enroll", "enroll_uniq")));
+    // A prepared UPDATE to an expression is staged at its executes (mysql_guard_staged_test).
+    CHECK(
+        f.guard
+            .on_command("\x16UPDATE enroll SET user_id = ? + 1 WHERE id = 1", f.settings, f.session)
+            .kind == Kind::forward);
     CHECK(signals(f.guard.on_command("\x16"
                                      "DELETE FROM enroll WHERE id = ?; UPDATE enroll SET "
                                      "user_id = ?",
@@ -223,7 +220,7 @@ TEST_CASE("FormsNotEnforcedYetAreRefusedNamingTheGuard", "[mysql][guard]") {
                       "read (an expression, DEFAULT, a character set introducer, a value the "
                       "server may convert)",
                       "app.enroll", "enroll_uniq")));
-    CHECK(f.g().counters().refused.load() == 11);
+    CHECK(f.g().counters().refused.load() == 10);
 }
 
 TEST_CASE("LogForwardsEverything", "[mysql][guard]") {
