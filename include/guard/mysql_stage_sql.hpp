@@ -26,12 +26,12 @@ namespace uniqguard::guard {
 // value), and the check. The check answers one row, one column: per key (guard) in order, joined
 // by ';', the answer of mysql_update_check_sql's part of the key: "<n>/<key>,<key>,…", each
 // distinct key (no NULL part) of the stage's rows, grouped in the columns' collations, its
-// parts' stored values in utf8mb4, hex, joined by ':', ending with '.', preceded by '!' when the
-// stage holds it twice or a row of the table the statement does not write holds it (a stage
-// row's spelling). `locking_probe` is the same with the table's rows of the stage's keys read
-// by a locking read (LOCK IN SHARE MODE): the latest committed rows, not the transaction's
-// snapshot, as InnoDB's own unique check reads them; asked after the statement waited for
-// another session's claim, which may have committed since the snapshot.
+// parts' stored values in utf8mb4, hex, joined by ':', ending with '.', preceded by '!' when a
+// row of the table the statement does not write holds it, by "!+" when only the stage holds it
+// twice (a stage row's spelling). `locking_probe` is the same with the table's rows of the stage's
+// keys read by a locking read (LOCK IN SHARE MODE): the latest committed rows, not the
+// transaction's snapshot, as InnoDB's own unique check reads them; asked after the statement waited
+// for another session's claim, which may have committed since the snapshot.
 struct MySqlStageSql {
     std::vector<std::string> stage;
     std::string probe;
@@ -63,26 +63,20 @@ struct MySqlTableColumns {
 };
 std::optional<MySqlTableColumns> mysql_read_table_columns(std::string_view answer);
 // How the stage's rows go into the table: all of them, or (INSERT IGNORE … SELECT, action
-// "ignore") without the duplicates of the keys in `drop`, as a unique key on each would skip
-// them: a row whose key a row of the table has, or an earlier row of the stage (earlier by
-// `order_column`, the stage's row number: its AUTO_INCREMENT column, or the one
-// mysql_stage_row_number_sql adds). `ignore`: INSERT IGNORE (the client's own IGNORE, for the
-// table's other unique keys).
+// "ignore") without the rows whose key of a guard in `drop` a row of the table has, as a unique
+// key on it would skip them (the stage's rows repeat no such key among themselves: the proxy
+// refuses the statement otherwise, since which row a unique key keeps depends on what the copy
+// skips for other reasons). `ignore`: INSERT IGNORE (the client's own IGNORE, for the table's
+// other unique keys).
 struct MySqlStageCopy {
     bool ignore = false;
     std::vector<const MySqlKeyColumns*> drop;
-    std::string order_column;
 };
-// INSERT [IGNORE] INTO <table> (<cols>) SELECT <cols> FROM <stage> [WHERE <not a duplicate>
-// ORDER BY <order_column>]
+// INSERT [IGNORE] INTO <table> (<cols>) SELECT <cols> FROM <stage> [AS uniqguard_s WHERE NOT
+// EXISTS (SELECT 1 FROM <table> WHERE <key> = uniqguard_s.<key>) AND …]
 std::string mysql_stage_copy_sql(std::string_view schema, std::string_view table,
                                  const std::vector<std::string>& columns,
                                  const MySqlStageCopy& how = {});
-// The column that numbers the stage's rows in the order the fill wrote them, for a table
-// without an AUTO_INCREMENT column of its own: INVISIBLE, so that a fill without a column list
-// does not see it.
-inline constexpr std::string_view mysql_stage_row_number = "uniqguard_n";
-std::string mysql_stage_row_number_sql(std::string_view schema, std::string_view table);
 
 // UPDATE. `alias`: the UPDATE's alias (empty: none); `where`: its condition's text (nullopt:
 // every row); `set_list`: its assignments' text. `order_column`: the table's one-column PRIMARY

@@ -21,12 +21,16 @@ namespace uniqguard::guard {
 // One row, one column: "<rows with the key>:<the smallest primary key value among them>", as
 // the client's session sees the table ("0:0" when none).
 //   SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(`id`), 0)) FROM `s`.`t` WHERE <key condition>
-std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key);
+// `locking`: … FOR UPDATE, a locking read: the latest committed rows (waiting for a
+// transaction that is changing one), locked until the session's transaction ends, so that the
+// row named by its id still holds the key when the statement runs.
+std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key,
+                                   bool locking = false);
 // The same for several keys at once: their answers joined by commas, in `probes` order
 // (the form above for one).
 //   SELECT CONCAT_WS(',', (SELECT CONCAT(…) FROM … WHERE <key 1>), (SELECT …), …)
 std::string mysql_upsert_probes_sql(const std::vector<MySqlKeyProbe>& probes,
-                                    std::string_view primary_key);
+                                    std::string_view primary_key, bool locking = false);
 
 struct MySqlUpsertProbeAnswer {
     std::uint64_t rows = 0;

@@ -184,6 +184,8 @@ class MySqlGuard {
         std::vector<bool> set;
         std::vector<std::uint64_t> learned;
         std::vector<std::uint64_t> repeated;  // those of `learned` the check calls duplicates
+        // A key the stage's rows repeat among themselves that no other row holds ("!+").
+        bool repeated_inside = false;
         // A staged INSERT … SELECT whose duplicates of this key are dropped, not refused
         // (INSERT IGNORE, or action "ignore"; not under "log").
         bool drop = false;
@@ -215,9 +217,6 @@ class MySqlGuard {
         std::string schema, table;
         bool staged_insert = false;  // else a staged UPDATE
         bool insert_ignore = false;  // INSERT IGNORE … SELECT
-        // The first stage command that runs the client's own text (its errors are the
-        // statement's); the ones before it make the stage.
-        std::size_t own_from = 3;
         std::optional<std::vector<std::string>> insert_columns;
         // A staged UPDATE: its WHERE and alias, for the copy of its matched rows.
         std::optional<std::string> update_where;
@@ -386,6 +385,9 @@ class MySqlGuard {
     Step verdict(Pending& p, const std::string* exists);
     // A REPLACE or ON DUPLICATE KEY UPDATE whose row `row` has a key that exists (or that an
     // earlier row writes): the one-row update named by its primary key, or ERR 1235.
+    // Whether a REPLACE's or ON DUPLICATE KEY UPDATE's probe of its existing rows is a locking
+    // read (mysql_guard.cpp).
+    static bool upsert_probe_locks(const Pending& p);
     Step upsert_step(Pending& p, const GuardRows& r, std::size_t row);
     // Some rows dropped (p.dropped): the INSERT without them, or the warning a real INSERT IGNORE
     // gives when it inserts nothing; `record` logs and counts them once that is settled (a

@@ -50,8 +50,8 @@ std::string key_answer(const std::string& stage, const std::string& others,
                              also_on + " WHERE " + not_null + " GROUP BY " + group;
     // Each key ends with '.': a list cut at group_concat_max_len inside its last key is seen as
     // cut (mysql_update_check_sql's answer, read the same way).
-    return "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_c > 1 OR "
-           "uniqguard_e > 0, '!', ''), uniqguard_h, '.') SEPARATOR ','), '')) FROM (" +
+    return "(SELECT CONCAT(COUNT(*), '/', COALESCE(GROUP_CONCAT(CONCAT(IF(uniqguard_e > 0, '!', "
+           "IF(uniqguard_c > 1, '!+', '')), uniqguard_h, '.') SEPARATOR ','), '')) FROM (" +
            keys + ") AS uniqguard_g)";
 }
 
@@ -167,30 +167,18 @@ std::string mysql_stage_copy_sql(std::string_view schema, std::string_view table
     if (how.drop.empty()) return out;
     // The table itself is not aliased in the test for its rows: under LOCK TABLES an alias
     // would need a lock of its own (the table named twice fails there either way, 1100).
-    const std::string order = mysql_quote_identifier(how.order_column);
     std::string where;
     for (const auto* k : how.drop) {
-        std::string in_table, earlier;
+        std::string in_table;
         for (std::size_t i = 0; i < k->size(); ++i) {
             const std::string name = mysql_quote_identifier(k->column(i).name);
-            const std::string and_ = i == 0 ? "" : " AND ";
-            in_table += and_ + target + "." + name + " = uniqguard_s." + name;
-            earlier += and_ + "uniqguard_e." + name + " = uniqguard_s." + name;
+            in_table += (i == 0 ? "" : " AND ") + target + "." + name + " = uniqguard_s." + name;
         }
         where += std::string(where.empty() ? " WHERE " : " AND ") + "NOT EXISTS (SELECT 1 FROM " +
-                 target + " WHERE " + in_table + ") AND NOT EXISTS (SELECT 1 FROM " + stage +
-                 " AS uniqguard_e WHERE " + earlier + " AND uniqguard_e." + order +
-                 " < uniqguard_s." + order + ")";
+                 target + " WHERE " + in_table + ")";
     }
     // A key with a NULL part never compares equal: such rows are always kept, as on an index.
-    return out + " AS uniqguard_s" + where + " ORDER BY uniqguard_s." + order;
-}
-
-std::string mysql_stage_row_number_sql(std::string_view schema, std::string_view table) {
-    const std::string column = mysql_quote_identifier(mysql_stage_row_number);
-    return "ALTER TABLE " + qualified(schema, mysql_stage_name(schema, table)) + " ADD COLUMN " +
-           column + " BIGINT UNSIGNED INVISIBLE NOT NULL AUTO_INCREMENT, ADD KEY " + column + " (" +
-           column + ")";
+    return out + " AS uniqguard_s" + where;
 }
 
 MySqlStageSql mysql_staged_update_sql(std::string_view schema, std::string_view table,

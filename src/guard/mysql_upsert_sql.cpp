@@ -30,22 +30,24 @@ std::string_view trim_right(std::string_view s) {
 
 }  // namespace
 
-std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key) {
+std::string mysql_upsert_probe_sql(const MySqlKeyProbe& probe, std::string_view primary_key,
+                                   bool locking) {
     const std::string pk = mysql_quote_identifier(primary_key);
     // (0, not '': under EMPTY_STRING_IS_NULL '' is NULL, and CONCAT would be NULL too)
     return "SELECT CONCAT(COUNT(*), ':', IFNULL(MIN(" + pk + "), 0)) FROM " +
            mysql_quote_identifier(probe.schema) + "." + mysql_quote_identifier(probe.table) +
-           " WHERE " + mysql_key_condition(*probe.columns, *probe.key);
+           " WHERE " + mysql_key_condition(*probe.columns, *probe.key) +
+           (locking ? " FOR UPDATE" : "");
 }
 
 std::string mysql_upsert_probes_sql(const std::vector<MySqlKeyProbe>& probes,
-                                    std::string_view primary_key) {
-    if (probes.size() == 1) return mysql_upsert_probe_sql(probes.front(), primary_key);
+                                    std::string_view primary_key, bool locking) {
+    if (probes.size() == 1) return mysql_upsert_probe_sql(probes.front(), primary_key, locking);
     std::string sql = "SELECT CONCAT_WS(','";
     for (const auto& probe : probes) {
         // Each probe is "SELECT …": as a scalar subquery, parenthesised.
         sql += ", (";
-        sql += mysql_upsert_probe_sql(probe, primary_key);
+        sql += mysql_upsert_probe_sql(probe, primary_key, locking);
         sql += ')';
     }
     sql += ')';

@@ -1110,9 +1110,10 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
             probes.begin() + static_cast<std::ptrdiff_t>(first),
             probes.begin() +
                 static_cast<std::ptrdiff_t>(std::min(probes.size(), first + kMaxProbesPerCheck)));
-        p->checks.push_back(p->primary_key.empty()
-                                ? guard::mysql_exists_sql(chunk)
-                                : guard::mysql_upsert_probes_sql(chunk, p->primary_key));
+        p->checks.push_back(
+            p->primary_key.empty()
+                ? guard::mysql_exists_sql(chunk)
+                : guard::mysql_upsert_probes_sql(chunk, p->primary_key, upsert_probe_locks(*p)));
     }
     Step step{Step::Kind::check, p->checks.front()};
     pending_ = std::move(p);
@@ -1295,6 +1296,20 @@ MySqlGuard::Step MySqlGuard::verdict(Pending& p, const std::string* exists) {
         },
         guard::mysql_duplicate_message(dropped.front().rows->texts[dropped.front().row],
                                        dropped.front().rows->guard->config().name));
+}
+
+bool MySqlGuard::upsert_probe_locks(const Pending& p) {
+    // The row is named by its id: a transaction changing that row's key (or id) while the
+    // statement is decided would have it delete (REPLACE) or update (ON DUPLICATE KEY UPDATE)
+    // a row that no longer holds the key. A locking read waits for such a transaction and
+    // reads what it committed. A REPLACE always (refused before it was built: no one's
+    // concurrency is lost); an ON DUPLICATE KEY UPDATE outside a transaction, where the locks
+    // end with the probe (inside one they would hold every row the probe scans until the
+    // transaction ends: the snapshot read stays there, docs/mysql.md).
+    const bool outside_transaction =
+        p.session.status_seen && (p.session.server_status & my::server_status::autocommit) != 0 &&
+        (p.session.server_status & my::server_status::in_transaction) == 0;
+    return p.upsert == upsert_replace || outside_transaction;
 }
 
 MySqlGuard::Step MySqlGuard::upsert_step(Pending& p, const GuardRows& r, std::size_t row) {

@@ -55,6 +55,10 @@ bool in_transaction_or_unknown(std::uint16_t status) {
            (status & my::server_status::autocommit) == 0;
 }
 
+// The stage commands before this index make the stage (columns, drop, create); from it on they
+// run the client's own text (its errors are the statement's).
+constexpr std::size_t stage_statement_from = 3;
+
 std::string staged_form(bool insert) { return insert ? "an INSERT … SELECT" : "an UPDATE"; }
 
 // Errors of the proxy's own commands that make the stage which the client's statement would
@@ -170,19 +174,6 @@ std::optional<MySqlGuard::Step> MySqlGuard::plan_copy(PendingUpdate& p, std::str
     how.ignore = p.insert_ignore;
     for (const auto& k : p.keys)
         if (k.drop) how.drop.push_back(&k.guard->mysql_table()->keys);
-    if (!how.drop.empty()) {
-        // Which of the rows with one key comes first: the order the fill wrote them in, which
-        // the stage's AUTO_INCREMENT column numbers (the client does not give it: refused
-        // above), or a column the proxy adds to the stage for it, before the fill.
-        for (const auto& c : table->columns)
-            if (c.kind == 'a') how.order_column = c.name;
-        if (how.order_column.empty()) {
-            how.order_column = guard::mysql_stage_row_number;
-            p.stage.insert(p.stage.begin() + static_cast<std::ptrdiff_t>(p.own_from),
-                           guard::mysql_stage_row_number_sql(p.schema, p.table));
-            ++p.own_from;
-        }
-    }
     p.final_sql = guard::mysql_stage_copy_sql(p.schema, p.table, copied, how);
     return std::nullopt;
 }
@@ -233,7 +224,7 @@ MySqlGuard::Step MySqlGuard::on_stage_reply(const my::ValueReplyReader& reply) {
         "guard {}: staging {} failed: {}", g.config().name, staged_form(gone.staged_insert),
         answered ? "ERROR " + std::to_string(reply.error_code()) + ": " + reply.error_message()
                  : std::string("an unexpected reply"));
-    const bool own = answered && (index >= gone.own_from ||
+    const bool own = answered && (index >= stage_statement_from ||
                                   (index > 0 && statements_own_error(reply.error_code())));
     // Every guard logs: the client's statement goes as it came, unchecked (unless it is its
     // own error, which it would meet again).

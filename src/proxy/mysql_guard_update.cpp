@@ -215,6 +215,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         earlier[i] = std::move(p.keys[i].learned);
         p.keys[i].learned.clear();
         p.keys[i].repeated.clear();
+        p.keys[i].repeated_inside = false;
         // Looked up once per new key below: sorted, so an UPDATE of many rows stays n log n.
         std::sort(earlier[i].begin(), earlier[i].end());
     }
@@ -284,6 +285,20 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         if (duplicates[i].empty()) continue;
         auto& key = p.keys[i];
         auto& g = *key.guard;
+        // Rows repeating a key among themselves: a unique key keeps the first the server
+        // inserts, which depends on the rows the copy skips for other reasons (another unique
+        // key, a foreign key, the client's primary key): the copy could not tell which.
+        if (key.drop && key.repeated_inside) {
+            claims_.release_statement();  // the statement does not run: writes none of its keys
+            g.counters().refused.fetch_add(1, std::memory_order_relaxed);
+            return signal(my::error_code::not_supported_yet, "42000",
+                          mysql_unenforced_message(
+                              std::string(p.insert_ignore ? "an INSERT IGNORE … SELECT"
+                                                          : "an INSERT … SELECT under action "
+                                                            "\"ignore\"") +
+                                  " whose rows repeat a key among themselves",
+                              table_of(g), g.config().name));
+        }
         if (g.config().action == config::GuardAction::log || key.drop) {
             for (auto& text : duplicates[i]) to_log.push_back({i, std::move(text)});
             continue;
@@ -305,13 +320,15 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
         const auto& key = p.keys[i];
         if (key.set.empty() || key.guard->config().action == config::GuardAction::log) continue;
         for (const auto f : key.learned) {
+            // A key the copy drops (a row of the table holds it) is not written: not claimed,
+            // so another session's write of it meets that row at once, as on a unique key.
+            if (key.drop &&
+                std::find(key.repeated.begin(), key.repeated.end(), f) != key.repeated.end())
+                continue;
             if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
             const bool claimed_before = std::binary_search(earlier[i].begin(), earlier[i].end(), f);
-            // A key the copy drops as a duplicate is known to be written: no second look.
-            const bool dropped = key.drop && std::find(key.repeated.begin(), key.repeated.end(),
-                                                       f) != key.repeated.end();
             written_meanwhile =
-                written_meanwhile || (!claimed_before && !dropped && key.guard->keys().contains(f));
+                written_meanwhile || (!claimed_before && key.guard->keys().contains(f));
         }
     }
     // A session that wrote one of those keys may have committed and let go of it while the
@@ -384,6 +401,10 @@ bool MySqlGuard::read_new_keys(UpdateKey& key, std::string_view answer,
         item.remove_suffix(1);
         const bool repeated = !item.empty() && item[0] == '!';
         if (repeated) item.remove_prefix(1);
+        if (repeated && !item.empty() && item[0] == '+') {
+            key.repeated_inside = true;
+            item.remove_prefix(1);
+        }
         guard::MySqlKeyText parts;
         for (;;) {
             const auto colon = item.find(':');

@@ -328,8 +328,9 @@ def test_key_set_loaded_from_legacy_duplicates(enroll):
 
 REFUSED = [
     # test_mysql_guard_upsert.py: the REPLACE and ON DUPLICATE KEY UPDATE the guard enforces.
-    ("REPLACE INTO g_enroll (user_id, course_id) VALUES (1, 'a')",
-     f"REPLACE of a key that already exists (Duplicate entry '1-a' for key '{GUARD}')"),
+    ("REPLACE INTO g_enroll (user_id, course_id) VALUES (7, 'q'), (7, 'Q')",
+     f"REPLACE of a key that an earlier row of the statement writes (Duplicate entry '7-Q' for "
+     f"key '{GUARD}')"),
     ("INSERT INTO g_enroll (user_id, course_id) VALUES (1, 'a') ON DUPLICATE KEY UPDATE course_id = 'x'",
      "INSERT … ON DUPLICATE KEY UPDATE that sets a key column"),
     # A plain INSERT … SELECT is staged (test_mysql_guard_insert_select.py); not REPLACE.

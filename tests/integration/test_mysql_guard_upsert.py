@@ -487,3 +487,40 @@ def test_replace_of_an_existing_key_deletes_and_inserts(mysql_root, proxy_accoun
     # new ones (the explicit id is the OK's insert id through the proxy).
     assert rows_of(mariadb, "g_rep") == "1\t1\ta\tm\n2\t2\tA\tr\n3\t5\tE\ts\n"
     assert rows_of(mariadb, "g_rep_twin") == "3\t2\tA\tr\n4\t1\ta\tm\n6\t5\tE\ts\n"
+
+
+@pytest.mark.parametrize("change", ["course_id = 'zz'", "id = 100"])
+def test_replace_of_a_row_another_transaction_is_changing(mysql_root, proxy_account,
+                                                         make_mysql_proxy, mariadb, change):
+    """A changes row 2's key (or its id) in an open transaction; B's REPLACE of row 2's old key
+    waits for A (the proxy's probe is a locking read), then does what the twin's does: a new
+    row beside A's (key moved away), or A's row replaced (id moved). No row of A's lost, no key
+    twice."""
+    make_tables(mysql_root, "g_rep_race", legacy=[(1, "a"), (2, "b")])
+    proxy = start_guarded(make_mysql_proxy, "g_rep_race")
+
+    def scenario(port, t):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            assert run(a, f"UPDATE {t} SET {change} WHERE id = 2") == ("ok", 1)
+            waiter = Background(b, f"REPLACE INTO {t} (user_id, course_id, note) "
+                                   "VALUES (2, 'b', 'rep')")
+            assert waiter.waiting()
+            assert run(a, "COMMIT") == ("ok", 0)
+            result = waiter.join()
+            with a.cursor() as cur:
+                cur.execute(f"SELECT user_id, course_id, IFNULL(note, '-') FROM {t} "
+                            "ORDER BY user_id, course_id")
+                return result, cur.fetchall()
+        finally:
+            a.close()
+            b.close()
+
+    got = scenario(proxy.port, "g_rep_race")
+    want = scenario(mariadb.port, "g_rep_race_twin")
+    if change.startswith("course_id"):
+        assert want == (("ok", 1), ((1, "a", "-"), (2, "b", "rep"), (2, "zz", "-")))
+    else:
+        assert want == (("ok", 2), ((1, "a", "-"), (2, "b", "rep")))
+    assert got == want

@@ -220,13 +220,25 @@ TEST_CASE("AReplaceOfAnExistingKeyNamesItsRowByPrimaryKey", "[mysql][guard][upse
     // The server's primary key conflict deletes row 5 and inserts the new row under its id.
     auto step = f.query("REPLACE INTO enroll (user_id, note) VALUES (1, 'r'), (2, 'n')");
     REQUIRE(step.kind == Kind::check);
-    CHECK(step.sql == probe_1);
+    // A locking read: the row named by its id still holds the key when the REPLACE runs.
+    CHECK(step.sql == probe_1 + " FOR UPDATE");
     step = f.answer("1:5");
     CHECK(step.kind == Kind::replace);
     CHECK(step.sql ==
           "REPLACE INTO enroll (user_id, note, `id`) VALUES (1, 'r', 5), (2, 'n', NULL)");
     CHECK(f.g().counters().passed.load() == 2);
     CHECK(f.g().counters().refused.load() == 0);
+    // An ON DUPLICATE KEY UPDATE: a locking read outside a transaction only (inside one its
+    // locks would last until the transaction ends).
+    const std::string odku =
+        "INSERT INTO enroll (user_id, note) VALUES (1, 'u') ON DUPLICATE KEY UPDATE note = 'u'";
+    f.session.status_seen = true;
+    f.session.server_status = 0x0002;
+    REQUIRE(f.query(odku).kind == Kind::check);
+    CHECK(f.answer("1:5").kind == Kind::replace);
+    f.session.server_status = 0x0003;
+    step = f.query(odku);
+    CHECK(step.sql == probe_1);
 }
 
 TEST_CASE("SeveralRowsNameTheirExistingRowsByPrimaryKey", "[mysql][guard][upsert]") {
