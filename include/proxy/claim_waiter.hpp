@@ -4,9 +4,11 @@
 //
 // Every field but the executor is touched only on the session's thread: wake() and cancel() post
 // there, so a release that comes while the pump is still deciding (between registering and
-// awaiting) is seen as `woken` before the wait starts, never lost.
+// awaiting) is seen as `woken` before the wait starts, never lost. `waiting` is also read by
+// other threads (in_wait: whether a CancelRequest is the proxy's alone), so it is atomic.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,9 +52,9 @@ class ClaimWaiter final : public guard::ClaimWaiter,
 
   public:
     boost::asio::steady_timer timer;
-    bool waiting = false;    // the pump is in a wait (or about to start one)
-    bool woken = false;      // a claim it registered for was released since arm()
-    bool cancelled = false;  // a CancelRequest came while waiting
+    std::atomic<bool> waiting{false};  // the pump is in a wait (or about to start one)
+    bool woken = false;                // a claim it registered for was released since arm()
+    bool cancelled = false;            // a CancelRequest came while waiting
 };
 
 }  // namespace uniqguard::proxy

@@ -53,6 +53,9 @@ class PgSession final : public Session, public std::enable_shared_from_this<PgSe
     // Any thread: a CancelRequest carrying this session's key. A write waiting for another
     // session's key ends with 57014 (the server's own cancel reaches only what it runs).
     void cancel_wait() { claim_waiter_->cancel(); }
+    // Any thread: whether a write of this session waits in the proxy (nothing of the client's
+    // runs on the server then).
+    bool in_wait() const { return claim_waiter_->waiting.load(); }
 
   private:
     enum class PumpEnd { client_closed, server_closed, protocol_error, drained };

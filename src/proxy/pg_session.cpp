@@ -456,10 +456,17 @@ asio::awaitable<void> PgSession::answer_cancel_request(util::Bytes body) {
         spdlog::debug("cancel request from {} for an unknown key: ignored", client_address_);
         co_return;
     }
-    // A write of that session waiting for another's key is the proxy's to cancel; the request
-    // still goes to the server for whatever the server runs (an idle backend ignores it).
+    // A write of that session waiting for another's key is the proxy's to cancel, and then
+    // nothing of the client's runs on the server: the request is not relayed. It would land on
+    // what the proxy runs there meanwhile (the question of the session's lock_timeout, sent
+    // without a Sync), whose error would make the server skip the proxy's answer to the client
+    // until a Sync that never comes: the client would wait forever (test_pg_waits.py's cancel
+    // test, one run in a few). Otherwise the request goes to the server for whatever it runs
+    // (an idle backend ignores it).
+    const bool in_proxy_wait = target->in_wait();
     target->cancel_wait();
     target.reset();
+    if (in_proxy_wait) co_return;
     auto upstream = co_await connect_postgres_upstream(config_->backend, *backend_tls_);
     if (!upstream.stream) {
         spdlog::warn("cancel request from {}: {}", client_address_, upstream.error);
