@@ -72,6 +72,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "guard/duplicate_log.hpp"
@@ -285,6 +286,15 @@ class MySqlGuard {
     Step finish_execute(Step step, std::uint32_t statement, bool binds_types);
     // An execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE: decided as its text
     // with the execute's values written in (guard/mysql_param_sql.hpp).
+    // An execute's statement text with its values written in (guard/mysql_param_sql.hpp), to
+    // be decided, or sent, as a COM_QUERY; or the refusal (`form` names the statement) when the
+    // session would not read that text as the server read the prepare, a value cannot be
+    // written, or the text passes 4 MiB.
+    std::variant<std::string, Step> execute_as_text(const PreparedStatement& statement,
+                                                    std::string_view form, guard::GuardState& first,
+                                                    const MySqlSessionSettings& settings,
+                                                    const MySqlGuardSession& session,
+                                                    bool parenthesize_negatives);
     Step on_prepared_upsert(const PreparedStatement& statement,
                             const std::vector<guard::GuardState*>& guards,
                             const MySqlSessionSettings& settings, const MySqlGuardSession& session);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <variant>
 
 #include "guard/claim_waits.hpp"
 #include "guard/key_fingerprint.hpp"
@@ -688,50 +689,60 @@ MySqlGuard::Step MySqlGuard::on_execute(std::string_view payload,
         pending_);
 }
 
+std::variant<std::string, MySqlGuard::Step> MySqlGuard::execute_as_text(
+    const PreparedStatement& statement, std::string_view form, guard::GuardState& first,
+    const MySqlSessionSettings& settings, const MySqlGuardSession& session,
+    bool parenthesize_negatives) {
+    // The text is read as the server reads a COM_QUERY now: it must read it as it read the
+    // prepare (the same sql_mode, character set, collation and current database).
+    if (settings.version() != statement.settings_version || !settings.text_readable() ||
+        session.database != statement.database)
+        return unenforced(first, "an execute of " + std::string(form) +
+                                     " after a change of sql_mode, character set, collation or "
+                                     "current database since its prepare (prepare it again)");
+    std::vector<sql::MySqlToken> tokens;
+    std::optional<std::string> text;
+    if (execute_ && !sql::lex_mysql(statement.text, statement.dialect, tokens))
+        text = guard::mysql_text_with_params(
+            statement.text, tokens, 0, statement.text.size(), execute_->params,
+            settings.dialect().no_backslash_escapes, parenthesize_negatives);
+    if (!text)
+        return unenforced(first, "an execute of " + std::string(form) +
+                                     " with a value the proxy cannot write into its text (TIME, "
+                                     "BIT, JSON, a zero or impossible date, long data past what "
+                                     "the proxy keeps)");
+    // Sent as COM_QUERY text (the statement itself, or the proxy's commands built from it), it
+    // must fit the server's max_allowed_packet, which a statement past it makes the server
+    // close the connection for (4 MiB: MySQL 5.7's default; values written as text take up to
+    // twice their bytes).
+    constexpr std::size_t max_text = 4u << 20;
+    if (text->size() > max_text)
+        return unenforced(first, "an execute of " + std::string(form) +
+                                     " whose text with its values is larger than 4 MiB");
+    return std::move(*text);
+}
+
 MySqlGuard::Step MySqlGuard::on_prepared_upsert(const PreparedStatement& statement,
                                                 const std::vector<guard::GuardState*>& guards,
                                                 const MySqlSessionSettings& settings,
                                                 const MySqlGuardSession& session) {
     auto& first = *guards.front();
-    // The text is read as the server reads a COM_QUERY now: it must read it as it read the
-    // prepare (the same sql_mode, character set, collation and current database).
-    if (settings.version() != statement.settings_version || !settings.text_readable() ||
-        session.database != statement.database)
-        return unenforced(first,
-                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
-                          "after a change of sql_mode, character set, collation or current "
-                          "database since its prepare (prepare it again)");
-    std::vector<sql::MySqlToken> tokens;
-    std::optional<std::string> text;
-    if (!sql::lex_mysql(statement.text, statement.dialect, tokens))
-        text = guard::mysql_text_with_params(statement.text, tokens, 0, statement.text.size(),
-                                             execute_->params,
-                                             settings.dialect().no_backslash_escapes, false);
-    if (!text)
-        return unenforced(first,
-                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
-                          "with a value the proxy cannot write into its text (TIME, BIT, JSON, a "
-                          "zero or impossible date, long data past what the proxy keeps)");
-    // Sent as a COM_QUERY when the proxy answers it, the text must fit the server's
-    // max_allowed_packet, which a statement past it makes the server close the connection for
-    // (4 MiB: MySQL 5.7's default; values written as text take up to twice their bytes).
-    constexpr std::size_t max_text = 4u << 20;
-    if (text->size() > max_text)
-        return unenforced(first,
-                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
-                          "whose text with its values is larger than 4 MiB");
+    constexpr std::string_view form = "a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE";
+    // (Negative values unparenthesised: the INSERT key reader reads `(-5)` as an expression.)
+    auto text = execute_as_text(statement, form, first, settings, session, false);
+    if (auto* refused = std::get_if<Step>(&text)) return *refused;
+    const auto& sql = std::get<std::string>(text);
     // Decided as that text sent as a COM_QUERY: forwarded, the client's execute goes; any
     // statement of the proxy's (the row's id added, a SIGNAL) goes as a COM_QUERY in its place,
     // whose OK the server writes as for the execute.
-    const auto parsed = sql::parse_mysql(*text, settings.dialect());
+    const auto parsed = sql::parse_mysql(sql, settings.dialect());
     const auto* insert = parsed.statements.size() == 1
                              ? parsed.statements.front().get<sql::InsertStatement>()
                              : nullptr;
     if (!insert)
-        return unenforced(first,
-                          "an execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE "
-                          "whose text with its values the proxy cannot read");
-    return on_insert(*insert, *text, guards, settings, session, nullptr);
+        return unenforced(first, "an execute of " + std::string(form) +
+                                     " whose text with its values the proxy cannot read");
+    return on_insert(*insert, sql, guards, settings, session, nullptr);
 }
 
 MySqlGuard::Step MySqlGuard::finish_execute(Step step, std::uint32_t id, bool binds_types) {

@@ -15,8 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <variant>
 
-#include "guard/mysql_param_sql.hpp"
 #include "guard/mysql_repeatable_where.hpp"
 #include "guard/mysql_stage_sql.hpp"
 #include "protocol/mysql/command_tracker.hpp"
@@ -327,42 +327,19 @@ MySqlGuard::Step MySqlGuard::on_prepared_update_staged(
     const PreparedStatement& statement, const std::vector<guard::GuardState*>& guards,
     const MySqlSessionSettings& settings, const MySqlGuardSession& session) {
     auto& first = *guards.front();
-    // The stage's commands are COM_QUERY text read now: the session must read it as the server
-    // read the prepare (sql_mode, character set, collation; the current database, for a table
-    // named without one).
-    if (settings.version() != statement.settings_version || !settings.text_readable() ||
-        session.database != statement.database)
-        return unenforced(first,
-                          "an execute of a prepared UPDATE setting a key column to an expression "
-                          "after a change of sql_mode, character set, collation or current "
-                          "database since its prepare (prepare it again)");
-    std::vector<sql::MySqlToken> tokens;
-    std::optional<std::string> text;
-    if (execute_ && !sql::lex_mysql(statement.text, statement.dialect, tokens))
-        text = guard::mysql_text_with_params(statement.text, tokens, 0, statement.text.size(),
-                                             execute_->params,
-                                             settings.dialect().no_backslash_escapes);
-    if (!text)
-        return unenforced(first,
-                          "an execute of a prepared UPDATE setting a key column to an expression "
-                          "with a value the proxy cannot write into its text (TIME, BIT, JSON, a "
-                          "zero or impossible date, long data past what the proxy keeps)");
-    // The stage's fill and SET list carry the values: within what any server takes in one
-    // command (4 MiB: MySQL 5.7's default max_allowed_packet).
-    constexpr std::size_t max_text = 4u << 20;
-    if (text->size() > max_text)
-        return unenforced(first,
-                          "an execute of a prepared UPDATE setting a key column to an expression "
-                          "whose text with its values is larger than 4 MiB");
-    const auto parsed = sql::parse_mysql(*text, settings.dialect());
+    // The stage's commands are COM_QUERY text read now, with the execute's values written in.
+    constexpr std::string_view form = "a prepared UPDATE setting a key column to an expression";
+    auto text = execute_as_text(statement, form, first, settings, session, true);
+    if (auto* refused = std::get_if<Step>(&text)) return *refused;
+    const auto& sql = std::get<std::string>(text);
+    const auto parsed = sql::parse_mysql(sql, settings.dialect());
     const auto* update = parsed.statements.size() == 1
                              ? parsed.statements.front().get<sql::UpdateStatement>()
                              : nullptr;
     if (!update)
-        return unenforced(first,
-                          "an execute of a prepared UPDATE setting a key column to an expression "
-                          "whose text with its values the proxy cannot read");
-    return on_update_staged(*update, *text, guards, settings, session);
+        return unenforced(first, "an execute of " + std::string(form) +
+                                     " whose text with its values the proxy cannot read");
+    return on_update_staged(*update, sql, guards, settings, session);
 }
 
 bool MySqlGuard::locking_check_wanted(const MySqlGuardSession& session) const {
