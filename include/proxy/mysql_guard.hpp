@@ -184,7 +184,8 @@ class MySqlGuard {
         // Part of the key set: which columns; the matched rows' new keys, read by the check.
         std::vector<bool> set;
         std::vector<std::uint64_t> learned;
-        std::vector<std::uint64_t> repeated;  // those of `learned` the check calls duplicates
+        // Those of `learned` the check calls duplicates (sorted once the answer is read).
+        std::vector<std::uint64_t> repeated;
         // A key the stage's rows repeat among themselves that no other row holds ("!+").
         bool repeated_inside = false;
         // A staged INSERT … SELECT whose duplicates of this key are dropped, not refused
@@ -284,8 +285,6 @@ class MySqlGuard {
     // The step for an execute, once decided: a replaced execute leaves the server without the
     // types it bound; an execute that binds none when the server lacks them gets them written in.
     Step finish_execute(Step step, std::uint32_t statement, bool binds_types);
-    // An execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE: decided as its text
-    // with the execute's values written in (guard/mysql_param_sql.hpp).
     // An execute's statement text with its values written in (guard/mysql_param_sql.hpp), to
     // be decided, or sent, as a COM_QUERY; or the refusal (`form` names the statement) when the
     // session would not read that text as the server read the prepare, a value cannot be
@@ -295,6 +294,8 @@ class MySqlGuard {
                                                     const MySqlSessionSettings& settings,
                                                     const MySqlGuardSession& session,
                                                     bool parenthesize_negatives);
+    // An execute of a prepared REPLACE or INSERT … ON DUPLICATE KEY UPDATE: decided as its text
+    // with the execute's values written in (execute_as_text).
     Step on_prepared_upsert(const PreparedStatement& statement,
                             const std::vector<guard::GuardState*>& guards,
                             const MySqlSessionSettings& settings, const MySqlGuardSession& session);
@@ -393,11 +394,11 @@ class MySqlGuard {
     // it is an execute).
     static void note_rows(Pending& p, const sql::InsertStatement& insert, bool execute);
     Step verdict(Pending& p, const std::string* exists);
-    // A REPLACE or ON DUPLICATE KEY UPDATE whose row `row` has a key that exists (or that an
-    // earlier row writes): the one-row update named by its primary key, or ERR 1235.
     // Whether a REPLACE's or ON DUPLICATE KEY UPDATE's probe of its existing rows is a locking
     // read (mysql_guard.cpp).
     static bool upsert_probe_locks(const Pending& p);
+    // A REPLACE or ON DUPLICATE KEY UPDATE whose row `row` has a key that exists (or that an
+    // earlier row writes): the one-row update named by its primary key, or ERR 1235.
     Step upsert_step(Pending& p, const GuardRows& r, std::size_t row);
     // Some rows dropped (p.dropped): the INSERT without them, or the warning a real INSERT IGNORE
     // gives when it inserts nothing; `record` logs and counts them once that is settled (a

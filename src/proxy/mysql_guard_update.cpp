@@ -317,13 +317,15 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
     // afresh, check included, once it is released.
     bool written_meanwhile = false;
     for (std::size_t i = 0; i < p.keys.size(); ++i) {
-        const auto& key = p.keys[i];
+        auto& key = p.keys[i];
         if (key.set.empty() || key.guard->config().action == config::GuardAction::log) continue;
+        // Looked up once per new key below: sorted, so a statement of many duplicate keys
+        // stays n log n.
+        std::sort(key.repeated.begin(), key.repeated.end());
         for (const auto f : key.learned) {
             // A key the copy drops (a row of the table holds it) is not written: not claimed,
             // so another session's write of it meets that row at once, as on a unique key.
-            if (key.drop &&
-                std::find(key.repeated.begin(), key.repeated.end(), f) != key.repeated.end())
+            if (key.drop && std::binary_search(key.repeated.begin(), key.repeated.end(), f))
                 continue;
             if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
             const bool claimed_before = std::binary_search(earlier[i].begin(), earlier[i].end(), f);
