@@ -83,6 +83,10 @@ struct WritePlan {
     InsertText insert_text;
     std::string upsert_set, upsert_where;  // upsert: as written (EXCLUDED not yet rewritten)
     bool late_returning = false;           // late_insert: the INSERT has a RETURNING list
+    // late_insert whose statement is an UPDATE of key columns the check cannot evaluate ahead
+    // of it (DEFAULT, a volatile function): wrapped alike, its rows' new keys reported by the
+    // server; the client's tag is `UPDATE n`, and `alias` qualifies the key columns returned.
+    bool late_update = false;
     // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
     // top (the server refuses one nested in a CTE): see insert_after_with.
     bool late_hoist = false;

@@ -527,7 +527,7 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
                               bool nulls_distinct, bool returning, bool hoisted,
-                              std::string_view extra_prepare) {
+                              std::string_view extra_prepare, std::string_view qualifier) {
     const std::size_t n = table.key_columns.size();
     const std::string name = late_keys_table(table, guard);
     const std::string keys = "pg_temp." + name;
@@ -545,21 +545,25 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                            ") IS NULL THEN " + create + "; " + temp_table_for_every_role(name) +
                            " END IF; " + std::string(extra_prepare) + "END");
 
-    std::string columns, stored;
+    // `returned`: the key columns in the RETURNING list, qualified for an UPDATE (whose FROM
+    // list may have columns of the same names); `columns`: as the CTE names them.
+    const std::string qualify = qualifier.empty() ? std::string() : std::string(qualifier) + ".";
+    std::string columns, returned, stored;
     for (std::size_t i = 0; i < n; ++i) {
         columns += (i ? ", " : "") + quote_identifier(key_column(table, i).name);
+        returned += (i ? ", " : "") + qualify + quote_identifier(key_column(table, i).name);
         stored += (i ? ", " : "") + k(i);
     }
     // Hoisted: the prefix goes between the client's WITH list and its INSERT.
     out.prefix = hoisted ? ", uniqguard_ins AS (" : "WITH uniqguard_ins AS (";
     if (!returning) {
-        out.suffix = "\nRETURNING " + columns + ") INSERT INTO " + keys + " (" + stored +
+        out.suffix = "\nRETURNING " + returned + ") INSERT INTO " + keys + " (" + stored +
                      ") SELECT " + columns + " FROM uniqguard_ins";
     } else {
         std::string added, taken;
         for (std::size_t i = 0; i < n; ++i) {
             const std::string name = "uniqguard_k" + std::to_string(i + 1);
-            added += ", " + quote_identifier(key_column(table, i).name) + " AS " + name;
+            added += ", " + qualify + quote_identifier(key_column(table, i).name) + " AS " + name;
             taken += (i ? ", " : "") + name;
         }
         out.suffix = "\n" + added + "), uniqguard_rec AS (INSERT INTO " + keys + " (" + stored +

@@ -151,6 +151,7 @@ struct PgGuard::Decision {
     std::size_t wrap_at = 0;
     std::string statement;            // late: the statement to wrap, its parameters written in
     bool rows_returned = false;       // upsert, late: with RETURNING
+    bool late_update = false;         // late: the statement is an UPDATE (tag `UPDATE n`)
     std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
     bool check_first = false;         // upsert: its check before the statement
     bool statement_prefix = false;    // replace: `sql` is the start of the client's statement
@@ -1134,9 +1135,15 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             if (!skip) return refusal("0A000", plan.refusal);
             wrap_at = 0;
         }
-        const auto late = skip ? skip->late
-                               : guard::late_insert_sql(table, cfg, nulls_distinct,
-                                                        plan.late_returning, plan.late_hoist);
+        // An UPDATE's key columns returned under its alias or table name (its FROM list may
+        // have columns of those names).
+        const std::string qualifier =
+            plan.late_update ? guard::quote_identifier(plan.alias.empty() ? table.name : plan.alias)
+                             : std::string();
+        const auto late =
+            skip ? skip->late
+                 : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
+                                          plan.late_hoist, {}, qualifier);
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
         if (skip) {
             d.late_text = std::move(skip->text);
@@ -1154,6 +1161,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         d.wrap_at = wrap_at;
         // With RETURNING its rows come with the key columns last, which the session removes.
         d.rows_returned = plan.late_returning;
+        d.late_update = plan.late_update;
         d.extra_columns = static_cast<std::uint32_t>(table.key_columns.size());
         d.statement = std::move(*statement);  // on_execute's (on_query copies the client's text)
         d.pre = late.prepare;
@@ -1823,9 +1831,11 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                 rewritten.append(text.substr(copied, st.trimmed.end() - copied));
                 copied = st.trimmed.end();
                 if (d.rows_returned)
-                    emit(d.wrap_suffix, ReplyUse::insert_rows, d.extra_columns);
+                    emit(d.wrap_suffix,
+                         d.late_update ? ReplyUse::update_rows : ReplyUse::insert_rows,
+                         d.extra_columns);
                 else
-                    emit(d.wrap_suffix, ReplyUse::hold, 0);
+                    emit(d.wrap_suffix, d.late_update ? ReplyUse::hold_update : ReplyUse::hold, 0);
                 rewritten += ";\n";
                 // (Never one that skips duplicates: alone in its Query only, see above.)
                 emit(d.learn, ReplyUse::capture, d.learn_tag);
@@ -2517,10 +2527,13 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
         // formats (one per column: text for the proxy's), with a RowDescription for a Query.
         std::vector<std::int16_t> formats = result_formats;
         if (formats.size() > 1) formats.resize(formats.size() + d.extra_columns, 0);
-        append_proxy_statement(out, tracker, wrapped, ReplyUse::insert_rows, d.extra_columns,
-                               formats, l.rewrite, statement.has_value());
+        append_proxy_statement(out, tracker, wrapped,
+                               d.late_update ? ReplyUse::update_rows : ReplyUse::insert_rows,
+                               d.extra_columns, formats, l.rewrite, statement.has_value());
     } else {
-        append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, {}, l.rewrite);
+        append_proxy_statement(out, tracker, wrapped,
+                               d.late_update ? ReplyUse::hold_update : ReplyUse::hold, 0, {},
+                               l.rewrite);
     }
     append_proxy_statement(out, tracker, d.learn, ReplyUse::capture, d.learn_tag);
     l.watch_seq = tracker.next_sequence() - 1;

@@ -171,9 +171,21 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 s_.held_ += out;  // until the check after it
                 break;
             }
-            case A::insert_rows: {
+            case A::hold_update: {
+                // A late UPDATE's wrapper: its `INSERT 0 n` (the keys it recorded, one per
+                // updated row) is the client's `UPDATE n`.
+                const auto rows = pg::command_count(util::as_chars(body));
+                pg::MessageWriter(s_.held_)
+                    .begin(static_cast<char>(pg::BackendCode::command_complete))
+                    .cstring("UPDATE " + std::to_string(rows ? *rows : 0))
+                    .finish();
+                break;
+            }
+            case A::insert_rows:
+            case A::update_rows: {
                 // The proxy's upsert with RETURNING: its rows less their last column (the row
-                // number they are ordered by), its `SELECT n` as the client's `INSERT 0 n`.
+                // number they are ordered by), its `SELECT n` as the client's `INSERT 0 n`
+                // (a late UPDATE's: `UPDATE n`).
                 const auto t = static_cast<pg::BackendCode>(type);
                 std::optional<std::string> out;
                 // The columns to remove: the message's tag (the upsert's row number, or a late
@@ -188,7 +200,8 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                     out.emplace();
                     pg::MessageWriter(*out)
                         .begin(static_cast<char>(pg::BackendCode::command_complete))
-                        .cstring("INSERT 0 " + std::to_string(rows ? *rows : 0))
+                        .cstring((decision_.action == A::update_rows ? "UPDATE " : "INSERT 0 ") +
+                                 std::to_string(rows ? *rows : 0))
                         .finish();
                 }
                 if (out) s_.held_ += *out;  // until the check after it

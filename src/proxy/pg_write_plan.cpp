@@ -568,19 +568,57 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
         }
     }
     if (!any) return std::nullopt;  // the key does not change
-    if (up.has_with || up.where_current_of)
-        return refuse(g, unenforced(g, "an UPDATE of key columns with WITH or WHERE CURRENT OF"),
-                      text);
+    if (up.where_current_of)
+        return refuse(g, unenforced(g, "an UPDATE of key columns with WHERE CURRENT OF"), text);
+    // New keys the check cannot evaluate ahead of the UPDATE (DEFAULT, a volatile or unknown
+    // function, a subquery, a WITH list): the server reports them as it writes the rows, as
+    // for an INSERT whose keys come late (guard/pg_check_sql.hpp, LateInsertSql).
+    auto late = [&](const std::string& form) {
+        // As a late INSERT: log forwards it with a warning (no key to log before it runs).
+        if (g.config().action == config::GuardAction::log)
+            return refuse(g, unenforced(g, form), text);
+        WritePlan p{.kind = WritePlan::Kind::late_insert,
+                    .guard = &g,
+                    .refusal = unenforced(g, form + " with a parameter of this type"),
+                    .text = text};
+        p.late_update = true;
+        p.late_returning = up.returning;
+        p.alias = up.alias;
+        return p;
+    };
+    if (up.has_with) {
+        // A read-only WITH list nests in the proxy's CTE with the UPDATE; a data-modifying one
+        // the server refuses there (and it could write the table itself).
+        const std::string form = "an UPDATE of key columns with a WITH clause";
+        if (writes_in_with(text, lex))
+            return refuse(g,
+                          unenforced(g,
+                                     "an UPDATE of key columns with a data-modifying WITH "
+                                     "clause"),
+                          text);
+        std::string lower(text);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower.find("uniqguard_") != std::string::npos)
+            return refuse(g, unenforced(g, form + " with a name starting with uniqguard_"), text);
+        return late(form);
+    }
     // FROM: the check joins the same list (guard/pg_check_sql.hpp, UpdateCheck::from), so what
     // it calls must give the same values there as in the UPDATE. What it reads may change in
     // between, as a subquery of the WHERE's may (docs/guard.md, "Not done yet").
-    if (up.has_from && (up.from_list.text(sql).empty() ||
-                        !calls_only_stable_builtins(up.from_list.text(sql), lex, true)))
-        return refuse(g,
-                      unenforced(g,
-                                 "an UPDATE of key columns whose FROM list calls a function the "
-                                 "guard cannot evaluate ahead of it"),
-                      text);
+    if (up.has_from && up.from_list.text(sql).empty())
+        return refuse(
+            g, unenforced(g, "an UPDATE of key columns whose FROM list could not be read"), text);
+    if (up.has_from && !calls_only_stable_builtins(up.from_list.text(sql), lex, true))
+        return late(
+            "an UPDATE of key columns whose FROM list calls a function the guard "
+            "cannot evaluate ahead of it");
+    // A condition calling a volatile function (random()) would pick other rows in the check
+    // than in the UPDATE.
+    if (up.has_where && !up.where.text(sql).empty() &&
+        !calls_only_stable_builtins(up.where.text(sql), lex))
+        return late(
+            "an UPDATE of key columns whose condition calls a function the guard cannot "
+            "evaluate ahead of it");
 
     WritePlan p;
     p.kind = WritePlan::Kind::update;
@@ -606,12 +644,9 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
                             .sql = std::string(value.range.text(sql))};
         }
         if (!s)
-            return refuse(
-                g,
-                unenforced(g, "an UPDATE that sets key column \"" + key_assignments[k]->column +
-                                  "\" to DEFAULT or an expression calling a function "
-                                  "the guard cannot evaluate ahead of it"),
-                text);
+            return late("an UPDATE that sets key column \"" + key_assignments[k]->column +
+                        "\" to DEFAULT or an expression calling a function the guard cannot "
+                        "evaluate ahead of it");
         p.update_key.push_back(std::move(*s));
     }
     return p;

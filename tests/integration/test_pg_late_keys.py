@@ -446,21 +446,21 @@ def test_prepared_update_with_an_expression_and_parameters(enroll):
     assert results[0][1] == "UPDATE 1"
 
 
-def test_update_with_an_expression_the_check_cannot_repeat_is_refused(enroll):
-    conn = enroll.connect_proxy()
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
-    for sql in [f"UPDATE {enroll.name} SET course_id = floor(random() * 10)",
-                f"UPDATE {enroll.name} SET course_id = (SELECT max(course_id) FROM {enroll.name})",
-                f"UPDATE {enroll.name} SET course_id = public.my_function(course_id)",
-                f"UPDATE {enroll.name} SET course_id = DEFAULT"]:
-        with pytest.raises(psycopg2.Error) as e:
-            cur.execute(sql)
-        assert e.value.pgcode == "0A000"
-        assert (f'guard "{enroll.constraint}"' in e.value.diag.message_primary
-                and "cannot evaluate ahead of it" in e.value.diag.message_primary)
-    conn.close()
+def test_update_with_an_expression_the_check_cannot_repeat_runs_as_a_late_update(enroll):
+    """(Refused until 2026-11-28; test_pg_late_update.py has the forms in detail.) An unknown
+    function is the server's own error, as on the twin."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (2, 2)",
+        "UPDATE {t} SET course_id = floor(random() * 0)::int + 2 WHERE user_id = 1",
+        "UPDATE {t} SET course_id = (SELECT max(course_id) FROM {t}) WHERE user_id = 1",
+        "UPDATE {t} SET course_id = public.my_function(course_id)",
+        "UPDATE {t} SET user_id = 1, course_id = DEFAULT",
+    ])
+    assert outcomes[1] == ("ok", "UPDATE 1", None)
+    assert outcomes[2] == ("ok", "UPDATE 1", None)
+    assert outcomes[3][1]["sqlstate"] == "42883"
+    assert outcomes[4][1]["detail"] == "Key (user_id, course_id)=(1, 7) already exists."
+    assert [(r[0], r[1]) for r in rows] == [(1, 2), (2, 2)]
 
 
 def test_on_conflict_do_update_on_the_guard_key_updates_the_existing_row(enroll):

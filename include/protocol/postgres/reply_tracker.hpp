@@ -43,6 +43,10 @@ enum class ReplyUse : std::uint8_t {
     // many as the message's tag says), and its `SELECT n` is the client's `INSERT 0 n`; all
     // held until the check after it
     insert_rows,
+    // a late UPDATE (an UPDATE wrapped as a late INSERT is): as hold, its `INSERT 0 n` held as
+    // the client's `UPDATE n`; with RETURNING as insert_rows, the tag `UPDATE n`
+    hold_update,
+    update_rows,
 };
 
 enum class ReplyAction : std::uint8_t {
@@ -58,6 +62,8 @@ enum class ReplyAction : std::uint8_t {
     add_count,       // add this CommandComplete's count to the held one's, send what is held
     insert_count,    // the DataRow of an insert_count statement: send `INSERT 0 n` for it
     insert_rows,     // RowDescription/DataRow/CommandComplete of an insert_rows statement
+    hold_update,     // the CommandComplete of a hold_update statement: held as `UPDATE n`
+    update_rows,     // as insert_rows, for an update_rows statement
 };
 
 struct ReplyDecision {

@@ -158,12 +158,19 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             if (error) return {ReplyAction::proxy_error, tag};
             if (reply == code(B::command_complete)) return {ReplyAction::add_count, tag};
             return {ReplyAction::drop, tag};
+        case ReplyUse::hold_update:
+            if (error) return {ReplyAction::hold_failed, tag};
+            if (reply == code(B::command_complete)) return {ReplyAction::hold_update, tag};
+            return {ReplyAction::hold, tag};
         case ReplyUse::insert_rows:
+        case ReplyUse::update_rows:
             // (Rows held before an error never reach the client: a failed INSERT sends none.)
             if (error) return {ReplyAction::hold_failed, tag};
             if (reply == code(B::row_description) || reply == code(B::data_row) ||
                 reply == code(B::command_complete))
-                return {ReplyAction::insert_rows, tag};
+                return {use == ReplyUse::insert_rows ? ReplyAction::insert_rows
+                                                     : ReplyAction::update_rows,
+                        tag};
             return {ReplyAction::drop, tag};
         case ReplyUse::insert_count:
             if (error) return {ReplyAction::hold_failed, tag};

@@ -238,3 +238,34 @@ TEST_CASE("skipped: a message after an error and before any Sync gets no reply",
     CHECK(replies(u, "E") == std::vector{fwd});  // the client's Bind
     CHECK(u.skipped(late + 2));
 }
+
+TEST_CASE("a late UPDATE's wrapper: its CommandComplete alone is retagged, its rows kept",
+          "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E', ReplyUse::hold_update);
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E', ReplyUse::update_rows, 2);
+    t.sent('S');
+    CHECK(replies(t, "12") == std::vector{drop, drop});
+    CHECK(replies(t, "DC") == std::vector{hold, ReplyAction::hold_update});
+    CHECK(replies(t, "12") == std::vector{drop, drop});
+    const auto rows = t.on_reply('T');
+    CHECK(rows.action == ReplyAction::update_rows);
+    CHECK(rows.tag == 2);
+    CHECK(replies(t, "DC") == std::vector{ReplyAction::update_rows, ReplyAction::update_rows});
+    CHECK(replies(t, "Z") == std::vector{fwd});
+    CHECK(t.idle());
+}
+
+TEST_CASE("a late UPDATE that fails on its own: its error is the client's", "[reply_tracker]") {
+    ReplyTracker t;
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('E', ReplyUse::hold_update);
+    t.sent('S');
+    CHECK(replies(t, "12E") == std::vector{drop, drop, ReplyAction::hold_failed});
+    CHECK(replies(t, "Z") == std::vector{fwd});
+}
