@@ -94,6 +94,9 @@ bool calls_only_stable_builtins(std::string_view expr, sql::LexOptions lex, bool
         "date_part", "make_date", "make_timestamp", "make_timestamptz", "now",
         "transaction_timestamp", "max", "min", "count", "sum", "avg", "format", "int4", "int8",
         "int2", "numeric", "text", "varchar", "using", "lateral",
+        // type names with a typmod, in casts (`'x'::char(12)`, `CAST(v AS numeric(5, 2))`)
+        "char", "character", "varying", "bpchar", "decimal", "timestamp", "timestamptz", "time",
+        "timetz", "interval", "bit", "float",
         // set-returning builtins a FROM list reads rows from (bulk UPDATEs send arrays or JSON:
         // `FROM unnest($1::int[], $2::int[]) AS x(id, k)`), immutable or stable
         "unnest", "generate_series", "json_to_recordset", "jsonb_to_recordset", "json_to_record",

@@ -367,6 +367,16 @@ TEST_CASE("UPDATEs whose new keys the check cannot evaluate ahead go late", "[pg
     REQUIRE(p);
     CHECK(p->kind == WritePlan::Kind::update);
     CHECK_FALSE(p->late_update);
+    // A cast with a typmod is no call (the differential oracle's `WHERE code = 'x'::char(12)`).
+    for (const char* sql :
+         {"UPDATE enroll SET user_id = $1 WHERE note = 'x'::char(12) AND id = $2",
+          "UPDATE enroll SET user_id = 1 WHERE note = CAST(id AS character varying(10))",
+          "UPDATE enroll SET user_id = 1 WHERE now() > '2026-01-01'::timestamp(3)"}) {
+        INFO(sql);
+        p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::update);
+    }
     // log: no key to log before it runs; forwarded with a warning, as a late INSERT.
     Fixture logged(config::GuardAction::log);
     p = logged.plan("UPDATE enroll SET user_id = DEFAULT");
