@@ -1005,6 +1005,14 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         up.nulls_distinct = nulls_distinct;
         auto set = rewrite_excluded(plan.upsert_set, lex_options(), t.columns, table);
         auto where = rewrite_excluded(plan.upsert_where, lex_options(), t.columns, table);
+        // Prepared: the server warned of the text's backslash strings at its Parse (22P06, under
+        // standard_conforming_strings off); its strings go as E'' literals, so not again.
+        auto read_once = [&](std::optional<std::string>& text) {
+            if (text && bind && !standard_strings)
+                text = guard::canonical_string_literals(*text, standard_strings, literals_readable);
+        };
+        read_once(set);
+        read_once(where);
         if (set && where) {
             set = with_parameters(std::move(*set), of_target);
             where = with_parameters(std::move(*where), of_target);
@@ -1048,6 +1056,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             // In an UPDATE … FROM, `*` would be the proposed rows' columns too.
             auto returning = returning_of_target(
                 t.returning, t.alias.empty() ? table.name : t.alias, lex_options());
+            read_once(returning);
             if (returning) {
                 returning = with_parameters(std::move(*returning),
                                             {.standard_conforming_strings = standard_strings});
@@ -1121,6 +1130,13 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                  .qualifier = plan.alias.empty() ? std::string_view(table.name) : plan.alias,
                  .target_name = &plan.target_name});
         if (!statement) return refusal("0A000", plan.refusal);
+        // The server read a prepared statement's text at its Parse, warning there of each
+        // backslash in a plain string under standard_conforming_strings off (22P06): the text
+        // it reads again in the proxy's statement has its strings as E'' literals, so that the
+        // client gets the warning once, as from the statement itself.
+        if (bind && !standard_strings)
+            *statement =
+                guard::canonical_string_literals(*statement, standard_strings, literals_readable);
         std::size_t wrap_at = 0;
         if (plan.late_hoist) {
             // Found again in the text sent (parameters written in move it).

@@ -831,6 +831,35 @@ def test_an_invalid_key_literal_is_the_servers_error_at_its_position(pg, make_pr
     assert gt.rows() == []
 
 
+def test_a_prepared_upsert_warns_of_backslashes_once_as_the_server_does(pg, make_proxy):
+    """Each Execute of a prepared ON CONFLICT (key) DO UPDATE is answered by the proxy's own
+    statement; under standard_conforming_strings off the server warns (22P06) of a backslash in
+    a plain string at the Parse only, and so must the proxy's statement not warn again."""
+    gt = GuardedTable(pg, make_proxy, "g_upsert_warn",
+                      "id serial PRIMARY KEY, code text, n int, note text", ["code", "n"])
+    sql = ("INSERT INTO g_upsert_warn (code, n, note) VALUES (%s, 1, 'a\\b') "
+           "ON CONFLICT (code, n) DO UPDATE SET note = 'c\\d' WHERE g_upsert_warn.note <> "
+           "'e\\f' RETURNING note, 'g\\h' AS x")
+    results = []
+    for dsn in (gt.proxy_dsn(), gt.twin_dsn()):
+        seen, notices = [], []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET standard_conforming_strings = off")
+            conn.execute("SET escape_string_warning = on")
+            conn.add_notice_handler(lambda d: notices.append(d.sqlstate))
+            for _ in range(3):
+                cur = conn.execute(sql, ["k"], prepare=True)
+                seen.append((cur.statusmessage, cur.fetchall(), len(notices)))
+                notices.clear()
+        results.append(seen)
+    assert results[0] == results[1]
+    # four backslash strings: four warnings at the Parse, none after
+    # (`\b` a backspace, `\d` and `\h` the letters, read with the setting off)
+    assert results[0] == [("INSERT 0 1", [("a\x08", "gh")], 4),
+                          ("INSERT 0 1", [("cd", "gh")], 0),
+                          ("INSERT 0 1", [("cd", "gh")], 0)]
+
+
 def test_backslash_strings_under_standard_conforming_strings_off(pg, make_proxy):
     # With standard_conforming_strings off the server reads 'it\'s' as one string; libpg_query
     # (always on) would read a syntax error, and such a statement passed the guard unread. Now

@@ -280,3 +280,41 @@ def test_under_log_a_late_update_is_forwarded_with_a_warning(pg, make_proxy):
     while "not enforced" not in t.proxy.log_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert 'UPDATE that sets key column "course_id" to DEFAULT' in t.proxy.log_text()
+
+
+def test_prepared_late_writes_warn_of_backslashes_once_as_the_server_does(enroll):
+    """Under standard_conforming_strings off the server warns (22P06) of a backslash in a plain
+    string when it reads a statement: once, at the Parse. The proxy's own statement in place of
+    each Execute must not make it warn again."""
+    t = enroll.name
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        notices, seen = [], []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(ROWS.format(t=t))
+            conn.execute("SET standard_conforming_strings = off")
+            conn.execute("SET escape_string_warning = on")
+            conn.add_notice_handler(lambda d: notices.append(d.sqlstate))
+            for sql, params in [
+                (f"UPDATE {t} SET course_id = DEFAULT, note = 'a\\\\b' WHERE note = %s "
+                 f"RETURNING note", ("a",)),
+                (f"INSERT INTO {t} (user_id, note) SELECT %s, 'c\\\\d'", (8,)),
+                (f"UPDATE {t} SET course_id = DEFAULT, note = 'e\\\\f' WHERE note = %s", ("b",)),
+            ]:
+                try:
+                    cur = conn.execute(sql, params, prepare=True)
+                    seen.append((cur.statusmessage, cur.fetchall() if cur.description else None))
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+                seen.append(list(notices))
+                notices.clear()
+            seen.append(conn.execute(f"SELECT user_id, course_id, note FROM {t} ORDER BY 1, 2")
+                        .fetchall())
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0][0] == ("UPDATE 1", [("a\\b",)])
+    assert results[0][1] == ["22P06"]
+    assert results[0][2] == ("INSERT 0 1", None)
+    assert results[0][3] == ["22P06"]
+    assert results[0][4] == ("23505", "Key (user_id, course_id)=(1, 7) already exists.")
+    assert results[0][5] == ["22P06"]
