@@ -232,9 +232,12 @@ struct LateInsertSql {
 // `extra_prepare`: more PL/pgSQL statements for the `prepare` block (pg_late_skip_sql.hpp).
 // `qualifier` (SQL, quoted): the key columns returned are its (`e."user_id"`), for an UPDATE
 // wrapped alike, whose FROM list may have columns of the same names; empty: bare names.
+// `command`: the client's statement's, named by the `prepare` block's refusal in a read-only
+// transaction (25006, as the server's own).
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
                               bool nulls_distinct, bool returning = false, bool hoisted = false,
-                              std::string_view extra_prepare = {}, std::string_view qualifier = {});
+                              std::string_view extra_prepare = {}, std::string_view qualifier = {},
+                              std::string_view command = "INSERT");
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

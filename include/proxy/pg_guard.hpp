@@ -239,7 +239,8 @@ class PgGuard {
     std::optional<Decision> two_phase_refusal(const sql::Statement& statement);
     // A refusal (0A000 `message`) whatever the guard's action: for a statement that must not
     // run as the server holds it.
-    Decision refused_outright(guard::GuardState& g, const std::string& message);
+    Decision refused_outright(guard::GuardState& g, const std::string& message,
+                              std::string_view sqlstate = "0A000");
     // The refusal of an Execute of an upsert parsed naming another constraint whose guard or
     // portal the proxy no longer knows (a RAISE block; no pending check).
     static std::string upsert_statement_refusal();

@@ -527,7 +527,8 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
                               bool nulls_distinct, bool returning, bool hoisted,
-                              std::string_view extra_prepare, std::string_view qualifier) {
+                              std::string_view extra_prepare, std::string_view qualifier,
+                              std::string_view command) {
     const std::size_t n = table.key_columns.size();
     const std::string name = late_keys_table(table, guard);
     const std::string keys = "pg_temp." + name;
@@ -541,9 +542,17 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     for (std::size_t i = 0; i < n; ++i)
         create += ", " + k(i) + " " + key_column(table, i).type_name;
     create += ")";
-    out.prepare = do_block("BEGIN IF pg_catalog.to_regclass(" + quote_literal(keys) +
-                           ") IS NULL THEN " + create + "; " + temp_table_for_every_role(name) +
-                           " END IF; " + std::string(extra_prepare) + "END");
+    // In a read-only transaction the keys table cannot be created, and the wrapper's top
+    // command would be named (INSERT): the client's statement's own refusal first.
+    const std::string read_only =
+        "IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN RAISE EXCEPTION "
+        "USING ERRCODE = '25006', MESSAGE = " +
+        quote_literal("cannot execute " + std::string(command) + " in a read-only transaction") +
+        "; END IF; ";
+    out.prepare =
+        do_block("BEGIN " + read_only + "IF pg_catalog.to_regclass(" + quote_literal(keys) +
+                 ") IS NULL THEN " + create + "; " + temp_table_for_every_role(name) + " END IF; " +
+                 std::string(extra_prepare) + "END");
 
     // `returned`: the key columns in the RETURNING list, qualified for an UPDATE (whose FROM
     // list may have columns of the same names); `columns`: as the CTE names them.

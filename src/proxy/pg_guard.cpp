@@ -72,6 +72,9 @@ struct PgGuard::Portal {
     std::shared_ptr<const Prepared> prepared;
     std::string body;  // the Bind body, owned: `bind` points into it
     pg::BindMessage bind;
+    // Its late write ran (the proxy's statement in place of an Execute): the server ran the
+    // client's portal to completion, so another Execute of it must not write again.
+    bool late_ran = false;
 };
 
 struct PgGuard::PendingCheck {
@@ -869,10 +872,11 @@ std::optional<PgGuard::Decision> PgGuard::execute_refusal(std::string_view state
                                 "refused");
 }
 
-PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::string& message) {
+PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::string& message,
+                                            std::string_view sqlstate) {
     g.counters().refused.fetch_add(1, std::memory_order_relaxed);
     PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
-    return Decision{Decision::Kind::refuse, guard::refusal_block("0A000", message),
+    return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
                     remember(std::move(c))};
 }
 
@@ -1159,7 +1163,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         const auto late =
             skip ? skip->late
                  : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
-                                          plan.late_hoist, {}, qualifier);
+                                          plan.late_hoist, {}, qualifier,
+                                          plan.late_update ? "UPDATE" : "INSERT");
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
         if (skip) {
             d.late_text = std::move(skip->text);
@@ -2174,6 +2179,7 @@ void PgGuard::on_bind(util::Bytes body) {
     auto& slot = portals_[portal_name];
     if (!slot || slot.use_count() != 1) slot = std::make_shared<Portal>();
     slot->body.assign(util::as_chars(body));
+    slot->late_ran = false;
     // Decoded into the portal's own Bind: its vectors keep their memory from the last one.
     if (!pg::decode_bind_into(util::as_bytes(slot->body), slot->bind)) {
         portals_.erase(portal_name);  // malformed: the server refuses it
@@ -2340,7 +2346,24 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         prepared.execute_types = execute_types(prepared, *write);
     using K = Decision::Kind;
     Decision d;
-    if (prepared.names_other_constraint && e->max_rows != 0) {
+    if (write->kind == WritePlan::Kind::late_insert &&
+        (portal->late_ran || (write->late_returning && e->max_rows != 0))) {
+        // The proxy's statement runs the write whole, once: a row limit (the server would
+        // suspend the portal with rows left) or a second Execute is not followed.
+        const std::string what = write->late_update ? "UPDATE" : "INSERT";
+        if (portal->late_ran && !write->late_returning)
+            d = refused_outright(*write->guard,
+                                 "portal \"" + std::string(e->portal) + "\" cannot be run",
+                                 "55000");  // the server's answer
+        else
+            d = refused_outright(
+                *write->guard, "uniqguard: " + what + " on table \"" +
+                                   write->guard->config().table + "\" whose keys come late, with " +
+                                   (portal->late_ran ? "a second Execute of its portal"
+                                                     : "a row limit on its Execute") +
+                                   ", is not enforced by guard \"" + write->guard->config().name +
+                                   "\" yet; the statement was refused");
+    } else if (prepared.names_other_constraint && e->max_rows != 0) {
         d = refused_outright(*write->guard,
                              "uniqguard: INSERT ... ON CONFLICT DO UPDATE on table \"" +
                                  write->guard->config().table +
@@ -2430,6 +2453,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         case K::late:
             // The client's Execute is not sent: the proxy's statement (the INSERT with its
             // parameters written in) answers it, its CommandComplete held for the check.
+            portal->late_ran = true;
             return start_late(d, *write->guard, {}, std::nullopt, out, tracker,
                               portal->bind.result_formats);
         case K::upsert: {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "guard/claim_waits.hpp"
@@ -96,6 +97,8 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
             auto fields = pg::decode_error_fields(body);
             std::string out;
             if (fields) {
+                if (decision_.action == pg::ReplyAction::proxy_error)
+                    without_do_block_context(*fields);
                 s_.guard_->fix_error_position(decision_.rewrite, *fields);
                 pg::append_error_message(out, *fields, type);
             } else {
@@ -219,7 +222,11 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 s_.held_.clear();
                 s_.guard_->on_proxy_error(decision_.tag);
                 std::string raw;
-                append_message(raw, type, body);
+                auto fields = pg::decode_error_fields(body);
+                if (fields && without_do_block_context(*fields))
+                    pg::append_error_message(raw, *fields, type);
+                else
+                    append_message(raw, type, body);
                 send_owned(std::move(raw));
                 break;
             }
@@ -232,6 +239,19 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
     }
 
   private:
+    // An error raised in one of the proxy's DO blocks (the refusal of a late write in a
+    // read-only transaction, say) stands for the client's statement's own: PL/pgSQL's context
+    // line and the RAISE's source location are the proxy's, not the client's. true: removed.
+    static bool without_do_block_context(pg::ErrorFieldList& fields) {
+        const bool from_do_block = std::any_of(fields.begin(), fields.end(), [](const auto& f) {
+            return f.first == 'W' && f.second.find("inline_code_block") != std::string::npos;
+        });
+        if (!from_do_block) return false;
+        std::erase_if(fields, [](const auto& f) {
+            return f.first == 'W' || f.first == 'F' || f.first == 'L' || f.first == 'R';
+        });
+        return true;
+    }
     static void append_message(std::string& out, char type, util::Bytes body) {
         out.push_back(type);
         std::uint8_t length[4];

@@ -187,6 +187,33 @@ bool writes_in_with(std::string_view text, sql::LexOptions lex) {
     return writes > 1;
 }
 
+// Whether `with_list` holds a write other than DELETE (INSERT, UPDATE but a locking clause's,
+// MERGE, COPY, or such a word inside a string: a function body), which, naming a guarded table,
+// could write keys no check sees. A DELETE only frees keys: the late INSERT's check, run after
+// the statement, sees the table without the deleted rows, as a unique index would.
+bool writes_but_delete_in(std::string_view with_list, sql::LexOptions lex) {
+    std::vector<sql::Token> tokens;
+    if (!sql::lex_postgres(with_list, tokens, lex)) return true;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_word(with_list, t, "insert") || sql::is_word(with_list, t, "merge") ||
+            sql::is_word(with_list, t, "copy"))
+            return true;
+        if (sql::is_word(with_list, t, "update") &&
+            !(i > 0 && (sql::is_word(with_list, tokens[i - 1], "for") ||
+                        sql::is_word(with_list, tokens[i - 1], "key"))))
+            return true;
+        if (sql::is_string_kind(t.kind)) {
+            std::string inner(sql::token_text(with_list, t));
+            for (char& ch : inner)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (std::string_view w : {"insert", "update", "merge", "copy"})
+                if (inner.find(w) != std::string::npos) return true;
+        }
+    }
+    return false;
+}
+
 // The first guard whose table `part` names: an identifier spelled as the table's bare name, or
 // a string holding it (a function body, a DO block); null: none.
 guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegistry& registry,
@@ -450,9 +477,14 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         if (!at) return refuse(g, unenforced(g, form), text);
         const std::string_view with_list = text.substr(0, *at);
         // A CTE that writes to a guarded table (this one or another) would write keys no check
-        // sees (the mention filter errs only towards refusing).
-        if (auto* named = guard_named_in(with_list, registry, lex))
-            return refuse(*named, unenforced(*named, form + " naming a guarded table"), text);
+        // sees (the mention filter errs only towards refusing); one that only deletes from it
+        // frees keys, which the check after the statement sees.
+        if (auto* named = guard_named_in(with_list, registry, lex);
+            named && writes_but_delete_in(with_list, lex))
+            return refuse(*named,
+                          unenforced(*named, form + " naming a guarded table, with a write "
+                                                    "other than DELETE"),
+                          text);
         // The wrapper's own CTE names would clash with the client's (42712).
         std::string lower(with_list);
         for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -721,6 +753,48 @@ std::optional<WritePlan> plan_copy(const sql::CopyStatement& c, guard::GuardStat
 
 }  // namespace
 
+namespace {
+// Whether `text` has an identifier starting with `uniqguard_`: the proxy's own names in the
+// statements it wraps a late write in (uniqguard_ins, uniqguard_k1, …), which would clash.
+bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens, lex);
+    for (const auto& t : tokens) {
+        if (t.kind != sql::TokenKind::identifier && t.kind != sql::TokenKind::quoted_identifier)
+            continue;
+        std::string word(sql::token_text(text, t));
+        for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (word.find("uniqguard_") != std::string::npos) return true;
+    }
+    return false;
+}
+
+// The forms the proxy runs as a statement of its own in the client's place cannot be explained:
+// EXPLAIN ANALYZE would show the proxy's statement, or fail on it. And a late write's wrapper
+// must not meet its own names in the client's text.
+std::optional<WritePlan> refuse_unwrappable(std::optional<WritePlan> p, const sql::Statement& st,
+                                            std::string_view text, sql::LexOptions lex) {
+    if (!p || !p->guard) return p;
+    const bool wrapped =
+        p->kind == WritePlan::Kind::late_insert || p->kind == WritePlan::Kind::upsert;
+    if (wrapped && st.explain_analyze)
+        return refuse(*p->guard,
+                      unenforced(*p->guard, p->kind == WritePlan::Kind::upsert
+                                                ? "EXPLAIN ANALYZE of INSERT ... ON CONFLICT "
+                                                  "DO UPDATE"
+                                                : "EXPLAIN ANALYZE of a write whose keys come "
+                                                  "late"),
+                      text);
+    if (p->kind == WritePlan::Kind::late_insert && names_uniqguard(text, lex))
+        return refuse(*p->guard,
+                      unenforced(*p->guard,
+                                 "a write whose keys come late, naming something "
+                                 "uniqguard_…"),
+                      text);
+    return p;
+}
+}  // namespace
+
 std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view sql,
                                     const guard::GuardRegistry& registry, sql::LexOptions lex) {
     const std::string_view text = st.trimmed.text(sql);
@@ -770,7 +844,7 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             auto p = plan_insert(ins, sql, *g, text, registry, lex);
             // (not with a WITH list, which may name a query as the table is named)
             if (!ins.has_with) p.target_name = ins.table;
-            return p;
+            return refuse_unwrappable(std::move(p), st, text, lex);
         }
         case sql::StatementKind::update: {
             const auto& up = *st.get<sql::UpdateStatement>();
@@ -779,7 +853,7 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
             auto p = plan_update(up, sql, *g, text, lex);
             if (p && !up.has_with) p->target_name = up.table;
-            return p;
+            return refuse_unwrappable(std::move(p), st, text, lex);
         }
         case sql::StatementKind::delete_:
             return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;
@@ -797,6 +871,9 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             return plan_copy(c, *g, text);
         }
         case sql::StatementKind::other: {
+            // EXPLAIN without ANALYZE plans the statement and runs nothing (the parser gives
+            // one with ANALYZE as the statement it runs, `explain_analyze`).
+            if (st.get<sql::OtherStatement>()->node == "explain_stmt") return std::nullopt;
             if (!registry.may_mention(text) || !may_write(text, lex)) return std::nullopt;
             return refuse_writer(text);
         }

@@ -14,6 +14,7 @@ import psycopg
 import psycopg2
 import pytest
 
+from harness import pgwire
 from harness.guarded import GuardedTable, assert_same_as_twin as assert_same
 
 ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
@@ -318,3 +319,147 @@ def test_prepared_late_writes_warn_of_backslashes_once_as_the_server_does(enroll
     assert results[0][3] == ["22P06"]
     assert results[0][4] == ("23505", "Key (user_id, course_id)=(1, 7) already exists.")
     assert results[0][5] == ["22P06"]
+
+
+def raw_both(enroll, messages, setup=None):
+    """`messages` (raw frontend messages, ending in a Sync) on a fresh raw connection through
+    the proxy and one to the twin: per side, (the backend messages up to the ReadyForQuery, as
+    (type, text of a CommandComplete / code of an error / the row)), and the table's rows)."""
+    out = []
+    for port, database in ((enroll.proxy.port, "app"), (enroll.pg.port, "twin")):
+        c = pgwire.RawClient(port)
+        c.startup(database=database)
+        if setup:
+            c.simple_query(setup.format(t=enroll.name))
+        c.send(b"".join(messages))
+        seen = []
+        for t, body in c.read_until("Z"):
+            if t == "C":
+                seen.append(("C", body.rstrip(b"\0").decode()))
+            elif t == "E":
+                seen.append(("E", pgwire.parse_fields(body)["C"]))
+            elif t == "D":
+                seen.append(("D", pgwire.parse_data_row(body)))
+            elif t in "s":
+                seen.append((t, None))
+        c.close()
+        out.append((seen, [(r[1], r[2], r[3]) for r in (
+            enroll.rows() if database == "app" else twin_rows(enroll))]))
+    return out
+
+
+def twin_rows(enroll):
+    conn = enroll.connect_twin()
+    cur = conn.cursor()
+    cur.execute(f"SELECT * FROM {enroll.name} ORDER BY 1")
+    rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def parse(name, sql):
+    return pgwire.message(b"P", name.encode() + b"\0" + sql.encode() + b"\0\0\0")
+
+
+def bind(portal, statement):
+    return pgwire.message(b"B", portal.encode() + b"\0" + statement.encode() +
+                          b"\0\0\0\0\0\0\0")
+
+
+def execute(portal, max_rows=0):
+    return pgwire.message(b"E", portal.encode() + b"\0" + max_rows.to_bytes(4, "big"))
+
+
+SYNC = pgwire.message(b"S")
+
+
+def test_a_late_portal_runs_once_and_a_row_limit_is_refused(enroll):
+    """The proxy's statement runs the client's late UPDATE whole, in place of its Execute: a
+    second Execute of the portal must not write again (the server's own answer without
+    RETURNING: 55000), and a row limit with RETURNING (the server would suspend the portal) is
+    refused rather than answered otherwise."""
+    t = enroll.name
+    upd = f"UPDATE {t} SET course_id = course_id + 10 + floor(random())::int WHERE note = 'a'"
+    setup = ROWS
+    # Without RETURNING: the second Execute is the server's 55000, nothing written twice.
+    (proxy, proxy_rows), (twin, twin_rows_) = raw_both(
+        enroll, [parse("s", upd), bind("p", "s"), execute("p"), execute("p"), SYNC], setup)
+    assert proxy == twin == [("C", "UPDATE 1"), ("E", "55000")]
+    assert proxy_rows == twin_rows_
+    # Which undid the first in the implicit transaction: (1, 1) as before.
+    assert (1, 1, "a") in proxy_rows
+    for side in (enroll.connect_proxy(), enroll.connect_twin()):
+        side.autocommit = True
+        side.cursor().execute(f"DELETE FROM {t}")
+        side.close()
+    # With RETURNING and a row limit: refused through the proxy, nothing written.
+    (proxy, proxy_rows), _ = raw_both(
+        enroll, [parse("s", upd + " RETURNING course_id"), bind("p", "s"), execute("p", 1), SYNC],
+        setup)
+    assert proxy == [("E", "0A000")]
+    assert (1, 1, "a") in proxy_rows
+    # Without a limit it is answered whole, as by the server.
+    for side in (enroll.connect_proxy(), enroll.connect_twin()):
+        side.autocommit = True
+        side.cursor().execute(f"DELETE FROM {t}")
+        side.close()
+    (proxy, proxy_rows), (twin, twin_rows_) = raw_both(
+        enroll, [parse("s", upd + " RETURNING course_id"), bind("p", "s"), execute("p"), SYNC],
+        setup)
+    assert proxy == twin == [("D", ["11"]), ("C", "UPDATE 1")]
+    assert proxy_rows == twin_rows_
+
+
+def test_explain(enroll):
+    t = enroll.name
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(ROWS.format(t=t))
+    # Without ANALYZE nothing runs: the server's plan (refused until now).
+    cur.execute(f"EXPLAIN (COSTS OFF) UPDATE {t} SET course_id = DEFAULT WHERE note = 'a'")
+    assert cur.fetchall()[0][0].startswith("Update on")
+    cur.execute(f"EXPLAIN (COSTS OFF) INSERT INTO {t} (user_id, course_id) SELECT 1, 1")
+    assert cur.fetchall()[0][0].startswith("Insert on")
+    # With ANALYZE the statement runs: a late one is refused, by name.
+    for sql in [f"EXPLAIN ANALYZE UPDATE {t} SET course_id = DEFAULT WHERE note = 'a'",
+                f"EXPLAIN (ANALYZE, COSTS OFF) INSERT INTO {t} (user_id, course_id) SELECT 1, 1"]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute(sql)
+        assert "EXPLAIN ANALYZE" in e.value.diag.message_primary
+    conn.close()
+    assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1), (1, 2), (2, 7), (3, 1), (3, 2)]
+
+
+def test_in_a_read_only_transaction_the_statements_own_refusal(enroll):
+    outcomes, rows = assert_same(enroll, [
+        ROWS,
+        "BEGIN READ ONLY",
+        "UPDATE {t} SET course_id = DEFAULT WHERE note = 'c'",
+        "ROLLBACK",
+        "BEGIN READ ONLY",
+        "INSERT INTO {t} (user_id, course_id) SELECT 9, 9",
+        "ROLLBACK",
+        # once the session's keys table exists too
+        "UPDATE {t} SET course_id = DEFAULT WHERE note = 'a'",
+        "BEGIN READ ONLY",
+        "UPDATE {t} SET course_id = DEFAULT WHERE note = 'b'",
+        "ROLLBACK",
+    ])
+    for i, command in ((2, "UPDATE"), (5, "INSERT"), (9, "UPDATE")):
+        err = outcomes[i][1]
+        assert err["sqlstate"] == "25006"
+        assert err["message"] == f"cannot execute {command} in a read-only transaction"
+        assert err["context"] is None
+
+
+def test_a_late_write_naming_the_proxys_own_names_is_refused(enroll):
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(ROWS.format(t=enroll.name))
+    with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+        cur.execute(f"UPDATE {enroll.name} SET course_id = DEFAULT WHERE note = 'a' "
+                    f"RETURNING user_id AS uniqguard_k1")
+    assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+    conn.close()

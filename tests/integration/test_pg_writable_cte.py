@@ -222,15 +222,42 @@ def test_a_data_modifying_with_list_feeding_an_insert_that_skips_duplicates(enro
     assert src == [(3, 1), (None, 1)]
 
 
+def test_a_cte_deleting_from_the_guarded_table_feeding_its_insert(enroll):
+    """Rows moved within the table (`WITH d AS (DELETE FROM t …) INSERT INTO t SELECT … FROM d`):
+    a DELETE only frees keys, and the late INSERT's check, after the statement, sees the table
+    without the deleted rows, as the index does (refused until 2026-11-28)."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (2, 2)",
+        # the same key deleted and written again in one statement
+        "WITH d AS (DELETE FROM {t} WHERE user_id = 1 RETURNING user_id, course_id) "
+        "INSERT INTO {t} (user_id, course_id, note) SELECT user_id, course_id, 'again' FROM d",
+        # onto a key another row keeps
+        "WITH d AS (DELETE FROM {t} WHERE user_id = 1 RETURNING user_id) "
+        "INSERT INTO {t} (user_id, course_id) SELECT 2, 2 FROM d",
+        # moved to a new key
+        "WITH d AS (DELETE FROM {t} WHERE user_id = 2 RETURNING user_id, course_id) "
+        "INSERT INTO {t} (user_id, course_id, note) SELECT user_id, course_id + 1, 'moved' "
+        "FROM d RETURNING user_id, course_id",
+        # the freed key is free: a plain INSERT of it passes
+        "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)",
+    ])
+    assert outcomes[1] == ("ok", "INSERT 0 1", None)
+    assert outcomes[2][1]["sqlstate"] == "23505"
+    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(2, 2) already exists."
+    assert outcomes[3] == ("ok", "INSERT 0 1", [(2, 3)])
+    assert outcomes[4] == ("ok", "INSERT 0 1", None)
+    assert rows == ([(1, 1, "again"), (2, 2, None), (2, 3, "moved")], [])
+
+
 def test_forms_still_refused_name_the_guard(enroll):
     t = enroll.name
     conn = enroll.connect_proxy()
     conn.autocommit = True
     cur = conn.cursor()
     for sql in [
-        # a CTE that writes to the guarded table itself
-        f"WITH d AS (DELETE FROM {t} RETURNING user_id) "
-        f"INSERT INTO {t} (user_id, course_id) SELECT user_id, 1 FROM d",
+        # a CTE that writes to the guarded table itself, other than by DELETE
+        f"WITH d AS (DELETE FROM {t} RETURNING user_id), i AS (INSERT INTO {t}_src VALUES "
+        f"(1, 1)) INSERT INTO {t} (user_id, course_id) SELECT user_id, 1 FROM d",
         f"WITH m AS (UPDATE {t} SET course_id = 2 RETURNING user_id) "
         f"INSERT INTO {t} (user_id, course_id) SELECT user_id, 3 FROM m",
         # a name the proxy's wrapper uses

@@ -79,9 +79,10 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
         // Its refusal where it cannot be run so (a prepared statement).
         CHECK(p->refusal.find("with a parameter of this type") != std::string::npos);
     }
-    // Forms a late insert does not take: writable CTEs naming the guarded table.
+    // Forms a late insert does not take: writable CTEs naming the guarded table with a write
+    // other than DELETE.
     auto p = f.plan(
-        "WITH d AS (DELETE FROM enroll RETURNING user_id) INSERT INTO enroll "
+        "WITH d AS (UPDATE enroll SET note = 'x' RETURNING user_id) INSERT INTO enroll "
         "(user_id, course_id) SELECT user_id, 1 FROM d");
     REQUIRE(p);
     CHECK(p->kind == WritePlan::Kind::refuse);
@@ -216,6 +217,29 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
         CHECK(r->kind == WritePlan::Kind::refuse);
         CHECK(r->refusal.find("guard \"enroll_key\"") != std::string::npos);
     }
+    // A CTE that only deletes from the guarded table frees keys the check after it sees.
+    for (const char* sql :
+         {"WITH d AS (DELETE FROM enroll WHERE id = 1 RETURNING user_id) INSERT INTO enroll "
+          "(user_id, course_id) SELECT user_id, 2 FROM d",
+          "WITH d AS (DELETE FROM other RETURNING u), s AS (SELECT id FROM enroll FOR UPDATE) "
+          "INSERT INTO enroll (user_id, course_id) SELECT u, 1 FROM d"}) {
+        INFO(sql);
+        auto r = f.plan(sql);
+        REQUIRE(r);
+        CHECK(r->kind == WritePlan::Kind::late_insert);
+        CHECK(r->late_hoist);
+    }
+    // ...but any other write there, or a function body that may write, is refused.
+    for (const char* sql :
+         {"WITH d AS (DELETE FROM enroll RETURNING user_id), i AS (INSERT INTO other VALUES (1)) "
+          "INSERT INTO enroll (user_id, course_id) SELECT user_id, 2 FROM d",
+          "WITH d AS (DELETE FROM enroll WHERE app.f($$update x$$) RETURNING user_id) INSERT "
+          "INTO enroll (user_id, course_id) SELECT user_id, 2 FROM d"}) {
+        INFO(sql);
+        auto r = f.plan(sql);
+        REQUIRE(r);
+        CHECK(r->kind == WritePlan::Kind::refuse);
+    }
     // A CTE naming another table that contains the guarded one's name is no mention.
     auto other = f.plan(
         "WITH d AS (DELETE FROM enroll_src RETURNING u) INSERT INTO enroll "
@@ -253,6 +277,15 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
     CHECK(update.suffix.starts_with(
         "\nRETURNING \"E\".user_id, \"E\".course_id) INSERT INTO pg_temp."));
     CHECK(update.suffix.ends_with(" SELECT user_id, course_id FROM uniqguard_ins"));
+    // In a read-only transaction the client's statement's own refusal, before anything else.
+    const auto read_only = guard::late_insert_sql(enroll_table(), enroll_guard(), true, false,
+                                                  false, {}, "e", "UPDATE");
+    CHECK(read_only.prepare.find("current_setting('transaction_read_only') = 'on' THEN RAISE "
+                                 "EXCEPTION USING ERRCODE = '25006', MESSAGE = E'cannot execute "
+                                 "UPDATE in a read-only transaction'") != std::string::npos);
+    CHECK(read_only.prepare.find("25006") < read_only.prepare.find("CREATE TEMP TABLE"));
+    CHECK(late.prepare.find("E'cannot execute INSERT in a read-only transaction'") !=
+          std::string::npos);
     const auto returning =
         guard::late_insert_sql(enroll_table(), enroll_guard(), true, true, false, {}, "e");
     CHECK(returning.suffix.starts_with(
@@ -382,6 +415,45 @@ TEST_CASE("UPDATEs whose new keys the check cannot evaluate ahead go late", "[pg
     p = logged.plan("UPDATE enroll SET user_id = DEFAULT");
     REQUIRE(p);
     CHECK(p->kind == WritePlan::Kind::refuse);
+}
+
+TEST_CASE("EXPLAIN: without ANALYZE nothing runs; with it, a wrapped form is refused",
+          "[pg_write_plan]") {
+    Fixture f;
+    CHECK_FALSE(f.plan("EXPLAIN UPDATE enroll SET user_id = DEFAULT"));
+    CHECK_FALSE(f.plan("EXPLAIN (COSTS OFF) INSERT INTO enroll (user_id, course_id) SELECT 1, 1"));
+    for (const char* sql :
+         {"EXPLAIN ANALYZE UPDATE enroll SET user_id = DEFAULT",
+          "EXPLAIN (ANALYZE, COSTS OFF) INSERT INTO enroll (user_id, course_id) SELECT 1, 1",
+          "EXPLAIN ANALYZE INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "(user_id, course_id) DO UPDATE SET note = 'x'"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("EXPLAIN ANALYZE") != std::string::npos);
+    }
+    // EXPLAIN ANALYZE of a form the proxy checks around the client's own statement: planned.
+    auto p = f.plan("EXPLAIN ANALYZE INSERT INTO enroll (user_id, course_id) VALUES (1, 1)");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::insert);
+}
+
+TEST_CASE("a late write naming something uniqguard_… is refused", "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql :
+         {"UPDATE enroll SET user_id = DEFAULT RETURNING id AS uniqguard_k1",
+          "INSERT INTO enroll (user_id, course_id) SELECT 1, 1 RETURNING id AS \"UNIQGUARD_x\""}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("uniqguard_") != std::string::npos);
+    }
+    // In a string it is no name.
+    auto p = f.plan("UPDATE enroll SET user_id = DEFAULT, note = 'uniqguard_k1'");
+    REQUIRE(p);
+    CHECK(p->kind == WritePlan::Kind::late_insert);
 }
 
 TEST_CASE("UPDATE … FROM: the FROM list's text, for the check to join", "[pg_write_plan]") {
