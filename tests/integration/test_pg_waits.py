@@ -351,6 +351,99 @@ def test_an_update_moving_a_row_onto_the_key_waits(enroll, release):
         assert out["rows"] == [(1, 1)]
 
 
+def lock_waits(side):
+    """Backends of the side's database waiting for a lock (the twin's INSERT on its index
+    entry; through the proxy, its check on a row another transaction is changing)."""
+    with psycopg2.connect(side.gt.pg.dsn(database="app" if side.kind == "proxy" else "twin")) \
+            as c, c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")
+        n = cur.fetchone()[0]
+    c.close()
+    return n
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["values", "select"])
+@pytest.mark.parametrize("release", [commit, rollback])
+@pytest.mark.parametrize("move", [
+    "UPDATE {t} SET course_id = 5 WHERE course_id = 1",
+    "UPDATE {t} SET course_id = 5 + floor(random())::int WHERE course_id = 1",
+    "DELETE FROM {t} WHERE course_id = 1",
+])
+def test_an_insert_of_a_key_another_transaction_is_moving_away_waits(enroll, move, release,
+                                                                     late):
+    """As on the index: B's INSERT of (1, 1), which A's open transaction is moving to another
+    key or deleting, waits for A (through the proxy: its check locks the row, FOR SHARE); A
+    commits: the key is free, B's row goes in; A rolls back: 23505 (until 2026-11-28 the proxy
+    answered 23505 at once, the row still in B's snapshot)."""
+    results = []
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        setup = side.connect()
+        setup.autocommit = True
+        setup.cursor().execute(insert_sql(enroll, 1, 1))
+        setup.close()
+        a, b = side.connect(), side.connect()
+        try:
+            a.cursor().execute(move.format(t=enroll.name))
+            b_sql = (f"INSERT INTO {enroll.name} (user_id, course_id) SELECT 1, 1" if late
+                     else insert_sql(enroll, 1, 1))
+            worker = Worker(second_inserts(b, b_sql))
+            deadline = time.monotonic() + 10
+            while lock_waits(side) < 1:
+                assert worker.thread.is_alive(), f"{kind}: B did not wait: {worker.outcome}"
+                assert time.monotonic() < deadline, f"{kind}: B is not seen waiting"
+                time.sleep(0.02)
+            release(a, worker)
+            results.append(described(worker.join()))
+        finally:
+            close_without_blocking(a)
+            close_without_blocking(b)
+        with side.connect() as c, c.cursor() as cur:
+            cur.execute(f"SELECT user_id, course_id FROM {enroll.name} ORDER BY 1, 2")
+            results.append(cur.fetchall())
+            cur.execute(f"DELETE FROM {enroll.name}")
+        c.close()
+    assert results[0:2] == results[2:4]
+    if release is commit:
+        assert results[0] == ("ok", "INSERT 0 1")
+        assert results[1] == ([(1, 1)] if move.startswith("DELETE") else [(1, 1), (1, 5)])
+    else:
+        assert results[0][0] == "error" and results[0][1]["sqlstate"] == "23505"
+        assert results[1] == [(1, 1)]
+
+
+def test_without_the_update_privilege_a_duplicate_is_judged_without_a_row_lock(enroll):
+    """The row lock the check takes to wait for a transaction changing the row needs the UPDATE
+    privilege: a role that may only insert gets the index's 23505, never 42501."""
+    t = enroll.name
+    for database in ("app", "twin"):
+        enroll.pg.psql_admin(
+            "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'wt_inserter') "
+            "THEN CREATE ROLE wt_inserter LOGIN; END IF; END$$; "
+            f"GRANT SELECT, INSERT ON {t} TO wt_inserter; "
+            f"GRANT USAGE ON SEQUENCE {t}_id_seq TO wt_inserter", database=database)
+    outcomes = []
+    for kind in ("twin", "proxy"):
+        side = Side(enroll, kind)
+        setup = side.connect()
+        setup.autocommit = True
+        setup.cursor().execute(insert_sql(enroll, 1, 1))
+        setup.close()
+        conn = side.connect(user="wt_inserter")
+        conn.autocommit = True
+        for sql in (insert_sql(enroll, 1, 1),
+                    f"INSERT INTO {t} (user_id, course_id) SELECT 1, 1"):
+            try:
+                conn.cursor().execute(sql)
+                outcomes.append("ok")
+            except psycopg2.Error as e:
+                outcomes.append((e.pgcode, e.diag.message_detail))
+        conn.close()
+    assert outcomes[:2] == outcomes[2:]
+    assert outcomes[:2] == [("23505", "Key (user_id, course_id)=(1, 1) already exists.")] * 2
+
+
 def test_first_statement_fails_second_succeeds(enroll):
     def failing_statement(a, worker):
         with pytest.raises(psycopg2.errors.DivisionByZero):
