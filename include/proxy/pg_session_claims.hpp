@@ -70,6 +70,9 @@ class SessionClaims {
     void begin_statement() { ++statement_; }
     // Releases the claims taken since begin_statement() (not those the session held already).
     void release_statement();
+    // Releases `fp` of `table` if this statement took it (begin_statement()): a key the
+    // statement will not write after all (a row it dropped), unless held since before.
+    void release_statement_key(const guard::KeyClaims& table, std::uint64_t fp);
 
     std::size_t held() const { return held_.size(); }
     // Keys one session holds at most (a transaction's, or a few transactions' in flight).

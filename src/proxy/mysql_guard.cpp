@@ -1415,7 +1415,20 @@ MySqlGuard::Step MySqlGuard::drop_rows(Pending& p, guard::GuardState* first_guar
     record();
     if (kept == 0)
         return {Step::Kind::replace, guard::mysql_rows_dropped_sql(first_duplicate), {}, true};
-    release.sent = true;  // the kept rows' keys are written (a dropped row's key is taken anyway)
+    release.sent = true;  // the kept rows' keys are written
+    // A dropped row's key is the table's already (or an earlier row's of the statement): not
+    // this transaction's to hold, so another session's write of it meets the row at once, as
+    // on a unique index (unless a kept row writes that key too, or it was held before).
+    for (const auto& r : p.guards) {
+        std::vector<std::uint64_t> kept_keys;
+        for (std::size_t row = 0; row < r.fingerprints.size(); ++row)
+            if (!p.dropped[row] && !r.has_null[row]) kept_keys.push_back(r.fingerprints[row]);
+        std::sort(kept_keys.begin(), kept_keys.end());
+        for (std::size_t row = 0; row < r.fingerprints.size(); ++row)
+            if (p.dropped[row] && !r.has_null[row] &&
+                !std::binary_search(kept_keys.begin(), kept_keys.end(), r.fingerprints[row]))
+                claims_.release_statement_key(r.guard->claims(), r.fingerprints[row]);
+    }
     pass(p);
     return {Step::Kind::replace, std::move(*without)};
 }

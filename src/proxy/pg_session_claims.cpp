@@ -243,6 +243,12 @@ void SessionClaims::release_statement() {
     release_if([&](const Held& h) { return h.statement == statement_; });
 }
 
+void SessionClaims::release_statement_key(const guard::KeyClaims& table, std::uint64_t fp) {
+    release_if([&](const Held& h) {
+        return h.statement == statement_ && h.fp == fp && h.table == &table;
+    });
+}
+
 void SessionClaims::release_all() {
     for (const auto& h : held_) h.table->release(h.fp, owner_);
     held_.clear();

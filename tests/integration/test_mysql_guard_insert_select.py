@@ -9,6 +9,8 @@ whose duplicate rows the copy leaves out (the OK's affected rows and the rows ar
 "Records:" info and warnings are the copy's own). Also: the forms refused, a client without
 the CREATE TEMPORARY TABLES privilege, action "log", and a second session's INSERT of a key an
 open transaction's INSERT … SELECT wrote, which waits."""
+import time
+
 import pymysql
 import pytest
 
@@ -547,4 +549,38 @@ def test_a_key_an_insert_ignore_select_dropped_is_not_held(mysql_root, proxy_acc
 
     got, want = scenario(proxy.port, "gs_held"), scenario(mariadb.port, "gs_held_twin")
     assert want == (("ok", 1), ("err", 1062, "Duplicate entry '1-A' for key 'enroll_uniq'"), True)
+    assert got == want
+
+
+def test_a_key_an_insert_ignore_values_dropped_is_not_held(mysql_root, proxy_account,
+                                                          make_mysql_proxy, mariadb):
+    """The same for INSERT IGNORE … VALUES that keeps some rows: A's open transaction dropped
+    (1, 'a') (the table's) and wrote (9, 'z'); B's INSERT of (1, 'A') meets the row at once
+    (1062), as on the twin, where it waited for A's transaction (the dropped key stayed claimed
+    until 2026-11-28); B's INSERT of (9, 'z'), which A did write, waits for A."""
+    fill(mysql_root, "gv_held")
+    proxy = start_guarded(make_mysql_proxy, "gv_held")
+
+    def scenario(port, t):
+        a, b = connect(port), connect(port)
+        try:
+            run(a, "BEGIN")
+            first = run(a, f"INSERT IGNORE INTO {t} (user_id, course_id) VALUES (1, 'a'), "
+                           "(9, 'z'), (1, 'a')")
+            waiter = Background(b, f"INSERT INTO {t} (user_id, course_id) VALUES (1, 'A')")
+            dropped = waiter.join()
+            fast = waiter.elapsed < 1
+            waiter = Background(b, f"INSERT INTO {t} (user_id, course_id) VALUES (9, 'z')")
+            time.sleep(1.0)
+            still_waiting = waiter.thread.is_alive()
+            run(a, "ROLLBACK")
+            written = waiter.join()
+            return first, dropped, fast, still_waiting, written
+        finally:
+            a.close()
+            b.close()
+
+    got, want = scenario(proxy.port, "gv_held"), scenario(mariadb.port, "gv_held_twin")
+    assert want == (("ok", 1), ("err", 1062, "Duplicate entry '1-A' for key 'enroll_uniq'"), True,
+                    True, ("ok", 1))
     assert got == want

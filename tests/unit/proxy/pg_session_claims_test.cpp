@@ -134,3 +134,25 @@ TEST_CASE("In a pipeline a ReadyForQuery frees only the keys of the steps it ans
     mine.release_all();  // the session ends
     CHECK(table.size() == 0);
 }
+
+TEST_CASE("A key the statement drops is let go, unless held from before", "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    SessionClaims other(2, nullptr);
+    mine.begin_statement();
+    REQUIRE(mine.claim(table, 10));  // an earlier statement's key
+    mine.begin_statement();
+    REQUIRE(mine.claim(table, 10));  // written again: already ours, held from before
+    REQUIRE(mine.claim(table, 20));
+    REQUIRE(mine.claim(table, 30));
+    mine.release_statement_key(table, 20);
+    mine.release_statement_key(table, 10);
+    CHECK(mine.held() == 2);
+    CHECK(other.claim(table, 20));
+    CHECK_FALSE(other.claim(table, 10));
+    CHECK_FALSE(other.claim(table, 30));
+    // Another table's key of the same fingerprint is not this one.
+    KeyClaims elsewhere;
+    mine.release_statement_key(elsewhere, 30);
+    CHECK_FALSE(other.claim(table, 30));
+}
