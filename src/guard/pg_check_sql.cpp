@@ -974,13 +974,11 @@ std::string copy_reject_check(const GuardTable& table, const config::Guard& guar
         detail +=
             (i ? " || ', ' || " : " || ") + std::string("uniqguard_k") + std::to_string(i + 1);
     detail += " || " + quote_literal(") already exists.");
-    const std::string find = parts.cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" +
-                             into + " FROM uniqguard_v v WHERE " + parts.refused +
-                             " ORDER BY v.uniqguard_row LIMIT 1; ";
-    const std::string body =
-        declare + "uniqguard_found boolean := false; uniqguard_locked integer := -1; BEGIN " +
-        wait_for_row_writers(table, find, nulls_distinct) + "IF uniqguard_found THEN " +
-        raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END";
+    const std::string body = declare + "BEGIN " + parts.cte + "SELECT v.uniqguard_row" + select +
+                             " INTO uniqguard_row" + into + " FROM uniqguard_v v WHERE " +
+                             parts.refused + " ORDER BY v.uniqguard_row LIMIT 1; IF FOUND THEN " +
+                             raise_unique_violation(table, guard, row_marker(), detail) +
+                             "; END IF; END";
     return do_block(body);
 }
 
