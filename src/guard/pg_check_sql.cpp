@@ -96,41 +96,12 @@ std::string from_table(const GuardTable& table, const std::string& alias) {
     return out;
 }
 
-namespace {
-// PL/pgSQL around `find` (a SELECT … INTO uniqguard_row, uniqguard_k1… of the first row a
-// unique index would refuse): a row that holds the found key but that another transaction, not
-// ended yet, is deleting or moving to another key would make a unique index wait for that
-// transaction and then judge again. So, under READ COMMITTED, the rows of the found key are
-// locked FOR SHARE (which waits for such a transaction, then follows the row to its latest
-// version) and the judgement made again in a new snapshot, once per found row. Not under
-// REPEATABLE READ or SERIALIZABLE (the lock would answer 40001 where the index goes on), nor
-// without the UPDATE privilege a row lock needs: there the judgement stands as found.
-// (Under nulls_distinct only: the found key's values are its text, where NULL reads "null",
-// as the DETAIL writes it; with NULLS NOT DISTINCT a found key may hold one.)
-std::string wait_for_row_writers(const GuardTable& table, const std::string& find,
-                                 bool nulls_distinct) {
-    if (!nulls_distinct) return find + "uniqguard_found := FOUND; ";
-    std::string same_key;
-    for (std::size_t i = 0; i < table.key_columns.size(); ++i) {
-        const auto& column = key_column(table, i);
-        same_key += (i ? " AND t." : "t.") + quote_identifier(column.name) + " = uniqguard_k" +
-                    std::to_string(i + 1) + "::" + column.type_name;
-    }
-    return "LOOP " + find +
-           "uniqguard_found := FOUND; EXIT WHEN NOT uniqguard_found OR uniqguard_row <= "
-           "uniqguard_locked OR pg_catalog.current_setting('transaction_isolation') <> 'read "
-           "committed' OR NOT pg_catalog.has_any_column_privilege(" +
-           quote_literal(table.qualified_sql) + ", 'UPDATE'); PERFORM 1" + from_table(table, "t") +
-           " WHERE " + same_key + " FOR SHARE; uniqguard_locked := uniqguard_row; END LOOP; ";
-}
-}  // namespace
-
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const std::vector<KeySql>& rows, bool nulls_distinct,
                                 bool before_insert) {
     const std::size_t n = table.key_columns.size();
     const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
-    std::string declare = "DECLARE uniqguard_row integer; uniqguard_locked integer := -1; ";
+    std::string declare = "DECLARE uniqguard_row integer; ";
     std::string values, select, into, same_as_earlier, same_in_statement, same_in_table, no_null,
         columns;
     for (std::size_t i = 0; i < n; ++i) {
@@ -174,7 +145,7 @@ std::string insert_reject_check(const GuardTable& table, const config::Guard& gu
                        (before_insert ? "BEGIN " + find +
                                             "uniqguard_found := FOUND; EXCEPTION WHEN OTHERS THEN "
                                             "uniqguard_found := false; END; "
-                                      : wait_for_row_writers(table, find, nulls_distinct)) +
+                                      : find + "uniqguard_found := FOUND; ") +
                        "IF uniqguard_found THEN " +
                        raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END";
     return do_block(body);
@@ -693,10 +664,9 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                ") > (SELECT count(*) FROM " + keys + " s WHERE " + same_in_statement +
                ")) ORDER BY v.uniqguard_row LIMIT 1; ";
     }
-    out.reject_check = do_block(
-        declare + "uniqguard_found boolean := false; uniqguard_locked bigint := -1; BEGIN " +
-        locks + wait_for_row_writers(table, find, nulls_distinct) + "IF uniqguard_found THEN " +
-        raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END");
+    out.reject_check =
+        do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
+                 raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END");
     out.clear = "DELETE FROM " + keys;
     return out;
 }
