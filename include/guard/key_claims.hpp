@@ -16,6 +16,7 @@
 // lock is released.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,6 +32,11 @@ class ClaimWaiter {
     virtual ~ClaimWaiter() = default;
     virtual void wake() = 0;
 };
+
+// A process-wide clock of commits of claimed keys: one tick per ReadyForQuery that ends
+// transactions with guarded writes (the PostgreSQL session's; pg_session_claims.hpp), read by a
+// session when its transaction begins.
+std::atomic<std::uint64_t>& commit_clock();
 
 class KeyClaims {
   public:
@@ -51,8 +57,14 @@ class KeyClaims {
     // `fp` is never 0 (key_fingerprint.hpp); `owner` is never 0.
     Claim claim(std::uint64_t fp, std::uint64_t owner,
                 const std::shared_ptr<ClaimWaiter>& waiter = nullptr);
-    // Releases `fp` if `owner` holds it, and wakes whoever waited for it.
-    void release(std::uint64_t fp, std::uint64_t owner);
+    // Releases `fp` if `owner` holds it, and wakes whoever waited for it. `committed`: the
+    // owner's transaction committed the key, at that tick of commit_clock() (0: it did not).
+    void release(std::uint64_t fp, std::uint64_t owner, std::uint64_t committed = 0);
+    // Whether a transaction committed `fp` after tick `since` of commit_clock(), as far as the
+    // recent commits remembered tell (the last kCommitsPerShard per shard): a session whose
+    // snapshot is older (REPEATABLE READ) does not see that row, where a unique index does.
+    bool committed_after(std::uint64_t fp, std::uint64_t since) const;
+    static constexpr std::size_t kCommitsPerShard = 256;
     // The owner holding `fp`, or 0.
     std::uint64_t holder(std::uint64_t fp) const;
     // Claims held now (all shards; for tests and metrics, not exact under concurrency).
@@ -64,11 +76,18 @@ class KeyClaims {
         std::uint64_t owner = 0;
         bool waited = false;  // some waiter in `waiters` is for this fp
     };
+    struct Commit {
+        std::uint64_t fp = 0;
+        std::uint64_t tick = 0;
+    };
     struct alignas(64) Shard {
         mutable std::mutex mutex;
         std::vector<Slot> slots;  // power-of-two size, or empty
         std::size_t used = 0;
         std::vector<std::pair<std::uint64_t, std::shared_ptr<ClaimWaiter>>> waiters;
+        // The last commits of this shard's keys, a ring (allocated at the first commit).
+        std::vector<Commit> commits;
+        std::size_t next_commit = 0;
     };
     static std::size_t shard_of(std::uint64_t fp) { return fp >> (64 - kShardBits); }
     static Slot* find(Shard& s, std::uint64_t fp);

@@ -59,9 +59,15 @@ struct InsertCheck {
 // the key), for an INSERT that will fail anyway at a later row (a NULL in a NOT NULL key
 // column): a real index refuses the earlier duplicate first. Its own errors (a value that does
 // not convert) are swallowed there, so that the INSERT reports them itself.
+//
+// `committed_rows` (ascending): rows whose key another transaction committed after this one
+// began (KeyClaims::committed_after). Under REPEATABLE READ or SERIALIZABLE that row is not in
+// the snapshot the check reads, while a unique index sees it and refuses the key (23505, tested
+// against the server): such a row is refused as a duplicate there, whatever the table shows.
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const std::vector<KeySql>& rows, bool nulls_distinct,
-                                bool before_insert = false);
+                                bool before_insert = false,
+                                const std::vector<std::size_t>& committed_rows = {});
 
 // A SELECT returning, per event, 1 when it is a duplicate and 0 otherwise (one row). `after`:
 // run after the INSERT (log: the statement's own rows count), else before it (ignore).

@@ -128,6 +128,13 @@ class PgGuard {
     void on_rewrite_done(std::uint32_t rewrite);
     // `nothing_owed`: every message sent to the server has had its replies.
     void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
+    // Replies that say the transactions ending at the next ReadyForQuery did not all commit:
+    // an ErrorResponse, a `ROLLBACK` command tag (wanted only while keys are claimed).
+    void on_server_error() { rolled_back_since_ready_ = true; }
+    bool follows_rollbacks() const { return claims_.held() > 0; }
+    void on_command_tag(std::string_view tag) {
+        if (tag.starts_with("ROLLBACK")) rolled_back_since_ready_ = true;
+    }
 
   private:
     // The key values of a unique violation's DETAIL ("Key (a, b)=(2, 5) already exists."), as
@@ -318,6 +325,15 @@ class PgGuard {
     // The message being decided comes in a failed transaction with nothing sent since: the
     // server refuses it (25P02), so it neither claims nor waits.
     bool in_failed_transaction_ = false;
+    // An error or a ROLLBACK since the last ReadyForQuery (on_server_error, on_command_tag).
+    bool rolled_back_since_ready_ = false;
+    // The commit_clock() tick when the session's transaction began (its first statement after
+    // being idle; 0: not begun yet): a key committed by another session after it is not in a
+    // REPEATABLE READ snapshot (insert_reject_check's `committed_rows`).
+    std::uint64_t transaction_start_ = 0;
+    void note_transaction_start() {
+        if (transaction_start_ == 0) transaction_start_ = guard::commit_clock().load();
+    }
     // A change of a setting the guard reads values under (pg_setting_changes.hpp) was sent and
     // the server has not answered it yet: guarded writes are refused until the session is idle
     // with nothing owed (its ParameterStatus has come by then).

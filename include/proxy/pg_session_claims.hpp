@@ -63,7 +63,10 @@ class SessionClaims {
     // A Query or Sync (or FunctionCall) was sent: the server will answer with a ReadyForQuery.
     void ready_requested() { ++requested_; }
     void on_transaction_command(const TransactionCommand& command);
-    void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
+    // `committed`: the transactions this ReadyForQuery ends committed (no error, no ROLLBACK
+    // since the last one): the keys they free are recorded as committed (KeyClaims::release).
+    void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed,
+                            bool committed = false);
     void release_all();
     // The claims a statement takes from here on can be let go together (release_statement):
     // a statement the proxy answers itself, or one that waits, writes none of its keys.
@@ -94,9 +97,9 @@ class SessionClaims {
         std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
         std::uint64_t statement;  // the begin_statement() it was taken under
     };
-    // Releases the claims for which `free` is true.
+    // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>
-    void release_if(Pred free);
+    void release_if(Pred free, std::uint64_t committed = 0);
 
     std::uint64_t owner_;
     std::shared_ptr<guard::ClaimWaiter> waiter_;

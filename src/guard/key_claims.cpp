@@ -77,13 +77,24 @@ KeyClaims::Claim KeyClaims::claim(std::uint64_t fp, std::uint64_t owner,
     return Claim::taken;
 }
 
-void KeyClaims::release(std::uint64_t fp, std::uint64_t owner) {
+std::atomic<std::uint64_t>& commit_clock() {
+    static std::atomic<std::uint64_t> clock{1};
+    return clock;
+}
+
+void KeyClaims::release(std::uint64_t fp, std::uint64_t owner, std::uint64_t committed) {
     Shard& s = shards_[shard_of(fp)];
     std::vector<std::shared_ptr<ClaimWaiter>> wake;  // stays empty (no allocation) without waiters
     {
         std::lock_guard lock(s.mutex);
         Slot* slot = find(s, fp);
         if (!slot || slot->owner != owner) return;
+        if (committed != 0) {
+            // Before the waiters wake: the one that waited for this key must find it here.
+            if (s.commits.empty()) s.commits.resize(kCommitsPerShard);
+            s.commits[s.next_commit] = {fp, committed};
+            s.next_commit = (s.next_commit + 1) % kCommitsPerShard;
+        }
         if (slot->waited) {
             for (auto it = s.waiters.begin(); it != s.waiters.end();) {
                 if (it->first == fp) {
@@ -98,6 +109,14 @@ void KeyClaims::release(std::uint64_t fp, std::uint64_t owner) {
     }
     // Outside the lock: a waiter posts to its own thread, which may take this shard's lock.
     for (auto& w : wake) w->wake();
+}
+
+bool KeyClaims::committed_after(std::uint64_t fp, std::uint64_t since) const {
+    const Shard& s = shards_[shard_of(fp)];
+    std::lock_guard lock(s.mutex);
+    for (const auto& c : s.commits)
+        if (c.fp == fp && c.tick > since) return true;
+    return false;
 }
 
 std::uint64_t KeyClaims::holder(std::uint64_t fp) const {

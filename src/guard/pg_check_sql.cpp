@@ -98,7 +98,8 @@ std::string from_table(const GuardTable& table, const std::string& alias) {
 
 std::string insert_reject_check(const GuardTable& table, const config::Guard& guard,
                                 const std::vector<KeySql>& rows, bool nulls_distinct,
-                                bool before_insert) {
+                                bool before_insert,
+                                const std::vector<std::size_t>& committed_rows) {
     const std::size_t n = table.key_columns.size();
     const std::string op = nulls_distinct ? " = " : " IS NOT DISTINCT FROM ";
     std::string declare = "DECLARE uniqguard_row integer; ";
@@ -135,12 +136,23 @@ std::string insert_reject_check(const GuardTable& table, const config::Guard& gu
     const std::string older_rows =
         before_insert ? "0"
                       : "(SELECT count(*) FROM uniqguard_v s WHERE " + same_in_statement + ")";
+    // Rows whose key a transaction committed after this one began: refused under a snapshot
+    // taken before that commit (REPEATABLE READ, SERIALIZABLE), which does not see the row.
+    std::string committed_since;
+    for (const std::size_t r : committed_rows)
+        if (r < rows.size())
+            committed_since += (committed_since.empty() ? "" : ", ") + std::to_string(r);
+    if (!committed_since.empty())
+        committed_since = " OR (v.uniqguard_row IN (" + committed_since +
+                          ") AND pg_catalog.current_setting('transaction_isolation') <> "
+                          "'read committed')";
     const std::string find =
         cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" + into +
         " FROM uniqguard_v v WHERE " + (nulls_distinct ? no_null + " AND " : "") +
         "(EXISTS (SELECT 1 FROM uniqguard_v e WHERE e.uniqguard_row < v.uniqguard_row AND " +
         same_as_earlier + ") OR (SELECT count(*)" + from_table(table, "t") + " WHERE " +
-        same_in_table + ") > " + older_rows + ") ORDER BY v.uniqguard_row LIMIT 1; ";
+        same_in_table + ") > " + older_rows + committed_since +
+        ") ORDER BY v.uniqguard_row LIMIT 1; ";
     std::string body = declare + "uniqguard_found boolean := false; BEGIN " +
                        (before_insert ? "BEGIN " + find +
                                             "uniqguard_found := FOUND; EXCEPTION WHEN OTHERS THEN "

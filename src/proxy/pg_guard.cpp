@@ -1299,6 +1299,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
     // still on their way (a pipeline): until then, every key is checked.
     const bool learning = !pending_.empty() && learning_keys_of(g);
     FirstPass& pass = FirstPass::reset();
+    std::vector<std::size_t> committed_rows;  // (rarely any: no allocation otherwise)
     auto& key = pass.key;
     auto& events = pass.events;
     auto& unknown_rows = pass.unknown_rows;
@@ -1337,8 +1338,13 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         occurrences.push_back(1);
         // Claimed before the key set hears of it (passes_by_shape says why).
         if (!claim(g, fp)) return wait_or_interrupt(g);
-        if (!g.keys().insert(fp) || learning)
+        const bool known = !g.keys().insert(fp);
+        if (known || learning)
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
+        // Committed by another transaction since this one began: under REPEATABLE READ its row
+        // is not in this snapshot, where a unique index sees it (insert_reject_check).
+        if (known && transaction_start_ != 0 && g.claims().committed_after(fp, transaction_start_))
+            committed_rows.push_back(row);
     }
     if (events.empty() && !plan.must_rewrite) {
         g.counters().passed.fetch_add(1, std::memory_order_relaxed);
@@ -1487,11 +1493,12 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         if (null_row && *null_row > 0) {
             rows.resize(*null_row);
             d.kind = Decision::Kind::check_before;
-            d.sql = guard::insert_reject_check(table, cfg, rows, nulls_distinct, true);
+            d.sql =
+                guard::insert_reject_check(table, cfg, rows, nulls_distinct, true, committed_rows);
             d.tag = remember(std::move(pending));
             return d;  // the INSERT then fails at that row; no key to learn
         }
-        d.sql = guard::insert_reject_check(table, cfg, rows, nulls_distinct);
+        d.sql = guard::insert_reject_check(table, cfg, rows, nulls_distinct, false, committed_rows);
     } else {
         d.sql = guard::insert_probe(table, check, true);
     }
@@ -1565,12 +1572,17 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
             // frees the keys claimed since s, not the INSERT's; after `SAVEPOINT s; INSERT …`
             // the INSERT's keys are s's. Once per message, also when it waits and is read
             // again (freeing early is safe: the rows go when the Query runs).
-            if (!transaction_command_applied_)
-                if (auto q = pg::decode_query(body))
-                    if (auto command = read_transaction_command(q->sql)) {
-                        claims_.on_transaction_command(*command);
-                        transaction_command_applied_ = true;
-                    }
+            if (!transaction_command_applied_) {
+                std::optional<TransactionCommand> command;
+                if (auto q = pg::decode_query(body)) command = read_transaction_command(q->sql);
+                if (command) {
+                    claims_.on_transaction_command(*command);
+                    transaction_command_applied_ = true;
+                }
+                // A BEGIN takes no snapshot: the transaction's first statement after it does.
+                if (!command || command->kind != TransactionCommand::Kind::begin)
+                    note_transaction_start();
+            }
             Outcome o = on_query(body, raw, out, tracker, in_transaction);
             if (o.wait) {
                 forget_checks_since(first_tag);
@@ -1592,6 +1604,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
             return {};
         case pg::FrontendCode::execute: {
             const std::uint32_t first_tag = next_tag_;
+            note_transaction_start();
             Outcome o = on_execute(body, raw, out, tracker, in_transaction);
             if (o.wait) {
                 forget_checks_since(first_tag);
@@ -3079,8 +3092,14 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
 }
 
 void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
-    // Keys of transactions that ended (or failed: the server released their locks) are free.
-    claims_.on_ready_for_query(status, nothing_owed);
+    // Keys of transactions that ended (or failed: the server released their locks) are free;
+    // those of transactions that committed are remembered as committed.
+    const bool idle = status == pg::TransactionStatus::idle;
+    claims_.on_ready_for_query(status, nothing_owed, idle && !rolled_back_since_ready_);
+    rolled_back_since_ready_ = false;
+    // The next transaction begins with the client's next statement, or, when messages are in
+    // flight already (a pipeline), now.
+    if (idle) transaction_start_ = nothing_owed ? 0 : guard::commit_clock().load();
     last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.

@@ -62,6 +62,12 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
         if (!s_.guard_) return {.forward = true, .observe = tracked};
         decision_ = s_.tracker_.on_reply(type);
         using A = pg::ReplyAction;
+        // Whether the transactions the next ReadyForQuery ends committed (their keys' commits
+        // are remembered: KeyClaims::committed_after): an error, or a ROLLBACK tag (read in
+        // on_message while keys are held), says they did not.
+        if (code == pg::BackendCode::error_response) s_.guard_->on_server_error();
+        const bool tag_wanted =
+            code == pg::BackendCode::command_complete && s_.guard_->follows_rollbacks();
         // An error makes the server skip to Sync: a late INSERT's first part may be skipped.
         if (code == pg::BackendCode::error_response && s_.guard_->late_answered(s_.tracker_))
             s_.late_answer_.cancel();
@@ -81,7 +87,7 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
         }
         switch (decision_.action) {
             case A::forward:
-                return {.forward = true, .observe = tracked};
+                return {.forward = true, .observe = tracked || tag_wanted};
             case A::drop:
                 return {.forward = false, .observe = false};
             case A::hold_failed:
@@ -118,6 +124,8 @@ class PgSession::ServerObserver final : public pg::BackendStreamObserver {
                 }
                 if (s_.guard_ && decision_.ends_rewrite)
                     s_.guard_->on_rewrite_done(decision_.rewrite);
+            } else if (static_cast<pg::BackendCode>(type) == pg::BackendCode::command_complete) {
+                if (s_.guard_) s_.guard_->on_command_tag(util::as_chars(body));
             } else {
                 s_.settings_.apply_parameter_status(body);
             }

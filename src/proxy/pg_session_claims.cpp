@@ -170,10 +170,10 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
 }
 
 template <class Pred>
-void SessionClaims::release_if(Pred free) {
+void SessionClaims::release_if(Pred free, std::uint64_t committed) {
     std::erase_if(held_, [&](const Held& h) {
         if (!free(h)) return false;
-        h.table->release(h.fp, owner_);
+        h.table->release(h.fp, owner_, committed);
         return true;
     });
 }
@@ -215,17 +215,22 @@ void SessionClaims::on_transaction_command(const TransactionCommand& command) {
     }
 }
 
-void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
+void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed,
+                                       bool committed) {
     ++answered_;
     if (nothing_owed) answered_ = requested_;  // COPY's ignored Syncs: counted again from here
     const std::uint64_t answered = answered_;
     switch (status) {
-        case pg::TransactionStatus::idle:
+        case pg::TransactionStatus::idle: {
             // Every claim of a message answered so far; not those of a message being decided
             // now (claimed, not sent yet: its ReadyForQuery is still to come).
             if (nothing_owed) savepoints_.clear();
-            release_if([&](const Held& h) { return h.ready <= answered; });
+            auto ended = [&](const Held& h) { return h.ready <= answered; };
+            // One tick for the keys this ReadyForQuery says committed (none held: no tick).
+            const bool any = committed && std::any_of(held_.begin(), held_.end(), ended);
+            release_if(ended, any ? guard::commit_clock().fetch_add(1) + 1 : 0);
             break;
+        }
         case pg::TransactionStatus::failed:
             if (savepoints_.empty()) {
                 release_if([&](const Held& h) { return h.ready <= answered; });

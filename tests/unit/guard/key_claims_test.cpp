@@ -144,3 +144,27 @@ TEST_CASE("Of two sessions that look for the same cycle, only the first is its v
     CHECK_FALSE(waits.leave_if_in_cycle(202));
     CHECK_FALSE(waits.in_cycle(202));
 }
+
+TEST_CASE("Commits of released keys are remembered, a bounded number per shard", "[key_claims]") {
+    KeyClaims claims;
+    REQUIRE(claims.claim(42, 1) == KeyClaims::Claim::taken);
+    REQUIRE(claims.claim(43, 1) == KeyClaims::Claim::taken);
+    claims.release(42, 1, 10);  // committed at tick 10
+    claims.release(43, 1);      // rolled back
+    CHECK(claims.committed_after(42, 9));
+    CHECK_FALSE(claims.committed_after(42, 10));  // not after a snapshot taken at tick 10
+    CHECK_FALSE(claims.committed_after(43, 0));
+    CHECK_FALSE(claims.committed_after(44, 0));
+    // A release by someone who does not hold the key records nothing.
+    REQUIRE(claims.claim(45, 1) == KeyClaims::Claim::taken);
+    claims.release(45, 2, 11);
+    CHECK_FALSE(claims.committed_after(45, 0));
+    // The ring of 42's shard forgets it after kCommitsPerShard later commits there.
+    const std::uint64_t shard_bits = std::uint64_t{42} >> (64 - KeyClaims::kShardBits);
+    for (std::uint64_t i = 1; i <= KeyClaims::kCommitsPerShard; ++i) {
+        const std::uint64_t fp = (shard_bits << (64 - KeyClaims::kShardBits)) | (1000 + i);
+        REQUIRE(claims.claim(fp, 3) == KeyClaims::Claim::taken);
+        claims.release(fp, 3, 100 + i);
+    }
+    CHECK_FALSE(claims.committed_after(42, 9));
+}

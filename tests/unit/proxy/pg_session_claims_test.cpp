@@ -156,3 +156,24 @@ TEST_CASE("A key the statement drops is let go, unless held from before", "[sess
     mine.release_statement_key(elsewhere, 30);
     CHECK_FALSE(other.claim(table, 30));
 }
+
+TEST_CASE("A ReadyForQuery that says the transaction committed records its keys' commit",
+          "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    const auto before = uniqguard::guard::commit_clock().load();
+    REQUIRE(mine.claim(table, 10));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::idle, true, false);  // rolled back
+    CHECK_FALSE(table.committed_after(10, 0));
+    REQUIRE(mine.claim(table, 11));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::idle, true, true);
+    CHECK(table.committed_after(11, before));
+    CHECK_FALSE(table.committed_after(11, uniqguard::guard::commit_clock().load()));
+    // A failed block frees its keys without a commit.
+    REQUIRE(mine.claim(table, 12));
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::failed, true, true);
+    CHECK_FALSE(table.committed_after(12, 0));
+}

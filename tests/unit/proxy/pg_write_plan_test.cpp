@@ -417,6 +417,18 @@ TEST_CASE("UPDATEs whose new keys the check cannot evaluate ahead go late", "[pg
     CHECK(p->kind == WritePlan::Kind::refuse);
 }
 
+TEST_CASE("the INSERT check refuses rows committed after the snapshot, off READ COMMITTED",
+          "[pg_write_plan]") {
+    const std::vector<guard::KeySql> rows{{"1", "1"}, {"2", "2"}, {"3", "3"}};
+    const auto plain = guard::insert_reject_check(enroll_table(), enroll_guard(), rows, true);
+    CHECK(plain.find("transaction_isolation") == std::string::npos);
+    const auto flagged =
+        guard::insert_reject_check(enroll_table(), enroll_guard(), rows, true, false, {0, 2, 7});
+    CHECK(flagged.find(" OR (v.uniqguard_row IN (0, 2) AND "
+                       "pg_catalog.current_setting('transaction_isolation') <> "
+                       "'read committed')") != std::string::npos);
+}
+
 TEST_CASE("EXPLAIN: without ANALYZE nothing runs; with it, a wrapped form is refused",
           "[pg_write_plan]") {
     Fixture f;

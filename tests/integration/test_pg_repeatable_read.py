@@ -1,0 +1,193 @@
+"""INSERTs under REPEATABLE READ and SERIALIZABLE (docs/guard.md, "Concurrency between
+sessions"): a key another transaction committed after this one's snapshot is not in that
+snapshot, so the proxy's check, which reads the table in the client's own transaction, cannot see
+its row; a unique index sees it and answers 23505 (PostgreSQL 15, tested on the twin). The proxy
+remembers the commits of the keys it claimed (KeyClaims::committed_after) and refuses such a key
+under those isolation levels. Every schedule runs through the proxy on a table without an index
+and directly on the twin with the real one: the same outcomes, statement by statement.
+"""
+import re
+import zlib
+
+import psycopg2
+import pytest
+
+from harness.guarded import GuardedTable, error_fields
+
+ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL"
+
+
+@pytest.fixture
+def enroll(pg, make_proxy, request):
+    slug = re.sub(r"[^a-z0-9_]", "_", request.node.name.replace("test_", "")[:24].lower())
+    name = f"rr_{slug}_{zlib.crc32(request.node.nodeid.encode()) & 0xffff:04x}"
+    return GuardedTable(pg, make_proxy, name, ENROLL, ["user_id", "course_id"])
+
+
+def run(cur, sql):
+    try:
+        cur.execute(sql)
+        return ("ok", cur.statusmessage)
+    except psycopg2.Error as e:
+        f = error_fields(e)
+        return ("error", f["sqlstate"], f["detail"])
+
+
+def schedule(enroll, steps):
+    """`steps`: (session, sql) in order, sessions "a" and "b" (autocommit; "b" opens its own
+    blocks). Run through the proxy and on the twin; returns both lists of outcomes."""
+    results = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        conns = {name: connect() for name in ("a", "b", "c")}
+        for c in conns.values():
+            c.autocommit = True
+        seen = [run(conns[who].cursor(), sql.format(t=enroll.name)) for who, sql in steps]
+        cur = conns["c"].cursor()
+        cur.execute(f"SELECT user_id, course_id FROM {enroll.name} ORDER BY 1, 2")
+        seen.append(cur.fetchall())
+        cur.execute(f"DELETE FROM {enroll.name}")
+        for c in conns.values():
+            c.close()
+        results.append(seen)
+    return results
+
+
+INSERT_11 = "INSERT INTO {t} (user_id, course_id) VALUES (1, 1)"
+DUPLICATE_11 = ("error", "23505", "Key (user_id, course_id)=(1, 1) already exists.")
+
+
+@pytest.mark.parametrize("level", ["REPEATABLE READ", "SERIALIZABLE"])
+def test_a_key_committed_after_the_snapshot_is_a_duplicate(enroll, level):
+    proxied, twin = schedule(enroll, [
+        ("b", f"BEGIN ISOLATION LEVEL {level}"),
+        ("b", "SELECT count(*) FROM {t}"),  # the snapshot
+        ("a", INSERT_11),
+        ("b", INSERT_11),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[3] == DUPLICATE_11
+    assert proxied[5] == [(1, 1)]
+
+
+def test_a_multi_row_insert_names_the_first_such_row(enroll):
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (1, 1), (2, 2)"),
+        ("b", "INSERT INTO {t} (user_id, course_id) VALUES (3, 3), (2, 2), (1, 1)"),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[3] == ("error", "23505", "Key (user_id, course_id)=(2, 2) already exists.")
+
+
+def test_under_read_committed_the_row_is_seen_anyway(enroll):
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("a", INSERT_11),
+        ("b", INSERT_11),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[3] == DUPLICATE_11
+
+
+def test_a_key_rolled_back_or_failed_is_free(enroll):
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("a", "BEGIN"),
+        ("a", INSERT_11),
+        ("a", "ROLLBACK"),
+        # an implicit transaction that fails at its second row
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2), (NULL, 3)"),
+        # a block whose COMMIT answers ROLLBACK (it failed)
+        ("a", "BEGIN"),
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (3, 3)"),
+        ("a", "SELECT 1/0"),
+        ("a", "COMMIT"),
+        ("b", INSERT_11),
+        ("b", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("b", "INSERT INTO {t} (user_id, course_id) VALUES (3, 3)"),
+        ("b", "COMMIT"),
+    ])
+    assert proxied == twin
+    assert proxied[9] == ("ok", "ROLLBACK")
+    assert proxied[10:13] == [("ok", "INSERT 0 1")] * 3
+    assert proxied[14] == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_key_committed_before_the_snapshot_is_seen_and_may_be_deleted_and_written_again(
+        enroll):
+    proxied, twin = schedule(enroll, [
+        ("a", INSERT_11),
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        # committed after the BEGIN but before the transaction's first statement: in the
+        # snapshot
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("b", "DELETE FROM {t} WHERE user_id = 2"),
+        ("b", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("b", INSERT_11),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[5] == ("ok", "INSERT 0 1")
+    assert proxied[6] == DUPLICATE_11
+
+
+def test_the_same_session_after_its_own_commit(enroll):
+    proxied, twin = schedule(enroll, [
+        ("b", INSERT_11),
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("b", "DELETE FROM {t}"),
+        ("b", INSERT_11),
+        ("b", "COMMIT"),
+    ])
+    assert proxied == twin
+    assert proxied[4] == ("ok", "INSERT 0 1")
+
+
+def test_extended_protocol_on_both_sides(enroll):
+    """psycopg 3 (Parse/Bind/Execute/Sync): A's commit is read from its ReadyForQuery after a
+    Sync; B's INSERT is a prepared statement in a REPEATABLE READ transaction."""
+    import psycopg
+    t = enroll.name
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True) as a, \
+                psycopg.connect(dsn, autocommit=False) as b:
+            b.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            b.execute(f"SELECT count(*) FROM {t}")
+            with a.transaction():
+                a.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)", (1, 1),
+                          prepare=True)
+            with a.transaction():
+                a.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)", (2, 2),
+                          prepare=True)
+            try:
+                with a.transaction():
+                    a.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)", (3, 3))
+                    raise RuntimeError("roll back")
+            except RuntimeError:
+                pass
+            for key in ((3, 3), (2, 2), (1, 1)):
+                try:
+                    with b.transaction():
+                        b.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (%s, %s)", key,
+                                  prepare=True)
+                    seen.append("ok")
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+            b.rollback()
+            seen.append(a.execute(f"SELECT user_id, course_id FROM {t} ORDER BY 1, 2").fetchall())
+            a.execute(f"DELETE FROM {t}")
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0] == ["ok", ("23505", "Key (user_id, course_id)=(2, 2) already exists."),
+                          ("23505", "Key (user_id, course_id)=(1, 1) already exists."),
+                          [(1, 1), (2, 2)]]
