@@ -223,7 +223,8 @@ class PgGuard {
     // Claims `fp` of `g` for this session's transaction (reject and ignore; `log` changes
     // nothing on the wire, so it never waits). false: held by another session.
     // `ready`: as SessionClaims::claim (0: the message being read).
-    bool claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready = 0);
+    bool claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready = 0,
+               bool records_commit = false);
     // A key is held by another session: wait for it, or raise end_wait()'s error.
     Decision wait_or_interrupt(guard::GuardState& g);
     // Sends the first part of a late INSERT (`d`, Decision::Kind::late). `text`/`statement`:
@@ -325,12 +326,19 @@ class PgGuard {
     // The message being decided comes in a failed transaction with nothing sent since: the
     // server refuses it (25P02), so it neither claims nor waits.
     bool in_failed_transaction_ = false;
-    // An error or a ROLLBACK since the last ReadyForQuery (on_server_error, on_command_tag).
+    // An error or a ROLLBACK tag since the last idle ReadyForQuery (on_server_error,
+    // on_command_tag): kept across a block's 'T' and 'E', since a ROLLBACK TO, a ROLLBACK AND
+    // CHAIN or an error undoes keys the block's COMMIT would otherwise count as committed.
     bool rolled_back_since_ready_ = false;
     // The commit_clock() tick when the session's transaction began (its first statement after
     // being idle; 0: not begun yet): a key committed by another session after it is not in a
     // REPEATABLE READ snapshot (insert_reject_check's `committed_rows`).
     std::uint64_t transaction_start_ = 0;
+    // An Execute of a portal whose statement is a BEGIN (which takes no snapshot): the last
+    // statement parsed as a BEGIN, and the portal bound to it last (psycopg 3 in a pipeline and
+    // JDBC send Parse/Bind/Execute of their BEGIN).
+    bool executes_begin(util::Bytes body) const;
+    std::optional<std::string> begin_statement_, begin_portal_;
     void note_transaction_start() {
         if (transaction_start_ == 0) transaction_start_ = guard::commit_clock().load();
     }

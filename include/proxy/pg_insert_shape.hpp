@@ -34,6 +34,7 @@ struct InsertShapePlan {
     guard::GuardState* guard = nullptr;
     std::size_t key_width = 0;
     std::vector<ShapeKeyPart> parts;  // row by row, each in the guard's key column order
+    bool writes_every_row = false;    // WritePlan::writes_every_row
 };
 
 // The plan of `plan` (the full path's, for the text whose shape is `shape`); nullopt when the

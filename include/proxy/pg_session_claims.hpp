@@ -57,7 +57,12 @@ class SessionClaims {
     // it, and the waiter will be woken when it lets go.
     // `ready`: the ReadyForQuery that ends the claim's step when it is not the message being
     // read (COPY rows, which come after their Query); 0 = the message being read.
-    bool claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready = 0);
+    // `records_commit`: the claiming statement writes a row with the key whenever it succeeds
+    // (a plain INSERT … VALUES), so that its transaction's commit is the commit of such a row
+    // (KeyClaims::committed_after); a claim without it (a statement that may write no row:
+    // ON CONFLICT, an UPDATE, …) records nothing, lest a key with no row count as committed.
+    bool claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready = 0,
+               bool records_commit = false);
     // The ReadyForQuery that will answer the message being read.
     std::uint64_t next_ready() const { return requested_ + 1; }
     // A Query or Sync (or FunctionCall) was sent: the server will answer with a ReadyForQuery.
@@ -96,6 +101,7 @@ class SessionClaims {
         std::size_t depth;        // savepoints open when claimed
         std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
         std::uint64_t statement;  // the begin_statement() it was taken under
+        bool records_commit;      // see claim()
     };
     // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>

@@ -80,6 +80,9 @@ struct WritePlan {
     std::size_t conflict_clause_offset = 0;
     // The table is written as is: forward untouched, no check (log action with ON CONFLICT).
     bool forward_untouched = false;
+    // insert: a plain INSERT … VALUES (no ON CONFLICT clause, no row dropped): when it succeeds
+    // every row is written, so its keys' commit is a commit of rows with them (SessionClaims).
+    bool writes_every_row = false;
     InsertText insert_text;
     std::string upsert_set, upsert_where;  // upsert: as written (EXCLUDED not yet rewritten)
     bool late_returning = false;           // late_insert: the INSERT has a RETURNING list

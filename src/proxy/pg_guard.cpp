@@ -300,9 +300,10 @@ const guard::SessionContext& PgGuard::session_context() {
     return *context_;
 }
 
-bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready) {
+bool PgGuard::claim(guard::GuardState& g, std::uint64_t fp, std::uint64_t ready,
+                    bool records_commit) {
     if (g.config().action == config::GuardAction::log || in_failed_transaction_) return true;
-    return claims_.claim(g.claims(), fp, ready);
+    return claims_.claim(g.claims(), fp, ready, records_commit);
 }
 
 PgGuard::Decision PgGuard::wait_or_interrupt(guard::GuardState& g) {
@@ -772,7 +773,7 @@ bool PgGuard::passes_by_shape(const InsertShapePlan& plan, std::string_view text
     // finds it claimed, until this transaction has ended. One held by another session: the
     // full path decides (and waits).
     for (const std::uint64_t fp : pass.fingerprints)
-        if (!claim(g, fp)) return false;
+        if (!claim(g, fp, 0, plan.writes_every_row)) return false;
     writing_to(g);
     for (const std::uint64_t fp : pass.fingerprints) {
         // Present: the full path checks the statement with the server. The keys added just
@@ -1337,7 +1338,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         key_rows.push_back(row);
         occurrences.push_back(1);
         // Claimed before the key set hears of it (passes_by_shape says why).
-        if (!claim(g, fp)) return wait_or_interrupt(g);
+        if (!claim(g, fp, 0, plan.writes_every_row)) return wait_or_interrupt(g);
         const bool known = !g.keys().insert(fp);
         if (known || learning)
             events.push_back({guard::KeyEvent::Kind::maybe_existing, key_rows.size() - 1, row});
@@ -1548,6 +1549,29 @@ void PgGuard::notice_schema_change(const sql::Statement& st) {
     }
 }
 
+namespace {
+// Whether a statement follows the first of a simple Query's string (`BEGIN; SELECT …`).
+bool more_after_first_statement(std::string_view sql) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(sql, tokens);
+    bool after = false;
+    for (const auto& t : tokens) {
+        if (sql::is_symbol(sql, t, ";")) {
+            after = true;
+        } else if (after) {
+            return true;
+        }
+    }
+    return false;
+}
+}  // namespace
+
+bool PgGuard::executes_begin(util::Bytes body) const {
+    if (!begin_portal_) return false;
+    const auto e = pg::decode_execute(body);
+    return e && e->portal == *begin_portal_;
+}
+
 PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::Bytes raw,
                                             std::string& out, pg::ReplyTracker& tracker,
                                             bool in_transaction) {
@@ -1574,13 +1598,16 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
             // again (freeing early is safe: the rows go when the Query runs).
             if (!transaction_command_applied_) {
                 std::optional<TransactionCommand> command;
-                if (auto q = pg::decode_query(body)) command = read_transaction_command(q->sql);
+                const auto q = pg::decode_query(body);
+                if (q) command = read_transaction_command(q->sql);
                 if (command) {
                     claims_.on_transaction_command(*command);
                     transaction_command_applied_ = true;
                 }
-                // A BEGIN takes no snapshot: the transaction's first statement after it does.
-                if (!command || command->kind != TransactionCommand::Kind::begin)
+                // A BEGIN takes no snapshot: the transaction's first statement after it does
+                // (in the same string, when one follows it).
+                if (!command || command->kind != TransactionCommand::Kind::begin ||
+                    (q && more_after_first_statement(q->sql)))
                     note_transaction_start();
             }
             Outcome o = on_query(body, raw, out, tracker, in_transaction);
@@ -1604,7 +1631,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
             return {};
         case pg::FrontendCode::execute: {
             const std::uint32_t first_tag = next_tag_;
-            note_transaction_start();
+            if (!executes_begin(body)) note_transaction_start();
             Outcome o = on_execute(body, raw, out, tracker, in_transaction);
             if (o.wait) {
                 forget_checks_since(first_tag);
@@ -2024,6 +2051,11 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     const std::string name(p->statement);
     // Read once: it serves the setting changes here and the savepoint commands below.
     auto command = read_transaction_command(p->sql);
+    // A BEGIN's statement and the portal bound to it next (executes_begin).
+    if (command && command->kind == TransactionCommand::Kind::begin)
+        begin_statement_ = name;
+    else if (begin_statement_ && *begin_statement_ == name)
+        begin_statement_.reset();
     const bool ends_transaction =
         (command && (command->kind == TransactionCommand::Kind::end ||
                      command->kind == TransactionCommand::Kind::rollback_to)) ||
@@ -2175,6 +2207,10 @@ void PgGuard::on_bind(util::Bytes body) {
     if (statement_end == std::string_view::npos) return;
     const std::string_view portal_view = chars.substr(0, portal_end);
     const std::string_view statement = chars.substr(portal_end + 1, statement_end - portal_end - 1);
+    if (begin_statement_ && *begin_statement_ == statement)
+        begin_portal_ = std::string(portal_view);
+    else if (begin_portal_ && *begin_portal_ == portal_view)
+        begin_portal_.reset();
     if (!setting_statements_.empty())
         if (auto it = setting_statements_.find(std::string(statement));
             it != setting_statements_.end() &&
@@ -3096,7 +3132,7 @@ void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed
     // those of transactions that committed are remembered as committed.
     const bool idle = status == pg::TransactionStatus::idle;
     claims_.on_ready_for_query(status, nothing_owed, idle && !rolled_back_since_ready_);
-    rolled_back_since_ready_ = false;
+    if (idle) rolled_back_since_ready_ = false;
     // The next transaction begins with the client's next statement, or, when messages are in
     // flight already (a pipeline), now.
     if (idle) transaction_start_ = nothing_owed ? 0 : guard::commit_clock().load();

@@ -10,6 +10,7 @@ std::optional<InsertShapePlan> make_insert_shape_plan(const WritePlan& plan,
         return std::nullopt;
     InsertShapePlan out;
     out.guard = plan.guard;
+    out.writes_every_row = plan.writes_every_row;
     out.key_width = plan.guard->table().key_columns.size();
     for (const auto& row : plan.rows) {
         if (row.size() != out.key_width) return std::nullopt;

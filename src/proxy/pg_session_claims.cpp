@@ -130,7 +130,8 @@ std::uint64_t new_claim_owner() {
 SessionClaims::SessionClaims(std::uint64_t owner, std::shared_ptr<guard::ClaimWaiter> waiter)
     : owner_(owner), waiter_(std::move(waiter)) {}
 
-bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready) {
+bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64_t ready,
+                          bool records_commit) {
     if (ready == 0) ready = requested_ + 1;
     if (held_.size() >= max_held) {
         // A transaction writing more keys than that (a large COPY, a bulk load) stops claiming
@@ -152,7 +153,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
     }
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
-            held_.push_back({&table, fp, savepoints_.size(), ready, statement_});
+            held_.push_back({&table, fp, savepoints_.size(), ready, statement_, records_commit});
             return true;
         case guard::KeyClaims::Claim::already_ours:
             // Written again: held at least as long as this write's step and level need.
@@ -160,6 +161,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
                 if (h.fp != fp || h.table != &table) continue;
                 h.ready = std::max(h.ready, ready);
                 h.depth = std::min(h.depth, savepoints_.size());
+                h.records_commit = h.records_commit || records_commit;
             }
             return true;
         case guard::KeyClaims::Claim::held:
@@ -173,7 +175,7 @@ template <class Pred>
 void SessionClaims::release_if(Pred free, std::uint64_t committed) {
     std::erase_if(held_, [&](const Held& h) {
         if (!free(h)) return false;
-        h.table->release(h.fp, owner_, committed);
+        h.table->release(h.fp, owner_, h.records_commit ? committed : 0);
         return true;
     });
 }
@@ -227,7 +229,10 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
             if (nothing_owed) savepoints_.clear();
             auto ended = [&](const Held& h) { return h.ready <= answered; };
             // One tick for the keys this ReadyForQuery says committed (none held: no tick).
-            const bool any = committed && std::any_of(held_.begin(), held_.end(), ended);
+            const bool any =
+                committed && std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
+                    return h.records_commit && ended(h);
+                });
             release_if(ended, any ? guard::commit_clock().fetch_add(1) + 1 : 0);
             break;
         }

@@ -429,6 +429,7 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     } else if (g.config().action == config::GuardAction::ignore) {
         p.skip_duplicates = true;
     }
+    p.writes_every_row = conflict.action == sql::OnConflict::Action::none && !p.skip_duplicates;
     // Keys the proxy cannot read before the statement runs: the server reports them as it
     // writes the rows (guard/pg_check_sql.hpp, LateInsertSql).
     auto late = [&](const std::string& form) {

@@ -191,3 +191,89 @@ def test_extended_protocol_on_both_sides(enroll):
     assert results[0] == ["ok", ("23505", "Key (user_id, course_id)=(2, 2) already exists."),
                           ("23505", "Key (user_id, course_id)=(1, 1) already exists."),
                           [(1, 1), (2, 2)]]
+
+
+# From the review of the first version: keys the proxy claimed but that no committed row holds,
+# and the transaction's start, were taken for commits after the snapshot (false duplicates).
+
+def test_a_claim_without_a_row_is_no_commit(enroll):
+    proxied, twin = schedule(enroll, [
+        ("a", "INSERT INTO {t} (id, user_id, course_id) VALUES (1000000, 5, 5)"),
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),
+        # claims (1, 1) and (2, 2) but writes no row with them
+        ("a", "INSERT INTO {t} (id, user_id, course_id) VALUES (1000000, 1, 1) "
+              "ON CONFLICT (id) DO NOTHING"),
+        ("a", "UPDATE {t} SET user_id = 2, course_id = 2 WHERE id = -5"),
+        ("b", INSERT_11),
+        ("b", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("b", "COMMIT"),
+    ])
+    assert proxied == twin
+    assert proxied[3] == ("ok", "INSERT 0 0") and proxied[4] == ("ok", "UPDATE 0")
+    assert proxied[5:7] == [("ok", "INSERT 0 1")] * 2
+
+
+@pytest.mark.parametrize("undo", [
+    ["BEGIN", "INSERT INTO {t} (user_id, course_id) VALUES (1, 1)", "ROLLBACK AND CHAIN",
+     "COMMIT"],
+    ["BEGIN", "SAVEPOINT s; INSERT INTO {t} (user_id, course_id) VALUES (1, 1); "
+              "ROLLBACK TO SAVEPOINT s", "COMMIT"],
+    ["BEGIN", "SAVEPOINT s", "INSERT INTO {t} (user_id, course_id) VALUES (1, 1); "
+                             "ROLLBACK TO SAVEPOINT s", "COMMIT"],
+], ids=["rollback_and_chain", "savepoint_in_one_string", "rollback_to_after_the_insert"])
+def test_a_key_undone_inside_a_block_that_commits_is_free(enroll, undo):
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),
+        *[("a", sql) for sql in undo],
+        ("b", INSERT_11),
+        ("b", "COMMIT"),
+    ])
+    assert proxied == twin
+    assert proxied[-3] == ("ok", "INSERT 0 1")
+
+
+def test_begin_and_a_read_in_one_string_take_the_snapshot(enroll):
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM {t}"),
+        ("a", INSERT_11),
+        ("b", INSERT_11),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[2] == DUPLICATE_11
+
+
+def test_an_extended_protocol_begin_takes_no_snapshot(enroll):
+    """A BEGIN sent as Parse/Bind/Execute (psycopg 3 in a pipeline, JDBC) takes no snapshot: a
+    key committed after it and before the transaction's first statement is in the snapshot."""
+    from harness import pgwire
+    t = enroll.name
+    results = []
+    for port, database, connect in ((enroll.proxy.port, "app", enroll.connect_proxy),
+                                    (enroll.pg.port, "twin", enroll.connect_twin)):
+        b = pgwire.RawClient(port)
+        b.startup(database=database)
+        sql = b"BEGIN ISOLATION LEVEL REPEATABLE READ"
+        b.send(pgwire.message(b"P", b"\0" + sql + b"\0\0\0") +
+               pgwire.message(b"B", b"\0\0\0\0\0\0\0\0") +
+               pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+        b.read_until("Z")
+        a = connect()
+        a.autocommit = True
+        a.cursor().execute(INSERT_11.format(t=t))
+        seen = []
+        for statement in (f"DELETE FROM {t} WHERE user_id = 1", INSERT_11.format(t=t),
+                          "COMMIT"):
+            replies = b.simple_query(statement)
+            seen.append([m for m, _ in replies if m in "CE"])
+        b.close()
+        cur = a.cursor()
+        cur.execute(f"SELECT user_id, course_id FROM {t}")
+        seen.append(cur.fetchall())
+        cur.execute(f"DELETE FROM {t}")
+        a.close()
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0] == [["C"], ["C"], ["C"], [(1, 1)]]

@@ -162,17 +162,19 @@ TEST_CASE("A ReadyForQuery that says the transaction committed records its keys'
     KeyClaims table;
     SessionClaims mine(1, nullptr);
     const auto before = uniqguard::guard::commit_clock().load();
-    REQUIRE(mine.claim(table, 10));
+    REQUIRE(mine.claim(table, 10, 0, true));
     mine.ready_requested();
     mine.on_ready_for_query(Status::idle, true, false);  // rolled back
     CHECK_FALSE(table.committed_after(10, 0));
-    REQUIRE(mine.claim(table, 11));
+    REQUIRE(mine.claim(table, 11, 0, true));
+    REQUIRE(mine.claim(table, 13));  // by a statement that may write no row: no commit of it
     mine.ready_requested();
     mine.on_ready_for_query(Status::idle, true, true);
     CHECK(table.committed_after(11, before));
     CHECK_FALSE(table.committed_after(11, uniqguard::guard::commit_clock().load()));
+    CHECK_FALSE(table.committed_after(13, 0));
     // A failed block frees its keys without a commit.
-    REQUIRE(mine.claim(table, 12));
+    REQUIRE(mine.claim(table, 12, 0, true));
     mine.ready_requested();
     mine.on_ready_for_query(Status::failed, true, true);
     CHECK_FALSE(table.committed_after(12, 0));
