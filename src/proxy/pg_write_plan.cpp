@@ -187,32 +187,9 @@ bool writes_in_with(std::string_view text, sql::LexOptions lex) {
     return writes > 1;
 }
 
-// Whether `with_list` holds a write other than DELETE (INSERT, UPDATE but a locking clause's,
-// MERGE, COPY, or such a word inside a string: a function body), which, naming a guarded table,
-// could write keys no check sees. A DELETE only frees keys: the late INSERT's check, run after
-// the statement, sees the table without the deleted rows, as a unique index would.
-bool writes_but_delete_in(std::string_view with_list, sql::LexOptions lex) {
-    std::vector<sql::Token> tokens;
-    if (!sql::lex_postgres(with_list, tokens, lex)) return true;
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-        const auto& t = tokens[i];
-        if (sql::is_word(with_list, t, "insert") || sql::is_word(with_list, t, "merge") ||
-            sql::is_word(with_list, t, "copy"))
-            return true;
-        if (sql::is_word(with_list, t, "update") &&
-            !(i > 0 && (sql::is_word(with_list, tokens[i - 1], "for") ||
-                        sql::is_word(with_list, tokens[i - 1], "key"))))
-            return true;
-        if (sql::is_string_kind(t.kind)) {
-            std::string inner(sql::token_text(with_list, t));
-            for (char& ch : inner)
-                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            for (std::string_view w : {"insert", "update", "merge", "copy"})
-                if (inner.find(w) != std::string::npos) return true;
-        }
-    }
-    return false;
-}
+// Whether `text` could write (INSERT, UPDATE but a locking clause's, MERGE, COPY, or such a
+// word inside a string: a function body); a DELETE is no write of keys (defined below).
+bool may_write(std::string_view text, sql::LexOptions lex);
 
 // The first guard whose table `part` names: an identifier spelled as the table's bare name, or
 // a string holding it (a function body, a DO block); null: none.
@@ -479,9 +456,10 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
         const std::string_view with_list = text.substr(0, *at);
         // A CTE that writes to a guarded table (this one or another) would write keys no check
         // sees (the mention filter errs only towards refusing); one that only deletes from it
-        // frees keys, which the check after the statement sees.
+        // frees keys, which the check after the statement sees (a DELETE is no write to
+        // may_write).
         if (auto* named = guard_named_in(with_list, registry, lex);
-            named && writes_but_delete_in(with_list, lex))
+            named && may_write(with_list, lex))
             return refuse(*named,
                           unenforced(*named, form + " naming a guarded table, with a write "
                                                     "other than DELETE"),
