@@ -475,6 +475,13 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
     }
     if (ins.select_source) return late("INSERT ... SELECT");
     if (ins.has_with) return late("INSERT with a WITH clause");
+    // OVERRIDING USER VALUE: an identity key column takes its sequence's next value, not the
+    // one written (which the key set would learn in its place, and miss the real one).
+    if (ins.overriding == sql::Overriding::user_value)
+        for (std::size_t k : table.key_columns)
+            if (table.columns[k].identity != 0)
+                return late("INSERT ... OVERRIDING USER VALUE into identity key column \"" +
+                            table.columns[k].name + "\"");
 
     // Where each key column's value sits in a VALUES row; nullopt: the column is not written
     // and gets its default.
