@@ -245,6 +245,15 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                               std::string_view extra_prepare = {}, std::string_view qualifier = {},
                               std::string_view command = "INSERT");
 
+// MERGE into the guarded table: PostgreSQL 15's MERGE has no RETURNING, so its new keys are
+// found after it. `prepare` also writes a mark row (pg_temp.uniqguard_merge_mark) in the
+// MERGE's (sub)transaction; the client's MERGE runs unchanged (prefix and suffix are empty);
+// `keys_probe` copies the key of every row with the mark's xmin and a later cmin, the rows the
+// MERGE inserted or updated, into the keys table and reads them back; then the same check and
+// clear as a late INSERT's. That scan reads the whole table once per MERGE.
+LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard,
+                             bool nulls_distinct);
+
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).
 // The proxy runs it as one statement of writable CTEs over the proposed rows,

@@ -90,6 +90,9 @@ struct WritePlan {
     // of it (DEFAULT, a volatile function): wrapped alike, its rows' new keys reported by the
     // server; the client's tag is `UPDATE n`, and `alias` qualifies the key columns returned.
     bool late_update = false;
+    // late_insert whose statement is a MERGE (guard::late_merge_sql): run as written, its rows
+    // found after it by the mark the proxy writes before it; the client's tag is its own.
+    bool late_merge = false;
     // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
     // top (the server refuses one nested in a CTE): see insert_after_with.
     bool late_hoist = false;
@@ -118,6 +121,11 @@ struct WritePlan {
     std::vector<std::string> copy_columns;  // the COPY's columns: its list or the table's
     // The statement's text, for logs and errors.
     std::string_view text;
+
+    // late_insert: the client's command, as the server names it in its errors.
+    std::string_view late_command() const {
+        return late_merge ? "MERGE" : late_update ? "UPDATE" : "INSERT";
+    }
 };
 
 // nullopt: the statement does not write to a guarded table (or the guard layer has nothing to

@@ -535,6 +535,18 @@ std::string late_keys_table(const GuardTable& table, const config::Guard& guard)
         parts.push_back(key_column(table, i).type_name);
     return temp_table_name("uniqguard_late_", parts);
 }
+
+// One row per new key in the keys table (or a query of its columns, `from`), in row order: its
+// columns' text in the database's encoding, as hex.
+std::string late_keys_probe(std::size_t n, const std::string& from) {
+    std::string out = "SELECT ";
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string k = "uniqguard_n" + std::to_string(i + 1);
+        out += (i ? ", " : "") + std::string("CASE WHEN ") + k + " IS NULL THEN NULL ELSE " +
+               as_database_bytes_hex("format('%s', " + k + ")") + " END";
+    }
+    return out + " FROM " + from + " ORDER BY uniqguard_row";
+}
 }  // namespace
 
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
@@ -591,12 +603,7 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                      ") SELECT " + taken + " FROM uniqguard_ins) SELECT * FROM uniqguard_ins";
     }
 
-    out.keys_probe = "SELECT ";
-    for (std::size_t i = 0; i < n; ++i)
-        out.keys_probe += (i ? ", " : "") + std::string("CASE WHEN ") + k(i) +
-                          " IS NULL THEN NULL ELSE " +
-                          as_database_bytes_hex("format('%s', " + k(i) + ")") + " END";
-    out.keys_probe += " FROM " + keys + " ORDER BY uniqguard_row";
+    out.keys_probe = late_keys_probe(n, keys);
 
     std::string declare = "DECLARE uniqguard_row bigint; ";
     std::string select, into, same_as_earlier, same_in_statement, same_in_table, no_null, lock;
@@ -680,6 +687,38 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
         do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
                  raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END");
     out.clear = "DELETE FROM " + keys;
+    return out;
+}
+
+LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard,
+                             bool nulls_distinct) {
+    const std::size_t n = table.key_columns.size();
+    const std::string mark = "uniqguard_merge_mark";
+    // The mark: one row written right before the MERGE, in its (sub)transaction. Every row the
+    // MERGE writes has the mark's xmin (the same transaction id) and a later command id.
+    const std::string write_mark =
+        "IF pg_catalog.to_regclass('pg_temp." + mark + "') IS NULL THEN CREATE TEMP TABLE " +
+        mark + " (uniqguard_m int); " + temp_table_for_every_role(mark) +
+        " END IF; DELETE FROM pg_temp." + mark + "; INSERT INTO pg_temp." + mark +
+        " VALUES (1); ";
+    LateInsertSql out =
+        late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, "MERGE");
+    out.prefix.clear();
+    out.suffix.clear();
+    // After the MERGE: the rows it inserted or updated (one scan of the table), recorded in the
+    // keys table and read back as a late INSERT's are. Rows it deleted are gone; rows the
+    // transaction wrote before the mark have an earlier command id.
+    std::string stored, selected;
+    for (std::size_t i = 0; i < n; ++i) {
+        stored += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
+        selected += (i ? ", t." : "t.") + quote_identifier(key_column(table, i).name);
+    }
+    out.keys_probe =
+        "WITH uniqguard_m AS (INSERT INTO pg_temp." + late_keys_table(table, guard) + " (" +
+        stored + ") SELECT " + selected + from_table(table, "t") + ", pg_temp." + mark +
+        " m WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND t.cmin::text::int8 > "
+        "m.cmin::text::int8 RETURNING uniqguard_row, " +
+        stored + ") " + late_keys_probe(n, "uniqguard_m");
     return out;
 }
 

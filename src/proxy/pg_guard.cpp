@@ -1162,10 +1162,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             plan.late_update ? guard::quote_identifier(plan.alias.empty() ? table.name : plan.alias)
                              : std::string();
         const auto late =
-            skip ? skip->late
-                 : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
-                                          plan.late_hoist, {}, qualifier,
-                                          plan.late_update ? "UPDATE" : "INSERT");
+            skip               ? skip->late
+            : plan.late_merge ? guard::late_merge_sql(table, cfg, nulls_distinct)
+                               : guard::late_insert_sql(table, cfg, nulls_distinct,
+                                                        plan.late_returning, plan.late_hoist, {},
+                                                        qualifier, plan.late_command());
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
         if (skip) {
             d.late_text = std::move(skip->text);
@@ -2399,7 +2400,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         (portal->late_ran || (write->late_returning && e->max_rows != 0))) {
         // The proxy's statement runs the write whole, once: a row limit (the server would
         // suspend the portal with rows left) or a second Execute is not followed.
-        const std::string what = write->late_update ? "UPDATE" : "INSERT";
+        const std::string what(write->late_command());
         if (portal->late_ran && !write->late_returning)
             d = refused_outright(*write->guard,
                                  "portal \"" + std::string(e->portal) + "\" cannot be run",

@@ -751,6 +751,36 @@ bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
     return false;
 }
 
+// MERGE: its rows come from a join the server runs, and PostgreSQL 15's MERGE has no RETURNING
+// to wrap. It runs as the client wrote it, between a mark the proxy writes in the same
+// transaction and a scan for the rows written after that mark (guard::late_merge_sql); the
+// rest is a late INSERT's (the keys claimed, the check, the client's `MERGE n` held until then).
+std::optional<WritePlan> plan_merge(const sql::MergeStatement& m, guard::GuardState& g,
+                                    std::string_view text, const guard::GuardRegistry& registry,
+                                    sql::LexOptions lex) {
+    // As a late INSERT: log forwards it with a warning (no key to log before it runs).
+    if (g.config().action == config::GuardAction::log) return refuse(g, unenforced(g, "MERGE"), text);
+    if (m.has_with) {
+        // A CTE writing another guarded table would write keys no check of this one sees.
+        const auto at = statement_after_with(text, {"merge"}, lex);
+        const std::string_view with_list = at ? text.substr(0, *at) : text;
+        if (auto* named = guard_named_in(with_list, registry, lex);
+            named && may_write(with_list, lex))
+            return refuse(*named,
+                          unenforced(*named,
+                                     "MERGE with a WITH clause naming a guarded table, with a "
+                                     "write other than DELETE"),
+                          text);
+    }
+    WritePlan p{.kind = WritePlan::Kind::late_insert,
+                .guard = &g,
+                .refusal = unenforced(g, "MERGE with a parameter of this type"),
+                .text = text};
+    p.late_merge = true;
+    p.alias = m.alias;
+    return p;
+}
+
 // The forms the proxy runs as a statement of its own in the client's place cannot be explained:
 // EXPLAIN ANALYZE would show the proxy's statement, or fail on it. And a late write's wrapper
 // must not meet its own names in the client's text.
@@ -843,7 +873,8 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             const auto& m = *st.get<sql::MergeStatement>();
             auto* g = guard_of(m.table);
             if (!g) return m.has_with ? written_in_with() : std::nullopt;
-            return refuse(*g, unenforced(*g, "MERGE"), text);
+            if (g->state() != guard::GuardLoadState::ready) return unready(*g);
+            return refuse_unwrappable(plan_merge(m, *g, text, registry, lex), st, text, lex);
         }
         case sql::StatementKind::copy: {
             const auto& c = *st.get<sql::CopyStatement>();

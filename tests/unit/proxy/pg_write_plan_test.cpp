@@ -357,13 +357,59 @@ TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan
           "RETURNING 1) SELECT * FROM x",
           "COPY enroll FROM '/tmp/rows.txt'", "COPY enroll FROM STDIN WHERE user_id > 1",
           "COPY enroll (user_id, note) FROM STDIN", "COPY enroll FROM STDIN (ENCODING 'latin1')",
-          "MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING"}) {
+          "WITH w AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) MERGE "
+          "INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING",
+          "MERGE INTO enroll AS uniqguard_e USING other ON true WHEN MATCHED THEN DELETE",
+          "EXPLAIN ANALYZE MERGE INTO enroll USING other ON true WHEN MATCHED THEN DELETE"}) {
         INFO(sql);
         auto p = f.plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::refuse);
         CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
     }
+}
+
+TEST_CASE("a MERGE into a guarded table runs as a late write", "[pg_write_plan]") {
+    Fixture f;
+    for (const char* sql :
+         {"MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING",
+          "MERGE INTO public.enroll AS e USING (VALUES (1, 2)) s(u, c) ON e.user_id = s.u WHEN "
+          "NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c)",
+          "WITH s AS (SELECT 1 AS u) MERGE INTO enroll e USING s ON e.user_id = s.u WHEN "
+          "MATCHED THEN UPDATE SET course_id = 2",
+          "WITH d AS (DELETE FROM other RETURNING 1) MERGE INTO enroll e USING d ON true WHEN "
+          "MATCHED THEN DELETE"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::late_insert);
+        CHECK(p->late_merge);
+        CHECK_FALSE(p->late_update);
+        CHECK_FALSE(p->late_skip);
+        CHECK_FALSE(p->late_returning);
+        CHECK(p->late_command() == "MERGE");
+    }
+    // A MERGE into another table is not the guard's.
+    CHECK_FALSE(f.plan("MERGE INTO other USING enroll ON true WHEN MATCHED THEN DELETE"));
+    // The MERGE goes as written: a mark row written before it, its rows found after it by the
+    // mark's transaction id and a later command id.
+    const auto merge = guard::late_merge_sql(enroll_table(), enroll_guard(), true);
+    CHECK(merge.prefix.empty());
+    CHECK(merge.suffix.empty());
+    CHECK(merge.prepare.find("E'cannot execute MERGE in a read-only transaction'") <
+          merge.prepare.find("DELETE FROM pg_temp.uniqguard_merge_mark; INSERT INTO "
+                             "pg_temp.uniqguard_merge_mark VALUES (1);"));
+    CHECK(merge.keys_probe.starts_with("WITH uniqguard_m AS (INSERT INTO pg_temp.uniqguard_late_"));
+    CHECK(merge.keys_probe.find(" (uniqguard_n1, uniqguard_n2) SELECT t.user_id, t.course_id "
+                                "FROM ONLY public.enroll AS t, pg_temp.uniqguard_merge_mark m "
+                                "WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND "
+                                "t.cmin::text::int8 > m.cmin::text::int8 RETURNING "
+                                "uniqguard_row, uniqguard_n1, uniqguard_n2) SELECT ") !=
+          std::string::npos);
+    CHECK(merge.keys_probe.ends_with(" FROM uniqguard_m ORDER BY uniqguard_row"));
+    const auto insert = guard::late_insert_sql(enroll_table(), enroll_guard(), true);
+    CHECK(merge.reject_check == insert.reject_check);
+    CHECK(merge.clear == insert.clear);
 }
 
 TEST_CASE("UPDATEs whose new keys the check cannot evaluate ahead go late", "[pg_write_plan]") {
