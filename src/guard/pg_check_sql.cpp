@@ -697,10 +697,9 @@ LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard
     // The mark: one row written right before the MERGE, in its (sub)transaction. Every row the
     // MERGE writes has the mark's xmin (the same transaction id) and a later command id.
     const std::string write_mark =
-        "IF pg_catalog.to_regclass('pg_temp." + mark + "') IS NULL THEN CREATE TEMP TABLE " +
-        mark + " (uniqguard_m int); " + temp_table_for_every_role(mark) +
-        " END IF; DELETE FROM pg_temp." + mark + "; INSERT INTO pg_temp." + mark +
-        " VALUES (1); ";
+        "IF pg_catalog.to_regclass('pg_temp." + mark + "') IS NULL THEN CREATE TEMP TABLE " + mark +
+        " (uniqguard_m int); " + temp_table_for_every_role(mark) + " END IF; DELETE FROM pg_temp." +
+        mark + "; INSERT INTO pg_temp." + mark + " VALUES (1); ";
     LateInsertSql out =
         late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, "MERGE");
     out.prefix.clear();
@@ -713,12 +712,12 @@ LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard
         stored += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
         selected += (i ? ", t." : "t.") + quote_identifier(key_column(table, i).name);
     }
-    out.keys_probe =
-        "WITH uniqguard_m AS (INSERT INTO pg_temp." + late_keys_table(table, guard) + " (" +
-        stored + ") SELECT " + selected + from_table(table, "t") + ", pg_temp." + mark +
-        " m WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND t.cmin::text::int8 > "
-        "m.cmin::text::int8 RETURNING uniqguard_row, " +
-        stored + ") " + late_keys_probe(n, "uniqguard_m");
+    out.keys_probe = "WITH uniqguard_m AS (INSERT INTO pg_temp." + late_keys_table(table, guard) +
+                     " (" + stored + ") SELECT " + selected + from_table(table, "t") +
+                     ", pg_temp." + mark +
+                     " m WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND t.cmin::text::int8 > "
+                     "m.cmin::text::int8 RETURNING uniqguard_row, " +
+                     stored + ") " + late_keys_probe(n, "uniqguard_m");
     return out;
 }
 

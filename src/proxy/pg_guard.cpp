@@ -1162,11 +1162,11 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
             plan.late_update ? guard::quote_identifier(plan.alias.empty() ? table.name : plan.alias)
                              : std::string();
         const auto late =
-            skip               ? skip->late
-            : plan.late_merge ? guard::late_merge_sql(table, cfg, nulls_distinct)
-                               : guard::late_insert_sql(table, cfg, nulls_distinct,
-                                                        plan.late_returning, plan.late_hoist, {},
-                                                        qualifier, plan.late_command());
+            skip ? skip->late
+            : plan.late_merge
+                ? guard::late_merge_sql(table, cfg, nulls_distinct)
+                : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
+                                         plan.late_hoist, {}, qualifier, plan.late_command());
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
         if (skip) {
             d.late_text = std::move(skip->text);

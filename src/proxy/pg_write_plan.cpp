@@ -759,7 +759,8 @@ std::optional<WritePlan> plan_merge(const sql::MergeStatement& m, guard::GuardSt
                                     std::string_view text, const guard::GuardRegistry& registry,
                                     sql::LexOptions lex) {
     // As a late INSERT: log forwards it with a warning (no key to log before it runs).
-    if (g.config().action == config::GuardAction::log) return refuse(g, unenforced(g, "MERGE"), text);
+    if (g.config().action == config::GuardAction::log)
+        return refuse(g, unenforced(g, "MERGE"), text);
     if (m.has_with) {
         // A CTE writing another guarded table would write keys no check of this one sees.
         const auto at = statement_after_with(text, {"merge"}, lex);

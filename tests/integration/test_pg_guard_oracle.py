@@ -41,6 +41,7 @@ import os
 import random
 
 import psycopg2.extensions
+import pytest
 
 from harness.oracle_workload import (
     Lockstep, Psycopg2Side, Psycopg3Side, WireSide, Workload, bind_msg, close_msg, describe_msg,
@@ -58,12 +59,13 @@ ON_CONFLICT_FORMS = True
 # without their table OID and column number (the proxy's statement returns them from a CTE;
 # docs/guard.md, "Not done yet").
 DEFAULT_SKIP = {"simple_protocol_psycopg2": "", "extended_protocol_psycopg3": "",
-                "wire_protocol": "on_conflict_update"}
+                "wire_protocol": "on_conflict_update", "merge_psycopg2": "",
+                "merge_psycopg3": ""}
 
 SCALE = float(os.environ.get("UNIQGUARD_ORACLE_SCALE", "1"))
-# Statements per test: 21,000 in all.
+# Statements per test: 21,000 in all, and 5,000 with MERGE among them.
 STATEMENTS = {"simple_protocol_psycopg2": 7000, "extended_protocol_psycopg3": 6000,
-              "wire_protocol": 8000}
+              "wire_protocol": 8000, "merge_psycopg2": 2500, "merge_psycopg3": 2500}
 CHECKPOINT_EVERY = 250  # steps between comparisons of the committed contents
 
 
@@ -76,7 +78,8 @@ class Oracle:
         self.gt = setup_tables(pg, make_proxy, self.tables)
         self.workload = Workload(f"{self.seed}:{name}", self.tables,
                                  on_conflict=ON_CONFLICT_FORMS,
-                                 skip=skip_from_env(DEFAULT_SKIP[name]))
+                                 skip=skip_from_env(DEFAULT_SKIP[name]),
+                                 merge=name.startswith("merge_"))
         self.rng = random.Random(f"{self.seed}:{name}:render")
         self.readers = direct_readers(pg)
         self.a = make_side(self.gt, "proxy")
@@ -141,8 +144,10 @@ def statement_groups(make, n, changes):
         yield group
 
 
-def test_oracle_simple_protocol_psycopg2(pg, make_proxy):
-    o = Oracle(pg, make_proxy, "simple_protocol_psycopg2", "p2",
+@pytest.mark.parametrize("name,suffix", [("simple_protocol_psycopg2", "p2"),
+                                         ("merge_psycopg2", "m2")])
+def test_oracle_simple_protocol_psycopg2(pg, make_proxy, name, suffix):
+    o = Oracle(pg, make_proxy, name, suffix,
                lambda gt, side: Psycopg2Side(gt.proxy_dsn() if side == "proxy"
                                              else gt.twin_dsn()))
     rng, wl = o.rng, o.workload
@@ -180,8 +185,10 @@ def many_insert(wl, t, rng):
     return query, seq, returning
 
 
-def test_oracle_extended_protocol_psycopg3(pg, make_proxy):
-    o = Oracle(pg, make_proxy, "extended_protocol_psycopg3", "p3",
+@pytest.mark.parametrize("name,suffix", [("extended_protocol_psycopg3", "p3"),
+                                         ("merge_psycopg3", "m3")])
+def test_oracle_extended_protocol_psycopg3(pg, make_proxy, name, suffix):
+    o = Oracle(pg, make_proxy, name, suffix,
                lambda gt, side: Psycopg3Side(gt.proxy_dsn() if side == "proxy"
                                              else gt.twin_dsn()))
     rng, wl = o.rng, o.workload

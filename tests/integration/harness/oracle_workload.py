@@ -240,10 +240,13 @@ class Workload:
     `observe`). It tracks its own intentions (in a transaction block, savepoints), so a statement
     may land in a failed or absent transaction; both sides then see the same thing."""
 
-    def __init__(self, seed, tables, on_conflict=True, skip=(), session_settings=True):
+    def __init__(self, seed, tables, on_conflict=True, skip=(), session_settings=True,
+                 merge=False):
         self.rng = random.Random(seed)
         self.tables = tables
         self.on_conflict = on_conflict
+        # MERGE statements too (opt-in: the other oracles' seeds keep their streams)
+        self.merge = merge
         self.skip = set(skip)
         self.session_settings = session_settings
         self.next_rid = 1
@@ -425,6 +428,44 @@ class Workload:
         ret, returns = self.returning(t)
         return Stmt([f"DELETE FROM {t.name}"] + sel + ret, "delete", returns=returns)
 
+    def merge_statement(self, t):
+        """A MERGE of one source row: an upsert on the key (matched: the note changes; not
+        matched: the key inserted), a row picked by rid moved onto a key or deleted, with an
+        INSERT of a new row when the rid is not there. One row at most is written, so that
+        which duplicate a MERGE reports does not depend on the order the server meets rows in
+        (docs/guard.md, "MERGE")."""
+        rng = self.rng
+        alias = "m" if rng.random() < 0.3 else ""
+        target = f"{t.name} AS {alias}" if alias else t.name
+        q = (alias or t.name) + "."
+        form = weighted(rng, [(3, "upsert"), (4, "move"), (2, "delete")])
+        vals = self.key_vals(t, null_ok=form != "upsert")
+
+        def copy(v):
+            return Val(v.kind, v.value, key=v.key)
+
+        def insert_branch():
+            parts = [" WHEN NOT MATCHED THEN INSERT (rid, " + ", ".join(t.key) +
+                     ", note) VALUES (", self.rid()]
+            for v in vals:
+                parts += [", ", copy(v)]
+            return parts + [", ", self.note(), ")"]
+        parts = [f"MERGE INTO {target} USING (SELECT 1) AS s ON "]
+        if form == "upsert":
+            for i, (c, v) in enumerate(zip(t.key, vals)):
+                parts += [" AND " if i else "", f"{q}{c} = ", copy(v)]
+            parts += [" WHEN MATCHED THEN UPDATE SET note = ", self.note()]
+        else:
+            parts += [f"{q}rid = ", self.some_rid()]
+            if form == "move":
+                parts.append(" WHEN MATCHED THEN UPDATE SET ")
+                for i, (c, v) in enumerate(zip(t.key, vals)):
+                    parts += [", " if i else "", f"{c} = ", copy(v)]
+            else:
+                parts.append(" WHEN MATCHED THEN DELETE")
+        parts += insert_branch()
+        return Stmt(parts, "merge")
+
     def select(self, t):
         r = self.rng.random()
         if r < 0.7:
@@ -542,6 +583,8 @@ class Workload:
             (7, lambda: self.select(t)),
             (0.3, lambda: Stmt([f"TRUNCATE {t.name}"], "truncate", False)),
         ]
+        if self.merge:
+            choices.append((12, lambda: self.merge_statement(t)))
         if self.on_conflict:
             choices.append((8, lambda: self.insert(
                 t, rows=rng.choice([1, 1, 2, 3]), dup_inside=rng.random() < 0.3,
