@@ -245,14 +245,16 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
                               std::string_view extra_prepare = {}, std::string_view qualifier = {},
                               std::string_view command = "INSERT");
 
-// MERGE into the guarded table: PostgreSQL 15's MERGE has no RETURNING, so its new keys are
+// A statement that writes the guarded table in a way no wrapper reaches: a MERGE (PostgreSQL
+// 15's MERGE has no RETURNING), a statement whose WITH list writes the table. Its new keys are
 // found after it. `prepare` also writes a mark row (pg_temp.uniqguard_merge_mark) in the
-// MERGE's (sub)transaction; the client's MERGE runs unchanged (prefix and suffix are empty);
-// `keys_probe` copies the key of every row with the mark's xmin and a later cmin, the rows the
-// MERGE inserted or updated, into the keys table and reads them back; then the same check and
-// clear as a late INSERT's. That scan reads the whole table once per MERGE.
-LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard,
-                             bool nulls_distinct);
+// statement's (sub)transaction; the client's statement runs unchanged (prefix and suffix are
+// empty); `keys_probe` copies the key of every row with the mark's xmin and a later cmin, the
+// rows the statement inserted or updated, into the keys table and reads them back; then the
+// same check and clear as a late INSERT's. That scan reads the whole table once per statement.
+// `command`: the client's, named by the refusal in a read-only transaction.
+LateInsertSql late_scan_sql(const GuardTable& table, const config::Guard& guard,
+                            bool nulls_distinct, std::string_view command);
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

@@ -90,9 +90,12 @@ struct WritePlan {
     // of it (DEFAULT, a volatile function): wrapped alike, its rows' new keys reported by the
     // server; the client's tag is `UPDATE n`, and `alias` qualifies the key columns returned.
     bool late_update = false;
-    // late_insert whose statement is a MERGE (guard::late_merge_sql): run as written, its rows
-    // found after it by the mark the proxy writes before it; the client's tag is its own.
-    bool late_merge = false;
+    // late_insert run as the client wrote it (guard::late_scan_sql): a MERGE, or a statement
+    // whose WITH list writes the guarded table. Its rows are found after it by the mark the
+    // proxy writes before it; its replies (tag, rows) are its own, held until the check.
+    bool late_scan = false;
+    std::string_view scan_command;  // ...the client's command: MERGE, SELECT, INSERT, …
+    bool scan_rows = false;         // ...which returns rows (a SELECT, RETURNING)
     // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
     // top (the server refuses one nested in a CTE): see insert_after_with.
     bool late_hoist = false;
@@ -124,7 +127,7 @@ struct WritePlan {
 
     // late_insert: the client's command, as the server names it in its errors.
     std::string_view late_command() const {
-        return late_merge ? "MERGE" : late_update ? "UPDATE" : "INSERT";
+        return late_scan ? scan_command : late_update ? "UPDATE" : "INSERT";
     }
 };
 

@@ -690,34 +690,38 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     return out;
 }
 
-LateInsertSql late_merge_sql(const GuardTable& table, const config::Guard& guard,
-                             bool nulls_distinct) {
+LateInsertSql late_scan_sql(const GuardTable& table, const config::Guard& guard,
+                            bool nulls_distinct, std::string_view command) {
     const std::size_t n = table.key_columns.size();
     const std::string mark = "uniqguard_merge_mark";
-    // The mark: one row written right before the MERGE, in its (sub)transaction. Every row the
-    // MERGE writes has the mark's xmin (the same transaction id) and a later command id.
+    // The mark: one row written right before the statement, in its (sub)transaction. Every row
+    // the statement writes has the mark's xmin (the same transaction id) and a later command id.
     const std::string write_mark =
         "IF pg_catalog.to_regclass('pg_temp." + mark + "') IS NULL THEN CREATE TEMP TABLE " + mark +
         " (uniqguard_m int); " + temp_table_for_every_role(mark) + " END IF; DELETE FROM pg_temp." +
         mark + "; INSERT INTO pg_temp." + mark + " VALUES (1); ";
     LateInsertSql out =
-        late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, "MERGE");
+        late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, command);
     out.prefix.clear();
     out.suffix.clear();
-    // After the MERGE: the rows it inserted or updated (one scan of the table), recorded in the
-    // keys table and read back as a late INSERT's are. Rows it deleted are gone; rows the
+    // After the statement: the rows it inserted or updated (one scan of the table), recorded in
+    // the keys table and read back as a late INSERT's are. Rows it deleted are gone; rows the
     // transaction wrote before the mark have an earlier command id.
     std::string stored, selected;
     for (std::size_t i = 0; i < n; ++i) {
         stored += (i ? ", " : "") + std::string("uniqguard_n") + std::to_string(i + 1);
         selected += (i ? ", t." : "t.") + quote_identifier(key_column(table, i).name);
     }
+    // The mark's columns as scalar subqueries: a filter on one pass over the table (a join
+    // would hash the whole table). In ctid order, the order in which the statement appended
+    // them, so that the duplicate reported is, as a rule, the one the index would meet first.
+    const std::string from_mark = " FROM pg_temp." + mark + ")";
     out.keys_probe = "WITH uniqguard_m AS (INSERT INTO pg_temp." + late_keys_table(table, guard) +
                      " (" + stored + ") SELECT " + selected + from_table(table, "t") +
-                     ", pg_temp." + mark +
-                     " m WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND t.cmin::text::int8 > "
-                     "m.cmin::text::int8 RETURNING uniqguard_row, " +
-                     stored + ") " + late_keys_probe(n, "uniqguard_m");
+                     " WHERE t.xmin OPERATOR(pg_catalog.=) (SELECT xmin" + from_mark +
+                     " AND t.cmin::text::int8 > (SELECT cmin::text::int8" + from_mark +
+                     " ORDER BY t.ctid RETURNING uniqguard_row, " + stored + ") " +
+                     late_keys_probe(n, "uniqguard_m");
     return out;
 }
 

@@ -155,6 +155,9 @@ struct PgGuard::Decision {
     std::string statement;            // late: the statement to wrap, its parameters written in
     bool rows_returned = false;       // upsert, late: with RETURNING
     bool late_update = false;         // late: the statement is an UPDATE (tag `UPDATE n`)
+    // late, run as written (WritePlan::late_scan): its rows are the client's (a SELECT,
+    // RETURNING), held as they come, in the client's result formats
+    bool scan_rows = false;
     std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
     bool check_first = false;         // upsert: its check before the statement
     bool statement_prefix = false;    // replace: `sql` is the start of the client's statement
@@ -1163,8 +1166,8 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
                              : std::string();
         const auto late =
             skip ? skip->late
-            : plan.late_merge
-                ? guard::late_merge_sql(table, cfg, nulls_distinct)
+            : plan.late_scan
+                ? guard::late_scan_sql(table, cfg, nulls_distinct, plan.scan_command)
                 : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
                                          plan.late_hoist, {}, qualifier, plan.late_command());
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};
@@ -1185,6 +1188,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         // With RETURNING its rows come with the key columns last, which the session removes.
         d.rows_returned = plan.late_returning;
         d.late_update = plan.late_update;
+        d.scan_rows = plan.late_scan && plan.scan_rows;
         d.extra_columns = static_cast<std::uint32_t>(table.key_columns.size());
         d.statement = std::move(*statement);  // on_execute's (on_query copies the client's text)
         d.pre = late.prepare;
@@ -1767,15 +1771,22 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
         // transaction is writing, before it writes: among other statements of one string the
         // proxy cannot wait (the rest is sent with it), and a key a plain INSERT holds
         // uncommitted would be written twice.
-        if (write && write->kind == WritePlan::Kind::late_insert && write->late_skip &&
-            analysis.statements.size() != 1) {
+        // Likewise a statement run as written and scanned after (a MERGE, a WITH list writing
+        // the table): its check finds no row of a key another transaction holds uncommitted.
+        if (write && write->kind == WritePlan::Kind::late_insert &&
+            (write->late_skip || write->late_scan) && analysis.statements.size() != 1) {
             const auto& cfg = write->guard->config();
+            const auto* merge = st.get<sql::MergeStatement>();
+            const std::string what =
+                write->late_skip ? "an INSERT that skips duplicates and whose keys come late"
+                : merge && !merge->has_with
+                    ? "MERGE"
+                    : std::string(write->scan_command) + " with a data-modifying WITH clause";
             write->kind = WritePlan::Kind::refuse;
-            write->refusal =
-                "uniqguard: an INSERT that skips duplicates and whose keys come late, in a query "
-                "string with other statements, on table \"" +
-                cfg.table + "\" is not enforced by guard \"" + cfg.name +
-                "\" yet; the statement was refused (send it as a query of its own)";
+            write->refusal = "uniqguard: " + what +
+                             ", in a query string with other statements, on table \"" +
+                             cfg.table + "\" is not enforced by guard \"" + cfg.name +
+                             "\" yet; the statement was refused (send it as a query of its own)";
         }
         if (write && write->kind == WritePlan::Kind::copy) {
             const auto& cfg = write->guard->config();
@@ -2396,12 +2407,13 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         prepared.execute_types = execute_types(prepared, *write);
     using K = Decision::Kind;
     Decision d;
+    const bool late_rows = write->late_returning || (write->late_scan && write->scan_rows);
     if (write->kind == WritePlan::Kind::late_insert &&
-        (portal->late_ran || (write->late_returning && e->max_rows != 0))) {
+        (portal->late_ran || (late_rows && e->max_rows != 0))) {
         // The proxy's statement runs the write whole, once: a row limit (the server would
         // suspend the portal with rows left) or a second Execute is not followed.
         const std::string what(write->late_command());
-        if (portal->late_ran && !write->late_returning)
+        if (portal->late_ran && !late_rows)
             d = refused_outright(*write->guard,
                                  "portal \"" + std::string(e->portal) + "\" cannot be run",
                                  "55000");  // the server's answer
@@ -2620,6 +2632,10 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
         append_proxy_statement(out, tracker, wrapped,
                                d.late_update ? ReplyUse::update_rows : ReplyUse::insert_rows,
                                d.extra_columns, formats, l.rewrite, statement.has_value());
+    } else if (d.scan_rows) {
+        // Run as written: its own rows and tag, held; a Query's RowDescription from a Describe.
+        append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, result_formats,
+                               l.rewrite, statement.has_value());
     } else {
         append_proxy_statement(out, tracker, wrapped,
                                d.late_update ? ReplyUse::hold_update : ReplyUse::hold, 0, {},

@@ -194,7 +194,7 @@ bool may_write(std::string_view text, sql::LexOptions lex);
 // The first guard whose table `part` names: an identifier spelled as the table's bare name, or
 // a string holding it (a function body, a DO block); null: none.
 guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegistry& registry,
-                                  sql::LexOptions lex) {
+                                  sql::LexOptions lex, const guard::GuardState* except = nullptr) {
     std::vector<sql::Token> tokens;
     sql::lex_postgres(part, tokens, lex);
     auto lower = [](std::string_view v) {
@@ -206,6 +206,7 @@ guard::GuardState* guard_named_in(std::string_view part, const guard::GuardRegis
     for (const auto& t : tokens) {
         const std::string_view spelled = sql::token_text(part, t);
         for (const auto& g : registry.guards()) {
+            if (g.get() == except) continue;
             const std::string& name = g->configured_name().name;
             bool named = false;
             if (t.kind == sql::TokenKind::identifier) {
@@ -751,34 +752,40 @@ bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
     return false;
 }
 
-// MERGE: its rows come from a join the server runs, and PostgreSQL 15's MERGE has no RETURNING
-// to wrap. It runs as the client wrote it, between a mark the proxy writes in the same
-// transaction and a scan for the rows written after that mark (guard::late_merge_sql); the
-// rest is a late INSERT's (the keys claimed, the check, the client's `MERGE n` held until then).
-std::optional<WritePlan> plan_merge(const sql::MergeStatement& m, guard::GuardState& g,
-                                    std::string_view text, const guard::GuardRegistry& registry,
-                                    sql::LexOptions lex) {
+// A statement that writes the guarded table where no wrapper reaches: a MERGE (its rows come
+// from a join the server runs, and PostgreSQL 15's MERGE has no RETURNING to wrap), or a
+// statement whose WITH list writes the table. It runs as the client wrote it, between a mark the
+// proxy writes in the same transaction and a scan for the rows written after that mark
+// (guard::late_scan_sql); the rest is a late INSERT's (the keys claimed, the check, the client's
+// replies held until then). `form` names it in a refusal; `ignore_as_reject`: under action
+// "ignore" it is judged as under "reject" (a MERGE, as an UPDATE: no ON CONFLICT to skip by),
+// else refused (a write that could have skipped its duplicates).
+// `with_list`: the statement's WITH list, where another guarded table written would hide.
+std::optional<WritePlan> plan_scan(guard::GuardState& g, std::string_view text,
+                                   std::string_view with_list,
+                                   const guard::GuardRegistry& registry, sql::LexOptions lex,
+                                   std::string_view command, bool rows, const std::string& form,
+                                   bool ignore_as_reject) {
     // As a late INSERT: log forwards it with a warning (no key to log before it runs).
-    if (g.config().action == config::GuardAction::log)
-        return refuse(g, unenforced(g, "MERGE"), text);
-    if (m.has_with) {
-        // A CTE writing another guarded table would write keys no check of this one sees.
-        const auto at = statement_after_with(text, {"merge"}, lex);
-        const std::string_view with_list = at ? text.substr(0, *at) : text;
-        if (auto* named = guard_named_in(with_list, registry, lex);
-            named && may_write(with_list, lex))
-            return refuse(*named,
-                          unenforced(*named,
-                                     "MERGE with a WITH clause naming a guarded table, with a "
-                                     "write other than DELETE"),
-                          text);
-    }
+    const auto action = g.config().action;
+    if (action == config::GuardAction::log ||
+        (action == config::GuardAction::ignore && !ignore_as_reject))
+        return refuse(g, unenforced(g, form), text);
+    // Another guarded table written by the same statement: its keys would go unchecked.
+    if (auto* other = guard_named_in(with_list, registry, lex, &g);
+        other && may_write(with_list, lex))
+        return refuse(*other,
+                      unenforced(*other, "a statement naming it that also writes to table \"" +
+                                             g.config().table + "\" (guarded by \"" +
+                                             g.config().name + "\")"),
+                      text);
     WritePlan p{.kind = WritePlan::Kind::late_insert,
                 .guard = &g,
-                .refusal = unenforced(g, "MERGE with a parameter of this type"),
+                .refusal = unenforced(g, form + " with a parameter of this type"),
                 .text = text};
-    p.late_merge = true;
-    p.alias = m.alias;
+    p.late_scan = true;
+    p.scan_command = command;
+    p.scan_rows = rows;
     return p;
 }
 
@@ -833,26 +840,45 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
                               text);
         return std::nullopt;
     };
-    // `WITH x AS (INSERT INTO guarded …) <a write to another table>`: the guarded table's write
-    // is in the WITH list, which the statement's own plan does not look into.
-    auto written_in_with = [&]() -> std::optional<WritePlan> {
-        const auto at = statement_after_with(text, {"insert", "update", "delete", "merge"}, lex);
-        if (!at) return std::nullopt;
-        const std::string_view with_list = text.substr(0, *at);
-        if (!registry.may_mention(with_list) || !may_write(with_list, lex)) return std::nullopt;
-        auto* g = guard_named_in(with_list, registry, lex);
-        if (!g) return std::nullopt;
-        return refuse(*g,
-                      unenforced(*g,
-                                 "a data-modifying WITH clause naming it, in a write to "
-                                 "another table"),
-                      text);
+    // A WITH list writing a guarded table (`WITH x AS (INSERT INTO guarded …) <any statement>`):
+    // the statement's own plan does not look into it, and no wrapper can hold it (the server
+    // refuses a data-modifying WITH nested in a CTE). The statement runs as written, its rows
+    // found by the scan after it (plan_scan). The WITH list ends at the statement's first
+    // `words` keyword at depth 0 (the whole text when not found: errs towards a scan).
+    auto with_list_of = [&](std::initializer_list<std::string_view> words) {
+        const auto at = statement_after_with(text, words, lex);
+        return at ? text.substr(0, *at) : text;
+    };
+    // The guarded table the WITH list writes (named in it, and a write other than DELETE in
+    // it); null: none.
+    auto written_guard = [&](std::string_view with_list) -> guard::GuardState* {
+        if (!registry.may_mention(with_list) || !may_write(with_list, lex)) return nullptr;
+        return guard_named_in(with_list, registry, lex);
+    };
+    // `target`: the guard of the statement's own table, or null.
+    auto scan_with = [&](guard::GuardState* target, guard::GuardState& written,
+                         std::string_view with_list, std::string_view command,
+                         bool rows) -> std::optional<WritePlan> {
+        guard::GuardState& g = target ? *target : written;
+        if (g.state() != guard::GuardLoadState::ready) return unready(g);
+        return refuse_unwrappable(
+            plan_scan(g, text, with_list, registry, lex, command, rows,
+                      std::string(command) + " with a data-modifying WITH clause writing to it",
+                      false),
+            st, text, lex);
     };
     switch (st.kind()) {
         case sql::StatementKind::insert: {
             const auto& ins = *st.get<sql::InsertStatement>();
             auto* g = guard_of(ins.table);
-            if (!g) return ins.has_with ? written_in_with() : std::nullopt;
+            if (ins.has_with) {
+                const auto with_list = with_list_of({"insert"});
+                // (ON CONFLICT into the guarded table itself: refused by plan_insert, below.)
+                if (auto* w = written_guard(with_list);
+                    w && !(g && ins.on_conflict.action != sql::OnConflict::Action::none))
+                    return scan_with(g, *w, with_list, "INSERT", ins.returning);
+            }
+            if (!g) return std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
             auto p = plan_insert(ins, sql, *g, text, registry, lex);
             // (not with a WITH list, which may name a query as the table is named)
@@ -862,20 +888,43 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         case sql::StatementKind::update: {
             const auto& up = *st.get<sql::UpdateStatement>();
             auto* g = guard_of(up.table);
-            if (!g) return up.has_with ? written_in_with() : std::nullopt;
+            if (up.has_with) {
+                // (An UPDATE of the guarded table that sets no key column but whose WITH list
+                // writes to it was forwarded unchecked until 2026-11-28.)
+                const auto with_list = with_list_of({"update"});
+                if (auto* w = written_guard(with_list))
+                    return scan_with(g, *w, with_list, "UPDATE", up.returning);
+            }
+            if (!g) return std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
             auto p = plan_update(up, sql, *g, text, lex);
             if (p && !up.has_with) p->target_name = up.table;
             return refuse_unwrappable(std::move(p), st, text, lex);
         }
-        case sql::StatementKind::delete_:
-            return st.get<sql::DeleteStatement>()->has_with ? written_in_with() : std::nullopt;
+        case sql::StatementKind::delete_: {
+            const auto& del = *st.get<sql::DeleteStatement>();
+            if (!del.has_with) return std::nullopt;
+            const auto with_list = with_list_of({"delete"});
+            auto* w = written_guard(with_list);
+            if (!w) return std::nullopt;
+            return scan_with(nullptr, *w, with_list, "DELETE", del.returning);
+        }
         case sql::StatementKind::merge: {
             const auto& m = *st.get<sql::MergeStatement>();
             auto* g = guard_of(m.table);
-            if (!g) return m.has_with ? written_in_with() : std::nullopt;
+            std::string_view with_list;
+            if (m.has_with) {
+                with_list = with_list_of({"merge"});
+                if (auto* w = written_guard(with_list); w && !g)
+                    return scan_with(nullptr, *w, with_list, "MERGE", false);
+            }
+            if (!g) return std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
-            return refuse_unwrappable(plan_merge(m, *g, text, registry, lex), st, text, lex);
+            // MERGE has no ON CONFLICT: under "ignore" its duplicate is the index's error, as
+            // an UPDATE's.
+            return refuse_unwrappable(plan_scan(*g, text, with_list, registry, lex, "MERGE",
+                                                false, "MERGE", true),
+                                      st, text, lex);
         }
         case sql::StatementKind::copy: {
             const auto& c = *st.get<sql::CopyStatement>();
@@ -887,8 +936,17 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         case sql::StatementKind::other: {
             // EXPLAIN without ANALYZE plans the statement and runs nothing (the parser gives
             // one with ANALYZE as the statement it runs, `explain_analyze`).
-            if (st.get<sql::OtherStatement>()->node == "explain_stmt") return std::nullopt;
+            const auto& node = st.get<sql::OtherStatement>()->node;
+            if (node == "explain_stmt") return std::nullopt;
             if (!registry.may_mention(text) || !may_write(text, lex)) return std::nullopt;
+            // `WITH x AS (INSERT INTO guarded …) SELECT …`
+            std::vector<sql::Token> first;
+            if (node == "select_stmt" && sql::lex_postgres(text, first, lex) && !first.empty() &&
+                sql::is_word(text, first[0], "with")) {
+                const auto with_list = with_list_of({"select"});
+                if (auto* w = written_guard(with_list))
+                    return scan_with(nullptr, *w, with_list, "SELECT", true);
+            }
             return refuse_writer(text);
         }
         default:

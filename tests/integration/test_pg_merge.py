@@ -11,6 +11,7 @@ import time
 
 import psycopg
 import psycopg2
+import psycopg2.extensions
 import pytest
 
 from harness.guarded import GuardedTable, assert_same_as_twin as assert_same
@@ -161,27 +162,89 @@ def test_the_merge_own_errors_come_first_with_their_positions(enroll):
     assert positions[0] is not None and int(positions[0]) > 100
 
 
-def test_one_query_string_with_a_merge_among_other_statements(enroll):
-    """Several statements in one simple Query run in one implicit transaction: the MERGE's
-    refusal undoes the INSERT before it, as the index's would."""
+def test_a_merge_among_other_statements_of_one_query_is_refused(enroll):
+    """Among other statements of one Query string the proxy cannot hold the rest of the string
+    while the MERGE's keys wait for another transaction's claim of them: refused (0A000, the
+    whole string undone as after any error), as an INSERT that skips duplicates and whose keys
+    come late. Alone in its Query the same MERGE is judged as usual."""
     outcomes, rows = assert_same(enroll, [
         ROWS,
-        "INSERT INTO {t} (user_id, course_id) VALUES (10, 1); "
-        + merge_from("(10, 2, 'x')", INSERT_NEW) + "; SELECT count(*) FROM {t}",
-        "INSERT INTO {t} (user_id, course_id) VALUES (11, 1); "
-        + merge_from("(11, 1, 'x')", "WHEN MATCHED THEN UPDATE SET course_id = 3") + "; "
-        + "MERGE INTO {t} USING (VALUES (11, 4), (11, 3)) AS s(u, c) ON false "
-        "WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c); SELECT 1",
+        merge_from("(10, 2, 'x')", INSERT_NEW),
+        "MERGE INTO {t} USING (VALUES (11, 4), (11, 3)) AS s(u, c) ON false "
+        "WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c)",
+        "MERGE INTO {t} USING (VALUES (11, 5), (11, 3)) AS s(u, c) ON false "
+        "WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c)",
     ])
-    assert outcomes[1] == ("ok", "SELECT 1", [(7,)])
-    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(11, 3) already exists."
-    assert [(r[0], r[1]) for r in rows] == [(1, 1), (1, 2), (2, 7), (3, 1), (3, 2), (10, 1),
-                                            (10, 2)]
+    assert outcomes[1] == ("ok", "MERGE 1", None)
+    assert outcomes[2] == ("ok", "MERGE 2", None)
+    assert outcomes[3][1]["detail"] == "Key (user_id, course_id)=(11, 3) already exists."
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    for sql in ["INSERT INTO {t} (user_id, course_id) VALUES (10, 1); "
+                + merge_from("(10, 2, 'x')", INSERT_NEW),
+                "BEGIN; " + merge_from("(10, 2, 'x')", INSERT_NEW) + "; COMMIT"]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute(sql.format(t=enroll.name))
+        assert e.value.diag.message_primary == (
+            f'uniqguard: MERGE, in a query string with other statements, on table '
+            f'"public.{enroll.name}" is not enforced by guard "{enroll.constraint}" yet; the '
+            f'statement was refused (send it as a query of its own)')
+    # (the block the string began is failed, as after the server's own error)
+    assert conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INERROR
+    cur.execute("ROLLBACK")
+    conn.close()
+    assert len(enroll.rows()) == 8
     lines = enroll.duplicate_lines(expected=1)
     assert len(lines) == 1
     assert lines[0]["values"] == ["11", "3"]
     assert lines[0]["action"] == "rejected"
-    assert lines[0]["statement"].startswith(f"MERGE INTO {enroll.name} USING (VALUES (11, 4)")
+    assert lines[0]["statement"].startswith(f"MERGE INTO {enroll.name} USING (VALUES (11, 5)")
+
+
+def test_with_several_duplicates_the_first_written_is_reported(enroll):
+    """The index meets the MERGE's rows in the order it writes them: the first duplicate is
+    the one reported. The proxy reads the written rows back in their physical order, which is
+    that order for rows it appended (found by a review: they came back in reverse)."""
+    outcomes, _ = assert_same(enroll, [
+        ROWS,
+        "MERGE INTO {t} AS e USING (VALUES (3, 1), (1, 1)) AS s(u, c) ON false "
+        "WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c)",
+        "MERGE INTO {t} AS e USING (VALUES (8, 1), (8, 2), (8, 2), (8, 1)) AS s(u, c) "
+        "ON false WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (s.u, s.c)",
+    ])
+    assert outcomes[1][1]["detail"] == "Key (user_id, course_id)=(3, 1) already exists."
+    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(8, 2) already exists."
+
+
+def test_a_merge_waits_for_an_insert_of_its_key_in_an_open_transaction(enroll):
+    """B's MERGE of (1, 1), which A inserted and has not committed: B waits, and gets 23505
+    when A commits (the review's case, sent alone in its Query)."""
+    results = []
+    for connect in (enroll.connect_proxy, enroll.connect_twin):
+        a, b = connect(), connect()
+        b.autocommit = True
+        a.cursor().execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
+
+        def b_merges():
+            cur = b.cursor()
+            try:
+                cur.execute(merge_from("(1, 1, 'b')", INSERT_NEW).format(t=enroll.name))
+                return cur.statusmessage
+            except psycopg2.Error as e:
+                return (e.pgcode, e.diag.message_detail)
+        th, box = run_in_thread(b_merges)
+        th.join(1.0)
+        waited = th.is_alive()
+        a.commit()
+        th.join(30)
+        assert not th.is_alive(), "B's MERGE still waits after A ended"
+        results.append((waited, box.get("result", box.get("error"))))
+        a.close()
+        b.close()
+    assert results[0] == results[1]
+    assert results[0] == (True, ("23505", "Key (user_id, course_id)=(1, 1) already exists."))
+    assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1)]
 
 
 def test_a_read_only_transaction_names_merge(enroll):
@@ -341,12 +404,8 @@ def test_forms_still_refused(enroll):
     cur = conn.cursor()
     cur.execute(ROWS.format(t=enroll.name))
     t = enroll.name
-    # a WITH list writing the guarded table, a name of the proxy's own, EXPLAIN ANALYZE (it
-    # would show the proxy's statements)
-    for sql in [f"WITH w AS (INSERT INTO {t} (user_id, course_id) VALUES (9, 9) RETURNING 1) "
-                f"MERGE INTO {t} AS e USING (SELECT 1 AS u) AS s ON e.user_id = s.u "
-                f"WHEN MATCHED THEN DELETE",
-                f"MERGE INTO {t} AS uniqguard_e USING (SELECT 1 AS u) AS s "
+    # a name of the proxy's own, EXPLAIN ANALYZE (it would show the proxy's statements)
+    for sql in [f"MERGE INTO {t} AS uniqguard_e USING (SELECT 1 AS u) AS s "
                 f"ON uniqguard_e.user_id = s.u WHEN MATCHED THEN DELETE",
                 f"EXPLAIN ANALYZE MERGE INTO {t} AS e USING (SELECT 1 AS u) AS s "
                 f"ON e.user_id = s.u WHEN MATCHED THEN DELETE"]:

@@ -79,14 +79,14 @@ TEST_CASE("INSERTs whose keys come late are planned as late inserts", "[pg_write
         // Its refusal where it cannot be run so (a prepared statement).
         CHECK(p->refusal.find("with a parameter of this type") != std::string::npos);
     }
-    // Forms a late insert does not take: writable CTEs naming the guarded table with a write
-    // other than DELETE.
+    // Writable CTEs naming the guarded table with a write other than DELETE: no wrapper holds
+    // them; run as written and scanned after (refused until 2026-11-28).
     auto p = f.plan(
         "WITH d AS (UPDATE enroll SET note = 'x' RETURNING user_id) INSERT INTO enroll "
         "(user_id, course_id) SELECT user_id, 1 FROM d");
     REQUIRE(p);
-    CHECK(p->kind == WritePlan::Kind::refuse);
-    CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    CHECK(p->kind == WritePlan::Kind::late_insert);
+    CHECK(p->late_scan);
 }
 
 TEST_CASE("late INSERTs that skip duplicates go through a stage, with a column list",
@@ -204,12 +204,9 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
     CHECK_FALSE(insert_after_with("WITH s AS (SELECT 1) SELECT * FROM s"));
     CHECK(insert_after_with("WITH s AS (INSERT INTO x VALUES (1)) INSERT INTO enroll SELECT 1") ==
           37);
-    // Refused: a CTE naming a guarded table (its writes would go unchecked), a name the
-    // wrapper uses.
+    // Refused: a name the wrapper uses.
     for (const char* sql :
-         {"WITH d AS (UPDATE enroll SET note = 'x' RETURNING user_id) INSERT INTO enroll "
-          "(user_id, course_id) SELECT user_id, 2 FROM d",
-          "WITH uniqguard_ins AS (DELETE FROM other RETURNING u) INSERT INTO enroll "
+         {"WITH uniqguard_ins AS (DELETE FROM other RETURNING u) INSERT INTO enroll "
           "(user_id, course_id) SELECT u, 1 FROM uniqguard_ins"}) {
         INFO(sql);
         auto r = f.plan(sql);
@@ -229,7 +226,8 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
         CHECK(r->kind == WritePlan::Kind::late_insert);
         CHECK(r->late_hoist);
     }
-    // ...but any other write there, or a function body that may write, is refused.
+    // ...but with any other write there, or a function body that may write, the statement
+    // runs as written and is scanned after.
     for (const char* sql :
          {"WITH d AS (DELETE FROM enroll RETURNING user_id), i AS (INSERT INTO other VALUES (1)) "
           "INSERT INTO enroll (user_id, course_id) SELECT user_id, 2 FROM d",
@@ -238,7 +236,7 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
         INFO(sql);
         auto r = f.plan(sql);
         REQUIRE(r);
-        CHECK(r->kind == WritePlan::Kind::refuse);
+        CHECK(r->late_scan);
     }
     // A CTE naming another table that contains the guarded one's name is no mention.
     auto other = f.plan(
@@ -246,8 +244,8 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
         "(user_id, course_id) SELECT u, 1 FROM d");
     REQUIRE(other);
     CHECK(other->kind == WritePlan::Kind::late_insert);
-    // The guarded table written in the WITH list of a write to another table: refused; read
-    // there: none of the guard's business.
+    // The guarded table written in the WITH list of a write to another table: run as written
+    // and scanned after (refused until 2026-11-28); read there: none of the guard's business.
     for (const char* sql :
          {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING user_id) "
           "INSERT INTO other SELECT user_id FROM x",
@@ -259,8 +257,8 @@ TEST_CASE("a data-modifying WITH list is hoisted to the top of the late wrapper"
         INFO(sql);
         auto r = f.plan(sql);
         REQUIRE(r);
-        CHECK(r->kind == WritePlan::Kind::refuse);
-        CHECK(r->refusal.find("guard \"enroll_key\"") != std::string::npos);
+        CHECK(r->kind == WritePlan::Kind::late_insert);
+        CHECK(r->late_scan);
     }
     CHECK_FALSE(f.plan("WITH s AS (SELECT user_id FROM enroll) INSERT INTO other SELECT * FROM s"));
     CHECK_FALSE(f.plan("WITH s AS (SELECT 1) DELETE FROM enroll"));
@@ -353,12 +351,8 @@ TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan
           "WITH d AS (DELETE FROM other RETURNING 1) UPDATE enroll SET user_id = 1",
           "WITH uniqguard_s AS (SELECT 1) UPDATE enroll SET user_id = 1",
           "UPDATE enroll SET user_id = 1 WHERE CURRENT OF c",
-          "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) "
-          "RETURNING 1) SELECT * FROM x",
           "COPY enroll FROM '/tmp/rows.txt'", "COPY enroll FROM STDIN WHERE user_id > 1",
           "COPY enroll (user_id, note) FROM STDIN", "COPY enroll FROM STDIN (ENCODING 'latin1')",
-          "WITH w AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) MERGE "
-          "INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING",
           "MERGE INTO enroll AS uniqguard_e USING other ON true WHEN MATCHED THEN DELETE",
           "EXPLAIN ANALYZE MERGE INTO enroll USING other ON true WHEN MATCHED THEN DELETE"}) {
         INFO(sql);
@@ -383,7 +377,7 @@ TEST_CASE("a MERGE into a guarded table runs as a late write", "[pg_write_plan]"
         auto p = f.plan(sql);
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::late_insert);
-        CHECK(p->late_merge);
+        CHECK(p->late_scan);
         CHECK_FALSE(p->late_update);
         CHECK_FALSE(p->late_skip);
         CHECK_FALSE(p->late_returning);
@@ -393,23 +387,83 @@ TEST_CASE("a MERGE into a guarded table runs as a late write", "[pg_write_plan]"
     CHECK_FALSE(f.plan("MERGE INTO other USING enroll ON true WHEN MATCHED THEN DELETE"));
     // The MERGE goes as written: a mark row written before it, its rows found after it by the
     // mark's transaction id and a later command id.
-    const auto merge = guard::late_merge_sql(enroll_table(), enroll_guard(), true);
+    const auto merge = guard::late_scan_sql(enroll_table(), enroll_guard(), true, "MERGE");
     CHECK(merge.prefix.empty());
     CHECK(merge.suffix.empty());
     CHECK(merge.prepare.find("E'cannot execute MERGE in a read-only transaction'") <
           merge.prepare.find("DELETE FROM pg_temp.uniqguard_merge_mark; INSERT INTO "
                              "pg_temp.uniqguard_merge_mark VALUES (1);"));
     CHECK(merge.keys_probe.starts_with("WITH uniqguard_m AS (INSERT INTO pg_temp.uniqguard_late_"));
-    CHECK(merge.keys_probe.find(" (uniqguard_n1, uniqguard_n2) SELECT t.user_id, t.course_id "
-                                "FROM ONLY public.enroll AS t, pg_temp.uniqguard_merge_mark m "
-                                "WHERE t.xmin OPERATOR(pg_catalog.=) m.xmin AND "
-                                "t.cmin::text::int8 > m.cmin::text::int8 RETURNING "
-                                "uniqguard_row, uniqguard_n1, uniqguard_n2) SELECT ") !=
-          std::string::npos);
+    CHECK(merge.keys_probe.find(
+              " (uniqguard_n1, uniqguard_n2) SELECT t.user_id, t.course_id FROM ONLY "
+              "public.enroll AS t WHERE t.xmin OPERATOR(pg_catalog.=) (SELECT xmin FROM "
+              "pg_temp.uniqguard_merge_mark) AND t.cmin::text::int8 > (SELECT cmin::text::int8 "
+              "FROM pg_temp.uniqguard_merge_mark) ORDER BY t.ctid RETURNING uniqguard_row, "
+              "uniqguard_n1, uniqguard_n2) SELECT ") != std::string::npos);
     CHECK(merge.keys_probe.ends_with(" FROM uniqguard_m ORDER BY uniqguard_row"));
     const auto insert = guard::late_insert_sql(enroll_table(), enroll_guard(), true);
     CHECK(merge.reject_check == insert.reject_check);
     CHECK(merge.clear == insert.clear);
+}
+
+TEST_CASE("a statement whose WITH list writes a guarded table runs as written, then scanned",
+          "[pg_write_plan]") {
+    Fixture f;
+    struct Case {
+        const char* sql;
+        std::string_view command;
+        bool rows;
+    };
+    for (const Case& c : std::initializer_list<Case>{
+             {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+              "SELECT * FROM x",
+              "SELECT", true},
+             {"WITH x AS (UPDATE enroll SET note = 'n' RETURNING user_id) INSERT INTO other "
+              "SELECT * FROM x",
+              "INSERT", false},
+             {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+              "UPDATE enroll SET note = 'n' WHERE id = 1 RETURNING id",
+              "UPDATE", true},
+             {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+              "INSERT INTO enroll (user_id, course_id) VALUES (1, 2)",
+              "INSERT", false},
+             {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1)) DELETE FROM "
+              "other",
+              "DELETE", false},
+             {"WITH w AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+              "MERGE INTO enroll USING other ON true WHEN MATCHED THEN DO NOTHING",
+              "MERGE", false},
+             {"WITH w AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+              "MERGE INTO other USING w ON true WHEN MATCHED THEN DELETE",
+              "MERGE", false}}) {
+        INFO(c.sql);
+        auto p = f.plan(c.sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::late_insert);
+        CHECK(p->late_scan);
+        CHECK(p->late_command() == c.command);
+        CHECK(p->scan_rows == c.rows);
+        CHECK_FALSE(p->late_hoist);
+    }
+    // Only deleting from it, or only reading it: not a write of its keys.
+    CHECK_FALSE(f.plan("WITH d AS (DELETE FROM enroll RETURNING 1) SELECT * FROM d"));
+    CHECK_FALSE(f.plan("WITH d AS (DELETE FROM enroll RETURNING 1) DELETE FROM other"));
+    CHECK_FALSE(f.plan("WITH s AS (SELECT * FROM enroll) SELECT * FROM s"));
+    // Under "ignore" (the CTE's INSERT could have skipped its duplicates) and "log": refused,
+    // which "log" forwards with a warning.
+    for (auto action : {config::GuardAction::ignore, config::GuardAction::log}) {
+        Fixture other(action);
+        auto p = other.plan(
+            "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING 1) "
+            "SELECT * FROM x");
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+    }
+    // ...but a MERGE under "ignore" is judged as under "reject".
+    Fixture ignore(config::GuardAction::ignore);
+    auto merge = ignore.plan("MERGE INTO enroll USING other ON true WHEN MATCHED THEN DELETE");
+    REQUIRE(merge);
+    CHECK(merge->late_scan);
 }
 
 TEST_CASE("UPDATEs whose new keys the check cannot evaluate ahead go late", "[pg_write_plan]") {
