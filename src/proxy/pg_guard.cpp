@@ -152,9 +152,9 @@ struct PgGuard::Decision {
     // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
     // heads the wrapper; 0: before the statement).
     std::size_t wrap_at = 0;
-    std::string statement;            // late: the statement to wrap, its parameters written in
-    bool rows_returned = false;       // upsert, late: with RETURNING
-    bool late_update = false;         // late: the statement is an UPDATE (tag `UPDATE n`)
+    std::string statement;       // late: the statement to wrap, its parameters written in
+    bool rows_returned = false;  // upsert, late: with RETURNING
+    bool late_update = false;    // late: the statement is an UPDATE (tag `UPDATE n`)
     // late, run as written (WritePlan::late_scan): its rows are the client's (a SELECT,
     // RETURNING), held as they come, in the client's result formats
     bool scan_rows = false;
@@ -1784,8 +1784,8 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
                     : std::string(write->scan_command) + " with a data-modifying WITH clause";
             write->kind = WritePlan::Kind::refuse;
             write->refusal = "uniqguard: " + what +
-                             ", in a query string with other statements, on table \"" +
-                             cfg.table + "\" is not enforced by guard \"" + cfg.name +
+                             ", in a query string with other statements, on table \"" + cfg.table +
+                             "\" is not enforced by guard \"" + cfg.name +
                              "\" yet; the statement was refused (send it as a query of its own)";
         }
         if (write && write->kind == WritePlan::Kind::copy) {
@@ -2634,8 +2634,8 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                                d.extra_columns, formats, l.rewrite, statement.has_value());
     } else if (d.scan_rows) {
         // Run as written: its own rows and tag, held; a Query's RowDescription from a Describe.
-        append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, result_formats,
-                               l.rewrite, statement.has_value());
+        append_proxy_statement(out, tracker, wrapped, ReplyUse::hold, 0, result_formats, l.rewrite,
+                               statement.has_value());
     } else {
         append_proxy_statement(out, tracker, wrapped,
                                d.late_update ? ReplyUse::hold_update : ReplyUse::hold, 0, {},

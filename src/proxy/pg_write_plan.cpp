@@ -267,6 +267,25 @@ WritePlan refuse(guard::GuardState& g, std::string message, std::string_view tex
     return p;
 }
 
+// The plan of a statement run as written and scanned after (plan_scan below), once no other
+// guarded table is written by it.
+WritePlan scan_plan(guard::GuardState& g, std::string_view text, std::string_view command,
+                    bool rows, const std::string& form, bool ignore_as_reject) {
+    // As a late INSERT: log forwards it with a warning (no key to log before it runs).
+    const auto action = g.config().action;
+    if (action == config::GuardAction::log ||
+        (action == config::GuardAction::ignore && !ignore_as_reject))
+        return refuse(g, unenforced(g, form), text);
+    WritePlan p{.kind = WritePlan::Kind::late_insert,
+                .guard = &g,
+                .refusal = unenforced(g, form + " with a parameter of this type"),
+                .text = text};
+    p.late_scan = true;
+    p.scan_command = command;
+    p.scan_rows = rows;
+    return p;
+}
+
 bool rows_have_default(const sql::InsertStatement& ins) {
     for (const auto& row : ins.rows)
         for (const auto& v : row)
@@ -613,11 +632,8 @@ std::optional<WritePlan> plan_update(const sql::UpdateStatement& up, std::string
         // the server refuses there (and it could write the table itself). A CTE named
         // uniqguard_… is refused with every late write naming one (refuse_unwrappable).
         if (writes_in_with(text, lex))
-            return refuse(g,
-                          unenforced(g,
-                                     "an UPDATE of key columns with a data-modifying WITH "
-                                     "clause"),
-                          text);
+            return scan_plan(g, text, "UPDATE", up.returning,
+                             "an UPDATE of key columns with a data-modifying WITH clause", true);
         return late("an UPDATE of key columns with a WITH clause");
     }
     // FROM: the check joins the same list (guard/pg_check_sql.hpp, UpdateCheck::from), so what
@@ -762,15 +778,9 @@ bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
 // else refused (a write that could have skipped its duplicates).
 // `with_list`: the statement's WITH list, where another guarded table written would hide.
 std::optional<WritePlan> plan_scan(guard::GuardState& g, std::string_view text,
-                                   std::string_view with_list,
-                                   const guard::GuardRegistry& registry, sql::LexOptions lex,
-                                   std::string_view command, bool rows, const std::string& form,
-                                   bool ignore_as_reject) {
-    // As a late INSERT: log forwards it with a warning (no key to log before it runs).
-    const auto action = g.config().action;
-    if (action == config::GuardAction::log ||
-        (action == config::GuardAction::ignore && !ignore_as_reject))
-        return refuse(g, unenforced(g, form), text);
+                                   std::string_view with_list, const guard::GuardRegistry& registry,
+                                   sql::LexOptions lex, std::string_view command, bool rows,
+                                   const std::string& form, bool ignore_as_reject) {
     // Another guarded table written by the same statement: its keys would go unchecked.
     if (auto* other = guard_named_in(with_list, registry, lex, &g);
         other && may_write(with_list, lex))
@@ -779,14 +789,7 @@ std::optional<WritePlan> plan_scan(guard::GuardState& g, std::string_view text,
                                              g.config().table + "\" (guarded by \"" +
                                              g.config().name + "\")"),
                       text);
-    WritePlan p{.kind = WritePlan::Kind::late_insert,
-                .guard = &g,
-                .refusal = unenforced(g, form + " with a parameter of this type"),
-                .text = text};
-    p.late_scan = true;
-    p.scan_command = command;
-    p.scan_rows = rows;
-    return p;
+    return scan_plan(g, text, command, rows, form, ignore_as_reject);
 }
 
 // The forms the proxy runs as a statement of its own in the client's place cannot be explained:
@@ -922,9 +925,9 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
             // MERGE has no ON CONFLICT: under "ignore" its duplicate is the index's error, as
             // an UPDATE's.
-            return refuse_unwrappable(plan_scan(*g, text, with_list, registry, lex, "MERGE",
-                                                false, "MERGE", true),
-                                      st, text, lex);
+            return refuse_unwrappable(
+                plan_scan(*g, text, with_list, registry, lex, "MERGE", false, "MERGE", true), st,
+                text, lex);
         }
         case sql::StatementKind::copy: {
             const auto& c = *st.get<sql::CopyStatement>();
