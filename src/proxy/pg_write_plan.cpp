@@ -768,6 +768,16 @@ bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
     return false;
 }
 
+// Whether `text` holds ON CONFLICT (at any depth: a WITH list's INSERT).
+bool has_on_conflict(std::string_view text, sql::LexOptions lex) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens, lex);
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i)
+        if (sql::is_word(text, tokens[i], "on") && sql::is_word(text, tokens[i + 1], "conflict"))
+            return true;
+    return false;
+}
+
 // A statement that writes the guarded table where no wrapper reaches: a MERGE (its rows come
 // from a join the server runs, and PostgreSQL 15's MERGE has no RETURNING to wrap), or a
 // statement whose WITH list writes the table. It runs as the client wrote it, between a mark the
@@ -781,6 +791,10 @@ std::optional<WritePlan> plan_scan(guard::GuardState& g, std::string_view text,
                                    std::string_view with_list, const guard::GuardRegistry& registry,
                                    sql::LexOptions lex, std::string_view command, bool rows,
                                    const std::string& form, bool ignore_as_reject) {
+    // An INSERT … ON CONFLICT in the WITH list: the scan cannot tell the rows it skipped (or
+    // updated) from a duplicate, and a target naming the guard's key the server cannot infer.
+    if (has_on_conflict(with_list, lex))
+        return refuse(g, unenforced(g, form + " and ON CONFLICT"), text);
     // Another guarded table written by the same statement: its keys would go unchecked.
     if (auto* other = guard_named_in(with_list, registry, lex, &g);
         other && may_write(with_list, lex))
@@ -931,6 +945,14 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
         }
         case sql::StatementKind::copy: {
             const auto& c = *st.get<sql::CopyStatement>();
+            // COPY (INSERT … RETURNING …) TO STDOUT, COPY (WITH x AS (INSERT …) …) TO: its
+            // rows go out as COPY data, which the proxy does not hold (found by a review;
+            // forwarded unchecked until 2026-11-28).
+            if (!c.is_from && c.has_query && registry.may_mention(text)) {
+                // (the word COPY itself is no write: the query after it may be)
+                const std::string_view query = text.substr(std::min<std::size_t>(4, text.size()));
+                if (may_write(query, lex)) return refuse_writer(query);
+            }
             auto* g = c.is_from ? guard_of(c.table) : nullptr;
             if (!g) return std::nullopt;
             if (g->state() != guard::GuardLoadState::ready) return unready(*g);
@@ -949,6 +971,13 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
                 const auto with_list = with_list_of({"select"});
                 if (auto* w = written_guard(with_list))
                     return scan_with(nullptr, *w, with_list, "SELECT", true);
+                // The WITH list writes other tables only; the SELECT after it reads (a
+                // function of its may write: refused when its text names a guarded table).
+                const std::string_view rest = text.substr(with_list.size());
+                if (!with_list.empty() && with_list.size() < text.size() && !may_write(rest, lex))
+                    return std::nullopt;
+                if (!with_list.empty() && with_list.size() < text.size())
+                    return refuse_writer(rest);
             }
             return refuse_writer(text);
         }

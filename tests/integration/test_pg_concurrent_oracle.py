@@ -68,6 +68,8 @@ def test_concurrent_oracle(pg, make_proxy):
     assert counts.get("COMMIT", 0) >= STATEMENTS // 200, report
     assert counts.get("ROLLBACK TO", 0) > 0 and counts.get("ROLLBACK", 0) > 0, report
     assert counts.get("several", 0) >= STATEMENTS // 100, report
+    # MERGEs and INSERTs inside a WITH list (run as written, scanned after) among the writes
+    assert counts.get("MERGE", 0) >= STATEMENTS // 200, report
     assert run.waits() >= STATEMENTS // 200, report
     assert run.replayed >= STATEMENTS // 10, report
 

@@ -1,10 +1,14 @@
 """INSERTs into a guarded table headed by a data-modifying WITH list (issue 4 item 6, writable
 CTEs): `WITH d AS (DELETE/UPDATE/INSERT on another table RETURNING ...) INSERT INTO guarded ...
 SELECT ... FROM d`. Their keys come late; the proxy hoists the client's WITH list to the top of
-its wrapper (docs/guard.md, "Keys that come late"). Every script runs through the proxy on a
+its wrapper (docs/guard.md, "Keys that come late"). A WITH list that writes the guarded table
+itself, before any statement, is run as written and scanned after (docs/guard.md, "Statements
+run as written and scanned after"). Every script runs through the proxy on a
 table without a unique index and directly on a twin with the real index: what the client sees
 must be the same, statement by statement, and so must the rows left in both tables.
 """
+import io
+
 import psycopg2
 import pytest
 
@@ -434,3 +438,44 @@ def test_written_inside_the_with_list_under_ignore_and_log(pg, make_proxy):
             assert cur.statusmessage == "SELECT 1"
             assert len(t.rows()) == 2
         conn.close()
+
+
+def test_on_conflict_in_the_with_list_and_copy_to_are_refused_a_read_after_it_is_not(enroll):
+    """Found by a review: an INSERT … ON CONFLICT inside the WITH list (the scan cannot tell a
+    row it skipped from a duplicate; a target naming the key the server cannot infer), and
+    COPY (a write of the table) TO STDOUT (forwarded unchecked until 2026-11-28: a duplicate
+    admitted) are refused; a WITH list writing another table before a SELECT that only reads
+    the guarded table is forwarded (it was refused)."""
+    t = enroll.name
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {t} (user_id, course_id) VALUES (1, 1)")
+    for sql in [
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) ON CONFLICT DO NOTHING "
+        f"RETURNING 1) SELECT count(*) FROM x",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) ON CONFLICT (user_id, "
+        f"course_id) DO UPDATE SET note = 'u' RETURNING 1) SELECT count(*) FROM x",
+        f"WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) ON CONFLICT ON "
+        f"CONSTRAINT {enroll.constraint} DO NOTHING) DELETE FROM {t}_src",
+    ]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute(sql)
+        assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+        assert "ON CONFLICT" in e.value.diag.message_primary
+    for sql in [
+        f"COPY (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING user_id) TO STDOUT",
+        f"COPY (WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING "
+        f"user_id) SELECT * FROM x) TO STDOUT",
+    ]:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.copy_expert(sql, io.StringIO())
+        assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
+    out = io.StringIO()
+    cur.copy_expert(f"COPY (SELECT user_id, course_id FROM {t}) TO STDOUT", out)
+    assert out.getvalue() == "1\t1\n"
+    cur.execute(f"WITH x AS (INSERT INTO {t}_src VALUES (5, 5) RETURNING u) "
+                f"SELECT user_id, course_id FROM {t}")
+    assert cur.fetchall() == [(1, 1)]
+    conn.close()
+    assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1)]

@@ -357,7 +357,10 @@ class Generator:
         i, value = v
         return f" WHERE {t.key[i]} = {lit(value)}"
 
-    def insert(self, t, rows, dup_inside=False, conflict=None, late=False):
+    def insert(self, t, rows, dup_inside=False, conflict=None, late=False, form=None):
+        """`form`: None (INSERT … VALUES), "cte" (the INSERT inside a WITH list, its rows
+        selected from it) or "merge" (one row, a MERGE that inserts it; no RETURNING, so only
+        outside a block): the proxy runs the last two as written and scans for their rows."""
         keys = [self.key(t) for _ in range(rows)]
         if dup_inside and rows >= 2:
             i, j = self.rng.sample(range(rows), 2)
@@ -377,7 +380,14 @@ class Generator:
                    f"(VALUES {', '.join(values)}) AS v")
         if conflict:
             sql += conflict
-        stmt = Stmt(sql + self.returning(t), "insert", t, keys, on_conflict=bool(conflict))
+        if form == "cte":
+            sql = f"WITH w AS ({sql}{self.returning(t)}) SELECT * FROM w"
+        elif form == "merge":
+            sql = (f"MERGE INTO {t.name} USING (SELECT 1) AS s ON false WHEN NOT MATCHED THEN "
+                   f"INSERT ({', '.join(order)}) VALUES {values[0]}")
+        else:
+            sql += self.returning(t)
+        stmt = Stmt(sql, "insert", t, keys, on_conflict=bool(conflict))
         stmt.rids = list(range(self.next_rid - len(keys) + 1, self.next_rid + 1))
         return stmt
 
@@ -434,9 +444,10 @@ class Generator:
         t = self.table()
         r = rng.random() * 100
         if r < 28:
-            return self.insert(t, 1)
+            form = rng.choice([None] * 8 + ["cte", "merge"])
+            return self.insert(t, 1, form="cte" if form == "merge" and self.in_block else form)
         if r < 36:
-            return self.insert(t, rng.randint(2, 3))
+            return self.insert(t, rng.randint(2, 3), form="cte" if rng.random() < 0.15 else None)
         if r < 40:
             return self.insert(t, rng.randint(2, 3), dup_inside=True)
         if r < 48:
@@ -653,7 +664,8 @@ class Session(threading.Thread):
                     # rows skipped by ON CONFLICT DO NOTHING never exist: naming them is harmless
                     gen.own_rids[stmt.table.name].extend(stmt.rids)
                 if not in_block:
-                    gen.block_ended(committed=tag in ("COMMIT", "INSERT", "UPDATE", "DELETE"))
+                    gen.block_ended(committed=tag in ("COMMIT", "INSERT", "UPDATE", "DELETE",
+                                                      "MERGE", "SELECT"))
                 continue
             code = error.pgcode
             self.count("error " + code)
@@ -1076,7 +1088,8 @@ class Run:
             f"{c.get('autocommit write', 0)}; query strings of 2-3 statements (one implicit "
             f"transaction) {c.get('several', 0)}",
             f"writes that succeeded: INSERT {c.get('INSERT', 0)}, UPDATE {c.get('UPDATE', 0)}, "
-            f"DELETE {c.get('DELETE', 0)}; SELECT {c.get('SELECT', 0)}",
+            f"DELETE {c.get('DELETE', 0)}, MERGE {c.get('MERGE', 0)}; SELECT "
+            f"{c.get('SELECT', 0)} (the INSERTs inside a WITH list among them)",
             f"errors: 23505 {c.get('error 23505', 0)} (unique violation), 40P01 "
             f"{c.get('error 40P01', 0)} (deadlock), 55P03 {c.get('error 55P03', 0)} (lock "
             f"timeout), other {other}",

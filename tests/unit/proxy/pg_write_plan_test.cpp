@@ -447,6 +447,27 @@ TEST_CASE("a statement whose WITH list writes a guarded table runs as written, t
         CHECK(p->scan_rows == c.rows);
         CHECK_FALSE(p->late_hoist);
     }
+    // ON CONFLICT in the WITH list (the scan cannot tell a skipped row from a duplicate), and
+    // COPY (a write) TO STDOUT: refused.
+    for (const char* sql :
+         {"WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT DO "
+          "NOTHING RETURNING 1) SELECT count(*) FROM x",
+          "WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+          "(user_id, course_id) DO UPDATE SET note = 'u' RETURNING 1) DELETE FROM other",
+          "COPY (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING user_id) TO "
+          "STDOUT",
+          "COPY (WITH x AS (INSERT INTO enroll (user_id, course_id) VALUES (1, 1) RETURNING "
+          "user_id) SELECT * FROM x) TO STDOUT"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("guard \"enroll_key\"") != std::string::npos);
+    }
+    CHECK_FALSE(f.plan("COPY (SELECT * FROM enroll) TO STDOUT"));
+    // A WITH list writing another table, the guarded one only read after it: not the guard's.
+    CHECK_FALSE(
+        f.plan("WITH x AS (INSERT INTO other VALUES (1) RETURNING 1) SELECT * FROM enroll"));
     // Only deleting from it, or only reading it: not a write of its keys.
     CHECK_FALSE(f.plan("WITH d AS (DELETE FROM enroll RETURNING 1) SELECT * FROM d"));
     CHECK_FALSE(f.plan("WITH d AS (DELETE FROM enroll RETURNING 1) DELETE FROM other"));
