@@ -239,7 +239,7 @@ struct LateInsertSql {
 // `qualifier` (SQL, quoted): the key columns returned are its (`e."user_id"`), for an UPDATE
 // wrapped alike, whose FROM list may have columns of the same names; empty: bare names.
 // `command`: the client's statement's, named by the `prepare` block's refusal in a read-only
-// transaction (25006, as the server's own).
+// transaction (25006, as the server's own); empty: the block returns there instead.
 LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guard,
                               bool nulls_distinct, bool returning = false, bool hoisted = false,
                               std::string_view extra_prepare = {}, std::string_view qualifier = {},
@@ -252,9 +252,9 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
 // empty); `keys_probe` copies the key of every row with the mark's xmin and a later cmin, the
 // rows the statement inserted or updated, into the keys table and reads them back; then the
 // same check and clear as a late INSERT's. That scan reads the whole table once per statement.
-// `command`: the client's, named by the refusal in a read-only transaction.
+// In a read-only transaction `prepare` does nothing: the client's statement fails by itself.
 LateInsertSql late_scan_sql(const GuardTable& table, const config::Guard& guard,
-                            bool nulls_distinct, std::string_view command);
+                            bool nulls_distinct);
 
 // `INSERT … VALUES … ON CONFLICT (guard key) DO UPDATE SET … [WHERE …]` (SPEC §4: the existing
 // row is updated), which the server refuses without a unique index on the key (42P10 / 42704).

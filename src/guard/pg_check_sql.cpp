@@ -568,10 +568,15 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
     create += ")";
     // In a read-only transaction the keys table cannot be created, and the wrapper's top
     // command would be named (INSERT): the client's statement's own refusal first.
+    // Without a command (a statement run as written, late_scan_sql) nothing is prepared: the
+    // client's statement itself then fails as the server fails it there (its own parse errors
+    // first), and the statements after it are skipped with its transaction.
     const std::string read_only =
-        "IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN RAISE EXCEPTION "
-        "USING ERRCODE = '25006', MESSAGE = " +
-        quote_literal("cannot execute " + std::string(command) + " in a read-only transaction") +
+        "IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN " +
+        (command.empty() ? std::string("RETURN")
+                         : "RAISE EXCEPTION USING ERRCODE = '25006', MESSAGE = " +
+                               quote_literal("cannot execute " + std::string(command) +
+                                             " in a read-only transaction")) +
         "; END IF; ";
     out.prepare =
         do_block("BEGIN " + read_only + "IF pg_catalog.to_regclass(" + quote_literal(keys) +
@@ -691,7 +696,7 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
 }
 
 LateInsertSql late_scan_sql(const GuardTable& table, const config::Guard& guard,
-                            bool nulls_distinct, std::string_view command) {
+                            bool nulls_distinct) {
     const std::size_t n = table.key_columns.size();
     const std::string mark = "uniqguard_merge_mark";
     // The mark: one row written right before the statement, in its (sub)transaction. Every row
@@ -701,7 +706,7 @@ LateInsertSql late_scan_sql(const GuardTable& table, const config::Guard& guard,
         " (uniqguard_m int); " + temp_table_for_every_role(mark) + " END IF; DELETE FROM pg_temp." +
         mark + "; INSERT INTO pg_temp." + mark + " VALUES (1); ";
     LateInsertSql out =
-        late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, command);
+        late_insert_sql(table, guard, nulls_distinct, false, false, write_mark, {}, {});
     out.prefix.clear();
     out.suffix.clear();
     // After the statement: the rows it inserted or updated (one scan of the table), recorded in

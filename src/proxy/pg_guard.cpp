@@ -1167,7 +1167,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         const auto late =
             skip ? skip->late
             : plan.late_scan
-                ? guard::late_scan_sql(table, cfg, nulls_distinct, plan.scan_command)
+                ? guard::late_scan_sql(table, cfg, nulls_distinct)
                 : guard::late_insert_sql(table, cfg, nulls_distinct, plan.late_returning,
                                          plan.late_hoist, {}, qualifier, plan.late_command());
         Decision d{.kind = Decision::Kind::late, .sql = late.reject_check};

@@ -479,3 +479,22 @@ def test_on_conflict_in_the_with_list_and_copy_to_are_refused_a_read_after_it_is
     assert cur.fetchall() == [(1, 1)]
     conn.close()
     assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1)]
+
+
+@pytest.mark.parametrize("statement,sqlstate", [
+    ("WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1)) SELECT 1", "25006"),
+    ("WITH x AS (INSERT INTO {t} (user_id, nope) VALUES (1, 1)) SELECT 1", "42703"),
+    ("MERGE INTO {t} USING (SELECT 1) s ON false WHEN NOT MATCHED THEN INSERT (user_id, nope) "
+     "VALUES (1, 1)", "42703"),
+    ("WITH d AS (DELETE FROM {t}_src RETURNING 1) UPDATE {t} SET course_id = DEFAULT", "25006"),
+])
+def test_in_a_read_only_transaction_the_statement_fails_by_itself(enroll, statement, sqlstate):
+    """A statement run as written and scanned after fails in a read-only transaction as the
+    server fails it: its own parse-time error first (the proxy's 25006 came first until
+    2026-11-28, found by a review), else its 25006 naming its own command, no PL/pgSQL
+    context."""
+    outcomes, _ = assert_same(enroll, ["SET TRANSACTION READ ONLY", statement, "SELECT 1"],
+                              autocommit=False)
+    assert outcomes[1][1]["sqlstate"] == sqlstate
+    assert outcomes[1][1]["context"] is None
+    assert outcomes[2][1]["sqlstate"] == "25P02"

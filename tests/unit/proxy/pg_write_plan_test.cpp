@@ -386,12 +386,15 @@ TEST_CASE("a MERGE into a guarded table runs as a late write", "[pg_write_plan]"
     CHECK_FALSE(f.plan("MERGE INTO other USING enroll ON true WHEN MATCHED THEN DELETE"));
     // The MERGE goes as written: a mark row written before it, its rows found after it by the
     // mark's transaction id and a later command id.
-    const auto merge = guard::late_scan_sql(enroll_table(), enroll_guard(), true, "MERGE");
+    const auto merge = guard::late_scan_sql(enroll_table(), enroll_guard(), true);
     CHECK(merge.prefix.empty());
     CHECK(merge.suffix.empty());
-    CHECK(merge.prepare.find("E'cannot execute MERGE in a read-only transaction'") <
+    // (in a read-only transaction nothing: the MERGE itself fails there, as on the server)
+    CHECK(merge.prepare.find("current_setting('transaction_read_only') = 'on' THEN RETURN; END "
+                             "IF;") <
           merge.prepare.find("DELETE FROM pg_temp.uniqguard_merge_mark; INSERT INTO "
                              "pg_temp.uniqguard_merge_mark VALUES (1);"));
+    CHECK(merge.prepare.find("25006") == std::string::npos);
     CHECK(merge.keys_probe.starts_with("WITH uniqguard_m AS (INSERT INTO pg_temp.uniqguard_late_"));
     CHECK(merge.keys_probe.find(
               " (uniqguard_n1, uniqguard_n2) SELECT t.user_id, t.course_id FROM ONLY "
