@@ -768,6 +768,12 @@ bool names_uniqguard(std::string_view text, sql::LexOptions lex) {
     return false;
 }
 
+std::string upper(std::string_view word) {
+    std::string out(word);
+    for (char& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return out;
+}
+
 // Whether `text` holds ON CONFLICT (at any depth: a WITH list's INSERT).
 bool has_on_conflict(std::string_view text, sql::LexOptions lex) {
     std::vector<sql::Token> tokens;
@@ -884,6 +890,24 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
                       false),
             st, text, lex);
     };
+    // A DO block's body is one string: its words are read here, lower-cased. An EXCEPTION
+    // clause runs its statements in subtransactions of their own (other xmins: the scan would
+    // miss their rows), COMMIT / ROLLBACK end the transaction the mark is in, ON CONFLICT is
+    // refused as in a WITH list, and another language than PL/pgSQL is not read at all.
+    auto plan_do_block = [&](guard::GuardState& g) -> std::optional<WritePlan> {
+        if (g.state() != guard::GuardLoadState::ready) return unready(g);
+        std::string lower(text);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::string form = "a DO block writing to it";
+        for (std::string_view word : {"exception", "commit", "rollback", "savepoint", "conflict"})
+            if (lower.find(word) != std::string::npos)
+                return refuse(g, unenforced(g, form + " with " + upper(word)), text);
+        if (const auto at = lower.find("language");
+            at != std::string::npos && lower.find("plpgsql", at) == std::string::npos)
+            return refuse(g, unenforced(g, form + " in another language than PL/pgSQL"), text);
+        return refuse_unwrappable(plan_scan(g, text, text, registry, lex, "DO", false, form, false),
+                                  st, text, lex);
+    };
     switch (st.kind()) {
         case sql::StatementKind::insert: {
             const auto& ins = *st.get<sql::InsertStatement>();
@@ -964,6 +988,12 @@ std::optional<WritePlan> plan_write(const sql::Statement& st, std::string_view s
             const auto& node = st.get<sql::OtherStatement>()->node;
             if (node == "explain_stmt") return std::nullopt;
             if (!registry.may_mention(text) || !may_write(text, lex)) return std::nullopt;
+            if (node == "do_stmt") {
+                // A DO block writing a guarded table: run as written, its rows found by the scan
+                // when everything it writes stays in the statement's (sub)transaction.
+                if (auto* g = guard_named_in(text, registry, lex)) return plan_do_block(*g);
+                return refuse_writer(text);
+            }
             // `WITH x AS (INSERT INTO guarded …) SELECT …`
             std::vector<sql::Token> first;
             if (node == "select_stmt" && sql::lex_postgres(text, first, lex) && !first.empty() &&

@@ -485,6 +485,30 @@ TEST_CASE("a statement whose WITH list writes a guarded table runs as written, t
         REQUIRE(p);
         CHECK(p->kind == WritePlan::Kind::refuse);
     }
+    // A DO block writing the table: run as written and scanned after, unless what it does
+    // could leave the statement's (sub)transaction, or is not PL/pgSQL.
+    for (const char* sql :
+         {"DO $$BEGIN INSERT INTO enroll (user_id, course_id) VALUES (1, 1); END$$",
+          "DO LANGUAGE plpgsql $$BEGIN UPDATE enroll SET user_id = 2; END$$",
+          "DO $x$BEGIN EXECUTE 'INSERT INTO enroll (user_id, course_id) SELECT 1, 1'; END$x$"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->late_scan);
+        CHECK(p->late_command() == "DO");
+    }
+    for (const char* sql :
+         {"DO $$BEGIN INSERT INTO enroll VALUES (1, 1); EXCEPTION WHEN others THEN NULL; END$$",
+          "DO $$BEGIN INSERT INTO enroll VALUES (1, 1); COMMIT; END$$",
+          "DO $$BEGIN INSERT INTO enroll VALUES (1, 1) ON CONFLICT DO NOTHING; END$$",
+          "DO LANGUAGE plpython3u $$plpy.execute('INSERT INTO enroll VALUES (1, 1)')$$"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->kind == WritePlan::Kind::refuse);
+        CHECK(p->refusal.find("DO block") != std::string::npos);
+    }
+    CHECK_FALSE(f.plan("DO $$BEGIN PERFORM count(*) FROM enroll; END$$"));
     // ...but a MERGE under "ignore" is judged as under "reject".
     Fixture ignore(config::GuardAction::ignore);
     auto merge = ignore.plan("MERGE INTO enroll USING other ON true WHEN MATCHED THEN DELETE");
