@@ -385,7 +385,20 @@ WritePlan plan_insert(const sql::InsertStatement& ins, std::string_view sql, gua
             r.refuse_at_parse = names_guard;
             return r;
         };
-        if (!names_guard) return refused(" on other columns than the key");
+        if (!names_guard) {
+            // Another index's conflict (the primary key, ON CONSTRAINT another one): the server
+            // infers it and the statement runs as written; its rows, inserted or updated, are
+            // found after it by the scan (refused until 2026-11-28). Not under "ignore" (its
+            // duplicates would have to be dropped), nor with the key's columns and an
+            // inference WHERE (the server finds no index for them: 42P10, where the index's
+            // table takes it), nor with a WITH list (it could write another guarded table).
+            if (target_is_key || ins.has_with ||
+                g.config().action == config::GuardAction::ignore)
+                return refused(" on other columns than the key");
+            return scan_plan(g, text, "INSERT", ins.returning,
+                             "INSERT ... ON CONFLICT DO UPDATE on other columns than the key",
+                             false);
+        }
         if (ins.select_source || ins.has_with || ins.default_values)
             return refused(" whose rows are not a VALUES list");
         // A SET that moves the row to another key would need that key checked (and learnt).

@@ -414,3 +414,37 @@ def test_forms_still_refused(enroll):
         assert f'guard "{enroll.constraint}"' in e.value.diag.message_primary
     conn.close()
     assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1), (1, 2), (2, 7), (3, 1), (3, 2)]
+
+
+def test_upserts_on_another_index_run_as_written_and_are_scanned(enroll):
+    """`INSERT … ON CONFLICT (id) DO UPDATE` (Django's bulk_create(update_conflicts=True,
+    unique_fields=["id"])): the server infers the primary key; a row it inserts with a key the
+    table holds is the guard's 23505, as on the index; a row it updates keeps or moves its key
+    (refused until 2026-11-28, now run as written and scanned after)."""
+    outcomes, rows = assert_same(enroll, [
+        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (1, 1, 1, 'a'), (2, 1, 2, 'b')",
+        # id 1 exists: its note updated, its key kept
+        "INSERT INTO {t} (id, user_id, course_id, note) VALUES (1, 1, 1, 'a2') "
+        "ON CONFLICT (id) DO UPDATE SET note = EXCLUDED.note",
+        # id 3 is new, its key (1, 2) is row 2's: the index's 23505
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (3, 1, 2) "
+        "ON CONFLICT (id) DO UPDATE SET note = EXCLUDED.note",
+        # id 2 exists: moved onto row 1's key
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (2, 1, 1) "
+        "ON CONFLICT (id) DO UPDATE SET course_id = EXCLUDED.course_id",
+        # moved onto a free key, and a new row, RETURNING
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (2, 1, 5), (4, 4, 4) "
+        "ON CONFLICT ON CONSTRAINT {t}_pkey DO UPDATE SET course_id = EXCLUDED.course_id "
+        "RETURNING id, user_id, course_id",
+        # the key set learnt (1, 5): a plain INSERT of it is refused
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (9, 1, 5)",
+        "INSERT INTO {t} (id, user_id, course_id) SELECT 5, 4, 4 "
+        "ON CONFLICT (id) DO UPDATE SET note = 'x'",
+    ])
+    assert outcomes[1] == ("ok", "INSERT 0 1", None)
+    assert outcomes[2][1]["detail"] == "Key (user_id, course_id)=(1, 2) already exists."
+    assert outcomes[3][1]["detail"] == "Key (user_id, course_id)=(1, 1) already exists."
+    assert outcomes[4] == ("ok", "INSERT 0 2", [(2, 1, 5), (4, 4, 4)])
+    assert outcomes[5][1]["detail"] == "Key (user_id, course_id)=(1, 5) already exists."
+    assert outcomes[6][1]["detail"] == "Key (user_id, course_id)=(4, 4) already exists."
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, 1, "a2"), (1, 5, "b"), (4, 4, None)]

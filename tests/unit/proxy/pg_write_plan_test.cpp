@@ -342,9 +342,7 @@ TEST_CASE("ON CONFLICT (key) DO UPDATE: its SET list and WHERE as written", "[pg
 TEST_CASE("forms not enforced yet are refused naming the guard", "[pg_write_plan]") {
     Fixture f;
     for (const char* sql :
-         {"INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
-          "(id) DO UPDATE SET note = 'x'",
-          "INSERT INTO enroll (user_id, course_id) SELECT 1, 1 ON CONFLICT "
+         {"INSERT INTO enroll (user_id, course_id) SELECT 1, 1 ON CONFLICT "
           "(user_id, course_id) DO UPDATE SET note = 'x'",
           "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
           "(user_id, course_id) DO UPDATE SET (note, user_id) = ('x', 2)",
@@ -509,6 +507,24 @@ TEST_CASE("a statement whose WITH list writes a guarded table runs as written, t
         CHECK(p->refusal.find("DO block") != std::string::npos);
     }
     CHECK_FALSE(f.plan("DO $$BEGIN PERFORM count(*) FROM enroll; END$$"));
+    // ON CONFLICT … DO UPDATE on another index: run as written and scanned after; not under
+    // "ignore", nor with the key's columns and an inference WHERE.
+    for (const char* sql : {"INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT "
+                            "(id) DO UPDATE SET note = 'x'",
+                            "INSERT INTO enroll SELECT * FROM other ON CONFLICT ON CONSTRAINT "
+                            "enroll_pkey DO UPDATE SET user_id = EXCLUDED.user_id RETURNING id"}) {
+        INFO(sql);
+        auto p = f.plan(sql);
+        REQUIRE(p);
+        CHECK(p->late_scan);
+        CHECK(p->late_command() == "INSERT");
+        CHECK(p->scan_rows == std::string_view(sql).ends_with("RETURNING id"));
+    }
+    auto inferred = f.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES (1, 1) ON CONFLICT (user_id, course_id) "
+        "WHERE note IS NULL DO UPDATE SET note = 'x'");
+    REQUIRE(inferred);
+    CHECK(inferred->kind == WritePlan::Kind::refuse);
     // ...but a MERGE under "ignore" is judged as under "reject".
     Fixture ignore(config::GuardAction::ignore);
     auto merge = ignore.plan("MERGE INTO enroll USING other ON true WHEN MATCHED THEN DELETE");
