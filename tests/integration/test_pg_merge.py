@@ -6,7 +6,6 @@ on a table without a unique index and directly on a twin with the real index
 (harness/guarded.py): the same outcome statement by statement, and the same rows at the end.
 """
 import re
-import threading
 import time
 
 import psycopg
@@ -14,7 +13,8 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from harness.guarded import GuardedTable, assert_same_as_twin as assert_same
+from harness.guarded import GuardedTable, assert_same_as_twin as assert_same, \
+    second_waits_for_first
 
 ENROLL = ("id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL DEFAULT 7, "
           "note text")
@@ -220,28 +220,9 @@ def test_with_several_duplicates_the_first_written_is_reported(enroll):
 def test_a_merge_waits_for_an_insert_of_its_key_in_an_open_transaction(enroll):
     """B's MERGE of (1, 1), which A inserted and has not committed: B waits, and gets 23505
     when A commits (the review's case, sent alone in its Query)."""
-    results = []
-    for connect in (enroll.connect_proxy, enroll.connect_twin):
-        a, b = connect(), connect()
-        b.autocommit = True
-        a.cursor().execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (1, 1)")
-
-        def b_merges():
-            cur = b.cursor()
-            try:
-                cur.execute(merge_from("(1, 1, 'b')", INSERT_NEW).format(t=enroll.name))
-                return cur.statusmessage
-            except psycopg2.Error as e:
-                return (e.pgcode, e.diag.message_detail)
-        th, box = run_in_thread(b_merges)
-        th.join(1.0)
-        waited = th.is_alive()
-        a.commit()
-        th.join(30)
-        assert not th.is_alive(), "B's MERGE still waits after A ended"
-        results.append((waited, box.get("result", box.get("error"))))
-        a.close()
-        b.close()
+    results = second_waits_for_first(
+        enroll, "INSERT INTO {t} (user_id, course_id) VALUES (1, 1)",
+        merge_from("(1, 1, 'b')", INSERT_NEW), clear=False)
     assert results[0] == results[1]
     assert results[0] == (True, ("23505", "Key (user_id, course_id)=(1, 1) already exists."))
     assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1)]
@@ -287,50 +268,13 @@ def test_psycopg3_server_side_parameters(enroll, prepare):
     assert results[0][5] == [(1, 2), (1, 5), (2, 7), (3, 1), (3, 2), (4, 2), (8, 8)]
 
 
-def run_in_thread(fn):
-    box = {}
-
-    def target():
-        try:
-            box["result"] = fn()
-        except Exception as e:  # noqa: BLE001 - handed to the main thread
-            box["error"] = e
-    th = threading.Thread(target=target, daemon=True)
-    th.start()
-    return th, box
-
-
 @pytest.mark.parametrize("end", ["commit", "rollback"])
 def test_an_insert_waits_for_a_merge_that_wrote_its_key(enroll, end):
     """The MERGE's new key is claimed for its transaction: a plain INSERT of it from another
     session waits for that transaction, as on the index: 23505 after its commit, success after
     its rollback."""
-    results = []
-    for connect in (enroll.connect_proxy, enroll.connect_twin):
-        a, b = connect(), connect()
-        b.autocommit = True
-        a.cursor().execute(merge_from("(5, 5, 'a')", INSERT_NEW).format(t=enroll.name))
-
-        def b_inserts():
-            cur = b.cursor()
-            try:
-                cur.execute(f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (5, 5)")
-                return cur.statusmessage
-            except psycopg2.Error as e:
-                return (e.pgcode, e.diag.message_detail)
-        th, box = run_in_thread(b_inserts)
-        th.join(1.0)
-        waited = th.is_alive()
-        (a.commit if end == "commit" else a.rollback)()
-        th.join(30)
-        assert not th.is_alive(), "B's INSERT still waits after A ended"
-        results.append((waited, box.get("result", box.get("error"))))
-        a.close()
-        b.close()
-        drop = connect()
-        drop.autocommit = True
-        drop.cursor().execute(f"DELETE FROM {enroll.name}")
-        drop.close()
+    results = second_waits_for_first(enroll, merge_from("(5, 5, 'a')", INSERT_NEW),
+                                     "INSERT INTO {t} (user_id, course_id) VALUES (5, 5)", end)
     assert results[0] == results[1]
     expected = (("23505", "Key (user_id, course_id)=(5, 5) already exists.")
                 if end == "commit" else "INSERT 0 1")
@@ -340,30 +284,10 @@ def test_an_insert_waits_for_a_merge_that_wrote_its_key(enroll, end):
 def test_two_merges_of_one_new_key_wait_for_each_other(enroll):
     """B's MERGE inserting (6, 6), which A's MERGE inserted and has not committed: B waits for
     A and gets 23505 when A commits."""
-    results = []
-    for connect in (enroll.connect_proxy, enroll.connect_twin):
-        a, b = connect(), connect()
-        b.autocommit = True
-        a.cursor().execute(merge_from("(6, 6, 'a')", INSERT_NEW).format(t=enroll.name))
-
-        def b_merges():
-            cur = b.cursor()
-            try:
-                cur.execute(merge_from("(6, 6, 'b')", "WHEN NOT MATCHED AND s.u > 0 THEN "
-                                       "INSERT (user_id, course_id, note) VALUES (s.u, s.c, s.n)")
-                            .format(t=enroll.name))
-                return cur.statusmessage
-            except psycopg2.Error as e:
-                return (e.pgcode, e.diag.message_detail)
-        th, box = run_in_thread(b_merges)
-        th.join(1.0)
-        waited = th.is_alive()
-        a.commit()
-        th.join(30)
-        assert not th.is_alive(), "B's MERGE still waits after A ended"
-        results.append((waited, box.get("result", box.get("error"))))
-        a.close()
-        b.close()
+    results = second_waits_for_first(
+        enroll, merge_from("(6, 6, 'a')", INSERT_NEW),
+        merge_from("(6, 6, 'b')", "WHEN NOT MATCHED AND s.u > 0 THEN INSERT (user_id, "
+                   "course_id, note) VALUES (s.u, s.c, s.n)"), clear=False)
     assert results[0] == results[1]
     assert results[0] == (True, ("23505", "Key (user_id, course_id)=(6, 6) already exists."))
     assert [(r[1], r[2], r[3]) for r in enroll.rows()] == [(6, 6, "a")]

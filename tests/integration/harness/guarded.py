@@ -145,3 +145,41 @@ def assert_same_as_twin(gt, script, twin_script=None, autocommit=True, **kw):
         assert a == b, f"statement {i}: {script[i]}\nproxy: {a}\ntwin:  {b}"
     assert proxy_rows == twin_rows
     return via_proxy, proxy_rows
+
+
+def second_waits_for_first(gt, first_sql, second_sql, end="commit", clear=True):
+    """Two sessions on each side (the proxy, the twin): A runs `first_sql` in an open
+    transaction, then B (autocommit) runs `second_sql` ({t}: the table) in a thread; after a
+    second A commits or rolls back (`end`). Per side: (whether B was still waiting when A
+    ended, B's tag or (SQLSTATE, DETAIL)). `clear`: the table emptied after each side."""
+    import threading
+    results = []
+    for connect in (gt.connect_proxy, gt.connect_twin):
+        a, b = connect(), connect()
+        b.autocommit = True
+        a.cursor().execute(first_sql.format(t=gt.name))
+        box = {}
+
+        def run_b():
+            cur = b.cursor()
+            try:
+                cur.execute(second_sql.format(t=gt.name))
+                box["result"] = cur.statusmessage
+            except psycopg2.Error as e:
+                box["result"] = (e.pgcode, e.diag.message_detail)
+        th = threading.Thread(target=run_b, daemon=True)
+        th.start()
+        th.join(1.0)
+        waited = th.is_alive()
+        (a.commit if end == "commit" else a.rollback)()
+        th.join(30)
+        assert not th.is_alive(), "B still waits after A ended"
+        results.append((waited, box.get("result")))
+        a.close()
+        b.close()
+        if clear:
+            drop = connect()
+            drop.autocommit = True
+            drop.cursor().execute(f"DELETE FROM {gt.name}")
+            drop.close()
+    return results
