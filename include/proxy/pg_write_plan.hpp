@@ -96,6 +96,7 @@ struct WritePlan {
     bool late_scan = false;
     std::string_view scan_command;  // ...the client's command: MERGE, SELECT, INSERT, …
     bool scan_rows = false;         // ...which returns rows (a SELECT, RETURNING)
+    std::string scan_form;          // ...what it is, for a refusal ("MERGE", …)
     // late_insert: the INSERT has a data-modifying WITH list, which the wrapper hoists to its
     // top (the server refuses one nested in a CTE): see insert_after_with.
     bool late_hoist = false;

@@ -1776,12 +1776,9 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
         if (write && write->kind == WritePlan::Kind::late_insert &&
             (write->late_skip || write->late_scan) && analysis.statements.size() != 1) {
             const auto& cfg = write->guard->config();
-            const auto* merge = st.get<sql::MergeStatement>();
             const std::string what =
                 write->late_skip ? "an INSERT that skips duplicates and whose keys come late"
-                : merge && !merge->has_with
-                    ? "MERGE"
-                    : std::string(write->scan_command) + " with a data-modifying WITH clause";
+                                 : write->scan_form;
             write->kind = WritePlan::Kind::refuse;
             write->refusal = "uniqguard: " + what +
                              ", in a query string with other statements, on table \"" + cfg.table +

@@ -283,6 +283,7 @@ WritePlan scan_plan(guard::GuardState& g, std::string_view text, std::string_vie
     p.late_scan = true;
     p.scan_command = command;
     p.scan_rows = rows;
+    p.scan_form = form;
     return p;
 }
 

@@ -383,8 +383,8 @@ def test_written_inside_the_with_list_in_a_transaction_and_among_other_statement
             f"SELECT 1; WITH x AS (INSERT INTO {enroll.name} (user_id, course_id) VALUES (7, 7) "
             f"RETURNING 1) SELECT * FROM x")
     assert e.value.diag.message_primary.startswith(
-        "uniqguard: SELECT with a data-modifying WITH clause, in a query string with other "
-        "statements")
+        "uniqguard: SELECT with a data-modifying WITH clause writing to it, in a query string "
+        "with other statements")
     conn.close()
     assert enroll.rows() == []
 

@@ -55,15 +55,17 @@ class KeyDomain:
 
 
 class OracleTable:
-    def __init__(self, name, key_columns, weight=1.0):
+    def __init__(self, name, key_columns, weight=1.0, rid_unique=False):
         """`key_columns`: [(name, sql type, NOT NULL?, KeyDomain)]. Every table also has
-        `id serial PRIMARY KEY`, `rid int` (the workload's own row number) and `note text`."""
+        `id serial PRIMARY KEY`, `rid int` (the workload's own row number; `rid_unique`: with a
+        real unique index of its own, for upserts on it) and `note text`."""
         self.name = name
         self.key_columns = key_columns
         self.key = [c[0] for c in key_columns]
         self.constraint = f"{name}_key"
         self.weight = weight
-        cols = ["id serial PRIMARY KEY", "rid int"]
+        self.rid_unique = rid_unique
+        cols = ["id serial PRIMARY KEY", "rid int UNIQUE" if rid_unique else "rid int"]
         cols += [f"{n} {t}{' NOT NULL' if nn else ''}" for n, t, nn, _ in key_columns]
         cols.append("note text")
         self.columns_sql = ", ".join(cols)
@@ -116,16 +118,16 @@ def code_domain():
                      bad_rate=0.02)
 
 
-def standard_tables(suffix):
+def standard_tables(suffix, rid_unique=False):
     return [
         OracleTable(f"oracle_enroll_{suffix}", [
             ("user_id", "int", True, enroll_domain()),
             ("course_id", "int", True, enroll_domain()),
-        ], weight=3.0),
+        ], weight=3.0, rid_unique=rid_unique),
         OracleTable(f"oracle_code_{suffix}", [
             ("code", "varchar(10)", False, code_domain()),
             ("n", "int", True, KeyDomain("int", range(1, 3), null_rate=0.02)),
-        ], weight=1.0),
+        ], weight=1.0, rid_unique=rid_unique),
     ]
 
 
@@ -466,6 +468,25 @@ class Workload:
         parts += insert_branch()
         return Stmt(parts, "merge")
 
+    def upsert_on_rid(self, t):
+        """One row, `ON CONFLICT (rid) DO UPDATE` (another real index than the guard's key):
+        an existing rid's row updated — its note, or moved onto the proposed key — else the
+        row inserted. One row, so that which error comes first cannot depend on the row order
+        (docs/guard.md, "Statements run as written and scanned after")."""
+        rng = self.rng
+        rid = self.some_rid() if rng.random() < 0.7 else self.rid()
+        vals = self.key_vals(t)
+        parts = [f"INSERT INTO {t.name} (rid, " + ", ".join(t.key) + ", note) VALUES (", rid]
+        for v in vals:
+            parts += [", ", v]
+        parts += [", ", self.note(), ") ON CONFLICT (rid) DO UPDATE SET "]
+        if rng.random() < 0.5:
+            parts.append("note = EXCLUDED.note")
+        else:
+            parts.append(", ".join(f"{c} = EXCLUDED.{c}" for c in t.key))
+        ret, returns = self.returning(t)
+        return Stmt(parts + ret, "upsert_rid", returns=returns)
+
     def select(self, t):
         r = self.rng.random()
         if r < 0.7:
@@ -585,6 +606,8 @@ class Workload:
         ]
         if self.merge:
             choices.append((12, lambda: self.merge_statement(t)))
+            if t.rid_unique:
+                choices.append((6, lambda: self.upsert_on_rid(t)))
         if self.on_conflict:
             choices.append((8, lambda: self.insert(
                 t, rows=rng.choice([1, 1, 2, 3]), dup_inside=rng.random() < 0.3,
