@@ -2662,8 +2662,12 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
     // The statement failed, or an error before it (the server skips to Sync): nothing to
     // check; the check and the emptying, if sent, would be skipped too.
     if (!l.answered) return finish();
+    // Keys read back from the rows written (not a stage's proposed rows, some of which a
+    // skipping INSERT drops): their transaction's commit is the commit of rows with them, for
+    // the REPEATABLE READ check of plain INSERTs (KeyClaims::committed_after).
+    const bool rows_written = !l.from_stage;
     for (; l.claimed < l.keys.size(); ++l.claimed) {
-        if (claim(*l.guard, l.keys[l.claimed], l.ready)) continue;
+        if (claim(*l.guard, l.keys[l.claimed], l.ready, rows_written)) continue;
         Decision w = wait_or_interrupt(*l.guard);
         if (w.kind == Decision::Kind::wait) return waiting(true, out, tracker);
         // The wait ended without the key (timeout, cancel, deadlock): its error in place of
@@ -3040,7 +3044,7 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         if (late_ && late_->learn_tag == tag)
             late_->keys.push_back(fp);
         else if (it->second.late)
-            claim(g, fp, it->second.claim_ready);
+            claim(g, fp, it->second.claim_ready, true);  // (rows written: as above)
         return;
     }
     if (it->second.skipped_rows) {

@@ -277,3 +277,25 @@ def test_an_extended_protocol_begin_takes_no_snapshot(enroll):
         results.append(seen)
     assert results[0] == results[1]
     assert results[0] == [["C"], ["C"], ["C"], [(1, 1)]]
+
+
+@pytest.mark.parametrize("writer", [
+    "INSERT INTO {t} (user_id, course_id) SELECT 1, 1",
+    "MERGE INTO {t} USING (SELECT 1) s ON false WHEN NOT MATCHED THEN INSERT (user_id, "
+    "course_id) VALUES (1, 1)",
+    "WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (1, 1) RETURNING 1) SELECT * FROM x",
+])
+def test_a_key_a_late_write_committed_after_the_snapshot_is_a_duplicate(enroll, writer):
+    """The keys a late write (INSERT … SELECT, MERGE, a WITH list) read back are rows written:
+    their commit is recorded as a plain INSERT's (since 2026-11-28), so a plain INSERT of one
+    in a transaction whose snapshot is older is the index's 23505."""
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SELECT count(*) FROM {t}"),  # the snapshot
+        ("a", writer),
+        ("b", INSERT_11),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[3] == DUPLICATE_11
+    assert proxied[5] == [(1, 1)]
