@@ -227,7 +227,14 @@ struct LateInsertSql {
     std::string keys_probe;    // one row per new key: its columns as stored_keys_probe's
     std::string reject_check;  // the DO block raising the violation (COLUMN marker: the row)
     std::string clear;         // empties the keys table
+    std::string keys_table;    // the session's keys table, pg_temp-qualified
+    // Where in reject_check more rows to refuse go (with_committed_rows).
+    std::size_t committed_at = std::string::npos;
 };
+// reject_check refusing also the rows `rows` (0-based, in the keys table's order) when the
+// transaction is not READ COMMITTED: keys another transaction committed after this one's
+// snapshot was taken, which the check's snapshot does not see (the index does: 23505).
+std::string with_committed_rows(const LateInsertSql& late, const std::vector<std::size_t>& rows);
 // `returning`: the client's INSERT has a RETURNING list; the key columns are added at its end
 // (as uniqguard_k1…) and the statement returns its rows, those columns last (the session
 // removes them), as `SELECT n` (the session makes it the client's `INSERT 0 n`).

@@ -33,6 +33,7 @@
 #include "guard/duplicate_log.hpp"
 #include "guard/guard_registry.hpp"
 #include "guard/key_normalizer.hpp"
+#include "guard/pg_check_sql.hpp"
 #include "protocol/postgres/frontend_messages.hpp"
 #include "protocol/postgres/reply_tracker.hpp"
 #include "protocol/postgres/session_settings.hpp"
@@ -147,13 +148,18 @@ class PgGuard {
         guard::GuardState* guard = nullptr;
         std::string check, clear;
         std::uint32_t check_tag = 0, learn_tag = 0;
-        std::vector<std::uint64_t> keys;  // fingerprints of its new keys, in row order
-        std::size_t claimed = 0;          // keys[0, claimed) are claimed
-        bool own_sync = false;            // a simple Query's: the proxy sends the Sync
-        bool answered = false;            // the keys came
-        std::uint64_t watch_seq = 0;      // the first part's last message (ReplyTracker)
-        std::uint64_t ready = 0;          // the ReadyForQuery that ends its step (claims)
-        std::uint32_t rewrite = 0;        // the rewritten text's id (error positions), 0: none
+        std::vector<std::uint64_t> keys;    // fingerprints of its new keys, in row order
+        std::vector<std::size_t> key_rows;  // ...and each one's row (0-based) among the keys
+        std::size_t rows_seen = 0;          // rows of the keys read so far
+        // The check and where in it rows committed since the transaction began go
+        // (guard::with_committed_rows); none for a stage's keys (proposed rows).
+        std::optional<guard::LateInsertSql> committed_check;
+        std::size_t claimed = 0;      // keys[0, claimed) are claimed
+        bool own_sync = false;        // a simple Query's: the proxy sends the Sync
+        bool answered = false;        // the keys came
+        std::uint64_t watch_seq = 0;  // the first part's last message (ReplyTracker)
+        std::uint64_t ready = 0;      // the ReadyForQuery that ends its step (claims)
+        std::uint32_t rewrite = 0;    // the rewritten text's id (error positions), 0: none
         // An INSERT that skips duplicates: the first part filled the stage (its rows were the
         // keys); this statement fills the table from it once they are claimed.
         struct FromStage {

@@ -152,15 +152,17 @@ struct PgGuard::Decision {
     // late: where in the statement `wrap_prefix` goes (after a data-modifying WITH list, which
     // heads the wrapper; 0: before the statement).
     std::size_t wrap_at = 0;
-    std::string statement;       // late: the statement to wrap, its parameters written in
-    bool rows_returned = false;  // upsert, late: with RETURNING
-    bool late_update = false;    // late: the statement is an UPDATE (tag `UPDATE n`)
+    std::string statement;            // late: the statement to wrap, its parameters written in
+    bool rows_returned = false;       // upsert, late: with RETURNING
+    bool late_update = false;         // late: the statement is an UPDATE (tag `UPDATE n`)
+    std::uint32_t extra_columns = 1;  // ...with RETURNING: this many columns of the proxy's last
+    bool check_first = false;         // upsert: its check before the statement
+    bool statement_prefix = false;    // replace: `sql` is the start of the client's statement
     // late, run as written (WritePlan::late_scan): its rows are the client's (a SELECT,
     // RETURNING), held as they come, in the client's result formats
     bool scan_rows = false;
-    std::uint32_t extra_columns = 1;  // ...and this many columns of the proxy's at the end
-    bool check_first = false;         // upsert: its check before the statement
-    bool statement_prefix = false;    // replace: `sql` is the start of the client's statement
+    // late, not through a stage: its check's SQL in parts (guard::with_committed_rows)
+    std::optional<guard::LateInsertSql> late_sql;
 };
 
 namespace {
@@ -1197,6 +1199,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         d.after = late.clear;
         // (A skipping one's keys are the stage's, read as it is filled.)
         if (!skip) d.learn = late.keys_probe;
+        if (!skip) d.late_sql = late;
         d.learn_tag = remember(PendingCheck{
             .guard = &g, .new_keys = true, .late = true, .claim_ready = claims_.next_ready()});
         d.tag = remember(PendingCheck{.guard = &g,
@@ -2563,6 +2566,7 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  .own_sync = statement.has_value(),
                  // (A Query is counted after this call; an Execute's is the next Sync's.)
                  .ready = claims_.next_ready()};
+    l.committed_check = d.late_sql;
     if (!d.stage_fill.empty()) {
         // An INSERT that skips duplicates: its rows into the stage first, their keys claimed
         // (resume_late may wait for them), then the table filled from the stage.
@@ -2685,6 +2689,15 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
         else
             append_proxy_statement(out, tracker, f.statement, ReplyUse::hold, 0, {}, f.rewrite);
         append_proxy_statement(out, tracker, f.probe, ReplyUse::capture, f.probe_tag);
+    }
+    // REPEATABLE READ / SERIALIZABLE: a key another transaction committed after this one
+    // began is invisible to the check's snapshot, where the index sees it (23505).
+    if (l.committed_check && transaction_start_ != 0) {
+        std::vector<std::size_t> rows;
+        for (std::size_t i = 0; i < l.keys.size() && i < l.key_rows.size(); ++i)
+            if (l.guard->claims().committed_after(l.keys[i], transaction_start_))
+                rows.push_back(l.key_rows[i]);
+        if (!rows.empty()) l.check = guard::with_committed_rows(*l.committed_check, rows);
     }
     append_proxy_statement(out, tracker, l.check, ReplyUse::verdict, l.check_tag);
     append_proxy_statement(out, tracker, l.clear, ReplyUse::drop, 0);
@@ -3019,6 +3032,8 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
     if (it->second.new_keys) {
         // One moved row's new key, written by the output functions under this session's
         // settings: read back the same way, and known to the key set before the row exists.
+        const bool late_row = late_ && late_->learn_tag == tag;
+        const std::size_t row = late_row ? late_->rows_seen++ : 0;
         const auto& table = g.table();
         const auto& session = session_context();
         std::string encoded;
@@ -3041,9 +3056,10 @@ void PgGuard::on_probe_row(std::uint32_t tag, util::Bytes data_row) {
         // An INSERT whose keys came late: claimed by resume_late, which may wait for them;
         // among other statements of a Query, claimed now (others' writes of them wait, it
         // cannot).
-        if (late_ && late_->learn_tag == tag)
+        if (late_row) {
             late_->keys.push_back(fp);
-        else if (it->second.late)
+            late_->key_rows.push_back(row);
+        } else if (it->second.late)
             claim(g, fp, it->second.claim_ready, true);  // (rows written: as above)
         return;
     }

@@ -299,3 +299,30 @@ def test_a_key_a_late_write_committed_after_the_snapshot_is_a_duplicate(enroll, 
     assert proxied == twin
     assert proxied[3] == DUPLICATE_11
     assert proxied[5] == [(1, 1)]
+
+
+@pytest.mark.parametrize("level", ["REPEATABLE READ", "SERIALIZABLE"])
+@pytest.mark.parametrize("writer", [
+    "INSERT INTO {t} (user_id, course_id) SELECT 2, 2 UNION ALL SELECT 1, 1",
+    "MERGE INTO {t} USING (VALUES (2, 2), (1, 1)) s(u, c) ON false WHEN NOT MATCHED THEN "
+    "INSERT (user_id, course_id) VALUES (s.u, s.c)",
+    "WITH x AS (INSERT INTO {t} (user_id, course_id) VALUES (2, 2), (1, 1) RETURNING 1) "
+    "SELECT count(*) FROM x",
+    "UPDATE {t} SET course_id = 1 + floor(random())::int WHERE course_id = 9",
+])
+def test_a_late_write_of_a_key_committed_after_the_snapshot_is_a_duplicate(enroll, writer,
+                                                                            level):
+    """The other direction (since 2026-11-28): a late write (INSERT … SELECT, MERGE, a WITH
+    list, a late UPDATE) of a key another transaction committed after this one's snapshot:
+    the check's snapshot does not see it, the index does (23505)."""
+    proxied, twin = schedule(enroll, [
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (1, 9)"),
+        ("b", f"BEGIN ISOLATION LEVEL {level}"),
+        ("b", "SELECT count(*) FROM {t}"),  # the snapshot
+        ("a", INSERT_11),
+        ("b", writer),
+        ("b", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[4][:2] == ("error", "23505") or proxied[4][:2] == ("error", "40001")
+    assert proxied[6] == [(1, 1), (1, 9)]
