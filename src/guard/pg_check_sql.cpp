@@ -9,6 +9,11 @@
 namespace uniqguard::guard {
 
 namespace {
+// The session's transaction reads one snapshot, taken by its first statement (REPEATABLE READ,
+// SERIALIZABLE; READ UNCOMMITTED runs as READ COMMITTED, a snapshot per statement).
+constexpr std::string_view snapshot_per_transaction =
+    "pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', "
+    "'serializable')";
 std::string cast_value(const std::optional<std::string>& expr, const TableColumn& column) {
     if (!expr) return "NULL::" + column.type_name;
     return "CAST((" + *expr + ") AS " + column.type_name + ")";
@@ -143,9 +148,8 @@ std::string insert_reject_check(const GuardTable& table, const config::Guard& gu
         if (r < rows.size())
             committed_since += (committed_since.empty() ? "" : ", ") + std::to_string(r);
     if (!committed_since.empty())
-        committed_since = " OR (v.uniqguard_row IN (" + committed_since +
-                          ") AND pg_catalog.current_setting('transaction_isolation') <> "
-                          "'read committed')";
+        committed_since = " OR (v.uniqguard_row IN (" + committed_since + ") AND " +
+                          std::string(snapshot_per_transaction) + ")";
     const std::string find =
         cte + "SELECT v.uniqguard_row" + select + " INTO uniqguard_row" + into +
         " FROM uniqguard_v v WHERE " + (nulls_distinct ? no_null + " AND " : "") +
@@ -703,9 +707,8 @@ std::string with_committed_rows(const LateInsertSql& late, const std::vector<std
     for (const std::size_t r : rows) list += (list.empty() ? "" : ", ") + std::to_string(r);
     std::string out = late.reject_check;
     out.insert(late.committed_at, " OR (v.uniqguard_row - (SELECT min(uniqguard_row) FROM " +
-                                      late.keys_table + ") IN (" + list +
-                                      ") AND pg_catalog.current_setting('transaction_isolation') "
-                                      "<> 'read committed')");
+                                      late.keys_table + ") IN (" + list + ") AND " +
+                                      std::string(snapshot_per_transaction) + ")");
     return out;
 }
 
