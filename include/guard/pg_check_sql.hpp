@@ -220,6 +220,12 @@ std::string copy_staging_drop();
 // that two such INSERTs of one new key wait for each other as on a unique index (the server
 // times the wait, finds deadlocks and cancels it), then raises the unique violation for the
 // first row a real index refuses, with the rule of insert_reject_check.
+// Where in a late check more rows to refuse go (with_committed_rows): the session's keys table
+// (pg_temp-qualified) and the offset in the check; `at` npos: nowhere.
+struct CommittedRowsSlot {
+    std::string keys_table;
+    std::size_t at = std::string::npos;
+};
 struct LateInsertSql {
     std::string prepare;       // a DO block creating the keys table if the session has none
     std::string prefix;        // before the client's INSERT
@@ -227,14 +233,14 @@ struct LateInsertSql {
     std::string keys_probe;    // one row per new key: its columns as stored_keys_probe's
     std::string reject_check;  // the DO block raising the violation (COLUMN marker: the row)
     std::string clear;         // empties the keys table
-    std::string keys_table;    // the session's keys table, pg_temp-qualified
-    // Where in reject_check more rows to refuse go (with_committed_rows).
-    std::size_t committed_at = std::string::npos;
+    CommittedRowsSlot committed;  // where reject_check can refuse more rows
 };
-// reject_check refusing also the rows `rows` (0-based, in the keys table's order) when the
-// transaction is not READ COMMITTED: keys another transaction committed after this one's
-// snapshot was taken, which the check's snapshot does not see (the index does: 23505).
-std::string with_committed_rows(const LateInsertSql& late, const std::vector<std::size_t>& rows);
+// `check` (a LateInsertSql's reject_check) refusing also the rows `rows` (0-based, in the keys
+// table's order) under REPEATABLE READ and SERIALIZABLE: keys another transaction committed
+// after this one's snapshot was taken, which the check's snapshot does not see (the index
+// does: 23505). `check` unchanged when `slot` has no place or `rows` is empty.
+std::string with_committed_rows(std::string_view check, const CommittedRowsSlot& slot,
+                                const std::vector<std::size_t>& rows);
 // `returning`: the client's INSERT has a RETURNING list; the key columns are added at its end
 // (as uniqguard_k1…) and the statement returns its rows, those columns last (the session
 // removes them), as `SELECT n` (the session makes it the client's `INSERT 0 n`).

@@ -151,9 +151,9 @@ class PgGuard {
         std::vector<std::uint64_t> keys;    // fingerprints of its new keys, in row order
         std::vector<std::size_t> key_rows;  // ...and each one's row (0-based) among the keys
         std::size_t rows_seen = 0;          // rows of the keys read so far
-        // The check and where in it rows committed since the transaction began go
-        // (guard::with_committed_rows); none for a stage's keys (proposed rows).
-        std::optional<guard::LateInsertSql> committed_check;
+        // Where in `check` rows committed since the transaction began go
+        // (guard::with_committed_rows); nowhere for a stage's keys (proposed rows).
+        guard::CommittedRowsSlot committed;
         std::size_t claimed = 0;      // keys[0, claimed) are claimed
         bool own_sync = false;        // a simple Query's: the proxy sends the Sync
         bool answered = false;        // the keys came

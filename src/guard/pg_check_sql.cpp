@@ -696,19 +696,19 @@ LateInsertSql late_insert_sql(const GuardTable& table, const config::Guard& guar
         do_block(declare + "BEGIN " + locks + find + "IF FOUND THEN " +
                  raise_unique_violation(table, guard, row_marker(), detail) + "; END IF; END");
     out.clear = "DELETE FROM " + keys;
-    out.keys_table = keys;
-    out.committed_at = out.reject_check.rfind(" ORDER BY v.uniqguard_row LIMIT 1");
+    out.committed = {keys, out.reject_check.rfind(" ORDER BY v.uniqguard_row LIMIT 1")};
     return out;
 }
 
-std::string with_committed_rows(const LateInsertSql& late, const std::vector<std::size_t>& rows) {
-    if (rows.empty() || late.committed_at == std::string::npos) return late.reject_check;
+std::string with_committed_rows(std::string_view check, const CommittedRowsSlot& slot,
+                                const std::vector<std::size_t>& rows) {
+    std::string out(check);
+    if (rows.empty() || slot.at > out.size()) return out;
     std::string list;
     for (const std::size_t r : rows) list += (list.empty() ? "" : ", ") + std::to_string(r);
-    std::string out = late.reject_check;
-    out.insert(late.committed_at, " OR (v.uniqguard_row - (SELECT min(uniqguard_row) FROM " +
-                                      late.keys_table + ") IN (" + list + ") AND " +
-                                      std::string(snapshot_per_transaction) + ")");
+    out.insert(slot.at, " OR (v.uniqguard_row - (SELECT min(uniqguard_row) FROM " +
+                            slot.keys_table + ") IN (" + list + ") AND " +
+                            std::string(snapshot_per_transaction) + ")");
     return out;
 }
 

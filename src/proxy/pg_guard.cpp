@@ -161,8 +161,8 @@ struct PgGuard::Decision {
     // late, run as written (WritePlan::late_scan): its rows are the client's (a SELECT,
     // RETURNING), held as they come, in the client's result formats
     bool scan_rows = false;
-    // late, not through a stage: its check's SQL in parts (guard::with_committed_rows)
-    std::optional<guard::LateInsertSql> late_sql;
+    // late, not through a stage: where its check can refuse more rows (with_committed_rows)
+    guard::CommittedRowsSlot committed;
 };
 
 namespace {
@@ -1199,7 +1199,7 @@ PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* 
         d.after = late.clear;
         // (A skipping one's keys are the stage's, read as it is filled.)
         if (!skip) d.learn = late.keys_probe;
-        if (!skip) d.late_sql = late;
+        if (!skip) d.committed = late.committed;
         d.learn_tag = remember(PendingCheck{
             .guard = &g, .new_keys = true, .late = true, .claim_ready = claims_.next_ready()});
         d.tag = remember(PendingCheck{.guard = &g,
@@ -2566,7 +2566,7 @@ PgGuard::Outcome PgGuard::start_late(const Decision& d, guard::GuardState& g, st
                  .own_sync = statement.has_value(),
                  // (A Query is counted after this call; an Execute's is the next Sync's.)
                  .ready = claims_.next_ready()};
-    l.committed_check = d.late_sql;
+    l.committed = d.committed;
     if (!d.stage_fill.empty()) {
         // An INSERT that skips duplicates: its rows into the stage first, their keys claimed
         // (resume_late may wait for them), then the table filled from the stage.
@@ -2692,12 +2692,12 @@ PgGuard::Outcome PgGuard::resume_late(std::string& out, pg::ReplyTracker& tracke
     }
     // REPEATABLE READ / SERIALIZABLE: a key another transaction committed after this one
     // began is invisible to the check's snapshot, where the index sees it (23505).
-    if (l.committed_check && transaction_start_ != 0) {
+    if (l.committed.at != std::string::npos && transaction_start_ != 0) {
         std::vector<std::size_t> rows;
         for (std::size_t i = 0; i < l.keys.size() && i < l.key_rows.size(); ++i)
             if (l.guard->claims().committed_after(l.keys[i], transaction_start_))
                 rows.push_back(l.key_rows[i]);
-        if (!rows.empty()) l.check = guard::with_committed_rows(*l.committed_check, rows);
+        if (!rows.empty()) l.check = guard::with_committed_rows(l.check, l.committed, rows);
     }
     append_proxy_statement(out, tracker, l.check, ReplyUse::verdict, l.check_tag);
     append_proxy_statement(out, tracker, l.clear, ReplyUse::drop, 0);

@@ -406,6 +406,25 @@ TEST_CASE("a MERGE into a guarded table runs as a late write", "[pg_write_plan]"
     CHECK(merge.clear == insert.clear);
 }
 
+TEST_CASE("a late check refuses rows committed since the transaction began, under RR only",
+          "[pg_write_plan]") {
+    for (bool nulls_distinct : {true, false}) {
+        const auto late = guard::late_insert_sql(enroll_table(), enroll_guard(), nulls_distinct);
+        REQUIRE(late.committed.at < late.reject_check.size());
+        CHECK(late.committed.keys_table.starts_with("pg_temp.uniqguard_late_"));
+        const auto flagged = guard::with_committed_rows(late.reject_check, late.committed, {0, 3});
+        CHECK(flagged.find(" OR (v.uniqguard_row - (SELECT min(uniqguard_row) FROM " +
+                           late.committed.keys_table +
+                           ") IN (0, 3) AND pg_catalog.current_setting('transaction_isolation') "
+                           "IN ('repeatable read', 'serializable')) ORDER BY v.uniqguard_row "
+                           "LIMIT 1") != std::string::npos);
+        CHECK(flagged.size() > late.reject_check.size());
+        CHECK(guard::with_committed_rows(late.reject_check, late.committed, {}) ==
+              late.reject_check);
+        CHECK(guard::with_committed_rows(late.reject_check, {}, {0}) == late.reject_check);
+    }
+}
+
 TEST_CASE("a statement whose WITH list writes a guarded table runs as written, then scanned",
           "[pg_write_plan]") {
     Fixture f;
