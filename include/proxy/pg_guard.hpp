@@ -41,6 +41,7 @@
 #include "proxy/pg_insert_shape.hpp"
 #include "proxy/pg_named_statements.hpp"
 #include "proxy/pg_session_claims.hpp"
+#include "proxy/pg_sql_prepared.hpp"
 #include "proxy/pg_write_plan.hpp"
 #include "util/bytes.hpp"
 
@@ -261,6 +262,16 @@ class PgGuard {
     // SQL-level `EXECUTE name` (or EXPLAIN … EXECUTE) of a statement prepared with a Parse that
     // writes to a guarded table: refused, its parameters coming as SQL without a Bind.
     std::optional<Decision> execute_refusal(std::string_view statement);
+    // SQL-level PREPARE and EXECUTE of writes to a guarded table (pg_sql_prepared.hpp): true when
+    // `statement` is one, its plan in `write` (nullopt: forward it).
+    bool plan_sql_level(const sql::Statement& statement, std::string_view sql,
+                        std::optional<WritePlan>& write);
+    // The plan of a PREPARE's statement `body`, and its command and whether it returns rows.
+    std::optional<WritePlan> plan_prepared_body(std::string_view body, std::string_view& command,
+                                                bool& rows) const;
+    // A Parse of `EXECUTE name` of a statement kept in sql_prepared_: refused (its scan runs
+    // only from a simple Query).
+    std::optional<Decision> sql_execute_refusal_at_parse(std::string_view statement);
     // Named statements kept only as text whose table the registry now guards: analysed as at
     // Parse and kept in prepared_.
     void guard_named_statements();
@@ -278,7 +289,8 @@ class PgGuard {
     const SessionIdentity& identity_;
     const protocol::postgres::SessionSettings& settings_;
     std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
-    NamedStatementTexts unguarded_;  // named statements not in prepared_, for a reload
+    NamedStatementTexts unguarded_;   // named statements not in prepared_, for a reload
+    SqlPreparedWrites sql_prepared_;  // SQL-level PREPAREs of guarded writes
     std::unordered_map<std::string, std::shared_ptr<Portal>> portals_;
     // Portals bound to an upsert parsed naming another constraint (Prepared::
     // names_other_constraint): their Execute is refused even once portals_ forgot them.

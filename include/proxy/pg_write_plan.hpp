@@ -140,6 +140,19 @@ struct WritePlan {
 std::optional<WritePlan> plan_write(const sql::Statement& statement, std::string_view sql,
                                     const guard::GuardRegistry& registry, sql::LexOptions lex = {});
 
+// SQL-level PREPARE and EXECUTE (pg_sql_prepared.hpp). `body` is the plan_write of the
+// PREPARE's statement. An EXECUTE of it runs as written and is scanned after (late_scan), which
+// holds every form that raises the index's error on a duplicate (INSERT under reject, UPDATE,
+// MERGE, INSERT … SELECT, writable WITH lists); forms that skip duplicates or update the row a
+// key names (ignore, ON CONFLICT DO NOTHING / DO UPDATE on the key) need a rewrite the proxy
+// cannot make of an EXECUTE. plan_sql_prepare: nullopt when an EXECUTE can be held so (or the
+// guard only logs), else the PREPARE's refusal (or `unready`).
+std::optional<WritePlan> plan_sql_prepare(const WritePlan& body, std::string_view prepare_text);
+// The EXECUTE `statement` (text `text`) of a body planned as `body`, whose command is `command`
+// (INSERT, UPDATE, MERGE, DELETE, SELECT) and which returns rows when `rows`.
+WritePlan plan_sql_execute(const WritePlan& body, const sql::Statement& statement,
+                           std::string_view text, std::string_view command, bool rows);
+
 // `WITH <CTEs> INSERT …`: the offset in `text` of the INSERT after the WITH list (nullopt:
 // the text does not begin with a WITH list followed by an INSERT).
 std::optional<std::size_t> insert_after_with(std::string_view text, sql::LexOptions lex = {});

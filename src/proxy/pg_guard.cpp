@@ -822,41 +822,9 @@ std::string PgGuard::upsert_statement_refusal() {
 std::optional<PgGuard::Decision> PgGuard::execute_refusal(std::string_view statement) {
     // `[EXPLAIN [ANALYZE] [VERBOSE] [(options)]] EXECUTE name [(…)]`: the server runs a
     // statement prepared by a Parse too, without a Bind or an Execute the proxy would read.
-    std::vector<sql::Token> tokens;
-    sql::lex_postgres(statement, tokens, lex_options());
-    std::size_t i = 0;
-    if (i < tokens.size() && sql::is_word(statement, tokens[i], "explain")) {
-        ++i;
-        if (i < tokens.size() && sql::is_symbol(statement, tokens[i], "(")) {
-            int depth = 0;
-            for (; i < tokens.size(); ++i) {
-                if (sql::is_symbol(statement, tokens[i], "(")) ++depth;
-                if (sql::is_symbol(statement, tokens[i], ")") && --depth == 0) break;
-            }
-            ++i;
-        }
-        while (i < tokens.size() && (sql::is_word(statement, tokens[i], "analyze") ||
-                                     sql::is_word(statement, tokens[i], "analyse") ||
-                                     sql::is_word(statement, tokens[i], "verbose")))
-            ++i;
-    }
-    if (i + 1 >= tokens.size() || !sql::is_word(statement, tokens[i], "execute"))
-        return std::nullopt;
-    const auto& t = tokens[i + 1];
-    std::string name(sql::token_text(statement, t));
-    if (t.kind == sql::TokenKind::identifier) {
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else if (t.kind == sql::TokenKind::quoted_identifier && name.size() >= 2 &&
-               name.front() == '"') {
-        std::string unquoted;
-        for (std::size_t k = 1; k + 1 < name.size(); ++k) {
-            unquoted += name[k];
-            if (name[k] == '"') ++k;
-        }
-        name = std::move(unquoted);
-    } else {
-        return std::nullopt;
-    }
+    const auto read = read_execute_name(statement, lex_options());
+    if (!read || read->empty()) return std::nullopt;
+    const std::string& name = *read;
     auto it = prepared_.find(name);
     if (it == prepared_.end() || it->second->transaction) return std::nullopt;
     const auto& prepared = *it->second;
@@ -884,6 +852,158 @@ PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::str
     PendingCheck c{.guard = &g, .action = g.config().action, .refusal = true};
     return Decision{Decision::Kind::refuse, guard::refusal_block(sqlstate, message),
                     remember(std::move(c))};
+}
+
+std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body,
+                                                     std::string_view& command, bool& rows) const {
+    const auto masked =
+        settings_.standard_conforming_strings ? std::nullopt : sql::mask_backslash_strings(body);
+    auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : body);
+    if (analysis.error || analysis.statements.size() != 1) return std::nullopt;
+    const auto& st = analysis.statements[0];
+    // The command as the server names it in a read-only transaction's 25006, and whether the
+    // client's replies carry rows (held with the tag until the check).
+    command = {};
+    rows = false;
+    switch (st.kind()) {
+        case sql::StatementKind::insert:
+            command = "INSERT";
+            rows = st.get<sql::InsertStatement>()->returning;
+            break;
+        case sql::StatementKind::update:
+            command = "UPDATE";
+            rows = st.get<sql::UpdateStatement>()->returning;
+            break;
+        case sql::StatementKind::delete_:
+            command = "DELETE";
+            rows = st.get<sql::DeleteStatement>()->returning;
+            break;
+        case sql::StatementKind::merge:
+            command = "MERGE";
+            break;
+        case sql::StatementKind::other:
+            if (st.get<sql::OtherStatement>()->node == "select_stmt") {
+                command = "SELECT";
+                rows = true;
+            }
+            break;
+        default:
+            break;
+    }
+    auto plan = plan_write(st, body, *registry_, lex_options());
+    if (plan && plan->guard && command.empty()) {
+        // (no statement a PREPARE takes writes otherwise: VALUES and the four above)
+        plan->kind = WritePlan::Kind::refuse;
+        plan->refusal = "uniqguard: PREPARE of this statement, which may write to table \"" +
+                        plan->guard->config().table + "\", is not enforced by guard \"" +
+                        plan->guard->config().name + "\" yet; the statement was refused";
+    }
+    return plan;
+}
+
+bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
+                             std::optional<WritePlan>& write) {
+    if (st.kind() != sql::StatementKind::other) return false;
+    const auto& node = st.get<sql::OtherStatement>()->node;
+    const std::string_view text = st.trimmed.text(sql);
+    auto refused = [&](guard::GuardState& g, std::string message) {
+        WritePlan p;
+        p.kind = WritePlan::Kind::refuse;
+        p.guard = &g;
+        p.refusal = std::move(message);
+        p.text = text;
+        return p;
+    };
+    if (node == "prepare_stmt") {
+        const auto prepare = read_prepare(text, lex_options());
+        if (!prepare) return false;  // plan_write refuses it if it names a guarded table
+        const std::string_view body = text.substr(prepare->body_offset);
+        std::string_view command;
+        bool rows = false;
+        auto plan = plan_prepared_body(body, command, rows);
+        write = std::nullopt;
+        if (!plan || !plan->guard) return true;  // no guarded table written: as it is
+        auto verdict = plan_sql_prepare(*plan, text);
+        if (verdict && verdict->kind == WritePlan::Kind::refuse) {
+            write = std::move(verdict);
+            return true;
+        }
+        // Kept before the server has it (it may refuse it: then an EXECUTE of the name only
+        // costs a scan); a PREPARE of a name in use keeps the old statement (kept as well).
+        if (!sql_prepared_.add(prepare->name, body)) {
+            write =
+                refused(*plan->guard,
+                        "uniqguard: PREPARE of a write to table \"" + plan->guard->config().table +
+                            "\" (guard \"" + plan->guard->config().name +
+                            "\"): this session has prepared " + "too many such statements (" +
+                            std::to_string(SqlPreparedWrites::max_bodies_per_name) +
+                            " under one name, or 1 MiB of text); the statement was refused");
+            return true;
+        }
+        write = std::move(verdict);  // nullopt, or unready: when_unready applies
+        return true;
+    }
+    if (node != "execute_stmt" || sql_prepared_.empty()) return false;
+    const auto name = read_execute_name(text, lex_options());
+    if (!name) return false;
+    if (name->empty()) {
+        // `EXECUTE U&"…"`: a name the proxy does not read may be one of those kept.
+        auto& g = *registry_->guards().front();
+        write = refused(g,
+                        "uniqguard: EXECUTE of a statement whose name uniqguard cannot read, "
+                        "on a session that prepared writes to a guarded table, is refused; "
+                        "the statement was refused");
+        return true;
+    }
+    const auto* bodies = sql_prepared_.bodies(*name);
+    if (!bodies) return false;
+    // Judged against every body kept under the name (SqlPreparedWrites says why). The scan
+    // finds whatever rows of the guard's table the statement the server holds writes, whichever
+    // body that is (or one the proxy never saw: a Parse of that name, a PREPARE before the
+    // first one kept), and it asks for the statement's RowDescription, so that rows or none
+    // reach the client as they would.
+    std::optional<WritePlan> chosen;
+    std::string_view chosen_command;
+    for (const auto& body : *bodies) {
+        std::string_view command;
+        bool rows = false;
+        auto plan = plan_prepared_body(body, command, rows);
+        if (!plan || !plan->guard) continue;  // (its guard gone at a reload)
+        if (auto verdict = plan_sql_prepare(*plan, text)) {
+            verdict->text = text;
+            write = std::move(verdict);  // refused, or unready
+            return true;
+        }
+        if (chosen && chosen->guard != plan->guard) {
+            // One scan holds one guard's table.
+            write = refused(*chosen->guard,
+                            "uniqguard: EXECUTE of prepared statement \"" + *name +
+                                "\", prepared more than once with statements writing to table \"" +
+                                chosen->guard->config().table + "\" and to table \"" +
+                                plan->guard->config().table + "\", is not enforced by guard \"" +
+                                chosen->guard->config().name +
+                                "\"; the statement was refused (prepare it under a new name)");
+            return true;
+        }
+        if (!chosen) {
+            chosen = std::move(plan);
+            chosen_command = command;
+        }
+    }
+    write = std::nullopt;
+    if (chosen) write = plan_sql_execute(*chosen, st, text, chosen_command, true);
+    return true;
+}
+
+std::optional<PgGuard::Decision> PgGuard::sql_execute_refusal_at_parse(std::string_view statement) {
+    if (sql_prepared_.empty()) return std::nullopt;
+    const auto name = read_execute_name(statement, lex_options());
+    if (!name || (!name->empty() && !sql_prepared_.bodies(*name))) return std::nullopt;
+    auto& g = *registry_->guards().front();
+    return refused_outright(g,
+                            "uniqguard: EXECUTE of a statement prepared with PREPARE that "
+                            "writes to a guarded table is enforced only in a simple Query; "
+                            "its Parse was refused");
 }
 
 PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
@@ -1698,7 +1818,9 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
     // analysed even if it names no guarded table.
     const bool two_phase = !open_writes_.empty() && util::contains_ignoring_case(q->sql, "prepare");
     // SQL-level EXECUTE of a statement the client prepared with a Parse (execute_refusal).
-    const bool executes = !prepared_.empty() && util::contains_ignoring_case(q->sql, "execute");
+    // ...and of one prepared with PREPARE (plan_sql_level).
+    const bool executes = (!prepared_.empty() || !sql_prepared_.empty()) &&
+                          util::contains_ignoring_case(q->sql, "execute");
     if (!two_phase && !executes && !registry_->may_mention(q->sql)) return {};
     const std::string_view text = q->sql;
     // The common path: an INSERT of a shape seen before, its keys read from the tokens.
@@ -1766,7 +1888,9 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
             changed = true;
             continue;
         }
-        auto write = plan_write(st, text, *registry_, lex_options());
+        std::optional<WritePlan> write;
+        if (!plan_sql_level(st, text, write))
+            write = plan_write(st, text, *registry_, lex_options());
         if (masked && write && st.kind() == sql::StatementKind::copy &&
             (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
             *write = masked_copy_refusal(*write);  // its options' strings were masked
@@ -1980,7 +2104,7 @@ void append_proxy_statement(std::string& out, pg::ReplyTracker& tracker, std::st
             .int8('P')
             .cstring(check_name)
             .finish();
-        tracker.sent('D', use, tag);
+        tracker.sent('D', use == ReplyUse::hold ? ReplyUse::hold_described : use, tag);
     }
     pg::append_execute(out, check_name);
     tracker.sent('E', use, tag, rewrite);
@@ -2123,13 +2247,17 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         prepared_.emplace(name, std::move(prepared));
         return {};
     }
-    if (!prepared_.empty() && util::contains_ignoring_case(p->sql, "execute")) {
-        // A Parse of `EXECUTE name` (execute_refusal): refused in place of the Parse, which
-        // the server then skips to Sync after, as after its own failed Parse.
+    if ((!prepared_.empty() || !sql_prepared_.empty()) &&
+        util::contains_ignoring_case(p->sql, "execute")) {
+        // A Parse of `EXECUTE name` (execute_refusal, sql_execute_refusal_at_parse): refused in
+        // place of the Parse, which the server then skips to Sync after, as after its own
+        // failed Parse.
         auto analysis = sql::analyse_postgres(p->sql);
         if (!analysis.error && analysis.statements.size() == 1 &&
             analysis.statements[0].kind() == sql::StatementKind::other)
-            if (auto refusal = execute_refusal(analysis.statements[0].trimmed.text(p->sql))) {
+            if (auto refusal = execute_refusal(analysis.statements[0].trimmed.text(p->sql));
+                refusal || (refusal = sql_execute_refusal_at_parse(
+                                analysis.statements[0].trimmed.text(p->sql)))) {
                 append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);
                 return {.replaced = true};
             }

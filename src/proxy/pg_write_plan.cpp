@@ -1042,4 +1042,33 @@ std::optional<std::size_t> statement_after_with(std::string_view text,
     return std::nullopt;
 }
 
+std::optional<WritePlan> plan_sql_prepare(const WritePlan& body, std::string_view prepare_text) {
+    auto& g = *body.guard;
+    if (body.kind == WritePlan::Kind::refuse || body.kind == WritePlan::Kind::unready) {
+        WritePlan p = body;
+        p.text = prepare_text;
+        return p;
+    }
+    if (g.config().action == config::GuardAction::log) return std::nullopt;
+    using K = WritePlan::Kind;
+    const bool raises =
+        (body.kind == K::insert && !body.skip_duplicates && !body.forward_untouched) ||
+        body.kind == K::update || (body.kind == K::late_insert && !body.late_skip);
+    if (raises) return std::nullopt;
+    return refuse(g,
+                  unenforced(g,
+                             "PREPARE of a statement that skips duplicates or updates the "
+                             "row a key names (action \"ignore\", ON CONFLICT on the key)"),
+                  prepare_text);
+}
+
+WritePlan plan_sql_execute(const WritePlan& body, const sql::Statement& statement,
+                           std::string_view text, std::string_view command, bool rows) {
+    auto& g = *body.guard;
+    // EXPLAIN ANALYZE runs the statement: its plan would show the proxy's mark and scan.
+    if (statement.explain_analyze)
+        return refuse(g, unenforced(g, "EXPLAIN ANALYZE of EXECUTE of a prepared write"), text);
+    return scan_plan(g, text, command, rows, "EXECUTE of a prepared " + std::string(command), true);
+}
+
 }  // namespace uniqguard::proxy

@@ -47,6 +47,10 @@ enum class ReplyUse : std::uint8_t {
     // the client's `UPDATE n`; with RETURNING as insert_rows, the tag `UPDATE n`
     hold_update,
     update_rows,
+    // the proxy's Describe of the client's statement run as written for a simple Query (a
+    // scanned write): its RowDescription held as hold's; a NoData (no rows: a simple Query has
+    // no such message) dropped
+    hold_described,
 };
 
 enum class ReplyAction : std::uint8_t {

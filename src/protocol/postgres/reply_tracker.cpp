@@ -149,6 +149,10 @@ ReplyDecision ReplyTracker::decide(ReplyUse use, std::uint32_t tag, char reply) 
             // sends only once the statement has run).
             if (error) return {ReplyAction::hold_failed, tag};
             return {ReplyAction::hold, tag};
+        case ReplyUse::hold_described:
+            if (error) return {ReplyAction::hold_failed, tag};
+            if (reply == code(B::no_data)) return {ReplyAction::drop, tag};
+            return {ReplyAction::hold, tag};
         case ReplyUse::verdict:
             if (error) return {ReplyAction::verdict_failed, tag};
             if (reply == code(B::command_complete) || reply == code(B::empty_query_response))

@@ -147,16 +147,20 @@ def assert_same_as_twin(gt, script, twin_script=None, autocommit=True, **kw):
     return via_proxy, proxy_rows
 
 
-def second_waits_for_first(gt, first_sql, second_sql, end="commit", clear=True):
+def second_waits_for_first(gt, first_sql, second_sql, end="commit", clear=True, setup=()):
     """Two sessions on each side (the proxy, the twin): A runs `first_sql` in an open
     transaction, then B (autocommit) runs `second_sql` ({t}: the table) in a thread; after a
     second A commits or rolls back (`end`). Per side: (whether B was still waiting when A
-    ended, B's tag or (SQLSTATE, DETAIL)). `clear`: the table emptied after each side."""
+    ended, B's tag or (SQLSTATE, DETAIL)). `clear`: the table emptied after each side.
+    `setup`: statements each session runs first (A's inside its transaction)."""
     import threading
     results = []
     for connect in (gt.connect_proxy, gt.connect_twin):
         a, b = connect(), connect()
         b.autocommit = True
+        for s in setup:
+            a.cursor().execute(s.format(t=gt.name))
+            b.cursor().execute(s.format(t=gt.name))
         a.cursor().execute(first_sql.format(t=gt.name))
         box = {}
 

@@ -269,3 +269,31 @@ TEST_CASE("a late UPDATE that fails on its own: its error is the client's", "[re
     CHECK(replies(t, "12E") == std::vector{drop, drop, ReplyAction::hold_failed});
     CHECK(replies(t, "Z") == std::vector{fwd});
 }
+
+TEST_CASE(
+    "the proxy's Describe of a statement run as written: a RowDescription held, NoData "
+    "dropped",
+    "[reply_tracker]") {
+    for (const char describe_reply : {'T', 'n'}) {
+        ReplyTracker t;
+        t.sent('P', ReplyUse::drop);
+        t.sent('B', ReplyUse::drop);
+        t.sent('D', ReplyUse::hold_described);
+        t.sent('E', ReplyUse::hold);
+        t.sent('S');
+        CHECK(replies(t, "12") == std::vector{drop, drop});
+        CHECK(t.on_reply(describe_reply).action == (describe_reply == 'T' ? hold : drop));
+        CHECK(replies(t, "DC") == std::vector{hold, hold});
+        CHECK(replies(t, "Z") == std::vector{fwd});
+        CHECK(t.idle());
+    }
+    // An error of the statement: nothing of it was held for the client.
+    ReplyTracker t;
+    t.sent('P', ReplyUse::drop);
+    t.sent('B', ReplyUse::drop);
+    t.sent('D', ReplyUse::hold_described);
+    t.sent('E', ReplyUse::hold);
+    t.sent('S');
+    CHECK(replies(t, "12") == std::vector{drop, drop});
+    CHECK(t.on_reply('E').action == ReplyAction::hold_failed);
+}

@@ -1,0 +1,163 @@
+// Tests of SQL-level PREPARE / EXECUTE (pg_sql_prepared.hpp, plan_sql_prepare and
+// plan_sql_execute in pg_write_plan.hpp): reading the two statements, the bodies kept per
+// name, and which bodies an EXECUTE can be scanned for.
+#include "proxy/pg_sql_prepared.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "pg_enroll_fixture.hpp"
+#include "proxy/pg_write_plan.hpp"
+#include "sql/postgres_parser.hpp"
+
+using namespace uniqguard;
+using namespace uniqguard::proxy;
+
+TEST_CASE("PREPARE: the name as the server folds it, and where its statement begins",
+          "[pg_sql_prepared]") {
+    const std::string text = "PREPARE Ins (int, numeric(10, 2)) AS INSERT INTO t VALUES ($1, $2)";
+    auto p = read_prepare(text, {});
+    REQUIRE(p);
+    CHECK(p->name == "ins");
+    CHECK(text.substr(p->body_offset) == "INSERT INTO t VALUES ($1, $2)");
+
+    p = read_prepare("prepare \"My \"\"P\"\"\" as UPDATE t SET a = 1", {});
+    REQUIRE(p);
+    CHECK(p->name == "My \"P\"");
+
+    // NAMEDATALEN: two spellings that agree on 63 bytes are one name
+    p = read_prepare("PREPARE " + std::string(70, 'a') + " AS SELECT 1", {});
+    REQUIRE(p);
+    CHECK(p->name == std::string(63, 'a'));
+
+    CHECK_FALSE(read_prepare("PREPARE TRANSACTION 'gid'", {}));
+    CHECK_FALSE(read_prepare("PREPARE p", {}));
+    CHECK_FALSE(read_prepare("PREPARE U&\"p\" AS SELECT 1", {}));
+    CHECK_FALSE(read_prepare("EXECUTE p", {}));
+    // a statement named `transaction` is a name like any other
+    p = read_prepare("PREPARE transaction AS SELECT 1", {});
+    REQUIRE(p);
+    CHECK(p->name == "transaction");
+}
+
+TEST_CASE("EXECUTE: the name, behind EXPLAIN and its options too", "[pg_sql_prepared]") {
+    CHECK(read_execute_name("EXECUTE Ins(1, 2)", {}) == "ins");
+    CHECK(read_execute_name("execute \"Ins\" (1)", {}) == "Ins");
+    CHECK(read_execute_name("EXPLAIN ANALYZE VERBOSE EXECUTE p", {}) == "p");
+    CHECK(read_execute_name("EXPLAIN (ANALYZE, BUFFERS) EXECUTE p(1)", {}) == "p");
+    // a name the proxy cannot read: "" (its caller refuses rather than forgets it)
+    CHECK(read_execute_name("EXECUTE U&\"p\"", {}) == "");
+    CHECK_FALSE(read_execute_name("SELECT 1", {}));
+    CHECK_FALSE(read_execute_name("EXECUTE", {}));
+}
+
+TEST_CASE("bodies kept per name: once each, bounded", "[pg_sql_prepared]") {
+    SqlPreparedWrites kept;
+    CHECK(kept.empty());
+    CHECK_FALSE(kept.bodies("p"));
+    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)"));
+    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)"));
+    CHECK(kept.add("p", "UPDATE t SET a = $1"));
+    REQUIRE(kept.bodies("p"));
+    CHECK(*kept.bodies("p") ==
+          std::vector<std::string>{"INSERT INTO t VALUES ($1)", "UPDATE t SET a = $1"});
+    for (std::size_t i = 2; i < SqlPreparedWrites::max_bodies_per_name; ++i)
+        CHECK(kept.add("p", "SELECT " + std::to_string(i)));
+    CHECK_FALSE(kept.add("p", "SELECT 'one too many'"));
+    CHECK(kept.bodies("p")->size() == SqlPreparedWrites::max_bodies_per_name);
+    // the bytes: a body past the room is refused, and leaves no empty name behind
+    CHECK_FALSE(kept.add("q", std::string(SqlPreparedWrites::max_bytes, 'x')));
+    CHECK_FALSE(kept.bodies("q"));
+    CHECK_FALSE(kept.empty());
+}
+
+namespace {
+struct Fixture {
+    explicit Fixture(config::GuardAction action = config::GuardAction::reject)
+        : registry({test::enroll_guard(action)}) {
+        registry.guards()[0]->set_ready(test::enroll_table());
+    }
+    std::optional<WritePlan> plan(const std::string& sql) {
+        text = sql;
+        parsed = sql::parse_postgres(text);
+        REQUIRE(parsed);
+        REQUIRE(parsed.statements.size() == 1);
+        return plan_write(parsed.statements[0], text, registry);
+    }
+    guard::GuardRegistry registry;
+    std::string text;
+    sql::ParseResult parsed;
+};
+}  // namespace
+
+TEST_CASE("which bodies an EXECUTE can be scanned for", "[pg_sql_prepared]") {
+    Fixture f;
+    for (const char* raises :
+         {"INSERT INTO enroll (user_id, course_id) VALUES ($1, $2)",
+          "INSERT INTO enroll (user_id, course_id) SELECT $1, c FROM other",
+          "UPDATE enroll SET course_id = $1 WHERE user_id = 2",
+          "UPDATE enroll SET course_id = course_id + random()::int",
+          "MERGE INTO enroll e USING other o ON e.user_id = o.u "
+          "WHEN NOT MATCHED THEN INSERT (user_id, course_id) VALUES (o.u, o.c)",
+          "INSERT INTO enroll (user_id, course_id) VALUES ($1, $2) ON CONFLICT (id) "
+          "DO UPDATE SET note = 'x'"}) {
+        INFO(raises);
+        auto body = f.plan(raises);
+        REQUIRE(body);
+        CHECK_FALSE(plan_sql_prepare(*body, "PREPARE p AS …"));
+    }
+    for (const char* skips :
+         {"INSERT INTO enroll (user_id, course_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+          "INSERT INTO enroll (user_id, course_id) VALUES ($1, $2) "
+          "ON CONFLICT (user_id, course_id) DO NOTHING",
+          "INSERT INTO enroll (user_id, course_id) SELECT $1, c FROM other "
+          "ON CONFLICT DO NOTHING",
+          "INSERT INTO enroll (user_id, course_id) VALUES ($1, $2) "
+          "ON CONFLICT (user_id, course_id) DO UPDATE SET note = 'x'"}) {
+        INFO(skips);
+        auto body = f.plan(skips);
+        REQUIRE(body);
+        auto verdict = plan_sql_prepare(*body, "PREPARE p AS …");
+        REQUIRE(verdict);
+        CHECK(verdict->kind == WritePlan::Kind::refuse);
+        CHECK(verdict->text == "PREPARE p AS …");
+        CHECK(verdict->refusal.find("PREPARE of a statement that skips duplicates") !=
+              std::string::npos);
+    }
+
+    // The EXECUTE: run as written, scanned after, with its RowDescription asked for.
+    auto body = f.plan("INSERT INTO enroll (user_id, course_id) VALUES ($1, $2)");
+    REQUIRE(body);
+    const std::string execute = "EXECUTE p(1, 2)";
+    auto parsed = sql::parse_postgres(execute);
+    REQUIRE(parsed);
+    auto p = plan_sql_execute(*body, parsed.statements[0], execute, "INSERT", true);
+    CHECK(p.kind == WritePlan::Kind::late_insert);
+    CHECK(p.late_scan);
+    CHECK(p.scan_rows);
+    CHECK(p.scan_command == "INSERT");
+    CHECK(p.scan_form == "EXECUTE of a prepared INSERT");
+    CHECK(p.text == execute);
+    const std::string explain = "EXPLAIN ANALYZE EXECUTE p(1, 2)";
+    parsed = sql::parse_postgres(explain);
+    REQUIRE(parsed);
+    p = plan_sql_execute(*body, parsed.statements[0], explain, "INSERT", true);
+    CHECK(p.kind == WritePlan::Kind::refuse);
+}
+
+TEST_CASE("under ignore an INSERT's PREPARE is refused, an UPDATE's kept; under log all kept",
+          "[pg_sql_prepared]") {
+    Fixture ignore(config::GuardAction::ignore);
+    auto insert = ignore.plan("INSERT INTO enroll (user_id, course_id) VALUES ($1, $2)");
+    REQUIRE(insert);
+    CHECK(plan_sql_prepare(*insert, "PREPARE p AS …"));
+    auto update = ignore.plan("UPDATE enroll SET course_id = $1 WHERE user_id = 2");
+    REQUIRE(update);
+    CHECK_FALSE(plan_sql_prepare(*update, "PREPARE p AS …"));
+    Fixture log(config::GuardAction::log);
+    auto skipping = log.plan(
+        "INSERT INTO enroll (user_id, course_id) VALUES ($1, $2) "
+        "ON CONFLICT (user_id, course_id) DO NOTHING");
+    REQUIRE(skipping);
+    CHECK_FALSE(plan_sql_prepare(*skipping, "PREPARE p AS …"));
+}
