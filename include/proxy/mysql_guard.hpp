@@ -328,10 +328,10 @@ class MySqlGuard {
                                                   std::string_view database) const;
     // Whether a prepared UPDATE of key columns is one whose executes the guard enforces:
     // nullopt, or the form it refuses.
-    std::optional<std::string> prepared_update_refusal(
-        const sql::Statement& st, std::string_view text,
-        const std::vector<guard::GuardState*>& guards, const MySqlSessionSettings& settings,
-        const MySqlGuardSession& session) const;
+    std::optional<std::string> prepared_update_refusal(const sql::Statement& st,
+                                                       std::string_view text,
+                                                       const MySqlSessionSettings& settings,
+                                                       const MySqlGuardSession& session) const;
     Step on_update_check_reply(const protocol::mysql::ValueReplyReader& reply);
     // A text INSERT … SELECT (or … TABLE, WITH …) alone in its COM_QUERY: staged, its keys read
     // from the stage and checked as an UPDATE's new keys, then copied

@@ -474,7 +474,7 @@ MySqlGuard::Step MySqlGuard::on_prepare(std::string_view text, const MySqlSessio
             return refuse(
                 unenforced(*guards.front(), "a prepared statement (COM_STMT_PREPARE) that writes"));
         if (auto why = insert ? prepared_insert_refusal(st, text, guards, settings, session)
-                              : prepared_update_refusal(st, text, guards, settings, session))
+                              : prepared_update_refusal(st, text, settings, session))
             return refuse(unenforced(*guards.front(), *why));
         if (!prepared_.has_room(text.size()))
             return refuse(unenforced(*guards.front(),
@@ -545,8 +545,8 @@ std::optional<std::string> MySqlGuard::prepared_insert_refusal(
 }
 
 std::optional<std::string> MySqlGuard::prepared_update_refusal(
-    const sql::Statement& st, std::string_view text, const std::vector<guard::GuardState*>& guards,
-    const MySqlSessionSettings& settings, const MySqlGuardSession& session) const {
+    const sql::Statement& st, std::string_view text, const MySqlSessionSettings& settings,
+    const MySqlGuardSession& session) const {
     const auto& update = *st.get<sql::UpdateStatement>();
     if (st.explain_analyze) return "a prepared ANALYZE UPDATE";
     if (lower(st.trimmed.text(text).substr(0, 3)) == "set")
@@ -557,9 +557,6 @@ std::optional<std::string> MySqlGuard::prepared_update_refusal(
         follows_sql_mode(settings.sql_mode_known(), settings.dialect().no_backslash_escapes,
                          session.server_status, session.status_seen);
     if (!sql_mode_known) return "a prepared UPDATE under an sql_mode the proxy did not follow";
-    for (auto* g : guards)
-        if (g->config().action == config::GuardAction::ignore)
-            return "a prepared UPDATE of a key column under action \"ignore\"";
     // A key column set twice, or to a value the proxy cannot key (an expression, DEFAULT…), is
     // staged at each execute, its text with the execute's values written in
     // (on_prepared_update_staged), which refuses what it cannot stage.

@@ -75,10 +75,9 @@ MySqlGuard::Step MySqlGuard::on_update(const sql::UpdateStatement& update, std::
                                              "the proxy did not follow"
                                            : "an UPDATE under an sql_mode the proxy did not "
                                              "follow");
-        // A plain UPDATE under `ignore` would have to skip the rows that collide, as UPDATE
-        // IGNORE does (refused above for the same reason).
-        if (g->config().action == config::GuardAction::ignore)
-            return unenforced(*g, "an UPDATE of a key column under action \"ignore\"");
+        // Under `ignore` a plain UPDATE is judged as under `reject`: `ignore` is what ON
+        // CONFLICT DO NOTHING / INSERT IGNORE give, and an UPDATE has neither: its duplicate is
+        // the unique key's 1062, as on PostgreSQL (docs/mysql.md, "UPDATE of key columns").
         const auto& table = *g->mysql_table();
         // The new key's parts, read as the values of a one-row INSERT of the key columns set
         // (a column not set reads as left out: not keyed, taken from each row by the check).

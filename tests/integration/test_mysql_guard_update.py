@@ -244,16 +244,34 @@ def test_raw_err_packet_is_the_twins(mysql_root, proxy_account, make_mysql_proxy
         1, b"\xff\x26\x04#23000Duplicate entry '3-B' for key 'enroll_uniq'")
 
 
-def test_ignore_action_refuses_and_log_forwards_and_logs(mysql_root, proxy_account,
-                                                         make_mysql_proxy, tmp_path):
+def test_ignore_action_judges_as_the_key_and_log_forwards_and_logs(
+        mysql_root, proxy_account, make_mysql_proxy, mariadb, tmp_path):
+    """`ignore` is what INSERT IGNORE gives; a plain UPDATE has no IGNORE: under `ignore` its
+    duplicate is the unique key's 1062, as under `reject` (refused until 2026-11-28). UPDATE
+    IGNORE, which skips the rows that collide, stays refused."""
     fill(mysql_root, "gu_ignore")
-    proxy = start(make_mysql_proxy, "gu_ignore", "ignore", tmp_path / "ignored.jsonl")
-    got = steps_on(proxy.port, "gu_ignore",
-                   ["UPDATE {t} SET user_id = 2, course_id = 'a' WHERE id = 1"])
-    assert got == [(
+    duplicates = tmp_path / "ignored.jsonl"
+    proxy = start(make_mysql_proxy, "gu_ignore", "ignore", duplicates)
+    steps = ["UPDATE {t} SET user_id = 2, course_id = 'a' WHERE id = 1",
+             "UPDATE {t} SET course_id = 'b' WHERE id = 3",
+             "UPDATE {t} SET course_id = 'a' WHERE id = 3",
+             "UPDATE {t} SET user_id = user_id + 1 WHERE id = 1",
+             "UPDATE {t} SET user_id = 5, course_id = 'e' WHERE id = 1",
+             "SELECT id, user_id, course_id FROM {t} ORDER BY id"]
+    got, want = on_both(proxy, mariadb, "gu_ignore", steps)
+    assert got == want
+    assert want == [err("2-a"), ok(0, AUTOCOMMIT, 1, 0), ok(1, AUTOCOMMIT, 1, 1), err("2-a"),
+                    ok(1, AUTOCOMMIT, 1, 1),
+                    ("rows", [["1", "5", "e"], ["2", "2", "a"], ["3", "3", "a"],
+                              ["4", None, "n"]])]
+    lines = log_lines(duplicates, 2)
+    assert [(line["values"], line["action"]) for line in lines] == [
+        (["2", "a"], "rejected"), (["2", "a"], "rejected")]
+    assert steps_on(proxy.port, "gu_ignore",
+                    ["UPDATE IGNORE {t} SET user_id = 2, course_id = 'a' WHERE id = 1"]) == [(
         "err", 1235, "42000",
-        f'uniqguard: an UPDATE of a key column under action "ignore" on table '
-        f'"{DATABASE}.gu_ignore" is not enforced by guard "{GUARD}" yet; the statement was refused')]
+        f'uniqguard: UPDATE IGNORE of a key column on table "{DATABASE}.gu_ignore" is not '
+        f'enforced by guard "{GUARD}" yet; the statement was refused')]
 
     fill(mysql_root, "gu_log")
     duplicates = tmp_path / "logged.jsonl"

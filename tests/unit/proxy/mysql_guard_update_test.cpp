@@ -100,12 +100,22 @@ TEST_CASE("UpdateFormsNotEnforcedAreRefused", "[mysql][guard][update]") {
     CHECK(step.sql.rfind("SELECT CONCAT(LAST_INSERT_ID(), ", 0) == 0);
 }
 
-TEST_CASE("AnUpdateUnderIgnoreIsRefusedAndUnderLogForwardedAfterTheCheck",
+TEST_CASE("AnUpdateUnderIgnoreFailsAsUnderRejectAndUnderLogIsForwardedAfterTheCheck",
           "[mysql][guard][update]") {
+    // An UPDATE has no IGNORE here and no ON CONFLICT: its duplicate is the unique key's 1062
+    // under `ignore` too (refused until 2026-11-28).
     Fixture ignore(config::GuardAction::ignore);
-    CHECK(signals(ignore.query("UPDATE enroll SET user_id = 2 WHERE id = 1"), "1235",
-                  mysql_unenforced_message("an UPDATE of a key column under action \"ignore\"",
-                                           "app.enroll", "enroll_uniq")));
+    REQUIRE(ignore.query("UPDATE enroll SET user_id = 2 WHERE id = 1").kind == Kind::check);
+    CHECK(signals(ignore.answer("1"), "1062", "Duplicate entry '2' for key 'enroll_uniq'"));
+    CHECK(ignore.g().counters().rejected.load() == 1);
+    CHECK(ignore.g().counters().ignored.load() == 0);
+    REQUIRE(ignore.query("UPDATE enroll SET user_id = 3 WHERE id = 1").kind == Kind::check);
+    CHECK(ignore.answer("0").kind == Kind::forward);
+    CHECK(knows(ignore, 3));
+    // (UPDATE IGNORE, which skips the rows that collide, stays refused)
+    CHECK(signals(
+        ignore.query("UPDATE IGNORE enroll SET user_id = 2 WHERE id = 1"), "1235",
+        mysql_unenforced_message("UPDATE IGNORE of a key column", "app.enroll", "enroll_uniq")));
     Fixture log(config::GuardAction::log);
     REQUIRE(log.query("UPDATE enroll SET user_id = 2").kind == Kind::check);
     CHECK(log.g().claims().size() == 0);  // log claims nothing
@@ -272,6 +282,20 @@ TEST_CASE("APreparedUpdateOfTheKeyIsCheckedWithEachExecutesValues",
     // A NULL key never collides.
     CHECK(command(execute(7, {std::nullopt, 3, 4}, false)).kind == Kind::forward);
     CHECK(f.g().counters().checked.load() == 2);
+}
+
+TEST_CASE("APreparedUpdateUnderIgnoreIsCheckedAsUnderReject", "[mysql][guard][update][prepared]") {
+    Fixture f(config::GuardAction::ignore);
+    const auto command = [&](const std::string& payload) {
+        return f.guard.on_command(payload, f.settings, f.session);
+    };
+    REQUIRE(command("\x16UPDATE enroll SET user_id = ? WHERE id = ?").kind == Kind::forward);
+    f.guard.on_prepare_answer(util::as_bytes(uniqguard::test::prepare_ok(7, 2)));
+    CHECK(f.guard.prepared().size() == 1);  // refused at the prepare until 2026-11-28
+    auto step = command(uniqguard::test::execute(7, {5, 1}));
+    REQUIRE(step.kind == Kind::check);
+    CHECK(signals(f.answer("1"), "1062", "Duplicate entry '5' for key 'enroll_uniq'"));
+    CHECK(f.g().counters().rejected.load() == 1);
 }
 
 TEST_CASE("APreparedUpdateWhoseWhereValueCannotBeWrittenIsRefused",
