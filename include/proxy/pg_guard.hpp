@@ -266,12 +266,14 @@ class PgGuard {
     // `statement` is one, its plan in `write` (nullopt: forward it).
     bool plan_sql_level(const sql::Statement& statement, std::string_view sql,
                         std::optional<WritePlan>& write);
-    // The plan of a PREPARE's statement `body`, and its command and whether it returns rows.
-    std::optional<WritePlan> plan_prepared_body(std::string_view body, std::string_view& command,
-                                                bool& rows) const;
-    // A Parse of `EXECUTE name` of a statement kept in sql_prepared_: refused (its scan runs
-    // only from a simple Query).
-    std::optional<Decision> sql_execute_refusal_at_parse(std::string_view statement);
+    // The plan of a PREPARE's statement `body` read with standard_conforming_strings
+    // `standard_strings`, its command and whether it returns rows; `unreadable`: it does not
+    // parse (as one statement).
+    std::optional<WritePlan> plan_prepared_body(std::string_view body, bool standard_strings,
+                                                std::string_view& command, bool& rows,
+                                                bool& unreadable) const;
+    // plan_sql_level, else plan_write: a statement's plan in this session.
+    std::optional<WritePlan> plan_statement(const sql::Statement& statement, std::string_view sql);
     // Named statements kept only as text whose table the registry now guards: analysed as at
     // Parse and kept in prepared_.
     void guard_named_statements();

@@ -27,8 +27,14 @@ struct PrepareText {
 std::optional<PrepareText> read_prepare(std::string_view text, sql::LexOptions lex);
 
 // `[EXPLAIN [ANALYZE] [VERBOSE] [(options)]] EXECUTE name [(…)]`: the name as the server folds
-// it (an identifier in lower case, a quoted one unquoted). nullopt: not that form.
+// it (an identifier in lower case, a quoted one unquoted, cut to 63 bytes at a character
+// boundary). nullopt: not that form; "": a name the proxy cannot read (U&"…").
 std::optional<std::string> read_execute_name(std::string_view text, sql::LexOptions lex);
+
+// Every name that follows the word EXECUTE anywhere in `text`, string literals and function
+// bodies included (`CREATE TABLE x AS EXECUTE p`, a DO block's `EXECUTE 'EXECUTE p(1)'`),
+// folded as read_execute_name does. Errs towards finding names: a text match, not a parse.
+std::vector<std::string> names_after_execute(std::string_view text);
 
 // The bodies of a session's SQL-level PREPAREs that write to a guarded table, by name.
 //
@@ -42,14 +48,21 @@ class SqlPreparedWrites {
     static constexpr std::size_t max_bytes = 1024 * 1024;  // names and bodies
     static constexpr std::size_t max_bodies_per_name = 8;
 
-    // Keeps `body` under `name` (once: the same text again changes nothing). false: no room.
-    bool add(const std::string& name, std::string_view body);
+    // A body as the server read it: its text, and whether standard_conforming_strings was on
+    // (how its '…' strings lex: the setting may change before an EXECUTE).
+    struct Body {
+        std::string sql;
+        bool standard_strings = true;
+        bool operator==(const Body&) const = default;
+    };
+    // Keeps `body` under `name` (once: the same body again changes nothing). false: no room.
+    bool add(const std::string& name, std::string_view body, bool standard_strings);
     // The bodies kept under `name`, or null.
-    const std::vector<std::string>* bodies(const std::string& name) const;
+    const std::vector<Body>* bodies(const std::string& name) const;
     bool empty() const { return bodies_.empty(); }
 
   private:
-    std::unordered_map<std::string, std::vector<std::string>> bodies_;
+    std::unordered_map<std::string, std::vector<Body>> bodies_;
     std::size_t bytes_ = 0;
 };
 

@@ -854,12 +854,15 @@ PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::str
                     remember(std::move(c))};
 }
 
-std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body,
-                                                     std::string_view& command, bool& rows) const {
-    const auto masked =
-        settings_.standard_conforming_strings ? std::nullopt : sql::mask_backslash_strings(body);
+std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body, bool standard_strings,
+                                                     std::string_view& command, bool& rows,
+                                                     bool& unreadable) const {
+    // Read as the server read it at the PREPARE (the setting may have moved since).
+    const auto masked = standard_strings ? std::nullopt : sql::mask_backslash_strings(body);
     auto analysis = sql::analyse_postgres(masked ? std::string_view(*masked) : body);
-    if (analysis.error || analysis.statements.size() != 1) return std::nullopt;
+    unreadable = analysis.error || analysis.statements.size() != 1 ||
+                 (!standard_strings && !guard::string_literals_decode(body, false));
+    if (unreadable) return std::nullopt;
     const auto& st = analysis.statements[0];
     // The command as the server names it in a read-only transaction's 25006, and whether the
     // client's replies carry rows (held with the tag until the check).
@@ -890,7 +893,7 @@ std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body,
         default:
             break;
     }
-    auto plan = plan_write(st, body, *registry_, lex_options());
+    auto plan = plan_write(st, body, *registry_, sql::LexOptions{standard_strings});
     if (plan && plan->guard && command.empty()) {
         // (no statement a PREPARE takes writes otherwise: VALUES and the four above)
         plan->kind = WritePlan::Kind::refuse;
@@ -914,13 +917,39 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
         p.text = text;
         return p;
     };
+    if (!sql_prepared_.empty() && node != "prepare_stmt" && node != "execute_stmt" &&
+        node != "explain_stmt") {
+        // A kept name run from inside another statement: `CREATE TABLE x AS EXECUTE p`, a DO
+        // block's dynamic `EXECUTE 'EXECUTE p(…)'` (found by a review on 2026-11-28: forwarded
+        // unchecked, their duplicates admitted). No scan holds them: refused.
+        for (const auto& name : names_after_execute(text))
+            if (const auto* kept = sql_prepared_.bodies(name)) {
+                std::string_view command;
+                bool rows = false, unreadable = false;
+                for (const auto& body : *kept)
+                    if (auto plan = plan_prepared_body(body.sql, body.standard_strings, command,
+                                                       rows, unreadable);
+                        plan && plan->guard) {
+                        write = refused(
+                            *plan->guard,
+                            "uniqguard: a statement running prepared statement \"" + name +
+                                "\", which writes to table \"" + plan->guard->config().table +
+                                "\", other than EXECUTE itself (CREATE TABLE AS, a "
+                                "DO block) is not enforced by guard \"" +
+                                plan->guard->config().name + "\" yet; the statement was refused");
+                        return true;
+                    }
+            }
+        return false;
+    }
     if (node == "prepare_stmt") {
         const auto prepare = read_prepare(text, lex_options());
         if (!prepare) return false;  // plan_write refuses it if it names a guarded table
         const std::string_view body = text.substr(prepare->body_offset);
         std::string_view command;
-        bool rows = false;
-        auto plan = plan_prepared_body(body, command, rows);
+        bool rows = false, unreadable = false;
+        const bool standard_strings = settings_.standard_conforming_strings;
+        auto plan = plan_prepared_body(body, standard_strings, command, rows, unreadable);
         write = std::nullopt;
         if (!plan || !plan->guard) return true;  // no guarded table written: as it is
         auto verdict = plan_sql_prepare(*plan, text);
@@ -930,7 +959,7 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
         }
         // Kept before the server has it (it may refuse it: then an EXECUTE of the name only
         // costs a scan); a PREPARE of a name in use keeps the old statement (kept as well).
-        if (!sql_prepared_.add(prepare->name, body)) {
+        if (!sql_prepared_.add(prepare->name, body, standard_strings)) {
             write =
                 refused(*plan->guard,
                         "uniqguard: PREPARE of a write to table \"" + plan->guard->config().table +
@@ -966,8 +995,15 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     std::string_view chosen_command;
     for (const auto& body : *bodies) {
         std::string_view command;
-        bool rows = false;
-        auto plan = plan_prepared_body(body, command, rows);
+        bool rows = false, unreadable = false;
+        auto plan = plan_prepared_body(body.sql, body.standard_strings, command, rows, unreadable);
+        if (unreadable) {
+            // (kept because it parsed then: nothing may pass unjudged)
+            write = refused(*registry_->guards().front(),
+                            "uniqguard: EXECUTE of prepared statement \"" + *name +
+                                "\", which uniqguard cannot read again, is refused");
+            return true;
+        }
         if (!plan || !plan->guard) continue;  // (its guard gone at a reload)
         if (auto verdict = plan_sql_prepare(*plan, text)) {
             verdict->text = text;
@@ -995,15 +1031,10 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     return true;
 }
 
-std::optional<PgGuard::Decision> PgGuard::sql_execute_refusal_at_parse(std::string_view statement) {
-    if (sql_prepared_.empty()) return std::nullopt;
-    const auto name = read_execute_name(statement, lex_options());
-    if (!name || (!name->empty() && !sql_prepared_.bodies(*name))) return std::nullopt;
-    auto& g = *registry_->guards().front();
-    return refused_outright(g,
-                            "uniqguard: EXECUTE of a statement prepared with PREPARE that "
-                            "writes to a guarded table is enforced only in a simple Query; "
-                            "its Parse was refused");
+std::optional<WritePlan> PgGuard::plan_statement(const sql::Statement& st, std::string_view sql) {
+    std::optional<WritePlan> plan;
+    if (!plan_sql_level(st, sql, plan)) plan = plan_write(st, sql, *registry_, lex_options());
+    return plan;
 }
 
 PgGuard::Decision PgGuard::decide(const WritePlan& plan, const pg::BindMessage* bind,
@@ -1888,9 +1919,7 @@ PgGuard::Outcome PgGuard::read_query(util::Bytes body, std::string& out, pg::Rep
             changed = true;
             continue;
         }
-        std::optional<WritePlan> write;
-        if (!plan_sql_level(st, text, write))
-            write = plan_write(st, text, *registry_, lex_options());
+        auto write = plan_statement(st, text);
         if (masked && write && st.kind() == sql::StatementKind::copy &&
             (write->kind == WritePlan::Kind::copy || write->kind == WritePlan::Kind::refuse))
             *write = masked_copy_refusal(*write);  // its options' strings were masked
@@ -2247,22 +2276,23 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         prepared_.emplace(name, std::move(prepared));
         return {};
     }
-    if ((!prepared_.empty() || !sql_prepared_.empty()) &&
-        util::contains_ignoring_case(p->sql, "execute")) {
-        // A Parse of `EXECUTE name` (execute_refusal, sql_execute_refusal_at_parse): refused in
-        // place of the Parse, which the server then skips to Sync after, as after its own
-        // failed Parse.
+    const bool executes = util::contains_ignoring_case(p->sql, "execute");
+    if (!prepared_.empty() && executes) {
+        // A Parse of `EXECUTE name` of a statement prepared by a Parse (execute_refusal):
+        // refused in place of the Parse, which the server then skips to Sync after, as after
+        // its own failed Parse.
         auto analysis = sql::analyse_postgres(p->sql);
         if (!analysis.error && analysis.statements.size() == 1 &&
             analysis.statements[0].kind() == sql::StatementKind::other)
-            if (auto refusal = execute_refusal(analysis.statements[0].trimmed.text(p->sql));
-                refusal || (refusal = sql_execute_refusal_at_parse(
-                                analysis.statements[0].trimmed.text(p->sql)))) {
+            if (auto refusal = execute_refusal(analysis.statements[0].trimmed.text(p->sql))) {
                 append_proxy_statement(out, tracker, refusal->sql, ReplyUse::verdict, refusal->tag);
                 return {.replaced = true};
             }
     }
-    if (!registry_->may_mention(p->sql)) return keep_text();
+    // (An EXECUTE of a name kept from a PREPARE names no guarded table: plan_sql_level plans it,
+    // at each Execute as for a MERGE; psycopg 3 prepares a query it has run 5 times.)
+    if (!registry_->may_mention(p->sql) && !(executes && !sql_prepared_.empty()))
+        return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     const auto masked = settings_.standard_conforming_strings
@@ -2280,7 +2310,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     // A statement of the guarded table's writes, or one that may be: the plan is made at each
     // Execute (the guard may become ready meanwhile).
-    auto plan = plan_write(analysis.statements[0], prepared->sql, *registry_, lex_options());
+    auto plan = plan_statement(analysis.statements[0], prepared->sql);
     if (!plan) {
         return keep_text();
     }
@@ -2495,14 +2525,18 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     std::optional<WritePlan> fresh;
     const WritePlan* write = prepared.plan ? &*prepared.plan : nullptr;
     if (!write) {
-        fresh = plan_write(prepared.statement, prepared.sql, *registry_, lex_options());
+        fresh = plan_statement(prepared.statement, prepared.sql);
         if (!fresh && prepared.names_other_constraint) {
             // Its guard is gone (a reload): the statement the server holds must not run.
             append_proxy_statement(out, tracker, upsert_statement_refusal(), ReplyUse::verdict, 0);
             return {.replaced = true};
         }
         if (!fresh) return {};
-        if (fresh->kind != WritePlan::Kind::unready) {
+        // (An EXECUTE's plan depends on the bodies kept under its name, which may grow.)
+        const bool sql_execute =
+            prepared.statement.kind() == sql::StatementKind::other &&
+            prepared.statement.get<sql::OtherStatement>()->node == "execute_stmt";
+        if (fresh->kind != WritePlan::Kind::unready && !sql_execute) {
             prepared.plan = std::move(fresh);
             write = &*prepared.plan;
         } else {

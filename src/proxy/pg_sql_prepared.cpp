@@ -1,14 +1,23 @@
 #include "proxy/pg_sql_prepared.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace uniqguard::proxy {
 
 namespace {
 
-// The server keeps NAMEDATALEN - 1 bytes of a name: two spellings that agree that far are one
-// statement.
+// The server keeps NAMEDATALEN - 1 bytes of a name, cut at a character boundary
+// (truncate_identifier: pg_mbcliplen): two spellings that agree that far are one statement.
 constexpr std::size_t max_name_bytes = 63;
+
+void cut_name(std::string& name) {
+    if (name.size() <= max_name_bytes) return;
+    std::size_t cut = max_name_bytes;
+    // (UTF-8: a byte 10xxxxxx continues the character before it)
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    name.resize(cut);
+}
 
 // A statement name as the server reads it; "" when the token is no name the proxy can read
 // (U&"…", a keyword-like token the lexer did not make an identifier).
@@ -29,7 +38,7 @@ std::string folded_name(std::string_view text, const sql::Token& t) {
     } else {
         return {};
     }
-    if (name.size() > max_name_bytes) name.resize(max_name_bytes);
+    cut_name(name);
     return name;
 }
 
@@ -82,20 +91,62 @@ std::optional<std::string> read_execute_name(std::string_view text, sql::LexOpti
     return folded_name(text, tokens[i + 1]);
 }
 
-bool SqlPreparedWrites::add(const std::string& name, std::string_view body) {
+std::vector<std::string> names_after_execute(std::string_view text) {
+    std::vector<std::string> names;
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    constexpr std::string_view word = "execute";
+    for (std::size_t at = 0; at + word.size() <= text.size(); ++at) {
+        std::size_t k = 0;
+        while (k < word.size() && lower(text[at + k]) == word[k]) ++k;
+        if (k < word.size()) continue;
+        std::size_t i = at + word.size();
+        const std::size_t after_word = i;
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+                                   text[i] == '\r' || text[i] == '\f'))
+            ++i;
+        if (i == after_word || i >= text.size()) continue;
+        std::string name;
+        if (text[i] == '"') {
+            for (++i; i < text.size(); ++i) {
+                if (text[i] == '"') {
+                    if (i + 1 < text.size() && text[i + 1] == '"') {
+                        name += '"';
+                        ++i;
+                        continue;
+                    }
+                    break;
+                }
+                name += text[i];
+            }
+        } else {
+            for (; i < text.size(); ++i) {
+                const auto c = static_cast<unsigned char>(text[i]);
+                if (!(std::isalnum(c) || c == '_' || c == '$' || c >= 0x80)) break;
+                name += lower(text[i]);
+            }
+        }
+        cut_name(name);
+        if (!name.empty()) names.push_back(std::move(name));
+    }
+    return names;
+}
+
+bool SqlPreparedWrites::add(const std::string& name, std::string_view sql, bool standard_strings) {
     auto& kept = bodies_[name];
+    const Body body{std::string(sql), standard_strings};
     if (std::find(kept.begin(), kept.end(), body) != kept.end()) return true;
-    const std::size_t cost = body.size() + (kept.empty() ? name.size() : 0);
+    const std::size_t cost = sql.size() + (kept.empty() ? name.size() : 0);
     if (kept.size() >= max_bodies_per_name || bytes_ + cost > max_bytes) {
         if (kept.empty()) bodies_.erase(name);
         return false;
     }
     bytes_ += cost;
-    kept.emplace_back(body);
+    kept.push_back(body);
     return true;
 }
 
-const std::vector<std::string>* SqlPreparedWrites::bodies(const std::string& name) const {
+const std::vector<SqlPreparedWrites::Body>* SqlPreparedWrites::bodies(
+    const std::string& name) const {
     auto it = bodies_.find(name);
     return it == bodies_.end() ? nullptr : &it->second;
 }

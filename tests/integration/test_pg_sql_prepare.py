@@ -211,18 +211,15 @@ def test_forms_refused(enroll):
     cur.execute("EXPLAIN EXECUTE ins(9, 9, 'x')")
     assert cur.fetchall()
     conn.close()
-    # The extended protocol: a Parse of EXECUTE of such a statement is refused.
+    # The extended protocol: an EXECUTE through a Parse is judged as a simple Query's (the
+    # server cannot type parameters of an EXECUTE: 42P18, as on the twin).
     with psycopg.connect(enroll.proxy_dsn(), autocommit=True) as c3:
         c3.execute(PREPARE_INSERT.format(t=t))
-        with pytest.raises(psycopg.errors.FeatureNotSupported) as e:
-            c3.execute("EXECUTE ins(%s, %s, %s)", (9, 9, "x"))
-        assert e.value.diag.message_primary == (
-            "uniqguard: EXECUTE of a statement prepared with PREPARE that writes to a guarded "
-            "table is enforced only in a simple Query; its Parse was refused")
-        # ...and as a simple Query of its own it is judged
-        c3.execute("EXECUTE ins(9, 9, 'x')")
+        c3.execute("EXECUTE ins(9, 9, 'x')", prepare=True)
         with pytest.raises(psycopg.errors.UniqueViolation):
-            c3.execute("EXECUTE ins(9, 9, 'y')")
+            c3.execute("EXECUTE ins(9, 9, 'y')", prepare=True)
+        with pytest.raises(psycopg.errors.IndeterminateDatatype):
+            c3.execute("EXECUTE ins(%s, %s, %s)", (9, 9, "z"))
     assert [(r[1], r[2]) for r in enroll.rows()] == [(1, 1), (1, 2), (2, 7), (3, 1), (3, 2),
                                                     (9, 9)]
 
@@ -324,3 +321,79 @@ def test_ignore_refuses_inserts_and_judges_updates_and_log_forwards(pg, make_pro
         time.sleep(0.05)
     assert ('uniqguard: EXECUTE of a prepared INSERT on table "public.sp_log" is not enforced'
             in t.proxy.log_text())
+
+
+def test_review_cases_a_multibyte_name_cut_and_a_setting_moved(enroll):
+    """Found by a review on 2026-11-28, both duplicates admitted: the server cuts a name past 63
+    bytes at a character boundary (32 two-byte characters are 62 bytes there); a body read under
+    standard_conforming_strings off did not parse again under on."""
+    e = "é"
+    outcomes, _ = assert_same(enroll, [
+        ROWS,
+        PREPARE_INSERT.replace("ins ", e * 32 + " "),
+        f"EXECUTE {e * 31}(1, 1, 'x')",
+        "SET standard_conforming_strings = off",
+        "PREPARE bs (int, int) AS INSERT INTO {t} (user_id, course_id, note) "
+        "VALUES ($1, $2, 'it\\'s')",
+        "SET standard_conforming_strings = on",
+        "EXECUTE bs(1, 2)",
+        "EXECUTE bs(30, 30)",
+        "EXECUTE bs(30, 30)",
+    ])
+    assert outcomes[2][1]["detail"] == detail(1, 1)
+    assert outcomes[6][1]["detail"] == detail(1, 2)
+    assert outcomes[7] == ("ok", "INSERT 0 1", None)
+    assert outcomes[8][1]["detail"] == detail(30, 30)
+
+
+def test_review_cases_a_kept_name_run_from_another_statement_is_refused(enroll):
+    """CREATE TABLE AS EXECUTE, and a DO block's dynamic EXECUTE, of a kept name: no scan holds
+    them (found by a review on 2026-11-28: forwarded unchecked, their duplicates admitted)."""
+    t = enroll.name
+    guard = enroll.constraint
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(ROWS.format(t=t))
+    cur.execute(f"PREPARE wl (int, int) AS WITH x AS (INSERT INTO {t} (user_id, course_id) "
+                f"VALUES ($1, $2) RETURNING course_id) SELECT course_id FROM x")
+    cur.execute(PREPARE_INSERT.format(t=t))
+    for sql, name in [("CREATE TABLE sp_ctas AS EXECUTE wl(1, 1)", "wl"),
+                      ("EXPLAIN ANALYZE CREATE TEMP TABLE sp_ctas2 AS EXECUTE wl(1, 2)", "wl"),
+                      ("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, 1, ''z'')'; END $$", "ins")]:
+        assert refusal(cur, sql) == (
+            "0A000",
+            f'uniqguard: a statement running prepared statement "{name}", which writes to table '
+            f'"public.{t}", other than EXECUTE itself (CREATE TABLE AS, a DO block) is not '
+            f'enforced by guard "{guard}" yet; the statement was refused')
+    # EXPLAIN without ANALYZE runs nothing
+    cur.execute("EXPLAIN CREATE TABLE sp_ctas3 AS EXECUTE wl(1, 1)")
+    conn.close()
+    assert len(enroll.rows()) == 5
+
+
+def test_psycopg3_prepares_an_execute_it_ran_five_times(enroll):
+    """psycopg 3 prepares a query on the server once it has run it 5 times (a Parse of the
+    EXECUTE text): each Execute of it is scanned as the simple Query's (a review found the Parse
+    refused)."""
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(PREPARE_INSERT.format(t=enroll.name))
+            for _ in range(8):
+                try:
+                    seen.append(conn.execute("EXECUTE ins(20, 20, 'x')").statusmessage)
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+            # prepared at once, then run from the prepared statement
+            for _ in range(2):
+                try:
+                    cur = conn.execute("EXECUTE ins(21, 21, 'y')", prepare=True)
+                    seen.append(cur.statusmessage)
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0] == ["INSERT 0 1"] + [("23505", detail(20, 20))] * 7 + [
+        "INSERT 0 1", ("23505", detail(21, 21))]

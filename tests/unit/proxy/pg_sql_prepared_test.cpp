@@ -25,10 +25,17 @@ TEST_CASE("PREPARE: the name as the server folds it, and where its statement beg
     REQUIRE(p);
     CHECK(p->name == "My \"P\"");
 
-    // NAMEDATALEN: two spellings that agree on 63 bytes are one name
+    // NAMEDATALEN: two spellings that agree on 63 bytes are one name, cut at a character
+    // boundary (found by a review: 32 two-byte characters are 62 bytes on the server)
     p = read_prepare("PREPARE " + std::string(70, 'a') + " AS SELECT 1", {});
     REQUIRE(p);
     CHECK(p->name == std::string(63, 'a'));
+    std::string e32;
+    for (int i = 0; i < 32; ++i) e32 += "\xC3\xA9";
+    p = read_prepare("PREPARE " + e32 + " AS SELECT 1", {});
+    REQUIRE(p);
+    CHECK(p->name == e32.substr(0, 62));
+    CHECK(read_execute_name("EXECUTE " + e32.substr(0, 62) + "(1)", {}) == e32.substr(0, 62));
 
     CHECK_FALSE(read_prepare("PREPARE TRANSACTION 'gid'", {}));
     CHECK_FALSE(read_prepare("PREPARE p", {}));
@@ -51,22 +58,37 @@ TEST_CASE("EXECUTE: the name, behind EXPLAIN and its options too", "[pg_sql_prep
     CHECK_FALSE(read_execute_name("EXECUTE", {}));
 }
 
+TEST_CASE("names after EXECUTE anywhere in a text", "[pg_sql_prepared]") {
+    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE Ins(1, 2)") ==
+          std::vector<std::string>{"ins"});
+    CHECK(names_after_execute("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, ''z'')'; END $$") ==
+          std::vector<std::string>{"ins"});  // (`EXECUTE '…` reads no name: a quote)
+    CHECK(names_after_execute("EXPLAIN ANALYZE CREATE TEMP TABLE t AS\n\tEXECUTE \"A\"\"b\"") ==
+          std::vector<std::string>{"A\"b"});
+    CHECK(names_after_execute("SELECT executed, execute_at FROM log").empty());
+    CHECK(names_after_execute("EXECUTE").empty());
+}
+
 TEST_CASE("bodies kept per name: once each, bounded", "[pg_sql_prepared]") {
     SqlPreparedWrites kept;
     CHECK(kept.empty());
     CHECK_FALSE(kept.bodies("p"));
-    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)"));
-    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)"));
-    CHECK(kept.add("p", "UPDATE t SET a = $1"));
+    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)", true));
+    CHECK(kept.add("p", "INSERT INTO t VALUES ($1)", true));
+    CHECK(kept.add("p", "UPDATE t SET a = $1", true));
+    // the same text read under standard_conforming_strings off is another body
+    CHECK(kept.add("p", "UPDATE t SET a = $1", false));
     REQUIRE(kept.bodies("p"));
-    CHECK(*kept.bodies("p") ==
-          std::vector<std::string>{"INSERT INTO t VALUES ($1)", "UPDATE t SET a = $1"});
-    for (std::size_t i = 2; i < SqlPreparedWrites::max_bodies_per_name; ++i)
-        CHECK(kept.add("p", "SELECT " + std::to_string(i)));
-    CHECK_FALSE(kept.add("p", "SELECT 'one too many'"));
+    using Body = SqlPreparedWrites::Body;
+    CHECK(*kept.bodies("p") == std::vector<Body>{{"INSERT INTO t VALUES ($1)", true},
+                                                 {"UPDATE t SET a = $1", true},
+                                                 {"UPDATE t SET a = $1", false}});
+    for (std::size_t i = 3; i < SqlPreparedWrites::max_bodies_per_name; ++i)
+        CHECK(kept.add("p", "SELECT " + std::to_string(i), true));
+    CHECK_FALSE(kept.add("p", "SELECT 'one too many'", true));
     CHECK(kept.bodies("p")->size() == SqlPreparedWrites::max_bodies_per_name);
     // the bytes: a body past the room is refused, and leaves no empty name behind
-    CHECK_FALSE(kept.add("q", std::string(SqlPreparedWrites::max_bytes, 'x')));
+    CHECK_FALSE(kept.add("q", std::string(SqlPreparedWrites::max_bytes, 'x'), true));
     CHECK_FALSE(kept.bodies("q"));
     CHECK_FALSE(kept.empty());
 }
