@@ -432,6 +432,11 @@ class MySqlGuard {
     // The keys this session's transactions in flight write, and the wait in progress.
     std::shared_ptr<ClaimWaiter> waiter_;
     SessionClaims claims_;
+    // The commit_clock() tick when the session was last seen outside a transaction: a key
+    // another session committed after it may be missing from the snapshot of the session's
+    // transaction now (REPEATABLE READ). And whether a rollback was sent since (on_reply).
+    std::uint64_t transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
+    bool rollback_sent_ = false;
     guard::GuardState* wait_guard_ = nullptr;
     std::optional<Interrupt> interrupt_;
 };

@@ -130,10 +130,14 @@ std::string mysql_key_condition(const MySqlKeyColumns& columns, const MySqlKeyTe
     return out;
 }
 
-std::string mysql_exists_sql(const std::vector<MySqlKeyProbe>& probes) {
+std::string mysql_exists_sql(const std::vector<MySqlKeyProbe>& probes, bool snapshot_marker) {
     // CONCAT of one EXISTS is still a string: the reply has one shape whatever the count.
     std::string out = "SELECT CONCAT(";
     bool first = true;
+    if (snapshot_marker) {
+        out += "IF(@@tx_isolation = 'REPEATABLE-READ' AND @@in_transaction, 'R', 'C')";
+        first = false;
+    }
     for (const auto& p : probes) {
         if (!first) out += ", ";
         first = false;

@@ -158,6 +158,11 @@ struct MySqlGuard::Pending {
     std::vector<std::string> checks;
     std::size_t checks_answered = 0;
     std::string exists;
+    // Per probe: another session committed the key since this session was last outside a
+    // transaction (KeyClaims::committed_after); per check: it asks the session's isolation
+    // first (mysql_exists_sql's `snapshot_marker`).
+    std::vector<bool> committed_since;
+    std::vector<bool> marked;
     // A COM_STMT_EXECUTE: its statement, and whether it binds types (finish_execute).
     bool execute = false;
     std::uint32_t statement_id = 0;
@@ -191,9 +196,17 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     else if (error_code != my::error_code::lock_deadlock)
         in_transaction = (status & my::server_status::in_transaction) != 0 ||
                          (status & my::server_status::autocommit) == 0;
+    // An answer that leaves no transaction open, is no error, and ends no transaction in which
+    // a rollback was sent commits the keys its claims wrote: recorded in the guard's commit
+    // ring (KeyClaims::committed_after), read by the REPEATABLE READ check below.
     claims_.on_ready_for_query(in_transaction ? protocol::postgres::TransactionStatus::in_block
                                               : protocol::postgres::TransactionStatus::idle,
-                               nothing_owed);
+                               nothing_owed, !error && !in_transaction && !rollback_sent_);
+    if (!in_transaction) {
+        // Outside a transaction now: the next one's snapshot is taken after this tick.
+        transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
+        rollback_sent_ = false;
+    }
 }
 
 std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
@@ -203,7 +216,8 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
         // `log` changes nothing on the wire: it never waits, so it claims nothing.
         if (g.config().action == config::GuardAction::log) continue;
         for (std::size_t row = 0; row < r.fingerprints.size(); ++row) {
-            if (r.has_null[row] || claims_.claim(g.claims(), r.fingerprints[row])) continue;
+            if (r.has_null[row] || claims_.claim(g.claims(), r.fingerprints[row], 0, true))
+                continue;
             return held_by_another(g);
         }
     }
@@ -332,6 +346,13 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
                                     const MySqlGuardSession& session) {
     if (payload.empty()) return {};
     const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
+    // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
+    // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
+    // command that ends the session's transaction that way.
+    if (command == my::Command::reset_connection || command == my::Command::change_user ||
+        ((command == my::Command::query || command == my::Command::stmt_prepare) &&
+         util::contains_ignoring_case(payload, "rollback")))
+        rollback_sent_ = true;
     switch (command) {
         case my::Command::reset_connection:
         case my::Command::change_user:
@@ -1113,14 +1134,31 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                                                  [&](const auto& c) { return same_name(c, pk); });
         if (!pk.empty() && !client_names_pk) p->primary_key = pk;
     }
+    // A key another session committed since this session's transaction may have taken its
+    // snapshot: under REPEATABLE READ the plain check does not see that row, where the unique
+    // key's own check does (it reads the latest committed version). The check then asks the
+    // isolation too, and such a key it does not find is a duplicate (on_check_reply).
+    p->committed_since.assign(p->probes, false);
+    for (const auto& r : p->guards)
+        for (std::size_t row = 0; row < r.probe.size(); ++row)
+            if (r.probe[row] != std::string::npos &&
+                r.guard->claims().committed_after(r.fingerprints[row], transaction_start_))
+                p->committed_since[r.probe[row]] = true;
     for (std::size_t first = 0; first < probes.size(); first += kMaxProbesPerCheck) {
+        const std::size_t end = std::min(probes.size(), first + kMaxProbesPerCheck);
+        const bool marked =
+            p->primary_key.empty() &&
+            std::any_of(p->committed_since.begin() + static_cast<std::ptrdiff_t>(first),
+                        p->committed_since.begin() + static_cast<std::ptrdiff_t>(end),
+                        [](bool b) { return b; });
+        p->marked.push_back(marked);
         const std::vector<guard::MySqlKeyProbe> chunk(
             probes.begin() + static_cast<std::ptrdiff_t>(first),
             probes.begin() +
                 static_cast<std::ptrdiff_t>(std::min(probes.size(), first + kMaxProbesPerCheck)));
         p->checks.push_back(
             p->primary_key.empty()
-                ? guard::mysql_exists_sql(chunk)
+                ? guard::mysql_exists_sql(chunk, marked)
                 : guard::mysql_upsert_probes_sql(chunk, p->primary_key, upsert_probe_locks(*p)));
     }
     Step step{Step::Kind::check, p->checks.front()};
@@ -1174,8 +1212,20 @@ MySqlGuard::Step MySqlGuard::on_insert_check_reply(Pending& pending,
             }
         }
     } else if (answered) {
-        answered = reply.value()->size() == asked;
-        if (answered) p->exists += *reply.value();
+        const std::string& value = *reply.value();
+        const bool marked = p->marked[p->checks_answered];
+        answered = value.size() == asked + (marked ? 1 : 0);
+        if (answered && marked) {
+            // 'R': REPEATABLE READ in a transaction: a key committed since its start that the
+            // snapshot does not show is the unique key's duplicate (docs/mysql.md).
+            const std::size_t first = p->checks_answered * kMaxProbesPerCheck;
+            for (std::size_t i = 0; i < asked; ++i)
+                p->exists += value[0] == 'R' && p->committed_since[first + i] && value[1 + i] == '0'
+                                 ? '1'
+                                 : value[1 + i];
+        } else if (answered) {
+            p->exists += value;
+        }
     }
     if (answered && ++p->checks_answered < p->checks.size())
         return Step{Step::Kind::check, p->checks[p->checks_answered]};

@@ -59,7 +59,7 @@ bool MySqlGuard::passes_by_shape(const MySqlInsertShapePlan& plan, std::string_v
     if (claims) {
         claims_.begin_statement();
         for (const std::uint64_t fp : fingerprints)
-            if (!claims_.claim(g.claims(), fp)) {
+            if (!claims_.claim(g.claims(), fp, 0, true)) {
                 claims_.release_statement();
                 return false;
             }

@@ -88,6 +88,10 @@ TEST_CASE("The check asks for every suspected key in one row of one column", "[m
           "SELECT CONCAT(EXISTS(SELECT 1 FROM `app`.`t` WHERE `user_id` = 2 AND `na``me` = "
           "CONVERT(_utf8mb4 X'782779' USING utf8mb4) COLLATE utf8mb4_general_ci), "
           "EXISTS(SELECT 1 FROM `app`.`t` WHERE `user_id` = 3 AND `na``me` IS NULL))");
+    // With the session's isolation first: 'R' in a REPEATABLE READ transaction.
+    CHECK(mysql_exists_sql({{"app", "t", &columns, &second}}, true) ==
+          "SELECT CONCAT(IF(@@tx_isolation = 'REPEATABLE-READ' AND @@in_transaction, 'R', 'C'), "
+          "EXISTS(SELECT 1 FROM `app`.`t` WHERE `user_id` = 3 AND `na``me` IS NULL))");
 }
 
 TEST_CASE("A SIGNAL carries the error, its text in hex", "[mysql][guard_sql]") {

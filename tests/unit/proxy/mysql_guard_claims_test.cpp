@@ -14,6 +14,7 @@ using Kind = MySqlGuard::Step::Kind;
 using uniqguard::test::execute;
 using uniqguard::test::MySqlGuardFixture;
 using uniqguard::test::prepare_ok;
+using uniqguard::test::signals;
 
 namespace {
 
@@ -139,8 +140,46 @@ TEST_CASE("AWaitingExecuteIsDecidedAgainFromWhatItCarried", "[mysql][guard][clai
     b.guard.on_prepare_answer(util::as_bytes(prepare_ok(4, 1)));
     REQUIRE(command(execute(4, {1})).kind == Kind::wait);
     a.guard.on_reply(false, 0, autocommit, true);
-    REQUIRE(command(execute(4, {1})).kind == Kind::check);
+    // a committed the key after b was last outside a transaction: the check asks b's isolation
+    // too ('C': not a REPEATABLE READ transaction, so a key it does not find is free)
+    const auto check = command(execute(4, {1}));
+    REQUIRE(check.kind == Kind::check);
+    CHECK(check.sql.rfind("SELECT CONCAT(IF(@@tx_isolation = 'REPEATABLE-READ' AND "
+                          "@@in_transaction, 'R', 'C'), EXISTS(",
+                          0) == 0);
+    CHECK(b.answer("C0").kind == Kind::forward);
+}
+
+TEST_CASE("UnderRepeatableReadAKeyCommittedSinceTheSnapshotIsADuplicate",
+          "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    b.guard.on_reply(false, 0, autocommit, true);  // b outside a transaction: its start tick
+    sent(a, 1);
+    a.guard.on_reply(false, 0, autocommit, true);  // a commits key 1
+    // b's snapshot may not show it: 'R' and no row seen is the unique key's 1062
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    CHECK(signals(b.answer("R0"), "1062", "Duplicate entry '1' for key 'enroll_uniq'"));
+    // seen is seen, whatever the isolation
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    CHECK(signals(b.answer("C1"), "1062", "Duplicate entry '1' for key 'enroll_uniq'"));
+    // once b has been outside a transaction after that commit, its check is a plain one again
+    b.guard.on_reply(false, 0, autocommit, true);
+    const auto plain = b.query("INSERT INTO enroll (user_id) VALUES (1)");
+    REQUIRE(plain.kind == Kind::check);
+    CHECK(plain.sql == "SELECT CONCAT(EXISTS(SELECT 1 FROM `app`.`enroll` WHERE `user_id` = 1))");
     CHECK(b.answer("0").kind == Kind::forward);
+    // a transaction that sent a ROLLBACK records no commit
+    MySqlGuardFixture c(a.registry);
+    c.guard.on_reply(false, 0, autocommit, true);
+    a.query("BEGIN");
+    sent(a, 2);
+    a.guard.on_reply(false, 0, in_transaction, true);
+    a.query("ROLLBACK");
+    a.guard.on_reply(false, 0, autocommit, true);
+    const auto after_rollback = c.query("INSERT INTO enroll (user_id) VALUES (2)");
+    REQUIRE(after_rollback.kind == Kind::check);
+    CHECK(after_rollback.sql.rfind("SELECT CONCAT(EXISTS(", 0) == 0);
 }
 
 TEST_CASE("AnExecuteThatMayNameAnUnansweredPrepareIsDeferred", "[mysql][guard][prepared]") {
