@@ -189,7 +189,9 @@ std::optional<MySqlGuard::Step> MySqlGuard::claim_update_keys(const PendingUpdat
         // `log` changes nothing on the wire: it never waits, so it claims nothing.
         if (g.config().action == config::GuardAction::log) continue;
         // Part of a key: the new keys are known only after the check (claimed then).
-        if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint, 0, true)) continue;
+        // (No commit recorded for an UPDATE's key: it may match no row, and a key recorded as
+        // committed that no row holds would be a false duplicate under REPEATABLE READ.)
+        if (!key.set.empty() || claims_.claim(g.claims(), key.fingerprint)) continue;
         // Held by another session's transaction: decided afresh once it is released.
         return held_by_another(g);
     }
@@ -326,7 +328,7 @@ MySqlGuard::Step MySqlGuard::on_update_check_reply(const my::ValueReplyReader& r
             // so another session's write of it meets that row at once, as on a unique key.
             if (key.drop && std::binary_search(key.repeated.begin(), key.repeated.end(), f))
                 continue;
-            if (!claims_.claim(key.guard->claims(), f, 0, true)) return held_by_another(*key.guard);
+            if (!claims_.claim(key.guard->claims(), f)) return held_by_another(*key.guard);
             const bool claimed_before = std::binary_search(earlier[i].begin(), earlier[i].end(), f);
             written_meanwhile =
                 written_meanwhile || (!claimed_before && key.guard->keys().contains(f));
