@@ -31,10 +31,12 @@ std::optional<PrepareText> read_prepare(std::string_view text, sql::LexOptions l
 // boundary). nullopt: not that form; "": a name the proxy cannot read (U&"…").
 std::optional<std::string> read_execute_name(std::string_view text, sql::LexOptions lex);
 
-// Every name that follows the word EXECUTE anywhere in `text`, string literals and function
-// bodies included (`CREATE TABLE x AS EXECUTE p`, a DO block's `EXECUTE 'EXECUTE p(1)'`),
-// folded as read_execute_name does. Errs towards finding names: a text match, not a parse.
-std::vector<std::string> names_after_execute(std::string_view text);
+// Every name that follows the word EXECUTE in `text`, by tokens (comments skipped), and in its
+// string literals read as SQL again (`CREATE TABLE x AS EXECUTE p`, a DO block's `EXECUTE
+// 'EXECUTE p(1)'`), folded as read_execute_name does; "" for a name it cannot read (U&"…", a
+// string holding EXECUTE that does not decode). Errs towards finding names: a word EXECUTE in
+// any string counts, not only in code that runs.
+std::vector<std::string> names_after_execute(std::string_view text, sql::LexOptions lex);
 
 // The bodies of a session's SQL-level PREPAREs that write to a guarded table, by name.
 //

@@ -34,6 +34,11 @@ namespace {
 constexpr std::string_view check_name = "uniqguard_check";
 constexpr std::uint32_t unknown_oid = 705;
 
+bool is_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; });
+}
+
 bool is_utf8(std::string_view encoding) {
     return encoding == "UTF8" || encoding == "UTF-8" || encoding == "utf8" ||
            encoding == "SQL_ASCII";
@@ -922,7 +927,14 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
         // A kept name run from inside another statement: `CREATE TABLE x AS EXECUTE p`, a DO
         // block's dynamic `EXECUTE 'EXECUTE p(…)'` (found by a review on 2026-11-28: forwarded
         // unchecked, their duplicates admitted). No scan holds them: refused.
-        for (const auto& name : names_after_execute(text))
+        for (const auto& name : names_after_execute(text, lex_options())) {
+            if (name.empty() || (!is_utf8(settings_.client_encoding) && !is_ascii(name))) {
+                write = refused(*registry_->guards().front(),
+                                "uniqguard: a statement running a prepared statement whose name "
+                                "uniqguard cannot read, on a session that prepared writes to a "
+                                "guarded table, is refused");
+                return true;
+            }
             if (const auto* kept = sql_prepared_.bodies(name)) {
                 std::string_view command;
                 bool rows = false, unreadable = false;
@@ -940,18 +952,31 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
                         return true;
                     }
             }
+        }
         return false;
     }
     if (node == "prepare_stmt") {
         const auto prepare = read_prepare(text, lex_options());
         if (!prepare) return false;  // plan_write refuses it if it names a guarded table
         const std::string_view body = text.substr(prepare->body_offset);
+        // A name beyond ASCII is kept as the client's bytes; the server folds, cuts and
+        // compares it in its own encoding (found by a review on 2026-11-28).
+        const bool name_readable = is_utf8(settings_.client_encoding) || is_ascii(prepare->name);
         std::string_view command;
         bool rows = false, unreadable = false;
         const bool standard_strings = settings_.standard_conforming_strings;
         auto plan = plan_prepared_body(body, standard_strings, command, rows, unreadable);
         write = std::nullopt;
         if (!plan || !plan->guard) return true;  // no guarded table written: as it is
+        if (!name_readable) {
+            write =
+                refused(*plan->guard,
+                        "uniqguard: PREPARE of a write to table \"" + plan->guard->config().table +
+                            "\" (guard \"" + plan->guard->config().name +
+                            "\") under a client_encoding other than UTF8 with a name beyond "
+                            "ASCII is refused");
+            return true;
+        }
         auto verdict = plan_sql_prepare(*plan, text);
         if (verdict && verdict->kind == WritePlan::Kind::refuse) {
             write = std::move(verdict);
@@ -975,8 +1000,9 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     if (node != "execute_stmt" || sql_prepared_.empty()) return false;
     const auto name = read_execute_name(text, lex_options());
     if (!name) return false;
-    if (name->empty()) {
-        // `EXECUTE U&"…"`: a name the proxy does not read may be one of those kept.
+    if (name->empty() || (!is_utf8(settings_.client_encoding) && !is_ascii(*name))) {
+        // `EXECUTE U&"…"`, or a name beyond ASCII in another encoding: a name the proxy does not
+        // read as the server does may be one of those kept.
         auto& g = *registry_->guards().front();
         write = refused(g,
                         "uniqguard: EXECUTE of a statement whose name uniqguard cannot read, "
@@ -986,6 +1012,17 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     }
     const auto* bodies = sql_prepared_.bodies(*name);
     if (!bodies) return false;
+    {
+        // `EXECUTE p($1)` from a Parse: the server cannot take parameters there (42P02 or
+        // 42P18) and answers it itself; the proxy's run would write them in (found by a review).
+        std::vector<sql::Token> tokens;
+        sql::lex_postgres(text, tokens, lex_options());
+        if (std::any_of(tokens.begin(), tokens.end(),
+                        [](const sql::Token& t) { return t.kind == sql::TokenKind::parameter; })) {
+            write = std::nullopt;
+            return true;
+        }
+    }
     // Judged against every body kept under the name (SqlPreparedWrites says why). The scan
     // finds whatever rows of the guard's table the statement the server holds writes, whichever
     // body that is (or one the proxy never saw: a Parse of that name, a PREPARE before the
@@ -2289,10 +2326,10 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
                 return {.replaced = true};
             }
     }
-    // (An EXECUTE of a name kept from a PREPARE names no guarded table: plan_sql_level plans it,
-    // at each Execute as for a MERGE; psycopg 3 prepares a query it has run 5 times.)
-    if (!registry_->may_mention(p->sql) && !(executes && !sql_prepared_.empty()))
-        return keep_text();
+    // (An EXECUTE names no guarded table: plan_sql_level plans it at each Execute, as for a
+    // MERGE, once its name is kept from a PREPARE, which may come after this Parse; psycopg 3
+    // prepares a query it has run 5 times.)
+    if (!registry_->may_mention(p->sql) && !executes) return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     const auto masked = settings_.standard_conforming_strings
@@ -2312,6 +2349,16 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     // Execute (the guard may become ready meanwhile).
     auto plan = plan_statement(analysis.statements[0], prepared->sql);
     if (!plan) {
+        const auto& st = analysis.statements[0];
+        if (st.kind() == sql::StatementKind::other &&
+            st.get<sql::OtherStatement>()->node == "execute_stmt") {
+            // Kept, its plan made at each Execute (a review found one parsed before its name
+            // was kept run unchecked ever after).
+            prepared->statement = std::move(analysis.statements[0]);
+            prepared->parameter_types = std::move(p->parameter_types);
+            prepared_[name] = std::move(prepared);
+            return {};
+        }
         return keep_text();
     }
     // The client's Parse with another text (its replies are the client's).

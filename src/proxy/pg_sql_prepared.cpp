@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/ascii_search.hpp"
+
 namespace uniqguard::proxy {
 
 namespace {
@@ -91,43 +93,37 @@ std::optional<std::string> read_execute_name(std::string_view text, sql::LexOpti
     return folded_name(text, tokens[i + 1]);
 }
 
-std::vector<std::string> names_after_execute(std::string_view text) {
-    std::vector<std::string> names;
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    constexpr std::string_view word = "execute";
-    for (std::size_t at = 0; at + word.size() <= text.size(); ++at) {
-        std::size_t k = 0;
-        while (k < word.size() && lower(text[at + k]) == word[k]) ++k;
-        if (k < word.size()) continue;
-        std::size_t i = at + word.size();
-        const std::size_t after_word = i;
-        while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-                                   text[i] == '\r' || text[i] == '\f'))
-            ++i;
-        if (i == after_word || i >= text.size()) continue;
-        std::string name;
-        if (text[i] == '"') {
-            for (++i; i < text.size(); ++i) {
-                if (text[i] == '"') {
-                    if (i + 1 < text.size() && text[i + 1] == '"') {
-                        name += '"';
-                        ++i;
-                        continue;
-                    }
-                    break;
-                }
-                name += text[i];
-            }
-        } else {
-            for (; i < text.size(); ++i) {
-                const auto c = static_cast<unsigned char>(text[i]);
-                if (!(std::isalnum(c) || c == '_' || c == '$' || c >= 0x80)) break;
-                name += lower(text[i]);
-            }
+namespace {
+
+void collect_names_after_execute(std::string_view text, sql::LexOptions lex, int depth,
+                                 std::vector<std::string>& names) {
+    std::vector<sql::Token> tokens;
+    sql::lex_postgres(text, tokens, lex);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const auto& t = tokens[i];
+        if (sql::is_word(text, t, "execute") && i + 1 < tokens.size() &&
+            (tokens[i + 1].kind == sql::TokenKind::identifier ||
+             tokens[i + 1].kind == sql::TokenKind::quoted_identifier))
+            names.push_back(folded_name(text, tokens[i + 1]));  // "": U&"…"
+        // A string may hold SQL that runs (a DO block's body, PL/pgSQL's dynamic EXECUTE
+        // '…'): read as text again, its strings too, a few levels down.
+        if (!sql::is_string_kind(t.kind) || depth >= 4) continue;
+        const auto spelled = sql::token_text(text, t);
+        auto inner = sql::decode_string_token(spelled, t.kind, lex);
+        if (!inner) {
+            if (util::contains_ignoring_case(spelled, "execute")) names.emplace_back();
+            continue;
         }
-        cut_name(name);
-        if (!name.empty()) names.push_back(std::move(name));
+        if (util::contains_ignoring_case(*inner, "execute"))
+            collect_names_after_execute(*inner, sql::LexOptions{}, depth + 1, names);
     }
+}
+
+}  // namespace
+
+std::vector<std::string> names_after_execute(std::string_view text, sql::LexOptions lex) {
+    std::vector<std::string> names;
+    collect_names_after_execute(text, lex, 0, names);
     return names;
 }
 

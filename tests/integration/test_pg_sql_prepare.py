@@ -360,14 +360,37 @@ def test_review_cases_a_kept_name_run_from_another_statement_is_refused(enroll):
     cur.execute(PREPARE_INSERT.format(t=t))
     for sql, name in [("CREATE TABLE sp_ctas AS EXECUTE wl(1, 1)", "wl"),
                       ("EXPLAIN ANALYZE CREATE TEMP TABLE sp_ctas2 AS EXECUTE wl(1, 2)", "wl"),
-                      ("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, 1, ''z'')'; END $$", "ins")]:
+                      ("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, 1, ''z'')'; END $$", "ins"),
+                      # (a second review: comments, an E'' string, a tab)
+                      ("CREATE TEMP TABLE sp_ctas4 AS EXECUTE/**/wl(1, 1)", "wl"),
+                      ("CREATE TEMP TABLE sp_ctas5 AS EXECUTE --c\n wl(1, 1)", "wl"),
+                      ("EXPLAIN (ANALYZE, COSTS OFF) CREATE TEMP TABLE sp_ctas6 AS "
+                       "EXECUTE/**/wl(1, 1)", "wl"),
+                      ("DO $$ BEGIN EXECUTE 'EXECUTE/**/ins(1, 1, ''z'')'; END $$", "ins"),
+                      ("DO $$ BEGIN EXECUTE E'EXECUTE\\tins(1, 1, ''z'')'; END $$", "ins")]:
         assert refusal(cur, sql) == (
             "0A000",
             f'uniqguard: a statement running prepared statement "{name}", which writes to table '
             f'"public.{t}", other than EXECUTE itself (CREATE TABLE AS, a DO block) is not '
             f'enforced by guard "{guard}" yet; the statement was refused')
+    # a name the proxy cannot read
+    assert refusal(cur, 'CREATE TEMP TABLE sp_ctas7 AS EXECUTE U&"\\0077l"(1, 1)')[0] == "0A000"
     # EXPLAIN without ANALYZE runs nothing
     cur.execute("EXPLAIN CREATE TABLE sp_ctas3 AS EXECUTE wl(1, 1)")
+    conn.close()
+    assert len(enroll.rows()) == 5
+    # Names beyond ASCII under another client_encoding: the server folds and cuts them in its
+    # own encoding (a second review: 40 LATIN1 bytes kept where the server keeps 31 characters).
+    conn = enroll.connect_proxy()
+    conn.autocommit = True
+    conn.set_client_encoding("LATIN1")
+    cur = conn.cursor()
+    assert refusal(cur, PREPARE_INSERT.replace("ins ", "é" * 40 + " ").format(t=t)) == (
+        "0A000",
+        f'uniqguard: PREPARE of a write to table "public.{t}" (guard "{guard}") under a '
+        f'client_encoding other than UTF8 with a name beyond ASCII is refused')
+    cur.execute(PREPARE_INSERT.format(t=t))
+    assert refusal(cur, "EXECUTE é(1, 1, 'x')")[0] == "0A000"
     conn.close()
     assert len(enroll.rows()) == 5
 
@@ -397,3 +420,33 @@ def test_psycopg3_prepares_an_execute_it_ran_five_times(enroll):
     assert results[0] == results[1]
     assert results[0] == ["INSERT 0 1"] + [("23505", detail(20, 20))] * 7 + [
         "INSERT 0 1", ("23505", detail(21, 21))]
+
+
+def test_psycopg3_prepared_an_execute_before_its_name_wrote(enroll):
+    """A Parse of EXECUTE made while the name was a SELECT, run again after the name became a
+    guarded INSERT (psycopg 3 keeps its prepared statement across a DEALLOCATE): checked at each
+    Execute (a second review found it run unchecked). EXECUTE with Bind parameters: the server's
+    own error, as on the twin (the proxy's run wrote them in)."""
+    results = []
+    for dsn in (enroll.proxy_dsn(), enroll.twin_dsn()):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(ROWS.format(t=enroll.name))
+            conn.execute("PREPARE ins (int, int, text) AS SELECT $1, $2, $3")
+            for _ in range(7):
+                seen.append(conn.execute("EXECUTE ins(1, 1, 'z')").fetchall())
+            conn.execute("DEALLOCATE ins")
+            conn.execute(PREPARE_INSERT.format(t=enroll.name))
+            for sql, params in [("EXECUTE ins(1, 1, 'z')", None), ("EXECUTE ins(1, 1, 'z')", None),
+                                ("EXECUTE ins(%s, %s, 'q')", (30, 30)),
+                                ("EXECUTE ins(%s, %s, 'q')", (31, 31))]:
+                try:
+                    seen.append(conn.execute(sql, params).statusmessage)
+                except psycopg.Error as e:
+                    seen.append((e.sqlstate, e.diag.message_detail))
+            seen.append(conn.execute(f"SELECT count(*) FROM {enroll.name}").fetchall())
+        results.append(seen)
+    assert results[0] == results[1]
+    assert results[0][7:9] == [("23505", detail(1, 1))] * 2
+    assert results[0][9][0] in ("42P02", "42P18") and results[0][10][0] == results[0][9][0]
+    assert results[0][11] == [(5,)]

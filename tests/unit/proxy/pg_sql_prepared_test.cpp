@@ -58,15 +58,26 @@ TEST_CASE("EXECUTE: the name, behind EXPLAIN and its options too", "[pg_sql_prep
     CHECK_FALSE(read_execute_name("EXECUTE", {}));
 }
 
-TEST_CASE("names after EXECUTE anywhere in a text", "[pg_sql_prepared]") {
-    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE Ins(1, 2)") ==
-          std::vector<std::string>{"ins"});
-    CHECK(names_after_execute("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, ''z'')'; END $$") ==
-          std::vector<std::string>{"ins"});  // (`EXECUTE '…` reads no name: a quote)
-    CHECK(names_after_execute("EXPLAIN ANALYZE CREATE TEMP TABLE t AS\n\tEXECUTE \"A\"\"b\"") ==
-          std::vector<std::string>{"A\"b"});
-    CHECK(names_after_execute("SELECT executed, execute_at FROM log").empty());
-    CHECK(names_after_execute("EXECUTE").empty());
+TEST_CASE("names after EXECUTE, by tokens and inside strings", "[pg_sql_prepared]") {
+    using Names = std::vector<std::string>;
+    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE Ins(1, 2)", {}) == Names{"ins"});
+    // comments between the two, a quoted name (found by a review: a text match needed blanks)
+    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE/**/wl(1)", {}) == Names{"wl"});
+    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE --c\n wl(1)", {}) == Names{"wl"});
+    CHECK(names_after_execute("EXPLAIN ANALYZE CREATE TEMP TABLE t AS EXECUTE \"A\"\"b\"", {}) ==
+          Names{"A\"b"});
+    // a name it cannot read: ""
+    CHECK(names_after_execute("CREATE TABLE x AS EXECUTE U&\"\\0077l\"(1)", {}) == Names{""});
+    // strings read as SQL again: a DO block's body, its dynamic EXECUTE's string, an E'' one
+    CHECK(names_after_execute("DO $$ BEGIN EXECUTE 'EXECUTE ins(1, ''z'')'; END $$", {}) ==
+          Names{"ins"});
+    CHECK(names_after_execute("DO $$ BEGIN EXECUTE E'EXECUTE\\tins(1)'; END $$", {}) ==
+          Names{"ins"});
+    CHECK(names_after_execute("DO $$ BEGIN EXECUTE 'EXECUTE/**/ins(1)'; END $$", {}) ==
+          Names{"ins"});
+    // words that are not EXECUTE, a comment
+    CHECK(names_after_execute("SELECT executed, execute_at FROM log -- execute ins", {}).empty());
+    CHECK(names_after_execute("EXECUTE", {}).empty());
 }
 
 TEST_CASE("bodies kept per name: once each, bounded", "[pg_sql_prepared]") {
