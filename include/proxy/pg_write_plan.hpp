@@ -140,6 +140,10 @@ struct WritePlan {
 std::optional<WritePlan> plan_write(const sql::Statement& statement, std::string_view sql,
                                     const guard::GuardRegistry& registry, sql::LexOptions lex = {});
 
+// A refusal of `text` naming `g` (kind refuse): the reply is `message` (0A000; forwarded with a
+// warning under log).
+WritePlan refusal_plan(guard::GuardState& g, std::string message, std::string_view text);
+
 // SQL-level PREPARE and EXECUTE (pg_sql_prepared.hpp). `body` is the plan_write of the
 // PREPARE's statement. An EXECUTE of it runs as written and is scanned after (late_scan), which
 // holds every form that raises the index's error on a duplicate (INSERT under reject, UPDATE,

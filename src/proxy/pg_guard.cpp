@@ -915,12 +915,7 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     const auto& node = st.get<sql::OtherStatement>()->node;
     const std::string_view text = st.trimmed.text(sql);
     auto refused = [&](guard::GuardState& g, std::string message) {
-        WritePlan p;
-        p.kind = WritePlan::Kind::refuse;
-        p.guard = &g;
-        p.refusal = std::move(message);
-        p.text = text;
-        return p;
+        return refusal_plan(g, std::move(message), text);
     };
     if (!sql_prepared_.empty() && node != "prepare_stmt" && node != "execute_stmt" &&
         node != "explain_stmt") {

@@ -7,6 +7,15 @@
 
 namespace uniqguard::proxy {
 
+WritePlan refusal_plan(guard::GuardState& g, std::string message, std::string_view text) {
+    WritePlan p;
+    p.kind = WritePlan::Kind::refuse;
+    p.guard = &g;
+    p.refusal = std::move(message);
+    p.text = text;
+    return p;
+}
+
 namespace {
 using sql::ValueKind;
 
@@ -259,12 +268,7 @@ std::optional<std::pair<std::size_t, std::size_t>> on_conflict_clause(std::strin
 }
 
 WritePlan refuse(guard::GuardState& g, std::string message, std::string_view text) {
-    WritePlan p;
-    p.kind = WritePlan::Kind::refuse;
-    p.guard = &g;
-    p.refusal = std::move(message);
-    p.text = text;
-    return p;
+    return refusal_plan(g, std::move(message), text);
 }
 
 // The plan of a statement run as written and scanned after (plan_scan below), once no other

@@ -3,9 +3,16 @@
 // The table most PostgreSQL guard unit tests plan against: enroll (id serial, user_id and
 // course_id NOT NULL integers, note text), guarded on (user_id, course_id) as "enroll_key".
 
+#include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+
 #include "config/config.hpp"
 #include "guard/column_type.hpp"
 #include "guard/guard_catalog.hpp"
+#include "guard/guard_registry.hpp"
+#include "proxy/pg_write_plan.hpp"
+#include "sql/postgres_parser.hpp"
 
 namespace uniqguard::test {
 
@@ -36,5 +43,23 @@ inline guard::GuardTable enroll_table() {
                    guard::ColumnType{.kind = guard::TypeKind::int4}};
     return t;
 }
+
+// A registry with the enroll guard, ready; plan() plans one statement against it.
+struct EnrollPlanFixture {
+    explicit EnrollPlanFixture(config::GuardAction action = config::GuardAction::reject)
+        : registry({enroll_guard(action)}) {
+        registry.guards()[0]->set_ready(enroll_table());
+    }
+    std::optional<proxy::WritePlan> plan(const std::string& sql) {
+        text = sql;
+        parsed = sql::parse_postgres(text);
+        REQUIRE(parsed);
+        REQUIRE(parsed.statements.size() == 1);
+        return proxy::plan_write(parsed.statements[0], text, registry);
+    }
+    guard::GuardRegistry registry;
+    std::string text;
+    sql::ParseResult parsed;
+};
 
 }  // namespace uniqguard::test

@@ -104,24 +104,7 @@ TEST_CASE("bodies kept per name: once each, bounded", "[pg_sql_prepared]") {
     CHECK_FALSE(kept.empty());
 }
 
-namespace {
-struct Fixture {
-    explicit Fixture(config::GuardAction action = config::GuardAction::reject)
-        : registry({test::enroll_guard(action)}) {
-        registry.guards()[0]->set_ready(test::enroll_table());
-    }
-    std::optional<WritePlan> plan(const std::string& sql) {
-        text = sql;
-        parsed = sql::parse_postgres(text);
-        REQUIRE(parsed);
-        REQUIRE(parsed.statements.size() == 1);
-        return plan_write(parsed.statements[0], text, registry);
-    }
-    guard::GuardRegistry registry;
-    std::string text;
-    sql::ParseResult parsed;
-};
-}  // namespace
+using Fixture = uniqguard::test::EnrollPlanFixture;
 
 TEST_CASE("which bodies an EXECUTE can be scanned for", "[pg_sql_prepared]") {
     Fixture f;

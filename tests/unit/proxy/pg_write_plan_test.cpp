@@ -12,24 +12,7 @@ using namespace uniqguard::proxy;
 using uniqguard::test::enroll_guard;
 using uniqguard::test::enroll_table;
 
-namespace {
-struct Fixture {
-    explicit Fixture(config::GuardAction action = config::GuardAction::reject)
-        : registry({enroll_guard(action)}) {
-        registry.guards()[0]->set_ready(enroll_table());
-    }
-    std::optional<WritePlan> plan(const std::string& sql) {
-        text = sql;
-        parsed = sql::parse_postgres(text);
-        REQUIRE(parsed);
-        REQUIRE(parsed.statements.size() == 1);
-        return plan_write(parsed.statements[0], text, registry);
-    }
-    guard::GuardRegistry registry;
-    std::string text;
-    sql::ParseResult parsed;
-};
-}  // namespace
+using Fixture = uniqguard::test::EnrollPlanFixture;
 
 TEST_CASE("INSERT: key columns found by name, or by the table's order", "[pg_write_plan]") {
     Fixture f;
