@@ -55,10 +55,11 @@ struct MySqlKeyProbe {
     const MySqlKeyColumns* columns = nullptr;
     const MySqlKeyText* key = nullptr;
 };
-// `snapshot_marker`: the answer starts with 'R' when the session runs a REPEATABLE READ
-// transaction (its reads see a snapshot, not the latest commits), else 'C'.
+// `isolation_variable` (@@tx_isolation on MariaDB, @@transaction_isolation on MySQL 8), when
+// not empty: the answer starts with 'R' when the session's isolation is REPEATABLE READ (its
+// reads in a transaction see a snapshot, not the latest commits), else 'C'.
 std::string mysql_exists_sql(const std::vector<MySqlKeyProbe>& probes,
-                             bool snapshot_marker = false);
+                             std::string_view isolation_variable = {});
 
 // MariaDB's own text for a unique key violation: Duplicate entry '2-1' for key 'NAME'. The parts
 // are joined by '-', NULL as "NULL"; the entry is printed as the server's `%-.64T` does (over 64

@@ -96,6 +96,9 @@ struct MySqlGuardSession {
     std::string database;             // the current database (COM_INIT_DB, USE)
     std::uint16_t server_status = 0;  // the last status flags the server sent
     bool status_seen = false;         // server_status comes from a reply (not the default)
+    // MariaDB (else MySQL), from the server's handshake: the isolation variable's name differs
+    // (@@tx_isolation; MySQL 8 has only @@transaction_isolation).
+    bool mariadb = true;
 };
 
 class MySqlGuard {
@@ -432,9 +435,10 @@ class MySqlGuard {
     // The keys this session's transactions in flight write, and the wait in progress.
     std::shared_ptr<ClaimWaiter> waiter_;
     SessionClaims claims_;
-    // The commit_clock() tick when the session was last seen outside a transaction: a key
-    // another session committed after it may be missing from the snapshot of the session's
-    // transaction now (REPEATABLE READ). And whether a rollback was sent since (on_reply).
+    // The commit_clock() tick when the session last sent a command outside a transaction (the
+    // status of the last reply): a key another session committed after it may be missing from
+    // the snapshot of the session's transaction now (REPEATABLE READ). And whether a rollback
+    // was sent since (on_reply).
     std::uint64_t transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
     bool rollback_sent_ = false;
     guard::GuardState* wait_guard_ = nullptr;

@@ -130,12 +130,13 @@ std::string mysql_key_condition(const MySqlKeyColumns& columns, const MySqlKeyTe
     return out;
 }
 
-std::string mysql_exists_sql(const std::vector<MySqlKeyProbe>& probes, bool snapshot_marker) {
+std::string mysql_exists_sql(const std::vector<MySqlKeyProbe>& probes,
+                             std::string_view isolation_variable) {
     // CONCAT of one EXISTS is still a string: the reply has one shape whatever the count.
     std::string out = "SELECT CONCAT(";
     bool first = true;
-    if (snapshot_marker) {
-        out += "IF(@@tx_isolation = 'REPEATABLE-READ' AND @@in_transaction, 'R', 'C')";
+    if (!isolation_variable.empty()) {
+        out += "IF(" + std::string(isolation_variable) + " = 'REPEATABLE-READ', 'R', 'C')";
         first = false;
     }
     for (const auto& p : probes) {

@@ -202,11 +202,7 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     claims_.on_ready_for_query(in_transaction ? protocol::postgres::TransactionStatus::in_block
                                               : protocol::postgres::TransactionStatus::idle,
                                nothing_owed, !error && !in_transaction && !rollback_sent_);
-    if (!in_transaction) {
-        // Outside a transaction now: the next one's snapshot is taken after this tick.
-        transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
-        rollback_sent_ = false;
-    }
+    if (!in_transaction) rollback_sent_ = false;
 }
 
 std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
@@ -346,6 +342,11 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
                                     const MySqlGuardSession& session) {
     if (payload.empty()) return {};
     const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
+    // Sent outside a transaction: a transaction this command (or a later one) begins takes its
+    // snapshot after this tick (a review found the tick of the last answer too early: a key
+    // committed and deleted while a pooled session idled was a false duplicate).
+    if ((session.server_status & my::server_status::in_transaction) == 0)
+        transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
     // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
     // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
     // command that ends the session's transaction that way.
@@ -1139,9 +1140,11 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
     // key's own check does (it reads the latest committed version). The check then asks the
     // isolation too, and such a key it does not find is a duplicate (on_check_reply).
     p->committed_since.assign(p->probes, false);
+    // (Outside a transaction the check is the statement's own snapshot: it sees every commit.)
+    const bool in_transaction = (session.server_status & my::server_status::in_transaction) != 0;
     for (const auto& r : p->guards)
         for (std::size_t row = 0; row < r.probe.size(); ++row)
-            if (r.probe[row] != std::string::npos &&
+            if (in_transaction && r.probe[row] != std::string::npos &&
                 r.guard->claims().committed_after(r.fingerprints[row], transaction_start_))
                 p->committed_since[r.probe[row]] = true;
     for (std::size_t first = 0; first < probes.size(); first += kMaxProbesPerCheck) {
@@ -1158,7 +1161,10 @@ MySqlGuard::Step MySqlGuard::on_insert(const sql::InsertStatement& insert, std::
                 static_cast<std::ptrdiff_t>(std::min(probes.size(), first + kMaxProbesPerCheck)));
         p->checks.push_back(
             p->primary_key.empty()
-                ? guard::mysql_exists_sql(chunk, marked)
+                ? guard::mysql_exists_sql(
+                      chunk, marked
+                                 ? (session.mariadb ? "@@tx_isolation" : "@@transaction_isolation")
+                                 : std::string_view())
                 : guard::mysql_upsert_probes_sql(chunk, p->primary_key, upsert_probe_locks(*p)));
     }
     Step step{Step::Kind::check, p->checks.front()};

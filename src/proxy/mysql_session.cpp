@@ -702,7 +702,8 @@ MySqlGuardSession MySqlSession::guard_session() const {
             .user = user_,
             .database = tracker_->database(),
             .server_status = tracker_->status() != 0 ? tracker_->status() : login_status_,
-            .status_seen = tracker_->status() != 0 || login_status_ != 0};
+            .status_seen = tracker_->status() != 0 || login_status_ != 0,
+            .mariadb = flavour_ == protocol::mysql::Flavour::mariadb};
 }
 
 asio::awaitable<bool> MySqlSession::wait_until_idle() {

@@ -181,3 +181,31 @@ def test_a_rolled_back_key_is_no_commit(mysql_root, make_mysql_proxy, mariadb):
                 results.append((waited, box["b"]))
     assert results[:2] == results[2:]
     assert results[:2] == [(True, ("ok", 1)), (True, ("ok", 1))]
+
+
+def test_a_key_committed_and_deleted_while_the_session_idled_is_free(mysql_root,
+                                                                     make_mysql_proxy, mariadb):
+    """The snapshot's start is counted from the first command a session sends outside a
+    transaction, not from its last answer: a key committed and deleted while a pooled session
+    idled is free (a review found it a false duplicate), with autocommit on and off."""
+    def schedule(a, b, t):
+        return [
+            outcome(b, "SELECT 1"),  # b idles
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (7, 'z')"),
+            outcome(a, f"DELETE FROM {t} WHERE user_id = 7"),
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (7, 'z')"),
+            outcome(b, "COMMIT"),
+            outcome(b, "SET autocommit = 0"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(b, "COMMIT"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (8, 'y')"),
+            outcome(a, f"DELETE FROM {t} WHERE user_id = 8"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (8, 'y')"),
+            outcome(b, "COMMIT"),
+        ]
+    proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_idle", schedule)
+    assert proxy_side == twin_side
+    assert proxy_side[0][5] == ("ok", 1) and proxy_side[0][13] == ("ok", 1)

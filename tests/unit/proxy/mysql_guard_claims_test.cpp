@@ -140,38 +140,46 @@ TEST_CASE("AWaitingExecuteIsDecidedAgainFromWhatItCarried", "[mysql][guard][clai
     b.guard.on_prepare_answer(util::as_bytes(prepare_ok(4, 1)));
     REQUIRE(command(execute(4, {1})).kind == Kind::wait);
     a.guard.on_reply(false, 0, autocommit, true);
-    // a committed the key after b was last outside a transaction: the check asks b's isolation
-    // too ('C': not a REPEATABLE READ transaction, so a key it does not find is free)
+    // (b is not in a transaction: its check sees every commit, a plain one)
     const auto check = command(execute(4, {1}));
     REQUIRE(check.kind == Kind::check);
-    CHECK(check.sql.rfind("SELECT CONCAT(IF(@@tx_isolation = 'REPEATABLE-READ' AND "
-                          "@@in_transaction, 'R', 'C'), EXISTS(",
-                          0) == 0);
-    CHECK(b.answer("C0").kind == Kind::forward);
+    CHECK(check.sql.rfind("SELECT CONCAT(EXISTS(", 0) == 0);
+    CHECK(b.answer("0").kind == Kind::forward);
 }
 
 TEST_CASE("UnderRepeatableReadAKeyCommittedSinceTheSnapshotIsADuplicate",
           "[mysql][guard][claims]") {
     MySqlGuardFixture a;
     MySqlGuardFixture b(a.registry);
-    b.guard.on_reply(false, 0, autocommit, true);  // b outside a transaction: its start tick
+    b.query("BEGIN");  // sent outside a transaction: b's start tick
+    b.session.server_status = in_transaction;
+    b.session.status_seen = true;
     sent(a, 1);
     a.guard.on_reply(false, 0, autocommit, true);  // a commits key 1
     // b's snapshot may not show it: 'R' and no row seen is the unique key's 1062
-    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    const auto marked = b.query("INSERT INTO enroll (user_id) VALUES (1)");
+    REQUIRE(marked.kind == Kind::check);
+    CHECK(marked.sql.rfind("SELECT CONCAT(IF(@@tx_isolation = 'REPEATABLE-READ', 'R', 'C'), "
+                           "EXISTS(",
+                           0) == 0);
     CHECK(signals(b.answer("R0"), "1062", "Duplicate entry '1' for key 'enroll_uniq'"));
     // seen is seen, whatever the isolation
     REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
     CHECK(signals(b.answer("C1"), "1062", "Duplicate entry '1' for key 'enroll_uniq'"));
-    // once b has been outside a transaction after that commit, its check is a plain one again
-    b.guard.on_reply(false, 0, autocommit, true);
+    // once b sends a command outside a transaction after that commit, its check is a plain
+    // one again
+    b.session.server_status = autocommit;
+    b.query("BEGIN");
+    b.session.server_status = in_transaction;
     const auto plain = b.query("INSERT INTO enroll (user_id) VALUES (1)");
     REQUIRE(plain.kind == Kind::check);
     CHECK(plain.sql == "SELECT CONCAT(EXISTS(SELECT 1 FROM `app`.`enroll` WHERE `user_id` = 1))");
     CHECK(b.answer("0").kind == Kind::forward);
     // a transaction that sent a ROLLBACK records no commit
     MySqlGuardFixture c(a.registry);
-    c.guard.on_reply(false, 0, autocommit, true);
+    c.query("BEGIN");
+    c.session.server_status = in_transaction;
+    c.session.status_seen = true;
     a.query("BEGIN");
     sent(a, 2);
     a.guard.on_reply(false, 0, in_transaction, true);
