@@ -267,11 +267,9 @@ class PgGuard {
     bool plan_sql_level(const sql::Statement& statement, std::string_view sql,
                         std::optional<WritePlan>& write);
     // The plan of a PREPARE's statement `body` read with standard_conforming_strings
-    // `standard_strings`, its command and whether it returns rows; `unreadable`: it does not
-    // parse (as one statement).
+    // `standard_strings`, and its command; `unreadable`: it does not parse (as one statement).
     std::optional<WritePlan> plan_prepared_body(std::string_view body, bool standard_strings,
-                                                std::string_view& command, bool& rows,
-                                                bool& unreadable) const;
+                                                std::string_view& command, bool& unreadable) const;
     // plan_sql_level, else plan_write: a statement's plan in this session.
     std::optional<WritePlan> plan_statement(const sql::Statement& statement, std::string_view sql);
     // Named statements kept only as text whose table the registry now guards: analysed as at

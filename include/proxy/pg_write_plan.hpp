@@ -153,9 +153,10 @@ WritePlan refusal_plan(guard::GuardState& g, std::string message, std::string_vi
 // guard only logs), else the PREPARE's refusal (or `unready`).
 std::optional<WritePlan> plan_sql_prepare(const WritePlan& body, std::string_view prepare_text);
 // The EXECUTE `statement` (text `text`) of a body planned as `body`, whose command is `command`
-// (INSERT, UPDATE, MERGE, DELETE, SELECT) and which returns rows when `rows`.
+// (INSERT, UPDATE, MERGE, DELETE, SELECT). Its RowDescription is always asked for (scan_rows):
+// the statement the server holds under the name may not be the body (NoData is dropped).
 WritePlan plan_sql_execute(const WritePlan& body, const sql::Statement& statement,
-                           std::string_view text, std::string_view command, bool rows);
+                           std::string_view text, std::string_view command);
 
 // `WITH <CTEs> INSERT …`: the offset in `text` of the INSERT after the WITH list (nullopt:
 // the text does not begin with a WITH list followed by an INSERT).

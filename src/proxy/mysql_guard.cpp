@@ -325,6 +325,18 @@ std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view tex
 MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSettings& settings,
                                         const MySqlGuardSession& session) {
     auto step = decide(payload, settings, session);
+    // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
+    // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
+    // command that ends the session's transaction that way. Only while claims are held (this
+    // command's own taken by now): without them there is nothing to record, and the text is
+    // not searched.
+    if (claims_.held() > 0 && !payload.empty()) {
+        const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
+        if (command == my::Command::reset_connection || command == my::Command::change_user ||
+            ((command == my::Command::query || command == my::Command::stmt_prepare) &&
+             util::contains_ignoring_case(payload, "rollback")))
+            rollback_sent_ = true;
+    }
     // A check may still end in a wait (an UPDATE of part of a key claims after it): the
     // command is decided only with the check's reply.
     if (step.kind != Step::Kind::wait && step.kind != Step::Kind::check) decided();
@@ -347,13 +359,7 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
     // committed and deleted while a pooled session idled was a false duplicate).
     if ((session.server_status & my::server_status::in_transaction) == 0)
         transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
-    // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
-    // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
-    // command that ends the session's transaction that way.
-    if (command == my::Command::reset_connection || command == my::Command::change_user ||
-        ((command == my::Command::query || command == my::Command::stmt_prepare) &&
-         util::contains_ignoring_case(payload, "rollback")))
-        rollback_sent_ = true;
+
     switch (command) {
         case my::Command::reset_connection:
         case my::Command::change_user:

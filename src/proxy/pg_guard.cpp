@@ -176,46 +176,65 @@ bool is_prepare_transaction(const sql::Statement& st) {
     return t != nullptr && t->kind == sql::TransactionStatement::Kind::prepare;
 }
 
+// Past the blanks and comments (`--`, nested `/* */`) at `at` of `sql`.
+std::size_t skip_blanks(std::string_view sql, std::size_t at) {
+    for (;;) {
+        while (at < sql.size() && std::isspace(static_cast<unsigned char>(sql[at]))) ++at;
+        if (sql.substr(at, 2) == "--") {
+            at = sql.find('\n', at);
+            if (at == std::string_view::npos) at = sql.size();
+        } else if (sql.substr(at, 2) == "/*") {
+            int depth = 0;  // PostgreSQL's block comments nest
+            do {
+                if (sql.substr(at, 2) == "/*") {
+                    ++depth;
+                    at += 2;
+                } else if (sql.substr(at, 2) == "*/") {
+                    --depth;
+                    at += 2;
+                } else {
+                    ++at;
+                }
+            } while (depth > 0 && at < sql.size());
+        } else {
+            return at;
+        }
+    }
+}
+
+// Whether the word `w` (lower case) stands at `at` of `sql`; `at` moves past it if so.
+bool word_at(std::string_view sql, std::size_t& at, std::string_view w) {
+    if (at + w.size() > sql.size()) return false;
+    for (std::size_t i = 0; i < w.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(sql[at + i])) != w[i]) return false;
+    const std::size_t end = at + w.size();
+    if (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_'))
+        return false;
+    at = end;
+    return true;
+}
+
 // Whether a Parse's text begins (after blanks and comments) with PREPARE TRANSACTION: the cheap
 // test before the parse, made for every Parse (a statement parsed before the writes it ends
 // may be executed after them).
 bool starts_with_prepare_transaction(std::string_view sql) {
-    std::size_t at = 0;
-    auto skip_blanks = [&] {
-        for (;;) {
-            while (at < sql.size() && std::isspace(static_cast<unsigned char>(sql[at]))) ++at;
-            if (sql.substr(at, 2) == "--") {
-                at = sql.find('\n', at);
-                if (at == std::string_view::npos) at = sql.size();
-            } else if (sql.substr(at, 2) == "/*") {
-                int depth = 0;  // PostgreSQL's block comments nest
-                do {
-                    if (sql.substr(at, 2) == "/*") {
-                        ++depth;
-                        at += 2;
-                    } else if (sql.substr(at, 2) == "*/") {
-                        --depth;
-                        at += 2;
-                    } else {
-                        ++at;
-                    }
-                } while (depth > 0 && at < sql.size());
-            } else {
-                return;
-            }
-        }
-    };
-    auto word = [&](std::string_view w) {
-        if (at + w.size() > sql.size()) return false;
-        for (std::size_t i = 0; i < w.size(); ++i)
-            if (std::tolower(static_cast<unsigned char>(sql[at + i])) != w[i]) return false;
-        at += w.size();
-        return at == sql.size() || !std::isalnum(static_cast<unsigned char>(sql[at]));
-    };
-    skip_blanks();
-    if (!word("prepare")) return false;
-    skip_blanks();
-    return word("transaction");
+    std::size_t at = skip_blanks(sql, 0);
+    if (!word_at(sql, at, "prepare")) return false;
+    at = skip_blanks(sql, at);
+    return word_at(sql, at, "transaction");
+}
+
+// Whether a Parse's text begins with EXECUTE, or EXPLAIN (which may run one): the cheap test
+// for every Parse before one is kept for plan_sql_level.
+bool starts_with_execute_or_explain(std::string_view sql) {
+    std::size_t at = skip_blanks(sql, 0);
+    std::size_t again = at;
+    return word_at(sql, at, "execute") || word_at(sql, again, "explain");
+}
+
+bool is_sql_execute(const sql::Statement& st) {
+    return st.kind() == sql::StatementKind::other &&
+           st.get<sql::OtherStatement>()->node == "execute_stmt";
 }
 }  // namespace
 
@@ -860,7 +879,7 @@ PgGuard::Decision PgGuard::refused_outright(guard::GuardState& g, const std::str
 }
 
 std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body, bool standard_strings,
-                                                     std::string_view& command, bool& rows,
+                                                     std::string_view& command,
                                                      bool& unreadable) const {
     // Read as the server read it at the PREPARE (the setting may have moved since).
     const auto masked = standard_strings ? std::nullopt : sql::mask_backslash_strings(body);
@@ -869,31 +888,23 @@ std::optional<WritePlan> PgGuard::plan_prepared_body(std::string_view body, bool
                  (!standard_strings && !guard::string_literals_decode(body, false));
     if (unreadable) return std::nullopt;
     const auto& st = analysis.statements[0];
-    // The command as the server names it in a read-only transaction's 25006, and whether the
-    // client's replies carry rows (held with the tag until the check).
+    // The command as the server names it in its errors (25006 in a read-only transaction).
     command = {};
-    rows = false;
     switch (st.kind()) {
         case sql::StatementKind::insert:
             command = "INSERT";
-            rows = st.get<sql::InsertStatement>()->returning;
             break;
         case sql::StatementKind::update:
             command = "UPDATE";
-            rows = st.get<sql::UpdateStatement>()->returning;
             break;
         case sql::StatementKind::delete_:
             command = "DELETE";
-            rows = st.get<sql::DeleteStatement>()->returning;
             break;
         case sql::StatementKind::merge:
             command = "MERGE";
             break;
         case sql::StatementKind::other:
-            if (st.get<sql::OtherStatement>()->node == "select_stmt") {
-                command = "SELECT";
-                rows = true;
-            }
+            if (st.get<sql::OtherStatement>()->node == "select_stmt") command = "SELECT";
             break;
         default:
             break;
@@ -932,10 +943,10 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
             }
             if (const auto* kept = sql_prepared_.bodies(name)) {
                 std::string_view command;
-                bool rows = false, unreadable = false;
+                bool unreadable = false;
                 for (const auto& body : *kept)
                     if (auto plan = plan_prepared_body(body.sql, body.standard_strings, command,
-                                                       rows, unreadable);
+                                                       unreadable);
                         plan && plan->guard) {
                         write = refused(
                             *plan->guard,
@@ -958,9 +969,9 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
         // compares it in its own encoding (found by a review on 2026-11-28).
         const bool name_readable = is_utf8(settings_.client_encoding) || is_ascii(prepare->name);
         std::string_view command;
-        bool rows = false, unreadable = false;
+        bool unreadable = false;
         const bool standard_strings = settings_.standard_conforming_strings;
-        auto plan = plan_prepared_body(body, standard_strings, command, rows, unreadable);
+        auto plan = plan_prepared_body(body, standard_strings, command, unreadable);
         write = std::nullopt;
         if (!plan || !plan->guard) return true;  // no guarded table written: as it is
         if (!name_readable) {
@@ -1027,8 +1038,8 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
     std::string_view chosen_command;
     for (const auto& body : *bodies) {
         std::string_view command;
-        bool rows = false, unreadable = false;
-        auto plan = plan_prepared_body(body.sql, body.standard_strings, command, rows, unreadable);
+        bool unreadable = false;
+        auto plan = plan_prepared_body(body.sql, body.standard_strings, command, unreadable);
         if (unreadable) {
             // (kept because it parsed then: nothing may pass unjudged)
             write = refused(*registry_->guards().front(),
@@ -1059,7 +1070,7 @@ bool PgGuard::plan_sql_level(const sql::Statement& st, std::string_view sql,
         }
     }
     write = std::nullopt;
-    if (chosen) write = plan_sql_execute(*chosen, st, text, chosen_command, true);
+    if (chosen) write = plan_sql_execute(*chosen, st, text, chosen_command);
     return true;
 }
 
@@ -2308,8 +2319,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
         prepared_.emplace(name, std::move(prepared));
         return {};
     }
-    const bool executes = util::contains_ignoring_case(p->sql, "execute");
-    if (!prepared_.empty() && executes) {
+    if (!prepared_.empty() && util::contains_ignoring_case(p->sql, "execute")) {
         // A Parse of `EXECUTE name` of a statement prepared by a Parse (execute_refusal):
         // refused in place of the Parse, which the server then skips to Sync after, as after
         // its own failed Parse.
@@ -2323,8 +2333,10 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     }
     // (An EXECUTE names no guarded table: plan_sql_level plans it at each Execute, as for a
     // MERGE, once its name is kept from a PREPARE, which may come after this Parse; psycopg 3
-    // prepares a query it has run 5 times.)
-    if (!registry_->may_mention(p->sql) && !executes) return keep_text();
+    // prepares a query it has run 5 times. Only a text that begins so is parsed for it: not
+    // every one holding the word, `executed_at`, at each Parse.)
+    if (!registry_->may_mention(p->sql) && !starts_with_execute_or_explain(p->sql))
+        return keep_text();
     auto prepared = std::make_shared<Prepared>();
     prepared->sql = std::string(p->sql);
     const auto masked = settings_.standard_conforming_strings
@@ -2344,9 +2356,7 @@ PgGuard::Outcome PgGuard::on_parse(util::Bytes body, std::string& out, pg::Reply
     // Execute (the guard may become ready meanwhile).
     auto plan = plan_statement(analysis.statements[0], prepared->sql);
     if (!plan) {
-        const auto& st = analysis.statements[0];
-        if (st.kind() == sql::StatementKind::other &&
-            st.get<sql::OtherStatement>()->node == "execute_stmt") {
+        if (is_sql_execute(analysis.statements[0])) {
             // Kept, its plan made at each Execute (a review found one parsed before its name
             // was kept run unchecked ever after).
             prepared->statement = std::move(analysis.statements[0]);
@@ -2575,10 +2585,7 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
         }
         if (!fresh) return {};
         // (An EXECUTE's plan depends on the bodies kept under its name, which may grow.)
-        const bool sql_execute =
-            prepared.statement.kind() == sql::StatementKind::other &&
-            prepared.statement.get<sql::OtherStatement>()->node == "execute_stmt";
-        if (fresh->kind != WritePlan::Kind::unready && !sql_execute) {
+        if (fresh->kind != WritePlan::Kind::unready && !is_sql_execute(prepared.statement)) {
             prepared.plan = std::move(fresh);
             write = &*prepared.plan;
         } else {

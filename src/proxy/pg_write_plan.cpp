@@ -1067,12 +1067,12 @@ std::optional<WritePlan> plan_sql_prepare(const WritePlan& body, std::string_vie
 }
 
 WritePlan plan_sql_execute(const WritePlan& body, const sql::Statement& statement,
-                           std::string_view text, std::string_view command, bool rows) {
+                           std::string_view text, std::string_view command) {
     auto& g = *body.guard;
     // EXPLAIN ANALYZE runs the statement: its plan would show the proxy's mark and scan.
     if (statement.explain_analyze)
         return refuse(g, unenforced(g, "EXPLAIN ANALYZE of EXECUTE of a prepared write"), text);
-    return scan_plan(g, text, command, rows, "EXECUTE of a prepared " + std::string(command), true);
+    return scan_plan(g, text, command, true, "EXECUTE of a prepared " + std::string(command), true);
 }
 
 }  // namespace uniqguard::proxy

@@ -147,7 +147,7 @@ TEST_CASE("which bodies an EXECUTE can be scanned for", "[pg_sql_prepared]") {
     const std::string execute = "EXECUTE p(1, 2)";
     auto parsed = sql::parse_postgres(execute);
     REQUIRE(parsed);
-    auto p = plan_sql_execute(*body, parsed.statements[0], execute, "INSERT", true);
+    auto p = plan_sql_execute(*body, parsed.statements[0], execute, "INSERT");
     CHECK(p.kind == WritePlan::Kind::late_insert);
     CHECK(p.late_scan);
     CHECK(p.scan_rows);
@@ -157,7 +157,7 @@ TEST_CASE("which bodies an EXECUTE can be scanned for", "[pg_sql_prepared]") {
     const std::string explain = "EXPLAIN ANALYZE EXECUTE p(1, 2)";
     parsed = sql::parse_postgres(explain);
     REQUIRE(parsed);
-    p = plan_sql_execute(*body, parsed.statements[0], explain, "INSERT", true);
+    p = plan_sql_execute(*body, parsed.statements[0], explain, "INSERT");
     CHECK(p.kind == WritePlan::Kind::refuse);
 }
 
