@@ -156,7 +156,9 @@ class MySqlGuard {
     void on_command_sent() { claims_.ready_requested(); }
     // A command's answer ended: OK/EOF with its status flags, or ERR with its code (the status
     // given is then the last one known). `nothing_owed`: no other command is unanswered.
-    void on_reply(bool error, std::uint16_t error_code, std::uint16_t status, bool nothing_owed);
+    // `affected_rows`: an OK packet's (none for EOF, ERR, a result set's end).
+    void on_reply(bool error, std::uint16_t error_code, std::uint16_t status, bool nothing_owed,
+                  std::optional<std::uint64_t> affected_rows = std::nullopt);
 
     // The server owes nothing, yet a prepare is taken as unanswered (a defer found nothing to
     // wait for): those places are dropped, so the command is not deferred again.
@@ -441,6 +443,16 @@ class MySqlGuard {
     // was sent since (on_reply).
     std::uint64_t transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
     bool rollback_sent_ = false;
+    // The INSERTs whose claims record a commit, by the answer that ends each (claims_'s
+    // `ready`): an answer saying the INSERT wrote none of those keys unrecords them (on_reply;
+    // else a REPEATABLE READ check of another session finds a false duplicate).
+    struct RecordedWrite {
+        std::uint64_t answer;
+        bool own_answer;         // alone in its command: the answer is this statement's
+        bool single_row_upsert;  // one row of ON DUPLICATE KEY UPDATE: 2 affected = updated
+    };
+    void note_recorded_write(bool own_answer, bool single_row_upsert);
+    std::vector<RecordedWrite> recorded_writes_;
     guard::GuardState* wait_guard_ = nullptr;
     std::optional<Interrupt> interrupt_;
 };

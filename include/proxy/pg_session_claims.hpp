@@ -81,6 +81,12 @@ class SessionClaims {
     // Releases `fp` of `table` if this statement took it (begin_statement()): a key the
     // statement will not write after all (a row it dropped), unless held since before.
     void release_statement_key(const guard::KeyClaims& table, std::uint64_t fp);
+    // The message answered `ready` wrote none of the keys it claimed with `records_commit`
+    // (MySQL: an ERR, which undoes the statement; an INSERT IGNORE that affected no row): its
+    // transaction's commit records them no more, unless an earlier message's claim did.
+    void unrecord(std::uint64_t ready);
+    // The ReadyForQuery (MySQL: the answer) that comes next.
+    std::uint64_t next_answer() const { return answered_ + 1; }
 
     std::size_t held() const { return held_.size(); }
     // Keys one session holds at most (a transaction's, or a few transactions' in flight).
@@ -98,10 +104,11 @@ class SessionClaims {
     struct Held {
         guard::KeyClaims* table;
         std::uint64_t fp;
-        std::size_t depth;        // savepoints open when claimed
-        std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
-        std::uint64_t statement;  // the begin_statement() it was taken under
-        bool records_commit;      // see claim()
+        std::size_t depth;          // savepoints open when claimed
+        std::uint64_t ready;        // the ReadyForQuery that ends the claiming message's step
+        std::uint64_t statement;    // the begin_statement() it was taken under
+        bool records_commit;        // see claim()
+        std::uint64_t recorded_by;  // the `ready` of the claim that set records_commit
     };
     // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>

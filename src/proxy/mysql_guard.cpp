@@ -186,7 +186,26 @@ MySqlGuard::~MySqlGuard() {
 }
 
 void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t status,
-                          bool nothing_owed) {
+                          bool nothing_owed, std::optional<std::uint64_t> affected_rows) {
+    // An INSERT that wrote none of its keys records no commit of them: an ERR undoes the whole
+    // statement (InnoDB; a deadlock's victim loses its transaction, which commits nothing
+    // anyway), and no row affected is every row skipped (INSERT IGNORE turned by the primary
+    // key, ON DUPLICATE KEY UPDATE that changed nothing). One row of ON DUPLICATE KEY UPDATE
+    // answered 2 was updated. Without these, a REPEATABLE READ check of another session took
+    // the key for a row its snapshot hides: a false duplicate. The answer of a string of
+    // several statements is the last one's: left alone (a row written counts, erring towards
+    // the duplicate).
+    const std::uint64_t answer = claims_.next_answer();
+    std::erase_if(recorded_writes_, [&](const RecordedWrite& w) { return w.answer < answer; });
+    if (!recorded_writes_.empty() && recorded_writes_.front().answer == answer) {
+        const RecordedWrite w = recorded_writes_.front();
+        recorded_writes_.erase(recorded_writes_.begin());
+        const bool wrote_none =
+            w.own_answer &&
+            (error || (affected_rows &&
+                       (*affected_rows == 0 || (w.single_row_upsert && *affected_rows == 2))));
+        if (wrote_none) claims_.unrecord(answer);
+    }
     // Whether a transaction is still open after this answer. ERR carries no status flags: a
     // deadlock's victim has its whole transaction rolled back (InnoDB); after any other error
     // the transaction is as before the command, open if one was or if autocommit is off.
@@ -205,8 +224,17 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     if (!in_transaction) rollback_sent_ = false;
 }
 
+void MySqlGuard::note_recorded_write(bool own_answer, bool single_row_upsert) {
+    // A statement decided again (after a wait, a defer) is sent as the same command.
+    const std::uint64_t answer = claims_.next_ready();
+    if (!recorded_writes_.empty() && recorded_writes_.back().answer == answer)
+        recorded_writes_.pop_back();
+    recorded_writes_.push_back({answer, own_answer, single_row_upsert});
+}
+
 std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
     claims_.begin_statement();
+    note_recorded_write(!p.in_string.known(), p.upsert == upsert_odku && p.rows == 1);
     for (auto& r : p.guards) {
         auto& g = *r.guard;
         // `log` changes nothing on the wire: it never waits, so it claims nothing.

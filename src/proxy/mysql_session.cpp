@@ -76,6 +76,15 @@ std::uint16_t ok_packet_status(util::Bytes payload) {
     const std::uint16_t status = c.u16();
     return c.ok() ? status : 0;
 }
+// The affected-rows count of an OK packet (its head); none for any other packet (an EOF or the
+// OK that ends a result set starts with 0xFE).
+std::optional<std::uint64_t> ok_packet_affected_rows(util::Bytes head) {
+    if (head.empty() || head[0] != 0x00) return std::nullopt;
+    my::PayloadCursor c(head);
+    c.u8();
+    const std::uint64_t affected = c.lenenc_int();
+    return c.ok() ? std::optional<std::uint64_t>(affected) : std::nullopt;
+}
 // GCC 12 destroys some temporaries of a full-expression that contains co_await twice (aggregates
 // built in place, strings made for the call): every ServerError and payload below is therefore a
 // named local before it is awaited on.
@@ -97,7 +106,8 @@ class MySqlSession::ServerObserver final : public my::PacketObserver {
             const bool error = h.size() >= 3 && h[0] == 0xFF;
             const auto code = error ? static_cast<std::uint16_t>(h[1] | (h[2] << 8)) : 0;
             s_.guard_->on_reply(error, static_cast<std::uint16_t>(code),
-                                s_.guard_session().server_status, s_.tracker_->idle());
+                                s_.guard_session().server_status, s_.tracker_->idle(),
+                                ok_packet_affected_rows(h));
             auto& kills = s_.pending_kills_;
             while (!kills.empty() && kills.front().command <= s_.tracker_->answered()) {
                 if (kills.front().command == s_.tracker_->answered() && !error)

@@ -153,7 +153,8 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
     }
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
-            held_.push_back({&table, fp, savepoints_.size(), ready, statement_, records_commit});
+            held_.push_back({&table, fp, savepoints_.size(), ready, statement_, records_commit,
+                             records_commit ? ready : 0});
             return true;
         case guard::KeyClaims::Claim::already_ours:
             // Written again: held at least as long as this write's step and level need.
@@ -161,7 +162,10 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
                 if (h.fp != fp || h.table != &table) continue;
                 h.ready = std::max(h.ready, ready);
                 h.depth = std::min(h.depth, savepoints_.size());
-                h.records_commit = h.records_commit || records_commit;
+                if (records_commit && !h.records_commit) {
+                    h.records_commit = true;
+                    h.recorded_by = ready;
+                }
             }
             return true;
         case guard::KeyClaims::Claim::held:
@@ -251,6 +255,14 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
 
 void SessionClaims::release_statement() {
     release_if([&](const Held& h) { return h.statement == statement_; });
+}
+
+void SessionClaims::unrecord(std::uint64_t ready) {
+    for (auto& h : held_)
+        if (h.records_commit && h.recorded_by == ready) {
+            h.records_commit = false;
+            h.recorded_by = 0;
+        }
 }
 
 void SessionClaims::release_statement_key(const guard::KeyClaims& table, std::uint64_t fp) {

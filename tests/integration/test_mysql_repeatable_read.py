@@ -209,3 +209,42 @@ def test_a_key_committed_and_deleted_while_the_session_idled_is_free(mysql_root,
     proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_idle", schedule)
     assert proxy_side == twin_side
     assert proxy_side[0][5] == ("ok", 1) and proxy_side[0][13] == ("ok", 1)
+
+
+def test_keys_an_insert_did_not_write_record_no_commit(mysql_root, make_mysql_proxy, mariadb):
+    """A's INSERTs that write none of their keys (refused for the primary key inside a
+    transaction that then commits; INSERT IGNORE skipping every row; ON DUPLICATE KEY UPDATE
+    updating the primary key's row, or changing nothing) commit no row with those keys: B's
+    transaction, whose snapshot is older, inserts them, as on the unique key. The proxy recorded
+    those commits and answered B with false duplicates (docs/mysql.md listed them) until the
+    answers that say so were read."""
+    def schedule(a, b, t):
+        return [
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 1, 'a')"),
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),  # b's snapshot
+            outcome(a, "BEGIN"),
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 10, 'p')"),
+            outcome(a, "COMMIT"),
+            outcome(a, f"INSERT IGNORE INTO {t} (id, user_id, course_id) VALUES (1, 11, 'q')"),
+            outcome(a, f"INSERT IGNORE INTO {t} (id, user_id, course_id) "
+                       "VALUES (1, 12, 'r'), (1, 13, 's')"),
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 14, 't') "
+                       "ON DUPLICATE KEY UPDATE note = 'n'"),
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 15, 'u') "
+                       "ON DUPLICATE KEY UPDATE note = 'n'"),
+            # written: still a duplicate in b's snapshot
+            outcome(a, f"INSERT IGNORE INTO {t} (id, user_id, course_id) "
+                       "VALUES (1, 16, 'v'), (2, 16, 'w')"),
+        ] + [outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')")
+             for k, c in ((10, "p"), (11, "q"), (12, "r"), (13, "s"), (14, "t"), (15, "u"),
+                          (16, "w"))] + [outcome(b, "COMMIT")]
+    proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_unwritten",
+                                    schedule)
+    assert proxy_side == twin_side
+    got, rows = proxy_side
+    assert got[4] == ("err", 1062, "Duplicate entry '1' for key 'PRIMARY'")
+    assert got[6:11] == [("ok", 0), ("ok", 0), ("ok", 2), ("ok", 0), ("ok", 1)]
+    assert got[11:17] == [("ok", 1)] * 6
+    assert got[17] == ("err", 1062, "Duplicate entry '16-w' for key 'enroll_uniq'")
+    assert [r[0] for r in rows] == [1, 16, 10, 11, 12, 13, 14, 15]

@@ -190,6 +190,46 @@ TEST_CASE("UnderRepeatableReadAKeyCommittedSinceTheSnapshotIsADuplicate",
     CHECK(after_rollback.sql.rfind("SELECT CONCAT(EXISTS(", 0) == 0);
 }
 
+TEST_CASE("AnInsertThatWroteNoneOfItsKeysRecordsNoCommit", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    b.query("BEGIN");  // b's snapshot may be older than anything a commits below
+    b.session.server_status = in_transaction;
+    b.session.status_seen = true;
+    a.query("BEGIN");
+    a.guard.on_reply(false, 0, in_transaction, true, 0);
+    sent(a, 1);
+    a.guard.on_reply(true, 1062, in_transaction, true);  // refused for the primary key
+    sent(a, 2);
+    a.guard.on_reply(false, 0, in_transaction, true, 0);  // skipped (INSERT IGNORE)
+    sent(a, 3);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);  // written
+    // Key 4 written by one INSERT, then refused by a second INSERT of it: still written.
+    sent(a, 4);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);
+    REQUIRE(a.query("INSERT INTO enroll (user_id) VALUES (4)").kind == Kind::check);
+    REQUIRE(a.answer("1").kind == Kind::replace);  // the proxy's 1062, an ERR from the server
+    a.guard.on_command_sent();
+    a.guard.on_reply(true, 1062, in_transaction, true);
+    // Two statements in one string: the ERR may be the second's, the INSERT's keys written.
+    REQUIRE(a.query("INSERT INTO enroll (user_id) VALUES (5); SELECT 1").kind == Kind::forward);
+    a.guard.on_command_sent();
+    a.guard.on_reply(true, 1146, in_transaction, true);
+    a.query("COMMIT");
+    a.guard.on_command_sent();
+    a.guard.on_reply(false, 0, autocommit, true, 0);
+    for (int key : {1, 2, 3, 4, 5}) {
+        const auto step =
+            b.query("INSERT INTO enroll (user_id) VALUES (" + std::to_string(key) + ")");
+        REQUIRE(step.kind == Kind::check);
+        const bool marked = step.sql.rfind("SELECT CONCAT(IF(@@tx_isolation", 0) == 0;
+        CHECK(marked == (key >= 3));
+        b.answer(marked ? "C0" : "0");
+        b.guard.on_command_sent();
+        b.guard.on_reply(true, 1062, in_transaction, true);
+    }
+}
+
 TEST_CASE("AnExecuteThatMayNameAnUnansweredPrepareIsDeferred", "[mysql][guard][prepared]") {
     MySqlGuardFixture f;
     const auto command = [&](const std::string& payload) {
