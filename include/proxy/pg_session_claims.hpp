@@ -73,6 +73,9 @@ class SessionClaims {
     void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed,
                             bool committed = false);
     void release_all();
+    // The transaction of the messages before `ready` ended (MySQL: a BEGIN inside a
+    // transaction commits it first): their claims are released, as committed when `committed`.
+    void end_transaction_before(std::uint64_t ready, bool committed);
     // The claims a statement takes from here on can be let go together (release_statement):
     // a statement the proxy answers itself, or one that waits, writes none of its keys.
     void begin_statement() { ++statement_; }

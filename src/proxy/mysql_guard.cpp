@@ -85,6 +85,15 @@ bool starts_with_insert(std::string_view text) {
     return first.words.size() == 1 && first.words.front() == "insert";
 }
 
+// BEGIN [WORK] or START TRANSACTION …: inside a transaction the server commits it first (not
+// BEGIN NOT ATOMIC, a compound statement).
+bool begins_transaction(std::string_view text) {
+    const auto w = sql::mysql_leading_words(text, 2).words;
+    if (w.empty()) return false;
+    if (w[0] == "begin") return w.size() == 1 || w[1] == "work" || w[1].empty();
+    return w[0] == "start" && w.size() == 2 && w[1] == "transaction";
+}
+
 // The INSERT's SIGNALs stand for it alone: in a string of several they take its place.
 MySqlGuard::Step signal(std::uint16_t code, std::string_view sqlstate, std::string_view message) {
     return MySqlGuard::signal_step(code, sqlstate, message, true);
@@ -205,6 +214,16 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
             (error || (affected_rows &&
                        (*affected_rows == 0 || (w.single_row_upsert && *affected_rows == 2))));
         if (wrote_none) claims_.unrecord(answer);
+    }
+    if (implicit_commit_answer_ != 0 && implicit_commit_answer_ <= answer) {
+        // A BEGIN inside a transaction: its OK means the old transaction committed (an ERR
+        // leaves it open). Before, its claims lasted until the new one ended: another
+        // session's INSERT of such a key waited for them (1205) where the unique key says 1062.
+        if (implicit_commit_answer_ == answer && !error) {
+            claims_.end_transaction_before(answer, !rollback_sent_);
+            rollback_sent_ = false;
+        }
+        implicit_commit_answer_ = 0;
     }
     // Whether a transaction is still open after this answer. ERR carries no status flags: a
     // deadlock's victim has its whole transaction rolled back (InnoDB); after any other error
@@ -364,6 +383,13 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
             ((command == my::Command::query || command == my::Command::stmt_prepare) &&
              util::contains_ignoring_case(payload, "rollback")))
             rollback_sent_ = true;
+        if (command == my::Command::query && step.kind == Step::Kind::forward &&
+            (session.server_status & my::server_status::in_transaction) != 0 &&
+            begins_transaction(payload.substr(1))) {
+            implicit_commit_answer_ = claims_.next_ready();
+            // The new transaction's snapshot is taken after this.
+            transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
+        }
     }
     // A check may still end in a wait (an UPDATE of part of a key claims after it): the
     // command is decided only with the check's reply.

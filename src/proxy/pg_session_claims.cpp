@@ -253,6 +253,14 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
     }
 }
 
+void SessionClaims::end_transaction_before(std::uint64_t ready, bool committed) {
+    auto ended = [&](const Held& h) { return h.ready < ready; };
+    const bool any = committed && std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
+                         return h.records_commit && ended(h);
+                     });
+    release_if(ended, any ? guard::commit_clock().fetch_add(1) + 1 : 0);
+}
+
 void SessionClaims::release_statement() {
     release_if([&](const Held& h) { return h.statement == statement_; });
 }

@@ -248,3 +248,32 @@ def test_keys_an_insert_did_not_write_record_no_commit(mysql_root, make_mysql_pr
     assert got[11:17] == [("ok", 1)] * 6
     assert got[17] == ("err", 1062, "Duplicate entry '16-w' for key 'enroll_uniq'")
     assert [r[0] for r in rows] == [1, 16, 10, 11, 12, 13, 14, 15]
+
+
+def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_proxy, mariadb):
+    """BEGIN (or START TRANSACTION) inside a transaction commits it first: its keys are
+    another session's duplicates at once (1062), under REPEATABLE READ in an older snapshot
+    too. The proxy kept the claims until the new transaction ended, so the other session's
+    INSERT waited for them until the lock wait timeout (1205)."""
+    def schedule(a, b, t):
+        return [
+            outcome(a, "BEGIN"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (5, 'x')"),
+            outcome(a, "BEGIN"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (5, 'x')"),
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),  # b's snapshot: (5, 'x')
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')"),
+            outcome(a, "START TRANSACTION"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (7, 'z')"),
+            outcome(b, "COMMIT"),
+            outcome(a, "COMMIT"),
+        ]
+    proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_begin", schedule)
+    assert proxy_side == twin_side
+    got, rows = proxy_side
+    assert got[3] == ("err", 1062, "Duplicate entry '5-x' for key 'enroll_uniq'")
+    assert got[8] == ("err", 1062, "Duplicate entry '6-y' for key 'enroll_uniq'")
+    assert got[9] == ("ok", 1)
+    assert [r for r in rows] == [(5, "x"), (6, "y"), (7, "z")]

@@ -230,6 +230,43 @@ TEST_CASE("AnInsertThatWroteNoneOfItsKeysRecordsNoCommit", "[mysql][guard][claim
     }
 }
 
+TEST_CASE("ABeginInsideATransactionCommitsItsClaims", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    MySqlGuardFixture b(a.registry);
+    const auto in_a_transaction = [&](const std::string& begin) {
+        a.query(begin);
+        a.guard.on_command_sent();
+        a.guard.on_reply(false, 0, in_transaction, true, 0);
+        a.session.server_status = in_transaction;
+        a.session.status_seen = true;
+    };
+    in_a_transaction("BEGIN");
+    sent(a, 1);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);
+    CHECK(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::wait);
+    // not a BEGIN: a compound statement, or a BEGIN the server refused
+    for (const char* other : {"BEGIN NOT ATOMIC SELECT 1; END", "SELECT 'begin'"}) {
+        a.query(other);
+        a.guard.on_command_sent();
+        a.guard.on_reply(false, 0, in_transaction, true, 0);
+    }
+    a.query("BEGIN");
+    a.guard.on_command_sent();
+    a.guard.on_reply(true, 1064, in_transaction, true);
+    CHECK(a.g().claims().size() == 1);
+    in_a_transaction("/* new */ begin work;");
+    CHECK(a.g().claims().size() == 0);
+    // committed: b, outside a transaction, is checked (no wait)
+    REQUIRE(b.query("INSERT INTO enroll (user_id) VALUES (1)").kind == Kind::check);
+    CHECK(b.answer("1").kind == Kind::replace);
+    b.guard.on_command_sent();
+    b.guard.on_reply(true, 1062, autocommit, true);
+    sent(a, 2);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);
+    in_a_transaction("START TRANSACTION READ WRITE");
+    CHECK(a.g().claims().size() == 0);
+}
+
 TEST_CASE("AnExecuteThatMayNameAnUnansweredPrepareIsDeferred", "[mysql][guard][prepared]") {
     MySqlGuardFixture f;
     const auto command = [&](const std::string& payload) {
