@@ -453,9 +453,10 @@ class MySqlGuard {
     };
     void note_recorded_write(bool own_answer, bool single_row_upsert);
     std::vector<RecordedWrite> recorded_writes_;
-    // The answer to a BEGIN or START TRANSACTION sent inside a transaction (0: none): InnoDB
-    // commits the open transaction first, and the answer says a transaction is open (the new
-    // one), so its claims are released by that answer instead (on_reply).
+    // The answer to a BEGIN, START TRANSACTION, COMMIT or ROLLBACK (not TO a savepoint) sent
+    // inside a transaction (0: none): it ends that transaction even when the answer says one
+    // is open (the next: a BEGIN commits first, AND CHAIN opens one), so the claims of the
+    // commands before it end with that answer (on_reply).
     std::uint64_t implicit_commit_answer_ = 0;
     guard::GuardState* wait_guard_ = nullptr;
     std::optional<Interrupt> interrupt_;

@@ -85,13 +85,18 @@ bool starts_with_insert(std::string_view text) {
     return first.words.size() == 1 && first.words.front() == "insert";
 }
 
-// BEGIN [WORK] or START TRANSACTION …: inside a transaction the server commits it first (not
-// BEGIN NOT ATOMIC, a compound statement).
-bool begins_transaction(std::string_view text) {
-    const auto w = sql::mysql_leading_words(text, 2).words;
+// A statement whose answer ends the transaction open when it was sent, even where that answer
+// says a transaction is open: BEGIN [WORK] and START TRANSACTION … (InnoDB commits the open one
+// first), COMMIT and ROLLBACK [WORK] (with AND CHAIN, or completion_type = CHAIN, the next one
+// opens at once). Not BEGIN NOT ATOMIC (a compound statement), ROLLBACK [WORK] TO (a savepoint).
+bool ends_transaction(std::string_view text) {
+    const auto w = sql::mysql_leading_words(text, 3).words;
     if (w.empty()) return false;
     if (w[0] == "begin") return w.size() == 1 || w[1] == "work" || w[1].empty();
-    return w[0] == "start" && w.size() == 2 && w[1] == "transaction";
+    if (w[0] == "start") return w.size() >= 2 && w[1] == "transaction";
+    if (w[0] != "commit" && w[0] != "rollback") return false;
+    const std::size_t after = w.size() > 1 && w[1] == "work" ? 2 : 1;
+    return after >= w.size() || w[after] != "to";
 }
 
 // The INSERT's SIGNALs stand for it alone: in a string of several they take its place.
@@ -216,9 +221,11 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
         if (wrote_none) claims_.unrecord(answer);
     }
     if (implicit_commit_answer_ != 0 && implicit_commit_answer_ <= answer) {
-        // A BEGIN inside a transaction: its OK means the old transaction committed (an ERR
-        // leaves it open). Before, its claims lasted until the new one ended: another
-        // session's INSERT of such a key waited for them (1205) where the unique key says 1062.
+        // A BEGIN inside a transaction, or a COMMIT / ROLLBACK that chains: its OK means the
+        // old transaction ended (an ERR leaves it open), committed unless a ROLLBACK was sent.
+        // Before, its claims lasted until the new one ended: another session's INSERT of such
+        // a key waited for them (1205) where the unique key says 1062, and a ROLLBACK of the
+        // new one took the old one's commit record with it.
         if (implicit_commit_answer_ == answer && !error) {
             claims_.end_transaction_before(answer, !rollback_sent_);
             rollback_sent_ = false;
@@ -385,7 +392,7 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
             rollback_sent_ = true;
         if (command == my::Command::query && step.kind == Step::Kind::forward &&
             (session.server_status & my::server_status::in_transaction) != 0 &&
-            begins_transaction(payload.substr(1))) {
+            ends_transaction(payload.substr(1))) {
             implicit_commit_answer_ = claims_.next_ready();
             // The new transaction's snapshot is taken after this.
             transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);

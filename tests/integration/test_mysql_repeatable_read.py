@@ -254,7 +254,7 @@ def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_pr
     """BEGIN (or START TRANSACTION) inside a transaction commits it first: its keys are
     another session's duplicates at once (1062), under REPEATABLE READ in an older snapshot
     too. The proxy kept the claims until the new transaction ended, so the other session's
-    INSERT waited for them until the lock wait timeout (1205)."""
+    INSERT waited for them until the lock wait timeout (1205). COMMIT AND CHAIN likewise."""
     def schedule(a, b, t):
         return [
             outcome(a, "BEGIN"),
@@ -268,7 +268,17 @@ def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_pr
             outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')"),
             outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (7, 'z')"),
             outcome(b, "COMMIT"),
-            outcome(a, "COMMIT"),
+            # COMMIT AND CHAIN opens the next transaction at once; its ROLLBACK leaves the
+            # committed key committed (the proxy's ROLLBACK took its commit record with it)
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (8, 'w')"),
+            outcome(a, "COMMIT AND CHAIN"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (9, 'v')"),
+            outcome(a, "ROLLBACK"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (8, 'w')"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (9, 'v')"),
+            outcome(b, "COMMIT"),
         ]
     proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_begin", schedule)
     assert proxy_side == twin_side
@@ -276,4 +286,6 @@ def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_pr
     assert got[3] == ("err", 1062, "Duplicate entry '5-x' for key 'enroll_uniq'")
     assert got[8] == ("err", 1062, "Duplicate entry '6-y' for key 'enroll_uniq'")
     assert got[9] == ("ok", 1)
-    assert [r for r in rows] == [(5, "x"), (6, "y"), (7, "z")]
+    assert got[17] == ("err", 1062, "Duplicate entry '8-w' for key 'enroll_uniq'")
+    assert got[18] == ("ok", 1)
+    assert [r for r in rows] == [(5, "x"), (6, "y"), (7, "z"), (8, "w"), (9, "v")]

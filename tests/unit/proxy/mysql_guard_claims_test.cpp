@@ -265,6 +265,31 @@ TEST_CASE("ABeginInsideATransactionCommitsItsClaims", "[mysql][guard][claims]") 
     a.guard.on_reply(false, 0, in_transaction, true, 1);
     in_a_transaction("START TRANSACTION READ WRITE");
     CHECK(a.g().claims().size() == 0);
+    // A COMMIT that chains (AND CHAIN, or completion_type = CHAIN): its OK says the next
+    // transaction is open; the keys before it are committed, and a later ROLLBACK keeps them.
+    MySqlGuardFixture c(a.registry);
+    c.query("BEGIN");  // c's snapshot is older than a's commits below
+    c.session.server_status = in_transaction;
+    c.session.status_seen = true;
+    sent(a, 3);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);
+    in_a_transaction("COMMIT AND CHAIN");
+    CHECK(a.g().claims().size() == 0);
+    in_a_transaction("ROLLBACK");
+    const auto after_chain = c.query("INSERT INTO enroll (user_id) VALUES (3)");
+    REQUIRE(after_chain.kind == Kind::check);
+    CHECK(after_chain.sql.rfind("SELECT CONCAT(IF(@@tx_isolation", 0) == 0);
+    CHECK(signals(c.answer("R0"), "1062", "Duplicate entry '3' for key 'enroll_uniq'"));
+    // ROLLBACK [WORK] TO a savepoint ends nothing; ROLLBACK AND CHAIN ends the keys unrecorded.
+    sent(a, 4);
+    a.guard.on_reply(false, 0, in_transaction, true, 1);
+    in_a_transaction("ROLLBACK WORK TO SAVEPOINT s");
+    CHECK(a.g().claims().size() == 1);
+    in_a_transaction("rollback and chain");
+    CHECK(a.g().claims().size() == 0);
+    const auto after_rollback = c.query("INSERT INTO enroll (user_id) VALUES (4)");
+    REQUIRE(after_rollback.kind == Kind::check);
+    CHECK(after_rollback.sql.rfind("SELECT CONCAT(EXISTS(", 0) == 0);
 }
 
 TEST_CASE("AnExecuteThatMayNameAnUnansweredPrepareIsDeferred", "[mysql][guard][prepared]") {
