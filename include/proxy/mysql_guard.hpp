@@ -448,10 +448,12 @@ class MySqlGuard {
     // else a REPEATABLE READ check of another session finds a false duplicate).
     struct RecordedWrite {
         std::uint64_t answer;
-        bool own_answer;         // alone in its command: the answer is this statement's
-        bool single_row_upsert;  // one row of ON DUPLICATE KEY UPDATE: 2 affected = updated
+        bool own_answer;  // alone in its command: the answer is this statement's
+        // ON DUPLICATE KEY UPDATE's rows (0 for another INSERT): 2 affected per row is every
+        // row updated (no form counts more per row).
+        std::size_t upsert_rows;
     };
-    void note_recorded_write(bool own_answer, bool single_row_upsert);
+    void note_recorded_write(bool own_answer, std::size_t upsert_rows);
     std::vector<RecordedWrite> recorded_writes_;
     // The answer to a BEGIN, START TRANSACTION, COMMIT or ROLLBACK (not TO a savepoint) sent
     // inside a transaction (0: none): it ends that transaction even when the answer says one

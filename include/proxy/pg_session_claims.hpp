@@ -86,7 +86,8 @@ class SessionClaims {
     void release_statement_key(const guard::KeyClaims& table, std::uint64_t fp);
     // The message answered `ready` wrote none of the keys it claimed with `records_commit`
     // (MySQL: an ERR, which undoes the statement; an INSERT IGNORE that affected no row): its
-    // transaction's commit records them no more, unless an earlier message's claim did.
+    // transaction's commit records them no more, unless another message's claim of the key
+    // also asked for the record (it may have written it, or be still unanswered).
     void unrecord(std::uint64_t ready);
     // The ReadyForQuery (MySQL: the answer) that comes next.
     std::uint64_t next_answer() const { return answered_ + 1; }
@@ -107,11 +108,15 @@ class SessionClaims {
     struct Held {
         guard::KeyClaims* table;
         std::uint64_t fp;
-        std::size_t depth;          // savepoints open when claimed
-        std::uint64_t ready;        // the ReadyForQuery that ends the claiming message's step
-        std::uint64_t statement;    // the begin_statement() it was taken under
-        bool records_commit;        // see claim()
-        std::uint64_t recorded_by;  // the `ready` of the claim that set records_commit
+        std::size_t depth;        // savepoints open when claimed
+        std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
+        std::uint64_t statement;  // the begin_statement() it was taken under
+        bool records_commit;      // see claim()
+        // The `ready` of the first and the last claim with records_commit since it was set:
+        // unrecord() forgets a record only when one message made all of them (another may
+        // have written the key: a pipelined command claimed it again before the answer).
+        std::uint64_t first_recorder;
+        std::uint64_t last_recorder;
     };
     // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>

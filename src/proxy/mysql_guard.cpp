@@ -90,6 +90,11 @@ bool starts_with_insert(std::string_view text) {
 // first), COMMIT and ROLLBACK [WORK] (with AND CHAIN, or completion_type = CHAIN, the next one
 // opens at once). Not BEGIN NOT ATOMIC (a compound statement), ROLLBACK [WORK] TO (a savepoint).
 bool ends_transaction(std::string_view text) {
+    // Every COM_QUERY in a transaction comes here: most leave at the first character.
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos ||
+        std::string_view("bBsScCrR/#-").find(text[first]) == std::string_view::npos)
+        return false;
     const auto w = sql::mysql_leading_words(text, 3).words;
     if (w.empty()) return false;
     if (w[0] == "begin") return w.size() == 1 || w[1] == "work" || w[1].empty();
@@ -204,8 +209,8 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     // An INSERT that wrote none of its keys records no commit of them: an ERR undoes the whole
     // statement (InnoDB; a deadlock's victim loses its transaction, which commits nothing
     // anyway), and no row affected is every row skipped (INSERT IGNORE turned by the primary
-    // key, ON DUPLICATE KEY UPDATE that changed nothing). One row of ON DUPLICATE KEY UPDATE
-    // answered 2 was updated. Without these, a REPEATABLE READ check of another session took
+    // key, ON DUPLICATE KEY UPDATE that changed nothing), and 2 per row of ON DUPLICATE KEY
+    // UPDATE every row updated. Without these, a REPEATABLE READ check of another session took
     // the key for a row its snapshot hides: a false duplicate. The answer of a string of
     // several statements is the last one's: left alone (a row written counts, erring towards
     // the duplicate).
@@ -216,8 +221,9 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
         recorded_writes_.erase(recorded_writes_.begin());
         const bool wrote_none =
             w.own_answer &&
-            (error || (affected_rows &&
-                       (*affected_rows == 0 || (w.single_row_upsert && *affected_rows == 2))));
+            (error ||
+             (affected_rows &&
+              (*affected_rows == 0 || (w.upsert_rows > 0 && *affected_rows == 2 * w.upsert_rows))));
         if (wrote_none) claims_.unrecord(answer);
     }
     if (implicit_commit_answer_ != 0 && implicit_commit_answer_ <= answer) {
@@ -250,17 +256,17 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     if (!in_transaction) rollback_sent_ = false;
 }
 
-void MySqlGuard::note_recorded_write(bool own_answer, bool single_row_upsert) {
+void MySqlGuard::note_recorded_write(bool own_answer, std::size_t upsert_rows) {
     // A statement decided again (after a wait, a defer) is sent as the same command.
     const std::uint64_t answer = claims_.next_ready();
     if (!recorded_writes_.empty() && recorded_writes_.back().answer == answer)
         recorded_writes_.pop_back();
-    recorded_writes_.push_back({answer, own_answer, single_row_upsert});
+    recorded_writes_.push_back({answer, own_answer, upsert_rows});
 }
 
 std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
     claims_.begin_statement();
-    note_recorded_write(!p.in_string.known(), p.upsert == upsert_odku && p.rows == 1);
+    note_recorded_write(!p.in_string.known(), p.upsert == upsert_odku ? p.rows : 0);
     for (auto& r : p.guards) {
         auto& g = *r.guard;
         // `log` changes nothing on the wire: it never waits, so it claims nothing.
@@ -390,13 +396,15 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
             ((command == my::Command::query || command == my::Command::stmt_prepare) &&
              util::contains_ignoring_case(payload, "rollback")))
             rollback_sent_ = true;
-        if (command == my::Command::query && step.kind == Step::Kind::forward &&
-            (session.server_status & my::server_status::in_transaction) != 0 &&
-            ends_transaction(payload.substr(1))) {
-            implicit_commit_answer_ = claims_.next_ready();
-            // The new transaction's snapshot is taken after this.
-            transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
-        }
+    }
+    // A statement that ends the open transaction and opens the next at once: its claims end
+    // with its answer (on_reply), and the new transaction's snapshot is taken after this.
+    if (step.kind == Step::Kind::forward &&
+        (session.server_status & my::server_status::in_transaction) != 0 && payload.size() > 1 &&
+        static_cast<my::Command>(static_cast<std::uint8_t>(payload[0])) == my::Command::query &&
+        ends_transaction(payload.substr(1))) {
+        if (claims_.held() > 0) implicit_commit_answer_ = claims_.next_ready();
+        transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
     }
     // A check may still end in a wait (an UPDATE of part of a key claims after it): the
     // command is decided only with the check's reply.

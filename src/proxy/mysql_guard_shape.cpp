@@ -58,7 +58,7 @@ bool MySqlGuard::passes_by_shape(const MySqlInsertShapePlan& plan, std::string_v
     const bool claims = g.config().action != config::GuardAction::log;
     if (claims) {
         claims_.begin_statement();
-        note_recorded_write(true, false);
+        note_recorded_write(true, 0);
         for (const std::uint64_t fp : fingerprints)
             if (!claims_.claim(g.claims(), fp, 0, true)) {
                 claims_.release_statement();

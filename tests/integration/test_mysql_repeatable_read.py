@@ -16,6 +16,7 @@ import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
+from harness.mysqlwire import COM_QUERY, WireClient
 from test_mysql_guard import make_tables, start_guarded
 
 
@@ -236,18 +237,21 @@ def test_keys_an_insert_did_not_write_record_no_commit(mysql_root, make_mysql_pr
             # written: still a duplicate in b's snapshot
             outcome(a, f"INSERT IGNORE INTO {t} (id, user_id, course_id) "
                        "VALUES (1, 16, 'v'), (2, 16, 'w')"),
+            # both rows updated (2 each; found by a review)
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 17, 'm'), "
+                       "(2, 18, 'n') ON DUPLICATE KEY UPDATE note = 'k'"),
         ] + [outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')")
              for k, c in ((10, "p"), (11, "q"), (12, "r"), (13, "s"), (14, "t"), (15, "u"),
-                          (16, "w"))] + [outcome(b, "COMMIT")]
+                          (17, "m"), (18, "n"), (16, "w"))] + [outcome(b, "COMMIT")]
     proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_unwritten",
                                     schedule)
     assert proxy_side == twin_side
     got, rows = proxy_side
     assert got[4] == ("err", 1062, "Duplicate entry '1' for key 'PRIMARY'")
-    assert got[6:11] == [("ok", 0), ("ok", 0), ("ok", 2), ("ok", 0), ("ok", 1)]
-    assert got[11:17] == [("ok", 1)] * 6
-    assert got[17] == ("err", 1062, "Duplicate entry '16-w' for key 'enroll_uniq'")
-    assert [r[0] for r in rows] == [1, 16, 10, 11, 12, 13, 14, 15]
+    assert got[6:12] == [("ok", 0), ("ok", 0), ("ok", 2), ("ok", 0), ("ok", 1), ("ok", 4)]
+    assert got[12:20] == [("ok", 1)] * 8
+    assert got[20] == ("err", 1062, "Duplicate entry '16-w' for key 'enroll_uniq'")
+    assert [r[0] for r in rows] == [1, 16, 10, 11, 12, 13, 14, 15, 17, 18]
 
 
 def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_proxy, mariadb):
@@ -289,3 +293,56 @@ def test_a_begin_inside_a_transaction_commits_its_keys(mysql_root, make_mysql_pr
     assert got[17] == ("err", 1062, "Duplicate entry '8-w' for key 'enroll_uniq'")
     assert got[18] == ("ok", 1)
     assert [r for r in rows] == [(5, "x"), (6, "y"), (7, "z"), (8, "w"), (9, "v")]
+
+
+def test_a_pipelined_insert_of_the_key_keeps_the_record(mysql_root, make_mysql_proxy, mariadb):
+    """A sends two INSERTs of one key before the first is answered: the first writes nothing
+    (refused for the primary key, skipped by IGNORE, an upsert changing nothing), the second
+    writes the key. The first's answer must not take the commit record the second's claim made
+    too: B's older snapshot then admitted the duplicate (found by a review)."""
+    firsts = (
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (1, {k}, '{c}')",
+        "INSERT IGNORE INTO {t} (id, user_id, course_id) VALUES (1, {k}, '{c}')",
+        "INSERT INTO {t} (id, user_id, course_id) VALUES (1, {k}, '{c}') "
+        "ON DUPLICATE KEY UPDATE note = note",
+    )
+    keys = ((5, "x"), (6, "y"), (7, "z"))
+    make_tables(mysql_root, "rr_pipelined")
+    proxy = start_guarded(make_mysql_proxy, "rr_pipelined")
+    results = []
+    for port, t in ((proxy.port, "rr_pipelined"), (mariadb.port, "rr_pipelined_twin")):
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute(f"INSERT INTO {t} (id, user_id, course_id) VALUES (1, 1, 'a')")
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")  # b's snapshot
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            got = []
+            try:
+                a.command(bytes([COM_QUERY]) + b"BEGIN")
+                got.append(a.read_result()[0])
+                for first, (k, c) in zip(firsts, keys):
+                    second = f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')"
+                    frames = b""
+                    for sql in (first.format(t=t, k=k, c=c), second):
+                        payload = bytes([COM_QUERY]) + sql.encode()
+                        frames += len(payload).to_bytes(3, "little") + b"\x00" + payload
+                    a.sock.sendall(frames)  # the second before the first's answer
+                    got.append(a.read_result())
+                    got.append(a.read_result())
+                a.command(bytes([COM_QUERY]) + b"COMMIT")
+                got.append(a.read_result()[0])
+            finally:
+                a.close()
+            for k, c in keys:
+                got.append(outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')"))
+            cb.execute("COMMIT")
+        results.append([r[:1] + r[2:] if r[0] == "ok" else r for r in got[:-3]] + got[-3:])
+    assert results[0] == results[1]
+    assert results[0][-3:] == [
+        ("err", 1062, f"Duplicate entry '{k}-{c}' for key 'enroll_uniq'") for k, c in keys]
+    assert results[0][1][:2] == ("err", 1062)
+    assert results[0][3] == ("ok", 0) and results[0][5] == ("ok", 0)
+    with mysql_root.cursor() as cur:
+        cur.execute("SELECT user_id, course_id FROM rr_pipelined ORDER BY id")
+        assert cur.fetchall() == ((1, "a"), (5, "x"), (6, "y"), (7, "z"))
