@@ -452,14 +452,24 @@ class MySqlGuard {
         // ON DUPLICATE KEY UPDATE's rows (0 for another INSERT): 2 affected per row is every
         // row updated (no form counts more per row).
         std::size_t upsert_rows;
+        // Sent in autocommit outside a transaction: it commits itself (~MySqlGuard).
+        bool commits_itself;
     };
     void note_recorded_write(bool own_answer, std::size_t upsert_rows);
     std::vector<RecordedWrite> recorded_writes_;
-    // The answer to a BEGIN, START TRANSACTION, COMMIT or ROLLBACK (not TO a savepoint) sent
-    // inside a transaction (0: none): it ends that transaction even when the answer says one
-    // is open (the next: a BEGIN commits first, AND CHAIN opens one), so the claims of the
-    // commands before it end with that answer (on_reply).
-    std::uint64_t implicit_commit_answer_ = 0;
+    // Each BEGIN, START TRANSACTION, COMMIT or ROLLBACK (not TO a savepoint) sent inside a
+    // transaction and not answered yet: its OK ends that transaction even when it says one is
+    // open (the next: a BEGIN commits first, AND CHAIN opens one), so the claims of the
+    // commands before it end with that answer (on_reply), not committed when a ROLLBACK was
+    // sent in it; and the next transaction's snapshot is after the clock's tick at sending.
+    struct TransactionEnd {
+        std::uint64_t answer;
+        std::uint64_t tick;
+        bool rolled_back;
+    };
+    std::vector<TransactionEnd> transaction_ends_;
+    // The status flags the session's last answer had when the command being decided came.
+    std::uint16_t command_status_ = 0;
     guard::GuardState* wait_guard_ = nullptr;
     std::optional<Interrupt> interrupt_;
 };

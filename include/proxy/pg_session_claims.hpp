@@ -87,7 +87,8 @@ class SessionClaims {
     // The message answered `ready` wrote none of the keys it claimed with `records_commit`
     // (MySQL: an ERR, which undoes the statement; an INSERT IGNORE that affected no row): its
     // transaction's commit records them no more, unless another message's claim of the key
-    // also asked for the record (it may have written it, or be still unanswered).
+    // also asked for the record (it may have written it, or be still unanswered), or a claim
+    // without it was made (an UPDATE of the key).
     void unrecord(std::uint64_t ready);
     // The ReadyForQuery (MySQL: the answer) that comes next.
     std::uint64_t next_answer() const { return answered_ + 1; }
@@ -117,6 +118,9 @@ class SessionClaims {
         // have written the key: a pipelined command claimed it again before the answer).
         std::uint64_t first_recorder;
         std::uint64_t last_recorder;
+        // A claim without records_commit was made too (an UPDATE, which may have written the
+        // key): unrecord() leaves the record a later INSERT's claim made, which covers it.
+        bool unrecorded_writer;
     };
     // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>

@@ -200,6 +200,20 @@ MySqlGuard::MySqlGuard(std::shared_ptr<const guard::GuardRegistry> registry,
       claims_(new_claim_owner(), waiter_) {}
 
 MySqlGuard::~MySqlGuard() {
+    // The session ends with commands sent and not answered (the client closed without waiting
+    // for them): the server still runs each command it received. A COMMIT (or a BEGIN, which
+    // commits first) commits the keys claimed before it, and an INSERT sent in autocommit
+    // outside a transaction commits its own: recorded as such, erring towards the duplicate
+    // should the server not have run them. Otherwise every claim ends without a record.
+    const std::uint64_t sent_before = claims_.next_ready();
+    std::uint64_t committed_before = 0;
+    for (const auto& e : transaction_ends_)
+        if (e.answer < sent_before && !e.rolled_back)
+            committed_before = std::max(committed_before, e.answer);
+    for (const auto& w : recorded_writes_)
+        if (w.commits_itself && w.answer < sent_before)
+            committed_before = std::max(committed_before, w.answer + 1);
+    if (committed_before != 0) claims_.end_transaction_before(committed_before, true);
     // A session may end inside a wait: no edge of it may stay in the process-wide wait graph.
     if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
 }
@@ -226,17 +240,19 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
               (*affected_rows == 0 || (w.upsert_rows > 0 && *affected_rows == 2 * w.upsert_rows))));
         if (wrote_none) claims_.unrecord(answer);
     }
-    if (implicit_commit_answer_ != 0 && implicit_commit_answer_ <= answer) {
+    std::erase_if(transaction_ends_, [&](const TransactionEnd& e) { return e.answer < answer; });
+    if (!transaction_ends_.empty() && transaction_ends_.front().answer == answer) {
         // A BEGIN inside a transaction, or a COMMIT / ROLLBACK that chains: its OK means the
-        // old transaction ended (an ERR leaves it open), committed unless a ROLLBACK was sent.
+        // old transaction ended (an ERR leaves it open, and the snapshot where it was).
         // Before, its claims lasted until the new one ended: another session's INSERT of such
         // a key waited for them (1205) where the unique key says 1062, and a ROLLBACK of the
         // new one took the old one's commit record with it.
-        if (implicit_commit_answer_ == answer && !error) {
-            claims_.end_transaction_before(answer, !rollback_sent_);
-            rollback_sent_ = false;
+        const TransactionEnd e = transaction_ends_.front();
+        transaction_ends_.erase(transaction_ends_.begin());
+        if (!error) {
+            claims_.end_transaction_before(answer, !e.rolled_back);
+            transaction_start_ = std::max(transaction_start_, e.tick);
         }
-        implicit_commit_answer_ = 0;
     }
     // Whether a transaction is still open after this answer. ERR carries no status flags: a
     // deadlock's victim has its whole transaction rolled back (InnoDB); after any other error
@@ -261,7 +277,9 @@ void MySqlGuard::note_recorded_write(bool own_answer, std::size_t upsert_rows) {
     const std::uint64_t answer = claims_.next_ready();
     if (!recorded_writes_.empty() && recorded_writes_.back().answer == answer)
         recorded_writes_.pop_back();
-    recorded_writes_.push_back({answer, own_answer, upsert_rows});
+    const bool commits_itself = (command_status_ & my::server_status::in_transaction) == 0 &&
+                                (command_status_ & my::server_status::autocommit) != 0;
+    recorded_writes_.push_back({answer, own_answer, upsert_rows, commits_itself});
 }
 
 std::optional<MySqlGuard::Step> MySqlGuard::claim_keys(Pending& p) {
@@ -384,6 +402,7 @@ std::vector<guard::GuardState*> MySqlGuard::guards_named_in(std::string_view tex
 
 MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSettings& settings,
                                         const MySqlGuardSession& session) {
+    command_status_ = session.server_status;
     auto step = decide(payload, settings, session);
     // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
     // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
@@ -397,14 +416,17 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
              util::contains_ignoring_case(payload, "rollback")))
             rollback_sent_ = true;
     }
-    // A statement that ends the open transaction and opens the next at once: its claims end
-    // with its answer (on_reply), and the new transaction's snapshot is taken after this.
+    // A statement that ends the open transaction (and may open the next at once): its claims
+    // end with its OK (on_reply), and the next transaction's snapshot is taken after this. A
+    // ROLLBACK sent before it belongs to the transaction it ends, not to the next.
     if (step.kind == Step::Kind::forward &&
         (session.server_status & my::server_status::in_transaction) != 0 && payload.size() > 1 &&
         static_cast<my::Command>(static_cast<std::uint8_t>(payload[0])) == my::Command::query &&
         ends_transaction(payload.substr(1))) {
-        if (claims_.held() > 0) implicit_commit_answer_ = claims_.next_ready();
-        transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
+        transaction_ends_.push_back({claims_.next_ready(),
+                                     guard::commit_clock().load(std::memory_order_acquire),
+                                     rollback_sent_});
+        rollback_sent_ = false;
     }
     // A check may still end in a wait (an UPDATE of part of a key claims after it): the
     // command is decided only with the check's reply.

@@ -154,7 +154,8 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
             held_.push_back({&table, fp, savepoints_.size(), ready, statement_, records_commit,
-                             records_commit ? ready : 0, records_commit ? ready : 0});
+                             records_commit ? ready : 0, records_commit ? ready : 0,
+                             !records_commit});
             return true;
         case guard::KeyClaims::Claim::already_ours:
             // Written again: held at least as long as this write's step and level need.
@@ -162,7 +163,10 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
                 if (h.fp != fp || h.table != &table) continue;
                 h.ready = std::max(h.ready, ready);
                 h.depth = std::min(h.depth, savepoints_.size());
-                if (!records_commit) continue;
+                if (!records_commit) {
+                    h.unrecorded_writer = true;
+                    continue;
+                }
                 if (!h.records_commit) {
                     h.records_commit = true;
                     h.first_recorder = ready;
@@ -269,7 +273,8 @@ void SessionClaims::release_statement() {
 
 void SessionClaims::unrecord(std::uint64_t ready) {
     for (auto& h : held_)
-        if (h.records_commit && h.first_recorder == ready && h.last_recorder == ready) {
+        if (h.records_commit && !h.unrecorded_writer && h.first_recorder == ready &&
+            h.last_recorder == ready) {
             h.records_commit = false;
             h.first_recorder = h.last_recorder = 0;
         }

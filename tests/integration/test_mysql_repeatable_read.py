@@ -11,6 +11,7 @@ directly on the twin with the real UNIQUE key.
 """
 from contextlib import closing
 import threading
+import time
 
 import pymysql
 import pytest
@@ -346,3 +347,144 @@ def test_a_pipelined_insert_of_the_key_keeps_the_record(mysql_root, make_mysql_p
     with mysql_root.cursor() as cur:
         cur.execute("SELECT user_id, course_id FROM rr_pipelined ORDER BY id")
         assert cur.fetchall() == ((1, "a"), (5, "x"), (6, "y"), (7, "z"))
+
+
+def test_a_commit_the_client_did_not_wait_for_is_recorded(mysql_root, make_mysql_proxy, mariadb):
+    """A sends COMMIT (or, in autocommit, an INSERT) and closes its connection without reading
+    the answer: the server still commits, and B's older snapshot must take the key for a
+    duplicate. The proxy ended such claims without recording the commit, so the duplicate was
+    admitted (a miss docs/mysql.md listed)."""
+    make_tables(mysql_root, "rr_closed")
+    proxy = start_guarded(make_mysql_proxy, "rr_closed")
+    results = []
+
+    def frame(sql):
+        payload = bytes([COM_QUERY]) + sql.encode()
+        return len(payload).to_bytes(3, "little") + b"\x00" + payload
+
+    for port, t in ((proxy.port, "rr_closed"), (mariadb.port, "rr_closed_twin")):
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")  # b's snapshot
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            a.command(bytes([COM_QUERY]) + b"BEGIN")
+            assert a.read_result()[0] == "ok"
+            a.command(bytes([COM_QUERY]) + f"INSERT INTO {t} (user_id, course_id) "
+                      "VALUES (5, 'x')".encode())
+            assert a.read_result()[0] == "ok"
+            a.sock.sendall(frame("COMMIT") + bytes([1, 0, 0, 0, 1]))  # and COM_QUIT
+            a.sock.close()
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            a.sock.sendall(frame(f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')") +
+                           bytes([1, 0, 0, 0, 1]))
+            a.sock.close()
+            deadline = time.monotonic() + 10
+            while True:
+                with closing(connect(port)) as c, c.cursor() as cc:
+                    cc.execute(f"SELECT COUNT(*) FROM {t}")
+                    if cc.fetchone() == (2,):
+                        break
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            got = [outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')")
+                   for k, c in ((5, "x"), (6, "y"))]
+            cb.execute("COMMIT")
+            results.append(got)
+    assert results[0] == results[1]
+    assert results[0] == [("err", 1062, f"Duplicate entry '{k}-{c}' for key 'enroll_uniq'")
+                          for k, c in ((5, "x"), (6, "y"))]
+
+
+def test_an_update_of_the_key_keeps_its_record(mysql_root, make_mysql_proxy, mariadb):
+    """A's UPDATE writes the key; an INSERT of it in the same transaction then fails (1062, or
+    skipped by IGNORE). The commit still holds the UPDATE's row: B's older snapshot must take
+    the key for a duplicate (found by a review: the failing INSERT took the record with it)."""
+    def schedule(a, b, t):
+        return [
+            outcome(a, f"INSERT INTO {t} (id, user_id, course_id) VALUES (2, 20, 'old'), "
+                       "(3, 21, 'old')"),
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(a, "BEGIN"),
+            outcome(a, f"UPDATE {t} SET course_id = 'k' WHERE id = 2"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (20, 'k')"),
+            outcome(a, f"UPDATE {t} SET course_id = 'j' WHERE id = 3"),
+            outcome(a, f"INSERT IGNORE INTO {t} (user_id, course_id) VALUES (21, 'j')"),
+            outcome(a, "COMMIT"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (20, 'k')"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (21, 'j')"),
+            outcome(b, "COMMIT"),
+        ]
+    proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_updated",
+                                    schedule)
+    assert proxy_side == twin_side
+    got, rows = proxy_side
+    assert got[5] == ("err", 1062, "Duplicate entry '20-k' for key 'enroll_uniq'")
+    assert got[7] == ("ok", 0)
+    assert got[9:11] == [("err", 1062, "Duplicate entry '20-k' for key 'enroll_uniq'"),
+                         ("err", 1062, "Duplicate entry '21-j' for key 'enroll_uniq'")]
+    assert rows == ((20, "k"), (21, "j"))
+
+
+def test_a_failed_begin_keeps_the_snapshot(mysql_root, make_mysql_proxy, mariadb):
+    """`START TRANSACTION x` and `COMMIT WORK x` fail (1064) and end nothing: B's snapshot is
+    the old one, so keys A committed since are duplicates (found by a review: the proxy moved
+    B's snapshot clock when such a statement was sent, and admitted them)."""
+    def schedule(a, b, t):
+        return [
+            outcome(b, "BEGIN"),
+            outcome(b, f"SELECT COUNT(*) FROM {t}"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (30, 's')"),
+            outcome(a, f"INSERT INTO {t} (user_id, course_id) VALUES (31, 's')"),
+            outcome(b, "START TRANSACTION x"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (30, 's')"),
+            outcome(b, "COMMIT WORK x"),
+            outcome(b, f"INSERT INTO {t} (user_id, course_id) VALUES (31, 's')"),
+            outcome(b, "COMMIT"),
+        ]
+    proxy_side, twin_side = on_both(mysql_root, make_mysql_proxy, mariadb, "rr_failed_begin",
+                                    schedule)
+    assert proxy_side == twin_side
+    got, rows = proxy_side
+    assert got[4][:2] == ("err", 1064) and got[6][:2] == ("err", 1064)
+    assert got[5] == ("err", 1062, "Duplicate entry '30-s' for key 'enroll_uniq'")
+    assert got[7] == ("err", 1062, "Duplicate entry '31-s' for key 'enroll_uniq'")
+    assert rows == ((30, "s"), (31, "s"))
+
+
+def test_pipelined_transaction_ends_each_keep_their_own(mysql_root, make_mysql_proxy, mariadb):
+    """A, in a transaction holding (40, 'p'), sends BEGIN (committing it), INSERT (41, 'p'),
+    ROLLBACK AND CHAIN and ROLLBACK before any answer: (40, 'p') is committed and a duplicate
+    in B's older snapshot, (41, 'p') rolled back and free (found by a review: one slot for the
+    transaction's end, and one rollback flag, lost the BEGIN's commit)."""
+    make_tables(mysql_root, "rr_ends")
+    proxy = start_guarded(make_mysql_proxy, "rr_ends")
+    results = []
+    for port, t in ((proxy.port, "rr_ends"), (mariadb.port, "rr_ends_twin")):
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            got = []
+            try:
+                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (40, 'p')"):
+                    a.command(bytes([COM_QUERY]) + sql.encode())
+                    got.append(a.read_result()[0])
+                frames = b""
+                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (41, 'p')",
+                            "ROLLBACK AND CHAIN", "ROLLBACK"):
+                    payload = bytes([COM_QUERY]) + sql.encode()
+                    frames += len(payload).to_bytes(3, "little") + b"\x00" + payload
+                a.sock.sendall(frames)
+                got += [a.read_result()[0] for _ in range(4)]
+            finally:
+                a.close()
+            got += [outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, 'p')")
+                    for k in (40, 41)]
+            cb.execute("COMMIT")
+            results.append(got)
+    assert results[0] == results[1]
+    assert results[0] == ["ok"] * 6 + [
+        ("err", 1062, "Duplicate entry '40-p' for key 'enroll_uniq'"), ("ok", 1)]
