@@ -452,7 +452,8 @@ class MySqlGuard {
         // ON DUPLICATE KEY UPDATE's rows (0 for another INSERT): 2 affected per row is every
         // row updated (no form counts more per row).
         std::size_t upsert_rows;
-        // Sent in autocommit outside a transaction: it commits itself (~MySqlGuard).
+        // Sent in autocommit outside a transaction (or while earlier commands were unanswered,
+        // their status unknown): it commits itself (~MySqlGuard).
         bool commits_itself;
     };
     void note_recorded_write(bool own_answer, std::size_t upsert_rows);

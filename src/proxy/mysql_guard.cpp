@@ -205,15 +205,20 @@ MySqlGuard::~MySqlGuard() {
     // commits first) commits the keys claimed before it, and an INSERT sent in autocommit
     // outside a transaction commits its own: recorded as such, erring towards the duplicate
     // should the server not have run them. Otherwise every claim ends without a record.
+    // In the order sent, each with its own verdict (a ROLLBACK then a COMMIT commits nothing
+    // the ROLLBACK ended).
     const std::uint64_t sent_before = claims_.next_ready();
-    std::uint64_t committed_before = 0;
-    for (const auto& e : transaction_ends_)
-        if (e.answer < sent_before && !e.rolled_back)
-            committed_before = std::max(committed_before, e.answer);
-    for (const auto& w : recorded_writes_)
-        if (w.commits_itself && w.answer < sent_before)
-            committed_before = std::max(committed_before, w.answer + 1);
-    if (committed_before != 0) claims_.end_transaction_before(committed_before, true);
+    std::size_t w = 0;
+    for (const auto& e : transaction_ends_) {
+        if (e.answer >= sent_before) break;
+        for (; w < recorded_writes_.size() && recorded_writes_[w].answer < e.answer; ++w)
+            if (recorded_writes_[w].commits_itself)
+                claims_.end_transaction_before(recorded_writes_[w].answer + 1, true);
+        claims_.end_transaction_before(e.answer, !e.rolled_back);
+    }
+    for (; w < recorded_writes_.size() && recorded_writes_[w].answer < sent_before; ++w)
+        if (recorded_writes_[w].commits_itself)
+            claims_.end_transaction_before(recorded_writes_[w].answer + 1, true);
     // A session may end inside a wait: no edge of it may stay in the process-wide wait graph.
     if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
 }
@@ -277,8 +282,13 @@ void MySqlGuard::note_recorded_write(bool own_answer, std::size_t upsert_rows) {
     const std::uint64_t answer = claims_.next_ready();
     if (!recorded_writes_.empty() && recorded_writes_.back().answer == answer)
         recorded_writes_.pop_back();
-    const bool commits_itself = (command_status_ & my::server_status::in_transaction) == 0 &&
-                                (command_status_ & my::server_status::autocommit) != 0;
+    // The status is the last answer's: with commands sent before this one still unanswered it
+    // may be stale (a COMMIT or BEGIN among them), and the write counts as committing itself,
+    // erring towards the record.
+    const bool status_current = claims_.next_answer() == answer;
+    const bool commits_itself =
+        !status_current || ((command_status_ & my::server_status::in_transaction) == 0 &&
+                            (command_status_ & my::server_status::autocommit) != 0);
     recorded_writes_.push_back({answer, own_answer, upsert_rows, commits_itself});
 }
 

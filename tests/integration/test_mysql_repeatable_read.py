@@ -488,3 +488,49 @@ def test_pipelined_transaction_ends_each_keep_their_own(mysql_root, make_mysql_p
     assert results[0] == results[1]
     assert results[0] == ["ok"] * 6 + [
         ("err", 1062, "Duplicate entry '40-p' for key 'enroll_uniq'"), ("ok", 1)]
+
+
+def test_commands_the_client_did_not_wait_for_in_order(mysql_root, make_mysql_proxy, mariadb):
+    """Sent together and not waited for: `ROLLBACK, COMMIT` commits nothing the ROLLBACK ended
+    (the key is free), and an INSERT after a COMMIT commits itself in autocommit (a
+    duplicate), though the last answer the proxy saw said a transaction was open (both found
+    by a review of the first version)."""
+    make_tables(mysql_root, "rr_closed_order")
+    proxy = start_guarded(make_mysql_proxy, "rr_closed_order")
+    results = []
+
+    def frames(*sqls):
+        out = b""
+        for sql in sqls:
+            payload = bytes([COM_QUERY]) + sql.encode()
+            out += len(payload).to_bytes(3, "little") + b"\x00" + payload
+        return out + bytes([1, 0, 0, 0, 1])  # COM_QUIT
+
+    for port, t in ((proxy.port, "rr_closed_order"), (mariadb.port, "rr_closed_order_twin")):
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")  # b's snapshot
+            for key, then in ((50, ("ROLLBACK", "COMMIT")),
+                              (53, ("COMMIT", f"INSERT INTO {t} (user_id, course_id) "
+                                              "VALUES (54, 'q')"))):
+                a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES ({key}, 'q')"):
+                    a.command(bytes([COM_QUERY]) + sql.encode())
+                    assert a.read_result()[0] == "ok"
+                a.sock.sendall(frames(*then))
+                a.sock.close()
+            deadline = time.monotonic() + 10
+            while True:
+                with closing(connect(port)) as c, c.cursor() as cc:
+                    cc.execute(f"SELECT user_id FROM {t} ORDER BY user_id")
+                    if cc.fetchall() == ((53,), (54,)):
+                        break
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            results.append([outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, 'q')")
+                            for k in (50, 53, 54)])
+            cb.execute("COMMIT")
+    assert results[0] == results[1]
+    assert results[0] == [("ok", 1)] + [
+        ("err", 1062, f"Duplicate entry '{k}-q' for key 'enroll_uniq'") for k in (53, 54)]
