@@ -209,16 +209,18 @@ MySqlGuard::~MySqlGuard() {
     // the ROLLBACK ended).
     const std::uint64_t sent_before = claims_.next_ready();
     std::size_t w = 0;
-    for (const auto& e : transaction_ends_) {
-        if (e.answer >= sent_before) break;
-        for (; w < recorded_writes_.size() && recorded_writes_[w].answer < e.answer; ++w)
+    // The INSERTs sent before answer `until` that commit themselves.
+    auto commit_writes_before = [&](std::uint64_t until) {
+        for (; w < recorded_writes_.size() && recorded_writes_[w].answer < until; ++w)
             if (recorded_writes_[w].commits_itself)
                 claims_.end_transaction_before(recorded_writes_[w].answer + 1, true);
+    };
+    for (const auto& e : transaction_ends_) {
+        if (e.answer >= sent_before) break;
+        commit_writes_before(e.answer);
         claims_.end_transaction_before(e.answer, !e.rolled_back);
     }
-    for (; w < recorded_writes_.size() && recorded_writes_[w].answer < sent_before; ++w)
-        if (recorded_writes_[w].commits_itself)
-            claims_.end_transaction_before(recorded_writes_[w].answer + 1, true);
+    commit_writes_before(sent_before);
     // A session may end inside a wait: no edge of it may stay in the process-wide wait graph.
     if (claims_.wanted().table) guard::ClaimWaits::process().done(claims_.owner());
 }
@@ -460,7 +462,6 @@ MySqlGuard::Step MySqlGuard::decide(std::string_view payload, MySqlSessionSettin
     // committed and deleted while a pooled session idled was a false duplicate).
     if ((session.server_status & my::server_status::in_transaction) == 0)
         transaction_start_ = guard::commit_clock().load(std::memory_order_acquire);
-
     switch (command) {
         case my::Command::reset_connection:
         case my::Command::change_user:

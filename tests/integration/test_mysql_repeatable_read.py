@@ -17,7 +17,7 @@ import pymysql
 import pytest
 
 from harness.mariadb_server import DATABASE, NATIVE_PASSWORD, NATIVE_USER
-from harness.mysqlwire import COM_QUERY, WireClient
+from harness.mysqlwire import COM_QUERY, COM_QUIT, WireClient
 from test_mysql_guard import make_tables, start_guarded
 
 
@@ -41,6 +41,16 @@ def outcome(cur, sql):
         return ("ok", cur.execute(sql))
     except pymysql.err.MySQLError as e:
         return ("err", e.args[0], e.args[1])
+
+
+def query_frames(*sqls, quit=False):
+    """COM_QUERY packets of `sqls` (sequence id 0 each), to be sent in one write before any
+    answer is read; then COM_QUIT when `quit`."""
+    out = b""
+    for sql in sqls:
+        payload = bytes([COM_QUERY]) + sql.encode()
+        out += len(payload).to_bytes(3, "little") + b"\x00" + payload
+    return out + (bytes([1, 0, 0, 0, COM_QUIT]) if quit else b"")
 
 
 def on_both(mysql_root, make_mysql_proxy, mariadb, table, schedule, isolation="REPEATABLE READ"):
@@ -324,11 +334,8 @@ def test_a_pipelined_insert_of_the_key_keeps_the_record(mysql_root, make_mysql_p
                 got.append(a.read_result()[0])
                 for first, (k, c) in zip(firsts, keys):
                     second = f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, '{c}')"
-                    frames = b""
-                    for sql in (first.format(t=t, k=k, c=c), second):
-                        payload = bytes([COM_QUERY]) + sql.encode()
-                        frames += len(payload).to_bytes(3, "little") + b"\x00" + payload
-                    a.sock.sendall(frames)  # the second before the first's answer
+                    # the second before the first's answer
+                    a.sock.sendall(query_frames(first.format(t=t, k=k, c=c), second))
                     got.append(a.read_result())
                     got.append(a.read_result())
                 a.command(bytes([COM_QUERY]) + b"COMMIT")
@@ -358,10 +365,6 @@ def test_a_commit_the_client_did_not_wait_for_is_recorded(mysql_root, make_mysql
     proxy = start_guarded(make_mysql_proxy, "rr_closed")
     results = []
 
-    def frame(sql):
-        payload = bytes([COM_QUERY]) + sql.encode()
-        return len(payload).to_bytes(3, "little") + b"\x00" + payload
-
     for port, t in ((proxy.port, "rr_closed"), (mariadb.port, "rr_closed_twin")):
         with closing(connect(port)) as b:
             cb = b.cursor()
@@ -373,11 +376,11 @@ def test_a_commit_the_client_did_not_wait_for_is_recorded(mysql_root, make_mysql
             a.command(bytes([COM_QUERY]) + f"INSERT INTO {t} (user_id, course_id) "
                       "VALUES (5, 'x')".encode())
             assert a.read_result()[0] == "ok"
-            a.sock.sendall(frame("COMMIT") + bytes([1, 0, 0, 0, 1]))  # and COM_QUIT
+            a.sock.sendall(query_frames("COMMIT", quit=True))
             a.sock.close()
             a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
-            a.sock.sendall(frame(f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')") +
-                           bytes([1, 0, 0, 0, 1]))
+            a.sock.sendall(query_frames(f"INSERT INTO {t} (user_id, course_id) VALUES (6, 'y')",
+                                        quit=True))
             a.sock.close()
             deadline = time.monotonic() + 10
             while True:
@@ -472,12 +475,9 @@ def test_pipelined_transaction_ends_each_keep_their_own(mysql_root, make_mysql_p
                 for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (40, 'p')"):
                     a.command(bytes([COM_QUERY]) + sql.encode())
                     got.append(a.read_result()[0])
-                frames = b""
-                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (41, 'p')",
-                            "ROLLBACK AND CHAIN", "ROLLBACK"):
-                    payload = bytes([COM_QUERY]) + sql.encode()
-                    frames += len(payload).to_bytes(3, "little") + b"\x00" + payload
-                a.sock.sendall(frames)
+                a.sock.sendall(query_frames(
+                    "BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (41, 'p')",
+                    "ROLLBACK AND CHAIN", "ROLLBACK"))
                 got += [a.read_result()[0] for _ in range(4)]
             finally:
                 a.close()
@@ -499,13 +499,6 @@ def test_commands_the_client_did_not_wait_for_in_order(mysql_root, make_mysql_pr
     proxy = start_guarded(make_mysql_proxy, "rr_closed_order")
     results = []
 
-    def frames(*sqls):
-        out = b""
-        for sql in sqls:
-            payload = bytes([COM_QUERY]) + sql.encode()
-            out += len(payload).to_bytes(3, "little") + b"\x00" + payload
-        return out + bytes([1, 0, 0, 0, 1])  # COM_QUIT
-
     for port, t in ((proxy.port, "rr_closed_order"), (mariadb.port, "rr_closed_order_twin")):
         with closing(connect(port)) as b:
             cb = b.cursor()
@@ -518,7 +511,7 @@ def test_commands_the_client_did_not_wait_for_in_order(mysql_root, make_mysql_pr
                 for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES ({key}, 'q')"):
                     a.command(bytes([COM_QUERY]) + sql.encode())
                     assert a.read_result()[0] == "ok"
-                a.sock.sendall(frames(*then))
+                a.sock.sendall(query_frames(*then, quit=True))
                 a.sock.close()
             deadline = time.monotonic() + 10
             while True:
