@@ -469,6 +469,20 @@ class MySqlGuard {
         bool rolled_back;
     };
     std::vector<TransactionEnd> transaction_ends_;
+    // Each SAVEPOINT, ROLLBACK TO and RELEASE SAVEPOINT sent alone (read_mysql_savepoint_command)
+    // and not answered yet, followed in claims_ at its OK, as InnoDB follows it
+    // (mysql_guard_savepoints.cpp).
+    struct SavepointCommand {
+        std::uint64_t answer;
+        TransactionCommand command;
+        std::uint64_t mark;  // SessionClaims::new_savepoint_mark() at sending (SAVEPOINT)
+    };
+    std::vector<SavepointCommand> savepoint_commands_;
+    // A forwarded command: true when it is a savepoint command, queued.
+    bool note_savepoint_command(std::string_view payload);
+    // Follows `c`, answered by an OK (or, at the session's end, never answered). false: a
+    // ROLLBACK TO whose savepoint the proxy did not follow (how much it undid is unknown).
+    bool follow_savepoint_command(const SavepointCommand& c);
     // The status flags the session's last answer had when the command being decided came.
     std::uint16_t command_status_ = 0;
     guard::GuardState* wait_guard_ = nullptr;

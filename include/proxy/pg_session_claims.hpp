@@ -74,7 +74,8 @@ class SessionClaims {
                             bool committed = false);
     void release_all();
     // The transaction of the messages before `ready` ended (MySQL: a BEGIN inside a
-    // transaction commits it first): their claims are released, as committed when `committed`.
+    // transaction commits it first): their claims are released, as committed when `committed`,
+    // and its savepoints are gone.
     void end_transaction_before(std::uint64_t ready, bool committed);
     // The claims a statement takes from here on can be let go together (release_statement):
     // a statement the proxy answers itself, or one that waits, writes none of its keys.
@@ -84,6 +85,24 @@ class SessionClaims {
     // Releases `fp` of `table` if this statement took it (begin_statement()): a key the
     // statement will not write after all (a row it dropped), unless held since before.
     void release_statement_key(const guard::KeyClaims& table, std::uint64_t fp);
+
+    // MySQL's savepoints, followed at their answers (PostgreSQL's: on_transaction_command).
+    // InnoDB keeps the locks a rolled-back write took until the transaction ends, so a
+    // ROLLBACK TO keeps the claims after its savepoint, but their writes are undone: they
+    // record no commit. A SAVEPOINT's place among the claims is taken when it is sent
+    // (new_savepoint_mark()): the commands sent after it and answered after its OK are inside.
+    std::uint64_t new_savepoint_mark() { return ++savepoint_marks_; }
+    // SAVEPOINT answered OK: a savepoint of the same name (names compared as given: the caller
+    // folds case) is gone, the new one is the innermost.
+    void set_mysql_savepoint(std::string name, std::uint64_t mark);
+    // ROLLBACK TO answered OK (`answer`: its answer number): the claims made after the
+    // savepoint by commands answered before it record no commit, and the savepoints set after
+    // it are gone. false: no such savepoint is followed (set where the proxy did not read it).
+    bool rollback_to_mysql_savepoint(const std::string& name, std::uint64_t answer);
+    // RELEASE SAVEPOINT answered OK: it and those set after it are gone.
+    bool release_mysql_savepoint(const std::string& name);
+    // The transaction ended: no savepoint is left.
+    void clear_savepoints() { savepoints_.clear(); }
     // The message answered `ready` wrote none of the keys it claimed with `records_commit`
     // (MySQL: an ERR, which undoes the statement; an INSERT IGNORE that affected no row): its
     // transaction's commit records them no more, unless another message's claim of the key
@@ -109,7 +128,9 @@ class SessionClaims {
     struct Held {
         guard::KeyClaims* table;
         std::uint64_t fp;
-        std::size_t depth;        // savepoints open when claimed
+        // savepoint_marks_ at the first claim (not_written after a MySQL ROLLBACK TO undid
+        // every write of it): the claim is inside each savepoint whose mark is not later.
+        std::uint64_t after;
         std::uint64_t ready;      // the ReadyForQuery that ends the claiming message's step
         std::uint64_t statement;  // the begin_statement() it was taken under
         bool records_commit;      // see claim()
@@ -130,10 +151,19 @@ class SessionClaims {
     std::shared_ptr<guard::ClaimWaiter> waiter_;
     std::vector<Held> held_;
     Wanted wanted_;
-    std::vector<std::string> savepoints_;  // open savepoints, outermost first (send-time view)
-    std::uint64_t requested_ = 0;          // ReadyForQuery the client asked for
-    std::uint64_t answered_ = 0;           // and those received
-    std::uint64_t statement_ = 0;          // begin_statement() calls
+    struct Savepoint {
+        std::string name;
+        std::uint64_t mark;  // savepoint_marks_ when it was set
+    };
+    // Open savepoints, outermost first: PostgreSQL's as sent, MySQL's as answered.
+    std::vector<Savepoint> savepoints_;
+    std::uint64_t savepoint_marks_ = 0;
+    // Innermost savepoint named `name`.
+    std::optional<std::size_t> find_savepoint(const std::string& name) const;
+    static constexpr std::uint64_t not_written = ~std::uint64_t{0};
+    std::uint64_t requested_ = 0;  // ReadyForQuery the client asked for
+    std::uint64_t answered_ = 0;   // and those received
+    std::uint64_t statement_ = 0;  // begin_statement() calls
     bool over_limit_logged_ = false;
 };
 

@@ -215,10 +215,20 @@ MySqlGuard::~MySqlGuard() {
             if (recorded_writes_[w].commits_itself)
                 claims_.end_transaction_before(recorded_writes_[w].answer + 1, true);
     };
+    // The savepoint commands sent before answer `until`, as if answered OK: false when a
+    // ROLLBACK TO among them undid what the proxy cannot tell.
+    std::size_t s = 0;
+    auto follow_savepoints_before = [&](std::uint64_t until) {
+        bool followed = true;
+        for (; s < savepoint_commands_.size() && savepoint_commands_[s].answer < until; ++s)
+            followed = follow_savepoint_command(savepoint_commands_[s]) && followed;
+        return followed;
+    };
     for (const auto& e : transaction_ends_) {
         if (e.answer >= sent_before) break;
         commit_writes_before(e.answer);
-        claims_.end_transaction_before(e.answer, !e.rolled_back);
+        const bool followed = follow_savepoints_before(e.answer);
+        claims_.end_transaction_before(e.answer, !e.rolled_back && followed);
     }
     commit_writes_before(sent_before);
     // A session may end inside a wait: no edge of it may stay in the process-wide wait graph.
@@ -261,6 +271,21 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
             transaction_start_ = std::max(transaction_start_, e.tick);
         }
     }
+    std::erase_if(savepoint_commands_,
+                  [&](const SavepointCommand& c) { return c.answer < answer; });
+    if (!savepoint_commands_.empty() && savepoint_commands_.front().answer == answer) {
+        // An ERR did nothing (1305: no such savepoint). A ROLLBACK TO a savepoint the proxy
+        // did not follow counts its transaction as rolled back: the one this answer leaves
+        // open, or the one a transaction end sent after it (pipelined) ends.
+        const SavepointCommand c = std::move(savepoint_commands_.front());
+        savepoint_commands_.erase(savepoint_commands_.begin());
+        if (!error && !follow_savepoint_command(c)) {
+            if (!transaction_ends_.empty())
+                transaction_ends_.front().rolled_back = true;
+            else
+                rollback_sent_ = true;
+        }
+    }
     // Whether a transaction is still open after this answer. ERR carries no status flags: a
     // deadlock's victim has its whole transaction rolled back (InnoDB); after any other error
     // the transaction is as before the command, open if one was or if autocommit is off.
@@ -276,7 +301,10 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     claims_.on_ready_for_query(in_transaction ? protocol::postgres::TransactionStatus::in_block
                                               : protocol::postgres::TransactionStatus::idle,
                                nothing_owed, !error && !in_transaction && !rollback_sent_);
-    if (!in_transaction) rollback_sent_ = false;
+    if (!in_transaction) {
+        rollback_sent_ = false;
+        claims_.clear_savepoints();
+    }
 }
 
 void MySqlGuard::note_recorded_write(bool own_answer, std::size_t upsert_rows) {
@@ -416,12 +444,15 @@ MySqlGuard::Step MySqlGuard::on_command(std::string_view payload, MySqlSessionSe
                                         const MySqlGuardSession& session) {
     command_status_ = session.server_status;
     auto step = decide(payload, settings, session);
+    // A savepoint command alone is followed at its answer (mysql_guard_savepoints.cpp).
+    const bool savepoint_command =
+        step.kind == Step::Kind::forward && note_savepoint_command(payload);
     // A transaction that may roll back records no commit (on_reply): a text naming ROLLBACK
-    // anywhere (ROLLBACK TO, XA ROLLBACK, a string of several: erring towards none), or a
-    // command that ends the session's transaction that way. Only while claims are held (this
-    // command's own taken by now): without them there is nothing to record, and the text is
-    // not searched.
-    if (claims_.held() > 0 && !payload.empty()) {
+    // anywhere (XA ROLLBACK, a string of several: erring towards none; not a ROLLBACK TO
+    // alone, followed as a savepoint command), or a command that ends the session's
+    // transaction that way. Only while claims are held (this command's own taken by now):
+    // without them there is nothing to record, and the text is not searched.
+    if (claims_.held() > 0 && !payload.empty() && !savepoint_command) {
         const auto command = static_cast<my::Command>(static_cast<std::uint8_t>(payload[0]));
         if (command == my::Command::reset_connection || command == my::Command::change_user ||
             ((command == my::Command::query || command == my::Command::stmt_prepare) &&

@@ -153,7 +153,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
     }
     switch (table.claim(fp, owner_, waiter_)) {
         case guard::KeyClaims::Claim::taken:
-            held_.push_back({&table, fp, savepoints_.size(), ready, statement_, records_commit,
+            held_.push_back({&table, fp, savepoint_marks_, ready, statement_, records_commit,
                              records_commit ? ready : 0, records_commit ? ready : 0,
                              !records_commit});
             return true;
@@ -162,7 +162,7 @@ bool SessionClaims::claim(guard::KeyClaims& table, std::uint64_t fp, std::uint64
             for (auto& h : held_) {
                 if (h.fp != fp || h.table != &table) continue;
                 h.ready = std::max(h.ready, ready);
-                h.depth = std::min(h.depth, savepoints_.size());
+                h.after = std::min(h.after, savepoint_marks_);
                 if (!records_commit) {
                     h.unrecorded_writer = true;
                     continue;
@@ -190,13 +190,14 @@ void SessionClaims::release_if(Pred free, std::uint64_t committed) {
     });
 }
 
+std::optional<std::size_t> SessionClaims::find_savepoint(const std::string& name) const {
+    for (std::size_t i = savepoints_.size(); i-- > 0;)
+        if (savepoints_[i].name == name) return i;
+    return std::nullopt;
+}
+
 void SessionClaims::on_transaction_command(const TransactionCommand& command) {
     using K = TransactionCommand::Kind;
-    auto innermost = [&](const std::string& name) -> std::optional<std::size_t> {
-        for (std::size_t i = savepoints_.size(); i-- > 0;)
-            if (savepoints_[i] == name) return i;
-        return std::nullopt;
-    };
     switch (command.kind) {
         case K::begin:
         case K::end:
@@ -204,27 +205,56 @@ void SessionClaims::on_transaction_command(const TransactionCommand& command) {
             savepoints_.clear();
             break;
         case K::savepoint:
-            savepoints_.push_back(command.name);
+            // PostgreSQL keeps an older savepoint of the same name (the innermost one wins).
+            savepoints_.push_back({command.name, new_savepoint_mark()});
             break;
         case K::release:
-            if (auto at = innermost(command.name)) {
-                // Its keys (and those of the savepoints inside it) now belong to the level
-                // that encloses it.
-                savepoints_.resize(*at);
-                for (auto& h : held_) h.depth = std::min(h.depth, *at);
-            }
+            // Its keys (and those of the savepoints inside it) now belong to the level that
+            // encloses it: a rollback to an outer savepoint frees them too.
+            if (auto at = find_savepoint(command.name)) savepoints_.resize(*at);
             break;
         case K::rollback_to:
-            if (auto at = innermost(command.name)) {
+            if (auto at = find_savepoint(command.name)) {
                 // The savepoint stays; what was written after it is undone. Freed now rather
                 // than at the server's reply: a session that then checks its key against the
                 // server either sees the row gone or, still uncommitted, not at all.
                 savepoints_.resize(*at + 1);
-                const std::size_t level = *at + 1;
-                release_if([&](const Held& h) { return h.depth >= level; });
+                const std::uint64_t mark = savepoints_[*at].mark;
+                release_if([&](const Held& h) { return h.after >= mark; });
             }
             break;
     }
+}
+
+void SessionClaims::set_mysql_savepoint(std::string name, std::uint64_t mark) {
+    // InnoDB deletes a savepoint of the same name and sets the new one innermost; those set
+    // between stay.
+    if (auto at = find_savepoint(name)) savepoints_.erase(savepoints_.begin() + *at);
+    savepoints_.push_back({std::move(name), mark});
+}
+
+bool SessionClaims::rollback_to_mysql_savepoint(const std::string& name, std::uint64_t answer) {
+    const auto at = find_savepoint(name);
+    if (!at) return false;
+    savepoints_.resize(*at + 1);
+    const std::uint64_t mark = savepoints_[*at].mark;
+    for (auto& h : held_) {
+        // A claim a command sent after the ROLLBACK TO made again (pipelined) may be its
+        // write after the rollback: left recorded, erring towards the duplicate.
+        if (h.after < mark || h.after == not_written || h.ready >= answer) continue;
+        h.after = not_written;
+        h.records_commit = false;
+        h.first_recorder = h.last_recorder = 0;
+        h.unrecorded_writer = false;
+    }
+    return true;
+}
+
+bool SessionClaims::release_mysql_savepoint(const std::string& name) {
+    const auto at = find_savepoint(name);
+    if (!at) return false;
+    savepoints_.resize(*at);
+    return true;
 }
 
 void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed,
@@ -250,8 +280,8 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
             if (savepoints_.empty()) {
                 release_if([&](const Held& h) { return h.ready <= answered; });
             } else {
-                const std::size_t level = savepoints_.size();
-                release_if([&](const Held& h) { return h.ready <= answered && h.depth >= level; });
+                const std::uint64_t mark = savepoints_.back().mark;
+                release_if([&](const Held& h) { return h.ready <= answered && h.after >= mark; });
             }
             break;
         case pg::TransactionStatus::in_block:
@@ -260,6 +290,7 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
 }
 
 void SessionClaims::end_transaction_before(std::uint64_t ready, bool committed) {
+    savepoints_.clear();
     auto ended = [&](const Held& h) { return h.ready < ready; };
     const bool any = committed && std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
                          return h.records_commit && ended(h);

@@ -3,9 +3,12 @@
 // ends; and executes decided only once the prepare they may name is answered. The server's side
 // is in tests/integration/test_mysql_guard_waits.py.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "mysql_guard_fixture.hpp"
+#include "proxy/mysql_savepoint_command.hpp"
 #include "proxy/mysql_wait_registry.hpp"
 
 using namespace uniqguard;
@@ -365,4 +368,82 @@ TEST_CASE("XaPrepareAfterGuardedWritesIsRefused", "[mysql][guard][claims]") {
     CHECK(a.query("XA END 'x'; XA PREPARE 'x'; SELECT X'1'").sql == refused.sql);
     // A session that claimed nothing prepares as it likes.
     CHECK(b.query("XA PREPARE 'y'").kind == Kind::forward);
+}
+
+TEST_CASE("ARollbackToASavepointUnrecordsOnlyTheWritesAfterIt", "[mysql][guard][claims]") {
+    MySqlGuardFixture a;
+    // One session per key asked about, each in a transaction whose snapshot is older than
+    // a's commits below.
+    std::vector<std::unique_ptr<MySqlGuardFixture>> older;
+    for (int key = 1; key <= 6; ++key) {
+        older.push_back(std::make_unique<MySqlGuardFixture>(a.registry));
+        older.back()->query("BEGIN");
+        older.back()->session.server_status = in_transaction;
+        older.back()->session.status_seen = true;
+    }
+    const auto answered = [&](const std::string& sql, bool error = false) {
+        a.query(sql);
+        a.guard.on_command_sent();
+        a.guard.on_reply(error, error ? 1305 : 0, in_transaction, true, 0);
+        a.session.server_status = in_transaction;
+        a.session.status_seen = true;
+    };
+    const auto inserted = [&](int key) {
+        sent(a, key);
+        a.guard.on_reply(false, 0, in_transaction, true, 1);
+    };
+    answered("BEGIN");
+    inserted(1);
+    answered("SAVEPOINT s");
+    inserted(2);
+    answered("savepoint T");
+    inserted(3);
+    answered("SAVEPOINT s");  // moved after 3 (the old one is gone)
+    inserted(4);
+    answered("ROLLBACK TO SAVEPOINT t");  // undoes 3 and 4, deletes the new s
+    answered("ROLLBACK TO s", true);      // 1305
+    inserted(5);
+    CHECK(a.g().claims().size() == 5);  // InnoDB keeps the locks until the transaction ends
+    answered("COMMIT AND CHAIN");
+    CHECK(a.g().claims().size() == 0);
+    // A ROLLBACK TO the proxy does not read (a quoted name) counts the chained transaction
+    // as rolled back, as before.
+    answered("SAVEPOINT s");
+    inserted(6);
+    answered("/* x */ rollback work to `s`;");
+    answered("COMMIT AND CHAIN");
+    for (int key = 1; key <= 6; ++key) {
+        const auto step = older[key - 1]->query("INSERT INTO enroll (user_id) VALUES (" +
+                                                std::to_string(key) + ")");
+        REQUIRE(step.kind == Kind::check);
+        const bool recorded = key == 1 || key == 2 || key == 5;
+        INFO(key);
+        CHECK(step.sql.rfind(recorded ? "SELECT CONCAT(IF(@@tx_isolation" : "SELECT CONCAT(EXISTS(",
+                             0) == 0);
+    }
+}
+
+TEST_CASE("MySqlSavepointCommandsReadAlone", "[mysql][guard][claims]") {
+    using K = TransactionCommand::Kind;
+    const auto read = [](std::string_view text) { return read_mysql_savepoint_command(text); };
+    REQUIRE(read("SAVEPOINT Sp_1"));
+    CHECK(read("SAVEPOINT Sp_1")->kind == K::savepoint);
+    CHECK(read("SAVEPOINT Sp_1")->name == "sp_1");
+    CHECK(read(" /* c */ savepoint a ; -- x")->name == "a");
+    CHECK(read("RELEASE SAVEPOINT b")->kind == K::release);
+    for (const char* rollback : {"ROLLBACK TO c", "rollback work to c", "ROLLBACK TO SAVEPOINT c",
+                                 "ROLLBACK WORK TO SAVEPOINT c;", "# x\nrollback to\tc"}) {
+        INFO(rollback);
+        REQUIRE(read(rollback));
+        CHECK(read(rollback)->kind == K::rollback_to);
+        CHECK(read(rollback)->name == "c");
+    }
+    for (const char* other :
+         {"SAVEPOINT", "SAVEPOINT `a`", "SAVEPOINT a; INSERT INTO t VALUES (1)", "SAVEPOINT a b",
+          "/*!SAVEPOINT a*/", "RELEASE a", "ROLLBACK", "ROLLBACK TO", "ROLLBACK TO SAVEPOINT",
+          "ROLLBACK AND CHAIN", "ROLLBACK TO a b", "ROLLBACK WORK WORK TO a", "SELECT 1",
+          "XA ROLLBACK 'x'", "ROLLBACK TO s$1"}) {
+        INFO(other);
+        CHECK_FALSE(read(other));
+    }
 }
