@@ -60,6 +60,9 @@ class KeyClaims {
     // Releases `fp` if `owner` holds it, and wakes whoever waited for it. `committed`: the
     // owner's transaction committed the key, at that tick of commit_clock() (0: it did not).
     void release(std::uint64_t fp, std::uint64_t owner, std::uint64_t committed = 0);
+    // Records that `owner`'s transaction committed `fp` at tick `committed`, the key staying
+    // held (a later transaction of the owner claimed it again before the commit was answered).
+    void record_commit(std::uint64_t fp, std::uint64_t owner, std::uint64_t committed);
     // Whether a transaction committed `fp` after tick `since` of commit_clock(), as far as the
     // recent commits remembered tell (the last kCommitsPerShard per shard): a session whose
     // snapshot is older (REPEATABLE READ) does not see that row, where a unique index does.
@@ -93,6 +96,8 @@ class KeyClaims {
     static Slot* find(Shard& s, std::uint64_t fp);
     static void grow(Shard& s);
     static void erase_at(Shard& s, std::size_t at);
+    // Appends to the shard's ring of commits (its lock held).
+    static void add_commit(Shard& s, std::uint64_t fp, std::uint64_t committed);
 
     std::unique_ptr<Shard[]> shards_;
 };

@@ -132,10 +132,10 @@ class PgGuard {
     void on_ready_for_query(protocol::postgres::TransactionStatus status, bool nothing_owed);
     // Replies that say the transactions ending at the next ReadyForQuery did not all commit:
     // an ErrorResponse, a `ROLLBACK` command tag (wanted only while keys are claimed).
-    void on_server_error() { rolled_back_since_ready_ = true; }
+    void on_server_error() { note_undo(); }
     bool follows_rollbacks() const { return claims_.held() > 0; }
     void on_command_tag(std::string_view tag) {
-        if (tag.starts_with("ROLLBACK")) rolled_back_since_ready_ = true;
+        if (tag.starts_with("ROLLBACK") && !answers_followed_rollback_to()) note_undo();
     }
 
   private:
@@ -348,6 +348,30 @@ class PgGuard {
     // on_command_tag): kept across a block's 'T' and 'E', since a ROLLBACK TO, a ROLLBACK AND
     // CHAIN or an error undoes keys the block's COMMIT would otherwise count as committed.
     bool rolled_back_since_ready_ = false;
+    // The savepoint mark (SessionClaims) inside which everything undone since then happened:
+    // a ROLLBACK TO a savepoint set no later, which succeeds, undoes it all, and its claims
+    // are gone (Django's atomic() around an INSERT that fails). 0: from outside any.
+    std::uint64_t undone_inside_ = ~std::uint64_t{0};
+    void note_undo();
+    // Whether the savepoints SessionClaims follows in this transaction are the server's (see
+    // note_savepoint_command); if not, no ROLLBACK TO clears an undo.
+    bool savepoints_certain_ = true;
+    // The ReadyForQuery of the last savepoint command followed from a Query.
+    std::uint64_t savepoint_command_ready_ = 0;
+    void note_savepoint_command(const TransactionCommand& command, bool alone);
+    // Queries that are one ROLLBACK TO a savepoint followed (its mark), by ReadyForQuery.
+    struct FollowedRollbackTo {
+        std::uint64_t ready;
+        std::uint64_t mark;
+    };
+    std::vector<FollowedRollbackTo> followed_rollbacks_to_;
+    bool answers_followed_rollback_to() const {
+        return !followed_rollbacks_to_.empty() &&
+               followed_rollbacks_to_.front().ready == claims_.next_answer();
+    }
+    // The ReadyForQuery numbers (SessionClaims::next_ready) of the Queries sent that are one
+    // COMMIT / ROLLBACK … AND CHAIN, not answered yet (on_ready_for_query).
+    std::vector<std::uint64_t> chain_ends_;
     // The commit_clock() tick when the session's transaction began (its first statement after
     // being idle; 0: not begun yet): a key committed by another session after it is not in a
     // REPEATABLE READ snapshot (insert_reject_check's `committed_rows`).

@@ -38,6 +38,8 @@ struct TransactionCommand {
     enum class Kind { begin, end, savepoint, release, rollback_to };
     Kind kind;
     std::string name;  // the savepoint, as the server folds it
+    // An end `AND CHAIN`: the next transaction opens at once (ReadyForQuery 'T').
+    bool chain = false;
 };
 std::optional<TransactionCommand> read_transaction_command(std::string_view sql);
 
@@ -101,6 +103,18 @@ class SessionClaims {
     bool rollback_to_mysql_savepoint(const std::string& name, std::uint64_t answer);
     // RELEASE SAVEPOINT answered OK: it and those set after it are gone.
     bool release_mysql_savepoint(const std::string& name);
+    // The mark of the innermost savepoint named `name` (PostgreSQL's rule), if followed.
+    std::optional<std::uint64_t> savepoint_mark(const std::string& name) const {
+        const auto at = find_savepoint(name);
+        return at ? std::optional(savepoints_[*at].mark) : std::nullopt;
+    }
+    // The innermost savepoint's mark, 0 outside any.
+    std::uint64_t innermost_savepoint_mark() const {
+        return savepoints_.empty() ? 0 : savepoints_.back().mark;
+    }
+    // Only the message (or Sync's step) being answered is in flight: no later savepoint
+    // command was sent.
+    bool alone_in_flight() const { return requested_ == answered_ + 1; }
     // The transaction ended: no savepoint is left.
     void clear_savepoints() { savepoints_.clear(); }
     // The message answered `ready` wrote none of the keys it claimed with `records_commit`
@@ -146,6 +160,10 @@ class SessionClaims {
     // Releases the claims for which `free` is true (`committed`: KeyClaims::release's).
     template <class Pred>
     void release_if(Pred free, std::uint64_t committed = 0);
+    // Ends the claims for which `ended` is true (those of messages up to ReadyForQuery
+    // `last_ended`), recorded as committed when `committed`.
+    template <class Pred>
+    void end_transactions(Pred ended, std::uint64_t last_ended, bool committed);
 
     std::uint64_t owner_;
     std::shared_ptr<guard::ClaimWaiter> waiter_;

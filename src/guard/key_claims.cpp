@@ -89,12 +89,8 @@ void KeyClaims::release(std::uint64_t fp, std::uint64_t owner, std::uint64_t com
         std::lock_guard lock(s.mutex);
         Slot* slot = find(s, fp);
         if (!slot || slot->owner != owner) return;
-        if (committed != 0) {
-            // Before the waiters wake: the one that waited for this key must find it here.
-            if (s.commits.empty()) s.commits.resize(kCommitsPerShard);
-            s.commits[s.next_commit] = {fp, committed};
-            s.next_commit = (s.next_commit + 1) % kCommitsPerShard;
-        }
+        // Before the waiters wake: the one that waited for this key must find it here.
+        if (committed != 0) add_commit(s, fp, committed);
         if (slot->waited) {
             for (auto it = s.waiters.begin(); it != s.waiters.end();) {
                 if (it->first == fp) {
@@ -109,6 +105,19 @@ void KeyClaims::release(std::uint64_t fp, std::uint64_t owner, std::uint64_t com
     }
     // Outside the lock: a waiter posts to its own thread, which may take this shard's lock.
     for (auto& w : wake) w->wake();
+}
+
+void KeyClaims::add_commit(Shard& s, std::uint64_t fp, std::uint64_t committed) {
+    if (s.commits.empty()) s.commits.resize(kCommitsPerShard);
+    s.commits[s.next_commit] = {fp, committed};
+    s.next_commit = (s.next_commit + 1) % kCommitsPerShard;
+}
+
+void KeyClaims::record_commit(std::uint64_t fp, std::uint64_t owner, std::uint64_t committed) {
+    Shard& s = shards_[shard_of(fp)];
+    std::lock_guard lock(s.mutex);
+    const Slot* slot = find(s, fp);
+    if (slot && slot->owner == owner && committed != 0) add_commit(s, fp, committed);
 }
 
 bool KeyClaims::committed_after(std::uint64_t fp, std::uint64_t since) const {

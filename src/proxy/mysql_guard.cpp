@@ -276,14 +276,14 @@ void MySqlGuard::on_reply(bool error, std::uint16_t error_code, std::uint16_t st
     if (!savepoint_commands_.empty() && savepoint_commands_.front().answer == answer) {
         // An ERR did nothing (1305: no such savepoint). A ROLLBACK TO a savepoint the proxy
         // did not follow counts its transaction as rolled back: the one this answer leaves
-        // open, or the one a transaction end sent after it (pipelined) ends.
+        // open, and the one the next transaction end sent after it (pipelined) ends. Both,
+        // since an end sent while the status was stale is not listed (a review found the mark
+        // on a later transaction's BEGIN, and the undone key recorded): erring towards none.
         const SavepointCommand c = std::move(savepoint_commands_.front());
         savepoint_commands_.erase(savepoint_commands_.begin());
         if (!error && !follow_savepoint_command(c)) {
-            if (!transaction_ends_.empty())
-                transaction_ends_.front().rolled_back = true;
-            else
-                rollback_sent_ = true;
+            if (!transaction_ends_.empty()) transaction_ends_.front().rolled_back = true;
+            rollback_sent_ = true;
         }
     }
     // Whether a transaction is still open after this answer. ERR carries no status flags: a

@@ -1803,8 +1803,24 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
                 const auto q = pg::decode_query(body);
                 if (q) command = read_transaction_command(q->sql);
                 if (command) {
+                    using K = TransactionCommand::Kind;
+                    const bool alone = !more_after_first_statement(q->sql);
+                    if (command->kind != K::begin && command->kind != K::end)
+                        note_savepoint_command(*command, alone);
+                    // Alone in its string, a ROLLBACK TO and an end AND CHAIN are known by
+                    // their ReadyForQuery.
+                    if (command->kind == K::rollback_to && alone && savepoints_certain_)
+                        if (auto mark = claims_.savepoint_mark(command->name))
+                            followed_rollbacks_to_.push_back({claims_.next_ready(), *mark});
+                    if (command->chain && alone) chain_ends_.push_back(claims_.next_ready());
                     claims_.on_transaction_command(*command);
                     transaction_command_applied_ = true;
+                } else if (q && claims_.innermost_savepoint_mark() != 0 &&
+                           (util::contains_ignoring_case(q->sql, "savepoint") ||
+                            util::contains_ignoring_case(q->sql, "release"))) {
+                    // A savepoint set or released where the proxy does not follow it (a later
+                    // statement of a string) may shadow or end one it follows.
+                    savepoints_certain_ = false;
                 }
                 // A BEGIN takes no snapshot: the transaction's first statement after it does
                 // (in the same string, when one follows it).
@@ -2566,6 +2582,10 @@ PgGuard::Outcome PgGuard::on_execute(util::Bytes body, util::Bytes raw, std::str
     const auto portal = it->second;
     const auto& prepared = *portal->prepared;
     if (prepared.transaction) {
+        // Followed when sent: after an error in the same Sync the server skips it.
+        if (prepared.transaction->kind != TransactionCommand::Kind::begin &&
+            prepared.transaction->kind != TransactionCommand::Kind::end)
+            savepoints_certain_ = false;
         claims_.on_transaction_command(*prepared.transaction);
         return {};
     }
@@ -3372,15 +3392,68 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
     pending_.erase(it);
 }
 
+void PgGuard::note_savepoint_command(const TransactionCommand& command, bool alone) {
+    // The savepoints followed are the server's only when each command was alone in its
+    // Query, sent with nothing in flight, and (SAVEPOINT, RELEASE) not in a failed block,
+    // where the server refuses it; one that fails is caught in note_undo. A review found each
+    // of these making the proxy's innermost savepoint another than the server's.
+    const bool nothing_in_flight = claims_.next_answer() == claims_.next_ready();
+    if (!alone || !nothing_in_flight ||
+        (command.kind != TransactionCommand::Kind::rollback_to &&
+         last_status_ == pg::TransactionStatus::failed))
+        savepoints_certain_ = false;
+    savepoint_command_ready_ = claims_.next_ready();
+}
+
+void PgGuard::note_undo() {
+    rolled_back_since_ready_ = true;
+    if (savepoint_command_ready_ == claims_.next_answer()) savepoints_certain_ = false;
+    // Inside the innermost savepoint followed when nothing else is in flight; with later
+    // messages sent (a pipeline) their savepoints may not be set yet, and with the savepoints
+    // uncertain the innermost may be another: from outside any.
+    const bool exact = savepoints_certain_ && claims_.alone_in_flight();
+    undone_inside_ = std::min(undone_inside_, exact ? claims_.innermost_savepoint_mark() : 0);
+}
+
 void PgGuard::on_ready_for_query(pg::TransactionStatus status, bool nothing_owed) {
     // Keys of transactions that ended (or failed: the server released their locks) are free;
     // those of transactions that committed are remembered as committed.
     const bool idle = status == pg::TransactionStatus::idle;
-    claims_.on_ready_for_query(status, nothing_owed, idle && !rolled_back_since_ready_);
-    if (idle) rolled_back_since_ready_ = false;
+    // A COMMIT or ROLLBACK AND CHAIN alone in its Query ended the transaction though its
+    // ReadyForQuery says one is open (the next, opened at once): its keys are freed, committed
+    // or not, as at an idle one. Before, they lasted until the chained transaction ended:
+    // another session's INSERT of a committed key waited where the index answers 23505 at
+    // once, and a ROLLBACK of the chained transaction took the commit's record with it.
+    const std::uint64_t answer = claims_.next_answer();
+    // A ROLLBACK TO that succeeded (the block goes on) undid every error and rollback inside
+    // its savepoint, whose claims it freed when sent: the transaction may commit them no
+    // more. Before, any error or ROLLBACK tag counted the whole transaction as rolled back,
+    // and the keys written before the savepoint recorded no commit (a miss in an older
+    // snapshot).
+    std::erase_if(followed_rollbacks_to_,
+                  [&](const FollowedRollbackTo& r) { return r.ready < answer; });
+    if (!followed_rollbacks_to_.empty() && followed_rollbacks_to_.front().ready == answer) {
+        if (status == pg::TransactionStatus::in_block &&
+            undone_inside_ >= followed_rollbacks_to_.front().mark) {
+            rolled_back_since_ready_ = false;
+            undone_inside_ = ~std::uint64_t{0};
+        }
+        followed_rollbacks_to_.erase(followed_rollbacks_to_.begin());
+    }
+    std::erase_if(chain_ends_, [&](std::uint64_t ready) { return ready < answer; });
+    const bool chained = status == pg::TransactionStatus::in_block && !chain_ends_.empty() &&
+                         chain_ends_.front() == answer;
+    const bool ended = idle || chained;
+    claims_.on_ready_for_query(chained ? pg::TransactionStatus::idle : status, nothing_owed,
+                               ended && !rolled_back_since_ready_);
+    if (ended) {
+        rolled_back_since_ready_ = false;
+        undone_inside_ = ~std::uint64_t{0};
+        savepoints_certain_ = true;
+    }
     // The next transaction begins with the client's next statement, or, when messages are in
     // flight already (a pipeline), now.
-    if (idle) transaction_start_ = nothing_owed ? 0 : guard::commit_clock().load();
+    if (ended) transaction_start_ = nothing_owed ? 0 : guard::commit_clock().load();
     last_status_ = status;
     // Outside a transaction with nothing in flight: whatever this session wrote has committed
     // or rolled back.

@@ -94,9 +94,15 @@ std::optional<TransactionCommand> read_transaction_command(std::string_view sql)
     Words words(sql);
     const std::string first = words.next();
     if (first == "begin" || first == "start") return TransactionCommand{K::begin, {}};
+    // [WORK | TRANSACTION] [AND [NO] CHAIN] after an end.
+    auto chains = [&](std::string word) {
+        if (word == "work" || word == "transaction") word = words.next();
+        return word == "and" && words.next() == "chain";
+    };
     if (first == "commit" || first == "end" || first == "abort") {
-        if (first == "commit" && words.next() == "prepared") return std::nullopt;
-        return TransactionCommand{K::end, {}};
+        auto word = words.next();
+        if (first == "commit" && word == "prepared") return std::nullopt;
+        return TransactionCommand{K::end, {}, chains(std::move(word))};
     }
     if (first == "savepoint") {
         auto name = words.next();
@@ -113,7 +119,7 @@ std::optional<TransactionCommand> read_transaction_command(std::string_view sql)
         auto word = words.next();
         if (word == "prepared") return std::nullopt;
         if (word == "work" || word == "transaction") word = words.next();
-        if (word != "to") return TransactionCommand{K::end, {}};
+        if (word != "to") return TransactionCommand{K::end, {}, chains(std::move(word))};
         auto name = words.next();
         if (name == "savepoint") name = words.next();
         if (name.empty()) return std::nullopt;
@@ -239,9 +245,21 @@ bool SessionClaims::rollback_to_mysql_savepoint(const std::string& name, std::ui
     savepoints_.resize(*at + 1);
     const std::uint64_t mark = savepoints_[*at].mark;
     for (auto& h : held_) {
-        // A claim a command sent after the ROLLBACK TO made again (pipelined) may be its
-        // write after the rollback: left recorded, erring towards the duplicate.
-        if (h.after < mark || h.after == not_written || h.ready >= answer) continue;
+        if (h.after < mark || h.after == not_written) continue;
+        if (h.ready >= answer) {
+            // Claimed again by a command sent after the ROLLBACK TO (pipelined): only a record
+            // of such a command stands. The earliest of them is not kept; answer + 1 is a
+            // bound, so that unrecord() forgets the record when that next command alone made
+            // it and fails (a review found the undone INSERT's record kept by a failing
+            // INSERT sent right after), and keeps it otherwise, erring towards the duplicate.
+            if (h.last_recorder > answer) {
+                h.first_recorder = std::max(h.first_recorder, answer + 1);
+            } else {
+                h.records_commit = false;
+                h.first_recorder = h.last_recorder = 0;
+            }
+            continue;
+        }
         h.after = not_written;
         h.records_commit = false;
         h.first_recorder = h.last_recorder = 0;
@@ -267,13 +285,8 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
             // Every claim of a message answered so far; not those of a message being decided
             // now (claimed, not sent yet: its ReadyForQuery is still to come).
             if (nothing_owed) savepoints_.clear();
-            auto ended = [&](const Held& h) { return h.ready <= answered; };
-            // One tick for the keys this ReadyForQuery says committed (none held: no tick).
-            const bool any =
-                committed && std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
-                    return h.records_commit && ended(h);
-                });
-            release_if(ended, any ? guard::commit_clock().fetch_add(1) + 1 : 0);
+            end_transactions([&](const Held& h) { return h.ready <= answered; }, answered,
+                             committed);
             break;
         }
         case pg::TransactionStatus::failed:
@@ -291,11 +304,35 @@ void SessionClaims::on_ready_for_query(pg::TransactionStatus status, bool nothin
 
 void SessionClaims::end_transaction_before(std::uint64_t ready, bool committed) {
     savepoints_.clear();
-    auto ended = [&](const Held& h) { return h.ready < ready; };
+    end_transactions([&](const Held& h) { return h.ready < ready; }, ready - 1, committed);
+}
+
+template <class Pred>
+void SessionClaims::end_transactions(Pred ended, std::uint64_t last_ended, bool committed) {
+    // A key a message sent after the end claimed again (pipelined: `COMMIT; INSERT …` sent
+    // together) stays held for that message, but a record made before the end is this end's:
+    // committed now, or void (a review found the commit lost when the later INSERT then failed
+    // or its transaction rolled back: a duplicate admitted in an older snapshot).
+    auto spans = [&](const Held& h) {
+        return !ended(h) && h.records_commit && h.first_recorder <= last_ended;
+    };
+    // One tick for the keys this end commits (none held: no tick).
     const bool any = committed && std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
-                         return h.records_commit && ended(h);
+                         return h.records_commit && (ended(h) || spans(h));
                      });
-    release_if(ended, any ? guard::commit_clock().fetch_add(1) + 1 : 0);
+    const std::uint64_t tick = any ? guard::commit_clock().fetch_add(1) + 1 : 0;
+    for (auto& h : held_) {
+        if (!spans(h)) continue;
+        if (tick != 0) h.table->record_commit(h.fp, owner_, tick);
+        // Only a record a later message made stands for the later transaction.
+        if (h.last_recorder > last_ended) {
+            h.first_recorder = last_ended + 1;
+        } else {
+            h.records_commit = false;
+            h.first_recorder = h.last_recorder = 0;
+        }
+    }
+    release_if(ended, tick);
 }
 
 void SessionClaims::release_statement() {

@@ -641,3 +641,88 @@ def test_savepoints_set_where_the_proxy_does_not_read_them(mysql_root, make_mysq
     dup = [("err", 1062, f"Duplicate entry '{k}-m' for key 'enroll_uniq'") for k in (80, 81, 83)]
     assert twin_side[0][15:20] == [dup[0], dup[1], ("ok", 1), dup[2], ("ok", 1)]
     assert proxy_side[0][15:20] == [dup[0], ("ok", 1), ("ok", 1), ("ok", 1), ("ok", 1)]
+
+
+def test_pipelined_rollbacks_to_unread_savepoints_record_no_undone_key(mysql_root,
+                                                                      make_mysql_proxy, mariadb):
+    """Found by a review of the first version: A pipelines an INSERT, a ROLLBACK TO a savepoint
+    the proxy did not read (in an executable comment) and a COMMIT, and sends BEGIN once the
+    INSERT's answer said a transaction is open (so only the BEGIN is a listed transaction end):
+    the undone key (91) was recorded as committed, a false duplicate in B's older snapshot.
+    Now such a ROLLBACK TO counts the transaction as rolled back: (90) is missed there instead
+    (the documented cost); and A, pipelining again, makes a ROLLBACK TO a followed savepoint,
+    then an INSERT of the undone key that fails on the primary key: that key (92) was kept
+    recorded by the failing INSERT's claim."""
+    make_tables(mysql_root, "rr_pipe_undo")
+    proxy = start_guarded(make_mysql_proxy, "rr_pipe_undo")
+    results = []
+    for port, t in ((proxy.port, "rr_pipe_undo"), (mariadb.port, "rr_pipe_undo_twin")):
+        def insert(k, id_=None):
+            if id_ is None:
+                return f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, 'q')"
+            return f"INSERT INTO {t} (id, user_id, course_id) VALUES ({id_}, {k}, 'q')"
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute(insert(1, id_=1))
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")  # b's snapshot
+            got = []
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            try:
+                a.sock.sendall(query_frames("BEGIN", insert(90), "/*!SAVEPOINT x*/", insert(91),
+                                            "DO SLEEP(1)", "ROLLBACK TO x", "COMMIT"))
+                time.sleep(0.5)
+                a.sock.sendall(query_frames("BEGIN"))
+                got += [a.read_result()[0] for _ in range(8)]
+                a.command(bytes([COM_QUERY]) + b"COMMIT")
+                got.append(a.read_result()[0])
+                a.command(bytes([COM_QUERY]) + b"BEGIN")
+                got.append(a.read_result()[0])
+                a.sock.sendall(query_frames(
+                    "SAVEPOINT s", insert(92), insert(93), "ROLLBACK TO s", insert(92, id_=1),
+                    f"UPDATE {t} SET user_id = 93, course_id = 'q' WHERE id = -5", "COMMIT"))
+                got += [a.read_result()[:2] for _ in range(7)]
+            finally:
+                a.close()
+            got += [outcome(cb, insert(k)) for k in (90, 91, 92, 93)]
+            cb.execute("COMMIT")
+            results.append(got)
+    assert results[0][:17] == results[1][:17]
+    assert results[0][:10] == ["ok"] * 10
+    assert results[0][14][:2] == ("err", 1062)
+    dup90 = ("err", 1062, "Duplicate entry '90-q' for key 'enroll_uniq'")
+    assert results[1][17:] == [dup90, ("ok", 1), ("ok", 1), ("ok", 1)]
+    assert results[0][17:] == [("ok", 1)] * 4
+
+
+def test_a_commit_pipelined_with_an_insert_of_its_key_is_recorded(mysql_root, make_mysql_proxy,
+                                                                  mariadb):
+    """A sends COMMIT and, before its answer, an INSERT of the key it just wrote (autocommit:
+    1062). The key stayed claimed for that INSERT past the COMMIT, and the commit's record was
+    lost when the INSERT failed: B's older snapshot admitted the duplicate (found by a review of
+    the PostgreSQL side, which shares the claims)."""
+    make_tables(mysql_root, "rr_pipe_commit")
+    proxy = start_guarded(make_mysql_proxy, "rr_pipe_commit")
+    results = []
+    for port, t in ((proxy.port, "rr_pipe_commit"), (mariadb.port, "rr_pipe_commit_twin")):
+        insert = f"INSERT INTO {t} (user_id, course_id) VALUES (95, 'c')"
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            got = []
+            try:
+                for sql in ("BEGIN", insert):
+                    a.command(bytes([COM_QUERY]) + sql.encode())
+                    got.append(a.read_result()[0])
+                a.sock.sendall(query_frames("COMMIT", insert))
+                got += [a.read_result()[:2] for _ in range(2)]
+            finally:
+                a.close()
+            got.append(outcome(cb, insert))
+            cb.execute("COMMIT")
+            results.append(got)
+    assert results[0] == results[1]
+    assert results[0][3][:2] == ("err", 1062)
+    assert results[0][4] == ("err", 1062, "Duplicate entry '95-c' for key 'enroll_uniq'")

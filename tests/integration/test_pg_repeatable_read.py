@@ -12,6 +12,7 @@ import zlib
 import psycopg2
 import pytest
 
+from harness import pgwire
 from harness.guarded import GuardedTable, error_fields
 
 ENROLL = "id serial PRIMARY KEY, user_id int NOT NULL, course_id int NOT NULL"
@@ -38,7 +39,7 @@ def schedule(enroll, steps):
     blocks). Run through the proxy and on the twin; returns both lists of outcomes."""
     results = []
     for connect in (enroll.connect_proxy, enroll.connect_twin):
-        conns = {name: connect() for name in ("a", "b", "c")}
+        conns = {name: connect() for name in ("a", "b", "c", "c1", "c2", "c3")}
         for c in conns.values():
             c.autocommit = True
         seen = [run(conns[who].cursor(), sql.format(t=enroll.name)) for who, sql in steps]
@@ -344,3 +345,177 @@ def test_read_uncommitted_runs_as_read_committed(enroll, writer):
     assert proxied == twin
     assert proxied[4] == ("ok", "INSERT 0 1")
     assert proxied[6] == [(1, 1)]
+
+
+def test_a_commit_and_chain_commits_its_keys(enroll):
+    """`COMMIT AND CHAIN` commits the keys before it though its ReadyForQuery says a
+    transaction is open (the chained one): B's INSERT of such a key is a duplicate at once, and
+    a ROLLBACK of the chained transaction leaves the commit standing, so C's older snapshot
+    refuses it too. Before, the claims lasted until the chained transaction ended: B waited
+    (here until its lock_timeout, 55P03) and C's INSERT went in."""
+    proxied, twin = schedule(enroll, [
+        ("b", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("b", "SET LOCAL lock_timeout = '3s'"),
+        ("b", "SELECT count(*) FROM {t}"),
+        ("c", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        ("c", "SELECT count(*) FROM {t}"),
+        ("a", "BEGIN"),
+        ("a", INSERT_11),
+        ("a", "commit work and chain"),
+        ("b", INSERT_11),
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("a", "ROLLBACK AND CHAIN"),
+        ("a", "INSERT INTO {t} (user_id, course_id) VALUES (3, 3)"),
+        ("a", "END"),
+        ("c", "INSERT INTO {t} (user_id, course_id) VALUES (2, 2)"),
+        ("c", INSERT_11),
+        ("b", "ROLLBACK"),
+        ("c", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[8] == DUPLICATE_11
+    assert proxied[13] == ("ok", "INSERT 0 1")
+    assert proxied[14] == DUPLICATE_11
+    assert proxied[-1] == [(1, 1), (3, 3)]
+
+
+def test_a_commit_pipelined_with_a_write_of_its_key_is_recorded(enroll):
+    """A raw client sends a transaction's COMMIT (chained or not) and a later write of the same
+    key before reading any answer; the later write fails, or its transaction rolls back. The
+    key stays claimed for that write past the commit, and the commit's record was lost with it
+    (found by a review): C's older snapshot admitted the duplicate the index refuses."""
+    def tags(messages):
+        return [body.rstrip(b"\0").decode() if t == "C" else
+                pgwire.parse_fields(body)["C"] if t == "E" else t + body.decode()
+                for t, body in messages if t in "CEZ"]
+
+    sides = []
+    for port, database, connect in ((enroll.proxy.port, "app", enroll.connect_proxy),
+                                    (enroll.pg.port, "twin", enroll.connect_twin)):
+        older = []
+        for _ in range(2):
+            c = connect()
+            c.autocommit = True
+            cur = c.cursor()
+            for sql in ("SET lock_timeout = '3s'", "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                        f"SELECT count(*) FROM {enroll.name}"):
+                cur.execute(sql)
+            older.append(c)
+        raw = pgwire.RawClient(port)
+        assert raw.startup(user="postgres", database=database)[-1] == ("Z", b"I")
+        insert = f"INSERT INTO {enroll.name} (user_id, course_id) VALUES (%d, %d)"
+        pipelines = [
+            ["BEGIN", insert % (1, 1), "COMMIT AND CHAIN", f"DELETE FROM {enroll.name}",
+             insert % (1, 1), "ROLLBACK"],
+            ["BEGIN", insert % (2, 2), "COMMIT", insert % (2, 2)],
+        ]
+        seen = []
+        for sqls in pipelines:
+            raw.send(b"".join(pgwire.query(sql) for sql in sqls))
+            for _ in sqls:
+                seen += tags(raw.read_until("Z"))
+        raw.close()
+        for c, key in zip(older, (1, 2)):
+            seen.append(run(c.cursor(), insert % (key, key)))
+            c.close()
+        sides.append(seen)
+    proxied, twin = sides
+    assert proxied == twin
+    assert proxied[-2:] == [
+        DUPLICATE_11, ("error", "23505", "Key (user_id, course_id)=(2, 2) already exists.")]
+
+
+def test_a_rollback_to_a_savepoint_keeps_the_commit_of_what_came_before(enroll):
+    """Django's atomic() around an INSERT that fails: SAVEPOINT, the failing INSERT (23505),
+    ROLLBACK TO the savepoint; and a savepoint rolled back without an error. The transaction
+    then commits what it wrote outside them: duplicates in C's older snapshot. Before, any
+    error or ROLLBACK tag counted the whole transaction as rolled back, and C's INSERTs of
+    (1, 1) and (2, 2) went in."""
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, %d)"
+    older = [step for key in (1, 2, 3) for step in (
+        (f"c{key}", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        (f"c{key}", "SELECT count(*) FROM {t}"))]
+    proxied, twin = schedule(enroll, older + [
+        ("a", "BEGIN"),
+        ("a", insert % (1, 1)),
+        ("a", 'SAVEPOINT "s1_x1"'),
+        ("a", insert % (1, 1)),
+        ("a", 'ROLLBACK TO SAVEPOINT "s1_x1"'),
+        ("a", insert % (2, 2)),
+        ("a", "SAVEPOINT t"),
+        ("a", insert % (3, 3)),
+        ("a", "ROLLBACK TO t"),
+        ("a", "COMMIT"),
+    ] + [(f"c{key}", insert % (key, key)) for key in (1, 2, 3)]
+      + [(f"c{key}", "ROLLBACK") for key in (1, 2, 3)])
+    assert proxied == twin
+    assert proxied[9] == DUPLICATE_11
+    assert proxied[16:19] == [
+        DUPLICATE_11, ("error", "23505", "Key (user_id, course_id)=(2, 2) already exists."),
+        ("ok", "INSERT 0 1")]
+    assert proxied[-1] == [(1, 1), (2, 2)]
+
+
+def test_a_rollback_to_a_savepoint_the_proxy_cannot_place_counts_as_a_rollback(enroll):
+    """Found by a review of the first version: where the savepoint the proxy follows may not
+    be the server's innermost of that name (a SAVEPOINT in a string that fails, a SAVEPOINT
+    and RELEASE in one string, a SAVEPOINT Executed after an error in the same Sync), a
+    ROLLBACK TO it undid a key the proxy still held and then recorded as committed: a false
+    23505 in an older snapshot. Such a ROLLBACK TO counts as a rollback of the whole
+    transaction again (its keys are not recorded: the documented miss)."""
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, %d)"
+    older = [step for key in (1, 2) for step in (
+        (f"c{key}", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        (f"c{key}", "SELECT count(*) FROM {t}"))]
+    proxied, twin = schedule(enroll, older + [
+        ("a", "BEGIN"),
+        ("a", "SAVEPOINT sp"),
+        ("a", insert % (1, 1)),
+        ("a", "SAVEPOINT sp; SELEC 1"),
+        ("a", "ROLLBACK TO sp"),
+        ("a", insert % (3, 3)),
+        ("a", "COMMIT"),
+        ("b", "BEGIN"),
+        ("b", "SAVEPOINT sp"),
+        ("b", insert % (2, 2)),
+        ("b", "SAVEPOINT sp; RELEASE sp"),
+        ("b", "ROLLBACK TO sp"),
+        ("b", insert % (4, 4)),
+        ("b", "COMMIT"),
+        ("c1", insert % (1, 1)),
+        ("c2", insert % (2, 2)),
+        ("c1", "ROLLBACK"),
+        ("c2", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[7][:2] == ("error", "42601")
+    assert proxied[18:20] == [("ok", "INSERT 0 1")] * 2
+    assert proxied[-1] == [(3, 3), (4, 4)]
+
+    def execute(sql):
+        return (pgwire.message(b"P", b"\0" + sql.encode() + b"\0\0\0") +
+                pgwire.message(b"B", b"\0\0\0\0\0\0\0\0") + pgwire.message(b"E", b"\0\0\0\0\0"))
+
+    sides = []
+    for port, database, connect in ((enroll.proxy.port, "app", enroll.connect_proxy),
+                                    (enroll.pg.port, "twin", enroll.connect_twin)):
+        c = connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        cur.execute(f"SELECT count(*) FROM {enroll.name}")
+        raw = pgwire.RawClient(port)
+        assert raw.startup(user="postgres", database=database)[-1] == ("Z", b"I")
+        seen = []
+        for sql in ("BEGIN", "SAVEPOINT sp", insert.format(t=enroll.name) % (5, 5)):
+            seen.append(raw.simple_query(sql)[-1])
+        raw.send(execute("SELECT 1/0") + execute("SAVEPOINT sp") + pgwire.message(b"S"))
+        seen.append([t for t, _ in raw.read_until("Z")])
+        for sql in ("ROLLBACK TO sp", insert.format(t=enroll.name) % (6, 6), "COMMIT"):
+            seen.append(raw.simple_query(sql)[-1])
+        raw.close()
+        seen.append(run(cur, insert.format(t=enroll.name) % (5, 5)))
+        c.close()
+        sides.append(seen)
+    assert sides[0] == sides[1]
+    assert sides[0][-1] == ("ok", "INSERT 0 1")

@@ -29,6 +29,16 @@ TEST_CASE("Transaction commands are read as the server reads them", "[session_cl
     CHECK_FALSE(read_transaction_command("ROLLBACK PREPARED 'x'"));
     CHECK_FALSE(read_transaction_command("INSERT INTO t VALUES (1)"));
     CHECK_FALSE(read_transaction_command("savepoint"));
+    // AND CHAIN: the next transaction opens at once.
+    for (const char* chain :
+         {"COMMIT AND CHAIN", "end work and chain", "ABORT TRANSACTION AND CHAIN",
+          "rollback and chain;", "ROLLBACK WORK AND CHAIN"}) {
+        INFO(chain);
+        CHECK(command(chain).kind == Kind::end);
+        CHECK(command(chain).chain);
+    }
+    for (const char* no_chain : {"COMMIT", "COMMIT AND NO CHAIN", "rollback work", "END"})
+        CHECK_FALSE(command(no_chain).chain);
 
     auto sp = command("/* a /* nested */ comment */ -- line\n SAVEPOINT Sp1");
     CHECK(sp.kind == Kind::savepoint);
@@ -178,4 +188,29 @@ TEST_CASE("A ReadyForQuery that says the transaction committed records its keys'
     mine.ready_requested();
     mine.on_ready_for_query(Status::failed, true, true);
     CHECK_FALSE(table.committed_after(12, 0));
+}
+
+TEST_CASE("A commit records a key claimed again by a message sent after it", "[session_claims]") {
+    KeyClaims table;
+    SessionClaims mine(1, nullptr);
+    const auto before = uniqguard::guard::commit_clock().load();
+    // `INSERT k; COMMIT` then `INSERT k` sent before the first ReadyForQuery (a pipeline).
+    REQUIRE(mine.claim(table, 20, 0, true));
+    REQUIRE(mine.claim(table, 21, 0, true));
+    mine.ready_requested();
+    REQUIRE(mine.claim(table, 20, 0, true));  // the next message's
+    REQUIRE(mine.claim(table, 21));           // an UPDATE's: no record of its own
+    mine.ready_requested();
+    mine.on_ready_for_query(Status::idle, false, true);
+    CHECK(table.committed_after(20, before));
+    CHECK(table.committed_after(21, before));
+    CHECK(mine.held() == 2);  // for the later message
+    // It failed: its transaction records nothing more, and loses nothing recorded already.
+    const auto after_commit = uniqguard::guard::commit_clock().load();
+    mine.unrecord(2);
+    mine.on_ready_for_query(Status::idle, true, true);
+    CHECK(mine.held() == 0);
+    CHECK_FALSE(table.committed_after(20, after_commit));
+    CHECK_FALSE(table.committed_after(21, after_commit));
+    CHECK(table.committed_after(20, before));
 }
