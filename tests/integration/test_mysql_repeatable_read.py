@@ -68,6 +68,35 @@ def on_both(mysql_root, make_mysql_proxy, mariadb, table, schedule, isolation="R
     return results
 
 
+def pipelined_on_both(mysql_root, make_mysql_proxy, mariadb, table, alone, together, then):
+    """B takes its snapshot (BEGIN, a read); A, a raw client, sends `alone` one by one, then
+    `together` in one write before reading their answers; then B runs `then`. Per side (the
+    proxy on `table`, the twin): A's answers (the kind, and the code of an ERR) and B's
+    outcomes. Each SQL is a format string of the table, `{t}`."""
+    make_tables(mysql_root, table)
+    proxy = start_guarded(make_mysql_proxy, table)
+    results = []
+    for port, t in ((proxy.port, table), (mariadb.port, table + "_twin")):
+        with closing(connect(port)) as b:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute(f"SELECT COUNT(*) FROM {t}")
+            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
+            got = []
+            try:
+                for sql in alone:
+                    a.command(bytes([COM_QUERY]) + sql.format(t=t).encode())
+                    got.append(a.read_result()[:2])
+                a.sock.sendall(query_frames(*[sql.format(t=t) for sql in together]))
+                got += [a.read_result()[:2] for _ in together]
+            finally:
+                a.close()
+            got += [outcome(cb, sql.format(t=t)) for sql in then]
+            cb.execute("COMMIT")
+            results.append(got)
+    return results
+
+
 def test_a_key_committed_after_the_snapshot_is_a_duplicate(mysql_root, make_mysql_proxy,
                                                            mariadb):
     def schedule(a, b, t):
@@ -461,33 +490,14 @@ def test_pipelined_transaction_ends_each_keep_their_own(mysql_root, make_mysql_p
     ROLLBACK AND CHAIN and ROLLBACK before any answer: (40, 'p') is committed and a duplicate
     in B's older snapshot, (41, 'p') rolled back and free (found by a review: one slot for the
     transaction's end, and one rollback flag, lost the BEGIN's commit)."""
-    make_tables(mysql_root, "rr_ends")
-    proxy = start_guarded(make_mysql_proxy, "rr_ends")
-    results = []
-    for port, t in ((proxy.port, "rr_ends"), (mariadb.port, "rr_ends_twin")):
-        with closing(connect(port)) as b:
-            cb = b.cursor()
-            cb.execute("BEGIN")
-            cb.execute(f"SELECT COUNT(*) FROM {t}")
-            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
-            got = []
-            try:
-                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (40, 'p')"):
-                    a.command(bytes([COM_QUERY]) + sql.encode())
-                    got.append(a.read_result()[0])
-                a.sock.sendall(query_frames(
-                    "BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (41, 'p')",
-                    "ROLLBACK AND CHAIN", "ROLLBACK"))
-                got += [a.read_result()[0] for _ in range(4)]
-            finally:
-                a.close()
-            got += [outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, 'p')")
-                    for k in (40, 41)]
-            cb.execute("COMMIT")
-            results.append(got)
-    assert results[0] == results[1]
-    assert results[0] == ["ok"] * 6 + [
-        ("err", 1062, "Duplicate entry '40-p' for key 'enroll_uniq'"), ("ok", 1)]
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, 'p')"
+    proxied, twin = pipelined_on_both(
+        mysql_root, make_mysql_proxy, mariadb, "rr_ends", ["BEGIN", insert % 40],
+        ["BEGIN", insert % 41, "ROLLBACK AND CHAIN", "ROLLBACK"], [insert % 40, insert % 41])
+    assert proxied == twin
+    assert [answer[0] for answer in proxied[:6]] == ["ok"] * 6
+    assert proxied[6:] == [("err", 1062, "Duplicate entry '40-p' for key 'enroll_uniq'"),
+                           ("ok", 1)]
 
 
 def test_commands_the_client_did_not_wait_for_in_order(mysql_root, make_mysql_proxy, mariadb):
@@ -577,33 +587,14 @@ def test_pipelined_savepoints(mysql_root, make_mysql_proxy, mariadb):
     """A sends SAVEPOINT, INSERT (70), ROLLBACK TO it, INSERT (71) and COMMIT before reading any
     answer, in a transaction holding (72): 72 and 71 are committed (duplicates in B's older
     snapshot), 70 is free."""
-    make_tables(mysql_root, "rr_pipelined_sp")
-    proxy = start_guarded(make_mysql_proxy, "rr_pipelined_sp")
-    results = []
-    for port, t in ((proxy.port, "rr_pipelined_sp"), (mariadb.port, "rr_pipelined_sp_twin")):
-        with closing(connect(port)) as b:
-            cb = b.cursor()
-            cb.execute("BEGIN")
-            cb.execute(f"SELECT COUNT(*) FROM {t}")
-            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
-            got = []
-            try:
-                for sql in ("BEGIN", f"INSERT INTO {t} (user_id, course_id) VALUES (72, 'p')"):
-                    a.command(bytes([COM_QUERY]) + sql.encode())
-                    got.append(a.read_result()[0])
-                a.sock.sendall(query_frames(
-                    "SAVEPOINT sp", f"INSERT INTO {t} (user_id, course_id) VALUES (70, 'p')",
-                    "ROLLBACK TO SAVEPOINT sp",
-                    f"INSERT INTO {t} (user_id, course_id) VALUES (71, 'p')", "COMMIT"))
-                got += [a.read_result()[0] for _ in range(5)]
-            finally:
-                a.close()
-            got += [outcome(cb, f"INSERT INTO {t} (user_id, course_id) VALUES ({k}, 'p')")
-                    for k in (70, 71, 72)]
-            cb.execute("COMMIT")
-            results.append(got)
-    assert results[0] == results[1]
-    assert results[0] == ["ok"] * 7 + [
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, 'p')"
+    proxied, twin = pipelined_on_both(
+        mysql_root, make_mysql_proxy, mariadb, "rr_pipelined_sp", ["BEGIN", insert % 72],
+        ["SAVEPOINT sp", insert % 70, "ROLLBACK TO SAVEPOINT sp", insert % 71, "COMMIT"],
+        [insert % k for k in (70, 71, 72)])
+    assert proxied == twin
+    assert [answer[0] for answer in proxied[:7]] == ["ok"] * 7
+    assert proxied[7:] == [
         ("ok", 1), ("err", 1062, "Duplicate entry '71-p' for key 'enroll_uniq'"),
         ("err", 1062, "Duplicate entry '72-p' for key 'enroll_uniq'")]
 
@@ -701,28 +692,9 @@ def test_a_commit_pipelined_with_an_insert_of_its_key_is_recorded(mysql_root, ma
     1062). The key stayed claimed for that INSERT past the COMMIT, and the commit's record was
     lost when the INSERT failed: B's older snapshot admitted the duplicate (found by a review of
     the PostgreSQL side, which shares the claims)."""
-    make_tables(mysql_root, "rr_pipe_commit")
-    proxy = start_guarded(make_mysql_proxy, "rr_pipe_commit")
-    results = []
-    for port, t in ((proxy.port, "rr_pipe_commit"), (mariadb.port, "rr_pipe_commit_twin")):
-        insert = f"INSERT INTO {t} (user_id, course_id) VALUES (95, 'c')"
-        with closing(connect(port)) as b:
-            cb = b.cursor()
-            cb.execute("BEGIN")
-            cb.execute(f"SELECT COUNT(*) FROM {t}")
-            a = WireClient(port, NATIVE_USER, NATIVE_PASSWORD, DATABASE)
-            got = []
-            try:
-                for sql in ("BEGIN", insert):
-                    a.command(bytes([COM_QUERY]) + sql.encode())
-                    got.append(a.read_result()[0])
-                a.sock.sendall(query_frames("COMMIT", insert))
-                got += [a.read_result()[:2] for _ in range(2)]
-            finally:
-                a.close()
-            got.append(outcome(cb, insert))
-            cb.execute("COMMIT")
-            results.append(got)
-    assert results[0] == results[1]
-    assert results[0][3][:2] == ("err", 1062)
-    assert results[0][4] == ("err", 1062, "Duplicate entry '95-c' for key 'enroll_uniq'")
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (95, 'c')"
+    proxied, twin = pipelined_on_both(mysql_root, make_mysql_proxy, mariadb, "rr_pipe_commit",
+                                      ["BEGIN", insert], ["COMMIT", insert], [insert])
+    assert proxied == twin
+    assert proxied[3] == ("err", 1062)
+    assert proxied[4] == ("err", 1062, "Duplicate entry '95-c' for key 'enroll_uniq'")
