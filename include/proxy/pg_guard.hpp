@@ -358,7 +358,8 @@ class PgGuard {
     bool savepoints_certain_ = true;
     // The ReadyForQuery of the last savepoint command followed from a Query.
     std::uint64_t savepoint_command_ready_ = 0;
-    void note_savepoint_command(const TransactionCommand& command, bool alone);
+    void note_savepoint_command(const TransactionCommand& command, bool alone,
+                                std::string_view sql);
     // Queries that are one ROLLBACK TO a savepoint followed (its mark), by ReadyForQuery.
     struct FollowedRollbackTo {
         std::uint64_t ready;

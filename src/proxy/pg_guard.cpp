@@ -1806,7 +1806,7 @@ PgGuard::Outcome PgGuard::on_client_message(char type, util::Bytes body, util::B
                     using K = TransactionCommand::Kind;
                     const bool alone = !more_after_first_statement(q->sql);
                     if (command->kind != K::begin && command->kind != K::end)
-                        note_savepoint_command(*command, alone);
+                        note_savepoint_command(*command, alone, q->sql);
                     // Alone in its string, a ROLLBACK TO and an end AND CHAIN are known by
                     // their ReadyForQuery.
                     if (command->kind == K::rollback_to && alone && savepoints_certain_)
@@ -3392,15 +3392,21 @@ void PgGuard::on_proxy_error(std::uint32_t tag) {
     pending_.erase(it);
 }
 
-void PgGuard::note_savepoint_command(const TransactionCommand& command, bool alone) {
+void PgGuard::note_savepoint_command(const TransactionCommand& command, bool alone,
+                                     std::string_view sql) {
+    using K = TransactionCommand::Kind;
     // The savepoints followed are the server's only when each command was alone in its
     // Query, sent with nothing in flight, and (SAVEPOINT, RELEASE) not in a failed block,
-    // where the server refuses it; one that fails is caught in note_undo. A review found each
-    // of these making the proxy's innermost savepoint another than the server's.
+    // where the server refuses it; one that fails is caught in note_undo. A RELEASE or
+    // ROLLBACK TO of a name not followed (set where the proxy did not see it), a name the
+    // server may read otherwise (past 63 bytes it is cut; U&"…" escapes) cannot be placed
+    // either. Two reviews found each of these making the proxy's innermost savepoint another
+    // than the server's.
     const bool nothing_in_flight = claims_.next_answer() == claims_.next_ready();
-    if (!alone || !nothing_in_flight ||
-        (command.kind != TransactionCommand::Kind::rollback_to &&
-         last_status_ == pg::TransactionStatus::failed))
+    const bool known_name = command.kind == K::savepoint || claims_.savepoint_mark(command.name);
+    if (!alone || !nothing_in_flight || !known_name || command.name.size() > 63 ||
+        sql.find('&') != std::string_view::npos ||
+        (command.kind != K::rollback_to && last_status_ == pg::TransactionStatus::failed))
         savepoints_certain_ = false;
     savepoint_command_ready_ = claims_.next_ready();
 }

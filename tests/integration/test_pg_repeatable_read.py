@@ -519,3 +519,40 @@ def test_a_rollback_to_a_savepoint_the_proxy_cannot_place_counts_as_a_rollback(e
         sides.append(seen)
     assert sides[0] == sides[1]
     assert sides[0][-1] == ("ok", "INSERT 0 1")
+
+
+def test_savepoint_names_the_server_reads_otherwise_count_as_a_rollback(enroll):
+    """Found by a second review: a U&"…" name (the proxy read `u`) and names past 63 bytes (the
+    server cuts them, so four names were one) made the proxy place a ROLLBACK TO after a key
+    the server undid, recorded as committed: a false 23505 in an older snapshot."""
+    insert = "INSERT INTO {t} (user_id, course_id) VALUES (%d, %d)"
+    long = "x" * 63
+    older = [step for key in (1, 2) for step in (
+        (f"c{key}", "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        (f"c{key}", "SELECT count(*) FROM {t}"))]
+    proxied, twin = schedule(enroll, older + [
+        ("a", "BEGIN"),
+        ("a", "SAVEPOINT a"),
+        ("a", 'SAVEPOINT U&"a"'),
+        ("a", "RELEASE a"),
+        ("a", insert % (1, 1)),
+        ("a", "SAVEPOINT u"),
+        ("a", 'ROLLBACK TO U&"a"'),
+        ("a", "COMMIT"),
+        ("b", "BEGIN"),
+        ("b", f"SAVEPOINT {long}x"),
+        ("b", f"SAVEPOINT {long}y"),
+        ("b", f"RELEASE {long}x"),
+        ("b", insert % (2, 2)),
+        ("b", f"SAVEPOINT {long}z"),
+        ("b", f"RELEASE {long}q"),
+        ("b", f"ROLLBACK TO {long}z"),
+        ("b", "COMMIT"),
+        ("c1", insert % (1, 1)),
+        ("c2", insert % (2, 2)),
+        ("c1", "ROLLBACK"),
+        ("c2", "ROLLBACK"),
+    ])
+    assert proxied == twin
+    assert proxied[21:23] == [("ok", "INSERT 0 1")] * 2
+    assert proxied[-1] == []
