@@ -1,6 +1,9 @@
 #include "proxy/mysql_savepoint_command.hpp"
 
+#include <cctype>
+
 #include "sql/mysql_leading_words.hpp"
+#include "util/ascii_search.hpp"
 
 namespace uniqguard::proxy {
 
@@ -21,6 +24,16 @@ std::optional<TransactionCommand> read_mysql_savepoint_command(std::string_view 
     if (first == std::string_view::npos ||
         std::string_view("sSrR/#-").find(text[first]) == std::string_view::npos)
         return std::nullopt;
+    // Every SELECT starts with S: the first word's letters are compared in place before any
+    // word is read (a comment first goes the whole way).
+    if (std::isalpha(static_cast<unsigned char>(text[first])) != 0) {
+        // Four letters against four: the same word.
+        const auto head = text.substr(first, 4);
+        if (!util::contains_ignoring_case(head, "save") &&
+            !util::contains_ignoring_case(head, "roll") &&
+            !util::contains_ignoring_case(head, "rele"))
+            return std::nullopt;
+    }
     const auto read = sql::mysql_leading_words(text, 6);
     const auto& w = read.words;
     // Five words at most: a sixth means more text than the command.
